@@ -1,0 +1,1 @@
+"""Platform connectors (Shopify, WooCommerce): verify, translate to neutral events, call out."""

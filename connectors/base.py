@@ -1,0 +1,26 @@
+"""The port a platform implements. Connectors speak to the core only through these neutral
+shapes; the core never sees a Shopify or WooCommerce payload."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Protocol
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A webhook as received: the routing facts and the raw body, untouched."""
+
+    topic: str
+    external_id: str
+    body: bytes
+    headers: Mapping[str, str]
+
+
+class Platform(Protocol):
+    name: str
+
+    def verify(self, body: bytes, headers: Mapping[str, str], secrets: list[str]) -> bool:
+        """True when the signature over the raw body matches one of the shop's secrets."""
+
+    def delivery(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
+        """Extract topic and a stable delivery id without parsing the body."""

@@ -1,0 +1,80 @@
+"""Loyalty, cashback and referral backend for Shopify and WooCommerce stores."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+
+from flask import Flask, g, request
+
+from .settings import Settings
+
+
+def _settings(config: dict | None) -> Settings:
+    """Environment first; `config` may override with env-style (UPPER) or field (lower) names."""
+    config = dict(config or {})
+    env_style = {k: str(v) for k, v in config.items() if k.isupper()}
+    fields = {k: v for k, v in config.items() if not k.isupper()}
+    return Settings.from_env({**os.environ, **env_style}).with_overrides(fields)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    from . import logs
+    from .http import admin, errors, health, openapi
+    from .jobs import context
+    from .runtime import Runtime
+
+    settings = _settings(config)
+    settings.validate()  # production refuses to start without its secrets
+    logs.configure(settings.log_level, settings.log_json)
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.secret_key or "dev-only-not-secret",
+                      MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
+    app.json.sort_keys = False
+    runtime = Runtime(settings)
+    app.extensions["loyalty"] = runtime
+    context.install(runtime)
+
+    errors.register(app)
+    for bp in (health.bp, openapi.bp, admin.bp):
+        app.register_blueprint(bp)
+    _request_ids(app)
+
+    if settings.jobs_mode == "thread":
+        from .jobs.worker import run_periodic_in_process
+
+        app.extensions["loyalty_periodic_stop"] = stop = threading.Event()
+        run_periodic_in_process(runtime.run_task, stop)
+    return app
+
+
+def _request_ids(app: Flask) -> None:
+    import logging
+
+    from .logs import request_id
+
+    access = logging.getLogger("loyalty.access")
+
+    @app.before_request
+    def _start():
+        rid = request.headers.get("X-Request-Id", "")
+        rid = rid if 0 < len(rid) <= 64 and rid.replace("-", "").isalnum() else uuid.uuid4().hex
+        g.request_id = rid
+        g.started = time.perf_counter()
+        request_id.set(rid)
+
+    @app.after_request
+    def _finish(response):
+        rid = g.get("request_id")
+        if rid:
+            response.headers["X-Request-Id"] = rid
+            access.info("request", extra={
+                "method": request.method, "path": request.path, "status": response.status_code,
+                "ms": round((time.perf_counter() - g.started) * 1000, 2)})
+        return response
+
+    @app.teardown_request
+    def _clear(_exc):
+        request_id.set(None)

@@ -1,0 +1,109 @@
+"""`loyalty`: the operator's command line."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+def _runtime(**overrides):
+    from .runtime import Runtime
+    from .settings import ConfigError, Settings
+
+    settings = Settings.from_env().with_overrides(overrides)
+    try:
+        settings.validate()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    return Runtime(settings)
+
+
+@click.group()
+def main() -> None:
+    """Loyalty backend: database, workers, audit and the offline demo."""
+    from . import logs
+    from .settings import Settings
+
+    settings = Settings.from_env()
+    logs.configure(settings.log_level, settings.log_json)
+
+
+@main.group()
+def db() -> None:
+    """Database migrations (Alembic)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database named by DATABASE_URL up to REVISION."""
+    from .settings import Settings
+    from .storage.migrate import upgrade
+
+    upgrade(Settings.from_env().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.option("--revision", required=True)
+def db_downgrade(revision: str) -> None:
+    from .settings import Settings
+    from .storage.migrate import downgrade
+
+    downgrade(Settings.from_env().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Work until the queue is empty, then exit.")
+@click.option("--fork", is_flag=True, help="Fork a work-horse per job (isolation over speed).")
+def worker(burst: bool, fork: bool) -> None:
+    """Run an RQ worker with the periodic-job ticker. Needs REDIS_URL."""
+    from .jobs import context
+    from .jobs.worker import run_worker
+
+    runtime = _runtime()
+    if runtime.settings.jobs_mode != "rq":
+        raise click.ClickException("loyalty worker needs REDIS_URL (without it, jobs run in-process)")
+    context.install(runtime)
+    run_worker(runtime, burst=burst, fork=fork)
+
+
+@main.group()
+def jobs() -> None:
+    """Run a periodic job once, now (cron, or recovery by hand)."""
+
+
+@jobs.command("run")
+@click.argument("task")
+def jobs_run(task: str) -> None:
+    from .jobs.tasks import TASKS
+
+    if task not in TASKS or task == "process_inbox":
+        raise click.ClickException(f"unknown task; choose from {', '.join(t for t in TASKS if t != 'process_inbox')}")
+    result = _runtime(jobs_mode="eager").run_task(task, ())
+    click.echo(json.dumps({"task": task, "result": result}))
+
+
+@main.command()
+@click.option("--shop", "shop_id", type=int, default=None, help="Only this shop.")
+def audit(shop_id: int | None) -> None:
+    """Rebuild every balance from the ledger and check every invariant (exit 1 on trouble)."""
+    from .services.audit import run_audit
+
+    runtime = _runtime(jobs_mode="eager")
+    report = run_audit(runtime.db, shop_id)
+    click.echo(json.dumps(report.to_json(), indent=2))
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Migrate and seed, then exit.")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Migrate the embedded database, seed a demo shop and serve the app with in-process jobs."""
+    from .demo import run_demo
+
+    run_demo(host, port, serve=not no_serve)

@@ -1,0 +1,82 @@
+"""Money is a Decimal amount with an ISO 4217 currency, quantized to the currency's minor unit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+# Currencies whose minor unit is not two decimals (ISO 4217). Everything else uses 2.
+_EXPONENTS = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+    "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0, "HUF": 2,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}
+
+
+def exponent(currency: str) -> int:
+    return _EXPONENTS.get(currency, 2)
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-exponent(currency))
+
+
+def valid_currency(code: object) -> bool:
+    return isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not valid_currency(self.currency):
+            raise ValueError(f"invalid currency code {self.currency!r}")
+        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
+            raise ValueError("money amount must be a finite Decimal")
+
+    @classmethod
+    def of(cls, amount: object, currency: str) -> "Money":
+        """Parse a str/int/Decimal amount (never a float) and quantize it exactly.
+
+        Raises ValueError when the amount has more decimals than the currency allows,
+        so that no fraction of a cent is silently created or lost.
+        """
+        if isinstance(amount, float) or isinstance(amount, bool):
+            raise ValueError("money amounts are never floats")
+        try:
+            value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
+        except InvalidOperation:
+            raise ValueError(f"not a number: {amount!r}") from None
+        if not value.is_finite():
+            raise ValueError("money amount must be finite")
+        q = quantum(currency)
+        quantized = value.quantize(q)
+        if quantized != value:
+            raise ValueError(f"{currency} allows {exponent(currency)} decimals, got {amount!r}")
+        return cls(quantized, currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> "Money":
+        return cls(Decimal(0).quantize(quantum(currency)), currency)
+
+    def round(self, rounding: str = ROUND_HALF_EVEN) -> "Money":
+        return Money(self.amount.quantize(quantum(self.currency), rounding=rounding), self.currency)
+
+    def _same(self, other: "Money") -> None:
+        if not isinstance(other, Money) or other.currency != self.currency:
+            raise ValueError("cannot combine money of different currencies")
+
+    def __add__(self, other: "Money") -> "Money":
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: "Money") -> "Money":
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> "Money":
+        return Money(-self.amount, self.currency)
+
+    def to_json(self) -> dict:
+        return {"amount": str(self.amount.quantize(quantum(self.currency))), "currency": self.currency}

@@ -1,0 +1,1 @@
+"""Thin Flask blueprints. Nothing imports this package but the app factory."""

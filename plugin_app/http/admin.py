@@ -1,0 +1,203 @@
+"""Merchant API over members and the ledger: `/admin/api/v1/...`, scoped to the caller's shop."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Literal
+
+from flask import Blueprint, current_app, g, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..domain.ledger import Asset, Source
+from ..services import awards
+from ..services.ledger import Posted
+from .auth import admin_required
+from .openapi import api
+
+bp = Blueprint("admin_api", __name__, url_prefix="/admin/api/v1")
+
+
+class MoneyOut(BaseModel):
+    amount: str
+    currency: str
+
+
+class MemberOut(BaseModel):
+    id: int
+    platform_customer_id: str
+    email: str | None
+    points_balance: int = Field(description="spendable now")
+    pending_points: int
+    held_points: int
+    lifetime_points: int
+    store_credit: MoneyOut
+    pending_credit: MoneyOut
+    held_credit: MoneyOut
+    tier: str | None = Field(None, description="set once the program (tiers) is configured")
+    referral_code: str | None = None
+    version: int
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AdjustIn(Strict):
+    asset: Literal["points", "credit"] = "points"
+    amount: int | Decimal = Field(description="signed: positive adds, negative removes; "
+                                              "points are whole, credit is a decimal string")
+    reason: str = Field(min_length=1, max_length=500)
+    actor: str | None = Field(None, max_length=200, description="the person making the change")
+    idempotency_key: str = Field(min_length=1, max_length=200)
+
+
+class ReverseIn(Strict):
+    amount: int | Decimal | None = Field(None, description="omit to reverse what is left")
+    reason: str = Field(min_length=1, max_length=500)
+    idempotency_key: str = Field(min_length=1, max_length=200)
+
+
+class PostedOut(BaseModel):
+    entry_id: int
+    replayed: bool
+    hold_id: int | None
+    balance: MemberOut
+
+
+class EntryOut(BaseModel):
+    id: int
+    asset: str
+    kind: str
+    source: str
+    reason: str
+    amount: str
+    points: int
+    points_pending: int
+    credit: str
+    credit_pending: str
+    reverses_entry_id: int | None
+    actor: str | None
+    external_ref: str | None
+    created_at: str
+
+
+class EntriesOut(BaseModel):
+    entries: list[EntryOut]
+    next_before: int | None
+
+
+class EntriesQuery(Strict):
+    before: int | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+class EventIn(Strict):
+    id: str = Field(min_length=1, max_length=200, description="your id for this event; repeats are ignored")
+    customer_id: str = Field(min_length=1, max_length=64)
+    points: int = Field(gt=0, le=10_000_000)
+    reason: str = Field(min_length=1, max_length=500)
+    email: str | None = Field(None, max_length=320)
+
+
+class AcceptedOut(BaseModel):
+    inbox_id: int
+    duplicate: bool
+
+
+def _rt():
+    return current_app.extensions["loyalty"]
+
+
+def _member_json(member, balance) -> dict:
+    return {"id": member.id, "platform_customer_id": member.platform_customer_id,
+            "email": member.email, **balance.to_json(), "tier": None, "referral_code": None}
+
+
+def _amount(asset: str, value):
+    if asset == "points":
+        if not isinstance(value, int):
+            from ..domain.errors import InvalidRequest
+            raise InvalidRequest("points are whole numbers")
+        return value
+    return Decimal(str(value))
+
+
+def _posted(posted: Posted, status: int = 201):
+    member, balance = _rt().members.get(g.shop.id, posted.balance.member_id)
+    return jsonify(entry_id=posted.entry_id, replayed=posted.replayed, hold_id=posted.hold_id,
+                   balance=_member_json(member, balance)), 200 if posted.replayed else status
+
+
+@bp.get("/members/by-customer/<platform_customer_id>")
+@api(summary="A member by the platform's customer id", tags=["members"], response=MemberOut,
+     auth="adminKey", errors=(404,))
+@admin_required
+def member_by_customer(platform_customer_id: str):
+    member, balance = _rt().members.by_customer(g.shop.id, platform_customer_id)
+    return jsonify(_member_json(member, balance))
+
+
+@bp.get("/members/<int:member_id>")
+@api(summary="A member by our id", tags=["members"], response=MemberOut, auth="adminKey",
+     errors=(404,))
+@admin_required
+def member(member_id: int):
+    return jsonify(_member_json(*_rt().members.get(g.shop.id, member_id)))
+
+
+@bp.get("/members/<int:member_id>/entries")
+@api(summary="A member's ledger, newest first", tags=["ledger"], response=EntriesOut,
+     query=EntriesQuery, auth="adminKey", errors=(404,))
+@admin_required
+def member_entries(member_id: int, query: EntriesQuery):
+    from ..storage.repos import LedgerRepo
+
+    _rt().members.get(g.shop.id, member_id)  # 404 for another shop's member
+    with _rt().db.transaction() as conn:
+        rows = LedgerRepo(conn, g.shop.id).entries(member_id, before_id=query.before, limit=query.limit)
+    entries = [{
+        "id": r.id, "asset": r.asset, "kind": r.kind, "source": r.source, "reason": r.reason,
+        "amount": str(Decimal(r.amount).normalize() if r.asset == "points" else r.amount),
+        "points": int(r.points), "points_pending": int(r.points_pending),
+        "credit": str(r.credit), "credit_pending": str(r.credit_pending),
+        "reverses_entry_id": r.reverses_entry_id, "actor": r.actor,
+        "external_ref": r.external_ref, "created_at": r.created_at.isoformat(),
+    } for r in rows]
+    return jsonify(entries=entries, next_before=rows[-1].id if len(rows) == query.limit else None)
+
+
+@bp.post("/members/<int:member_id>/adjustments")
+@api(summary="Adjust a balance by hand, with who and why", tags=["ledger"], body=AdjustIn,
+     response=PostedOut, status=201, auth="adminKey", errors=(404, 409))
+@admin_required
+def adjust(member_id: int, body: AdjustIn):
+    actor = f"{g.actor}:{body.actor}" if body.actor else g.actor
+    posted = _rt().ledger.adjust(g.shop.id, member_id, Asset(body.asset), _amount(body.asset, body.amount),
+                                 key=f"admin:{body.idempotency_key}", actor=actor, reason=body.reason)
+    return _posted(posted)
+
+
+@bp.post("/entries/<int:entry_id>/reversals")
+@api(summary="Reverse all or part of an entry", tags=["ledger"], body=ReverseIn,
+     response=PostedOut, status=201, auth="adminKey", errors=(404, 409))
+@admin_required
+def reverse(entry_id: int, body: ReverseIn):
+    from ..storage.repos import LedgerRepo
+
+    with _rt().db.transaction() as conn:
+        entry = LedgerRepo(conn, g.shop.id).entry(entry_id)
+    amount = None if body.amount is None or entry is None else _amount(entry.asset, body.amount)
+    posted = _rt().ledger.reverse(g.shop.id, entry_id, amount, key=f"admin:{body.idempotency_key}",
+                                  source=Source.ADMIN, reason=body.reason)
+    return _posted(posted)
+
+
+@bp.post("/events")
+@api(summary="Award points for a custom event (queued; exactly once per id)", tags=["events"],
+     body=EventIn, response=AcceptedOut, status=202, auth="adminKey")
+@admin_required
+def custom_event(body: EventIn):
+    payload = json.dumps(body.model_dump(exclude={"id"}), separators=(",", ":")).encode()
+    inbox_id, created = _rt().inbox.accept(g.shop.id, "internal", awards.TOPIC, f"event:{body.id}",
+                                           payload, {"user-agent": request.headers.get("User-Agent", "")})
+    return jsonify(inbox_id=inbox_id, duplicate=not created), 202

@@ -1,0 +1,63 @@
+"""Where `enqueue` sends a task: RQ (Redis), an in-process thread, or right away (eager)."""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Callable
+
+log = logging.getLogger(__name__)
+QUEUE_NAME = "loyalty"
+TASK_MODULE = "plugin_app.jobs.tasks"
+
+
+class RQQueue:
+    def __init__(self, redis_url: str) -> None:
+        from redis import Redis
+        from rq import Queue
+
+        self.redis = Redis.from_url(redis_url)
+        self.queue = Queue(QUEUE_NAME, connection=self.redis)
+
+    def enqueue(self, task: str, *args: object, job_id: str | None = None) -> None:
+        self.queue.enqueue(f"{TASK_MODULE}.{task}", *args, job_id=job_id, result_ttl=60,
+                           failure_ttl=7 * 24 * 3600, job_timeout=600)
+
+    def ping(self) -> bool:
+        return bool(self.redis.ping())
+
+
+class EagerQueue:
+    """Runs the task at once, in the caller's thread: deterministic tests."""
+
+    def __init__(self, run: Callable[[str, tuple], None]) -> None:
+        self._run = run
+
+    def enqueue(self, task: str, *args: object, job_id: str | None = None) -> None:
+        self._run(task, args)
+
+
+class ThreadQueue:
+    """One daemon thread per process working through tasks in order (the offline demo)."""
+
+    def __init__(self, run: Callable[[str, tuple], None]) -> None:
+        self._run = run
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="loyalty-jobs", daemon=True)
+        self._thread.start()
+
+    def enqueue(self, task: str, *args: object, job_id: str | None = None) -> None:
+        self._queue.put((task, args))
+
+    def _loop(self) -> None:
+        while True:
+            task, args = self._queue.get()
+            try:
+                self._run(task, args)
+            except Exception:
+                log.exception("in-process task %s failed", task)
+            finally:
+                self._queue.task_done()
+
+    def join(self) -> None:
+        self._queue.join()

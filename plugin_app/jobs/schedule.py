@@ -1,0 +1,20 @@
+"""Periodic jobs, declared in one place. Every one of them is idempotent and safe to run on
+any number of workers at once; the schedule only decides how often someone runs it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Periodic:
+    task: str  # a name in jobs.tasks.TASKS
+    every_seconds: int
+    why: str
+
+
+PERIODIC = (
+    Periodic("sweep_inbox", 30, "re-enqueue inbox messages a lost doorbell or a dead worker left"),
+    Periodic("vest_pending", 60, "make pending points and credit spendable when their time comes"),
+    Periodic("release_stale_holds", 60, "give back holds whose cart never became an order"),
+    Periodic("expire_lots", 300, "lapse lots that reached their expiry date"),
+)

@@ -1,0 +1,33 @@
+"""Tasks: thin functions with plain arguments that call one service each. RQ imports them by
+dotted path; the in-process queues call them through `run`."""
+from __future__ import annotations
+
+from . import context
+
+
+def process_inbox(inbox_id: int) -> str:
+    return context.current().inbox.process(int(inbox_id))
+
+
+def sweep_inbox() -> int:
+    return context.current().inbox.sweep()
+
+
+def vest_pending() -> int:
+    return context.current().ledger.vest_due()
+
+
+def expire_lots() -> int:
+    return context.current().ledger.expire_due()
+
+
+def release_stale_holds() -> int:
+    return context.current().ledger.release_stale_holds()
+
+
+TASKS = {f.__name__: f for f in (process_inbox, sweep_inbox, vest_pending, expire_lots,
+                                  release_stale_holds)}
+
+
+def run(task: str, args: tuple) -> object:
+    return TASKS[task](*args)

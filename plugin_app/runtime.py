@@ -1,0 +1,46 @@
+"""The composition root: builds the database, queue and services for one process."""
+from __future__ import annotations
+
+from .crypto import box_for
+from .domain.ports import Clock, SystemClock
+from .failpoints import make as make_failpoints
+from .jobs import queues, tasks
+from .services import awards
+from .services.inbox import Inbox
+from .services.ledger import Ledger
+from .services.members import Members
+from .services.shops import Shops
+from .settings import Settings
+from .storage.db import Database
+
+
+class Runtime:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.db = Database(settings.database_url)
+        self.box = box_for(settings)
+        if settings.jobs_mode == "rq":
+            self.queue = queues.RQQueue(settings.redis_url)
+        elif settings.jobs_mode == "eager":
+            self.queue = queues.EagerQueue(self.run_task)
+        else:
+            self.queue = queues.ThreadQueue(self.run_task)
+        self.ledger = Ledger(self.db, self.clock)
+        self.members = Members(self.db, self.clock)
+        self.shops = Shops(self.db, self.box, self.clock)
+        self.inbox = Inbox(self.db, self.queue.enqueue, clock=self.clock,
+                           lease_seconds=settings.inbox_lease_seconds,
+                           max_attempts=settings.inbox_max_attempts,
+                           sweep_after_seconds=settings.sweep_after_seconds,
+                           failpoint=make_failpoints(settings.failpoints))
+        self.inbox.register("internal", awards.TOPIC, awards.make_handler(self.members, self.ledger))
+
+    def run_task(self, task: str, args: tuple) -> object:
+        from .jobs import context
+
+        context.install(self)
+        return tasks.run(task, args)
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,168 @@
+"""The durable inbox: the database row is the source of truth for anything accepted from
+outside; a job queue only wakes a worker to look at it.
+
+Life of a message: ``received`` → (claimed with a lease) ``processing`` → ``done`` | ``ignored``
+| ``failed``. A worker that dies mid-job leaves the row ``processing`` with an expired lease;
+the sweeper puts it back on the queue. Handlers must be idempotent: every ledger posting they
+make uses a key derived from the message, so running a message twice posts once.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable, Protocol
+
+from sqlalchemy import and_, or_, select, update
+
+from ..domain.errors import DomainError
+from ..domain.ports import Clock, SystemClock
+from ..storage import tables as t
+from ..storage.db import Database
+from ..storage.repos import insert_ignore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    shop_id: int
+    source: str
+    topic: str
+    external_id: str
+    payload: bytes
+    headers: dict
+    attempts: int
+
+
+class Ignored(Exception):
+    """A handler's way to say: nothing to do for this message, and here is why."""
+
+
+Handler = Callable[[Message], str]
+
+
+class Enqueue(Protocol):
+    def __call__(self, task: str, *args: object, job_id: str | None = None) -> None: ...
+
+
+class Inbox:
+    def __init__(self, db: Database, enqueue: Enqueue, *, clock: Clock | None = None,
+                 lease_seconds: int = 300, max_attempts: int = 8, sweep_after_seconds: int = 60,
+                 failpoint: Callable[[str], None] = lambda name: None) -> None:
+        self.db = db
+        self.enqueue = enqueue
+        self.clock = clock or SystemClock()
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_attempts = max_attempts
+        self.sweep_after = timedelta(seconds=sweep_after_seconds)
+        self.failpoint = failpoint
+        self.handlers: dict[tuple[str, str], Handler] = {}
+
+    def register(self, source: str, topic: str, handler: Handler) -> None:
+        self.handlers[(source, topic)] = handler
+
+    # -- intake ----------------------------------------------------------------------------
+    def accept(self, shop_id: int, source: str, topic: str, external_id: str, payload: bytes,
+               headers: dict) -> tuple[int, bool]:
+        """Store a delivery durably (a duplicate changes nothing), then ring the doorbell.
+        Returns (inbox id, whether it is new). Raises if the row could not be committed."""
+        with self.db.transaction() as conn:
+            created = insert_ignore(conn, t.inbox, dict(
+                shop_id=shop_id, source=source, topic=topic, external_id=external_id,
+                payload=payload, headers=headers, state="received", received_at=self.clock.now(),
+            ), ["shop_id", "source", "external_id"])
+            inbox_id = conn.execute(select(t.inbox.c.id).where(
+                t.inbox.c.shop_id == shop_id, t.inbox.c.source == source,
+                t.inbox.c.external_id == external_id)).scalar_one()
+        if created:
+            self._ring(inbox_id)
+        return inbox_id, bool(created)
+
+    def _ring(self, inbox_id: int) -> None:
+        try:
+            self.enqueue("process_inbox", inbox_id, job_id=f"inbox-{inbox_id}")
+        except Exception:  # the row is safe; the sweeper will find it
+            log.warning("could not enqueue inbox %s; the sweeper will retry", inbox_id, exc_info=True)
+
+    # -- processing ------------------------------------------------------------------------
+    def _claim(self, inbox_id: int) -> tuple[Message, str] | None:
+        now = self.clock.now()
+        token = str(uuid.uuid4())
+        c = t.inbox.c
+        with self.db.transaction() as conn:
+            row = conn.execute(update(t.inbox).where(
+                c.id == inbox_id,
+                or_(and_(c.state == "received", or_(c.locked_until.is_(None), c.locked_until <= now)),
+                    and_(c.state == "processing", c.locked_until <= now)),
+            ).values(state="processing", claim_token=token, locked_until=now + self.lease,
+                     attempts=c.attempts + 1).returning(t.inbox)).first()
+            if row is None:
+                return None
+            if row.attempts > self.max_attempts:
+                conn.execute(update(t.inbox).where(c.id == inbox_id).values(
+                    state="failed", claim_token=None, processed_at=now,
+                    outcome=f"gave up after {self.max_attempts} attempts"))
+                return None
+        return Message(row.id, row.shop_id, row.source, row.topic, row.external_id,
+                       bytes(row.payload), dict(row.headers), row.attempts), token
+
+    def _finish(self, inbox_id: int, token: str, **values) -> bool:
+        with self.db.transaction() as conn:
+            return conn.execute(update(t.inbox).where(
+                t.inbox.c.id == inbox_id, t.inbox.c.claim_token == token,
+            ).values(claim_token=None, **values)).rowcount == 1
+
+    def process(self, inbox_id: int) -> str:
+        """Claim the message and run its handler. Returns what happened, for logs and tests."""
+        claimed = self._claim(inbox_id)
+        if claimed is None:
+            return "skipped"
+        message, token = claimed
+        now = self.clock.now
+        handler = self.handlers.get((message.source, message.topic))
+        if handler is None:
+            self._finish(inbox_id, token, state="ignored", processed_at=now(),
+                         outcome=f"no handler for {message.source} {message.topic}")
+            return "ignored"
+        try:
+            self.failpoint("inbox.before_handler")
+            outcome = handler(message)
+            self.failpoint("inbox.after_handler")
+        except Ignored as why:
+            self._finish(inbox_id, token, state="ignored", processed_at=now(), outcome=str(why)[:500])
+            return "ignored"
+        except DomainError as exc:  # deterministic: retrying gives the same answer
+            self._finish(inbox_id, token, state="failed", processed_at=now(),
+                         outcome=f"{exc.code}: {exc.message}"[:500], last_error=repr(exc))
+            return "failed"
+        except Exception as exc:
+            backoff = timedelta(seconds=min(3600, 2 ** message.attempts))
+            log.exception("inbox %s attempt %s failed", inbox_id, message.attempts)
+            self._finish(inbox_id, token, state="received", locked_until=now() + backoff,
+                         last_error=repr(exc)[:2000])
+            return "retry"
+        self._finish(inbox_id, token, state="done", processed_at=now(), outcome=str(outcome)[:500],
+                     last_error=None)
+        return "done"
+
+    def sweep(self, limit: int = 1000) -> int:
+        """Re-enqueue what is stuck: never picked up (a lost doorbell, a Redis wipe), due for
+        a retry, or held by a worker whose lease ran out (killed mid-job)."""
+        now = self.clock.now()
+        c = t.inbox.c
+        with self.db.transaction() as conn:
+            ids = conn.execute(select(c.id).where(or_(
+                and_(c.state == "received", c.locked_until.is_(None), c.received_at <= now - self.sweep_after),
+                and_(c.state == "received", c.locked_until <= now),
+                and_(c.state == "processing", c.locked_until <= now),
+            )).order_by(c.id).limit(limit)).scalars().all()
+        for inbox_id in ids:
+            self._ring(inbox_id)
+        return len(ids)
+
+    def get(self, inbox_id: int):
+        with self.db.transaction() as conn:
+            return conn.execute(select(t.inbox).where(t.inbox.c.id == inbox_id)).first()

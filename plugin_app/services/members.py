@@ -1,0 +1,71 @@
+"""Members: a shop's customers, keyed by the platform's customer id."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from ..domain.errors import InvalidRequest, NotFound
+from ..domain.ports import Clock, SystemClock
+from ..storage import tables as t
+from ..storage.db import Database
+from ..storage.repos import MembersRepo
+from .ledger import BalanceView
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    shop_id: int
+    platform_customer_id: str
+    email: str | None
+    birthday: date | None
+    created_at: datetime
+
+
+def _member(row) -> Member:
+    return Member(row.id, row.shop_id, row.platform_customer_id, row.email, row.birthday,
+                  row.created_at)
+
+
+class Members:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db, self.clock = db, clock or SystemClock()
+
+    def enrol(self, shop_id: int, platform_customer_id: str, *, email: str | None = None,
+              birthday: date | None = None) -> tuple[Member, bool]:
+        """Create the member (and an empty balance) or update what we now know of them.
+        Returns the member and whether it was created. Safe under concurrent calls."""
+        customer = str(platform_customer_id or "").strip()
+        if not customer or len(customer) > 64:
+            raise InvalidRequest("platform customer id must be 1 to 64 characters")
+        if email is not None and (len(email) > 320 or "@" not in email):
+            raise InvalidRequest("invalid email")
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            currency = conn.execute(select(t.shops.c.currency).where(t.shops.c.id == shop_id)).scalar()
+            if currency is None:
+                raise NotFound("shop not found")
+            repo = MembersRepo(conn, shop_id)
+            member_id, created = repo.create(customer, email, birthday, currency, now)
+            if not created:
+                changes = {k: v for k, v in (("email", email), ("birthday", birthday)) if v is not None}
+                repo.update_profile(member_id, now, **changes)
+            return _member(repo.by_id(member_id)), created
+
+    def by_customer(self, shop_id: int, platform_customer_id: str) -> tuple[Member, BalanceView]:
+        with self.db.transaction() as conn:
+            repo = MembersRepo(conn, shop_id)
+            row = repo.by_customer(str(platform_customer_id))
+            if row is None:
+                raise NotFound("member not found")
+            return _member(row), BalanceView.of(repo.balance(row.id))
+
+    def get(self, shop_id: int, member_id: int) -> tuple[Member, BalanceView]:
+        with self.db.transaction() as conn:
+            repo = MembersRepo(conn, shop_id)
+            row = repo.by_id(member_id)
+            if row is None:
+                raise NotFound("member not found")
+            return _member(row), BalanceView.of(repo.balance(row.id))

@@ -1,0 +1,105 @@
+"""Shops (tenants): registration, credentials encrypted at rest, admin API keys."""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+
+from ..crypto import SecretBox
+from ..domain.errors import InvalidRequest
+from ..domain.money import valid_currency
+from ..domain.ports import Clock, SystemClock
+from ..storage import tables as t
+from ..storage.db import Database
+
+PLATFORMS = {"shopify", "woocommerce", "demo"}
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Shop:
+    id: int
+    platform: str
+    domain: str
+    name: str
+    currency: str
+    timezone: str
+    status: str
+
+
+def _shop(row) -> Shop:
+    return Shop(row.id, row.platform, row.domain, row.name, row.currency, row.timezone, row.status)
+
+
+class Shops:
+    def __init__(self, db: Database, box: SecretBox, clock: Clock | None = None) -> None:
+        self.db, self.box, self.clock = db, box, clock or SystemClock()
+
+    def register(self, platform: str, domain: str, *, currency: str = "EUR", timezone: str = "UTC",
+                 name: str = "", credentials: dict | None = None) -> tuple[Shop, str]:
+        """Create the shop, or re-install it with fresh credentials. Returns the shop and its
+        admin API key (kept encrypted, so running this twice returns the same key)."""
+        if platform not in PLATFORMS:
+            raise InvalidRequest(f"unknown platform {platform!r}")
+        if not domain or len(domain) > 255:
+            raise InvalidRequest("domain must be 1 to 255 characters")
+        if not valid_currency(currency):
+            raise InvalidRequest(f"invalid currency {currency!r}")
+        now = self.clock.now()
+        secret_blob = {"credentials": credentials or {}}
+        with self.db.transaction() as conn:
+            row = conn.execute(select(t.shops).where(t.shops.c.platform == platform,
+                                                     t.shops.c.domain == domain).with_for_update()).first()
+            if row is None:
+                api_key = "lk_" + secrets.token_urlsafe(32)
+                secret_blob["admin_api_key"] = api_key
+                shop_id = conn.execute(insert(t.shops).values(
+                    platform=platform, domain=domain, name=name or domain, currency=currency,
+                    timezone=timezone, status="installed", installed_at=now,
+                    admin_api_key_hash=hash_api_key(api_key),
+                    credentials=self.box.encrypt(json.dumps(secret_blob)),
+                ).returning(t.shops.c.id)).scalar_one()
+            else:
+                shop_id = row.id
+                old = json.loads(self.box.decrypt(row.credentials))
+                api_key = old["admin_api_key"]
+                secret_blob["admin_api_key"] = api_key
+                conn.execute(update(t.shops).where(t.shops.c.id == shop_id).values(
+                    status="installed", uninstalled_at=None,
+                    credentials=self.box.encrypt(json.dumps(secret_blob))))
+            shop = _shop(conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).one())
+        return shop, api_key
+
+    def get(self, shop_id: int) -> Shop | None:
+        with self.db.transaction() as conn:
+            row = conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).first()
+        return _shop(row) if row else None
+
+    def by_domain(self, platform: str, domain: str) -> Shop | None:
+        with self.db.transaction() as conn:
+            row = conn.execute(select(t.shops).where(t.shops.c.platform == platform,
+                                                     t.shops.c.domain == domain)).first()
+        return _shop(row) if row else None
+
+    def by_api_key(self, api_key: str) -> Shop | None:
+        with self.db.transaction() as conn:
+            row = conn.execute(select(t.shops).where(
+                t.shops.c.admin_api_key_hash == hash_api_key(api_key),
+                t.shops.c.status == "installed")).first()
+        return _shop(row) if row else None
+
+    def credentials(self, shop_id: int) -> dict:
+        with self.db.transaction() as conn:
+            blob = conn.execute(select(t.shops.c.credentials).where(t.shops.c.id == shop_id)).scalar_one()
+        return json.loads(self.box.decrypt(blob))["credentials"]
+
+    def uninstall(self, shop_id: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(update(t.shops).where(t.shops.c.id == shop_id).values(
+                status="uninstalled", uninstalled_at=self.clock.now()))

@@ -1,0 +1,196 @@
+"""Repositories. Each is built for one shop and adds `shop_id` to every statement it issues,
+so a query for another shop's row cannot be written through it (tenancy by construction)."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
+
+from ..domain.ledger import Asset, Effect, Lot
+from . import tables as t
+
+BUCKETS = ("", "_pending", "_held", "_lifetime")
+
+
+def bucket_columns(asset: Asset) -> tuple[str, str, str, str]:
+    """Column names of (available, pending, held, lifetime) for an asset."""
+    base = "points" if asset == Asset.POINTS else "credit"
+    return tuple(base + suffix for suffix in BUCKETS)  # type: ignore[return-value]
+
+
+def to_num(asset: Asset, value: Decimal | int) -> int | Decimal:
+    if asset == Asset.POINTS:
+        as_int = int(value)
+        if as_int != value:
+            raise ValueError(f"fractional points in storage: {value}")
+        return as_int
+    return Decimal(value)
+
+
+def insert_ignore(conn: Connection, table, values: dict, conflict: list[str]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING; returns the number of rows inserted (0 or 1)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    return conn.execute(stmt).rowcount
+
+
+class ShopScoped:
+    def __init__(self, conn: Connection, shop_id: int) -> None:
+        if not isinstance(shop_id, int) or isinstance(shop_id, bool):
+            raise TypeError("shop_id must be an int")
+        self.conn = conn
+        self.shop_id = shop_id
+
+    def _one(self, stmt) -> Row | None:
+        return self.conn.execute(stmt).first()
+
+
+class MembersRepo(ShopScoped):
+    def by_id(self, member_id: int) -> Row | None:
+        return self._one(select(t.members).where(t.members.c.shop_id == self.shop_id,
+                                                 t.members.c.id == member_id))
+
+    def by_customer(self, platform_customer_id: str) -> Row | None:
+        return self._one(select(t.members).where(
+            t.members.c.shop_id == self.shop_id,
+            t.members.c.platform_customer_id == platform_customer_id))
+
+    def create(self, platform_customer_id: str, email: str | None, birthday, currency: str,
+               now: datetime) -> tuple[int, bool]:
+        inserted = insert_ignore(self.conn, t.members, dict(
+            shop_id=self.shop_id, platform_customer_id=platform_customer_id, email=email,
+            birthday=birthday, created_at=now, updated_at=now), ["shop_id", "platform_customer_id"])
+        row = self.by_customer(platform_customer_id)
+        assert row is not None
+        if inserted:
+            self.conn.execute(insert(t.balances).values(
+                member_id=row.id, shop_id=self.shop_id, currency=currency, updated_at=now))
+        return row.id, bool(inserted)
+
+    def update_profile(self, member_id: int, now: datetime, **fields: Any) -> None:
+        if fields:
+            self.conn.execute(update(t.members).where(
+                t.members.c.shop_id == self.shop_id, t.members.c.id == member_id
+            ).values(updated_at=now, **fields))
+
+    def balance(self, member_id: int, *, lock: bool = False) -> Row | None:
+        stmt = select(t.balances).where(t.balances.c.shop_id == self.shop_id,
+                                        t.balances.c.member_id == member_id)
+        return self._one(stmt.with_for_update() if lock else stmt)
+
+
+class LedgerRepo(ShopScoped):
+    def entry(self, entry_id: int) -> Row | None:
+        return self._one(select(t.ledger_entries).where(
+            t.ledger_entries.c.shop_id == self.shop_id, t.ledger_entries.c.id == entry_id))
+
+    def entry_by_key(self, key: str) -> Row | None:
+        return self._one(select(t.ledger_entries).where(
+            t.ledger_entries.c.shop_id == self.shop_id,
+            t.ledger_entries.c.idempotency_key == key))
+
+    def entries(self, member_id: int, *, before_id: int | None = None, limit: int = 50) -> list[Row]:
+        stmt = select(t.ledger_entries).where(
+            t.ledger_entries.c.shop_id == self.shop_id, t.ledger_entries.c.member_id == member_id)
+        if before_id is not None:
+            stmt = stmt.where(t.ledger_entries.c.id < before_id)
+        return list(self.conn.execute(stmt.order_by(t.ledger_entries.c.id.desc()).limit(limit)))
+
+    def reversed_so_far(self, entry_id: int) -> Decimal:
+        value = self.conn.execute(select(func.coalesce(func.sum(t.ledger_entries.c.amount), 0)).where(
+            t.ledger_entries.c.shop_id == self.shop_id,
+            t.ledger_entries.c.reverses_entry_id == entry_id)).scalar_one()
+        return Decimal(str(value))
+
+    # -- lots ------------------------------------------------------------------------------
+    def _lot(self, asset: Asset, row: Row) -> Lot:
+        return Lot(row.id, to_num(asset, row.amount), to_num(asset, row.remaining), row.pending,
+                   row.available_at, row.expires_at)
+
+    def active_lots(self, member_id: int, asset: Asset) -> list[Lot]:
+        """Lots with spendable value, oldest first (first in, first out)."""
+        rows = self.conn.execute(select(t.lots).where(
+            t.lots.c.shop_id == self.shop_id, t.lots.c.member_id == member_id,
+            t.lots.c.asset == asset.value, t.lots.c.pending.is_(False), t.lots.c.remaining > 0,
+        ).order_by(t.lots.c.id))
+        return [self._lot(asset, r) for r in rows]
+
+    def lots_by_id(self, asset: Asset, ids: list[int]) -> dict[int, Lot]:
+        if not ids:
+            return {}
+        rows = self.conn.execute(select(t.lots).where(
+            t.lots.c.shop_id == self.shop_id, t.lots.c.id.in_(ids)))
+        return {r.id: self._lot(asset, r) for r in rows}
+
+    def lot_of_entry(self, entry_id: int) -> Row | None:
+        return self._one(select(t.lots).where(t.lots.c.shop_id == self.shop_id,
+                                              t.lots.c.entry_id == entry_id).order_by(t.lots.c.id))
+
+    def drawn_lot_ids(self, entry_id: int) -> list[int]:
+        rows = self.conn.execute(select(t.lot_draws.c.lot_id).where(
+            t.lot_draws.c.shop_id == self.shop_id, t.lot_draws.c.entry_id == entry_id,
+            t.lot_draws.c.amount > 0).order_by(t.lot_draws.c.id))
+        return [r.lot_id for r in rows]
+
+    # -- writes ----------------------------------------------------------------------------
+    def insert_entry(self, *, member_id: int, asset: Asset, effect: Effect, now: datetime,
+                     **fields: Any) -> int:
+        cols = bucket_columns(asset)
+        deltas = dict(zip(cols, (effect.available, effect.pending, effect.held, effect.lifetime)))
+        return self.conn.execute(insert(t.ledger_entries).values(
+            shop_id=self.shop_id, member_id=member_id, asset=asset.value, created_at=now,
+            **deltas, **fields).returning(t.ledger_entries.c.id)).scalar_one()
+
+    def apply(self, *, member_id: int, asset: Asset, entry_id: int, effect: Effect,
+              now: datetime) -> None:
+        """Persist the lot side of an effect, then move the cached balance by its deltas."""
+        for lot in effect.touched():
+            self.conn.execute(update(t.lots).where(
+                t.lots.c.shop_id == self.shop_id, t.lots.c.id == lot.id,
+            ).values(remaining=lot.remaining, pending=lot.pending))
+        new = effect.new_lot
+        if new is not None:
+            new.id = self.conn.execute(insert(t.lots).values(
+                shop_id=self.shop_id, member_id=member_id, asset=asset.value, entry_id=entry_id,
+                amount=new.amount, remaining=new.remaining, pending=new.pending,
+                available_at=new.available_at, expires_at=new.expires_at, created_at=now,
+            ).returning(t.lots.c.id)).scalar_one()
+        moves = [(lot, amount) for lot, amount in effect.draws]
+        moves += [(lot, -amount) for lot, amount in effect.restores]
+        if moves:
+            self.conn.execute(insert(t.lot_draws), [
+                dict(shop_id=self.shop_id, entry_id=entry_id, lot_id=lot.id, amount=amount)
+                for lot, amount in moves])
+        cols = bucket_columns(asset)
+        b = t.balances.c
+        self.conn.execute(update(t.balances).where(
+            b.shop_id == self.shop_id, b.member_id == member_id,
+        ).values({
+            **{col: b[col] + delta for col, delta in
+               zip(cols, (effect.available, effect.pending, effect.held, effect.lifetime)) if delta},
+            "version": b.version + 1, "updated_at": now}))
+
+    # -- holds -----------------------------------------------------------------------------
+    def hold(self, hold_id: int, *, lock: bool = False) -> Row | None:
+        stmt = select(t.holds).where(t.holds.c.shop_id == self.shop_id, t.holds.c.id == hold_id)
+        return self._one(stmt.with_for_update() if lock else stmt)
+
+    def create_hold(self, *, member_id: int, asset: Asset, entry_id: int, amount, expires_at,
+                    now: datetime) -> int:
+        return self.conn.execute(insert(t.holds).values(
+            shop_id=self.shop_id, member_id=member_id, asset=asset.value, reserve_entry_id=entry_id,
+            amount=amount, state="open", expires_at=expires_at, created_at=now,
+        ).returning(t.holds.c.id)).scalar_one()
+
+    def close_hold(self, hold_id: int, state: str, committed, now: datetime) -> None:
+        self.conn.execute(update(t.holds).where(
+            t.holds.c.shop_id == self.shop_id, t.holds.c.id == hold_id,
+        ).values(state=state, committed=committed, closed_at=now))
+
+    def hold_of_reserve(self, entry_id: int) -> Row | None:
+        return self._one(select(t.holds).where(t.holds.c.shop_id == self.shop_id,
+                                               t.holds.c.reserve_entry_id == entry_id))

@@ -1,0 +1,172 @@
+"""Table definitions. Every row carries `shop_id`; external objects are unique per shop."""
+from __future__ import annotations
+
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, Date, ForeignKey,
+                        Index, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint)
+
+from .types import ExactDecimal, UTCDateTime
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+# BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Points = BigInteger
+
+shops = Table(
+    "shops", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("platform", String(20), nullable=False),
+    Column("domain", String(255), nullable=False),  # myshopify domain, or the WooCommerce URL
+    Column("name", String(255), nullable=False, server_default=""),
+    Column("currency", String(3), nullable=False),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("status", String(20), nullable=False, server_default="installed"),
+    Column("credentials", Text, nullable=True),  # encrypted JSON (Fernet), never plaintext
+    Column("admin_api_key_hash", String(64), nullable=False, unique=True),
+    Column("installed_at", UTCDateTime, nullable=False),
+    Column("uninstalled_at", UTCDateTime, nullable=True),
+    UniqueConstraint("platform", "domain", name="uq_shops_platform_domain"),
+    CheckConstraint("platform IN ('shopify', 'woocommerce', 'demo')", name="platform"),
+    CheckConstraint("status IN ('installed', 'uninstalled')", name="status"),
+)
+
+members = Table(
+    "members", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("platform_customer_id", String(64), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("birthday", Date, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "platform_customer_id", name="uq_members_shop_customer"),
+    Index("ix_members_shop_email", "shop_id", "email"),
+)
+
+balances = Table(
+    "balances", metadata,
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("points", Points, nullable=False, server_default="0"),
+    Column("points_pending", Points, nullable=False, server_default="0"),
+    Column("points_held", Points, nullable=False, server_default="0"),
+    Column("points_lifetime", Points, nullable=False, server_default="0"),
+    Column("credit", ExactDecimal, nullable=False, server_default="0"),
+    Column("credit_pending", ExactDecimal, nullable=False, server_default="0"),
+    Column("credit_held", ExactDecimal, nullable=False, server_default="0"),
+    Column("credit_lifetime", ExactDecimal, nullable=False, server_default="0"),
+    Column("version", BigInteger, nullable=False, server_default="0"),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("points_pending >= 0 AND points_held >= 0", name="points_buckets"),
+    CheckConstraint("credit_pending >= 0 AND credit_held >= 0", name="credit_buckets"),
+    Index("ix_balances_shop", "shop_id"),
+)
+
+ledger_entries = Table(
+    "ledger_entries", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("asset", String(10), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("source", String(10), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("reverses_entry_id", Id, ForeignKey("ledger_entries.id"), nullable=True),
+    Column("hold_id", Id, nullable=True),
+    Column("lot_id", Id, nullable=True),
+    Column("actor", String(255), nullable=True),
+    Column("external_ref", String(255), nullable=True),
+    Column("amount", ExactDecimal, nullable=False),  # the magnitude asked for, for explanation
+    Column("points", Points, nullable=False, server_default="0"),
+    Column("points_pending", Points, nullable=False, server_default="0"),
+    Column("points_held", Points, nullable=False, server_default="0"),
+    Column("points_lifetime", Points, nullable=False, server_default="0"),
+    Column("credit", ExactDecimal, nullable=False, server_default="0"),
+    Column("credit_pending", ExactDecimal, nullable=False, server_default="0"),
+    Column("credit_held", ExactDecimal, nullable=False, server_default="0"),
+    Column("credit_lifetime", ExactDecimal, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "idempotency_key", name="uq_ledger_entries_shop_key"),
+    CheckConstraint("asset IN ('points', 'credit')", name="asset"),
+    CheckConstraint("kind IN ('earn','vest','redeem','reserve','commit','release','reverse',"
+                    "'adjust','expire')", name="kind"),
+    Index("ix_ledger_entries_member", "shop_id", "member_id", "id"),
+    Index("ix_ledger_entries_reverses", "reverses_entry_id"),
+)
+
+lots = Table(
+    "lots", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("asset", String(10), nullable=False),
+    Column("entry_id", Id, ForeignKey("ledger_entries.id"), nullable=False),
+    Column("amount", ExactDecimal, nullable=False),
+    Column("remaining", ExactDecimal, nullable=False),
+    Column("pending", Boolean, nullable=False),
+    Column("available_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_lots_member", "shop_id", "member_id", "asset", "id"),
+    Index("ix_lots_vesting", "pending", "available_at"),
+    Index("ix_lots_expiry", "expires_at"),
+)
+
+lot_draws = Table(
+    "lot_draws", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("entry_id", Id, ForeignKey("ledger_entries.id"), nullable=False),
+    Column("lot_id", Id, ForeignKey("lots.id"), nullable=False),
+    Column("amount", ExactDecimal, nullable=False),  # > 0 taken from the lot, < 0 put back
+    Index("ix_lot_draws_entry", "entry_id"),
+)
+
+holds = Table(
+    "holds", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("asset", String(10), nullable=False),
+    Column("reserve_entry_id", Id, ForeignKey("ledger_entries.id"), nullable=False),
+    Column("amount", ExactDecimal, nullable=False),
+    Column("committed", ExactDecimal, nullable=True),
+    Column("state", String(10), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    CheckConstraint("state IN ('open', 'committed', 'released')", name="state"),
+    Index("ix_holds_member", "shop_id", "member_id", "state"),
+    Index("ix_holds_expiry", "state", "expires_at"),
+)
+
+inbox = Table(
+    "inbox", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("source", String(20), nullable=False),  # shopify, woocommerce, internal
+    Column("topic", String(100), nullable=False),
+    Column("external_id", String(255), nullable=False),
+    Column("payload", LargeBinary, nullable=False),  # the raw body, exactly as received
+    Column("headers", JSON, nullable=False),
+    Column("state", String(12), nullable=False, server_default="received"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("claim_token", String(36), nullable=True),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime, nullable=True),
+    Column("outcome", String(500), nullable=True),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("shop_id", "source", "external_id", name="uq_inbox_delivery"),
+    CheckConstraint("state IN ('received', 'processing', 'done', 'ignored', 'failed')", name="state"),
+    Index("ix_inbox_state", "state", "received_at"),
+)
