@@ -1,0 +1,142 @@
+"""Test set-up: a PostgreSQL database of our own (created, migrated, dropped), a Redis database
+number of our own (flushed before and after), and a hard stop when either is unreachable."""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+
+from plugin_app.settings import Settings, normalize_database_url
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TABLES = ["lot_draws", "holds", "lots", "ledger_entries", "balances", "members", "inbox", "shops"]
+ENCRYPTION_KEY = Fernet.generate_key().decode()  # made per run, never stored
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    problems = []
+    try:
+        engine = create_engine(normalize_database_url(TEST_DATABASE_URL))
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        problems.append(
+            f"PostgreSQL is unreachable at TEST_DATABASE_URL={TEST_DATABASE_URL} ({type(exc).__name__}).\n"
+            "  Start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start")
+    try:
+        from redis import Redis
+
+        Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:
+        problems.append(
+            f"Redis is unreachable at TEST_REDIS_URL={TEST_REDIS_URL} ({type(exc).__name__}).\n"
+            "  Start it: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ''")
+    if problems:
+        pytest.exit("the test suite needs real services:\n" + "\n".join(problems), returncode=3)
+
+
+def _admin_url(url: str) -> str:
+    return normalize_database_url(url).rsplit("/", 1)[0] + "/postgres"
+
+
+def create_database(prefix: str = "loyalty_test") -> str:
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(_admin_url(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return normalize_database_url(TEST_DATABASE_URL).rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = create_engine(_admin_url(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    from plugin_app.storage.migrate import upgrade
+
+    url = create_database()
+    upgrade(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def clean_db(pg_url):
+    yield pg_url
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def redis_url():
+    from redis import Redis
+
+    client = Redis.from_url(TEST_REDIS_URL)
+    client.flushdb()
+    yield TEST_REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def clock():
+    from plugin_app.domain.ports import FixedClock
+
+    return FixedClock(datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc))
+
+
+def make_settings(db_url: str, **overrides) -> Settings:
+    values = dict(database_url=db_url, jobs_mode="eager", encryption_keys=(ENCRYPTION_KEY,),
+                  log_json=True)
+    values.update(overrides)
+    return Settings().with_overrides(values)
+
+
+@pytest.fixture
+def runtime(clean_db, clock):
+    from plugin_app.runtime import Runtime
+
+    rt = Runtime(make_settings(clean_db), clock=clock)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def shop(runtime):
+    shop, _key = runtime.shops.register("demo", "shop-a.example", currency="EUR")
+    return shop
+
+
+@pytest.fixture
+def member(runtime, shop):
+    member, _ = runtime.members.enrol(shop.id, "cust-1", email="a@example.com")
+    return member
+
+
+@pytest.fixture
+def app(clean_db):
+    from plugin_app import create_app
+
+    app = create_app({"database_url": clean_db, "jobs_mode": "eager",
+                      "encryption_keys": (ENCRYPTION_KEY,)})
+    yield app
+    app.extensions["loyalty"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
