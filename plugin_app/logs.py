@@ -11,6 +11,15 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
+class RequestIdFilter(logging.Filter):
+    """Stamp each record with the request id while it is still in context."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id.get()
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out = {
@@ -20,22 +29,24 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        rid = request_id.get()
-        if rid:
-            out["request_id"] = rid
-        out.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        out.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and v is not None})
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str)
+
+
+def make_handler(stream=None, as_json: bool = True) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    return handler
 
 
 def configure(level: str = "INFO", as_json: bool = True) -> None:
     root = logging.getLogger()
     if getattr(root, "_loyalty_configured", False):
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root.addHandler(handler)
+    root.addHandler(make_handler(as_json=as_json))
     root.setLevel(level.upper())
     root._loyalty_configured = True  # type: ignore[attr-defined]

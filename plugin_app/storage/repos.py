@@ -31,11 +31,12 @@ def to_num(asset: Asset, value: Decimal | int) -> int | Decimal:
     return Decimal(value)
 
 
-def insert_ignore(conn: Connection, table, values: dict, conflict: list[str]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING; returns the number of rows inserted (0 or 1)."""
+def insert_ignore(conn: Connection, table, values: dict, conflict: list[str]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted. (RETURNING, because
+    the driver's rowcount is not reliable for this statement.)"""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    return conn.execute(stmt).rowcount
+    return conn.execute(stmt.returning(*table.primary_key.columns)).first() is not None
 
 
 class ShopScoped:

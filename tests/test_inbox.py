@@ -1,0 +1,156 @@
+"""The durable inbox: duplicates, double processing, two workers at once, a lost doorbell
+(Redis wiped) and retries. Real PostgreSQL; real Redis and RQ where a queue is involved."""
+import json
+import threading
+from datetime import timedelta
+
+from redis import Redis
+from rq import Queue, SimpleWorker
+from sqlalchemy import text
+
+from plugin_app.jobs.queues import QUEUE_NAME
+from plugin_app.runtime import Runtime
+from plugin_app.services.audit import run_audit
+
+from .conftest import make_settings
+
+
+def award(customer="c-1", points=40):
+    return json.dumps({"customer_id": customer, "points": points, "reason": "review"}).encode()
+
+
+def count(rt, sql):
+    with rt.db.transaction() as conn:
+        return conn.execute(text(sql)).scalar()
+
+
+def lazy_runtime(clean_db, clock):
+    """A runtime whose doorbell rings nobody: the test decides when processing happens."""
+    rt = Runtime(make_settings(clean_db), clock=clock)
+    rt.inbox.enqueue = lambda *a, **k: None
+    return rt
+
+
+def test_duplicate_delivery_is_stored_once(runtime, shop):
+    first = runtime.inbox.accept(shop.id, "internal", "points.award", "evt-1", award(), {})
+    again = runtime.inbox.accept(shop.id, "internal", "points.award", "evt-1", award(), {})
+    assert first[1] and not again[1] and first[0] == again[0]
+    assert count(runtime, "select count(*) from inbox") == 1
+    assert count(runtime, "select count(*) from ledger_entries") == 1  # eager queue processed it
+
+
+def test_same_message_processed_twice_posts_once(clean_db, clock):
+    rt = lazy_runtime(clean_db, clock)
+    shop, _ = rt.shops.register("demo", "s.example")
+    inbox_id, _ = rt.inbox.accept(shop.id, "internal", "points.award", "evt-1", award(), {})
+    assert rt.inbox.process(inbox_id) == "done"
+    assert rt.inbox.process(inbox_id) == "skipped"
+    # Even if the row is forced back to "received" (a lease lost mid-way), the ledger key holds.
+    with rt.db.transaction() as conn:
+        conn.execute(text("update inbox set state = 'received', locked_until = null"))
+    assert rt.inbox.process(inbox_id) == "done"
+    assert count(rt, "select count(*) from ledger_entries") == 1
+    assert rt.members.by_customer(shop.id, "c-1")[1].points == 40
+    assert "already posted" in rt.inbox.get(inbox_id).outcome
+    rt.close()
+
+
+def test_two_workers_at_once_post_once(clean_db, clock):
+    rt = lazy_runtime(clean_db, clock)
+    shop, _ = rt.shops.register("demo", "s.example")
+    ids = [rt.inbox.accept(shop.id, "internal", "points.award", f"evt-{i}", award(f"c-{i % 3}"), {})[0]
+           for i in range(20)]
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def worker():
+        barrier.wait()
+        outcomes.extend(rt.inbox.process(i) for i in ids)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert outcomes.count("done") == 20 and outcomes.count("skipped") == 20
+    assert count(rt, "select count(*) from ledger_entries") == 20
+    assert count(rt, "select sum(points) from balances") == 20 * 40
+    assert run_audit(rt.db).ok
+    rt.close()
+
+
+def test_a_failing_handler_retries_with_backoff_then_gives_up_visibly(clean_db, clock):
+    rt = lazy_runtime(clean_db, clock)
+    rt.inbox.max_attempts = 2
+    calls = []
+
+    def flaky(message):
+        calls.append(message.attempts)
+        raise ConnectionError("platform down")
+
+    rt.inbox.register("internal", "flaky", flaky)
+    shop, _ = rt.shops.register("demo", "s.example")
+    inbox_id, _ = rt.inbox.accept(shop.id, "internal", "flaky", "f-1", b"{}", {})
+    assert rt.inbox.process(inbox_id) == "retry"
+    assert rt.inbox.process(inbox_id) == "skipped"  # backing off
+    clock.advance(seconds=3)
+    assert rt.inbox.sweep() == 1
+    assert rt.inbox.process(inbox_id) == "retry"
+    clock.advance(seconds=5)
+    assert rt.inbox.process(inbox_id) == "skipped"
+    row = rt.inbox.get(inbox_id)
+    assert row.state == "failed" and "gave up" in row.outcome and "platform down" in row.last_error
+    assert calls == [1, 2]
+    rt.close()
+
+
+def test_bad_message_fails_visibly_without_retry(clean_db, clock):
+    rt = lazy_runtime(clean_db, clock)
+    shop, _ = rt.shops.register("demo", "s.example")
+    inbox_id, _ = rt.inbox.accept(shop.id, "internal", "points.award", "bad", b'{"points": 5}', {})
+    assert rt.inbox.process(inbox_id) == "failed"
+    row = rt.inbox.get(inbox_id)
+    assert row.state == "failed" and row.outcome.startswith("invalid_request")
+    unknown, _ = rt.inbox.accept(shop.id, "internal", "no.such.topic", "u", b"{}", {})
+    assert rt.inbox.process(unknown) == "ignored"
+    assert count(rt, "select count(*) from ledger_entries") == 0
+    rt.close()
+
+
+def test_redis_wipe_loses_nothing_the_sweeper_rings_again(clean_db, clock, redis_url):
+    rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url=redis_url), clock=clock)
+    shop, _ = rt.shops.register("demo", "s.example")
+    ids = [rt.inbox.accept(shop.id, "internal", "points.award", f"e{i}", award(), {})[0] for i in range(5)]
+    redis = Redis.from_url(redis_url)
+    assert Queue(QUEUE_NAME, connection=redis).count == 5
+    redis.flushdb()  # Redis loses every job
+    assert Queue(QUEUE_NAME, connection=redis).count == 0
+    assert rt.inbox.sweep() == 0  # too early: the doorbell may still be ringing
+    clock.advance(seconds=rt.settings.sweep_after_seconds)
+    assert rt.inbox.sweep() == 5
+    from plugin_app.jobs import context
+    context.install(rt)
+    SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+    assert [rt.inbox.get(i).state for i in ids] == ["done"] * 5
+    assert rt.members.by_customer(shop.id, "c-1")[1].points == 200
+    rt.close()
+
+
+def test_redis_down_at_intake_still_stores_the_delivery(clean_db, clock):
+    rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url="redis://127.0.0.1:1/0"), clock=clock)
+    shop, _ = rt.shops.register("demo", "s.example")
+    inbox_id, created = rt.inbox.accept(shop.id, "internal", "points.award", "e1", award(), {})
+    assert created and rt.inbox.get(inbox_id).state == "received"
+    rt.close()
+
+
+def test_periodic_jobs_fire_once_per_slot_across_workers(redis_url):
+    from plugin_app.jobs.worker import tick
+
+    redis = Redis.from_url(redis_url)
+    fired = []
+    first = tick(redis, fired.append, now=1_000_000.0)
+    second = tick(redis, fired.append, now=1_000_000.5)  # another worker, same second
+    assert first and second == [] and sorted(fired) == sorted(first)
+    later = tick(redis, fired.append, now=1_000_000.0 + 3600)
+    assert set(later) == set(first)

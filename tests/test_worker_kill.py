@@ -1,0 +1,74 @@
+"""A real `loyalty worker` process is SIGKILLed in the middle of a job, before the handler ran
+or after its ledger posting committed but before the message was marked done. After the lease
+runs out, the sweeper re-enqueues it and another worker finishes: one posting, clean audit."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
+from sqlalchemy import text
+
+from plugin_app.jobs import context
+from plugin_app.jobs.queues import QUEUE_NAME
+from plugin_app.runtime import Runtime
+from plugin_app.services.audit import run_audit
+
+from .conftest import ENCRYPTION_KEY, make_settings
+
+LEASE = 2
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("failpoint", ["inbox.before_handler", "inbox.after_handler"])
+def test_sigkill_mid_job_then_sweep_gives_the_same_result(clean_db, redis_url, tmp_path, failpoint):
+    rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url=redis_url, inbox_lease_seconds=LEASE))
+    shop, _ = rt.shops.register("demo", "kill.example")
+    body = json.dumps({"customer_id": "c-9", "points": 75, "reason": "review"}).encode()
+    inbox_id, _ = rt.inbox.accept(shop.id, "internal", "points.award", "evt-kill", body, {})
+
+    marker = tmp_path / "hit"
+    env = {**os.environ, "DATABASE_URL": clean_db, "REDIS_URL": redis_url,
+           "LOYALTY_ENCRYPTION_KEY": ENCRYPTION_KEY, "LOYALTY_INBOX_LEASE_SECONDS": str(LEASE),
+           "LOYALTY_FAILPOINTS": f"{failpoint}=pause:{marker}", "LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-c", "from plugin_app.cli import main; main()", "worker"],
+                            env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        assert wait_for(marker.exists), proc.stderr.read1(4000) if proc.poll() is not None else "no hit"
+        row = rt.inbox.get(inbox_id)
+        assert row.state == "processing"
+        with rt.db.transaction() as conn:
+            posted = conn.execute(text("select count(*) from ledger_entries")).scalar()
+        assert posted == (1 if failpoint == "inbox.after_handler" else 0)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+    assert rt.inbox.sweep() == 0  # the lease still belongs to the dead worker
+    time.sleep(LEASE + 0.2)
+    assert rt.inbox.sweep() == 1
+    redis = Redis.from_url(redis_url)
+    context.install(rt)
+    SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+
+    row = rt.inbox.get(inbox_id)
+    assert row.state == "done" and row.attempts == 2
+    with rt.db.transaction() as conn:
+        assert conn.execute(text("select count(*) from ledger_entries")).scalar() == 1
+    assert rt.members.by_customer(shop.id, "c-9")[1].points == 75
+    assert run_audit(rt.db).ok
+    rt.close()
