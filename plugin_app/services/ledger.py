@@ -114,20 +114,19 @@ class Ledger:
 
     # -- the one write path ----------------------------------------------------------------
     def _post(self, shop_id: int, member_id: int, key: str, request: dict,
-              body: Callable[[LedgerRepo, object, datetime], tuple[int, int | None]]) -> Posted:
+              body: Callable[[LedgerRepo, object, datetime], tuple[int, int | None, object]]) -> Posted:
         fingerprint = _fingerprint(request)
         for attempt in range(2):
             try:
                 with self.db.transaction() as conn:
                     members, repo = MembersRepo(conn, shop_id), LedgerRepo(conn, shop_id)
-                    bal = members.balance(member_id, lock=True)
+                    bal = members.lock_for_posting(member_id, key)
                     if bal is None:
                         raise NotFound("member not found")
-                    prior = repo.entry_by_key(key)
-                    if prior is None:
-                        entry_id, hold_id = body(repo, bal, self.clock.now())
-                        return Posted(entry_id, False, BalanceView.of(members.balance(member_id)), hold_id)
-                    return self._replay(repo, members, prior, fingerprint)
+                    if bal.prior_entry_id is None:
+                        entry_id, hold_id, new_bal = body(repo, bal, self.clock.now())
+                        return Posted(entry_id, False, BalanceView.of(new_bal), hold_id)
+                    return self._replay(repo, members, repo.entry(bal.prior_entry_id), fingerprint)
             except IntegrityError as exc:
                 # The same key was taken at the same moment by a posting for another member
                 # (postings for one member serialize on the balance lock). Look again.
@@ -148,7 +147,8 @@ class Ledger:
 
     def _write(self, repo: LedgerRepo, bal, asset: Asset, account: Account, effect, now: datetime,
                *, kind: Kind, key: str, request: dict, source: Source, reason: str, amount: Num,
-               **fields) -> int:
+               **fields) -> tuple[int, object]:
+        """Insert the entry and apply its effect; returns the entry id and the new balance."""
         problems = [p for p in account.check() if "lots hold" not in p]  # lots are partial here
         if problems:  # pragma: no cover - a bug in the engine, never a user error
             raise AssertionError("; ".join(problems))
@@ -156,8 +156,8 @@ class Ledger:
             member_id=bal.member_id, asset=asset, effect=effect, now=now, kind=kind.value,
             source=source.value, reason=reason.strip(), idempotency_key=key,
             request_hash=_fingerprint(request), amount=Decimal(amount), **fields)
-        repo.apply(member_id=bal.member_id, asset=asset, entry_id=entry_id, effect=effect, now=now)
-        return entry_id
+        new_bal = repo.apply(member_id=bal.member_id, asset=asset, entry_id=entry_id, effect=effect, now=now)
+        return entry_id, new_bal
 
     # -- operations on a member ------------------------------------------------------------
     def earn(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
@@ -177,9 +177,10 @@ class Ledger:
             pending = pending_until is not None and pending_until > now
             effect = account.earn(value, pending=pending, available_at=pending_until if pending else None,
                                   expires_at=expires_at)
-            return self._write(repo, bal, asset, account, effect, now, kind=Kind.EARN, key=key,
-                               request=request, source=source, reason=reason, amount=value,
-                               external_ref=external_ref), None
+            entry_id, new_bal = self._write(
+                repo, bal, asset, account, effect, now, kind=Kind.EARN, key=key, request=request,
+                source=source, reason=reason, amount=value, external_ref=external_ref)
+            return entry_id, None, new_bal
 
         return self._post(shop_id, member_id, key, request, body)
 
@@ -209,14 +210,14 @@ class Ledger:
             value = self._amount(asset, amount, bal.currency)
             account = _account(asset, bal, repo.active_lots(member_id, asset))
             effect = account.reserve(value) if kind == Kind.RESERVE else account.spend(value)
-            entry_id = self._write(repo, bal, asset, account, effect, now, kind=kind, key=key,
-                                   request=request, source=source, reason=reason, amount=value,
-                                   external_ref=external_ref)
+            entry_id, new_bal = self._write(repo, bal, asset, account, effect, now, kind=kind, key=key,
+                                            request=request, source=source, reason=reason,
+                                            amount=value, external_ref=external_ref)
             hold_id = None
             if kind == Kind.RESERVE:
                 hold_id = repo.create_hold(member_id=member_id, asset=asset, entry_id=entry_id,
                                            amount=value, expires_at=expires_at, now=now)
-            return entry_id, hold_id
+            return entry_id, hold_id, new_bal
 
         return self._post(shop_id, member_id, key, request, body)
 
@@ -243,9 +244,10 @@ class Ledger:
             else:
                 account = _account(asset, bal, repo.active_lots(member_id, asset))
                 effect = account.spend(-value)
-            return self._write(repo, bal, asset, account, effect, now, kind=Kind.ADJUST, key=key,
-                               request=request, source=source, reason=reason, amount=abs(value),
-                               actor=actor.strip()), None
+            entry_id, new_bal = self._write(
+                repo, bal, asset, account, effect, now, kind=Kind.ADJUST, key=key, request=request,
+                source=source, reason=reason, amount=abs(value), actor=actor.strip())
+            return entry_id, None, new_bal
 
         return self._post(shop_id, member_id, key, request, body)
 
@@ -284,12 +286,12 @@ class Ledger:
             lots_by_id = repo.lots_by_id(asset, drawn)
             account = _account(asset, bal, list(lots_by_id.values()))
             effect = account.settle_hold(held, committed, [lots_by_id[i] for i in dict.fromkeys(drawn)])
-            entry_id = self._write(repo, bal, asset, account, effect, now, kind=kind, key=key,
-                                   request=request, source=source, reason=reason,
-                                   amount=committed if commit else held, hold_id=hold_id,
-                                   external_ref=external_ref)
+            entry_id, new_bal = self._write(
+                repo, bal, asset, account, effect, now, kind=kind, key=key, request=request,
+                source=source, reason=reason, amount=committed if commit else held,
+                hold_id=hold_id, external_ref=external_ref)
             repo.close_hold(hold_id, "committed" if commit else "released", committed, now)
-            return entry_id, hold_id
+            return entry_id, hold_id, new_bal
 
         return self._post(shop_id, found.member_id, key, request, body)
 
@@ -340,9 +342,10 @@ class Ledger:
                 known.update({i: lot for i, lot in repo.lots_by_id(asset, [i for i in drawn if i not in known]).items()})
                 account = _account(asset, bal, list(known.values()))
                 effect = account.give_back(value, [known[i] for i in drawn])
-            return self._write(repo, bal, asset, account, effect, now, kind=Kind.REVERSE, key=key,
-                               request=request, source=source, reason=reason, amount=value,
-                               reverses_entry_id=entry_id), None
+            new_id, new_bal = self._write(
+                repo, bal, asset, account, effect, now, kind=Kind.REVERSE, key=key, request=request,
+                source=source, reason=reason, amount=value, reverses_entry_id=entry_id)
+            return new_id, None, new_bal
 
         return self._post(shop_id, found.member_id, key, request, body)
 

@@ -37,7 +37,10 @@ def make_engine(url: str) -> Engine:
         url,
         pool_size=int(os.environ.get("DB_POOL_SIZE", "10")),
         max_overflow=int(os.environ.get("DB_MAX_OVERFLOW", "20")),
-        pool_pre_ping=True,
+        # No ping per checkout: it costs a round trip on every transaction. A connection that
+        # died (database restart) fails its statement, SQLAlchemy invalidates the whole pool on
+        # that disconnect, and the caller's retry (webhook redelivery, job retry) succeeds.
+        pool_pre_ping=False,
         pool_recycle=1800,
     )
 

@@ -83,6 +83,16 @@ class MembersRepo(ShopScoped):
                                         t.balances.c.member_id == member_id)
         return self._one(stmt.with_for_update() if lock else stmt)
 
+    def lock_for_posting(self, member_id: int, key: str) -> Row | None:
+        """Lock the member's balance row and, in the same round trip, look the key up:
+        the row carries ``prior_entry_id`` when the key was already used in this shop."""
+        e = t.ledger_entries.c
+        prior = select(e.id).where(e.shop_id == self.shop_id, e.idempotency_key == key
+                                   ).scalar_subquery().label("prior_entry_id")
+        return self._one(select(t.balances, prior).where(
+            t.balances.c.shop_id == self.shop_id, t.balances.c.member_id == member_id,
+        ).with_for_update(of=t.balances))
+
 
 class LedgerRepo(ShopScoped):
     def entry(self, entry_id: int) -> Row | None:
@@ -147,8 +157,9 @@ class LedgerRepo(ShopScoped):
             **deltas, **fields).returning(t.ledger_entries.c.id)).scalar_one()
 
     def apply(self, *, member_id: int, asset: Asset, entry_id: int, effect: Effect,
-              now: datetime) -> None:
-        """Persist the lot side of an effect, then move the cached balance by its deltas."""
+              now: datetime) -> Row:
+        """Persist the lot side of an effect, then move the cached balance by its deltas;
+        returns the new balance row."""
         for lot in effect.touched():
             self.conn.execute(update(t.lots).where(
                 t.lots.c.shop_id == self.shop_id, t.lots.c.id == lot.id,
@@ -168,12 +179,12 @@ class LedgerRepo(ShopScoped):
                 for lot, amount in moves])
         cols = bucket_columns(asset)
         b = t.balances.c
-        self.conn.execute(update(t.balances).where(
+        return self.conn.execute(update(t.balances).where(
             b.shop_id == self.shop_id, b.member_id == member_id,
         ).values({
             **{col: b[col] + delta for col, delta in
                zip(cols, (effect.available, effect.pending, effect.held, effect.lifetime)) if delta},
-            "version": b.version + 1, "updated_at": now}))
+            "version": b.version + 1, "updated_at": now}).returning(t.balances)).one()
 
     # -- holds -----------------------------------------------------------------------------
     def hold(self, hold_id: int, *, lock: bool = False) -> Row | None:
