@@ -162,11 +162,15 @@ def test_structured_log_lines_carry_the_request_id(client):
 
     stream = io.StringIO()
     handler = make_handler(stream)
-    logging.getLogger().addHandler(handler)
+    access = logging.getLogger("loyalty.access")
+    level = access.level
+    access.setLevel(logging.INFO)  # independent of how an earlier test configured the root
+    access.addHandler(handler)
     try:
         client.get("/healthz", headers={"X-Request-Id": "trace-me"})
     finally:
-        logging.getLogger().removeHandler(handler)
+        access.removeHandler(handler)
+        access.setLevel(level)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     access = [line for line in lines if line.get("logger") == "loyalty.access"]
     assert access and access[-1]["request_id"] == "trace-me" and access[-1]["status"] == 200
