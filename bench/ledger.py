@@ -54,19 +54,26 @@ def run_threads(threads: int, total: int, work) -> float:
     return (per * threads) / (time.perf_counter() - start)
 
 
+def raw_insert(url: str, shop_id: int, members: list[int]):
+    """The baseline's unit of work: one row, one commit, a connection per thread."""
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    local = threading.local()
+
+    def work(t: int, i: int) -> None:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = psycopg.connect(dsn, autocommit=True)
+        conn.execute("INSERT INTO bench_raw (shop_id, member_id, points) VALUES (%s, %s, %s)",
+                     (shop_id, members[(t * 7919 + i) % len(members)], 10))
+
+    return work
+
+
 def _proc_worker(args: tuple) -> float:
     """One process: its own runtime, `count` postings (or raw rows) on its slice of members."""
     mode, url, shop_id, members, proc, count, threads = args
     if mode == "raw":
-        dsn = url.replace("postgresql+psycopg://", "postgresql://")
-        local = threading.local()
-
-        def work(t: int, i: int) -> None:
-            conn = getattr(local, "conn", None)
-            if conn is None:
-                conn = local.conn = psycopg.connect(dsn, autocommit=True)
-            conn.execute("INSERT INTO bench_raw (shop_id, member_id, points) VALUES (%s, %s, %s)",
-                         (shop_id, members[(t * 7919 + i) % len(members)], 10))
+        work = raw_insert(url, shop_id, members)
     else:
         rt = Runtime(Settings().with_overrides(dict(
             database_url=url, jobs_mode="eager", encryption_keys=("x" * 43 + "=",))))
@@ -116,14 +123,7 @@ def main() -> None:
         with psycopg.connect(raw_dsn, autocommit=True) as conn:
             conn.execute("CREATE TABLE bench_raw (id bigserial primary key, shop_id bigint, "
                          "member_id bigint, points bigint, created_at timestamptz default now())")
-        local = threading.local()
-
-        def raw(t: int, i: int) -> None:
-            conn = getattr(local, "conn", None)
-            if conn is None:
-                conn = local.conn = psycopg.connect(raw_dsn, autocommit=True)
-            conn.execute("INSERT INTO bench_raw (shop_id, member_id, points) VALUES (%s, %s, %s)",
-                         (shop.id, members[(t * 7919 + i) % len(members)], 10))
+        raw = raw_insert(url, shop.id, members)
 
         def post(t: int, i: int) -> None:
             rt.ledger.earn(shop.id, members[(t * 7919 + i) % len(members)], Asset.POINTS, 10,

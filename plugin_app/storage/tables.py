@@ -18,6 +18,14 @@ metadata = MetaData(naming_convention={
 Id = BigInteger().with_variant(Integer(), "sqlite")
 Points = BigInteger
 
+def _buckets() -> list[Column]:
+    """Available, pending, held and lifetime, for points (integers) and store credit (exact
+    decimals): the balance row caches them; each ledger entry carries its deltas of them."""
+    return [Column(f"{asset}{bucket}", kind, nullable=False, server_default="0")
+            for asset, kind in (("points", Points), ("credit", ExactDecimal))
+            for bucket in ("", "_pending", "_held", "_lifetime")]
+
+
 shops = Table(
     "shops", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
@@ -54,14 +62,7 @@ balances = Table(
     Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
     Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
     Column("currency", String(3), nullable=False),
-    Column("points", Points, nullable=False, server_default="0"),
-    Column("points_pending", Points, nullable=False, server_default="0"),
-    Column("points_held", Points, nullable=False, server_default="0"),
-    Column("points_lifetime", Points, nullable=False, server_default="0"),
-    Column("credit", ExactDecimal, nullable=False, server_default="0"),
-    Column("credit_pending", ExactDecimal, nullable=False, server_default="0"),
-    Column("credit_held", ExactDecimal, nullable=False, server_default="0"),
-    Column("credit_lifetime", ExactDecimal, nullable=False, server_default="0"),
+    *_buckets(),
     Column("version", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("points_pending >= 0 AND points_held >= 0", name="points_buckets"),
@@ -86,14 +87,7 @@ ledger_entries = Table(
     Column("actor", String(255), nullable=True),
     Column("external_ref", String(255), nullable=True),
     Column("amount", ExactDecimal, nullable=False),  # the magnitude asked for, for explanation
-    Column("points", Points, nullable=False, server_default="0"),
-    Column("points_pending", Points, nullable=False, server_default="0"),
-    Column("points_held", Points, nullable=False, server_default="0"),
-    Column("points_lifetime", Points, nullable=False, server_default="0"),
-    Column("credit", ExactDecimal, nullable=False, server_default="0"),
-    Column("credit_pending", ExactDecimal, nullable=False, server_default="0"),
-    Column("credit_held", ExactDecimal, nullable=False, server_default="0"),
-    Column("credit_lifetime", ExactDecimal, nullable=False, server_default="0"),
+    *_buckets(),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "idempotency_key", name="uq_ledger_entries_shop_key"),
     CheckConstraint("asset IN ('points', 'credit')", name="asset"),
