@@ -6,10 +6,15 @@ from .domain.ports import Clock, SystemClock
 from .failpoints import make as make_failpoints
 from .jobs import queues, tasks
 from .services import awards
+from .services.actions import ActionService
+from .services.expiry import ExpiryService
 from .services.inbox import Inbox
 from .services.ledger import Ledger
 from .services.members import Members
+from .services.orders import OrderService
+from .services.program import Programs
 from .services.shops import Shops
+from .services.tiers import TierService
 from .settings import Settings
 from .storage.db import Database
 
@@ -29,12 +34,17 @@ class Runtime:
         self.ledger = Ledger(self.db, self.clock)
         self.members = Members(self.db, self.clock)
         self.shops = Shops(self.db, self.box, self.clock)
+        self.programs = Programs(self.db, self.clock)
+        self.tiers = TierService(self.db, self.ledger, self.clock)
+        self.orders = OrderService(self.db, self.ledger, self.members, self.programs, self.tiers, self.clock)
+        self.actions = ActionService(self.db, self.ledger, self.members, self.programs, self.tiers, self.clock)
+        self.expiry = ExpiryService(self.db, self.ledger, self.programs, self.clock)
         self.inbox = Inbox(self.db, self.queue.enqueue, clock=self.clock,
                            lease_seconds=settings.inbox_lease_seconds,
                            max_attempts=settings.inbox_max_attempts,
                            sweep_after_seconds=settings.sweep_after_seconds,
                            failpoint=make_failpoints(settings.failpoints))
-        self.inbox.register("internal", awards.TOPIC, awards.make_handler(self.members, self.ledger))
+        self.inbox.register("internal", awards.TOPIC, awards.make_handler(self.actions))
 
     def run_task(self, task: str, args: tuple) -> object:
         from .jobs import context

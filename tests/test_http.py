@@ -145,13 +145,13 @@ def test_bad_input_gets_field_errors_and_changes_nothing(client, shops):
 
 def test_custom_event_goes_through_the_inbox_exactly_once(client, shops):
     headers = shops["a"][1]
-    event = {"id": "review-77", "customer_id": "new-cust", "points": 25, "reason": "product review"}
+    event = {"id": "signup-new-cust", "customer_id": "new-cust", "event": "signup"}
     first = client.post("/admin/api/v1/events", headers=headers, json=event)
     second = client.post("/admin/api/v1/events", headers=headers, json=event)
     assert first.status_code == second.status_code == 202
     assert first.get_json()["duplicate"] is False and second.get_json()["duplicate"] is True
     r = client.get("/admin/api/v1/members/by-customer/new-cust", headers=headers)
-    assert r.get_json()["points_balance"] == 25
+    assert r.get_json()["points_balance"] == 50  # the default welcome bonus
 
 
 def test_structured_log_lines_carry_the_request_id(client):

@@ -15,8 +15,15 @@ from plugin_app.services.audit import run_audit
 from .conftest import make_settings
 
 
-def award(customer="c-1", points=40):
-    return json.dumps({"customer_id": customer, "points": points, "reason": "review"}).encode()
+def award(customer="c-1", event_id="e"):
+    return json.dumps({"id": event_id, "customer_id": customer, "event": "visit"}).encode()
+
+
+def with_visit_action(rt, shop):
+    """A custom action worth 40 points, uncapped, for these tests."""
+    rt.programs.put(shop.id, {"actions": {"custom": {"visit": {"enabled": True, "points": 40}}}},
+                    author="test")
+    return shop
 
 
 def count(rt, sql):
@@ -32,8 +39,9 @@ def lazy_runtime(clean_db, clock):
 
 
 def test_duplicate_delivery_is_stored_once(runtime, shop):
-    first = runtime.inbox.accept(shop.id, "internal", "points.award", "evt-1", award(), {})
-    again = runtime.inbox.accept(shop.id, "internal", "points.award", "evt-1", award(), {})
+    with_visit_action(runtime, shop)
+    first = runtime.inbox.accept(shop.id, "internal", "action.completed", "evt-1", award(), {})
+    again = runtime.inbox.accept(shop.id, "internal", "action.completed", "evt-1", award(), {})
     assert first[1] and not again[1] and first[0] == again[0]
     assert count(runtime, "select count(*) from inbox") == 1
     assert count(runtime, "select count(*) from ledger_entries") == 1  # eager queue processed it
@@ -42,7 +50,8 @@ def test_duplicate_delivery_is_stored_once(runtime, shop):
 def test_same_message_processed_twice_posts_once(clean_db, clock):
     rt = lazy_runtime(clean_db, clock)
     shop, _ = rt.shops.register("demo", "s.example")
-    inbox_id, _ = rt.inbox.accept(shop.id, "internal", "points.award", "evt-1", award(), {})
+    with_visit_action(rt, shop)
+    inbox_id, _ = rt.inbox.accept(shop.id, "internal", "action.completed", "evt-1", award(), {})
     assert rt.inbox.process(inbox_id) == "done"
     assert rt.inbox.process(inbox_id) == "skipped"
     # Even if the row is forced back to "received" (a lease lost mid-way), the ledger key holds.
@@ -58,8 +67,9 @@ def test_same_message_processed_twice_posts_once(clean_db, clock):
 def test_two_workers_at_once_post_once(clean_db, clock):
     rt = lazy_runtime(clean_db, clock)
     shop, _ = rt.shops.register("demo", "s.example")
-    ids = [rt.inbox.accept(shop.id, "internal", "points.award", f"evt-{i}", award(f"c-{i % 3}"), {})[0]
-           for i in range(20)]
+    with_visit_action(rt, shop)
+    ids = [rt.inbox.accept(shop.id, "internal", "action.completed", f"evt-{i}",
+                           award(f"c-{i % 3}", f"e{i}"), {})[0] for i in range(20)]
     barrier = threading.Barrier(2)
     outcomes = []
 
@@ -107,7 +117,10 @@ def test_a_failing_handler_retries_with_backoff_then_gives_up_visibly(clean_db, 
 def test_bad_message_fails_visibly_without_retry(clean_db, clock):
     rt = lazy_runtime(clean_db, clock)
     shop, _ = rt.shops.register("demo", "s.example")
-    inbox_id, _ = rt.inbox.accept(shop.id, "internal", "points.award", "bad", b'{"points": 5}', {})
+    inbox_id, _ = rt.inbox.accept(shop.id, "internal", "action.completed", "bad", b'{"points": 5}', {})
+    refused, _ = rt.inbox.accept(shop.id, "internal", "action.completed", "r", award(), {})
+    assert rt.inbox.process(refused) == "ignored"  # "visit" earns nothing in the default program
+    assert "earns nothing" in rt.inbox.get(refused).outcome
     assert rt.inbox.process(inbox_id) == "failed"
     row = rt.inbox.get(inbox_id)
     assert row.state == "failed" and row.outcome.startswith("invalid_request")
@@ -120,7 +133,9 @@ def test_bad_message_fails_visibly_without_retry(clean_db, clock):
 def test_redis_wipe_loses_nothing_the_sweeper_rings_again(clean_db, clock, redis_url):
     rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url=redis_url), clock=clock)
     shop, _ = rt.shops.register("demo", "s.example")
-    ids = [rt.inbox.accept(shop.id, "internal", "points.award", f"e{i}", award(), {})[0] for i in range(5)]
+    with_visit_action(rt, shop)
+    ids = [rt.inbox.accept(shop.id, "internal", "action.completed", f"e{i}", award(event_id=f"e{i}"), {})[0]
+           for i in range(5)]
     redis = Redis.from_url(redis_url)
     assert Queue(QUEUE_NAME, connection=redis).count == 5
     redis.flushdb()  # Redis loses every job
@@ -139,7 +154,7 @@ def test_redis_wipe_loses_nothing_the_sweeper_rings_again(clean_db, clock, redis
 def test_redis_down_at_intake_still_stores_the_delivery(clean_db, clock):
     rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url="redis://127.0.0.1:1/0"), clock=clock)
     shop, _ = rt.shops.register("demo", "s.example")
-    inbox_id, created = rt.inbox.accept(shop.id, "internal", "points.award", "e1", award(), {})
+    inbox_id, created = rt.inbox.accept(shop.id, "internal", "action.completed", "e1", award(), {})
     assert created and rt.inbox.get(inbox_id).state == "received"
     rt.close()
 

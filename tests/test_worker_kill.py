@@ -37,8 +37,9 @@ def wait_for(predicate, timeout=30.0):
 def test_sigkill_mid_job_then_sweep_gives_the_same_result(clean_db, redis_url, tmp_path, failpoint):
     rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url=redis_url, inbox_lease_seconds=LEASE))
     shop, _ = rt.shops.register("demo", "kill.example")
-    body = json.dumps({"customer_id": "c-9", "points": 75, "reason": "review"}).encode()
-    inbox_id, _ = rt.inbox.accept(shop.id, "internal", "points.award", "evt-kill", body, {})
+    rt.programs.put(shop.id, {"actions": {"review": {"enabled": True, "points": 75}}}, author="test")
+    body = json.dumps({"id": "rev-1", "customer_id": "c-9", "event": "review"}).encode()
+    inbox_id, _ = rt.inbox.accept(shop.id, "internal", "action.completed", "evt-kill", body, {})
 
     marker = tmp_path / "hit"
     env = {**os.environ, "DATABASE_URL": clean_db, "REDIS_URL": redis_url,
@@ -52,7 +53,7 @@ def test_sigkill_mid_job_then_sweep_gives_the_same_result(clean_db, redis_url, t
         row = rt.inbox.get(inbox_id)
         assert row.state == "processing"
         with rt.db.transaction() as conn:
-            posted = conn.execute(text("select count(*) from ledger_entries")).scalar()
+            posted = conn.execute(text("select count(*) from ledger_entries where external_ref = 'action:review'")).scalar()
         assert posted == (1 if failpoint == "inbox.after_handler" else 0)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -68,7 +69,7 @@ def test_sigkill_mid_job_then_sweep_gives_the_same_result(clean_db, redis_url, t
     row = rt.inbox.get(inbox_id)
     assert row.state == "done" and row.attempts == 2
     with rt.db.transaction() as conn:
-        assert conn.execute(text("select count(*) from ledger_entries")).scalar() == 1
+        assert conn.execute(text("select count(*) from ledger_entries where external_ref = 'action:review'")).scalar() == 1
     assert rt.members.by_customer(shop.id, "c-9")[1].points == 75
     assert run_audit(rt.db).ok
     rt.close()

@@ -33,7 +33,7 @@ class MemberOut(BaseModel):
     store_credit: MoneyOut
     pending_credit: MoneyOut
     held_credit: MoneyOut
-    tier: str | None = Field(None, description="set once the program (tiers) is configured")
+    tier: str | None = Field(None, description="the member's tier (null when tiers are off)")
     referral_code: str | None = None
     version: int
 
@@ -94,8 +94,8 @@ class EntriesQuery(Strict):
 class EventIn(Strict):
     id: str = Field(min_length=1, max_length=200, description="your id for this event; repeats are ignored")
     customer_id: str = Field(min_length=1, max_length=64)
-    points: int = Field(gt=0, le=10_000_000)
-    reason: str = Field(min_length=1, max_length=500)
+    event: str = Field(min_length=1, max_length=64, description="review, newsletter, social_follow, "
+                       "social_share, signup, or a custom event named in the program")
     email: str | None = Field(None, max_length=320)
 
 
@@ -109,8 +109,12 @@ def _rt():
 
 
 def _member_json(member, balance) -> dict:
+    tier = member.tier
+    if tier is None:  # not evaluated yet: the program's entry tier
+        program = _rt().programs.current(member.shop_id).program
+        tier = program.tiers.levels[0].name if program.tiers.enabled else None
     return {"id": member.id, "platform_customer_id": member.platform_customer_id,
-            "email": member.email, **balance.to_json(), "tier": None, "referral_code": None}
+            "email": member.email, **balance.to_json(), "tier": tier, "referral_code": None}
 
 
 def _amount(asset: str, value):
@@ -193,11 +197,11 @@ def reverse(entry_id: int, body: ReverseIn):
 
 
 @bp.post("/events")
-@api(summary="Award points for a custom event (queued; exactly once per id)", tags=["events"],
+@api(summary="A shopper did something the program rewards (queued; exactly once per id)", tags=["events"],
      body=EventIn, response=AcceptedOut, status=202, auth="adminKey")
 @admin_required
 def custom_event(body: EventIn):
-    payload = json.dumps(body.model_dump(exclude={"id"}), separators=(",", ":")).encode()
+    payload = json.dumps(body.model_dump(), separators=(",", ":")).encode()
     inbox_id, created = _rt().inbox.accept(g.shop.id, "internal", awards.TOPIC, f"event:{body.id}",
                                            payload, {"user-agent": request.headers.get("User-Agent", "")})
     return jsonify(inbox_id=inbox_id, duplicate=not created), 202

@@ -26,9 +26,11 @@ class ErrorResponse(BaseModel):
 
 def api(*, summary: str, tags: list[str], response: type[BaseModel] | None = None,
         body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-        status: int = 200, auth: str | None = None, errors: tuple[int, ...] = ()) -> Callable:
+        document: type | None = None, status: int = 200, auth: str | None = None,
+        errors: tuple[int, ...] = ()) -> Callable:
     """Declare a JSON endpoint. A `body` model is validated before the view runs (422 with a
-    message per field) and passed as the `body` argument; likewise `query`."""
+    message per field) and passed as the `body` argument; likewise `query`. `document` names
+    a type (a dataclass) whose schema describes a body the view parses itself."""
 
     def wrap(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -43,14 +45,20 @@ def api(*, summary: str, tags: list[str], response: type[BaseModel] | None = Non
             return view(*args, **kwargs)
 
         inner.__openapi__ = dict(summary=summary, tags=tags, response=response, body=body,
-                                 query=query, status=status, auth=auth, errors=errors)
+                                 query=query, document=document, status=status, auth=auth,
+                                 errors=errors)
         return inner
 
     return wrap
 
 
-def _schema(model: type[BaseModel], components: dict) -> dict:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+def _schema(model: type, components: dict) -> dict:
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    else:
+        from pydantic import TypeAdapter
+
+        schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
     for name, sub in schema.pop("$defs", {}).items():
         components[name] = sub
     components[model.__name__] = schema
@@ -79,15 +87,15 @@ def build_spec(app: Flask) -> dict:
             ok["content"] = {"application/json": {"schema": _schema(meta["response"], components)}}
         responses = {str(meta["status"]): ok}
         for code in sorted(set(meta["errors"]) | ({401} if meta["auth"] else set()) | (
-                {422} if meta["body"] or meta["query"] else set())):
+                {422} if meta["body"] or meta["query"] or meta["document"] else set())):
             responses[str(code)] = {"description": "error",
                                     "content": {"application/json": {"schema": error_ref}}}
         op: dict[str, Any] = {"summary": meta["summary"], "tags": meta["tags"],
                               "operationId": rule.endpoint.replace(".", "_"),
                               "parameters": params, "responses": responses}
-        if meta["body"] is not None:
+        if meta["body"] is not None or meta["document"] is not None:
             op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": _schema(meta["body"], components)}}}
+                "application/json": {"schema": _schema(meta["body"] or meta["document"], components)}}}
         if meta["auth"]:
             op["security"] = [{meta["auth"]: []}]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

@@ -17,4 +17,8 @@ PERIODIC = (
     Periodic("vest_pending", 60, "make pending points and credit spendable when their time comes"),
     Periodic("release_stale_holds", 60, "give back holds whose cart never became an order"),
     Periodic("expire_lots", 300, "lapse lots that reached their expiry date"),
+    Periodic("expire_inactive", 3600, "lapse balances of members inactive for the program's months"),
+    Periodic("expiry_reminders", 3600, "tell members a number of days before their points lapse"),
+    Periodic("reevaluate_tiers", 3600, "move members whose tier window rolled over or grace ended"),
+    Periodic("birthday_bonuses", 3600, "award the yearly birthday bonus (hourly, so every time zone's day is met)"),
 )

@@ -25,8 +25,26 @@ def release_stale_holds() -> int:
     return context.current().ledger.release_stale_holds()
 
 
+def reevaluate_tiers() -> int:
+    rt = context.current()
+    return rt.tiers.reevaluate_all(rt.programs)
+
+
+def birthday_bonuses() -> int:
+    return context.current().actions.birthdays()
+
+
+def expiry_reminders() -> int:
+    return context.current().expiry.reminders()
+
+
+def expire_inactive() -> int:
+    return context.current().expiry.expire_inactive()
+
+
 TASKS = {f.__name__: f for f in (process_inbox, sweep_inbox, vest_pending, expire_lots,
-                                  release_stale_holds)}
+                                  release_stale_holds, reevaluate_tiers, birthday_bonuses,
+                                  expiry_reminders, expire_inactive)}
 
 
 def run(task: str, args: tuple) -> object:

@@ -1,30 +1,27 @@
-"""Internal inbox topic ``points.award``: credit points to a customer from a queued message
-(bulk imports and custom events go through the inbox like webhooks do, so they share its
-durability and exactly-once processing)."""
+"""Internal inbox topic ``action.completed``: a shopper did something the program rewards
+(a review, a newsletter sign-up, a custom event sent through the admin API). It goes through
+the inbox like a webhook, so it shares its durability and exactly-once processing."""
 from __future__ import annotations
 
 import json
 
 from ..domain.errors import InvalidRequest
-from ..domain.ledger import Asset, Source
-from .inbox import Message
-from .ledger import Ledger
-from .members import Members
+from .actions import ActionService
+from .inbox import Ignored, Message
 
-TOPIC = "points.award"
+TOPIC = "action.completed"
 
 
-def make_handler(members: Members, ledger: Ledger):
+def make_handler(actions: ActionService):
     def handle(message: Message) -> str:
         try:
             body = json.loads(message.payload)
-            customer, points = str(body["customer_id"]), body["points"]
-            reason = str(body.get("reason") or "points awarded")
+            customer, kind, event_id = str(body["customer_id"]), str(body["event"]), str(body["id"])
         except (ValueError, KeyError, TypeError):
-            raise InvalidRequest("points.award needs customer_id, points and reason") from None
-        member, _ = members.enrol(message.shop_id, customer, email=body.get("email"))
-        posted = ledger.earn(message.shop_id, member.id, Asset.POINTS, points,
-                             key=f"inbox:{message.id}:award", source=Source.ACTION, reason=reason)
-        return f"entry {posted.entry_id}" + (" (already posted)" if posted.replayed else "")
+            raise InvalidRequest("action.completed needs id, customer_id and event") from None
+        out = actions.award(message.shop_id, customer, kind, event_id, email=body.get("email"))
+        if out.refused:
+            raise Ignored(out.refused)
+        return f"{out.points} points, entry {out.entry_id}" + (" (already posted)" if out.replayed else "")
 
     return handle

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Callable
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.errors import IdempotencyConflict, InvalidRequest, InvalidState, NotFound
@@ -114,11 +115,12 @@ class Ledger:
 
     # -- the one write path ----------------------------------------------------------------
     def _post(self, shop_id: int, member_id: int, key: str, request: dict,
-              body: Callable[[LedgerRepo, object, datetime], tuple[int, int | None, object]]) -> Posted:
+              body: Callable[[LedgerRepo, object, datetime], tuple[int, int | None, object]],
+              outer: Connection | None = None) -> Posted:
         fingerprint = _fingerprint(request)
         for attempt in range(2):
             try:
-                with self.db.transaction() as conn:
+                with self.db.unit(outer) as conn:
                     members, repo = MembersRepo(conn, shop_id), LedgerRepo(conn, shop_id)
                     bal = members.lock_for_posting(member_id, key)
                     if bal is None:
@@ -132,7 +134,7 @@ class Ledger:
                 # (postings for one member serialize on the balance lock). Look again.
                 if attempt or KEY_CONSTRAINT not in str(exc.orig) and "idempotency_key" not in str(exc.orig):
                     raise
-        with self.db.transaction() as conn:  # pragma: no cover - needs a two-member key race
+        with self.db.unit(outer) as conn:  # pragma: no cover - needs a two-member key race
             prior = LedgerRepo(conn, shop_id).entry_by_key(key)
             return self._replay(LedgerRepo(conn, shop_id), MembersRepo(conn, shop_id), prior, fingerprint)
 
@@ -162,7 +164,9 @@ class Ledger:
     # -- operations on a member ------------------------------------------------------------
     def earn(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
              source: Source | str, reason: str, pending_until: datetime | None = None,
-             expires_at: datetime | None = None, external_ref: str | None = None) -> Posted:
+             expires_at: datetime | None = None, external_ref: str | None = None,
+             program_version: int | None = None, details: dict | None = None,
+             conn: Connection | None = None) -> Posted:
         """Credit points or store credit; pending until `pending_until` if that is in the future."""
         source = self._check_common(key, source, reason)
         require_aware(pending_until, "pending_until")
@@ -179,28 +183,30 @@ class Ledger:
                                   expires_at=expires_at)
             entry_id, new_bal = self._write(
                 repo, bal, asset, account, effect, now, kind=Kind.EARN, key=key, request=request,
-                source=source, reason=reason, amount=value, external_ref=external_ref)
+                source=source, reason=reason, amount=value, external_ref=external_ref,
+                program_version=program_version, details=details)
             return entry_id, None, new_bal
 
-        return self._post(shop_id, member_id, key, request, body)
+        return self._post(shop_id, member_id, key, request, body, conn)
 
     def redeem(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
-               source: Source | str, reason: str, external_ref: str | None = None) -> Posted:
+               source: Source | str, reason: str, external_ref: str | None = None,
+               conn: Connection | None = None) -> Posted:
         """Spend now, oldest lots first. Refused (`InsufficientBalance`) below zero."""
         return self._spend(Kind.REDEEM, shop_id, member_id, asset, amount, key=key, source=source,
-                           reason=reason, external_ref=external_ref)
+                           reason=reason, external_ref=external_ref, conn=conn)
 
     def reserve(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
                 source: Source | str, reason: str, expires_at: datetime | None = None,
-                external_ref: str | None = None) -> Posted:
+                external_ref: str | None = None, conn: Connection | None = None) -> Posted:
         """Hold value for a later commit or release (a cart discount awaiting its order)."""
         require_aware(expires_at, "expires_at")
         return self._spend(Kind.RESERVE, shop_id, member_id, asset, amount, key=key, source=source,
-                           reason=reason, external_ref=external_ref, expires_at=expires_at)
+                           reason=reason, external_ref=external_ref, expires_at=expires_at, conn=conn)
 
     def _spend(self, kind: Kind, shop_id: int, member_id: int, asset: Asset, amount: object, *,
                key: str, source, reason: str, external_ref: str | None,
-               expires_at: datetime | None = None) -> Posted:
+               expires_at: datetime | None = None, conn: Connection | None = None) -> Posted:
         source = self._check_common(key, source, reason)
         asset = Asset(asset)
         request = dict(op=kind.value, member=member_id, asset=asset, amount=str(amount),
@@ -219,10 +225,11 @@ class Ledger:
                                            amount=value, expires_at=expires_at, now=now)
             return entry_id, hold_id, new_bal
 
-        return self._post(shop_id, member_id, key, request, body)
+        return self._post(shop_id, member_id, key, request, body, conn)
 
     def adjust(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
-               actor: str, reason: str, expires_at: datetime | None = None) -> Posted:
+               actor: str, reason: str, expires_at: datetime | None = None,
+               conn: Connection | None = None) -> Posted:
         """A person's correction, up or down, recorded with who did it and why.
 
         Upward adjustments create a lot and count toward lifetime points; downward ones spend
@@ -249,26 +256,27 @@ class Ledger:
                 source=source, reason=reason, amount=abs(value), actor=actor.strip())
             return entry_id, None, new_bal
 
-        return self._post(shop_id, member_id, key, request, body)
+        return self._post(shop_id, member_id, key, request, body, conn)
 
     # -- holds -----------------------------------------------------------------------------
     def commit(self, shop_id: int, hold_id: int, amount: object | None = None, *, key: str,
-               source: Source | str, reason: str, external_ref: str | None = None) -> Posted:
+               source: Source | str, reason: str, external_ref: str | None = None,
+               conn: Connection | None = None) -> Posted:
         """Spend a hold, all of it or less (the rest returns to the member)."""
         return self._settle(shop_id, hold_id, amount, key=key, source=source, reason=reason,
-                            external_ref=external_ref, commit=True)
+                            external_ref=external_ref, commit=True, conn=conn)
 
     def release(self, shop_id: int, hold_id: int, *, key: str, source: Source | str,
-                reason: str) -> Posted:
+                reason: str, conn: Connection | None = None) -> Posted:
         """Give a hold back whole (the cart was abandoned or the order failed)."""
         return self._settle(shop_id, hold_id, None, key=key, source=source, reason=reason,
-                            external_ref=None, commit=False)
+                            external_ref=None, commit=False, conn=conn)
 
     def _settle(self, shop_id: int, hold_id: int, amount, *, key: str, source, reason: str,
-                external_ref: str | None, commit: bool) -> Posted:
+                external_ref: str | None, commit: bool, conn: Connection | None) -> Posted:
         source = self._check_common(key, source, reason)
-        with self.db.transaction() as conn:
-            found = LedgerRepo(conn, shop_id).hold(hold_id)
+        with self.db.unit(conn) as c:
+            found = LedgerRepo(c, shop_id).hold(hold_id)
         if found is None:
             raise NotFound("hold not found")
         asset = Asset(found.asset)
@@ -293,19 +301,20 @@ class Ledger:
             repo.close_hold(hold_id, "committed" if commit else "released", committed, now)
             return entry_id, hold_id, new_bal
 
-        return self._post(shop_id, found.member_id, key, request, body)
+        return self._post(shop_id, found.member_id, key, request, body, conn)
 
     # -- reversals -------------------------------------------------------------------------
     def reverse(self, shop_id: int, entry_id: int, amount: object | None = None, *, key: str,
-                source: Source | str, reason: str) -> Posted:
+                source: Source | str, reason: str, details: dict | None = None,
+                conn: Connection | None = None) -> Posted:
         """Undo all or part of an earn, redeem, commit or adjustment, pointing at it.
 
         Reversing a credit may take the balance below zero (see the domain's debt policy);
         the total reversed never exceeds the original amount.
         """
         source = self._check_common(key, source, reason)
-        with self.db.transaction() as conn:
-            found = LedgerRepo(conn, shop_id).entry(entry_id)
+        with self.db.unit(conn) as c:
+            found = LedgerRepo(c, shop_id).entry(entry_id)
         if found is None:
             raise NotFound("entry not found")
         asset = Asset(found.asset)
@@ -344,10 +353,11 @@ class Ledger:
                 effect = account.give_back(value, [known[i] for i in drawn])
             new_id, new_bal = self._write(
                 repo, bal, asset, account, effect, now, kind=Kind.REVERSE, key=key, request=request,
-                source=source, reason=reason, amount=value, reverses_entry_id=entry_id)
+                source=source, reason=reason, amount=value, reverses_entry_id=entry_id,
+                details=details)
             return new_id, None, new_bal
 
-        return self._post(shop_id, found.member_id, key, request, body)
+        return self._post(shop_id, found.member_id, key, request, body, conn)
 
     # -- periodic: vesting, expiry, stale holds --------------------------------------------
     def _due(self, stmt) -> list:
@@ -370,7 +380,17 @@ class Ledger:
                          .order_by(t.lots.c.expires_at).limit(limit))
         return sum(self._lot_job(r, Kind.EXPIRE, None) for r in rows)
 
-    def _lot_job(self, row, kind: Kind, key: str | None) -> int:
+    def lapse_member(self, shop_id: int, member_id: int, *, key_prefix: str, reason: str) -> int:
+        """Expire every lot with value now, whatever its date (expiry by inactivity)."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(select(t.lots.c.id, t.lots.c.shop_id, t.lots.c.member_id, t.lots.c.asset)
+                                .where(t.lots.c.shop_id == shop_id, t.lots.c.member_id == member_id,
+                                       t.lots.c.pending.is_(False), t.lots.c.remaining > 0)).all()
+        return sum(self._lot_job(r, Kind.EXPIRE, f"{key_prefix}:{r.id}", force=True, reason=reason)
+                   for r in rows)
+
+    def _lot_job(self, row, kind: Kind, key: str | None, *, force: bool = False,
+                 reason: str = "expired") -> int:
         asset = Asset(row.asset)
         with self.db.transaction() as conn:
             members, repo = MembersRepo(conn, row.shop_id), LedgerRepo(conn, row.shop_id)
@@ -384,13 +404,14 @@ class Ledger:
                 effect, reason = account.vest(lot), "pending period ended"
                 amount = effect.available
             else:
-                if lot.pending or lot.remaining <= 0 or lot.expires_at is None or lot.expires_at > now:
+                due = lot.expires_at is not None and lot.expires_at <= now
+                if lot.pending or lot.remaining <= 0 or not (due or force):
                     return 0
                 # A lot can lapse again if a released hold put value back into it later;
                 # the balance version makes each lapse its own key.
-                key = f"expire:{lot.id}:{bal.version}"
+                key = f"{key or 'expire'}:{lot.id}:{bal.version}" if not force else f"{key}:{bal.version}"
                 account = _account(asset, bal, [lot])
-                effect, reason = account.expire(lot), "expired"
+                effect = account.expire(lot)
                 amount = -effect.available
             self._write(repo, bal, asset, account, effect, now, kind=kind, key=key,
                         request=dict(op=kind.value, lot=lot.id), source=Source.SYSTEM,

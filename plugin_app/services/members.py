@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from ..domain.errors import InvalidRequest, NotFound
 from ..domain.ports import Clock, SystemClock
@@ -22,11 +23,14 @@ class Member:
     email: str | None
     birthday: date | None
     created_at: datetime
+    tier: str | None = None
+    tier_since: datetime | None = None
+    tier_grace_until: datetime | None = None
 
 
 def _member(row) -> Member:
     return Member(row.id, row.shop_id, row.platform_customer_id, row.email, row.birthday,
-                  row.created_at)
+                  row.created_at, row.tier, row.tier_since, row.tier_grace_until)
 
 
 class Members:
@@ -34,7 +38,7 @@ class Members:
         self.db, self.clock = db, clock or SystemClock()
 
     def enrol(self, shop_id: int, platform_customer_id: str, *, email: str | None = None,
-              birthday: date | None = None) -> tuple[Member, bool]:
+              birthday: date | None = None, conn: Connection | None = None) -> tuple[Member, bool]:
         """Create the member (and an empty balance) or update what we now know of them.
         Returns the member and whether it was created. Safe under concurrent calls."""
         customer = str(platform_customer_id or "").strip()
@@ -43,7 +47,7 @@ class Members:
         if email is not None and (len(email) > 320 or "@" not in email):
             raise InvalidRequest("invalid email")
         now = self.clock.now()
-        with self.db.transaction() as conn:
+        with self.db.unit(conn) as conn:
             currency = conn.execute(select(t.shops.c.currency).where(t.shops.c.id == shop_id)).scalar()
             if currency is None:
                 raise NotFound("shop not found")

@@ -61,5 +61,16 @@ class Database:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def unit(self, outer: Connection | None = None) -> Iterator[Connection]:
+        """A transaction of our own, or a savepoint inside the caller's: services take an
+        optional connection so that one use case can compose others in one unit of work."""
+        if outer is None:
+            with self.engine.begin() as conn:
+                yield conn
+        else:
+            with outer.begin_nested():
+                yield outer
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -111,6 +111,11 @@ class LedgerRepo(ShopScoped):
             stmt = stmt.where(t.ledger_entries.c.id < before_id)
         return list(self.conn.execute(stmt.order_by(t.ledger_entries.c.id.desc()).limit(limit)))
 
+    def entries_by_ref(self, external_ref: str) -> list[Row]:
+        return list(self.conn.execute(select(t.ledger_entries).where(
+            t.ledger_entries.c.shop_id == self.shop_id,
+            t.ledger_entries.c.external_ref == external_ref).order_by(t.ledger_entries.c.id)))
+
     def reversed_so_far(self, entry_id: int) -> Decimal:
         value = self.conn.execute(select(func.coalesce(func.sum(t.ledger_entries.c.amount), 0)).where(
             t.ledger_entries.c.shop_id == self.shop_id,

@@ -51,6 +51,10 @@ members = Table(
     Column("platform_customer_id", String(64), nullable=False),
     Column("email", String(320), nullable=True),
     Column("birthday", Date, nullable=True),
+    Column("tier", String(40), nullable=True),
+    Column("tier_since", UTCDateTime, nullable=True),
+    Column("tier_grace_until", UTCDateTime, nullable=True),
+    Column("last_activity_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "platform_customer_id", name="uq_members_shop_customer"),
@@ -88,6 +92,8 @@ ledger_entries = Table(
     Column("external_ref", String(255), nullable=True),
     Column("amount", ExactDecimal, nullable=False),  # the magnitude asked for, for explanation
     *_buckets(),
+    Column("program_version", Integer, nullable=True),  # the program that produced it
+    Column("details", JSON, nullable=True),  # the rules behind it, for explanations
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "idempotency_key", name="uq_ledger_entries_shop_key"),
     CheckConstraint("asset IN ('points', 'credit')", name="asset"),
@@ -95,6 +101,7 @@ ledger_entries = Table(
                     "'adjust','expire')", name="kind"),
     Index("ix_ledger_entries_member", "shop_id", "member_id", "id"),
     Index("ix_ledger_entries_reverses", "reverses_entry_id"),
+    Index("ix_ledger_entries_ref", "shop_id", "external_ref"),
 )
 
 lots = Table(
@@ -163,4 +170,52 @@ inbox = Table(
     UniqueConstraint("shop_id", "source", "external_id", name="uq_inbox_delivery"),
     CheckConstraint("state IN ('received', 'processing', 'done', 'ignored', 'failed')", name="state"),
     Index("ix_inbox_state", "state", "received_at"),
+)
+
+programs = Table(
+    "programs", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("note", String(500), nullable=True),
+    Column("restored_from", Integer, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "version", name="uq_programs_shop_version"),
+)
+
+orders = Table(
+    "orders", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("platform_order_id", String(64), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("placed_at", UTCDateTime, nullable=True),
+    Column("earned", Boolean, nullable=False, server_default="0"),
+    Column("cancelled", Boolean, nullable=False, server_default="0"),
+    Column("base", ExactDecimal, nullable=True),
+    Column("points", BigInteger, nullable=False, server_default="0"),
+    Column("credit", ExactDecimal, nullable=False, server_default="0"),
+    Column("program_version", Integer, nullable=True),
+    Column("shares", JSON, nullable=True),  # what each line earned, unrounded, at earning time
+    Column("refunds", JSON, nullable=False),  # refund id -> refunded fraction per share after it
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "platform_order_id", name="uq_orders_shop_order"),
+    Index("ix_orders_member", "shop_id", "member_id", "placed_at"),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=True),
+    Column("type", String(60), nullable=False),
+    Column("dedupe_key", String(255), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "dedupe_key", name="uq_events_shop_key"),
+    Index("ix_events_member", "shop_id", "member_id", "id"),
 )

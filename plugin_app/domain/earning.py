@@ -1,0 +1,281 @@
+"""What an order earns, and what a refund takes back: pure functions over neutral orders.
+
+Connectors translate platform payloads into `Order` and `Refund`; nothing here knows a
+platform. Every result carries its explanation, the same text for a preview and a posting.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from .money import quantum
+from .program import Campaign, Match, Program, Tier
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    line_id: str
+    quantity: int
+    total: Decimal  # after line and allocated order discounts; includes tax if taxes_included
+    tax: Decimal = ZERO
+    product_id: str | None = None
+    gift_card: bool = False
+    collections: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    product_type: str | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    currency: str
+    placed_at: datetime
+    lines: tuple[OrderLine, ...]
+    customer_id: str | None = None
+    shipping: Decimal = ZERO
+    shipping_tax: Decimal = ZERO
+    tips: Decimal = ZERO
+    taxes_included: bool = False
+    test: bool = False
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    line_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Refund:
+    refund_id: str
+    lines: tuple[RefundLine, ...] = ()
+    shipping: Decimal = ZERO  # shipping refunded (same tax basis as the order's shipping)
+    amount: Decimal = ZERO  # refunded without naming lines: shared over the whole base
+
+
+@dataclass(frozen=True)
+class Share:
+    """One part of the base (an order line, shipping or tips) and what it earned, unrounded."""
+    key: str
+    base: Decimal
+    quantity: int
+    points: Fraction
+    credit: Fraction
+
+
+@dataclass(frozen=True)
+class Earning:
+    points: int
+    credit: Decimal
+    base: Decimal
+    shares: tuple[Share, ...]
+    notes: tuple[str, ...]  # the rules that applied, in order
+    credit_notes: tuple[str, ...] = ()
+    program_version: int | None = None
+
+    @property
+    def summary(self) -> str:
+        return f"{self.points} points: " + ", ".join(self.notes) if self.notes else f"{self.points} points"
+
+    @property
+    def credit_summary(self) -> str:
+        return f"{self.credit} credit: " + ", ".join(self.credit_notes)
+
+
+@dataclass(frozen=True)
+class MemberContext:
+    tier: Tier | None = None
+    birthday: date | None = None
+
+
+def matches(match: Match | None, line: OrderLine) -> bool:
+    if match is None:
+        return False
+    return bool((line.product_id and line.product_id in match.products)
+                or line.collections & set(match.collections) or line.tags & set(match.tags)
+                or (line.product_type and line.product_type in match.product_types))
+
+
+def _fmt(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _money(value: Decimal, currency: str) -> str:
+    return str(value.quantize(quantum(currency)))
+
+
+def local(at: datetime, tz: ZoneInfo) -> datetime:
+    return at.astimezone(tz).replace(tzinfo=None)
+
+
+def is_birthday(birthday: date | None, on: date, when: str) -> bool:
+    if birthday is None:
+        return False
+    if when == "month":
+        return birthday.month == on.month
+    if (birthday.month, birthday.day) == (2, 29):  # celebrated on 28 February in common years
+        leap = on.year % 4 == 0 and (on.year % 100 != 0 or on.year % 400 == 0)
+        return (on.month, on.day) == ((2, 29) if leap else (2, 28))
+    return (birthday.month, birthday.day) == (on.month, on.day)
+
+
+def campaign_active(c: Campaign, at: datetime, tz: ZoneInfo, birthday: date | None) -> bool:
+    here = local(at, tz)
+    if c.window is not None and not (c.window.starts_at <= here < c.window.ends_at):
+        return False
+    if c.days_of_week and here.weekday() not in c.days_of_week:
+        return False
+    if c.kind == "birthday":
+        return is_birthday(birthday, here.date(), c.birthday_when)
+    return True
+
+
+def order_base(order: Order, program: Program) -> list[tuple[str, Decimal, int, OrderLine | None]]:
+    """The parts of the base: (key, amount, quantity, line) for each counted line, shipping, tips."""
+    rules = program.earning.base
+    parts = []
+    for line in order.lines:
+        net = line.total - line.tax if order.taxes_included else line.total
+        amount = net + (line.tax if rules.include_taxes else ZERO)
+        parts.append((line.line_id, amount, line.quantity, line))
+    if rules.include_shipping and order.shipping:
+        net = order.shipping - order.shipping_tax if order.taxes_included else order.shipping
+        parts.append(("shipping", net + (order.shipping_tax if rules.include_taxes else ZERO), 1, None))
+    if rules.include_tips and order.tips:
+        parts.append(("tips", order.tips, 1, None))
+    return parts
+
+
+def _round(value: Fraction, mode: str) -> int:
+    d = Decimal(value.numerator) / Decimal(value.denominator)
+    rounding = {"down": ROUND_FLOOR, "up": ROUND_CEILING, "nearest": ROUND_HALF_UP}[mode]
+    return int(d.to_integral_value(rounding=rounding))
+
+
+def calculate(program: Program, order: Order, member: MemberContext, *,
+              version: int | None = None) -> Earning:
+    """Points and cashback for an order under `program`, for a member in `member.tier`."""
+    tz = ZoneInfo(program.timezone)
+    rules = program.earning
+    cur = order.currency
+    notes: list[str] = []
+    parts = order_base(order, program)
+    counted, skipped_gift, skipped_excl = [], ZERO, ZERO
+    for key, amount, qty, line in parts:
+        if line is not None and line.gift_card and rules.base.exclude_gift_cards:
+            skipped_gift += amount
+        elif line is not None and matches(rules.exclude, line):
+            skipped_excl += amount
+        else:
+            counted.append((key, amount, qty, line))
+    base = sum((a for _, a, _, _ in counted), ZERO)
+
+    campaigns = [c for c in program.campaigns if campaign_active(c, order.placed_at, tz, member.birthday)]
+    global_factor = Fraction(1)
+    global_notes = []
+    if member.tier is not None and member.tier.earn_multiplier != 1:
+        global_factor *= Fraction(member.tier.earn_multiplier)
+        global_notes.append(f"{member.tier.name} x{_fmt(member.tier.earn_multiplier)}")
+    for c in campaigns:
+        if c.match is None:
+            global_factor *= Fraction(c.factor)
+            global_notes.append(f"{c.name} x{_fmt(c.factor)}")
+
+    cash = program.cashback
+    tier_rate = member.tier.cashback_rate if member.tier and member.tier.cashback_rate is not None else None
+    base_rate = tier_rate if tier_rate is not None else cash.rate
+    shares: list[Share] = []
+    line_notes: list[str] = []
+    boost_notes: list[str] = []
+    earning_on = rules.enabled and base >= rules.minimum_order and base > 0
+    for key, amount, qty, line in counted:
+        factor = Fraction(1)
+        if line is not None:
+            best = max((m for m in rules.multipliers if matches(m.match, line)),
+                       key=lambda m: m.factor, default=None)
+            if best is not None and best.factor != 1:
+                factor *= Fraction(best.factor)
+                line_notes.append(f"{best.label or line.title or key} x{_fmt(best.factor)} on {_money(amount, cur)}")
+            for c in campaigns:
+                if c.match is not None and matches(c.match, line):
+                    factor *= Fraction(c.factor)
+                    line_notes.append(f"{c.name} x{_fmt(c.factor)} on {_money(amount, cur)}")
+        points = Fraction(amount) * Fraction(rules.points_per_unit) * factor * global_factor if earning_on else Fraction(0)
+        rate = base_rate
+        if line is not None:
+            boosts = [b for b in cash.boosts if matches(b.match, line) and (
+                b.window is None or b.window.starts_at <= local(order.placed_at, tz) < b.window.ends_at)]
+            if boosts:
+                top = max(boosts, key=lambda b: b.rate)
+                rate = top.rate
+                boost_notes.append(f"{top.label or 'boost'} {_fmt(top.rate)}% on {_money(amount, cur)}")
+        credit = Fraction(amount) * Fraction(rate) / 100 if cash.enabled else Fraction(0)
+        shares.append(Share(key, amount, qty, points, credit))
+
+    if not rules.enabled:
+        notes.append("earning on orders is off")
+    elif base <= 0:
+        notes.append("nothing in this order earns points")
+    elif base < rules.minimum_order:
+        notes.append(f"base {_money(base, cur)} is under the {_money(rules.minimum_order, cur)} minimum")
+    else:
+        notes.append(f"{_fmt(rules.points_per_unit)} per {cur} on {_money(base, cur)}")
+        notes.extend(line_notes)
+        notes.extend(global_notes)
+    if skipped_gift:
+        notes.append(f"gift cards ({_money(skipped_gift, cur)}) excluded")
+    if skipped_excl:
+        notes.append(f"excluded products ({_money(skipped_excl, cur)}) excluded")
+
+    total_points = _round(sum((s.points for s in shares), Fraction(0)), rules.rounding)
+    raw_credit = sum((s.credit for s in shares), Fraction(0))
+    credit = (Decimal(raw_credit.numerator) / Decimal(raw_credit.denominator)).quantize(
+        quantum(cur), rounding=ROUND_DOWN)
+    credit_notes: list[str] = []
+    if cash.enabled:
+        label = f"{member.tier.name} rate" if tier_rate is not None and member.tier else "cashback"
+        credit_notes.append(f"{_fmt(base_rate)}% {label} on {_money(base, cur)}")
+        credit_notes.extend(boost_notes)
+    return Earning(total_points, credit, base, tuple(shares), tuple(notes), tuple(credit_notes), version)
+
+
+# -- refunds -------------------------------------------------------------------------------
+def refund_fractions(shares: tuple[Share, ...], base: Decimal, refund: Refund,
+                     before: dict[str, Fraction]) -> dict[str, Fraction]:
+    """Cumulative refunded fraction of each share after `refund` (each capped at 1)."""
+    after = dict(before)
+    by_key = {s.key: s for s in shares}
+    for rl in refund.lines:
+        share = by_key.get(rl.line_id)
+        if share is not None and share.quantity > 0:
+            after[share.key] = min(Fraction(1), after.get(share.key, Fraction(0)) + Fraction(rl.quantity, share.quantity))
+    if refund.shipping and "shipping" in by_key and by_key["shipping"].base > 0:
+        after["shipping"] = min(Fraction(1), after.get("shipping", Fraction(0))
+                                + Fraction(refund.shipping) / Fraction(by_key["shipping"].base))
+    if refund.amount and base > 0:
+        part = Fraction(refund.amount) / Fraction(base)
+        for s in shares:
+            after[s.key] = min(Fraction(1), after.get(s.key, Fraction(0)) + part)
+    return after
+
+
+def taken_back(earned: int | Decimal, weights: list[Fraction], fractions: list[Fraction],
+               currency: str | None = None) -> int | Decimal:
+    """How much of `earned` the refunds so far take back, in total: the earned amount times
+    the refunded share of its weight, rounded down, and all of it once everything is refunded.
+    Monotone in the fractions, so each refund takes the difference and the sum never exceeds
+    what was earned."""
+    total = sum(weights, Fraction(0))
+    if total == 0 or all(f >= 1 for w, f in zip(weights, fractions) if w):
+        return earned
+    share = sum((w * f for w, f in zip(weights, fractions)), Fraction(0)) / total
+    value = Fraction(earned) * share
+    if currency is None:
+        return int(value.numerator // value.denominator)
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(quantum(currency), rounding=ROUND_DOWN)

@@ -1,0 +1,356 @@
+"""The loyalty program: one document per shop, versioned. Plain dataclasses (standard library
+only); the service layer parses and validates JSON into them and renders their JSON Schema.
+
+Each `__post_init__` raises ``ValueError("field: message")`` for a bad value, so a merchant
+sees which field is wrong. Defaults are the product's default program (see CONTRACT.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+FORBID = {"extra": "forbid"}  # read by the parser: unknown fields are errors, not ignored
+
+
+def _check(cond: bool, name: str, message: str) -> None:
+    if not cond:
+        raise ValueError(f"{name}: {message}")
+
+
+@dataclass(frozen=True)
+class Match:
+    """Which order lines a rule applies to: any product id, collection, tag or product type."""
+    __pydantic_config__ = FORBID
+    products: list[str] = field(default_factory=list)
+    collections: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    product_types: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        _check(bool(self.products or self.collections or self.tags or self.product_types),
+               "match", "name at least one product, collection, tag or product type")
+
+
+@dataclass(frozen=True)
+class Multiplier:
+    __pydantic_config__ = FORBID
+    match: Match
+    factor: Decimal
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        _check(Decimal(0) <= self.factor <= Decimal(100), "factor", "must be between 0 and 100")
+
+
+@dataclass(frozen=True)
+class Base:
+    """What the points (and cashback) are computed on: the subtotal after discounts, plus the
+    parts the merchant includes. When prices include tax, the tax is taken out unless taxes
+    are included."""
+    __pydantic_config__ = FORBID
+    include_shipping: bool = False
+    include_taxes: bool = False
+    include_tips: bool = False
+    exclude_gift_cards: bool = True
+
+
+@dataclass(frozen=True)
+class OrderEarning:
+    __pydantic_config__ = FORBID
+    enabled: bool = True
+    points_per_unit: Decimal = Decimal(1)  # points per 1.00 of the shop currency
+    base: Base = field(default_factory=Base)
+    rounding: Literal["down", "nearest", "up"] = "down"
+    minimum_order: Decimal = Decimal(0)
+    exclude: Match | None = None
+    multipliers: list[Multiplier] = field(default_factory=list)
+    trigger: Literal["paid", "fulfilled"] = "paid"
+
+    def __post_init__(self) -> None:
+        _check(Decimal(0) < self.points_per_unit <= Decimal(10_000), "points_per_unit",
+               "must be above 0 and at most 10000")
+        _check(self.minimum_order >= 0, "minimum_order", "must not be negative")
+
+
+@dataclass(frozen=True)
+class Caps:
+    __pydantic_config__ = FORBID
+    per_day: int | None = None
+    per_month: int | None = None
+    per_year: int | None = None
+    lifetime: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("per_day", "per_month", "per_year", "lifetime"):
+            value = getattr(self, name)
+            _check(value is None or value >= 1, name, "a cap must be at least 1 (or absent)")
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    __pydantic_config__ = FORBID
+    enabled: bool = False
+    points: int = 0
+    caps: Caps = field(default_factory=Caps)
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.points <= 1_000_000, "points", "must be between 0 and 1000000")
+        _check(not self.enabled or self.points > 0, "points", "an enabled action must award points")
+
+
+@dataclass(frozen=True)
+class BirthdayRule:
+    __pydantic_config__ = FORBID
+    enabled: bool = False
+    points: int = 0
+    when: Literal["day", "month"] = "day"
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.points <= 1_000_000, "points", "must be between 0 and 1000000")
+        _check(not self.enabled or self.points > 0, "points", "an enabled action must award points")
+
+
+def _signup() -> ActionRule:
+    return ActionRule(enabled=True, points=50, caps=Caps(lifetime=1))
+
+
+def _once_a_day(points: int = 0) -> ActionRule:
+    return ActionRule(points=points, caps=Caps(per_day=1))
+
+
+@dataclass(frozen=True)
+class Actions:
+    __pydantic_config__ = FORBID
+    signup: ActionRule = field(default_factory=_signup)
+    birthday: BirthdayRule = field(default_factory=BirthdayRule)
+    review: ActionRule = field(default_factory=_once_a_day)
+    newsletter: ActionRule = field(default_factory=lambda: ActionRule(caps=Caps(lifetime=1)))
+    social_follow: ActionRule = field(default_factory=lambda: ActionRule(caps=Caps(lifetime=1)))
+    social_share: ActionRule = field(default_factory=_once_a_day)
+    custom: dict[str, ActionRule] = field(default_factory=dict)  # event name -> rule
+
+    def __post_init__(self) -> None:
+        for name in self.custom:
+            _check(0 < len(name) <= 64 and name.replace("_", "").replace("-", "").isalnum(),
+                   "custom", f"event name {name!r} must be 1-64 letters, digits, - or _")
+
+    def rule(self, kind: str) -> ActionRule | None:
+        if kind in ("signup", "review", "newsletter", "social_follow", "social_share"):
+            return getattr(self, kind)
+        return self.custom.get(kind)
+
+
+@dataclass(frozen=True)
+class Tier:
+    __pydantic_config__ = FORBID
+    name: str
+    threshold: Decimal  # points earned, or money spent, in the window
+    earn_multiplier: Decimal = Decimal(1)
+    cashback_rate: Decimal | None = None  # percent; None: the program's rate
+    entry_reward_points: int = 0
+    perks: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        _check(0 < len(self.name.strip()) <= 40, "name", "must be 1 to 40 characters")
+        _check(self.threshold >= 0, "threshold", "must not be negative")
+        _check(Decimal(0) < self.earn_multiplier <= Decimal(100), "earn_multiplier", "must be above 0 and at most 100")
+        _check(self.cashback_rate is None or Decimal(0) <= self.cashback_rate <= Decimal(100),
+               "cashback_rate", "is a percentage between 0 and 100")
+        _check(0 <= self.entry_reward_points <= 1_000_000, "entry_reward_points", "must be 0 to 1000000")
+
+
+def _default_tiers() -> list[Tier]:
+    return [Tier("Bronze", Decimal(0)), Tier("Silver", Decimal(500), Decimal("1.25")),
+            Tier("Gold", Decimal(1500), Decimal("1.5"))]
+
+
+@dataclass(frozen=True)
+class Tiers:
+    __pydantic_config__ = FORBID
+    enabled: bool = True
+    basis: Literal["points_earned", "money_spent"] = "points_earned"
+    window: Literal["lifetime", "calendar_year", "rolling_12_months"] = "rolling_12_months"
+    downgrade: Literal["never", "end_of_window", "grace_period"] = "end_of_window"
+    grace_days: int = 30
+    levels: list[Tier] = field(default_factory=_default_tiers)
+
+    def __post_init__(self) -> None:
+        _check(len(self.levels) >= 1, "levels", "at least one tier is needed")
+        _check(self.levels[0].threshold == 0, "levels", "the first tier starts at 0")
+        thresholds = [t.threshold for t in self.levels]
+        _check(thresholds == sorted(thresholds) and len(set(thresholds)) == len(thresholds),
+               "levels", "thresholds must rise strictly from tier to tier")
+        names = [t.name.strip().lower() for t in self.levels]
+        _check(len(set(names)) == len(names), "levels", "tier names must be unique")
+        _check(0 <= self.grace_days <= 730, "grace_days", "must be between 0 and 730")
+
+    def by_name(self, name: str | None) -> Tier | None:
+        return next((t for t in self.levels if t.name == name), None)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Start and end in the shop's time zone (local wall-clock times, no offset)."""
+    __pydantic_config__ = FORBID
+    starts_at: datetime
+    ends_at: datetime
+
+    def __post_init__(self) -> None:
+        _check(self.starts_at.tzinfo is None and self.ends_at.tzinfo is None, "starts_at",
+               "give local times in the shop's time zone, without an offset")
+        _check(self.ends_at > self.starts_at, "ends_at", "must be after starts_at")
+
+
+@dataclass(frozen=True)
+class CashbackBoost:
+    __pydantic_config__ = FORBID
+    match: Match
+    rate: Decimal
+    window: Window | None = None
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        _check(Decimal(0) <= self.rate <= Decimal(100), "rate", "is a percentage between 0 and 100")
+
+
+@dataclass(frozen=True)
+class Cashback:
+    __pydantic_config__ = FORBID
+    enabled: bool = False
+    rate: Decimal = Decimal(5)  # percent of the base, paid as store credit
+    boosts: list[CashbackBoost] = field(default_factory=list)
+    pending_days: int = 0
+    expiry_days: int | None = None
+
+    def __post_init__(self) -> None:
+        _check(Decimal(0) <= self.rate <= Decimal(100), "rate", "is a percentage between 0 and 100")
+        _check(0 <= self.pending_days <= 365, "pending_days", "must be between 0 and 365")
+        _check(self.expiry_days is None or 1 <= self.expiry_days <= 3650, "expiry_days",
+               "must be between 1 and 3650 (or absent)")
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A time-boxed multiplier (double points weekend), a birthday multiplier, or a category
+    boost (a multiplier limited to matching lines)."""
+    __pydantic_config__ = FORBID
+    name: str
+    factor: Decimal
+    kind: Literal["multiplier", "birthday"] = "multiplier"
+    window: Window | None = None
+    days_of_week: list[int] = field(default_factory=list)  # 0 = Monday; empty = every day
+    match: Match | None = None
+    birthday_when: Literal["day", "month"] = "day"
+
+    def __post_init__(self) -> None:
+        _check(0 < len(self.name.strip()) <= 60, "name", "must be 1 to 60 characters")
+        _check(Decimal(1) <= self.factor <= Decimal(20), "factor", "must be between 1 and 20")
+        _check(all(0 <= d <= 6 for d in self.days_of_week), "days_of_week", "days are 0 (Monday) to 6")
+        _check(self.kind == "birthday" or self.window is not None, "window",
+               "a multiplier campaign needs a start and an end")
+
+
+@dataclass(frozen=True)
+class Reward:
+    __pydantic_config__ = FORBID
+    id: str
+    name: str
+    type: Literal["fixed_amount", "variable_amount", "percentage", "free_shipping", "free_product"]
+    points_cost: int = 0  # fixed-cost rewards; for variable_amount, points per step
+    amount: Decimal | None = None  # fixed_amount: money off; variable_amount: money per step
+    percent: Decimal | None = None
+    product_id: str | None = None
+    max_steps: int | None = None  # variable_amount: most steps at once
+    minimum_cart: Decimal = Decimal(0)
+    max_cart_share: Decimal = Decimal(100)  # percent of the cart the discount may cover
+    code_expiry_days: int | None = 30
+    tiers: list[str] = field(default_factory=list)  # empty: every tier
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        _check(0 < len(self.id) <= 40 and self.id.replace("-", "").replace("_", "").isalnum(),
+               "id", "must be 1-40 letters, digits, - or _")
+        _check(0 < len(self.name.strip()) <= 80, "name", "must be 1 to 80 characters")
+        _check(1 <= self.points_cost <= 10_000_000, "points_cost", "must be between 1 and 10000000")
+        if self.type in ("fixed_amount", "variable_amount"):
+            _check(self.amount is not None and self.amount > 0, "amount", f"{self.type} needs an amount above 0")
+        if self.type == "percentage":
+            _check(self.percent is not None and 0 < self.percent <= 100, "percent", "must be above 0 and at most 100")
+        if self.type == "free_product":
+            _check(bool(self.product_id), "product_id", "a free product reward names the product")
+        _check(self.minimum_cart >= 0, "minimum_cart", "must not be negative")
+        _check(0 < self.max_cart_share <= 100, "max_cart_share", "is a percentage above 0 and at most 100")
+        _check(self.code_expiry_days is None or 1 <= self.code_expiry_days <= 3650,
+               "code_expiry_days", "must be between 1 and 3650 (or absent)")
+
+
+def _default_rewards() -> list[Reward]:
+    return [Reward("five-off", "5.00 off your order", "fixed_amount", points_cost=100, amount=Decimal(5))]
+
+
+@dataclass(frozen=True)
+class StoreCreditSpend:
+    __pydantic_config__ = FORBID
+    enabled: bool = True
+    max_cart_share: Decimal = Decimal(100)
+
+    def __post_init__(self) -> None:
+        _check(0 < self.max_cart_share <= 100, "max_cart_share", "is a percentage above 0 and at most 100")
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Days before earned points become spendable, per source (to outlast returns)."""
+    __pydantic_config__ = FORBID
+    orders_days: int = 0
+    actions_days: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("orders_days", "actions_days"):
+            _check(0 <= getattr(self, name) <= 365, name, "must be between 0 and 365")
+
+
+@dataclass(frozen=True)
+class Expiry:
+    __pydantic_config__ = FORBID
+    mode: Literal["none", "age", "inactivity"] = "none"
+    months: int = 12
+    reminder_days: list[int] = field(default_factory=lambda: [30, 7])
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.months <= 120, "months", "must be between 1 and 120")
+        _check(all(1 <= d <= 365 for d in self.reminder_days), "reminder_days", "days are 1 to 365")
+
+
+@dataclass(frozen=True)
+class Program:
+    __pydantic_config__ = FORBID
+    timezone: str = "UTC"
+    earning: OrderEarning = field(default_factory=OrderEarning)
+    actions: Actions = field(default_factory=Actions)
+    tiers: Tiers = field(default_factory=Tiers)
+    cashback: Cashback = field(default_factory=Cashback)
+    campaigns: list[Campaign] = field(default_factory=list)
+    rewards: list[Reward] = field(default_factory=_default_rewards)
+    store_credit: StoreCreditSpend = field(default_factory=StoreCreditSpend)
+    pending: Pending = field(default_factory=Pending)
+    expiry: Expiry = field(default_factory=Expiry)
+
+    def __post_init__(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from None
+        ids = [r.id for r in self.rewards]
+        _check(len(set(ids)) == len(ids), "rewards", "reward ids must be unique")
+        names = {t.name for t in self.tiers.levels}
+        for reward in self.rewards:
+            unknown = set(reward.tiers) - names
+            _check(not unknown, "rewards", f"reward {reward.id!r} names unknown tiers {sorted(unknown)}")
+
+    def reward(self, reward_id: str) -> Reward | None:
+        return next((r for r in self.rewards if r.id == reward_id), None)

@@ -1,0 +1,75 @@
+"""Pricing a reward from the catalogue for a cart: eligibility, points cost and discount."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+
+from .errors import InvalidRequest
+from .money import Money, quantum
+from .program import Reward
+
+
+@dataclass(frozen=True)
+class RewardQuote:
+    reward_id: str
+    points: int
+    discount: Money | None  # money off (fixed or variable amount)
+    percent: Decimal | None = None
+    free_shipping: bool = False
+    product_id: str | None = None
+    explanation: str = ""
+
+
+def quote(reward: Reward, cart_subtotal: Money, *, points_available: int, tier: str | None,
+          steps: int | None = None) -> RewardQuote:
+    """Raises InvalidRequest with the reason when the reward cannot be used on this cart."""
+    cur = cart_subtotal.currency
+    if not reward.enabled:
+        raise InvalidRequest("this reward is not available", reward=reward.id)
+    if reward.tiers and tier not in reward.tiers:
+        raise InvalidRequest(f"this reward is for {', '.join(reward.tiers)} members", reward=reward.id)
+    if cart_subtotal.amount < reward.minimum_cart:
+        raise InvalidRequest(f"needs a cart of at least {reward.minimum_cart.quantize(quantum(cur))} {cur}",
+                             reward=reward.id)
+    cap = (cart_subtotal.amount * reward.max_cart_share / 100).quantize(quantum(cur), rounding=ROUND_DOWN)
+    if reward.type == "variable_amount":
+        assert reward.amount is not None
+        most = int(min(points_available // reward.points_cost,
+                       cap // reward.amount if reward.amount else 0,
+                       reward.max_steps or 10**9))
+        n = most if steps is None else steps
+        if n < 1 or n > most:
+            raise InvalidRequest(f"choose between 1 and {most} steps of {reward.points_cost} points",
+                                 reward=reward.id)
+        off = Money.of(reward.amount * n, cur)
+        return RewardQuote(reward.id, reward.points_cost * n, off,
+                           explanation=f"{reward.points_cost * n} points for {off.amount} {cur} off")
+    if points_available < reward.points_cost:
+        raise InvalidRequest(f"needs {reward.points_cost} points", reward=reward.id)
+    if reward.type == "fixed_amount":
+        assert reward.amount is not None
+        off = Money.of(min(reward.amount, cap), cur)
+        return RewardQuote(reward.id, reward.points_cost, off,
+                           explanation=f"{reward.points_cost} points for {off.amount} {cur} off")
+    if reward.type == "percentage":
+        percent = min(reward.percent or Decimal(0), reward.max_cart_share)
+        return RewardQuote(reward.id, reward.points_cost, None, percent=percent,
+                           explanation=f"{reward.points_cost} points for {percent.normalize()}% off")
+    if reward.type == "free_shipping":
+        return RewardQuote(reward.id, reward.points_cost, None, free_shipping=True,
+                           explanation=f"{reward.points_cost} points for free shipping")
+    return RewardQuote(reward.id, reward.points_cost, None, product_id=reward.product_id,
+                       explanation=f"{reward.points_cost} points for a free product")
+
+
+def credit_spend(credit_available: Money, cart_subtotal: Money, max_cart_share: Decimal,
+                 requested: Money | None = None) -> Money:
+    """How much store credit may come off this cart (never more than the balance or the cap)."""
+    cur = cart_subtotal.currency
+    cap = (cart_subtotal.amount * max_cart_share / 100).quantize(quantum(cur), rounding=ROUND_DOWN)
+    most = min(credit_available.amount, cap)
+    if requested is None:
+        return Money.of(max(most, Decimal(0)), cur)
+    if requested.amount <= 0 or requested.amount > most:
+        raise InvalidRequest(f"store credit on this cart is at most {max(most, Decimal(0))} {cur}")
+    return requested

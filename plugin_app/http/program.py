@@ -1,0 +1,102 @@
+"""The program document (`GET/PUT /admin/api/v1/program`), its versions, and previews."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, request
+from pydantic import BaseModel
+
+from ..domain.program import Program
+from ..services.program import ProgramInvalid, ProgramVersion, dump
+from .auth import admin_required
+from .errors import error_response
+from .openapi import api
+from .orders_api import EarningOut, PreviewIn, earning_json, to_order
+
+bp = Blueprint("program_api", __name__, url_prefix="/admin/api/v1/program")
+META = ("version", "updated_at", "updated_by", "note", "restored_from")
+
+
+class VersionOut(BaseModel):
+    version: int
+    author: str
+    note: str | None
+    restored_from: int | None
+    created_at: str
+
+
+class HistoryOut(BaseModel):
+    versions: list[VersionOut]
+
+
+def _rt():
+    return current_app.extensions["loyalty"]
+
+
+def _out(pv: ProgramVersion, status: int = 200):
+    body = {**dump(pv.program), "version": pv.version, "updated_by": pv.author,
+            "updated_at": pv.created_at.isoformat(), "note": pv.note, "restored_from": pv.restored_from}
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["ETag"] = f'"{pv.version}"'
+    return response
+
+
+@bp.get("")
+@api(summary="The shop's program: one document, with its version", tags=["program"],
+     document=Program, auth="adminKey")
+@admin_required
+def get_program():
+    return _out(_rt().programs.current(g.shop.id))
+
+
+@bp.put("")
+@api(summary="Replace the program (validated; a new version). Send If-Match: \"<version>\" to "
+             "refuse the write when someone changed it since you read it",
+     tags=["program"], document=Program, auth="adminKey", errors=(409, 412))
+@admin_required
+def put_program():
+    document = request.get_json(silent=True)
+    if not isinstance(document, dict):
+        return error_response(400, "invalid_json", "the body must be a JSON object")
+    for key in META:  # what GET adds around the document may come back; it is not the program
+        document.pop(key, None)
+    expected = request.headers.get("If-Match", "").strip().strip('"')
+    if expected and expected != "*" and expected != str(_rt().programs.current(g.shop.id).version):
+        return error_response(412, "version_conflict", "the program changed since you read it")
+    try:
+        pv = _rt().programs.put(g.shop.id, document, author=g.actor, note=request.headers.get("X-Change-Note"))
+    except ProgramInvalid as exc:
+        return error_response(422, exc.code, exc.message, fields=exc.fields)
+    return _out(pv)
+
+
+@bp.get("/versions")
+@api(summary="Every version of the program, newest first", tags=["program"], response=HistoryOut,
+     auth="adminKey")
+@admin_required
+def history():
+    return jsonify(versions=_rt().programs.history(g.shop.id))
+
+
+@bp.get("/versions/<int:version>")
+@api(summary="One earlier version of the program", tags=["program"], document=Program,
+     auth="adminKey", errors=(404,))
+@admin_required
+def get_version(version: int):
+    return _out(_rt().programs.version(g.shop.id, version))
+
+
+@bp.post("/versions/<int:version>/restore")
+@api(summary="Make an earlier version current again (as a new version)", tags=["program"],
+     document=Program, status=201, auth="adminKey", errors=(404,))
+@admin_required
+def restore(version: int):
+    return _out(_rt().programs.restore(g.shop.id, version, author=g.actor), 201)
+
+
+@bp.post("/preview")
+@api(summary="What an order would earn now, with the explanation; posts nothing",
+     tags=["program"], body=PreviewIn, response=EarningOut, auth="adminKey")
+@admin_required
+def preview(body: PreviewIn):
+    earning = _rt().orders.preview(g.shop.id, to_order(body.order, g.shop.currency), body.customer_id)
+    return jsonify(earning_json(earning, g.shop.currency))

@@ -1,0 +1,108 @@
+"""Earning on actions: account created (welcome bonus), birthday, review, newsletter, social
+follow and share, and the merchant's custom events; each capped per day, month, year or ever."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from ..domain.actions import cap_windows
+from ..domain.earning import is_birthday, local
+from ..domain.ledger import Asset, Kind, Source
+from ..domain.ports import Clock, SystemClock
+from ..domain.tiers import add_months
+from ..storage import tables as t
+from ..storage.db import Database
+from ..storage.repos import LedgerRepo, MembersRepo
+from .ledger import Ledger
+from .members import Members
+from .program import Programs
+from .tiers import TierService
+
+LABELS = {"signup": "welcome bonus", "birthday": "happy birthday", "review": "product review",
+          "newsletter": "newsletter sign-up", "social_follow": "social follow",
+          "social_share": "social share"}
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    kind: str
+    points: int
+    entry_id: int | None = None
+    replayed: bool = False
+    refused: str | None = None
+
+
+class ActionService:
+    def __init__(self, db: Database, ledger: Ledger, members: Members, programs: Programs,
+                 tiers: TierService, clock: Clock | None = None) -> None:
+        self.db, self.ledger, self.members, self.programs = db, ledger, members, programs
+        self.tiers, self.clock = tiers, clock or SystemClock()
+
+    def award(self, shop_id: int, customer_id: str, kind: str, event_id: str, *,
+              email: str | None = None, conn: Connection | None = None) -> ActionOutcome:
+        """Award the points the program gives for `kind`, once per `event_id`, within caps."""
+        with self.db.unit(conn) as conn:
+            pv = self.programs.current(shop_id, conn)
+            program = pv.program
+            rule = program.actions.birthday if kind == "birthday" else program.actions.rule(kind)
+            member, _ = self.members.enrol(shop_id, customer_id, email=email, conn=conn)
+            key = f"action:{kind}:{event_id}"
+            MembersRepo(conn, shop_id).balance(member.id, lock=True)  # caps are checked under the lock
+            prior = LedgerRepo(conn, shop_id).entry_by_key(key)
+            if prior is not None:
+                return ActionOutcome(kind, int(prior.points + prior.points_pending), prior.id, replayed=True)
+            if rule is None or not rule.enabled:
+                return ActionOutcome(kind, 0, refused=f"{kind} earns nothing in this program")
+            now = self.clock.now()
+            ref = f"action:{kind}"
+            for label, limit, since in cap_windows(getattr(rule, "caps", None) or _once_a_year(), now,
+                                                   ZoneInfo(program.timezone)):
+                e = t.ledger_entries.c
+                stmt = select(func.count()).where(e.shop_id == shop_id, e.member_id == member.id,
+                                                  e.external_ref == ref, e.kind == Kind.EARN.value)
+                if since is not None:
+                    stmt = stmt.where(e.created_at >= since)
+                if conn.execute(stmt).scalar_one() >= limit:
+                    return ActionOutcome(kind, 0, refused=f"limit of {limit} {label} reached")
+            days = program.pending.actions_days
+            label = LABELS.get(kind, kind.replace("_", " "))
+            posted = self.ledger.earn(
+                shop_id, member.id, Asset.POINTS, rule.points, key=key, source=Source.ACTION,
+                reason=f"{rule.points} points: {label}", external_ref=ref,
+                pending_until=now + timedelta(days=days) if days else None,
+                expires_at=add_months(now, program.expiry.months) if program.expiry.mode == "age" else None,
+                program_version=pv.version, details={"action": kind, "event_id": event_id}, conn=conn)
+            conn.execute(t.members.update().where(t.members.c.id == member.id).values(last_activity_at=now))
+            self.tiers.evaluate(conn, shop_id, member.id, program, pv.version, why=label)
+            return ActionOutcome(kind, rule.points, posted.entry_id)
+
+    def birthdays(self) -> int:
+        """Daily: award the birthday bonus, once a year, on the day or in the month."""
+        awarded = 0
+        with self.db.transaction() as conn:
+            shop_ids = conn.execute(select(t.shops.c.id).where(t.shops.c.status == "installed")).scalars().all()
+        for shop_id in shop_ids:
+            program = self.programs.current(shop_id).program
+            rule = program.actions.birthday
+            if not rule.enabled:
+                continue
+            today = local(self.clock.now(), ZoneInfo(program.timezone)).date()
+            with self.db.transaction() as conn:
+                rows = conn.execute(select(t.members.c.platform_customer_id, t.members.c.birthday).where(
+                    t.members.c.shop_id == shop_id, t.members.c.birthday.is_not(None))).all()
+            for r in rows:
+                if is_birthday(r.birthday, today, rule.when):
+                    out = self.award(shop_id, r.platform_customer_id, "birthday",
+                                     f"{r.platform_customer_id}:{today.year}")
+                    awarded += bool(out.entry_id and not out.replayed)
+        return awarded
+
+
+def _once_a_year():
+    from ..domain.program import Caps
+
+    return Caps(per_year=1)

@@ -1,0 +1,275 @@
+"""Orders: points and cashback when an order is paid (or fulfilled), taken back in proportion
+on refunds at the rates they were earned, all of it on cancellation, and redemptions made on a
+cancelled order returned. One order's record and its postings commit together, under a lock
+on the order's row, so deliveries for the same order in any order converge.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from ..domain.earning import (Earning, MemberContext, Order, Refund, RefundLine, Share, calculate,
+                              refund_fractions, taken_back)
+from ..domain.errors import InvalidState
+from ..domain.ledger import Asset, Kind, Source
+from ..domain.ports import Clock, SystemClock
+from ..domain.tiers import add_months
+from ..storage import tables as t
+from ..storage.db import Database
+from ..storage.repos import LedgerRepo, insert_ignore
+from .ledger import Ledger
+from .members import Members
+from .program import Programs, ProgramVersion
+from .tiers import TierService
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    order_id: str
+    status: str  # earned, already_earned, waiting, cancelled, test, guest, refunded, duplicate, ...
+    points: int = 0
+    credit: Decimal = Decimal(0)
+    explanation: str = ""
+
+
+def _shares_json(shares: tuple[Share, ...]) -> list[dict]:
+    return [{"key": s.key, "base": str(s.base), "quantity": s.quantity, "points": str(s.points),
+             "credit": str(s.credit)} for s in shares]
+
+
+def _shares(rows: list[dict]) -> tuple[Share, ...]:
+    return tuple(Share(r["key"], Decimal(r["base"]), r["quantity"], Fraction(r["points"]),
+                       Fraction(r["credit"])) for r in rows)
+
+
+def _refund_json(refund: Refund) -> dict:
+    return {"lines": [asdict(rl) for rl in refund.lines], "shipping": str(refund.shipping),
+            "amount": str(refund.amount)}
+
+
+def _refund(refund_id: str, raw: dict) -> Refund:
+    return Refund(refund_id, tuple(RefundLine(**rl) for rl in raw["lines"]),
+                  Decimal(raw["shipping"]), Decimal(raw["amount"]))
+
+
+class OrderService:
+    def __init__(self, db: Database, ledger: Ledger, members: Members, programs: Programs,
+                 tiers: TierService, clock: Clock | None = None) -> None:
+        self.db, self.ledger, self.members, self.programs = db, ledger, members, programs
+        self.tiers, self.clock = tiers, clock or SystemClock()
+
+    # -- reading ---------------------------------------------------------------------------
+    def _context(self, conn: Connection, shop_id: int, member_id: int | None, pv: ProgramVersion) -> MemberContext:
+        if member_id is None:
+            return MemberContext(pv.program.tiers.levels[0] if pv.program.tiers.enabled else None)
+        m = conn.execute(select(t.members.c.tier, t.members.c.birthday).where(
+            t.members.c.shop_id == shop_id, t.members.c.id == member_id)).one()
+        tier = None
+        if pv.program.tiers.enabled:
+            tier = pv.program.tiers.by_name(m.tier) or pv.program.tiers.levels[0]
+        return MemberContext(tier, m.birthday)
+
+    def preview(self, shop_id: int, order: Order, customer_id: str | None = None) -> Earning:
+        """What this order would earn now, with the explanation; writes nothing."""
+        with self.db.transaction() as conn:
+            pv = self.programs.current(shop_id, conn)
+            member = None
+            if customer_id:
+                member = conn.execute(select(t.members.c.id).where(
+                    t.members.c.shop_id == shop_id,
+                    t.members.c.platform_customer_id == customer_id)).scalar()
+            return calculate(pv.program, order, self._context(conn, shop_id, member, pv), version=pv.version)
+
+    # -- the order's row -------------------------------------------------------------------
+    def _lock(self, conn: Connection, shop_id: int, order_id: str, currency: str | None = None):
+        now = self.clock.now()
+        if currency is None:
+            currency = conn.execute(select(t.shops.c.currency).where(t.shops.c.id == shop_id)).scalar_one()
+        insert_ignore(conn, t.orders, dict(shop_id=shop_id, platform_order_id=order_id, currency=currency,
+                                           refunds={"applied": {}, "fractions": {}},
+                                           created_at=now, updated_at=now), ["shop_id", "platform_order_id"])
+        return conn.execute(select(t.orders).where(t.orders.c.shop_id == shop_id,
+                                                   t.orders.c.platform_order_id == order_id).with_for_update()).one()
+
+    def _save(self, conn: Connection, row_id: int, **values) -> None:
+        conn.execute(update(t.orders).where(t.orders.c.id == row_id).values(updated_at=self.clock.now(), **values))
+
+    # -- earning ---------------------------------------------------------------------------
+    def on_paid(self, shop_id: int, order: Order, *, fulfilled: bool = False) -> OrderOutcome:
+        """The order is paid (and maybe fulfilled): earn, if the program's trigger is met."""
+        with self.db.transaction() as conn:
+            row = self._lock(conn, shop_id, order.order_id, order.currency)
+            if row.earned:
+                return OrderOutcome(order.order_id, "already_earned", row.points, row.credit)
+            if row.cancelled:
+                return OrderOutcome(order.order_id, "cancelled")
+            if order.test:
+                return OrderOutcome(order.order_id, "test", explanation="test orders earn nothing")
+            if not order.customer_id:
+                return OrderOutcome(order.order_id, "guest", explanation="no customer account to credit")
+            pv = self.programs.current(shop_id, conn)
+            program = pv.program
+            if program.earning.trigger == "fulfilled" and not fulfilled:
+                return OrderOutcome(order.order_id, "waiting", explanation="earns when fulfilled")
+            member, _ = self.members.enrol(shop_id, order.customer_id, conn=conn)
+            earning = calculate(program, order, self._context(conn, shop_id, member.id, pv), version=pv.version)
+            now = self.clock.now()
+            ref = f"order:{order.order_id}"
+            details = {"notes": list(earning.notes), "base": str(earning.base), "currency": order.currency}
+            if earning.points > 0:
+                days = program.pending.orders_days
+                self.ledger.earn(
+                    shop_id, member.id, Asset.POINTS, earning.points, key=f"{ref}:points",
+                    source=Source.ORDER, reason=earning.summary[:500], external_ref=ref,
+                    pending_until=now + timedelta(days=days) if days else None,
+                    expires_at=add_months(now, program.expiry.months) if program.expiry.mode == "age" else None,
+                    program_version=pv.version, details=details, conn=conn)
+            if earning.credit > 0:
+                days = program.cashback.pending_days
+                expiry = program.cashback.expiry_days
+                self.ledger.earn(
+                    shop_id, member.id, Asset.CREDIT, earning.credit, key=f"{ref}:cashback",
+                    source=Source.ORDER, reason=earning.credit_summary[:500], external_ref=ref,
+                    pending_until=now + timedelta(days=days) if days else None,
+                    expires_at=now + timedelta(days=expiry) if expiry else None,
+                    program_version=pv.version, details={**details, "notes": list(earning.credit_notes)},
+                    conn=conn)
+            self._save(conn, row.id, earned=True, member_id=member.id, base=earning.base,
+                       points=earning.points, credit=earning.credit, placed_at=order.placed_at,
+                       program_version=pv.version, shares=_shares_json(earning.shares))
+            # Refunds that arrived before the payment are applied now, in one step.
+            if row.refunds["applied"]:
+                fractions = self._fractions(earning, row.refunds)
+                self._take_back(conn, shop_id, member.id, order.order_id, earning.points, earning.credit,
+                                earning.shares, {}, fractions, "refunds-before-earning",
+                                "refunds received before the order was paid")
+                self._save(conn, row.id, refunds={**row.refunds, "fractions": self._fractions_json(fractions)})
+            self._touch(conn, shop_id, member.id)
+            self.tiers.evaluate(conn, shop_id, member.id, program, pv.version, why=f"order {order.order_id}")
+            return OrderOutcome(order.order_id, "earned", earning.points, earning.credit,
+                                f"{earning.summary}; {earning.credit_summary}" if earning.credit else earning.summary)
+
+    # -- refunds and cancellation ----------------------------------------------------------
+    @staticmethod
+    def _fractions(earning_or_shares, refunds: dict) -> dict[str, Fraction]:
+        shares = earning_or_shares.shares if isinstance(earning_or_shares, Earning) else earning_or_shares
+        base = sum((s.base for s in shares), Decimal(0))
+        fractions: dict[str, Fraction] = {}
+        for rid in refunds.get("order", list(refunds["applied"])):
+            fractions = refund_fractions(shares, base, _refund(rid, refunds["applied"][rid]), fractions)
+        return fractions
+
+    @staticmethod
+    def _fractions_json(fractions: dict[str, Fraction]) -> dict[str, str]:
+        return {k: str(v) for k, v in fractions.items()}
+
+    def _take_back(self, conn, shop_id, member_id, order_id, points, credit, shares, before, after,
+                   tag: str, why: str) -> tuple[int, Decimal]:
+        repo = LedgerRepo(conn, shop_id)
+        currency = conn.execute(select(t.balances.c.currency).where(t.balances.c.member_id == member_id)).scalar_one()
+        keys = [s.key for s in shares]
+        took_p = took_c = 0
+        for asset, earned, weights in ((Asset.POINTS, points, [s.points for s in shares]),
+                                       (Asset.CREDIT, credit, [s.credit for s in shares])):
+            if not earned:
+                continue
+            cur = None if asset == Asset.POINTS else currency
+            was = taken_back(earned, weights, [before.get(k, Fraction(0)) for k in keys], cur)
+            now = taken_back(earned, weights, [after.get(k, Fraction(0)) for k in keys], cur)
+            delta = now - was
+            entry = repo.entry_by_key(f"order:{order_id}:{'points' if asset == Asset.POINTS else 'cashback'}")
+            if delta > 0 and entry is not None:
+                share = Decimal(now) / Decimal(earned) * 100
+                self.ledger.reverse(shop_id, entry.id, delta, key=f"order:{order_id}:{tag}:{asset.value}",
+                                    source=Source.REFUND, reason=f"{why}: {share.quantize(Decimal('0.1'))}% "
+                                    f"of what the order earned is taken back, at the rate it was earned",
+                                    conn=conn)
+                if asset == Asset.POINTS:
+                    took_p = delta
+                else:
+                    took_c = delta
+        return took_p, took_c
+
+    def on_refund(self, shop_id: int, order_id: str, refund: Refund) -> OrderOutcome:
+        with self.db.transaction() as conn:
+            row = self._lock(conn, shop_id, order_id)
+            refunds = row.refunds
+            if refund.refund_id in refunds["applied"]:
+                return OrderOutcome(order_id, "duplicate")
+            refunds = {"applied": {**refunds["applied"], refund.refund_id: _refund_json(refund)},
+                       "order": [*refunds.get("order", list(refunds["applied"])), refund.refund_id],
+                       "fractions": refunds.get("fractions", {})}
+            if not row.earned or row.cancelled:
+                self._save(conn, row.id, refunds=refunds)
+                return OrderOutcome(order_id, "recorded", explanation="applied if the order earns later")
+            shares = _shares(row.shares)
+            before = {k: Fraction(v) for k, v in row.refunds.get("fractions", {}).items()}
+            after = refund_fractions(shares, Decimal(row.base), refund, before)
+            took_p, took_c = self._take_back(conn, shop_id, row.member_id, order_id, row.points,
+                                             Decimal(row.credit), shares, before, after,
+                                             f"refund:{refund.refund_id}", f"refund {refund.refund_id}")
+            refunds["fractions"] = self._fractions_json(after)
+            self._save(conn, row.id, refunds=refunds)
+            pv = self.programs.current(shop_id, conn)
+            self.tiers.evaluate(conn, shop_id, row.member_id, pv.program, pv.version, why=f"refund on {order_id}")
+            return OrderOutcome(order_id, "refunded", -took_p, -took_c)
+
+    def on_cancel(self, shop_id: int, order_id: str, *, reason: str = "order cancelled") -> OrderOutcome:
+        """Take back everything the order earned and return what was spent on it."""
+        with self.db.transaction() as conn:
+            row = self._lock(conn, shop_id, order_id)
+            if row.cancelled:
+                return OrderOutcome(order_id, "duplicate")
+            repo = LedgerRepo(conn, shop_id)
+            ref = f"order:{order_id}"
+            took = returned = 0
+            for e in repo.entries_by_ref(ref):
+                if e.kind == Kind.EARN.value:
+                    action, verb = "cancel", "takes back"
+                elif e.kind in (Kind.REDEEM.value, Kind.COMMIT.value):
+                    action, verb = "return", "returns"
+                else:
+                    continue
+                try:
+                    posted = self.ledger.reverse(shop_id, e.id, key=f"{ref}:{action}:{e.id}",
+                                                 source=Source.REFUND, reason=f"{reason}: {verb} entry {e.id}",
+                                                 conn=conn)
+                    if not posted.replayed:
+                        took += action == "cancel"
+                        returned += action == "return"
+                except InvalidState:
+                    pass  # already fully reversed by refunds
+            self._save(conn, row.id, cancelled=True)
+            if row.member_id is not None:
+                pv = self.programs.current(shop_id, conn)
+                self.tiers.evaluate(conn, shop_id, row.member_id, pv.program, pv.version, why=f"{order_id} cancelled")
+            return OrderOutcome(order_id, "cancelled", explanation=f"{took} earnings taken back, {returned} redemptions returned")
+
+    def _touch(self, conn: Connection, shop_id: int, member_id: int) -> None:
+        conn.execute(update(t.members).where(t.members.c.shop_id == shop_id, t.members.c.id == member_id)
+                     .values(last_activity_at=self.clock.now()))
+
+
+def order_from_json(data: dict) -> Order:
+    """The neutral order as the admin API and tests write it (connectors build it directly)."""
+    from ..domain.earning import OrderLine
+
+    lines = tuple(OrderLine(
+        line_id=str(li["line_id"]), quantity=int(li.get("quantity", 1)), total=Decimal(str(li["total"])),
+        tax=Decimal(str(li.get("tax", "0"))), product_id=li.get("product_id"),
+        gift_card=bool(li.get("gift_card", False)), collections=frozenset(li.get("collections", [])),
+        tags=frozenset(li.get("tags", [])), product_type=li.get("product_type"), title=li.get("title", ""),
+    ) for li in data["lines"])
+    return Order(order_id=str(data["order_id"]), currency=data["currency"], placed_at=data["placed_at"],
+                 lines=lines, customer_id=data.get("customer_id"),
+                 shipping=Decimal(str(data.get("shipping", "0"))),
+                 shipping_tax=Decimal(str(data.get("shipping_tax", "0"))),
+                 tips=Decimal(str(data.get("tips", "0"))), taxes_included=bool(data.get("taxes_included", False)),
+                 test=bool(data.get("test", False)))
+
+

@@ -1,0 +1,117 @@
+"""Tier evaluation: after every posting that can move a member, and by a periodic job for
+windows that roll over. A change updates the member, emits a `tier_changed` event with its
+reason, and pays the new tier's entry reward once per member and tier."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+
+from ..domain.ledger import Asset, Source
+from ..domain.ports import Clock, SystemClock
+from ..domain.program import Program
+from ..domain.tiers import TierDecision, decide, window_start
+from ..storage import tables as t
+from ..storage.db import Database
+from . import events
+from .ledger import Ledger
+
+
+def refunded_share(shares: list[dict] | None, fractions: dict[str, str]) -> Fraction:
+    """The refunded share of an order's base, from its stored shares and refund fractions."""
+    if not shares:
+        return Fraction(0)
+    total = sum((Fraction(s["base"]) for s in shares), Fraction(0))
+    if total == 0:
+        return Fraction(0)
+    return sum((Fraction(s["base"]) * Fraction(fractions.get(s["key"], "0")) for s in shares),
+               Fraction(0)) / total
+
+
+class TierService:
+    def __init__(self, db: Database, ledger: Ledger, clock: Clock | None = None) -> None:
+        self.db, self.ledger, self.clock = db, ledger, clock or SystemClock()
+
+    def qualifying_value(self, conn: Connection, program: Program, shop_id: int, member_id: int,
+                         now: datetime) -> Decimal:
+        since = window_start(program.tiers, now, ZoneInfo(program.timezone))
+        if program.tiers.basis == "points_earned":
+            e = t.ledger_entries.c
+            stmt = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
+                e.shop_id == shop_id, e.member_id == member_id, e.asset == Asset.POINTS.value)
+            if since is not None:
+                stmt = stmt.where(e.created_at >= since)
+            return Decimal(conn.execute(stmt).scalar_one())
+        o = t.orders.c
+        stmt = select(o.base, o.shares, o.refunds).where(
+            o.shop_id == shop_id, o.member_id == member_id, o.earned.is_(True), o.cancelled.is_(False))
+        if since is not None:
+            stmt = stmt.where(o.placed_at >= since)
+        spent = Fraction(0)
+        for row in conn.execute(stmt):
+            kept = 1 - refunded_share(row.shares, (row.refunds or {}).get("fractions", {}))
+            spent += Fraction(row.base) * kept
+        return Decimal(spent.numerator) / Decimal(spent.denominator)
+
+    def evaluate(self, conn: Connection, shop_id: int, member_id: int, program: Program,
+                 version: int, *, why: str = "") -> TierDecision | None:
+        if not program.tiers.enabled:
+            return None
+        now = self.clock.now()
+        m = conn.execute(select(t.members).where(t.members.c.shop_id == shop_id,
+                                                 t.members.c.id == member_id)).one()
+        value = self.qualifying_value(conn, program, shop_id, member_id, now)
+        decision = decide(program.tiers, current=m.tier, since=m.tier_since,
+                          grace_until=m.tier_grace_until, value=value, now=now,
+                          tz=ZoneInfo(program.timezone))
+        if not decision.changed:
+            if decision.grace_until != m.tier_grace_until:
+                conn.execute(update(t.members).where(t.members.c.id == member_id).values(
+                    tier_grace_until=decision.grace_until))
+            return decision
+        conn.execute(update(t.members).where(t.members.c.shop_id == shop_id, t.members.c.id == member_id)
+                     .values(tier=decision.tier, tier_since=now, tier_grace_until=None, updated_at=now))
+        names = [lvl.name for lvl in program.tiers.levels]
+        up = m.tier not in names or names.index(decision.tier) > names.index(m.tier)
+        events.emit(conn, shop_id, member_id, "tier_changed",
+                    f"tier:{member_id}:{m.tier}->{decision.tier}:{now.isoformat()}",
+                    {"from": m.tier, "to": decision.tier, "reason": decision.reason,
+                     "direction": "up" if up else "down", "value": str(value), "cause": why,
+                     "program_version": version}, now)
+        tier = program.tiers.by_name(decision.tier)
+        if up and tier is not None and tier.entry_reward_points > 0:
+            self.ledger.earn(shop_id, member_id, Asset.POINTS, tier.entry_reward_points,
+                             key=f"tier-entry:{member_id}:{tier.name}", source=Source.ACTION,
+                             reason=f"welcome to {tier.name}: {tier.entry_reward_points} points",
+                             program_version=version, conn=conn)
+        return decision
+
+    def reevaluate_all(self, programs, batch: int = 500) -> int:
+        """The periodic pass: windows roll over and grace periods end without any posting."""
+        changed = 0
+        with self.db.transaction() as conn:
+            shop_ids = conn.execute(select(t.shops.c.id).where(t.shops.c.status == "installed")).scalars().all()
+        for shop_id in shop_ids:
+            pv = programs.current(shop_id)
+            if not pv.program.tiers.enabled:
+                continue
+            last = 0
+            while True:
+                with self.db.transaction() as conn:
+                    ids = conn.execute(select(t.members.c.id).where(
+                        t.members.c.shop_id == shop_id, t.members.c.id > last)
+                        .order_by(t.members.c.id).limit(batch)).scalars().all()
+                if not ids:
+                    break
+                for member_id in ids:
+                    with self.db.transaction() as conn:
+                        conn.execute(select(t.balances.c.member_id).where(
+                            t.balances.c.member_id == member_id).with_for_update())
+                        d = self.evaluate(conn, shop_id, member_id, pv.program, pv.version, why="periodic")
+                        changed += bool(d and d.changed)
+                last = ids[-1]
+        return changed
