@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import click
 
+from .domain.earning import Order, OrderLine, Refund, RefundLine
 from .domain.errors import InsufficientBalance
 from .domain.ledger import Asset, Source
+from .domain.money import Money
+from .domain.rewards import quote
 from .storage.migrate import upgrade
 
 DEMO_DOMAIN = "demo-store.loyalty.local"
@@ -16,28 +20,35 @@ FIRST_NAMES = ["ada", "ben", "chloe", "dev", "emma", "farid", "gia", "hugo", "in
 
 
 def seed(runtime) -> tuple[int, str]:
-    """Idempotent: every posting has a fixed key and members are upserted."""
+    """Idempotent: orders, actions and postings all carry fixed ids and keys."""
     shop, api_key = runtime.shops.register("demo", DEMO_DOMAIN, currency="EUR", name="Demo Store")
     rng = random.Random(42)
+    program = runtime.programs.current(shop.id).program
+    start = datetime(2026, 1, 5, 10, tzinfo=timezone.utc)
     for i, name in enumerate(FIRST_NAMES):
-        member, _ = runtime.members.enrol(shop.id, f"demo-{1000 + i}", email=f"{name}@example.com")
-        runtime.ledger.earn(shop.id, member.id, Asset.POINTS, 50, key=f"demo:{i}:welcome",
-                            source=Source.ACTION, reason="welcome bonus")
+        customer = f"demo-{1000 + i}"
+        runtime.members.enrol(shop.id, customer, email=f"{name}@example.com",
+                              birthday=date(1980 + i, 1 + i % 12, 1 + i))
+        runtime.actions.award(shop.id, customer, "signup", customer)
         for n in range(rng.randint(1, 4)):
-            total = rng.randint(20, 400)
-            runtime.ledger.earn(shop.id, member.id, Asset.POINTS, total, key=f"demo:{i}:order:{n}",
-                                source=Source.ORDER, reason=f"order #{1000 + i * 10 + n}: {total}.00 EUR",
-                                external_ref=f"#{1000 + i * 10 + n}")
-        if i % 4 == 0:
+            order_id = f"{1000 + i * 10 + n}"
+            lines = tuple(OrderLine(f"{order_id}-{k}", rng.randint(1, 3), Decimal(rng.randint(1500, 9000)) / 100,
+                                    title=rng.choice(["Tee", "Hoodie", "Mug", "Cap", "Socks"]))
+                          for k in range(rng.randint(1, 3)))
+            runtime.orders.on_paid(shop.id, Order(order_id, "EUR", start + timedelta(days=i * 3 + n),
+                                                  lines, customer, shipping=Decimal("4.90")))
+        member, balance = runtime.members.by_customer(shop.id, customer)
+        if i % 4 == 0 and balance.points >= 100:
+            q = quote(program.reward("five-off"), Money.of("40.00", "EUR"), points_available=balance.points,
+                      tier=member.tier)
             try:
-                runtime.ledger.redeem(shop.id, member.id, Asset.POINTS, 100, key=f"demo:{i}:redeem",
-                                      source=Source.CART, reason="100 points for 5.00 EUR off")
+                runtime.ledger.redeem(shop.id, member.id, Asset.POINTS, q.points, key=f"demo:{i}:redeem",
+                                      source=Source.CART, reason=q.explanation,
+                                      external_ref=f"order:{1000 + i * 10}")
             except InsufficientBalance:
                 pass
-        if i % 5 == 1:
-            runtime.ledger.earn(shop.id, member.id, Asset.CREDIT, "4.95", key=f"demo:{i}:cashback",
-                                source=Source.ORDER, reason="5% cashback",
-                                pending_until=member.created_at + timedelta(days=14))
+        if i % 7 == 3:  # a refund of one line, taken back at the rate it was earned
+            runtime.orders.on_refund(shop.id, f"{1000 + i * 10}", Refund(f"demo-r{i}", (RefundLine(f"{1000 + i * 10}-0", 1),)))
     return shop.id, api_key
 
 
