@@ -5,7 +5,10 @@ from .crypto import box_for
 from .domain.ports import Clock, SystemClock
 from .failpoints import make as make_failpoints
 from .jobs import queues, tasks
-from .services import awards
+from connectors.shopify import translate as shopify_translate
+
+from .services import awards, platform
+from .services.platform import PlatformSync
 from .services.actions import ActionService
 from .services.expiry import ExpiryService
 from .services.inbox import Inbox
@@ -45,6 +48,10 @@ class Runtime:
                            sweep_after_seconds=settings.sweep_after_seconds,
                            failpoint=make_failpoints(settings.failpoints))
         self.inbox.register("internal", awards.TOPIC, awards.make_handler(self.actions))
+        self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions, self.clock)
+        shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)
+        for topic in shopify_translate.TOPICS:
+            self.inbox.register("shopify", topic, shopify_handler)
 
     def run_task(self, task: str, args: tuple) -> object:
         from .jobs import context

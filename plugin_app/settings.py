@@ -47,6 +47,7 @@ class Settings:
     encryption_keys: tuple[str, ...] = ()
     shopify_api_key: str | None = None
     shopify_api_secret: str | None = None
+    shopify_old_api_secret: str | None = None  # accepted for webhooks while a rotation settles
     shopify_api_version: str = "2026-01"
     app_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
@@ -80,6 +81,7 @@ class Settings:
             encryption_keys=keys,
             shopify_api_key=e.get("SHOPIFY_API_KEY") or None,
             shopify_api_secret=e.get("SHOPIFY_API_SECRET") or None,
+            shopify_old_api_secret=e.get("SHOPIFY_OLD_API_SECRET") or None,
             shopify_api_version=e.get("SHOPIFY_API_VERSION") or "2026-01",
             app_url=(e.get("APP_URL") or "http://127.0.0.1:8000").rstrip("/"),
             log_level=e.get("LOG_LEVEL", "INFO"),

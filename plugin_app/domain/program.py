@@ -67,6 +67,7 @@ class OrderEarning:
     exclude: Match | None = None
     multipliers: list[Multiplier] = field(default_factory=list)
     trigger: Literal["paid", "fulfilled"] = "paid"
+    include_test_orders: bool = False  # platform test orders (bogus gateway) earn nothing unless on
 
     def __post_init__(self) -> None:
         _check(Decimal(0) < self.points_per_unit <= Decimal(10_000), "points_per_unit",

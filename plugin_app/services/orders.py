@@ -108,12 +108,13 @@ class OrderService:
                 return OrderOutcome(order.order_id, "already_earned", row.points, row.credit)
             if row.cancelled:
                 return OrderOutcome(order.order_id, "cancelled")
-            if order.test:
-                return OrderOutcome(order.order_id, "test", explanation="test orders earn nothing")
-            if not order.customer_id:
-                return OrderOutcome(order.order_id, "guest", explanation="no customer account to credit")
             pv = self.programs.current(shop_id, conn)
             program = pv.program
+            if order.test and not program.earning.include_test_orders:
+                return OrderOutcome(order.order_id, "test", explanation="test orders earn nothing")
+            if not order.customer_id:
+                self._save(conn, row.id, placed_at=order.placed_at)
+                return OrderOutcome(order.order_id, "guest", explanation="no customer account to credit")
             if program.earning.trigger == "fulfilled" and not fulfilled:
                 return OrderOutcome(order.order_id, "waiting", explanation="earns when fulfilled")
             member, _ = self.members.enrol(shop_id, order.customer_id, conn=conn)
@@ -249,6 +250,14 @@ class OrderService:
                 pv = self.programs.current(shop_id, conn)
                 self.tiers.evaluate(conn, shop_id, row.member_id, pv.program, pv.version, why=f"{order_id} cancelled")
             return OrderOutcome(order_id, "cancelled", explanation=f"{took} earnings taken back, {returned} redemptions returned")
+
+    def note(self, shop_id: int, order: Order) -> OrderOutcome:
+        """An order we have seen but that does not earn yet (unpaid): keep its record."""
+        with self.db.transaction() as conn:
+            row = self._lock(conn, shop_id, order.order_id, order.currency)
+            if row.placed_at is None:
+                self._save(conn, row.id, placed_at=order.placed_at)
+        return OrderOutcome(order.order_id, "noted")
 
     def _touch(self, conn: Connection, shop_id: int, member_id: int) -> None:
         conn.execute(update(t.members).where(t.members.c.shop_id == shop_id, t.members.c.id == member_id)

@@ -99,6 +99,17 @@ class Shops:
             blob = conn.execute(select(t.shops.c.credentials).where(t.shops.c.id == shop_id)).scalar_one()
         return json.loads(self.box.decrypt(blob))["credentials"]
 
+    def signing(self, platform: str, domain: str, app_secrets: list[str]) -> tuple[Shop | None, list[str]]:
+        """The shop and the secrets its webhooks may be signed with: its own (custom apps,
+        WooCommerce), current first, else the app's. Without a shop, the app's secrets."""
+        shop = self.by_domain(platform, domain)
+        if shop is None:
+            return None, [s for s in app_secrets if s]
+        creds = self.credentials(shop.id)
+        own = [creds.get("api_secret"), creds.get("old_api_secret")]
+        own = [s for s in own if s]
+        return shop, own or [s for s in app_secrets if s]
+
     def uninstall(self, shop_id: int) -> None:
         with self.db.transaction() as conn:
             conn.execute(update(t.shops).where(t.shops.c.id == shop_id).values(

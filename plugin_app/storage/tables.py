@@ -219,3 +219,16 @@ events = Table(
     UniqueConstraint("shop_id", "dedupe_key", name="uq_events_shop_key"),
     Index("ix_events_member", "shop_id", "member_id", "id"),
 )
+
+privacy_requests = Table(
+    "privacy_requests", metadata,  # no foreign key: the log outlives a shop's erasure
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, nullable=False),
+    Column("shop_domain", String(255), nullable=False),
+    Column("kind", String(30), nullable=False),  # data_request, customer_redact, shop_redact
+    Column("customer_id", String(64), nullable=True),
+    Column("request", JSON, nullable=False),
+    Column("result", JSON, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_privacy_requests_shop", "shop_id", "id"),
+)

@@ -1,0 +1,1 @@
+"""Shopify: webhook verification, payload translation, the Admin GraphQL client, install."""

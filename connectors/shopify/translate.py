@@ -1,0 +1,105 @@
+"""Shopify webhook payloads → neutral events. Money stays decimal strings → Decimal; ids
+stay ints → str (they exceed 2^53, so never through a float)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+
+from plugin_app.domain.earning import Order, OrderLine, Refund, RefundLine
+from plugin_app.domain.events import (AppUninstalled, CustomerDataRequest, CustomerRedact, CustomerSeen,
+                                      OrderSeen, PlatformEvent, RefundSeen, ShopRedact)
+
+ZERO = Decimal(0)
+PAID = {"paid", "partially_refunded", "refunded"}
+ORDER_TOPICS = {"orders/create", "orders/paid", "orders/updated", "orders/cancelled", "orders/fulfilled"}
+TOPICS = ORDER_TOPICS | {"refunds/create", "customers/create", "customers/update", "app/uninstalled",
+                         "customers/data_request", "customers/redact", "shop/redact"}
+
+
+class BadPayload(ValueError):
+    """The delivery is signed but not the shape its topic promises."""
+
+
+def _dec(value) -> Decimal:
+    if value is None or value == "":
+        return ZERO
+    if isinstance(value, float):  # fixtures sometimes show numbers; go through str, not binary
+        value = repr(value)
+    return Decimal(str(value))
+
+
+def _sum(items, key: str) -> Decimal:
+    return sum((_dec(i.get(key)) for i in items or []), ZERO)
+
+
+def _at(value: str | None) -> datetime:
+    if not value:
+        raise BadPayload("order has no created_at")
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def refund(payload: dict) -> Refund:
+    shipping = sum((-_dec(a.get("amount")) for a in payload.get("order_adjustments") or []
+                    if a.get("kind") == "shipping_refund"), ZERO)
+    shipping += sum((_dec((s.get("subtotal_amount_set") or {}).get("shop_money", {}).get("amount"))
+                     for s in payload.get("refund_shipping_lines") or []), ZERO)
+    return Refund(str(payload["id"]), tuple(
+        RefundLine(str(li["line_item_id"]), int(li["quantity"]))
+        for li in payload.get("refund_line_items") or [] if int(li.get("quantity") or 0) > 0),
+        shipping=shipping)
+
+
+def order(payload: dict) -> OrderSeen:
+    lines = []
+    for li in payload.get("line_items") or []:
+        qty = int(li.get("quantity") or 0)
+        gross = _dec(li.get("price")) * qty
+        discount = _sum(li.get("discount_allocations"), "amount")
+        lines.append(OrderLine(
+            line_id=str(li["id"]), quantity=qty, total=max(gross - discount, ZERO),
+            tax=_sum(li.get("tax_lines"), "price"),
+            product_id=str(li["product_id"]) if li.get("product_id") is not None else None,
+            gift_card=bool(li.get("gift_card")), title=str(li.get("title") or "")))
+    ship = payload.get("shipping_lines") or []
+    shipping = sum((_dec(s.get("discounted_price", s.get("price"))) for s in ship), ZERO)
+    shipping_tax = sum((_sum(s.get("tax_lines"), "price") for s in ship), ZERO)
+    customer = payload.get("customer") or {}
+    neutral = Order(
+        order_id=str(payload["id"]), currency=str(payload.get("currency") or ""),
+        placed_at=_at(payload.get("processed_at") or payload.get("created_at")),
+        lines=tuple(lines), customer_id=str(customer["id"]) if customer.get("id") is not None else None,
+        shipping=shipping, shipping_tax=shipping_tax, tips=_dec(payload.get("total_tip_received")),
+        taxes_included=bool(payload.get("taxes_included")), test=bool(payload.get("test")))
+    return OrderSeen(neutral, paid=payload.get("financial_status") in PAID,
+                     fulfilled=payload.get("fulfillment_status") == "fulfilled",
+                     cancelled=bool(payload.get("cancelled_at")),
+                     refunds=tuple(refund(r) for r in payload.get("refunds") or []))
+
+
+def events(topic: str, body: bytes) -> list[PlatformEvent]:
+    """The neutral events one delivery carries (an unknown topic carries none)."""
+    if topic not in TOPICS:
+        return []
+    try:
+        payload = json.loads(body)
+        if not isinstance(payload, dict):
+            raise BadPayload("the body is not a JSON object")
+        if topic in ORDER_TOPICS:
+            return [order(payload)]
+        if topic == "refunds/create":
+            return [RefundSeen(str(payload["order_id"]), refund(payload))]
+        if topic in ("customers/create", "customers/update"):
+            return [CustomerSeen(str(payload["id"]), payload.get("email") or None,
+                                 created=topic == "customers/create")]
+        if topic == "app/uninstalled":
+            return [AppUninstalled()]
+        if topic == "customers/data_request":
+            return [CustomerDataRequest(str(payload["customer"]["id"]), str(payload["data_request"]["id"]),
+                                        tuple(str(o) for o in payload.get("orders_requested") or []))]
+        if topic == "customers/redact":
+            return [CustomerRedact(str(payload["customer"]["id"]),
+                                   tuple(str(o) for o in payload.get("orders_to_redact") or []))]
+        return [ShopRedact()]
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        raise BadPayload(f"{topic}: {type(exc).__name__}: {exc}") from None

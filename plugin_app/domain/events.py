@@ -1,0 +1,60 @@
+"""Neutral platform events: what a connector tells the core, in the core's words. A
+connector turns a delivery into zero or more of these; it never touches storage."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from .earning import Order, Refund
+
+
+@dataclass(frozen=True)
+class OrderSeen:
+    """The order's state as of this delivery. Applying any permutation of these (and of
+    `RefundSeen`) converges: earning happens once, refunds apply once by id, cancellation wins."""
+    order: Order
+    paid: bool
+    fulfilled: bool = False
+    cancelled: bool = False
+    refunds: tuple[Refund, ...] = ()
+
+
+@dataclass(frozen=True)
+class RefundSeen:
+    order_id: str
+    refund: Refund
+
+
+@dataclass(frozen=True)
+class CustomerSeen:
+    customer_id: str
+    email: str | None = None
+    birthday: date | None = None
+    created: bool = False  # the account was just created: the welcome bonus applies
+
+
+@dataclass(frozen=True)
+class AppUninstalled:
+    pass
+
+
+@dataclass(frozen=True)
+class CustomerDataRequest:
+    customer_id: str
+    request_id: str
+    orders: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CustomerRedact:
+    customer_id: str
+    orders: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShopRedact:
+    pass
+
+
+PlatformEvent = (OrderSeen | RefundSeen | CustomerSeen | AppUninstalled | CustomerDataRequest
+                 | CustomerRedact | ShopRedact)

@@ -1,0 +1,80 @@
+"""`POST /webhooks/shopify`: verify the HMAC of the raw body, store the delivery in the inbox,
+answer. Nothing is parsed beyond the routing headers and nothing is called out to; processing
+happens in a worker. 200 once stored (duplicates too), 401 bad or missing signature, 404
+unknown shop, 413 too large, 503 when it cannot be stored (so Shopify retries)."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
+
+from connectors.shopify import webhooks as shopify
+from .errors import error_response
+from .openapi import api
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+log = logging.getLogger(__name__)
+_CACHE_SECONDS = 30.0
+_cache: dict[tuple[str, str], tuple[float, object, list[str]]] = {}
+_lock = threading.Lock()
+
+
+class Accepted(BaseModel):
+    ok: bool
+    duplicate: bool
+
+
+def _signing(platform: str, domain: str):
+    """Shop and secrets, cached briefly per process: the hot path is one INSERT."""
+    now = time.monotonic()
+    hit = _cache.get((platform, domain))
+    if hit is not None and hit[0] > now:
+        return hit[1], hit[2]
+    rt = current_app.extensions["loyalty"]
+    s = rt.settings
+    shop, secrets = rt.shops.signing(platform, domain, [s.shopify_api_secret, s.shopify_old_api_secret])
+    with _lock:
+        _cache[(platform, domain)] = (now + _CACHE_SECONDS, shop, secrets)
+    return shop, secrets
+
+
+def forget(platform: str, domain: str) -> None:
+    with _lock:
+        _cache.pop((platform, domain), None)
+
+
+@bp.post("/shopify")
+@api(summary="Shopify webhook intake (every topic)", tags=["webhooks"], response=Accepted,
+     errors=(401, 404, 413, 503))
+def shopify_webhook():
+    body = request.get_data(cache=False)  # raw bytes; 413 past MAX_CONTENT_LENGTH
+    domain, topic, delivery_id = shopify.routing(request.headers)
+    if not request.headers.get("X-Shopify-Hmac-Sha256"):
+        return error_response(401, "unauthorized", "missing X-Shopify-Hmac-Sha256")
+    if not shopify.valid_shop_domain(domain):
+        return error_response(401, "unauthorized", "missing or invalid X-Shopify-Shop-Domain")
+    try:
+        shop, secrets = _signing("shopify", domain)
+    except SQLAlchemyError:
+        return error_response(503, "unavailable", "cannot reach storage; retry later")
+    if not shopify.verify(body, request.headers, secrets):
+        if shop is None and not secrets:
+            return error_response(404, "unknown_shop", "no such shop")
+        return error_response(401, "unauthorized", "the signature does not match the body")
+    if shop is None:
+        return error_response(404, "unknown_shop", "no such shop")
+    if not topic or not delivery_id or len(topic) > 100 or len(delivery_id) > 255:
+        return error_response(400, "bad_request", "X-Shopify-Topic and X-Shopify-Webhook-Id are required")
+    headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-shopify-")
+               and k.lower() != "x-shopify-hmac-sha256"}
+    try:
+        _, created = current_app.extensions["loyalty"].inbox.accept(
+            shop.id, "shopify", topic, delivery_id, body, headers)
+    except SQLAlchemyError:
+        log.exception("could not store a Shopify delivery")
+        return error_response(503, "unavailable", "cannot store the delivery; retry later")
+    return jsonify(ok=True, duplicate=not created)

@@ -1,0 +1,141 @@
+"""Applying neutral platform events to the core, and the inbox handler that turns a stored
+delivery into them. Connectors translate; this module decides what each event means."""
+from __future__ import annotations
+
+import hashlib
+from typing import Callable
+
+from sqlalchemy import delete, insert, select, update
+
+from ..domain.errors import InvalidRequest
+from ..domain.events import (AppUninstalled, CustomerDataRequest, CustomerRedact, CustomerSeen,
+                             OrderSeen, RefundSeen, ShopRedact)
+from ..domain.ports import Clock, SystemClock
+from ..storage import tables as t
+from ..storage.db import Database
+from .actions import ActionService
+from .inbox import Ignored, Message
+from .members import Members
+from .orders import OrderService
+from .shops import Shops
+
+PRIVACY = {"customers/data_request", "customers/redact", "shop/redact"}
+
+
+class PlatformSync:
+    def __init__(self, db: Database, shops: Shops, members: Members, orders: OrderService,
+                 actions: ActionService, clock: Clock | None = None) -> None:
+        self.db, self.shops, self.members = db, shops, members
+        self.orders, self.actions, self.clock = orders, actions, clock or SystemClock()
+
+    def apply(self, shop_id: int, event) -> str:
+        if isinstance(event, OrderSeen):
+            o = event.order
+            notes = [self.orders.on_refund(shop_id, o.order_id, r).status for r in event.refunds]
+            if event.cancelled:
+                notes.append(self.orders.on_cancel(shop_id, o.order_id).status)
+            elif event.paid:
+                notes.append(self.orders.on_paid(shop_id, o, fulfilled=event.fulfilled).status)
+            else:
+                notes.append(self.orders.note(shop_id, o).status)
+            return f"order {o.order_id}: " + ", ".join(notes)
+        if isinstance(event, RefundSeen):
+            return f"refund {event.refund.refund_id}: " + self.orders.on_refund(shop_id, event.order_id, event.refund).status
+        if isinstance(event, CustomerSeen):
+            member, created = self.members.enrol(shop_id, event.customer_id, email=event.email,
+                                                 birthday=event.birthday)
+            out = f"member {member.id} {'enrolled' if created else 'updated'}"
+            if event.created:
+                award = self.actions.award(shop_id, event.customer_id, "signup", event.customer_id)
+                out += f", welcome {award.points}" if not award.refused else f", {award.refused}"
+            return out
+        if isinstance(event, AppUninstalled):
+            self.shops.uninstall(shop_id)
+            return "uninstalled; data kept until shop/redact"
+        if isinstance(event, CustomerDataRequest):
+            return self._export(shop_id, event)
+        if isinstance(event, CustomerRedact):
+            return self._redact(shop_id, event)
+        if isinstance(event, ShopRedact):
+            return self._erase(shop_id)
+        raise InvalidRequest(f"unknown event {type(event).__name__}")
+
+    # -- privacy ---------------------------------------------------------------------------
+    def _log(self, conn, shop_id: int, kind: str, customer: str | None, request: dict, result: dict) -> None:
+        domain = conn.execute(select(t.shops.c.domain).where(t.shops.c.id == shop_id)).scalar() or "?"
+        conn.execute(insert(t.privacy_requests).values(
+            shop_id=shop_id, shop_domain=domain, kind=kind, customer_id=customer, request=request,
+            result=result, created_at=self.clock.now()))
+
+    def _export(self, shop_id: int, event: CustomerDataRequest) -> str:
+        with self.db.transaction() as conn:
+            m = conn.execute(select(t.members).where(t.members.c.shop_id == shop_id,
+                                                     t.members.c.platform_customer_id == event.customer_id)).first()
+            data: dict = {"customer_id": event.customer_id, "member": None}
+            if m is not None:
+                bal = conn.execute(select(t.balances).where(t.balances.c.member_id == m.id)).one()._mapping
+                data["member"] = {"email": m.email, "birthday": m.birthday and m.birthday.isoformat(),
+                                  "tier": m.tier, "created_at": m.created_at.isoformat(),
+                                  "balance": {k: str(v) for k, v in bal.items()
+                                              if k.startswith(("points", "credit"))}}
+                data["ledger"] = [{"id": e.id, "asset": e.asset, "kind": e.kind, "reason": e.reason,
+                                   "points": int(e.points + e.points_pending), "credit": str(e.credit + e.credit_pending),
+                                   "at": e.created_at.isoformat()}
+                                  for e in conn.execute(select(t.ledger_entries).where(
+                                      t.ledger_entries.c.shop_id == shop_id, t.ledger_entries.c.member_id == m.id)
+                                      .order_by(t.ledger_entries.c.id))]
+                data["orders"] = [{"order_id": o.platform_order_id, "points": int(o.points), "credit": str(o.credit),
+                                   "cancelled": o.cancelled} for o in conn.execute(select(t.orders).where(
+                                       t.orders.c.shop_id == shop_id, t.orders.c.member_id == m.id))]
+            self._log(conn, shop_id, "data_request", event.customer_id,
+                      {"request_id": event.request_id, "orders": list(event.orders)}, data)
+        return f"export for customer {event.customer_id} ready for the merchant"
+
+    def _redact(self, shop_id: int, event: CustomerRedact) -> str:
+        alias = "redacted-" + hashlib.sha256(f"{shop_id}:{event.customer_id}".encode()).hexdigest()[:24]
+        needle = event.customer_id.encode()
+        scrubbed = 0
+        with self.db.transaction() as conn:
+            done = conn.execute(update(t.members).where(
+                t.members.c.shop_id == shop_id, t.members.c.platform_customer_id == event.customer_id,
+            ).values(platform_customer_id=alias, email=None, birthday=None, updated_at=self.clock.now())).rowcount
+            # Raw deliveries may carry the customer's personal data: keep the rows, drop the bodies.
+            for row in conn.execute(select(t.inbox.c.id, t.inbox.c.payload).where(
+                    t.inbox.c.shop_id == shop_id, t.inbox.c.state.in_(("done", "ignored", "failed")))):
+                if needle in bytes(row.payload):
+                    conn.execute(update(t.inbox).where(t.inbox.c.id == row.id).values(payload=b"{}", headers={}))
+                    scrubbed += 1
+            self._log(conn, shop_id, "customer_redact", event.customer_id,
+                      {"orders": list(event.orders)}, {"members": done, "deliveries_scrubbed": scrubbed})
+        return f"customer pseudonymised as {alias}; ledger kept; {scrubbed} deliveries scrubbed"
+
+    def _erase(self, shop_id: int) -> str:
+        with self.db.transaction() as conn:
+            counts = {"members": conn.execute(select(t.members.c.id).where(t.members.c.shop_id == shop_id)).all().__len__()}
+            self._log(conn, shop_id, "shop_redact", None, {}, counts)
+            for table in (t.lot_draws, t.holds, t.lots, t.events, t.orders, t.programs, t.inbox):
+                conn.execute(delete(table).where(table.c.shop_id == shop_id))
+            conn.execute(delete(t.ledger_entries).where(t.ledger_entries.c.shop_id == shop_id))
+            conn.execute(delete(t.balances).where(t.balances.c.shop_id == shop_id))
+            conn.execute(delete(t.members).where(t.members.c.shop_id == shop_id))
+            conn.execute(delete(t.shops).where(t.shops.c.id == shop_id))
+        return "shop erased"
+
+
+def make_handler(translate: Callable[[str, bytes], list], sync: PlatformSync, shops: Shops):
+    """Inbox handler for one platform: translate the stored delivery, apply its events."""
+    def handle(message: Message) -> str:
+        shop = shops.get(message.shop_id)
+        if shop is None:
+            raise Ignored("shop no longer exists")
+        if shop.status != "installed" and message.topic not in PRIVACY | {"app/uninstalled"}:
+            raise Ignored("shop uninstalled: not processed")
+        try:
+            events = translate(message.topic, message.payload)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)[:300]) from None
+        if not events:
+            raise Ignored(f"topic {message.topic} needs nothing")
+        return "; ".join(sync.apply(message.shop_id, e) for e in events)[:500]
+
+    return handle
