@@ -99,7 +99,8 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
                                         tuple(str(o) for o in payload.get("orders_requested") or []))]
         if topic == "customers/redact":
             return [CustomerRedact(str(payload["customer"]["id"]),
-                                   tuple(str(o) for o in payload.get("orders_to_redact") or []))]
+                                   tuple(str(o) for o in payload.get("orders_to_redact") or []),
+                                   payload["customer"].get("email") or None)]
         return [ShopRedact()]
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise BadPayload(f"{topic}: {type(exc).__name__}: {exc}") from None

@@ -49,6 +49,7 @@ class CustomerDataRequest:
 class CustomerRedact:
     customer_id: str
     orders: tuple[str, ...] = ()
+    email: str | None = None
 
 
 @dataclass(frozen=True)

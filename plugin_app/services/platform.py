@@ -93,16 +93,19 @@ class PlatformSync:
 
     def _redact(self, shop_id: int, event: CustomerRedact) -> str:
         alias = "redacted-" + hashlib.sha256(f"{shop_id}:{event.customer_id}".encode()).hexdigest()[:24]
-        needle = event.customer_id.encode()
         scrubbed = 0
         with self.db.transaction() as conn:
+            known = conn.execute(select(t.members.c.email).where(
+                t.members.c.shop_id == shop_id, t.members.c.platform_customer_id == event.customer_id)).scalar()
+            needles = [n.encode() for n in {event.customer_id, event.email, known, *event.orders} if n]
             done = conn.execute(update(t.members).where(
                 t.members.c.shop_id == shop_id, t.members.c.platform_customer_id == event.customer_id,
             ).values(platform_customer_id=alias, email=None, birthday=None, updated_at=self.clock.now())).rowcount
             # Raw deliveries may carry the customer's personal data: keep the rows, drop the bodies.
+            # (Deliveries still waiting keep theirs: they have yet to be processed.)
             for row in conn.execute(select(t.inbox.c.id, t.inbox.c.payload).where(
-                    t.inbox.c.shop_id == shop_id, t.inbox.c.state.in_(("done", "ignored", "failed")))):
-                if needle in bytes(row.payload):
+                    t.inbox.c.shop_id == shop_id, t.inbox.c.state != "received")):
+                if any(n in bytes(row.payload) for n in needles):
                     conn.execute(update(t.inbox).where(t.inbox.c.id == row.id).values(payload=b"{}", headers={}))
                     scrubbed += 1
             self._log(conn, shop_id, "customer_redact", event.customer_id,
