@@ -102,5 +102,5 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
                                    tuple(str(o) for o in payload.get("orders_to_redact") or []),
                                    payload["customer"].get("email") or None)]
         return [ShopRedact()]
-    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise BadPayload(f"{topic}: {type(exc).__name__}: {exc}") from None
