@@ -32,14 +32,29 @@ def wait_for(predicate, timeout=30.0):
     return False
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("failpoint", ["inbox.before_handler", "inbox.after_handler"])
-def test_sigkill_mid_job_then_sweep_gives_the_same_result(clean_db, redis_url, tmp_path, failpoint):
-    rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url=redis_url, inbox_lease_seconds=LEASE))
+def review_message(rt):
     shop, _ = rt.shops.register("demo", "kill.example")
     rt.programs.put(shop.id, {"actions": {"review": {"enabled": True, "points": 75}}}, author="test")
     body = json.dumps({"id": "rev-1", "customer_id": "c-9", "event": "review"}).encode()
-    inbox_id, _ = rt.inbox.accept(shop.id, "internal", "action.completed", "evt-kill", body, {})
+    return shop, rt.inbox.accept(shop.id, "internal", "action.completed", "evt-kill", body, {})[0], "action:review"
+
+
+def shopify_order_message(rt):
+    from . import shopify_standin as S
+
+    shop, _ = rt.shops.register("shopify", S.DOMAIN, credentials={"access_token": "t", "api_secret": "s"})
+    order = S.order(customer_id=9, lines=[S.line_item(1, "75.00")])
+    inbox_id, _ = rt.inbox.accept(shop.id, "shopify", "orders/paid", "wh-kill", S.body(order), {})
+    return shop, inbox_id, f"order:{order['id']}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("failpoint", ["inbox.before_handler", "inbox.after_handler"])
+@pytest.mark.parametrize("message", [review_message, shopify_order_message], ids=["action", "shopify-order"])
+def test_sigkill_mid_job_then_sweep_gives_the_same_result(clean_db, redis_url, tmp_path, failpoint, message):
+    rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url=redis_url, inbox_lease_seconds=LEASE))
+    shop, inbox_id, ref = message(rt)
+    customer = "c-9" if ref.startswith("action") else "9"
 
     marker = tmp_path / "hit"
     env = {**os.environ, "DATABASE_URL": clean_db, "REDIS_URL": redis_url,
@@ -53,7 +68,7 @@ def test_sigkill_mid_job_then_sweep_gives_the_same_result(clean_db, redis_url, t
         row = rt.inbox.get(inbox_id)
         assert row.state == "processing"
         with rt.db.transaction() as conn:
-            posted = conn.execute(text("select count(*) from ledger_entries where external_ref = 'action:review'")).scalar()
+            posted = conn.execute(text("select count(*) from ledger_entries where external_ref = :r"), {"r": ref}).scalar()
         assert posted == (1 if failpoint == "inbox.after_handler" else 0)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -69,7 +84,7 @@ def test_sigkill_mid_job_then_sweep_gives_the_same_result(clean_db, redis_url, t
     row = rt.inbox.get(inbox_id)
     assert row.state == "done" and row.attempts == 2
     with rt.db.transaction() as conn:
-        assert conn.execute(text("select count(*) from ledger_entries where external_ref = 'action:review'")).scalar() == 1
-    assert rt.members.by_customer(shop.id, "c-9")[1].points == 75
+        assert conn.execute(text("select count(*) from ledger_entries where external_ref = :r"), {"r": ref}).scalar() == 1
+    assert rt.members.by_customer(shop.id, customer)[1].points == 75
     assert run_audit(rt.db).ok
     rt.close()
