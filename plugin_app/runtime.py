@@ -46,7 +46,8 @@ class Runtime:
                            lease_seconds=settings.inbox_lease_seconds,
                            max_attempts=settings.inbox_max_attempts,
                            sweep_after_seconds=settings.sweep_after_seconds,
-                           failpoint=make_failpoints(settings.failpoints))
+                           failpoint=make_failpoints(settings.failpoints),
+                           doorbell=queues.RedisBell(self.queue) if settings.jobs_mode == "rq" else None)
         self.inbox.register("internal", awards.TOPIC, awards.make_handler(self.actions))
         self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions, self.clock)
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)

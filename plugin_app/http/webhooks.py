@@ -19,6 +19,8 @@ from .openapi import api
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger(__name__)
 _CACHE_SECONDS = 30.0
+KEPT_HEADERS = ("X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-API-Version",
+                "X-Shopify-Webhook-Id", "X-Shopify-Event-Id", "X-Shopify-Triggered-At")
 _cache: dict[tuple[str, str], tuple[float, object, list[str]]] = {}
 _lock = threading.Lock()
 
@@ -69,8 +71,7 @@ def shopify_webhook():
         return error_response(404, "unknown_shop", "no such shop")
     if not topic or not delivery_id or len(topic) > 100 or len(delivery_id) > 255:
         return error_response(400, "bad_request", "X-Shopify-Topic and X-Shopify-Webhook-Id are required")
-    headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-shopify-")
-               and k.lower() != "x-shopify-hmac-sha256"}
+    headers = {k: v for k in KEPT_HEADERS if (v := request.headers.get(k)) is not None}
     try:
         _, created = current_app.extensions["loyalty"].inbox.accept(
             shop.id, "shopify", topic, delivery_id, body, headers)

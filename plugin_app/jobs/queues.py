@@ -27,6 +27,23 @@ class RQQueue:
         return bool(self.redis.ping())
 
 
+class RedisBell:
+    """The intake's doorbell on Redis: one drain job per slot at a time. The first message of a
+    slot wins `SET NX` and enqueues a drain; the rest find the bell already rung (one Redis
+    round trip instead of a whole RQ enqueue). The key expires, so a drain that died frees it."""
+
+    def __init__(self, queue: "RQQueue", slots: int = 4, ttl: int = 30) -> None:
+        self.queue, self.slots, self.ttl = queue, slots, ttl
+
+    def ring(self, inbox_id: int) -> None:
+        slot = inbox_id % self.slots
+        if self.queue.redis.set(f"loyalty:drain:{slot}", "1", nx=True, ex=self.ttl):
+            self.queue.enqueue("drain_inbox", slot, self.slots)
+
+    def settle(self, slot: int) -> None:
+        self.queue.redis.delete(f"loyalty:drain:{slot}")
+
+
 class EagerQueue:
     """Runs the task at once, in the caller's thread: deterministic tests."""
 

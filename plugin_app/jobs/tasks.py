@@ -9,6 +9,10 @@ def process_inbox(inbox_id: int) -> str:
     return context.current().inbox.process(int(inbox_id))
 
 
+def drain_inbox(slot: int, slots: int) -> int:
+    return context.current().inbox.drain(int(slot), int(slots))
+
+
 def sweep_inbox() -> int:
     return context.current().inbox.sweep()
 
@@ -42,7 +46,7 @@ def expire_inactive() -> int:
     return context.current().expiry.expire_inactive()
 
 
-TASKS = {f.__name__: f for f in (process_inbox, sweep_inbox, vest_pending, expire_lots,
+TASKS = {f.__name__: f for f in (process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses,
                                   expiry_reminders, expire_inactive)}
 

@@ -20,7 +20,7 @@ from ..domain.errors import DomainError
 from ..domain.ports import Clock, SystemClock
 from ..storage import tables as t
 from ..storage.db import Database
-from ..storage.repos import insert_ignore
+from ..storage.repos import insert_returning
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,35 @@ class Enqueue(Protocol):
     def __call__(self, task: str, *args: object, job_id: str | None = None) -> None: ...
 
 
+class Doorbell(Protocol):
+    """How a new message wakes a worker. `ring` is on the intake's hot path."""
+
+    def ring(self, inbox_id: int) -> None: ...
+
+    def settle(self, slot: int) -> None: ...
+
+
+class DirectBell:
+    """One job per message (in-process modes, and the sweeper's recovery path)."""
+
+    def __init__(self, enqueue: Enqueue) -> None:
+        self.enqueue = enqueue
+
+    def ring(self, inbox_id: int) -> None:
+        self.enqueue("process_inbox", inbox_id, job_id=f"inbox-{inbox_id}")
+
+    def settle(self, slot: int) -> None:
+        pass
+
+
 class Inbox:
     def __init__(self, db: Database, enqueue: Enqueue, *, clock: Clock | None = None,
                  lease_seconds: int = 300, max_attempts: int = 8, sweep_after_seconds: int = 60,
-                 failpoint: Callable[[str], None] = lambda name: None) -> None:
+                 failpoint: Callable[[str], None] = lambda name: None,
+                 doorbell: Doorbell | None = None) -> None:
         self.db = db
         self.enqueue = enqueue
+        self.doorbell = doorbell or DirectBell(enqueue)
         self.clock = clock or SystemClock()
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
@@ -70,22 +93,47 @@ class Inbox:
         """Store a delivery durably (a duplicate changes nothing), then ring the doorbell.
         Returns (inbox id, whether it is new). Raises if the row could not be committed."""
         with self.db.transaction() as conn:
-            created = insert_ignore(conn, t.inbox, dict(
+            inbox_id = insert_returning(conn, t.inbox, dict(
                 shop_id=shop_id, source=source, topic=topic, external_id=external_id,
                 payload=payload, headers=headers, state="received", received_at=self.clock.now(),
             ), ["shop_id", "source", "external_id"])
-            inbox_id = conn.execute(select(t.inbox.c.id).where(
-                t.inbox.c.shop_id == shop_id, t.inbox.c.source == source,
-                t.inbox.c.external_id == external_id)).scalar_one()
+            created = inbox_id is not None
+            if not created:  # a duplicate: only now look the first one up
+                inbox_id = conn.execute(select(t.inbox.c.id).where(
+                    t.inbox.c.shop_id == shop_id, t.inbox.c.source == source,
+                    t.inbox.c.external_id == external_id)).scalar_one()
         if created:
-            self._ring(inbox_id)
-        return inbox_id, bool(created)
+            self._ring(inbox_id, self.doorbell.ring)
+        return inbox_id, created
 
-    def _ring(self, inbox_id: int) -> None:
+    def _ring(self, inbox_id: int, ring: Callable[[int], None] | None = None) -> None:
         try:
-            self.enqueue("process_inbox", inbox_id, job_id=f"inbox-{inbox_id}")
+            (ring or DirectBell(self.enqueue).ring)(inbox_id)
         except Exception:  # the row is safe; the sweeper will find it
             log.warning("could not enqueue inbox %s; the sweeper will retry", inbox_id, exc_info=True)
+
+    def drain(self, slot: int, slots: int, batch: int = 200) -> int:
+        """Process every due message of one slot (id mod slots), then let the bell ring again.
+        The bell is settled before a last look, so a message that arrives meanwhile either is
+        seen by that look or rings a new drain: none is left waiting for the sweeper."""
+        done = 0
+        settled = False
+        while True:
+            now = self.clock.now()
+            c = t.inbox.c
+            with self.db.transaction() as conn:
+                ids = conn.execute(select(c.id).where(
+                    c.state == "received", or_(c.locked_until.is_(None), c.locked_until <= now),
+                    (c.id % slots) == slot).order_by(c.id).limit(batch)).scalars().all()
+            if not ids:
+                if settled:
+                    return done
+                self.doorbell.settle(slot)
+                settled = True
+                continue
+            settled = False
+            for inbox_id in ids:
+                done += self.process(inbox_id) == "done"
 
     # -- processing ------------------------------------------------------------------------
     def _claim(self, inbox_id: int) -> tuple[Message, str] | None:

@@ -34,9 +34,14 @@ def to_num(asset: Asset, value: Decimal | int) -> int | Decimal:
 def insert_ignore(conn: Connection, table, values: dict, conflict: list[str]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted. (RETURNING, because
     the driver's rowcount is not reliable for this statement.)"""
+    return insert_returning(conn, table, values, conflict) is not None
+
+
+def insert_returning(conn: Connection, table, values: dict, conflict: list[str]):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the primary key; None on a conflict."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    return conn.execute(stmt.returning(*table.primary_key.columns)).first() is not None
+    return conn.execute(stmt.returning(*table.primary_key.columns)).scalar()
 
 
 class ShopScoped:

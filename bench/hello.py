@@ -1,0 +1,10 @@
+"""The bare baseline for bench/ingest.py: Flask answering a POST with a tiny JSON body."""
+from flask import Flask, jsonify, request
+
+app = Flask(__name__)
+
+
+@app.post("/webhooks/shopify")
+def hello():
+    request.get_data()
+    return jsonify(ok=True)
