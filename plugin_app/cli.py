@@ -86,6 +86,47 @@ def jobs_run(task: str) -> None:
     click.echo(json.dumps({"task": task, "result": result}))
 
 
+@main.group()
+def shops() -> None:
+    """Register shops (custom-app tokens, WooCommerce keys)."""
+
+
+@shops.command("add-shopify")
+@click.option("--domain", required=True, help="the shop's *.myshopify.com domain")
+@click.option("--access-token", required=True, help="the custom app's Admin API token")
+@click.option("--api-secret", required=True, help="the custom app's API secret (signs its webhooks)")
+@click.option("--api-base-url", default=None, help="send Admin API calls here instead of https://DOMAIN")
+@click.option("--no-verify", is_flag=True, help="only record the shop; no calls to Shopify")
+@click.option("--currency", default="EUR", show_default=True, help="with --no-verify")
+@click.option("--timezone", "tz", default="UTC", show_default=True, help="with --no-verify")
+def add_shopify(domain, access_token, api_secret, api_base_url, no_verify, currency, tz) -> None:
+    """Register a Shopify store that uses a custom-app token. Safe to run twice."""
+    from connectors.shopify.admin import ShopifyAdmin, ShopifyError, http_client_for
+    from connectors.shopify.webhooks import valid_shop_domain
+
+    domain = domain.strip().lower()
+    if not valid_shop_domain(domain):
+        raise click.ClickException(f"{domain!r} is not a *.myshopify.com domain")
+    runtime = _runtime(jobs_mode="eager")
+    webhooks: dict = {"subscribed": [], "skipped": "--no-verify"}
+    if not no_verify:
+        admin = ShopifyAdmin(domain, access_token, runtime.settings.shopify_api_version,
+                             http_client=http_client_for(api_base_url))
+        try:
+            info = admin.shop_info()
+            currency, tz = info.currency, info.timezone
+            callback = f"{runtime.settings.app_url}/webhooks/shopify"
+            webhooks = {"callback_url": callback, "subscribed": admin.subscribe(callback)}
+        except ShopifyError as exc:
+            raise click.ClickException(f"Shopify refused: {exc}") from None
+    credentials = {"access_token": access_token, "api_secret": api_secret, "api_base_url": api_base_url}
+    shop, api_key = runtime.shops.register("shopify", domain, currency=currency, timezone=tz,
+                                           name=domain, credentials=credentials)
+    runtime.programs.current(shop.id)  # the default program, in the shop's time zone
+    click.echo(json.dumps({"shop_id": shop.id, "admin_api_key": api_key, "domain": domain,
+                           "currency": shop.currency, "timezone": shop.timezone, "webhooks": webhooks}))
+
+
 @main.command()
 @click.option("--shop", "shop_id", type=int, default=None, help="Only this shop.")
 def audit(shop_id: int | None) -> None:

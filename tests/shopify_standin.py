@@ -121,3 +121,184 @@ class Sender:
         raw = payload if isinstance(payload, bytes) else body(payload)
         return self.client.post("/webhooks/shopify", data=raw,
                                 headers=headers(topic, raw, self.secret, domain=self.domain, webhook_id=webhook_id))
+
+
+# -- Admin API: OAuth token endpoint and a GraphQL endpoint ---------------------------------------
+TOPIC_ENUM = {"CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "ORDERS_CREATE", "ORDERS_PAID", "ORDERS_UPDATED",
+              "ORDERS_CANCELLED", "ORDERS_FULFILLED", "REFUNDS_CREATE", "APP_UNINSTALLED"}
+
+
+class AdminState:
+    """What the stand-in shop knows: tokens, webhook subscriptions, orders, discounts, credit."""
+
+    def __init__(self, token: str = "shpat_standin", *, currency: str = "EUR", timezone_name: str = "Europe/Berlin",
+                 bucket: float = 1000.0, restore_rate: float = 50.0, client_secret: str = "app-secret") -> None:
+        self.tokens = {token}
+        self.currency, self.timezone = currency, timezone_name
+        self.subscriptions: dict[str, str] = {}
+        self.orders: dict[int, dict] = {}
+        self.discounts: dict[str, dict] = {}
+        self.credit: dict[str, Decimal] = {}
+        self.bucket, self.maximum, self.restore = bucket, bucket, restore_rate
+        self.client_secret = client_secret
+        self.codes: dict[str, str] = {}  # authorization codes -> token
+        self.refresh_tokens: dict[str, str] = {}
+        self.requests: list[dict] = []
+
+
+def _gql_error(message: str, code: str = "INVALID_VARIABLE", status: int = 200):
+    from flask import jsonify
+    return jsonify({"errors": [{"message": message, "extensions": {"code": code}}]}), status
+
+
+def _require(value: dict | None, fields: list[str], type_name: str, var: str):
+    for f in fields:
+        if not isinstance(value, dict) or value.get(f) in (None, ""):
+            return f"Variable ${var} of type {type_name}! was provided invalid value for {f} (Expected value to not be null)"
+    return None
+
+
+def admin_app(state: AdminState):
+    """The stand-in's HTTP surface, as a WSGI app: POST /admin/oauth/access_token and
+    POST /admin/api/<version>/graphql.json. Mount it with httpx.WSGITransport or serve it."""
+    import time as _time
+
+    from flask import Flask, jsonify, request
+
+    app = Flask("shopify-standin")
+    last = [_time.monotonic()]
+
+    @app.post("/admin/oauth/access_token")
+    def access_token():
+        form = request.get_json(silent=True) or request.form.to_dict()
+        if form.get("client_secret") != state.client_secret:
+            return jsonify(error="invalid_client"), 401
+        grant = form.get("grant_type")
+        if grant == "urn:ietf:params:oauth:grant-type:token-exchange":
+            import jwt
+            try:
+                claims = jwt.decode(form.get("subject_token", ""), state.client_secret, algorithms=["HS256"],
+                                    audience=form.get("client_id"), leeway=10)
+            except jwt.PyJWTError:
+                return jsonify(error="invalid_subject_token"), 400
+            token = f"shpat_{uuid.uuid4().hex[:16]}"
+            refresh = f"shprt_{uuid.uuid4().hex[:16]}"
+            state.tokens.add(token)
+            state.refresh_tokens[refresh] = token
+            return jsonify(access_token=token, scope="read_orders,write_discounts", expires_in=3600,
+                           refresh_token=refresh, refresh_token_expires_in=7776000, shop=claims["dest"])
+        if grant == "refresh_token":
+            old = state.refresh_tokens.pop(form.get("refresh_token", ""), None)
+            if old is None:
+                return jsonify(error="invalid_grant"), 400
+            token, refresh = f"shpat_{uuid.uuid4().hex[:16]}", f"shprt_{uuid.uuid4().hex[:16]}"
+            state.tokens.add(token)
+            state.refresh_tokens[refresh] = token
+            return jsonify(access_token=token, scope="read_orders,write_discounts", expires_in=3600,
+                           refresh_token=refresh, refresh_token_expires_in=7776000)
+        token = state.codes.pop(form.get("code", ""), None)
+        if token is None:
+            return jsonify(error="invalid_request", error_description="The authorization code was not found or was already used"), 400
+        state.tokens.add(token)
+        return jsonify(access_token=token, scope="read_orders,write_discounts")
+
+    @app.post("/admin/api/<version>/graphql.json")
+    def graphql(version: str):
+        if request.headers.get("X-Shopify-Access-Token") not in state.tokens:
+            return jsonify(errors="[API] Invalid API key or access token (unrecognized login or wrong password)"), 401
+        body = request.get_json(silent=True) or {}
+        query, variables = body.get("query", ""), body.get("variables") or {}
+        state.requests.append({"query": query, "variables": variables})
+        now = _time.monotonic()
+        state.bucket = min(state.maximum, state.bucket + (now - last[0]) * state.restore)
+        last[0] = now
+        cost = 10
+        throttle = {"maximumAvailable": state.maximum, "currentlyAvailable": state.bucket, "restoreRate": state.restore}
+        if state.bucket < cost:
+            return jsonify({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                            "extensions": {"cost": {"requestedQueryCost": cost, "actualQueryCost": None,
+                                                    "throttleStatus": throttle}}})
+        state.bucket -= cost
+        ext = {"cost": {"requestedQueryCost": cost, "actualQueryCost": cost, "throttleStatus": throttle}}
+
+        def ok(data):
+            return jsonify({"data": data, "extensions": ext})
+
+        if "shop {" in query or "shop{" in query:
+            return ok({"shop": {"name": "Maple Demo", "currencyCode": state.currency, "ianaTimezone": state.timezone}})
+        if "webhookSubscriptionCreate" in query:
+            topic, sub = variables.get("topic"), variables.get("sub") or {}
+            if topic not in TOPIC_ENUM:
+                return _gql_error(f"Variable $topic of type WebhookSubscriptionTopic! was provided invalid value")
+            url = sub.get("callbackUrl") or ""
+            if not url.startswith("https://"):
+                return ok({"webhookSubscriptionCreate": {"webhookSubscription": None, "userErrors": [
+                    {"field": ["webhookSubscription", "callbackUrl"], "message": "Address protocol http:// is not supported"}]}})
+            state.subscriptions[topic] = url
+            return ok({"webhookSubscriptionCreate": {"webhookSubscription": {"id": f"gid://shopify/WebhookSubscription/{len(state.subscriptions)}", "topic": topic}, "userErrors": []}})
+        if "webhookSubscriptions" in query:
+            return ok({"webhookSubscriptions": {"nodes": [
+                {"id": f"gid://shopify/WebhookSubscription/{i}", "topic": t, "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": u}}
+                for i, (t, u) in enumerate(state.subscriptions.items())]}})
+        if "orders(" in query:
+            since = (variables.get("q") or "").split(">", 1)[-1].strip("'")
+            rows = sorted((o for o in state.orders.values() if o["updated_at"] > since), key=lambda o: o["updated_at"])
+            start = int(variables.get("after") or 0)
+            page = rows[start:start + int(variables.get("first") or 50)]
+            more = start + len(page) < len(rows)
+            return ok({"orders": {"nodes": [{"legacyResourceId": str(o["id"]), "updatedAt": o["updated_at"]} for o in page],
+                                  "pageInfo": {"hasNextPage": more, "endCursor": str(start + len(page)) if more else None}}})
+        if "discountCodeBasicCreate" in query or "discountCodeFreeShippingCreate" in query:
+            free = "FreeShipping" in query
+            d = variables.get("d")
+            type_name = "DiscountCodeFreeShippingInput" if free else "DiscountCodeBasicInput"
+            problem = _require(d, ["title", "code", "startsAt"] + ([] if free else ["customerGets"]), type_name, "d")
+            if problem:
+                return _gql_error(problem)
+            if not free:
+                value = (d["customerGets"] or {}).get("value") or {}
+                if not value or "items" not in d["customerGets"]:
+                    return _gql_error(f"Variable $d of type {type_name}! was provided invalid value for customerGets.value")
+                if "percentage" in value and not 0 <= value["percentage"] <= 1:
+                    return ok({"discountCodeBasicCreate": {"codeDiscountNode": None, "userErrors": [
+                        {"field": ["basicCodeDiscount", "customerGets", "value", "percentage"], "code": "VALUE_OUTSIDE_RANGE",
+                         "message": "Value must be between 0.0 and 1.0"}]}})
+            if "context" not in d and "customerSelection" not in d:
+                return _gql_error(f"Variable $d of type {type_name}! was provided invalid value for context")
+            key = "discountCodeFreeShippingCreate" if free else "discountCodeBasicCreate"
+            if d["code"] in state.codes or any(x["code"] == d["code"] for x in state.discounts.values()):
+                return ok({key: {"codeDiscountNode": None, "userErrors": [
+                    {"field": ["basicCodeDiscount", "code"], "code": "TAKEN", "message": "Code must be unique. Please try a different code."}]}})
+            gid = f"gid://shopify/DiscountCodeNode/{len(state.discounts) + 1}"
+            state.discounts[gid] = d
+            return ok({key: {"codeDiscountNode": {"id": gid}, "userErrors": []}})
+        if "discountCodeDelete" in query:
+            gid = variables.get("id")
+            if state.discounts.pop(gid, None) is None:
+                return ok({"discountCodeDelete": {"deletedCodeDiscountId": None, "userErrors": [
+                    {"field": ["id"], "code": "INVALID", "message": "Discount does not exist"}]}})
+            return ok({"discountCodeDelete": {"deletedCodeDiscountId": gid, "userErrors": []}})
+        if "storeCreditAccountCredit" in query or "storeCreditAccountDebit" in query:
+            credit = "Credit(" in query
+            inp = variables.get("c" if credit else "d")
+            field = "creditAmount" if credit else "debitAmount"
+            type_name = "StoreCreditAccountCreditInput" if credit else "StoreCreditAccountDebitInput"
+            problem = _require(inp, [field], type_name, "c" if credit else "d") or _require(
+                (inp or {}).get(field), ["amount", "currencyCode"], "MoneyInput", "c" if credit else "d")
+            if problem:
+                return _gql_error(problem)
+            owner, amount = variables.get("id", ""), Decimal(inp[field]["amount"])
+            key = "storeCreditAccountCredit" if credit else "storeCreditAccountDebit"
+            if not owner.startswith("gid://shopify/Customer/") or amount <= 0:
+                return ok({key: {"storeCreditAccountTransaction": None, "userErrors": [
+                    {"field": [field, "amount"], "code": "NEGATIVE_OR_ZERO_AMOUNT", "message": "A positive amount must be used"}]}})
+            balance = state.credit.get(owner, Decimal(0))
+            if not credit and amount > balance:
+                return ok({key: {"storeCreditAccountTransaction": None, "userErrors": [
+                    {"field": [field, "amount"], "code": "INSUFFICIENT_FUNDS", "message": "Insufficient funds"}]}})
+            state.credit[owner] = balance + (amount if credit else -amount)
+            return ok({key: {"storeCreditAccountTransaction": {"amount": {"amount": str(amount), "currencyCode": inp[field]["currencyCode"]}},
+                             "userErrors": []}})
+        return _gql_error("Parse error or unknown field in the stand-in's schema", code="PARSE_ERROR")
+
+    return app

@@ -71,7 +71,8 @@ class Shops:
                 api_key = old["admin_api_key"]
                 secret_blob["admin_api_key"] = api_key
                 conn.execute(update(t.shops).where(t.shops.c.id == shop_id).values(
-                    status="installed", uninstalled_at=None,
+                    status="installed", uninstalled_at=None, installed_at=now if row.status != "installed" else row.installed_at,
+                    currency=currency, timezone=timezone,
                     credentials=self.box.encrypt(json.dumps(secret_blob))))
             shop = _shop(conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).one())
         return shop, api_key

@@ -1,0 +1,175 @@
+"""Shopify Admin GraphQL through Shopify's SDK (`shopify_app.admin_graphql_request`), which
+retries 429s and 5xx itself. An injectable `httpx.Client` routes the SDK's requests elsewhere
+(`--api-base-url`: a local stand-in), so the bytes on the wire are the SDK's own."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import httpx
+from shopify_app import admin_graphql_request
+
+WEBHOOK_TOPICS = ("CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "ORDERS_CREATE", "ORDERS_PAID",
+                  "ORDERS_UPDATED", "ORDERS_CANCELLED", "REFUNDS_CREATE", "APP_UNINSTALLED")
+
+
+class ShopifyError(Exception):
+    retryable = False
+
+
+class Retryable(ShopifyError):
+    """Throttled, a timeout, or Shopify's 5xx: try again later."""
+    retryable = True
+
+
+class Terminal(ShopifyError):
+    """Bad credentials, missing scope, invalid input: retrying gives the same answer."""
+
+
+class _Rewrite(httpx.BaseTransport):
+    """Send every request to `base` (scheme, host, port), keeping path and query."""
+
+    def __init__(self, base: str) -> None:
+        parts = urlsplit(base)
+        self.scheme, self.host, self.port = parts.scheme, parts.hostname, parts.port
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(scheme=self.scheme, host=self.host, port=self.port)
+        request.headers["Host"] = f"{self.host}:{self.port}" if self.port else self.host
+        return self.inner.handle_request(request)
+
+
+def http_client_for(api_base_url: str | None) -> httpx.Client | None:
+    return httpx.Client(transport=_Rewrite(api_base_url), timeout=10.0) if api_base_url else None
+
+
+@dataclass(frozen=True)
+class ShopInfo:
+    name: str
+    currency: str
+    timezone: str
+
+
+class ShopifyAdmin:
+    def __init__(self, domain: str, access_token: str, api_version: str, *, client_id: str = "custom-app",
+                 client_secret: str = "-", http_client: httpx.Client | None = None) -> None:
+        self.shop = domain.removesuffix(".myshopify.com")
+        self.token, self.version, self.http = access_token, api_version, http_client
+        self.config = {"client_id": client_id, "client_secret": client_secret}
+
+    def query(self, query: str, variables: dict | None = None) -> dict:
+        result = admin_graphql_request(
+            query, shop=self.shop, access_token=self.token, api_version=self.version,
+            variables=variables, app_config=self.config, http_client=self.http, max_retries=2)
+        status = result.response.status if result.response else 0
+        if not result.ok:
+            body = str(result.response.body if result.response else "")
+            detail = f"{result.log.code}: {result.log.detail}" if result.log else "failed"
+            if status == 429 or status >= 500 or status == 0 or "THROTTLED" in body:
+                raise Retryable(f"{detail} {body[:200]}")
+            raise Terminal(f"{detail} {body[:300]}")
+        data = result.data or {}
+        return data
+
+    @staticmethod
+    def _user_errors(payload: dict) -> None:
+        errors = (payload or {}).get("userErrors") or []
+        if errors:
+            raise Terminal("; ".join(f"{'.'.join(e.get('field') or [])}: {e.get('message')}" for e in errors))
+
+    # -- the shop ------------------------------------------------------------------------
+    def shop_info(self) -> ShopInfo:
+        shop = self.query("query ShopInfo { shop { name currencyCode ianaTimezone } }")["shop"]
+        return ShopInfo(shop["name"], shop["currencyCode"], shop["ianaTimezone"])
+
+    # -- webhooks ------------------------------------------------------------------------
+    def subscriptions(self) -> dict[str, str]:
+        data = self.query("""query Subs { webhookSubscriptions(first: 100) {
+            nodes { id topic endpoint { __typename ... on WebhookHttpEndpoint { callbackUrl } } } } }""")
+        return {n["topic"]: (n.get("endpoint") or {}).get("callbackUrl", "")
+                for n in data["webhookSubscriptions"]["nodes"]}
+
+    def subscribe(self, callback_url: str, topics: tuple[str, ...] = WEBHOOK_TOPICS) -> list[str]:
+        """Create the subscriptions that are missing (safe to run again); returns the new ones."""
+        have = self.subscriptions()
+        created = []
+        for topic in topics:
+            if have.get(topic) == callback_url:
+                continue
+            data = self.query("""mutation Sub($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
+                webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
+                  webhookSubscription { id topic } userErrors { field message } } }""",
+                              {"topic": topic, "sub": {"callbackUrl": callback_url, "format": "JSON"}})
+            self._user_errors(data["webhookSubscriptionCreate"])
+            created.append(topic)
+        return created
+
+    # -- reading orders ------------------------------------------------------------------
+    def orders_updated_since(self, since: str, after: str | None = None, first: int = 50) -> tuple[list[int], str | None]:
+        """Ids of orders updated after `since` (ISO time), a page at a time (cursor)."""
+        data = self.query("""query Orders($q: String!, $first: Int!, $after: String) {
+            orders(first: $first, after: $after, query: $q, sortKey: UPDATED_AT) {
+              nodes { legacyResourceId updatedAt } pageInfo { hasNextPage endCursor } } }""",
+                          {"q": f"updated_at:>'{since}'", "first": first, "after": after})
+        page = data["orders"]
+        ids = [int(n["legacyResourceId"]) for n in page["nodes"]]
+        return ids, page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
+
+    # -- discounts and store credit ------------------------------------------------------
+    def create_discount_code(self, *, code: str, title: str, customer_id: str, ends_at: str,
+                             amount: Decimal | None = None, percent: Decimal | None = None,
+                             free_shipping: bool = False) -> str:
+        """A one-use code locked to one customer (amount or percentage off, or free shipping)."""
+        context = {"customers": {"add": [f"gid://shopify/Customer/{customer_id}"]}}
+        starts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        if free_shipping:
+            data = self.query("""mutation FreeShip($d: DiscountCodeFreeShippingInput!) {
+                discountCodeFreeShippingCreate(freeShippingCodeDiscount: $d) {
+                  codeDiscountNode { id } userErrors { field code message } } }""",
+                              {"d": {"title": title, "code": code, "startsAt": starts, "endsAt": ends_at,
+                                     "usageLimit": 1, "appliesOncePerCustomer": True, "context": context,
+                                     "destination": {"all": True}}})
+            payload = data["discountCodeFreeShippingCreate"]
+        else:
+            value = ({"percentage": float(percent) / 100} if percent is not None
+                     else {"discountAmount": {"amount": str(amount), "appliesOnEachItem": False}})
+            data = self.query("""mutation Code($d: DiscountCodeBasicInput!) {
+                discountCodeBasicCreate(basicCodeDiscount: $d) {
+                  codeDiscountNode { id } userErrors { field code message } } }""",
+                              {"d": {"title": title, "code": code, "startsAt": starts, "endsAt": ends_at,
+                                     "usageLimit": 1, "appliesOncePerCustomer": True, "context": context,
+                                     "customerGets": {"value": value, "items": {"all": True}},
+                                     "combinesWith": {"orderDiscounts": False, "productDiscounts": False,
+                                                      "shippingDiscounts": True}}})
+            payload = data["discountCodeBasicCreate"]
+        self._user_errors(payload)
+        return payload["codeDiscountNode"]["id"]
+
+    def delete_discount(self, discount_id: str) -> None:
+        data = self.query("""mutation Del($id: ID!) { discountCodeDelete(id: $id) {
+            deletedCodeDiscountId userErrors { field code message } } }""", {"id": discount_id})
+        self._user_errors(data["discountCodeDelete"])
+
+    def store_credit(self, customer_id: str, amount: Decimal, currency: str, *,
+                     expires_at: str | None = None) -> str:
+        """Credit (amount > 0) or debit (amount < 0) the customer's Shopify store credit."""
+        owner = f"gid://shopify/Customer/{customer_id}"
+        money = {"amount": str(abs(amount)), "currencyCode": currency}
+        if amount > 0:
+            data = self.query("""mutation Credit($id: ID!, $c: StoreCreditAccountCreditInput!) {
+                storeCreditAccountCredit(id: $id, creditInput: $c) {
+                  storeCreditAccountTransaction { amount { amount currencyCode } }
+                  userErrors { field code message } } }""",
+                              {"id": owner, "c": {"creditAmount": money, **({"expiresAt": expires_at} if expires_at else {})}})
+            payload = data["storeCreditAccountCredit"]
+        else:
+            data = self.query("""mutation Debit($id: ID!, $d: StoreCreditAccountDebitInput!) {
+                storeCreditAccountDebit(id: $id, debitInput: $d) {
+                  storeCreditAccountTransaction { amount { amount currencyCode } }
+                  userErrors { field code message } } }""", {"id": owner, "d": {"debitAmount": money}})
+            payload = data["storeCreditAccountDebit"]
+        self._user_errors(payload)
+        return payload["storeCreditAccountTransaction"]["amount"]["amount"]
