@@ -54,6 +54,26 @@ class Runtime:
         for topic in shopify_translate.TOPICS:
             self.inbox.register("shopify", topic, shopify_handler)
 
+    # -- Shopify: the Admin API client for a shop, and installs -----------------------------
+    shopify_http = None  # an httpx.Client to route Shopify calls elsewhere (tests, stand-ins)
+
+    def shopify_admin(self, credentials: dict):
+        from connectors.shopify.admin import ShopifyAdmin, http_client_for
+
+        http = self.shopify_http or http_client_for(credentials.get("api_base_url"))
+        return ShopifyAdmin(credentials["domain"], credentials["access_token"], self.settings.shopify_api_version,
+                            client_id=self.settings.shopify_api_key or "custom-app",
+                            client_secret=self.settings.shopify_api_secret or "-", http_client=http)
+
+    def install_shopify(self, domain: str, credentials: dict):
+        from .services.install import install
+
+        creds = {**credentials, "domain": domain}
+        shop, _key, _subscribed = install(self.shops, self.programs, domain, creds,
+                                          callback_url=f"{self.settings.app_url}/webhooks/shopify",
+                                          admin=self.shopify_admin)
+        return shop
+
     def run_task(self, task: str, args: tuple) -> object:
         from .jobs import context
 

@@ -17,7 +17,10 @@ def admin_required(view: Callable) -> Callable:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return error_response(401, "unauthorized", "send Authorization: Bearer <admin API key>")
-        shop = current_app.extensions["loyalty"].shops.by_api_key(token.strip())
+        token = token.strip()
+        if token.count(".") == 2:  # a JWT: a Shopify session token from the embedded admin
+            return _with_session_token(token, view, args, kwargs)
+        shop = current_app.extensions["loyalty"].shops.by_api_key(token)
         if shop is None:
             return error_response(401, "unauthorized", "unknown or revoked API key")
         g.shop = shop
@@ -25,3 +28,31 @@ def admin_required(view: Callable) -> Callable:
         return view(*args, **kwargs)
 
     return inner
+
+
+def _with_session_token(token: str, view, args, kwargs):
+    """The shop comes from the verified token's `dest`, never from the request. A shop seen
+    for the first time (or re-installed) is installed by token exchange."""
+    from connectors.shopify import auth as shopify_auth
+
+    rt = current_app.extensions["loyalty"]
+    s = rt.settings
+    if not (s.shopify_api_key and s.shopify_api_secret):
+        return error_response(401, "unauthorized", "session tokens are not accepted: no Shopify app configured")
+    try:
+        sess = shopify_auth.verify_session_token(token, request.url, s.shopify_api_key, s.shopify_api_secret,
+                                                 s.shopify_old_api_secret)
+    except shopify_auth.AuthError as exc:
+        response = error_response(401, "unauthorized", f"session token: {exc}")
+        response[0].headers["X-Shopify-Retry-Invalid-Session-Request"] = "1"
+        return response
+    shop = rt.shops.by_domain("shopify", sess.domain)
+    if shop is None or shop.status != "installed":
+        try:
+            tokens = shopify_auth.token_exchange(sess, s.shopify_api_key, s.shopify_api_secret, rt.shopify_http)
+        except shopify_auth.AuthError as exc:
+            return error_response(401, "unauthorized", str(exc))
+        shop = rt.install_shopify(sess.domain, tokens.as_credentials())
+    g.shop = shop
+    g.actor = f"shopify-user:{sess.user_id}" if sess.user_id else "shopify-session"
+    return view(*args, **kwargs)
