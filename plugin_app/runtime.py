@@ -16,6 +16,7 @@ from .services.ledger import Ledger
 from .services.members import Members
 from .services.orders import OrderService
 from .services.program import Programs
+from .services.reconcile import Reconciler
 from .services.shops import Shops
 from .services.tiers import TierService
 from .settings import Settings
@@ -53,6 +54,9 @@ class Runtime:
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)
         for topic in shopify_translate.TOPICS:
             self.inbox.register("shopify", topic, shopify_handler)
+        self.reconciler = Reconciler(self.db, self.inbox, self.shopify_admin_for,
+                                     callback_url=f"{settings.app_url}/webhooks/shopify",
+                                     topic=shopify_translate.RECONCILE_TOPIC, clock=self.clock)
 
     # -- Shopify: the Admin API client for a shop, and installs -----------------------------
     shopify_http = None  # an httpx.Client to route Shopify calls elsewhere (tests, stand-ins)
@@ -64,6 +68,23 @@ class Runtime:
         return ShopifyAdmin(credentials["domain"], credentials["access_token"], self.settings.shopify_api_version,
                             client_id=self.settings.shopify_api_key or "custom-app",
                             client_secret=self.settings.shopify_api_secret or "-", http_client=http)
+
+    def shopify_admin_for(self, shop_id: int):
+        """The Admin API client for a shop, refreshing an expiring token first (and storing
+        the new pair at once: the old refresh token is single-use)."""
+        import time
+
+        from connectors.shopify import auth
+
+        shop = self.shops.get(shop_id)
+        creds = {**self.shops.credentials(shop_id), "domain": shop.domain}
+        if creds.get("refresh_token") and (creds.get("expires_at") or 0) < time.time() + 300:
+            fresh = auth.refresh(shop.domain, creds, self.settings.shopify_api_key or "",
+                                 self.settings.shopify_api_secret or "", self.shopify_http)
+            creds = {**creds, **fresh.as_credentials()}
+            self.shops.register("shopify", shop.domain, currency=shop.currency, timezone=shop.timezone,
+                                name=shop.name, credentials=creds)
+        return self.shopify_admin(creds)
 
     def install_shopify(self, domain: str, credentials: dict):
         from .services.install import install

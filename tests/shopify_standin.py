@@ -240,6 +240,9 @@ def admin_app(state: AdminState):
             return ok({"webhookSubscriptions": {"nodes": [
                 {"id": f"gid://shopify/WebhookSubscription/{i}", "topic": t, "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": u}}
                 for i, (t, u) in enumerate(state.subscriptions.items())]}})
+        if "order(id:" in query.replace(" ", "").replace("order(id:", "order(id:") or "query Order(" in query:
+            oid = int(str(variables.get("id", "")).rsplit("/", 1)[-1] or 0)
+            return ok({"order": to_graphql(state.orders[oid]) if oid in state.orders else None})
         if "orders(" in query:
             since = (variables.get("q") or "").split(">", 1)[-1].strip("'")
             rows = sorted((o for o in state.orders.values() if o["updated_at"] > since), key=lambda o: o["updated_at"])
@@ -302,3 +305,29 @@ def admin_app(state: AdminState):
         return _gql_error("Parse error or unknown field in the stand-in's schema", code="PARSE_ERROR")
 
     return app
+
+
+def to_graphql(o: dict) -> dict:
+    """A stored REST order rendered the way the Admin GraphQL `Order` object presents it."""
+    def m(amount):
+        return {"shopMoney": {"amount": str(amount), "currencyCode": o["currency"]}}
+    c = o.get("customer")
+    return {
+        "legacyResourceId": str(o["id"]), "createdAt": o["created_at"], "processedAt": o["processed_at"],
+        "updatedAt": o["updated_at"], "cancelledAt": o["cancelled_at"], "test": o["test"],
+        "taxesIncluded": o["taxes_included"], "displayFinancialStatus": o["financial_status"].upper(),
+        "displayFulfillmentStatus": (o["fulfillment_status"] or "unfulfilled").upper(),
+        "currencyCode": o["currency"], "customer": {"legacyResourceId": str(c["id"])} if c else None,
+        "totalTipReceivedSet": m("0.00"),
+        "lineItems": {"nodes": [{
+            "id": li["admin_graphql_api_id"], "quantity": li["quantity"], "isGiftCard": li["gift_card"],
+            "title": li["title"], "product": {"legacyResourceId": str(li["product_id"])} if li["product_id"] else None,
+            "originalUnitPriceSet": m(li["price"]),
+            "discountAllocations": [{"allocatedAmountSet": m(d["amount"])} for d in li["discount_allocations"]],
+            "taxLines": [{"priceSet": m(tl["price"])} for tl in li["tax_lines"]]} for li in o["line_items"]]},
+        "shippingLines": {"nodes": [{"discountedPriceSet": m(sl["discounted_price"]), "taxLines": []}
+                                    for sl in o["shipping_lines"]]},
+        "refunds": [{"legacyResourceId": str(r["id"]), "refundLineItems": {"nodes": [
+            {"quantity": rl["quantity"], "lineItem": {"id": f"gid://shopify/LineItem/{rl['line_item_id']}"}}
+            for rl in r["refund_line_items"]]}} for r in o["refunds"]],
+    }

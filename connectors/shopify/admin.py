@@ -118,6 +118,24 @@ class ShopifyAdmin:
         ids = [int(n["legacyResourceId"]) for n in page["nodes"]]
         return ids, page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
 
+    ORDER_FIELDS = """legacyResourceId createdAt processedAt updatedAt cancelledAt test taxesIncluded
+        displayFinancialStatus displayFulfillmentStatus currencyCode
+        customer { legacyResourceId }
+        totalTipReceivedSet { shopMoney { amount } }
+        lineItems(first: 100) { nodes { id quantity isGiftCard title product { legacyResourceId }
+          originalUnitPriceSet { shopMoney { amount } }
+          discountAllocations { allocatedAmountSet { shopMoney { amount } } }
+          taxLines { priceSet { shopMoney { amount } } } } }
+        shippingLines(first: 10) { nodes { discountedPriceSet { shopMoney { amount } }
+          taxLines { priceSet { shopMoney { amount } } } } }
+        refunds { legacyResourceId refundLineItems(first: 100) { nodes { quantity lineItem { id } } } }"""
+
+    def order(self, order_id: int | str) -> dict | None:
+        """One order, GraphQL-shaped (translate.graphql_order reads it)."""
+        data = self.query(f"query Order($id: ID!) {{ order(id: $id) {{ {self.ORDER_FIELDS} }} }}",
+                          {"id": f"gid://shopify/Order/{order_id}"})
+        return data.get("order")
+
     # -- discounts and store credit ------------------------------------------------------
     def create_discount_code(self, *, code: str, title: str, customer_id: str, ends_at: str,
                              amount: Decimal | None = None, percent: Decimal | None = None,

@@ -13,7 +13,8 @@ from plugin_app.domain.events import (AppUninstalled, CustomerDataRequest, Custo
 ZERO = Decimal(0)
 PAID = {"paid", "partially_refunded", "refunded"}
 ORDER_TOPICS = {"orders/create", "orders/paid", "orders/updated", "orders/cancelled", "orders/fulfilled"}
-TOPICS = ORDER_TOPICS | {"refunds/create", "customers/create", "customers/update", "app/uninstalled",
+RECONCILE_TOPIC = "orders/reconcile"  # ours: an order pulled by the reconciliation job (GraphQL shape)
+TOPICS = ORDER_TOPICS | {RECONCILE_TOPIC, "refunds/create", "customers/create", "customers/update", "app/uninstalled",
                          "customers/data_request", "customers/redact", "shop/redact"}
 
 
@@ -77,6 +78,46 @@ def order(payload: dict) -> OrderSeen:
                      refunds=tuple(refund(r) for r in payload.get("refunds") or []))
 
 
+def _money(node: dict | None) -> Decimal:
+    return _dec(((node or {}).get("shopMoney") or {}).get("amount"))
+
+
+def _legacy(gid: str) -> str:
+    return str(gid).rsplit("/", 1)[-1]
+
+
+def graphql_order(node: dict) -> OrderSeen:
+    """The reconciliation job's GraphQL order, in the same neutral shape as a webhook's."""
+    lines = []
+    for li in (node.get("lineItems") or {}).get("nodes") or []:
+        qty = int(li.get("quantity") or 0)
+        gross = _money(li.get("originalUnitPriceSet")) * qty
+        discount = sum((_money(d.get("allocatedAmountSet")) for d in li.get("discountAllocations") or []), ZERO)
+        product = li.get("product") or {}
+        lines.append(OrderLine(
+            line_id=_legacy(li["id"]), quantity=qty, total=max(gross - discount, ZERO),
+            tax=sum((_money(t.get("priceSet")) for t in li.get("taxLines") or []), ZERO),
+            product_id=str(product["legacyResourceId"]) if product.get("legacyResourceId") else None,
+            gift_card=bool(li.get("isGiftCard")), title=str(li.get("title") or "")))
+    ship = (node.get("shippingLines") or {}).get("nodes") or []
+    customer = node.get("customer") or {}
+    order_ = Order(
+        order_id=str(node["legacyResourceId"]), currency=str(node.get("currencyCode") or ""),
+        placed_at=_at(node.get("processedAt") or node.get("createdAt")), lines=tuple(lines),
+        customer_id=str(customer["legacyResourceId"]) if customer.get("legacyResourceId") else None,
+        shipping=sum((_money(s.get("discountedPriceSet")) for s in ship), ZERO),
+        shipping_tax=sum((_money(t.get("priceSet")) for s in ship for t in s.get("taxLines") or []), ZERO),
+        tips=_money(node.get("totalTipReceivedSet")), taxes_included=bool(node.get("taxesIncluded")),
+        test=bool(node.get("test")))
+    refunds = tuple(Refund(str(r["legacyResourceId"]), tuple(
+        RefundLine(_legacy(n["lineItem"]["id"]), int(n["quantity"]))
+        for n in (r.get("refundLineItems") or {}).get("nodes") or [] if int(n.get("quantity") or 0) > 0))
+        for r in node.get("refunds") or [])
+    return OrderSeen(order_, paid=str(node.get("displayFinancialStatus", "")).lower() in PAID,
+                     fulfilled=str(node.get("displayFulfillmentStatus", "")).upper() == "FULFILLED",
+                     cancelled=bool(node.get("cancelledAt")), refunds=refunds)
+
+
 def events(topic: str, body: bytes) -> list[PlatformEvent]:
     """The neutral events one delivery carries (an unknown topic carries none)."""
     if topic not in TOPICS:
@@ -87,6 +128,8 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
             raise BadPayload("the body is not a JSON object")
         if topic in ORDER_TOPICS:
             return [order(payload)]
+        if topic == RECONCILE_TOPIC:
+            return [graphql_order(payload)]
         if topic == "refunds/create":
             return [RefundSeen(str(payload["order_id"]), refund(payload))]
         if topic in ("customers/create", "customers/update"):

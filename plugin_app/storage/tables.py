@@ -232,3 +232,11 @@ privacy_requests = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_privacy_requests_shop", "shop_id", "id"),
 )
+
+platform_sync = Table(
+    "platform_sync", metadata,  # per shop: how far the reconciliation job has read
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
+    Column("watermark", String(40), nullable=True),  # the platform's updated_at, as it sent it
+    Column("checked_at", UTCDateTime, nullable=True),
+    Column("last_error", String(500), nullable=True),
+)
