@@ -26,6 +26,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis

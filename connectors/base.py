@@ -24,3 +24,18 @@ class Platform(Protocol):
 
     def delivery(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
         """Extract topic and a stable delivery id without parsing the body."""
+
+
+class PlatformActions(Protocol):
+    """What the rest of the product asks of a platform (cart rewards, cashback, reconciliation).
+    Implementations raise an error with `retryable` True for throttling, timeouts and 5xx, and
+    False for refusals (bad credentials, invalid input), so jobs retry only what can recover."""
+
+    def create_discount_code(self, *, code: str, title: str, customer_id: str, ends_at: str,
+                             amount=None, percent=None, free_shipping: bool = False) -> str: ...
+
+    def delete_discount(self, discount_id: str) -> None: ...
+
+    def store_credit(self, customer_id: str, amount, currency: str, *, expires_at: str | None = None) -> str: ...
+
+    def order(self, order_id) -> dict | None: ...

@@ -77,6 +77,8 @@ class Runtime:
         from connectors.shopify import auth
 
         shop = self.shops.get(shop_id)
+        if shop is None or shop.status != "installed":  # no calls out for an uninstalled shop
+            raise PermissionError(f"shop {shop_id} is not installed")
         creds = {**self.shops.credentials(shop_id), "domain": shop.domain}
         if creds.get("refresh_token") and (creds.get("expires_at") or 0) < time.time() + 300:
             fresh = auth.refresh(shop.domain, creds, self.settings.shopify_api_key or "",

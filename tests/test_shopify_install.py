@@ -131,3 +131,18 @@ def test_refresh_of_expiring_offline_tokens(app):
     with pytest.raises(AuthError):  # the old refresh token is spent
         refresh(S.DOMAIN, aged, API_KEY, SECRET, rt.shopify_http)
     assert isinstance(sess, Session)
+
+
+def test_uninstall_then_reinstall_resumes_the_same_shop(app):
+    client = app.test_client()
+    rt = app.extensions["loyalty"]
+    assert client.get("/admin/api/v1/program", headers={"Authorization": f"Bearer {session_token()}"}).status_code == 200
+    shop = rt.shops.by_domain("shopify", S.DOMAIN)
+    member, _ = rt.members.enrol(shop.id, "c-1")
+    rt.ledger.earn(shop.id, member.id, "points", 70, key="k", source="order", reason="x")
+    rt.shops.uninstall(shop.id)
+    with pytest.raises(PermissionError):
+        rt.shopify_admin_for(shop.id)  # no calls out while uninstalled
+    r = client.get("/admin/api/v1/members/by-customer/c-1", headers={"Authorization": f"Bearer {session_token()}"})
+    assert r.status_code == 200 and r.get_json()["points_balance"] == 70  # re-installed, same books
+    assert rt.shops.by_domain("shopify", S.DOMAIN).id == shop.id and rt.shops.get(shop.id).status == "installed"
