@@ -114,7 +114,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (both sides)")
+    ap.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (both sides)")
     args = ap.parse_args()
 
     from cryptography.fernet import Fernet

@@ -12,6 +12,7 @@ from .services.platform import PlatformSync
 from .services.actions import ActionService
 from .services.expiry import ExpiryService
 from .services.inbox import Inbox
+from .services.intake import GroupCommit
 from .services.ledger import Ledger
 from .services.members import Members
 from .services.orders import OrderService
@@ -49,6 +50,7 @@ class Runtime:
                            sweep_after_seconds=settings.sweep_after_seconds,
                            failpoint=make_failpoints(settings.failpoints),
                            doorbell=queues.RedisBell(self.queue) if settings.jobs_mode == "rq" else None)
+        self.intake = GroupCommit(self.inbox)
         self.inbox.register("internal", awards.TOPIC, awards.make_handler(self.actions))
         self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions, self.clock)
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)

@@ -92,7 +92,7 @@ def test_answers_per_contract(client, shop, monkeypatch):
     def down(*a, **k):
         raise OperationalError("insert", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(rt.inbox, "accept", down)
+    monkeypatch.setattr(rt.inbox, "accept_many", down)
     r = sender.deliver("customers/create", S.customer(), webhook_id="w-2")
     assert r.status_code == 503 and r.is_json
 

@@ -73,9 +73,9 @@ def shopify_webhook():
         return error_response(400, "bad_request", "X-Shopify-Topic and X-Shopify-Webhook-Id are required")
     headers = {k: v for k in KEPT_HEADERS if (v := request.headers.get(k)) is not None}
     try:
-        _, created = current_app.extensions["loyalty"].inbox.accept(
+        _, created = current_app.extensions["loyalty"].intake.accept(
             shop.id, "shopify", topic, delivery_id, body, headers)
-    except SQLAlchemyError:
+    except (SQLAlchemyError, TimeoutError):
         log.exception("could not store a Shopify delivery")
         return error_response(503, "unavailable", "cannot store the delivery; retry later")
     return jsonify(ok=True, duplicate=not created)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable, Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain.errors import DomainError
 from ..domain.ports import Clock, SystemClock
@@ -105,6 +106,41 @@ class Inbox:
         if created:
             self._ring(inbox_id, self.doorbell.ring)
         return inbox_id, created
+
+    def accept_many(self, items: list[tuple[int, str, str, str, bytes, dict]]) -> list[tuple[int, bool]]:
+        """Store many deliveries with one INSERT and one commit (group commit), then ring once
+        per doorbell slot. Returns (inbox id, new?) per item, in order."""
+        now = self.clock.now()
+        c = t.inbox.c
+        with self.db.transaction() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            rows = [dict(shop_id=s, source=src, topic=tp, external_id=x, payload=p, headers=h,
+                         state="received", received_at=now) for s, src, tp, x, p, h in items]
+            stmt = dialect.insert(t.inbox).values(rows).on_conflict_do_nothing(
+                index_elements=["shop_id", "source", "external_id"]).returning(c.id, c.shop_id, c.source, c.external_id)
+            created = {(r.shop_id, r.source, r.external_id): r.id for r in conn.execute(stmt)}
+            missing = [(s, src, x) for s, src, _, x, _, _ in items if (s, src, x) not in created]
+            known = {}
+            if missing:
+                known = {(r.shop_id, r.source, r.external_id): r.id for r in conn.execute(
+                    select(c.id, c.shop_id, c.source, c.external_id).where(
+                        tuple_(c.shop_id, c.source, c.external_id).in_(missing)))}
+        out, fresh, seen = [], [], set()
+        for s, src, _, x, _, _ in items:
+            key = (s, src, x)
+            new = key in created and key not in seen  # a repeat inside the batch is a duplicate
+            seen.add(key)
+            inbox_id = created.get(key) or known[key]
+            out.append((inbox_id, new))
+            if new:
+                fresh.append(inbox_id)
+        rung: set[int] = set()
+        for inbox_id in fresh:  # a drain takes the whole slot: one ring per slot is enough
+            slot = inbox_id % getattr(self.doorbell, "slots", 0) if getattr(self.doorbell, "slots", 0) else inbox_id
+            if slot not in rung:
+                rung.add(slot)
+                self._ring(inbox_id, self.doorbell.ring)
+        return out
 
     def _ring(self, inbox_id: int, ring: Callable[[int], None] | None = None) -> None:
         try:
