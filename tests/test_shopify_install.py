@@ -105,7 +105,7 @@ def test_session_tokens_install_by_token_exchange_and_scope_to_their_shop(app):
     creds = rt.shops.credentials(shop.id)
     assert creds["access_token"].startswith("shpat_") and creds["refresh_token"].startswith("shprt_")
     assert creds["expires_at"] > time.time()
-    for bad in (session_token(exp=-60), session_token(aud="someone-else"), session_token(secret="wrong"),
+    for bad in (session_token(exp=-60), session_token(aud="someone-else"), session_token(secret="a-wrong-secret-that-is-long-enough-0000"),
                 session_token(iss_domain="other-shop.myshopify.com"), session_token(alg="none")):
         r = client.get(url, headers={"Authorization": f"Bearer {bad}"})
         assert r.status_code == 401 and r.is_json, bad
