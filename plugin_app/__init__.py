@@ -21,7 +21,7 @@ def _settings(config: dict | None) -> Settings:
 
 def create_app(config: dict | None = None) -> Flask:
     from . import logs
-    from .http import admin, errors, health, openapi, orders_api, program, shopify_auth, webhooks
+    from .http import admin, errors, health, openapi, orders_api, program, shopify_auth, storefront, webhooks
     from .jobs import context
     from .runtime import Runtime
 
@@ -38,7 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
     context.install(runtime)
 
     errors.register(app)
-    for bp in (health.bp, openapi.bp, admin.bp, program.bp, orders_api.bp, webhooks.bp, shopify_auth.bp):
+    for bp in (health.bp, openapi.bp, admin.bp, program.bp, orders_api.bp, webhooks.bp, shopify_auth.bp,
+               storefront.bp, storefront.proxy_bp):
         app.register_blueprint(bp)
     _request_ids(app)
 

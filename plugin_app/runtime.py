@@ -11,8 +11,10 @@ from .services import awards, platform
 from .services.platform import PlatformSync
 from .services.actions import ActionService
 from .services.expiry import ExpiryService
+from .services.cart import CartService
 from .services.inbox import Inbox
 from .services.intake import GroupCommit
+from .services.ratelimit import RateLimiter
 from .services.ledger import Ledger
 from .services.members import Members
 from .services.orders import OrderService
@@ -22,6 +24,16 @@ from .services.shops import Shops
 from .services.tiers import TierService
 from .settings import Settings
 from .storage.db import Database
+
+
+class LocalCodes:
+    """Demo shops have no platform: their codes exist only in our records."""
+
+    def create_discount_code(self, *, code: str, **_: object) -> str:
+        return f"local:{code}"
+
+    def delete_discount(self, discount_id: str) -> None:
+        return None
 
 
 class Runtime:
@@ -51,8 +63,12 @@ class Runtime:
                            failpoint=make_failpoints(settings.failpoints),
                            doorbell=queues.RedisBell(self.queue) if settings.jobs_mode == "rq" else None)
         self.intake = GroupCommit(self.inbox)
+        self.rate_limiter = RateLimiter(self.queue.redis if settings.jobs_mode == "rq" else None)
         self.inbox.register("internal", awards.TOPIC, awards.make_handler(self.actions))
-        self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions, self.clock)
+        self.cart = CartService(self.db, self.ledger, self.members, self.programs, self.tiers,
+                                self.platform_for, self.clock)
+        self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions,
+                                     self.cart, self.clock)
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)
         for topic in shopify_translate.TOPICS:
             self.inbox.register("shopify", topic, shopify_handler)
@@ -89,6 +105,13 @@ class Runtime:
             self.shops.register("shopify", shop.domain, currency=shop.currency, timezone=shop.timezone,
                                 name=shop.name, credentials=creds)
         return self.shopify_admin(creds)
+
+    def platform_for(self, shop_id: int):
+        """The platform actions port for a shop (discount codes, store credit)."""
+        shop = self.shops.get(shop_id)
+        if shop is not None and shop.platform == "shopify":
+            return self.shopify_admin_for(shop_id)
+        return LocalCodes()
 
     def install_shopify(self, domain: str, credentials: dict):
         from .services.install import install

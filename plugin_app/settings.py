@@ -59,6 +59,8 @@ class Settings:
     sweep_after_seconds: int = 60
     max_body_bytes: int = 1_048_576
     failpoints: str = ""
+    storefront_shop_rate: int = 300  # requests per second per shop, all shoppers together
+    storefront_client_rate: int = 20  # per shopper (or per IP for guests)
 
     @property
     def production(self) -> bool:
@@ -92,6 +94,8 @@ class Settings:
             sweep_after_seconds=int(e.get("LOYALTY_SWEEP_AFTER_SECONDS", "60")),
             max_body_bytes=int(e.get("LOYALTY_MAX_BODY_BYTES", "1048576")),
             failpoints=e.get("LOYALTY_FAILPOINTS", ""),
+            storefront_shop_rate=int(e.get("STOREFRONT_SHOP_RATE", "300")),
+            storefront_client_rate=int(e.get("STOREFRONT_CLIENT_RATE", "20")),
         )
 
     def with_overrides(self, overrides: dict | None) -> "Settings":

@@ -318,6 +318,7 @@ def to_graphql(o: dict) -> dict:
         "taxesIncluded": o["taxes_included"], "displayFinancialStatus": o["financial_status"].upper(),
         "displayFulfillmentStatus": (o["fulfillment_status"] or "unfulfilled").upper(),
         "currencyCode": o["currency"], "customer": {"legacyResourceId": str(c["id"])} if c else None,
+        "discountCodes": [d["code"] for d in o.get("discount_codes") or []],
         "totalTipReceivedSet": m("0.00"),
         "lineItems": {"nodes": [{
             "id": li["admin_graphql_api_id"], "quantity": li["quantity"], "isGiftCard": li["gift_card"],
@@ -331,3 +332,22 @@ def to_graphql(o: dict) -> dict:
             {"quantity": rl["quantity"], "lineItem": {"id": f"gid://shopify/LineItem/{rl['line_item_id']}"}}
             for rl in r["refund_line_items"]]}} for r in o["refunds"]],
     }
+
+
+def proxy_signature(params: list[tuple[str, str]], secret: str) -> str:
+    """Shopify's app proxy signature: values of a repeated key joined with ',', `key=value`
+    pairs sorted and concatenated with no separator, hex HMAC-SHA256 (platforms.md §5)."""
+    grouped: dict[str, list[str]] = {}
+    for k, v in params:
+        if k != "signature":
+            grouped.setdefault(k, []).append(v)
+    message = "".join(sorted(f"{k}={','.join(v)}" for k, v in grouped.items()))
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def proxy_query(secret: str, *, shop: str = DOMAIN, customer: str = "", timestamp: int | None = None, **extra) -> str:
+    import time as _t
+    from urllib.parse import urlencode
+    params = [("shop", shop), ("logged_in_customer_id", customer), ("path_prefix", "/apps/loyalty"),
+              ("timestamp", str(timestamp or int(_t.time())))] + list(extra.items())
+    return urlencode(params + [("signature", proxy_signature(params, secret))])

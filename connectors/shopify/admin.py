@@ -118,7 +118,7 @@ class ShopifyAdmin:
         ids = [int(n["legacyResourceId"]) for n in page["nodes"]]
         return ids, page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
 
-    ORDER_FIELDS = """legacyResourceId createdAt processedAt updatedAt cancelledAt test taxesIncluded
+    ORDER_FIELDS = """legacyResourceId createdAt processedAt updatedAt cancelledAt test taxesIncluded discountCodes
         displayFinancialStatus displayFulfillmentStatus currencyCode
         customer { legacyResourceId }
         totalTipReceivedSet { shopMoney { amount } }

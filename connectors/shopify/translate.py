@@ -75,7 +75,8 @@ def order(payload: dict) -> OrderSeen:
     return OrderSeen(neutral, paid=payload.get("financial_status") in PAID,
                      fulfilled=payload.get("fulfillment_status") == "fulfilled",
                      cancelled=bool(payload.get("cancelled_at")),
-                     refunds=tuple(refund(r) for r in payload.get("refunds") or []))
+                     refunds=tuple(refund(r) for r in payload.get("refunds") or []),
+                     codes=tuple(str(d["code"]) for d in payload.get("discount_codes") or [] if d.get("code")))
 
 
 def _money(node: dict | None) -> Decimal:
@@ -115,7 +116,8 @@ def graphql_order(node: dict) -> OrderSeen:
         for r in node.get("refunds") or [])
     return OrderSeen(order_, paid=str(node.get("displayFinancialStatus", "")).lower() in PAID,
                      fulfilled=str(node.get("displayFulfillmentStatus", "")).upper() == "FULFILLED",
-                     cancelled=bool(node.get("cancelledAt")), refunds=refunds)
+                     cancelled=bool(node.get("cancelledAt")), refunds=refunds,
+                     codes=tuple(str(c) for c in node.get("discountCodes") or []))
 
 
 def events(topic: str, body: bytes) -> list[PlatformEvent]:

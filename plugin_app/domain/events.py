@@ -17,6 +17,7 @@ class OrderSeen:
     fulfilled: bool = False
     cancelled: bool = False
     refunds: tuple[Refund, ...] = ()
+    codes: tuple[str, ...] = ()  # discount codes applied to the order
 
 
 @dataclass(frozen=True)

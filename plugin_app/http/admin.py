@@ -211,3 +211,69 @@ def custom_event(body: EventIn):
     inbox_id, created = _rt().inbox.accept(g.shop.id, "internal", awards.TOPIC, f"event:{body.id}",
                                            payload, {"user-agent": request.headers.get("User-Agent", "")})
     return jsonify(inbox_id=inbox_id, duplicate=not created), 202
+
+
+class StorefrontOut(BaseModel):
+    widget_key: str
+    widget_secret: str = Field(description="signs customer tokens; keep it on your server")
+    origins: list[str]
+    token_format: str
+
+
+class OriginsIn(Strict):
+    origins: list[str] = Field(max_length=20, description="extra storefront origins, e.g. a custom domain")
+
+
+class TokenIn(Strict):
+    customer_id: str = Field(min_length=1, max_length=64)
+    ttl_seconds: int = Field(3600, ge=60, le=7 * 24 * 3600)
+
+
+class TokenOut(BaseModel):
+    token: str
+    expires_in: int
+
+
+def _storefront_json(shop) -> dict:
+    return {"widget_key": shop.widget_key, "widget_secret": _rt().shops.widget_secret(shop.id),
+            "origins": sorted(shop.storefront_origins),
+            "token_format": "v1.<shop_id>.<base64url customer id>.<unix expiry>.<hex HMAC-SHA256 of "
+                            "everything before the last dot, keyed with widget_secret>"}
+
+
+@bp.get("/storefront")
+@api(summary="The widget key, the secret that signs customer tokens, and the allowed origins",
+     tags=["storefront"], response=StorefrontOut, auth="adminKey")
+@admin_required
+def storefront_settings():
+    return jsonify(_storefront_json(g.shop))
+
+
+@bp.put("/storefront/origins")
+@api(summary="Set the extra storefront origins CORS admits (the shop's own domain always is)",
+     tags=["storefront"], body=OriginsIn, response=StorefrontOut, auth="adminKey")
+@admin_required
+def storefront_origins(body: OriginsIn):
+    from urllib.parse import urlsplit
+
+    from ..domain.errors import InvalidRequest
+
+    clean = []
+    for origin in body.origins:
+        parts = urlsplit(origin)
+        if parts.scheme != "https" or not parts.netloc or parts.path not in ("", "/") or parts.query:
+            raise InvalidRequest(f"{origin!r} is not an https origin")
+        clean.append(f"https://{parts.netloc}")
+    _rt().shops.set_origins(g.shop.id, clean)
+    return jsonify(_storefront_json(_rt().shops.get(g.shop.id)))
+
+
+@bp.post("/storefront/customer-tokens")
+@api(summary="Mint a customer token (or sign one yourself with the widget secret)", tags=["storefront"],
+     body=TokenIn, response=TokenOut, status=201, auth="adminKey")
+@admin_required
+def customer_token(body: TokenIn):
+    from ..services import identity
+
+    token = identity.sign(g.shop.id, body.customer_id, _rt().shops.widget_secret(g.shop.id), ttl=body.ttl_seconds)
+    return jsonify(token=token, expires_in=body.ttl_seconds), 201

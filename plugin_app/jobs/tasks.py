@@ -46,11 +46,15 @@ def expire_inactive() -> int:
     return context.current().expiry.expire_inactive()
 
 
+def lapse_redemptions() -> int:
+    return context.current().cart.lapse()
+
+
 def reconcile_shopify() -> int:
     return context.current().reconciler.run()
 
 
-TASKS = {f.__name__: f for f in (reconcile_shopify, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
+TASKS = {f.__name__: f for f in (lapse_redemptions, reconcile_shopify, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses,
                                   expiry_reminders, expire_inactive)}
 

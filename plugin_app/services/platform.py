@@ -24,14 +24,17 @@ PRIVACY = {"customers/data_request", "customers/redact", "shop/redact"}
 
 class PlatformSync:
     def __init__(self, db: Database, shops: Shops, members: Members, orders: OrderService,
-                 actions: ActionService, clock: Clock | None = None) -> None:
+                 actions: ActionService, cart=None, clock: Clock | None = None) -> None:
         self.db, self.shops, self.members = db, shops, members
-        self.orders, self.actions, self.clock = orders, actions, clock or SystemClock()
+        self.orders, self.actions, self.cart, self.clock = orders, actions, cart, clock or SystemClock()
 
     def apply(self, shop_id: int, event) -> str:
         if isinstance(event, OrderSeen):
             o = event.order
             notes = [self.orders.on_refund(shop_id, o.order_id, r).status for r in event.refunds]
+            if event.codes and (event.paid or event.cancelled) and self.cart is not None:
+                # Settle before cancelling, so a cancellation seen first still returns the points.
+                notes += self.cart.settle(shop_id, o.order_id, o.customer_id, event.codes)
             if event.cancelled:
                 notes.append(self.orders.on_cancel(shop_id, o.order_id).status)
             elif event.paid:

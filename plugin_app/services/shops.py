@@ -31,10 +31,22 @@ class Shop:
     currency: str
     timezone: str
     status: str
+    widget_key: str | None = None
+    origins: tuple[str, ...] = ()
+
+    @property
+    def storefront_origins(self) -> set[str]:
+        """Origins whose browsers may call the widget API: the shop's own, and the ones the
+        merchant added (custom domains)."""
+        base = self.domain if "://" in self.domain else f"https://{self.domain}"
+        from urllib.parse import urlsplit
+        parts = urlsplit(base)
+        return {f"{parts.scheme}://{parts.netloc}", *self.origins}
 
 
 def _shop(row) -> Shop:
-    return Shop(row.id, row.platform, row.domain, row.name, row.currency, row.timezone, row.status)
+    return Shop(row.id, row.platform, row.domain, row.name, row.currency, row.timezone, row.status,
+                row.widget_key, tuple(row.origins or ()))
 
 
 class Shops:
@@ -59,9 +71,11 @@ class Shops:
             if row is None:
                 api_key = "lk_" + secrets.token_urlsafe(32)
                 secret_blob["admin_api_key"] = api_key
+                secret_blob["widget_secret"] = secrets.token_urlsafe(32)
                 shop_id = conn.execute(insert(t.shops).values(
                     platform=platform, domain=domain, name=name or domain, currency=currency,
                     timezone=timezone, status="installed", installed_at=now,
+                    widget_key="wk_" + secrets.token_urlsafe(16),
                     admin_api_key_hash=hash_api_key(api_key),
                     credentials=self.box.encrypt(json.dumps(secret_blob)),
                 ).returning(t.shops.c.id)).scalar_one()
@@ -70,8 +84,10 @@ class Shops:
                 old = json.loads(self.box.decrypt(row.credentials))
                 api_key = old["admin_api_key"]
                 secret_blob["admin_api_key"] = api_key
+                secret_blob["widget_secret"] = old.get("widget_secret") or secrets.token_urlsafe(32)
                 conn.execute(update(t.shops).where(t.shops.c.id == shop_id).values(
-                    status="installed", uninstalled_at=None, installed_at=now if row.status != "installed" else row.installed_at,
+                    status="installed", uninstalled_at=None,
+                    widget_key=row.widget_key or "wk_" + secrets.token_urlsafe(16), installed_at=now if row.status != "installed" else row.installed_at,
                     currency=currency, timezone=timezone,
                     credentials=self.box.encrypt(json.dumps(secret_blob))))
             shop = _shop(conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).one())
@@ -95,6 +111,17 @@ class Shops:
                 t.shops.c.status == "installed")).first()
         return _shop(row) if row else None
 
+    def by_widget_key(self, key: str) -> Shop | None:
+        with self.db.transaction() as conn:
+            row = conn.execute(select(t.shops).where(t.shops.c.widget_key == key,
+                                                     t.shops.c.status == "installed")).first()
+        return _shop(row) if row else None
+
+    def widget_secret(self, shop_id: int) -> str:
+        with self.db.transaction() as conn:
+            blob = conn.execute(select(t.shops.c.credentials).where(t.shops.c.id == shop_id)).scalar_one()
+        return json.loads(self.box.decrypt(blob))["widget_secret"]
+
     def credentials(self, shop_id: int) -> dict:
         with self.db.transaction() as conn:
             blob = conn.execute(select(t.shops.c.credentials).where(t.shops.c.id == shop_id)).scalar_one()
@@ -110,6 +137,10 @@ class Shops:
         own = [creds.get("api_secret"), creds.get("old_api_secret")]
         own = [s for s in own if s]
         return shop, own or [s for s in app_secrets if s]
+
+    def set_origins(self, shop_id: int, origins: list[str]) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(update(t.shops).where(t.shops.c.id == shop_id).values(origins=origins))
 
     def uninstall(self, shop_id: int) -> None:
         with self.db.transaction() as conn:

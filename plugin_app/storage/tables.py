@@ -37,6 +37,8 @@ shops = Table(
     Column("status", String(20), nullable=False, server_default="installed"),
     Column("credentials", Text, nullable=True),  # encrypted JSON (Fernet), never plaintext
     Column("admin_api_key_hash", String(64), nullable=False, unique=True),
+    Column("widget_key", String(40), nullable=True, unique=True),  # public: names the shop to widgets
+    Column("origins", JSON, nullable=True),  # storefront origins allowed by CORS (besides the domain)
     Column("installed_at", UTCDateTime, nullable=False),
     Column("uninstalled_at", UTCDateTime, nullable=True),
     UniqueConstraint("platform", "domain", name="uq_shops_platform_domain"),
@@ -239,4 +241,28 @@ platform_sync = Table(
     Column("watermark", String(40), nullable=True),  # the platform's updated_at, as it sent it
     Column("checked_at", UTCDateTime, nullable=True),
     Column("last_error", String(500), nullable=True),
+)
+
+redemptions = Table(
+    "redemptions", metadata,  # a reward or store credit turned into a one-use platform code
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("reward_id", String(40), nullable=True),  # None: store credit
+    Column("asset", String(10), nullable=False),
+    Column("amount", ExactDecimal, nullable=False),  # points or credit held
+    Column("hold_id", Id, nullable=True),
+    Column("code", String(40), nullable=True),
+    Column("platform_discount_id", String(200), nullable=True),
+    Column("status", String(12), nullable=False),  # reserving, issued, committed, released, failed, flagged
+    Column("answer", JSON, nullable=True),  # what the first request was told, replayed for its key
+    Column("order_id", String(64), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "idempotency_key", name="uq_redemptions_shop_key"),
+    UniqueConstraint("shop_id", "code", name="uq_redemptions_shop_code"),
+    Index("ix_redemptions_due", "status", "expires_at"),
 )

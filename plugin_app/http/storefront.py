@@ -1,0 +1,237 @@
+"""The widget API for shoppers: `/storefront/v1/...` (a widget key names the shop; a customer
+token signed with the shop's widget secret names the shopper) and its twin `/proxy/...` reached
+through the Shopify app proxy (Shopify's `signature`, `logged_in_customer_id`). The browser is
+never trusted for who the shopper is; CORS admits only the shop's own origins."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Blueprint, current_app, g, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.shopify import webhooks as shopify_hooks
+from ..services import identity
+from ..services.cart import Cart, CartLine
+from .errors import error_response
+from .openapi import api
+
+bp = Blueprint("storefront", __name__, url_prefix="/storefront/v1")
+proxy_bp = Blueprint("proxy", __name__, url_prefix="/proxy")
+MAX_BODY = 256 * 1024
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LineIn(Strict):
+    line_id: str | None = Field(None, max_length=64)
+    product_id: str | None = Field(None, max_length=64)
+    variant_id: str | None = Field(None, max_length=64)
+    collections: list[str] = Field(default_factory=list, max_length=50)
+    categories: list[str] = Field(default_factory=list, max_length=50, description="WooCommerce categories")
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    product_type: str | None = Field(None, max_length=100)
+    quantity: int = Field(ge=1, le=10_000)
+    price: Decimal = Field(ge=0, le=Decimal("1000000"), description="unit price in the cart's currency")
+    discount: Decimal = Field(Decimal(0), ge=0, description="discount on the whole line")
+    gift_card: bool = False
+
+
+class CartIn(Strict):
+    currency: str = Field(pattern="^[A-Z]{3}$")
+    rate: Decimal | None = Field(None, gt=0, description="cart currency units per one unit of the shop's currency")
+    lines: list[LineIn] = Field(min_length=1, max_length=250)
+    discount: Decimal = Field(Decimal(0), ge=0, description="order-level discount, in the cart's currency")
+
+
+class ApplyIn(Strict):
+    idempotency_key: str = Field(min_length=8, max_length=200)
+    reward_id: str | None = Field(None, max_length=40)
+    steps: int | None = Field(None, ge=1, le=10_000)
+    store_credit: Decimal | None = Field(None, gt=0, description="spend this much store credit instead")
+    cart: CartIn
+
+
+class QuoteOut(BaseModel):
+    earn: dict
+    tier: dict | None
+    member: bool
+    balance: dict | None
+    store_credit_usable: dict | None
+    rewards: list[dict]
+    subtotal: dict
+    program_version: int
+
+
+class RedemptionOut(BaseModel):
+    redemption_id: int
+    code: str
+    expires_at: str
+    asset: str
+    amount: str
+    title: str
+    value: dict
+
+
+class RemovedOut(BaseModel):
+    redemption_id: int
+    status: str
+
+
+def _rt():
+    return current_app.extensions["loyalty"]
+
+
+def _cart(body: CartIn) -> Cart:
+    return Cart(body.currency, tuple(CartLine(
+        line_id=li.line_id or str(i), quantity=li.quantity, price=li.price, discount=li.discount,
+        product_id=li.product_id, collections=frozenset(li.collections) | frozenset(li.categories),
+        tags=frozenset(li.tags), product_type=li.product_type, gift_card=li.gift_card)
+        for i, li in enumerate(body.lines)), body.discount, body.rate)
+
+
+# -- identity -------------------------------------------------------------------------------
+def _storefront_identity():
+    """(shop, customer id or None) from the widget key and the optional customer token."""
+    rt = _rt()
+    shop = rt.shops.by_widget_key(request.args.get("shop", ""))
+    if shop is None:
+        return None, None, error_response(401, "unauthorized", "unknown widget key (?shop=)")
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return shop, None, None
+    scheme, _, token = header.partition(" ")
+    try:
+        if scheme.lower() != "bearer" or identity.peek_shop(token.strip()) != shop.id:
+            raise identity.BadToken("the customer token is for another shop")
+        claims = identity.verify(token.strip(), rt.shops.widget_secret(shop.id))
+    except identity.BadToken as exc:
+        return None, None, error_response(401, "unauthorized", str(exc))
+    return shop, claims.customer_id, None
+
+
+def _proxy_identity():
+    from shopify_app import verify_app_proxy_req
+
+    rt = _rt()
+    domain = request.args.get("shop", "").lower()
+    if not shopify_hooks.valid_shop_domain(domain):
+        return None, None, error_response(401, "unauthorized", "not a Shopify app proxy request")
+    s = rt.settings
+    shop, secrets = rt.shops.signing("shopify", domain, [s.shopify_api_secret, s.shopify_old_api_secret])
+    req = {"method": request.method, "url": request.url, "body": "", "headers": {}}
+    if shop is None or shop.status != "installed" or not any(
+            verify_app_proxy_req(req, {"client_id": "-", "client_secret": sec, "old_client_secret": None}).ok
+            for sec in secrets):
+        return None, None, error_response(401, "unauthorized", "app proxy signature does not match")
+    return shop, request.args.get("logged_in_customer_id") or None, None
+
+
+def _limited(shop, customer: str | None):
+    rt = _rt()
+    limiter = rt.rate_limiter
+    wait = limiter.hit(f"shop:{shop.id}", rt.settings.storefront_shop_rate) or limiter.hit(
+        f"client:{shop.id}:{customer or request.remote_addr}", rt.settings.storefront_client_rate)
+    if wait:
+        response = error_response(429, "rate_limited", "too many requests; slow down")
+        response[0].headers["Retry-After"] = str(wait)
+        return response
+    return None
+
+
+def _guard(proxy: bool):
+    if (request.content_length or 0) > MAX_BODY:
+        return None, None, error_response(413, "payload_too_large", f"at most {MAX_BODY} bytes")
+    shop, customer, problem = _proxy_identity() if proxy else _storefront_identity()
+    if problem:
+        return None, None, problem
+    return shop, customer, _limited(shop, customer)
+
+
+# -- the endpoints (one implementation, two doors) ------------------------------------------
+def _quote(proxy: bool, body: CartIn):
+    shop, customer, problem = _guard(proxy)
+    if problem:
+        return problem
+    g.shop = shop
+    return jsonify(_rt().cart.quote(shop.id, shop.currency, _cart(body), customer))
+
+
+def _apply(proxy: bool, body: ApplyIn):
+    shop, customer, problem = _guard(proxy)
+    if problem:
+        return problem
+    if customer is None:
+        return error_response(401, "sign_in_required", "only a signed-in customer can redeem")
+    g.shop = shop
+    answer = _rt().cart.apply(shop.id, shop.currency, customer, body.idempotency_key, cart=_cart(body.cart),
+                              reward_id=body.reward_id, steps=body.steps, credit=body.store_credit)
+    return jsonify(answer), 201
+
+
+def _remove(proxy: bool, redemption_id: int):
+    shop, customer, problem = _guard(proxy)
+    if problem:
+        return problem
+    if customer is None:
+        return error_response(401, "sign_in_required", "only a signed-in customer can remove a redemption")
+    return jsonify(_rt().cart.remove(shop.id, customer, redemption_id))
+
+
+@bp.post("/cart/quote")
+@api(summary="What this cart earns, what can be spent on it, and the tier after it", tags=["storefront"],
+     body=CartIn, response=QuoteOut, errors=(401, 413, 429))
+def quote(body: CartIn):
+    return _quote(False, body)
+
+
+@bp.post("/cart/redemptions")
+@api(summary="Turn points or store credit into a one-use code for this customer (idempotent)",
+     tags=["storefront"], body=ApplyIn, response=RedemptionOut, status=201, errors=(401, 404, 409, 429, 502))
+def apply(body: ApplyIn):
+    return _apply(False, body)
+
+
+@bp.delete("/cart/redemptions/<int:redemption_id>")
+@api(summary="Take a redemption back before checkout: the code is disabled, the hold returned",
+     tags=["storefront"], response=RemovedOut, errors=(401, 404, 429, 502))
+def remove(redemption_id: int):
+    return _remove(False, redemption_id)
+
+
+@proxy_bp.post("/cart/quote")
+@api(summary="The cart quote through the Shopify app proxy", tags=["storefront"], body=CartIn,
+     response=QuoteOut, errors=(401, 413, 429))
+def proxy_quote(body: CartIn):
+    return _quote(True, body)
+
+
+@proxy_bp.post("/cart/redemptions")
+@api(summary="Redeem through the Shopify app proxy", tags=["storefront"], body=ApplyIn,
+     response=RedemptionOut, status=201, errors=(401, 404, 409, 429, 502))
+def proxy_apply(body: ApplyIn):
+    return _apply(True, body)
+
+
+@proxy_bp.delete("/cart/redemptions/<int:redemption_id>")
+@api(summary="Remove a redemption through the Shopify app proxy", tags=["storefront"],
+     response=RemovedOut, errors=(401, 404, 429, 502))
+def proxy_remove(redemption_id: int):
+    return _remove(True, redemption_id)
+
+
+# -- CORS: only the shop's own origins ------------------------------------------------------
+@bp.after_request
+def cors(response):
+    origin = request.headers.get("Origin")
+    if not origin:
+        return response
+    shop = getattr(g, "shop", None) or _rt().shops.by_widget_key(request.args.get("shop", ""))
+    if shop is not None and origin in shop.storefront_origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Allow-Methods"] = "POST, DELETE, OPTIONS"
+        response.headers["Access-Control-Max-Age"] = "600"
+    response.headers["Vary"] = "Origin"
+    return response

@@ -1,0 +1,328 @@
+"""Cart time: what a cart will earn and what can be spent on it (quote), turning points or store
+credit into a one-use platform code (apply: a ledger hold first, then the code), taking it back
+(remove), and settling it when the paid order arrives with the code (commit the hold), or
+letting it lapse (release the hold)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Callable, Protocol
+
+from sqlalchemy import select, update
+
+from ..domain.earning import MemberContext, Order, OrderLine, calculate
+from ..domain.errors import DomainError, IdempotencyConflict, InsufficientBalance, InvalidRequest, NotFound
+from ..domain.ledger import Asset, Source
+from ..domain.money import Money, quantum
+from ..domain.ports import Clock, SystemClock
+from ..domain.rewards import credit_spend, quote
+from ..domain.tiers import level_for
+from ..storage import tables as t
+from ..storage.db import Database
+from ..storage.repos import insert_returning
+from . import events
+from .ledger import Ledger
+from .members import Members
+from .program import Programs
+from .tiers import TierService
+
+CODE_MINUTES = 120  # how long a cart code lives on the platform
+SETTLE_GRACE = timedelta(hours=6)  # the paid order may arrive late (Shopify retries for 4 hours)
+
+
+class PlatformUnavailable(DomainError):
+    code = "platform_unavailable"
+    status = 502
+
+
+class InProgress(DomainError):
+    code = "in_progress"
+    status = 409
+
+
+class CodeMaker(Protocol):
+    def create_discount_code(self, *, code: str, title: str, customer_id: str, ends_at: str,
+                             amount=None, percent=None, free_shipping: bool = False) -> str: ...
+
+    def delete_discount(self, discount_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class CartLine:
+    line_id: str
+    quantity: int
+    price: Decimal  # unit price, in the cart's currency
+    discount: Decimal = Decimal(0)  # on the whole line
+    product_id: str | None = None
+    collections: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    product_type: str | None = None
+    gift_card: bool = False
+
+
+@dataclass(frozen=True)
+class Cart:
+    currency: str
+    lines: tuple[CartLine, ...]
+    discount: Decimal = Decimal(0)  # order-level, in the cart's currency
+    rate: Decimal | None = None  # cart currency units per 1 unit of the shop's currency
+
+
+def _to_shop(amount: Decimal, rate: Decimal | None, currency: str) -> Decimal:
+    value = amount / rate if rate else amount
+    return value.quantize(quantum(currency), rounding=ROUND_HALF_EVEN)
+
+
+def to_order(cart: Cart, shop_currency: str, now: datetime, customer_id: str | None) -> Order:
+    """The cart as a neutral order in the shop's currency; the order-level discount is spread
+    over the lines in proportion to their totals (the last line takes the rounding)."""
+    if cart.currency != shop_currency and not cart.rate:
+        raise InvalidRequest(f"the cart is in {cart.currency}; send the rate to {shop_currency}", field="rate")
+    rate = cart.rate if cart.currency != shop_currency else None
+    totals = [max(li.price * li.quantity - li.discount, Decimal(0)) for li in cart.lines]
+    gross = sum(totals, Decimal(0))
+    if cart.discount > gross:
+        raise InvalidRequest("the cart discount is larger than the cart", field="discount")
+    shares, left = [], cart.discount
+    for i, total in enumerate(totals):
+        part = left if i == len(totals) - 1 else (cart.discount * total / gross if gross else Decimal(0)).quantize(quantum(cart.currency))
+        shares.append(part)
+        left -= part
+    lines = tuple(OrderLine(li.line_id, li.quantity, _to_shop(total - share, rate, shop_currency),
+                            product_id=li.product_id, gift_card=li.gift_card, collections=li.collections,
+                            tags=li.tags, product_type=li.product_type)
+                  for li, total, share in zip(cart.lines, totals, shares))
+    return Order("cart", shop_currency, now, lines, customer_id)
+
+
+class CartService:
+    def __init__(self, db: Database, ledger: Ledger, members: Members, programs: Programs,
+                 tiers: TierService, platform_for: Callable[[int], CodeMaker], clock: Clock | None = None) -> None:
+        self.db, self.ledger, self.members, self.programs = db, ledger, members, programs
+        self.tiers, self.platform_for, self.clock = tiers, platform_for, clock or SystemClock()
+
+    # -- quote -------------------------------------------------------------------------------
+    def quote(self, shop_id: int, shop_currency: str, cart: Cart, customer_id: str | None) -> dict:
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            pv = self.programs.current(shop_id, conn)
+            program = pv.program
+            member = None
+            if customer_id:
+                member = conn.execute(select(t.members.c.id, t.members.c.tier, t.members.c.birthday).where(
+                    t.members.c.shop_id == shop_id, t.members.c.platform_customer_id == customer_id)).first()
+            tier = None
+            if program.tiers.enabled:
+                tier = program.tiers.by_name(member.tier if member else None) or program.tiers.levels[0]
+            order = to_order(cart, shop_currency, now, customer_id)
+            earning = calculate(program, order, MemberContext(tier, member.birthday if member else None), version=pv.version)
+            points = 0
+            credit = Money.zero(shop_currency)
+            progress = None
+            if member is not None:
+                bal = conn.execute(select(t.balances).where(t.balances.c.member_id == member.id)).one()
+                points, credit = int(bal.points), Money.of(bal.credit, shop_currency)
+            if program.tiers.enabled:
+                value = self.tiers.qualifying_value(conn, program, shop_id, member.id, now) if member else Decimal(0)
+                value += Decimal(earning.points) if program.tiers.basis == "points_earned" else earning.base
+                after = level_for(program.tiers, value)
+                names = [lvl.name for lvl in program.tiers.levels]
+                nxt = program.tiers.levels[names.index(after.name) + 1] if after.name != names[-1] else None
+                progress = {"tier_now": tier.name if tier else None, "tier_after": after.name,
+                            "next_tier": nxt.name if nxt else None,
+                            "to_next": str(nxt.threshold - value) if nxt else None,
+                            "basis": program.tiers.basis}
+        subtotal = Money.of(sum((li.total for li in order.lines), Decimal(0)), shop_currency)
+        rewards = []
+        for reward in program.rewards:
+            entry = {"id": reward.id, "name": reward.name, "type": reward.type}
+            try:
+                q = quote(reward, subtotal, points_available=max(points, 0), tier=tier.name if tier else None)
+                entry.update(available=True, points=q.points, explanation=q.explanation,
+                             value=q.discount.to_json() if q.discount else None,
+                             percent=str(q.percent) if q.percent is not None else None,
+                             free_shipping=q.free_shipping)
+                if q.discount and cart.rate and cart.currency != shop_currency:
+                    entry["value_in_cart_currency"] = Money((q.discount.amount * cart.rate).quantize(
+                        quantum(cart.currency)), cart.currency).to_json()
+            except InvalidRequest as why:
+                entry.update(available=False, reason=why.message if member else "sign in to use rewards")
+            rewards.append(entry)
+        credit_usable = None
+        if member is not None and program.store_credit.enabled:
+            credit_usable = credit_spend(credit, subtotal, program.store_credit.max_cart_share).to_json()
+        answer = {
+            "earn": {"points": earning.points, "explanation": earning.summary,
+                     "cashback": Money.of(earning.credit, shop_currency).to_json(),
+                     "cashback_explanation": earning.credit_summary if earning.credit_notes else None},
+            "tier": progress, "member": member is not None,
+            "balance": {"points": points, "store_credit": credit.to_json()} if member else None,
+            "store_credit_usable": credit_usable, "rewards": rewards,
+            "subtotal": subtotal.to_json(), "program_version": pv.version,
+        }
+        if cart.currency != shop_currency:
+            answer["currency_note"] = (f"cart in {cart.currency} converted to {shop_currency} at "
+                                       f"{cart.rate} {cart.currency} per {shop_currency}")
+        return answer
+
+    # -- apply -------------------------------------------------------------------------------
+    def apply(self, shop_id: int, shop_currency: str, customer_id: str, key: str, *, cart: Cart,
+              reward_id: str | None = None, steps: int | None = None, credit: Decimal | None = None) -> dict:
+        """Reserve, then create the platform code; the same key returns the same answer."""
+        if (reward_id is None) == (credit is None):
+            raise InvalidRequest("send either a reward_id or a store credit amount")
+        fingerprint = hashlib.sha256(json.dumps([customer_id, reward_id, steps, str(credit)]).encode()).hexdigest()
+        stored = self._stored(shop_id, key, fingerprint)
+        if stored is not None:
+            return stored
+        member, _ = self.members.enrol(shop_id, customer_id)
+        now = self.clock.now()
+        program = self.programs.current(shop_id).program
+        subtotal = Money.of(sum((li.total for li in to_order(cart, shop_currency, now, customer_id).lines),
+                                Decimal(0)), shop_currency)
+        _, bal = self.members.get(shop_id, member.id)
+        if reward_id is not None:
+            reward = program.reward(reward_id)
+            if reward is None:
+                raise NotFound(f"no reward {reward_id!r}")
+            tier = (member.tier or program.tiers.levels[0].name) if program.tiers.enabled else None
+            if bal.points < reward.points_cost * (steps or 1):  # the same refusal as the ledger's
+                raise InsufficientBalance("not enough points for this reward", available=str(bal.points),
+                                          requested=str(reward.points_cost * (steps or 1)))
+            q = quote(reward, subtotal, points_available=max(bal.points, 0), tier=tier, steps=steps)
+            asset, amount, title = Asset.POINTS, q.points, q.explanation
+            value = {"amount": q.discount.amount if q.discount else None, "percent": q.percent,
+                     "free_shipping": q.free_shipping}
+        else:
+            if not program.store_credit.enabled:
+                raise InvalidRequest("store credit cannot be spent in this shop")
+            money = credit_spend(bal.credit, subtotal, program.store_credit.max_cart_share,
+                                 requested=Money.of(credit, shop_currency))
+            asset, amount, title = Asset.CREDIT, money.amount, f"{money.amount} {shop_currency} store credit"
+            value = {"amount": money.amount, "percent": None, "free_shipping": False}
+        expires = now + timedelta(minutes=CODE_MINUTES)
+        with self.db.transaction() as conn:
+            row_id = insert_returning(conn, t.redemptions, dict(
+                shop_id=shop_id, member_id=member.id, idempotency_key=key, request_hash=fingerprint,
+                reward_id=reward_id, asset=asset.value, amount=Decimal(amount), status="reserving",
+                expires_at=expires, created_at=now, updated_at=now), ["shop_id", "idempotency_key"])
+            if row_id is None:
+                raise InProgress("a request with this key is in progress; ask again")
+            held = self.ledger.reserve(shop_id, member.id, asset, amount, key=f"redeem:{key}", source=Source.CART,
+                                       reason=f"held for {title}", conn=conn)  # InsufficientBalance undoes it all
+            conn.execute(update(t.redemptions).where(t.redemptions.c.id == row_id).values(hold_id=held.hold_id))
+        code = "LOY-" + secrets.token_hex(5).upper()
+        try:
+            discount_id = self.platform_for(shop_id).create_discount_code(
+                code=code, title=title, customer_id=customer_id, ends_at=expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                amount=value["amount"], percent=value["percent"], free_shipping=value["free_shipping"])
+        except Exception as exc:
+            self.ledger.release(shop_id, held.hold_id, key=f"redeem:{key}:failed", source=Source.CART,
+                                reason="the platform did not create the code")
+            answer = {"error": {"code": "platform_unavailable", "message": f"the discount code could not be created: {exc}"[:300]}}
+            self._finish(row_id, "failed", answer)
+            raise PlatformUnavailable(answer["error"]["message"]) from None
+        answer = {"redemption_id": row_id, "code": code, "expires_at": expires.isoformat(),
+                  "asset": asset.value, "amount": str(amount), "title": title,
+                  "value": {"amount": str(value["amount"]) if value["amount"] is not None else None,
+                            "percent": str(value["percent"]) if value["percent"] is not None else None,
+                            "free_shipping": value["free_shipping"], "currency": shop_currency}}
+        self._finish(row_id, "issued", answer, code=code, platform_discount_id=discount_id)
+        return answer
+
+    def _stored(self, shop_id: int, key: str, fingerprint: str) -> dict | None:
+        with self.db.transaction() as conn:
+            row = conn.execute(select(t.redemptions).where(t.redemptions.c.shop_id == shop_id,
+                                                           t.redemptions.c.idempotency_key == key)).first()
+        if row is None:
+            return None
+        if row.request_hash != fingerprint:
+            raise IdempotencyConflict("this idempotency key was used for a different redemption")
+        if row.answer is None:
+            raise InProgress("a request with this key is in progress; ask again")
+        if "error" in row.answer:
+            raise PlatformUnavailable(row.answer["error"]["message"])
+        return row.answer
+
+    def _finish(self, row_id: int, status: str, answer: dict | None, **values) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(update(t.redemptions).where(t.redemptions.c.id == row_id).values(
+                status=status, answer=answer, updated_at=self.clock.now(), **values))
+
+    # -- remove, settle, lapse ---------------------------------------------------------------
+    def _row(self, shop_id: int, redemption_id: int):
+        with self.db.transaction() as conn:
+            return conn.execute(select(t.redemptions).where(t.redemptions.c.shop_id == shop_id,
+                                                            t.redemptions.c.id == redemption_id)).first()
+
+    def remove(self, shop_id: int, customer_id: str, redemption_id: int) -> dict:
+        """Before checkout: disable the code first (so it cannot be used for free), then release."""
+        row = self._row(shop_id, redemption_id)
+        member = self.members.by_customer(shop_id, customer_id)[0] if row else None
+        if row is None or member.id != row.member_id:
+            raise NotFound("no such redemption")
+        if row.status != "issued":
+            return {"redemption_id": row.id, "status": row.status}
+        try:
+            self.platform_for(shop_id).delete_discount(row.platform_discount_id)
+        except Exception as exc:
+            raise PlatformUnavailable(f"the code could not be disabled: {exc}"[:300]) from None
+        self.ledger.release(shop_id, row.hold_id, key=f"redemption:{row.id}:removed", source=Source.CART,
+                            reason="removed from the cart")
+        self._finish(row.id, "released", row.answer)
+        return {"redemption_id": row.id, "status": "released"}
+
+    def settle(self, shop_id: int, order_id: str, customer_id: str | None, codes: tuple[str, ...]) -> list[str]:
+        """The paid (or cancelled) order carries codes: commit their holds to this order, once."""
+        notes = []
+        for code in codes:
+            with self.db.transaction() as conn:
+                row = conn.execute(select(t.redemptions).where(t.redemptions.c.shop_id == shop_id,
+                                                               t.redemptions.c.code == code).with_for_update()).first()
+                if row is None:
+                    continue
+                owner = conn.execute(select(t.members.c.platform_customer_id).where(
+                    t.members.c.id == row.member_id)).scalar()
+                ref = f"order:{order_id}"
+                if row.status == "committed" and row.order_id == order_id:
+                    continue
+                if row.status != "issued" or owner != customer_id:
+                    why = ("used by another customer" if owner != customer_id else
+                           f"used on order {order_id} after it was {row.status}")
+                    events.emit(conn, shop_id, row.member_id, "redemption_flagged", f"flag:{row.id}:{order_id}",
+                                {"code": code, "order_id": order_id, "reason": why}, self.clock.now())
+                    if row.status == "issued":
+                        conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(status="flagged"))
+                    notes.append(f"{code} flagged: {why}")
+                    continue
+                self.ledger.commit(shop_id, row.hold_id, key=f"redemption:{row.id}:commit", source=Source.ORDER,
+                                   reason=f"{row.answer.get('title', 'reward')} used on order {order_id}",
+                                   external_ref=ref, conn=conn)
+                conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
+                    status="committed", order_id=order_id, updated_at=self.clock.now()))
+                notes.append(f"{code} committed")
+        return notes
+
+    def lapse(self) -> int:
+        """Periodic: codes never used are released (after a grace for late orders)."""
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            rows = conn.execute(select(t.redemptions).where(
+                t.redemptions.c.status == "issued", t.redemptions.c.expires_at < now - SETTLE_GRACE)).all()
+        done = 0
+        for row in rows:
+            try:
+                self.ledger.release(row.shop_id, row.hold_id, key=f"redemption:{row.id}:lapsed", source=Source.SYSTEM,
+                                    reason="the code expired unused")
+            except DomainError:
+                pass  # settled meanwhile
+            with self.db.transaction() as conn:
+                done += conn.execute(update(t.redemptions).where(
+                    t.redemptions.c.id == row.id, t.redemptions.c.status == "issued").values(
+                    status="released", updated_at=now)).rowcount
+        return done
+
