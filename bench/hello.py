@@ -8,3 +8,9 @@ app = Flask(__name__)
 def hello():
     request.get_data()
     return jsonify(ok=True)
+
+
+@app.post("/storefront/v1/cart/quote")
+def hello_quote():
+    request.get_data()
+    return jsonify(ok=True)

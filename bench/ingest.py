@@ -11,102 +11,21 @@ the script checks that every 200 has its row: a 200 without a stored row is a fa
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import multiprocessing
 import os
 import signal
-import socket
-import statistics
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import free_port, load, serve  # noqa: E402
+
 SECRET = "bench-secret"
 DOMAIN = "bench-shop.myshopify.com"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(module: str, port: int, env: dict, workers: int) -> subprocess.Popen:
-    cmd = [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
-           "-b", f"127.0.0.1:{port}", "-w", str(workers), module]
-    proc = subprocess.Popen(cmd, cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{module} did not start")
-
-
-def _client(args) -> tuple[list[float], int, int, list[str]]:
-    port, seconds, threads, body, headers = args
-    latencies: list[float] = []
-    errors = [0]
-    ok_ids: list[str] = []
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-
-    def run() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        mine, ids, bad = [], [], 0
-        while time.perf_counter() < deadline:
-            wid = str(uuid.uuid4())
-            start = time.perf_counter()
-            try:
-                conn.request("POST", "/webhooks/shopify", body, {**headers, "X-Shopify-Webhook-Id": wid})
-                resp = conn.getresponse()
-                resp.read()
-                status = resp.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                status = 0
-            mine.append(time.perf_counter() - start)
-            if status == 200:
-                ids.append(wid)
-            else:
-                bad += 1
-        with lock:
-            latencies.extend(mine)
-            ok_ids.extend(ids)
-            errors[0] += bad
-
-    pool = [threading.Thread(target=run) for _ in range(threads)]
-    for th in pool:
-        th.start()
-    for th in pool:
-        th.join()
-    return latencies, len(latencies), errors[0], ok_ids
-
-
-def load(port: int, seconds: float, connections: int, body: bytes, headers: dict) -> dict:
-    procs = max(1, min(connections // 8, 4))
-    per = connections // procs
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(procs) as pool:
-        start = time.perf_counter()
-        results = pool.map(_client, [(port, seconds, per, body, headers)] * procs)
-        elapsed = time.perf_counter() - start
-    lat = sorted(x for r in results for x in r[0])
-    total = sum(r[1] for r in results)
-    q = statistics.quantiles(lat, n=100) if len(lat) > 100 else [0] * 99
-    return {"rps": total / elapsed, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000,
-            "max_ms": lat[-1] * 1000 if lat else 0, "errors": sum(r[2] for r in results),
-            "ok_ids": [i for r in results for i in r[3]]}
 
 
 def main() -> None:

@@ -131,8 +131,8 @@ def _proxy_identity():
 def _limited(shop, customer: str | None):
     rt = _rt()
     limiter = rt.rate_limiter
-    wait = limiter.hit(f"shop:{shop.id}", rt.settings.storefront_shop_rate) or limiter.hit(
-        f"client:{shop.id}:{customer or request.remote_addr}", rt.settings.storefront_client_rate)
+    wait = limiter.hit_all([(f"shop:{shop.id}", rt.settings.storefront_shop_rate),
+                            (f"client:{shop.id}:{customer or request.remote_addr}", rt.settings.storefront_client_rate)])
     if wait:
         response = error_response(429, "rate_limited", "too many requests; slow down")
         response[0].headers["Retry-After"] = str(wait)

@@ -108,12 +108,17 @@ class CartService:
     # -- quote -------------------------------------------------------------------------------
     def quote(self, shop_id: int, shop_currency: str, cart: Cart, customer_id: str | None) -> dict:
         now = self.clock.now()
-        with self.db.transaction() as conn:
-            pv = self.programs.current(shop_id, conn)
-            program = pv.program
+        pv = self.programs.for_reading(shop_id)
+        program = pv.program
+        points_basis = program.tiers.enabled and program.tiers.basis == "points_earned"
+        with self.db.reading() as conn:  # one query, one round trip
             member = None
             if customer_id:
-                member = conn.execute(select(t.members.c.id, t.members.c.tier, t.members.c.birthday).where(
+                window = (self.tiers.points_in_window(program, shop_id, t.members.c.id, now).label("window")
+                          if points_basis else None)
+                cols = [t.members.c.id, t.members.c.tier, t.members.c.birthday, t.balances.c.points,
+                        t.balances.c.credit] + ([window] if window is not None else [])
+                member = conn.execute(select(*cols).join(t.balances, t.balances.c.member_id == t.members.c.id).where(
                     t.members.c.shop_id == shop_id, t.members.c.platform_customer_id == customer_id)).first()
             tier = None
             if program.tiers.enabled:
@@ -124,10 +129,14 @@ class CartService:
             credit = Money.zero(shop_currency)
             progress = None
             if member is not None:
-                bal = conn.execute(select(t.balances).where(t.balances.c.member_id == member.id)).one()
-                points, credit = int(bal.points), Money.of(bal.credit, shop_currency)
+                points, credit = int(member.points), Money.of(member.credit, shop_currency)
             if program.tiers.enabled:
-                value = self.tiers.qualifying_value(conn, program, shop_id, member.id, now) if member else Decimal(0)
+                if member is None:
+                    value = Decimal(0)
+                elif points_basis:
+                    value = Decimal(member.window)
+                else:
+                    value = self.tiers.qualifying_value(conn, program, shop_id, member.id, now)
                 value += Decimal(earning.points) if program.tiers.basis == "points_earned" else earning.base
                 after = level_for(program.tiers, value)
                 names = [lvl.name for lvl in program.tiers.levels]

@@ -68,6 +68,7 @@ class Programs:
     def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db, self.clock = db, clock or SystemClock()
         self._cache: dict[tuple[int, int], Program] = {}
+        self._current_cache: dict[int, tuple[float, ProgramVersion]] = {}
         self._lock = threading.Lock()
 
     def _row_to_version(self, shop_id: int, row) -> ProgramVersion:
@@ -99,6 +100,19 @@ class Programs:
             if row is None:  # still none now that we hold the shop row: we make the default
                 return self._save(conn, shop_id, Program(timezone=shop_tz), "system", "default program")
         return self._row_to_version(shop_id, row)
+
+    def for_reading(self, shop_id: int, ttl: float = 5.0) -> ProgramVersion:
+        """The current program for read-only, hot paths (cart quotes): cached per process for a
+        few seconds, so a merchant's change reaches quotes within `ttl`. Postings never use it."""
+        import time
+
+        now = time.monotonic()
+        hit = self._current_cache.get(shop_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        pv = self.current(shop_id)
+        self._current_cache[shop_id] = (now + ttl, pv)
+        return pv
 
     def version(self, shop_id: int, version: int) -> ProgramVersion:
         with self.db.transaction() as conn:

@@ -12,6 +12,24 @@ class RateLimiter:
         self._local: dict[str, int] = {}
         self._lock = threading.Lock()
 
+    def hit_all(self, checks: list[tuple[str, int]], window: int = 1) -> int:
+        """Several counters at once (one Redis round trip); the longest wait, or 0."""
+        now = time.time()
+        slot = int(now // window)
+        names = [f"rl:{key}:{slot}" for key, _ in checks]
+        if self.redis is None:
+            return max((self.hit(key, limit, window) for key, limit in checks), default=0)
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for name in names:
+                pipe.incr(name)
+                pipe.expire(name, window * 2, nx=True)
+            counts = pipe.execute()[::2]
+        except Exception:
+            return 0
+        over = any(count > limit for count, (_, limit) in zip(counts, checks))
+        return max(1, int((slot + 1) * window - now + 0.999)) if over else 0
+
     def hit(self, key: str, limit: int, window: int = 1) -> int:
         """0 when allowed, else the seconds to wait (for Retry-After)."""
         now = time.time()

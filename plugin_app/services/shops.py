@@ -50,8 +50,24 @@ def _shop(row) -> Shop:
 
 
 class Shops:
+    CACHE_SECONDS = 30.0  # storefront lookups: a changed key or uninstall shows within this
+
     def __init__(self, db: Database, box: SecretBox, clock: Clock | None = None) -> None:
         self.db, self.box, self.clock = db, box, clock or SystemClock()
+        self._cache: dict[tuple, tuple[float, object]] = {}
+
+    def _cached(self, key: tuple, load):
+        import time
+
+        hit = self._cache.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[key] = (now + self.CACHE_SECONDS, value)
+        return value
 
     def register(self, platform: str, domain: str, *, currency: str = "EUR", timezone: str = "UTC",
                  name: str = "", credentials: dict | None = None) -> tuple[Shop, str]:
@@ -112,12 +128,18 @@ class Shops:
         return _shop(row) if row else None
 
     def by_widget_key(self, key: str) -> Shop | None:
+        return self._cached(("wk", key), lambda: self._by_widget_key(key)) if key else None
+
+    def _by_widget_key(self, key: str) -> Shop | None:
         with self.db.transaction() as conn:
             row = conn.execute(select(t.shops).where(t.shops.c.widget_key == key,
                                                      t.shops.c.status == "installed")).first()
         return _shop(row) if row else None
 
     def widget_secret(self, shop_id: int) -> str:
+        return self._cached(("ws", shop_id), lambda: self._widget_secret(shop_id))
+
+    def _widget_secret(self, shop_id: int) -> str:
         with self.db.transaction() as conn:
             blob = conn.execute(select(t.shops.c.credentials).where(t.shops.c.id == shop_id)).scalar_one()
         return json.loads(self.box.decrypt(blob))["widget_secret"]
@@ -141,8 +163,10 @@ class Shops:
     def set_origins(self, shop_id: int, origins: list[str]) -> None:
         with self.db.transaction() as conn:
             conn.execute(update(t.shops).where(t.shops.c.id == shop_id).values(origins=origins))
+        self._cache.clear()
 
     def uninstall(self, shop_id: int) -> None:
         with self.db.transaction() as conn:
             conn.execute(update(t.shops).where(t.shops.c.id == shop_id).values(
                 status="uninstalled", uninstalled_at=self.clock.now()))
+        self._cache.clear()

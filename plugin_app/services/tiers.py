@@ -36,6 +36,16 @@ class TierService:
     def __init__(self, db: Database, ledger: Ledger, clock: Clock | None = None) -> None:
         self.db, self.ledger, self.clock = db, ledger, clock or SystemClock()
 
+    def points_in_window(self, program: Program, shop_id: int, member_id, now: datetime):
+        """The SQL expression of points earned in the tier window (to embed in a larger query)."""
+        e = t.ledger_entries.c
+        since = window_start(program.tiers, now, ZoneInfo(program.timezone))
+        stmt = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
+            e.shop_id == shop_id, e.member_id == member_id, e.asset == Asset.POINTS.value)
+        if since is not None:
+            stmt = stmt.where(e.created_at >= since)
+        return stmt.scalar_subquery()
+
     def qualifying_value(self, conn: Connection, program: Program, shop_id: int, member_id: int,
                          now: datetime) -> Decimal:
         since = window_start(program.tiers, now, ZoneInfo(program.timezone))

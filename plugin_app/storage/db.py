@@ -62,6 +62,15 @@ class Database:
             yield conn
 
     @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for a single consistent read on a hot path: autocommit, so a one-query
+        read costs one round trip (no BEGIN/COMMIT). Never for writes."""
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+
+    @contextmanager
     def unit(self, outer: Connection | None = None) -> Iterator[Connection]:
         """A transaction of our own, or a savepoint inside the caller's: services take an
         optional connection so that one use case can compose others in one unit of work."""

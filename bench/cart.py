@@ -1,0 +1,100 @@
+"""Cart quote latency and throughput: `POST /storefront/v1/cart/quote` for a signed-in member
+(balances, tier progress, rewards), a 5-line and a 100-line cart, served by gunicorn against
+PostgreSQL and Redis, next to a bare Flask hello-world under the same settings in the same run.
+
+    .venv/bin/python bench/cart.py [--seconds 8] [--connections 32]
+
+The storefront rate limits are lifted for the run (they would otherwise, rightly, answer 429).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import free_port, load, serve  # noqa: E402
+
+
+def cart(lines: int) -> bytes:
+    return json.dumps({"currency": "EUR", "lines": [
+        {"product_id": f"p{i}", "quantity": 1 + i % 3, "price": f"{10 + i % 40}.90", "collections": ["c1"]}
+        for i in range(lines)]}).encode()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=8)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=8)
+    args = ap.parse_args()
+
+    from cryptography.fernet import Fernet
+    from sqlalchemy import create_engine, text
+
+    from plugin_app.runtime import Runtime
+    from plugin_app.services import identity
+    from plugin_app.settings import Settings, normalize_database_url
+    from plugin_app.storage.migrate import upgrade
+
+    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get(
+        "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    name = f"loyalty_cart_{uuid.uuid4().hex[:8]}"
+    server = normalize_database_url(base).rsplit("/", 1)[0]
+    admin = create_engine(server + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = f"{server}/{name}"
+    key = Fernet.generate_key().decode()
+    procs = []
+    try:
+        upgrade(url)
+        rt = Runtime(Settings().with_overrides(dict(database_url=url, jobs_mode="rq", redis_url=redis_url,
+                                                    encryption_keys=(key,))))
+        shop, _ = rt.shops.register("demo", "bench-cart.example")
+        member, _ = rt.members.enrol(shop.id, "c-1")
+        for i in range(40):  # a member with history: the tier window sums real entries
+            rt.ledger.earn(shop.id, member.id, "points", 25, key=f"seed-{i}", source="order", reason="seed")
+        shop = rt.shops.get(shop.id)
+        token = identity.sign(shop.id, "c-1", rt.shops.widget_secret(shop.id), ttl=3600)
+        rt.close()
+        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOYALTY_ENCRYPTION_KEY": key,
+               "LOG_LEVEL": "WARNING", "WEB_THREADS": str(args.threads), "DB_POOL_SIZE": str(args.threads),
+               "STOREFRONT_SHOP_RATE": "100000000", "STOREFRONT_CLIENT_RATE": "100000000"}
+        app_port, hello_port = free_port(), free_port()
+        procs.append(serve("wsgi:app", app_port, env, args.workers))
+        procs.append(serve("bench.hello:app", hello_port, env, args.workers))
+        path = f"/storefront/v1/cart/quote?shop={shop.widget_key}"
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        small, big = cart(5), cart(100)
+        load(hello_port, 1, args.connections, small, headers, path, unique=False)
+        load(app_port, 1, args.connections, small, headers, path, unique=False)
+        bare = load(hello_port, args.seconds, args.connections, small, headers, path, unique=False)
+        five = load(app_port, args.seconds, args.connections, small, headers, path, unique=False)
+        hundred = load(app_port, args.seconds, args.connections, big, headers, path, unique=False)
+        print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread); "
+              f"{args.connections} connections; {args.seconds:.0f} s each")
+        for label, r in (("bare Flask hello-world", bare), ("quote, 5 lines", five), ("quote, 100 lines", hundred)):
+            print(f"{label:24s} {r['rps']:8.0f} req/s   p50 {r['p50_ms']:6.2f} ms   p99 {r['p99_ms']:6.2f} ms"
+                  f"   max {r['max_ms']:7.1f} ms   non-200 {r['errors']}")
+        print(f"ratio to the bare baseline: 5 lines {five['rps'] / bare['rps']:.2f}, "
+              f"100 lines {hundred['rps'] / bare['rps']:.2f}")
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(10)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
