@@ -27,6 +27,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/cart.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis
