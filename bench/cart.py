@@ -11,15 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import free_port, load, serve  # noqa: E402
+from bench.harness import bench_database, load, served  # noqa: E402
 
 
 def cart(lines: int) -> bytes:
@@ -36,27 +34,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=8)
     args = ap.parse_args()
 
-    from cryptography.fernet import Fernet
-    from sqlalchemy import create_engine, text
-
     from plugin_app.runtime import Runtime
     from plugin_app.services import identity
-    from plugin_app.settings import Settings, normalize_database_url
-    from plugin_app.storage.migrate import upgrade
+    from plugin_app.settings import Settings
 
-    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get(
-        "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    name = f"loyalty_cart_{uuid.uuid4().hex[:8]}"
-    server = normalize_database_url(base).rsplit("/", 1)[0]
-    admin = create_engine(server + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"{server}/{name}"
-    key = Fernet.generate_key().decode()
-    procs = []
-    try:
-        upgrade(url)
+    with bench_database("loyalty_cart") as (url, key, redis_url):
         rt = Runtime(Settings().with_overrides(dict(database_url=url, jobs_mode="rq", redis_url=redis_url,
                                                     encryption_keys=(key,))))
         shop, _ = rt.shops.register("demo", "bench-cart.example")
@@ -69,17 +51,15 @@ def main() -> None:
         env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOYALTY_ENCRYPTION_KEY": key,
                "LOG_LEVEL": "WARNING", "WEB_THREADS": str(args.threads), "DB_POOL_SIZE": str(args.threads),
                "STOREFRONT_SHOP_RATE": "100000000", "STOREFRONT_CLIENT_RATE": "100000000"}
-        app_port, hello_port = free_port(), free_port()
-        procs.append(serve("wsgi:app", app_port, env, args.workers))
-        procs.append(serve("bench.hello:app", hello_port, env, args.workers))
-        path = f"/storefront/v1/cart/quote?shop={shop.widget_key}"
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-        small, big = cart(5), cart(100)
-        load(hello_port, 1, args.connections, small, headers, path, unique=False)
-        load(app_port, 1, args.connections, small, headers, path, unique=False)
-        bare = load(hello_port, args.seconds, args.connections, small, headers, path, unique=False)
-        five = load(app_port, args.seconds, args.connections, small, headers, path, unique=False)
-        hundred = load(app_port, args.seconds, args.connections, big, headers, path, unique=False)
+        with served(env, args.workers) as (app_port, hello_port):
+            path = f"/storefront/v1/cart/quote?shop={shop.widget_key}"
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+            small, big = cart(5), cart(100)
+            load(hello_port, 1, args.connections, small, headers, path, unique=False)
+            load(app_port, 1, args.connections, small, headers, path, unique=False)
+            bare = load(hello_port, args.seconds, args.connections, small, headers, path, unique=False)
+            five = load(app_port, args.seconds, args.connections, small, headers, path, unique=False)
+            hundred = load(app_port, args.seconds, args.connections, big, headers, path, unique=False)
         print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread); "
               f"{args.connections} connections; {args.seconds:.0f} s each")
         for label, r in (("bare Flask hello-world", bare), ("quote, 5 lines", five), ("quote, 100 lines", hundred)):
@@ -87,13 +67,6 @@ def main() -> None:
                   f"   max {r['max_ms']:7.1f} ms   non-200 {r['errors']}")
         print(f"ratio to the bare baseline: 5 lines {five['rps'] / bare['rps']:.2f}, "
               f"100 lines {hundred['rps'] / bare['rps']:.2f}")
-    finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-            p.wait(10)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

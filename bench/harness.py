@@ -5,12 +5,14 @@ from __future__ import annotations
 import http.client
 import multiprocessing
 import os
+import signal
 import socket
 import statistics
 import subprocess
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,3 +97,45 @@ def load(port: int, seconds: float, connections: int, body: bytes, headers: dict
             "ok_ids": [i for r in results for i in r[3]]}
 
 
+
+
+@contextmanager
+def bench_database(prefix: str):
+    """A PostgreSQL database of the bench's own, migrated, with a fresh encryption key; dropped
+    afterwards. Yields (url, key, redis_url)."""
+    from cryptography.fernet import Fernet
+    from sqlalchemy import create_engine, text
+
+    from plugin_app.settings import normalize_database_url
+    from plugin_app.storage.migrate import upgrade
+
+    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get(
+        "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    server = normalize_database_url(base).rsplit("/", 1)[0]
+    admin = create_engine(server + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        upgrade(f"{server}/{name}")
+        yield f"{server}/{name}", Fernet.generate_key().decode(), redis_url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def served(env: dict, workers: int):
+    """The app and the bare baseline under the same gunicorn settings; yields their ports."""
+    procs = []
+    try:
+        app_port, hello_port = free_port(), free_port()
+        procs.append(serve("wsgi:app", app_port, env, workers))
+        procs.append(serve("bench.hello:app", hello_port, env, workers))
+        yield app_port, hello_port
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(10)

@@ -16,24 +16,27 @@ def _rt():
     return current_app.extensions["loyalty"]
 
 
-def _app_credentials():
+def _verified():
+    """(api key, secret, verified query) or an error response: the app must be configured and
+    the query signed by Shopify, for a *.myshopify.com shop, recently."""
     s = _rt().settings
     if not (s.shopify_api_key and s.shopify_api_secret):
-        return None
-    return s.shopify_api_key, s.shopify_api_secret
+        return None, error_response(503, "not_configured", "SHOPIFY_API_KEY and SHOPIFY_API_SECRET are not set")
+    try:
+        params = shopify_auth.verify_query(request.query_string.decode(), s.shopify_api_secret)
+    except shopify_auth.AuthError as exc:
+        return None, error_response(401, "unauthorized", str(exc))
+    return (s.shopify_api_key, s.shopify_api_secret, params), None
 
 
 @bp.get("")
 @api(summary="Start a non-embedded install: verify Shopify's query, redirect to the grant screen",
      tags=["install"], status=302, errors=(401, 503))
 def begin():
-    creds = _app_credentials()
-    if creds is None:
-        return error_response(503, "not_configured", "SHOPIFY_API_KEY and SHOPIFY_API_SECRET are not set")
-    try:
-        params = shopify_auth.verify_query(request.query_string.decode(), creds[1])
-    except shopify_auth.AuthError as exc:
-        return error_response(401, "unauthorized", str(exc))
+    verified, problem = _verified()
+    if problem:
+        return problem
+    *creds, params = verified
     state = shopify_auth.new_state()
     session["shopify_state"] = state  # a signed cookie holds the nonce
     session["shopify_shop"] = params["shop"]
@@ -45,13 +48,10 @@ def begin():
 @api(summary="Finish the install: check hmac and state nonce, exchange the code, subscribe webhooks",
      tags=["install"], status=302, errors=(401, 403, 503))
 def callback():
-    creds = _app_credentials()
-    if creds is None:
-        return error_response(503, "not_configured", "SHOPIFY_API_KEY and SHOPIFY_API_SECRET are not set")
-    try:
-        params = shopify_auth.verify_query(request.query_string.decode(), creds[1])
-    except shopify_auth.AuthError as exc:
-        return error_response(401, "unauthorized", str(exc))
+    verified, problem = _verified()
+    if problem:
+        return problem
+    *creds, params = verified
     expected = session.pop("shopify_state", None)
     if not expected or params.get("state") != expected or session.pop("shopify_shop", None) != params["shop"]:
         return error_response(403, "state_mismatch", "the install did not start here (state nonce)")
