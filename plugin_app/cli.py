@@ -127,6 +127,32 @@ def add_shopify(domain, access_token, api_secret, api_base_url, no_verify, curre
                            "currency": shop.currency, "timezone": shop.timezone, "webhooks": webhooks}))
 
 
+@shops.command("add-woocommerce")
+@click.option("--url", required=True, help="the store's address, e.g. https://shop.example")
+@click.option("--consumer-key", required=True)
+@click.option("--consumer-secret", required=True)
+@click.option("--webhook-secret", default=None, help="sign our webhooks with this (default: generated)")
+@click.option("--no-verify", is_flag=True, help="only record the store; no calls to it")
+@click.option("--currency", default="EUR", show_default=True, help="with --no-verify")
+@click.option("--timezone", "tz", default="UTC", show_default=True, help="with --no-verify")
+def add_woocommerce(url, consumer_key, consumer_secret, webhook_secret, no_verify, currency, tz) -> None:
+    """Register a WooCommerce store by its REST keys. Safe to run twice."""
+    from urllib.parse import urlsplit
+
+    from connectors.woocommerce.admin import WooError
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.ClickException(f"{url!r} is not an http(s) address")
+    runtime = _runtime(jobs_mode="eager")
+    try:
+        out = runtime.connect_woocommerce(url, consumer_key, consumer_secret, webhook_secret=webhook_secret,
+                                          verify=not no_verify, currency=currency, timezone=tz)
+    except WooError as exc:
+        raise click.ClickException(f"WooCommerce refused: {exc}") from None
+    click.echo(json.dumps(out))
+
+
 @main.command()
 @click.option("--shop", "shop_id", type=int, default=None, help="Only this shop.")
 def audit(shop_id: int | None) -> None:

@@ -6,6 +6,8 @@ from .domain.ports import Clock, SystemClock
 from .failpoints import make as make_failpoints
 from .jobs import queues, tasks
 from connectors.shopify import translate as shopify_translate
+from connectors.woocommerce import translate as woo_translate
+from connectors.woocommerce import webhooks as woo_webhooks
 
 from .services import awards, platform
 from .services.platform import PlatformSync
@@ -19,7 +21,7 @@ from .services.ledger import Ledger
 from .services.members import Members
 from .services.orders import OrderService
 from .services.program import Programs
-from .services.reconcile import Reconciler
+from .services.reconcile import Reconciler, WooReconciler
 from .services.shops import Shops
 from .services.tiers import TierService
 from .settings import Settings
@@ -72,6 +74,12 @@ class Runtime:
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)
         for topic in shopify_translate.TOPICS:
             self.inbox.register("shopify", topic, shopify_handler)
+        woo_handler = platform.make_handler(woo_translate.events, self.platform, self.shops)
+        for topic in woo_translate.TOPICS:
+            self.inbox.register("woocommerce", topic, woo_handler)
+        self.woo_reconciler = WooReconciler(self.db, self.inbox, self.woo_admin_for, self.shops,
+                                            delivery_url=self.woo_delivery_url, dedupe=woo_webhooks.dedupe_key,
+                                            clock=self.clock)
         self.reconciler = Reconciler(self.db, self.inbox, self.shopify_admin_for,
                                      callback_url=f"{settings.app_url}/webhooks/shopify",
                                      topic=shopify_translate.RECONCILE_TOPIC, clock=self.clock)
@@ -111,7 +119,44 @@ class Runtime:
         shop = self.shops.get(shop_id)
         if shop is not None and shop.platform == "shopify":
             return self.shopify_admin_for(shop_id)
+        if shop is not None and shop.platform == "woocommerce":
+            return self.woo_admin_for(shop_id)
         return LocalCodes()
+
+    def woo_admin_for(self, shop_id: int):
+        from connectors.woocommerce.admin import WooAdmin
+
+        shop = self.shops.get(shop_id)
+        if shop is None or shop.status != "installed":
+            raise PermissionError(f"shop {shop_id} is not installed")
+        creds = self.shops.credentials(shop_id)
+        return WooAdmin(shop.domain, creds["consumer_key"], creds["consumer_secret"])
+
+    def connect_woocommerce(self, url: str, key: str, secret: str, *, webhook_secret: str | None = None,
+                            verify: bool = True, currency: str = "EUR", timezone: str = "UTC") -> dict:
+        """Check the REST keys, record the store (keys and our webhook secret encrypted), give it
+        the default program, and register our webhooks with our own secret. Safe to repeat."""
+        import secrets as _secrets
+
+        from connectors.woocommerce.admin import WooAdmin
+
+        url = url.rstrip("/")
+        existing = self.shops.by_domain("woocommerce", url)
+        old = self.shops.credentials(existing.id) if existing else {}
+        hook_secret = webhook_secret or old.get("webhook_secret") or _secrets.token_urlsafe(32)
+        admin = WooAdmin(url, key, secret)
+        if verify:
+            currency = admin.check()["currency"]
+        shop, api_key = self.shops.register("woocommerce", url, currency=currency, timezone=timezone, name=url,
+                                            credentials={"consumer_key": key, "consumer_secret": secret,
+                                                         "webhook_secret": hook_secret})
+        self.programs.current(shop.id)
+        hooks = admin.subscribe(self.woo_delivery_url(shop.id), hook_secret) if verify else ["skipped: --no-verify"]
+        return {"shop_id": shop.id, "admin_api_key": api_key, "webhook_secret": hook_secret, "url": url,
+                "currency": shop.currency, "timezone": shop.timezone, "webhooks": hooks}
+
+    def woo_delivery_url(self, shop_id: int) -> str:
+        return f"{self.settings.app_url}/webhooks/woocommerce/{shop_id}"
 
     def install_shopify(self, domain: str, credentials: dict):
         from .services.install import install

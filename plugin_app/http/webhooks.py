@@ -49,6 +49,38 @@ def forget(platform: str, domain: str) -> None:
         _cache.pop((platform, domain), None)
 
 
+@bp.post("/woocommerce/<int:shop_id>")
+@api(summary="WooCommerce webhook intake (every topic, and the unsigned creation ping)", tags=["webhooks"],
+     response=Accepted, errors=(401, 404, 413, 503))
+def woocommerce_webhook(shop_id: int):
+    from connectors.woocommerce import webhooks as woo
+
+    body = request.get_data(cache=False)
+    if woo.is_ping(body, request.headers):
+        return jsonify(ok=True, duplicate=False)  # exactly 200, or WooCommerce pings on every save
+    rt = current_app.extensions["loyalty"]
+    try:
+        shop = rt.shops.get(shop_id)
+        secrets = [rt.shops.credentials(shop_id).get("webhook_secret")] if shop and shop.platform == "woocommerce" else []
+    except SQLAlchemyError:
+        return error_response(503, "unavailable", "cannot reach storage; retry later")
+    if not secrets:
+        return error_response(404, "unknown_shop", "no such WooCommerce shop")
+    if not woo.verify(body, request.headers, [s for s in secrets if s]):
+        return error_response(401, "unauthorized", "X-WC-Webhook-Signature does not match the body")
+    topic = request.headers.get("X-WC-Webhook-Topic", "").strip()
+    if not topic or len(topic) > 100:
+        return error_response(400, "bad_request", "X-WC-Webhook-Topic is required")
+    headers = {k: v for k in ("X-WC-Webhook-Topic", "X-WC-Webhook-Source", "X-WC-Webhook-ID",
+                              "X-WC-Webhook-Delivery-ID") if (v := request.headers.get(k)) is not None}
+    try:
+        _, created = rt.intake.accept(shop_id, "woocommerce", topic, woo.dedupe_key(topic, body), body, headers)
+    except (SQLAlchemyError, TimeoutError):
+        log.exception("could not store a WooCommerce delivery")
+        return error_response(503, "unavailable", "cannot store the delivery; retry later")
+    return jsonify(ok=True, duplicate=not created)
+
+
 @bp.post("/shopify")
 @api(summary="Shopify webhook intake (every topic)", tags=["webhooks"], response=Accepted,
      errors=(401, 404, 413, 503))

@@ -22,5 +22,6 @@ PERIODIC = (
     Periodic("reevaluate_tiers", 3600, "move members whose tier window rolled over or grace ended"),
     Periodic("lapse_redemptions", 300, "release the holds of cart codes that expired unused"),
     Periodic("reconcile_shopify", 900, "pull orders Shopify failed to deliver; re-create deleted subscriptions"),
+    Periodic("reconcile_woocommerce", 600, "WooCommerce never retries: pull modified orders, re-enable webhooks"),
     Periodic("birthday_bonuses", 3600, "award the yearly birthday bonus (hourly, so every time zone's day is met)"),
 )

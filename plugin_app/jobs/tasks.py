@@ -54,7 +54,11 @@ def reconcile_shopify() -> int:
     return context.current().reconciler.run()
 
 
-TASKS = {f.__name__: f for f in (lapse_redemptions, reconcile_shopify, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
+def reconcile_woocommerce() -> int:
+    return context.current().woo_reconciler.run()
+
+
+TASKS = {f.__name__: f for f in (lapse_redemptions, reconcile_shopify, reconcile_woocommerce, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses,
                                   expiry_reminders, expire_inactive)}
 

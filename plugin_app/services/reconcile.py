@@ -74,3 +74,58 @@ class Reconciler:
             conn.execute(update(t.platform_sync).where(t.platform_sync.c.shop_id == shop_id).values(
                 watermark=newest, checked_at=now, last_error=error))
         return stored
+
+
+class WooSource(Protocol):
+    def orders_modified_since(self, since: str, page: int = 1, per_page: int = 50) -> tuple[list[dict], bool]: ...
+
+    def subscribe(self, delivery_url: str, secret: str) -> list[str]: ...
+
+
+class WooReconciler:
+    """WooCommerce never retries and disables failing webhooks, so this is essential: orders
+    modified since the watermark come in as `order.updated` deliveries with the key a webhook of
+    the same state would have had (a state already delivered is a duplicate), and our webhooks
+    are re-enabled or re-created."""
+
+    def __init__(self, db: Database, inbox: Inbox, admin_for: Callable[[int], WooSource], shops, *,
+                 delivery_url: Callable[[int], str], dedupe: Callable[[str, bytes], str],
+                 clock: Clock | None = None, pages: int = 4, first_look_days: int = 3) -> None:
+        self.db, self.inbox, self.admin_for, self.shops, self.dedupe = db, inbox, admin_for, shops, dedupe
+        self.delivery_url, self.clock = delivery_url, clock or SystemClock()
+        self.pages, self.first_look = pages, timedelta(days=first_look_days)
+
+    def run(self) -> int:
+        with self.db.transaction() as conn:
+            shop_ids = conn.execute(select(t.shops.c.id).where(
+                t.shops.c.platform == "woocommerce", t.shops.c.status == "installed")).scalars().all()
+        return sum(self.shop(shop_id) for shop_id in shop_ids)
+
+    def shop(self, shop_id: int) -> int:
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            insert_ignore(conn, t.platform_sync, {"shop_id": shop_id}, ["shop_id"])
+            watermark = conn.execute(select(t.platform_sync.c.watermark).where(
+                t.platform_sync.c.shop_id == shop_id)).scalar()
+        since = watermark or (now - self.first_look).strftime("%Y-%m-%dT%H:%M:%S")
+        stored, newest, error = 0, since, None
+        try:
+            admin = self.admin_for(shop_id)
+            for page in range(1, self.pages + 1):
+                orders, more = admin.orders_modified_since(since, page)
+                for order in orders:
+                    body = json.dumps(order, separators=(",", ":")).encode()
+                    _, created = self.inbox.accept(shop_id, "woocommerce", "order.updated",
+                                                   self.dedupe("order.updated", body), body, {})
+                    stored += created
+                    newest = max(newest, str(order.get("date_modified_gmt") or newest))
+                if not more:
+                    break
+            admin.subscribe(self.delivery_url(shop_id), self.shops.credentials(shop_id)["webhook_secret"])
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            log.warning("reconciliation of shop %s stopped: %s", shop_id, error)
+        with self.db.transaction() as conn:
+            conn.execute(update(t.platform_sync).where(t.platform_sync.c.shop_id == shop_id).values(
+                watermark=newest, checked_at=now, last_error=error))
+        return stored

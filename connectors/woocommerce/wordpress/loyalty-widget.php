@@ -1,0 +1,116 @@
+<?php
+/**
+ * Plugin Name: Loyalty Widget
+ * Description: Shows the loyalty widget on the store and tells it who the logged-in customer is,
+ *              with a token signed here, on the server, with the shop's widget secret.
+ * Version:     0.1.0
+ * License:     MIT
+ * Requires PHP: 7.4
+ */
+
+if (!defined('ABSPATH')) {
+    exit;
+}
+
+const LOYALTY_WIDGET_OPTION = 'loyalty_widget_settings';
+
+/** The settings: where the backend is, which shop this is, and the secret that signs tokens. */
+function loyalty_widget_settings(): array
+{
+    $saved = get_option(LOYALTY_WIDGET_OPTION, array());
+    return wp_parse_args(is_array($saved) ? $saved : array(), array(
+        'backend_url' => '',
+        'shop_id' => '',
+        'widget_key' => '',
+        'widget_secret' => '',
+    ));
+}
+
+function loyalty_widget_b64url(string $value): string
+{
+    return rtrim(strtr(base64_encode($value), '+/', '-_'), '=');
+}
+
+/**
+ * v1.<shop_id>.<base64url customer id>.<expiry>.<hex HMAC-SHA256 of everything before the last dot>
+ * The backend checks it with the same secret; the browser never chooses who the customer is.
+ */
+function loyalty_widget_token(array $settings, int $customer_id, int $ttl = 3600): string
+{
+    $payload = sprintf(
+        'v1.%d.%s.%d',
+        (int) $settings['shop_id'],
+        loyalty_widget_b64url((string) $customer_id),
+        time() + $ttl
+    );
+    return $payload . '.' . hash_hmac('sha256', $payload, (string) $settings['widget_secret']);
+}
+
+add_action('wp_enqueue_scripts', function () {
+    $settings = loyalty_widget_settings();
+    if ($settings['backend_url'] === '' || $settings['widget_key'] === '') {
+        return;
+    }
+    $backend = untrailingslashit(esc_url_raw($settings['backend_url']));
+    wp_enqueue_script('loyalty-widget', $backend . '/widgets/loyalty.js', array(), '0.1.0', true);
+    $config = array(
+        'api' => $backend . '/storefront/v1',
+        'shop' => $settings['widget_key'],
+        'token' => null,
+    );
+    $user_id = get_current_user_id();
+    if ($user_id > 0 && $settings['widget_secret'] !== '' && $settings['shop_id'] !== '') {
+        $config['token'] = loyalty_widget_token($settings, $user_id);
+    }
+    wp_add_inline_script('loyalty-widget', 'window.LoyaltyConfig = ' . wp_json_encode($config) . ';', 'before');
+});
+
+add_action('admin_menu', function () {
+    add_options_page('Loyalty', 'Loyalty', 'manage_options', 'loyalty-widget', 'loyalty_widget_settings_page');
+});
+
+add_action('admin_init', function () {
+    register_setting('loyalty_widget', LOYALTY_WIDGET_OPTION, array(
+        'type' => 'array',
+        'sanitize_callback' => function ($input) {
+            $input = is_array($input) ? $input : array();
+            return array(
+                'backend_url' => esc_url_raw($input['backend_url'] ?? ''),
+                'shop_id' => preg_replace('/\D/', '', (string) ($input['shop_id'] ?? '')),
+                'widget_key' => sanitize_text_field($input['widget_key'] ?? ''),
+                'widget_secret' => sanitize_text_field($input['widget_secret'] ?? ''),
+            );
+        },
+    ));
+});
+
+function loyalty_widget_settings_page(): void
+{
+    if (!current_user_can('manage_options')) {
+        return;
+    }
+    $settings = loyalty_widget_settings();
+    $fields = array(
+        'backend_url' => 'Backend URL',
+        'shop_id' => 'Shop id',
+        'widget_key' => 'Widget key',
+        'widget_secret' => 'Widget secret',
+    );
+    echo '<div class="wrap"><h1>Loyalty</h1><form method="post" action="options.php">';
+    settings_fields('loyalty_widget');
+    echo '<table class="form-table">';
+    foreach ($fields as $name => $label) {
+        $type = $name === 'widget_secret' ? 'password' : 'text';
+        printf(
+            '<tr><th><label for="%1$s">%2$s</label></th><td><input class="regular-text" type="%3$s" id="%1$s" name="%4$s[%1$s]" value="%5$s"></td></tr>',
+            esc_attr($name),
+            esc_html($label),
+            esc_attr($type),
+            esc_attr(LOYALTY_WIDGET_OPTION),
+            esc_attr($settings[$name])
+        );
+    }
+    echo '</table>';
+    submit_button();
+    echo '</form><p>Find the shop id, widget key and secret under the loyalty admin: Storefront.</p></div>';
+}
