@@ -22,6 +22,7 @@ from .services.members import Members
 from .services.orders import OrderService
 from .services.program import Programs
 from .services.reconcile import Reconciler, WooReconciler
+from .services.referrals import ReferralService
 from .services.shops import Shops
 from .services.tiers import TierService
 from .settings import Settings
@@ -69,8 +70,10 @@ class Runtime:
         self.inbox.register("internal", awards.TOPIC, awards.make_handler(self.actions))
         self.cart = CartService(self.db, self.ledger, self.members, self.programs, self.tiers,
                                 self.platform_for, self.clock)
+        self.referrals = ReferralService(self.db, self.ledger, self.members, self.programs, self.shops,
+                                         self.platform_for, self.clock)
         self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions,
-                                     self.cart, self.clock)
+                                     self.cart, self.clock, referrals=self.referrals)
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)
         for topic in shopify_translate.TOPICS:
             self.inbox.register("shopify", topic, shopify_handler)

@@ -14,7 +14,8 @@ from .conftest import ENCRYPTION_KEY
 
 def test_graphql_and_webhook_shapes_translate_alike():
     o = S.order(refunds=[S.refund(801)])
-    assert graphql_order(S.to_graphql(o)) == rest_order(o)
+    from dataclasses import replace
+    assert graphql_order(S.to_graphql(o)) == replace(rest_order(o), facts=None)  # facts come by webhook only
 
 
 @pytest.fixture

@@ -137,11 +137,12 @@ class ShopifyAdmin:
         return data.get("order")
 
     # -- discounts and store credit ------------------------------------------------------
-    def create_discount_code(self, *, code: str, title: str, customer_id: str, ends_at: str,
+    def create_discount_code(self, *, code: str, title: str, customer_id: str | None, ends_at: str,
                              amount: Decimal | None = None, percent: Decimal | None = None,
                              free_shipping: bool = False) -> str:
         """A one-use code locked to one customer (amount or percentage off, or free shipping)."""
-        context = {"customers": {"add": [f"gid://shopify/Customer/{customer_id}"]}}
+        context = ({"customers": {"add": [f"gid://shopify/Customer/{customer_id}"]}} if customer_id
+                   else {"all": "ALL"})  # a friend's welcome code before we know the friend
         starts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         if free_shipping:
             data = self.query("""mutation FreeShip($d: DiscountCodeFreeShippingInput!) {

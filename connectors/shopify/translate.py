@@ -76,7 +76,19 @@ def order(payload: dict) -> OrderSeen:
                      fulfilled=payload.get("fulfillment_status") == "fulfilled",
                      cancelled=bool(payload.get("cancelled_at")),
                      refunds=tuple(refund(r) for r in payload.get("refunds") or []),
-                     codes=tuple(str(d["code"]) for d in payload.get("discount_codes") or [] if d.get("code")))
+                     codes=tuple(str(d["code"]) for d in payload.get("discount_codes") or [] if d.get("code")),
+                     facts=_facts(payload))
+
+
+def _facts(payload: dict) -> dict:
+    customer = payload.get("customer") or {}
+    card = payload.get("payment_details") or {}
+    payment = "|".join(str(card.get(k) or "") for k in ("credit_card_bin", "credit_card_number", "credit_card_company"))
+    return {"email": payload.get("email") or customer.get("email"),
+            "phone": payload.get("phone") or customer.get("phone") or (payload.get("billing_address") or {}).get("phone"),
+            "shipping_address": payload.get("shipping_address"), "billing_address": payload.get("billing_address"),
+            "ip": (payload.get("client_details") or {}).get("browser_ip") or payload.get("browser_ip"),
+            "payment": payment if payment.strip("|") else None}
 
 
 def _money(node: dict | None) -> Decimal:

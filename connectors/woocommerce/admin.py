@@ -85,19 +85,21 @@ class WooAdmin:
         return found
 
     # -- coupons (the platform-actions port) ---------------------------------------------
-    def create_discount_code(self, *, code: str, title: str, customer_id: str, ends_at: str,
+    def create_discount_code(self, *, code: str, title: str, customer_id: str | None, ends_at: str,
                              amount: Decimal | None = None, percent: Decimal | None = None,
                              free_shipping: bool = False) -> str:
-        customer, _ = self._call("get", f"customers/{customer_id}")
-        email = customer.get("email")
-        if not email:
-            raise Terminal("the customer has no email to restrict the coupon to")
+        email = None
+        if customer_id:  # restricted to the customer's email; a friend's landing code is not
+            customer, _ = self._call("get", f"customers/{customer_id}")
+            email = customer.get("email")
+            if not email:
+                raise Terminal("the customer has no email to restrict the coupon to")
         coupon, _ = self._call("post", "coupons", {
             "code": code, "description": title,
             "discount_type": "percent" if percent is not None else "fixed_cart",
             "amount": str(percent if percent is not None else (amount or Decimal(0))),
             "usage_limit": 1, "usage_limit_per_user": 1, "individual_use": False,
-            "email_restrictions": [email], "date_expires_gmt": ends_at.rstrip("Z"),
+            "email_restrictions": [email] if email else [], "date_expires_gmt": ends_at.rstrip("Z"),
             "free_shipping": bool(free_shipping)})
         return str(coupon["id"])
 

@@ -53,7 +53,11 @@ def order(payload: dict) -> OrderSeen | None:
     refunds = tuple(Refund(str(r["id"]), amount=abs(_dec(r.get("total")))) for r in payload.get("refunds") or [])
     return OrderSeen(neutral, paid=status in PAID, fulfilled=status == "completed",
                      cancelled=status in REVERSED, refunds=refunds,
-                     codes=tuple(str(c["code"]) for c in payload.get("coupon_lines") or [] if c.get("code")))
+                     codes=tuple(str(c["code"]) for c in payload.get("coupon_lines") or [] if c.get("code")),
+                     facts={"email": (payload.get("billing") or {}).get("email"),
+                            "phone": (payload.get("billing") or {}).get("phone"),
+                            "shipping_address": payload.get("shipping"), "billing_address": payload.get("billing"),
+                            "ip": payload.get("customer_ip_address") or None, "payment": None})
 
 
 def events(topic: str, body: bytes) -> list[PlatformEvent]:

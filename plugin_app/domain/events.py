@@ -18,6 +18,7 @@ class OrderSeen:
     cancelled: bool = False
     refunds: tuple[Refund, ...] = ()
     codes: tuple[str, ...] = ()  # discount codes applied to the order
+    facts: dict | None = None  # email, phone, addresses, ip, payment: for referral checks only
 
 
 @dataclass(frozen=True)

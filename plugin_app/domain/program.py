@@ -325,6 +325,85 @@ class Expiry:
         _check(all(1 <= d <= 365 for d in self.reminder_days), "reminder_days", "days are 1 to 365")
 
 
+Mode = Literal["block", "hold", "observe", "off"]
+
+
+@dataclass(frozen=True)
+class FriendReward:
+    """The friend's welcome code."""
+    __pydantic_config__ = FORBID
+    type: Literal["fixed_amount", "percentage", "free_shipping"] = "fixed_amount"
+    amount: Decimal = Decimal(10)
+    percent: Decimal | None = None
+    issue_on: Literal["landing", "signup"] = "signup"
+    code_days: int = 30
+
+    def __post_init__(self) -> None:
+        if self.type == "percentage":
+            _check(self.percent is not None and 0 < self.percent <= 100, "percent", "must be above 0 and at most 100")
+        if self.type == "fixed_amount":
+            _check(self.amount > 0, "amount", "must be above 0")
+        _check(1 <= self.code_days <= 365, "code_days", "must be between 1 and 365")
+
+
+@dataclass(frozen=True)
+class ReferrerReward:
+    __pydantic_config__ = FORBID
+    kind: Literal["points", "credit", "code"] = "points"
+    points: int = 500
+    amount: Decimal = Decimal(10)  # credit, or the code's amount off
+    code_days: int = 60
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.points <= 1_000_000, "points", "must be between 0 and 1000000")
+        _check(self.kind != "points" or self.points > 0, "points", "a points reward needs points")
+        _check(self.kind == "points" or self.amount > 0, "amount", "must be above 0")
+
+
+@dataclass(frozen=True)
+class ReferralCashback:
+    """Extra cashback for the referrer on each purchase of the friend (the seed example)."""
+    __pydantic_config__ = FORBID
+    rate: Decimal = Decimal(0)  # percent of the friend's order base; 0 = off
+    months: int | None = None
+    orders: int | None = None
+
+    def __post_init__(self) -> None:
+        _check(Decimal(0) <= self.rate <= Decimal(50), "rate", "is a percentage between 0 and 50")
+        _check(self.months is None or 1 <= self.months <= 120, "months", "must be between 1 and 120")
+        _check(self.orders is None or 1 <= self.orders <= 1000, "orders", "must be between 1 and 1000")
+
+
+def _default_fraud() -> dict[str, Mode]:
+    return {"self_referral": "block", "same_device_or_ip": "hold", "ip_velocity": "hold",
+            "daily_velocity": "hold", "not_new_customer": "block", "order_reversed": "block"}
+
+
+FRAUD_RULES = set(_default_fraud())
+
+
+@dataclass(frozen=True)
+class Referrals:
+    __pydantic_config__ = FORBID
+    enabled: bool = False
+    remember_days: int = 30  # how long the widget remembers a landing
+    minimum_order: Decimal = Decimal(0)
+    pending_days: int = 14  # the referrer is rewarded after this, so a return revokes it
+    friend: FriendReward = field(default_factory=FriendReward)
+    referrer: ReferrerReward = field(default_factory=ReferrerReward)
+    cashback: ReferralCashback = field(default_factory=ReferralCashback)
+    fraud: dict[str, Mode] = field(default_factory=_default_fraud)
+    max_per_ip_7d: int = 10
+    max_per_day: int = 5
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.remember_days <= 365, "remember_days", "must be between 1 and 365")
+        _check(0 <= self.pending_days <= 365, "pending_days", "must be between 0 and 365")
+        _check(self.minimum_order >= 0, "minimum_order", "must not be negative")
+        unknown = set(self.fraud) - FRAUD_RULES
+        _check(not unknown, "fraud", f"unknown rules {sorted(unknown)}; known: {sorted(FRAUD_RULES)}")
+
+
 @dataclass(frozen=True)
 class Program:
     __pydantic_config__ = FORBID
@@ -338,6 +417,7 @@ class Program:
     store_credit: StoreCreditSpend = field(default_factory=StoreCreditSpend)
     pending: Pending = field(default_factory=Pending)
     expiry: Expiry = field(default_factory=Expiry)
+    referrals: Referrals = field(default_factory=Referrals)
 
     def __post_init__(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

@@ -113,8 +113,11 @@ def _member_json(member, balance) -> dict:
     if tier is None:  # not evaluated yet: the program's entry tier
         program = _rt().programs.current(member.shop_id).program
         tier = program.tiers.levels[0].name if program.tiers.enabled else None
+    from ..domain.referrals import display
+
+    code = display(_rt().referrals.code_for(member.shop_id, member.id))
     return {"id": member.id, "platform_customer_id": member.platform_customer_id,
-            "email": member.email, **balance.to_json(), "tier": tier, "referral_code": None}
+            "email": member.email, **balance.to_json(), "tier": tier, "referral_code": code}
 
 
 def _amount(asset: str, value):

@@ -24,9 +24,10 @@ PRIVACY = {"customers/data_request", "customers/redact", "shop/redact"}
 
 class PlatformSync:
     def __init__(self, db: Database, shops: Shops, members: Members, orders: OrderService,
-                 actions: ActionService, cart=None, clock: Clock | None = None) -> None:
+                 actions: ActionService, cart=None, clock: Clock | None = None, referrals=None) -> None:
         self.db, self.shops, self.members = db, shops, members
         self.orders, self.actions, self.cart, self.clock = orders, actions, cart, clock or SystemClock()
+        self.referrals = referrals
 
     def apply(self, shop_id: int, event) -> str:
         if isinstance(event, OrderSeen):
@@ -41,6 +42,9 @@ class PlatformSync:
                 notes.append(self.orders.on_paid(shop_id, o, fulfilled=event.fulfilled).status)
             else:
                 notes.append(self.orders.note(shop_id, o).status)
+            if self.referrals is not None and o.customer_id and not o.test:
+                notes += self.referrals.on_order(shop_id, o.order_id, o.customer_id, event.codes,
+                                                 event.facts or {}, paid=event.paid and not event.cancelled)
             return f"order {o.order_id}: " + ", ".join(notes)
         if isinstance(event, RefundSeen):
             return f"refund {event.refund.refund_id}: " + self.orders.on_refund(shop_id, event.order_id, event.refund).status

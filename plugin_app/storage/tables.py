@@ -57,6 +57,7 @@ members = Table(
     Column("tier_since", UTCDateTime, nullable=True),
     Column("tier_grace_until", UTCDateTime, nullable=True),
     Column("last_activity_at", UTCDateTime, nullable=True),
+    Column("fingerprints", JSON, nullable=True),  # hashed email/phone/address/IP/device, for referral checks
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "platform_customer_id", name="uq_members_shop_customer"),
@@ -265,4 +266,53 @@ redemptions = Table(
     UniqueConstraint("shop_id", "idempotency_key", name="uq_redemptions_shop_key"),
     UniqueConstraint("shop_id", "code", name="uq_redemptions_shop_code"),
     Index("ix_redemptions_due", "status", "expires_at"),
+)
+
+referral_codes = Table(
+    "referral_codes", metadata,
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("code", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "code", name="uq_referral_codes_shop_code"),
+)
+
+referral_landings = Table(
+    "referral_landings", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("referrer_member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("visitor_id", String(64), nullable=False),
+    Column("ip_fp", String(32), nullable=True),
+    Column("device_fp", String(32), nullable=True),
+    Column("friend_code", String(40), nullable=True),
+    Column("landed_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_referral_landings_visitor", "shop_id", "visitor_id"),
+    Index("ix_referral_landings_ip", "shop_id", "ip_fp", "landed_at"),
+)
+
+referrals = Table(
+    "referrals", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("referrer_member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("friend_member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("landing_id", Id, nullable=True),
+    Column("friend_code", String(40), nullable=True),
+    Column("friend_discount_id", String(200), nullable=True),
+    Column("status", String(12), nullable=False),  # signed_up, pending, review, rewarded, rejected
+    Column("reason", String(500), nullable=True),
+    Column("verdict", JSON, nullable=True),  # every rule that fired, its mode and its evidence
+    Column("order_id", String(64), nullable=True),
+    Column("order_base", ExactDecimal, nullable=True),
+    Column("reward_due_at", UTCDateTime, nullable=True),
+    Column("reward", JSON, nullable=True),  # what the referrer got, and what it cost
+    Column("cashback_orders", Integer, nullable=False, server_default="0"),
+    Column("decided_by", String(255), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "friend_member_id", name="uq_referrals_shop_friend"),  # one referrer per friend
+    Index("ix_referrals_referrer", "shop_id", "referrer_member_id"),
+    Index("ix_referrals_due", "status", "reward_due_at"),
 )
