@@ -9,7 +9,6 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from plugin_app import create_app
-from plugin_app.http import webhooks
 from plugin_app.jobs import context
 from plugin_app.jobs.queues import QUEUE_NAME
 from plugin_app.services.audit import run_audit
@@ -53,7 +52,6 @@ def rq_app(clean_db, redis_url):
 def make_shop(rt, domain):
     shop, _ = rt.shops.register("shopify", domain, credentials={"access_token": "t", "api_secret": SECRET})
     rt.programs.put(shop.id, {"cashback": {"enabled": True}, "pending": {"orders_days": 0}}, author="test")
-    webhooks.forget("shopify", domain)
     return shop
 
 

@@ -24,8 +24,6 @@ def shop(app):
     shop, key = rt.shops.register("shopify", S.DOMAIN, currency="EUR",
                                   credentials={"access_token": "shpat_test", "api_secret": SECRET,
                                                "old_api_secret": OLD})
-    from plugin_app.http import webhooks
-    webhooks.forget("shopify", S.DOMAIN)
     return shop, rt, {"Authorization": f"Bearer {key}"}
 
 

@@ -5,8 +5,6 @@ unknown shop, 413 too large, 503 when it cannot be stored (so Shopify retries)."
 from __future__ import annotations
 
 import logging
-import threading
-import time
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel
@@ -18,11 +16,8 @@ from .openapi import api
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger(__name__)
-_CACHE_SECONDS = 30.0
 KEPT_HEADERS = ("X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-API-Version",
                 "X-Shopify-Webhook-Id", "X-Shopify-Event-Id", "X-Shopify-Triggered-At")
-_cache: dict[tuple[str, str], tuple[float, object, list[str]]] = {}
-_lock = threading.Lock()
 
 
 class Accepted(BaseModel):
@@ -31,22 +26,10 @@ class Accepted(BaseModel):
 
 
 def _signing(platform: str, domain: str):
-    """Shop and secrets, cached briefly per process: the hot path is one INSERT."""
-    now = time.monotonic()
-    hit = _cache.get((platform, domain))
-    if hit is not None and hit[0] > now:
-        return hit[1], hit[2]
+    """Shop and secrets (cached briefly by the Shops service): the hot path is one INSERT."""
     rt = current_app.extensions["loyalty"]
     s = rt.settings
-    shop, secrets = rt.shops.signing(platform, domain, [s.shopify_api_secret, s.shopify_old_api_secret])
-    with _lock:
-        _cache[(platform, domain)] = (now + _CACHE_SECONDS, shop, secrets)
-    return shop, secrets
-
-
-def forget(platform: str, domain: str) -> None:
-    with _lock:
-        _cache.pop((platform, domain), None)
+    return rt.shops.signing(platform, domain, [s.shopify_api_secret, s.shopify_old_api_secret])
 
 
 @bp.post("/woocommerce/<int:shop_id>")

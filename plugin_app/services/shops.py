@@ -107,6 +107,7 @@ class Shops:
                     currency=currency, timezone=timezone,
                     credentials=self.box.encrypt(json.dumps(secret_blob))))
             shop = _shop(conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).one())
+        self._cache.clear()  # new credentials or a re-install: nothing stale may be served
         return shop, api_key
 
     def get(self, shop_id: int) -> Shop | None:
@@ -151,7 +152,12 @@ class Shops:
 
     def signing(self, platform: str, domain: str, app_secrets: list[str]) -> tuple[Shop | None, list[str]]:
         """The shop and the secrets its webhooks may be signed with: its own (custom apps,
-        WooCommerce), current first, else the app's. Without a shop, the app's secrets."""
+        WooCommerce), current first, else the app's. Without a shop, the app's secrets.
+        Cached briefly (webhook intake's hot path); registering a shop clears the cache."""
+        return self._cached(("sign", platform, domain, tuple(app_secrets)),
+                            lambda: self._signing(platform, domain, app_secrets))
+
+    def _signing(self, platform: str, domain: str, app_secrets: list[str]) -> tuple[Shop | None, list[str]]:
         shop = self.by_domain(platform, domain)
         if shop is None:
             return None, [s for s in app_secrets if s]
