@@ -22,7 +22,7 @@ def _settings(config: dict | None) -> Settings:
 def create_app(config: dict | None = None) -> Flask:
     from . import logs
     from .http import (admin, errors, health, openapi, orders_api, program, referrals_api, shopify_auth,
-                       storefront, webhooks, woo_connect)
+                       storefront, webhooks, widgets, woo_connect)
     from .jobs import context
     from .runtime import Runtime
 
@@ -40,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     errors.register(app)
     for bp in (health.bp, openapi.bp, admin.bp, program.bp, orders_api.bp, webhooks.bp, shopify_auth.bp,
-               storefront.bp, storefront.proxy_bp, woo_connect.bp, referrals_api.admin_bp):
+               storefront.bp, storefront.proxy_bp, woo_connect.bp, referrals_api.admin_bp, widgets.bp):
         app.register_blueprint(bp)
     _request_ids(app)
 

@@ -23,6 +23,7 @@ from .services.orders import OrderService
 from .services.program import Programs
 from .services.reconcile import Reconciler, WooReconciler
 from .services.referrals import ReferralService
+from .services.widget import WidgetService
 from .services.shops import Shops
 from .services.tiers import TierService
 from .settings import Settings
@@ -74,6 +75,7 @@ class Runtime:
                                          self.platform_for, self.clock)
         self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions,
                                      self.cart, self.clock, referrals=self.referrals)
+        self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock)
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)
         for topic in shopify_translate.TOPICS:
             self.inbox.register("shopify", topic, shopify_handler)

@@ -405,6 +405,27 @@ class Referrals:
 
 
 @dataclass(frozen=True)
+class Widget:
+    """How the storefront widget looks and speaks."""
+    __pydantic_config__ = FORBID
+    locale: str = "en"  # en, it; texts fall back to English
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)  # locale -> key -> merchant's text
+    colour: str = "#1f6feb"
+    position: Literal["right", "left"] = "right"
+    launcher_text: str = ""
+
+    def __post_init__(self) -> None:
+        import re
+
+        _check(re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?", self.locale) is not None, "locale", "like en or it-IT")
+        _check(re.fullmatch(r"#[0-9a-fA-F]{6}", self.colour) is not None, "colour", "a #rrggbb colour")
+        _check(len(self.launcher_text) <= 40, "launcher_text", "at most 40 characters")
+        for lang, texts in self.texts.items():
+            _check(all(isinstance(v, str) and len(v) <= 300 for v in texts.values()), "texts",
+                   f"{lang}: each text is a string of at most 300 characters")
+
+
+@dataclass(frozen=True)
 class Program:
     __pydantic_config__ = FORBID
     timezone: str = "UTC"
@@ -418,6 +439,7 @@ class Program:
     pending: Pending = field(default_factory=Pending)
     expiry: Expiry = field(default_factory=Expiry)
     referrals: Referrals = field(default_factory=Referrals)
+    widget: Widget = field(default_factory=Widget)
 
     def __post_init__(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

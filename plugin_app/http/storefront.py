@@ -74,6 +74,11 @@ class RedemptionOut(BaseModel):
     value: dict
 
 
+class SummaryOut(BaseModel):
+    program: dict
+    member: dict | None
+
+
 class RemovedOut(BaseModel):
     redemption_id: int
     status: str
@@ -177,6 +182,30 @@ def _remove(proxy: bool, redemption_id: int):
     if customer is None:
         return error_response(401, "sign_in_required", "only a signed-in customer can remove a redemption")
     return jsonify(_rt().cart.remove(shop.id, customer, redemption_id))
+
+
+def _me(proxy: bool):
+    shop, customer, problem = _guard(proxy)
+    if problem:
+        return problem
+    g.shop = shop
+    response = jsonify(_rt().widget.summary(shop, customer))
+    response.headers["Cache-Control"] = "private, max-age=5"  # a member's own numbers, briefly
+    return response
+
+
+@bp.get("/me")
+@api(summary="The program for everyone; balances, tier, expiry, activity and referral link for a member",
+     tags=["storefront"], response=SummaryOut, errors=(401, 429))
+def me():
+    return _me(False)
+
+
+@proxy_bp.get("/me")
+@api(summary="The widget summary through the Shopify app proxy", tags=["storefront"], response=SummaryOut,
+     errors=(401, 429))
+def proxy_me():
+    return _me(True)
 
 
 @bp.post("/cart/quote")

@@ -1,0 +1,86 @@
+"""The widget files (`/widgets/...`, cached by browsers and CDNs) and the storefront demo page
+that `make run` links to: a product list and a cart embedding the widgets against a demo shop."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, request, send_from_directory
+from markupsafe import escape
+
+from ..services import identity
+from .openapi import api
+
+WIDGETS = Path(__file__).resolve().parent.parent.parent / "widgets"
+bp = Blueprint("widgets", __name__)
+
+PRODUCTS = [("p1", "Trail mug", "14.90"), ("p2", "Canvas tote", "24.00"), ("p3", "Wool beanie", "32.50"),
+            ("p4", "Field notebook", "9.80"), ("p5", "Rain jacket", "119.00"), ("p6", "Camp socks", "12.00")]
+
+
+@bp.get("/widgets/<path:name>")
+@api(summary="The storefront widget files (JavaScript), cacheable", tags=["storefront"], errors=(404,))
+def widget_file(name: str):
+    if not name.endswith(".js") or "/" in name:
+        abort(404)
+    response = send_from_directory(WIDGETS, name, max_age=300)
+    response.headers["Access-Control-Allow-Origin"] = "*"  # public static files, no credentials
+    return response
+
+
+@bp.get("/demo/store")
+@api(summary="Storefront demo page (demo shops only)", tags=["demo"], errors=(404,))
+def demo_store():
+    rt = current_app.extensions["loyalty"]
+    shop = rt.shops.by_widget_key(request.args.get("shop", ""))
+    if shop is None or shop.platform != "demo":
+        abort(404)
+    customer = request.args.get("as") or None
+    lang = request.args.get("lang")
+    token = identity.sign(shop.id, customer, rt.shops.widget_secret(shop.id), ttl=3600) if customer else None
+    config = {"api": request.host_url.rstrip("/"), "shop": shop.widget_key, "token": token}
+    if lang in ("en", "it"):
+        config["locale"] = lang
+    products = "".join(
+        f'<li><span>{name}</span> <span class="price">{price}</span> '
+        f'<button type="button" data-add="{pid}" data-name="{name}" data-price="{price}">Add to cart</button></li>'
+        for pid, name, price in PRODUCTS)
+    who = f"Signed in as customer {escape(customer)}" if customer else "Browsing as a guest"
+    html = f"""<!doctype html><html lang="{lang or 'en'}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Demo store</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:760px;padding:24px;color:#222}}
+li{{list-style:none;display:flex;gap:12px;align-items:center;padding:6px 0}}.price{{margin-left:auto}}
+#cart{{border-top:2px solid #ddd;margin-top:24px;padding-top:12px}}</style></head><body>
+<h1>Demo store</h1><p>{who}. <a href="?shop={shop.widget_key}">guest</a> · <a href="?shop={shop.widget_key}&as=demo-1000">member</a>
+· <a href="?shop={shop.widget_key}&as=demo-1000&lang=it">italiano</a></p>
+<ul id="products">{products}</ul>
+<section id="cart" aria-label="Cart"><h2>Cart</h2><ul id="lines"></ul><p>Total: <strong id="total">0.00</strong>
+<span id="discount"></span></p><div data-loyalty-cart></div></section>
+<script>
+(function () {{
+  var cart = [], code = null, off = 0;
+  function render() {{
+    var total = 0, ul = document.getElementById('lines'); ul.innerHTML = '';
+    cart.forEach(function (l) {{ total += l.price * l.quantity; var li = document.createElement('li');
+      li.textContent = l.quantity + ' x ' + l.name + ' ' + (l.price * l.quantity).toFixed(2); ul.appendChild(li); }});
+    document.getElementById('total').textContent = Math.max(total - off, 0).toFixed(2);
+    document.getElementById('discount').textContent = code ? ' (code ' + code + ' applied)' : '';
+    window.LoyaltyCart = {{ currency: "{shop.currency}", lines: cart.map(function (l) {{
+      return {{ product_id: l.id, quantity: l.quantity, price: l.price.toFixed(2) }}; }}) }};
+    document.dispatchEvent(new CustomEvent('loyalty:cart', {{ detail: window.LoyaltyCart }}));
+  }}
+  document.getElementById('products').addEventListener('click', function (e) {{
+    var b = e.target.closest('[data-add]'); if (!b) return;
+    var line = cart.find(function (l) {{ return l.id === b.dataset.add; }});
+    if (line) line.quantity += 1; else cart.push({{ id: b.dataset.add, name: b.dataset.name, price: parseFloat(b.dataset.price), quantity: 1 }});
+    render();
+  }});
+  document.addEventListener('loyalty:apply', function (e) {{ code = e.detail.code; off = parseFloat(e.detail.amount || 0); render(); }});
+  document.addEventListener('loyalty:remove', function () {{ code = null; off = 0; render(); }});
+  render();
+}})();
+</script>
+<script>window.LoyaltyConfig = {json.dumps(config)};</script>
+<script src="/widgets/loyalty.js" async></script>
+</body></html>"""
+    return html, 200, {"Content-Type": "text/html; charset=utf-8"}

@@ -1,0 +1,104 @@
+"""What the storefront widget shows: the program for everyone (ways to earn, rewards, tiers),
+and for a signed-in member their balances, tier progress, the points that expire next, recent
+activity in the ledger's own words, and their referral link. One read, cheap enough for every
+page view."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from ..domain.money import Money
+from ..domain.referrals import display
+from ..domain.tiers import level_for
+from ..storage import tables as t
+from ..storage.db import Database
+from .program import Programs
+from .tiers import TierService
+
+LABELS = {"signup": "signup", "birthday": "birthday", "review": "review", "newsletter": "newsletter",
+          "social_follow": "social_follow", "social_share": "social_share"}
+
+
+def program_view(program, currency: str) -> dict:
+    earn = [{"kind": "order", "points_per_unit": str(program.earning.points_per_unit), "currency": currency}] \
+        if program.earning.enabled else []
+    for kind in ("signup", "birthday", "review", "newsletter", "social_follow", "social_share"):
+        rule = program.actions.birthday if kind == "birthday" else program.actions.rule(kind)
+        if rule is not None and rule.enabled:
+            earn.append({"kind": kind, "points": rule.points})
+    if program.referrals.enabled:
+        earn.append({"kind": "referral", "points": program.referrals.referrer.points
+                     if program.referrals.referrer.kind == "points" else None})
+    if program.cashback.enabled:
+        earn.append({"kind": "cashback", "percent": str(program.cashback.rate)})
+    return {
+        "currency": currency, "locale": program.widget.locale, "texts": program.widget.texts,
+        "colour": program.widget.colour, "position": program.widget.position,
+        "launcher_text": program.widget.launcher_text, "ways_to_earn": earn,
+        "rewards": [{"id": r.id, "name": r.name, "type": r.type, "points": r.points_cost,
+                     "amount": str(r.amount) if r.amount is not None else None,
+                     "percent": str(r.percent) if r.percent is not None else None, "tiers": r.tiers}
+                    for r in program.rewards if r.enabled],
+        "tiers": [{"name": lvl.name, "threshold": str(lvl.threshold), "perks": lvl.perks}
+                  for lvl in program.tiers.levels] if program.tiers.enabled else [],
+    }
+
+
+class WidgetService:
+    def __init__(self, db: Database, programs: Programs, tiers: TierService, referrals, clock) -> None:
+        self.db, self.programs, self.tiers, self.referrals, self.clock = db, programs, tiers, referrals, clock
+
+    def summary(self, shop, customer_id: str | None) -> dict:
+        pv = self.programs.for_reading(shop.id)
+        program = pv.program
+        out = {"program": program_view(program, shop.currency), "member": None}
+        if not customer_id:
+            return out
+        now = self.clock.now()
+        with self.db.reading() as conn:
+            points_basis = program.tiers.enabled and program.tiers.basis == "points_earned"
+            cols = [t.members.c.id, t.members.c.tier, t.balances.c.points, t.balances.c.points_pending,
+                    t.balances.c.credit, t.balances.c.credit_pending, t.referral_codes.c.code]
+            if points_basis:
+                cols.append(self.tiers.points_in_window(program, shop.id, t.members.c.id, now).label("window"))
+            m = conn.execute(select(*cols).join(t.balances, t.balances.c.member_id == t.members.c.id)
+                             .outerjoin(t.referral_codes, t.referral_codes.c.member_id == t.members.c.id)
+                             .where(t.members.c.shop_id == shop.id,
+                                    t.members.c.platform_customer_id == customer_id)).first()
+            if m is None:
+                return out
+            expiring = conn.execute(select(t.lots.c.expires_at, func.sum(t.lots.c.remaining)).where(
+                t.lots.c.shop_id == shop.id, t.lots.c.member_id == m.id, t.lots.c.asset == "points",
+                t.lots.c.pending.is_(False), t.lots.c.remaining > 0, t.lots.c.expires_at.is_not(None))
+                .group_by(t.lots.c.expires_at).order_by(t.lots.c.expires_at).limit(1)).first()
+            activity = conn.execute(select(t.ledger_entries.c.reason, t.ledger_entries.c.asset,
+                                           t.ledger_entries.c.points, t.ledger_entries.c.points_pending,
+                                           t.ledger_entries.c.credit, t.ledger_entries.c.credit_pending,
+                                           t.ledger_entries.c.kind, t.ledger_entries.c.created_at)
+                                    .where(t.ledger_entries.c.shop_id == shop.id, t.ledger_entries.c.member_id == m.id,
+                                           t.ledger_entries.c.kind.not_in(("reserve", "release")))
+                                    .order_by(t.ledger_entries.c.id.desc()).limit(8)).all()
+            tier = None
+            if program.tiers.enabled:
+                value = Decimal(m.window) if points_basis else self.tiers.qualifying_value(conn, program, shop.id, m.id, now)
+                names = [lvl.name for lvl in program.tiers.levels]
+                current = m.tier if m.tier in names else level_for(program.tiers, value).name
+                nxt = program.tiers.levels[names.index(current) + 1] if current != names[-1] else None
+                tier = {"name": current, "value": str(value), "next": nxt.name if nxt else None,
+                        "next_threshold": str(nxt.threshold) if nxt else None,
+                        "perks": program.tiers.by_name(current).perks}
+        code = m.code or self.referrals.code_for(shop.id, m.id)
+        base = shop.domain if "://" in shop.domain else f"https://{shop.domain}"
+        cur = shop.currency
+        out["member"] = {
+            "points": int(m.points), "pending_points": int(m.points_pending),
+            "store_credit": Money.of(m.credit, cur).to_json(), "pending_credit": Money.of(m.credit_pending, cur).to_json(),
+            "tier": tier,
+            "expiring": {"points": int(expiring[1]), "at": expiring[0].isoformat()} if expiring else None,
+            "activity": [{"text": a.reason, "points": int(a.points + a.points_pending),
+                          "credit": str(a.credit + a.credit_pending) if a.asset == "credit" else None,
+                          "kind": a.kind, "at": a.created_at.isoformat()} for a in activity],
+            "referral": {"code": display(code), "link": f"{base}/?ref={code}"} if program.referrals.enabled else None,
+        }
+        return out

@@ -1,0 +1,54 @@
+/* Loyalty launcher: the only script on every page. A fixed button in a shadow root (no layout
+   shift, theme styles cannot reach it); the panel and the cart widget load only when needed.
+   Config: window.LoyaltyConfig or data-* attributes on this script tag:
+   api (backend origin) or proxy (Shopify app proxy path), shop (widget key), token (signed
+   customer token), locale, colour, position, launcherText, platform. No cookies are used. */
+(function () {
+  "use strict";
+  if (window.LoyaltyLauncher) return;
+  var me = document.currentScript;
+  var cfg = window.LoyaltyConfig || {};
+  if (me) {
+    ["api", "proxy", "shop", "token", "locale", "colour", "position", "launcherText", "platform"].forEach(function (k) {
+      if (me.dataset[k] && cfg[k] == null) cfg[k] = me.dataset[k];
+    });
+  }
+  var assets = cfg.assets || (me && me.src ? me.src.replace(/[^/]*$/, "") : "/widgets/");
+  var lang = (cfg.locale || document.documentElement.lang || "en").slice(0, 2);
+  var label = cfg.launcherText || { it: "Premi", en: "Rewards" }[lang] || "Rewards";
+  var side = cfg.position === "left" ? "left" : "right";
+  var host = document.createElement("div");
+  host.setAttribute("data-loyalty", "launcher");
+  host.style.cssText = "position:fixed;bottom:20px;" + side + ":20px;z-index:2147483000";
+  var root = host.attachShadow({ mode: "open" });
+  root.innerHTML = "<style>button{font:600 15px/1 system-ui,sans-serif;border:0;border-radius:24px;" +
+    "padding:12px 18px;background:" + (/^#[0-9a-f]{6}$/i.test(cfg.colour || "") ? cfg.colour : "#1f6feb") +
+    ";color:#fff;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.25)}button:focus-visible{outline:3px solid #111;" +
+    "outline-offset:2px}</style><button type='button' aria-haspopup='dialog' aria-expanded='false'>" +
+    "<span aria-hidden='true'>\u2605 </span><span></span></button>";
+  var button = root.querySelector("button");
+  button.lastChild.textContent = label;
+  var loading = null;
+  function panel() {
+    if (!loading) {
+      loading = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = assets + "panel.js";
+        s.async = true;
+        s.onload = function () { resolve(window.LoyaltyPanel); };
+        s.onerror = reject;
+        document.head.appendChild(s);
+      });
+    }
+    return loading;
+  }
+  button.addEventListener("click", function () {
+    panel().then(function (p) { p.toggle(cfg, root, button); });
+  });
+  function mount() {
+    document.body.appendChild(host);
+    if (document.querySelector("[data-loyalty-cart]")) panel().then(function (p) { p.cart(cfg); });
+  }
+  window.LoyaltyLauncher = { open: function () { button.click(); }, config: cfg };
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();
