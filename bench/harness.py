@@ -39,7 +39,7 @@ def serve(module: str, port: int, env: dict, workers: int) -> subprocess.Popen:
 
 
 def _client(args) -> tuple[list[float], int, int, list[str]]:
-    port, path, seconds, threads, body, headers, unique = args
+    port, path, seconds, threads, body, headers, unique, method = args
     latencies: list[float] = []
     errors = [0]
     ok_ids: list[str] = []
@@ -53,7 +53,8 @@ def _client(args) -> tuple[list[float], int, int, list[str]]:
             wid = str(uuid.uuid4())
             start = time.perf_counter()
             try:
-                conn.request("POST", path, body, {**headers, "X-Shopify-Webhook-Id": wid} if unique else headers)
+                conn.request(method, path, body if method == "POST" else None,
+                             {**headers, "X-Shopify-Webhook-Id": wid} if unique else headers)
                 resp = conn.getresponse()
                 resp.read()
                 status = resp.status
@@ -80,14 +81,14 @@ def _client(args) -> tuple[list[float], int, int, list[str]]:
 
 
 def load(port: int, seconds: float, connections: int, body: bytes, headers: dict,
-         path: str = "/webhooks/shopify", unique: bool = True) -> dict:
+         path: str = "/webhooks/shopify", unique: bool = True, method: str = "POST") -> dict:
     """Drive `path` for `seconds` from up to 4 processes; latencies, throughput, 200 ids."""
     procs = max(1, min(connections // 8, 4))
     per = connections // procs
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(procs) as pool:
         start = time.perf_counter()
-        results = pool.map(_client, [(port, path, seconds, per, body, headers, unique)] * procs)
+        results = pool.map(_client, [(port, path, seconds, per, body, headers, unique, method)] * procs)
         elapsed = time.perf_counter() - start
     lat = sorted(x for r in results for x in r[0])
     total = sum(r[1] for r in results)

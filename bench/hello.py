@@ -14,3 +14,8 @@ def hello():
 def hello_quote():
     request.get_data()
     return jsonify(ok=True)
+
+
+@app.get("/storefront/v1/me")
+def hello_me():
+    return jsonify(ok=True)

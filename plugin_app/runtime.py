@@ -75,7 +75,8 @@ class Runtime:
                                          self.platform_for, self.clock)
         self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions,
                                      self.cart, self.clock, referrals=self.referrals)
-        self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock)
+        self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,
+                                    redis=self.queue.redis if settings.jobs_mode == "rq" else None)
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)
         for topic in shopify_translate.TOPICS:
             self.inbox.register("shopify", topic, shopify_handler)

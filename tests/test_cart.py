@@ -232,3 +232,16 @@ def test_two_hundred_concurrent_redemptions_for_one_member(env):
     assert (b.points, b.held_points) == (350 - 100 * k, 100 * k) and b.points >= 0
     assert run_audit(env.rt.db).ok
     assert json.dumps(results)
+
+
+def test_widget_summary_for_guests_and_members(env):
+    guest = env.client.get(f"/storefront/v1/me?shop={env.shop.widget_key}").get_json()
+    assert guest["member"] is None and guest["program"]["currency"] == "EUR"
+    assert {w["kind"] for w in guest["program"]["ways_to_earn"]} >= {"order", "signup"}
+    mine = env.client.get(f"/storefront/v1/me?shop={env.shop.widget_key}",
+                          headers={"Authorization": f"Bearer {env.token}"}).get_json()["member"]
+    assert mine["points"] == 350 and mine["tier"]["name"] == "Bronze" and mine["tier"]["next"] == "Silver"
+    assert mine["activity"][0]["text"] == "seed" and mine["referral"] is None  # referrals off by default
+    proxied = env.client.get("/proxy/me?" + S.proxy_query(SECRET, customer="73")).get_json()
+    assert proxied["member"]["points"] == 350
+    assert env.client.get("/proxy/me?" + S.proxy_query("nope", customer="73")).status_code == 401

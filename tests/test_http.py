@@ -41,7 +41,8 @@ def test_openapi_is_generated_from_the_routes(app, client):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+        import re
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, f"{method} {rule.rule} is not in the spec"
     member = spec["components"]["schemas"]["MemberOut"]

@@ -177,7 +177,12 @@
     }
   }
 
+  function onEscape(e) {
+    if (e.key === "Escape") close();
+  }
+
   function close() {
+    document.removeEventListener("keydown", onEscape, true);
     if (!state.node) return;
     state.node.remove();
     state.node = null;
@@ -194,7 +199,7 @@
     box.appendChild(el("p", { text: TEXTS[lang(cfg)].loading }));
     if (!root.querySelector("style[data-panel]")) root.appendChild(el("style", { "data-panel": "1", text: STYLE }));
     root.appendChild(box);
-    box.addEventListener("keydown", function (e) { if (e.key === "Escape") close(); });
+    document.addEventListener("keydown", onEscape, true);  // wherever focus is, Escape closes
     state.node = box;
     state.open = true;
     launcher.setAttribute("aria-expanded", "true");
@@ -223,7 +228,8 @@
 
     function quote() {
       var cart = cartNow();
-      if (!cart || !cart.lines || !cart.lines.length) { box.textContent = ""; return; }
+      box.hidden = !cart || !cart.lines || !cart.lines.length;
+      if (box.hidden) { box.textContent = ""; return; }
       api(cfg, "POST", "cart/quote", cart).then(function (q) { draw(q); }, function () {
         box.textContent = TEXTS[lang(cfg)].error;
       });

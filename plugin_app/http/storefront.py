@@ -189,8 +189,8 @@ def _me(proxy: bool):
     if problem:
         return problem
     g.shop = shop
-    response = jsonify(_rt().widget.summary(shop, customer))
-    response.headers["Cache-Control"] = "private, max-age=5"  # a member's own numbers, briefly
+    response = current_app.response_class(_rt().widget.summary_json(shop, customer), mimetype="application/json")
+    response.headers["Cache-Control"] = "private, max-age=1"  # a member's own numbers, briefly
     return response
 
 

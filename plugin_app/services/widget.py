@@ -46,8 +46,40 @@ def program_view(program, currency: str) -> dict:
 
 
 class WidgetService:
-    def __init__(self, db: Database, programs: Programs, tiers: TierService, referrals, clock) -> None:
+    CACHE_SECONDS = 1  # a new posting shows in the widget within this
+
+    def __init__(self, db: Database, programs: Programs, tiers: TierService, referrals, clock, redis=None) -> None:
         self.db, self.programs, self.tiers, self.referrals, self.clock = db, programs, tiers, referrals, clock
+        self.redis = redis
+        self._local: dict[str, tuple[float, bytes]] = {}
+
+    def summary_json(self, shop, customer_id: str | None) -> bytes:
+        """The summary as JSON bytes, served from a per-member cache for a second (Redis when
+        configured, so every web process shares it)."""
+        import json
+        import time
+
+        key = f"loyalty:widget:{shop.id}:{customer_id or '-'}"
+        try:
+            cached = self.redis.get(key) if self.redis is not None else None
+        except Exception:
+            cached = None
+        if cached is None and self.redis is None:
+            hit = self._local.get(key)
+            cached = hit[1] if hit and hit[0] > time.monotonic() else None
+        if cached is not None:
+            return cached
+        body = json.dumps(self.summary(shop, customer_id), separators=(",", ":")).encode()
+        if self.redis is not None:
+            try:
+                self.redis.set(key, body, ex=self.CACHE_SECONDS)
+            except Exception:
+                pass
+        else:
+            if len(self._local) > 10_000:
+                self._local.clear()
+            self._local[key] = (time.monotonic() + self.CACHE_SECONDS, body)
+        return body
 
     def summary(self, shop, customer_id: str | None) -> dict:
         pv = self.programs.for_reading(shop.id)

@@ -1,0 +1,197 @@
+"""The storefront widgets in a real browser: Playwright for Python driving Debian's Chromium
+against the app served on loopback (the demo store page, a seeded demo shop). Screenshots of the
+panel and the cart widget in English and Italian land in test-artifacts/widgets/."""
+import gzip
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from .conftest import ENCRYPTION_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "test-artifacts" / "widgets"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_the_always_loaded_script_is_under_10_kb_gzipped():
+    size = len(gzip.compress((ROOT / "widgets" / "loyalty.js").read_bytes(), 9))
+    assert size < 10 * 1024, size
+
+
+needs_browser = pytest.mark.skipif(shutil.which("chromium") is None and not Path(CHROMIUM).exists(),
+                                   reason="Debian's chromium is not installed (.ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def store(clean_db):
+    from plugin_app import create_app
+    from plugin_app.demo import seed
+
+    app = create_app({"database_url": clean_db, "jobs_mode": "eager", "encryption_keys": (ENCRYPTION_KEY,)})
+    rt = app.extensions["loyalty"]
+    shop_id, _ = seed(rt)
+    rt.programs.put(shop_id, {"referrals": {"enabled": True}}, author="test")
+    member = rt.members.by_customer(shop_id, "demo-1000")[0]
+    rt.ledger.adjust(shop_id, member.id, "points", 300, key="widget-test", actor="test", reason="for the widget test")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    from types import SimpleNamespace
+    yield SimpleNamespace(base=f"http://127.0.0.1:{server.server_port}", key=rt.shops.get(shop_id).widget_key,
+                          rt=rt, shop_id=shop_id, member=member)
+    server.shutdown()
+    rt.close()
+
+
+def open_page(browser, store, *, member=True, lang=None, **context):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, **context)
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    url = f"{store.base}/demo/store?shop={store.key}" + ("&as=demo-1000" if member else "") + (f"&lang={lang}" if lang else "")
+    page.goto(url)
+    page.wait_for_selector("[data-loyalty=launcher] >> button")
+    return page, errors
+
+
+def open_panel(page):
+    page.locator("[data-loyalty=launcher] >> button").first.click()
+    page.wait_for_selector("[data-loyalty=launcher] >> .panel h2")
+    return page.locator("[data-loyalty=launcher] >> .panel")
+
+
+def points(store):
+    return store.rt.members.get(store.shop_id, store.member.id)[1]
+
+
+@needs_browser
+def test_a_guest_sees_how_to_join(browser, store):
+    page, errors = open_page(browser, store, member=False)
+    panel = open_panel(page)
+    assert "Join our rewards" in panel.inner_text() and panel.locator("a.btn").get_attribute("href")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "panel-guest-en.png"))
+    assert not errors
+
+
+@needs_browser
+@pytest.mark.parametrize("lang,title,word", [("en", "Rewards", "points"), ("it", "Premi", "punti")])
+def test_a_member_sees_the_right_balance_in_their_language(browser, store, lang, title, word):
+    page, errors = open_page(browser, store, lang=lang)
+    panel = open_panel(page)
+    expected = points(store).points
+    assert panel.locator("[data-points]").inner_text() == str(expected)
+    assert title in panel.locator("h2").inner_text() and word in panel.inner_text()
+    assert "Bronze" in panel.inner_text() or "Silver" in panel.inner_text()
+    page.screenshot(path=str(SHOTS / f"panel-member-{lang}.png"))
+    page.keyboard.press("Escape")
+    page.click("[data-add=p3]")
+    page.wait_for_selector("[data-loyalty-cart] >> [data-earn='32']")
+    page.locator("[data-loyalty-cart]").screenshot(path=str(SHOTS / f"cart-{lang}.png"))
+    assert not errors
+
+
+@needs_browser
+def test_the_cart_widget_follows_the_cart_and_applies_and_removes_a_reward(browser, store):
+    page, errors = open_page(browser, store)
+    page.click("[data-add=p2]")
+    page.wait_for_selector("[data-loyalty-cart] >> [data-earn='24']")
+    page.click("[data-add=p5]")
+    page.wait_for_selector("[data-loyalty-cart] >> [data-earn='143']")
+    before = points(store).points
+    page.locator("[data-loyalty-cart] >> button", has_text="Apply").first.click()
+    page.wait_for_selector("[data-loyalty-cart] >> text=applied")
+    code = page.locator("#discount").inner_text()
+    assert "LOY-" in code and page.locator("#total").inner_text() == "138.00"  # 143.00 - 5.00
+    assert (points(store).points, points(store).held_points) == (before - 100, 100)
+    page.locator("[data-loyalty-cart] >> button", has_text="Remove").click()
+    page.wait_for_selector("[data-loyalty-cart] >> button:has-text('Apply')")
+    assert (points(store).points, points(store).held_points) == (before, 0)
+    assert page.locator("#total").inner_text() == "143.00"
+    assert not errors
+
+
+@needs_browser
+def test_the_referral_link_copies(browser, store):
+    page, errors = open_page(browser, store, permissions=["clipboard-read", "clipboard-write"])
+    panel = open_panel(page)
+    link = panel.locator("input").input_value()
+    assert "?ref=" in link
+    panel.locator("button", has_text="Copy link").click()
+    page.wait_for_selector("[data-loyalty=launcher] >> button:has-text('Copied')")
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    assert not errors
+
+
+@needs_browser
+def test_keyboard_only_and_every_control_is_labelled(browser, store):
+    page, errors = open_page(browser, store)
+    for _ in range(30):  # tab until the launcher has focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.dataset.loyalty === 'launcher'"):
+            break
+    else:
+        pytest.fail("the launcher is not reachable with Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-loyalty=launcher] >> .panel h2")
+    launcher_state = page.evaluate("document.querySelector('[data-loyalty=launcher]').shadowRoot.querySelector('button')"
+                                   ".getAttribute('aria-expanded')")
+    assert launcher_state == "true"
+    names = page.evaluate("""() => {
+        const root = document.querySelector('[data-loyalty=launcher]').shadowRoot;
+        return [...root.querySelectorAll('button, a, input, [role]')].map(e =>
+            [e.tagName, (e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || e.textContent || '').trim()]);
+    }""")
+    assert names and all(name for _, name in names), names
+    seen = set()
+    for _ in range(12):  # every control in the panel takes focus in turn
+        page.keyboard.press("Tab")
+        seen.add(page.evaluate("(document.querySelector('[data-loyalty=launcher]').shadowRoot.activeElement || {}).tagName"))
+    assert {"BUTTON"} <= seen
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.querySelector('[data-loyalty=launcher]').shadowRoot.activeElement.tagName") == "BUTTON"
+    assert not errors
+
+
+@needs_browser
+def test_no_layout_shift_when_the_widget_loads(browser, store):
+    page, _ = open_page(browser, store)
+    page.wait_for_timeout(500)
+    shift = page.evaluate("""() => new Promise(resolve => {
+        let total = 0;
+        new PerformanceObserver(list => { for (const e of list.getEntries()) total += e.value; })
+            .observe({type: 'layout-shift', buffered: true});
+        setTimeout(() => resolve(total), 300);
+    })""")
+    assert shift == 0
+    position = page.evaluate("getComputedStyle(document.querySelector('[data-loyalty=launcher]')).position")
+    assert position == "fixed"
+
+
+def test_the_shopify_app_embed_stays_within_shopifys_limits():
+    import json as _json
+    import re
+
+    ext = ROOT / "extensions" / "loyalty-embed"
+    liquid = (ext / "blocks" / "app-embed.liquid").read_text()
+    assert len(liquid.encode()) < 100 * 1024  # all Liquid in an extension: 100 KB
+    schema = _json.loads(re.search(r"{% schema %}(.*){% endschema %}", liquid, re.S).group(1))
+    assert schema["target"] == "body" and {s["id"] for s in schema["settings"]} >= {"colour", "position", "launcher_text"}
+    assert 'data-proxy="/apps/loyalty"' in liquid and "ScriptTag" not in liquid
+    for locale in ext.glob("locales/*.json"):
+        assert len(locale.read_bytes()) < 15 * 1024
+        _json.loads(locale.read_text())
