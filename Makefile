@@ -28,6 +28,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cart.py
+	$(BIN)/python bench/widget.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis

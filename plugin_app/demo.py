@@ -62,6 +62,7 @@ def run_demo(host: str, port: int, *, serve: bool = True) -> None:
     upgrade(settings.database_url)
     app = create_app({"jobs_mode": "thread"})
     shop_id, api_key = seed(app.extensions["loyalty"])
+    widget_key = app.extensions["loyalty"].shops.get(shop_id).widget_key
     base = f"http://{host}:{port}"
     click.echo(f"""
 Loyalty demo is ready (database: {settings.database_url})
@@ -69,8 +70,9 @@ Loyalty demo is ready (database: {settings.database_url})
   admin API key      {api_key}
   health             {base}/healthz
   API description    {base}/openapi.json
+  storefront demo    {base}/demo/store?shop={widget_key}&as=demo-1000   (guest: drop &as=…; Italian: add &lang=it)
   a member           curl -H 'Authorization: Bearer {api_key}' {base}/admin/api/v1/members/by-customer/demo-1000
-  admin pages and the storefront widget demo arrive with their issues; the API above is live.
+  the embedded admin pages arrive with their issue; the admin API above is live.
 Ctrl-C stops it.
 """)
     if not serve:
