@@ -195,3 +195,21 @@ def test_the_shopify_app_embed_stays_within_shopifys_limits():
     for locale in ext.glob("locales/*.json"):
         assert len(locale.read_bytes()) < 15 * 1024
         _json.loads(locale.read_text())
+
+
+@needs_browser
+def test_a_referral_link_lands_and_is_claimed_after_sign_in(browser, store):
+    from sqlalchemy import text
+
+    code = store.rt.referrals.me(store.shop_id, "demo-store.loyalty.local", "demo-1001")["code"]
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.goto(f"{store.base}/demo/store?shop={store.key}&ref={code}")  # a guest arrives from the link
+    page.wait_for_function("localStorage.getItem('loyalty:landing') !== null")
+    page.goto(f"{store.base}/demo/store?shop={store.key}&as=new-friend-1")  # later, signed in
+    page.wait_for_function("localStorage.getItem('loyalty:landing') === null")
+    with store.rt.db.transaction() as conn:
+        row = conn.execute(text("select r.status, m.platform_customer_id from referrals r join members m "
+                                "on m.id = r.friend_member_id")).one()
+    assert tuple(row) == ("signed_up", "new-friend-1")
+    ctx.close()

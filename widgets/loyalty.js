@@ -45,9 +45,13 @@
   button.addEventListener("click", function () {
     panel().then(function (p) { p.toggle(cfg, root, button); });
   });
+  var ref = /[?&]ref=([A-Za-z0-9-]{4,20})/.exec(location.search);
+  var landed = null;
+  try { landed = JSON.parse(localStorage.getItem("loyalty:landing") || "null"); } catch (e) { landed = null; }
   function mount() {
     document.body.appendChild(host);
     if (document.querySelector("[data-loyalty-cart]")) panel().then(function (p) { p.cart(cfg); });
+    if (ref || (landed && (cfg.token || cfg.proxy))) panel().then(function (p) { p.referral(cfg, ref && ref[1]); });
   }
   window.LoyaltyLauncher = { open: function () { button.click(); }, config: cfg };
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);

@@ -297,8 +297,31 @@
     quote();
   }
 
+  /* -- referrals: remember a landing, claim it once signed in ------------------------------- */
+  var STORE = "loyalty:landing";
+
+  function referral(cfg, code) {
+    var saved = null;
+    try { saved = JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { saved = null; }
+    if (saved && saved.until < Date.now()) { localStorage.removeItem(STORE); saved = null; }
+    var visitor = (saved && saved.visitor) || ((window.crypto && crypto.randomUUID) ? crypto.randomUUID()
+      : String(Date.now()) + String(Math.random()).slice(2));
+    var step = code ? api(cfg, "POST", "referrals/landings", { code: code, visitor_id: visitor }).then(function (r) {
+      saved = { visitor: visitor, code: code, until: Date.now() + r.remember_days * 864e5 };
+      localStorage.setItem(STORE, JSON.stringify(saved));
+    }, function () {}) : Promise.resolve();
+    return step.then(function () {
+      if (!saved || !(cfg.token || cfg.proxy)) return;
+      return api(cfg, "POST", "referrals/claim", { visitor_id: saved.visitor }).then(function (r) {
+        localStorage.removeItem(STORE);
+        document.dispatchEvent(new CustomEvent("loyalty:referral", { detail: r }));
+      }, function () {});
+    });
+  }
+
   window.LoyaltyPanel = {
     toggle: function (cfg, root, launcher) { return state.open ? close() : open(cfg, root, launcher); },
-    cart: cartWidget
+    cart: cartWidget,
+    referral: referral
   };
 })();

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .auth import admin_required
 from .errors import error_response
 from .openapi import api
-from .storefront import _guard, bp as storefront_bp
+from .storefront import _guard, bp as storefront_bp, proxy_bp
 
 admin_bp = Blueprint("referrals_admin", __name__, url_prefix="/admin/api/v1/referrals")
 
@@ -91,8 +91,8 @@ def _device() -> str:
     return hashlib.sha256(request.headers.get("User-Agent", "").encode()).hexdigest()[:32]
 
 
-def _signed_in():
-    shop, customer, problem = _guard(False)
+def _signed_in(proxy: bool = False):
+    shop, customer, problem = _guard(proxy)
     if problem:
         return None, None, problem
     if customer is None:
@@ -181,3 +181,45 @@ def approve(referral_id: int):
 @admin_required
 def reject(referral_id: int):
     return jsonify(_rt().referrals.decide(g.shop.id, referral_id, approve=False, actor=g.actor))
+
+
+# -- the same through the Shopify app proxy ---------------------------------------------------
+@proxy_bp.get("/referrals/me")
+@api(summary="My referrals through the Shopify app proxy", tags=["referrals"], response=MineOut, errors=(401, 429))
+def proxy_mine():
+    shop, customer, problem = _signed_in(True)
+    return problem or jsonify(_rt().referrals.me(shop.id, shop.domain, customer))
+
+
+@proxy_bp.post("/referrals/share")
+@api(summary="Count a share through the Shopify app proxy", tags=["referrals"], body=ShareIn, status=204,
+     errors=(401, 429))
+def proxy_share(body: ShareIn):
+    shop, customer, problem = _signed_in(True)
+    if problem:
+        return problem
+    _rt().referrals.share(shop.id, customer, body.channel)
+    return "", 204
+
+
+@proxy_bp.post("/referrals/landings")
+@api(summary="A landing through the Shopify app proxy", tags=["referrals"], body=LandingIn, response=LandingOut,
+     status=201, errors=(401, 404, 422, 429))
+def proxy_landing(body: LandingIn):
+    shop, _, problem = _guard(True)
+    if problem:
+        return problem
+    ip = request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip() or None
+    return jsonify(_rt().referrals.land(shop.id, body.code, body.visitor_id, ip=ip, device=_device())), 201
+
+
+@proxy_bp.post("/referrals/claim")
+@api(summary="A claim through the Shopify app proxy", tags=["referrals"], body=ClaimIn, response=ClaimOut,
+     errors=(401, 404, 422, 429))
+def proxy_claim(body: ClaimIn):
+    shop, customer, problem = _signed_in(True)
+    if problem:
+        return problem
+    ip = request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip() or None
+    return jsonify(_rt().referrals.claim(shop.id, customer, code=body.code, visitor_id=body.visitor_id,
+                                         ip=ip, device=_device()))
