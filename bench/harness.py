@@ -140,3 +140,25 @@ def served(env: dict, workers: int):
         for p in procs:
             os.killpg(p.pid, signal.SIGTERM)
             p.wait(10)
+
+
+def seeded_member(url: str, key: str, redis_url: str, *, referrals: bool = False, entries: int = 40):
+    """A demo shop with one member who has history (the tier window sums real entries).
+    Returns (shop, customer token)."""
+    from plugin_app.runtime import Runtime
+    from plugin_app.services import identity
+    from plugin_app.settings import Settings
+
+    rt = Runtime(Settings().with_overrides(dict(database_url=url, jobs_mode="rq", redis_url=redis_url,
+                                                encryption_keys=(key,))))
+    shop, _ = rt.shops.register("demo", "bench.example")
+    if referrals:
+        rt.programs.put(shop.id, {"referrals": {"enabled": True}}, author="bench")
+    member, _ = rt.members.enrol(shop.id, "c-1")
+    for i in range(entries):
+        rt.ledger.earn(shop.id, member.id, "points", 25, key=f"seed-{i}", source="order", reason=f"order {i}")
+    rt.referrals.code_for(shop.id, member.id)
+    shop = rt.shops.get(shop.id)
+    token = identity.sign(shop.id, "c-1", rt.shops.widget_secret(shop.id), ttl=3600)
+    rt.close()
+    return shop, token

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import bench_database, load, served  # noqa: E402
+from bench.harness import bench_database, load, seeded_member, served  # noqa: E402
 
 
 def main() -> None:
@@ -26,22 +26,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=8)
     args = ap.parse_args()
 
-    from plugin_app.runtime import Runtime
-    from plugin_app.services import identity
-    from plugin_app.settings import Settings
-
     with bench_database("loyalty_widget") as (url, key, redis_url):
-        rt = Runtime(Settings().with_overrides(dict(database_url=url, jobs_mode="rq", redis_url=redis_url,
-                                                    encryption_keys=(key,))))
-        shop, _ = rt.shops.register("demo", "bench-widget.example")
-        rt.programs.put(shop.id, {"referrals": {"enabled": True}}, author="bench")
-        member, _ = rt.members.enrol(shop.id, "c-1")
-        for i in range(40):
-            rt.ledger.earn(shop.id, member.id, "points", 25, key=f"seed-{i}", source="order", reason=f"order {i}")
-        rt.referrals.code_for(shop.id, member.id)
-        shop = rt.shops.get(shop.id)
-        token = identity.sign(shop.id, "c-1", rt.shops.widget_secret(shop.id), ttl=3600)
-        rt.close()
+        shop, token = seeded_member(url, key, redis_url, referrals=True)
         env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOYALTY_ENCRYPTION_KEY": key,
                "LOG_LEVEL": "WARNING", "WEB_THREADS": str(args.threads), "DB_POOL_SIZE": str(args.threads),
                "STOREFRONT_SHOP_RATE": "100000000", "STOREFRONT_CLIENT_RATE": "100000000"}

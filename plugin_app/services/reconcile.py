@@ -19,6 +19,18 @@ from .inbox import Inbox
 log = logging.getLogger(__name__)
 
 
+def read_watermark(db: Database, shop_id: int) -> str | None:
+    with db.transaction() as conn:
+        insert_ignore(conn, t.platform_sync, {"shop_id": shop_id}, ["shop_id"])
+        return conn.execute(select(t.platform_sync.c.watermark).where(t.platform_sync.c.shop_id == shop_id)).scalar()
+
+
+def save_watermark(db: Database, shop_id: int, watermark: str, checked_at, error: str | None) -> None:
+    with db.transaction() as conn:
+        conn.execute(update(t.platform_sync).where(t.platform_sync.c.shop_id == shop_id).values(
+            watermark=watermark, checked_at=checked_at, last_error=error))
+
+
 class OrderSource(Protocol):
     def orders_updated_since(self, since: str, after: str | None = None, first: int = 50) -> tuple[list[int], str | None]: ...
 
@@ -44,10 +56,7 @@ class Reconciler:
     def shop(self, shop_id: int) -> int:
         """Pull at most `pages` pages (a bounded cost per run), advance the watermark."""
         now = self.clock.now()
-        with self.db.transaction() as conn:
-            insert_ignore(conn, t.platform_sync, {"shop_id": shop_id}, ["shop_id"])
-            watermark = conn.execute(select(t.platform_sync.c.watermark).where(
-                t.platform_sync.c.shop_id == shop_id)).scalar()
+        watermark = read_watermark(self.db, shop_id)
         since = watermark or (now - self.first_look).strftime("%Y-%m-%dT%H:%M:%SZ")
         stored, newest, error = 0, since, None
         try:
@@ -70,9 +79,7 @@ class Reconciler:
         except Exception as exc:  # throttled or refused: keep what was read, try next run
             error = f"{type(exc).__name__}: {exc}"[:500]
             log.warning("reconciliation of shop %s stopped: %s", shop_id, error)
-        with self.db.transaction() as conn:
-            conn.execute(update(t.platform_sync).where(t.platform_sync.c.shop_id == shop_id).values(
-                watermark=newest, checked_at=now, last_error=error))
+        save_watermark(self.db, shop_id, newest, now, error)
         return stored
 
 
@@ -103,10 +110,7 @@ class WooReconciler:
 
     def shop(self, shop_id: int) -> int:
         now = self.clock.now()
-        with self.db.transaction() as conn:
-            insert_ignore(conn, t.platform_sync, {"shop_id": shop_id}, ["shop_id"])
-            watermark = conn.execute(select(t.platform_sync.c.watermark).where(
-                t.platform_sync.c.shop_id == shop_id)).scalar()
+        watermark = read_watermark(self.db, shop_id)
         since = watermark or (now - self.first_look).strftime("%Y-%m-%dT%H:%M:%S")
         stored, newest, error = 0, since, None
         try:
@@ -125,7 +129,5 @@ class WooReconciler:
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
             log.warning("reconciliation of shop %s stopped: %s", shop_id, error)
-        with self.db.transaction() as conn:
-            conn.execute(update(t.platform_sync).where(t.platform_sync.c.shop_id == shop_id).values(
-                watermark=newest, checked_at=now, last_error=error))
+        save_watermark(self.db, shop_id, newest, now, error)
         return stored
