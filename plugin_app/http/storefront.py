@@ -133,25 +133,31 @@ def _proxy_identity():
     return shop, request.args.get("logged_in_customer_id") or None, None
 
 
-def _limited(shop, customer: str | None):
+def _limited(shop, customer: str | None, fetch: str | None = None):
+    """429 with Retry-After when over a limit (and, with `fetch`, the cached value read in the
+    same Redis round trip)."""
     rt = _rt()
-    limiter = rt.rate_limiter
-    wait = limiter.hit_all([(f"shop:{shop.id}", rt.settings.storefront_shop_rate),
-                            (f"client:{shop.id}:{customer or request.remote_addr}", rt.settings.storefront_client_rate)])
+    checks = [(f"shop:{shop.id}", rt.settings.storefront_shop_rate),
+              (f"client:{shop.id}:{customer or request.remote_addr}", rt.settings.storefront_client_rate)]
+    wait, cached = rt.rate_limiter.hit_all(checks, fetch=fetch) if fetch else (rt.rate_limiter.hit_all(checks), None)
     if wait:
         response = error_response(429, "rate_limited", "too many requests; slow down")
         response[0].headers["Retry-After"] = str(wait)
-        return response
-    return None
+        return response, None
+    return None, cached
 
 
-def _guard(proxy: bool):
+def _guard(proxy: bool, fetch=None):
+    """Size limit, identity, rate limits. `fetch(shop, customer)` names a cache key to read in the
+    rate limits' round trip; then a fourth value, the cached bytes (or None), is returned."""
     if (request.content_length or 0) > MAX_BODY:
-        return None, None, error_response(413, "payload_too_large", f"at most {MAX_BODY} bytes")
+        problem = error_response(413, "payload_too_large", f"at most {MAX_BODY} bytes")
+        return (None, None, problem, None) if fetch else (None, None, problem)
     shop, customer, problem = _proxy_identity() if proxy else _storefront_identity()
     if problem:
-        return None, None, problem
-    return shop, customer, _limited(shop, customer)
+        return (None, None, problem, None) if fetch else (None, None, problem)
+    problem, cached = _limited(shop, customer, fetch(shop, customer) if fetch else None)
+    return (shop, customer, problem, cached) if fetch else (shop, customer, problem)
 
 
 # -- the endpoints (one implementation, two doors) ------------------------------------------
@@ -185,11 +191,12 @@ def _remove(proxy: bool, redemption_id: int):
 
 
 def _me(proxy: bool):
-    shop, customer, problem = _guard(proxy)
+    widget = _rt().widget
+    shop, customer, problem, cached = _guard(proxy, fetch=lambda s, c: widget.cache_key(s.id, c))
     if problem:
         return problem
     g.shop = shop
-    response = current_app.response_class(_rt().widget.summary_json(shop, customer), mimetype="application/json")
+    response = current_app.response_class(widget.summary_json(shop, customer, cached), mimetype="application/json")
     response.headers["Cache-Control"] = "private, max-age=1"  # a member's own numbers, briefly
     return response
 

@@ -12,23 +12,29 @@ class RateLimiter:
         self._local: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def hit_all(self, checks: list[tuple[str, int]], window: int = 1) -> int:
-        """Several counters at once (one Redis round trip); the longest wait, or 0."""
+    def hit_all(self, checks: list[tuple[str, int]], window: int = 1, fetch: str | None = None):
+        """Several counters at once, and optionally a cached value in the same Redis round trip.
+        Returns the longest wait (0 when allowed), or (wait, cached value) when `fetch` is given."""
         now = time.time()
         slot = int(now // window)
         names = [f"rl:{key}:{slot}" for key, _ in checks]
         if self.redis is None:
-            return max((self.hit(key, limit, window) for key, limit in checks), default=0)
+            wait = max((self.hit(key, limit, window) for key, limit in checks), default=0)
+            return (wait, None) if fetch else wait
         try:
             pipe = self.redis.pipeline(transaction=False)
             for name in names:
                 pipe.incr(name)
                 pipe.expire(name, window * 2, nx=True)
-            counts = pipe.execute()[::2]
+            if fetch:
+                pipe.get(fetch)
+            results = pipe.execute()
         except Exception:
-            return 0
+            return (0, None) if fetch else 0
+        counts = results[: 2 * len(names): 2]
         over = any(count > limit for count, (_, limit) in zip(counts, checks))
-        return max(1, int((slot + 1) * window - now + 0.999)) if over else 0
+        wait = max(1, int((slot + 1) * window - now + 0.999)) if over else 0
+        return (wait, results[-1]) if fetch else wait
 
     def hit(self, key: str, limit: int, window: int = 1) -> int:
         """0 when allowed, else the seconds to wait (for Retry-After)."""

@@ -53,17 +53,18 @@ class WidgetService:
         self.redis = redis
         self._local: dict[str, tuple[float, bytes]] = {}
 
-    def summary_json(self, shop, customer_id: str | None) -> bytes:
+    @staticmethod
+    def cache_key(shop_id: int, customer_id: str | None) -> str:
+        return f"loyalty:widget:{shop_id}:{customer_id or '-'}"
+
+    def summary_json(self, shop, customer_id: str | None, cached: bytes | None = None) -> bytes:
         """The summary as JSON bytes, served from a per-member cache for a second (Redis when
-        configured, so every web process shares it)."""
+        configured, so every web process shares it). `cached`: a value the caller already read
+        (the storefront reads it together with its rate limits, in one round trip)."""
         import json
         import time
 
-        key = f"loyalty:widget:{shop.id}:{customer_id or '-'}"
-        try:
-            cached = self.redis.get(key) if self.redis is not None else None
-        except Exception:
-            cached = None
+        key = self.cache_key(shop.id, customer_id)
         if cached is None and self.redis is None:
             hit = self._local.get(key)
             cached = hit[1] if hit and hit[0] > time.monotonic() else None
