@@ -29,6 +29,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cart.py
 	$(BIN)/python bench/widget.py
+	$(BIN)/python bench/analytics.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis

@@ -13,6 +13,7 @@ from .services import awards, platform
 from .services.platform import PlatformSync
 from .services.actions import ActionService
 from .services.expiry import ExpiryService
+from .services.analytics import Analytics
 from .services.cart import CartService
 from .services.inbox import Inbox
 from .services.intake import GroupCommit
@@ -75,6 +76,7 @@ class Runtime:
                                          self.platform_for, self.clock)
         self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions,
                                      self.cart, self.clock, referrals=self.referrals)
+        self.analytics = Analytics(self.db, self.programs)
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,
                                     redis=self.queue.redis if settings.jobs_mode == "rq" else None)
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)

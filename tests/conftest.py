@@ -14,7 +14,13 @@ from plugin_app.settings import Settings, normalize_database_url
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-TABLES = ["lot_draws", "holds", "lots", "ledger_entries", "balances", "members", "inbox", "shops"]
+def _all_tables() -> list[str]:
+    from plugin_app.storage.tables import metadata
+
+    return [table.name for table in metadata.sorted_tables]
+
+
+TABLES = _all_tables()  # every table, including the ones with no foreign key to shops
 ENCRYPTION_KEY = Fernet.generate_key().decode()  # made per run, never stored
 
 

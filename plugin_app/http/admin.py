@@ -280,3 +280,48 @@ def customer_token(body: TokenIn):
 
     token = identity.sign(g.shop.id, body.customer_id, _rt().shops.widget_secret(g.shop.id), ttl=body.ttl_seconds)
     return jsonify(token=token, expires_in=body.ttl_seconds), 201
+
+
+class AnalyticsQuery(Strict):
+    start: str | None = Field(None, alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    end: str | None = Field(None, alias="to", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AnalyticsOut(BaseModel):
+    period: dict
+    members: dict
+    points: dict
+    credit: dict
+    liability: dict
+    daily: list[dict]
+
+
+def _period(query: AnalyticsQuery):
+    from datetime import date, timedelta
+
+    end = date.fromisoformat(query.end) if query.end else _rt().clock.now().date()
+    start = date.fromisoformat(query.start) if query.start else end - timedelta(days=29)
+    if start > end:
+        from ..domain.errors import InvalidRequest
+        raise InvalidRequest("from must not be after to")
+    return start, end
+
+
+@bp.get("/analytics")
+@api(summary="Points issued, redeemed, expired and outstanding, liability, members per tier, by day "
+             "(from rollups kept current by a job)", tags=["analytics"], query=AnalyticsQuery,
+     response=AnalyticsOut, auth="adminKey")
+@admin_required
+def analytics(query: AnalyticsQuery):
+    return jsonify(_rt().analytics.dashboard(g.shop.id, g.shop.currency, *_period(query)))
+
+
+@bp.get("/analytics/daily.csv")
+@api(summary="The daily figures as CSV", tags=["analytics"], query=AnalyticsQuery, auth="adminKey")
+@admin_required
+def analytics_csv(query: AnalyticsQuery):
+    rt = _rt()
+    body = rt.analytics.daily_csv(rt.analytics.dashboard(g.shop.id, g.shop.currency, *_period(query)))
+    return body, 200, {"Content-Type": "text/csv; charset=utf-8",
+                       "Content-Disposition": "attachment; filename=daily.csv"}

@@ -20,6 +20,7 @@ PERIODIC = (
     Periodic("expire_inactive", 3600, "lapse balances of members inactive for the program's months"),
     Periodic("expiry_reminders", 3600, "tell members a number of days before their points lapse"),
     Periodic("reevaluate_tiers", 3600, "move members whose tier window rolled over or grace ended"),
+    Periodic("refresh_analytics", 60, "fold new ledger entries into the daily analytics rollups"),
     Periodic("referral_rewards", 600, "reward referrers whose friend's order outlasted the pending period"),
     Periodic("lapse_redemptions", 300, "release the holds of cart codes that expired unused"),
     Periodic("reconcile_shopify", 900, "pull orders Shopify failed to deliver; re-create deleted subscriptions"),

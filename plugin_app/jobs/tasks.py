@@ -46,6 +46,10 @@ def expire_inactive() -> int:
     return context.current().expiry.expire_inactive()
 
 
+def refresh_analytics() -> int:
+    return context.current().analytics.refresh()
+
+
 def referral_rewards() -> int:
     return context.current().referrals.reward_due()
 
@@ -62,7 +66,7 @@ def reconcile_woocommerce() -> int:
     return context.current().woo_reconciler.run()
 
 
-TASKS = {f.__name__: f for f in (referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
+TASKS = {f.__name__: f for f in (refresh_analytics, referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses,
                                   expiry_reminders, expire_inactive)}
 

@@ -316,3 +316,23 @@ referrals = Table(
     Index("ix_referrals_referrer", "shop_id", "referrer_member_id"),
     Index("ix_referrals_due", "status", "reward_due_at"),
 )
+
+stats_daily = Table(
+    "stats_daily", metadata,  # rollups of the ledger per shop and UTC day, kept current by a job
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("points_issued", BigInteger, nullable=False, server_default="0"),
+    Column("points_redeemed", BigInteger, nullable=False, server_default="0"),
+    Column("points_expired", BigInteger, nullable=False, server_default="0"),
+    Column("points_reversed", BigInteger, nullable=False, server_default="0"),
+    Column("credit_issued", ExactDecimal, nullable=False, server_default="0"),
+    Column("credit_spent", ExactDecimal, nullable=False, server_default="0"),
+    Column("credit_expired", ExactDecimal, nullable=False, server_default="0"),
+    Column("entries", BigInteger, nullable=False, server_default="0"),
+)
+
+stats_progress = Table(
+    "stats_progress", metadata,  # how far the rollup job has read the ledger
+    Column("name", String(40), primary_key=True),
+    Column("last_id", BigInteger, nullable=False, server_default="0"),
+)
