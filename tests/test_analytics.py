@@ -68,3 +68,20 @@ def test_analytics_api_and_csv(client):
     assert csv.status_code == 200 and csv.data.decode().splitlines()[0].startswith("day,points_issued")
     assert client.get("/admin/api/v1/analytics?from=2026-02-01&to=2026-01-01", headers=h).status_code == 422
     assert client.get("/admin/api/v1/analytics?from=garbage", headers=h).status_code == 422
+
+
+def test_operations_list_failed_deliveries_and_replay_them(client):
+    rt = client.application.extensions["loyalty"]
+    shop, key = rt.shops.register("demo", "ops.example")
+    other, other_key = rt.shops.register("demo", "ops-other.example")
+    bad, _ = rt.inbox.accept(shop.id, "internal", "action.completed", "e1", b'{"nope": 1}', {})
+    h = {"Authorization": f"Bearer {key}"}
+    ops = client.get("/admin/api/v1/operations", headers=h).get_json()
+    assert [d["id"] for d in ops["failed_deliveries"]] == [bad] and ops["failed_deliveries"][0]["reason"]
+    assert client.get("/admin/api/v1/operations", headers={"Authorization": f"Bearer {other_key}"}).get_json()[
+        "failed_deliveries"] == []  # another shop sees none of it
+    assert client.post(f"/admin/api/v1/operations/deliveries/{bad}/replay",
+                       headers={"Authorization": f"Bearer {other_key}"}).status_code == 409
+    r = client.post(f"/admin/api/v1/operations/deliveries/{bad}/replay", headers=h).get_json()
+    assert r["state"] == "failed"  # still malformed: it fails again, visibly, with its reason
+    assert rt.inbox.get(bad).attempts == 1

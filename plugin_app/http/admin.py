@@ -325,3 +325,42 @@ def analytics_csv(query: AnalyticsQuery):
     body = rt.analytics.daily_csv(rt.analytics.dashboard(g.shop.id, g.shop.currency, *_period(query)))
     return body, 200, {"Content-Type": "text/csv; charset=utf-8",
                        "Content-Disposition": "attachment; filename=daily.csv"}
+
+
+class OperationsOut(BaseModel):
+    failed_deliveries: list[dict]
+    reconciliation: dict | None
+
+
+class ReplayOut(BaseModel):
+    id: int
+    state: str
+
+
+@bp.get("/operations")
+@api(summary="Deliveries that could not be processed (with the reason) and the last reconciliation",
+     tags=["operations"], response=OperationsOut, auth="adminKey")
+@admin_required
+def operations():
+    from sqlalchemy import select
+
+    from ..storage import tables as t
+
+    rt = _rt()
+    with rt.db.transaction() as conn:
+        sync = conn.execute(select(t.platform_sync).where(t.platform_sync.c.shop_id == g.shop.id)).first()
+    return jsonify(failed_deliveries=rt.inbox.failed(g.shop.id), reconciliation=None if sync is None else {
+        "watermark": sync.watermark, "checked_at": sync.checked_at and sync.checked_at.isoformat(),
+        "last_error": sync.last_error})
+
+
+@bp.post("/operations/deliveries/<int:inbox_id>/replay")
+@api(summary="Replay a failed delivery", tags=["operations"], response=ReplayOut, auth="adminKey", errors=(409,))
+@admin_required
+def replay(inbox_id: int):
+    from ..domain.errors import InvalidState
+
+    state = _rt().inbox.replay(g.shop.id, inbox_id)
+    if state == "not_failed":
+        raise InvalidState("only a failed delivery of this shop can be replayed")
+    return jsonify(id=inbox_id, state=state)

@@ -247,6 +247,28 @@ class Inbox:
             self._ring(inbox_id)
         return len(ids)
 
+    def failed(self, shop_id: int, limit: int = 100) -> list[dict]:
+        """Deliveries that could not be processed, newest first, with the reason."""
+        c = t.inbox.c
+        with self.db.transaction() as conn:
+            rows = conn.execute(select(c.id, c.source, c.topic, c.external_id, c.received_at, c.processed_at,
+                                       c.attempts, c.outcome, c.last_error).where(
+                c.shop_id == shop_id, c.state == "failed").order_by(c.id.desc()).limit(limit)).all()
+        return [{"id": r.id, "source": r.source, "topic": r.topic, "delivery": r.external_id,
+                 "received_at": r.received_at.isoformat(), "failed_at": r.processed_at and r.processed_at.isoformat(),
+                 "attempts": r.attempts, "reason": r.outcome, "error": (r.last_error or "")[:500]} for r in rows]
+
+    def replay(self, shop_id: int, inbox_id: int) -> str:
+        """Give a failed delivery another go (after a fix): back to received, attempts reset."""
+        c = t.inbox.c
+        with self.db.transaction() as conn:
+            done = conn.execute(update(t.inbox).where(c.id == inbox_id, c.shop_id == shop_id, c.state == "failed")
+                                .values(state="received", attempts=0, locked_until=None, claim_token=None)).rowcount
+        if not done:
+            return "not_failed"
+        self._ring(inbox_id)
+        return self.get(inbox_id).state
+
     def get(self, inbox_id: int):
         with self.db.transaction() as conn:
             return conn.execute(select(t.inbox).where(t.inbox.c.id == inbox_id)).first()
