@@ -107,12 +107,12 @@ def test_cors_admits_only_the_shops_origins(env):
 
 
 def test_rate_limits_answer_429_with_retry_after(env):
-    env.rt.settings.__dict__  # settings are frozen; use a fresh limiter with tiny limits instead
-    object.__setattr__(env.rt.settings, "storefront_client_rate", 3)
-    codes = [q(env, cart()).status_code for _ in range(6)]
-    assert codes[:3] == [200, 200, 200] and 429 in codes
-    r = q(env, cart())
-    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    object.__setattr__(env.rt.settings, "storefront_client_rate", 3)  # a fresh app per test: safe to tighten
+    responses = [q(env, cart()) for _ in range(12)]  # 12 requests cannot all fit in windows of 3
+    codes = [r.status_code for r in responses]
+    assert codes[0] == 200 and 429 in codes and set(codes) <= {200, 429}
+    limited = next(r for r in responses if r.status_code == 429)
+    assert int(limited.headers["Retry-After"]) >= 1 and limited.get_json()["error"]["code"] == "rate_limited"
 
 
 def test_proxy_twin(env):
