@@ -15,6 +15,7 @@ from .services.actions import ActionService
 from .services.expiry import ExpiryService
 from .services.analytics import Analytics
 from .services.cart import CartService
+from .services.change_preview import ChangePreview
 from .services.inbox import Inbox
 from .services.intake import GroupCommit
 from .services.ratelimit import RateLimiter
@@ -77,6 +78,7 @@ class Runtime:
         self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions,
                                      self.cart, self.clock, referrals=self.referrals)
         self.analytics = Analytics(self.db, self.programs)
+        self.change_preview = ChangePreview(self.db, self.programs, self.tiers, self.clock)
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,
                                     redis=self.queue.redis if settings.jobs_mode == "rq" else None)
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)

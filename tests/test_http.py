@@ -175,3 +175,16 @@ def test_structured_log_lines_carry_the_request_id(client):
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     access = [line for line in lines if line.get("logger") == "loyalty.access"]
     assert access and access[-1]["request_id"] == "trace-me" and access[-1]["status"] == 200
+
+
+def test_member_search_and_export_stay_in_their_shop(client, shops):
+    rt, (a, ha), (b, hb) = shops["rt"], shops["a"], shops["b"]
+    found = client.get("/admin/api/v1/members?q=X@EXA", headers=ha).get_json()["members"]
+    assert [m["platform_customer_id"] for m in found] == ["cust-1"]
+    assert client.get("/admin/api/v1/members?q=cust-1", headers=ha).get_json()["members"][0]["points_balance"] == 120
+    assert client.get("/admin/api/v1/members?q=x@", headers=hb).get_json()["members"] == []
+    assert client.get("/admin/api/v1/members?q=%25", headers=ha).get_json()["members"] == []  # no wildcard tricks
+    member = shops["member"]
+    export = client.get(f"/admin/api/v1/members/{member.id}/export", headers=ha)
+    assert export.status_code == 200 and export.get_json()["ledger"][0]["reason"] == "order #1"
+    assert client.get(f"/admin/api/v1/members/{member.id}/export", headers=hb).status_code == 404

@@ -131,3 +131,23 @@ def test_the_seed_example_end_to_end(client, shop):
     assert client.get(member, headers=h).get_json()["store_credit"] == {"amount": "6.00", "currency": "EUR"}
     from plugin_app.services.audit import run_audit
     assert run_audit(rt.db).ok
+
+
+def test_a_change_preview_says_what_changes_for_whom(client, shop):
+    shop_row, h, rt = shop
+    for i, points in enumerate((600, 700, 1200, 100)):
+        m, _ = rt.members.enrol(shop_row.id, f"m{i}")
+        rt.ledger.earn(shop_row.id, m.id, "points", points, key=f"p{i}", source="order", reason="x")
+    doc = client.get("/admin/api/v1/program", headers=h).get_json()
+    doc["tiers"]["levels"][2]["threshold"] = "650"  # Gold from 650: two Silver members move up
+    doc["earning"]["points_per_unit"] = "1.5"
+    r = client.post("/admin/api/v1/program/changes/preview", headers=h, json=doc)
+    body = r.get_json()
+    assert r.status_code == 200 and body["members_checked"] == 4
+    assert body["tier_moves"] == [{"from": "Silver", "to": "Gold", "members": 2,
+                                   "text": "2 members would move from Silver to Gold"}]
+    assert "a 100.00 EUR order would earn 150 points instead of 100" in [o["text"] for o in body["orders"]]
+    assert client.get("/admin/api/v1/program", headers=h).get_json()["version"] == 1  # nothing saved
+    doc["tiers"]["levels"][2]["threshold"] = "-1"
+    bad = client.post("/admin/api/v1/program/changes/preview", headers=h, json=doc)
+    assert bad.status_code == 422 and any(f["field"].startswith("tiers") for f in bad.get_json()["error"]["fields"])

@@ -364,3 +364,52 @@ def replay(inbox_id: int):
     if state == "not_failed":
         raise InvalidState("only a failed delivery of this shop can be replayed")
     return jsonify(id=inbox_id, state=state)
+
+
+class SearchQuery(Strict):
+    q: str = Field(min_length=1, max_length=320, description="an email (or its start) or a customer id")
+    limit: int = Field(20, ge=1, le=100)
+
+
+class SearchOut(BaseModel):
+    members: list[MemberOut]
+
+
+@bp.get("/members")
+@api(summary="Find members by email (prefix, any case) or customer id", tags=["members"], query=SearchQuery,
+     response=SearchOut, auth="adminKey")
+@admin_required
+def search_members(query: SearchQuery):
+    from sqlalchemy import func, or_, select
+
+    from ..storage import tables as t
+
+    rt = _rt()
+    needle = query.q.strip().lower()
+    with rt.db.transaction() as conn:
+        ids = conn.execute(select(t.members.c.id).where(
+            t.members.c.shop_id == g.shop.id,
+            or_(func.lower(t.members.c.email).like(needle.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\"),
+                t.members.c.platform_customer_id == query.q.strip()))
+            .order_by(t.members.c.id).limit(query.limit)).scalars().all()
+    return jsonify(members=[_member_json(*rt.members.get(g.shop.id, i)) for i in ids])
+
+
+@bp.get("/members/<int:member_id>/export")
+@api(summary="Everything held on one member (profile, balances, ledger, orders), as JSON", tags=["members"],
+     auth="adminKey", errors=(404,))
+@admin_required
+def export_member(member_id: int):
+    from sqlalchemy import select
+
+    from ..services.platform import export_member as build
+    from ..storage import tables as t
+
+    rt = _rt()
+    member, _ = rt.members.get(g.shop.id, member_id)  # 404 for another shop's member
+    with rt.db.transaction() as conn:
+        row = conn.execute(select(t.members).where(t.members.c.id == member.id)).one()
+        data = build(conn, g.shop.id, row, member.platform_customer_id)
+    response = jsonify(data)
+    response.headers["Content-Disposition"] = f"attachment; filename=member-{member_id}.json"
+    return response

@@ -93,6 +93,29 @@ def restore(version: int):
     return _out(_rt().programs.restore(g.shop.id, version, author=g.actor), 201)
 
 
+class ChangeOut(BaseModel):
+    tier_moves: list[dict]
+    orders: list[dict]
+    members_checked: int
+    note: str
+
+
+@bp.post("/changes/preview")
+@api(summary="What a proposed program would change, for whom (nothing is saved)", tags=["program"],
+     document=Program, response=ChangeOut, auth="adminKey")
+@admin_required
+def preview_change():
+    document = request.get_json(silent=True)
+    if not isinstance(document, dict):
+        return error_response(400, "invalid_json", "the body must be a JSON object")
+    for key in META:
+        document.pop(key, None)
+    try:
+        return jsonify(_rt().change_preview.preview(g.shop.id, g.shop.currency, document))
+    except ProgramInvalid as exc:
+        return error_response(422, exc.code, exc.message, fields=exc.fields)
+
+
 @bp.post("/preview")
 @api(summary="What an order would earn now, with the explanation; posts nothing",
      tags=["program"], body=PreviewIn, response=EarningOut, auth="adminKey")
