@@ -21,8 +21,8 @@ def _settings(config: dict | None) -> Settings:
 
 def create_app(config: dict | None = None) -> Flask:
     from . import logs
-    from .http import (admin, errors, health, openapi, orders_api, program, referrals_api, shopify_auth,
-                       storefront, webhooks, widgets, woo_connect)
+    from .http import (admin, admin_pages, errors, health, openapi, orders_api, program, referrals_api,
+                       shopify_auth, storefront, webhooks, widgets, woo_connect)
     from .jobs import context
     from .runtime import Runtime
 
@@ -31,7 +31,8 @@ def create_app(config: dict | None = None) -> Flask:
     logs.configure(settings.log_level, settings.log_json)
 
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=settings.secret_key or "dev-only-not-secret",
+    app.config.update(SECRET_KEY=settings.secret_key or "dev-only-not-secret", SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=settings.production,
                       MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.json.sort_keys = False
     runtime = Runtime(settings)
@@ -40,7 +41,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     errors.register(app)
     for bp in (health.bp, openapi.bp, admin.bp, program.bp, orders_api.bp, webhooks.bp, shopify_auth.bp,
-               storefront.bp, storefront.proxy_bp, woo_connect.bp, referrals_api.admin_bp, widgets.bp):
+               storefront.bp, storefront.proxy_bp, woo_connect.bp, referrals_api.admin_bp, widgets.bp,
+               admin_pages.bp):
         app.register_blueprint(bp)
     _request_ids(app)
 

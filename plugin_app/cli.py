@@ -153,6 +153,20 @@ def add_woocommerce(url, consumer_key, consumer_secret, webhook_secret, no_verif
     click.echo(json.dumps(out))
 
 
+@main.command("admin-link")
+@click.option("--shop", "shop_id", type=int, required=True)
+def admin_link(shop_id: int) -> None:
+    """Print a one-time sign-in link to the admin pages (valid 15 minutes)."""
+    from . import create_app
+    from .http.admin_pages import signer
+
+    app = create_app({"jobs_mode": "eager"})
+    with app.test_request_context():
+        if app.extensions["loyalty"].shops.get(shop_id) is None:
+            raise click.ClickException("no such shop")
+        click.echo(f"{app.extensions['loyalty'].settings.app_url}/admin/link/{signer().dumps(shop_id)}")
+
+
 @main.command()
 @click.option("--shop", "shop_id", type=int, default=None, help="Only this shop.")
 def audit(shop_id: int | None) -> None:

@@ -1,0 +1,95 @@
+"""The admin pages in Chromium: sign in, the dashboard's charts, a tier threshold edited with a
+preview of who moves, saved as a new version and restored, a member adjusted with a reason; plus
+the one-time link, CSRF and Italian. Screenshots land in test-artifacts/admin/."""
+import json
+import re
+
+import pytest
+
+from .test_widgets import SHOTS, browser, needs_browser, store  # noqa: F401  (fixtures)
+
+ADMIN_SHOTS = SHOTS.parent / "admin"
+
+
+@pytest.fixture
+def admin(store):  # noqa: F811
+    rt = store.rt
+    shop = rt.shops.get(store.shop_id)
+    key = rt.shops.register(shop.platform, shop.domain, currency=shop.currency, name=shop.name)[1]
+    mover = rt.members.by_customer(store.shop_id, "demo-1003")[0]
+    rt.ledger.earn(store.shop_id, mover.id, "points", 900, key="mover", source="order", reason="a big order")
+    store.key_admin = key
+    return store
+
+
+def sign_in(browser, admin, lang=None):  # noqa: F811
+    page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    page.goto(f"{admin.base}/admin/login")
+    page.fill("#key", admin.key_admin)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/admin/dashboard$"))
+    if lang:
+        page.goto(f"{admin.base}/admin/dashboard?lang={lang}")
+    return page
+
+
+@needs_browser
+def test_dashboard_members_and_program_pages(browser, admin):  # noqa: F811
+    ADMIN_SHOTS.mkdir(parents=True, exist_ok=True)
+    page = sign_in(browser, admin)
+    assert page.locator("[data-chart] svg").count() == 2
+    page.screenshot(path=str(ADMIN_SHOTS / "dashboard-en.png"), full_page=True)
+
+    page.goto(f"{admin.base}/admin/program")
+    doc = json.loads(page.locator("textarea").input_value())
+    version = int(page.locator("h1 .muted").inner_text().lstrip("v"))
+    doc["tiers"]["levels"][2]["threshold"] = "900"
+    page.fill("textarea", json.dumps(doc, indent=2))
+    page.click("button[value=preview]")
+    assert "would move from Silver to Gold" in page.locator("[data-preview]").inner_text()
+    page.screenshot(path=str(ADMIN_SHOTS / "program-preview-en.png"), full_page=True)
+    page.fill("textarea", json.dumps(doc, indent=2))
+    page.click("button[value=save]")
+    assert f"v{version + 1}" in page.locator("h1").inner_text()
+    assert admin.rt.programs.current(admin.shop_id).program.tiers.levels[2].threshold == 900
+    page.locator(f"button[aria-label='Restore v{version}']").click()
+    assert f"v{version + 2}" in page.locator("h1").inner_text()
+    assert admin.rt.programs.current(admin.shop_id).program.tiers.levels[2].threshold == 1500
+    doc["tiers"]["levels"][2]["threshold"] = "-5"
+    page.fill("textarea", json.dumps(doc))
+    page.click("button[value=save]")
+    assert "tiers" in page.locator("[role=alert]").inner_text()  # the API's field errors, on the page
+
+    page.goto(f"{admin.base}/admin/members?q=demo-1000")
+    page.click("text=demo-1000")
+    before = int(page.locator("[data-points]").inner_text())
+    page.fill("input[name=amount]", "-20")
+    page.fill("input[name=reason]", "duplicate order, refunded by hand")
+    page.click("form button:has-text('Adjust')")
+    assert int(page.locator("[data-points]").inner_text()) == before - 20
+    assert "duplicate order, refunded by hand" in page.locator("table").inner_text()
+    page.screenshot(path=str(ADMIN_SHOTS / "member-en.png"), full_page=True)
+
+    page.goto(f"{admin.base}/admin/dashboard?lang=it")
+    assert "Panoramica" in page.locator("nav").inner_text()
+    page.screenshot(path=str(ADMIN_SHOTS / "dashboard-it.png"), full_page=True)
+
+
+def test_sign_in_link_csrf_and_scoping(admin):  # noqa: F811
+    import requests
+    from itsdangerous import URLSafeTimedSerializer
+
+    s = requests.Session()
+    assert s.get(f"{admin.base}/admin/dashboard", allow_redirects=False).status_code == 302  # signed out
+    assert s.post(f"{admin.base}/admin/login", data={"key": "lk_wrong"}).status_code == 200
+    assert s.get(f"{admin.base}/admin/dashboard", allow_redirects=False).status_code == 302
+    assert s.get(f"{admin.base}/admin/link/made-up").status_code == 401
+    # The same signer as `loyalty admin-link` (the test app has no SECRET_KEY, so the dev one).
+    link = URLSafeTimedSerializer("dev-only-not-secret", salt="admin-link").dumps(admin.shop_id)
+    assert s.get(f"{admin.base}/admin/link/{link}").status_code == 200
+    assert s.post(f"{admin.base}/admin/members/{admin.member.id}", data={"amount": "5", "reason": "x"}).status_code == 403
+    assert s.get(f"{admin.base}/admin/members/999999").status_code == 404  # not this shop's member
+    csv = s.get(f"{admin.base}/admin/api/v1/analytics/daily.csv")  # the page's CSV link, by session
+    assert csv.status_code == 200 and csv.text.startswith("day,")
+    assert s.post(f"{admin.base}/admin/api/v1/members/{admin.member.id}/adjustments",
+                  json={"amount": 5, "reason": "x", "idempotency_key": "k"}).status_code == 401  # writes need a key
