@@ -19,17 +19,34 @@ from .conftest import ENCRYPTION_KEY
 CONFUSABLE = set("0O1IL5S2Z8B")
 
 
-def test_a_hundred_thousand_codes_unique_not_sequential_unconfusable():
-    codes = [R.new_code() for _ in range(100_000)]
-    assert len(set(codes)) == 100_000
-    assert not CONFUSABLE & set("".join(codes))
-    assert all(len(c) == R.CODE_LENGTH for c in codes)
+def test_a_hundred_thousand_codes_for_one_shop_unique_not_sequential_unconfusable(runtime, shop):
+    """Random draws from 25^8 collide now and then (about 3% odds somewhere in 100,000): the
+    database's unique constraint catches it and the code is drawn again."""
+    with runtime.db.transaction() as conn:
+        conn.execute(text("insert into members (shop_id, platform_customer_id, created_at, updated_at) "
+                          "select :s, 'c' || g, now(), now() from generate_series(1, 100000) g"), {"s": shop.id})
+        ids = conn.execute(text("select id from members where shop_id = :s order by id"), {"s": shop.id}).scalars().all()
+    assert runtime.referrals.assign_codes(shop.id, ids) == 100_000
+    with runtime.db.transaction() as conn:
+        codes = conn.execute(text("select code from referral_codes where shop_id = :s order by member_id"),
+                             {"s": shop.id}).scalars().all()
+    assert len(codes) == len(set(codes)) == 100_000
+    assert not CONFUSABLE & set("".join(codes)) and all(len(c) == R.CODE_LENGTH for c in codes)
     ordered = sum(a < b for a, b in zip(codes, codes[1:]))
-    assert 0.45 < ordered / len(codes) < 0.55  # no more ordered than chance
-    same_prefix = sum(a[:4] == b[:4] for a, b in zip(codes, codes[1:]))
-    assert same_prefix < 10
-    assert R.clean_code("ab3d-e4fg") is None  # contains confusable-free but out-of-alphabet 'B'
+    assert 0.45 < ordered / len(codes) < 0.55  # in member order, no more ordered than chance
+    assert sum(a[:4] == b[:4] for a, b in zip(codes, codes[1:])) < 10
+    assert runtime.referrals.assign_codes(shop.id, ids[:10]) == 0  # codes are stable: nobody gets a second
+    assert R.clean_code("ab3d-e4fg") is None  # 'B' is not in the alphabet
     assert R.clean_code(R.display(codes[0]).lower()) == codes[0]
+
+
+def test_a_collision_is_drawn_again(runtime, shop, monkeypatch):
+    members = [runtime.members.enrol(shop.id, f"m{i}")[0].id for i in range(3)]
+    draws = iter(["AAAAAAAA", "AAAAAAAA", "AAAAAAAA", "CCCCCCCC", "DDDDDDDD"])
+    monkeypatch.setattr(R, "new_code", lambda: next(draws))
+    assert runtime.referrals.assign_codes(shop.id, members) == 3
+    with runtime.db.transaction() as conn:
+        assert sorted(conn.execute(text("select code from referral_codes")).scalars()) == ["AAAAAAAA", "CCCCCCCC", "DDDDDDDD"]
 
 
 @pytest.mark.parametrize("a,b", [("ann@x.com", "ann+1@x.com"), ("Ann@X.com", "ann+promo@x.com"),

@@ -12,6 +12,7 @@ from fractions import Fraction
 from typing import Callable
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -85,6 +86,25 @@ class ReferralService:
             except IntegrityError:  # another member has that code: draw again
                 code = None
         return code
+
+    def assign_codes(self, shop_id: int, member_ids: list[int], batch: int = 5000) -> int:
+        """Give codes to many members at once (imports, backfills). A drawn code that another
+        member of the shop already has is simply drawn again: the unique constraint decides."""
+        pending, assigned = list(dict.fromkeys(member_ids)), 0
+        while pending:
+            chunk, pending = pending[:batch], pending[batch:]
+            with self.db.transaction() as conn:
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                now = self.clock.now()
+                rows = [dict(member_id=m, shop_id=shop_id, code=R.new_code(), created_at=now) for m in chunk]
+                stmt = dialect.insert(t.referral_codes).values(rows).on_conflict_do_nothing()
+                done = set(conn.execute(stmt.returning(t.referral_codes.c.member_id)).scalars())
+                assigned += len(done)
+                missed = [m for m in chunk if m not in done]
+                have = set(conn.execute(select(t.referral_codes.c.member_id).where(
+                    t.referral_codes.c.member_id.in_(missed))).scalars()) if missed else set()
+            pending = [m for m in missed if m not in have] + pending  # their code collided: draw again
+        return assigned
 
     def me(self, shop_id: int, shop_domain: str, customer_id: str) -> dict:
         program = self.programs.for_reading(shop_id).program
