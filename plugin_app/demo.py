@@ -64,15 +64,20 @@ def run_demo(host: str, port: int, *, serve: bool = True) -> None:
     shop_id, api_key = seed(app.extensions["loyalty"])
     widget_key = app.extensions["loyalty"].shops.get(shop_id).widget_key
     base = f"http://{host}:{port}"
+    from .http.admin_pages import signer
+
+    with app.test_request_context():
+        admin_link = f"{base}/admin/link/{signer().dumps(shop_id)}"
     click.echo(f"""
 Loyalty demo is ready (database: {settings.database_url})
   demo shop id       {shop_id}
   admin API key      {api_key}
   health             {base}/healthz
   API description    {base}/openapi.json
+  admin              {admin_link}   (one-time link, 15 minutes; or sign in at {base}/admin with the key)
   storefront demo    {base}/demo/store?shop={widget_key}&as=demo-1000   (guest: drop &as=…; Italian: add &lang=it)
   a member           curl -H 'Authorization: Bearer {api_key}' {base}/admin/api/v1/members/by-customer/demo-1000
-  the embedded admin pages arrive with their issue; the admin API above is live.
+  the admin API: /admin/api/v1 (see /openapi.json).
 Ctrl-C stops it.
 """)
     if not serve:
