@@ -111,7 +111,7 @@ def _rt():
 def _member_json(member, balance) -> dict:
     tier = member.tier
     if tier is None:  # not evaluated yet: the program's entry tier
-        program = _rt().programs.current(member.shop_id).program
+        program = _rt().programs.for_reading(member.shop_id).program
         tier = program.tiers.levels[0].name if program.tiers.enabled else None
     from ..domain.referrals import display
 
@@ -342,16 +342,10 @@ class ReplayOut(BaseModel):
      tags=["operations"], response=OperationsOut, auth="adminKey")
 @admin_required
 def operations():
-    from sqlalchemy import select
-
-    from ..storage import tables as t
+    from ..services.reconcile import sync_status
 
     rt = _rt()
-    with rt.db.transaction() as conn:
-        sync = conn.execute(select(t.platform_sync).where(t.platform_sync.c.shop_id == g.shop.id)).first()
-    return jsonify(failed_deliveries=rt.inbox.failed(g.shop.id), reconciliation=None if sync is None else {
-        "watermark": sync.watermark, "checked_at": sync.checked_at and sync.checked_at.isoformat(),
-        "last_error": sync.last_error})
+    return jsonify(failed_deliveries=rt.inbox.failed(g.shop.id), reconciliation=sync_status(rt.db, g.shop.id))
 
 
 @bp.post("/operations/deliveries/<int:inbox_id>/replay")
@@ -380,18 +374,8 @@ class SearchOut(BaseModel):
      response=SearchOut, auth="adminKey")
 @admin_required
 def search_members(query: SearchQuery):
-    from sqlalchemy import func, or_, select
-
-    from ..storage import tables as t
-
     rt = _rt()
-    needle = query.q.strip().lower()
-    with rt.db.transaction() as conn:
-        ids = conn.execute(select(t.members.c.id).where(
-            t.members.c.shop_id == g.shop.id,
-            or_(func.lower(t.members.c.email).like(needle.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\"),
-                t.members.c.platform_customer_id == query.q.strip()))
-            .order_by(t.members.c.id).limit(query.limit)).scalars().all()
+    ids = rt.members.search(g.shop.id, query.q, query.limit)
     return jsonify(members=[_member_json(*rt.members.get(g.shop.id, i)) for i in ids])
 
 

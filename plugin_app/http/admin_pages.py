@@ -184,16 +184,11 @@ def members():
     q = request.args.get("q", "").strip()
     found = []
     if q:
-        from sqlalchemy import func, or_, select
-
-        from ..storage import tables as t
-        with _rt().db.transaction() as conn:
-            found = conn.execute(select(t.members.c.id, t.members.c.email, t.members.c.platform_customer_id,
-                                        t.members.c.tier, t.balances.c.points)
-                                 .join(t.balances, t.balances.c.member_id == t.members.c.id).where(
-                t.members.c.shop_id == shop.id,
-                or_(func.lower(t.members.c.email).like(q.lower().replace("%", r"\%").replace("_", r"\_") + "%", escape="\\"),
-                    t.members.c.platform_customer_id == q)).limit(50)).all()
+        rt = _rt()
+        for member_id in rt.members.search(shop.id, q, 50):
+            m, balance = rt.members.get(shop.id, member_id)
+            found.append({"id": m.id, "email": m.email, "platform_customer_id": m.platform_customer_id,
+                          "tier": m.tier, "points": balance.points})
     return _page("Members", "members", """<h1>{{ t.members }}</h1><form class="card" role="search">
       <input name="q" value="{{ q }}" aria-label="{{ t.search }}" placeholder="email or customer id"> <button>{{ t.search }}</button></form>
       {% if found %}<div class="card"><table><tr><th>Customer</th><th>Email</th><th>Tier</th><th>Points</th></tr>
@@ -286,13 +281,11 @@ def operations():
     rt = _rt()
     if request.method == "POST":
         rt.inbox.replay(shop.id, int(request.form.get("id", "0")))
-    from sqlalchemy import select
+    from ..services.reconcile import sync_status
 
-    from ..storage import tables as t
-    with rt.db.transaction() as conn:
-        sync = conn.execute(select(t.platform_sync).where(t.platform_sync.c.shop_id == shop.id)).first()
+    sync = sync_status(rt.db, shop.id)
     return _page("Operations", "operations", """<h1>{{ t.operations }}</h1>
-      <div class="card"><h2>{{ t.reconciled }}</h2><p>{{ sync.checked_at if sync and sync.checked_at else '–' }}
+      <div class="card"><h2>{{ t.reconciled }}</h2><p>{{ sync.checked_at[:16] if sync and sync.checked_at else '–' }}
       {% if sync and sync.last_error %}<span class="err">{{ sync.last_error }}</span>{% endif %}</p></div>
       <div class="card"><h2>{{ t.failed }}</h2><table>{% for d in failed %}<tr><td>{{ d.topic }}</td><td>{{ d.received_at[:16] }}</td>
       <td>{{ d.reason }}</td><td><form method="post">{{ csrf() }}<input type="hidden" name="id" value="{{ d.id }}"><button>{{ t.replay }}</button></form></td></tr>

@@ -66,6 +66,19 @@ class Members:
                 raise NotFound("member not found")
             return _member(row), BalanceView.of(repo.balance(row.id))
 
+    def search(self, shop_id: int, q: str, limit: int = 20) -> list[int]:
+        """Member ids whose email starts with `q` (any case; no wildcards) or whose customer id is `q`."""
+        from sqlalchemy import func, or_
+
+        needle = q.strip()
+        pattern = needle.lower().replace("%", r"\%").replace("_", r"\_") + "%"
+        with self.db.transaction() as conn:
+            return conn.execute(select(t.members.c.id).where(
+                t.members.c.shop_id == shop_id,
+                or_(func.lower(t.members.c.email).like(pattern, escape="\\"),
+                    t.members.c.platform_customer_id == needle))
+                .order_by(t.members.c.id).limit(limit)).scalars().all()
+
     def get(self, shop_id: int, member_id: int) -> tuple[Member, BalanceView]:
         with self.db.transaction() as conn:
             repo = MembersRepo(conn, shop_id)

@@ -25,6 +25,16 @@ def read_watermark(db: Database, shop_id: int) -> str | None:
         return conn.execute(select(t.platform_sync.c.watermark).where(t.platform_sync.c.shop_id == shop_id)).scalar()
 
 
+def sync_status(db: Database, shop_id: int) -> dict | None:
+    """How far reconciliation got for a shop, and its last error (for the merchant)."""
+    with db.transaction() as conn:
+        row = conn.execute(select(t.platform_sync).where(t.platform_sync.c.shop_id == shop_id)).first()
+    if row is None:
+        return None
+    return {"watermark": row.watermark, "checked_at": row.checked_at and row.checked_at.isoformat(),
+            "last_error": row.last_error}
+
+
 def save_watermark(db: Database, shop_id: int, watermark: str, checked_at, error: str | None) -> None:
     with db.transaction() as conn:
         conn.execute(update(t.platform_sync).where(t.platform_sync.c.shop_id == shop_id).values(
