@@ -77,7 +77,7 @@ class Runtime:
                                          self.platform_for, self.clock)
         self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions,
                                      self.cart, self.clock, referrals=self.referrals)
-        self.analytics = Analytics(self.db, self.programs)
+        self.analytics = Analytics(self.db, self.programs, funnel=self.referrals.funnel)
         self.change_preview = ChangePreview(self.db, self.programs, self.tiers, self.clock)
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,
                                     redis=self.queue.redis if settings.jobs_mode == "rq" else None)

@@ -85,3 +85,93 @@ def test_operations_list_failed_deliveries_and_replay_them(client):
     r = client.post(f"/admin/api/v1/operations/deliveries/{bad}/replay", headers=h).get_json()
     assert r["state"] == "failed"  # still malformed: it fails again, visibly, with its reason
     assert rt.inbox.get(bad).attempts == 1
+
+
+def direct_orders(rt, shop_id, start, end):
+    """Order figures straight from the orders table, for comparison with the rollups."""
+    with rt.db.transaction() as conn:
+        rows = conn.execute(text(
+            "select customer_key, total, redeemed, placed_at, id from orders where shop_id = :s and counted "
+            "order by placed_at, id"), {"s": shop_id}).all()
+    seen, out = set(), {"member": [0, Decimal(0), 0, 0], "guest": [0, Decimal(0), 0, 0], "redeemed": [0, Decimal(0)]}
+    for key, total, redeemed, placed, _id in rows:
+        returning = key is not None and key in seen
+        if key is not None:
+            seen.add(key)
+        if not (start <= placed.date() <= end):
+            continue
+        seg = out["member" if key and key.startswith("c:") else "guest"]
+        seg[0] += 1
+        seg[1] += Decimal(total)
+        seg[2] += returning
+        seg[3] += not returning
+        if redeemed:
+            out["redeemed"][0] += 1
+            out["redeemed"][1] += Decimal(total)
+    return out
+
+
+def test_order_member_and_referral_figures_match_direct_computation(runtime, shop, clock):
+    from plugin_app.domain.events import CustomerSeen, OrderSeen
+    from plugin_app.services.cart import Cart, CartLine
+
+    rt = runtime
+    for n in range(1, 5):
+        rt.platform.apply(shop.id, CustomerSeen(f"c{n}", f"c{n}@example.com", created=True, name=f"Ada Lovelace {n}"))
+    assert rt.members.search(shop.id, "lovelace 3", 5) == [rt.members.by_customer(shop.id, "c3")[0].id]
+
+    def order(oid, customer, total, email=None, codes=(), paid=True, cancelled=False):
+        o = Order(oid, "EUR", clock.now(), (OrderLine("l", 1, Decimal(total)),), customer, shipping=Decimal("4.90"))
+        return rt.platform.apply(shop.id, OrderSeen(o, paid=paid, cancelled=cancelled, codes=codes,
+                                                    facts={"email": email}))
+
+    order("o1", "c1", "120.00")
+    clock.advance(days=1)
+    order("o2", "c1", "80.00")
+    order("o3", None, "30.00", email="Guest@Example.com")
+    clock.advance(days=1)
+    order("o4", None, "45.50", email="guest@example.com ")  # the same guest: a repeat purchase
+    order("o5", None, "10.00")  # a guest without an email: always new
+    answer = rt.cart.apply(shop.id, "EUR", "c1", "k1", cart=Cart("EUR", (CartLine("l", 1, Decimal("60")),)),
+                           reward_id="five-off")
+    order("o6", "c1", "60.00", codes=(answer["code"],))
+    order("o7", "c2", "200.00")
+    order("o7", "c2", "200.00")  # a duplicate delivery counts nothing
+    clock.advance(days=1)
+    order("o7", "c2", "200.00", cancelled=True)  # leaves the figures
+    order("o8", "c3", "15.00", paid=False)  # unpaid: not an order yet
+    rt.analytics.refresh()
+
+    end = clock.now().date()
+    start = end - timedelta(days=29)
+    board = rt.analytics.dashboard(shop.id, "EUR", start, end)
+    want = direct_orders(rt, shop.id, start, end)
+    members, guests = board["orders"]["members"], board["orders"]["non_members"]
+    c = Decimal("0.01")
+    want = {k: [x.quantize(c) if isinstance(x, Decimal) else x for x in v] for k, v in want.items()}
+    assert (members["orders"], members["revenue"]["amount"]) == (want["member"][0], str(want["member"][1]))
+    assert (guests["orders"], guests["revenue"]["amount"]) == (want["guest"][0], str(want["guest"][1]))
+    assert members["repeat_purchase_rate"] == round(want["member"][2] / want["member"][0], 4)
+    assert guests["repeat_purchase_rate"] == round(want["guest"][2] / want["guest"][0], 4)
+    assert members["average_order_value"]["amount"] == str((want["member"][1] / want["member"][0]).quantize(Decimal("0.01")))
+    got_red = board["orders"]["with_redemptions"]
+    assert (got_red["orders"], got_red["revenue"]["amount"]) == (want["redeemed"][0], str(want["redeemed"][1]))
+    # The seeded figures, by hand: c1's three orders (124.90 + 84.90 + 64.90), guests 34.90 + 50.40 + 14.90.
+    assert (members["orders"], members["revenue"]["amount"], members["repeat_purchase_rate"]) == (3, "274.70", 0.6667)
+    assert (guests["orders"], guests["revenue"]["amount"], guests["repeat_purchase_rate"]) == (3, "100.20", 0.3333)
+    assert got_red == {"orders": 1, "revenue": {"amount": "64.90", "currency": "EUR"}}
+
+    with rt.db.transaction() as conn:
+        active = conn.execute(text(
+            "select count(distinct member_id) from ledger_entries where shop_id = :s and kind in ('earn', 'redeem', 'commit') "
+            "and created_at >= :a"), {"s": shop.id, "a": clock.now() - timedelta(days=29)}).scalar()
+        enrolled = conn.execute(text("select count(*) from members where shop_id = :s"), {"s": shop.id}).scalar()
+    assert board["members"]["active_in_period"] == active == 4  # c4 earned only the welcome bonus (an earn)
+    assert board["members"]["enrolled_in_period"] == enrolled == 4
+    assert board["members"]["enrolment_rate"] == round(4 / (4 + guests["new_customers"]), 4) == round(4 / 6, 4)
+    redeemed_value = Decimal(board["points"]["redeemed"]) * Decimal("0.05")
+    assert board["program"]["cost"]["amount"] == str(redeemed_value.quantize(Decimal("0.01"))) == "5.00"
+    assert board["program"]["revenue_touched"]["amount"] == "274.70"
+    assert board["referrals"]["sign_ups"] == 0 and "landings" in board["referrals"]
+    for table in rt.analytics.TABLES:
+        assert rt.analytics.csv(board, table).count("\n") >= 2  # a header and rows, for every table

@@ -91,6 +91,10 @@ def _facts(payload: dict) -> dict:
             "payment": payment if payment.strip("|") else None}
 
 
+def _name(payload: dict) -> str | None:
+    return " ".join(str(payload.get(k) or "") for k in ("first_name", "last_name")).strip() or None
+
+
 def _money(node: dict | None) -> Decimal:
     return _dec(((node or {}).get("shopMoney") or {}).get("amount"))
 
@@ -148,7 +152,7 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
             return [RefundSeen(str(payload["order_id"]), refund(payload))]
         if topic in ("customers/create", "customers/update"):
             return [CustomerSeen(str(payload["id"]), payload.get("email") or None,
-                                 created=topic == "customers/create")]
+                                 created=topic == "customers/create", name=_name(payload))]
         if topic == "app/uninstalled":
             return [AppUninstalled()]
         if topic == "customers/data_request":

@@ -72,6 +72,7 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
         if topic.startswith("order."):
             seen = order(payload)
             return [seen] if seen is not None else []
-        return [CustomerSeen(str(payload["id"]), payload.get("email") or None, created=True)]
+        name = " ".join(str(payload.get(k) or "") for k in ("first_name", "last_name")).strip() or None
+        return [CustomerSeen(str(payload["id"]), payload.get("email") or None, created=True, name=name)]
     except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise BadPayload(f"{topic}: {type(exc).__name__}: {exc}") from None

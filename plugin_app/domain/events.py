@@ -33,6 +33,7 @@ class CustomerSeen:
     email: str | None = None
     birthday: date | None = None
     created: bool = False  # the account was just created: the welcome bonus applies
+    name: str | None = None
 
 
 @dataclass(frozen=True)

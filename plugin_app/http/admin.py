@@ -117,7 +117,7 @@ def _member_json(member, balance) -> dict:
 
     code = display(_rt().referrals.code_for(member.shop_id, member.id))
     return {"id": member.id, "platform_customer_id": member.platform_customer_id,
-            "email": member.email, **balance.to_json(), "tier": tier, "referral_code": code}
+            "email": member.email, "name": member.name, **balance.to_json(), "tier": tier, "referral_code": code}
 
 
 def _amount(asset: str, value):
@@ -294,7 +294,12 @@ class AnalyticsOut(BaseModel):
     points: dict
     credit: dict
     liability: dict
+    orders: dict
+    program: dict
+    referrals: dict | None
     daily: list[dict]
+    daily_orders: list[dict]
+    daily_enrolments: list[dict]
 
 
 def _period(query: AnalyticsQuery):
@@ -317,14 +322,15 @@ def analytics(query: AnalyticsQuery):
     return jsonify(_rt().analytics.dashboard(g.shop.id, g.shop.currency, *_period(query)))
 
 
-@bp.get("/analytics/daily.csv")
-@api(summary="The daily figures as CSV", tags=["analytics"], query=AnalyticsQuery, auth="adminKey")
+@bp.get("/analytics/<any(daily, orders, enrolments, tiers, referrals, summary):table>.csv")
+@api(summary="A table of the dashboard as CSV: daily, orders, enrolments, tiers, referrals or summary",
+     tags=["analytics"], query=AnalyticsQuery, auth="adminKey")
 @admin_required
-def analytics_csv(query: AnalyticsQuery):
+def analytics_csv(query: AnalyticsQuery, table: str):
     rt = _rt()
-    body = rt.analytics.daily_csv(rt.analytics.dashboard(g.shop.id, g.shop.currency, *_period(query)))
+    body = rt.analytics.csv(rt.analytics.dashboard(g.shop.id, g.shop.currency, *_period(query)), table)
     return body, 200, {"Content-Type": "text/csv; charset=utf-8",
-                       "Content-Disposition": "attachment; filename=daily.csv"}
+                       "Content-Disposition": f"attachment; filename={table}.csv"}
 
 
 class OperationsOut(BaseModel):

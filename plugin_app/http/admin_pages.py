@@ -174,7 +174,7 @@ def dashboard():
       <div class="card"><div class="muted">{{ t.redemption_rate }}</div><div class="big">{{ '%.1f%%' % (b.points.redemption_rate * 100) if b.points.redemption_rate is not none else '–' }}</div></div>
       </div><div class="grid"><div class="card chart" data-chart="daily">{{ line }}</div>
       <div class="card chart" data-chart="tiers">{{ bar }}</div></div>
-      <p><a class="btn" href="{{ url_for('admin_api.analytics_csv') }}">CSV</a></p>""",
+      <p><a class="btn" href="{{ url_for('admin_api.analytics_csv', table='daily') }}">CSV</a></p>""",
                  b=board, line=Markup(line), bar=Markup(bar))
 
 

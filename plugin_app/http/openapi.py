@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from .errors import error_response
 
 bp = Blueprint("openapi", __name__)
-_PARAM = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>\w+)>")
+_PARAM = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
 
 
 class ErrorBody(BaseModel):
@@ -75,7 +75,9 @@ def build_spec(app: Flask) -> dict:
             continue
         path = _PARAM.sub(lambda m: "{" + m.group("name") + "}", rule.rule)
         params = [{"name": m.group("name"), "in": "path", "required": True,
-                   "schema": {"type": "integer" if m.group("conv") == "int" else "string"}}
+                   "schema": {"type": "integer"} if m.group("conv") == "int" else
+                   {"type": "string", "enum": [a.strip(" '\"") for a in m.group("args").split(",")]}
+                   if m.group("conv") == "any" else {"type": "string"}}
                   for m in _PARAM.finditer(rule.rule)]
         if meta["query"] is not None:
             props = meta["query"].model_json_schema().get("properties", {})

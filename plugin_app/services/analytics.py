@@ -1,6 +1,16 @@
-"""Analytics from rollups: a job folds new ledger entries into per-shop, per-day totals
-(incrementally, by entry id), so a dashboard reads a few hundred rows however long the ledger
-grows. Outstanding balances and tiers come from the O(1) balance rows."""
+"""Analytics from rollups: a job folds new ledger entries into per-shop, per-day totals and the
+set of members active each day (incrementally, by entry id); orders are counted into per-day,
+per-segment rollups in the same transaction that records them. A dashboard reads a few hundred
+rollup rows however long the ledger grows. Outstanding balances and tiers come from the O(1)
+balance rows.
+
+Definitions (shown to the merchant next to each figure):
+- enrolment rate: members who joined in the period / (those + guests who bought for the first
+  time in the period);
+- active members: members who earned or spent in the period;
+- repeat purchase rate: share of the period's orders placed by customers who had ordered before;
+- program cost: points redeemed at their redemption value plus store credit spent;
+- revenue touched: net sales of members' orders."""
 from __future__ import annotations
 
 import csv
@@ -17,6 +27,8 @@ from ..storage import tables as t
 from ..storage.db import Database
 from ..storage.repos import insert_ignore
 
+ACTIVE_KINDS = ("earn", "redeem", "commit")
+ORDER_METRICS = ("orders", "revenue", "returning_orders", "new_customers", "redemption_orders", "redemption_revenue")
 METRICS = ("points_issued", "points_redeemed", "points_expired", "points_reversed",
            "credit_issued", "credit_spent", "credit_expired", "entries")
 
@@ -47,8 +59,8 @@ def fold(entry) -> dict[str, Decimal | int]:
 
 
 class Analytics:
-    def __init__(self, db: Database, programs) -> None:
-        self.db, self.programs = db, programs
+    def __init__(self, db: Database, programs, funnel=None) -> None:
+        self.db, self.programs, self.funnel = db, programs, funnel
 
     def refresh(self, batch: int = 50_000) -> int:
         """Fold every entry newer than the watermark into the daily rollups; returns how many.
@@ -60,48 +72,85 @@ class Analytics:
                 last = conn.execute(select(t.stats_progress.c.last_id).where(
                     t.stats_progress.c.name == "ledger").with_for_update()).scalar_one()
                 e = t.ledger_entries.c
-                rows = conn.execute(select(e.id, e.shop_id, e.asset, e.kind, e.amount, e.points, e.points_pending,
-                                           e.credit, e.credit_pending, e.created_at)
+                rows = conn.execute(select(e.id, e.shop_id, e.member_id, e.asset, e.kind, e.amount, e.points,
+                                           e.points_pending, e.credit, e.credit_pending, e.created_at)
                                     .where(e.id > last).order_by(e.id).limit(batch)).all()
                 if not rows:
                     return folded
                 days: dict[tuple[int, date], dict] = defaultdict(lambda: dict.fromkeys(METRICS, 0))
+                active: set[tuple[int, date, int]] = set()
                 for row in rows:
-                    bucket = days[(row.shop_id, row.created_at.date())]
+                    day = row.created_at.date()
+                    bucket = days[(row.shop_id, day)]
                     for k, v in fold(row).items():
                         bucket[k] += v
+                    if row.kind in ACTIVE_KINDS:
+                        active.add((row.shop_id, day, row.member_id))
                 dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
                 for (shop_id, day), values in days.items():
                     stmt = dialect.insert(t.stats_daily).values(shop_id=shop_id, day=day, **values)
                     conn.execute(stmt.on_conflict_do_update(
                         index_elements=["shop_id", "day"],
                         set_={k: t.stats_daily.c[k] + stmt.excluded[k] for k in METRICS}))
+                if active:
+                    conn.execute(dialect.insert(t.stats_active).on_conflict_do_nothing(),
+                                 [{"shop_id": s, "day": d, "member_id": m} for s, d, m in sorted(active)])
                 conn.execute(t.stats_progress.update().where(t.stats_progress.c.name == "ledger")
                              .values(last_id=rows[-1].id))
                 folded += len(rows)
 
     def dashboard(self, shop_id: int, currency: str, start: date, end: date) -> dict:
-        program = self.programs.current(shop_id).program
-        s = t.stats_daily.c
+        program = self.programs.for_reading(shop_id).program
+        s, o, a = t.stats_daily.c, t.stats_orders.c, t.stats_active.c
+        m = t.members.c
         with self.db.reading() as conn:
             daily = conn.execute(select(t.stats_daily).where(s.shop_id == shop_id, s.day >= start, s.day <= end)
                                  .order_by(s.day)).all()
+            order_rows = conn.execute(select(t.stats_orders).where(o.shop_id == shop_id, o.day >= start, o.day <= end)
+                                      .order_by(o.day, o.segment)).all()
             b = t.balances.c
             outstanding = conn.execute(select(func.coalesce(func.sum(b.points), 0), func.coalesce(func.sum(b.credit), 0),
                                               func.count()).where(b.shop_id == shop_id)).one()
-            m = t.members.c
-            enrolled = conn.execute(select(func.count()).where(
-                m.shop_id == shop_id, func.date(m.created_at) >= start, func.date(m.created_at) <= end)).scalar()
+            joined = func.date(func.timezone("UTC", m.created_at) if conn.dialect.name == "postgresql" else m.created_at)
+            enrolments = dict(conn.execute(select(joined, func.count()).where(
+                m.shop_id == shop_id, m.created_at >= _midnight(start), m.created_at < _midnight(end, 1))
+                .group_by(joined)).all())
+            active = conn.execute(select(func.count(func.distinct(a.member_id))).where(
+                a.shop_id == shop_id, a.day >= start, a.day <= end)).scalar() or 0
             tiers = dict(conn.execute(select(m.tier, func.count()).where(m.shop_id == shop_id).group_by(m.tier)).all())
         totals = {k: sum((getattr(r, k) for r in daily), Decimal(0) if k.startswith("credit") else 0) for k in METRICS}
         fixed = next((r for r in program.rewards if r.type == "fixed_amount" and r.amount), None)
         point_value = (fixed.amount / fixed.points_cost) if fixed else Decimal(0)
-        liability = Money.of((Decimal(outstanding[0]) * point_value + Decimal(outstanding[1])).quantize(Decimal("0.01")),
-                             currency)
+        cents = Decimal("0.01")
+        liability = Money.of((Decimal(outstanding[0]) * point_value + Decimal(outstanding[1])).quantize(cents), currency)
         issued = totals["points_issued"] - totals["points_reversed"]
+        seg = {k: dict.fromkeys(ORDER_METRICS, 0) for k in ("member", "guest")}
+        by_day: dict[date, dict] = {}
+        for r in order_rows:
+            for k in ORDER_METRICS:
+                seg[r.segment][k] += Decimal(getattr(r, k)) if "revenue" in k else getattr(r, k)
+            by_day.setdefault(r.day, {f"{sg}_{k}": 0 for sg in ("member", "guest") for k in ("orders", "revenue")})
+            by_day[r.day][f"{r.segment}_orders"] += r.orders
+            by_day[r.day][f"{r.segment}_revenue"] += Decimal(r.revenue)
+        enrolled = sum(enrolments.values())
+        new_guests = seg["guest"]["new_customers"]
+        cost = (Decimal(totals["points_redeemed"]) * point_value + Decimal(totals["credit_spent"])).quantize(cents)
+        touched = Decimal(seg["member"]["revenue"]).quantize(cents)
+
+        def money(x) -> dict:
+            return Money.of(Decimal(x).quantize(cents), currency).to_json()
+
+        def segment(name: str) -> dict:
+            x = seg[name]
+            return {"orders": x["orders"], "revenue": money(x["revenue"]),
+                    "average_order_value": money(Decimal(x["revenue"]) / x["orders"]) if x["orders"] else None,
+                    "repeat_purchase_rate": _rate(x["returning_orders"], x["orders"]),
+                    "new_customers": x["new_customers"]}
+
         return {
             "period": {"from": start.isoformat(), "to": end.isoformat()},
-            "members": {"total": outstanding[2], "enrolled_in_period": enrolled,
+            "members": {"total": outstanding[2], "enrolled_in_period": enrolled, "active_in_period": active,
+                        "enrolment_rate": _rate(enrolled, enrolled + new_guests),
                         "per_tier": {str(k or program.tiers.levels[0].name): v for k, v in tiers.items()}},
             "points": {"issued": totals["points_issued"], "reversed": totals["points_reversed"],
                        "redeemed": totals["points_redeemed"], "expired": totals["points_expired"],
@@ -110,14 +159,70 @@ class Analytics:
             "credit": {"issued": str(totals["credit_issued"]), "spent": str(totals["credit_spent"]),
                        "expired": str(totals["credit_expired"]), "outstanding": str(Decimal(outstanding[1]))},
             "liability": {**liability.to_json(), "point_value": str(point_value)},
+            "orders": {"members": segment("member"), "non_members": segment("guest"),
+                       "with_redemptions": {"orders": seg["member"]["redemption_orders"] + seg["guest"]["redemption_orders"],
+                                            "revenue": money(seg["member"]["redemption_revenue"]
+                                                             + seg["guest"]["redemption_revenue"])}},
+            "program": {"cost": money(cost), "revenue_touched": money(touched),
+                        "revenue_per_cost": round(float(touched / cost), 2) if cost else None},
+            "referrals": self.funnel(shop_id) if self.funnel else None,
             "daily": [{"day": r.day.isoformat(), **{k: (str(getattr(r, k)) if k.startswith("credit") else getattr(r, k))
                                                     for k in METRICS}} for r in daily],
+            "daily_orders": [{"day": d.isoformat(), **{k: str(v) if "revenue" in k else v for k, v in by_day[d].items()}}
+                             for d in sorted(by_day)],
+            "daily_enrolments": [{"day": str(d), "members": n} for d, n in sorted(enrolments.items(), key=lambda kv: str(kv[0]))],
         }
 
+    TABLES = ("daily", "orders", "enrolments", "tiers", "referrals", "summary")
+
     @staticmethod
-    def daily_csv(dashboard: dict) -> str:
+    def csv(dashboard: dict, table: str) -> str:
+        """Any table of the dashboard as CSV."""
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=["day", *METRICS])
+        if table == "daily":
+            rows, fields = dashboard["daily"], ["day", *METRICS]
+        elif table == "orders":
+            rows = dashboard["daily_orders"]
+            fields = ["day", "member_orders", "member_revenue", "guest_orders", "guest_revenue"]
+        elif table == "enrolments":
+            rows, fields = dashboard["daily_enrolments"], ["day", "members"]
+        elif table == "tiers":
+            rows = [{"tier": k, "members": v} for k, v in dashboard["members"]["per_tier"].items()]
+            fields = ["tier", "members"]
+        elif table == "referrals":
+            funnel = dashboard["referrals"] or {}
+            rows = [{"step": k, "count": v} for k, v in funnel.items() if not isinstance(v, dict)]
+            fields = ["step", "count"]
+        elif table == "summary":
+            rows = [{"figure": k, "value": v} for k, v in _flatten(
+                {k: dashboard[k] for k in ("members", "points", "credit", "liability", "orders", "program")})]
+            fields = ["figure", "value"]
+        else:
+            raise ValueError(table)
+        writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(dashboard["daily"])
+        writer.writerows(rows)
         return out.getvalue()
+
+    @classmethod
+    def daily_csv(cls, dashboard: dict) -> str:
+        return cls.csv(dashboard, "daily")
+
+
+def _rate(part, whole) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _midnight(day: date, plus_days: int = 0):
+    from datetime import datetime, time, timedelta, timezone
+    return datetime.combine(day + timedelta(days=plus_days), time(0), tzinfo=timezone.utc)
+
+
+def _flatten(data: dict, prefix: str = ""):
+    for k, v in data.items():
+        if isinstance(v, dict) and set(v) != {"amount", "currency"}:
+            yield from _flatten(v, f"{prefix}{k}.")
+        elif isinstance(v, dict):
+            yield f"{prefix}{k}", f"{v['amount']} {v['currency']}"
+        else:
+            yield f"{prefix}{k}", v

@@ -26,11 +26,12 @@ class Member:
     tier: str | None = None
     tier_since: datetime | None = None
     tier_grace_until: datetime | None = None
+    name: str | None = None
 
 
 def _member(row) -> Member:
     return Member(row.id, row.shop_id, row.platform_customer_id, row.email, row.birthday,
-                  row.created_at, row.tier, row.tier_since, row.tier_grace_until)
+                  row.created_at, row.tier, row.tier_since, row.tier_grace_until, row.name)
 
 
 class Members:
@@ -38,7 +39,8 @@ class Members:
         self.db, self.clock = db, clock or SystemClock()
 
     def enrol(self, shop_id: int, platform_customer_id: str, *, email: str | None = None,
-              birthday: date | None = None, conn: Connection | None = None) -> tuple[Member, bool]:
+              birthday: date | None = None, name: str | None = None,
+              conn: Connection | None = None) -> tuple[Member, bool]:
         """Create the member (and an empty balance) or update what we now know of them.
         Returns the member and whether it was created. Safe under concurrent calls."""
         customer = str(platform_customer_id or "").strip()
@@ -46,6 +48,7 @@ class Members:
             raise InvalidRequest("platform customer id must be 1 to 64 characters")
         if email is not None and (len(email) > 320 or "@" not in email):
             raise InvalidRequest("invalid email")
+        name = " ".join(name.split())[:120] or None if name else None
         now = self.clock.now()
         with self.db.unit(conn) as conn:
             currency = conn.execute(select(t.shops.c.currency).where(t.shops.c.id == shop_id)).scalar()
@@ -53,8 +56,9 @@ class Members:
                 raise NotFound("shop not found")
             repo = MembersRepo(conn, shop_id)
             member_id, created = repo.create(customer, email, birthday, currency, now)
-            if not created:
-                changes = {k: v for k, v in (("email", email), ("birthday", birthday)) if v is not None}
+            changes = {k: v for k, v in (("email", email), ("birthday", birthday), ("name", name))
+                       if v is not None and (not created or k == "name")}
+            if changes:
                 repo.update_profile(member_id, now, **changes)
             return _member(repo.by_id(member_id)), created
 
@@ -67,7 +71,8 @@ class Members:
             return _member(row), BalanceView.of(repo.balance(row.id))
 
     def search(self, shop_id: int, q: str, limit: int = 20) -> list[int]:
-        """Member ids whose email starts with `q` (any case; no wildcards) or whose customer id is `q`."""
+        """Member ids whose email starts with `q`, whose name contains it (any case; no
+        wildcards), or whose customer id is `q`."""
         from sqlalchemy import func, or_
 
         needle = q.strip()
@@ -76,6 +81,7 @@ class Members:
             return conn.execute(select(t.members.c.id).where(
                 t.members.c.shop_id == shop_id,
                 or_(func.lower(t.members.c.email).like(pattern, escape="\\"),
+                    func.lower(t.members.c.name).like("%" + pattern, escape="\\"),
                     t.members.c.platform_customer_id == needle))
                 .order_by(t.members.c.id).limit(limit)).scalars().all()
 

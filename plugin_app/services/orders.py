@@ -100,8 +100,10 @@ class OrderService:
         conn.execute(update(t.orders).where(t.orders.c.id == row_id).values(updated_at=self.clock.now(), **values))
 
     # -- earning ---------------------------------------------------------------------------
-    def on_paid(self, shop_id: int, order: Order, *, fulfilled: bool = False) -> OrderOutcome:
-        """The order is paid (and maybe fulfilled): earn, if the program's trigger is met."""
+    def on_paid(self, shop_id: int, order: Order, *, fulfilled: bool = False,
+                guest_key: str | None = None) -> OrderOutcome:
+        """The order is paid (and maybe fulfilled): earn, if the program's trigger is met.
+        `guest_key` tells a guest's orders apart for the repeat-purchase figures (a hash)."""
         with self.db.transaction() as conn:
             row = self._lock(conn, shop_id, order.order_id, order.currency)
             if row.earned:
@@ -112,6 +114,8 @@ class OrderService:
             program = pv.program
             if order.test and not program.earning.include_test_orders:
                 return OrderOutcome(order.order_id, "test", explanation="test orders earn nothing")
+            if not row.counted:
+                self._count(conn, shop_id, row.id, order, guest_key)
             if not order.customer_id:
                 self._save(conn, row.id, placed_at=order.placed_at)
                 return OrderOutcome(order.order_id, "guest", explanation="no customer account to credit")
@@ -246,6 +250,8 @@ class OrderService:
                 except InvalidState:
                     pass  # already fully reversed by refunds
             self._save(conn, row.id, cancelled=True)
+            if row.counted:
+                self._uncount(conn, shop_id, row)
             if row.member_id is not None:
                 pv = self.programs.current(shop_id, conn)
                 self.tiers.evaluate(conn, shop_id, row.member_id, pv.program, pv.version, why=f"{order_id} cancelled")
@@ -258,6 +264,53 @@ class OrderService:
             if row.placed_at is None:
                 self._save(conn, row.id, placed_at=order.placed_at)
         return OrderOutcome(order.order_id, "noted")
+
+    # -- order rollups (analytics) --------------------------------------------------------
+    @staticmethod
+    def net_sales(order: Order) -> Decimal:
+        """Lines after discounts plus shipping, without tax; gift cards sold are not sales."""
+        lines = sum(((li.total - li.tax) if order.taxes_included else li.total
+                     for li in order.lines if not li.gift_card), Decimal(0))
+        shipping = order.shipping - order.shipping_tax if order.taxes_included else order.shipping
+        return lines + shipping
+
+    def _bump(self, conn: Connection, shop_id: int, day, segment: str, sign: int, values: dict) -> None:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        values = {k: v * sign for k, v in values.items()}
+        stmt = dialect.insert(t.stats_orders).values(shop_id=shop_id, day=day, segment=segment, **values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["shop_id", "day", "segment"],
+                                                set_={k: t.stats_orders.c[k] + stmt.excluded[k] for k in values}))
+
+    def _count(self, conn: Connection, shop_id: int, row_id: int, order: Order, guest_key: str | None) -> None:
+        """First time the order is seen paid: count it in its day's rollup, in the same
+        transaction as the order's row (so a retry never counts it twice)."""
+        key = f"c:{order.customer_id}" if order.customer_id else (f"g:{guest_key}" if guest_key else None)
+        returning = key is not None and conn.execute(select(t.orders.c.id).where(
+            t.orders.c.shop_id == shop_id, t.orders.c.customer_key == key, t.orders.c.counted.is_(True),
+            t.orders.c.id != row_id).limit(1)).first() is not None
+        redeemed = conn.execute(select(t.redemptions.c.id).where(
+            t.redemptions.c.shop_id == shop_id, t.redemptions.c.order_id == order.order_id,
+            t.redemptions.c.status == "committed").limit(1)).first() is not None
+        total = self.net_sales(order)
+        day = (order.placed_at or self.clock.now()).date()
+        self._bump(conn, shop_id, day, "member" if order.customer_id else "guest", 1, {
+            "orders": 1, "revenue": total, "returning_orders": int(returning), "new_customers": int(not returning),
+            "redemption_orders": int(redeemed), "redemption_revenue": total if redeemed else Decimal(0)})
+        self._save(conn, row_id, counted=True, total=total, customer_key=key, redeemed=redeemed,
+                   returning_customer=returning, placed_at=order.placed_at)
+
+    def _uncount(self, conn: Connection, shop_id: int, row) -> None:
+        """A cancelled order leaves the figures (on the day it was counted)."""
+        total, returning = Decimal(row.total or 0), bool(row.returning_customer)
+        day = (row.placed_at or row.created_at).date()
+        segment = "member" if (row.customer_key or "").startswith("c:") else "guest"
+        self._bump(conn, shop_id, day, segment, -1, {
+                       "orders": 1, "revenue": total, "returning_orders": int(returning),
+                       "new_customers": int(not returning), "redemption_orders": int(row.redeemed),
+                       "redemption_revenue": total if row.redeemed else Decimal(0)})
+        self._save(conn, row.id, counted=False)
 
     def _touch(self, conn: Connection, shop_id: int, member_id: int) -> None:
         conn.execute(update(t.members).where(t.members.c.shop_id == shop_id, t.members.c.id == member_id)

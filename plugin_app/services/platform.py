@@ -61,7 +61,10 @@ class PlatformSync:
             if event.cancelled:
                 notes.append(self.orders.on_cancel(shop_id, o.order_id).status)
             elif event.paid:
-                notes.append(self.orders.on_paid(shop_id, o, fulfilled=event.fulfilled).status)
+                email = (event.facts or {}).get("email") if not o.customer_id else None
+                guest = hashlib.sha256(f"{shop_id}:{email.strip().lower()}".encode()).hexdigest()[:32] \
+                    if isinstance(email, str) and email.strip() else None
+                notes.append(self.orders.on_paid(shop_id, o, fulfilled=event.fulfilled, guest_key=guest).status)
             else:
                 notes.append(self.orders.note(shop_id, o).status)
             if self.referrals is not None and o.customer_id and not o.test:
@@ -72,7 +75,7 @@ class PlatformSync:
             return f"refund {event.refund.refund_id}: " + self.orders.on_refund(shop_id, event.order_id, event.refund).status
         if isinstance(event, CustomerSeen):
             member, created = self.members.enrol(shop_id, event.customer_id, email=event.email,
-                                                 birthday=event.birthday)
+                                                 birthday=event.birthday, name=event.name)
             out = f"member {member.id} {'enrolled' if created else 'updated'}"
             if event.created:
                 award = self.actions.award(shop_id, event.customer_id, "signup", event.customer_id)
@@ -114,7 +117,7 @@ class PlatformSync:
             needles = [n.encode() for n in {event.customer_id, event.email, known, *event.orders} if n]
             done = conn.execute(update(t.members).where(
                 t.members.c.shop_id == shop_id, t.members.c.platform_customer_id == event.customer_id,
-            ).values(platform_customer_id=alias, email=None, birthday=None, updated_at=self.clock.now())).rowcount
+            ).values(platform_customer_id=alias, email=None, name=None, birthday=None, updated_at=self.clock.now())).rowcount
             # Raw deliveries may carry the customer's personal data: keep the rows, drop the bodies.
             # (Deliveries still waiting keep theirs: they have yet to be processed.)
             for row in conn.execute(select(t.inbox.c.id, t.inbox.c.payload).where(

@@ -52,6 +52,7 @@ members = Table(
     Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
     Column("platform_customer_id", String(64), nullable=False),
     Column("email", String(320), nullable=True),
+    Column("name", String(120), nullable=True),
     Column("birthday", Date, nullable=True),
     Column("tier", String(40), nullable=True),
     Column("tier_since", UTCDateTime, nullable=True),
@@ -62,6 +63,7 @@ members = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "platform_customer_id", name="uq_members_shop_customer"),
     Index("ix_members_shop_email", "shop_id", "email"),
+    Index("ix_members_shop_created", "shop_id", "created_at"),
 )
 
 balances = Table(
@@ -204,10 +206,19 @@ orders = Table(
     Column("program_version", Integer, nullable=True),
     Column("shares", JSON, nullable=True),  # what each line earned, unrounded, at earning time
     Column("refunds", JSON, nullable=False),  # refund id -> refunded fraction per share after it
+    # For analytics: the order's revenue (lines after discounts, plus shipping), who placed it
+    # (customer id, or a hash of a guest's email), whether a redemption was used on it, and
+    # whether it is counted in the order rollups (once, when first seen paid; uncounted on cancel).
+    Column("total", ExactDecimal, nullable=True),
+    Column("customer_key", String(64), nullable=True),
+    Column("redeemed", Boolean, nullable=False, server_default="0"),
+    Column("returning_customer", Boolean, nullable=False, server_default="0"),
+    Column("counted", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "platform_order_id", name="uq_orders_shop_order"),
     Index("ix_orders_member", "shop_id", "member_id", "placed_at"),
+    Index("ix_orders_customer", "shop_id", "customer_key"),
 )
 
 events = Table(
@@ -335,4 +346,25 @@ stats_progress = Table(
     "stats_progress", metadata,  # how far the rollup job has read the ledger
     Column("name", String(40), primary_key=True),
     Column("last_id", BigInteger, nullable=False, server_default="0"),
+)
+
+stats_orders = Table(
+    "stats_orders", metadata,  # order rollups per shop, UTC day and segment (member or guest), kept in step with orders
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("segment", String(8), primary_key=True),
+    Column("orders", BigInteger, nullable=False, server_default="0"),
+    Column("revenue", ExactDecimal, nullable=False, server_default="0"),
+    Column("returning_orders", BigInteger, nullable=False, server_default="0"),  # the customer had ordered before
+    Column("new_customers", BigInteger, nullable=False, server_default="0"),
+    Column("redemption_orders", BigInteger, nullable=False, server_default="0"),
+    Column("redemption_revenue", ExactDecimal, nullable=False, server_default="0"),
+    CheckConstraint("segment IN ('member', 'guest')", name="segment"),
+)
+
+stats_active = Table(
+    "stats_active", metadata,  # which members earned or spent on which UTC day (folded from the ledger)
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("member_id", Id, primary_key=True),
 )
