@@ -40,3 +40,10 @@ class InvalidState(DomainError):
 
     code = "invalid_state"
     status = 409
+
+
+class VersionConflict(DomainError):
+    """The document changed since the writer read it (optimistic concurrency)."""
+
+    code = "version_conflict"
+    status = 412

@@ -12,8 +12,9 @@ from flask import Blueprint, current_app, redirect, render_template_string, requ
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, VersionConflict
 from ..services.program import ProgramInvalid, dump
+from . import program_forms as forms
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
 
@@ -26,7 +27,19 @@ TEXTS = {
            "history": "Versions", "restore": "Restore", "preview": "Preview", "save": "Save",
            "ledger": "Ledger", "failed": "Failed deliveries", "replay": "Replay", "reconciled": "Last reconciliation",
            "no_changes": "Nothing changes for existing members or sample orders.", "saved": "Saved as version",
-           "export": "Export"},
+           "export": "Export",
+           "period": "Period", "from": "From", "to": "To", "show": "Show", "enrolled": "Members enrolled",
+           "enrolment_rate": "Enrolment rate", "active": "Active members", "expired": "Points expired",
+           "aov": "Average order value", "repeat": "Repeat purchase rate", "members_seg": "Members",
+           "guests_seg": "Non-members", "with_redemptions": "Revenue from orders with redemptions",
+           "cost": "Program cost", "touched": "Revenue touched", "per_cost": "Revenue per 1 of cost",
+           "funnel": "Referral funnel", "enrolments_day": "Enrolments per day", "orders_day": "Orders per day",
+           "revenue": "Net sales", "money": "Cost and revenue", "all_time": "all time",
+           "d_enrolment": "joined ÷ (joined + first-time guest buyers)", "d_active": "earned or spent in the period",
+           "d_repeat": "orders by customers who had ordered before", "d_cost": "points redeemed at their value + store credit spent",
+           "d_liability": "outstanding points at their value + store credit", "orders": "Orders",
+           "landings": "Landings", "sign_ups": "Sign-ups", "first_orders": "First orders", "rewards_issued": "Rewarded",
+           "links_shared": "Links shared",},
     "it": {"dashboard": "Panoramica", "members": "Membri", "program": "Programma", "operations": "Operazioni",
            "sign_in": "Accedi", "api_key": "Chiave API admin", "sign_out": "Esci", "search": "Cerca",
            "points_issued": "Punti emessi", "points_redeemed": "Punti riscattati", "outstanding": "Punti in circolo",
@@ -35,7 +48,19 @@ TEXTS = {
            "history": "Versioni", "restore": "Ripristina", "preview": "Anteprima", "save": "Salva",
            "ledger": "Movimenti", "failed": "Consegne non riuscite", "replay": "Riprova", "reconciled": "Ultima riconciliazione",
            "no_changes": "Nessun cambiamento per i membri o gli ordini di esempio.", "saved": "Salvato come versione",
-           "export": "Esporta"},
+           "export": "Esporta",
+           "period": "Periodo", "from": "Dal", "to": "Al", "show": "Mostra", "enrolled": "Nuovi membri",
+           "enrolment_rate": "Tasso di iscrizione", "active": "Membri attivi", "expired": "Punti scaduti",
+           "aov": "Valore medio dell'ordine", "repeat": "Tasso di riacquisto", "members_seg": "Membri",
+           "guests_seg": "Non membri", "with_redemptions": "Ricavi da ordini con riscatti",
+           "cost": "Costo del programma", "touched": "Ricavi coinvolti", "per_cost": "Ricavi per 1 di costo",
+           "funnel": "Imbuto dei referral", "enrolments_day": "Iscrizioni al giorno", "orders_day": "Ordini al giorno",
+           "revenue": "Vendite nette", "money": "Costi e ricavi", "all_time": "da sempre",
+           "d_enrolment": "iscritti ÷ (iscritti + ospiti al primo acquisto)", "d_active": "hanno guadagnato o speso nel periodo",
+           "d_repeat": "ordini di clienti che avevano già ordinato", "d_cost": "punti riscattati al loro valore + credito speso",
+           "d_liability": "punti in circolo al loro valore + credito", "orders": "Ordini",
+           "landings": "Visite", "sign_ups": "Iscrizioni", "first_orders": "Primi ordini", "rewards_issued": "Premiati",
+           "links_shared": "Link condivisi",},
 }
 
 LAYOUT = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8"><title>Loyalty · {{ title }}</title>
@@ -49,7 +74,14 @@ table{width:100%;border-collapse:collapse}td,th{text-align:left;padding:6px 8px;
 button,.btn{background:#303030;color:#fff;border:0;border-radius:8px;padding:7px 14px;cursor:pointer;font:inherit;text-decoration:none}
 input,textarea{font:inherit;padding:6px 8px;border:1px solid #c9cccf;border-radius:8px}textarea{width:100%;font:12px monospace}
 .err{color:#8e1f0b;background:#fee9e8;border-radius:8px;padding:8px 12px}.ok{background:#e4f5ea;border-radius:8px;padding:8px 12px}
-.muted{color:#616161}</style></head><body>
+.muted{color:#616161}
+.tabs{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:16px}.tabs a{padding:6px 12px;border-radius:8px;background:#e3e3e3;color:#303030;text-decoration:none}
+.tabs a.on{background:#303030;color:#fff}.fld{margin:8px 0;display:flex;flex-direction:column;max-width:420px}
+.fld.chk{flex-direction:row;align-items:center;gap:6px}.fld label{font-weight:550}
+fieldset{border:1px solid #e3e3e3;border-radius:10px;margin:10px 0;padding:8px 14px}legend{font-weight:650;padding:0 4px}
+.row{background:#fafafa}.pair{display:inline-flex;gap:4px;align-items:center;margin-right:14px}
+.ferr{color:#8e1f0b;margin:2px 0;font-size:13px}[aria-invalid=true]{border-color:#8e1f0b;background:#fff4f4}
+button.secondary{background:#fff;color:#303030;border:1px solid #c9cccf}select{font:inherit;padding:5px 8px;border-radius:8px}</style></head><body>
 {% if shop %}<nav aria-label="main"><strong style="color:#fff">Loyalty</strong>
 {% for key, url in [("dashboard", "admin_pages.dashboard"), ("members", "admin_pages.members"), ("program", "admin_pages.program"), ("operations", "admin_pages.operations")] %}
 <a href="{{ url_for(url) }}" class="{{ 'on' if active == key else '' }}">{{ t[key] }}</a>{% endfor %}
@@ -143,39 +175,119 @@ def logout():
     return redirect(url_for("admin_pages.login"))
 
 
-def _charts(board: dict, t: dict) -> tuple[str, str]:
-    style = pygal.style.Style(background="white", plot_background="white", colors=("#303030", "#2c6ecb", "#b98900"))
-    line = pygal.Line(width=640, height=260, style=style, x_label_rotation=30, show_minor_x_labels=False,
-                      title=t["per_day"], disable_xml_declaration=True)
-    line.x_labels = [d["day"][5:] for d in board["daily"]]
-    line.x_labels_major = line.x_labels[::7]
+def _charts(board: dict, t: dict) -> dict[str, str]:
+    """Every chart of the dashboard, drawn by pygal as inline SVG."""
+    style = pygal.style.Style(background="white", plot_background="white", font_family="system-ui, sans-serif",
+                              colors=("#303030", "#2c6ecb", "#b98900", "#8e1f0b", "#1a7f37"))
+    common = dict(style=style, disable_xml_declaration=True, legend_at_bottom=True, height=280)
+    charts = {}
+
+    def days(rows):
+        labels = [d["day"][5:] for d in rows]
+        return labels, labels[::max(1, len(labels) // 8)]
+
+    line = pygal.Line(width=640, title=t["per_day"], x_label_rotation=30, show_minor_x_labels=False, **common)
+    line.x_labels, line.x_labels_major = days(board["daily"])
     line.add(t["points_issued"], [d["points_issued"] for d in board["daily"]])
     line.add(t["points_redeemed"], [d["points_redeemed"] for d in board["daily"]])
-    bar = pygal.Bar(width=360, height=260, style=style, title=t["per_tier"], disable_xml_declaration=True)
+    line.add(t["expired"], [d["points_expired"] for d in board["daily"]])
+    charts["daily"] = line
+
+    orders = pygal.StackedBar(width=640, title=t["orders_day"], x_label_rotation=30, show_minor_x_labels=False, **common)
+    orders.x_labels, orders.x_labels_major = days(board["daily_orders"])
+    orders.add(t["members_seg"], [d["member_orders"] for d in board["daily_orders"]])
+    orders.add(t["guests_seg"], [d["guest_orders"] for d in board["daily_orders"]])
+    charts["orders"] = orders
+
+    enrol = pygal.Bar(width=640, title=t["enrolments_day"], x_label_rotation=30, show_minor_x_labels=False, **common)
+    enrol.x_labels, enrol.x_labels_major = days(board["daily_enrolments"])
+    enrol.add(t["enrolled"], [d["members"] for d in board["daily_enrolments"]])
+    charts["enrolments"] = enrol
+
+    tiers = pygal.Bar(width=400, title=t["per_tier"], **common)
     for tier, n in board["members"]["per_tier"].items():
-        bar.add(tier, [n])
-    return line.render(is_unicode=True), bar.render(is_unicode=True)
+        tiers.add(tier, [n])
+    charts["tiers"] = tiers
+
+    seg = board["orders"]
+    aov = pygal.Bar(width=400, title=t["aov"], **common)
+    for label, key in ((t["members_seg"], "members"), (t["guests_seg"], "non_members")):
+        value = seg[key]["average_order_value"]
+        aov.add(label, [float(value["amount"]) if value else None])
+    charts["aov"] = aov
+
+    repeat = pygal.Bar(width=400, title=t["repeat"], range=(0, 100), **common)
+    for label, key in ((t["members_seg"], "members"), (t["guests_seg"], "non_members")):
+        rate = seg[key]["repeat_purchase_rate"]
+        repeat.add(label, [round(rate * 100, 1) if rate is not None else None])
+    charts["repeat"] = repeat
+
+    money = pygal.HorizontalBar(width=400, title=t["money"], **common)
+    money.add(t["cost"], [float(board["program"]["cost"]["amount"])])
+    money.add(t["touched"], [float(board["program"]["revenue_touched"]["amount"])])
+    money.add(t["with_redemptions"], [float(seg["with_redemptions"]["revenue"]["amount"])])
+    charts["money"] = money
+
+    funnel = board["referrals"] or {}
+    steps = [k for k in ("links_shared", "landings", "sign_ups", "first_orders", "rewards_issued") if k in funnel]
+    ref = pygal.HorizontalBar(width=400, title=f'{t["funnel"]} ({t["all_time"]})', **common)
+    for k in steps:
+        ref.add(t[k], [funnel[k]])
+    charts["referrals"] = ref
+    return {k: c.render(is_unicode=True) for k, c in charts.items()}
 
 
 @bp.get("")
 @bp.get("/dashboard")
 def dashboard():
+    from datetime import date
+
     shop = _shop()
     rt = _rt()
     rt.analytics.refresh()  # cheap when the job has kept up; exact for the merchant looking now
-    end = rt.clock.now().date()
-    board = rt.analytics.dashboard(shop.id, shop.currency, end - timedelta(days=29), end)
-    line, bar = _charts(board, TEXTS[_lang(shop)])
-    return _page("Dashboard", "dashboard", """<h1>{{ t.dashboard }}</h1><div class="grid">
-      <div class="card"><div class="muted">{{ t.points_issued }}</div><div class="big">{{ b.points.issued }}</div></div>
-      <div class="card"><div class="muted">{{ t.points_redeemed }}</div><div class="big">{{ b.points.redeemed }}</div></div>
-      <div class="card"><div class="muted">{{ t.outstanding }}</div><div class="big">{{ b.points.outstanding }}</div></div>
-      <div class="card"><div class="muted">{{ t.liability }}</div><div class="big">{{ b.liability.amount }} {{ b.liability.currency }}</div></div>
-      <div class="card"><div class="muted">{{ t.redemption_rate }}</div><div class="big">{{ '%.1f%%' % (b.points.redemption_rate * 100) if b.points.redemption_rate is not none else '–' }}</div></div>
-      </div><div class="grid"><div class="card chart" data-chart="daily">{{ line }}</div>
-      <div class="card chart" data-chart="tiers">{{ bar }}</div></div>
-      <p><a class="btn" href="{{ url_for('admin_api.analytics_csv', table='daily') }}">CSV</a></p>""",
-                 b=board, line=Markup(line), bar=Markup(bar))
+    today = rt.clock.now().date()
+    error = None
+    try:
+        end = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
+        start = date.fromisoformat(request.args["from"]) if request.args.get("from") else end - timedelta(days=29)
+        if start > end or (end - start).days > 3660:
+            raise ValueError("the start must be before the end, at most ten years apart")
+    except ValueError as exc:
+        error, end, start = str(exc), today, today - timedelta(days=29)
+    board = rt.analytics.dashboard(shop.id, shop.currency, start, end)
+    t = TEXTS[_lang(shop)]
+    charts = _charts(board, t)
+    pct = lambda x: "–" if x is None else "%.1f%%" % (x * 100)  # noqa: E731
+    return _page("Dashboard", "dashboard", """<h1>{{ t.dashboard }}</h1>
+      <form class="card" method="get" aria-label="{{ t.period }}"><label>{{ t.from }} <input type="date" name="from" value="{{ start }}"></label>
+      <label>{{ t.to }} <input type="date" name="to" value="{{ end }}"></label> <button>{{ t.show }}</button>
+      {% for n in (7, 30, 90, 365) %} <a href="?from={{ (end_d - delta(days=n - 1)).isoformat() }}&to={{ end }}">{{ n }}d</a>{% endfor %}
+      {% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}</form>
+      <div class="grid">
+      {% for label, value, note in kpis %}<div class="card"><div class="muted">{{ label }}</div><div class="big">{{ value }}</div>
+      {% if note %}<div class="muted" style="font-size:12px">{{ note }}</div>{% endif %}</div>{% endfor %}
+      </div>
+      <div class="grid" style="grid-template-columns:repeat(auto-fit,minmax(400px,1fr))">
+      {% for name, svg in charts.items() %}<div class="card chart" data-chart="{{ name }}">{{ svg }}</div>{% endfor %}</div>
+      <div class="card"><h2>CSV</h2>{% for table in tables %}<a class="btn" style="margin-right:6px" href="{{ url_for('admin_api.analytics_csv', table=table, **{'from': start, 'to': end}) }}">{{ table }}.csv</a>{% endfor %}</div>""",
+                 start=start.isoformat(), end=end.isoformat(), end_d=end, delta=timedelta, error=error,
+                 charts={k: Markup(v) for k, v in charts.items()}, tables=rt.analytics.TABLES,
+                 kpis=[
+                     (t["enrolled"], board["members"]["enrolled_in_period"], None),
+                     (t["enrolment_rate"], pct(board["members"]["enrolment_rate"]), t["d_enrolment"]),
+                     (t["active"], board["members"]["active_in_period"], t["d_active"]),
+                     (t["points_issued"], board["points"]["issued"], None),
+                     (t["points_redeemed"], board["points"]["redeemed"], None),
+                     (t["expired"], board["points"]["expired"], None),
+                     (t["outstanding"], board["points"]["outstanding"], None),
+                     (t["liability"], f'{board["liability"]["amount"]} {board["liability"]["currency"]}', t["d_liability"]),
+                     (t["redemption_rate"], pct(board["points"]["redemption_rate"]), None),
+                     (t["with_redemptions"], f'{board["orders"]["with_redemptions"]["revenue"]["amount"]} {shop.currency}', None),
+                     (t["cost"], f'{board["program"]["cost"]["amount"]} {shop.currency}', t["d_cost"]),
+                     (t["per_cost"], board["program"]["revenue_per_cost"] or "–", t["touched"]),
+                     (t["repeat"] + " · " + t["members_seg"], pct(board["orders"]["members"]["repeat_purchase_rate"]), t["d_repeat"]),
+                     (t["repeat"] + " · " + t["guests_seg"], pct(board["orders"]["non_members"]["repeat_purchase_rate"]), t["d_repeat"]),
+                 ])
 
 
 @bp.get("/members")
@@ -187,13 +299,13 @@ def members():
         rt = _rt()
         for member_id in rt.members.search(shop.id, q, 50):
             m, balance = rt.members.get(shop.id, member_id)
-            found.append({"id": m.id, "email": m.email, "platform_customer_id": m.platform_customer_id,
+            found.append({"id": m.id, "email": m.email, "name": m.name, "platform_customer_id": m.platform_customer_id,
                           "tier": m.tier, "points": balance.points})
     return _page("Members", "members", """<h1>{{ t.members }}</h1><form class="card" role="search">
-      <input name="q" value="{{ q }}" aria-label="{{ t.search }}" placeholder="email or customer id"> <button>{{ t.search }}</button></form>
-      {% if found %}<div class="card"><table><tr><th>Customer</th><th>Email</th><th>Tier</th><th>Points</th></tr>
+      <input name="q" value="{{ q }}" aria-label="{{ t.search }}" placeholder="email, name or customer id"> <button>{{ t.search }}</button></form>
+      {% if found %}<div class="card"><table><tr><th>Customer</th><th>Name</th><th>Email</th><th>Tier</th><th>Points</th></tr>
       {% for m in found %}<tr><td><a href="{{ url_for('admin_pages.member', member_id=m.id) }}">{{ m.platform_customer_id }}</a></td>
-      <td>{{ m.email or '' }}</td><td>{{ m.tier or '' }}</td><td>{{ m.points }}</td></tr>{% endfor %}</table></div>{% endif %}""",
+      <td>{{ m.name or '' }}</td><td>{{ m.email or '' }}</td><td>{{ m.tier or '' }}</td><td>{{ m.points }}</td></tr>{% endfor %}</table></div>{% endif %}""",
                  q=q, found=found)
 
 
@@ -216,22 +328,40 @@ def member(member_id: int):
         return _page("Member", "members", '<p class="err">No such member.</p>'), 404
     from ..storage.repos import LedgerRepo
     with rt.db.transaction() as conn:
-        entries = LedgerRepo(conn, shop.id).entries(member_id, limit=100)
+        entries = LedgerRepo(conn, shop.id).entries(member_id, limit=200)
     import uuid
-    return _page("Member", "members", """<h1>{{ m.platform_customer_id }} <span class="muted">{{ m.email or '' }}</span></h1>
+    return _page("Member", "members", """<h1>{{ m.name or m.platform_customer_id }} <span class="muted">{{ m.email or '' }} · {{ m.platform_customer_id }}</span></h1>
       <div class="grid"><div class="card"><div class="muted">Points</div><div class="big" data-points>{{ b.points }}</div>
-      <div class="muted">{{ b.pending_points }} pending</div></div><div class="card"><div class="muted">Tier</div><div class="big">{{ m.tier or '–' }}</div></div>
-      <div class="card"><div class="muted">Store credit</div><div class="big">{{ b.credit.amount }} {{ b.credit.currency }}</div></div></div>
+      <div class="muted">{{ b.pending_points }} pending · {{ b.held_points }} held</div></div>
+      <div class="card"><div class="muted">Tier</div><div class="big">{{ m.tier or '–' }}</div>
+      <div class="muted">{{ 'since ' ~ m.tier_since.strftime('%Y-%m-%d') if m.tier_since else '' }}</div></div>
+      <div class="card"><div class="muted">Store credit</div><div class="big">{{ b.credit.amount }} {{ b.credit.currency }}</div></div>
+      <div class="card" data-referrals><div class="muted">Referrals</div><div class="big">{{ refs.referred|length }}</div>
+      <div class="muted">{{ 'code ' ~ refs.code if refs.code else 'no code yet' }}{% if refs.referred_by %} · referred by member
+      <a href="{{ url_for('admin_pages.member', member_id=refs.referred_by.referrer_member_id) }}">#{{ refs.referred_by.referrer_member_id }}</a>
+      ({{ refs.referred_by.status }}){% endif %}</div></div></div>
+      {% if refs.referred %}<div class="card"><h2>Referred friends</h2><table><tr><th>Friend</th><th>Status</th><th>Order</th><th>Why</th></tr>
+      {% for r in refs.referred %}<tr><td><a href="{{ url_for('admin_pages.member', member_id=r.friend_member_id) }}">#{{ r.friend_member_id }}</a></td>
+      <td>{{ r.status }}</td><td>{{ r.order_id or '' }}</td><td>{{ r.reason or '' }}</td></tr>{% endfor %}</table></div>{% endif %}
       <div class="card"><h2>{{ t.adjust }}</h2>{% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}
       {% if message %}<p class="ok" role="status">✓</p>{% endif %}
       <form method="post">{{ csrf() }}<input type="hidden" name="nonce" value="{{ nonce }}">
       <label>{{ t.amount }} <input name="amount" type="number" required></label>
       <label>{{ t.reason }} <input name="reason" required minlength="1" maxlength="500"></label> <button>{{ t.adjust }}</button></form>
       <p><a href="{{ url_for('admin_api.export_member', member_id=m.id) }}">{{ t.export }}</a></p></div>
-      <div class="card"><h2>{{ t.ledger }}</h2><table><tr><th>When</th><th>What</th><th>Points</th><th>Credit</th><th>By</th></tr>
-      {% for e in entries %}<tr><td>{{ e.created_at.strftime('%Y-%m-%d %H:%M') }}</td><td>{{ e.reason }}</td>
-      <td>{{ e.points + e.points_pending }}</td><td>{{ e.credit + e.credit_pending if e.asset == 'credit' else '' }}</td><td>{{ e.actor or e.source }}</td></tr>{% endfor %}
-      </table></div>""", m=m, b=balance, entries=entries, error=error, message=message, nonce=uuid.uuid4().hex)
+      <div class="card"><h2>{{ t.ledger }}</h2><table><tr><th>When</th><th>What and why</th><th>Points</th><th>Credit</th><th>By</th></tr>
+      {% for e in entries %}<tr><td>{{ e.created_at.strftime('%Y-%m-%d %H:%M') }}</td><td><strong>{{ e.kind }}</strong> {{ e.reason }}
+      {% if e.details and e.details.notes %}<ul class="muted" style="margin:2px 0">{% for n in e.details.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
+      {% if e.program_version %}<span class="muted">program v{{ e.program_version }}</span>{% endif %}</td>
+      <td>{{ e.points + e.points_pending if e.asset == 'points' else '' }}{{ ' (pending)' if e.points_pending else '' }}</td>
+      <td>{{ e.credit + e.credit_pending if e.asset == 'credit' else '' }}</td><td>{{ e.actor or e.source }}</td></tr>{% endfor %}
+      </table></div>""", m=m, b=balance, entries=entries, error=error, message=message, nonce=uuid.uuid4().hex,
+                 refs=rt.referrals.for_member(shop.id, member_id))
+
+
+PROGRAM_TABS = """<nav class="tabs" aria-label="{{ t.program }}">{% for slug, title, _ in sections %}
+  <a href="{{ url_for('admin_pages.program_section', section=slug) }}" class="{{ 'on' if slug == section else '' }}">{{ title[lang] }}</a>{% endfor %}
+  <a href="{{ url_for('admin_pages.program') }}" class="{{ 'on' if not section else '' }}">{{ t.history }} · JSON</a></nav>"""
 
 
 @bp.route("/program", methods=["GET", "POST"])
@@ -255,7 +385,7 @@ def program():
         except ProgramInvalid as exc:
             errors = exc.fields
     history = rt.programs.history(shop.id)
-    return _page("Program", "program", """<h1>{{ t.program }} <span class="muted">v{{ version }}</span></h1>
+    return _page("Program", "program", PROGRAM_TABS + """<h1>{{ t.program }} <span class="muted">v{{ version }}</span></h1>
       {% if saved %}<p class="ok" role="status">{{ t.saved }} {{ saved }}</p>{% endif %}
       {% if errors %}<div class="err" role="alert"><ul>{% for e in errors %}<li><code>{{ e.field }}</code>: {{ e.message }}</li>{% endfor %}</ul></div>{% endif %}
       {% if preview %}<div class="card" data-preview>{% if not preview.tier_moves and not preview.orders %}<p>{{ t.no_changes }}</p>{% endif %}
@@ -265,7 +395,52 @@ def program():
       <div class="card"><h2>{{ t.history }}</h2><table>{% for v in history %}<tr><td>v{{ v.version }}</td><td>{{ v.author }}</td>
       <td>{{ v.created_at[:16] }}</td><td>{{ v.note or '' }}</td><td>{% if v.version != version %}
       <form method="post" action="{{ url_for('admin_pages.restore', version=v.version) }}">{{ csrf() }}<button aria-label="{{ t.restore }} v{{ v.version }}">{{ t.restore }}</button></form>{% endif %}</td></tr>{% endfor %}
-      </table></div>""", version=current.version, text=text, errors=errors, preview=preview, saved=saved, history=history)
+      </table></div>""", version=current.version, text=text, errors=errors, preview=preview, saved=saved, history=history,
+                 sections=forms.SECTIONS, section=None)
+
+
+@bp.route("/program/<any(" + ", ".join(slug for slug, _, _ in forms.SECTIONS) + "):section>", methods=["GET", "POST"])
+def program_section(section: str):
+    """One section of the program as a form: preview what changes for whom, then save."""
+    shop = _shop()
+    rt = _rt()
+    current = rt.programs.current(shop.id)
+    document = dump(current.program)
+    errors: dict[str, str] = {}
+    preview = saved = conflict = None
+    if request.method == "POST":
+        document, errors, reader = forms.read(section, request.form, document)
+        if not errors and not request.form.get("add"):
+            try:
+                if request.form.get("action") == "save":
+                    expected = request.form.get("version", "")
+                    pv = rt.programs.put(shop.id, document, author=f"admin-page:{shop.id}",
+                                         expected=int(expected) if expected.isdigit() else None,
+                                         note=(request.form.get("note") or "").strip()[:500] or f"{section} settings")
+                    saved, current, document = pv.version, pv, dump(pv.program)
+                else:
+                    preview = rt.change_preview.preview(shop.id, shop.currency, document)
+            except ProgramInvalid as exc:
+                errors = forms.place(exc.fields, reader)
+            except VersionConflict as exc:
+                conflict = exc.message
+    fields, leftovers = forms.render(section, document, errors)
+    return _page("Program", "program", PROGRAM_TABS + """
+      <h1>{{ section_title[lang] }} <span class="muted">v{{ version }}</span></h1>
+      {% if saved %}<p class="ok" role="status">{{ t.saved }} {{ saved }}</p>{% endif %}
+      {% if conflict %}<p class="err" role="alert">{{ conflict }}. <a href="">Reload</a> to see the newer version; your edits are below.</p>{% endif %}
+      {% if errors %}<div class="err" role="alert" data-errors>{{ errors|length }} field{{ 's' if errors|length != 1 }} to fix before saving
+      {% if leftovers %}<ul>{% for p, m in leftovers %}<li><code>{{ p }}</code>: {{ m }}</li>{% endfor %}</ul>{% endif %}</div>{% endif %}
+      {% if preview %}<div class="card" data-preview><h2>{{ t.preview }}</h2>{% if not preview.tier_moves and not preview.orders %}<p>{{ t.no_changes }}</p>{% endif %}
+      <ul>{% for m in preview.tier_moves %}<li>{{ m.text }}</li>{% endfor %}{% for o in preview.orders %}<li>{{ o.text }}</li>{% endfor %}</ul>
+      <p class="muted">{{ preview.members_checked }} members checked; {{ preview.note }}</p></div>{% endif %}
+      <form method="post" class="card" novalidate>{{ csrf() }}<input type="hidden" name="version" value="{{ version }}">
+      {{ fields }}
+      <div class="fld"><label for="note">Note for the history (optional)</label><input id="note" name="note" maxlength="500"></div>
+      <p><button name="action" value="preview" class="secondary">{{ t.preview }}</button> <button name="action" value="save">{{ t.save }}</button></p></form>""",
+                 sections=forms.SECTIONS, section=section, section_title=next(x[1] for x in forms.SECTIONS if x[0] == section),
+                 version=current.version if not conflict else request.form.get("version"), fields=fields,
+                 leftovers=leftovers, errors=errors, preview=preview, saved=saved, conflict=conflict)
 
 
 @bp.post("/program/versions/<int:version>/restore")

@@ -60,10 +60,11 @@ def put_program():
     for key in META:  # what GET adds around the document may come back; it is not the program
         document.pop(key, None)
     expected = request.headers.get("If-Match", "").strip().strip('"')
-    if expected and expected != "*" and expected != str(_rt().programs.current(g.shop.id).version):
+    if expected and expected != "*" and not expected.isdigit():
         return error_response(412, "version_conflict", "the program changed since you read it")
     try:
-        pv = _rt().programs.put(g.shop.id, document, author=g.actor, note=request.headers.get("X-Change-Note"))
+        pv = _rt().programs.put(g.shop.id, document, author=g.actor, note=request.headers.get("X-Change-Note"),
+                                expected=int(expected) if expected.isdigit() else None)
     except ProgramInvalid as exc:
         return error_response(422, exc.code, exc.message, fields=exc.fields)
     return _out(pv)

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
-from ..domain.errors import InvalidRequest, NotFound
+from ..domain.errors import InvalidRequest, NotFound, VersionConflict
 from ..domain.ports import Clock, SystemClock
 from ..domain.program import Program
 from ..storage import tables as t
@@ -123,22 +123,28 @@ class Programs:
         return self._row_to_version(shop_id, row)
 
     def _save(self, conn: Connection, shop_id: int, program: Program, author: str,
-              note: str | None, restored_from: int | None = None) -> ProgramVersion:
+              note: str | None, restored_from: int | None = None, expected: int | None = None) -> ProgramVersion:
         # Serialise writers per shop on the shop row, so versions are gap-free and unique.
         conn.execute(select(t.shops.c.id).where(t.shops.c.id == shop_id).with_for_update())
         latest = conn.execute(select(func.max(t.programs.c.version)).where(
             t.programs.c.shop_id == shop_id)).scalar() or 0
+        if expected is not None and expected != latest:
+            raise VersionConflict(f"the program changed since you read it (version {expected}; now {latest})",
+                                  current=latest)
         now = self.clock.now()
         conn.execute(insert(t.programs).values(
             shop_id=shop_id, version=latest + 1, document=dump(program), author=author[:255],
             note=(note or None) and note[:500], restored_from=restored_from, created_at=now))
         return ProgramVersion(latest + 1, program, author, now, note, restored_from)
 
-    def put(self, shop_id: int, document: object, *, author: str, note: str | None = None) -> ProgramVersion:
+    def put(self, shop_id: int, document: object, *, author: str, note: str | None = None,
+            expected: int | None = None) -> ProgramVersion:
+        """Save a new version. With `expected`, only if the newest version is still that one
+        (checked under the same lock that numbers versions, so two editors cannot both win)."""
         program = parse(document)  # nothing is written unless the whole document is valid
         with self.db.transaction() as conn:
             self._current(conn, shop_id)  # make sure version 1 (the default) exists first
-            return self._save(conn, shop_id, program, author, note)
+            return self._save(conn, shop_id, program, author, note, expected=expected)
 
     def restore(self, shop_id: int, version: int, *, author: str) -> ProgramVersion:
         old = self.version(shop_id, version)

@@ -393,6 +393,18 @@ class ReferralService:
             ids = conn.execute(stmt.order_by(t.referrals.c.id.desc()).limit(limit)).scalars().all()
         return [self.get(shop_id, i) for i in ids]
 
+    def for_member(self, shop_id: int, member_id: int) -> dict:
+        """The member's code (if one was made), the friends they referred, and who referred them."""
+        r = t.referrals.c
+        with self.db.transaction() as conn:
+            code = conn.execute(select(t.referral_codes.c.code).where(
+                t.referral_codes.c.shop_id == shop_id, t.referral_codes.c.member_id == member_id)).scalar()
+            made = conn.execute(select(r.id).where(r.shop_id == shop_id, r.referrer_member_id == member_id)
+                                .order_by(r.id.desc()).limit(100)).scalars().all()
+            by = conn.execute(select(r.id).where(r.shop_id == shop_id, r.friend_member_id == member_id)).scalar()
+        return {"code": code, "referred": [self.get(shop_id, i) for i in made],
+                "referred_by": self.get(shop_id, by) if by else None}
+
     def funnel(self, shop_id: int) -> dict:
         with self.db.transaction() as conn:
             count = lambda stmt: int(conn.execute(stmt).scalar() or 0)  # noqa: E731
