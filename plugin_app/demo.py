@@ -8,10 +8,12 @@ from decimal import Decimal
 import click
 
 from .domain.earning import Order, OrderLine, Refund, RefundLine
+from .domain.events import OrderSeen
 from .domain.errors import InsufficientBalance
 from .domain.ledger import Asset, Source
 from .domain.money import Money
 from .domain.rewards import quote
+from .services.cart import Cart, CartLine
 from .storage.migrate import upgrade
 
 DEMO_DOMAIN = "demo-store.loyalty.local"
@@ -24,19 +26,25 @@ def seed(runtime) -> tuple[int, str]:
     shop, api_key = runtime.shops.register("demo", DEMO_DOMAIN, currency="EUR", name="Demo Store")
     rng = random.Random(42)
     program = runtime.programs.current(shop.id).program
-    start = datetime(2026, 1, 5, 10, tzinfo=timezone.utc)
+    now = runtime.clock.now()
+    start = (now - timedelta(days=58)).replace(hour=10, minute=0, second=0, microsecond=0)
+
+    def basket(order_id: str):  # the same lines for the same order, however often the seed runs
+        r = random.Random(order_id)
+        return tuple(OrderLine(f"{order_id}-{k}", r.randint(1, 3), Decimal(r.randint(1500, 9000)) / 100,
+                               title=r.choice(["Tee", "Hoodie", "Mug", "Cap", "Socks"]))
+                     for k in range(r.randint(1, 3)))
+
     for i, name in enumerate(FIRST_NAMES):
         customer = f"demo-{1000 + i}"
-        runtime.members.enrol(shop.id, customer, email=f"{name}@example.com",
+        runtime.members.enrol(shop.id, customer, email=f"{name}@example.com", name=f"{name.title()} Demo",
                               birthday=date(1980 + i, 1 + i % 12, 1 + i))
         runtime.actions.award(shop.id, customer, "signup", customer)
         for n in range(rng.randint(1, 4)):
             order_id = f"{1000 + i * 10 + n}"
-            lines = tuple(OrderLine(f"{order_id}-{k}", rng.randint(1, 3), Decimal(rng.randint(1500, 9000)) / 100,
-                                    title=rng.choice(["Tee", "Hoodie", "Mug", "Cap", "Socks"]))
-                          for k in range(rng.randint(1, 3)))
-            runtime.orders.on_paid(shop.id, Order(order_id, "EUR", start + timedelta(days=i * 3 + n),
-                                                  lines, customer, shipping=Decimal("4.90")))
+            placed = start + timedelta(days=(i * 3 + n * 11) % 58)
+            runtime.platform.apply(shop.id, OrderSeen(Order(order_id, "EUR", placed, basket(order_id), customer,
+                                                            shipping=Decimal("4.90")), paid=True))
         member, balance = runtime.members.by_customer(shop.id, customer)
         if i % 4 == 0 and balance.points >= 100:
             q = quote(program.reward("five-off"), Money.of("40.00", "EUR"), points_available=balance.points,
@@ -49,6 +57,20 @@ def seed(runtime) -> tuple[int, str]:
                 pass
         if i % 7 == 3:  # a refund of one line, taken back at the rate it was earned
             runtime.orders.on_refund(shop.id, f"{1000 + i * 10}", Refund(f"demo-r{i}", (RefundLine(f"{1000 + i * 10}-0", 1),)))
+        if i % 5 == 1:  # a reward taken at the cart, its code used on the next order
+            member, balance = runtime.members.by_customer(shop.id, customer)
+            if balance.points >= 100:
+                answer = runtime.cart.apply(shop.id, "EUR", customer, f"demo:{i}:cart", reward_id="five-off",
+                                            cart=Cart("EUR", (CartLine("l", 1, Decimal("60.00")),)))
+                order_id = f"{1000 + i * 10 + 9}"
+                runtime.platform.apply(shop.id, OrderSeen(Order(order_id, "EUR", now - timedelta(days=i % 20),
+                                                                basket(order_id), customer, shipping=Decimal("4.90")),
+                                                          paid=True, codes=(answer["code"],)))
+    for g in range(14):  # guests: no account, some of them buying twice
+        order_id = f"{5000 + g}"
+        runtime.platform.apply(shop.id, OrderSeen(
+            Order(order_id, "EUR", start + timedelta(days=(g * 4) % 58), basket(order_id), None, shipping=Decimal("4.90")),
+            paid=True, facts={"email": f"guest{g % 9}@example.com"}))
     return shop.id, api_key
 
 

@@ -186,43 +186,43 @@ def _charts(board: dict, t: dict) -> dict[str, str]:
         labels = [d["day"][5:] for d in rows]
         return labels, labels[::max(1, len(labels) // 8)]
 
-    line = pygal.Line(width=640, title=t["per_day"], x_label_rotation=30, show_minor_x_labels=False, **common)
+    line = pygal.Line(width=560, title=t["per_day"], x_label_rotation=30, show_minor_x_labels=False, **common)
     line.x_labels, line.x_labels_major = days(board["daily"])
     line.add(t["points_issued"], [d["points_issued"] for d in board["daily"]])
     line.add(t["points_redeemed"], [d["points_redeemed"] for d in board["daily"]])
     line.add(t["expired"], [d["points_expired"] for d in board["daily"]])
     charts["daily"] = line
 
-    orders = pygal.StackedBar(width=640, title=t["orders_day"], x_label_rotation=30, show_minor_x_labels=False, **common)
+    orders = pygal.StackedBar(width=560, title=t["orders_day"], x_label_rotation=30, show_minor_x_labels=False, **common)
     orders.x_labels, orders.x_labels_major = days(board["daily_orders"])
     orders.add(t["members_seg"], [d["member_orders"] for d in board["daily_orders"]])
     orders.add(t["guests_seg"], [d["guest_orders"] for d in board["daily_orders"]])
     charts["orders"] = orders
 
-    enrol = pygal.Bar(width=640, title=t["enrolments_day"], x_label_rotation=30, show_minor_x_labels=False, **common)
+    enrol = pygal.Bar(width=560, title=t["enrolments_day"], x_label_rotation=30, show_minor_x_labels=False, **common)
     enrol.x_labels, enrol.x_labels_major = days(board["daily_enrolments"])
     enrol.add(t["enrolled"], [d["members"] for d in board["daily_enrolments"]])
     charts["enrolments"] = enrol
 
-    tiers = pygal.Bar(width=400, title=t["per_tier"], **common)
+    tiers = pygal.Bar(width=560, title=t["per_tier"], **common)
     for tier, n in board["members"]["per_tier"].items():
         tiers.add(tier, [n])
     charts["tiers"] = tiers
 
     seg = board["orders"]
-    aov = pygal.Bar(width=400, title=t["aov"], **common)
+    aov = pygal.Bar(width=560, title=t["aov"], **common)
     for label, key in ((t["members_seg"], "members"), (t["guests_seg"], "non_members")):
         value = seg[key]["average_order_value"]
         aov.add(label, [float(value["amount"]) if value else None])
     charts["aov"] = aov
 
-    repeat = pygal.Bar(width=400, title=t["repeat"], range=(0, 100), **common)
+    repeat = pygal.Bar(width=560, title=t["repeat"], range=(0, 100), **common)
     for label, key in ((t["members_seg"], "members"), (t["guests_seg"], "non_members")):
         rate = seg[key]["repeat_purchase_rate"]
         repeat.add(label, [round(rate * 100, 1) if rate is not None else None])
     charts["repeat"] = repeat
 
-    money = pygal.HorizontalBar(width=400, title=t["money"], **common)
+    money = pygal.HorizontalBar(width=560, title=t["money"], **common)
     money.add(t["cost"], [float(board["program"]["cost"]["amount"])])
     money.add(t["touched"], [float(board["program"]["revenue_touched"]["amount"])])
     money.add(t["with_redemptions"], [float(seg["with_redemptions"]["revenue"]["amount"])])
@@ -230,7 +230,7 @@ def _charts(board: dict, t: dict) -> dict[str, str]:
 
     funnel = board["referrals"] or {}
     steps = [k for k in ("links_shared", "landings", "sign_ups", "first_orders", "rewards_issued") if k in funnel]
-    ref = pygal.HorizontalBar(width=400, title=f'{t["funnel"]} ({t["all_time"]})', **common)
+    ref = pygal.HorizontalBar(width=560, title=f'{t["funnel"]} ({t["all_time"]})', **common)
     for k in steps:
         ref.add(t[k], [funnel[k]])
     charts["referrals"] = ref

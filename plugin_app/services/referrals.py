@@ -178,8 +178,9 @@ class ReferralService:
             raise InvalidRequest("referrals are off in this shop")
         friend, _ = self.members.enrol(shop_id, customer_id)
         now = self.clock.now()
+        facts = self.facts_from(shop_id, {"ip": ip, "device": device})
         with self.db.transaction() as conn:
-            self.remember(conn, shop_id, friend.id, self.facts_from(shop_id, {"ip": ip, "device": device}))
+            self.remember(conn, shop_id, friend.id, facts)
             existing = conn.execute(select(t.referrals).where(t.referrals.c.shop_id == shop_id,
                                                               t.referrals.c.friend_member_id == friend.id)).first()
             if existing is not None:
@@ -218,8 +219,8 @@ class ReferralService:
         member, _ = self.members.enrol(shop_id, customer_id)
         notes: list[str] = []
         now = self.clock.now()
+        facts = self.facts_from(shop_id, raw_facts)  # before the transaction: it may read the shop's secret
         with self.db.transaction() as conn:
-            facts = self.facts_from(shop_id, raw_facts)
             self.remember(conn, shop_id, member.id, facts)
             row = conn.execute(select(t.referrals).where(t.referrals.c.shop_id == shop_id,
                                                          t.referrals.c.friend_member_id == member.id).with_for_update()).first()
