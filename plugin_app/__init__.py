@@ -31,8 +31,13 @@ def create_app(config: dict | None = None) -> Flask:
     logs.configure(settings.log_level, settings.log_json)
 
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=settings.secret_key or "dev-only-not-secret", SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=settings.production,
+    https = (settings.app_url or "").startswith("https://")
+    # Over https the admin may open inside the Shopify admin's iframe: its session cookie must be
+    # SameSite=None (with Secure) and Partitioned (CHIPS), so browsers that block third-party
+    # cookies still keep it for our frame. Forms carry CSRF tokens either way.
+    app.config.update(SECRET_KEY=settings.secret_key or "dev-only-not-secret",
+                      SESSION_COOKIE_SAMESITE="None" if https else "Lax",
+                      SESSION_COOKIE_SECURE=https or settings.production, SESSION_COOKIE_PARTITIONED=https,
                       MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.json.sort_keys = False
     runtime = Runtime(settings)

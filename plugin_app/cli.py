@@ -86,6 +86,20 @@ def jobs_run(task: str) -> None:
     click.echo(json.dumps({"task": task, "result": result}))
 
 
+@jobs.command("failed")
+@click.option("--requeue", is_flag=True, help="put every failed job back on the queue")
+def jobs_failed(requeue: bool) -> None:
+    """Jobs RQ gave up on (one JSON line each), or requeue them all."""
+    runtime = _runtime()
+    if runtime.settings.jobs_mode != "rq":
+        raise click.ClickException("failed jobs are kept by RQ: set REDIS_URL")
+    if requeue:
+        click.echo(json.dumps({"requeued": runtime.queue.requeue_failed()}))
+        return
+    for job in runtime.queue.failed():
+        click.echo(json.dumps(job))
+
+
 @main.group()
 def shops() -> None:
     """Register shops (custom-app tokens, WooCommerce keys)."""

@@ -190,3 +190,19 @@ def test_doorbell_drains_every_message_without_the_sweeper(clean_db, clock, redi
     assert {rt.inbox.get(i).state for i in ids} == {"done"}
     assert not [k for k in redis.keys("loyalty:drain:*")]  # every bell settled
     rt.close()
+
+
+def test_jobs_rq_gave_up_on_are_listed_and_requeued(clean_db, redis_url):
+    """Operators see RQ's failed jobs (`loyalty jobs failed`) and put them back (`--requeue`)."""
+    rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url=redis_url))
+    redis = Redis.from_url(redis_url)
+    rt.queue.enqueue("drain_inbox", "not-a-slot", "nor-a-count")  # a job that raises
+    from plugin_app.jobs import context
+    context.install(rt)
+    SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+    failed = rt.queue.failed()
+    assert [f["task"] for f in failed] == ["drain_inbox"] and failed[0]["args"] == ["not-a-slot", "nor-a-count"]
+    assert "Error" in failed[0]["error"] and failed[0]["failed_at"]
+    assert rt.queue.requeue_failed() == 1 and rt.queue.failed() == []
+    assert Queue(QUEUE_NAME, connection=redis).count == 1
+    rt.close()

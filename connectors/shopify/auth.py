@@ -134,6 +134,36 @@ def verify_session_token(bearer: str, url: str, api_key: str, secret: str, old_s
     return Session(dest, str(claims.get("sub") or "") or None, result.id_token)
 
 
+@dataclass(frozen=True)
+class AppHome:
+    """A page load inside the Shopify admin: the verified session, or the SDK's answer to send
+    instead (a bounce through the patch page to fetch a fresh id_token, or a 401)."""
+    session: Session | None
+    status: int
+    body: str
+    headers: dict
+
+
+def verify_app_home(url: str, api_key: str, secret: str, old_secret: str | None, patch_path: str) -> AppHome:
+    """A document request carrying `id_token` in its query (the embedded admin's page loads)."""
+    result = ShopifyApp(api_key, secret, old_secret).verify_app_home_req(
+        {"method": "GET", "url": url, "body": "", "headers": {}}, app_home_patch_id_token_path=patch_path)
+    res = result.response
+    if not result.ok or result.id_token is None:
+        return AppHome(None, res.status if res else 401, res.body if res else "", dict(res.headers) if res else {})
+    claims = result.id_token.claims
+    iss, dest = urlsplit(claims.get("iss", "")).hostname, urlsplit(claims.get("dest", "")).hostname
+    if not iss or iss != dest or not valid_shop_domain(dest):
+        return AppHome(None, 401, "iss and dest name different shops", {})
+    return AppHome(Session(dest, str(claims.get("sub") or "") or None, result.id_token), 200, "", dict(res.headers))
+
+
+def patch_id_token_page(url: str, api_key: str, secret: str) -> tuple[int, str, dict]:
+    """The SDK's tiny page that loads App Bridge, which reloads `shopify-reload` with an id_token."""
+    result = ShopifyApp(api_key, secret).app_home_patch_id_token({"method": "GET", "url": url, "body": "", "headers": {}})
+    return result.response.status, result.response.body, dict(result.response.headers)
+
+
 def token_exchange(session: Session, api_key: str, secret: str, http: httpx.Client | None = None) -> Tokens:
     """An expiring offline token for the shop in the session token (embedded install)."""
     result = ShopifyApp(api_key, secret).exchange_using_token_exchange(

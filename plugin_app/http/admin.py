@@ -142,26 +142,26 @@ def _posted(posted: Posted, status: int = 201):
 
 
 @bp.get("/members/by-customer/<platform_customer_id>")
+@admin_required
 @api(summary="A member by the platform's customer id", tags=["members"], response=MemberOut,
      auth="adminKey", errors=(404,))
-@admin_required
 def member_by_customer(platform_customer_id: str):
     member, balance = _rt().members.by_customer(g.shop.id, platform_customer_id)
     return jsonify(_member_json(member, balance))
 
 
 @bp.get("/members/<int:member_id>")
+@admin_required
 @api(summary="A member by our id", tags=["members"], response=MemberOut, auth="adminKey",
      errors=(404,))
-@admin_required
 def member(member_id: int):
     return jsonify(_member_json(*_rt().members.get(g.shop.id, member_id)))
 
 
 @bp.get("/members/<int:member_id>/entries")
+@admin_required
 @api(summary="A member's ledger, newest first", tags=["ledger"], response=EntriesOut,
      query=EntriesQuery, auth="adminKey", errors=(404,))
-@admin_required
 def member_entries(member_id: int, query: EntriesQuery):
     from ..storage.repos import LedgerRepo
 
@@ -180,9 +180,9 @@ def member_entries(member_id: int, query: EntriesQuery):
 
 
 @bp.post("/members/<int:member_id>/adjustments")
+@admin_required
 @api(summary="Adjust a balance by hand, with who and why", tags=["ledger"], body=AdjustIn,
      response=PostedOut, status=201, auth="adminKey", errors=(404, 409))
-@admin_required
 def adjust(member_id: int, body: AdjustIn):
     actor = f"{g.actor}:{body.actor}" if body.actor else g.actor
     posted = _rt().ledger.adjust(g.shop.id, member_id, Asset(body.asset), _amount(body.asset, body.amount),
@@ -191,9 +191,9 @@ def adjust(member_id: int, body: AdjustIn):
 
 
 @bp.post("/entries/<int:entry_id>/reversals")
+@admin_required
 @api(summary="Reverse all or part of an entry", tags=["ledger"], body=ReverseIn,
      response=PostedOut, status=201, auth="adminKey", errors=(404, 409))
-@admin_required
 def reverse(entry_id: int, body: ReverseIn):
     from ..storage.repos import LedgerRepo
 
@@ -206,9 +206,9 @@ def reverse(entry_id: int, body: ReverseIn):
 
 
 @bp.post("/events")
+@admin_required
 @api(summary="A shopper did something the program rewards (queued; exactly once per id)", tags=["events"],
      body=EventIn, response=AcceptedOut, status=202, auth="adminKey")
-@admin_required
 def custom_event(body: EventIn):
     payload = json.dumps(body.model_dump(), separators=(",", ":")).encode()
     inbox_id, created = _rt().inbox.accept(g.shop.id, "internal", awards.TOPIC, f"event:{body.id}",
@@ -245,17 +245,17 @@ def _storefront_json(shop) -> dict:
 
 
 @bp.get("/storefront")
+@admin_required
 @api(summary="The widget key, the secret that signs customer tokens, and the allowed origins",
      tags=["storefront"], response=StorefrontOut, auth="adminKey")
-@admin_required
 def storefront_settings():
     return jsonify(_storefront_json(g.shop))
 
 
 @bp.put("/storefront/origins")
+@admin_required
 @api(summary="Set the extra storefront origins CORS admits (the shop's own domain always is)",
      tags=["storefront"], body=OriginsIn, response=StorefrontOut, auth="adminKey")
-@admin_required
 def storefront_origins(body: OriginsIn):
     from urllib.parse import urlsplit
 
@@ -272,9 +272,9 @@ def storefront_origins(body: OriginsIn):
 
 
 @bp.post("/storefront/customer-tokens")
+@admin_required
 @api(summary="Mint a customer token (or sign one yourself with the widget secret)", tags=["storefront"],
      body=TokenIn, response=TokenOut, status=201, auth="adminKey")
-@admin_required
 def customer_token(body: TokenIn):
     from ..services import identity
 
@@ -314,18 +314,18 @@ def _period(query: AnalyticsQuery):
 
 
 @bp.get("/analytics")
+@admin_required
 @api(summary="Points issued, redeemed, expired and outstanding, liability, members per tier, by day "
              "(from rollups kept current by a job)", tags=["analytics"], query=AnalyticsQuery,
      response=AnalyticsOut, auth="adminKey")
-@admin_required
 def analytics(query: AnalyticsQuery):
     return jsonify(_rt().analytics.dashboard(g.shop.id, g.shop.currency, *_period(query)))
 
 
 @bp.get("/analytics/<any(daily, orders, enrolments, tiers, referrals, summary):table>.csv")
+@admin_required
 @api(summary="A table of the dashboard as CSV: daily, orders, enrolments, tiers, referrals or summary",
      tags=["analytics"], query=AnalyticsQuery, auth="adminKey")
-@admin_required
 def analytics_csv(query: AnalyticsQuery, table: str):
     rt = _rt()
     body = rt.analytics.csv(rt.analytics.dashboard(g.shop.id, g.shop.currency, *_period(query)), table)
@@ -344,9 +344,9 @@ class ReplayOut(BaseModel):
 
 
 @bp.get("/operations")
+@admin_required
 @api(summary="Deliveries that could not be processed (with the reason) and the last reconciliation",
      tags=["operations"], response=OperationsOut, auth="adminKey")
-@admin_required
 def operations():
     from ..services.reconcile import sync_status
 
@@ -355,8 +355,8 @@ def operations():
 
 
 @bp.post("/operations/deliveries/<int:inbox_id>/replay")
-@api(summary="Replay a failed delivery", tags=["operations"], response=ReplayOut, auth="adminKey", errors=(409,))
 @admin_required
+@api(summary="Replay a failed delivery", tags=["operations"], response=ReplayOut, auth="adminKey", errors=(409,))
 def replay(inbox_id: int):
     from ..domain.errors import InvalidState
 
@@ -376,9 +376,9 @@ class SearchOut(BaseModel):
 
 
 @bp.get("/members")
+@admin_required
 @api(summary="Find members by email (prefix, any case) or customer id", tags=["members"], query=SearchQuery,
      response=SearchOut, auth="adminKey")
-@admin_required
 def search_members(query: SearchQuery):
     rt = _rt()
     ids = rt.members.search(g.shop.id, query.q, query.limit)
@@ -386,9 +386,9 @@ def search_members(query: SearchQuery):
 
 
 @bp.get("/members/<int:member_id>/export")
+@admin_required
 @api(summary="Everything held on one member (profile, balances, ledger, orders), as JSON", tags=["members"],
      auth="adminKey", errors=(404,))
-@admin_required
 def export_member(member_id: int):
     from sqlalchemy import select
 

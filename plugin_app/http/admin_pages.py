@@ -65,6 +65,7 @@ TEXTS = {
 
 LAYOUT = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8"><title>Loyalty · {{ title }}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+{% if embedded %}<meta name="shopify-api-key" content="{{ api_key }}"><script src="https://cdn.shopify.com/shopifycloud/app-bridge.js"></script>{% endif %}
 <style>body{margin:0;font:14px/1.5 -apple-system,system-ui,sans-serif;background:#f1f2f4;color:#303030}
 nav{background:#1a1a1a;padding:10px 24px;display:flex;gap:18px;align-items:center}nav a{color:#e3e3e3;text-decoration:none}
 nav a.on{color:#fff;font-weight:600}main{max-width:1040px;margin:24px auto;padding:0 24px}
@@ -82,9 +83,11 @@ fieldset{border:1px solid #e3e3e3;border-radius:10px;margin:10px 0;padding:8px 1
 .row{background:#fafafa}.pair{display:inline-flex;gap:4px;align-items:center;margin-right:14px}
 .ferr{color:#8e1f0b;margin:2px 0;font-size:13px}[aria-invalid=true]{border-color:#8e1f0b;background:#fff4f4}
 button.secondary{background:#fff;color:#303030;border:1px solid #c9cccf}select{font:inherit;padding:5px 8px;border-radius:8px}</style></head><body>
-{% if shop %}<nav aria-label="main"><strong style="color:#fff">Loyalty</strong>
-{% for key, url in [("dashboard", "admin_pages.dashboard"), ("members", "admin_pages.members"), ("program", "admin_pages.program"), ("operations", "admin_pages.operations")] %}
-<a href="{{ url_for(url) }}" class="{{ 'on' if active == key else '' }}">{{ t[key] }}</a>{% endfor %}
+{% if shop and embedded %}<ui-nav-menu>{% for key, url in nav %}
+<a href="{{ url }}"{{ ' rel="home"'|safe if loop.first else '' }}>{{ t[key] }}</a>{% endfor %}</ui-nav-menu>
+{% elif shop %}<nav aria-label="main"><strong style="color:#fff">Loyalty</strong>
+{% for key, url in nav %}
+<a href="{{ url }}" class="{{ 'on' if active == key else '' }}">{{ t[key] }}</a>{% endfor %}
 <span style="margin-left:auto;color:#b5b5b5">{{ shop.name }}</span><a href="{{ url_for('admin_pages.logout') }}">{{ t.sign_out }}</a></nav>{% endif %}
 <main>{{ body }}</main></body></html>"""
 
@@ -113,17 +116,76 @@ def _page(title: str, active: str, body: str, **ctx):
     lang = _lang(shop)
     inner = render_template_string(body, t=TEXTS[lang], shop=shop, lang=lang, **ctx)  # csrf() via the context processor
     return render_template_string(LAYOUT, title=title, active=active, body=Markup(inner), t=TEXTS[lang],
-                                  shop=shop, lang=lang)
+                                  shop=shop, lang=lang, embedded=bool(session.get("embedded")),
+                                  nav=[("dashboard", url_for("admin_pages.dashboard")),
+                                       ("members", url_for("admin_pages.members")),
+                                       ("program", url_for("admin_pages.program_section", section="earning")),
+                                       ("operations", url_for("admin_pages.operations"))],
+                                  api_key=_rt().settings.shopify_api_key or "")
 
 
 def signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="admin-link")
 
 
+PATCH_PATH = "/admin/session-token"
+
+
+def _shopify_app():
+    s = _rt().settings
+    return (s.shopify_api_key, s.shopify_api_secret) if s.shopify_api_key and s.shopify_api_secret else None
+
+
+def _embedded_sign_in():
+    """A page load inside the Shopify admin carries an App Bridge id_token (or asks for one):
+    verify it through the SDK, install the shop by token exchange if it is new, and sign the
+    session in to that shop. Without a valid token the SDK's bounce fetches a fresh one."""
+    from connectors.shopify import auth as shopify_auth
+
+    from .auth import shop_for_session
+
+    key, secret = _shopify_app()
+    home = shopify_auth.verify_app_home(request.url, key, secret, _rt().settings.shopify_old_api_secret, PATCH_PATH)
+    if home.session is None:
+        return current_app.response_class(home.body, home.status, home.headers)
+    try:
+        shop = shop_for_session(home.session)
+    except shopify_auth.AuthError as exc:
+        return _page("Sign in", "", f'<p class="err" role="alert">{exc}</p>'), 401
+    session.clear()
+    session.update(admin_shop=shop.id, embedded=shop.domain, host=request.args.get("host", ""))
+    return None
+
+
+@bp.get("/session-token")
+def session_token_page():
+    """The SDK's patch page: App Bridge fetches an id_token and reloads the page it was sent from."""
+    from connectors.shopify import auth as shopify_auth
+
+    if _shopify_app() is None:
+        return _page("Not found", "", '<p class="err">No Shopify app is configured.</p>'), 404
+    status, body, headers = shopify_auth.patch_id_token_page(request.url, *_shopify_app())
+    return current_app.response_class(body, status, headers)
+
+
+@bp.after_request
+def frame_policy(response):
+    """Pages may be framed only by the Shopify admin of the signed-in shop (embedded), else never."""
+    embedded = session.get("embedded")
+    response.headers["Content-Security-Policy"] = (
+        f"frame-ancestors https://{embedded} https://admin.shopify.com;" if embedded else "frame-ancestors 'none';")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
 @bp.before_request
 def require_sign_in():
-    if request.endpoint in ("admin_pages.login", "admin_pages.link"):
+    if request.endpoint in ("admin_pages.login", "admin_pages.link", "admin_pages.session_token_page"):
         return None
+    if _shopify_app() and request.method == "GET" and (request.args.get("id_token") or request.args.get("embedded") == "1"):
+        answer = _embedded_sign_in()
+        if answer is not None:
+            return answer
     if _shop() is None:
         return redirect(url_for("admin_pages.login"))
     token = session.get("csrf")

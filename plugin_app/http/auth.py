@@ -52,13 +52,24 @@ def _with_session_token(token: str, view, args, kwargs):
         response = error_response(401, "unauthorized", f"session token: {exc}")
         response[0].headers["X-Shopify-Retry-Invalid-Session-Request"] = "1"
         return response
-    shop = rt.shops.by_domain("shopify", sess.domain)
-    if shop is None or shop.status != "installed":
-        try:
-            tokens = shopify_auth.token_exchange(sess, s.shopify_api_key, s.shopify_api_secret, rt.shopify_http)
-        except shopify_auth.AuthError as exc:
-            return error_response(401, "unauthorized", str(exc))
-        shop = rt.install_shopify(sess.domain, tokens.as_credentials())
+    try:
+        shop = shop_for_session(sess)
+    except shopify_auth.AuthError as exc:
+        return error_response(401, "unauthorized", str(exc))
     g.shop = shop
     g.actor = f"shopify-user:{sess.user_id}" if sess.user_id else "shopify-session"
     return view(*args, **kwargs)
+
+
+def shop_for_session(sess):
+    """The shop a verified session token names; a shop seen for the first time (or after an
+    uninstall) is installed by token exchange. Raises AuthError when the exchange is refused."""
+    from connectors.shopify import auth as shopify_auth
+
+    rt = current_app.extensions["loyalty"]
+    s = rt.settings
+    shop = rt.shops.by_domain("shopify", sess.domain)
+    if shop is None or shop.status != "installed":
+        tokens = shopify_auth.token_exchange(sess, s.shopify_api_key, s.shopify_api_secret, rt.shopify_http)
+        shop = rt.install_shopify(sess.domain, tokens.as_credentials())
+    return shop

@@ -41,18 +41,18 @@ def _out(pv: ProgramVersion, status: int = 200):
 
 
 @bp.get("")
+@admin_required
 @api(summary="The shop's program: one document, with its version", tags=["program"],
      document=Program, auth="adminKey")
-@admin_required
 def get_program():
     return _out(_rt().programs.current(g.shop.id))
 
 
 @bp.put("")
+@admin_required
 @api(summary="Replace the program (validated; a new version). Send If-Match: \"<version>\" to "
              "refuse the write when someone changed it since you read it",
      tags=["program"], document=Program, auth="adminKey", errors=(409, 412))
-@admin_required
 def put_program():
     document = request.get_json(silent=True)
     if not isinstance(document, dict):
@@ -71,25 +71,25 @@ def put_program():
 
 
 @bp.get("/versions")
+@admin_required
 @api(summary="Every version of the program, newest first", tags=["program"], response=HistoryOut,
      auth="adminKey")
-@admin_required
 def history():
     return jsonify(versions=_rt().programs.history(g.shop.id))
 
 
 @bp.get("/versions/<int:version>")
+@admin_required
 @api(summary="One earlier version of the program", tags=["program"], document=Program,
      auth="adminKey", errors=(404,))
-@admin_required
 def get_version(version: int):
     return _out(_rt().programs.version(g.shop.id, version))
 
 
 @bp.post("/versions/<int:version>/restore")
+@admin_required
 @api(summary="Make an earlier version current again (as a new version)", tags=["program"],
      document=Program, status=201, auth="adminKey", errors=(404,))
-@admin_required
 def restore(version: int):
     return _out(_rt().programs.restore(g.shop.id, version, author=g.actor), 201)
 
@@ -102,9 +102,9 @@ class ChangeOut(BaseModel):
 
 
 @bp.post("/changes/preview")
+@admin_required
 @api(summary="What a proposed program would change, for whom (nothing is saved)", tags=["program"],
      document=Program, response=ChangeOut, auth="adminKey")
-@admin_required
 def preview_change():
     document = request.get_json(silent=True)
     if not isinstance(document, dict):
@@ -118,9 +118,9 @@ def preview_change():
 
 
 @bp.post("/preview")
+@admin_required
 @api(summary="What an order would earn now, with the explanation; posts nothing",
      tags=["program"], body=PreviewIn, response=EarningOut, auth="adminKey")
-@admin_required
 def preview(body: PreviewIn):
     earning = _rt().orders.preview(g.shop.id, to_order(body.order, g.shop.currency), body.customer_id)
     return jsonify(earning_json(earning, g.shop.currency))

@@ -144,41 +144,41 @@ def claim(body: ClaimIn):
 
 
 @admin_bp.get("")
+@admin_required
 @api(summary="Referrals, newest first (filter by status, e.g. review)", tags=["referrals"],
      query=ListQuery, response=ReferralsOut, auth="adminKey")
-@admin_required
 def list_referrals(query: ListQuery):
     return jsonify(referrals=_rt().referrals.list(g.shop.id, query.status))
 
 
 @admin_bp.get("/funnel")
+@admin_required
 @api(summary="Links shared, landings, sign-ups, first orders, rewards issued and their cost",
      tags=["referrals"], response=FunnelOut, auth="adminKey")
-@admin_required
 def funnel():
     return jsonify(_rt().referrals.funnel(g.shop.id))
 
 
 @admin_bp.get("/<int:referral_id>")
+@admin_required
 @api(summary="One referral with every rule that fired and its evidence", tags=["referrals"],
      response=ReferralOut, auth="adminKey", errors=(404,))
-@admin_required
 def one(referral_id: int):
     return jsonify(_rt().referrals.get(g.shop.id, referral_id))
 
 
 @admin_bp.post("/<int:referral_id>/approve")
+@admin_required
 @api(summary="Approve a held referral (rewarded when its pending period ends)", tags=["referrals"],
      response=ReferralOut, auth="adminKey", errors=(404, 409))
-@admin_required
 def approve(referral_id: int):
     return jsonify(_rt().referrals.decide(g.shop.id, referral_id, approve=True, actor=g.actor))
 
 
 @admin_bp.post("/<int:referral_id>/reject")
+@admin_required
 @api(summary="Reject a held referral", tags=["referrals"], response=ReferralOut, auth="adminKey",
      errors=(404, 409))
-@admin_required
 def reject(referral_id: int):
     return jsonify(_rt().referrals.decide(g.shop.id, referral_id, approve=False, actor=g.actor))
 

@@ -26,6 +26,32 @@ class RQQueue:
     def ping(self) -> bool:
         return bool(self.redis.ping())
 
+    def failed(self, limit: int = 100) -> list[dict]:
+        """Jobs RQ gave up on (kept a week): which task, when, and the last line of the error.
+        Shop work itself is durable in the inbox; these are the job runs around it."""
+        from rq.job import Job
+        from rq.registry import FailedJobRegistry
+
+        registry = FailedJobRegistry(queue=self.queue)
+        out = []
+        for job in Job.fetch_many(registry.get_job_ids(0, limit - 1), connection=self.redis):
+            if job is None:
+                continue
+            error = (job.latest_result().exc_string if job.latest_result() else "") or ""
+            out.append({"id": job.id, "task": job.func_name.rsplit(".", 1)[-1], "args": list(job.args),
+                        "failed_at": job.ended_at.isoformat() if job.ended_at else None,
+                        "error": (error.strip().splitlines() or [""])[-1][:500]})
+        return out
+
+    def requeue_failed(self) -> int:
+        from rq.registry import FailedJobRegistry
+
+        registry = FailedJobRegistry(queue=self.queue)
+        ids = registry.get_job_ids()
+        for job_id in ids:
+            registry.requeue(job_id)
+        return len(ids)
+
 
 class RedisBell:
     """The intake's doorbell on Redis: one drain job per slot at a time. The first message of a
