@@ -196,6 +196,8 @@ def test_platform_failure_releases_the_hold(env):
     assert r.status_code == 502 and r.is_json
     assert (balance(env).points, balance(env).held_points) == (350, 0)
     assert apply(env, "key-failing-1", reward_id="five-off").status_code == 502  # the stored answer
+    [refused] = env.rt.cart.failed(env.shop.id)  # on the merchant's operations page
+    assert refused["reward_id"] == "five-off" and refused["amount"] == "100" and "could not be created" in refused["reason"]
 
 
 def test_store_credit_as_an_amount_off(env):

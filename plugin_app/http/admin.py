@@ -335,6 +335,7 @@ def analytics_csv(query: AnalyticsQuery, table: str):
 
 class OperationsOut(BaseModel):
     failed_deliveries: list[dict]
+    failed_redemptions: list[dict]
     reconciliation: dict | None
 
 
@@ -345,13 +346,15 @@ class ReplayOut(BaseModel):
 
 @bp.get("/operations")
 @admin_required
-@api(summary="Deliveries that could not be processed (with the reason) and the last reconciliation",
+@api(summary="Deliveries that could not be processed (with the reason), redemptions the platform refused, "
+             "and the last reconciliation",
      tags=["operations"], response=OperationsOut, auth="adminKey")
 def operations():
     from ..services.reconcile import sync_status
 
     rt = _rt()
-    return jsonify(failed_deliveries=rt.inbox.failed(g.shop.id), reconciliation=sync_status(rt.db, g.shop.id))
+    return jsonify(failed_deliveries=rt.inbox.failed(g.shop.id), failed_redemptions=rt.cart.failed(g.shop.id),
+                   reconciliation=sync_status(rt.db, g.shop.id))
 
 
 @bp.post("/operations/deliveries/<int:inbox_id>/replay")

@@ -516,15 +516,22 @@ def restore(version: int):
 def operations():
     shop = _shop()
     rt = _rt()
+    replayed = None
     if request.method == "POST":
-        rt.inbox.replay(shop.id, int(request.form.get("id", "0")))
+        replayed = rt.inbox.replay(shop.id, int(request.form.get("id", "0") or 0))
     from ..services.reconcile import sync_status
 
     sync = sync_status(rt.db, shop.id)
     return _page("Operations", "operations", """<h1>{{ t.operations }}</h1>
+      {% if replayed %}<p class="ok" role="status">{{ t.replay }}: {{ replayed }}</p>{% endif %}
       <div class="card"><h2>{{ t.reconciled }}</h2><p>{{ sync.checked_at[:16] if sync and sync.checked_at else '–' }}
       {% if sync and sync.last_error %}<span class="err">{{ sync.last_error }}</span>{% endif %}</p></div>
-      <div class="card"><h2>{{ t.failed }}</h2><table>{% for d in failed %}<tr><td>{{ d.topic }}</td><td>{{ d.received_at[:16] }}</td>
-      <td>{{ d.reason }}</td><td><form method="post">{{ csrf() }}<input type="hidden" name="id" value="{{ d.id }}"><button>{{ t.replay }}</button></form></td></tr>
-      {% else %}<tr><td class="muted">–</td></tr>{% endfor %}</table></div>""", sync=sync, failed=rt.inbox.failed(shop.id))
-
+      <div class="card"><h2>{{ t.failed }}</h2><table><tr><th>Topic</th><th>Received</th><th>Attempts</th><th>Reason</th><th></th></tr>
+      {% for d in failed %}<tr><td>{{ d.topic }}</td><td>{{ d.received_at[:16] }}</td><td>{{ d.attempts }}</td>
+      <td>{{ d.reason }}<div class="muted" style="font-size:12px">{{ d.error }}</div></td><td><form method="post">{{ csrf() }}<input type="hidden" name="id" value="{{ d.id }}"><button>{{ t.replay }}</button></form></td></tr>
+      {% else %}<tr><td class="muted" colspan="5">–</td></tr>{% endfor %}</table></div>
+      <div class="card"><h2>Redemptions the platform refused</h2><table><tr><th>When</th><th>Member</th><th>Reward</th><th>Reason</th></tr>
+      {% for r in refused %}<tr><td>{{ r.at[:16] }}</td><td><a href="{{ url_for('admin_pages.member', member_id=r.member_id) }}">#{{ r.member_id }}</a></td>
+      <td>{{ r.reward_id or 'store credit' }} ({{ r.amount }} {{ r.asset }}, returned)</td><td>{{ r.reason }}</td></tr>
+      {% else %}<tr><td class="muted" colspan="4">–</td></tr>{% endfor %}</table></div>""",
+                 sync=sync, failed=rt.inbox.failed(shop.id), refused=rt.cart.failed(shop.id), replayed=replayed)

@@ -316,6 +316,16 @@ class CartService:
                 notes.append(f"{code} committed")
         return notes
 
+    def failed(self, shop_id: int, limit: int = 50) -> list[dict]:
+        """Redemptions the platform refused (the points went back), newest first."""
+        r = t.redemptions.c
+        with self.db.transaction() as conn:
+            rows = conn.execute(select(r.id, r.member_id, r.reward_id, r.amount, r.asset, r.answer, r.created_at).where(
+                r.shop_id == shop_id, r.status == "failed").order_by(r.id.desc()).limit(limit)).all()
+        return [{"id": x.id, "member_id": x.member_id, "reward_id": x.reward_id, "asset": x.asset,
+                 "amount": str(int(x.amount)) if x.asset == "points" else str(x.amount), "at": x.created_at.isoformat(),
+                 "reason": ((x.answer or {}).get("error") or {}).get("message", "")} for x in rows]
+
     def lapse(self) -> int:
         """Periodic: codes never used are released (after a grace for late orders)."""
         now = self.clock.now()
