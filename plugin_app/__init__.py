@@ -21,7 +21,7 @@ def _settings(config: dict | None) -> Settings:
 
 def create_app(config: dict | None = None) -> Flask:
     from . import logs
-    from .http import (admin, admin_pages, errors, health, openapi, orders_api, program, referrals_api,
+    from .http import (admin, admin_pages, errors, health, notifications_api, openapi, orders_api, program, referrals_api,
                        shopify_auth, storefront, webhooks, widgets, woo_connect)
     from .jobs import context
     from .runtime import Runtime
@@ -47,7 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     for bp in (health.bp, openapi.bp, admin.bp, program.bp, orders_api.bp, webhooks.bp, shopify_auth.bp,
                storefront.bp, storefront.proxy_bp, woo_connect.bp, referrals_api.admin_bp, widgets.bp,
-               admin_pages.bp):
+               notifications_api.bp, notifications_api.public_bp, admin_pages.bp):
         app.register_blueprint(bp)
     _request_ids(app)
 

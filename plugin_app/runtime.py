@@ -14,6 +14,7 @@ from .services.platform import PlatformSync
 from .services.actions import ActionService
 from .services.expiry import ExpiryService
 from .services.analytics import Analytics
+from .services.notify import Notifier, Smtp
 from .services.cart import CartService
 from .services.change_preview import ChangePreview
 from .services.inbox import Inbox
@@ -78,6 +79,11 @@ class Runtime:
         self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions,
                                      self.cart, self.clock, referrals=self.referrals)
         self.analytics = Analytics(self.db, self.programs, funnel=self.referrals.funnel)
+        self.notifier = Notifier(self.db, self.programs, self.shops,
+                                 Smtp(settings.smtp_host, settings.smtp_port, settings.smtp_user, settings.smtp_password,
+                                      settings.smtp_starttls, settings.mail_from),
+                                 settings.app_url, settings.secret_key or "dev-only-not-secret", clock=self.clock)
+        self.ledger.observers.append(self.notifier.on_entry)
         self.change_preview = ChangePreview(self.db, self.programs, self.tiers, self.clock)
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,
                                     redis=self.queue.redis if settings.jobs_mode == "rq" else None)

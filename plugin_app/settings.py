@@ -61,6 +61,13 @@ class Settings:
     failpoints: str = ""
     storefront_shop_rate: int = 300  # requests per second per shop, all shoppers together
     storefront_client_rate: int = 20  # per shopper (or per IP for guests)
+    # Shopper emails: the deployment's SMTP relay and its From address (shops set the name).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "loyalty@localhost"
 
     @property
     def production(self) -> bool:
@@ -96,6 +103,12 @@ class Settings:
             failpoints=e.get("LOYALTY_FAILPOINTS", ""),
             storefront_shop_rate=int(e.get("STOREFRONT_SHOP_RATE", "300")),
             storefront_client_rate=int(e.get("STOREFRONT_CLIENT_RATE", "20")),
+            smtp_host=e.get("SMTP_HOST") or None,
+            smtp_port=int(e.get("SMTP_PORT", "587")),
+            smtp_user=e.get("SMTP_USER") or None,
+            smtp_password=e.get("SMTP_PASSWORD") or None,
+            smtp_starttls=_bool(e.get("SMTP_STARTTLS"), True),
+            mail_from=e.get("MAIL_FROM") or "loyalty@localhost",
         )
 
     def with_overrides(self, overrides: dict | None) -> "Settings":

@@ -426,6 +426,53 @@ class Widget:
 
 
 @dataclass(frozen=True)
+class Email:
+    """One shopper email: on or off, and the merchant's wording per language (empty: ours)."""
+    __pydantic_config__ = FORBID
+    enabled: bool = True
+    subject_en: str = ""
+    body_en: str = ""
+    subject_it: str = ""
+    body_it: str = ""
+
+    def __post_init__(self) -> None:
+        from .notifications import unknown_placeholders
+
+        for name in ("subject_en", "body_en", "subject_it", "body_it"):
+            value = getattr(self, name)
+            _check(len(value) <= (200 if name.startswith("subject") else 5000), name, "is too long")
+            bad = unknown_placeholders(value)
+            _check(not bad, name, f"unknown placeholders {bad}; use name, shop, points, balance, reward, amount, "
+                                  "tier, previous_tier, date, days, order, unsubscribe_url")
+
+
+@dataclass(frozen=True)
+class Notifications:
+    """Shopper emails. Sent from the deployment's address with the shop's name, replies to the
+    shop's address; every email carries an unsubscribe link."""
+    __pydantic_config__ = FORBID
+    sender_name: str = ""  # empty: the shop's name
+    reply_to: str = ""
+    welcome: Email = field(default_factory=Email)
+    points_earned: Email = field(default_factory=lambda: Email(enabled=False))
+    reward_unlocked: Email = field(default_factory=Email)
+    cashback_available: Email = field(default_factory=Email)
+    tier_reached: Email = field(default_factory=Email)
+    tier_lost: Email = field(default_factory=Email)
+    points_expiring: Email = field(default_factory=Email)
+    referral_rewarded: Email = field(default_factory=Email)
+    birthday_reward: Email = field(default_factory=Email)
+
+    def __post_init__(self) -> None:
+        _check(len(self.sender_name) <= 80, "sender_name", "at most 80 characters")
+        _check(not self.reply_to or ("@" in self.reply_to and len(self.reply_to) <= 320 and " " not in self.reply_to),
+               "reply_to", "an email address")
+
+    def email(self, kind: str) -> Email:
+        return getattr(self, kind)
+
+
+@dataclass(frozen=True)
 class Program:
     __pydantic_config__ = FORBID
     timezone: str = "UTC"
@@ -440,6 +487,8 @@ class Program:
     expiry: Expiry = field(default_factory=Expiry)
     referrals: Referrals = field(default_factory=Referrals)
     widget: Widget = field(default_factory=Widget)
+    notifications: Notifications = field(default_factory=Notifications)
+    sync_customer_fields: bool = False  # write tier and balance to the platform's customer (metafields / meta)
 
     def __post_init__(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

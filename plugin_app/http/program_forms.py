@@ -31,7 +31,8 @@ SECTIONS = (
     ("rewards", {"en": "Rewards", "it": "Premi"}, ("rewards", "store_credit")),
     ("expiry", {"en": "Pending and expiry", "it": "Attesa e scadenza"}, ("pending", "expiry")),
     ("referrals", {"en": "Referrals and fraud", "it": "Referral e frodi"}, ("referrals",)),
-    ("general", {"en": "Time zone and widget", "it": "Fuso orario e widget"}, ("timezone", "widget")),
+    ("general", {"en": "Time zone and widget", "it": "Fuso orario e widget"}, ("timezone", "widget", "sync_customer_fields")),
+    ("emails", {"en": "Emails", "it": "Email"}, ("notifications",)),
 )
 SECTION_KEYS = {slug: keys for slug, _, keys in SECTIONS}
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -164,8 +165,12 @@ class Drawer:
             shown = "" if value is None else str(value)
             if kind == "datetime" and shown:
                 shown = shown[:19]
-            control = Markup('<input id="{0}" name="{1}" value="{2}"{3}{4}{5}>').format(
-                fid, path, shown, Markup(attrs), Markup(' placeholder="(none)"') if optional else "", aria)
+            if name.startswith("body"):
+                control = Markup('<textarea id="{0}" name="{1}" rows="5" placeholder="(our wording)"{2}>{3}</textarea>').format(
+                    fid, path, aria, shown)
+            else:
+                control = Markup('<input id="{0}" name="{1}" value="{2}"{3}{4}{5}>').format(
+                    fid, path, shown, Markup(attrs), Markup(' placeholder="(none)"') if optional else "", aria)
         return Markup('<div class="fld">{0}{1}{2}</div>').format(lab, control, err)
 
     def group(self, cls, value: dict, path: str, name: str, optional: bool = False) -> Markup:

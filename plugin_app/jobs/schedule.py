@@ -20,6 +20,8 @@ PERIODIC = (
     Periodic("expire_inactive", 3600, "lapse balances of members inactive for the program's months"),
     Periodic("expiry_reminders", 3600, "tell members a number of days before their points lapse"),
     Periodic("reevaluate_tiers", 3600, "move members whose tier window rolled over or grace ended"),
+    Periodic("relay_notifications", 15, "fan new events out into shopper emails and merchant webhooks"),
+    Periodic("send_notifications", 15, "deliver due emails and webhooks, retrying with backoff"),
     Periodic("refresh_analytics", 60, "fold new ledger entries into the daily analytics rollups"),
     Periodic("referral_rewards", 600, "reward referrers whose friend's order outlasted the pending period"),
     Periodic("lapse_redemptions", 300, "release the holds of cart codes that expired unused"),

@@ -46,6 +46,14 @@ def expire_inactive() -> int:
     return context.current().expiry.expire_inactive()
 
 
+def relay_notifications() -> int:
+    return context.current().notifier.relay()
+
+
+def send_notifications() -> int:
+    return context.current().notifier.send()
+
+
 def refresh_analytics() -> int:
     return context.current().analytics.refresh()
 
@@ -66,7 +74,7 @@ def reconcile_woocommerce() -> int:
     return context.current().woo_reconciler.run()
 
 
-TASKS = {f.__name__: f for f in (refresh_analytics, referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
+TASKS = {f.__name__: f for f in (relay_notifications, send_notifications, refresh_analytics, referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses,
                                   expiry_reminders, expire_inactive)}
 

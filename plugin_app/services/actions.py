@@ -77,6 +77,10 @@ class ActionService:
                 expires_at=add_months(now, program.expiry.months) if program.expiry.mode == "age" else None,
                 program_version=pv.version, details={"action": kind, "event_id": event_id}, conn=conn)
             conn.execute(t.members.update().where(t.members.c.id == member.id).values(last_activity_at=now))
+            if kind == "birthday":
+                from . import events
+                events.emit(conn, shop_id, member.id, "birthday_reward", f"birthday:{event_id}:{member.id}",
+                            {"points": rule.points, "kind": "points"}, now)
             self.tiers.evaluate(conn, shop_id, member.id, program, pv.version, why=label)
             return ActionOutcome(kind, rule.points, posted.entry_id)
 

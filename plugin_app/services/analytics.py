@@ -30,7 +30,7 @@ from ..storage.repos import insert_ignore
 ACTIVE_KINDS = ("earn", "redeem", "commit")
 ORDER_METRICS = ("orders", "revenue", "returning_orders", "new_customers", "redemption_orders", "redemption_revenue")
 METRICS = ("points_issued", "points_redeemed", "points_expired", "points_reversed",
-           "credit_issued", "credit_spent", "credit_expired", "entries")
+           "credit_issued", "credit_spent", "credit_expired", "entries", "referral_credit")
 
 
 def fold(entry) -> dict[str, Decimal | int]:
@@ -41,6 +41,8 @@ def fold(entry) -> dict[str, Decimal | int]:
     credit = Decimal(entry.credit) + Decimal(entry.credit_pending)
     out: dict = {"entries": 1}
     kind, is_points = entry.kind, entry.asset == "points"
+    if entry.source == "referral" and not is_points and credit:
+        out["referral_credit"] = credit
     if kind in ("earn", "adjust") and (points > 0 or credit > 0):
         out["points_issued" if is_points else "credit_issued"] = points if is_points else credit
     elif kind in ("redeem", "adjust"):
@@ -72,7 +74,7 @@ class Analytics:
                 last = conn.execute(select(t.stats_progress.c.last_id).where(
                     t.stats_progress.c.name == "ledger").with_for_update()).scalar_one()
                 e = t.ledger_entries.c
-                rows = conn.execute(select(e.id, e.shop_id, e.member_id, e.asset, e.kind, e.amount, e.points,
+                rows = conn.execute(select(e.id, e.shop_id, e.member_id, e.asset, e.kind, e.source, e.amount, e.points,
                                            e.points_pending, e.credit, e.credit_pending, e.created_at)
                                     .where(e.id > last).order_by(e.id).limit(batch)).all()
                 if not rows:
@@ -115,10 +117,14 @@ class Analytics:
             enrolments = dict(conn.execute(select(joined, func.count()).where(
                 m.shop_id == shop_id, m.created_at >= _midnight(start), m.created_at < _midnight(end, 1))
                 .group_by(joined)).all())
-            active = conn.execute(select(func.count(func.distinct(a.member_id))).where(
-                a.shop_id == shop_id, a.day >= start, a.day <= end)).scalar() or 0
+            # One index probe per member (members, not ledger rows, set the cost).
+            active = conn.execute(select(func.count()).select_from(t.members).where(
+                m.shop_id == shop_id, select(a.member_id).where(
+                    a.shop_id == shop_id, a.member_id == m.id, a.day >= start, a.day <= end).exists())).scalar() or 0
             tiers = dict(conn.execute(select(m.tier, func.count()).where(m.shop_id == shop_id).group_by(m.tier)).all())
-        totals = {k: sum((getattr(r, k) for r in daily), Decimal(0) if k.startswith("credit") else 0) for k in METRICS}
+            referral_credit = conn.execute(select(func.coalesce(func.sum(s.referral_credit), 0)).where(
+                s.shop_id == shop_id)).scalar()  # all time, like the rest of the funnel
+        totals = {k: sum((getattr(r, k) for r in daily), Decimal(0) if "credit" in k else 0) for k in METRICS}
         fixed = next((r for r in program.rewards if r.type == "fixed_amount" and r.amount), None)
         point_value = (fixed.amount / fixed.points_cost) if fixed else Decimal(0)
         cents = Decimal("0.01")
@@ -165,8 +171,8 @@ class Analytics:
                                                              + seg["guest"]["redemption_revenue"])}},
             "program": {"cost": money(cost), "revenue_touched": money(touched),
                         "revenue_per_cost": round(float(touched / cost), 2) if cost else None},
-            "referrals": self.funnel(shop_id) if self.funnel else None,
-            "daily": [{"day": r.day.isoformat(), **{k: (str(getattr(r, k)) if k.startswith("credit") else getattr(r, k))
+            "referrals": self.funnel(shop_id, referral_credit) if self.funnel else None,
+            "daily": [{"day": r.day.isoformat(), **{k: (str(getattr(r, k)) if "credit" in k else getattr(r, k))
                                                     for k in METRICS}} for r in daily],
             "daily_orders": [{"day": d.isoformat(), **{k: str(v) if "revenue" in k else v for k, v in by_day[d].items()}}
                              for d in sorted(by_day)],

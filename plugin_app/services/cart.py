@@ -313,6 +313,9 @@ class CartService:
                                    external_ref=ref, conn=conn)
                 conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
                     status="committed", order_id=order_id, updated_at=self.clock.now()))
+                events.emit(conn, shop_id, row.member_id, "reward_redeemed", f"redeemed:{row.id}",
+                            {"redemption_id": row.id, "reward_id": row.reward_id, "code": code, "order_id": order_id,
+                             "asset": row.asset, "amount": str(row.amount)}, self.clock.now())
                 notes.append(f"{code} committed")
         return notes
 

@@ -81,6 +81,7 @@ class Ledger:
     def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
+        self.observers: list = []  # called with each new entry, inside its transaction (notifications)
 
     # -- validation ------------------------------------------------------------------------
     @staticmethod
@@ -159,6 +160,8 @@ class Ledger:
             source=source.value, reason=reason.strip(), idempotency_key=key,
             request_hash=_fingerprint(request), amount=Decimal(amount), **fields)
         new_bal = repo.apply(member_id=bal.member_id, asset=asset, entry_id=entry_id, effect=effect, now=now)
+        for observe in self.observers:  # in this transaction: what they write commits with the entry
+            observe(repo.conn, repo.shop_id, bal.member_id, entry_id, kind.value, asset.value, effect, new_bal, now)
         return entry_id, new_bal
 
     # -- operations on a member ------------------------------------------------------------

@@ -56,6 +56,10 @@ class Members:
                 raise NotFound("shop not found")
             repo = MembersRepo(conn, shop_id)
             member_id, created = repo.create(customer, email, birthday, currency, now)
+            if created:
+                from . import events
+                events.emit(conn, shop_id, member_id, "member_enrolled", f"enrolled:{member_id}",
+                            {"customer_id": customer}, now)
             changes = {k: v for k, v in (("email", email), ("birthday", birthday), ("name", name))
                        if v is not None and (not created or k == "name")}
             if changes:

@@ -155,6 +155,11 @@ class OrderService:
                                 "refunds received before the order was paid")
                 self._save(conn, row.id, refunds={**row.refunds, "fractions": self._fractions_json(fractions)})
             self._touch(conn, shop_id, member.id)
+            if earning.points > 0:
+                from . import events
+                events.emit(conn, shop_id, member.id, "points_earned", f"earned:{order.order_id}",
+                            {"order_id": order.order_id, "points": earning.points, "credit": str(earning.credit),
+                             "pending": bool(program.pending.orders_days)}, now)
             self.tiers.evaluate(conn, shop_id, member.id, program, pv.version, why=f"order {order.order_id}")
             return OrderOutcome(order.order_id, "earned", earning.points, earning.credit,
                                 f"{earning.summary}; {earning.credit_summary}" if earning.credit else earning.summary)

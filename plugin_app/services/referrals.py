@@ -406,16 +406,18 @@ class ReferralService:
         return {"code": code, "referred": [self.get(shop_id, i) for i in made],
                 "referred_by": self.get(shop_id, by) if by else None}
 
-    def funnel(self, shop_id: int) -> dict:
+    def funnel(self, shop_id: int, referral_credit=None) -> dict:
+        """All-time counts. `referral_credit` (cashback paid to referrers) comes from the
+        analytics rollups when the dashboard asks; else it is summed from the ledger."""
         with self.db.transaction() as conn:
             count = lambda stmt: int(conn.execute(stmt).scalar() or 0)  # noqa: E731
             r = t.referrals.c
             statuses = dict(conn.execute(select(r.status, func.count()).where(r.shop_id == shop_id).group_by(r.status)).all())
             rewards = conn.execute(select(r.reward).where(r.shop_id == shop_id, r.status == "rewarded")).scalars().all()
-            cashback = conn.execute(select(func.coalesce(func.sum(t.ledger_entries.c.credit + t.ledger_entries.c.credit_pending), 0))
-                                    .where(t.ledger_entries.c.shop_id == shop_id,
-                                           t.ledger_entries.c.source == Source.REFERRAL.value,
-                                           t.ledger_entries.c.asset == "credit")).scalar()
+            cashback = referral_credit if referral_credit is not None else conn.execute(
+                select(func.coalesce(func.sum(t.ledger_entries.c.credit + t.ledger_entries.c.credit_pending), 0))
+                .where(t.ledger_entries.c.shop_id == shop_id, t.ledger_entries.c.source == Source.REFERRAL.value,
+                       t.ledger_entries.c.asset == "credit")).scalar()
             out = {
                 "links_shared": count(select(func.count()).select_from(t.events).where(
                     t.events.c.shop_id == shop_id, t.events.c.type == "referral_link_shared")),

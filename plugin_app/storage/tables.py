@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, Date, ForeignKey,
-                        Index, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint)
+                        Index, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint, text)
 
 from .types import ExactDecimal, UTCDateTime
 
@@ -59,6 +59,7 @@ members = Table(
     Column("tier_grace_until", UTCDateTime, nullable=True),
     Column("last_activity_at", UTCDateTime, nullable=True),
     Column("fingerprints", JSON, nullable=True),  # hashed email/phone/address/IP/device, for referral checks
+    Column("email_opt_out", Boolean, nullable=False, server_default="0"),  # unsubscribed from shopper emails
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "platform_customer_id", name="uq_members_shop_customer"),
@@ -230,8 +231,11 @@ events = Table(
     Column("dedupe_key", String(255), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("relayed_at", UTCDateTime, nullable=True),  # fanned out into notifications (null: not yet)
     UniqueConstraint("shop_id", "dedupe_key", name="uq_events_shop_key"),
     Index("ix_events_member", "shop_id", "member_id", "id"),
+    Index("ix_events_type", "shop_id", "type"),
+    Index("ix_events_unrelayed", "id", postgresql_where=text("relayed_at IS NULL"), sqlite_where=text("relayed_at IS NULL")),
 )
 
 privacy_requests = Table(
@@ -340,6 +344,7 @@ stats_daily = Table(
     Column("credit_spent", ExactDecimal, nullable=False, server_default="0"),
     Column("credit_expired", ExactDecimal, nullable=False, server_default="0"),
     Column("entries", BigInteger, nullable=False, server_default="0"),
+    Column("referral_credit", ExactDecimal, nullable=False, server_default="0"),  # cashback paid to referrers
 )
 
 stats_progress = Table(
@@ -367,4 +372,39 @@ stats_active = Table(
     Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("member_id", Id, primary_key=True),
+    Index("ix_stats_active_member", "shop_id", "member_id", "day"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints", metadata,  # where a merchant's other tools want loyalty events
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("url", String(500), nullable=False),
+    Column("secret", Text, nullable=False),  # encrypted; signs each delivery
+    Column("topics", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_webhook_endpoints_shop", "shop_id"),
+)
+
+notifications = Table(
+    "notifications", metadata,  # one email or one webhook delivery, fanned out from the events outbox
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("ref", String(100), nullable=False),  # what caused it: event:<id> or entry:<id>
+    Column("target", String(40), nullable=False),  # email, or ep:<endpoint id>
+    Column("topic", String(60), nullable=False),
+    Column("member_id", Id, nullable=True),
+    Column("recipient", String(500), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("state", String(10), nullable=False),  # pending, sending, sent, failed, skipped
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    UniqueConstraint("shop_id", "ref", "target", name="uq_notifications_shop_ref"),  # fan-out once
+    Index("ix_notifications_due", "state", "next_attempt_at"),
+    Index("ix_notifications_shop", "shop_id", "id"),
 )

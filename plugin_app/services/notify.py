@@ -1,0 +1,421 @@
+"""Telling people: shopper emails over SMTP and signed webhooks to the merchant's other tools.
+
+The `events` table is the outbox: every event is written in the same transaction as the change
+that caused it (a tier change, an expiry reminder, a ledger posting the shop subscribed to…).
+`relay` fans each new event out, once, into `notifications` rows (one email, one delivery per
+subscribed endpoint; a unique key per event and target); `send` delivers due rows under a lease,
+retrying with exponential backoff, and marks each sent in its own transaction. A crash between
+the SMTP/HTTP call and that mark can repeat a delivery after the lease: emails carry a
+Message-ID made from the row's id and webhooks an event id, so receivers can drop the repeat.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+import time
+from datetime import datetime, timedelta
+from decimal import Decimal
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import Callable
+
+import httpx
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import Connection
+
+from ..domain import notifications as N
+from ..domain.errors import InvalidRequest, NotFound
+from ..domain.ports import Clock, SystemClock
+from ..storage import tables as t
+from ..storage.db import Database
+from ..storage.repos import insert_ignore
+from . import events
+
+# event type -> webhook topic
+TOPICS = {"member_enrolled": "member.enrolled", "points_changed": "points.changed", "tier_changed": "tier.changed",
+          "reward_redeemed": "reward.redeemed", "referral_rewarded": "referral.completed",
+          "points_expiring": "points.expiring"}
+WEBHOOK_TOPICS = tuple(sorted(TOPICS.values()))
+MAX_ATTEMPTS = 10
+LEASE = timedelta(seconds=60)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … up to 1 h between tries."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def email_kind(event_type: str, payload: dict) -> str | None:
+    if event_type == "tier_changed":
+        if payload.get("from") is None:
+            return None  # the entry tier, given on joining: the welcome email says hello
+        return "tier_reached" if payload.get("direction") == "up" else "tier_lost"
+    return {"member_enrolled": "welcome", "points_earned": "points_earned", "reward_unlocked": "reward_unlocked",
+            "cashback_available": "cashback_available", "points_expiring": "points_expiring",
+            "referral_rewarded": "referral_rewarded", "birthday_reward": "birthday_reward"}.get(event_type)
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """X-Loyalty-Signature: sha256=hex(HMAC-SHA256(secret, "<timestamp>." + body))."""
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+class Smtp:
+    """SMTP settings of the deployment; one connection per batch."""
+
+    def __init__(self, host: str | None, port: int = 587, user: str | None = None, password: str | None = None,
+                 starttls: bool = True, sender: str | None = None, timeout: float = 10.0) -> None:
+        self.host, self.port, self.user, self.password = host, port, user, password
+        self.starttls, self.sender, self.timeout = starttls, sender or "loyalty@localhost", timeout
+
+    def open(self) -> smtplib.SMTP:
+        conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        if self.starttls:
+            conn.starttls()
+        if self.user:
+            conn.login(self.user, self.password or "")
+        return conn
+
+
+class Notifier:
+    def __init__(self, db: Database, programs, shops, smtp: Smtp, app_url: str, secret_key: str,
+                 http: httpx.Client | None = None, clock: Clock | None = None) -> None:
+        self.db, self.programs, self.shops, self.smtp = db, programs, shops, smtp
+        self.app_url, self.secret_key = app_url.rstrip("/"), secret_key
+        self.http = http or httpx.Client(timeout=10.0)
+        self.clock = clock or SystemClock()
+        self._subs: dict[int, tuple[float, set[str]]] = {}
+
+    # -- the ledger's observer: events written inside the posting's transaction -------------
+    def subscribed(self, conn: Connection, shop_id: int) -> set[str]:
+        """Topics any of the shop's active endpoints want (cached 10 s per process)."""
+        hit = self._subs.get(shop_id)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        rows = conn.execute(select(t.webhook_endpoints.c.topics).where(
+            t.webhook_endpoints.c.shop_id == shop_id, t.webhook_endpoints.c.active.is_(True))).scalars().all()
+        topics = set().union(*map(set, rows)) if rows else set()
+        self._subs[shop_id] = (time.monotonic() + 10, topics)
+        return topics
+
+    def on_entry(self, conn: Connection, shop_id: int, member_id: int, entry_id: int, kind: str, asset: str,
+                 effect, balance, now: datetime) -> None:
+        available = Decimal(effect.available)
+        if asset == "credit" and available > 0 and kind in ("earn", "vest"):
+            events.emit(conn, shop_id, member_id, "cashback_available", f"cashback:{entry_id}",
+                        {"amount": str(available), "entry_id": entry_id}, now)
+        if asset == "points" and available > 0 and kind in ("earn", "vest", "adjust"):
+            after = int(balance.points)
+            program = self.programs.current(shop_id, conn).program  # this transaction: never a second connection
+            for reward in sorted((r for r in program.rewards if r.enabled and r.type != "variable_amount"),
+                                 key=lambda r: r.points_cost):
+                if after - int(available) < reward.points_cost <= after:
+                    events.emit(conn, shop_id, member_id, "reward_unlocked", f"unlocked:{entry_id}:{reward.id}",
+                                {"reward_id": reward.id, "reward": reward.name, "points_cost": reward.points_cost,
+                                 "balance": after}, now)
+                    break
+        if "points.changed" in self.subscribed(conn, shop_id) and asset == "points":
+            events.emit(conn, shop_id, member_id, "points_changed", f"entry:{entry_id}",
+                        {"entry_id": entry_id, "kind": kind, "available_change": int(effect.available),
+                         "pending_change": int(effect.pending), "held_change": int(effect.held),
+                         "balance": int(balance.points), "pending": int(balance.points_pending)}, now)
+
+    # -- fan-out ---------------------------------------------------------------------------
+    def relay(self, limit: int = 500) -> int:
+        """Turn new events into deliveries, once each (FOR UPDATE SKIP LOCKED: workers share)."""
+        now = self.clock.now()
+        made = 0
+        with self.db.transaction() as conn:
+            e = t.events.c
+            stmt = select(t.events).where(e.relayed_at.is_(None)).order_by(e.id).limit(limit)
+            if conn.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = conn.execute(stmt).all()
+            for ev in rows:
+                made += self._fan_out(conn, ev, now)
+                conn.execute(update(t.events).where(e.id == ev.id).values(relayed_at=now))
+        return made
+
+    def _fan_out(self, conn: Connection, ev, now: datetime) -> int:
+        made = 0
+        topic = TOPICS.get(ev.type)
+        if topic is not None:
+            eps = conn.execute(select(t.webhook_endpoints).where(
+                t.webhook_endpoints.c.shop_id == ev.shop_id, t.webhook_endpoints.c.active.is_(True))).all()
+            for ep in eps:
+                if topic not in ep.topics:
+                    continue
+                body = {"id": f"evt_{ev.id}", "topic": topic, "shop_id": ev.shop_id, "created_at": ev.created_at.isoformat(),
+                        "data": {**ev.payload, "member": self._member_ref(conn, ev.member_id)}}
+                made += insert_ignore(conn, t.notifications, dict(
+                    shop_id=ev.shop_id, ref=f"event:{ev.id}", target=f"ep:{ep.id}", topic=topic, member_id=ev.member_id,
+                    recipient=ep.url, payload=body, state="pending", next_attempt_at=now, created_at=now),
+                    ["shop_id", "ref", "target"])
+        kind = email_kind(ev.type, ev.payload)
+        if kind is not None and ev.member_id is not None:
+            program = self.programs.current(ev.shop_id, conn).program
+            setting = program.notifications.email(kind)
+            member = conn.execute(select(t.members).where(t.members.c.id == ev.member_id)).first()
+            state = "pending"
+            if not setting.enabled:
+                return made
+            if member is None or not member.email or member.email_opt_out:
+                state = "skipped"  # redacted, no address, or unsubscribed: nothing is sent
+            message = self.compose(conn, ev.shop_id, kind, member, ev.payload, program) if state == "pending" else {}
+            made += insert_ignore(conn, t.notifications, dict(
+                shop_id=ev.shop_id, ref=f"event:{ev.id}", target="email", topic=kind, member_id=ev.member_id,
+                recipient=(member.email if member is not None and member.email else "-"), payload=message,
+                state=state, next_attempt_at=now, created_at=now), ["shop_id", "ref", "target"])
+        return made
+
+    @staticmethod
+    def _member_ref(conn: Connection, member_id: int | None) -> dict | None:
+        if member_id is None:
+            return None
+        m = conn.execute(select(t.members.c.id, t.members.c.platform_customer_id, t.members.c.email,
+                                t.members.c.tier).where(t.members.c.id == member_id)).first()
+        if m is None:
+            return None
+        b = conn.execute(select(t.balances.c.points, t.balances.c.credit).where(t.balances.c.member_id == member_id)).first()
+        return {"id": m.id, "customer_id": m.platform_customer_id, "email": m.email, "tier": m.tier,
+                "points": int(b.points) if b else 0, "credit": str(b.credit) if b else "0"}
+
+    # -- composing -------------------------------------------------------------------------
+    def unsubscribe_url(self, shop_id: int, member_id: int) -> str:
+        return f"{self.app_url}/u/{self.unsubscribe_token(shop_id, member_id)}"
+
+    def unsubscribe_token(self, shop_id: int, member_id: int) -> str:
+        mac = hmac.new(self.secret_key.encode(), f"unsub:{shop_id}:{member_id}".encode(), hashlib.sha256).hexdigest()[:32]
+        return f"{shop_id}.{member_id}.{mac}"
+
+    def unsubscribe(self, token: str, *, confirm: bool) -> dict:
+        """Check an unsubscribe link; with `confirm`, opt the member out (idempotent)."""
+        try:
+            shop_id, member_id, mac = token.split(".")
+            shop_id_i, member_id_i = int(shop_id), int(member_id)
+        except ValueError:
+            raise NotFound("this link is not valid") from None
+        if not hmac.compare_digest(self.unsubscribe_token(shop_id_i, member_id_i), token):
+            raise NotFound("this link is not valid")
+        with self.db.transaction() as conn:
+            m = conn.execute(select(t.members.c.email_opt_out).where(
+                t.members.c.shop_id == shop_id_i, t.members.c.id == member_id_i)).first()
+            if m is None:
+                raise NotFound("this link is not valid")
+            if confirm:
+                conn.execute(update(t.members).where(t.members.c.id == member_id_i).values(email_opt_out=True))
+                conn.execute(update(t.notifications).where(  # and nothing still queued goes out
+                    t.notifications.c.member_id == member_id_i, t.notifications.c.target == "email",
+                    t.notifications.c.state == "pending").values(state="skipped", last_error="unsubscribed"))
+        shop = self.shops.get(shop_id_i)
+        return {"shop": shop.name if shop else "", "unsubscribed": confirm or bool(m.email_opt_out)}
+
+    def context(self, conn: Connection, shop_id: int, member, payload: dict, program) -> dict:
+        shop = self.shops.get(shop_id)
+        bal = conn.execute(select(t.balances).where(t.balances.c.member_id == member.id)).first()
+        name = (member.name or "").split(" ")[0] or (member.email or "").split("@")[0]
+        currency = bal.currency if bal is not None else (shop.currency if shop else "")
+        amount = payload.get("amount")
+        expires = payload.get("expires_at")
+        reward = payload.get("reward")
+        if reward is None and "points" in payload and payload.get("kind") == "points":
+            reward = f"{payload['points']} points"
+        elif reward is None and payload.get("amount") and "kind" in payload:
+            reward = f"{payload['amount']} {currency}"
+        return {"name": name, "shop": (shop.name if shop else "") or (shop.domain if shop else ""),
+                "points": payload.get("points", payload.get("amount") if payload.get("asset") == "points" else ""),
+                "balance": int(bal.points) if bal is not None else 0,
+                "amount": f"{amount} {currency}" if amount and payload.get("asset") != "points" else amount or "",
+                "reward": reward or "", "tier": payload.get("to") or member.tier or "",
+                "previous_tier": payload.get("from") or "", "date": (expires or "")[:10],
+                "days": payload.get("days", ""), "order": payload.get("order_id", ""),
+                "unsubscribe_url": self.unsubscribe_url(shop_id, member.id)}
+
+    def compose(self, conn: Connection, shop_id: int, kind: str, member, payload: dict, program) -> dict:
+        lang = program.widget.locale[:2]
+        lang = lang if lang in ("en", "it") else "en"
+        setting = program.notifications.email(kind)
+        subject, body = N.render(kind, lang, getattr(setting, f"subject_{lang}"), getattr(setting, f"body_{lang}"),
+                                 self.context(conn, shop_id, member, payload, program))
+        shop = self.shops.get(shop_id)
+        return {"subject": subject, "body": body, "lang": lang,
+                "from_name": program.notifications.sender_name or (shop.name if shop else ""),
+                "reply_to": program.notifications.reply_to or None,
+                "unsubscribe_url": self.unsubscribe_url(shop_id, member.id)}
+
+    def preview(self, shop_id: int, kind: str, lang: str, document_program=None) -> dict:
+        """What `kind` would look like for a sample member (the admin's preview)."""
+        if kind not in N.KINDS:
+            raise InvalidRequest(f"unknown email {kind!r}; one of {', '.join(N.KINDS)}")
+        program = document_program or self.programs.current(shop_id).program
+        setting = program.notifications.email(kind)
+        shop = self.shops.get(shop_id)
+        sample = {"name": "Ada", "shop": shop.name if shop else "", "points": 120, "balance": 570,
+                  "reward": "5.00 off your order", "amount": f"6.00 {shop.currency if shop else ''}", "tier": "Silver",
+                  "previous_tier": "Gold", "date": "2026-12-31", "days": 7, "order": "#1001",
+                  "unsubscribe_url": f"{self.app_url}/u/preview"}
+        subject, body = N.render(kind, lang, getattr(setting, f"subject_{lang}", ""), getattr(setting, f"body_{lang}", ""),
+                                 sample)
+        return {"kind": kind, "lang": lang, "enabled": setting.enabled, "subject": subject, "body": body}
+
+    # -- delivery --------------------------------------------------------------------------
+    def _claim(self, limit: int) -> list:
+        now = self.clock.now()
+        n = t.notifications.c
+        with self.db.transaction() as conn:
+            stmt = select(t.notifications).where(or_(
+                and_(n.state == "pending", n.next_attempt_at <= now),
+                and_(n.state == "sending", n.locked_until <= now))).order_by(n.next_attempt_at).limit(limit)
+            if not self.smtp.host:  # no SMTP configured: emails wait (webhooks still go)
+                stmt = stmt.where(n.target != "email")
+            if conn.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = conn.execute(stmt).all()
+            for r in rows:
+                conn.execute(update(t.notifications).where(n.id == r.id).values(
+                    state="sending", locked_until=now + LEASE, attempts=r.attempts + 1))
+        return rows
+
+    def _done(self, row_id: int, error: str | None, attempts: int) -> None:
+        now = self.clock.now()
+        n = t.notifications.c
+        with self.db.transaction() as conn:
+            if error is None:
+                values = dict(state="sent", sent_at=now, locked_until=None, last_error=None)
+            elif attempts >= MAX_ATTEMPTS:
+                values = dict(state="failed", locked_until=None, last_error=error[:1000])
+            else:
+                values = dict(state="pending", locked_until=None, last_error=error[:1000],
+                              next_attempt_at=now + backoff(attempts))
+            conn.execute(update(t.notifications).where(n.id == row_id, n.state == "sending").values(**values))
+
+    def send(self, limit: int = 100) -> int:
+        """Deliver what is due; returns how many went out."""
+        rows = self._claim(limit)
+        sent = 0
+        smtp = None
+        try:
+            for r in rows:
+                try:
+                    if r.target == "email":
+                        if smtp is None:
+                            smtp = self.smtp.open()
+                        self._mail(smtp, r)
+                    else:
+                        self._post(r)
+                except Exception as exc:  # noqa: BLE001 - any failure is retried, with its reason kept
+                    if r.target == "email":
+                        smtp = _close(smtp)
+                    self._done(r.id, f"{type(exc).__name__}: {exc}", r.attempts + 1)
+                    continue
+                self._done(r.id, None, r.attempts + 1)
+                sent += 1
+        finally:
+            _close(smtp)
+        return sent
+
+    def _mail(self, smtp: smtplib.SMTP, r) -> None:
+        p = r.payload
+        msg = EmailMessage()
+        msg["Subject"] = p["subject"]
+        msg["From"] = formataddr((p.get("from_name") or "", self.smtp.sender))
+        msg["To"] = r.recipient
+        if p.get("reply_to"):
+            msg["Reply-To"] = p["reply_to"]
+        domain = self.smtp.sender.partition("@")[2] or "localhost"
+        msg["Message-ID"] = f"<notification-{r.id}@{domain}>"  # stable: a repeat is recognisable
+        msg["List-Unsubscribe"] = f"<{p['unsubscribe_url']}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        msg.set_content(p["body"])
+        msg["Content-Language"] = p.get("lang", "en")  # after set_content, which resets Content-* headers
+        smtp.send_message(msg)
+
+    def _post(self, r) -> None:
+        ep = self._endpoint(r.shop_id, int(r.target.removeprefix("ep:")))
+        if ep is None or not ep["active"]:
+            raise RuntimeError("endpoint removed or disabled")
+        body = json.dumps(r.payload, separators=(",", ":"), sort_keys=True).encode()
+        ts = str(int(self.clock.now().timestamp()))
+        response = self.http.post(ep["url"], content=body, headers={
+            "Content-Type": "application/json", "User-Agent": "loyalty-webhooks/1",
+            "X-Loyalty-Event-Id": r.payload["id"], "X-Loyalty-Topic": r.topic, "X-Loyalty-Timestamp": ts,
+            "X-Loyalty-Delivery": str(r.id), "X-Loyalty-Signature": sign(ep["secret"], ts, body)})
+        if not 200 <= response.status_code < 300:
+            raise RuntimeError(f"HTTP {response.status_code}")
+
+    # -- endpoints (admin) ------------------------------------------------------------------
+    def _endpoint(self, shop_id: int, endpoint_id: int) -> dict | None:
+        with self.db.transaction() as conn:
+            ep = conn.execute(select(t.webhook_endpoints).where(
+                t.webhook_endpoints.c.shop_id == shop_id, t.webhook_endpoints.c.id == endpoint_id)).first()
+        if ep is None:
+            return None
+        return {"id": ep.id, "url": ep.url, "topics": ep.topics, "active": ep.active,
+                "secret": self.shops.box.decrypt(ep.secret), "created_at": ep.created_at.isoformat()}
+
+    def add_endpoint(self, shop_id: int, url: str, topics: list[str], secret: str) -> dict:
+        unknown = sorted(set(topics) - set(WEBHOOK_TOPICS))
+        if unknown or not topics:
+            raise InvalidRequest(f"topics must be some of {', '.join(WEBHOOK_TOPICS)}", unknown=unknown)
+        with self.db.transaction() as conn:
+            endpoint_id = conn.execute(t.webhook_endpoints.insert().values(
+                shop_id=shop_id, url=url, secret=self.shops.box.encrypt(secret), topics=sorted(set(topics)),
+                active=True, created_at=self.clock.now()).returning(t.webhook_endpoints.c.id)).scalar_one()
+        self._subs.pop(shop_id, None)
+        return self._endpoint(shop_id, endpoint_id)
+
+    def endpoints(self, shop_id: int) -> list[dict]:
+        with self.db.transaction() as conn:
+            ids = conn.execute(select(t.webhook_endpoints.c.id).where(
+                t.webhook_endpoints.c.shop_id == shop_id).order_by(t.webhook_endpoints.c.id)).scalars().all()
+        return [{k: v for k, v in self._endpoint(shop_id, i).items() if k != "secret"} for i in ids]
+
+    def remove_endpoint(self, shop_id: int, endpoint_id: int) -> None:
+        with self.db.transaction() as conn:
+            done = conn.execute(update(t.webhook_endpoints).where(
+                t.webhook_endpoints.c.shop_id == shop_id, t.webhook_endpoints.c.id == endpoint_id)
+                .values(active=False)).rowcount
+        if not done:
+            raise NotFound("no such endpoint")
+        self._subs.pop(shop_id, None)
+
+    def log(self, shop_id: int, *, target: str | None = None, limit: int = 100) -> list[dict]:
+        n = t.notifications.c
+        with self.db.transaction() as conn:
+            stmt = select(t.notifications).where(n.shop_id == shop_id)
+            if target == "email":
+                stmt = stmt.where(n.target == "email")
+            elif target == "webhook":
+                stmt = stmt.where(n.target != "email")
+            rows = conn.execute(stmt.order_by(n.id.desc()).limit(limit)).all()
+        return [{"id": r.id, "channel": "email" if r.target == "email" else "webhook", "topic": r.topic,
+                 "recipient": r.recipient, "state": r.state, "attempts": r.attempts,
+                 "event_id": r.payload.get("id") if r.target != "email" else None,
+                 "subject": r.payload.get("subject") if r.target == "email" else None,
+                 "last_error": r.last_error, "created_at": r.created_at.isoformat(),
+                 "sent_at": r.sent_at and r.sent_at.isoformat()} for r in rows]
+
+    def replay(self, shop_id: int, notification_id: int) -> str:
+        """Send a delivery again (failed, or sent and lost on the other side): same event id."""
+        n = t.notifications.c
+        with self.db.transaction() as conn:
+            done = conn.execute(update(t.notifications).where(
+                n.shop_id == shop_id, n.id == notification_id, n.state.in_(("failed", "sent")))
+                .values(state="pending", attempts=0, next_attempt_at=self.clock.now(), locked_until=None)).rowcount
+        if not done:
+            raise NotFound("no such delivery to replay (it may still be on its way)")
+        return "pending"
+
+
+def _close(smtp) -> None:
+    if smtp is not None:
+        try:
+            smtp.quit()
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            pass
+    return None
+
+
+Observer = Callable[..., None]
