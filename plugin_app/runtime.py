@@ -14,6 +14,7 @@ from .services.platform import PlatformSync
 from .services.actions import ActionService
 from .services.expiry import ExpiryService
 from .services.analytics import Analytics
+from .services.customer_fields import CustomerFields
 from .services.notify import Notifier, Smtp
 from .services.cart import CartService
 from .services.change_preview import ChangePreview
@@ -84,6 +85,7 @@ class Runtime:
                                       settings.smtp_starttls, settings.mail_from),
                                  settings.app_url, settings.secret_key or "dev-only-not-secret", clock=self.clock)
         self.ledger.observers.append(self.notifier.on_entry)
+        self.customer_fields = CustomerFields(self.db, self.programs, self.shops, self.platform_for, self.clock)
         self.change_preview = ChangePreview(self.db, self.programs, self.tiers, self.clock)
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,
                                     redis=self.queue.redis if settings.jobs_mode == "rq" else None)

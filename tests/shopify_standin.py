@@ -144,6 +144,7 @@ class AdminState:
         self.codes: dict[str, str] = {}  # authorization codes -> token
         self.refresh_tokens: dict[str, str] = {}
         self.requests: list[dict] = []
+        self.metafields: dict[tuple[str, str, str], dict] = {}  # (owner gid, namespace, key) -> metafield
 
 
 def _gql_error(message: str, code: str = "INVALID_VARIABLE", status: int = 200):
@@ -251,6 +252,33 @@ def admin_app(state: AdminState):
             more = start + len(page) < len(rows)
             return ok({"orders": {"nodes": [{"legacyResourceId": str(o["id"]), "updatedAt": o["updated_at"]} for o in page],
                                   "pageInfo": {"hasNextPage": more, "endCursor": str(start + len(page)) if more else None}}})
+        if "metafieldsSet" in query:  # validated as documented: ≤ 25, atomic, ownerId/key/value required
+            items = variables.get("metafields")
+            if not isinstance(items, list):
+                return _gql_error("Variable $metafields of type [MetafieldsSetInput!]! was provided invalid value")
+            for i, m in enumerate(items):
+                problem = _require(m, ["ownerId", "key", "value"], "MetafieldsSetInput", f"metafields.{i}")
+                if problem:
+                    return _gql_error(problem)
+            errors = []
+            if len(items) > 25:
+                errors.append({"field": ["metafields"], "message": "Exceeded the maximum metafields input limit of 25.",
+                               "code": "LESS_THAN_OR_EQUAL_TO"})
+            for i, m in enumerate(items):
+                if not 2 <= len(m["key"]) <= 64:
+                    errors.append({"field": ["metafields", str(i), "key"], "message": "is too short or too long", "code": "INVALID"})
+                if not m.get("type"):
+                    errors.append({"field": ["metafields", str(i), "type"], "message": "Type can't be blank", "code": "BLANK"})
+                if not str(m["ownerId"]).startswith("gid://shopify/Customer/"):
+                    errors.append({"field": ["metafields", str(i), "ownerId"], "message": "Owner does not exist", "code": "INVALID"})
+                if m.get("type") == "number_integer" and not str(m["value"]).lstrip("-").isdigit():
+                    errors.append({"field": ["metafields", str(i), "value"], "message": "Value must be an integer.", "code": "INVALID_VALUE"})
+            if errors:  # atomic: nothing is written
+                return ok({"metafieldsSet": {"metafields": None, "userErrors": errors}})
+            for m in items:
+                state.metafields[(m["ownerId"], m.get("namespace") or "app--standin", m["key"])] = m
+            return ok({"metafieldsSet": {"metafields": [{"key": m["key"], "namespace": m.get("namespace"), "value": m["value"]}
+                                                        for m in items], "userErrors": []}})
         if "discountCodeBasicCreate" in query or "discountCodeFreeShippingCreate" in query:
             free = "FreeShipping" in query
             d = variables.get("d")

@@ -83,12 +83,17 @@ def test_a_session_token_for_shop_a_never_reads_or_changes_shop_b(app):  # noqa:
         referral_id = conn.execute(t.referrals.insert().values(
             shop_id=b.id, referrer_member_id=bm.id, friend_member_id=friend.id, status="review", reason="held",
             created_at=now, updated_at=now).returning(t.referrals.c.id)).scalar()
+    b_endpoint = rt.notifier.add_endpoint(b.id, "https://hooks.bravo.example/in", ["member.enrolled"], "whsec_b")
+    rt.members.enrol(b.id, "b-later")
+    rt.notifier.relay()
+    b_delivery = rt.notifier.log(b.id)[0]["id"]
     rt.analytics.refresh()
     before = _b_state(rt, b.id)
-    markers = [secret_email, secret_customer, "Pacific/Auckland", "Bea Secret", b.widget_key, B_DOMAIN]
+    markers = [secret_email, secret_customer, "Pacific/Auckland", "Bea Secret", b.widget_key, B_DOMAIN, "bravo.example"]
 
     ids = {"member_id": bm.id, "entry_id": entry.entry_id, "inbox_id": bad, "referral_id": referral_id,
-           "version": 2, "platform_customer_id": secret_customer, "order_id": "b-order-1", "table": "summary"}
+           "version": 2, "platform_customer_id": secret_customer, "order_id": "b-order-1", "table": "summary",
+           "endpoint_id": b_endpoint["id"], "notification_id": b_delivery, "kind": "welcome"}
     order = {"order_id": "b-order-1", "placed_at": "2026-03-02T10:00:00Z", "customer_id": secret_customer,
              "lines": [{"line_id": "l", "total": "80.00"}]}
     bodies = {
@@ -103,6 +108,7 @@ def test_a_session_token_for_shop_a_never_reads_or_changes_shop_b(app):  # noqa:
         "/admin/api/v1/program/preview": {"order": order, "customer_id": secret_customer},
         "/admin/api/v1/storefront/customer-tokens": {"customer_id": secret_customer},
         "/admin/api/v1/storefront/origins": {"origins": ["https://evil.example"]},
+        "/admin/api/v1/webhooks": {"url": "https://evil.example/in", "topics": ["member.enrolled"]},
     }
     tried = 0
     for rule in app.url_map.iter_rules():
@@ -120,7 +126,7 @@ def test_a_session_token_for_shop_a_never_reads_or_changes_shop_b(app):  # noqa:
             expired = client.open(path, method=method, json=body if method != "GET" else None,
                                   headers={"Authorization": f"Bearer {session_token(exp=-60)}"})
             assert expired.status_code == 401 and expired.is_json, (method, path)
-    assert tried >= 29
+    assert tried >= 35
     assert _b_state(rt, b.id) == before  # nothing of shop B changed
     # …and the same requests with B's own token do reach B (the sweep is not vacuous).
     own = client.get(f"/admin/api/v1/members/{bm.id}", headers={"Authorization": f"Bearer {b_token}"})

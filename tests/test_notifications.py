@@ -210,3 +210,39 @@ def test_webhooks_are_signed_retried_and_never_two_different_events_for_one_id(r
     deliver(rt, clock)
     assert len(receiver.calls) == calls
     receiver.server.shutdown()
+
+
+def test_tier_and_balance_land_as_customer_metafields_on_the_shopify_standin(clean_db):
+    """`metafieldsSet` through Shopify's SDK: ≤ 25 per call, only members that changed, once."""
+    import httpx
+
+    from plugin_app.services.program import dump
+
+    from . import shopify_standin as S
+    from .conftest import ENCRYPTION_KEY
+
+    state = S.AdminState()
+    rt = Runtime(make_settings(clean_db, shopify_api_key="k", shopify_api_secret="s" * 32))
+    rt.shopify_http = httpx.Client(transport=httpx.WSGITransport(app=S.admin_app(state)))
+    shop, _ = rt.shops.register("shopify", S.DOMAIN, credentials={"access_token": "shpat_standin", "api_secret": "x"})
+    members = [rt.members.enrol(shop.id, str(7300400500600 + n))[0] for n in range(10)]
+    for n, m in enumerate(members):
+        rt.ledger.earn(shop.id, m.id, "points", 100 * (n + 1), key=f"e{n}", source="order", reason="x")
+        with rt.db.transaction() as conn:
+            pv = rt.programs.current(shop.id)
+            rt.tiers.evaluate(conn, shop.id, m.id, pv.program, pv.version, why="test")
+    assert rt.customer_fields.sync() == 0  # off unless the merchant turns it on
+    rt.programs.put(shop.id, {**dump(rt.programs.current(shop.id).program), "sync_customer_fields": True}, author="t")
+    rt.programs._current_cache.clear()
+    assert rt.customer_fields.sync() == 10
+    calls = [r for r in state.requests if "metafieldsSet" in r["query"]]
+    assert [len(c["variables"]["metafields"]) for c in calls] == [25, 5]  # 30 metafields, in the documented limit
+    assert state.metafields[(f"gid://shopify/Customer/{7300400500600 + 9}", "loyalty", "tier")]["value"] == "Silver"
+    owner = f"gid://shopify/Customer/{7300400500600 + 9}"
+    assert state.metafields[(owner, "loyalty", "points")]["value"] == "1000"
+    assert state.metafields[(owner, "loyalty", "points")]["type"] == "number_integer"
+    assert rt.customer_fields.sync() == 0  # nothing changed, nothing written
+    rt.ledger.earn(shop.id, members[0].id, "points", 5, key="more", source="order", reason="x")
+    assert rt.customer_fields.sync() == 1
+    assert state.metafields[("gid://shopify/Customer/7300400500600", "loyalty", "points")]["value"] == "105"
+    rt.close()

@@ -167,6 +167,24 @@ class ShopifyAdmin:
         self._user_errors(payload)
         return payload["codeDiscountNode"]["id"]
 
+    METAFIELDS_SET = """mutation SetLoyaltyFields($metafields: [MetafieldsSetInput!]!) {
+  metafieldsSet(metafields: $metafields) { metafields { key namespace value } userErrors { field message code } }
+}"""
+
+    def set_customer_fields(self, customers: list[tuple[str, dict[str, str]]]) -> int:
+        """Write loyalty fields (tier, points, credit) as customer metafields in the `loyalty`
+        namespace, at most 25 metafields per call (the mutation's limit; each call is atomic)."""
+        metafields = [{"ownerId": f"gid://shopify/Customer/{cid}", "namespace": "loyalty", "key": key,
+                       "type": "number_integer" if key == "points" else "single_line_text_field", "value": value}
+                      for cid, fields in customers for key, value in fields.items()]
+        written = 0
+        for start in range(0, len(metafields), 25):
+            chunk = metafields[start:start + 25]
+            payload = self.query(self.METAFIELDS_SET, {"metafields": chunk}).get("metafieldsSet") or {}
+            self._user_errors(payload)
+            written += len(chunk)
+        return written
+
     def delete_discount(self, discount_id: str) -> None:
         data = self.query("""mutation Del($id: ID!) { discountCodeDelete(id: $id) {
             deletedCodeDiscountId userErrors { field code message } } }""", {"id": discount_id})

@@ -103,6 +103,18 @@ class WooAdmin:
             "free_shipping": bool(free_shipping)})
         return str(coupon["id"])
 
+    def set_customer_fields(self, customers: list[tuple[str, dict[str, str]]]) -> int:
+        """Loyalty fields as customer meta (`loyalty_tier`, `loyalty_points`, `loyalty_credit`),
+        through the batch endpoint, 100 customers per request (its limit)."""
+        written = 0
+        for start in range(0, len(customers), 100):
+            chunk = customers[start:start + 100]
+            self._call("post", "customers/batch", {"update": [
+                {"id": int(cid), "meta_data": [{"key": f"loyalty_{k}", "value": v} for k, v in fields.items()]}
+                for cid, fields in chunk]})
+            written += len(chunk)
+        return written
+
     def delete_discount(self, discount_id: str) -> None:
         self._call("delete", f"coupons/{discount_id}", force="true")
 

@@ -22,6 +22,7 @@ PERIODIC = (
     Periodic("reevaluate_tiers", 3600, "move members whose tier window rolled over or grace ended"),
     Periodic("relay_notifications", 15, "fan new events out into shopper emails and merchant webhooks"),
     Periodic("send_notifications", 15, "deliver due emails and webhooks, retrying with backoff"),
+    Periodic("sync_customer_fields", 300, "write changed tiers and balances to platform customers (when enabled)"),
     Periodic("refresh_analytics", 60, "fold new ledger entries into the daily analytics rollups"),
     Periodic("referral_rewards", 600, "reward referrers whose friend's order outlasted the pending period"),
     Periodic("lapse_redemptions", 300, "release the holds of cart codes that expired unused"),

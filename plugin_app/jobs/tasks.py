@@ -54,6 +54,10 @@ def send_notifications() -> int:
     return context.current().notifier.send()
 
 
+def sync_customer_fields() -> int:
+    return context.current().customer_fields.sync()
+
+
 def refresh_analytics() -> int:
     return context.current().analytics.refresh()
 
@@ -74,7 +78,7 @@ def reconcile_woocommerce() -> int:
     return context.current().woo_reconciler.run()
 
 
-TASKS = {f.__name__: f for f in (relay_notifications, send_notifications, refresh_analytics, referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
+TASKS = {f.__name__: f for f in (relay_notifications, send_notifications, sync_customer_fields, refresh_analytics, referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses,
                                   expiry_reminders, expire_inactive)}
 

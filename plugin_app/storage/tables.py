@@ -60,6 +60,7 @@ members = Table(
     Column("last_activity_at", UTCDateTime, nullable=True),
     Column("fingerprints", JSON, nullable=True),  # hashed email/phone/address/IP/device, for referral checks
     Column("email_opt_out", Boolean, nullable=False, server_default="0"),  # unsubscribed from shopper emails
+    Column("fields_synced", String(80), nullable=True),  # "<balance version>:<tier>" last written to the platform
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "platform_customer_id", name="uq_members_shop_customer"),
