@@ -123,3 +123,19 @@ def test_preview_says_who_moves_and_what_an_order_earns(admin):
     page = post(client, "earning", {"earning.points_per_unit": "1.5"}, [("action", "preview")])
     assert "a 100.00 EUR order would earn 150 points instead of 100" in page
     assert rt.programs.current(shop.id).program.earning.points_per_unit == 1  # previews write nothing
+
+
+def test_notifications_page_previews_emails_and_manages_endpoints(admin):
+    client, rt, shop = admin
+    page = post(client, "emails", {"notifications.welcome.subject_it": "Ciao {nome}"}, [("action", "save")])
+    assert re.search(r'id="e-notifications.welcome.subject_it" role="alert">unknown placeholders', page)
+    post(client, "emails", {"notifications.welcome.subject_it": "Ciao {name}, benvenuto"}, [("action", "save")])
+    page = client.get("/admin/notifications?preview=it").data.decode()
+    assert "Ciao Ada, benvenuto" in page and "Disiscriviti" in page
+    assert "Welcome to" in client.get("/admin/notifications?preview=en").data.decode()
+    data = [(k, v) for k, v in form_data(client.get("/admin/notifications").data.decode(), 0)]  # the add form
+    data = [(k, "https://crm.example/hooks" if k == "url" else v) for k, v in data] + [("action", "add")]
+    page = client.post("/admin/notifications", data=MultiDict(data)).data.decode()
+    assert re.search(r"data-secret>whsec_", page) and "https://crm.example/hooks" in page
+    [endpoint] = rt.notifier.endpoints(shop.id)
+    assert endpoint["url"] == "https://crm.example/hooks" and "points.changed" in endpoint["topics"]
