@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from plugin_app.storage import tables as t
 
@@ -65,7 +65,6 @@ def test_a_session_token_for_shop_a_never_reads_or_changes_shop_b(app):  # noqa:
     a_token, b_token = session_token(), session_token(B_DOMAIN)
     for token in (a_token, b_token):  # both installed through their own tokens
         assert client.get("/admin/api/v1/program", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    a = rt.shops.by_domain("shopify", S.DOMAIN)
     b = rt.shops.by_domain("shopify", B_DOMAIN)
     rt.programs.put(b.id, {"timezone": "Pacific/Auckland"}, author="b")
     secret_email, secret_customer = "b-secret@example.com", "b-cust-77"

@@ -1,7 +1,6 @@
 """The admin pages in Chromium: sign in, the dashboard's charts, a tier threshold edited with a
 preview of who moves, saved as a new version and restored, a member adjusted with a reason; plus
 the one-time link, CSRF and Italian. Screenshots land in test-artifacts/admin/."""
-import json
 import re
 
 import pytest

@@ -8,7 +8,6 @@ import json
 import re
 import socket
 import threading
-from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default
 from email.header import decode_header, make_header
@@ -79,7 +78,6 @@ def test_emails_arrive_once_in_the_shops_language_and_unsubscribe_works(rt, cloc
     rt.actions.award(shop.id, "c1", "signup", "c1")  # 50 points
     rt.ledger.earn(shop.id, member.id, "points", 60, key="o1", source="order", reason="order")  # 110: 5.00 off unlocked
     rt.ledger.earn(shop.id, member.id, "points", 500, key="o2", source="order", reason="order")  # 610: Silver
-    from plugin_app.services.tiers import TierService  # noqa: F401  (evaluated on postings by orders; here by hand)
     with rt.db.transaction() as conn:
         pv = rt.programs.current(shop.id)
         rt.tiers.evaluate(conn, shop.id, member.id, pv.program, pv.version, why="test")
@@ -219,7 +217,6 @@ def test_tier_and_balance_land_as_customer_metafields_on_the_shopify_standin(cle
     from plugin_app.services.program import dump
 
     from . import shopify_standin as S
-    from .conftest import ENCRYPTION_KEY
 
     state = S.AdminState()
     rt = Runtime(make_settings(clean_db, shopify_api_key="k", shopify_api_secret="s" * 32))

@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, Literal, Union, get_args, get_origin
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from ..domain import program as P
 
@@ -243,7 +243,7 @@ class Reader:
             return self.rows(arg, path)
         if kind == "keyed_rows":
             out, keys = {}, []
-            for i, row in self.rows(arg, path, keyed=True):
+            for _, row in self.rows(arg, path, keyed=True):
                 keys.append(row["__key"])
                 out[row.pop("__key")] = row
             self.keys[path] = keys

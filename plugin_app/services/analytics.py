@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..domain.money import Money
 from ..storage import tables as t
 from ..storage.db import Database
-from ..storage.repos import insert_ignore
+from ..storage.repos import add_to, insert_ignore
 
 ACTIVE_KINDS = ("earn", "redeem", "commit")
 ORDER_METRICS = ("orders", "revenue", "returning_orders", "new_customers", "redemption_orders", "redemption_revenue")
@@ -90,10 +90,7 @@ class Analytics:
                         active.add((row.shop_id, day, row.member_id))
                 dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
                 for (shop_id, day), values in days.items():
-                    stmt = dialect.insert(t.stats_daily).values(shop_id=shop_id, day=day, **values)
-                    conn.execute(stmt.on_conflict_do_update(
-                        index_elements=["shop_id", "day"],
-                        set_={k: t.stats_daily.c[k] + stmt.excluded[k] for k in METRICS}))
+                    add_to(conn, t.stats_daily, {"shop_id": shop_id, "day": day}, values)
                 if active:
                     conn.execute(dialect.insert(t.stats_active).on_conflict_do_nothing(),
                                  [{"shop_id": s, "day": d, "member_id": m} for s, d, m in sorted(active)])

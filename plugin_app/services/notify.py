@@ -18,9 +18,7 @@ import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
-from typing import Callable
-
+from email.utils import formataddr
 import httpx
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
@@ -417,5 +415,3 @@ def _close(smtp) -> None:
             pass
     return None
 
-
-Observer = Callable[..., None]

@@ -21,7 +21,7 @@ from ..domain.ports import Clock, SystemClock
 from ..domain.tiers import add_months
 from ..storage import tables as t
 from ..storage.db import Database
-from ..storage.repos import LedgerRepo, insert_ignore
+from ..storage.repos import LedgerRepo, add_to, insert_ignore
 from .ledger import Ledger
 from .members import Members
 from .program import Programs, ProgramVersion
@@ -279,14 +279,11 @@ class OrderService:
         shipping = order.shipping - order.shipping_tax if order.taxes_included else order.shipping
         return lines + shipping
 
-    def _bump(self, conn: Connection, shop_id: int, day, segment: str, sign: int, values: dict) -> None:
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        values = {k: v * sign for k, v in values.items()}
-        stmt = dialect.insert(t.stats_orders).values(shop_id=shop_id, day=day, segment=segment, **values)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["shop_id", "day", "segment"],
-                                                set_={k: t.stats_orders.c[k] + stmt.excluded[k] for k in values}))
+    @staticmethod
+    def _figures(total: Decimal, returning: bool, redeemed: bool) -> dict:
+        """What one order adds to its day's rollup row."""
+        return {"orders": 1, "revenue": total, "returning_orders": int(returning), "new_customers": int(not returning),
+                "redemption_orders": int(redeemed), "redemption_revenue": total if redeemed else Decimal(0)}
 
     def _count(self, conn: Connection, shop_id: int, row_id: int, order: Order, guest_key: str | None) -> None:
         """First time the order is seen paid: count it in its day's rollup, in the same
@@ -300,21 +297,18 @@ class OrderService:
             t.redemptions.c.status == "committed").limit(1)).first() is not None
         total = self.net_sales(order)
         day = (order.placed_at or self.clock.now()).date()
-        self._bump(conn, shop_id, day, "member" if order.customer_id else "guest", 1, {
-            "orders": 1, "revenue": total, "returning_orders": int(returning), "new_customers": int(not returning),
-            "redemption_orders": int(redeemed), "redemption_revenue": total if redeemed else Decimal(0)})
+        add_to(conn, t.stats_orders, {"shop_id": shop_id, "day": day,
+                                      "segment": "member" if order.customer_id else "guest"},
+               self._figures(total, returning, redeemed))
         self._save(conn, row_id, counted=True, total=total, customer_key=key, redeemed=redeemed,
                    returning_customer=returning, placed_at=order.placed_at)
 
     def _uncount(self, conn: Connection, shop_id: int, row) -> None:
         """A cancelled order leaves the figures (on the day it was counted)."""
-        total, returning = Decimal(row.total or 0), bool(row.returning_customer)
-        day = (row.placed_at or row.created_at).date()
-        segment = "member" if (row.customer_key or "").startswith("c:") else "guest"
-        self._bump(conn, shop_id, day, segment, -1, {
-                       "orders": 1, "revenue": total, "returning_orders": int(returning),
-                       "new_customers": int(not returning), "redemption_orders": int(row.redeemed),
-                       "redemption_revenue": total if row.redeemed else Decimal(0)})
+        figures = self._figures(Decimal(row.total or 0), bool(row.returning_customer), bool(row.redeemed))
+        add_to(conn, t.stats_orders, {"shop_id": shop_id, "day": (row.placed_at or row.created_at).date(),
+                                      "segment": "member" if (row.customer_key or "").startswith("c:") else "guest"},
+               {k: -v for k, v in figures.items()})
         self._save(conn, row.id, counted=False)
 
     def _touch(self, conn: Connection, shop_id: int, member_id: int) -> None:

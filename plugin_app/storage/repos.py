@@ -44,6 +44,15 @@ def insert_returning(conn: Connection, table, values: dict, conflict: list[str])
     return conn.execute(stmt.returning(*table.primary_key.columns)).scalar()
 
 
+def add_to(conn: Connection, table, keys: dict, increments: dict) -> None:
+    """Add `increments` to the row named by `keys`, creating it if absent (a rollup row):
+    INSERT … ON CONFLICT (keys) DO UPDATE SET column = column + excluded.column."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(**keys, **increments)
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys),
+                                            set_={k: table.c[k] + stmt.excluded[k] for k in increments}))
+
+
 class ShopScoped:
     def __init__(self, conn: Connection, shop_id: int) -> None:
         if not isinstance(shop_id, int) or isinstance(shop_id, bool):
