@@ -36,6 +36,10 @@ class PlatformActions(Protocol):
 
     def delete_discount(self, discount_id: str) -> None: ...
 
+    def discount_usage(self, discount_id: str) -> int | None:
+        """How many times the code was used on the platform (an order placed with it), or None
+        when the platform has no such code any more (deleted)."""
+
     def store_credit(self, customer_id: str, amount, currency: str, *, expires_at: str | None = None) -> str: ...
 
     def order(self, order_id) -> dict | None: ...

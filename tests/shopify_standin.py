@@ -145,6 +145,15 @@ class AdminState:
         self.refresh_tokens: dict[str, str] = {}
         self.requests: list[dict] = []
         self.metafields: dict[tuple[str, str, str], dict] = {}  # (owner gid, namespace, key) -> metafield
+        self.usage: dict[str, int] = {}  # discount gid -> asyncUsageCount
+        self.kinds: dict[str, str] = {}  # discount gid -> DiscountCodeBasic | DiscountCodeFreeShipping
+
+    def use_code(self, code: str) -> str:
+        """An order was placed with `code` (in any case: codes are case-insensitive): its
+        discount's usage count goes up. Returns the discount's gid."""
+        gid = next(g for g, d in self.discounts.items() if d["code"].lower() == code.strip().lower())
+        self.usage[gid] += 1
+        return gid
 
 
 def _gql_error(message: str, code: str = "INVALID_VARIABLE", status: int = 200):
@@ -297,12 +306,26 @@ def admin_app(state: AdminState):
             if "context" not in d and "customerSelection" not in d:
                 return _gql_error(f"Variable $d of type {type_name}! was provided invalid value for context")
             key = "discountCodeFreeShippingCreate" if free else "discountCodeBasicCreate"
-            if d["code"] in state.codes or any(x["code"] == d["code"] for x in state.discounts.values()):
+            # Codes are case-insensitive (https://shopify.dev/changelog/cartdiscountcode-code-has-been-fixed-to-be-case-insensitive):
+            # "loy-1" is taken once "LOY-1" exists. The stand-in assumes the same for uniqueness.
+            if any(x["code"].lower() == d["code"].lower() for x in state.discounts.values()):
                 return ok({key: {"codeDiscountNode": None, "userErrors": [
                     {"field": ["basicCodeDiscount", "code"], "code": "TAKEN", "message": "Code must be unique. Please try a different code."}]}})
             gid = f"gid://shopify/DiscountCodeNode/{len(state.discounts) + 1}"
             state.discounts[gid] = d
+            state.usage[gid] = 0
+            state.kinds[gid] = "DiscountCodeFreeShipping" if free else "DiscountCodeBasic"
             return ok({key: {"codeDiscountNode": {"id": gid}, "userErrors": []}})
+        if "codeDiscountNode(" in query:
+            # https://shopify.dev/docs/api/admin-graphql/latest/queries/codeDiscountNode: null when there is no
+            # such discount; `asyncUsageCount` on DiscountCodeBasic / DiscountCodeFreeShipping
+            # (https://shopify.dev/docs/api/admin-graphql/latest/objects/DiscountCodeBasic) counts the orders
+            # that used it, "updated asynchronously". Simplified: counted at once, when a test calls `use_code`.
+            gid = variables.get("id")
+            if gid not in state.discounts:
+                return ok({"codeDiscountNode": None})
+            return ok({"codeDiscountNode": {"id": gid, "codeDiscount": {
+                "__typename": state.kinds[gid], "asyncUsageCount": state.usage[gid]}}})
         if "discountCodeDelete" in query:
             gid = variables.get("id")
             if state.discounts.pop(gid, None) is None:

@@ -162,7 +162,7 @@ def test_cart_path_with_coupons(env):
     body = r.get_json()
     assert r.status_code == 201, body
     coupon = next(iter(env.state.coupons.values()))
-    assert coupon["code"] == body["code"] and coupon["usage_limit"] == 1
+    assert coupon["code"] == body["code"].lower() and coupon["usage_limit"] == 1  # stored lower-cased
     assert coupon["email_restrictions"] == ["zoe@example.org"] and coupon["date_expires_gmt"]
     assert coupon["discount_type"] == "fixed_cart" and Decimal(coupon["amount"]) == Decimal("5.00")
     done = W.order(50, "completed", modified="2026-11-21T10:00:00", coupons=[body["code"]])

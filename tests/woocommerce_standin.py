@@ -43,6 +43,18 @@ class Sender:
                                 headers={"User-Agent": "WooCommerce/9.9.0 Hookshot (WordPress/6.8)"})
 
 
+def coupon_code(code: str) -> str:
+    """`wc_format_coupon_code`: the `woocommerce_coupon_code` filters (includes/wc-core-functions.php:
+    html_entity_decode, wc_sanitize_coupon_code, wc_strtolower), applied by `WC_Coupon::set_code`
+    (includes/class-wc-coupon.php) and when an order's coupon items are saved, so a coupon created as
+    `LOY-5996A91B0A` is stored and returned as `loy-5996a91b0a` (observed on 5.5.1, platforms.md).
+    Simplified: trimmed and lower-cased only (no HTML entity decoding or kses filtering)."""
+    return code.strip().lower()
+
+
+USAGE_STATUSES = ("pending", "processing", "on-hold", "completed")
+
+
 def order(order_id: int, status: str = "processing", *, customer_id: int = 12, modified: str = "2026-11-20T10:00:00",
           lines=((101, 2, "50.00"),), refunds=(), coupons=(), shipping: str = "4.90") -> dict:
     """A REST v3 order: money as strings, line `price` a number, refunds with negative totals."""
@@ -58,7 +70,8 @@ def order(order_id: int, status: str = "processing", *, customer_id: int = 12, m
         "line_items": [{"id": lid, "name": "Café mug / blue", "product_id": 500 + lid, "variation_id": 0,
                         "quantity": qty, "subtotal": str(float(total)), "subtotal_tax": "0.00", "total": total,
                         "total_tax": "0.00", "price": float(total) / qty, "sku": "MUG"} for lid, qty, total in lines],
-        "coupon_lines": [{"id": 900 + i, "code": c, "discount": "5.00"} for i, c in enumerate(coupons)],
+        # Codes come back lower-cased, as WooCommerce stores them (see `coupon_code` below).
+        "coupon_lines": [{"id": 900 + i, "code": coupon_code(c), "discount": "5.00"} for i, c in enumerate(coupons)],
         "refunds": [{"id": rid, "reason": "damaged", "total": f"-{amount}"} for rid, amount in refunds],
         "_links": {"self": [{"href": f"https://woo.test/wp-json/wc/v3/orders/{order_id}"}]},
     }
@@ -74,6 +87,34 @@ class WooState:
         self.customers: dict[int, dict] = {12: {"id": 12, "email": "zoe@example.org"}}
         self.coupons: dict[int, dict] = {}
         self.deliver = None  # callable(url, body: bytes, headers) used for pings
+        self.counted: set[int] = set()  # orders whose coupon usage is recorded
+
+    def place(self, o: dict) -> dict:
+        """Store an order as the store would after a status change, counting its coupons' usage:
+        `wc_update_coupon_usage_counts` (includes/wc-order-functions.php) runs on the pending,
+        processing, on-hold, completed and cancelled status hooks: once per order it increases
+        each coupon's `usage_count` and appends to `used_by` (the user id, else the billing email);
+        cancelling a counted order takes both back. Simplified: no held-coupon bookkeeping."""
+        self.orders[o["id"]] = o
+        codes = [c["code"] for c in o.get("coupon_lines") or []]
+        by_code = {coupon_code(c["code"]): c for c in self.coupons.values()}
+        used_by = str(o.get("customer_id") or "") or (o.get("billing") or {}).get("email", "")
+        if o["status"] in USAGE_STATUSES and o["id"] not in self.counted:
+            self.counted.add(o["id"])
+            for code in codes:
+                if coupon_code(code) in by_code:
+                    c = by_code[coupon_code(code)]
+                    c["usage_count"] += 1
+                    c["used_by"].append(used_by)
+        elif o["status"] == "cancelled" and o["id"] in self.counted:
+            self.counted.discard(o["id"])
+            for code in codes:
+                if coupon_code(code) in by_code:
+                    c = by_code[coupon_code(code)]
+                    c["usage_count"] -= 1
+                    if used_by in c["used_by"]:
+                        c["used_by"].remove(used_by)
+        return o
 
 
 def _oauth_ok(request, state: WooState) -> bool:
@@ -175,13 +216,28 @@ def woo_app(state: WooState):
             float(body.get("amount", "0"))
         except (TypeError, ValueError):
             return err(400, "rest_invalid_param", "Invalid parameter(s): amount")
-        if any(c["code"].lower() == body["code"].lower() for c in state.coupons.values()):
+        if any(c["code"] == coupon_code(body["code"]) for c in state.coupons.values()):
             return err(400, "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists")
         if not all("@" in e for e in body.get("email_restrictions") or []):
             return err(400, "rest_invalid_param", "Invalid parameter(s): email_restrictions")
         cid = 700 + len(state.coupons)
-        state.coupons[cid] = {"id": cid, **body}
+        # `usage_count` and `used_by` are read-only in the REST schema (class-wc-rest-coupons-controller.php,
+        # woocommerce-rest-api-docs wp-api-v3/_coupons.md); the code is stored lower-cased.
+        state.coupons[cid] = {"id": cid, **{k: v for k, v in body.items() if k not in ("usage_count", "used_by")},
+                              "code": coupon_code(body["code"]), "usage_count": 0, "used_by": []}
         return jsonify(state.coupons[cid]), 201
+
+    @app.get("/wp-json/wc/v3/coupons/<int:cid>")
+    def one_coupon(cid):
+        return jsonify(state.coupons[cid]) if cid in state.coupons else err(404, "woocommerce_rest_shop_coupon_invalid_id", "Invalid ID.")
+
+    @app.get("/wp-json/wc/v3/coupons")
+    def coupons():
+        """`code` filters by code, formatted the same way first (`wc_get_coupon_id_by_code` looks up
+        `wc_format_coupon_code($code)`), so any case finds it."""
+        want = request.args.get("code")
+        rows = [c for c in state.coupons.values() if want is None or c["code"] == coupon_code(want)]
+        return jsonify(rows)
 
     @app.delete("/wp-json/wc/v3/coupons/<int:cid>")
     def delete_coupon(cid):

@@ -190,6 +190,17 @@ class ShopifyAdmin:
             deletedCodeDiscountId userErrors { field code message } } }""", {"id": discount_id})
         self._user_errors(data["discountCodeDelete"])
 
+    def discount_usage(self, discount_id: str) -> int | None:
+        """The code discount's `asyncUsageCount` (orders placed with it; Shopify updates it
+        asynchronously, so this is asked long after the code expired); None when it is gone."""
+        data = self.query("""query Usage($id: ID!) { codeDiscountNode(id: $id) { id codeDiscount { __typename
+            ... on DiscountCodeBasic { asyncUsageCount } ... on DiscountCodeFreeShipping { asyncUsageCount } } } }""",
+                          {"id": discount_id})
+        node = data.get("codeDiscountNode")
+        if node is None:
+            return None
+        return int((node.get("codeDiscount") or {}).get("asyncUsageCount") or 0)
+
     def store_credit(self, customer_id: str, amount: Decimal, currency: str, *,
                      expires_at: str | None = None) -> str:
         """Credit (amount > 0) or debit (amount < 0) the customer's Shopify store credit."""

@@ -23,6 +23,10 @@ class Terminal(WooError):
     pass
 
 
+class Missing(Terminal):
+    """404: the resource does not exist (any more)."""
+
+
 class WooAdmin:
     def __init__(self, url: str, key: str, secret: str, *, timeout: int = 15) -> None:
         self.url = url.rstrip("/")
@@ -39,6 +43,8 @@ class WooAdmin:
             raise Retryable(f"{type(exc).__name__}: {exc}") from None
         if r.status_code == 429 or r.status_code >= 500:
             raise Retryable(f"{r.status_code}: {r.text[:200]}")
+        if r.status_code == 404:
+            raise Missing(f"{r.status_code}: {r.text[:300]}")
         if r.status_code >= 400:
             raise Terminal(f"{r.status_code}: {r.text[:300]}")
         return r.json(), r.headers
@@ -116,7 +122,19 @@ class WooAdmin:
         return written
 
     def delete_discount(self, discount_id: str) -> None:
-        self._call("delete", f"coupons/{discount_id}", force="true")
+        try:
+            self._call("delete", f"coupons/{discount_id}", force="true")
+        except Missing:
+            pass  # already gone: nobody can use it
+
+    def discount_usage(self, discount_id: str) -> int | None:
+        """The coupon's read-only `usage_count` (WooCommerce counts an order's coupons when the
+        order is placed, and uncounts them when it is cancelled); None when the coupon is gone."""
+        try:
+            coupon, _ = self._call("get", f"coupons/{discount_id}")
+        except Missing:
+            return None
+        return int(coupon.get("usage_count") or 0)
 
     def store_credit(self, customer_id: str, amount, currency: str, *, expires_at: str | None = None) -> str:
         raise Terminal("WooCommerce has no store credit; credit is kept in the loyalty ledger")

@@ -336,7 +336,38 @@ def analytics_csv(query: AnalyticsQuery, table: str):
 class OperationsOut(BaseModel):
     failed_deliveries: list[dict]
     failed_redemptions: list[dict]
+    flagged_redemptions: list[dict] = Field(description="codes used by another customer, awaiting a decision")
     reconciliation: dict | None
+
+
+class FlaggedOut(BaseModel):
+    id: int
+    code: str | None
+    member_id: int
+    owner_customer_id: str = Field(description="who the code was issued to (whose points are held)")
+    owner_email: str | None
+    used_by_customer_id: str | None = Field(description="who used it (null: a guest)")
+    order_id: str | None
+    reward_id: str | None
+    asset: str
+    amount: str
+    status: str = Field(description="flagged (awaiting a decision), committed or released")
+    decision: str | None
+    decided_by: str | None
+    decided_at: str | None
+    reason: str | None
+    flagged_at: str
+
+
+class FlaggedListOut(BaseModel):
+    redemptions: list[FlaggedOut]
+
+
+class DecisionIn(Strict):
+    decision: Literal["commit", "release"] = Field(
+        description="commit: the owner pays for the code (the hold is spent); release: the owner gets the points back")
+    reason: str = Field(min_length=1, max_length=500, description="why (kept on the redemption and in the ledger)")
+    actor: str | None = Field(None, max_length=200, description="the person deciding")
 
 
 class ReplayOut(BaseModel):
@@ -354,7 +385,28 @@ def operations():
 
     rt = _rt()
     return jsonify(failed_deliveries=rt.inbox.failed(g.shop.id), failed_redemptions=rt.cart.failed(g.shop.id),
+                   flagged_redemptions=[x for x in rt.cart.flagged(g.shop.id) if x["status"] == "flagged"],
                    reconciliation=sync_status(rt.db, g.shop.id))
+
+
+@bp.get("/operations/flagged-redemptions")
+@admin_required
+@api(summary="Reward codes used by another customer: the owner's points stay held until you decide "
+             "(and the ones decided, with who, when and why)",
+     tags=["operations"], response=FlaggedListOut, auth="adminKey")
+def flagged_redemptions():
+    return jsonify(redemptions=_rt().cart.flagged(g.shop.id))
+
+
+@bp.post("/operations/flagged-redemptions/<int:redemption_id>/decision")
+@admin_required
+@api(summary="Decide a flagged redemption once: commit the hold (charge the owner) or release it "
+             "(give the points back), with a reason",
+     tags=["operations"], body=DecisionIn, response=FlaggedOut, auth="adminKey", errors=(404, 409, 422))
+def decide_redemption(redemption_id: int, body: DecisionIn):
+    actor = f"{g.actor}:{body.actor}" if body.actor else g.actor
+    return jsonify(_rt().cart.decide(g.shop.id, redemption_id, decision=body.decision, reason=body.reason,
+                                     actor=actor))
 
 
 @bp.post("/operations/deliveries/<int:inbox_id>/replay")

@@ -39,7 +39,11 @@ TEXTS = {
            "d_repeat": "orders by customers who had ordered before", "d_cost": "points redeemed at their value + store credit spent",
            "d_liability": "outstanding points at their value + store credit", "orders": "Orders",
            "landings": "Landings", "sign_ups": "Sign-ups", "first_orders": "First orders", "rewards_issued": "Rewarded",
-           "links_shared": "Links shared",},
+           "links_shared": "Links shared",
+           "flagged": "Reward codes used by another customer", "flagged_help": "The owner's points stay held until you decide: charge the owner, or give the points back.",
+           "owner": "Issued to", "used_by": "Used by", "order": "Order", "code": "Code", "held": "Held",
+           "decision": "Decision", "commit": "Charge the owner", "release": "Give the points back", "decide": "Decide",
+           "guest": "a guest", "decided": "Decided", "decided_by": "by", "decision_saved": "Decision saved",},
     "it": {"dashboard": "Panoramica", "members": "Membri", "program": "Programma", "operations": "Operazioni",
            "sign_in": "Accedi", "api_key": "Chiave API admin", "sign_out": "Esci", "search": "Cerca",
            "points_issued": "Punti emessi", "points_redeemed": "Punti riscattati", "outstanding": "Punti in circolo",
@@ -60,7 +64,11 @@ TEXTS = {
            "d_repeat": "ordini di clienti che avevano già ordinato", "d_cost": "punti riscattati al loro valore + credito speso",
            "d_liability": "punti in circolo al loro valore + credito", "orders": "Ordini",
            "landings": "Visite", "sign_ups": "Iscrizioni", "first_orders": "Primi ordini", "rewards_issued": "Premiati",
-           "links_shared": "Link condivisi",},
+           "links_shared": "Link condivisi",
+           "flagged": "Codici premio usati da un altro cliente", "flagged_help": "I punti del titolare restano bloccati finché non decidi: addebitarli al titolare o restituirli.",
+           "owner": "Emesso per", "used_by": "Usato da", "order": "Ordine", "code": "Codice", "held": "Bloccati",
+           "decision": "Decisione", "commit": "Addebita al titolare", "release": "Restituisci i punti", "decide": "Decidi",
+           "guest": "un ospite", "decided": "Decisi", "decided_by": "da", "decision_saved": "Decisione salvata",},
 }
 
 LAYOUT = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8"><title>Loyalty · {{ title }}</title>
@@ -517,14 +525,38 @@ def restore(version: int):
 def operations():
     shop = _shop()
     rt = _rt()
-    replayed = None
-    if request.method == "POST":
+    replayed = decided = error = None
+    if request.method == "POST" and request.form.get("action") == "decide":
+        try:
+            rt.cart.decide(shop.id, int(request.form.get("redemption_id", "0") or 0),
+                           decision=request.form.get("decision", ""), reason=request.form.get("reason", ""),
+                           actor=f"admin-page:{shop.id}")
+            decided = True
+        except (ValueError, DomainError) as exc:
+            error = getattr(exc, "message", str(exc))
+    elif request.method == "POST":
         replayed = rt.inbox.replay(shop.id, int(request.form.get("id", "0") or 0))
     from ..services.reconcile import sync_status
 
     sync = sync_status(rt.db, shop.id)
+    flagged = rt.cart.flagged(shop.id)
     return _page("Operations", "operations", """<h1>{{ t.operations }}</h1>
       {% if replayed %}<p class="ok" role="status">{{ t.replay }}: {{ replayed }}</p>{% endif %}
+      {% if decided %}<p class="ok" role="status">{{ t.decision_saved }}</p>{% endif %}
+      {% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}
+      <div class="card" data-flagged><h2>{{ t.flagged }}</h2><p class="muted">{{ t.flagged_help }}</p>
+      <table><tr><th>{{ t.code }}</th><th>{{ t.owner }}</th><th>{{ t.used_by }}</th><th>{{ t.order }}</th><th>{{ t.held }}</th><th>{{ t.decision }}</th></tr>
+      {% for r in flagged %}<tr><td>{{ r.code }}</td>
+      <td><a href="{{ url_for('admin_pages.member', member_id=r.member_id) }}">{{ r.owner_customer_id }}</a> <span class="muted">{{ r.owner_email or '' }}</span></td>
+      <td>{{ r.used_by_customer_id or t.guest }}</td><td>{{ r.order_id or '' }}</td><td>{{ r.amount }} {{ r.asset }}</td>
+      <td>{% if r.status == 'flagged' %}<form method="post">{{ csrf() }}<input type="hidden" name="action" value="decide">
+      <input type="hidden" name="redemption_id" value="{{ r.id }}">
+      <select name="decision" aria-label="{{ t.decision }}"><option value="commit">{{ t.commit }}</option><option value="release">{{ t.release }}</option></select>
+      <input name="reason" required minlength="1" maxlength="500" placeholder="{{ t.reason }}" aria-label="{{ t.reason }}">
+      <button>{{ t.decide }}</button></form>
+      {% else %}{{ t.commit if r.decision == 'commit' else t.release }} · {{ t.decided_by }} {{ r.decided_by }} · {{ r.decided_at[:16] }}
+      <div class="muted">{{ r.reason }}</div>{% endif %}</td></tr>
+      {% else %}<tr><td class="muted" colspan="6">–</td></tr>{% endfor %}</table></div>
       <div class="card"><h2>{{ t.reconciled }}</h2><p>{{ sync.checked_at[:16] if sync and sync.checked_at else '–' }}
       {% if sync and sync.last_error %}<span class="err">{{ sync.last_error }}</span>{% endif %}</p></div>
       <div class="card"><h2>{{ t.failed }}</h2><table><tr><th>Topic</th><th>Received</th><th>Attempts</th><th>Reason</th><th></th></tr>
@@ -535,7 +567,8 @@ def operations():
       {% for r in refused %}<tr><td>{{ r.at[:16] }}</td><td><a href="{{ url_for('admin_pages.member', member_id=r.member_id) }}">#{{ r.member_id }}</a></td>
       <td>{{ r.reward_id or 'store credit' }} ({{ r.amount }} {{ r.asset }}, returned)</td><td>{{ r.reason }}</td></tr>
       {% else %}<tr><td class="muted" colspan="4">–</td></tr>{% endfor %}</table></div>""",
-                 sync=sync, failed=rt.inbox.failed(shop.id), refused=rt.cart.failed(shop.id), replayed=replayed)
+                 sync=sync, failed=rt.inbox.failed(shop.id), refused=rt.cart.failed(shop.id), replayed=replayed,
+                 flagged=flagged, decided=decided, error=error)
 
 
 @bp.route("/notifications", methods=["GET", "POST"])

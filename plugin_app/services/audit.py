@@ -105,7 +105,22 @@ def run_audit(db: Database, shop_id: int | None = None) -> AuditReport:
             report.problems.append(f"shop {d.shop_id}: idempotency key {d.idempotency_key!r} used twice")
 
         _check_lots_and_holds(conn, scope, balances, report)
+        _check_released_codes(conn, scope, report)
     return report
+
+
+def _check_released_codes(conn, scope, report: AuditReport) -> None:
+    """No hold was given back whose code an order used (the shopper would have both the discount
+    and the points). A merchant's recorded decision to give it back is not a leak."""
+    r, h, oc = t.redemptions, t.holds, t.order_codes
+    rows = conn.execute(select(r.c.id, r.c.shop_id, r.c.code, oc.c.order_id)
+                        .join(h, h.c.id == r.c.hold_id)
+                        .join(oc, (oc.c.shop_id == r.c.shop_id) & (oc.c.code_key == r.c.code_key))
+                        .where(scope(r), h.c.state == "released", r.c.decision.is_(None))
+                        .order_by(r.c.id))
+    for x in rows:
+        report.problems.append(f"shop {x.shop_id}: redemption {x.id}'s hold was released, but order "
+                               f"{x.order_id} used its code {x.code}")
 
 
 def _check_lots_and_holds(conn, scope, balances, report: AuditReport) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,8 @@ from typing import Callable, Protocol
 from sqlalchemy import select, update
 
 from ..domain.earning import MemberContext, Order, OrderLine, calculate
-from ..domain.errors import DomainError, IdempotencyConflict, InsufficientBalance, InvalidRequest, NotFound
+from ..domain.errors import (DomainError, IdempotencyConflict, InsufficientBalance, InvalidRequest, InvalidState,
+                             NotFound)
 from ..domain.ledger import Asset, Source
 from ..domain.money import Money, quantum
 from ..domain.ports import Clock, SystemClock
@@ -23,7 +25,7 @@ from ..domain.rewards import credit_spend, quote
 from ..domain.tiers import level_for
 from ..storage import tables as t
 from ..storage.db import Database
-from ..storage.repos import insert_returning
+from ..storage.repos import insert_ignore, insert_returning
 from . import events
 from .ledger import Ledger
 from .members import Members
@@ -32,6 +34,9 @@ from .tiers import TierService
 
 CODE_MINUTES = 120  # how long a cart code lives on the platform
 SETTLE_GRACE = timedelta(hours=6)  # the paid order may arrive late (Shopify retries for 4 hours)
+LAPSE_GIVE_UP = timedelta(days=14)  # a platform that cannot be asked for this long: release anyway
+
+log = logging.getLogger(__name__)
 
 
 class PlatformUnavailable(DomainError):
@@ -49,6 +54,14 @@ class CodeMaker(Protocol):
                              amount=None, percent=None, free_shipping: bool = False) -> str: ...
 
     def delete_discount(self, discount_id: str) -> None: ...
+
+    def discount_usage(self, discount_id: str) -> int | None: ...
+
+
+def code_key(code: str) -> str:
+    """Discount codes are case-insensitive on both platforms (WooCommerce stores and returns them
+    lower-cased; Shopify matches them in any case): every comparison goes through this."""
+    return code.strip().lower()
 
 
 @dataclass(frozen=True)
@@ -240,7 +253,7 @@ class CartService:
                   "value": {"amount": str(value["amount"]) if value["amount"] is not None else None,
                             "percent": str(value["percent"]) if value["percent"] is not None else None,
                             "free_shipping": value["free_shipping"], "currency": shop_currency}}
-        self._finish(row_id, "issued", answer, code=code, platform_discount_id=discount_id)
+        self._finish(row_id, "issued", answer, code=code, code_key=code_key(code), platform_discount_id=discount_id)
         return answer
 
     def _stored(self, shop_id: int, key: str, fingerprint: str) -> dict | None:
@@ -276,48 +289,83 @@ class CartService:
             raise NotFound("no such redemption")
         if row.status != "issued":
             return {"redemption_id": row.id, "status": row.status}
+        platform = self.platform_for(shop_id)
         try:
-            self.platform_for(shop_id).delete_discount(row.platform_discount_id)
+            used = platform.discount_usage(row.platform_discount_id)
+            if used is not None and not used:
+                platform.delete_discount(row.platform_discount_id)
         except Exception as exc:
             raise PlatformUnavailable(f"the code could not be disabled: {exc}"[:300]) from None
+        if used:  # an order was placed with it meanwhile: spent, not given back
+            with self.db.transaction() as conn:
+                current = conn.execute(select(t.redemptions).where(
+                    t.redemptions.c.id == row.id).with_for_update()).first()
+                if current.status == "issued":
+                    self._commit(conn, current, None, None, f"{current.answer.get('title', 'reward')} used at checkout "
+                                 "(the platform counted it)", f"code:{current.code}")
+            row = self._row(shop_id, redemption_id)
+            return {"redemption_id": row.id, "status": row.status}
         self.ledger.release(shop_id, row.hold_id, key=f"redemption:{row.id}:removed", source=Source.CART,
                             reason="removed from the cart")
         self._finish(row.id, "released", row.answer)
         return {"redemption_id": row.id, "status": "released"}
 
     def settle(self, shop_id: int, order_id: str, customer_id: str | None, codes: tuple[str, ...]) -> list[str]:
-        """The paid (or cancelled) order carries codes: commit their holds to this order, once."""
+        """The paid (or cancelled) order carries codes: remember them, and commit their holds to
+        this order, once. Codes are compared case-insensitively (WooCommerce lower-cases them)."""
         notes = []
-        for code in codes:
+        now = self.clock.now()
+        keys = list(dict.fromkeys(code_key(c) for c in codes if c and c.strip()))
+        if keys:
+            with self.db.transaction() as conn:
+                for key in keys:
+                    insert_ignore(conn, t.order_codes, dict(shop_id=shop_id, code_key=key, order_id=order_id,
+                                                            seen_at=now), ["shop_id", "code_key", "order_id"])
+        for key in keys:
             with self.db.transaction() as conn:
                 row = conn.execute(select(t.redemptions).where(t.redemptions.c.shop_id == shop_id,
-                                                               t.redemptions.c.code == code).with_for_update()).first()
+                                                               t.redemptions.c.code_key == key).with_for_update()).first()
                 if row is None:
                     continue
+                code = row.code
                 owner = conn.execute(select(t.members.c.platform_customer_id).where(
                     t.members.c.id == row.member_id)).scalar()
                 ref = f"order:{order_id}"
                 if row.status == "committed" and row.order_id == order_id:
                     continue
+                if row.status == "committed" and row.order_id is None:
+                    # Committed when the platform said the code was used; now we know the order.
+                    conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
+                        order_id=order_id, used_by=customer_id, updated_at=now))
+                    if owner != customer_id:
+                        events.emit(conn, shop_id, row.member_id, "redemption_flagged", f"flag:{row.id}:{order_id}",
+                                    {"code": code, "order_id": order_id, "reason": "used by another customer"}, now)
+                    notes.append(f"{code} committed earlier; order {order_id} recorded")
+                    continue
                 if row.status != "issued" or owner != customer_id:
                     why = ("used by another customer" if owner != customer_id else
                            f"used on order {order_id} after it was {row.status}")
                     events.emit(conn, shop_id, row.member_id, "redemption_flagged", f"flag:{row.id}:{order_id}",
-                                {"code": code, "order_id": order_id, "reason": why}, self.clock.now())
+                                {"code": code, "order_id": order_id, "reason": why}, now)
                     if row.status == "issued":
-                        conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(status="flagged"))
+                        conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
+                            status="flagged", order_id=order_id, used_by=customer_id, updated_at=now))
                     notes.append(f"{code} flagged: {why}")
                     continue
-                self.ledger.commit(shop_id, row.hold_id, key=f"redemption:{row.id}:commit", source=Source.ORDER,
-                                   reason=f"{row.answer.get('title', 'reward')} used on order {order_id}",
-                                   external_ref=ref, conn=conn)
-                conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
-                    status="committed", order_id=order_id, updated_at=self.clock.now()))
-                events.emit(conn, shop_id, row.member_id, "reward_redeemed", f"redeemed:{row.id}",
-                            {"redemption_id": row.id, "reward_id": row.reward_id, "code": code, "order_id": order_id,
-                             "asset": row.asset, "amount": str(row.amount)}, self.clock.now())
+                self._commit(conn, row, order_id, customer_id,
+                             f"{row.answer.get('title', 'reward')} used on order {order_id}", ref)
                 notes.append(f"{code} committed")
         return notes
+
+    def _commit(self, conn, row, order_id: str | None, used_by: str | None, reason: str, ref: str) -> None:
+        now = self.clock.now()
+        self.ledger.commit(row.shop_id, row.hold_id, key=f"redemption:{row.id}:commit", source=Source.ORDER,
+                           reason=reason, external_ref=ref, conn=conn)
+        conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
+            status="committed", order_id=order_id, used_by=used_by, updated_at=now))
+        events.emit(conn, row.shop_id, row.member_id, "reward_redeemed", f"redeemed:{row.id}",
+                    {"redemption_id": row.id, "reward_id": row.reward_id, "code": row.code, "order_id": order_id,
+                     "asset": row.asset, "amount": str(row.amount)}, now)
 
     def failed(self, shop_id: int, limit: int = 50) -> list[dict]:
         """Redemptions the platform refused (the points went back), newest first."""
@@ -330,7 +378,10 @@ class CartService:
                  "reason": ((x.answer or {}).get("error") or {}).get("message", "")} for x in rows]
 
     def lapse(self) -> int:
-        """Periodic: codes never used are released (after a grace for late orders)."""
+        """Periodic: codes never used are taken off the platform and their holds released (after
+        a grace for late orders). The platform is asked first: a code it says was used is
+        committed instead (its order may still be on its way); a platform that cannot be asked
+        keeps the hold until the next run (at most LAPSE_GIVE_UP)."""
         now = self.clock.now()
         with self.db.transaction() as conn:
             rows = conn.execute(select(t.redemptions).where(
@@ -338,13 +389,111 @@ class CartService:
         done = 0
         for row in rows:
             try:
-                self.ledger.release(row.shop_id, row.hold_id, key=f"redemption:{row.id}:lapsed", source=Source.SYSTEM,
-                                    reason="the code expired unused")
-            except DomainError:
-                pass  # settled meanwhile
-            with self.db.transaction() as conn:
-                done += conn.execute(update(t.redemptions).where(
-                    t.redemptions.c.id == row.id, t.redemptions.c.status == "issued").values(
-                    status="released", updated_at=now)).rowcount
+                done += self._lapse_one(row, now)
+            except Exception as exc:  # noqa: BLE001 - one shop's platform must not stop the others
+                log.warning("redemption %s not lapsed yet: %s", row.id, exc)
         return done
 
+    def _lapse_one(self, row, now: datetime) -> int:
+        platform = self.platform_for(row.shop_id)
+        reason = "the code expired unused"
+        try:
+            used = platform.discount_usage(row.platform_discount_id) if row.platform_discount_id else None
+        except Exception as exc:  # noqa: BLE001
+            if row.expires_at > now - LAPSE_GIVE_UP:
+                raise
+            used, reason = None, f"the code expired; the platform could not be asked ({exc})"[:300]
+        with self.db.transaction() as conn:
+            current = conn.execute(select(t.redemptions).where(
+                t.redemptions.c.id == row.id).with_for_update()).first()
+            if current is None or current.status != "issued":
+                return 0  # settled meanwhile
+            if used:
+                self._commit(conn, current, None, None,
+                             f"{current.answer.get('title', 'reward')} used at checkout (the platform counted it)",
+                             f"code:{current.code}")
+                return 1
+        if used is not None:  # still on the platform, unused: take it off before giving the points back
+            platform.delete_discount(row.platform_discount_id)
+        with self.db.transaction() as conn:
+            current = conn.execute(select(t.redemptions).where(
+                t.redemptions.c.id == row.id).with_for_update()).first()
+            if current.status != "issued":
+                return 0
+            self.ledger.release(row.shop_id, row.hold_id, key=f"redemption:{row.id}:lapsed", source=Source.SYSTEM,
+                                reason=reason, conn=conn)
+            conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
+                status="released", updated_at=now))
+        return 1
+
+    # -- flagged: the merchant decides -------------------------------------------------------
+    def flagged(self, shop_id: int, limit: int = 100) -> list[dict]:
+        """Codes used by another customer: the owner's points are still held, awaiting the
+        merchant (and the ones decided, with who, when and why), newest first."""
+        r, m = t.redemptions.c, t.members.c
+        with self.db.transaction() as conn:
+            rows = conn.execute(select(t.redemptions, m.platform_customer_id.label("owner"), m.email.label("owner_email"))
+                                .join(t.members, m.id == r.member_id)
+                                .where(r.shop_id == shop_id, (r.status == "flagged") | r.decision.is_not(None))
+                                .order_by(r.id.desc()).limit(limit)).all()
+        return [self._flag_json(x) for x in rows]
+
+    @staticmethod
+    def _flag_json(x) -> dict:
+        return {"id": x.id, "code": x.code, "member_id": x.member_id, "owner_customer_id": x.owner,
+                "owner_email": x.owner_email, "used_by_customer_id": x.used_by, "order_id": x.order_id,
+                "reward_id": x.reward_id, "asset": x.asset,
+                "amount": str(int(x.amount)) if x.asset == "points" else str(x.amount),
+                "status": x.status, "decision": x.decision, "decided_by": x.decided_by,
+                "decided_at": x.decided_at.isoformat() if x.decided_at else None, "reason": x.decision_reason,
+                "flagged_at": x.updated_at.isoformat()}
+
+    def decide(self, shop_id: int, redemption_id: int, *, decision: str, reason: str, actor: str) -> dict:
+        """The merchant's decision on a flagged redemption: commit the hold (the owner pays for
+        the code another customer used) or release it (the owner gets the points back). Once."""
+        reason = (reason or "").strip()
+        if decision not in ("commit", "release"):
+            raise InvalidRequest("decide commit or release", field="decision")
+        if not reason:
+            raise InvalidRequest("say why", field="reason")
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            row = conn.execute(select(t.redemptions).where(t.redemptions.c.shop_id == shop_id,
+                                                           t.redemptions.c.id == redemption_id).with_for_update()).first()
+            if row is None:
+                raise NotFound("no such redemption")
+            if row.decision is not None or row.status != "flagged":
+                raise InvalidState(f"this redemption is {row.status}"
+                                   + (f" (decided by {row.decided_by})" if row.decided_by else "") + "; nothing to decide")
+            used = f"code {row.code} used on order {row.order_id} by customer {row.used_by or 'unknown'}"
+            details = {"redemption_id": row.id, "decision": decision, "decided_by": actor, "reason": reason,
+                       "decided_at": now.isoformat(), "order_id": row.order_id, "used_by": row.used_by,
+                       "code": row.code}
+            common = dict(key=f"redemption:{row.id}:decision", source=Source.ADMIN, conn=conn, actor=actor,
+                          details=details)
+            if decision == "commit":
+                self.ledger.commit(shop_id, row.hold_id, reason=f"{used}: charged to the owner: {reason}"[:500],
+                                   external_ref=f"order:{row.order_id}", **common)
+                status = "committed"
+            else:
+                self.ledger.release(shop_id, row.hold_id, reason=f"{used}: given back to the owner: {reason}"[:500],
+                                    **common)
+                status = "released"
+            conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
+                status=status, decision=decision, decided_by=actor[:255], decided_at=now,
+                decision_reason=reason[:500], updated_at=now))
+            owner = conn.execute(select(t.members.c.platform_customer_id.label("owner"),
+                                        t.members.c.email.label("owner_email")).where(
+                t.members.c.id == row.member_id)).one()
+            fresh = conn.execute(select(t.redemptions).where(t.redemptions.c.id == row.id)).one()
+        return self._flag_json(_Joined(fresh, owner))
+
+
+class _Joined:
+    """A redemption row with its owner's customer id and email, like the list's joined rows."""
+
+    def __init__(self, row, owner) -> None:
+        self._row, self.owner, self.owner_email = row, owner.owner, owner.owner_email
+
+    def __getattr__(self, name):
+        return getattr(self._row, name)

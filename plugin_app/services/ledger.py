@@ -264,19 +264,21 @@ class Ledger:
     # -- holds -----------------------------------------------------------------------------
     def commit(self, shop_id: int, hold_id: int, amount: object | None = None, *, key: str,
                source: Source | str, reason: str, external_ref: str | None = None,
-               conn: Connection | None = None) -> Posted:
+               conn: Connection | None = None, actor: str | None = None, details: dict | None = None) -> Posted:
         """Spend a hold, all of it or less (the rest returns to the member)."""
         return self._settle(shop_id, hold_id, amount, key=key, source=source, reason=reason,
-                            external_ref=external_ref, commit=True, conn=conn)
+                            external_ref=external_ref, commit=True, conn=conn, actor=actor, details=details)
 
     def release(self, shop_id: int, hold_id: int, *, key: str, source: Source | str,
-                reason: str, conn: Connection | None = None) -> Posted:
+                reason: str, conn: Connection | None = None, actor: str | None = None,
+                details: dict | None = None) -> Posted:
         """Give a hold back whole (the cart was abandoned or the order failed)."""
         return self._settle(shop_id, hold_id, None, key=key, source=source, reason=reason,
-                            external_ref=None, commit=False, conn=conn)
+                            external_ref=None, commit=False, conn=conn, actor=actor, details=details)
 
     def _settle(self, shop_id: int, hold_id: int, amount, *, key: str, source, reason: str,
-                external_ref: str | None, commit: bool, conn: Connection | None) -> Posted:
+                external_ref: str | None, commit: bool, conn: Connection | None,
+                actor: str | None = None, details: dict | None = None) -> Posted:
         source = self._check_common(key, source, reason)
         with self.db.unit(conn) as c:
             found = LedgerRepo(c, shop_id).hold(hold_id)
@@ -300,7 +302,8 @@ class Ledger:
             entry_id, new_bal = self._write(
                 repo, bal, asset, account, effect, now, kind=kind, key=key, request=request,
                 source=source, reason=reason, amount=committed if commit else held,
-                hold_id=hold_id, external_ref=external_ref)
+                hold_id=hold_id, external_ref=external_ref,
+                **({"actor": actor[:255]} if actor else {}), **({"details": details} if details else {}))
             repo.close_hold(hold_id, "committed" if commit else "released", committed, now)
             return entry_id, hold_id, new_bal
 

@@ -271,17 +271,26 @@ redemptions = Table(
     Column("asset", String(10), nullable=False),
     Column("amount", ExactDecimal, nullable=False),  # points or credit held
     Column("hold_id", Id, nullable=True),
-    Column("code", String(40), nullable=True),
+    Column("code", String(40), nullable=True),  # as issued (shown to the shopper)
+    Column("code_key", String(40), nullable=True),  # lower-cased: codes are case-insensitive on both platforms
     Column("platform_discount_id", String(200), nullable=True),
     Column("status", String(12), nullable=False),  # reserving, issued, committed, released, failed, flagged
     Column("answer", JSON, nullable=True),  # what the first request was told, replayed for its key
     Column("order_id", String(64), nullable=True),
+    # A code used by another customer (flagged): who used it, and the merchant's decision on the hold
+    # (commit: charge the owner; release: give the points back), by whom, when and why.
+    Column("used_by", String(64), nullable=True),
+    Column("decision", String(10), nullable=True),
+    Column("decided_by", String(255), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("decision_reason", String(500), nullable=True),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "idempotency_key", name="uq_redemptions_shop_key"),
     UniqueConstraint("shop_id", "code", name="uq_redemptions_shop_code"),
     Index("ix_redemptions_due", "status", "expires_at"),
+    Index("ix_redemptions_code_key", "shop_id", "code_key", unique=True),
 )
 
 referral_codes = Table(
@@ -408,4 +417,12 @@ notifications = Table(
     UniqueConstraint("shop_id", "ref", "target", name="uq_notifications_shop_ref"),  # fan-out once
     Index("ix_notifications_due", "state", "next_attempt_at"),
     Index("ix_notifications_shop", "shop_id", "id"),
+)
+
+order_codes = Table(
+    "order_codes", metadata,  # the discount codes each paid or cancelled order carried (lower-cased)
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
+    Column("code_key", String(40), primary_key=True),
+    Column("order_id", String(64), primary_key=True),
+    Column("seen_at", UTCDateTime, nullable=False),
 )
