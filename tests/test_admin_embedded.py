@@ -82,17 +82,26 @@ def test_a_session_token_for_shop_a_never_reads_or_changes_shop_b(app):  # noqa:
         referral_id = conn.execute(t.referrals.insert().values(
             shop_id=b.id, referrer_member_id=bm.id, friend_member_id=friend.id, status="review", reason="held",
             created_at=now, updated_at=now).returning(t.referrals.c.id)).scalar()
+    held = rt.ledger.reserve(b.id, bm.id, "points", 100, key="b-hold", source="cart", reason="held for a reward")
+    with rt.db.transaction() as conn:  # a code of B's used by another customer, awaiting B's decision
+        redemption_id = conn.execute(t.redemptions.insert().values(
+            shop_id=b.id, member_id=bm.id, idempotency_key="b-redeem", request_hash="h", reward_id="five-off",
+            asset="points", amount=100, hold_id=held.hold_id, code="LOY-BSECRET01", code_key="loy-bsecret01",
+            status="flagged", order_id="b-order-9", used_by="b-friend", answer={"title": "5 off"},
+            expires_at=now, created_at=now, updated_at=now).returning(t.redemptions.c.id)).scalar()
     b_endpoint = rt.notifier.add_endpoint(b.id, "https://hooks.bravo.example/in", ["member.enrolled"], "whsec_b")
     rt.members.enrol(b.id, "b-later")
     rt.notifier.relay()
     b_delivery = rt.notifier.log(b.id)[0]["id"]
     rt.analytics.refresh()
     before = _b_state(rt, b.id)
-    markers = [secret_email, secret_customer, "Pacific/Auckland", "Bea Secret", b.widget_key, B_DOMAIN, "bravo.example"]
+    markers = [secret_email, secret_customer, "Pacific/Auckland", "Bea Secret", b.widget_key, B_DOMAIN, "bravo.example",
+               "LOY-BSECRET01"]
 
     ids = {"member_id": bm.id, "entry_id": entry.entry_id, "inbox_id": bad, "referral_id": referral_id,
            "version": 2, "platform_customer_id": secret_customer, "order_id": "b-order-1", "table": "summary",
-           "endpoint_id": b_endpoint["id"], "notification_id": b_delivery, "kind": "welcome"}
+           "endpoint_id": b_endpoint["id"], "notification_id": b_delivery, "kind": "welcome",
+           "redemption_id": redemption_id}
     order = {"order_id": "b-order-1", "placed_at": "2026-03-02T10:00:00Z", "customer_id": secret_customer,
              "lines": [{"line_id": "l", "total": "80.00"}]}
     bodies = {
@@ -108,6 +117,8 @@ def test_a_session_token_for_shop_a_never_reads_or_changes_shop_b(app):  # noqa:
         "/admin/api/v1/storefront/customer-tokens": {"customer_id": secret_customer},
         "/admin/api/v1/storefront/origins": {"origins": ["https://evil.example"]},
         "/admin/api/v1/webhooks": {"url": "https://evil.example/in", "topics": ["member.enrolled"]},
+        "/admin/api/v1/operations/flagged-redemptions/<int:redemption_id>/decision": {"decision": "release",
+                                                                                      "reason": "a's guess"},
     }
     tried = 0
     for rule in app.url_map.iter_rules():
@@ -132,4 +143,7 @@ def test_a_session_token_for_shop_a_never_reads_or_changes_shop_b(app):  # noqa:
     assert own.status_code == 200 and own.get_json()["email"] == secret_email
     assert client.post(f"/admin/api/v1/referrals/{referral_id}/approve", json={},
                        headers={"Authorization": f"Bearer {b_token}"}).status_code == 200
+    decided = client.post(f"/admin/api/v1/operations/flagged-redemptions/{redemption_id}/decision",
+                          json={"decision": "release", "reason": "b decides"}, headers={"Authorization": f"Bearer {b_token}"})
+    assert decided.status_code == 200 and decided.get_json()["decided_by"].startswith("shopify-")
     assert _b_state(rt, b.id) != before
