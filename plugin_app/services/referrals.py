@@ -226,7 +226,7 @@ class ReferralService:
                                                          t.referrals.c.friend_member_id == member.id).with_for_update()).first()
             if row is None and codes:  # the friend's welcome code on an order nobody claimed
                 row = conn.execute(select(t.referrals).where(t.referrals.c.shop_id == shop_id,
-                                                             func.lower(t.referrals.c.friend_code).in_([c.strip().lower() for c in codes]))).first()
+                                                             t.referrals.c.friend_code.in_(codes))).first()
                 if row is not None and row.friend_member_id != member.id:
                     row = None  # someone else's welcome code: not this customer's referral
             if row is None or not paid or not program.referrals.enabled:
