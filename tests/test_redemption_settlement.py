@@ -296,3 +296,11 @@ def test_audit_finds_a_released_hold_whose_code_an_order_used(woo):  # noqa: F81
     assert report.problems == [f"shop {woo.shop_id}: redemption {row.id}'s hold was released, but order 53 "
                                f"used its code {body['code']}"]
     assert not run_audit(woo.rt.db, shop_id=woo.shop_id).ok
+
+
+def test_redacting_the_customer_who_used_the_code_removes_their_id(shop):  # noqa: F811
+    body = flag(shop, used_by=99)
+    S.Sender(shop.client, SECRET).deliver("customers/redact", {
+        "shop_id": 1, "shop_domain": S.DOMAIN, "orders_to_redact": [6001], "customer": {"id": 99, "email": "x@example.org"}})
+    used_by = redemption(shop.rt, body["code"]).used_by
+    assert used_by != "99" and used_by.startswith("redacted-")

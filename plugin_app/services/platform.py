@@ -118,6 +118,8 @@ class PlatformSync:
             done = conn.execute(update(t.members).where(
                 t.members.c.shop_id == shop_id, t.members.c.platform_customer_id == event.customer_id,
             ).values(platform_customer_id=alias, email=None, name=None, birthday=None, updated_at=self.clock.now())).rowcount
+            conn.execute(update(t.redemptions).where(  # who used another customer's code
+                t.redemptions.c.shop_id == shop_id, t.redemptions.c.used_by == event.customer_id).values(used_by=alias))
             # Raw deliveries may carry the customer's personal data: keep the rows, drop the bodies.
             # (Deliveries still waiting keep theirs: they have yet to be processed.)
             for row in conn.execute(select(t.inbox.c.id, t.inbox.c.payload).where(
