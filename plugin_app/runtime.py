@@ -43,6 +43,9 @@ class LocalCodes:
     def delete_discount(self, discount_id: str) -> None:
         return None
 
+    def discount_usage(self, discount_id: str) -> int | None:
+        return 0  # no checkout can use a code that exists only here
+
 
 class Runtime:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
