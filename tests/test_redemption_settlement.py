@@ -304,3 +304,19 @@ def test_redacting_the_customer_who_used_the_code_removes_their_id(shop):  # noq
         "shop_id": 1, "shop_domain": S.DOMAIN, "orders_to_redact": [6001], "customer": {"id": 99, "email": "x@example.org"}})
     used_by = redemption(shop.rt, body["code"]).used_by
     assert used_by != "99" and used_by.startswith("redacted-")
+
+
+def test_a_code_committed_before_its_order_arrived_comes_back_when_the_order_is_cancelled(woo):  # noqa: F811
+    member = woo_member(woo)
+    body = woo_redeem(woo)
+    order = woo.state.place(woo_order(54, body["code"]))  # counted by the store; the webhook is lost
+    later(woo.rt)
+    assert woo.rt.cart.lapse() == 1 and woo_bal(woo, member) == (200, 0)
+    woo.sender.deliver("order.updated", order)  # it turns up paid: 35 earned
+    assert woo_bal(woo, member) == (235, 0)
+    cancelled = woo.state.place({**order, "status": "cancelled", "date_modified_gmt": "2026-11-21T12:00:00"})
+    assert next(iter(woo.state.coupons.values()))["usage_count"] == 0  # the store gave the coupon back too
+    woo.sender.deliver("order.updated", cancelled)
+    woo.sender.deliver("order.updated", cancelled)
+    assert woo_bal(woo, member) == (300, 0)  # the 100 spent come back once; the 35 earned go
+    assert run_audit(woo.rt.db).ok

@@ -310,7 +310,8 @@ class CartService:
         self._finish(row.id, "released", row.answer)
         return {"redemption_id": row.id, "status": "released"}
 
-    def settle(self, shop_id: int, order_id: str, customer_id: str | None, codes: tuple[str, ...]) -> list[str]:
+    def settle(self, shop_id: int, order_id: str, customer_id: str | None, codes: tuple[str, ...],
+               cancelled: bool = False) -> list[str]:
         """The paid (or cancelled) order carries codes: remember them, and commit their holds to
         this order, once. Codes are compared case-insensitively (WooCommerce lower-cases them)."""
         notes = []
@@ -331,16 +332,17 @@ class CartService:
                 owner = conn.execute(select(t.members.c.platform_customer_id).where(
                     t.members.c.id == row.member_id)).scalar()
                 ref = f"order:{order_id}"
-                if row.status == "committed" and row.order_id == order_id:
-                    continue
-                if row.status == "committed" and row.order_id is None:
-                    # Committed when the platform said the code was used; now we know the order.
-                    conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
-                        order_id=order_id, used_by=customer_id, updated_at=now))
-                    if owner != customer_id:
-                        events.emit(conn, shop_id, row.member_id, "redemption_flagged", f"flag:{row.id}:{order_id}",
-                                    {"code": code, "order_id": order_id, "reason": "used by another customer"}, now)
-                    notes.append(f"{code} committed earlier; order {order_id} recorded")
+                if row.status == "committed" and row.order_id in (order_id, None):
+                    if row.order_id is None:
+                        # Committed when the platform said the code was used; now we know the order.
+                        conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
+                            order_id=order_id, used_by=customer_id, updated_at=now))
+                        if owner != customer_id:
+                            events.emit(conn, shop_id, row.member_id, "redemption_flagged", f"flag:{row.id}:{order_id}",
+                                        {"code": code, "order_id": order_id, "reason": "used by another customer"}, now)
+                        notes.append(f"{code} committed earlier; order {order_id} recorded")
+                    if cancelled:
+                        self._return_unlinked(conn, row, order_id)
                     continue
                 if row.status != "issued" or owner != customer_id:
                     why = ("used by another customer" if owner != customer_id else
@@ -356,6 +358,21 @@ class CartService:
                              f"{row.answer.get('title', 'reward')} used on order {order_id}", ref)
                 notes.append(f"{code} committed")
         return notes
+
+    def _return_unlinked(self, conn, row, order_id: str) -> None:
+        """A commit made before its order was known is not tied to the order in the ledger, so
+        the order's cancellation would not find it: return it here (with the key the order's
+        cancellation uses, so it happens once)."""
+        e = t.ledger_entries.c
+        entry = conn.execute(select(e.id, e.external_ref).where(
+            e.shop_id == row.shop_id, e.idempotency_key == f"redemption:{row.id}:commit")).first()
+        if entry is None or entry.external_ref == f"order:{order_id}":
+            return  # tied to the order: its cancellation returns it
+        try:
+            self.ledger.reverse(row.shop_id, entry.id, key=f"order:{order_id}:return:{entry.id}", source=Source.REFUND,
+                                reason=f"order {order_id} cancelled: returns entry {entry.id}", conn=conn)
+        except InvalidState:
+            pass  # already returned
 
     def _commit(self, conn, row, order_id: str | None, used_by: str | None, reason: str, ref: str) -> None:
         now = self.clock.now()

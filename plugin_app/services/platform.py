@@ -57,7 +57,7 @@ class PlatformSync:
             notes = [self.orders.on_refund(shop_id, o.order_id, r).status for r in event.refunds]
             if event.codes and (event.paid or event.cancelled) and self.cart is not None:
                 # Settle before cancelling, so a cancellation seen first still returns the points.
-                notes += self.cart.settle(shop_id, o.order_id, o.customer_id, event.codes)
+                notes += self.cart.settle(shop_id, o.order_id, o.customer_id, event.codes, cancelled=event.cancelled)
             if event.cancelled:
                 notes.append(self.orders.on_cancel(shop_id, o.order_id).status)
             elif event.paid:
