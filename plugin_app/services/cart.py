@@ -282,7 +282,8 @@ class CartService:
                                                             t.redemptions.c.id == redemption_id)).first()
 
     def remove(self, shop_id: int, customer_id: str, redemption_id: int) -> dict:
-        """Before checkout: disable the code first (so it cannot be used for free), then release."""
+        """Before checkout: ask the platform whether an order used the code (then it is spent),
+        else take the code off the platform first (so it cannot be used for free), then release."""
         row = self._row(shop_id, redemption_id)
         member = self.members.by_customer(shop_id, customer_id)[0] if row else None
         if row is None or member.id != row.member_id:
