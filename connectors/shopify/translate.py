@@ -77,7 +77,8 @@ def order(payload: dict) -> OrderSeen:
                      cancelled=bool(payload.get("cancelled_at")),
                      refunds=tuple(refund(r) for r in payload.get("refunds") or []),
                      codes=tuple(str(d["code"]) for d in payload.get("discount_codes") or [] if d.get("code")),
-                     facts=_facts(payload))
+                     facts=_facts(payload), email=customer.get("email") or payload.get("email") or None,
+                     name=_name(customer))
 
 
 def _facts(payload: dict) -> dict:
@@ -133,7 +134,9 @@ def graphql_order(node: dict) -> OrderSeen:
     return OrderSeen(order_, paid=str(node.get("displayFinancialStatus", "")).lower() in PAID,
                      fulfilled=str(node.get("displayFulfillmentStatus", "")).upper() == "FULFILLED",
                      cancelled=bool(node.get("cancelledAt")), refunds=refunds,
-                     codes=tuple(str(c) for c in node.get("discountCodes") or []))
+                     codes=tuple(str(c) for c in node.get("discountCodes") or []),
+                     email=customer.get("email") or node.get("email") or None,
+                     name=" ".join(str(customer.get(k) or "") for k in ("firstName", "lastName")).strip() or None)
 
 
 def events(topic: str, body: bytes) -> list[PlatformEvent]:

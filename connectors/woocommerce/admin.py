@@ -73,7 +73,9 @@ class WooAdmin:
 
     # -- orders --------------------------------------------------------------------------
     def orders_modified_since(self, since: str, page: int = 1, per_page: int = 50) -> tuple[list[dict], bool]:
-        orders, headers = self._call("get", "orders", modified_after=since, orderby="modified", order="asc",
+        """Newest-modified first. WooCommerce 5.5 ignores `modified_after` (added later) and
+        answers every order: callers stop paging on the dates themselves."""
+        orders, headers = self._call("get", "orders", modified_after=since, orderby="modified", order="desc",
                                      page=page, per_page=per_page, dates_are_gmt="true")
         return orders, page < int(headers.get("X-WP-TotalPages", "1") or 1)
 

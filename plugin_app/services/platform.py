@@ -64,7 +64,8 @@ class PlatformSync:
                 email = (event.facts or {}).get("email") if not o.customer_id else None
                 guest = hashlib.sha256(f"{shop_id}:{email.strip().lower()}".encode()).hexdigest()[:32] \
                     if isinstance(email, str) and email.strip() else None
-                notes.append(self.orders.on_paid(shop_id, o, fulfilled=event.fulfilled, guest_key=guest).status)
+                notes.append(self.orders.on_paid(shop_id, o, fulfilled=event.fulfilled, guest_key=guest,
+                                                 email=event.email, name=event.name).status)
             else:
                 notes.append(self.orders.note(shop_id, o).status)
             if self.referrals is not None and o.customer_id and not o.test:
