@@ -60,7 +60,9 @@ def env(clean_db):
 
 def test_connect_registers_our_webhooks_with_our_secret(env):
     hooks = env.state.webhooks.values()
-    assert {h["topic"] for h in hooks} == {"order.created", "order.updated", "order.deleted", "customer.created"}
+    assert {h["topic"] for h in hooks} == {"order.created", "order.updated", "order.deleted", "order.restored",
+                                           "customer.created"}
+    assert env.rt.shops.get(env.shop_id).timezone == "Europe/Rome"  # read from the store's /wp-json/
     assert {h["secret"] for h in hooks} == {env.out["webhook_secret"]}
     assert {h["delivery_url"] for h in hooks} == {f"https://loyalty.example/webhooks/woocommerce/{env.shop_id}"}
     again = env.rt.connect_woocommerce(env.url, "ck_standin", "cs_standin")
@@ -97,37 +99,66 @@ def snapshot(rt, shop_id, customer="12"):
     return (b.points, b.pending_points, b.lifetime_points, b.credit.amount)
 
 
-def scenario():
+def scenario(store: W.WooState) -> list:
+    """Taxed orders (22%) with shipping, a coupon discount, partial refunds by line, by amount
+    and of shipping only (5.x: a refund leaves date_modified and status as they were), a
+    cancellation, a draft and a trashed order. The refunds' lines are in `store`."""
+    lines1 = [(101, 2, "40.00"), (102, 1, "31.00")]
+    o1 = W.order(1, "processing", modified="2026-11-20T10:01:00", lines=lines1, coupons=["SPRING10"], discount="10.00")
+    r81 = W.refund_of(o1, 81, lines=[(101, 1)])  # one of the two mugs: 20.00 + 4.40 tax
+    r82 = W.refund_of(o1, 82, amount="10.00")  # a goodwill amount, no lines
+    o1a = W.with_refund(o1, r81, store=store)
+    o1b = W.with_refund(o1a, r82, store=store)
+    o5 = W.order(5, "processing", modified="2026-11-20T10:09:00", lines=[(501, 1, "30.00")])
+    r85 = W.refund_of(o5, 85, shipping=True)  # shipping only: outside the base
     return [
         ("customer.created", {"id": 12, "email": "zoe@example.org"}),
-        ("order.created", W.order(1, "pending", modified="2026-11-20T10:00:00")),
-        ("order.updated", W.order(1, "processing", modified="2026-11-20T10:01:00")),
-        ("order.updated", W.order(1, "processing", modified="2026-11-20T11:00:00", refunds=[(81, "10.00")])),
-        ("order.updated", W.order(1, "completed", modified="2026-11-20T12:00:00", refunds=[(81, "10.00")])),
+        ("order.created", W.order(1, "pending", modified="2026-11-20T10:00:00", lines=lines1, coupons=["SPRING10"],
+                                  discount="10.00")),
+        ("order.updated", o1),
+        ("order.updated", o1a),
+        ("order.updated", o1b),
+        ("order.updated", {**o1b, "status": "completed", "date_modified_gmt": "2026-11-20T12:00:00"}),
         ("order.updated", W.order(2, "processing", modified="2026-11-20T10:05:00", lines=[(201, 1, "40.00")])),
         ("order.updated", W.order(2, "cancelled", modified="2026-11-20T13:00:00", lines=[(201, 1, "40.00")])),
         ("order.updated", W.order(3, "checkout-draft", modified="2026-11-20T10:06:00", lines=[(301, 1, "99.00")])),
         ("order.updated", W.order(4, "processing", modified="2026-11-20T10:07:00", lines=[(401, 1, "20.00")])),
         ("order.deleted", {"id": 4}),
+        ("order.updated", o5),
+        ("order.updated", W.with_refund(o5, r85, store=store)),
     ]
+
+
+def standin_server(state: W.WooState):
+    server = make_server("127.0.0.1", 0, W.woo_app(state), handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
 
 
 def test_status_mapping_and_convergence(env):
     rt = env.rt
-    for topic, payload in scenario():
+    for topic, payload in scenario(env.state):
         assert env.sender.deliver(topic, payload).status_code == 200
     expected = snapshot(rt, env.shop_id)
-    # welcome 50 + order 1: 50 earned, 10 of its 50.00 base refunded → 40; orders 2 and 4 reversed; 3 a draft
-    assert expected[0] == 50 + 40
+    # welcome 50; order 1 earns 71 on its 71.00 net base; refund 81 (one of two 40.00 mugs) takes
+    # back 20; refund 82 (10.00 gross of 92.60 paid) a further 10.8% of every line: 27 in all → 44;
+    # order 5 keeps its 30 (a shipping refund, shipping is outside the base); 2 and 4 reversed; 3 a draft
+    assert expected[0] == 50 + 44 + 30
     for seed in range(5):
-        shop, _ = rt.shops.register("woocommerce", f"http://shuffled-{seed}.test", credentials={
-            "consumer_key": "k", "consumer_secret": "s", "webhook_secret": "w"})
-        sender = W.Sender(env.client, shop.id, "w")
-        storm = [d for d in scenario() for _ in range(random.Random(seed).randint(1, 4))]
-        random.Random(seed).shuffle(storm)
-        for topic, payload in storm:
-            assert sender.deliver(topic, payload).status_code == 200
-        assert snapshot(rt, shop.id) == expected, seed
+        store = W.WooState()
+        server, url = standin_server(store)
+        try:
+            shop, _ = rt.shops.register("woocommerce", url, credentials={
+                "consumer_key": "ck_standin", "consumer_secret": "cs_standin", "webhook_secret": "w"})
+            sender = W.Sender(env.client, shop.id, "w")
+            deliveries = scenario(store)
+            storm = [d for d in deliveries for _ in range(random.Random(seed).randint(1, 4))]
+            random.Random(seed).shuffle(storm)
+            for topic, payload in storm:
+                assert sender.deliver(topic, payload).status_code == 200
+            assert snapshot(rt, shop.id) == expected, seed
+        finally:
+            server.shutdown()
     assert run_audit(rt.db).ok
 
 

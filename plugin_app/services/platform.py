@@ -143,8 +143,10 @@ class PlatformSync:
         return "shop erased"
 
 
-def make_handler(translate: Callable[[str, bytes], list], sync: PlatformSync, shops: Shops):
-    """Inbox handler for one platform: translate the stored delivery, apply its events."""
+def make_handler(translate: Callable[[str, bytes], list], sync: PlatformSync, shops: Shops,
+                 prepare: Callable[[int, str, bytes], bytes] | None = None):
+    """Inbox handler for one platform: translate the stored delivery (after `prepare`, which
+    may add what the store has and the delivery lacks), apply its events."""
     def handle(message: Message) -> str:
         shop = shops.get(message.shop_id)
         if shop is None:
@@ -152,7 +154,8 @@ def make_handler(translate: Callable[[str, bytes], list], sync: PlatformSync, sh
         if shop.status != "installed" and message.topic not in PRIVACY | {"app/uninstalled"}:
             raise Ignored("shop uninstalled: not processed")
         try:
-            events = translate(message.topic, message.payload)
+            payload = prepare(message.shop_id, message.topic, bytes(message.payload)) if prepare else message.payload
+            events = translate(message.topic, payload)
         except ValueError as exc:
             raise InvalidRequest(str(exc)[:300]) from None
         if not events:
