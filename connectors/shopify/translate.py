@@ -134,9 +134,7 @@ def graphql_order(node: dict) -> OrderSeen:
     return OrderSeen(order_, paid=str(node.get("displayFinancialStatus", "")).lower() in PAID,
                      fulfilled=str(node.get("displayFulfillmentStatus", "")).upper() == "FULFILLED",
                      cancelled=bool(node.get("cancelledAt")), refunds=refunds,
-                     codes=tuple(str(c) for c in node.get("discountCodes") or []),
-                     email=customer.get("email") or node.get("email") or None,
-                     name=" ".join(str(customer.get(k) or "") for k in ("firstName", "lastName")).strip() or None)
+                     codes=tuple(str(c) for c in node.get("discountCodes") or []))
 
 
 def events(topic: str, body: bytes) -> list[PlatformEvent]:
