@@ -28,6 +28,7 @@ from .services.program import Programs
 from .services.reconcile import Reconciler, WooReconciler
 from .services.referrals import ReferralService
 from .services.widget import WidgetService
+from .services.woo_refunds import RefundLines
 from .services.shops import Shops
 from .services.tiers import TierService
 from .settings import Settings
@@ -95,7 +96,8 @@ class Runtime:
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)
         for topic in shopify_translate.TOPICS:
             self.inbox.register("shopify", topic, shopify_handler)
-        woo_handler = platform.make_handler(woo_translate.events, self.platform, self.shops)
+        woo_handler = platform.make_handler(woo_translate.events, self.platform, self.shops,
+                                            prepare=RefundLines(self.db, self.woo_admin_for).enrich)
         for topic in woo_translate.TOPICS:
             self.inbox.register("woocommerce", topic, woo_handler)
         self.woo_reconciler = WooReconciler(self.db, self.inbox, self.woo_admin_for, self.shops,
@@ -151,7 +153,7 @@ class Runtime:
         if shop is None or shop.status != "installed":
             raise PermissionError(f"shop {shop_id} is not installed")
         creds = self.shops.credentials(shop_id)
-        return WooAdmin(shop.domain, creds["consumer_key"], creds["consumer_secret"])
+        return WooAdmin(shop.domain, creds["consumer_key"], creds["consumer_secret"], timezone=shop.timezone)
 
     def connect_woocommerce(self, url: str, key: str, secret: str, *, webhook_secret: str | None = None,
                             verify: bool = True, currency: str = "EUR", timezone: str = "UTC") -> dict:
@@ -166,8 +168,9 @@ class Runtime:
         old = self.shops.credentials(existing.id) if existing else {}
         hook_secret = webhook_secret or old.get("webhook_secret") or _secrets.token_urlsafe(32)
         admin = WooAdmin(url, key, secret)
-        if verify:
-            currency = admin.check()["currency"]
+        if verify:  # the store's currency and time zone, as the store has them
+            store = admin.check()
+            currency, timezone = store["currency"], store["timezone"]
         shop, api_key = self.shops.register("woocommerce", url, currency=currency, timezone=timezone, name=url,
                                             credentials={"consumer_key": key, "consumer_secret": secret,
                                                          "webhook_secret": hook_secret})

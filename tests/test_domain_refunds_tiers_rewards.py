@@ -138,3 +138,41 @@ def test_reward_pricing():
     assert credit_spend(eur("12.50"), eur("10.00"), D(100)) == eur("10.00")
     with pytest.raises(InvalidRequest):
         credit_spend(eur("12.50"), eur("40"), D(100), requested=eur("13"))
+
+
+def test_a_gross_refund_takes_back_its_share_of_what_was_paid_not_of_the_net_base():
+    """WooCommerce's `refunds[].total` is gross: 10.00 back on an order of 71.00 net that paid
+    86.62 (tax and shipping) is 10/86.62 of the order, so 8 of its 71 points, not 10."""
+    prog = P.validate_python({})
+    order = Order("o", "EUR", NOW, (OrderLine("a", 1, D("71.00"), tax=D("15.62")),), "c", shipping=D("0"))
+    e = calculate(prog, order, MemberContext())
+    assert e.points == 71
+    after = refund_fractions(e.shares, e.base, Refund("r", amount=D("10.00"), of_total=D("86.62")), {})
+    assert taken_back(e.points, [s.points for s in e.shares], [after.get(s.key, 0) for s in e.shares]) == 8
+    # the whole gross total back nets to zero; more than paid never takes more than earned
+    everything = refund_fractions(e.shares, e.base, Refund("r", amount=D("90.00"), of_total=D("86.62")), {})
+    assert taken_back(e.points, [s.points for s in e.shares], [everything.get(s.key, 0) for s in e.shares]) == 71
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines_st, st.lists(st.integers(1, 5000), max_size=6), st.integers(0, 3000), st.integers(0, 2500))
+def test_gross_refunds_never_take_back_more_than_earned(lines, refunds, shipping_cents, tax_pct):
+    prog = P.validate_python({})
+    order_lines = tuple(OrderLine(f"l{i}", qty, D(cents) / 100) for i, (qty, cents, _) in enumerate(lines))
+    order = Order("o", "EUR", NOW, order_lines, "c", shipping=D(shipping_cents) / 100)
+    e = calculate(prog, order, MemberContext())
+    paid = (e.base * (1 + D(tax_pct) / 10000) + order.shipping).quantize(D("0.01"))
+    pw, fractions, took, left = [s.points for s in e.shares], {}, 0, paid
+    keys = [s.key for s in e.shares]
+    for n, cents in enumerate(refunds):
+        amount = min(D(cents) / 100, left)
+        left -= amount
+        after = refund_fractions(e.shares, e.base, Refund(f"r{n}", amount=amount, of_total=paid), fractions)
+        step = taken_back(e.points, pw, [after.get(k, Fraction(0)) for k in keys]) - taken_back(
+            e.points, pw, [fractions.get(k, Fraction(0)) for k in keys])
+        assert step >= 0
+        took, fractions = took + step, after
+        assert took <= e.points
+    last = refund_fractions(e.shares, e.base, Refund("all", amount=left, of_total=paid), fractions)
+    if paid > 0:
+        assert taken_back(e.points, pw, [last.get(k, Fraction(0)) for k in keys]) == e.points

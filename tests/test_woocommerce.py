@@ -60,7 +60,9 @@ def env(clean_db):
 
 def test_connect_registers_our_webhooks_with_our_secret(env):
     hooks = env.state.webhooks.values()
-    assert {h["topic"] for h in hooks} == {"order.created", "order.updated", "order.deleted", "customer.created"}
+    assert {h["topic"] for h in hooks} == {"order.created", "order.updated", "order.deleted", "order.restored",
+                                           "customer.created"}
+    assert env.rt.shops.get(env.shop_id).timezone == "Europe/Rome"  # read from the store's /wp-json/
     assert {h["secret"] for h in hooks} == {env.out["webhook_secret"]}
     assert {h["delivery_url"] for h in hooks} == {f"https://loyalty.example/webhooks/woocommerce/{env.shop_id}"}
     again = env.rt.connect_woocommerce(env.url, "ck_standin", "cs_standin")
@@ -97,37 +99,66 @@ def snapshot(rt, shop_id, customer="12"):
     return (b.points, b.pending_points, b.lifetime_points, b.credit.amount)
 
 
-def scenario():
+def scenario(store: W.WooState) -> list:
+    """Taxed orders (22%) with shipping, a coupon discount, partial refunds by line, by amount
+    and of shipping only (5.x: a refund leaves date_modified and status as they were), a
+    cancellation, a draft and a trashed order. The refunds' lines are in `store`."""
+    lines1 = [(101, 2, "40.00"), (102, 1, "31.00")]
+    o1 = W.order(1, "processing", modified="2026-11-20T10:01:00", lines=lines1, coupons=["SPRING10"], discount="10.00")
+    r81 = W.refund_of(o1, 81, lines=[(101, 1)])  # one of the two mugs: 20.00 + 4.40 tax
+    r82 = W.refund_of(o1, 82, amount="10.00")  # a goodwill amount, no lines
+    o1a = W.with_refund(o1, r81, store=store)
+    o1b = W.with_refund(o1a, r82, store=store)
+    o5 = W.order(5, "processing", modified="2026-11-20T10:09:00", lines=[(501, 1, "30.00")])
+    r85 = W.refund_of(o5, 85, shipping=True)  # shipping only: outside the base
     return [
         ("customer.created", {"id": 12, "email": "zoe@example.org"}),
-        ("order.created", W.order(1, "pending", modified="2026-11-20T10:00:00")),
-        ("order.updated", W.order(1, "processing", modified="2026-11-20T10:01:00")),
-        ("order.updated", W.order(1, "processing", modified="2026-11-20T11:00:00", refunds=[(81, "10.00")])),
-        ("order.updated", W.order(1, "completed", modified="2026-11-20T12:00:00", refunds=[(81, "10.00")])),
+        ("order.created", W.order(1, "pending", modified="2026-11-20T10:00:00", lines=lines1, coupons=["SPRING10"],
+                                  discount="10.00")),
+        ("order.updated", o1),
+        ("order.updated", o1a),
+        ("order.updated", o1b),
+        ("order.updated", {**o1b, "status": "completed", "date_modified_gmt": "2026-11-20T12:00:00"}),
         ("order.updated", W.order(2, "processing", modified="2026-11-20T10:05:00", lines=[(201, 1, "40.00")])),
         ("order.updated", W.order(2, "cancelled", modified="2026-11-20T13:00:00", lines=[(201, 1, "40.00")])),
         ("order.updated", W.order(3, "checkout-draft", modified="2026-11-20T10:06:00", lines=[(301, 1, "99.00")])),
         ("order.updated", W.order(4, "processing", modified="2026-11-20T10:07:00", lines=[(401, 1, "20.00")])),
         ("order.deleted", {"id": 4}),
+        ("order.updated", o5),
+        ("order.updated", W.with_refund(o5, r85, store=store)),
     ]
+
+
+def standin_server(state: W.WooState):
+    server = make_server("127.0.0.1", 0, W.woo_app(state), handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
 
 
 def test_status_mapping_and_convergence(env):
     rt = env.rt
-    for topic, payload in scenario():
+    for topic, payload in scenario(env.state):
         assert env.sender.deliver(topic, payload).status_code == 200
     expected = snapshot(rt, env.shop_id)
-    # welcome 50 + order 1: 50 earned, 10 of its 50.00 base refunded → 40; orders 2 and 4 reversed; 3 a draft
-    assert expected[0] == 50 + 40
+    # welcome 50; order 1 earns 71 on its 71.00 net base; refund 81 (one of two 40.00 mugs) takes
+    # back 20; refund 82 (10.00 gross of 92.60 paid) a further 10.8% of every line: 27 in all → 44;
+    # order 5 keeps its 30 (a shipping refund, shipping is outside the base); 2 and 4 reversed; 3 a draft
+    assert expected[0] == 50 + 44 + 30
     for seed in range(5):
-        shop, _ = rt.shops.register("woocommerce", f"http://shuffled-{seed}.test", credentials={
-            "consumer_key": "k", "consumer_secret": "s", "webhook_secret": "w"})
-        sender = W.Sender(env.client, shop.id, "w")
-        storm = [d for d in scenario() for _ in range(random.Random(seed).randint(1, 4))]
-        random.Random(seed).shuffle(storm)
-        for topic, payload in storm:
-            assert sender.deliver(topic, payload).status_code == 200
-        assert snapshot(rt, shop.id) == expected, seed
+        store = W.WooState()
+        server, url = standin_server(store)
+        try:
+            shop, _ = rt.shops.register("woocommerce", url, credentials={
+                "consumer_key": "ck_standin", "consumer_secret": "cs_standin", "webhook_secret": "w"})
+            sender = W.Sender(env.client, shop.id, "w")
+            deliveries = scenario(store)
+            storm = [d for d in deliveries for _ in range(random.Random(seed).randint(1, 4))]
+            random.Random(seed).shuffle(storm)
+            for topic, payload in storm:
+                assert sender.deliver(topic, payload).status_code == 200
+            assert snapshot(rt, shop.id) == expected, seed
+        finally:
+            server.shutdown()
     assert run_audit(rt.db).ok
 
 
@@ -208,3 +239,127 @@ def test_the_wordpress_plugin_signs_tokens_the_backend_accepts(tmp_path):
     assert (claims.shop_id, claims.customer_id) == (42, "1234")
     with pytest.raises(identity.BadToken):
         identity.verify(token, "other-secret")
+
+
+# -- issue 14, item 2: coupons expire ------------------------------------------------------
+def test_reward_coupons_expire_in_the_stores_time_zone_and_are_read_back(env):
+    """WooCommerce drops `date_expires_gmt` on write and reads `date_expires` in the site's
+    time zone (Europe/Rome here): the coupon must come back expiring when the hold ends."""
+    from datetime import datetime, timezone
+
+    from connectors.woocommerce.admin import Terminal
+
+    admin = env.rt.woo_admin_for(env.shop_id)
+    cid = admin.create_discount_code(code="LOY-EXP1", title="5 off", customer_id="12", ends_at="2026-12-01T10:00:00Z",
+                                     amount=Decimal("5.00"))
+    coupon = env.state.coupons[int(cid)]
+    assert coupon["date_expires_gmt"] == "2026-12-01T10:00:00"
+    assert coupon["date_expires"] == "2026-12-01T11:00:00"  # CET, the store's local time
+    env.state.keeps_expiry = False  # a store that keeps no expiry: refuse the code, leave none behind
+    with pytest.raises(Terminal, match="expiry"):
+        admin.create_discount_code(code="LOY-EXP2", title="5 off", customer_id="12",
+                                   ends_at=datetime(2026, 12, 2, tzinfo=timezone.utc).isoformat(), amount=Decimal("5"))
+    assert [c["code"] for c in env.state.coupons.values()] == ["LOY-EXP1"]
+
+
+# -- item 3: partial refunds are not duplicates; reconciliation repairs a missed one ---------
+def test_a_partial_refund_with_the_same_modification_time_and_status_is_applied(env):
+    rt = env.rt
+    o = W.order(7, "processing", modified="2026-11-20T10:00:00", lines=[(701, 1, "50.00")], shipping="0")
+    assert env.sender.deliver("order.updated", o).get_json()["duplicate"] is False
+    refunded = W.with_refund(o, W.refund_of(o, 87, lines=[(701, 1)]), store=env.state)  # 5.x: nothing else moves
+    assert refunded["date_modified_gmt"] == o["date_modified_gmt"] and refunded["status"] == o["status"]
+    assert env.sender.deliver("order.updated", refunded).get_json()["duplicate"] is False
+    assert env.sender.deliver("order.updated", refunded).get_json()["duplicate"] is True
+    assert snapshot(rt, env.shop_id)[0] == 0  # 50 earned, all 50 taken back
+
+
+def test_reconciliation_repairs_a_missed_refund_on_woocommerce_5_5(env):
+    """5.5 ignores `modified_after` and does not touch `date_modified` on a refund: the
+    reconciler still pages, and compares refund ids with those the order has applied."""
+    rt = env.rt
+    env.state.honours_modified_after = False
+    for n in range(30):  # older orders, answered too since the filter is ignored
+        env.state.orders[100 + n] = W.order(100 + n, "completed", customer_id=0, modified=f"2026-11-0{1 + n % 9}T10:00:00")
+    o = W.order(8, "processing", modified="2026-11-20T10:00:00", lines=[(801, 2, "50.00")], shipping="0")
+    env.state.orders[8] = o
+    env.sender.deliver("order.updated", o)
+    rt.woo_reconciler.clock = type("C", (), {"now": staticmethod(lambda: __import__("datetime").datetime(
+        2026, 11, 21, tzinfo=__import__("datetime").timezone.utc))})()
+    rt.woo_reconciler.run()
+    assert snapshot(rt, env.shop_id)[0] == 50
+    W.with_refund(o, W.refund_of(o, 88, lines=[(801, 1)]), store=env.state)  # its webhook never came
+    assert rt.woo_reconciler.run() == 1
+    assert snapshot(rt, env.shop_id)[0] == 25
+    assert rt.woo_reconciler.run() == 0  # applied: nothing more to repair
+    assert run_audit(rt.db).ok
+
+
+# -- item 4: refunds take back the refunded share of the base -------------------------------
+def test_a_gross_refund_takes_back_its_share_of_what_was_paid(env):
+    """10.00 back on an order of 71.00 net that paid 86.62 (22% tax): 8 points, not 10."""
+    rt = env.rt
+    o = W.order(9, "processing", lines=[(901, 1, "71.00")], shipping="0")
+    assert o["total"] == "86.62"
+    env.sender.deliver("order.updated", o)
+    assert snapshot(rt, env.shop_id)[0] == 71
+    env.sender.deliver("order.updated", W.with_refund(o, W.refund_of(o, 89, amount="10.00"), store=env.state))
+    assert snapshot(rt, env.shop_id)[0] == 71 - 8
+
+
+def test_refunds_by_line_and_of_shipping_only(env):
+    rt = env.rt
+    o = W.order(10, "processing", lines=[(1001, 2, "40.00"), (1002, 1, "31.00")], shipping="4.90",
+                coupons=["SPRING10"], discount="10.00")
+    env.sender.deliver("order.updated", o)
+    assert snapshot(rt, env.shop_id)[0] == 71
+    shipped = W.with_refund(o, W.refund_of(o, 90, shipping=True), store=env.state)  # 5.98 gross
+    env.sender.deliver("order.updated", shipped)
+    assert snapshot(rt, env.shop_id)[0] == 71  # shipping is outside the base: nothing taken back
+    one = W.refund_of(o, 91, lines=[(1001, 1)])  # 20.00 + 4.40 tax
+    assert one["amount"] == "24.40"
+    env.sender.deliver("order.updated", W.with_refund(shipped, one, store=env.state))
+    assert snapshot(rt, env.shop_id)[0] == 71 - 20
+    assert run_audit(rt.db).ok
+
+
+# -- item 9: members get what the platform told us; order.restored is subscribed -------------
+def test_a_member_first_seen_through_an_order_gets_its_billing_email_and_name(env):
+    rt = env.rt
+    env.sender.deliver("order.updated", W.order(11, customer_id=77, lines=[(1101, 1, "20.00")],
+                                                billing={"first_name": "Ada", "last_name": "Bianchi", "email": "ada@example.org"}))
+    member, _ = rt.members.by_customer(env.shop_id, "77")
+    assert (member.email, member.name) == ("ada@example.org", "Ada Bianchi")
+    # one we know keeps what it has
+    env.sender.deliver("order.updated", W.order(12, customer_id=77, lines=[(1201, 1, "20.00")],
+                                                billing={"first_name": "X", "email": "other@example.org"}))
+    member, _ = rt.members.by_customer(env.shop_id, "77")
+    assert (member.email, member.name) == ("ada@example.org", "Ada Bianchi")
+
+
+def test_the_store_time_zone_from_an_offset_and_order_restored_recreated(env):
+    from zoneinfo import ZoneInfo
+
+    from connectors.woocommerce.admin import zone_name
+
+    assert zone_name("", 2) == "Etc/GMT-2" and zone_name("", -3) == "Etc/GMT+3" and zone_name("", 0) == "UTC"
+    india = ZoneInfo(zone_name("", 5.5))
+    assert __import__("datetime").datetime(2026, 1, 1, tzinfo=india).utcoffset().total_seconds() == 5.5 * 3600
+    env.state.timezone_string, env.state.gmt_offset = "", 5.5
+    out = env.rt.connect_woocommerce(env.url, "ck_standin", "cs_standin")
+    assert ZoneInfo(out["timezone"]).utcoffset(__import__("datetime").datetime(2026, 7, 1)).total_seconds() == 5.5 * 3600
+    # an existing shop subscribed before order.restored existed gets it from reconciliation
+    restored = next(h for h in env.state.webhooks.values() if h["topic"] == "order.restored")
+    del env.state.webhooks[restored["id"]]
+    env.rt.woo_reconciler.run()
+    assert "order.restored" in {h["topic"] for h in env.state.webhooks.values()}
+
+
+def test_cli_add_woocommerce_records_the_store_time_zone(env, clean_db):
+    env.state.timezone_string = "America/New_York"
+    r = CliRunner().invoke(main, ["shops", "add-woocommerce", "--url", env.url, "--consumer-key", "ck_standin",
+                                  "--consumer-secret", "cs_standin"], env={
+        "DATABASE_URL": clean_db, "LOYALTY_ENCRYPTION_KEY": ENCRYPTION_KEY, "LOG_LEVEL": "ERROR", "REDIS_URL": "",
+        "APP_URL": "https://loyalty.example"})
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["timezone"] == "America/New_York"

@@ -10,6 +10,8 @@ import hmac
 import json
 import time
 from collections import OrderedDict
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qsl, quote, unquote
 
 TOPICS = {"order.created", "order.updated", "order.deleted", "order.restored", "customer.created",
@@ -55,26 +57,105 @@ def coupon_code(code: str) -> str:
 USAGE_STATUSES = ("pending", "processing", "on-hold", "completed")
 
 
+CENT = Decimal("0.01")
+TAX_RATE = Decimal("0.22")  # one standard rate (IT 22%) on lines and shipping; real stores may have several
+
+
+def _m(value) -> str:
+    return str(Decimal(value).quantize(CENT, ROUND_HALF_UP))
+
+
 def order(order_id: int, status: str = "processing", *, customer_id: int = 12, modified: str = "2026-11-20T10:00:00",
-          lines=((101, 2, "50.00"),), refunds=(), coupons=(), shipping: str = "4.90") -> dict:
-    """A REST v3 order: money as strings, line `price` a number, refunds with negative totals."""
+          lines=((101, 2, "50.00"),), refunds=(), coupons=(), shipping: str = "4.90", discount: str = "5.00",
+          tax_rate: Decimal = TAX_RATE, billing=None) -> dict:
+    """A REST v3 order (`class-wc-rest-orders-v2-controller.php` `get_formatted_item_data`):
+    money as strings, line `price` a number. Each line's `total` (given here) is after the
+    coupon discount and without tax, `subtotal` before the discount; `discount_total` is what the
+    coupons took (spread over the lines by their totals, a simplification of WC_Discounts' per-item
+    sorting), `total_tax` the lines' and shipping's tax, `total` what was paid, `tax_lines` one
+    line per rate. `refunds[]` carries only id, reason and a negative gross `total`, as
+    `get_formatted_item_data` builds it from `get_refunds()`; the refund's lines are at
+    `orders/<id>/refunds`."""
+    totals = [Decimal(total) for _, _, total in lines]
+    off = Decimal(discount) if coupons else Decimal(0)
+    shares = [(off * t / sum(totals)).quantize(CENT) if sum(totals) else Decimal(0) for t in totals]
+    if shares:
+        shares[-1] += off - sum(shares)
+    items = []
+    for (lid, qty, total), share in zip(lines, shares):
+        net = Decimal(total)
+        items.append({"id": lid, "name": "Café mug / blue", "product_id": 500 + lid, "variation_id": 0,
+                      "quantity": qty, "tax_class": "", "subtotal": _m(net + share),
+                      "subtotal_tax": _m((net + share) * tax_rate), "total": _m(net), "total_tax": _m(net * tax_rate),
+                      "taxes": [{"id": 1, "total": _m(net * tax_rate), "subtotal": _m((net + share) * tax_rate)}],
+                      "meta_data": [], "sku": "MUG", "price": float(net + share) / qty})
+    cart_tax = sum((Decimal(i["total_tax"]) for i in items), Decimal(0))
+    shipping_tax = Decimal(_m(Decimal(shipping) * tax_rate))
+    total = sum(totals, Decimal(0)) + Decimal(shipping) + cart_tax + shipping_tax
+    paid = status in ("processing", "completed", "refunded")
     return {
         "id": order_id, "parent_id": 0, "number": str(order_id), "order_key": f"wc_order_{order_id}",
         "created_via": "checkout", "status": status, "currency": "EUR", "prices_include_tax": False,
         "date_created": "2026-11-20T11:00:00", "date_created_gmt": "2026-11-20T10:00:00",
         "date_modified": modified, "date_modified_gmt": modified,
-        "date_paid_gmt": "2026-11-20T10:00:00" if status in ("processing", "completed") else None,
-        "discount_total": "0.00", "shipping_total": shipping, "shipping_tax": "0.00", "cart_tax": "0.00",
-        "total": "0.00", "total_tax": "0.00", "customer_id": customer_id,
-        "billing": {"first_name": "Zoë", "email": "zoe@example.org"},
-        "line_items": [{"id": lid, "name": "Café mug / blue", "product_id": 500 + lid, "variation_id": 0,
-                        "quantity": qty, "subtotal": str(float(total)), "subtotal_tax": "0.00", "total": total,
-                        "total_tax": "0.00", "price": float(total) / qty, "sku": "MUG"} for lid, qty, total in lines],
-        # Codes come back lower-cased, as WooCommerce stores them (see `coupon_code` below).
-        "coupon_lines": [{"id": 900 + i, "code": coupon_code(c), "discount": "5.00"} for i, c in enumerate(coupons)],
-        "refunds": [{"id": rid, "reason": "damaged", "total": f"-{amount}"} for rid, amount in refunds],
+        "date_paid_gmt": "2026-11-20T10:00:00" if paid else None,
+        "discount_total": _m(off), "discount_tax": _m(off * tax_rate), "shipping_total": _m(shipping),
+        "shipping_tax": _m(shipping_tax), "cart_tax": _m(cart_tax), "total": _m(total),
+        "total_tax": _m(cart_tax + shipping_tax), "customer_id": customer_id,
+        "billing": billing if billing is not None else {"first_name": "Zoë", "last_name": "Rossi", "email": "zoe@example.org"},
+        "line_items": items,
+        "tax_lines": [{"id": 1, "rate_code": "IT-IVA-1", "rate_id": 1, "label": "IVA", "compound": False,
+                       "tax_total": _m(cart_tax), "shipping_tax_total": _m(shipping_tax), "rate_percent": float(tax_rate * 100)}],
+        "shipping_lines": [{"id": 801, "method_title": "Corriere", "method_id": "flat_rate", "total": _m(shipping),
+                            "total_tax": _m(shipping_tax)}] if Decimal(shipping) else [],
+        # Codes come back lower-cased, as WooCommerce stores them (see `coupon_code` above).
+        "coupon_lines": [{"id": 900 + i, "code": coupon_code(c), "discount": _m(off if i == 0 else 0),
+                          "discount_tax": _m(off * tax_rate if i == 0 else 0)} for i, c in enumerate(coupons)],
+        "refunds": [{"id": rid, "reason": "damaged", "total": f"-{_m(amount)}"} for rid, amount in refunds],
         "_links": {"self": [{"href": f"https://woo.test/wp-json/wc/v3/orders/{order_id}"}]},
     }
+
+
+def refund_of(order_: dict, refund_id: int, *, lines=(), shipping: bool = False, amount: str | None = None) -> dict:
+    """A refund resource as `GET orders/<id>/refunds` answers it
+    (`class-wc-rest-order-refunds-v2-controller.php`): `amount` positive, `line_items` and
+    `shipping_lines` with negative quantity, total and total_tax (`wc_create_refund` in
+    `includes/wc-order-functions.php` stores refunded items that way), each with the refunded
+    order item in `meta_data` `_refunded_item_id` (as WooCommerce's own Android app reads it from
+    this endpoint: woocommerce-android, `WCRefundShippingLine.getRefundedShippingLineId`).
+    `lines` is [(order line id, quantity)]; `amount` defaults to the gross of what is refunded."""
+    by_id = {li["id"]: li for li in order_["line_items"]}
+    items, gross = [], Decimal(0)
+    for lid, qty in lines:
+        li = by_id[lid]
+        net = Decimal(li["total"]) * qty / li["quantity"]
+        tax = Decimal(li["total_tax"]) * qty / li["quantity"]
+        items.append({"id": 5000 + lid, "name": li["name"], "product_id": li["product_id"], "variation_id": 0,
+                      "quantity": -qty, "subtotal": f"-{_m(net)}", "total": f"-{_m(net)}", "total_tax": f"-{_m(tax)}",
+                      "meta_data": [{"id": 9000 + lid, "key": "_refunded_item_id", "value": str(lid)}]})
+        gross += Decimal(_m(net)) + Decimal(_m(tax))
+    ships = []
+    if shipping:
+        for s in order_["shipping_lines"]:
+            ships.append({"id": 6000 + s["id"], "method_id": s["method_id"], "total": f"-{s['total']}",
+                          "total_tax": f"-{s['total_tax']}",
+                          "meta_data": [{"id": 9000 + s["id"], "key": "_refunded_item_id", "value": str(s["id"])}]})
+            gross += Decimal(s["total"]) + Decimal(s["total_tax"])
+    return {"id": refund_id, "date_created_gmt": order_["date_modified_gmt"], "amount": _m(amount or gross),
+            "reason": "damaged", "refunded_by": 1, "refunded_payment": False, "meta_data": [],
+            "line_items": items, "shipping_lines": ships, "tax_lines": [], "fee_lines": []}
+
+
+def with_refund(order_: dict, refund: dict, *, store: "WooState | None" = None) -> dict:
+    """The order after `wc_create_refund`: the refund in `refunds[]` (negative total). In 5.x the
+    parent order is not saved, so `date_modified_gmt` stays (reference/platforms.md, checked on
+    5.5.1). With a store, the refund resource is kept for `orders/<id>/refunds`."""
+    done = {**order_, "refunds": [*order_["refunds"], {"id": refund["id"], "reason": refund["reason"],
+                                                         "total": f"-{refund['amount']}"}]}
+    if store is not None:
+        store.refunds.setdefault(order_["id"], {})[refund["id"]] = refund
+        store.orders[order_["id"]] = done
+    return done
 
 
 class WooState:
@@ -86,6 +167,12 @@ class WooState:
         self.orders: dict[int, dict] = {}
         self.customers: dict[int, dict] = {12: {"id": 12, "email": "zoe@example.org"}}
         self.coupons: dict[int, dict] = {}
+        self.refunds: dict[int, dict[int, dict]] = {}  # order id → refund id → refund resource
+        # WordPress's Settings > General time zone: `timezone_string` (empty when set as an
+        # offset) and `gmt_offset` in hours, as `GET /wp-json/` reports them (WP_REST_Server::get_index).
+        self.timezone_string, self.gmt_offset = "Europe/Rome", 1
+        self.honours_modified_after = True  # WooCommerce 5.5 ignores it (platforms.md); set False for 5.5
+        self.keeps_expiry = True  # False: a store whose coupon writes drop the expiry (a filter, a plugin)
         self.deliver = None  # callable(url, body: bytes, headers) used for pings
         self.counted: set[int] = set()  # orders whose coupon usage is recorded
 
@@ -151,8 +238,18 @@ def woo_app(state: WooState):
 
     @app.before_request
     def auth():
+        if request.path == "/wp-json/":  # WordPress's REST index is public
+            return None
         if not _oauth_ok(request, state):
             return err(401, "woocommerce_rest_authentication_error", "Invalid signature - provided signature does not match.")
+
+    @app.get("/wp-json/")
+    def index():
+        """WP_REST_Server::get_index (wp-includes/rest-api/class-wp-rest-server.php): the site's
+        name, url, `gmt_offset` and `timezone_string` (empty when the site is set to an offset)."""
+        return jsonify({"name": "Woo stand-in", "url": request.host_url.rstrip("/"), "home": request.host_url.rstrip("/"),
+                        "gmt_offset": state.gmt_offset, "timezone_string": state.timezone_string,
+                        "namespaces": ["wp/v2", "wc/v3"], "routes": {}})
 
     @app.get("/wp-json/wc/v3/settings/general")
     def general():
@@ -189,8 +286,10 @@ def woo_app(state: WooState):
 
     @app.get("/wp-json/wc/v3/orders")
     def orders():
-        since = request.args.get("modified_after", "")
-        rows = sorted((o for o in state.orders.values() if o["date_modified_gmt"] > since), key=lambda o: o["date_modified_gmt"])
+        since = request.args.get("modified_after", "") if state.honours_modified_after else ""  # 5.5 ignores it
+        key = "date_modified_gmt" if request.args.get("orderby") == "modified" else "date_created_gmt"
+        rows = sorted((o for o in state.orders.values() if o["date_modified_gmt"] > since),
+                      key=lambda o: (o[key], o["id"]), reverse=request.args.get("order", "desc") == "desc")
         per, page = int(request.args.get("per_page", 10)), int(request.args.get("page", 1))
         pages = max(1, -(-len(rows) // per))
         response = jsonify(rows[(page - 1) * per: page * per])
@@ -200,6 +299,12 @@ def woo_app(state: WooState):
     @app.get("/wp-json/wc/v3/orders/<int:oid>")
     def one_order(oid):
         return jsonify(state.orders[oid]) if oid in state.orders else err(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
+
+    @app.get("/wp-json/wc/v3/orders/<int:oid>/refunds")
+    def order_refunds(oid):
+        if oid not in state.orders:
+            return err(404, "woocommerce_rest_invalid_order_id", "Invalid order ID.")
+        return jsonify(sorted(state.refunds.get(oid, {}).values(), key=lambda r: -r["id"]))  # newest first
 
     @app.get("/wp-json/wc/v3/customers/<int:cid>")
     def customer(cid):
@@ -221,11 +326,31 @@ def woo_app(state: WooState):
         if not all("@" in e for e in body.get("email_restrictions") or []):
             return err(400, "rest_invalid_param", "Invalid parameter(s): email_restrictions")
         cid = 700 + len(state.coupons)
+        # The controller sets each writable prop through `set_{key}` when WC_Coupon has one
+        # (class-wc-rest-coupons-v2-controller.php, prepare_object_for_database). WC_Coupon has
+        # set_date_expires but no set_date_expires_gmt (includes/class-wc-coupon.php), so
+        # `date_expires_gmt` is dropped on write; `date_expires` without an offset is read in
+        # the site's time zone (WC_Data::set_date_prop, includes/abstracts/abstract-wc-data.php).
+        coupon = {k: v for k, v in body.items() if k not in ("date_expires", "date_expires_gmt")}
         # `usage_count` and `used_by` are read-only in the REST schema (class-wc-rest-coupons-controller.php,
         # woocommerce-rest-api-docs wp-api-v3/_coupons.md); the code is stored lower-cased.
-        state.coupons[cid] = {"id": cid, **{k: v for k, v in body.items() if k not in ("usage_count", "used_by")},
-                              "code": coupon_code(body["code"]), "usage_count": 0, "used_by": []}
-        return jsonify(state.coupons[cid]), 201
+        coupon = {k: v for k, v in coupon.items() if k not in ("usage_count", "used_by")}
+        coupon.update({"id": cid, "code": coupon_code(body["code"]), "usage_count": 0, "used_by": [],
+                       "date_expires": None, "date_expires_gmt": None})
+        if body.get("date_expires") and state.keeps_expiry:
+            at = datetime.fromisoformat(str(body["date_expires"]).replace("Z", "+00:00"))
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=site_tz())
+            coupon["date_expires"] = at.astimezone(site_tz()).replace(tzinfo=None).isoformat(timespec="seconds")
+            coupon["date_expires_gmt"] = at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
+        state.coupons[cid] = coupon
+        return jsonify(coupon), 201
+
+    def site_tz():
+        from zoneinfo import ZoneInfo
+        if state.timezone_string:
+            return ZoneInfo(state.timezone_string)
+        return timezone(timedelta(hours=float(state.gmt_offset)))
 
     @app.get("/wp-json/wc/v3/coupons/<int:cid>")
     def one_coupon(cid):

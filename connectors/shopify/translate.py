@@ -77,7 +77,8 @@ def order(payload: dict) -> OrderSeen:
                      cancelled=bool(payload.get("cancelled_at")),
                      refunds=tuple(refund(r) for r in payload.get("refunds") or []),
                      codes=tuple(str(d["code"]) for d in payload.get("discount_codes") or [] if d.get("code")),
-                     facts=_facts(payload))
+                     facts=_facts(payload), email=customer.get("email") or payload.get("email") or None,
+                     name=_name(customer))
 
 
 def _facts(payload: dict) -> dict:

@@ -3,12 +3,49 @@ signs with OAuth 1.0a, over https with Basic auth. Errors are retryable (timeout
 terminal (401/403/400...), like the Shopify client's."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import requests
 from woocommerce import API
 
-WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "customer.created")
+# order.restored: a trashed order taken out of the bin (WooCommerce's webhook topic hooks,
+# includes/class-wc-webhook.php): without it a restored order never earns again.
+WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored", "customer.created")
+
+
+@lru_cache(maxsize=64)
+def _fixed_zone(offset_minutes: int) -> str | None:
+    """An IANA zone that is always at this offset (for WordPress offsets like +5:30)."""
+    jan, jul = datetime(2026, 1, 15, tzinfo=timezone.utc), datetime(2026, 7, 15, tzinfo=timezone.utc)
+    want = timedelta(minutes=offset_minutes)
+    for name in sorted(available_timezones()):
+        zone = ZoneInfo(name)
+        if jan.astimezone(zone).utcoffset() == want == jul.astimezone(zone).utcoffset():
+            return name
+    return None
+
+
+def zone_name(timezone_string: str | None, gmt_offset) -> str:
+    """The store's time zone as an IANA name: WordPress's `timezone_string`, or, when the site
+    is set to a bare UTC offset (`timezone_string` empty), a zone fixed at `gmt_offset` hours."""
+    if timezone_string:
+        try:
+            ZoneInfo(timezone_string)
+            return timezone_string
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        minutes = round(float(gmt_offset or 0) * 60)
+    except (TypeError, ValueError):
+        return "UTC"
+    if minutes == 0:
+        return "UTC"
+    if minutes % 60 == 0 and -12 <= minutes // 60 <= 14:
+        return f"Etc/GMT{-minutes // 60:+d}"  # POSIX sign: Etc/GMT-2 is two hours ahead of UTC
+    return _fixed_zone(minutes) or "UTC"
 
 
 class WooError(Exception):
@@ -28,8 +65,8 @@ class Missing(Terminal):
 
 
 class WooAdmin:
-    def __init__(self, url: str, key: str, secret: str, *, timeout: int = 15) -> None:
-        self.url = url.rstrip("/")
+    def __init__(self, url: str, key: str, secret: str, *, timeout: int = 15, timezone: str = "UTC") -> None:
+        self.url, self.timeout, self.timezone = url.rstrip("/"), timeout, timezone
         self.api = API(url=self.url, consumer_key=key, consumer_secret=secret, version="wc/v3",
                        timeout=timeout)
 
@@ -54,7 +91,20 @@ class WooAdmin:
         """Prove the keys work (and can write); returns the store's settings we need."""
         settings, _ = self._call("get", "settings/general")
         values = {s["id"]: s.get("value") for s in settings}
-        return {"currency": values.get("woocommerce_currency") or "EUR"}
+        return {"currency": values.get("woocommerce_currency") or "EUR", "timezone": self.store_timezone()}
+
+    def store_timezone(self) -> str:
+        """WordPress's REST index (`GET /wp-json/`, public) reports `timezone_string` and
+        `gmt_offset` (reference/platforms.md); WooCommerce's settings do not."""
+        try:
+            r = requests.get(f"{self.url}/wp-json/", timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise Retryable(f"{type(exc).__name__}: {exc}") from None
+        if r.status_code >= 400:
+            raise (Retryable if r.status_code == 429 or r.status_code >= 500 else Terminal)(
+                f"{r.status_code} from /wp-json/: {r.text[:200]}")
+        index = r.json()
+        return zone_name(index.get("timezone_string"), index.get("gmt_offset"))
 
     # -- webhooks ------------------------------------------------------------------------
     def webhooks(self) -> list[dict]:
@@ -79,9 +129,17 @@ class WooAdmin:
 
     # -- orders --------------------------------------------------------------------------
     def orders_modified_since(self, since: str, page: int = 1, per_page: int = 50) -> tuple[list[dict], bool]:
-        orders, headers = self._call("get", "orders", modified_after=since, orderby="modified", order="asc",
+        """Newest-modified first. WooCommerce 5.5 ignores `modified_after` (added later) and
+        answers every order: callers stop paging on the dates themselves."""
+        orders, headers = self._call("get", "orders", modified_after=since, orderby="modified", order="desc",
                                      page=page, per_page=per_page, dates_are_gmt="true")
         return orders, page < int(headers.get("X-WP-TotalPages", "1") or 1)
+
+    def order_refunds(self, order_id) -> list[dict]:
+        """The order's refunds with their lines (`line_items`, `shipping_lines`: negative
+        quantities and totals), which the order's own `refunds[]` lacks."""
+        refunds, _ = self._call("get", f"orders/{order_id}/refunds", per_page=100)
+        return refunds
 
     def order(self, order_id) -> dict | None:
         try:
@@ -105,9 +163,32 @@ class WooAdmin:
             "discount_type": "percent" if percent is not None else "fixed_cart",
             "amount": str(percent if percent is not None else (amount or Decimal(0))),
             "usage_limit": 1, "usage_limit_per_user": 1, "individual_use": False,
-            "email_restrictions": [email] if email else [], "date_expires_gmt": ends_at.rstrip("Z"),
+            "email_restrictions": [email] if email else [], "date_expires": self._local(ends_at),
             "free_shipping": bool(free_shipping)})
+        self._check_expiry(coupon, ends_at)
         return str(coupon["id"])
+
+    def _local(self, at: str) -> str:
+        """`date_expires` is read in the site's time zone; `date_expires_gmt` is ignored on
+        write (WC_Coupon has no set_date_expires_gmt; reference/platforms.md)."""
+        when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        return when.astimezone(ZoneInfo(self.timezone)).replace(tzinfo=None).isoformat(timespec="seconds")
+
+    def _check_expiry(self, coupon: dict, ends_at: str) -> None:
+        """Read the coupon back: a code that never expires must not be handed out."""
+        stored, _ = self._call("get", f"coupons/{coupon['id']}")
+        want = datetime.fromisoformat(ends_at.replace("Z", "+00:00"))
+        want = (want if want.tzinfo else want.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        got = stored.get("date_expires_gmt")
+        at = datetime.fromisoformat(str(got).replace("Z", "+00:00")) if got else None
+        if at is None or abs((at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at) - want) > timedelta(seconds=1):
+            try:
+                self._call("delete", f"coupons/{coupon['id']}", force="true")
+            except WooError:
+                pass  # the error below says what matters
+            raise Terminal(f"the store did not keep the coupon's expiry ({want.isoformat()} asked, "
+                           f"{got or 'none'} stored); the coupon was deleted")
 
     def set_customer_fields(self, customers: list[tuple[str, dict[str, str]]]) -> int:
         """Loyalty fields as customer meta (`loyalty_tier`, `loyalty_points`, `loyalty_credit`),

@@ -1,14 +1,16 @@
 """WooCommerce REST v3 payloads → neutral events. Status decides: processing counts as paid,
 completed as paid and fulfilled; cancelled, refunded, failed and trash reverse everything;
 drafts (checkout-draft, draft, auto-draft) are ignored. Partial refunds come as order.updated
-with `refunds[]` (negative totals, no lines): each is taken back as its share of the base."""
+with `refunds[]` (id, reason and a negative gross `total`, no lines). A refund whose lines we
+have (the refund resource's `line_items` / `shipping_lines`, merged in before translating) is
+taken back line by line; otherwise as its gross share of what the order paid (`total`)."""
 from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from plugin_app.domain.earning import Order, OrderLine, Refund
+from plugin_app.domain.earning import Order, OrderLine, Refund, RefundLine
 from plugin_app.domain.events import CustomerSeen, OrderSeen, PlatformEvent
 
 ZERO = Decimal(0)
@@ -38,6 +40,53 @@ def _when(payload: dict) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)  # *_gmt fields are UTC
 
 
+CENT = Decimal("0.01")
+
+
+def _refunded_item(item: dict, lines: list[dict]) -> str | None:
+    """The order line a refund line refunds: `_refunded_item_id` when the meta is shown, else
+    the only order line of the same product and variation."""
+    for meta in item.get("meta_data") or []:
+        if meta.get("key") == "_refunded_item_id" and meta.get("value"):
+            return str(meta["value"])
+    same = [li for li in lines if (li.get("product_id"), li.get("variation_id") or 0)
+            == (item.get("product_id"), item.get("variation_id") or 0)]
+    return str(same[0]["id"]) if len(same) == 1 else None
+
+
+def _by_lines(r: dict, payload: dict) -> Refund | None:
+    """The refund from its own lines (REST `orders/<id>/refunds`: negative quantity, total and
+    total_tax on `line_items` and `shipping_lines`), when they account for all of it by whole
+    quantities; None otherwise (a manual amount, a fee, a part of a line)."""
+    if "line_items" not in r and "shipping_lines" not in r:
+        return None
+    lines = payload.get("line_items") or []
+    by_id = {str(li["id"]): li for li in lines}
+    parts, accounted = [], ZERO
+    for item in r.get("line_items") or []:
+        qty, total = abs(int(item.get("quantity") or 0)), abs(_dec(item.get("total")))
+        target = _refunded_item(item, lines)
+        line = by_id.get(target or "")
+        if not qty or line is None or not int(line.get("quantity") or 0):
+            return None
+        expected = _dec(line.get("total")) * qty / int(line["quantity"])
+        if abs(expected - total) > CENT:
+            return None  # less than the quantity's value: not a whole-quantity refund
+        parts.append(RefundLine(target, qty))
+        accounted += total + abs(_dec(item.get("total_tax")))
+    shipping = sum((abs(_dec(s.get("total"))) for s in r.get("shipping_lines") or []), ZERO)
+    accounted += shipping + sum((abs(_dec(s.get("total_tax"))) for s in r.get("shipping_lines") or []), ZERO)
+    gross = abs(_dec(r.get("total", r.get("amount"))))
+    if not (parts or shipping) or abs(accounted - gross) > CENT * (len(parts) + 1):
+        return None
+    return Refund(str(r["id"]), tuple(parts), shipping=shipping)
+
+
+def refund(r: dict, payload: dict) -> Refund:
+    return _by_lines(r, payload) or Refund(str(r["id"]), amount=abs(_dec(r.get("total", r.get("amount")))),
+                                           of_total=_dec(payload.get("total")))
+
+
 def order(payload: dict) -> OrderSeen | None:
     status = str(payload.get("status", ""))
     if status in DRAFTS:
@@ -50,14 +99,17 @@ def order(payload: dict) -> OrderSeen | None:
     neutral = Order(order_id=str(payload["id"]), currency=str(payload.get("currency") or ""),
                     placed_at=_when(payload), lines=lines, customer_id=str(customer) if customer else None,
                     shipping=_dec(payload.get("shipping_total")), shipping_tax=_dec(payload.get("shipping_tax")))
-    refunds = tuple(Refund(str(r["id"]), amount=abs(_dec(r.get("total")))) for r in payload.get("refunds") or [])
+    refunds = tuple(refund(r, payload) for r in payload.get("refunds") or [])
+    billing = payload.get("billing") or {}
+    name = " ".join(str(billing.get(k) or "") for k in ("first_name", "last_name")).strip() or None
     return OrderSeen(neutral, paid=status in PAID, fulfilled=status == "completed",
                      cancelled=status in REVERSED, refunds=refunds,
                      codes=tuple(str(c["code"]) for c in payload.get("coupon_lines") or [] if c.get("code")),
                      facts={"email": (payload.get("billing") or {}).get("email"),
                             "phone": (payload.get("billing") or {}).get("phone"),
                             "shipping_address": payload.get("shipping"), "billing_address": payload.get("billing"),
-                            "ip": payload.get("customer_ip_address") or None, "payment": None})
+                            "ip": payload.get("customer_ip_address") or None, "payment": None},
+                     email=str(billing.get("email") or "").strip() or None, name=name)
 
 
 def events(topic: str, body: bytes) -> list[PlatformEvent]:

@@ -57,6 +57,10 @@ class Refund:
     lines: tuple[RefundLine, ...] = ()
     shipping: Decimal = ZERO  # shipping refunded (same tax basis as the order's shipping)
     amount: Decimal = ZERO  # refunded without naming lines: shared over the whole base
+    # When set, `amount` is gross (tax and shipping included) and `of_total` is what the order
+    # paid, gross too: the refunded share is amount / of_total of every part of the base
+    # (WooCommerce's `refunds[].total`). Unset, `amount` is net and divided by the base.
+    of_total: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -258,8 +262,8 @@ def refund_fractions(shares: tuple[Share, ...], base: Decimal, refund: Refund,
     if refund.shipping and "shipping" in by_key and by_key["shipping"].base > 0:
         after["shipping"] = min(Fraction(1), after.get("shipping", Fraction(0))
                                 + Fraction(refund.shipping) / Fraction(by_key["shipping"].base))
-    if refund.amount and base > 0:
-        part = Fraction(refund.amount) / Fraction(base)
+    if refund.amount and (refund.of_total > 0 or base > 0):
+        part = Fraction(refund.amount) / Fraction(refund.of_total if refund.of_total > 0 else base)
         for s in shares:
             after[s.key] = min(Fraction(1), after.get(s.key, Fraction(0)) + part)
     return after

@@ -19,6 +19,8 @@ class OrderSeen:
     refunds: tuple[Refund, ...] = ()
     codes: tuple[str, ...] = ()  # discount codes applied to the order
     facts: dict | None = None  # email, phone, addresses, ip, payment: for referral checks only
+    email: str | None = None  # the customer's, as the platform told us (a member first seen here gets it)
+    name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -49,12 +49,12 @@ def _shares(rows: list[dict]) -> tuple[Share, ...]:
 
 def _refund_json(refund: Refund) -> dict:
     return {"lines": [asdict(rl) for rl in refund.lines], "shipping": str(refund.shipping),
-            "amount": str(refund.amount)}
+            "amount": str(refund.amount), "of_total": str(refund.of_total)}
 
 
 def _refund(refund_id: str, raw: dict) -> Refund:
     return Refund(refund_id, tuple(RefundLine(**rl) for rl in raw["lines"]),
-                  Decimal(raw["shipping"]), Decimal(raw["amount"]))
+                  Decimal(raw["shipping"]), Decimal(raw["amount"]), Decimal(raw.get("of_total", "0")))
 
 
 class OrderService:
@@ -101,9 +101,12 @@ class OrderService:
 
     # -- earning ---------------------------------------------------------------------------
     def on_paid(self, shop_id: int, order: Order, *, fulfilled: bool = False,
-                guest_key: str | None = None) -> OrderOutcome:
+                guest_key: str | None = None, email: str | None = None,
+                name: str | None = None) -> OrderOutcome:
         """The order is paid (and maybe fulfilled): earn, if the program's trigger is met.
-        `guest_key` tells a guest's orders apart for the repeat-purchase figures (a hash)."""
+        `guest_key` tells a guest's orders apart for the repeat-purchase figures (a hash).
+        `email` and `name` are the customer's as the order tells them: a member first seen
+        here gets them, one we already know keeps what it has."""
         with self.db.transaction() as conn:
             row = self._lock(conn, shop_id, order.order_id, order.currency)
             if row.earned:
@@ -121,7 +124,7 @@ class OrderService:
                 return OrderOutcome(order.order_id, "guest", explanation="no customer account to credit")
             if program.earning.trigger == "fulfilled" and not fulfilled:
                 return OrderOutcome(order.order_id, "waiting", explanation="earns when fulfilled")
-            member, _ = self.members.enrol(shop_id, order.customer_id, conn=conn)
+            member = self._enrol(conn, shop_id, order.customer_id, email, name)
             earning = calculate(program, order, self._context(conn, shop_id, member.id, pv), version=pv.version)
             now = self.clock.now()
             ref = f"order:{order.order_id}"
@@ -163,6 +166,14 @@ class OrderService:
             self.tiers.evaluate(conn, shop_id, member.id, program, pv.version, why=f"order {order.order_id}")
             return OrderOutcome(order.order_id, "earned", earning.points, earning.credit,
                                 f"{earning.summary}; {earning.credit_summary}" if earning.credit else earning.summary)
+
+    def _enrol(self, conn: Connection, shop_id: int, customer_id: str, email: str | None, name: str | None):
+        member, _ = self.members.enrol(shop_id, customer_id, conn=conn)
+        email = email.strip() if isinstance(email, str) and "@" in email and len(email.strip()) <= 320 else None
+        fill = {"email": email if not member.email else None, "name": name if not member.name else None}
+        if any(fill.values()):
+            member, _ = self.members.enrol(shop_id, customer_id, conn=conn, **fill)
+        return member
 
     # -- refunds and cancellation ----------------------------------------------------------
     @staticmethod

@@ -64,7 +64,8 @@ class PlatformSync:
                 email = (event.facts or {}).get("email") if not o.customer_id else None
                 guest = hashlib.sha256(f"{shop_id}:{email.strip().lower()}".encode()).hexdigest()[:32] \
                     if isinstance(email, str) and email.strip() else None
-                notes.append(self.orders.on_paid(shop_id, o, fulfilled=event.fulfilled, guest_key=guest).status)
+                notes.append(self.orders.on_paid(shop_id, o, fulfilled=event.fulfilled, guest_key=guest,
+                                                 email=event.email, name=event.name).status)
             else:
                 notes.append(self.orders.note(shop_id, o).status)
             if self.referrals is not None and o.customer_id and not o.test:
@@ -144,8 +145,10 @@ class PlatformSync:
         return "shop erased"
 
 
-def make_handler(translate: Callable[[str, bytes], list], sync: PlatformSync, shops: Shops):
-    """Inbox handler for one platform: translate the stored delivery, apply its events."""
+def make_handler(translate: Callable[[str, bytes], list], sync: PlatformSync, shops: Shops,
+                 prepare: Callable[[int, str, bytes], bytes] | None = None):
+    """Inbox handler for one platform: translate the stored delivery (after `prepare`, which
+    may add what the store has and the delivery lacks), apply its events."""
     def handle(message: Message) -> str:
         shop = shops.get(message.shop_id)
         if shop is None:
@@ -153,7 +156,8 @@ def make_handler(translate: Callable[[str, bytes], list], sync: PlatformSync, sh
         if shop.status != "installed" and message.topic not in PRIVACY | {"app/uninstalled"}:
             raise Ignored("shop uninstalled: not processed")
         try:
-            events = translate(message.topic, message.payload)
+            payload = prepare(message.shop_id, message.topic, bytes(message.payload)) if prepare else message.payload
+            events = translate(message.topic, payload)
         except ValueError as exc:
             raise InvalidRequest(str(exc)[:300]) from None
         if not events:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Callable, Protocol
 
 from sqlalchemy import select, update
@@ -99,18 +99,35 @@ class WooSource(Protocol):
     def subscribe(self, delivery_url: str, secret: str) -> list[str]: ...
 
 
+def applied_refunds(db: Database, shop_id: int, order_ids: list[str]) -> dict[str, set[str]]:
+    """The refund ids already recorded on each of these orders (the orders row keeps them)."""
+    if not order_ids:
+        return {}
+    with db.transaction() as conn:
+        rows = conn.execute(select(t.orders.c.platform_order_id, t.orders.c.refunds).where(
+            t.orders.c.shop_id == shop_id, t.orders.c.platform_order_id.in_(order_ids))).all()
+    return {r.platform_order_id: set((r.refunds or {}).get("applied", {})) for r in rows}
+
+
 class WooReconciler:
-    """WooCommerce never retries and disables failing webhooks, so this is essential: orders
-    modified since the watermark come in as `order.updated` deliveries with the key a webhook of
-    the same state would have had (a state already delivered is a duplicate), and our webhooks
-    are re-enabled or re-created."""
+    """WooCommerce never retries and disables failing webhooks, so this is essential. Orders
+    come newest-modified first; each modified after the watermark, or carrying a refund the
+    order's row has not applied, comes in as an `order.updated` delivery with the key a webhook
+    of the same state would have had (a state already delivered is a duplicate). Paging stops
+    once the orders are older than the watermark less `refund_lookback` (WooCommerce 5.x does
+    not touch `date_modified` on a partial refund, so a missed refund is looked for that far
+    back), at the latest after `pages` pages. `modified_after` is sent, but WooCommerce 5.5
+    ignores it (it answers every order): nothing here depends on it. Our webhooks are
+    re-enabled or re-created."""
 
     def __init__(self, db: Database, inbox: Inbox, admin_for: Callable[[int], WooSource], shops, *,
                  delivery_url: Callable[[int], str], dedupe: Callable[[str, bytes], str],
-                 clock: Clock | None = None, pages: int = 4, first_look_days: int = 3) -> None:
+                 clock: Clock | None = None, pages: int = 10, first_look_days: int = 3,
+                 refund_lookback_days: int = 14) -> None:
         self.db, self.inbox, self.admin_for, self.shops, self.dedupe = db, inbox, admin_for, shops, dedupe
         self.delivery_url, self.clock = delivery_url, clock or SystemClock()
         self.pages, self.first_look = pages, timedelta(days=first_look_days)
+        self.refund_lookback = timedelta(days=refund_lookback_days)
 
     def run(self) -> int:
         with self.db.transaction() as conn:
@@ -122,19 +139,29 @@ class WooReconciler:
         now = self.clock.now()
         watermark = read_watermark(self.db, shop_id)
         since = watermark or (now - self.first_look).strftime("%Y-%m-%dT%H:%M:%S")
-        stored, newest, error = 0, since, None
+        floor = (datetime.fromisoformat(since) - self.refund_lookback).strftime("%Y-%m-%dT%H:%M:%S")
+        stored, newest, error, crossed = 0, since, None, False
         try:
             admin = self.admin_for(shop_id)
             for page in range(1, self.pages + 1):
-                orders, more = admin.orders_modified_since(since, page)
+                orders, more = admin.orders_modified_since(floor, page)
+                applied = applied_refunds(self.db, shop_id, [str(o["id"]) for o in orders])
                 for order in orders:
-                    body = json.dumps(order, separators=(",", ":")).encode()
-                    _, created = self.inbox.accept(shop_id, "woocommerce", "order.updated",
-                                                   self.dedupe("order.updated", body), body, {})
-                    stored += created
-                    newest = max(newest, str(order.get("date_modified_gmt") or newest))
-                if not more:
+                    modified = str(order.get("date_modified_gmt") or "")
+                    refunds = {str(r.get("id")) for r in order.get("refunds") or []}
+                    if modified > since or refunds - applied.get(str(order["id"]), set()):
+                        body = json.dumps(order, separators=(",", ":")).encode()
+                        _, created = self.inbox.accept(shop_id, "woocommerce", "order.updated",
+                                                       self.dedupe("order.updated", body), body, {})
+                        stored += created
+                    newest = max(newest, modified)
+                    crossed = crossed or (bool(modified) and modified < floor)
+                if not more or crossed:
+                    crossed = True
                     break
+            if not crossed:  # more changed than one run reads: keep the watermark, say so
+                newest = since
+                error = f"more than {self.pages} pages of orders changed; the rest is read next run"
             admin.subscribe(self.delivery_url(shop_id), self.shops.credentials(shop_id)["webhook_secret"])
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
