@@ -19,14 +19,14 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def headers(topic: str, body: bytes, secret: str, *, domain: str = DOMAIN,
-            webhook_id: str | None = None, triggered_at: str | None = None) -> dict:
+            webhook_id: str | None = None, triggered_at: str | None = None, event_id: str | None = None) -> dict:
     return {
         "Content-Type": "application/json",
         "X-Shopify-Topic": topic,
         "X-Shopify-Shop-Domain": domain,
         "X-Shopify-API-Version": "2026-04",
         "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
-        "X-Shopify-Event-Id": str(uuid.uuid4()),
+        "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
         "X-Shopify-Triggered-At": triggered_at or datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
         "X-Shopify-Hmac-Sha256": sign(body, secret),
     }
@@ -112,15 +112,36 @@ def body(payload: dict) -> bytes:
 
 
 class Sender:
-    """Delivers signed webhooks to the app (a Flask test client or anything with .post)."""
+    """Delivers signed webhooks to the app (a Flask test client or anything with .post).
+
+    How Shopify delivers (https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates and the
+    header table of https://shopify.dev/docs/apps/build/webhooks): every subscription to a topic
+    gets its own delivery of each event, with its own `X-Shopify-Webhook-Id`; all deliveries that
+    one merchant action produces share one `X-Shopify-Event-Id` (across subscriptions and
+    topics); a retry of a delivery keeps its webhook id and event id. `deliver` with the same
+    `webhook_id` is such a retry; `deliver_event` sends one delivery per subscription."""
 
     def __init__(self, client, secret: str, domain: str = DOMAIN) -> None:
         self.client, self.secret, self.domain = client, secret, domain
+        self._events: dict[str, str] = {}  # webhook id -> event id (a retry keeps both)
 
-    def deliver(self, topic: str, payload: dict | bytes, *, webhook_id: str | None = None):
+    def deliver(self, topic: str, payload: dict | bytes, *, webhook_id: str | None = None,
+                event_id: str | None = None):
         raw = payload if isinstance(payload, bytes) else body(payload)
+        if webhook_id is not None:
+            event_id = self._events.setdefault(webhook_id, event_id or str(uuid.uuid4()))
         return self.client.post("/webhooks/shopify", data=raw,
-                                headers=headers(topic, raw, self.secret, domain=self.domain, webhook_id=webhook_id))
+                                headers=headers(topic, raw, self.secret, domain=self.domain,
+                                                webhook_id=webhook_id, event_id=event_id))
+
+    def deliver_event(self, topic: str, payload: dict | bytes, *, subscriptions: int = 2,
+                      event_id: str | None = None) -> list:
+        """One merchant action seen by `subscriptions` subscriptions to `topic` (e.g. the app-scoped
+        one from shopify.app.toml and a shop-scoped one made through the Admin API): one delivery
+        each, distinct webhook ids, one shared event id."""
+        event_id = event_id or str(uuid.uuid4())
+        return [self.deliver(topic, payload, webhook_id=str(uuid.uuid4()), event_id=event_id)
+                for _ in range(subscriptions)]
 
 
 # -- Admin API: OAuth token endpoint and a GraphQL endpoint ---------------------------------------
@@ -231,15 +252,30 @@ def admin_app(state: AdminState):
             topic, sub = variables.get("topic"), variables.get("sub") or {}
             if topic not in TOPIC_ENUM:
                 return _gql_error(f"Variable $topic of type WebhookSubscriptionTopic! was provided invalid value")
-            url = sub.get("callbackUrl") or ""
+            # `WebhookSubscriptionInput.callbackUrl` is deprecated ("Use `uri` instead"):
+            # https://shopify.dev/changelog/consolidate-webhook-graphql-surfaces. Simplification: the
+            # real schema still accepts it with a deprecation; the stand-in refuses it so that the
+            # product never depends on a field Shopify is removing.
+            if "callbackUrl" in sub:
+                return _gql_error("WebhookSubscriptionInput.callbackUrl is deprecated: use `uri` instead",
+                                  code="DEPRECATED_FIELD")
+            url = sub.get("uri") or ""
             if not url.startswith("https://"):
                 return ok({"webhookSubscriptionCreate": {"webhookSubscription": None, "userErrors": [
-                    {"field": ["webhookSubscription", "callbackUrl"], "message": "Address protocol http:// is not supported"}]}})
+                    {"field": ["webhookSubscription", "uri"], "message": "Address protocol http:// is not supported"}]}})
             state.subscriptions[topic] = url
-            return ok({"webhookSubscriptionCreate": {"webhookSubscription": {"id": f"gid://shopify/WebhookSubscription/{len(state.subscriptions)}", "topic": topic}, "userErrors": []}})
+            return ok({"webhookSubscriptionCreate": {"webhookSubscription": {
+                "id": f"gid://shopify/WebhookSubscription/{len(state.subscriptions)}", "topic": topic, "uri": url},
+                "userErrors": []}})
         if "webhookSubscriptions" in query:
+            # `WebhookSubscription.endpoint` is deprecated for `uri` (same changelog); refused here as
+            # above. The query lists shop-scoped subscriptions only: the app-scoped ones declared in
+            # shopify.app.toml are not returned (platforms.md, "Checked against the real platforms").
+            if "endpoint" in query or "callbackUrl" in query:
+                return _gql_error("WebhookSubscription.endpoint is deprecated: use `uri` instead",
+                                  code="DEPRECATED_FIELD")
             return ok({"webhookSubscriptions": {"nodes": [
-                {"id": f"gid://shopify/WebhookSubscription/{i}", "topic": t, "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": u}}
+                {"id": f"gid://shopify/WebhookSubscription/{i}", "topic": t, "uri": u}
                 for i, (t, u) in enumerate(state.subscriptions.items())]}})
         if "order(id:" in query.replace(" ", "").replace("order(id:", "order(id:") or "query Order(" in query:
             oid = int(str(variables.get("id", "")).rsplit("/", 1)[-1] or 0)
