@@ -120,15 +120,20 @@ class ShopifyAdmin:
         ids = [int(n["legacyResourceId"]) for n in page["nodes"]]
         return ids, page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
 
+    # subtotalPriceSet (after discounts, before shipping and taxes) and totalDiscountsSet let the
+    # base agree with the order's own subtotal; currentQuantity follows order edits.
     ORDER_FIELDS = """legacyResourceId createdAt processedAt updatedAt cancelledAt test taxesIncluded discountCodes
         displayFinancialStatus displayFulfillmentStatus currencyCode
         customer { legacyResourceId }
         totalTipReceivedSet { shopMoney { amount } }
-        lineItems(first: 100) { nodes { id quantity isGiftCard title product { legacyResourceId }
+        subtotalPriceSet { shopMoney { amount } }
+        totalDiscountsSet { shopMoney { amount } }
+        lineItems(first: 100) { nodes { id quantity currentQuantity isGiftCard title product { legacyResourceId }
           originalUnitPriceSet { shopMoney { amount } }
           discountAllocations { allocatedAmountSet { shopMoney { amount } } }
           taxLines { priceSet { shopMoney { amount } } } } }
         shippingLines(first: 10) { nodes { discountedPriceSet { shopMoney { amount } }
+          discountAllocations { allocatedAmountSet { shopMoney { amount } } }
           taxLines { priceSet { shopMoney { amount } } } } }
         refunds { legacyResourceId refundLineItems(first: 100) { nodes { quantity lineItem { id } } } }"""
 
