@@ -32,7 +32,7 @@ def test_a_line_added_after_payment_earns_once_and_a_removed_one_is_taken_back(c
     edited = S.order(OID, lines=[FIRST, ADDED], shipping_tax="1.40", updated_at="2026-03-15T08:00:00-04:00")
     assert sender.deliver("orders/updated", edited).status_code == 200
     assert balance(rt, shop) == 100  # the new line's 20.00 earns once
-    for topic in ("orders/updated", "orders/edited", "orders/paid"):  # repeats, and the stale paid snapshot
+    for topic in ("orders/updated", "orders/updated", "orders/paid"):  # repeats, and the stale paid snapshot
         sender.deliver(topic, edited if topic != "orders/paid" else paid)
     assert balance(rt, shop) == 100
     with rt.db.transaction() as conn:
