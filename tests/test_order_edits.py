@@ -65,3 +65,24 @@ def test_an_edit_seen_before_the_original_earns_on_the_current_lines_only(client
     sender.deliver("orders/updated", S.order(OID, lines=[FIRST, ADDED], updated_at="2026-03-15T08:00:00-04:00"))
     sender.deliver("orders/paid", S.order(OID, lines=[FIRST], updated_at="2026-03-14T10:22:05-04:00"))
     assert balance(rt, shop) == 100
+
+
+def test_a_woocommerce_order_edited_after_payment_earns_on_the_added_line(client, app):
+    """WooCommerce lets the merchant add items to a processing order; order.updated then carries
+    the new line (the admin's "Add item(s)", `WC_AJAX::add_order_item` in includes/class-wc-ajax.php).
+    Without a platform time on the snapshot, an edit can only add."""
+    from . import woocommerce_standin as W
+    rt = app.extensions["loyalty"]
+    shop, _ = rt.shops.register("woocommerce", "http://woo-edit.test", currency="EUR", credentials={
+        "consumer_key": "k", "consumer_secret": "s", "webhook_secret": "w"})
+    sender = W.Sender(client, shop.id, "w")
+    sender.deliver("order.updated", W.order(7, "processing", modified="2026-11-20T10:00:00"))
+    _, b = rt.members.by_customer(shop.id, "12")
+    assert b.points == 50  # the line's total is 50.00
+    edited = W.order(7, "processing", modified="2026-11-20T11:00:00", lines=((101, 2, "50.00"), (102, 1, "30.00")))
+    for _ in range(2):
+        sender.deliver("order.updated", edited)
+    sender.deliver("order.updated", W.order(7, "processing", modified="2026-11-20T10:00:00"))  # stale copy
+    _, b = rt.members.by_customer(shop.id, "12")
+    assert b.points == 80  # and the added line's 30.00 earns once
+    assert run_audit(rt.db).ok
