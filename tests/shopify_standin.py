@@ -76,8 +76,10 @@ def order(order_id: int = 6120345678901, *, customer_id: int | None = 7300400500
     `total_tax` = line and shipping tax; `total_price` = subtotal + shipping (+ tax unless
     included). `discount_applications[0]` is the code the allocations point at. The `current_*`
     amounts follow edits and refunds (https://shopify.dev/docs/api/admin-rest/latest/resources/order:
-    "The value of this field reflects order edits, returns, and refunds"); `subtotal_price` does not.
-    Simplification: one discount application, one tax rate, no duties."""
+    "The value of this field reflects order edits, returns, and refunds").
+    Simplifications: one discount application, one tax rate, no duties; `subtotal_price` is
+    computed from the lines given, an edited order's added lines included (Shopify's own may stay
+    at the original figure; the translator copes with both)."""
     lines = copy.deepcopy(lines) if lines is not None else [line_item(15001002003004, "42.50", 2, discount="5.00")]
     refunds = refunds or []
     refunded: dict[int, int] = {}
@@ -188,11 +190,15 @@ class Sender:
                                 headers=headers(topic, raw, self.secret, domain=self.domain,
                                                 webhook_id=webhook_id, event_id=event_id))
 
-    def deliver_event(self, topic: str, payload: dict | bytes, *, subscriptions: int = 2,
+    def deliver_event(self, topic: str, payload: dict | bytes, *, subscriptions: int | None = None,
+                      state: "AdminState | None" = None, app_scoped: bool = True,
                       event_id: str | None = None) -> list:
-        """One merchant action seen by `subscriptions` subscriptions to `topic` (e.g. the app-scoped
-        one from shopify.app.toml and a shop-scoped one made through the Admin API): one delivery
-        each, distinct webhook ids, one shared event id."""
+        """One merchant action seen by every subscription to `topic`: the app-scoped one from
+        shopify.app.toml (`app_scoped`) plus the shop's Admin API subscription to it in `state`
+        (or `subscriptions` of them): one delivery each, distinct webhook ids, one shared event id."""
+        if subscriptions is None:
+            enum = topic.upper().replace("/", "_")
+            subscriptions = int(app_scoped) + int(state is not None and enum in state.subscriptions)
         event_id = event_id or str(uuid.uuid4())
         return [self.deliver(topic, payload, webhook_id=str(uuid.uuid4()), event_id=event_id)
                 for _ in range(subscriptions)]
