@@ -105,7 +105,8 @@ class Runtime:
                                             clock=self.clock)
         self.reconciler = Reconciler(self.db, self.inbox, self.shopify_admin_for,
                                      callback_url=f"{settings.app_url}/webhooks/shopify",
-                                     topic=shopify_translate.RECONCILE_TOPIC, clock=self.clock)
+                                     topic=shopify_translate.RECONCILE_TOPIC, clock=self.clock,
+                                     custom_app=self.shopify_custom_app)
 
     # -- Shopify: the Admin API client for a shop, and installs -----------------------------
     shopify_http = None  # an httpx.Client to route Shopify calls elsewhere (tests, stand-ins)
@@ -117,6 +118,11 @@ class Runtime:
         return ShopifyAdmin(credentials["domain"], credentials["access_token"], self.settings.shopify_api_version,
                             client_id=self.settings.shopify_api_key or "custom-app",
                             client_secret=self.settings.shopify_api_secret or "-", http_client=http)
+
+    def shopify_custom_app(self, shop_id: int) -> bool:
+        """A shop registered with a custom app's own secret (`loyalty shops add-shopify`) has no
+        app configuration: its webhooks are shop-scoped subscriptions we keep up."""
+        return bool(self.shops.credentials(shop_id).get("api_secret"))
 
     def shopify_admin_for(self, shop_id: int):
         """The Admin API client for a shop, refreshing an expiring token first (and storing

@@ -4,6 +4,7 @@ Shopify does, and (in `admin_app`) the OAuth token endpoint and an Admin GraphQL
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import json
@@ -19,14 +20,14 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def headers(topic: str, body: bytes, secret: str, *, domain: str = DOMAIN,
-            webhook_id: str | None = None, triggered_at: str | None = None) -> dict:
+            webhook_id: str | None = None, triggered_at: str | None = None, event_id: str | None = None) -> dict:
     return {
         "Content-Type": "application/json",
         "X-Shopify-Topic": topic,
         "X-Shopify-Shop-Domain": domain,
         "X-Shopify-API-Version": "2026-04",
         "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
-        "X-Shopify-Event-Id": str(uuid.uuid4()),
+        "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
         "X-Shopify-Triggered-At": triggered_at or datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
         "X-Shopify-Hmac-Sha256": sign(body, secret),
     }
@@ -38,12 +39,21 @@ def money_set(amount: str, currency: str = "EUR") -> dict:
 
 
 def line_item(line_id: int, price: str, quantity: int = 1, *, product_id: int = 8100200300400,
-              discount: str = "0.00", tax: str = "0.00", gift_card: bool = False, title: str = "Trail Mug") -> dict:
+              discount: str = "0.00", tax: str = "0.00", gift_card: bool = False, title: str = "Trail Mug",
+              removed: int = 0) -> dict:
+    """A REST line item. `discount` is the share of an order discount allocated to it (its
+    `discount_allocations`, pointing at the order's `discount_applications[0]`), `tax` its VAT
+    (`tax_lines`), `removed` units taken off by an order edit. `current_quantity` is the quantity
+    less removed and refunded units (`order` subtracts the refunded ones). Shapes: the orders/create
+    sample of https://shopify.dev/docs/api/webhooks?reference=toml (topic orders/create) and
+    payload_shapes.md; editing: https://shopify.dev/docs/api/admin-graphql/latest/mutations/orderEditSetQuantity
+    ("Setting the quantity to zero effectively removes the line item ... The item still exists as a
+    data structure with zero quantity")."""
     return {
         "id": line_id, "admin_graphql_api_id": f"gid://shopify/LineItem/{line_id}",
         "product_id": product_id, "variant_id": product_id + 1, "title": title, "name": title,
         "sku": "MUG-1", "vendor": "Maple Goods", "price": price, "price_set": money_set(price),
-        "quantity": quantity, "current_quantity": quantity, "fulfillable_quantity": quantity,
+        "quantity": quantity, "current_quantity": quantity - removed, "fulfillable_quantity": quantity - removed,
         "total_discount": "0.00", "gift_card": gift_card, "taxable": True, "requires_shipping": True,
         "product_exists": True, "properties": [],
         "discount_allocations": [{"amount": discount, "amount_set": money_set(discount),
@@ -55,35 +65,80 @@ def line_item(line_id: int, price: str, quantity: int = 1, *, product_id: int = 
 def order(order_id: int = 6120345678901, *, customer_id: int | None = 7300400500600,
           lines: list[dict] | None = None, financial_status: str = "paid", cancelled: bool = False,
           refunds: list[dict] | None = None, test: bool = False, shipping: str = "6.99",
-          fulfillment_status: str | None = None, created_at: str = "2026-03-14T10:22:05-04:00",
-          updated_at: str | None = None) -> dict:
-    lines = lines if lines is not None else [line_item(15001002003004, "42.50", 2, discount="5.00")]
-    subtotal = sum((Decimal(li["price"]) * li["quantity"] - sum(Decimal(d["amount"]) for d in li["discount_allocations"])
-                    for li in lines), Decimal(0))
+          shipping_tax: str = "0.00", unallocated_discount: str = "0.00", discount_code: str = "SPRING",
+          taxes_included: bool = False, fulfillment_status: str | None = None,
+          created_at: str = "2026-03-14T10:22:05-04:00", updated_at: str | None = None) -> dict:
+    """A REST order whose totals agree with its lines, as Shopify's do:
+    `total_line_items_price` = sum of price x quantity; `total_discounts` = every allocation plus
+    `unallocated_discount` (an order discount no line carries, as in Shopify's own orders/create
+    sample: total_discounts 20.00 and no allocations); `subtotal_price` = lines less discounts
+    ("after discounts, before shipping and taxes"; it includes taxes when taxes_included);
+    `total_tax` = line and shipping tax; `total_price` = subtotal + shipping (+ tax unless
+    included). `discount_applications[0]` is the code the allocations point at. The `current_*`
+    amounts follow edits and refunds (https://shopify.dev/docs/api/admin-rest/latest/resources/order:
+    "The value of this field reflects order edits, returns, and refunds").
+    Simplifications: one discount application, one tax rate, no duties; `subtotal_price` is
+    computed from the lines given, an edited order's added lines included (Shopify's own may stay
+    at the original figure; the translator copes with both)."""
+    lines = copy.deepcopy(lines) if lines is not None else [line_item(15001002003004, "42.50", 2, discount="5.00")]
+    refunds = refunds or []
+    refunded: dict[int, int] = {}
+    for r in refunds:
+        for rl in r["refund_line_items"]:
+            refunded[rl["line_item_id"]] = refunded.get(rl["line_item_id"], 0) + rl["quantity"]
+    for li in lines:  # current_quantity: less removed (edit) and refunded units
+        li["current_quantity"] = max(0, li["current_quantity"] - refunded.get(li["id"], 0))
+    two = Decimal("0.01")
+    items = sum((Decimal(li["price"]) * li["quantity"] for li in lines), Decimal(0))
+    allocated = sum((Decimal(d["amount"]) for li in lines for d in li["discount_allocations"]), Decimal(0))
+    discounts = allocated + Decimal(unallocated_discount)
+    subtotal = items - discounts
+    tax = sum((Decimal(t["price"]) for li in lines for t in li["tax_lines"]), Decimal(0)) + Decimal(shipping_tax)
+    total = subtotal + Decimal(shipping) + (Decimal(0) if taxes_included else tax)
+    current = sum(((Decimal(li["price"]) * li["quantity"] - sum((Decimal(d["amount"]) for d in li["discount_allocations"]),
+                                                                 Decimal(0))) * li["current_quantity"] / li["quantity"]
+                   for li in lines if li["quantity"]), Decimal(0)) - Decimal(unallocated_discount)
     customer = None if customer_id is None else {
         "id": customer_id, "admin_graphql_api_id": f"gid://shopify/Customer/{customer_id}",
         "email": "ada@example.org", "phone": None, "first_name": "Ada", "last_name": "Quill",
         "state": "enabled", "tags": "", "currency": "EUR", "verified_email": True,
         "created_at": created_at, "updated_at": created_at}
+    code = [{"code": discount_code, "amount": str(discounts.quantize(two)), "type": "fixed_amount"}] if discounts else []
+    applications = [{"type": "discount_code", "code": discount_code, "value": str(discounts.quantize(two)),
+                     "value_type": "fixed_amount", "allocation_method": "across", "target_selection": "all",
+                     "target_type": "line_item", "title": discount_code}] if discounts else []
     return {
         "id": order_id, "admin_graphql_api_id": f"gid://shopify/Order/{order_id}",
         "name": f"#{order_id % 10000}", "order_number": order_id % 10000, "email": "ada@example.org",
         "created_at": created_at, "updated_at": updated_at or created_at, "processed_at": created_at,
-        "currency": "EUR", "presentment_currency": "EUR", "subtotal_price": str(subtotal),
-        "total_price": str(subtotal + Decimal(shipping)), "total_tax": "0.00", "taxes_included": False,
+        "currency": "EUR", "presentment_currency": "EUR",
+        "total_line_items_price": str(items.quantize(two)), "total_discounts": str(discounts.quantize(two)),
+        "subtotal_price": str(subtotal.quantize(two)), "total_price": str(total.quantize(two)),
+        "total_tax": str(tax.quantize(two)), "taxes_included": taxes_included,
+        "current_subtotal_price": str(current.quantize(two)),
         "financial_status": financial_status, "fulfillment_status": fulfillment_status,
         "cancelled_at": "2026-03-15T09:00:00-04:00" if cancelled else None,
         "cancel_reason": "customer" if cancelled else None, "test": test, "source_name": "web",
-        "tags": "", "discount_codes": [], "discount_applications": [], "line_items": lines,
-        "customer": customer, "refunds": refunds or [],
+        "tags": "", "discount_codes": code, "discount_applications": applications, "line_items": lines,
+        "customer": customer, "refunds": refunds,
         "shipping_lines": [{"title": "Standard", "price": shipping, "discounted_price": shipping,
-                            "price_set": money_set(shipping), "tax_lines": []}],
+                            "price_set": money_set(shipping), "discount_allocations": [],
+                            "tax_lines": [{"title": "VAT", "price": shipping_tax, "rate": 0.2,
+                                           "price_set": money_set(shipping_tax)}] if Decimal(shipping_tax) else []}],
         "note_attributes": [], "payment_gateway_names": ["shopify_payments"],
     }
 
 
 def refund(refund_id: int, order_id: int = 6120345678901, *, line_id: int = 15001002003004,
-           quantity: int = 1, shipping: str | None = None) -> dict:
+           quantity: int = 1, shipping: str | None = None, subtotal: str = "37.50", tax: str = "0.00",
+           shipping_tax: str = "0.00") -> dict:
+    """A refunds/create payload (a Refund, not an order): `refund_line_items` with the refunded
+    line's subtotal (after its discounts) and tax, a `shipping_refund` order adjustment for refunded
+    shipping (negative amounts, tax apart), and the refund transaction with the money returned.
+    https://shopify.dev/docs/api/webhooks (refunds/create); order adjustments on the webhook:
+    https://shopify.dev/changelog/exposing-the-order-adjustments-connection-on-a-refund."""
+    money = (Decimal(subtotal) + Decimal(tax) if quantity else Decimal(0)) + \
+        (Decimal(shipping) + Decimal(shipping_tax) if shipping else Decimal(0))
     return {
         "id": refund_id, "admin_graphql_api_id": f"gid://shopify/Refund/{refund_id}",
         "order_id": order_id, "created_at": "2026-03-20T09:10:11-04:00",
@@ -91,12 +146,13 @@ def refund(refund_id: int, order_id: int = 6120345678901, *, line_id: int = 1500
         "restock": True, "duties": [], "return": None,
         "refund_line_items": [{"id": refund_id + 1, "line_item_id": line_id, "quantity": quantity,
                                "restock_type": "return", "location_id": 7700880099,
-                               "subtotal": 37.5, "total_tax": 0.0}] if quantity else [],
+                               "subtotal": float(subtotal), "total_tax": float(tax),
+                               "subtotal_set": money_set(subtotal), "total_tax_set": money_set(tax)}] if quantity else [],
         "transactions": [{"id": refund_id + 2, "order_id": order_id, "kind": "refund", "status": "success",
-                          "amount": "37.50", "currency": "EUR", "gateway": "shopify_payments"}],
+                          "amount": str(money), "currency": "EUR", "gateway": "shopify_payments"}],
         "order_adjustments": [{"id": refund_id + 3, "order_id": order_id, "refund_id": refund_id,
                                "kind": "shipping_refund", "reason": "Shipping refund",
-                               "amount": f"-{shipping}", "tax_amount": "0.00"}] if shipping else [],
+                               "amount": f"-{shipping}", "tax_amount": f"-{shipping_tax}"}] if shipping else [],
         "refund_shipping_lines": [],
     }
 
@@ -112,15 +168,40 @@ def body(payload: dict) -> bytes:
 
 
 class Sender:
-    """Delivers signed webhooks to the app (a Flask test client or anything with .post)."""
+    """Delivers signed webhooks to the app (a Flask test client or anything with .post).
+
+    How Shopify delivers (https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates and the
+    header table of https://shopify.dev/docs/apps/build/webhooks): every subscription to a topic
+    gets its own delivery of each event, with its own `X-Shopify-Webhook-Id`; all deliveries that
+    one merchant action produces share one `X-Shopify-Event-Id` (across subscriptions and
+    topics); a retry of a delivery keeps its webhook id and event id. `deliver` with the same
+    `webhook_id` is such a retry; `deliver_event` sends one delivery per subscription."""
 
     def __init__(self, client, secret: str, domain: str = DOMAIN) -> None:
         self.client, self.secret, self.domain = client, secret, domain
+        self._events: dict[str, str] = {}  # webhook id -> event id (a retry keeps both)
 
-    def deliver(self, topic: str, payload: dict | bytes, *, webhook_id: str | None = None):
+    def deliver(self, topic: str, payload: dict | bytes, *, webhook_id: str | None = None,
+                event_id: str | None = None):
         raw = payload if isinstance(payload, bytes) else body(payload)
+        if webhook_id is not None:
+            event_id = self._events.setdefault(webhook_id, event_id or str(uuid.uuid4()))
         return self.client.post("/webhooks/shopify", data=raw,
-                                headers=headers(topic, raw, self.secret, domain=self.domain, webhook_id=webhook_id))
+                                headers=headers(topic, raw, self.secret, domain=self.domain,
+                                                webhook_id=webhook_id, event_id=event_id))
+
+    def deliver_event(self, topic: str, payload: dict | bytes, *, subscriptions: int | None = None,
+                      state: "AdminState | None" = None, app_scoped: bool = True,
+                      event_id: str | None = None) -> list:
+        """One merchant action seen by every subscription to `topic`: the app-scoped one from
+        shopify.app.toml (`app_scoped`) plus the shop's Admin API subscription to it in `state`
+        (or `subscriptions` of them): one delivery each, distinct webhook ids, one shared event id."""
+        if subscriptions is None:
+            enum = topic.upper().replace("/", "_")
+            subscriptions = int(app_scoped) + int(state is not None and enum in state.subscriptions)
+        event_id = event_id or str(uuid.uuid4())
+        return [self.deliver(topic, payload, webhook_id=str(uuid.uuid4()), event_id=event_id)
+                for _ in range(subscriptions)]
 
 
 # -- Admin API: OAuth token endpoint and a GraphQL endpoint ---------------------------------------
@@ -240,15 +321,30 @@ def admin_app(state: AdminState):
             topic, sub = variables.get("topic"), variables.get("sub") or {}
             if topic not in TOPIC_ENUM:
                 return _gql_error(f"Variable $topic of type WebhookSubscriptionTopic! was provided invalid value")
-            url = sub.get("callbackUrl") or ""
+            # `WebhookSubscriptionInput.callbackUrl` is deprecated ("Use `uri` instead"):
+            # https://shopify.dev/changelog/consolidate-webhook-graphql-surfaces. Simplification: the
+            # real schema still accepts it with a deprecation; the stand-in refuses it so that the
+            # product never depends on a field Shopify is removing.
+            if "callbackUrl" in sub:
+                return _gql_error("WebhookSubscriptionInput.callbackUrl is deprecated: use `uri` instead",
+                                  code="DEPRECATED_FIELD")
+            url = sub.get("uri") or ""
             if not url.startswith("https://"):
                 return ok({"webhookSubscriptionCreate": {"webhookSubscription": None, "userErrors": [
-                    {"field": ["webhookSubscription", "callbackUrl"], "message": "Address protocol http:// is not supported"}]}})
+                    {"field": ["webhookSubscription", "uri"], "message": "Address protocol http:// is not supported"}]}})
             state.subscriptions[topic] = url
-            return ok({"webhookSubscriptionCreate": {"webhookSubscription": {"id": f"gid://shopify/WebhookSubscription/{len(state.subscriptions)}", "topic": topic}, "userErrors": []}})
+            return ok({"webhookSubscriptionCreate": {"webhookSubscription": {
+                "id": f"gid://shopify/WebhookSubscription/{len(state.subscriptions)}", "topic": topic, "uri": url},
+                "userErrors": []}})
         if "webhookSubscriptions" in query:
+            # `WebhookSubscription.endpoint` is deprecated for `uri` (same changelog); refused here as
+            # above. The query lists shop-scoped subscriptions only: the app-scoped ones declared in
+            # shopify.app.toml are not returned (platforms.md, "Checked against the real platforms").
+            if "endpoint" in query or "callbackUrl" in query:
+                return _gql_error("WebhookSubscription.endpoint is deprecated: use `uri` instead",
+                                  code="DEPRECATED_FIELD")
             return ok({"webhookSubscriptions": {"nodes": [
-                {"id": f"gid://shopify/WebhookSubscription/{i}", "topic": t, "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": u}}
+                {"id": f"gid://shopify/WebhookSubscription/{i}", "topic": t, "uri": u}
                 for i, (t, u) in enumerate(state.subscriptions.items())]}})
         if "order(id:" in query.replace(" ", "").replace("order(id:", "order(id:") or "query Order(" in query:
             oid = int(str(variables.get("id", "")).rsplit("/", 1)[-1] or 0)
@@ -371,13 +467,18 @@ def to_graphql(o: dict) -> dict:
         "currencyCode": o["currency"], "customer": {"legacyResourceId": str(c["id"])} if c else None,
         "discountCodes": [d["code"] for d in o.get("discount_codes") or []],
         "totalTipReceivedSet": m("0.00"),
+        "subtotalPriceSet": m(o["subtotal_price"]), "totalDiscountsSet": m(o["total_discounts"]),
         "lineItems": {"nodes": [{
-            "id": li["admin_graphql_api_id"], "quantity": li["quantity"], "isGiftCard": li["gift_card"],
+            "id": li["admin_graphql_api_id"], "quantity": li["quantity"], "currentQuantity": li["current_quantity"],
+            "isGiftCard": li["gift_card"],
             "title": li["title"], "product": {"legacyResourceId": str(li["product_id"])} if li["product_id"] else None,
             "originalUnitPriceSet": m(li["price"]),
             "discountAllocations": [{"allocatedAmountSet": m(d["amount"])} for d in li["discount_allocations"]],
             "taxLines": [{"priceSet": m(tl["price"])} for tl in li["tax_lines"]]} for li in o["line_items"]]},
-        "shippingLines": {"nodes": [{"discountedPriceSet": m(sl["discounted_price"]), "taxLines": []}
+        "shippingLines": {"nodes": [{"discountedPriceSet": m(sl["discounted_price"]),
+                                     "discountAllocations": [{"allocatedAmountSet": m(d["amount"])}
+                                                             for d in sl.get("discount_allocations") or []],
+                                     "taxLines": [{"priceSet": m(tl["price"])} for tl in sl["tax_lines"]]}
                                     for sl in o["shipping_lines"]]},
         "refunds": [{"legacyResourceId": str(r["id"]), "refundLineItems": {"nodes": [
             {"quantity": rl["quantity"], "lineItem": {"id": f"gid://shopify/LineItem/{rl['line_item_id']}"}}

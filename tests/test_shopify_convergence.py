@@ -18,24 +18,52 @@ from .conftest import ENCRYPTION_KEY
 
 SECRET = "shpss_convergence"
 CUSTOMER = 7300400500600
-O1, O2 = 6120345678901, 6120345678902
+O1, O2, O4, O5 = 6120345678901, 6120345678902, 6120345678904, 6120345678905
+
+
+# welcome 50; O1 (85-5 + 15-1 = 94, half the mugs refunded: -40) 54; O2 (60 less the 6.00 order
+# discount no line carries = 54, one of three refunded: -18) 36; O3 cancelled 0; O5 (taxes
+# included: 30.00 - 5.00 VAT = 25) 25; O4 (57 + the 12.00 line added by the edit = 69, one of the
+# two 28.50 units refunded: -28) 41.
+EXPECTED_POINTS = 50 + 54 + 36 + 25 + 41
 
 
 def scenario() -> list[tuple[str, dict]]:
-    o2_lines = [S.line_item(2001, "20.00", 3)]
+    """Orders as Shopify sends them (see the stand-in's `order` and `refund`): VAT on lines and
+    shipping, a discount code allocated to lines, an order discount no line carries, a taxes-
+    included order, partial refunds of a line and of shipping, a cancellation and an order edited
+    after payment (a line added, then one unit refunded)."""
+    o1_lines = [S.line_item(1001, "42.50", 2, discount="5.00", tax="16.00"),
+                S.line_item(1002, "15.00", 1, discount="1.00", tax="2.80", title="Trail Socks")]
+    o2_lines = [S.line_item(2001, "20.00", 3, tax="12.00")]
+    edit_before = [S.line_item(4001, "30.00", 2, discount="3.00", tax="11.40")]
+    edit_after = edit_before + [S.line_item(4002, "12.00", 1, tax="2.40", title="Gift wrap")]
+    t0, t1, t2, t3 = ("2026-03-14T10:22:05-04:00", "2026-03-14T10:25:00-04:00",
+                      "2026-03-15T09:00:00-04:00", "2026-03-20T09:10:11-04:00")
+    r802 = S.refund(802, O2, line_id=2001, quantity=1, subtotal="18.00", tax="4.00", shipping="6.99", shipping_tax="1.40")
+    r803 = S.refund(803, O4, line_id=4001, quantity=1, subtotal="28.50", tax="5.70")
     return [
         ("customers/create", S.customer()),
-        ("orders/create", S.order(O1, financial_status="pending")),
-        ("orders/paid", S.order(O1)),
-        ("refunds/create", S.refund(801, O1)),
-        ("orders/updated", S.order(O1, financial_status="partially_refunded", refunds=[S.refund(801, O1)])),
-        ("orders/paid", S.order(O2, lines=o2_lines)),
-        ("refunds/create", S.refund(802, O2, line_id=2001, quantity=1, shipping="6.99")),
-        ("orders/updated", S.order(O2, lines=o2_lines, financial_status="partially_refunded",
-                                   refunds=[S.refund(802, O2, line_id=2001, quantity=1, shipping="6.99")])),
-        ("orders/paid", S.order(O2 + 1, lines=[S.line_item(3001, "10.00", 5)])),
+        ("orders/create", S.order(O1, lines=o1_lines, shipping_tax="1.40", financial_status="pending", updated_at=t0)),
+        ("orders/paid", S.order(O1, lines=o1_lines, shipping_tax="1.40", updated_at=t1)),
+        ("refunds/create", S.refund(801, O1, line_id=1001, subtotal="40.00", tax="8.00")),
+        ("orders/updated", S.order(O1, lines=o1_lines, shipping_tax="1.40", financial_status="partially_refunded",
+                                   refunds=[S.refund(801, O1, line_id=1001, subtotal="40.00", tax="8.00")], updated_at=t3)),
+        ("orders/paid", S.order(O2, lines=o2_lines, unallocated_discount="6.00", shipping_tax="1.40", updated_at=t1)),
+        ("refunds/create", r802),
+        ("orders/updated", S.order(O2, lines=o2_lines, unallocated_discount="6.00", shipping_tax="1.40",
+                                   financial_status="partially_refunded", refunds=[r802], updated_at=t3)),
+        ("orders/paid", S.order(O2 + 1, lines=[S.line_item(3001, "10.00", 5)], updated_at=t1)),
         ("orders/cancelled", S.order(O2 + 1, lines=[S.line_item(3001, "10.00", 5)], financial_status="voided",
-                                     cancelled=True)),
+                                     cancelled=True, updated_at=t2)),
+        ("orders/paid", S.order(O5, lines=[S.line_item(5001, "36.00", 1, discount="6.00", tax="5.00")],
+                                taxes_included=True, shipping="4.90", shipping_tax="0.82", updated_at=t1)),
+        ("orders/create", S.order(O4, lines=edit_before, financial_status="pending", updated_at=t0)),
+        ("orders/paid", S.order(O4, lines=edit_before, updated_at=t1)),
+        ("orders/updated", S.order(O4, lines=edit_after, updated_at=t2)),  # the edit: a line added
+        ("refunds/create", r803),
+        ("orders/updated", S.order(O4, lines=edit_after, financial_status="partially_refunded", refunds=[r803],
+                                   updated_at=t3)),
         ("customers/update", S.customer(email="ada.q@example.org")),
     ]
 
@@ -78,6 +106,7 @@ def test_any_permutation_and_duplication_converges_to_the_in_order_replay(rq_app
         drain(redis_url)
     expected = snapshot(rt, ordered)
     assert expected[0] > 0 and expected[3] > 0  # points and cashback both in play
+    assert expected[0] == EXPECTED_POINTS, expected
 
     for seed in range(6):
         rng = random.Random(seed)
@@ -86,14 +115,15 @@ def test_any_permutation_and_duplication_converges_to_the_in_order_replay(rq_app
         sender = S.Sender(client, SECRET, domain=domain)
         storm = []
         for topic, payload in deliveries:
-            first_id = str(uuid.uuid4())
+            first_id, event_id = str(uuid.uuid4()), str(uuid.uuid4())
             for n in range(rng.randint(1, 5)):
-                # Shopify retries reuse the delivery id; a second subscription gets a new one.
-                storm.append((topic, payload, first_id if n % 2 == 0 else str(uuid.uuid4())))
+                # Shopify retries reuse the delivery id; a second subscription (app-scoped and
+                # shop-scoped) gets a new one; all copies of one event share its event id.
+                storm.append((topic, payload, first_id if n % 2 == 0 else str(uuid.uuid4()), event_id))
         rng.shuffle(storm)
         wipe_at = rng.randrange(len(storm))
-        for i, (topic, payload, wid) in enumerate(storm):
-            assert sender.deliver(topic, payload, webhook_id=wid).status_code == 200
+        for i, (topic, payload, wid, eid) in enumerate(storm):
+            assert sender.deliver(topic, payload, webhook_id=wid, event_id=eid).status_code == 200
             if i == wipe_at:
                 Redis.from_url(redis_url).flushdb()  # every queued job is lost
             if rng.random() < 0.3:

@@ -81,7 +81,10 @@ def test_authorization_code_grant_with_state_nonce(app):
     rt = app.extensions["loyalty"]
     shop = rt.shops.by_domain("shopify", S.DOMAIN)
     assert shop.timezone == "Europe/Berlin" and rt.shops.credentials(shop.id)["access_token"] == "shpat_from_code"
-    assert "ORDERS_PAID" in app.standin.subscriptions
+    # the public app's topics are app-scoped (shopify.app.toml): no shop-scoped duplicates, so
+    # Shopify delivers each event once
+    assert app.standin.subscriptions == {}
+    assert len(S.Sender(client, SECRET).deliver_event("customers/create", S.customer(), state=app.standin)) == 1
     bad = client.get("/auth/shopify/callback?" + signed_query(shop=S.DOMAIN, code="code-1", state=state))
     assert bad.status_code == 403  # the nonce is single-use
 

@@ -71,3 +71,16 @@ def test_throttling_stops_the_run_and_keeps_the_watermark(app):
     state.bucket, state.restore = 1000, 50.0
     assert rt.reconciler.run() == 1
     assert rt.members.by_customer(shop.id, "5")[1].points == 110
+
+
+def test_public_app_shops_get_no_shop_scoped_subscriptions(app):
+    """A shop installed through OAuth/token exchange has no secret of its own: its topics are
+    app-scoped in shopify.app.toml, so reconciliation must not subscribe them again per shop
+    (Shopify would deliver every event twice, once per subscription)."""
+    rt, state = app.extensions["loyalty"], app.standin
+    public, _ = rt.shops.register("shopify", "public-one.myshopify.com", credentials={"access_token": "shpat_standin"})
+    rt.reconciler.shop(public.id)
+    assert state.subscriptions == {}
+    rt.reconciler.shop(app.shop.id)  # the custom app keeps its shop-scoped subscriptions up
+    assert set(state.subscriptions) >= {"ORDERS_PAID", "REFUNDS_CREATE"}
+    assert set(state.subscriptions.values()) == {"https://loyalty.example/webhooks/shopify"}

@@ -163,3 +163,25 @@ def test_a_signed_but_malformed_payload_fails_visibly(client, shop):
         row = conn.execute(text("select state, outcome from inbox")).one()
     assert row.state == "failed" and row.outcome.startswith("invalid_request")
     assert json.loads(b"{}") == {}
+
+
+def test_one_event_through_two_subscriptions_is_processed_once(client, shop):
+    """App-scoped (shopify.app.toml) and shop-scoped (Admin API) subscriptions to the same topic
+    each get a delivery: different X-Shopify-Webhook-Id, same X-Shopify-Event-Id. The second is a
+    duplicate (200, nothing changes); another topic of the same merchant action is not."""
+    _, rt, _ = shop
+    sender = S.Sender(client, SECRET)
+    paid = S.order(6120345670001)
+    first, second = sender.deliver_event("orders/paid", paid, subscriptions=2, event_id="ev-1")
+    assert first.status_code == second.status_code == 200
+    assert first.get_json()["duplicate"] is False and second.get_json()["duplicate"] is True
+    assert rows(rt, "inbox") == 1
+    # orders/create of the same action shares the event id but is its own topic
+    created = sender.deliver("orders/create", paid, webhook_id="w-create", event_id="ev-1")
+    assert created.get_json()["duplicate"] is False and rows(rt, "inbox") == 2
+    # a delivery without an event id falls back to the webhook id
+    raw = S.body(S.customer())
+    h = S.headers("customers/create", raw, SECRET, webhook_id="w-plain")
+    del h["X-Shopify-Event-Id"]
+    assert client.post("/webhooks/shopify", data=raw, headers=h).get_json()["duplicate"] is False
+    assert client.post("/webhooks/shopify", data=raw, headers=h).get_json()["duplicate"] is True

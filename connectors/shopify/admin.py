@@ -87,13 +87,15 @@ class ShopifyAdmin:
 
     # -- webhooks ------------------------------------------------------------------------
     def subscriptions(self) -> dict[str, str]:
-        data = self.query("""query Subs { webhookSubscriptions(first: 100) {
-            nodes { id topic endpoint { __typename ... on WebhookHttpEndpoint { callbackUrl } } } } }""")
-        return {n["topic"]: (n.get("endpoint") or {}).get("callbackUrl", "")
-                for n in data["webhookSubscriptions"]["nodes"]}
+        """The shop-scoped subscriptions (the Admin API never lists the app-scoped ones that
+        shopify.app.toml declares). `uri` replaces the deprecated `endpoint { callbackUrl }`."""
+        data = self.query("""query Subs { webhookSubscriptions(first: 100) { nodes { id topic uri } } }""")
+        return {n["topic"]: n.get("uri") or "" for n in data["webhookSubscriptions"]["nodes"]}
 
     def subscribe(self, callback_url: str, topics: tuple[str, ...] = WEBHOOK_TOPICS) -> list[str]:
-        """Create the subscriptions that are missing (safe to run again); returns the new ones."""
+        """Create the shop-scoped subscriptions that are missing (safe to run again); returns the
+        new ones. Only for shops without app configuration (custom apps): a public app's topics
+        come from shopify.app.toml, and subscribing them here too would deliver every event twice."""
         have = self.subscriptions()
         created = []
         for topic in topics:
@@ -101,8 +103,8 @@ class ShopifyAdmin:
                 continue
             data = self.query("""mutation Sub($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
                 webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
-                  webhookSubscription { id topic } userErrors { field message } } }""",
-                              {"topic": topic, "sub": {"callbackUrl": callback_url, "format": "JSON"}})
+                  webhookSubscription { id topic uri } userErrors { field message } } }""",
+                              {"topic": topic, "sub": {"uri": callback_url, "format": "JSON"}})
             self._user_errors(data["webhookSubscriptionCreate"])
             created.append(topic)
         return created
@@ -118,15 +120,20 @@ class ShopifyAdmin:
         ids = [int(n["legacyResourceId"]) for n in page["nodes"]]
         return ids, page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
 
+    # subtotalPriceSet (after discounts, before shipping and taxes) and totalDiscountsSet let the
+    # base agree with the order's own subtotal; currentQuantity follows order edits.
     ORDER_FIELDS = """legacyResourceId createdAt processedAt updatedAt cancelledAt test taxesIncluded discountCodes
         displayFinancialStatus displayFulfillmentStatus currencyCode
         customer { legacyResourceId }
         totalTipReceivedSet { shopMoney { amount } }
-        lineItems(first: 100) { nodes { id quantity isGiftCard title product { legacyResourceId }
+        subtotalPriceSet { shopMoney { amount } }
+        totalDiscountsSet { shopMoney { amount } }
+        lineItems(first: 100) { nodes { id quantity currentQuantity isGiftCard title product { legacyResourceId }
           originalUnitPriceSet { shopMoney { amount } }
           discountAllocations { allocatedAmountSet { shopMoney { amount } } }
           taxLines { priceSet { shopMoney { amount } } } } }
         shippingLines(first: 10) { nodes { discountedPriceSet { shopMoney { amount } }
+          discountAllocations { allocatedAmountSet { shopMoney { amount } } }
           taxLines { priceSet { shopMoney { amount } } } } }
         refunds { legacyResourceId refundLineItems(first: 100) { nodes { quantity lineItem { id } } } }"""
 

@@ -3,8 +3,9 @@ stay ints → str (they exceed 2^53, so never through a float)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from plugin_app.domain.earning import Order, OrderLine, Refund, RefundLine
 from plugin_app.domain.events import (AppUninstalled, CustomerDataRequest, CustomerRedact, CustomerSeen,
@@ -51,34 +52,105 @@ def refund(payload: dict) -> Refund:
         shipping=shipping)
 
 
+@dataclass(frozen=True)
+class _Line:
+    """One line item as both shapes give it: original quantity and total after its allocations."""
+    line_id: str
+    quantity: int  # as ordered
+    current: int | None  # after edits and refunds (None: not given)
+    total: Decimal  # unit price x quantity, less the discounts allocated to the line
+    tax: Decimal
+    product_id: str | None
+    gift_card: bool
+    title: str
+
+
+def _lines(lines: list[_Line], refunded: dict[str, int], subtotal: Decimal | None,
+           unallocated: Decimal) -> tuple[tuple[OrderLine, ...], Decimal]:
+    """The neutral lines, agreeing with the order's own subtotal after discounts.
+
+    - An order discount that no line's allocations carry (Shopify's published orders/create
+      sample: subtotal_price 404.95, total_discounts 20.00, no allocations) is spread over the
+      lines in proportion to their totals. Its amount is the smaller of the two figures the order
+      gives for it: lines less `subtotal_price` (after discounts, before shipping and taxes, taxes
+      in when taxes_included), and `total_discounts` less every allocation. The smaller one,
+      because `subtotal_price` does not follow order edits (a line added later would look like a
+      discount) and the sample's figures disagree.
+    - An edited order (https://shopify.dev/docs/apps/build/orders-fulfillment/order-management-apps/edit-orders)
+      counts each line at its quantity after edits: `current_quantity` excludes removed and
+      refunded units, so the refunded ones are added back (refunds are taken back separately),
+      capped at the quantity ordered."""
+    gap = sum((li.total for li in lines), ZERO) - subtotal if subtotal is not None else ZERO
+    spread = max(min(gap, unallocated), ZERO)
+    weights = [li.total if li.total > 0 else ZERO for li in lines]
+    weight = sum(weights, ZERO)
+    if weight <= 0:
+        spread = ZERO
+    cut = [(spread * w / weight).quantize(Decimal("0.01"), rounding=ROUND_DOWN) if spread else ZERO for w in weights]
+    if spread and cut:  # the cents rounding left over goes on the largest line
+        top = max(range(len(lines)), key=lambda i: weights[i])
+        cut[top] += spread - sum(cut, ZERO)
+    out = []
+    for li, minus in zip(lines, cut):
+        qty = li.quantity
+        if li.current is not None:
+            qty = max(0, min(li.quantity, li.current + refunded.get(li.line_id, 0)))
+        total = li.total - minus
+        if qty != li.quantity:
+            total = total * qty / li.quantity if li.quantity else ZERO
+            total = total.quantize(Decimal("0.0001"))
+        out.append(OrderLine(line_id=li.line_id, quantity=qty, total=max(total, ZERO), tax=li.tax,
+                             product_id=li.product_id, gift_card=li.gift_card, title=li.title))
+    return tuple(out), spread
+
+
+def _refunded(refunds: list[Refund]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in refunds:
+        for rl in r.lines:
+            out[rl.line_id] = out.get(rl.line_id, 0) + rl.quantity
+    return out
+
+
 def order(payload: dict) -> OrderSeen:
-    lines = []
+    raw = []
     for li in payload.get("line_items") or []:
         qty = int(li.get("quantity") or 0)
-        gross = _dec(li.get("price")) * qty
-        discount = _sum(li.get("discount_allocations"), "amount")
-        lines.append(OrderLine(
-            line_id=str(li["id"]), quantity=qty, total=max(gross - discount, ZERO),
-            tax=_sum(li.get("tax_lines"), "price"),
-            product_id=str(li["product_id"]) if li.get("product_id") is not None else None,
-            gift_card=bool(li.get("gift_card")), title=str(li.get("title") or "")))
+        current = li.get("current_quantity")
+        raw.append(_Line(
+            str(li["id"]), qty, int(current) if current is not None else None,
+            max(_dec(li.get("price")) * qty - _sum(li.get("discount_allocations"), "amount"), ZERO),
+            _sum(li.get("tax_lines"), "price"),
+            str(li["product_id"]) if li.get("product_id") is not None else None,
+            bool(li.get("gift_card")), str(li.get("title") or "")))
     ship = payload.get("shipping_lines") or []
+    refunds = tuple(refund(r) for r in payload.get("refunds") or [])
+    allocated = sum((_sum(li.get("discount_allocations"), "amount") for li in payload.get("line_items") or []), ZERO) \
+        + sum((_sum(s.get("discount_allocations"), "amount") for s in ship), ZERO)
+    subtotal = _dec(payload["subtotal_price"]) if payload.get("subtotal_price") not in (None, "") else None
+    lines, spread = _lines(raw, _refunded(list(refunds)), subtotal,
+                           _dec(payload.get("total_discounts")) - allocated)
     shipping = sum((_dec(s.get("discounted_price", s.get("price"))) for s in ship), ZERO)
     shipping_tax = sum((_sum(s.get("tax_lines"), "price") for s in ship), ZERO)
     customer = payload.get("customer") or {}
     neutral = Order(
         order_id=str(payload["id"]), currency=str(payload.get("currency") or ""),
         placed_at=_at(payload.get("processed_at") or payload.get("created_at")),
-        lines=tuple(lines), customer_id=str(customer["id"]) if customer.get("id") is not None else None,
+        lines=lines, customer_id=str(customer["id"]) if customer.get("id") is not None else None,
         shipping=shipping, shipping_tax=shipping_tax, tips=_dec(payload.get("total_tip_received")),
-        taxes_included=bool(payload.get("taxes_included")), test=bool(payload.get("test")))
+        taxes_included=bool(payload.get("taxes_included")), test=bool(payload.get("test")),
+        updated_at=_when(payload.get("updated_at")), unallocated_discount=spread)
     return OrderSeen(neutral, paid=payload.get("financial_status") in PAID,
                      fulfilled=payload.get("fulfillment_status") == "fulfilled",
                      cancelled=bool(payload.get("cancelled_at")),
-                     refunds=tuple(refund(r) for r in payload.get("refunds") or []),
+                     refunds=refunds,
                      codes=tuple(str(d["code"]) for d in payload.get("discount_codes") or [] if d.get("code")),
                      facts=_facts(payload), email=customer.get("email") or payload.get("email") or None,
                      name=_name(customer))
+
+
+def _when(value: str | None) -> datetime | None:
+    return _at(value) if value else None
 
 
 def _facts(payload: dict) -> dict:
@@ -106,31 +178,37 @@ def _legacy(gid: str) -> str:
 
 def graphql_order(node: dict) -> OrderSeen:
     """The reconciliation job's GraphQL order, in the same neutral shape as a webhook's."""
-    lines = []
+    raw, allocated = [], ZERO
     for li in (node.get("lineItems") or {}).get("nodes") or []:
         qty = int(li.get("quantity") or 0)
-        gross = _money(li.get("originalUnitPriceSet")) * qty
         discount = sum((_money(d.get("allocatedAmountSet")) for d in li.get("discountAllocations") or []), ZERO)
+        allocated += discount
         product = li.get("product") or {}
-        lines.append(OrderLine(
-            line_id=_legacy(li["id"]), quantity=qty, total=max(gross - discount, ZERO),
-            tax=sum((_money(t.get("priceSet")) for t in li.get("taxLines") or []), ZERO),
-            product_id=str(product["legacyResourceId"]) if product.get("legacyResourceId") else None,
-            gift_card=bool(li.get("isGiftCard")), title=str(li.get("title") or "")))
+        current = li.get("currentQuantity")
+        raw.append(_Line(
+            _legacy(li["id"]), qty, int(current) if current is not None else None,
+            max(_money(li.get("originalUnitPriceSet")) * qty - discount, ZERO),
+            sum((_money(t.get("priceSet")) for t in li.get("taxLines") or []), ZERO),
+            str(product["legacyResourceId"]) if product.get("legacyResourceId") else None,
+            bool(li.get("isGiftCard")), str(li.get("title") or "")))
     ship = (node.get("shippingLines") or {}).get("nodes") or []
-    customer = node.get("customer") or {}
-    order_ = Order(
-        order_id=str(node["legacyResourceId"]), currency=str(node.get("currencyCode") or ""),
-        placed_at=_at(node.get("processedAt") or node.get("createdAt")), lines=tuple(lines),
-        customer_id=str(customer["legacyResourceId"]) if customer.get("legacyResourceId") else None,
-        shipping=sum((_money(s.get("discountedPriceSet")) for s in ship), ZERO),
-        shipping_tax=sum((_money(t.get("priceSet")) for s in ship for t in s.get("taxLines") or []), ZERO),
-        tips=_money(node.get("totalTipReceivedSet")), taxes_included=bool(node.get("taxesIncluded")),
-        test=bool(node.get("test")))
+    allocated += sum((_money(d.get("allocatedAmountSet")) for s in ship for d in s.get("discountAllocations") or []), ZERO)
     refunds = tuple(Refund(str(r["legacyResourceId"]), tuple(
         RefundLine(_legacy(n["lineItem"]["id"]), int(n["quantity"]))
         for n in (r.get("refundLineItems") or {}).get("nodes") or [] if int(n.get("quantity") or 0) > 0))
         for r in node.get("refunds") or [])
+    subtotal = _money(node["subtotalPriceSet"]) if node.get("subtotalPriceSet") else None
+    lines, spread = _lines(raw, _refunded(list(refunds)), subtotal,
+                           _money(node.get("totalDiscountsSet")) - allocated)
+    customer = node.get("customer") or {}
+    order_ = Order(
+        order_id=str(node["legacyResourceId"]), currency=str(node.get("currencyCode") or ""),
+        placed_at=_at(node.get("processedAt") or node.get("createdAt")), lines=lines,
+        customer_id=str(customer["legacyResourceId"]) if customer.get("legacyResourceId") else None,
+        shipping=sum((_money(s.get("discountedPriceSet")) for s in ship), ZERO),
+        shipping_tax=sum((_money(t.get("priceSet")) for s in ship for t in s.get("taxLines") or []), ZERO),
+        tips=_money(node.get("totalTipReceivedSet")), taxes_included=bool(node.get("taxesIncluded")),
+        test=bool(node.get("test")), updated_at=_when(node.get("updatedAt")), unallocated_discount=spread)
     return OrderSeen(order_, paid=str(node.get("displayFinancialStatus", "")).lower() in PAID,
                      fulfilled=str(node.get("displayFulfillmentStatus", "")).upper() == "FULFILLED",
                      cancelled=bool(node.get("cancelledAt")), refunds=refunds,

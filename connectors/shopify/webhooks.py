@@ -38,3 +38,18 @@ def routing(headers: Mapping[str, str]) -> tuple[str, str, str]:
     return (headers.get("X-Shopify-Shop-Domain", "").strip().lower(),
             headers.get("X-Shopify-Topic", "").strip(),
             headers.get("X-Shopify-Webhook-Id", "").strip())
+
+
+def dedupe_key(topic: str, headers: Mapping[str, str]) -> str:
+    """What makes two deliveries the same event for us. Shopify delivers each event once per
+    subscription (an app-scoped one from shopify.app.toml and a shop-scoped one are two), each
+    with its own X-Shopify-Webhook-Id; X-Shopify-Event-Id is shared by every delivery one merchant
+    action produces, across subscriptions and across topics. So topic + event id, and the webhook
+    id (which a retry keeps) where the event id is missing. Sources:
+    https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates ("If you have more than one
+    subscription for the same topic, then you'll receive several webhooks for the same event (one
+    per subscription)"), https://shopify.dev/docs/apps/build/webhooks (headers)."""
+    event_id = (headers.get("X-Shopify-Event-Id") or "").strip()
+    if event_id and len(event_id) <= 100:
+        return f"event:{topic}:{event_id}"
+    return (headers.get("X-Shopify-Webhook-Id") or "").strip()

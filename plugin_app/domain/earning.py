@@ -43,6 +43,8 @@ class Order:
     tips: Decimal = ZERO
     taxes_included: bool = False
     test: bool = False
+    updated_at: datetime | None = None  # when the platform last changed it (orders the snapshots)
+    unallocated_discount: Decimal = ZERO  # an order discount no line carried: spread over the lines
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,9 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
         notes.append(f"{_fmt(rules.points_per_unit)} per {cur} on {_money(base, cur)}")
         notes.extend(line_notes)
         notes.extend(global_notes)
+    if order.unallocated_discount:
+        notes.append(f"order discount {_money(order.unallocated_discount, cur)} not allocated to lines, "
+                     f"spread over them in proportion")
     if skipped_gift:
         notes.append(f"gift cards ({_money(skipped_gift, cur)}) excluded")
     if skipped_excl:

@@ -1,6 +1,7 @@
 """`POST /webhooks/shopify`: verify the HMAC of the raw body, store the delivery in the inbox,
 answer. Nothing is parsed beyond the routing headers and nothing is called out to; processing
-happens in a worker. 200 once stored (duplicates too), 401 bad or missing signature, 404
+happens in a worker. A second delivery of the same topic and X-Shopify-Event-Id (another
+subscription's copy) is a duplicate like a retry. 200 once stored (duplicates too), 401 bad or missing signature, 404
 unknown shop, 413 too large, 503 when it cannot be stored (so Shopify retries)."""
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def shopify_webhook():
     headers = {k: v for k in KEPT_HEADERS if (v := request.headers.get(k)) is not None}
     try:
         _, created = current_app.extensions["loyalty"].intake.accept(
-            shop.id, "shopify", topic, delivery_id, body, headers)
+            shop.id, "shopify", topic, shopify.dedupe_key(topic, request.headers), body, headers)
     except (SQLAlchemyError, TimeoutError):
         log.exception("could not store a Shopify delivery")
         return error_response(503, "unavailable", "cannot store the delivery; retry later")

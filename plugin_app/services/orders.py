@@ -109,6 +109,8 @@ class OrderService:
         here gets them, one we already know keeps what it has."""
         with self.db.transaction() as conn:
             row = self._lock(conn, shop_id, order.order_id, order.currency)
+            if row.earned and not row.cancelled:
+                return self._on_edit(conn, shop_id, row, order)
             if row.earned:
                 return OrderOutcome(order.order_id, "already_earned", row.points, row.credit)
             if row.cancelled:
@@ -149,7 +151,7 @@ class OrderService:
                     conn=conn)
             self._save(conn, row.id, earned=True, member_id=member.id, base=earning.base,
                        points=earning.points, credit=earning.credit, placed_at=order.placed_at,
-                       program_version=pv.version, shares=_shares_json(earning.shares))
+                       program_version=pv.version, shares=_shares_json(earning.shares), lines_at=order.updated_at)
             # Refunds that arrived before the payment are applied now, in one step.
             if row.refunds["applied"]:
                 fractions = self._fractions(earning, row.refunds)
@@ -203,18 +205,99 @@ class OrderService:
             was = taken_back(earned, weights, [before.get(k, Fraction(0)) for k in keys], cur)
             now = taken_back(earned, weights, [after.get(k, Fraction(0)) for k in keys], cur)
             delta = now - was
-            entry = repo.entry_by_key(f"order:{order_id}:{'points' if asset == Asset.POINTS else 'cashback'}")
-            if delta > 0 and entry is not None:
+            if delta > 0:
                 share = Decimal(now) / Decimal(earned) * 100
-                self.ledger.reverse(shop_id, entry.id, delta, key=f"order:{order_id}:{tag}:{asset.value}",
-                                    source=Source.REFUND, reason=f"{why}: {share.quantize(Decimal('0.1'))}% "
-                                    f"of what the order earned is taken back, at the rate it was earned",
-                                    conn=conn)
+                self._reverse_spread(conn, repo, shop_id, order_id, asset, delta, f"order:{order_id}:{tag}:{asset.value}",
+                                     f"{why}: {share.quantize(Decimal('0.1'))}% of what the order earned is taken "
+                                     f"back, at the rate it was earned")
                 if asset == Asset.POINTS:
                     took_p = delta
                 else:
                     took_c = delta
         return took_p, took_c
+
+    def _reverse_spread(self, conn, repo: LedgerRepo, shop_id: int, order_id: str, asset: Asset, amount,
+                        key: str, reason: str) -> None:
+        """Take `amount` back from what the order earned in `asset`: its first earning, then the
+        earnings its edits added, each up to what is left of it."""
+        first = repo.entry_by_key(f"order:{order_id}:{'points' if asset == Asset.POINTS else 'cashback'}")
+        edits = [e for e in repo.entries_by_ref(f"order:{order_id}") if e.kind == Kind.EARN.value
+                 and e.asset == asset.value and ":edit:" in (e.idempotency_key or "")]
+        amount = Decimal(amount)
+        for i, entry in enumerate(e for e in [first, *edits] if e is not None):
+            part = min(amount, Decimal(entry.amount) - repo.reversed_so_far(entry.id))
+            if part <= 0:
+                continue
+            self.ledger.reverse(shop_id, entry.id, int(part) if asset == Asset.POINTS else part,
+                                key=key if i == 0 else f"{key}:e{entry.id}", source=Source.REFUND,
+                                reason=reason, conn=conn)
+            amount -= part
+            if amount <= 0:
+                break
+
+    @staticmethod
+    def _net(earned, shares: tuple[Share, ...], fractions: dict[str, Fraction], asset: Asset, currency: str):
+        """What the order keeps of `earned` after its refunds (the refunds' own take-back rule)."""
+        if not earned:
+            return earned
+        weights = [s.points if asset == Asset.POINTS else s.credit for s in shares]
+        cur = None if asset == Asset.POINTS else currency
+        return earned - taken_back(earned, weights, [fractions.get(s.key, Fraction(0)) for s in shares], cur)
+
+    def _on_edit(self, conn: Connection, shop_id: int, row, order: Order) -> OrderOutcome:
+        """A paid, earned order seen again. If this snapshot is newer than the lines it earned on
+        and its lines differ (an order edit added or removed lines or units), earning converges on
+        the current lines: the change in what the order keeps after its refunds is earned once, or
+        taken back like a refund of those lines, under keys of the edit's own. A snapshot without
+        a time (no `updated_at`) can only add, so that stale copies never take anything back."""
+        same = OrderOutcome(order.order_id, "already_earned", row.points, row.credit)
+        if order.updated_at is not None and row.lines_at is not None and order.updated_at <= row.lines_at:
+            return same
+        pv = self.programs.current(shop_id, conn)
+        program = pv.program
+        earning = calculate(program, order, self._context(conn, shop_id, row.member_id, pv), version=pv.version)
+        old = _shares(row.shares or [])
+        unchanged = [(s.key, s.base, s.quantity) for s in earning.shares] == [(s.key, s.base, s.quantity) for s in old]
+        if unchanged or (order.updated_at is None and earning.base <= Decimal(row.base or 0)):
+            if order.updated_at is not None:
+                self._save(conn, row.id, lines_at=order.updated_at)
+            return same
+        before = {k: Fraction(v) for k, v in row.refunds.get("fractions", {}).items()}
+        after = self._fractions(earning, row.refunds) if row.refunds["applied"] else {}
+        currency = conn.execute(select(t.balances.c.currency).where(t.balances.c.member_id == row.member_id)).scalar_one()
+        stamp = order.updated_at.isoformat() if order.updated_at else f"base-{earning.base}"
+        ref, now = f"order:{order.order_id}", self.clock.now()
+        moved = {}
+        for asset, was, will, label in ((Asset.POINTS, row.points, earning.points, "points"),
+                                        (Asset.CREDIT, Decimal(row.credit), earning.credit, "cashback")):
+            delta = self._net(will, earning.shares, after, asset, currency) - self._net(was, old, before, asset, currency)
+            moved[asset] = delta
+            summary = earning.summary if asset == Asset.POINTS else earning.credit_summary
+            if delta > 0:
+                if asset == Asset.POINTS:
+                    pending = program.pending.orders_days
+                    expires = add_months(now, program.expiry.months) if program.expiry.mode == "age" else None
+                else:
+                    pending = program.cashback.pending_days
+                    expires = now + timedelta(days=program.cashback.expiry_days) if program.cashback.expiry_days else None
+                self.ledger.earn(
+                    shop_id, row.member_id, asset, delta, key=f"{ref}:edit:{stamp}:{label}", source=Source.ORDER,
+                    reason=f"order edited: {delta} more on its current lines ({summary})"[:500],
+                    external_ref=ref, pending_until=now + timedelta(days=pending) if pending else None,
+                    expires_at=expires, program_version=pv.version,
+                    details={"edit": True, "notes": list(earning.notes), "base": str(earning.base),
+                             "previous_base": str(row.base), "currency": order.currency}, conn=conn)
+            elif delta < 0:
+                self._reverse_spread(conn, LedgerRepo(conn, shop_id), shop_id, order.order_id, asset, -delta,
+                                     f"{ref}:edit:{stamp}:{asset.value}",
+                                     f"order edited: lines removed, their share of what the order earned is "
+                                     f"taken back (base {row.base} -> {earning.base})")
+        self._save(conn, row.id, base=earning.base, points=earning.points, credit=earning.credit,
+                   shares=_shares_json(earning.shares), lines_at=order.updated_at, program_version=pv.version,
+                   refunds={**row.refunds, "fractions": self._fractions_json(after)})
+        self.tiers.evaluate(conn, shop_id, row.member_id, program, pv.version, why=f"order {order.order_id} edited")
+        return OrderOutcome(order.order_id, "edited", int(moved[Asset.POINTS]), moved[Asset.CREDIT],
+                            f"order edited: base {row.base} -> {earning.base}; {earning.summary}")
 
     def on_refund(self, shop_id: int, order_id: str, refund: Refund) -> OrderOutcome:
         with self.db.transaction() as conn:

@@ -1,6 +1,8 @@
 """Reconciliation: Shopify drops deliveries and deletes failing subscriptions, so a periodic
 job reads the orders updated since the shop's watermark and stores each as an inbox message
-(the same durable, exactly-once path as a webhook), then re-creates missing subscriptions."""
+(the same durable, exactly-once path as a webhook), then, for custom-app shops only, re-creates
+missing shop-scoped subscriptions (Shopify deletes them after repeated failures; app-scoped ones
+from shopify.app.toml are never deleted and are not ours to re-create)."""
 from __future__ import annotations
 
 import json
@@ -52,8 +54,9 @@ class OrderSource(Protocol):
 class Reconciler:
     def __init__(self, db: Database, inbox: Inbox, admin_for: Callable[[int], OrderSource], *,
                  callback_url: str, topic: str, clock: Clock | None = None, pages: int = 4,
-                 page_size: int = 25, first_look_days: int = 3) -> None:
-        self.db, self.inbox, self.admin_for = db, inbox, admin_for
+                 page_size: int = 25, first_look_days: int = 3,
+                 custom_app: Callable[[int], bool] = lambda shop_id: False) -> None:
+        self.db, self.inbox, self.admin_for, self.custom_app = db, inbox, admin_for, custom_app
         self.callback_url, self.topic, self.clock = callback_url, topic, clock or SystemClock()
         self.pages, self.page_size, self.first_look = pages, page_size, timedelta(days=first_look_days)
 
@@ -85,7 +88,8 @@ class Reconciler:
                     newest = max(newest, node["updatedAt"])
                 if cursor is None:
                     break
-            admin.subscribe(self.callback_url)  # re-creates what Shopify deleted
+            if self.custom_app(shop_id):  # a public app's topics are app-scoped (shopify.app.toml)
+                admin.subscribe(self.callback_url)  # re-creates what Shopify deleted
         except Exception as exc:  # throttled or refused: keep what was read, try next run
             error = f"{type(exc).__name__}: {exc}"[:500]
             log.warning("reconciliation of shop %s stopped: %s", shop_id, error)

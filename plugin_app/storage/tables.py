@@ -207,6 +207,7 @@ orders = Table(
     Column("credit", ExactDecimal, nullable=False, server_default="0"),
     Column("program_version", Integer, nullable=True),
     Column("shares", JSON, nullable=True),  # what each line earned, unrounded, at earning time
+    Column("lines_at", UTCDateTime, nullable=True),  # the platform's updated_at of the lines earned on (edits)
     Column("refunds", JSON, nullable=False),  # refund id -> refunded fraction per share after it
     # For analytics: the order's revenue (lines after discounts, plus shipping), who placed it
     # (customer id, or a hash of a guest's email), whether a redemption was used on it, and
