@@ -1,7 +1,7 @@
 """orders: when the lines an order earned on were last changed by the platform (order edits)
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30 15:30:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import plugin_app.storage.types
 
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
