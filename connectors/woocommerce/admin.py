@@ -8,7 +8,7 @@ from decimal import Decimal
 import requests
 from woocommerce import API
 
-WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "customer.created")
+WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "customer.created", "customer.updated")
 
 
 class WooError(Exception):
