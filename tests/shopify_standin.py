@@ -157,10 +157,20 @@ def refund(refund_id: int, order_id: int = 6120345678901, *, line_id: int = 1500
     }
 
 
-def customer(customer_id: int = 7300400500600, email: str = "ada@example.org") -> dict:
-    return {"id": customer_id, "admin_graphql_api_id": f"gid://shopify/Customer/{customer_id}",
-            "email": email, "first_name": "Ada", "last_name": "Quill", "state": "enabled",
-            "created_at": "2026-03-01T10:00:00-05:00", "updated_at": "2026-03-01T10:00:00-05:00"}
+def customer(customer_id: int = 7300400500600, email: str = "ada@example.org", *, birth_date: str | None = None) -> dict:
+    out = {"id": customer_id, "admin_graphql_api_id": f"gid://shopify/Customer/{customer_id}",
+           "email": email, "first_name": "Ada", "last_name": "Quill", "state": "enabled",
+           "created_at": "2026-03-01T10:00:00-05:00", "updated_at": "2026-03-01T10:00:00-05:00"}
+    if birth_date is not None:
+        # A subscription that names the namespace (`metafieldNamespaces`, see
+        # https://shopify.dev/docs/api/admin-graphql/latest/input-objects/WebhookSubscriptionInput;
+        # `metafield_namespaces` in shopify.app.toml) gets the resource's metafields in the
+        # payload, as REST metafield objects (https://shopify.dev/docs/api/admin-rest/latest/resources/metafield).
+        # Simplified: only the fields we read, and no other metafields. `facts.birth_date` is the
+        # standard customer definition (type date; shopify.dev "List of standard metafield definitions").
+        out["metafields"] = [{"id": 22001, "namespace": "facts", "key": "birth_date", "value": birth_date,
+                              "type": "date", "owner_id": customer_id, "owner_resource": "customer"}]
+    return out
 
 
 def body(payload: dict) -> bytes:

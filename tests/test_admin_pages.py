@@ -99,3 +99,20 @@ def test_sign_in_link_csrf_and_scoping(admin):  # noqa: F811
     assert csv.status_code == 200 and csv.text.startswith("day,")
     assert s.post(f"{admin.base}/admin/api/v1/members/{admin.member.id}/adjustments",
                   json={"amount": 5, "reason": "x", "idempotency_key": "k"}).status_code == 401  # writes need a key
+
+
+@needs_browser
+def test_the_merchant_corrects_a_birthday_on_the_member_page(browser, admin):  # noqa: F811
+    page = sign_in(browser, admin)
+    member = admin.rt.members.by_customer(admin.shop_id, "demo-1002")[0]
+    page.goto(f"{admin.base}/admin/members/{member.id}")
+    page.fill("[data-birthday] input[name=birthday]", "1985-02-30")
+    page.click("[data-birthday] button")
+    assert "not a real date" in page.locator("[role=alert]").inner_text()
+    page.fill("[data-birthday] input[name=birthday]", "--02-29")
+    page.click("[data-birthday] button")
+    card = page.locator("[data-birthday]").inner_text()
+    assert "--02-29" in card and f"admin-page:{admin.shop_id}" in card and "merchant" in card
+    assert admin.rt.members.get(admin.shop_id, member.id)[0].birthday.strftime("%m-%d") == "02-29"
+    ADMIN_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ADMIN_SHOTS / "member-birthday-en.png"), full_page=True)

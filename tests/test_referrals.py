@@ -213,6 +213,18 @@ def test_self_referral_through_an_email_alias_is_blocked(env):
     assert r.verdict["findings"][0]["rule"] == "self_referral"
 
 
+@pytest.mark.parametrize("referrer_email", ["ada+x@gmail.com", "a.da@gmail.com"])
+def test_self_referral_by_alias_is_caught_before_the_referrer_ever_orders(env, referrer_email):
+    """The referrer has an account (customers/create) but no order: their own e-mail, from the
+    member record, is compared (hashed, aliases and Gmail dots normalised) with the friend's."""
+    env.sender.deliver("customers/create", S.customer(100, referrer_email))
+    claim = friend_journey(env, friend="310")
+    pay(env, 7013, "310", claim["friend_code"], email="ada@gmail.com")
+    r = referral(env)
+    assert r.status == "rejected" and "the same email" in r.reason
+    assert r.verdict["findings"][0]["rule"] == "self_referral"
+
+
 def test_same_ip_is_held_for_review_and_the_merchant_decides(env):
     env.client.get(env.sf("referrals/me"), headers={"Authorization": f"Bearer {env.token('100')}"})
     pay(env, 6001, "100", client_details={"browser_ip": "198.51.100.7"})

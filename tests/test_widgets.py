@@ -213,3 +213,28 @@ def test_a_referral_link_lands_and_is_claimed_after_sign_in(browser, store):
                                 "on m.id = r.friend_member_id")).one()
     assert tuple(row) == ("signed_up", "new-friend-1")
     ctx.close()
+
+
+@needs_browser
+@pytest.mark.parametrize("lang,save,locked", [("en", "Save", "contact the shop"), ("it", "Salva", "contatta il negozio")])
+def test_a_member_gives_their_birthday_once_in_the_panel(browser, store, lang, save, locked):
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from plugin_app.storage import tables as t
+
+    store.rt.programs.put(store.shop_id, {"actions": {"birthday": {"enabled": True, "points": 150}}}, author="test")
+    with store.rt.db.transaction() as conn:  # the demo seed gave one: start without
+        conn.execute(update(t.members).where(t.members.c.id == store.member.id).values(birthday=None))
+    page, errors = open_page(browser, store, lang=lang)
+    panel = open_panel(page)
+    assert "150" in panel.inner_text()
+    panel.locator("input[name=birthday]").fill("1990-05-17")
+    panel.locator("button", has_text=save).click()
+    page.wait_for_selector("[data-loyalty=launcher] >> [data-birthday='1990-05-17']")
+    assert locked in panel.inner_text() and panel.locator("input[name=birthday]").count() == 0
+    assert store.rt.members.get(store.shop_id, store.member.id)[0].birthday == date(1990, 5, 17)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"panel-birthday-{lang}.png"))
+    assert not errors

@@ -16,7 +16,9 @@
       social_follow: "Follow us", social_share: "Share on social", referral: "Refer a friend",
       cashback: "{n}% back as store credit", cart_earn: "This cart earns {points} points",
       cart_cashback: "and {money} cashback", apply: "Apply", remove: "Remove", applied: "Code {code} applied",
-      sign_in: "Sign in to use your rewards", error: "Something went wrong. Please try again.", loading: "Loading…"
+      sign_in: "Sign in to use your rewards", error: "Something went wrong. Please try again.", loading: "Loading…",
+      bday_title: "Your birthday", bday_ask: "Tell us your birthday for {n} points on the day.", bday_save: "Save",
+      bday_is: "Your birthday: {date}", bday_locked: "To correct it, contact the shop.", bday_saved: "Saved"
     },
     it: {
       title: "Premi", close: "Chiudi", join_title: "Unisciti al programma", join: "Crea un account",
@@ -30,7 +32,9 @@
       social_follow: "Seguici", social_share: "Condividi sui social", referral: "Invita un amico",
       cashback: "{n}% restituito come credito", cart_earn: "Questo carrello vale {points} punti",
       cart_cashback: "e {money} di cashback", apply: "Applica", remove: "Rimuovi", applied: "Codice {code} applicato",
-      sign_in: "Accedi per usare i tuoi premi", error: "Qualcosa è andato storto. Riprova.", loading: "Caricamento…"
+      sign_in: "Accedi per usare i tuoi premi", error: "Qualcosa è andato storto. Riprova.", loading: "Caricamento…",
+      bday_title: "Il tuo compleanno", bday_ask: "Dicci quando è il tuo compleanno: {n} punti nel giorno.", bday_save: "Salva",
+      bday_is: "Il tuo compleanno: {date}", bday_locked: "Per correggerlo, contatta il negozio.", bday_saved: "Salvato"
     }
   };
 
@@ -150,6 +154,7 @@
     box.appendChild(rewardsList(ctx, m.points));
     box.appendChild(el("h3", { text: t(ctx, "ways") }));
     box.appendChild(waysList(ctx));
+    birthdayBlock(ctx, box, m);
     if (m.referral) {
       var link = el("input", { readonly: "readonly", value: m.referral.link, "aria-label": t(ctx, "refer") });
       var copy = el("button", { type: "button", text: t(ctx, "copy"), onclick: function () {
@@ -175,6 +180,37 @@
           el("span", { class: "muted", text: a.credit ? money(ctx, a.credit) : (a.points > 0 ? "+" : "") + a.points })]);
       })));
     }
+  }
+
+  /* The birthday is given once; after that the shop corrects it (the server says so too: 409). */
+  function birthdayBlock(ctx, box, m) {
+    var way = ctx.program.ways_to_earn.filter(function (w) { return w.kind === "birthday"; })[0];
+    if (!way) return;
+    box.appendChild(el("h3", { text: t(ctx, "bday_title") }));
+    if (m.birthday) {
+      var d = m.birthday.indexOf("--") === 0 ? m.birthday.slice(2) : m.birthday;
+      box.appendChild(el("p", { "data-birthday": m.birthday, text: t(ctx, "bday_is", { date: d }) }));
+      box.appendChild(el("p", { class: "muted", text: t(ctx, "bday_locked") }));
+      return;
+    }
+    var live = el("p", { class: "muted", role: "status", "aria-live": "polite" });
+    var input = el("input", { type: "date", name: "birthday", max: new Date().toISOString().slice(0, 10),
+      "aria-label": t(ctx, "bday_title") });
+    var save = el("button", { type: "button", text: t(ctx, "bday_save"), onclick: function () {
+      if (!input.value) return;
+      save.disabled = true;
+      api(ctx.cfg, "POST", "me/birthday", { birthday: input.value }).then(function (r) {
+        m.birthday = r.birthday;
+        live.textContent = t(ctx, "bday_saved");
+        render(ctx, box);
+      }, function (e) {
+        save.disabled = false;
+        live.textContent = (e && e.error && e.error.message) || t(ctx, "error");
+      });
+    } });
+    box.appendChild(el("p", { text: t(ctx, "bday_ask", { n: way.points }) }));
+    box.appendChild(el("p", { class: "row" }, [input, save]));
+    box.appendChild(live);
   }
 
   function onEscape(e) {

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
+from plugin_app.domain.birthdays import lenient as lenient_birthday
 from plugin_app.domain.earning import Order, OrderLine, Refund, RefundLine
 from plugin_app.domain.events import (AppUninstalled, CustomerDataRequest, CustomerRedact, CustomerSeen,
                                       OrderSeen, PlatformEvent, RefundSeen, ShopRedact)
@@ -164,6 +165,19 @@ def _facts(payload: dict) -> dict:
             "payment": payment if payment.strip("|") else None}
 
 
+BIRTH_DATE = ("facts", "birth_date")  # Shopify's standard customer metafield definition (type date)
+
+
+def _birthday(payload: dict):
+    """The customer's `facts.birth_date` metafield. Webhook payloads carry metafields only for
+    the namespaces the subscription asks for (`metafield_namespaces` in shopify.app.toml,
+    `metafieldNamespaces` in WebhookSubscriptionInput); without them there is none."""
+    for m in payload.get("metafields") or []:
+        if isinstance(m, dict) and (m.get("namespace"), m.get("key")) == BIRTH_DATE:
+            return lenient_birthday(m.get("value"))
+    return None
+
+
 def _name(payload: dict) -> str | None:
     return " ".join(str(payload.get(k) or "") for k in ("first_name", "last_name")).strip() or None
 
@@ -230,7 +244,7 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
         if topic == "refunds/create":
             return [RefundSeen(str(payload["order_id"]), refund(payload))]
         if topic in ("customers/create", "customers/update"):
-            return [CustomerSeen(str(payload["id"]), payload.get("email") or None,
+            return [CustomerSeen(str(payload["id"]), payload.get("email") or None, birthday=_birthday(payload),
                                  created=topic == "customers/create", name=_name(payload))]
         if topic == "app/uninstalled":
             return [AppUninstalled()]

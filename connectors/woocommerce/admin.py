@@ -13,7 +13,8 @@ from woocommerce import API
 
 # order.restored: a trashed order taken out of the bin (WooCommerce's webhook topic hooks,
 # includes/class-wc-webhook.php): without it a restored order never earns again.
-WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored", "customer.created")
+WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored", "customer.created",
+                  "customer.updated")
 
 
 @lru_cache(maxsize=64)

@@ -10,6 +10,7 @@ import json
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from plugin_app.domain.birthdays import lenient as lenient_birthday
 from plugin_app.domain.earning import Order, OrderLine, Refund, RefundLine
 from plugin_app.domain.events import CustomerSeen, OrderSeen, PlatformEvent
 
@@ -18,7 +19,7 @@ PAID = {"processing", "completed"}
 REVERSED = {"cancelled", "refunded", "failed", "trash"}
 DRAFTS = {"checkout-draft", "draft", "auto-draft"}
 RECONCILE_TOPIC = "order.reconcile"
-TOPICS = {"order.created", "order.updated", "order.deleted", "order.restored", "customer.created",
+TOPICS = {"order.created", "order.updated", "order.deleted", "order.restored", "customer.created", "customer.updated",
           RECONCILE_TOPIC}
 
 
@@ -112,6 +113,19 @@ def order(payload: dict) -> OrderSeen | None:
                      email=str(billing.get("email") or "").strip() or None, name=name)
 
 
+# WooCommerce keeps no birthday of its own; plugins and checkout-field editors store one in user
+# meta, which the REST customer's `meta_data` [{id, key, value}] carries. These keys, first found wins.
+BIRTHDAY_KEYS = ("birthday", "birth_date", "date_of_birth", "billing_birth_date", "billing_birthday", "dob")
+
+
+def _birthday(payload: dict):
+    meta = {m.get("key"): m.get("value") for m in payload.get("meta_data") or [] if isinstance(m, dict)}
+    for key in BIRTHDAY_KEYS:
+        if meta.get(key):
+            return lenient_birthday(meta[key])
+    return None
+
+
 def events(topic: str, body: bytes) -> list[PlatformEvent]:
     if topic not in TOPICS:
         return []
@@ -125,6 +139,7 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
             seen = order(payload)
             return [seen] if seen is not None else []
         name = " ".join(str(payload.get(k) or "") for k in ("first_name", "last_name")).strip() or None
-        return [CustomerSeen(str(payload["id"]), payload.get("email") or None, created=True, name=name)]
+        return [CustomerSeen(str(payload["id"]), payload.get("email") or None, birthday=_birthday(payload),
+                             created=topic == "customer.created", name=name)]
     except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise BadPayload(f"{topic}: {type(exc).__name__}: {exc}") from None

@@ -8,6 +8,7 @@ from typing import Literal
 from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..domain.birthdays import show as show_birthday
 from ..domain.ledger import Asset, Source
 from ..services import awards
 from ..services.ledger import Posted
@@ -26,6 +27,7 @@ class MemberOut(BaseModel):
     id: int
     platform_customer_id: str
     email: str | None
+    birthday: str | None = Field(None, description="YYYY-MM-DD, or --MM-DD when the year is not known")
     points_balance: int = Field(description="spendable now")
     pending_points: int
     held_points: int
@@ -99,6 +101,16 @@ class EventIn(Strict):
     email: str | None = Field(None, max_length=320)
 
 
+class BirthdayIn(Strict):
+    birthday: str = Field(min_length=1, max_length=10, description="YYYY-MM-DD, or --MM-DD without the year")
+    actor: str | None = Field(None, max_length=200, description="the person making the change")
+
+
+class BirthdayOut(BaseModel):
+    birthday: str | None
+    changes: list[dict] = Field(description="who gave or changed it, and when, newest first")
+
+
 class AcceptedOut(BaseModel):
     inbox_id: int
     duplicate: bool
@@ -117,7 +129,8 @@ def _member_json(member, balance) -> dict:
 
     code = display(_rt().referrals.code_for(member.shop_id, member.id))
     return {"id": member.id, "platform_customer_id": member.platform_customer_id,
-            "email": member.email, "name": member.name, **balance.to_json(), "tier": tier, "referral_code": code}
+            "email": member.email, "name": member.name, "birthday": show_birthday(member.birthday),
+            **balance.to_json(), "tier": tier, "referral_code": code}
 
 
 def _amount(asset: str, value):
@@ -156,6 +169,22 @@ def member_by_customer(platform_customer_id: str):
      errors=(404,))
 def member(member_id: int):
     return jsonify(_member_json(*_rt().members.get(g.shop.id, member_id)))
+
+
+@bp.put("/members/<int:member_id>/birthday")
+@admin_required
+@api(summary="Set or correct a member's birthday (recorded with who and when); a change never earns a "
+     "second birthday bonus in the same year", tags=["members"], body=BirthdayIn, response=BirthdayOut,
+     auth="adminKey", errors=(404, 422))
+def set_birthday(member_id: int, body: BirthdayIn):
+    from ..domain.birthdays import show
+
+    rt = _rt()
+    member, _ = rt.members.get(g.shop.id, member_id)
+    actor = f"{g.actor}:{body.actor}" if body.actor else g.actor
+    member = rt.members.set_birthday(g.shop.id, member.platform_customer_id, body.birthday,
+                                     source="merchant", actor=actor)
+    return jsonify(birthday=show(member.birthday), changes=rt.members.birthday_changes(g.shop.id, member.id))
 
 
 @bp.get("/members/<int:member_id>/entries")

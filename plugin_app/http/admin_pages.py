@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, redirect, render_template_string, requ
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 
+from ..domain.birthdays import show as show_birthday
 from ..domain.errors import DomainError, VersionConflict
 from ..services.program import ProgramInvalid, dump
 from . import program_forms as forms
@@ -43,7 +44,8 @@ TEXTS = {
            "flagged": "Reward codes used by another customer", "flagged_help": "The owner's points stay held until you decide: charge the owner, or give the points back.",
            "owner": "Issued to", "used_by": "Used by", "order": "Order", "code": "Code", "held": "Held",
            "decision": "Decision", "commit": "Charge the owner", "release": "Give the points back", "decide": "Decide",
-           "guest": "a guest", "decided": "Decided", "decided_by": "by", "decision_saved": "Decision saved",},
+           "guest": "a guest", "decided": "Decided", "decided_by": "by", "decision_saved": "Decision saved",
+           "birthday": "Birthday", "birthday_help": "YYYY-MM-DD, or --MM-DD without the year",},
     "it": {"dashboard": "Panoramica", "members": "Membri", "program": "Programma", "operations": "Operazioni",
            "sign_in": "Accedi", "api_key": "Chiave API admin", "sign_out": "Esci", "search": "Cerca",
            "points_issued": "Punti emessi", "points_redeemed": "Punti riscattati", "outstanding": "Punti in circolo",
@@ -68,7 +70,8 @@ TEXTS = {
            "flagged": "Codici premio usati da un altro cliente", "flagged_help": "I punti del titolare restano bloccati finché non decidi: addebitarli al titolare o restituirli.",
            "owner": "Emesso per", "used_by": "Usato da", "order": "Ordine", "code": "Codice", "held": "Bloccati",
            "decision": "Decisione", "commit": "Addebita al titolare", "release": "Restituisci i punti", "decide": "Decidi",
-           "guest": "un ospite", "decided": "Decisi", "decided_by": "da", "decision_saved": "Decisione salvata",},
+           "guest": "un ospite", "decided": "Decisi", "decided_by": "da", "decision_saved": "Decisione salvata",
+           "birthday": "Compleanno", "birthday_help": "AAAA-MM-GG, o --MM-GG senza l'anno",},
 }
 
 LAYOUT = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8"><title>Loyalty · {{ title }}</title>
@@ -385,7 +388,15 @@ def member(member_id: int):
     shop = _shop()
     rt = _rt()
     message = error = None
-    if request.method == "POST":
+    if request.method == "POST" and "birthday" in request.form:
+        try:  # the merchant corrects a birthday: recorded with who and when
+            current, _ = rt.members.get(shop.id, member_id)
+            rt.members.set_birthday(shop.id, current.platform_customer_id, request.form.get("birthday", ""),
+                                    source="merchant", actor=f"admin-page:{session.get('admin_shop')}")
+            message = "ok"
+        except DomainError as exc:
+            error = exc.message
+    elif request.method == "POST":
         try:
             amount = int(request.form.get("amount", "0"))
             rt.ledger.adjust(shop.id, member_id, "points", amount, key=f"admin-page:{request.form.get('nonce', '')}",
@@ -420,6 +431,13 @@ def member(member_id: int):
       <label>{{ t.amount }} <input name="amount" type="number" required></label>
       <label>{{ t.reason }} <input name="reason" required minlength="1" maxlength="500"></label> <button>{{ t.adjust }}</button></form>
       <p><a href="{{ url_for('admin_api.export_member', member_id=m.id) }}">{{ t.export }}</a></p></div>
+      <div class="card" data-birthday><h2>{{ t.birthday }}</h2>
+      <form method="post">{{ csrf() }}<label>{{ t.birthday }} <input name="birthday" value="{{ bday or '' }}"
+      placeholder="1990-03-01" required maxlength="10" aria-describedby="bday-help"></label> <button>{{ t.save }}</button>
+      <span id="bday-help" class="muted">{{ t.birthday_help }}</span></form>
+      {% if bday_changes %}<table><tr><th>When</th><th>From</th><th>To</th><th>By</th></tr>{% for c in bday_changes %}
+      <tr><td>{{ c.at[:16].replace('T', ' ') }}</td><td>{{ c.old or '–' }}</td><td>{{ c.new }}</td><td>{{ c.actor or c.source }} ({{ c.source }})</td></tr>
+      {% endfor %}</table>{% endif %}</div>
       <div class="card"><h2>{{ t.ledger }}</h2><table><tr><th>When</th><th>What and why</th><th>Points</th><th>Credit</th><th>By</th></tr>
       {% for e in entries %}<tr><td>{{ e.created_at.strftime('%Y-%m-%d %H:%M') }}</td><td><strong>{{ e.kind }}</strong> {{ e.reason }}
       {% if e.details and e.details.notes %}<ul class="muted" style="margin:2px 0">{% for n in e.details.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
@@ -427,7 +445,8 @@ def member(member_id: int):
       <td>{{ e.points + e.points_pending if e.asset == 'points' else '' }}{{ ' (pending)' if e.points_pending else '' }}</td>
       <td>{{ e.credit + e.credit_pending if e.asset == 'credit' else '' }}</td><td>{{ e.actor or e.source }}</td></tr>{% endfor %}
       </table></div>""", m=m, b=balance, entries=entries, error=error, message=message, nonce=uuid.uuid4().hex,
-                 refs=rt.referrals.for_member(shop.id, member_id))
+                 refs=rt.referrals.for_member(shop.id, member_id), bday=show_birthday(m.birthday),
+                 bday_changes=rt.members.birthday_changes(shop.id, member_id))
 
 
 PROGRAM_TABS = """<nav class="tabs" aria-label="{{ t.program }}">{% for slug, title, _ in sections %}

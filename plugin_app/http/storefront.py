@@ -79,6 +79,14 @@ class SummaryOut(BaseModel):
     member: dict | None
 
 
+class BirthdayIn(Strict):
+    birthday: str = Field(min_length=1, max_length=10, description="YYYY-MM-DD, or --MM-DD without the year")
+
+
+class BirthdayOut(BaseModel):
+    birthday: str
+
+
 class RemovedOut(BaseModel):
     redemption_id: int
     status: str
@@ -199,6 +207,35 @@ def _me(proxy: bool):
     response = current_app.response_class(widget.summary_json(shop, customer, cached), mimetype="application/json")
     response.headers["Cache-Control"] = "private, max-age=1"  # a member's own numbers, briefly
     return response
+
+
+def _birthday(proxy: bool, body: BirthdayIn):
+    from ..domain.birthdays import show
+
+    shop, customer, problem = _guard(proxy)
+    if problem:
+        return problem
+    if customer is None:
+        return error_response(401, "sign_in_required", "only a signed-in customer can give a birthday")
+    g.shop = shop
+    member = _rt().members.set_birthday(shop.id, customer, body.birthday, source="shopper",
+                                        actor=f"customer:{customer}")
+    return jsonify(birthday=show(member.birthday))
+
+
+@bp.post("/me/birthday")
+@api(summary="The shopper gives their birthday, once (the shop corrects it afterwards); the birthday "
+     "bonus comes on the day, from 30 days after it is given", tags=["storefront"], body=BirthdayIn,
+     response=BirthdayOut, errors=(401, 409, 422, 429))
+def birthday(body: BirthdayIn):
+    return _birthday(False, body)
+
+
+@proxy_bp.post("/me/birthday")
+@api(summary="Give a birthday through the Shopify app proxy", tags=["storefront"], body=BirthdayIn,
+     response=BirthdayOut, errors=(401, 409, 422, 429))
+def proxy_birthday(body: BirthdayIn):
+    return _birthday(True, body)
 
 
 @bp.get("/me")

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from ..domain.actions import cap_windows
+from ..domain.birthdays import SHOPPER_WAIT_DAYS
 from ..domain.earning import is_birthday, local
 from ..domain.ledger import Asset, Kind, Source
 from ..domain.ports import Clock, SystemClock
@@ -95,9 +96,15 @@ class ActionService:
             if not rule.enabled:
                 continue
             today = local(self.clock.now(), ZoneInfo(program.timezone)).date()
+            # A date a shopper just gave earns from SHOPPER_WAIT_DAYS on (as Smile.io and BON do:
+            # nobody gives "today" to collect at once).
+            just_given = select(t.birthday_changes.c.member_id).where(
+                t.birthday_changes.c.shop_id == shop_id, t.birthday_changes.c.source == "shopper",
+                t.birthday_changes.c.created_at > self.clock.now() - timedelta(days=SHOPPER_WAIT_DAYS))
             with self.db.transaction() as conn:
                 rows = conn.execute(select(t.members.c.platform_customer_id, t.members.c.birthday).where(
-                    t.members.c.shop_id == shop_id, t.members.c.birthday.is_not(None))).all()
+                    t.members.c.shop_id == shop_id, t.members.c.birthday.is_not(None),
+                    t.members.c.id.not_in(just_given))).all()
             for r in rows:
                 if is_birthday(r.birthday, today, rule.when):
                     out = self.award(shop_id, r.platform_customer_id, "birthday",

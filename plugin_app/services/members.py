@@ -66,6 +66,46 @@ class Members:
                 repo.update_profile(member_id, now, **changes)
             return _member(repo.by_id(member_id)), created
 
+    def set_birthday(self, shop_id: int, platform_customer_id: str, value: date | str, *, source: str,
+                     actor: str | None = None, conn: Connection | None = None) -> Member:
+        """Give or change a member's birthday, validated, recorded with who and when. A shopper
+        gives it once (`BirthdayLocked` after that); the shop, the platform and imports may
+        correct it. A change never earns a second birthday bonus in a year: the bonus is keyed
+        by member and year (see ActionService.birthdays)."""
+        from zoneinfo import ZoneInfo
+
+        from ..domain import birthdays
+
+        with self.db.unit(conn) as conn:
+            tz = conn.execute(select(t.shops.c.timezone).where(t.shops.c.id == shop_id)).scalar()
+            if tz is None:
+                raise NotFound("shop not found")
+            now = self.clock.now()
+            text = birthdays.show(value) if isinstance(value, date) else value
+            when = birthdays.parse(text, now.astimezone(ZoneInfo(tz or "UTC")).date())
+            member, _ = self.enrol(shop_id, platform_customer_id, conn=conn)
+            old = conn.execute(select(t.members.c.birthday).where(t.members.c.id == member.id)
+                               .with_for_update()).scalar()
+            if old == when:
+                return _member(MembersRepo(conn, shop_id).by_id(member.id))
+            if source == "shopper" and old is not None:
+                raise birthdays.BirthdayLocked("your birthday is already set; ask the shop to correct it")
+            MembersRepo(conn, shop_id).update_profile(member.id, now, birthday=when)
+            conn.execute(t.birthday_changes.insert().values(
+                shop_id=shop_id, member_id=member.id, old=old, new=when, source=source,
+                actor=(actor or "")[:255] or None, created_at=now))
+            return _member(MembersRepo(conn, shop_id).by_id(member.id))
+
+    def birthday_changes(self, shop_id: int, member_id: int) -> list[dict]:
+        from ..domain.birthdays import show
+
+        c = t.birthday_changes.c
+        with self.db.transaction() as conn:
+            return [{"old": show(r.old), "new": show(r.new), "source": r.source, "actor": r.actor,
+                     "at": r.created_at.isoformat()}
+                    for r in conn.execute(select(t.birthday_changes).where(c.shop_id == shop_id, c.member_id == member_id)
+                                          .order_by(c.id.desc()))]
+
     def by_customer(self, shop_id: int, platform_customer_id: str) -> tuple[Member, BalanceView]:
         with self.db.transaction() as conn:
             repo = MembersRepo(conn, shop_id)

@@ -75,9 +75,15 @@ class PlatformSync:
         if isinstance(event, RefundSeen):
             return f"refund {event.refund.refund_id}: " + self.orders.on_refund(shop_id, event.order_id, event.refund).status
         if isinstance(event, CustomerSeen):
-            member, created = self.members.enrol(shop_id, event.customer_id, email=event.email,
-                                                 birthday=event.birthday, name=event.name)
+            member, created = self.members.enrol(shop_id, event.customer_id, email=event.email, name=event.name)
             out = f"member {member.id} {'enrolled' if created else 'updated'}"
+            if event.birthday is not None and event.birthday != member.birthday:
+                try:  # the platform's record is the shop's: it may correct a date (audited)
+                    self.members.set_birthday(shop_id, event.customer_id, event.birthday, source="platform",
+                                              actor="platform customer record")
+                    out += ", birthday set"
+                except InvalidRequest as exc:
+                    out += f", birthday ignored: {exc.message}"
             if event.created:
                 award = self.actions.award(shop_id, event.customer_id, "signup", event.customer_id)
                 out += f", welcome {award.points}" if not award.refused else f", {award.refused}"

@@ -67,9 +67,14 @@ class ReferralService:
             conn.execute(update(t.members).where(t.members.c.shop_id == shop_id, t.members.c.id == member_id)
                          .values(fingerprints=merged))
 
-    def _facts(self, conn: Connection, member_id: int, customer_id: str) -> R.Facts:
-        row = conn.execute(select(t.members.c.fingerprints).where(t.members.c.id == member_id)).scalar() or {}
-        return R.Facts(customer_id, **{k: frozenset(row.get(k, [])) for k in KINDS})
+    def _facts(self, conn: Connection, member_id: int, customer_id: str, salt: str) -> R.Facts:
+        """A member's fingerprints: those their orders and sessions left, and their own e-mail
+        from the member record (so an account that never ordered is still recognised)."""
+        row = conn.execute(select(t.members.c.fingerprints, t.members.c.email).where(t.members.c.id == member_id)).one()
+        known = {k: frozenset((row.fingerprints or {}).get(k, [])) for k in KINDS}
+        own = R.fingerprint("emails", R.norm_email(row.email), salt)
+        known["emails"] |= {own} - {None}
+        return R.Facts(customer_id, **known)
 
     # -- codes, sharing, landing, claiming ----------------------------------------------------
     def code_for(self, shop_id: int, member_id: int) -> str:
@@ -220,6 +225,7 @@ class ReferralService:
         notes: list[str] = []
         now = self.clock.now()
         facts = self.facts_from(shop_id, raw_facts)  # before the transaction: it may read the shop's secret
+        salt = self.shops.widget_secret(shop_id)
         with self.db.transaction() as conn:
             self.remember(conn, shop_id, member.id, facts)
             row = conn.execute(select(t.referrals).where(t.referrals.c.shop_id == shop_id,
@@ -241,7 +247,7 @@ class ReferralService:
                     t.orders.c.platform_order_id != order_id)).scalar()
                 referrer_cid = conn.execute(select(t.members.c.platform_customer_id).where(
                     t.members.c.id == row.referrer_member_id)).scalar()
-                friend_facts = self._facts(conn, member.id, customer_id)
+                friend_facts = self._facts(conn, member.id, customer_id, salt)
                 landing = conn.execute(select(t.referral_landings).where(t.referral_landings.c.id == row.landing_id)).first() \
                     if row.landing_id else None
                 if landing is not None:  # the landing's IP and device belong to the friend's side
@@ -252,7 +258,7 @@ class ReferralService:
                 ctx = R.Context(prior_orders=int(prior or 0),
                                 referrals_from_ip_7d=self._from_ip(conn, shop_id, landing, now),
                                 referrer_referrals_today=self._today(conn, shop_id, row.referrer_member_id, now))
-                verdict = R.judge(program.referrals.fraud, self._facts(conn, row.referrer_member_id, referrer_cid),
+                verdict = R.judge(program.referrals.fraud, self._facts(conn, row.referrer_member_id, referrer_cid, salt),
                                   friend_facts, ctx, max_per_ip_7d=program.referrals.max_per_ip_7d,
                                   max_per_day=program.referrals.max_per_day)
                 status = {"block": "rejected", "hold": "review", "ok": "pending"}[verdict.outcome]

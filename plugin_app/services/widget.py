@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from ..domain.birthdays import show as show_birthday
 from ..domain.money import Money
 from ..domain.referrals import display
 from ..domain.tiers import level_for
@@ -91,7 +92,7 @@ class WidgetService:
         now = self.clock.now()
         with self.db.reading() as conn:
             points_basis = program.tiers.enabled and program.tiers.basis == "points_earned"
-            cols = [t.members.c.id, t.members.c.tier, t.balances.c.points, t.balances.c.points_pending,
+            cols = [t.members.c.id, t.members.c.tier, t.members.c.birthday, t.balances.c.points, t.balances.c.points_pending,
                     t.balances.c.credit, t.balances.c.credit_pending, t.referral_codes.c.code]
             if points_basis:
                 cols.append(self.tiers.points_in_window(program, shop.id, t.members.c.id, now).label("window"))
@@ -132,6 +133,7 @@ class WidgetService:
             "activity": [{"text": a.reason, "points": int(a.points + a.points_pending),
                           "credit": str(a.credit + a.credit_pending) if a.asset == "credit" else None,
                           "kind": a.kind, "at": a.created_at.isoformat()} for a in activity],
+            "birthday": show_birthday(m.birthday),  # given once; the shop corrects it
             "referral": {"code": display(code), "link": f"{base}/?ref={code}"} if program.referrals.enabled else None,
         }
         return out

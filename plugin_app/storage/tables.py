@@ -427,3 +427,17 @@ order_codes = Table(
     Column("order_id", String(64), primary_key=True),
     Column("seen_at", UTCDateTime, nullable=False),
 )
+
+birthday_changes = Table(
+    "birthday_changes", metadata,  # who gave or changed a member's birthday, and when (audit; limits)
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("old", Date, nullable=True),
+    Column("new", Date, nullable=True),
+    Column("source", String(20), nullable=False),  # shopper, merchant, platform, import
+    Column("actor", String(255), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("source IN ('shopper', 'merchant', 'platform', 'import')", name="source"),
+    Index("ix_birthday_changes_member", "shop_id", "member_id", "id"),
+)
