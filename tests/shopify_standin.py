@@ -100,7 +100,9 @@ def order(order_id: int = 6120345678901, *, customer_id: int | None = 7300400500
                    for li in lines if li["quantity"]), Decimal(0)) - Decimal(unallocated_discount)
     customer = None if customer_id is None else {
         "id": customer_id, "admin_graphql_api_id": f"gid://shopify/Customer/{customer_id}",
-        "email": "ada@example.org", "phone": None, "first_name": "Ada", "last_name": "Quill",
+        # each customer has an address of their own (the referral checks compare them)
+        "email": "ada@example.org" if customer_id == 7300400500600 else f"ada.{customer_id}@example.org",
+        "phone": None, "first_name": "Ada", "last_name": "Quill",
         "state": "enabled", "tags": "", "currency": "EUR", "verified_email": True,
         "created_at": created_at, "updated_at": created_at}
     code = [{"code": discount_code, "amount": str(discounts.quantize(two)), "type": "fixed_amount"}] if discounts else []
@@ -109,7 +111,8 @@ def order(order_id: int = 6120345678901, *, customer_id: int | None = 7300400500
                      "target_type": "line_item", "title": discount_code}] if discounts else []
     return {
         "id": order_id, "admin_graphql_api_id": f"gid://shopify/Order/{order_id}",
-        "name": f"#{order_id % 10000}", "order_number": order_id % 10000, "email": "ada@example.org",
+        "name": f"#{order_id % 10000}", "order_number": order_id % 10000,
+        "email": customer["email"] if customer else "guest@example.org",
         "created_at": created_at, "updated_at": updated_at or created_at, "processed_at": created_at,
         "currency": "EUR", "presentment_currency": "EUR",
         "total_line_items_price": str(items.quantize(two)), "total_discounts": str(discounts.quantize(two)),

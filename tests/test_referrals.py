@@ -231,7 +231,7 @@ def test_same_ip_is_held_for_review_and_the_merchant_decides(env):
     claim = friend_journey(env, friend="400", ip="198.51.100.7")
     pay(env, 7004, "400", claim["friend_code"])
     r = referral(env)
-    assert r.status == "review" and "IP address" in r.reason
+    assert r.status == "review" and "IP address" in r.reason, r.reason
     assert referrer_code(env)["referrals"][0]["status"] == "pending"  # the shopper sees it as pending
     held = env.client.get("/admin/api/v1/referrals?status=review", headers=env.admin).get_json()["referrals"]
     assert [h["id"] for h in held] == [r.id]
