@@ -60,7 +60,8 @@ def env(clean_db):
 
 def test_connect_registers_our_webhooks_with_our_secret(env):
     hooks = env.state.webhooks.values()
-    assert {h["topic"] for h in hooks} == {"order.created", "order.updated", "order.deleted", "customer.created"}
+    assert {h["topic"] for h in hooks} == {"order.created", "order.updated", "order.deleted", "customer.created",
+                                           "product.created", "product.updated", "product.deleted"}
     assert {h["secret"] for h in hooks} == {env.out["webhook_secret"]}
     assert {h["delivery_url"] for h in hooks} == {f"https://loyalty.example/webhooks/woocommerce/{env.shop_id}"}
     again = env.rt.connect_woocommerce(env.url, "ck_standin", "cs_standin")
