@@ -125,6 +125,11 @@ def test_shopify_posting_fetches_missing_facts_before_earning(shop):
     assert (earned(rt, "6002").points, earned(rt, "6002").credit) == (288, Decimal("9.36"))
     assert nodes_calls(state) == 1
     assert quote(shop) == (288, "9.36")
+    # A later delivery of the earned order asks the platform nothing, even with the cache expired.
+    with rt.db.transaction() as conn:
+        conn.execute(text("update catalog_products set fetched_at = fetched_at - interval '30 days'"))
+    shop.sender.deliver("orders/updated", shopify_order(6002))
+    assert nodes_calls(state) == 1 and earned(rt, "6002").points == 288
 
 
 def test_shopify_unreachable_platform_retries_the_delivery_instead_of_earning_without(shop):
@@ -290,3 +295,22 @@ def test_woocommerce_product_topics_are_subscribed():
     from connectors.woocommerce.admin import WEBHOOK_TOPICS
 
     assert {"product.created", "product.updated", "product.deleted"} <= set(WEBHOOK_TOPICS) <= W.TOPICS
+
+
+def test_woocommerce_variation_webhook_marks_its_parent_and_matching_ignores_case():
+    from datetime import datetime as dt
+
+    from connectors.woocommerce.translate import events
+    from plugin_app.domain.catalog import Group, ProductFacts, enrich
+    from plugin_app.domain.earning import Order, OrderLine, matches
+    from plugin_app.domain.events import ProductSeen
+    from plugin_app.domain.program import Match
+
+    assert events("product.updated", W.php_json(W.product(601, parent_id=600))) == [ProductSeen("600")]
+    [seen] = events("product.updated", W.php_json(W.product(600, categories=[(20, "outdoor", "Outdoor")],
+                                                             tags=[(31, "sale", "Sale")])))
+    assert seen.groups == (Group("20", "outdoor", "Outdoor"),) and set(seen.tags) == {"Sale", "sale"}
+    order = Order("1", "EUR", dt(2026, 3, 1, tzinfo=timezone.utc), (OrderLine("l", 1, Decimal("10"), product_id="600"),))
+    line = enrich(order, {"600": ProductFacts("600", seen.groups, seen.tags)}).lines[0]
+    assert matches(Match(collections=["OUTDOOR"]), line) and matches(Match(collections=["20"]), line)
+    assert matches(Match(tags=["SALE"]), line) and not matches(Match(collections=["indoor"]), line)

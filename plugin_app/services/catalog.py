@@ -103,6 +103,11 @@ class Catalog:
             return order
         ids = self._ids(order)
         with self.db.reading() as conn:
+            o = t.orders.c
+            done = conn.execute(select(o.earned, o.cancelled).where(
+                o.shop_id == shop_id, o.platform_order_id == order.order_id)).first()
+            if done is not None and (done.earned or done.cancelled):
+                return order  # nothing will be calculated: ask the platform nothing
             facts, due = self._read(conn, shop_id, ids)
         if due:
             source = self.source_for(shop_id)
@@ -128,7 +133,10 @@ class Catalog:
 
     def refresh(self, shop_id: int, ids: list[str]) -> int:
         """The scheduled fetch: read these products from the platform and store them."""
-        source = self.source_for(shop_id)
+        try:
+            source = self.source_for(shop_id)
+        except PermissionError:  # uninstalled meanwhile
+            return 0
         if source is None:
             return 0
         with self.db.reading() as conn:
