@@ -17,6 +17,7 @@ from .services.analytics import Analytics
 from .services.customer_fields import CustomerFields
 from .services.notify import Notifier, Smtp
 from .services.cart import CartService
+from .services.catalog import Catalog
 from .services.change_preview import ChangePreview
 from .services.inbox import Inbox
 from .services.intake import GroupCommit
@@ -83,6 +84,9 @@ class Runtime:
                                          self.platform_for, self.clock)
         self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions,
                                      self.cart, self.clock, referrals=self.referrals)
+        self.catalog = Catalog(self.db, self.catalog_source_for, self._platform_of,
+                               lambda shop_id: self.programs.current(shop_id).program, self.queue.enqueue, self.clock)
+        self.orders.catalog = self.cart.catalog = self.platform.catalog = self.catalog
         self.analytics = Analytics(self.db, self.programs, funnel=self.referrals.funnel)
         self.notifier = Notifier(self.db, self.programs, self.shops,
                                  Smtp(settings.smtp_host, settings.smtp_port, settings.smtp_user, settings.smtp_password,
@@ -151,6 +155,19 @@ class Runtime:
         if shop is not None and shop.platform == "woocommerce":
             return self.woo_admin_for(shop_id)
         return LocalCodes()
+
+    def _platform_of(self, shop_id: int) -> str | None:
+        shop = self.shops.get(shop_id)
+        return shop.platform if shop is not None else None
+
+    def catalog_source_for(self, shop_id: int):
+        """Where a shop's product facts come from: its platform's Admin API (none for demo shops)."""
+        platform = self._platform_of(shop_id)
+        if platform == "shopify":
+            return self.shopify_admin_for(shop_id)
+        if platform == "woocommerce":
+            return self.woo_admin_for(shop_id)
+        return None
 
     def woo_admin_for(self, shop_id: int):
         from connectors.woocommerce.admin import WooAdmin

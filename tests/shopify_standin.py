@@ -176,6 +176,48 @@ def customer(customer_id: int = 7300400500600, email: str = "ada@example.org", *
     return out
 
 
+def product(product_id: int, *, title: str = "Trail Mug", tags: str = "", product_type: str = "",
+            handle: str | None = None, updated_at: str = "2026-03-01T09:00:00-05:00", price: str = "42.50") -> dict:
+    """The REST product as products/update delivers it: `tags` is ONE comma-separated string
+    ("cotton, comfortable"), `product_type` a string, and there are no collections (membership
+    lives on the collection). Shape: https://shopify.dev/docs/apps/build/webhooks/delivery-structure
+    (example payload, products/update) and the REST Product resource
+    https://shopify.dev/docs/api/admin-rest/latest/resources/product. Simplified: one variant,
+    no images or options."""
+    return {
+        "id": product_id, "admin_graphql_api_id": f"gid://shopify/Product/{product_id}", "title": title,
+        "body_html": "", "vendor": "Maple Goods", "product_type": product_type,
+        "created_at": "2026-01-10T09:00:00-05:00", "handle": handle or title.lower().replace(" ", "-"),
+        "updated_at": updated_at, "published_at": "2026-01-10T09:00:00-05:00", "template_suffix": None,
+        "published_scope": "global", "tags": tags, "status": "active",
+        "variants": [{"id": product_id + 1, "product_id": product_id, "title": "Default Title", "price": price,
+                      "sku": "MUG-1", "taxable": True, "updated_at": updated_at}],
+        "options": [], "images": [], "image": None,
+    }
+
+
+def collection(collection_id: int, handle: str, title: str, *, updated_at: str = "2026-03-01T09:00:00-05:00") -> dict:
+    """The REST collection as collections/update delivers it: the collection's own fields and
+    no list of its products. https://shopify.dev/docs/api/admin-rest/latest/resources/collection"""
+    return {"id": collection_id, "admin_graphql_api_id": f"gid://shopify/Collection/{collection_id}",
+            "handle": handle, "title": title, "updated_at": updated_at, "body_html": "",
+            "published_at": "2026-01-10T09:00:00-05:00", "sort_order": "best-selling", "template_suffix": None,
+            "published_scope": "web"}
+
+
+def product_node(state: "AdminState", p: dict, first: int) -> dict:
+    """The Admin GraphQL `Product` for `nodes(ids:) { ... on Product { id legacyResourceId tags
+    productType updatedAt collections(first:) { nodes { id legacyResourceId handle title } } } }`:
+    `tags` is a list of strings (the REST string split at commas), `productType` a string,
+    collections a connection. https://shopify.dev/docs/api/admin-graphql/latest/objects/Product"""
+    cols = [state.collections[c] for c in state.collects.get(p["id"], []) if c in state.collections][:first]
+    return {"id": f"gid://shopify/Product/{p['id']}", "legacyResourceId": str(p["id"]),
+            "tags": [t.strip() for t in p["tags"].split(",") if t.strip()], "productType": p["product_type"],
+            "updatedAt": p["updated_at"],
+            "collections": {"nodes": [{"id": f"gid://shopify/Collection/{c['id']}", "legacyResourceId": str(c["id"]),
+                                       "handle": c["handle"], "title": c["title"]} for c in cols]}}
+
+
 def body(payload: dict) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
@@ -219,7 +261,11 @@ class Sender:
 
 # -- Admin API: OAuth token endpoint and a GraphQL endpoint ---------------------------------------
 TOPIC_ENUM = {"CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "ORDERS_CREATE", "ORDERS_PAID", "ORDERS_UPDATED",
-              "ORDERS_CANCELLED", "ORDERS_FULFILLED", "REFUNDS_CREATE", "APP_UNINSTALLED"}
+              "ORDERS_CANCELLED", "ORDERS_FULFILLED", "REFUNDS_CREATE", "APP_UNINSTALLED",
+              # https://shopify.dev/docs/api/admin-graphql/latest/enums/WebhookSubscriptionTopic
+              # (products/* and collections/* require the read_products scope)
+              "PRODUCTS_CREATE", "PRODUCTS_UPDATE", "PRODUCTS_DELETE", "COLLECTIONS_CREATE",
+              "COLLECTIONS_UPDATE", "COLLECTIONS_DELETE"}
 
 
 class AdminState:
@@ -241,6 +287,9 @@ class AdminState:
         self.metafields: dict[tuple[str, str, str], dict] = {}  # (owner gid, namespace, key) -> metafield
         self.usage: dict[str, int] = {}  # discount gid -> asyncUsageCount
         self.kinds: dict[str, str] = {}  # discount gid -> DiscountCodeBasic | DiscountCodeFreeShipping
+        self.products: dict[int, dict] = {}  # REST-shaped products (see `product`)
+        self.collections: dict[int, dict] = {}  # REST-shaped collections (see `collection`)
+        self.collects: dict[int, list[int]] = {}  # product id -> its collection ids, in order
 
     def use_code(self, code: str) -> str:
         """An order was placed with `code` (in any case: codes are case-insensitive): its
@@ -248,6 +297,11 @@ class AdminState:
         gid = next(g for g, d in self.discounts.items() if d["code"].lower() == code.strip().lower())
         self.usage[gid] += 1
         return gid
+
+    def put_product(self, p: dict, collections: list[int] = ()) -> dict:
+        self.products[p["id"]] = p
+        self.collects[p["id"]] = list(collections)
+        return p
 
 
 def _gql_error(message: str, code: str = "INVALID_VARIABLE", status: int = 200):
@@ -328,6 +382,25 @@ def admin_app(state: AdminState):
         def ok(data):
             return jsonify({"data": data, "extensions": ext})
 
+        if "nodes(ids:" in query.replace(" ", ""):
+            # https://shopify.dev/docs/api/admin-graphql/latest/queries/nodes: one entry per id, in
+            # order, null where no object has that id. Cost (simplified from
+            # https://shopify.dev/docs/api/usage/limits#cost-calculation): 1 per object plus, per
+            # product, 2 for the collections connection and 1 per collection asked for; a query
+            # above 1000 is refused before it runs (MAX_COST_EXCEEDED).
+            import re as _re
+            ids = variables.get("ids") or []
+            first = int((_re.search(r"collections\(first:\s*(\d+)", query) or [0, 10])[1])
+            requested = 1 + len(ids) * (1 + 2 + first)
+            if requested > 1000:
+                return jsonify({"errors": [{"message": f"Query cost is {requested}, which exceeds the single query max cost limit (1000).",
+                                            "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": 1000}}]})
+            out = []
+            for gid in ids:
+                kind, _, num = str(gid).removeprefix("gid://shopify/").partition("/")
+                p = state.products.get(int(num)) if kind == "Product" and num.isdigit() else None
+                out.append(product_node(state, p, first) if p else None)
+            return ok({"nodes": out})
         if "shop {" in query or "shop{" in query:
             return ok({"shop": {"name": "Maple Demo", "currencyCode": state.currency, "ianaTimezone": state.timezone}})
         if "webhookSubscriptionCreate" in query:

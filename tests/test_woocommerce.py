@@ -61,7 +61,8 @@ def env(clean_db):
 def test_connect_registers_our_webhooks_with_our_secret(env):
     hooks = env.state.webhooks.values()
     assert {h["topic"] for h in hooks} == {"order.created", "order.updated", "order.deleted", "order.restored",
-                                           "customer.created", "customer.updated"}
+                                           "customer.created", "customer.updated",
+                                           "product.created", "product.updated", "product.deleted"}
     assert env.rt.shops.get(env.shop_id).timezone == "Europe/Rome"  # read from the store's /wp-json/
     assert {h["secret"] for h in hooks} == {env.out["webhook_secret"]}
     assert {h["delivery_url"] for h in hooks} == {f"https://loyalty.example/webhooks/woocommerce/{env.shop_id}"}

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qsl, quote, unquote
 
 TOPICS = {"order.created", "order.updated", "order.deleted", "order.restored", "customer.created",
-          "customer.updated", "coupon.created", "product.updated"}
+          "customer.updated", "coupon.created", "product.created", "product.updated", "product.deleted"}
 
 
 def php_json(payload) -> bytes:
@@ -169,6 +169,26 @@ def customer(customer_id: int = 12, email: str = "zoe@example.org", *, meta: dic
             "meta_data": [{"id": 900 + i, "key": k, "value": v} for i, (k, v) in enumerate((meta or {}).items())]}
 
 
+def product(product_id: int, *, name: str = "Café mug", categories=((15, "uncategorized", "Uncategorized"),),
+            tags=(), modified: str = "2026-11-01T09:00:00", price: str = "25.00", parent_id: int = 0) -> dict:
+    """A REST v3 product (`GET products`, and the product.created/updated webhook payload, which
+    `includes/class-wc-webhook.php` builds by calling the same REST controller). `categories` and
+    `tags` are [{id, name, slug}] (`get_taxonomy_terms` in
+    `includes/rest-api/Controllers/Version2/class-wc-rest-products-v2-controller.php`); a product
+    always has a category (WooCommerce assigns "Uncategorized"). product.deleted sends only
+    {"id": N} (`build_payload` in class-wc-webhook.php). Simplified: no images, attributes, stock."""
+    return {
+        "id": product_id, "name": name, "slug": name.lower().replace(" ", "-"), "type": "simple", "status": "publish",
+        "parent_id": parent_id, "date_created_gmt": "2026-10-01T09:00:00", "date_modified": modified,
+        "date_modified_gmt": modified, "sku": f"SKU-{product_id}", "price": price, "regular_price": price,
+        "sale_price": "", "on_sale": False,
+        "categories": [{"id": i, "name": n, "slug": sl} for i, sl, n in categories],
+        "tags": [{"id": i, "name": n, "slug": sl} for i, sl, n in tags],
+        "variations": [], "meta_data": [],
+        "_links": {"self": [{"href": f"https://woo.test/wp-json/wc/v3/products/{product_id}"}]},
+    }
+
+
 class WooState:
     def __init__(self, key: str = "ck_standin", secret: str = "cs_standin", currency: str = "EUR") -> None:
         self.keys = {key: secret}
@@ -184,6 +204,8 @@ class WooState:
         self.timezone_string, self.gmt_offset = "Europe/Rome", 1
         self.honours_modified_after = True  # WooCommerce 5.5 ignores it (platforms.md); set False for 5.5
         self.keeps_expiry = True  # False: a store whose coupon writes drop the expiry (a filter, a plugin)
+        self.products: dict[int, dict] = {}
+        self.product_requests: list[dict] = []
         self.deliver = None  # callable(url, body: bytes, headers) used for pings
         self.counted: set[int] = set()  # orders whose coupon usage is recorded
 
@@ -316,6 +338,23 @@ def woo_app(state: WooState):
         if oid not in state.orders:
             return err(404, "woocommerce_rest_invalid_order_id", "Invalid order ID.")
         return jsonify(sorted(state.refunds.get(oid, {}).values(), key=lambda r: -r["id"]))  # newest first
+
+    @app.get("/wp-json/wc/v3/products")
+    def products():
+        # `include` limits the list to those ids (WP_REST_Posts_Controller's collection param, an
+        # array; a comma-separated string is parsed by wp_parse_id_list). Variations are not
+        # listed here (they live under products/<parent>/variations). Simplified: no status,
+        # category or search filters; `orderby` ignored.
+        state.product_requests.append(dict(request.args))
+        include = [int(x) for x in request.args.get("include", "").split(",") if x.strip().isdigit()]
+        rows = [p for pid, p in sorted(state.products.items()) if not include or pid in include]
+        rows = [p for p in rows if not p.get("parent_id")]
+        per, page = int(request.args.get("per_page", 10)), int(request.args.get("page", 1))
+        if per > 100:
+            return err(400, "rest_invalid_param", "Invalid parameter(s): per_page")
+        response = jsonify(rows[(page - 1) * per: page * per])
+        response.headers["X-WP-Total"], response.headers["X-WP-TotalPages"] = str(len(rows)), str(max(1, -(-len(rows) // per)))
+        return response
 
     @app.get("/wp-json/wc/v3/customers/<int:cid>")
     def customer(cid):

@@ -11,8 +11,11 @@ from urllib.parse import urlsplit
 import httpx
 from shopify_app import admin_graphql_request
 
+from plugin_app.domain.catalog import Group, ProductFacts
+
 WEBHOOK_TOPICS = ("CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "ORDERS_CREATE", "ORDERS_PAID",
-                  "ORDERS_UPDATED", "ORDERS_CANCELLED", "REFUNDS_CREATE", "APP_UNINSTALLED")
+                  "ORDERS_UPDATED", "ORDERS_CANCELLED", "REFUNDS_CREATE", "APP_UNINSTALLED",
+                  "PRODUCTS_UPDATE", "PRODUCTS_DELETE", "COLLECTIONS_UPDATE", "COLLECTIONS_DELETE")
 
 
 class ShopifyError(Exception):
@@ -142,6 +145,38 @@ class ShopifyAdmin:
         data = self.query(f"query Order($id: ID!) {{ order(id: $id) {{ {self.ORDER_FIELDS} }} }}",
                           {"id": f"gid://shopify/Order/{order_id}"})
         return data.get("order")
+
+    # -- products: what earning rules match on -------------------------------------------
+    PRODUCT_FACTS = """query ProductFacts($ids: [ID!]!) { nodes(ids: $ids) {
+        ... on Product { id legacyResourceId tags productType updatedAt
+          collections(first: 50) { nodes { id legacyResourceId handle title } } } } }"""
+    FACTS_BATCH = 15  # a product with collections(first: 50) costs about 52 points; a query may cost 1000
+
+    def product_facts(self, product_ids: list[str]) -> dict[str, ProductFacts]:
+        """Collections, tags and product type of each product, many per call (`nodes`). A
+        product Shopify does not know (deleted) comes back with no facts. Throttling raises
+        Retryable like every other call of this client."""
+        from datetime import datetime
+
+        out: dict[str, ProductFacts] = {}
+        ids = [str(i) for i in product_ids if str(i).isdigit()]
+        for start in range(0, len(ids), self.FACTS_BATCH):
+            chunk = ids[start:start + self.FACTS_BATCH]
+            data = self.query(self.PRODUCT_FACTS, {"ids": [f"gid://shopify/Product/{i}" for i in chunk]})
+            for node in data.get("nodes") or []:
+                if not node or not node.get("legacyResourceId"):
+                    continue
+                pid = str(node["legacyResourceId"])
+                updated = node.get("updatedAt")
+                out[pid] = ProductFacts(
+                    pid, tuple(Group(str(c["legacyResourceId"]), c.get("handle") or "", c.get("title") or "",
+                                     c.get("id") or "")
+                               for c in (node.get("collections") or {}).get("nodes") or []),
+                    tuple(node.get("tags") or ()), node.get("productType") or None,
+                    datetime.fromisoformat(updated.replace("Z", "+00:00")) if updated else None)
+            for pid in chunk:
+                out.setdefault(pid, ProductFacts(pid))
+        return out
 
     # -- discounts and store credit ------------------------------------------------------
     def create_discount_code(self, *, code: str, title: str, customer_id: str | None, ends_at: str,

@@ -17,7 +17,7 @@ from shopify_app import ShopifyApp
 
 from .webhooks import valid_shop_domain
 
-OFFLINE_SCOPES = "read_orders,read_customers,write_discounts,write_store_credit_account_transactions"
+OFFLINE_SCOPES = "read_orders,read_customers,read_products,write_discounts,write_store_credit_account_transactions"
 
 
 class AuthError(Exception):

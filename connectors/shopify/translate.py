@@ -9,15 +9,17 @@ from decimal import ROUND_DOWN, Decimal
 
 from plugin_app.domain.birthdays import lenient as lenient_birthday
 from plugin_app.domain.earning import Order, OrderLine, Refund, RefundLine
-from plugin_app.domain.events import (AppUninstalled, CustomerDataRequest, CustomerRedact, CustomerSeen,
-                                      OrderSeen, PlatformEvent, RefundSeen, ShopRedact)
+from plugin_app.domain.events import (AppUninstalled, CollectionChanged, CustomerDataRequest, CustomerRedact,
+                                      CustomerSeen, OrderSeen, PlatformEvent, ProductGone, ProductSeen,
+                                      RefundSeen, ShopRedact)
 
 ZERO = Decimal(0)
 PAID = {"paid", "partially_refunded", "refunded"}
 ORDER_TOPICS = {"orders/create", "orders/paid", "orders/updated", "orders/cancelled", "orders/fulfilled"}
 RECONCILE_TOPIC = "orders/reconcile"  # ours: an order pulled by the reconciliation job (GraphQL shape)
-TOPICS = ORDER_TOPICS | {RECONCILE_TOPIC, "refunds/create", "customers/create", "customers/update", "app/uninstalled",
-                         "customers/data_request", "customers/redact", "shop/redact"}
+CATALOG_TOPICS = {"products/create", "products/update", "products/delete", "collections/update", "collections/delete"}
+TOPICS = ORDER_TOPICS | CATALOG_TOPICS | {RECONCILE_TOPIC, "refunds/create", "customers/create", "customers/update",
+                                          "app/uninstalled", "customers/data_request", "customers/redact", "shop/redact"}
 
 
 class BadPayload(ValueError):
@@ -229,6 +231,20 @@ def graphql_order(node: dict) -> OrderSeen:
                      codes=tuple(str(c) for c in node.get("discountCodes") or []))
 
 
+def catalog(topic: str, payload: dict) -> PlatformEvent:
+    """products/* carry the REST product: `tags` one comma-separated string, `product_type`,
+    `updated_at`, and no collections. collections/* carry the collection, not its products."""
+    if topic == "products/delete":
+        return ProductGone(str(payload["id"]))
+    if topic.startswith("collections/"):
+        return CollectionChanged(str(payload["id"]), str(payload.get("handle") or ""))
+    raw = payload.get("tags")
+    tags = tuple(t.strip() for t in (raw.split(",") if isinstance(raw, str) else raw or []) if t and t.strip())
+    updated = payload.get("updated_at")
+    return ProductSeen(str(payload["id"]), tags, str(payload.get("product_type") or "") or None, None,
+                       _at(updated) if updated else None)
+
+
 def events(topic: str, body: bytes) -> list[PlatformEvent]:
     """The neutral events one delivery carries (an unknown topic carries none)."""
     if topic not in TOPICS:
@@ -241,6 +257,8 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
             return [order(payload)]
         if topic == RECONCILE_TOPIC:
             return [graphql_order(payload)]
+        if topic in CATALOG_TOPICS:
+            return [catalog(topic, payload)]
         if topic == "refunds/create":
             return [RefundSeen(str(payload["order_id"]), refund(payload))]
         if topic in ("customers/create", "customers/update"):

@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import requests
 from woocommerce import API
 
+from plugin_app.domain.catalog import ProductFacts
+
 # order.restored: a trashed order taken out of the bin (WooCommerce's webhook topic hooks,
 # includes/class-wc-webhook.php): without it a restored order never earns again.
 WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored", "customer.created",
-                  "customer.updated")
+                  "customer.updated", "product.created", "product.updated", "product.deleted")
 
 
 @lru_cache(maxsize=64)
@@ -148,6 +150,26 @@ class WooAdmin:
         except Terminal:
             return None
         return found
+
+    # -- products: what earning rules match on -------------------------------------------
+    def product_facts(self, product_ids: list[str]) -> dict[str, ProductFacts]:
+        """Categories and tags of each product, 100 per request (`GET products?include=`). An
+        order line's product_id is already the parent of a variation; an id the store does not
+        list (deleted, or a variation id) comes back with no facts."""
+        from connectors.woocommerce.translate import product_facts
+
+        out: dict[str, ProductFacts] = {}
+        ids = [str(i) for i in product_ids if str(i).isdigit()]
+        for start in range(0, len(ids), 100):
+            chunk = ids[start:start + 100]
+            found, _ = self._call("get", "products", include=",".join(chunk), per_page=100)
+            for p in found or []:
+                facts = product_facts(p)
+                if facts is not None:
+                    out[facts.product_id] = facts
+            for pid in chunk:
+                out.setdefault(pid, ProductFacts(pid))
+        return out
 
     # -- coupons (the platform-actions port) ---------------------------------------------
     def create_discount_code(self, *, code: str, title: str, customer_id: str | None, ends_at: str,

@@ -11,16 +11,18 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from plugin_app.domain.birthdays import lenient as lenient_birthday
+from plugin_app.domain.catalog import Group, ProductFacts
 from plugin_app.domain.earning import Order, OrderLine, Refund, RefundLine
-from plugin_app.domain.events import CustomerSeen, OrderSeen, PlatformEvent
+from plugin_app.domain.events import CustomerSeen, OrderSeen, PlatformEvent, ProductGone, ProductSeen
 
 ZERO = Decimal(0)
 PAID = {"processing", "completed"}
 REVERSED = {"cancelled", "refunded", "failed", "trash"}
 DRAFTS = {"checkout-draft", "draft", "auto-draft"}
 RECONCILE_TOPIC = "order.reconcile"
+PRODUCT_TOPICS = {"product.created", "product.updated", "product.deleted"}
 TOPICS = {"order.created", "order.updated", "order.deleted", "order.restored", "customer.created", "customer.updated",
-          RECONCILE_TOPIC}
+          RECONCILE_TOPIC} | PRODUCT_TOPICS
 
 
 class BadPayload(ValueError):
@@ -126,6 +128,32 @@ def _birthday(payload: dict):
     return None
 
 
+def product_facts(p: dict) -> ProductFacts | None:
+    """A REST v3 product (`GET products`, and the product.* webhook payload, which WooCommerce
+    builds with the same controller): categories and tags are [{id, name, slug}]. A variation
+    (parent_id set) has no categories of its own; its parent's count."""
+    if int(p.get("parent_id") or 0):
+        return None
+    raw = p.get("date_modified_gmt")
+    at = datetime.fromisoformat(str(raw).replace("Z", "+00:00")) if raw else None
+    return ProductFacts(
+        str(p["id"]),
+        tuple(Group(str(c["id"]), str(c.get("slug") or ""), str(c.get("name") or ""))
+              for c in p.get("categories") or [] if c.get("id") is not None),
+        tuple(str(v) for t in p.get("tags") or [] for v in (t.get("name"), t.get("slug")) if v),
+        None, at if at is None or at.tzinfo else at.replace(tzinfo=timezone.utc))
+
+
+def _product(topic: str, payload: dict) -> list[PlatformEvent]:
+    if topic == "product.deleted":  # {"id": N}
+        return [ProductGone(str(payload["id"]))]
+    parent = int(payload.get("parent_id") or 0)
+    if parent:  # a variation changed: look its parent up again
+        return [ProductSeen(str(parent))]
+    f = product_facts(payload)
+    return [ProductSeen(f.product_id, f.tags, None, f.groups, f.updated_at)]
+
+
 def events(topic: str, body: bytes) -> list[PlatformEvent]:
     if topic not in TOPICS:
         return []
@@ -133,6 +161,8 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
         payload = json.loads(body)
         if not isinstance(payload, dict):
             raise BadPayload("the body is not a JSON object")
+        if topic in PRODUCT_TOPICS:
+            return _product(topic, payload)
         if topic == "order.deleted":  # trashed: {"id": N}; a minimal order that reverses everything
             return [OrderSeen(Order(str(payload["id"]), "", datetime.now(timezone.utc), ()), paid=False, cancelled=True)]
         if topic.startswith("order."):

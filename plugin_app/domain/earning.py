@@ -100,12 +100,19 @@ class MemberContext:
     birthday: date | None = None
 
 
+def _folded(values) -> set[str]:
+    return {str(v).strip().casefold() for v in values if v is not None}
+
+
 def matches(match: Match | None, line: OrderLine) -> bool:
+    """Product ids compare exactly; collections, tags and product types without regard to case
+    (a Shopify handle or tag and a WooCommerce slug are the same word in any case)."""
     if match is None:
         return False
     return bool((line.product_id and line.product_id in match.products)
-                or line.collections & set(match.collections) or line.tags & set(match.tags)
-                or (line.product_type and line.product_type in match.product_types))
+                or _folded(line.collections) & _folded(match.collections)
+                or _folded(line.tags) & _folded(match.tags)
+                or (line.product_type and _folded([line.product_type]) & _folded(match.product_types)))
 
 
 def _fmt(value: Decimal) -> str:

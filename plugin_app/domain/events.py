@@ -3,8 +3,9 @@ connector turns a delivery into zero or more of these; it never touches storage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from .catalog import Group
 from .earning import Order, Refund
 
 
@@ -39,6 +40,30 @@ class CustomerSeen:
 
 
 @dataclass(frozen=True)
+class ProductSeen:
+    """A product was created or changed. A field left None was not in the delivery (Shopify's
+    products/update carries tags and product type but not collections): keep what is known and
+    look the rest up again before the next posting."""
+    product_id: str
+    tags: tuple[str, ...] | None = None
+    product_type: str | None = None
+    groups: tuple[Group, ...] | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ProductGone:
+    product_id: str
+
+
+@dataclass(frozen=True)
+class CollectionChanged:
+    """A Shopify collection changed; the delivery does not say which products it holds."""
+    collection_id: str
+    handle: str = ""
+
+
+@dataclass(frozen=True)
 class AppUninstalled:
     pass
 
@@ -63,4 +88,4 @@ class ShopRedact:
 
 
 PlatformEvent = (OrderSeen | RefundSeen | CustomerSeen | AppUninstalled | CustomerDataRequest
-                 | CustomerRedact | ShopRedact)
+                 | CustomerRedact | ShopRedact | ProductSeen | ProductGone | CollectionChanged)

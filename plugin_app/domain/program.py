@@ -21,7 +21,17 @@ def _check(cond: bool, name: str, message: str) -> None:
 
 @dataclass(frozen=True)
 class Match:
-    """Which order lines a rule applies to: any product id, collection, tag or product type."""
+    """Which order lines a rule applies to: any product id, collection, tag or product type.
+
+    What the merchant enters, per platform (the product's collections, tags and categories are
+    looked up from the platform and cached, so orders and carts need carry only product ids):
+    - `products`: the platform's product id (Shopify's numeric id, WooCommerce's product id;
+      a WooCommerce variation counts as its parent product).
+    - `collections`: a Shopify collection's numeric id, its `gid://shopify/Collection/…` or its
+      handle; a WooCommerce product category's id or slug.
+    - `tags`: a Shopify product tag; a WooCommerce product tag's name or slug.
+    - `product_types`: Shopify's product type (WooCommerce has none).
+    Collections, tags and product types compare without regard to case."""
     __pydantic_config__ = FORBID
     products: list[str] = field(default_factory=list)
     collections: list[str] = field(default_factory=list)

@@ -78,7 +78,11 @@ def reconcile_woocommerce() -> int:
     return context.current().woo_reconciler.run()
 
 
-TASKS = {f.__name__: f for f in (relay_notifications, send_notifications, sync_customer_fields, refresh_analytics, referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
+def refresh_catalog(shop_id: int, product_ids: list) -> int:
+    return context.current().catalog.refresh(int(shop_id), [str(i) for i in product_ids])
+
+
+TASKS = {f.__name__: f for f in (relay_notifications, send_notifications, sync_customer_fields, refresh_analytics, referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce, refresh_catalog, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses,
                                   expiry_reminders, expire_inactive)}
 

@@ -113,6 +113,8 @@ def to_order(cart: Cart, shop_currency: str, now: datetime, customer_id: str | N
 
 
 class CartService:
+    catalog = None  # services.catalog.Catalog: quotes read product facts from its cache only
+
     def __init__(self, db: Database, ledger: Ledger, members: Members, programs: Programs,
                  tiers: TierService, platform_for: Callable[[int], CodeMaker], clock: Clock | None = None) -> None:
         self.db, self.ledger, self.members, self.programs = db, ledger, members, programs
@@ -137,6 +139,8 @@ class CartService:
             if program.tiers.enabled:
                 tier = program.tiers.by_name(member.tier if member else None) or program.tiers.levels[0]
             order = to_order(cart, shop_currency, now, customer_id)
+            if self.catalog is not None:
+                order = self.catalog.cached(shop_id, order, program, conn)
             earning = calculate(program, order, MemberContext(tier, member.birthday if member else None), version=pv.version)
             points = 0
             credit = Money.zero(shop_currency)

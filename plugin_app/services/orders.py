@@ -58,6 +58,8 @@ def _refund(refund_id: str, raw: dict) -> Refund:
 
 
 class OrderService:
+    catalog = None  # services.catalog.Catalog: completes lines with collections/tags/categories
+
     def __init__(self, db: Database, ledger: Ledger, members: Members, programs: Programs,
                  tiers: TierService, clock: Clock | None = None) -> None:
         self.db, self.ledger, self.members, self.programs = db, ledger, members, programs
@@ -107,6 +109,8 @@ class OrderService:
         `guest_key` tells a guest's orders apart for the repeat-purchase figures (a hash).
         `email` and `name` are the customer's as the order tells them: a member first seen
         here gets them, one we already know keeps what it has."""
+        if self.catalog is not None:  # may ask the platform: before, never inside, the transaction
+            order = self.catalog.for_posting(shop_id, order)
         with self.db.transaction() as conn:
             row = self._lock(conn, shop_id, order.order_id, order.currency)
             if row.earned and not row.cancelled:

@@ -8,8 +8,8 @@ from typing import Callable
 from sqlalchemy import delete, insert, select, update
 
 from ..domain.errors import InvalidRequest
-from ..domain.events import (AppUninstalled, CustomerDataRequest, CustomerRedact, CustomerSeen,
-                             OrderSeen, RefundSeen, ShopRedact)
+from ..domain.events import (AppUninstalled, CollectionChanged, CustomerDataRequest, CustomerRedact,
+                             CustomerSeen, OrderSeen, ProductGone, ProductSeen, RefundSeen, ShopRedact)
 from ..domain.ports import Clock, SystemClock
 from ..storage import tables as t
 from ..storage.db import Database
@@ -45,6 +45,8 @@ def export_member(conn, shop_id: int, m, customer_id: str) -> dict:
 
 
 class PlatformSync:
+    catalog = None  # services.catalog.Catalog: product facts for category rules (set by the runtime)
+
     def __init__(self, db: Database, shops: Shops, members: Members, orders: OrderService,
                  actions: ActionService, cart=None, clock: Clock | None = None, referrals=None) -> None:
         self.db, self.shops, self.members = db, shops, members
@@ -72,6 +74,14 @@ class PlatformSync:
                 notes += self.referrals.on_order(shop_id, o.order_id, o.customer_id, event.codes,
                                                  event.facts or {}, paid=event.paid and not event.cancelled)
             return f"order {o.order_id}: " + ", ".join(notes)
+        if isinstance(event, (ProductSeen, ProductGone, CollectionChanged)):
+            if self.catalog is None:
+                raise Ignored("no product catalog in this process")
+            if isinstance(event, ProductSeen):
+                return self.catalog.on_product(shop_id, event)
+            if isinstance(event, ProductGone):
+                return self.catalog.on_gone(shop_id, event)
+            return self.catalog.on_collection(shop_id, event)
         if isinstance(event, RefundSeen):
             return f"refund {event.refund.refund_id}: " + self.orders.on_refund(shop_id, event.order_id, event.refund).status
         if isinstance(event, CustomerSeen):

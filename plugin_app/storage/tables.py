@@ -441,3 +441,16 @@ birthday_changes = Table(
     CheckConstraint("source IN ('shopper', 'merchant', 'platform', 'import')", name="source"),
     Index("ix_birthday_changes_member", "shop_id", "member_id", "id"),
 )
+
+catalog_products = Table(
+    "catalog_products", metadata,  # what earning rules match on, per product, cached from the platform
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
+    Column("product_id", String(64), primary_key=True),
+    Column("collections", JSON, nullable=False),  # Shopify: [{id, gid, handle, title}]
+    Column("categories", JSON, nullable=False),  # WooCommerce: [{id, slug, name}]
+    Column("tags", JSON, nullable=False),
+    Column("product_type", String(255), nullable=True),
+    Column("source_updated_at", UTCDateTime, nullable=True),  # the platform's updated_at, when known
+    Column("fetched_at", UTCDateTime, nullable=True),  # last full read from the platform (null: never)
+    Column("stale", Boolean, nullable=False, server_default="0"),  # read again before the next posting
+)
