@@ -2,14 +2,15 @@
    shift, theme styles cannot reach it); the panel and the cart widget load only when needed.
    Config: window.LoyaltyConfig or data-* attributes on this script tag:
    api (backend origin) or proxy (Shopify app proxy path), shop (widget key), token (signed
-   customer token), locale, colour, position, launcherText, platform. No cookies are used. */
+   customer token), locale, colour, position, launcherText, platform, cartSelector (where the cart
+   widget goes in the theme's cart). No cookies are used. */
 (function () {
   "use strict";
   if (window.LoyaltyLauncher) return;
   var me = document.currentScript;
   var cfg = window.LoyaltyConfig || {};
   if (me) {
-    ["api", "proxy", "shop", "token", "locale", "colour", "position", "launcherText", "platform"].forEach(function (k) {
+    ["api", "proxy", "shop", "token", "locale", "colour", "position", "launcherText", "platform", "cartSelector"].forEach(function (k) {
       if (me.dataset[k] && cfg[k] == null) cfg[k] = me.dataset[k];
     });
   }
@@ -48,9 +49,17 @@
   var ref = /[?&]ref=([A-Za-z0-9-]{4,20})/.exec(location.search);
   var landed = null;
   try { landed = JSON.parse(localStorage.getItem("loyalty:landing") || "null"); } catch (e) { landed = null; }
+  function cartHere() {  // the cart widget (and so the panel script) only where the page has a cart
+    try { return document.querySelector("[data-loyalty-cart]" + (cfg.cartSelector ? "," + cfg.cartSelector : "")); } catch (e) { return null; }
+  }
+  function cart() { panel().then(function (p) { p.cart(cfg); }); }
   function mount() {
     document.body.appendChild(host);
-    if (document.querySelector("[data-loyalty-cart]")) panel().then(function (p) { p.cart(cfg); });
+    if (cartHere()) cart();
+    else if (cfg.cartSelector) {  // a cart that renders later (a drawer, the WooCommerce blocks)
+      var watch = new MutationObserver(function () { if (cartHere()) { watch.disconnect(); cart(); } });
+      watch.observe(document.body, { childList: true, subtree: true });
+    }
     if (ref || (landed && (cfg.token || cfg.proxy))) panel().then(function (p) { p.referral(cfg, ref && ref[1]); });
   }
   window.LoyaltyLauncher = { open: function () { button.click(); }, config: cfg };

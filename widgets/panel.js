@@ -248,37 +248,247 @@
     }, function () { box.textContent = TEXTS[lang(cfg)].error; });
   }
 
-  /* -- the cart widget ------------------------------------------------------------------------ */
+  /* -- the cart widget ------------------------------------------------------------------------
+     The cart comes from the platform itself: Shopify's AJAX Cart API (/cart.js), WooCommerce's
+     Store API (/wp-json/wc/store/v1/cart, classic cart and Cart/Checkout blocks alike); a page of
+     its own may still hand it over as window.LoyaltyCart / `loyalty:cart` events (the demo).
+     The widget follows the theme's cart changes, re-creates its mount points when a theme
+     re-renders them (Dawn's cart drawer replaces its innerHTML), and applies a code the way the
+     platform's own cart does, so the cart shows the discount. */
+  function dec(minor, unit) {  // minor units to a decimal string (exact enough: the backend rounds)
+    return (Number(minor) / Math.pow(10, unit)).toFixed(unit + 4);
+  }
+
+  function json(r) {
+    return r.json().then(function (j) { if (!r.ok) throw j; return j; });
+  }
+
+  /* Shopify: https://shopify.dev/docs/api/ajax/reference/cart — amounts in the currency's subunit
+     (x100 even for currencies without one); `discount` on /cart/update.js sets the codes
+     (changelog 2025-05-21 "Discounts support on /cart/update.js"). */
+  function shopifySource(cfg) {
+    var root = (window.Shopify && Shopify.routes && Shopify.routes.root) || "/";
+    var raw = null;
+    function read() {
+      return fetch(root + "cart.js", { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(json).then(function (c) {
+          raw = c;
+          var rate = window.Shopify && Shopify.currency && Shopify.currency.active === c.currency &&
+            Number(Shopify.currency.rate) !== 1 ? String(Shopify.currency.rate) : undefined;
+          return { currency: c.currency, rate: rate, discount: dec(Math.max(0, c.items_subtotal_price - c.total_price), 2),
+            codes: (c.discount_codes || []).filter(function (d) { return d.applicable !== false; })
+              .map(function (d) { return String(d.code).toLowerCase(); }),
+            lines: c.items.map(function (i) {
+              var off = (i.line_level_discount_allocations || []).reduce(function (s, a) { return s + a.amount; }, 0);
+              var gross = off ? i.final_line_price + off : (i.original_line_price || i.final_line_price);
+              return { line_id: String(i.key || i.variant_id).slice(0, 64), product_id: String(i.product_id),
+                variant_id: String(i.variant_id), quantity: i.quantity, price: dec(gross / i.quantity, 2),
+                discount: dec(gross - i.final_line_price, 2), gift_card: !!i.gift_card };
+            }) };
+        });
+    }
+    function setCodes(codes) {
+      return fetch(root + "cart/update.js", { method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ discount: codes.join(",") }) }).then(json).then(function (c) {
+        if (typeof window.publish === "function") {  // Dawn's pubsub.js: the theme re-renders its cart
+          window.publish(typeof PUB_SUB_EVENTS !== "undefined" ? PUB_SUB_EVENTS.cartUpdate : "cart-update",
+            { source: "loyalty", cartData: c });
+        }
+        return c;
+      });
+    }
+    function others(code) {
+      return ((raw && raw.discount_codes) || []).map(function (d) { return d.code; })
+        .filter(function (c) { return c.toLowerCase() !== code.toLowerCase(); });
+    }
+    return {
+      read: read,
+      apply: function (code) { return setCodes(others(code).concat(code)); },
+      remove: function (code) { return setCodes(others(code)); },
+      watch: function (changed) {
+        // Dawn's assets/pubsub.js: subscribe(PUB_SUB_EVENTS.cartUpdate, ...) (product-form.js, cart.js publish it)
+        if (typeof window.subscribe === "function") {
+          window.subscribe(typeof PUB_SUB_EVENTS !== "undefined" ? PUB_SUB_EVENTS.cartUpdate : "cart-update", changed);
+        }
+        observeRequests(/\/cart\/(add|change|update|clear)(\.js)?(\?|$)|\/discount\//, changed);
+      }
+    };
+  }
+
+  /* WooCommerce: the Store API cart (plugins/woocommerce/src/StoreApi/docs/cart.md): prices in
+     minor units (`currency_minor_unit`), line totals ex tax, coupons already spread over lines;
+     POSTs carry the `Nonce` header and answer with a fresh one (docs/nonce-tokens.md). */
+  function wooSource(cfg) {
+    var base = (cfg.storeApi || "/wp-json/wc/store/v1/").replace(/\/?$/, "/");
+    var nonce = cfg.storeNonce || "";
+    var blocks = cfg.cartMode === "blocks";
+    function read() {
+      return fetch(base + "cart", { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(json).then(function (c) {
+          var t = c.totals || {}, unit = t.currency_minor_unit == null ? 2 : t.currency_minor_unit;
+          return { currency: t.currency_code, codes: (c.coupons || []).map(function (k) { return String(k.code).toLowerCase(); }),
+            lines: c.items.map(function (i) {
+              return { line_id: String(i.key).slice(0, 64), product_id: String(i.id), quantity: i.quantity,
+                price: dec(i.totals.line_subtotal / i.quantity, unit),
+                discount: dec(Math.max(0, i.totals.line_subtotal - i.totals.line_total), unit) };
+            }) };
+        });
+    }
+    function store(path, body) {  // Store API POST with the nonce; the blocks' data store is told the new cart
+      return fetch(base + path, { method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Nonce: nonce }, body: JSON.stringify(body) })
+        .then(function (r) { nonce = r.headers.get("Nonce") || nonce; return json(r); }).then(function (c) {
+          var wp = window.wp, d = wp && wp.data && wp.data.dispatch && wp.data.dispatch("wc/store/cart");
+          if (d && d.receiveCart) d.receiveCart(c);  // woocommerce-blocks assets/js/data/cart/actions.ts
+          return c;
+        });
+    }
+    function classic(endpoint, data) {  // what assets/js/frontend/cart.js posts (apply_coupon / remove_coupon)
+      var form = new FormData();
+      Object.keys(data).forEach(function (k) { form.append(k, data[k]); });
+      var url = (cfg.wcAjax || "/?wc-ajax=%%endpoint%%").replace("%%endpoint%%", endpoint);
+      return fetch(url, { method: "POST", body: form, credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) throw r;
+        var $ = window.jQuery;  // let the classic cart / checkout re-render itself, as its own coupon form does
+        if ($) {
+          $(document.body).trigger(endpoint === "apply_coupon" ? "applied_coupon" : "removed_coupon", [data.coupon_code || data.coupon]);
+          $(document).trigger("wc_update_cart", [true]);
+          $(document.body).trigger("update_checkout");
+        }
+      });
+    }
+    var params = window.wc_cart_params || window.wc_checkout_params || {};
+    return {
+      read: read,
+      apply: function (code) {
+        return blocks ? store("cart/apply-coupon", { code: code })
+          : classic("apply_coupon", { security: params.apply_coupon_nonce || cfg.applyNonce || "", coupon_code: code });
+      },
+      remove: function (code) {
+        return blocks ? store("cart/remove-coupon", { code: code })
+          : classic("remove_coupon", { security: params.remove_coupon_nonce || cfg.removeNonce || "", coupon: code });
+      },
+      watch: function (changed) {
+        var $ = window.jQuery;  // classic cart.js / add-to-cart.js trigger these on document.body
+        if ($) $(document.body).on("updated_cart_totals updated_wc_div added_to_cart removed_from_cart applied_coupon " +
+          "removed_coupon wc_fragments_refreshed updated_checkout", changed);
+        var wp = window.wp;  // the Cart and Checkout blocks keep the cart in the `wc/store/cart` data store
+        if (wp && wp.data && wp.data.subscribe && wp.data.select) {
+          var last;
+          wp.data.subscribe(function () {
+            var s = wp.data.select("wc/store/cart"), now = s && s.getCartData && s.getCartData();
+            if (now && now !== last) { if (last) changed(); last = now; }
+          });
+        }
+        document.body.addEventListener("wc-blocks_added_to_cart", changed);
+        observeRequests(/wc\/store(\/v1)?\/(cart|batch)\/|wc-ajax=(add_to_cart|remove_from_cart|apply_coupon|remove_coupon)/, changed);
+      }
+    };
+  }
+
+  function pageSource() {  // the page hands the cart over itself (the demo store)
+    var last = null;
+    return {
+      read: function () { return Promise.resolve(last || window.LoyaltyCart || null); },
+      apply: function () { return Promise.resolve(); },
+      remove: function () { return Promise.resolve(); },
+      watch: function (changed) {
+        document.addEventListener("loyalty:cart", function (e) { last = e.detail; changed(); });
+      }
+    };
+  }
+
+  var watchers = [];
+  /* Themes change the cart with their own requests (Dawn: fetch to /cart/add.js, /cart/change.js;
+     classic WooCommerce: jQuery.ajax). Both are observed; the widget re-reads the cart after them. */
+  function observeRequests(pattern, changed) {
+    watchers.push([pattern, changed]);
+    if (watchers.length > 1) return;
+    function seen(url) {
+      watchers.forEach(function (w) { if (w[0].test(url)) w[1](); });
+    }
+    var f = window.fetch;
+    window.fetch = function (input) {
+      var p = f.apply(this, arguments), url = String((input && input.url) || input);
+      p.then(function () { seen(url); }, function () {});
+      return p;
+    };
+    var open = XMLHttpRequest.prototype.open;
+    XMLHttpRequest.prototype.open = function (method, url) {
+      this.addEventListener("load", function () { seen(String(url)); });
+      return open.apply(this, arguments);
+    };
+  }
+
   function cartWidget(cfg) {
-    var mountPoint = document.querySelector("[data-loyalty-cart]");
-    if (!mountPoint || mountPoint.shadowRoot) return;
-    var root = mountPoint.attachShadow({ mode: "open" });
-    root.appendChild(el("style", { text: STYLE }));
-    var box = el("div", { class: "cart", role: "region", "aria-label": TEXTS[lang(cfg)].rewards });
-    box.style.setProperty("--c", /^#[0-9a-f]{6}$/i.test(cfg.colour || "") ? cfg.colour : "#1f6feb");
-    var live = el("p", { role: "status", "aria-live": "polite" });
-    root.appendChild(box);
-    var applied = null, timer = null, lastCart = null;
+    if (cartWidget.started) return;
+    cartWidget.started = true;
+    var source = cfg.platform === "shopify" ? shopifySource(cfg)
+      : cfg.platform === "woocommerce" ? wooSource(cfg) : pageSource();
+    var boxes = [], applied = null, lastQuote = null, lastCart = null, timer = null, busy = false, message = "";
+    var KEY = "loyalty:applied:" + (cfg.shop || cfg.proxy || "");
+    try { applied = JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch (e) { applied = null; }
 
-    function cartNow() { return lastCart || window.LoyaltyCart || null; }
+    function remember(a) {
+      applied = a;
+      try { if (a) sessionStorage.setItem(KEY, JSON.stringify(a)); else sessionStorage.removeItem(KEY); } catch (e) { /* private mode */ }
+    }
 
-    function quote() {
-      var cart = cartNow();
-      box.hidden = !cart || !cart.lines || !cart.lines.length;
-      if (box.hidden) { box.textContent = ""; return; }
-      api(cfg, "POST", "cart/quote", cart).then(function (q) { draw(q); }, function () {
-        box.textContent = TEXTS[lang(cfg)].error;
+    function mount() {  // mount points: the theme's own [data-loyalty-cart], or one we put in cfg.cartSelector
+      if (cfg.cartSelector) {
+        try {
+          document.querySelectorAll(cfg.cartSelector).forEach(function (a) {
+            if (!a.querySelector("[data-loyalty-cart]")) a.insertBefore(el("div", { "data-loyalty-cart": "" }), a.firstChild);
+          });
+        } catch (e) { /* a bad selector in the settings: only explicit mount points */ }
+      }
+      boxes = boxes.filter(function (b) { return b.isConnected; });
+      document.querySelectorAll("[data-loyalty-cart]").forEach(function (m) {
+        if (m.shadowRoot) return;
+        var root = m.attachShadow({ mode: "open" });
+        root.appendChild(el("style", { text: STYLE }));
+        var box = el("div", { class: "cart", role: "region", "aria-label": TEXTS[lang(cfg)].rewards, hidden: "" });
+        box.style.setProperty("--c", /^#[0-9a-f]{6}$/i.test(cfg.colour || "") ? cfg.colour : "#1f6feb");
+        root.appendChild(box);
+        boxes.push(box);
+        paint(box);
       });
     }
 
-    function draw(q) {
-      var ctx = { cfg: cfg, program: { currency: q.subtotal.currency, texts: {} }, lang: lang(cfg) };
+    function refresh() {
+      clearTimeout(timer);
+      timer = setTimeout(quote, 150);
+    }
+
+    function quote() {
+      source.read().then(function (cart) {
+        if (!cart || !cart.lines || !cart.lines.length) { lastQuote = null; boxes.forEach(paint); return; }
+        if (applied && cart.codes && cart.codes.indexOf(applied.code.toLowerCase()) < 0 && !busy) {
+          // the code left the cart (the shopper took it off in the theme): give the points back
+          var gone = applied;
+          remember(null);
+          api(cfg, "DELETE", "cart/redemptions/" + gone.id).catch(function () {});
+        }
+        var body = { currency: cart.currency, lines: cart.lines };
+        if (cart.rate) body.rate = cart.rate;
+        if (cart.discount && Number(cart.discount) > 0) body.discount = cart.discount;
+        lastCart = body;
+        return api(cfg, "POST", "cart/quote", body).then(function (q) { lastQuote = q; boxes.forEach(paint); });
+      }).catch(function () { message = TEXTS[lang(cfg)].error; boxes.forEach(paint); });
+    }
+
+    function paint(box) {
+      var q = lastQuote;
+      box.hidden = !q;
       box.textContent = "";
+      if (!q) return;
+      var ctx = { cfg: cfg, program: { currency: q.subtotal.currency, texts: {} }, lang: lang(cfg) };
       var earn = t(ctx, "cart_earn", { points: q.earn.points });
       if (Number(q.earn.cashback.amount) > 0) earn += " " + t(ctx, "cart_cashback", { money: money(ctx, q.earn.cashback.amount, q.earn.cashback.currency) });
       box.appendChild(el("p", { "data-earn": String(q.earn.points), text: earn }));
       if (applied) {
-        box.appendChild(el("p", { class: "row" }, [el("span", { text: t(ctx, "applied", { code: applied.code }) }),
+        box.appendChild(el("p", { class: "row", role: "status" }, [el("span", { "data-applied": applied.code, text: t(ctx, "applied", { code: applied.code }) }),
           el("button", { type: "button", text: t(ctx, "remove"), "aria-label": t(ctx, "remove") + " " + applied.code,
             onclick: function () { remove(ctx); } })]));
       } else if (!q.member) {
@@ -292,44 +502,62 @@
               onclick: function () { apply(ctx, r); } }) : null]);
         })));
       }
-      box.appendChild(live);
+      box.appendChild(el("p", { role: "status", "aria-live": "polite", text: message }));
+    }
+
+    function fail(ctx) {
+      return function (e) {
+        busy = false;
+        message = (e && e.error && e.error.message) || (e && e.message) || t(ctx, "error");
+        boxes.forEach(paint);
+      };
     }
 
     function apply(ctx, reward) {
+      if (busy) return;
+      busy = true;
       var key = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
-      api(cfg, "POST", "cart/redemptions", { idempotency_key: key, reward_id: reward.id, cart: cartNow() }).then(function (r) {
-        applied = { id: r.redemption_id, code: r.code, amount: r.value.amount };
-        live.textContent = t(ctx, "applied", { code: r.code });
-        platformApply(r.code);
-        document.dispatchEvent(new CustomEvent("loyalty:apply", { detail: applied }));
-        quote();
-      }, function (e) { live.textContent = (e && e.error && e.error.message) || t(ctx, "error"); });
+      api(cfg, "POST", "cart/redemptions", { idempotency_key: key, reward_id: reward.id, cart: lastCart }).then(function (r) {
+        var got = { id: r.redemption_id, code: r.code, amount: r.value.amount };
+        return source.apply(r.code).then(function () {
+          return source.read();
+        }).then(function (cart) {
+          if (cart && cart.codes && cart.codes.indexOf(r.code.toLowerCase()) < 0) throw new Error(t(ctx, "error"));
+          busy = false;
+          remember(got);
+          message = "";
+          document.dispatchEvent(new CustomEvent("loyalty:apply", { detail: got }));
+          quote();
+        }, function (e) {  // the platform refused the code: the points go back
+          api(cfg, "DELETE", "cart/redemptions/" + got.id).catch(function () {});
+          throw e;
+        });
+      }).catch(fail(ctx));
     }
 
     function remove(ctx) {
-      api(cfg, "DELETE", "cart/redemptions/" + applied.id).then(function () {
-        document.dispatchEvent(new CustomEvent("loyalty:remove", { detail: applied }));
-        applied = null;
+      if (busy || !applied) return;
+      busy = true;
+      var gone = applied;
+      source.remove(gone.code).then(function () {
+        return api(cfg, "DELETE", "cart/redemptions/" + gone.id);
+      }).then(function () {
+        busy = false;
+        remember(null);
+        message = "";
+        document.dispatchEvent(new CustomEvent("loyalty:remove", { detail: gone }));
         quote();
-      }, function (e) { live.textContent = (e && e.error && e.error.message) || t(ctx, "error"); });
+      }).catch(fail(ctx));
     }
 
-    function platformApply(code) {
-      if (cfg.platform === "shopify") {
-        fetch("/discount/" + encodeURIComponent(code) + "?redirect=/cart", { credentials: "same-origin" });
-      } else if (cfg.platform === "woocommerce" && cfg.wcAjax) {
-        var form = new FormData();
-        form.append("coupon_code", code);
-        form.append("security", cfg.wcNonce || "");
-        fetch(cfg.wcAjax + "?wc-ajax=apply_coupon", { method: "POST", body: form, credentials: "same-origin" });
-      }
-    }
-
-    document.addEventListener("loyalty:cart", function (e) {
-      lastCart = e.detail;
-      clearTimeout(timer);
-      timer = setTimeout(quote, 150);
-    });
+    mount();
+    var pending = false;
+    new MutationObserver(function () {  // a theme re-rendered its cart: put the widget back
+      if (pending) return;
+      pending = true;
+      (window.queueMicrotask || setTimeout)(function () { pending = false; mount(); });
+    }).observe(document.body, { childList: true, subtree: true });
+    source.watch(refresh);
     quote();
   }
 

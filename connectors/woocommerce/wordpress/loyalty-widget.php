@@ -54,7 +54,7 @@ add_action('wp_enqueue_scripts', function () {
     $backend = untrailingslashit(esc_url_raw($settings['backend_url']));
     wp_enqueue_script('loyalty-widget', $backend . '/widgets/loyalty.js', array(), '0.1.0', true);
     $config = array(
-        'api' => $backend . '/storefront/v1',
+        'api' => $backend,  // panel.js adds /storefront/v1/
         'shop' => $settings['widget_key'],
         'token' => null,
     );
@@ -62,8 +62,52 @@ add_action('wp_enqueue_scripts', function () {
     if ($user_id > 0 && $settings['widget_secret'] !== '' && $settings['shop_id'] !== '') {
         $config['token'] = loyalty_widget_token($settings, $user_id);
     }
+    $config = array_merge($config, loyalty_widget_cart_config());
     wp_add_inline_script('loyalty-widget', 'window.LoyaltyConfig = ' . wp_json_encode($config) . ';', 'before');
 });
+
+/**
+ * On the cart and checkout pages only: what the cart widget needs to read the cart and apply a
+ * reward code the way WooCommerce's own cart does.
+ * - Both kinds of cart are read through the Store API (`GET /wp-json/wc/store/v1/cart`).
+ * - Cart and Checkout blocks (the default since WooCommerce 8.3): codes go through
+ *   `POST /wp-json/wc/store/v1/cart/apply-coupon` and `remove-coupon` with the `Nonce` header,
+ *   made with wp_create_nonce('wc_store_api') (src/StoreApi/docs/nonce-tokens.md).
+ * - Classic cart/checkout (shortcodes): `?wc-ajax=apply_coupon` / `remove_coupon` with the
+ *   `security` nonces the classic cart.js uses (actions 'apply-coupon' / 'remove-coupon').
+ * The widget goes in the theme's cart totals: `cartSelector` for the blocks (rendered by React,
+ * re-created when they re-render); for the classic cart a mount point printed by the hooks below.
+ */
+function loyalty_widget_cart_config(): array
+{
+    if (!function_exists('is_cart') || !(is_cart() || is_checkout())) {
+        return array();
+    }
+    $page_id = is_cart() ? wc_get_page_id('cart') : wc_get_page_id('checkout');
+    $blocks = function_exists('has_block') && (has_block('woocommerce/cart', $page_id) || has_block('woocommerce/checkout', $page_id));
+    $config = array(
+        'platform' => 'woocommerce',
+        'cartMode' => $blocks ? 'blocks' : 'classic',
+        'storeApi' => esc_url_raw(rest_url('wc/store/v1/')),
+        'storeNonce' => wp_create_nonce('wc_store_api'),
+    );
+    if ($blocks) {
+        $config['cartSelector'] = '.wp-block-woocommerce-cart-totals-block, .wp-block-woocommerce-checkout-totals-block';
+    } else {
+        $config['wcAjax'] = WC_AJAX::get_endpoint('%%endpoint%%');
+        $config['applyNonce'] = wp_create_nonce('apply-coupon');
+        $config['removeNonce'] = wp_create_nonce('remove-coupon');
+    }
+    return $config;
+}
+
+/** The classic cart's mount point: in .cart-collaterals, which the cart's AJAX updates leave in place. */
+function loyalty_widget_cart_mount(): void
+{
+    echo '<div data-loyalty-cart></div>';
+}
+add_action('woocommerce_cart_collaterals', 'loyalty_widget_cart_mount', 5);
+add_action('woocommerce_checkout_before_order_review', 'loyalty_widget_cart_mount', 5);
 
 add_action('admin_menu', function () {
     add_options_page('Loyalty', 'Loyalty', 'manage_options', 'loyalty-widget', 'loyalty_widget_settings_page');
