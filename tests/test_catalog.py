@@ -314,3 +314,26 @@ def test_woocommerce_variation_webhook_marks_its_parent_and_matching_ignores_cas
     line = enrich(order, {"600": ProductFacts("600", seen.groups, seen.tags)}).lines[0]
     assert matches(Match(collections=["OUTDOOR"]), line) and matches(Match(collections=["20"]), line)
     assert matches(Match(tags=["SALE"]), line) and not matches(Match(collections=["indoor"]), line)
+
+
+def test_an_order_edited_after_payment_keeps_its_categories_and_the_added_line_gets_its_own(shop):
+    """An edit recalculates the earned order: it must see the facts the order earned with (from
+    the cache, stale or not, without asking again), and the added product's, fetched once."""
+    rt, state = shop.rt, shop.state
+    state.put_product(S.product(8004, title="Tent Pegs"), [4101])
+    assert shop.sender.deliver("orders/paid", shopify_order(6010)).status_code == 200
+    assert earned(rt, "6010").points == 288 and nodes_calls(state) == 1
+    with rt.db.transaction() as conn:  # the cache has aged meanwhile
+        conn.execute(text("update catalog_products set fetched_at = fetched_at - interval '30 days'"))
+    lines = [S.line_item(11, "50.00", 2, product_id=8001, discount="10.00", tax="8.00", title="Trail Boots"),
+             S.line_item(12, "5.00", 1, product_id=8002, title="Gift Wrap"),
+             S.line_item(13, "20.00", 1, product_id=8003, discount="2.00", tax="1.80", title="Camp Mug"),
+             S.line_item(14, "10.00", 1, product_id=8004, title="Tent Pegs")]
+    edited = shopify_order(6010, lines)
+    edited["updated_at"] = (NOW + timedelta(hours=2)).isoformat()
+    assert shop.sender.deliver("orders/updated", edited).status_code == 200
+    # The pegs are outdoor gear: 10 x3 = 30 more points and 10% = 1.00 more cashback; nothing
+    # the order earned before is taken back.
+    assert (earned(rt, "6010").points, earned(rt, "6010").credit) == (318, Decimal("10.36"))
+    assert nodes_calls(state) == 2  # only the new product was asked about
+    assert run_audit(rt.db).ok

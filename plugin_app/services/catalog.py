@@ -106,9 +106,14 @@ class Catalog:
             o = t.orders.c
             done = conn.execute(select(o.earned, o.cancelled).where(
                 o.shop_id == shop_id, o.platform_order_id == order.order_id)).first()
-            if done is not None and (done.earned or done.cancelled):
+            if done is not None and done.cancelled:
                 return order  # nothing will be calculated: ask the platform nothing
             facts, due = self._read(conn, shop_id, ids)
+        if done is not None and done.earned:
+            # An earned order is only recalculated when an edit changed its lines: it must see
+            # the facts it earned with, so it takes the cache as it is (stale or not) and asks
+            # the platform only about products it has never seen (a line the edit added).
+            due = [pid for pid in due if pid not in facts]
         if due:
             source = self.source_for(shop_id)
             if source is not None:
