@@ -56,6 +56,12 @@ class Standin:
     def delete_discount(self, discount_id: str) -> None:
         self.codes.pop(discount_id.split(":", 1)[1].lower(), None)
 
+    def discount_usage(self, discount_id: str) -> int | None:
+        """Orders that used the code (the port's question before a hold is given back). These
+        pages have a cart but no checkout, so no order ever uses a code here: 0 while the code
+        exists, None once deleted (as the platforms answer for a code they no longer have)."""
+        return 0 if discount_id.split(":", 1)[1].lower() in self.codes else None
+
     # -- Shopify ---------------------------------------------------------------------------
     def s_cart(self) -> dict:
         token = request.cookies.get("cart") or ""
