@@ -52,3 +52,35 @@ def test_demo_seed_on_sqlite_is_idempotent(tmp_path):
     report = run_audit(rt.db)
     assert report.ok, report.problems
     rt.close()
+
+
+def test_demo_jobs_on_sqlite_compose_emails_without_a_second_transaction(tmp_path):
+    """The embedded database takes its write lock at BEGIN: a job that opened a second
+    transaction while holding one (the relay reading the shop to compose an email) waited 30 s
+    and died with "database is locked". The seeded demo's relay and sender now run through, and
+    the guard refuses any nested transaction at once rather than deadlocking."""
+    import time
+
+    import pytest
+
+    from plugin_app.demo import seed
+    from plugin_app.storage.db import NestedTransaction
+    from plugin_app.storage.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    upgrade(url)
+    rt = Runtime(make_settings(url))
+    seed(rt)
+    started = time.monotonic()
+    for task in ("relay_notifications", "send_notifications", "refresh_analytics", "lapse_redemptions",
+                 "vest_pending", "reevaluate_tiers", "referral_rewards", "birthday_bonuses"):
+        rt.run_task(task, ())
+    assert time.monotonic() - started < 10
+    with rt.db.transaction() as conn:
+        queued = conn.execute(text("select count(*) from notifications where target = 'email'")).scalar()
+    assert queued > 0  # the seeded members' welcome emails were composed
+    with pytest.raises(NestedTransaction):
+        with rt.db.transaction():
+            with rt.db.transaction():
+                pass
+    rt.close()

@@ -211,7 +211,7 @@ class Notifier:
         return {"shop": shop.name if shop else "", "unsubscribed": confirm or bool(m.email_opt_out)}
 
     def context(self, conn: Connection, shop_id: int, member, payload: dict, program) -> dict:
-        shop = self.shops.get(shop_id)
+        shop = self.shops.get(shop_id, conn)
         bal = conn.execute(select(t.balances).where(t.balances.c.member_id == member.id)).first()
         name = (member.name or "").split(" ")[0] or (member.email or "").split("@")[0]
         currency = bal.currency if bal is not None else (shop.currency if shop else "")
@@ -237,7 +237,7 @@ class Notifier:
         setting = program.notifications.email(kind)
         subject, body = N.render(kind, lang, getattr(setting, f"subject_{lang}"), getattr(setting, f"body_{lang}"),
                                  self.context(conn, shop_id, member, payload, program))
-        shop = self.shops.get(shop_id)
+        shop = self.shops.get(shop_id, conn)
         return {"subject": subject, "body": body, "lang": lang,
                 "from_name": program.notifications.sender_name or (shop.name if shop else ""),
                 "reply_to": program.notifications.reply_to or None,

@@ -110,7 +110,12 @@ class Shops:
         self._cache.clear()  # new credentials or a re-install: nothing stale may be served
         return shop, api_key
 
-    def get(self, shop_id: int) -> Shop | None:
+    def get(self, shop_id: int, conn=None) -> Shop | None:
+        """The shop; inside a caller's transaction, read through its connection (on SQLite a
+        second connection would wait for the first one's write lock: a deadlock)."""
+        if conn is not None:
+            row = conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).first()
+            return _shop(row) if row else None
         with self.db.transaction() as conn:
             row = conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).first()
         return _shop(row) if row else None

@@ -1,7 +1,9 @@
 """Engine set-up and transactions. PostgreSQL in production; SQLite for the offline demo."""
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -45,12 +47,39 @@ def make_engine(url: str) -> Engine:
     )
 
 
+log = logging.getLogger(__name__)
+
+
+class NestedTransaction(RuntimeError):
+    """A thread opened a second transaction while holding one. On SQLite every transaction
+    takes the write lock (BEGIN IMMEDIATE), so the second would wait for the first for ever:
+    the caller must pass its connection along instead."""
+
+
 class Database:
-    """Owns the engine; `transaction()` is the unit of work: commit on success, else rollback."""
+    """Owns the engine; `transaction()` is the unit of work: commit on success, else rollback.
+    A thread holds one transaction at a time: opening another inside it is refused on SQLite
+    (it would deadlock) and logged on PostgreSQL (it is a second connection from the pool)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self._open = threading.local()
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        depth = getattr(self._open, "depth", 0)
+        if depth:
+            if self.dialect == "sqlite":
+                raise NestedTransaction("a second transaction was opened while this thread holds one; "
+                                        "pass the open connection along")
+            log.warning("a second transaction was opened while this thread holds one", stack_info=True)
+        self._open.depth = depth + 1
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        finally:
+            self._open.depth = depth
 
     @property
     def dialect(self) -> str:
@@ -58,7 +87,7 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             yield conn
 
     @contextmanager
@@ -75,7 +104,7 @@ class Database:
         """A transaction of our own, or a savepoint inside the caller's: services take an
         optional connection so that one use case can compose others in one unit of work."""
         if outer is None:
-            with self.engine.begin() as conn:
+            with self._begin() as conn:
                 yield conn
         else:
             with outer.begin_nested():
