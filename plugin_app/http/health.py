@@ -14,9 +14,17 @@ class Health(BaseModel):
     status: str
 
 
+class WorkerBeat(BaseModel):
+    name: str
+    state: str
+    last_seen: str
+    alive: bool
+
+
 class Readiness(BaseModel):
     status: str
     checks: dict[str, str]
+    workers: list[WorkerBeat] | None = None
 
 
 @bp.get("/healthz")
@@ -26,7 +34,8 @@ def healthz():
 
 
 @bp.get("/readyz")
-@api(summary="Readiness: the database and, when configured, Redis answer", tags=["meta"],
+@api(summary="Readiness: the database and, when configured, Redis answer; with Redis, the "
+             "workers' heartbeats are listed (informative: a web node is ready without workers)", tags=["meta"],
      response=Readiness, errors=(503,))
 def readyz():
     runtime = current_app.extensions["loyalty"]
@@ -43,5 +52,12 @@ def readyz():
             checks["redis"] = "ok"
         except Exception as exc:
             checks["redis"] = f"error: {type(exc).__name__}"
-    ok = all(v == "ok" for v in checks.values())
-    return jsonify(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503
+    extra = {}
+    if runtime.settings.jobs_mode == "rq" and checks["database"] == "ok":
+        from ..services.workers import Heartbeats
+
+        beats = Heartbeats(runtime.db, runtime.clock).recent()
+        extra["workers"] = [{k: b[k] for k in ("name", "state", "last_seen", "alive")} for b in beats]
+        checks["workers"] = f"{sum(b['alive'] for b in beats)} alive"
+    ok = all(v == "ok" for k, v in checks.items() if k != "workers")
+    return jsonify(status="ok" if ok else "unavailable", checks=checks, **extra), 200 if ok else 503

@@ -2,17 +2,29 @@
 
 Any number of workers may run on any hosts: each period, the first worker to win a Redis
 ``SET NX EX`` for a job enqueues it, so a periodic job runs once per period cluster-wide.
+
+The worker outlives Redis: RQ's own loop quits on a socket timeout or a lost connection, so
+it runs inside a loop of ours that reconnects with backoff (and says so in the log) until it
+is asked to stop. Its connection carries no socket timeout shorter than RQ's blocking dequeue
+(redis-py 8 gives every client a 5 s default, which would end an idle worker after 5 s). A
+heartbeat row in the database says it is alive, even while Redis is away.
 """
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
 import threading
 import time
+import uuid
 
 from .queues import QUEUE_NAME, TASK_MODULE
 from .schedule import PERIODIC
 
 log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 5
+BACKOFF_MAX = 30.0
 
 
 def tick(redis, enqueue, now: float | None = None) -> list[str]:
@@ -27,30 +39,136 @@ def tick(redis, enqueue, now: float | None = None) -> list[str]:
     return fired
 
 
+def worker_connection(redis_url: str):
+    """A client for RQ's blocking dequeue: no read timeout of its own (RQ sets one longer than
+    its dequeue), a bounded connect timeout, and a keepalive so dead peers are noticed."""
+    from redis import Redis
+
+    return Redis.from_url(redis_url, socket_timeout=None, socket_connect_timeout=5,
+                          socket_keepalive=True, health_check_interval=30)
+
+
+class Backoff:
+    def __init__(self, first: float = 0.5, limit: float = BACKOFF_MAX) -> None:
+        self.first, self.limit, self.next = first, limit, first
+
+    def wait(self, stop: threading.Event) -> float:
+        delay = self.next
+        self.next = min(self.next * 2, self.limit)
+        stop.wait(delay)
+        return delay
+
+    def reset(self) -> None:
+        self.next = self.first
+
+
 def run_worker(runtime, *, burst: bool = False, fork: bool = False) -> None:
+    from redis.exceptions import RedisError
     from rq import Queue, SimpleWorker, Worker
 
-    queue_obj = runtime.queue
-    redis = queue_obj.redis
+    from ..services.workers import Heartbeats
+
+    url = runtime.settings.redis_url
     stop = threading.Event()
+    name = f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+    beats = Heartbeats(runtime.db, runtime.clock)
+    beats.beat(name, "starting")
 
     def ticker() -> None:
+        queue_obj = runtime.queue
         while not stop.is_set():
             try:
-                tick(redis, lambda task: queue_obj.enqueue(task, job_id=None))
-            except Exception:
-                log.warning("periodic tick failed", exc_info=True)
+                tick(queue_obj.redis, lambda task: queue_obj.enqueue(task, job_id=None))
+            except Exception as exc:  # Redis away: the heartbeat says so, the main loop reconnects
+                log.debug("periodic tick failed: %s", exc)
             stop.wait(1.0)
+
+    def heartbeat() -> None:
+        """Redis as this worker sees it, written to the database every few seconds."""
+        probe = probe_connection(url)
+        was = "working"
+        while not stop.is_set():
+            try:
+                probe.ping()
+                state, detail = "working", None
+            except RedisError as exc:
+                state, detail = "reconnecting", f"{type(exc).__name__}: {exc}"[:500]
+            if state != was:
+                log.warning("Redis is unreachable (%s); the worker keeps trying" % detail if detail
+                            else "Redis is back; the worker resumes")
+                was = state
+            try:
+                beats.beat(name, state, detail)
+            except Exception:
+                log.warning("worker heartbeat could not be written", exc_info=True)
+            stop.wait(HEARTBEAT_SECONDS)
 
     if not burst:
         threading.Thread(target=ticker, name="loyalty-ticker", daemon=True).start()
+        threading.Thread(target=heartbeat, name="loyalty-heartbeat", daemon=True).start()
     worker_cls = Worker if fork else SimpleWorker  # no fork per job: ~20x the throughput
-    worker = worker_cls([Queue(QUEUE_NAME, connection=redis)], connection=redis)
-    log.info("worker starting", extra={"queue": QUEUE_NAME, "tasks": TASK_MODULE, "fork": fork})
+    backoff = Backoff()
+
+    def on_signal(signum, frame) -> None:
+        """Between RQ loops (reconnecting), a stop request ends the worker; RQ installs its
+        own handlers while its loop runs and we read its verdict when it returns."""
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    log.info("worker starting", extra={"queue": QUEUE_NAME, "tasks": TASK_MODULE, "fork": fork, "worker": name})
     try:
-        worker.work(burst=burst, with_scheduler=not burst, logging_level="WARNING")
+        while not stop.is_set():
+            redis = worker_connection(url)
+            try:
+                redis.ping()
+            except RedisError as exc:
+                delay = backoff.wait(stop)
+                log.info("Redis is unreachable (%s: %s); trying again in %.1f s", type(exc).__name__, exc, delay)
+                if stop.is_set():
+                    break
+                continue
+            backoff.reset()
+            worker = worker_cls([Queue(QUEUE_NAME, connection=redis)], connection=redis,
+                                name=f"{name}.{uuid.uuid4().hex[:4]}")
+            try:
+                worker.work(burst=burst, with_scheduler=not burst, logging_level="WARNING")
+            except RedisError as exc:  # RQ's own teardown can fail while Redis is away
+                log.warning("the worker's loop ended without Redis: %s", exc)
+            finally:
+                _forget(worker)
+                if threading.current_thread() is threading.main_thread():
+                    signal.signal(signal.SIGTERM, on_signal)
+                    signal.signal(signal.SIGINT, on_signal)
+            if burst or worker._stop_requested or stop.is_set():
+                break
+            log.warning("the worker lost its connection to Redis; reconnecting")
+            backoff.wait(stop)
     finally:
         stop.set()
+        try:
+            beats.beat(name, "stopped")
+        except Exception:
+            pass
+
+
+def probe_connection(redis_url: str):
+    """A short-fused client for the heartbeat's ping: no retries, two seconds at most."""
+    from redis import Redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+
+
+def _forget(worker) -> None:
+    """RQ's pubsub thread outlives a loop that ended on a lost connection: stop it, so a
+    reconnecting worker does not pile them up."""
+    thread = getattr(worker, "pubsub_thread", None)
+    if thread is not None and thread.is_alive():
+        thread.stop()
+        thread.join(timeout=1)
 
 
 def run_periodic_in_process(run, stop: threading.Event) -> threading.Thread:

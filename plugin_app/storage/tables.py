@@ -454,3 +454,14 @@ catalog_products = Table(
     Column("fetched_at", UTCDateTime, nullable=True),  # last full read from the platform (null: never)
     Column("stale", Boolean, nullable=False, server_default="0"),  # read again before the next posting
 )
+
+workers = Table(
+    "workers", metadata,  # one row per `loyalty worker` process: its heartbeat, readable while Redis is down
+    Column("name", String(120), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("state", String(20), nullable=False),  # working, reconnecting, stopped
+    Column("detail", Text, nullable=True),  # the last connection error, when reconnecting
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+)
