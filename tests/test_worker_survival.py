@@ -97,3 +97,27 @@ def test_worker_survives_idle_time_and_a_redis_outage(clean_db, tmp_path):
         rt.close()
     assert code == 0, (code, log()[-3000:])
     assert [b["state"] for b in Heartbeats(rt.db).recent()] == ["stopped"]
+
+
+
+def test_workers_heartbeats_show_on_readiness_and_the_operations_page(clean_db, redis_url):
+    from plugin_app import create_app
+
+    app = create_app({"database_url": clean_db, "jobs_mode": "rq", "redis_url": redis_url,
+                      "encryption_keys": (ENCRYPTION_KEY,)})
+    rt = app.extensions["loyalty"]
+    shop, key = rt.shops.register("demo", "beats.example")
+    beats = Heartbeats(rt.db)
+    beats.beat("host-a.101.abc", "working")
+    beats.beat("host-b.202.def", "reconnecting", "ConnectionError: Error 111 connecting to 127.0.0.1:6379")
+    client = app.test_client()
+    ready = client.get("/readyz").get_json()
+    assert ready["status"] == "ok" and ready["checks"]["workers"] == "2 alive"
+    assert {w["name"]: w["state"] for w in ready["workers"]} == {"host-a.101.abc": "working",
+                                                                   "host-b.202.def": "reconnecting"}
+    client.post("/admin/login", data={"key": key})
+    page = client.get("/admin/operations").get_data(as_text=True)
+    assert "waiting for Redis" in page and "Error 111" in page and page.count("alive") >= 2
+    beats.beat("host-a.101.abc", "stopped")
+    assert client.get("/readyz").get_json()["checks"]["workers"] == "1 alive"
+    rt.close()

@@ -27,6 +27,10 @@ TEXTS = {
            "per_day": "Points per day", "adjust": "Adjust", "reason": "Reason", "amount": "Points (+/-)",
            "history": "Versions", "restore": "Restore", "preview": "Preview", "save": "Save",
            "ledger": "Ledger", "failed": "Failed deliveries", "replay": "Replay", "reconciled": "Last reconciliation",
+           "workers": "Workers", "worker_alive": "alive", "worker_silent": "silent since",
+           "worker_states": {"working": "working", "reconnecting": "waiting for Redis", "starting": "starting", "stopped": "stopped"},
+           "in_process": "Background jobs run inside this web process (no Redis configured).",
+           "no_workers": "No worker has reported in the last day: start `loyalty worker`.",
            "no_changes": "Nothing changes for existing members or sample orders.", "saved": "Saved as version",
            "export": "Export", "notifications": "Notifications",
            "period": "Period", "from": "From", "to": "To", "show": "Show", "enrolled": "Members enrolled",
@@ -53,6 +57,10 @@ TEXTS = {
            "per_day": "Punti al giorno", "adjust": "Rettifica", "reason": "Motivo", "amount": "Punti (+/-)",
            "history": "Versioni", "restore": "Ripristina", "preview": "Anteprima", "save": "Salva",
            "ledger": "Movimenti", "failed": "Consegne non riuscite", "replay": "Riprova", "reconciled": "Ultima riconciliazione",
+           "workers": "Worker", "worker_alive": "attivo", "worker_silent": "in silenzio dal",
+           "worker_states": {"working": "al lavoro", "reconnecting": "in attesa di Redis", "starting": "in avvio", "stopped": "fermato"},
+           "in_process": "I lavori in background girano dentro questo processo web (Redis non configurato).",
+           "no_workers": "Nessun worker si è fatto sentire nell'ultimo giorno: avvia `loyalty worker`.",
            "no_changes": "Nessun cambiamento per i membri o gli ordini di esempio.", "saved": "Salvato come versione",
            "export": "Esporta", "notifications": "Notifiche",
            "period": "Periodo", "from": "Dal", "to": "Al", "show": "Mostra", "enrolled": "Nuovi membri",
@@ -578,6 +586,12 @@ def operations():
       {% else %}<tr><td class="muted" colspan="6">–</td></tr>{% endfor %}</table></div>
       <div class="card"><h2>{{ t.reconciled }}</h2><p>{{ sync.checked_at[:16] if sync and sync.checked_at else '–' }}
       {% if sync and sync.last_error %}<span class="err">{{ sync.last_error }}</span>{% endif %}</p></div>
+      <div class="card" data-workers><h2>{{ t.workers }}</h2>
+      {% if workers is none %}<p class="muted">{{ t.in_process }}</p>
+      {% elif not workers %}<p class="err">{{ t.no_workers }}</p>
+      {% else %}<table>{% for w in workers %}<tr><td>{{ w.host }} · {{ w.pid }}</td>
+      <td>{% if w.alive %}<span class="ok">{{ t.worker_alive }}</span>, {{ t.worker_states.get(w.state, w.state) }}{% else %}<span class="muted">{{ t.worker_states.get(w.state, w.state) if w.state == 'stopped' else t.worker_silent }} {{ w.last_seen[:16] }}</span>{% endif %}
+      {% if w.detail %}<div class="muted" style="font-size:12px">{{ w.detail }}</div>{% endif %}</td></tr>{% endfor %}</table>{% endif %}</div>
       <div class="card"><h2>{{ t.failed }}</h2><table><tr><th>Topic</th><th>Received</th><th>Attempts</th><th>Reason</th><th></th></tr>
       {% for d in failed %}<tr><td>{{ d.topic }}</td><td>{{ d.received_at[:16] }}</td><td>{{ d.attempts }}</td>
       <td>{{ d.reason }}<div class="muted" style="font-size:12px">{{ d.error }}</div></td><td><form method="post">{{ csrf() }}<input type="hidden" name="id" value="{{ d.id }}"><button>{{ t.replay }}</button></form></td></tr>
@@ -587,7 +601,16 @@ def operations():
       <td>{{ r.reward_id or 'store credit' }} ({{ r.amount }} {{ r.asset }}, returned)</td><td>{{ r.reason }}</td></tr>
       {% else %}<tr><td class="muted" colspan="4">–</td></tr>{% endfor %}</table></div>""",
                  sync=sync, failed=rt.inbox.failed(shop.id), refused=rt.cart.failed(shop.id), replayed=replayed,
-                 flagged=flagged, decided=decided, error=error)
+                 flagged=flagged, decided=decided, error=error, workers=_workers(rt))
+
+
+def _workers(rt) -> list[dict] | None:
+    """Worker heartbeats (None: jobs run in this process, there are no workers to show)."""
+    if rt.settings.jobs_mode != "rq":
+        return None
+    from ..services.workers import Heartbeats
+
+    return Heartbeats(rt.db, rt.clock).recent()
 
 
 @bp.route("/notifications", methods=["GET", "POST"])

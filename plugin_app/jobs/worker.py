@@ -141,7 +141,7 @@ def run_worker(runtime, *, burst: bool = False, fork: bool = False) -> None:
                 if threading.current_thread() is threading.main_thread():
                     signal.signal(signal.SIGTERM, on_signal)
                     signal.signal(signal.SIGINT, on_signal)
-            if burst or worker._stop_requested or stop.is_set():
+            if burst or stop.is_set() or _asked_to_stop(worker):
                 break
             log.warning("the worker lost its connection to Redis; reconnecting")
             backoff.wait(stop)
@@ -160,6 +160,12 @@ def probe_connection(redis_url: str):
     from redis.retry import Retry
 
     return Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+
+
+def _asked_to_stop(worker) -> bool:
+    """RQ's own signal handlers ran (a warm or cold shutdown): its loop ended on request, not
+    because Redis went away. (RQ marks an idle worker's stop only by its request date.)"""
+    return bool(getattr(worker, "_stop_requested", False) or getattr(worker, "_shutdown_requested_date", None))
 
 
 def _forget(worker) -> None:
