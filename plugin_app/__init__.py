@@ -21,8 +21,8 @@ def _settings(config: dict | None) -> Settings:
 
 def create_app(config: dict | None = None) -> Flask:
     from . import logs
-    from .http import (admin, admin_pages, errors, health, notifications_api, openapi, orders_api, program, referrals_api,
-                       shopify_auth, storefront, webhooks, widgets, woo_connect)
+    from .http import (admin, admin_pages, errors, health, jsonbody, notifications_api, openapi, orders_api, program,
+                       referrals_api, shopify_auth, storefront, webhooks, widgets, woo_connect)
     from .jobs import context
     from .runtime import Runtime
 
@@ -40,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
                       SESSION_COOKIE_SECURE=https or settings.production, SESSION_COOKIE_PARTITIONED=https,
                       MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
     app.json.sort_keys = False
+    jsonbody.install(app)  # every JSON body refused past a sane nesting depth (400, not a 500)
     runtime = Runtime(settings)
     app.extensions["loyalty"] = runtime
     context.install(runtime)

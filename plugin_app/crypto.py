@@ -15,6 +15,11 @@ from .settings import PROJECT_ROOT, Settings
 DEV_KEY_FILE = PROJECT_ROOT / "instance" / "dev-encryption.key"
 
 
+class UndecryptableSecret(ValueError):
+    """A stored secret does not open with the configured keys: LOYALTY_ENCRYPTION_KEY is not the
+    key (or key list) the data was written with."""
+
+
 class SecretBox:
     def __init__(self, keys: tuple[str, ...]) -> None:
         if not keys:
@@ -28,7 +33,8 @@ class SecretBox:
         try:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:
-            raise ValueError("secret cannot be decrypted with the configured keys") from None
+            raise UndecryptableSecret("secret cannot be decrypted with the configured keys "
+                                      "(LOYALTY_ENCRYPTION_KEY)") from None
 
     def rotate(self, token: str) -> str:
         return self._fernet.rotate(token.encode()).decode()

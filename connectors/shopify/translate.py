@@ -2,11 +2,11 @@
 stay ints → str (they exceed 2^53, so never through a float)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
+from plugin_app.domain import jsondepth
 from plugin_app.domain.birthdays import lenient as lenient_birthday
 from plugin_app.domain.earning import Order, OrderLine, Refund, RefundLine
 from plugin_app.domain.events import (AppUninstalled, CollectionChanged, CustomerDataRequest, CustomerRedact,
@@ -250,7 +250,7 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
     if topic not in TOPICS:
         return []
     try:
-        payload = json.loads(body)
+        payload = jsondepth.loads(body)  # too deep: ValueError, not RecursionError
         if not isinstance(payload, dict):
             raise BadPayload("the body is not a JSON object")
         if topic in ORDER_TOPICS:
@@ -274,5 +274,5 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
                                    tuple(str(o) for o in payload.get("orders_to_redact") or []),
                                    payload["customer"].get("email") or None)]
         return [ShopRedact()]
-    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError) as exc:
         raise BadPayload(f"{topic}: {type(exc).__name__}: {exc}") from None

@@ -6,10 +6,10 @@ have (the refund resource's `line_items` / `shipping_lines`, merged in before tr
 taken back line by line; otherwise as its gross share of what the order paid (`total`)."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from plugin_app.domain import jsondepth
 from plugin_app.domain.birthdays import lenient as lenient_birthday
 from plugin_app.domain.catalog import Group, ProductFacts
 from plugin_app.domain.earning import Order, OrderLine, Refund, RefundLine
@@ -158,7 +158,7 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
     if topic not in TOPICS:
         return []
     try:
-        payload = json.loads(body)
+        payload = jsondepth.loads(body)  # too deep: ValueError, not RecursionError
         if not isinstance(payload, dict):
             raise BadPayload("the body is not a JSON object")
         if topic in PRODUCT_TOPICS:
@@ -171,5 +171,5 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
         name = " ".join(str(payload.get(k) or "") for k in ("first_name", "last_name")).strip() or None
         return [CustomerSeen(str(payload["id"]), payload.get("email") or None, birthday=_birthday(payload),
                              created=topic == "customer.created", name=name)]
-    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError) as exc:
         raise BadPayload(f"{topic}: {type(exc).__name__}: {exc}") from None

@@ -11,6 +11,8 @@ import json
 import re
 from typing import Mapping
 
+from plugin_app.domain import jsondepth
+
 PING = re.compile(rb"^webhook_id=\d+$")
 
 
@@ -50,8 +52,8 @@ def dedupe_key(topic: str, body: bytes) -> str:
     `refunds[]` has the same `date_modified_gmt` and status as the delivery before it
     (reference/platforms.md, "Checked against the real platforms")."""
     try:
-        payload = json.loads(body)
-    except ValueError:
+        payload = jsondepth.loads(body)
+    except (ValueError, RecursionError):
         payload = {}
     if not isinstance(payload, dict):
         payload = {}

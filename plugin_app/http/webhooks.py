@@ -1,8 +1,11 @@
 """`POST /webhooks/shopify`: verify the HMAC of the raw body, store the delivery in the inbox,
-answer. Nothing is parsed beyond the routing headers and nothing is called out to; processing
+answer. The signature is checked on the raw bytes before anything else looks at the body (a
+forged delivery is never parsed); a signed body is then only scanned for its nesting depth
+(deeper than any real payload: 400, nothing stored). Nothing is called out to; processing
 happens in a worker. A second delivery of the same topic and X-Shopify-Event-Id (another
 subscription's copy) is a duplicate like a retry. 200 once stored (duplicates too), 401 bad or missing signature, 404
-unknown shop, 413 too large, 503 when it cannot be stored (so Shopify retries)."""
+unknown shop, 413 too large, 503 when it cannot be stored or the shop's secrets cannot be
+decrypted (so Shopify retries once the operator fixes LOYALTY_ENCRYPTION_KEY)."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +15,9 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.shopify import webhooks as shopify
+from ..crypto import UndecryptableSecret
 from .errors import error_response
+from .jsonbody import refuse_deep
 from .openapi import api
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -33,9 +38,17 @@ def _signing(platform: str, domain: str):
     return rt.shops.signing(platform, domain, [s.shopify_api_secret, s.shopify_old_api_secret])
 
 
+def _undecryptable(shop):
+    """The shop's stored secrets do not open with LOYALTY_ENCRYPTION_KEY: an operator's mistake,
+    not the sender's, so 503 (the platform retries) and a log line that names the variable."""
+    log.error("webhook for shop %s: its stored secrets cannot be decrypted; is LOYALTY_ENCRYPTION_KEY "
+              "the key they were written with?", shop)
+    return error_response(503, "unavailable", "this shop's secrets cannot be read right now; retry later")
+
+
 @bp.post("/woocommerce/<int:shop_id>")
 @api(summary="WooCommerce webhook intake (every topic, and the unsigned creation ping)", tags=["webhooks"],
-     response=Accepted, errors=(401, 404, 413, 503))
+     response=Accepted, errors=(400, 401, 404, 413, 503))
 def woocommerce_webhook(shop_id: int):
     from connectors.woocommerce import webhooks as woo
 
@@ -48,10 +61,14 @@ def woocommerce_webhook(shop_id: int):
         secrets = [rt.shops.credentials(shop_id).get("webhook_secret")] if shop and shop.platform == "woocommerce" else []
     except SQLAlchemyError:
         return error_response(503, "unavailable", "cannot reach storage; retry later")
+    except UndecryptableSecret:
+        return _undecryptable(shop_id)
     if not secrets:
         return error_response(404, "unknown_shop", "no such WooCommerce shop")
     if not woo.verify(body, request.headers, [s for s in secrets if s]):
         return error_response(401, "unauthorized", "X-WC-Webhook-Signature does not match the body")
+    if (refused := refuse_deep(body)) is not None:
+        return refused
     topic = request.headers.get("X-WC-Webhook-Topic", "").strip()
     if not topic or len(topic) > 100:
         return error_response(400, "bad_request", "X-WC-Webhook-Topic is required")
@@ -67,7 +84,7 @@ def woocommerce_webhook(shop_id: int):
 
 @bp.post("/shopify")
 @api(summary="Shopify webhook intake (every topic)", tags=["webhooks"], response=Accepted,
-     errors=(401, 404, 413, 503))
+     errors=(400, 401, 404, 413, 503))
 def shopify_webhook():
     body = request.get_data(cache=False)  # raw bytes; 413 past MAX_CONTENT_LENGTH
     domain, topic, delivery_id = shopify.routing(request.headers)
@@ -79,12 +96,16 @@ def shopify_webhook():
         shop, secrets = _signing("shopify", domain)
     except SQLAlchemyError:
         return error_response(503, "unavailable", "cannot reach storage; retry later")
+    except UndecryptableSecret:
+        return _undecryptable(domain)
     if not shopify.verify(body, request.headers, secrets):
         if shop is None and not secrets:
             return error_response(404, "unknown_shop", "no such shop")
         return error_response(401, "unauthorized", "the signature does not match the body")
     if shop is None:
         return error_response(404, "unknown_shop", "no such shop")
+    if (refused := refuse_deep(body)) is not None:
+        return refused
     if not topic or not delivery_id or len(topic) > 100 or len(delivery_id) > 255:
         return error_response(400, "bad_request", "X-Shopify-Topic and X-Shopify-Webhook-Id are required")
     headers = {k: v for k in KEPT_HEADERS if (v := request.headers.get(k)) is not None}

@@ -3,8 +3,7 @@
 the inbox like a webhook, so it shares its durability and exactly-once processing."""
 from __future__ import annotations
 
-import json
-
+from ..domain import jsondepth
 from ..domain.errors import InvalidRequest
 from .actions import ActionService
 from .inbox import Ignored, Message
@@ -15,7 +14,7 @@ TOPIC = "action.completed"
 def make_handler(actions: ActionService):
     def handle(message: Message) -> str:
         try:
-            body = json.loads(message.payload)
+            body = jsondepth.loads(message.payload)
             customer, kind, event_id = str(body["customer_id"]), str(body["event"]), str(body["id"])
         except (ValueError, KeyError, TypeError):
             raise InvalidRequest("action.completed needs id, customer_id and event") from None

@@ -176,6 +176,8 @@ def make_handler(translate: Callable[[str, bytes], list], sync: PlatformSync, sh
             events = translate(message.topic, payload)
         except ValueError as exc:
             raise InvalidRequest(str(exc)[:300]) from None
+        except RecursionError:  # a body too deep to parse is a bad payload, never a crash
+            raise InvalidRequest("the payload nests too deeply to be read") from None
         if not events:
             raise Ignored(f"topic {message.topic} needs nothing")
         return "; ".join(sync.apply(message.shop_id, e) for e in events)[:500]

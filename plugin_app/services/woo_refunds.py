@@ -9,6 +9,7 @@ import json
 import logging
 from typing import Callable
 
+from ..domain import jsondepth
 from ..storage.db import Database
 from .reconcile import applied_refunds
 
@@ -24,10 +25,10 @@ class RefundLines:
         if topic not in ORDER_TOPICS:
             return body
         try:
-            payload = json.loads(body)
+            payload = jsondepth.loads(body)
             order_id = str(payload["id"])
             refunds = [r for r in payload.get("refunds") or [] if isinstance(r, dict) and "id" in r]
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return body  # the translation says what is wrong with it
         bare = {str(r["id"]) for r in refunds if "line_items" not in r}
         missing = bare - applied_refunds(self.db, shop_id, [order_id]).get(order_id, set())

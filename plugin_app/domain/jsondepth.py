@@ -1,0 +1,56 @@
+"""JSON that cannot blow the stack: a bracket-depth scan of the raw text before `json.loads`.
+
+`json.loads` recurses once per nesting level, so a few kilobytes of `[[[[...` raise
+RecursionError (not ValueError) and every caller that expected ValueError answers 500. The scan
+drops string literals first (brackets inside strings do not nest), then keeps a running depth
+over the remaining brackets in C-speed builtins. A body refused here is reported as a
+ValueError, like any other body that is not JSON."""
+from __future__ import annotations
+
+import json
+import re
+from itertools import accumulate
+from typing import Any
+
+MAX_DEPTH = 64  # no payload the product reads comes close (Shopify orders: about 6)
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_KEEP = b"[]{}"
+_DROP = bytes(b for b in range(256) if b not in _KEEP)
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+class TooDeep(ValueError):
+    """The JSON text nests deeper than the limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the JSON body is nested deeper than {limit} levels")
+        self.limit = limit
+
+
+def depth(data: bytes | bytearray | memoryview | str) -> int:
+    """The deepest bracket nesting of a JSON text (an over-estimate for text that is not JSON,
+    e.g. an unterminated string; never an under-estimate for text that is)."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    brackets = _STRING.sub(b"", raw).translate(None, _DROP)
+    if not brackets:
+        return 0
+    return max(0, max(accumulate(_STEP[b] for b in brackets)))
+
+
+def check(data: bytes | bytearray | memoryview | str, limit: int = MAX_DEPTH) -> None:
+    """Raise TooDeep when `data` nests deeper than `limit`."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    if raw.count(b"[") + raw.count(b"{") <= limit:  # cannot be deeper: skip the scan
+        return
+    if depth(raw) > limit:
+        raise TooDeep(limit)
+
+
+def loads(data: bytes | bytearray | memoryview | str, limit: int = MAX_DEPTH, **kwargs: Any) -> Any:
+    """`json.loads` that refuses (ValueError) what nests deeper than `limit` instead of
+    recursing into RecursionError."""
+    check(data, limit)
+    if isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)
+    return json.loads(data, **kwargs)
