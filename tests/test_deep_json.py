@@ -169,3 +169,16 @@ def test_translators_turn_recursion_into_a_bad_payload(monkeypatch):
         monkeypatch.setattr(module.jsondepth, "loads", recursing)
         with pytest.raises(ValueError):
             module.events(topic, b"{}")
+
+
+def test_the_admin_pages_program_json_refuses_deep_text(env):
+    """The merchant's JSON textarea is read with the same limit (an error on the page, not a 500)."""
+    import re
+
+    env.client.post("/admin/login", data={"key": env.admin["Authorization"].split()[1]})
+    page = env.client.get("/admin/program").data.decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    before = counts(env.rt)
+    r = env.client.post("/admin/program", data={"csrf": csrf, "document": DEEP.decode(), "action": "save"})
+    assert r.status_code == 200 and "nested deeper than 64" in r.data.decode()
+    assert counts(env.rt) == before

@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, redirect, render_template_string, requ
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 
+from ..domain import jsondepth
 from ..domain.birthdays import show as show_birthday
 from ..domain.errors import DomainError, VersionConflict
 from ..services.program import ProgramInvalid, dump
@@ -471,7 +472,7 @@ def program():
     errors, preview, saved = [], None, None
     if request.method == "POST":
         try:
-            document = json.loads(text)
+            document = jsondepth.loads(text)
             if request.form.get("action") == "save":
                 saved = rt.programs.put(shop.id, document, author=f"admin-page:{shop.id}").version
                 current = rt.programs.current(shop.id)
@@ -480,6 +481,8 @@ def program():
                 preview = rt.change_preview.preview(shop.id, shop.currency, document)
         except json.JSONDecodeError as exc:
             errors = [{"field": f"line {exc.lineno}", "message": exc.msg}]
+        except jsondepth.TooDeep as exc:
+            errors = [{"field": "document", "message": str(exc)}]
         except ProgramInvalid as exc:
             errors = exc.fields
     history = rt.programs.history(shop.id)

@@ -19,6 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from markupsafe import Markup
 
+from ..domain import jsondepth
 from ..domain import program as P
 
 # (slug, title, the program's top-level keys edited on that page)
@@ -256,9 +257,12 @@ class Reader:
         if kind == "json":
             text = self.form.get(path, "").strip() or "{}"
             try:
-                return json.loads(text)
+                return jsondepth.loads(text)
             except json.JSONDecodeError as exc:
                 self.problems[path] = f"not valid JSON: {exc.msg} (line {exc.lineno})"
+                return {}
+            except jsondepth.TooDeep as exc:
+                self.problems[path] = str(exc)
                 return {}
         if kind == "intlist" and name == "days_of_week":
             return [int(v) for v in self.form.getlist(path) if v.isdigit()]
