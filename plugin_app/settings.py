@@ -7,6 +7,9 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = PROJECT_ROOT / "instance" / "loyalty.db"
+# LOYALTY_ENV: anything else is refused at start (a typo such as "prod" used to skip every
+# production check silently). Case does not matter.
+ENVIRONMENTS = ("development", "test", "production")
 
 
 class ConfigError(RuntimeError):
@@ -83,7 +86,7 @@ class Settings:
         redis_url = e.get("REDIS_URL") or None
         keys = tuple(k.strip() for k in (e.get("LOYALTY_ENCRYPTION_KEY") or "").split(",") if k.strip())
         return cls(
-            env=e.get("LOYALTY_ENV", "development"),
+            env=(e.get("LOYALTY_ENV") or "development").strip().lower(),
             database_url=normalize_database_url(e.get("DATABASE_URL")),
             redis_url=redis_url,
             secret_key=e.get("SECRET_KEY") or None,
@@ -120,7 +123,10 @@ class Settings:
         return replace(self, **values)
 
     def validate(self) -> None:
-        """Production refuses to start without its secrets or on the embedded database."""
+        """Production refuses to start without its secrets or on the embedded database; an
+        environment name we do not know refuses to start at all."""
+        if self.env not in ENVIRONMENTS:
+            raise ConfigError(f"LOYALTY_ENV must be one of {', '.join(ENVIRONMENTS)} (any case), not {self.env!r}")
         if self.jobs_mode not in {"rq", "thread", "eager"}:
             raise ConfigError(f"LOYALTY_JOBS_MODE must be rq, thread or eager, not {self.jobs_mode!r}")
         if self.jobs_mode == "rq" and not self.redis_url:

@@ -35,3 +35,27 @@ def test_production_refuses_to_start_without_secrets():
 def test_settings_are_frozen():
     with pytest.raises(Exception):
         Settings().env = "production"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("value", ["prod", "Prod", "live", "staging", "produzione", "production1"])
+def test_an_unknown_environment_refuses_to_start(value):
+    """`LOYALTY_ENV=prod` used to start as development: every production check skipped."""
+    with pytest.raises(ConfigError) as exc:
+        Settings.from_env({"LOYALTY_ENV": value}).validate()
+    assert "LOYALTY_ENV" in str(exc.value) and "production" in str(exc.value)
+    with pytest.raises(ConfigError):
+        create_app({"LOYALTY_ENV": value, "DATABASE_URL": "sqlite:///x.db"})
+
+
+@pytest.mark.parametrize("value", ["Production", "PRODUCTION", " production "])
+def test_production_in_any_case_gets_the_production_checks(value):
+    settings = Settings.from_env({"LOYALTY_ENV": value})
+    assert settings.production
+    with pytest.raises(ConfigError) as exc:
+        settings.validate()
+    assert "SECRET_KEY" in str(exc.value)
+
+
+@pytest.mark.parametrize("value", ["development", "Development", "test", "TEST", ""])
+def test_known_environments_start(value):
+    Settings.from_env({"LOYALTY_ENV": value}).validate()
