@@ -42,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     jsonbody.install(app)  # every JSON body refused past a sane nesting depth (400, not a 500)
     runtime = Runtime(settings)
+    refuse_undecryptable(runtime)
     app.extensions["loyalty"] = runtime
     context.install(runtime)
 
@@ -58,6 +59,26 @@ def create_app(config: dict | None = None) -> Flask:
         app.extensions["loyalty_periodic_stop"] = stop = threading.Event()
         run_periodic_in_process(runtime.run_task, stop)
     return app
+
+
+def refuse_undecryptable(runtime) -> None:
+    """Refuse to start (ConfigError) when the stored secrets do not open with the configured keys:
+    a wrong LOYALTY_ENCRYPTION_KEY used to start fine and then fail every webhook. A database
+    that is not reachable or not migrated yet is not this check's business (/readyz reports it)."""
+    import logging
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .settings import ConfigError
+
+    try:
+        problem = runtime.shops.encryption_problem()
+    except SQLAlchemyError as exc:
+        logging.getLogger(__name__).warning("stored secrets not checked at start: %s", type(exc).__name__)
+        return
+    if problem:
+        runtime.close()
+        raise ConfigError(problem)
 
 
 def _request_ids(app: Flask) -> None:

@@ -12,11 +12,15 @@ def _runtime(**overrides):
     from .settings import ConfigError, Settings
 
     settings = Settings.from_env().with_overrides(overrides)
+    from . import refuse_undecryptable
+
     try:
         settings.validate()
+        runtime = Runtime(settings)
+        refuse_undecryptable(runtime)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    return Runtime(settings)
+    return runtime
 
 
 @click.group()
@@ -172,13 +176,13 @@ def add_woocommerce(url, consumer_key, consumer_secret, webhook_secret, no_verif
 def admin_link(shop_id: int) -> None:
     """Print a one-time sign-in link to the admin pages (valid 15 minutes)."""
     from . import create_app
-    from .http.admin_pages import signer
+    from .http.admin_pages import make_link_token
 
     app = create_app({"jobs_mode": "eager"})
     with app.test_request_context():
         if app.extensions["loyalty"].shops.get(shop_id) is None:
             raise click.ClickException("no such shop")
-        click.echo(f"{app.extensions['loyalty'].settings.app_url}/admin/link/{signer().dumps(shop_id)}")
+        click.echo(f"{app.extensions['loyalty'].settings.app_url}/admin/link/{make_link_token(shop_id)}")
 
 
 @main.command()

@@ -86,10 +86,10 @@ def run_demo(host: str, port: int, *, serve: bool = True) -> None:
     shop_id, api_key = seed(app.extensions["loyalty"])
     widget_key = app.extensions["loyalty"].shops.get(shop_id).widget_key
     base = f"http://{host}:{port}"
-    from .http.admin_pages import signer
+    from .http.admin_pages import make_link_token
 
     with app.test_request_context():
-        admin_link = f"{base}/admin/link/{signer().dumps(shop_id)}"
+        admin_link = f"{base}/admin/link/{make_link_token(shop_id)}"
     click.echo(f"""
 Loyalty demo is ready (database: {settings.database_url})
   demo shop id       {shop_id}

@@ -241,14 +241,33 @@ def login():
       <button type="submit">{{ t.sign_in }}</button></form></div>""", error=error)
 
 
+LINK_MAX_AGE = 15 * 60
+
+
+def make_link_token(shop_id: int) -> str:
+    """A one-time sign-in token for the shop: signed, timed, and unique (a nonce), so two links
+    made in the same second are two links."""
+    return signer().dumps({"shop": int(shop_id), "nonce": secrets.token_urlsafe(12)})
+
+
 @bp.get("/link/<token>")
 def link(token: str):
+    from ..services.links import OneTimeLinks
+
+    invalid = _page("Sign in", "", '<p class="err" role="alert">This link is not valid any more.</p>'), 401
     try:
-        shop_id = signer().loads(token, max_age=15 * 60)
-    except BadSignature:
-        return _page("Sign in", "", '<p class="err" role="alert">This link is not valid any more.</p>'), 401
+        payload, signed_at = signer().loads(token, max_age=LINK_MAX_AGE, return_timestamp=True)
+        shop_id = int(payload["shop"] if isinstance(payload, dict) else payload)
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return invalid
+    rt = _rt()
+    if rt.shops.get(shop_id) is None:
+        return invalid
+    if not OneTimeLinks(rt.db, rt.clock).use(token, shop_id, signed_at + timedelta(seconds=LINK_MAX_AGE)):
+        return _page("Sign in", "", '<p class="err" role="alert">This link was already used. '
+                                    'Run <code>loyalty admin-link</code> for a new one.</p>'), 401
     session.clear()
-    session["admin_shop"] = int(shop_id)
+    session["admin_shop"] = shop_id
     return redirect(url_for("admin_pages.dashboard"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from .openapi import api
 
@@ -46,6 +47,12 @@ def readyz():
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
+    if checks["database"] == "ok":  # the stored secrets open with LOYALTY_ENCRYPTION_KEY
+        try:
+            problem = runtime.shops.encryption_problem()
+            checks["encryption"] = f"error: {problem}" if problem else "ok"
+        except SQLAlchemyError:  # not migrated yet: nothing stored to check
+            pass
     if runtime.settings.jobs_mode == "rq":
         try:
             runtime.queue.ping()

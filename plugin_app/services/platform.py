@@ -144,9 +144,26 @@ class PlatformSync:
                 if any(n in bytes(row.payload) for n in needles):
                     conn.execute(update(t.inbox).where(t.inbox.c.id == row.id).values(payload=b"{}", headers={}))
                     scrubbed += 1
+            exports = self._scrub_exports(conn, shop_id, event.customer_id, alias)
             self._log(conn, shop_id, "customer_redact", event.customer_id,
-                      {"orders": list(event.orders)}, {"members": done, "deliveries_scrubbed": scrubbed})
-        return f"customer pseudonymised as {alias}; ledger kept; {scrubbed} deliveries scrubbed"
+                      {"orders": list(event.orders)},
+                      {"members": done, "deliveries_scrubbed": scrubbed, "exports_scrubbed": exports})
+        return (f"customer pseudonymised as {alias}; ledger kept; {scrubbed} deliveries scrubbed; "
+                f"{exports} stored exports scrubbed")
+
+    def _scrub_exports(self, conn, shop_id: int, customer_id: str, alias: str) -> int:
+        """Earlier data-request exports hold the customer's e-mail, balances, ledger and orders:
+        keep that a request was answered (its id, when), drop what it contained, and refer to the
+        customer by the alias the books now use."""
+        c = t.privacy_requests.c
+        rows = conn.execute(select(c.id, c.request).where(
+            c.shop_id == shop_id, c.kind == "data_request", c.customer_id == customer_id)).all()
+        for row in rows:
+            request = {"request_id": (row.request or {}).get("request_id"), "redacted": True}
+            conn.execute(update(t.privacy_requests).where(c.id == row.id).values(
+                customer_id=alias, request=request,
+                result={"customer_id": alias, "member": None, "redacted_at": self.clock.now().isoformat()}))
+        return len(rows)
 
     def _erase(self, shop_id: int) -> str:
         with self.db.transaction() as conn:

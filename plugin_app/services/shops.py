@@ -6,9 +6,9 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
-from ..crypto import SecretBox
+from ..crypto import SecretBox, UndecryptableSecret
 from ..domain.errors import InvalidRequest
 from ..domain.money import valid_currency
 from ..domain.ports import Clock, SystemClock
@@ -154,6 +154,25 @@ class Shops:
         with self.db.transaction() as conn:
             blob = conn.execute(select(t.shops.c.credentials).where(t.shops.c.id == shop_id)).scalar_one()
         return json.loads(self.box.decrypt(blob))["credentials"]
+
+    def encryption_problem(self) -> str | None:
+        """None when the stored secrets open with the configured keys (or none are stored yet),
+        else what is wrong, naming LOYALTY_ENCRYPTION_KEY. Reads the oldest and the newest shop:
+        a wrong key fails both, a key dropped too early during a rotation fails the oldest.
+        Database errors propagate (the caller knows whether storage is required yet)."""
+        c = t.shops.c
+        with self.db.transaction() as conn:
+            ids = [i for i in conn.execute(select(func.min(c.id), func.max(c.id)).where(c.credentials.is_not(None))).one()
+                   if i is not None]
+            rows = conn.execute(select(c.id, c.credentials).where(c.id.in_(ids))).all() if ids else []
+        for row in rows:
+            try:
+                self.box.decrypt(row.credentials)
+            except UndecryptableSecret:
+                return (f"LOYALTY_ENCRYPTION_KEY cannot decrypt the secrets stored for shop {row.id}: set it to "
+                        "the key they were encrypted with (during a rotation, the new key first, then the old one, "
+                        "comma-separated)")
+        return None
 
     def signing(self, platform: str, domain: str, app_secrets: list[str]) -> tuple[Shop | None, list[str]]:
         """The shop and the secrets its webhooks may be signed with: its own (custom apps,

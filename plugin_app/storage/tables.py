@@ -465,3 +465,12 @@ workers = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("last_seen", UTCDateTime, nullable=False),
 )
+
+admin_link_uses = Table(
+    "admin_link_uses", metadata,  # one-time admin sign-in links already used (kept until they expire)
+    Column("token_hash", String(64), primary_key=True),  # sha256 of the link's token, never the token
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("used_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_admin_link_uses_expires", "expires_at"),
+)
