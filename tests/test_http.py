@@ -20,7 +20,7 @@ def shops(app):
 def test_health_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     r = client.get("/readyz")
-    assert r.status_code == 200 and r.get_json()["checks"] == {"database": "ok"}
+    assert r.status_code == 200 and r.get_json()["checks"] == {"database": "ok", "encryption": "ok"}
 
 
 def test_readiness_fails_when_redis_is_configured_but_down(clean_db):
