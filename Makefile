@@ -1,21 +1,29 @@
 # The README's two commands: `make run` and `make test`.
+# Both install exactly what requirements.lock pins (with hashes); pyproject.toml keeps the ranges
+# for people who embed the package. `make lock` re-resolves the newest versions those ranges allow
+# (pip-tools in a throwaway venv); `make upgrade` does that and runs the suite on them.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+LOCK   := requirements.lock
+TOOLS  := .venv-tools
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean lock upgrade
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Re-made whenever the lock (or pyproject.toml) changes: installs the pinned set, then the project
+# itself without letting pip resolve anything.
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $@ $(VENV)/.installed
+# The lock holds the test extra too: what is tested is what runs.
+$(VENV)/.installed-test: $(VENV)/.installed
+	touch $@
 
 run: $(VENV)/.installed
 	$(BIN)/loyalty demo
@@ -31,5 +39,15 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/widget.py
 	$(BIN)/python bench/analytics.py
 
+$(TOOLS)/bin/pip-compile:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip pip-tools
+
+lock: $(TOOLS)/bin/pip-compile
+	$(TOOLS)/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras --extra test \
+		--no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
+
+upgrade: lock test
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) instance .pytest_cache .hypothesis

@@ -17,6 +17,7 @@ from .services.cart import Cart, CartLine
 from .storage.migrate import upgrade
 
 DEMO_DOMAIN = "demo-store.loyalty.local"
+DEMO_MEMBER = "demo-1000"  # the member the demo prints: they can afford a reward and refer a friend
 FIRST_NAMES = ["ada", "ben", "chloe", "dev", "emma", "farid", "gia", "hugo", "ines", "jon",
                "kim", "leo", "maya", "nils", "olga", "pia", "quinn", "rosa", "sam", "tara"]
 
@@ -26,6 +27,12 @@ def seed(runtime) -> tuple[int, str]:
     shop, api_key = runtime.shops.register("demo", DEMO_DOMAIN, currency="EUR", name="Demo Store")
     rng = random.Random(42)
     program = runtime.programs.current(shop.id).program
+    if not program.referrals.enabled:  # the demo shows referrals: a link to copy, a friend's welcome code
+        from .services.program import dump
+
+        document = dump(program)
+        document["referrals"]["enabled"] = True
+        program = runtime.programs.put(shop.id, document, author="demo", note="referrals on for the demo").program
     now = runtime.clock.now()
     start = (now - timedelta(days=58)).replace(hour=10, minute=0, second=0, microsecond=0)
 
@@ -66,6 +73,12 @@ def seed(runtime) -> tuple[int, str]:
                 runtime.platform.apply(shop.id, OrderSeen(Order(order_id, "EUR", now - timedelta(days=i % 20),
                                                                 basket(order_id), customer, shipping=Decimal("4.90")),
                                                           paid=True, codes=(answer["code"],)))
+    # The printed member shops again this week: enough points for a reward at the cart
+    for n, (title, price) in enumerate((("Rain jacket", "119.00"), ("Wool beanie", "32.50"))):
+        order_id = f"{1900 + n}"
+        runtime.platform.apply(shop.id, OrderSeen(Order(
+            order_id, "EUR", now - timedelta(days=2 + n), (OrderLine(f"{order_id}-0", 1, Decimal(price), title=title),),
+            DEMO_MEMBER, shipping=Decimal("4.90")), paid=True))
     for g in range(14):  # guests: no account, some of them buying twice
         order_id = f"{5000 + g}"
         runtime.platform.apply(shop.id, OrderSeen(
@@ -97,8 +110,8 @@ Loyalty demo is ready (database: {settings.database_url})
   health             {base}/healthz
   API description    {base}/openapi.json
   admin              {admin_link}   (one-time link, 15 minutes; or sign in at {base}/admin with the key)
-  storefront demo    {base}/demo/store?shop={widget_key}&as=demo-1000   (guest: drop &as=…; Italian: add &lang=it)
-  a member           curl -H 'Authorization: Bearer {api_key}' {base}/admin/api/v1/members/by-customer/demo-1000
+  storefront demo    {base}/demo/store?shop={widget_key}&as={DEMO_MEMBER}   (guest: drop &as=…; Italian: add &lang=it)
+  a member           curl -H 'Authorization: Bearer {api_key}' {base}/admin/api/v1/members/by-customer/{DEMO_MEMBER}
   the admin API: /admin/api/v1 (see /openapi.json).
 Ctrl-C stops it.
 """)

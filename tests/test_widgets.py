@@ -238,3 +238,107 @@ def test_a_member_gives_their_birthday_once_in_the_panel(browser, store, lang, s
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"panel-birthday-{lang}.png"))
     assert not errors
+
+
+# -- issue 15, item 11: the demo shows the product ------------------------------------------
+@pytest.fixture
+def demo_store(clean_db):
+    """The demo exactly as seeded: no points or settings added by the test."""
+    from types import SimpleNamespace
+
+    from plugin_app import create_app
+    from plugin_app.demo import seed
+
+    app = create_app({"database_url": clean_db, "jobs_mode": "eager", "encryption_keys": (ENCRYPTION_KEY,)})
+    rt = app.extensions["loyalty"]
+    shop_id, _ = seed(rt)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield SimpleNamespace(base=f"http://127.0.0.1:{server.server_port}", key=rt.shops.get(shop_id).widget_key,
+                          rt=rt, shop_id=shop_id, member=rt.members.by_customer(shop_id, "demo-1000")[0])
+    server.shutdown()
+    rt.close()
+
+
+def applied_texts(page):
+    """Every element on the page (shadow roots included) that says a code is applied."""
+    import re
+
+    return page.get_by_text(re.compile(r"\bapplied\b|applicato", re.I)).all_inner_texts()
+
+
+@needs_browser
+def test_the_printed_member_applies_a_reward_and_the_code_shows_once_and_goes_when_removed(browser, demo_store):
+    """The code appeared twice (the demo page's own "(code … applied)" and the widget's line), and a
+    code the page's cart no longer held (a reload) stayed "applied" in the widget."""
+    page, errors = open_page(browser, demo_store)
+    page.click("[data-add=p5]")
+    page.wait_for_selector("[data-loyalty-cart] >> [data-earn='119']")
+    before = points(demo_store).points
+    assert before >= 100  # the printed member can afford the reward without help
+    page.locator("[data-loyalty-cart] >> button", has_text="Apply").first.click()
+    page.wait_for_selector("[data-loyalty-cart] >> [data-applied]")
+    page.wait_for_selector("[data-loyalty-cart] >> [data-earn='114']")  # the cart earns on what is paid
+    assert len(applied_texts(page)) == 1, applied_texts(page)
+    assert page.locator("#discount").inner_text().startswith("Discount LOY-")
+    assert page.locator("#total").inner_text() == "114.00"
+    page.locator("[data-loyalty-cart] >> button", has_text="Remove").click()
+    page.wait_for_selector("[data-loyalty-cart] >> button:has-text('Apply')")
+    assert applied_texts(page) == [] and page.locator("#discount").is_hidden()
+    assert (points(demo_store).points, points(demo_store).held_points) == (before, 0)
+    # applied, then the page reloads with an empty cart: the widget lets the code go, points come back
+    page.locator("[data-loyalty-cart] >> button", has_text="Apply").first.click()
+    page.wait_for_selector("[data-loyalty-cart] >> [data-applied]")
+    page.reload()
+    page.click("[data-add=p1]")
+    page.wait_for_selector("[data-loyalty-cart] >> button:has-text('Apply')")
+    assert applied_texts(page) == []
+    for _ in range(50):
+        if points(demo_store).held_points == 0:
+            break
+        page.wait_for_timeout(100)
+    assert (points(demo_store).points, points(demo_store).held_points) == (before, 0)
+    assert not errors
+
+
+@needs_browser
+@pytest.mark.parametrize("lang,join,create", [("en", "Create an account", "Create account"),
+                                              ("it", "Crea un account", "Crea account")])
+def test_a_guest_creates_an_account_from_the_panel_and_lands_signed_in(browser, demo_store, lang, join, create):
+    page, errors = open_page(browser, demo_store, member=False, lang=lang)
+    panel = open_panel(page)
+    panel.locator("a.btn", has_text=join).click()
+    page.wait_for_load_state()
+    assert page.locator("h1").count() == 1 and "404" not in page.title()
+    page.fill("input[name=email]", "newcomer@example.com")
+    with page.expect_navigation():
+        page.locator("button", has_text=create).click()
+    assert "&as=demo-" in page.url or "as=demo-" in page.url
+    page.wait_for_selector("[data-loyalty=launcher] >> button")
+    panel = open_panel(page)
+    page.wait_for_selector("[data-loyalty=launcher] >> [data-points]")
+    customer = page.url.split("as=")[1].split("&")[0]
+    member, balance = demo_store.rt.members.by_customer(demo_store.shop_id, customer)
+    assert member.email == "newcomer@example.com" and balance.points > 0  # the sign-up points
+    assert panel.locator("[data-points]").inner_text() == str(balance.points)
+    assert not errors
+
+
+@needs_browser
+def test_the_printed_member_has_a_referral_link_to_copy(browser, demo_store):
+    page, errors = open_page(browser, demo_store)
+    panel = open_panel(page)
+    assert "?ref=" in panel.locator("input[aria-label='Refer a friend']").input_value()
+    assert "You can use this" in panel.inner_text()  # a reward within reach
+    assert not errors
+
+
+def test_the_join_link_goes_to_the_platforms_account_page():
+    """Shopify: routes.account_register_url (https://shopify.dev/docs/api/liquid/objects/routes),
+    or the merchant's setting (new customer accounts: /account/login); the panel falls back to the
+    platform's page when the embed gives none."""
+    liquid = (ROOT / "extensions" / "loyalty-embed" / "blocks" / "app-embed.liquid").read_text()
+    assert "data-join-url=" in liquid and "routes.account_register_url" in liquid and '"join_url"' in liquid
+    panel = (ROOT / "widgets" / "panel.js").read_text()
+    assert '"/my-account/"' in panel and '"/account/register"' in panel and "cfg.joinUrl" in panel
+    assert '"joinUrl"' in (ROOT / "widgets" / "loyalty.js").read_text()  # data-join-url is read

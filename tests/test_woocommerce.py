@@ -364,3 +364,25 @@ def test_cli_add_woocommerce_records_the_store_time_zone(env, clean_db):
         "APP_URL": "https://loyalty.example"})
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["timezone"] == "America/New_York"
+
+
+@pytest.mark.skipif(__import__("shutil").which("php") is None, reason="php is not installed here (CI lints it where it is)")
+def test_the_wordpress_plugin_sends_guests_to_the_my_account_page_or_the_setting(tmp_path):
+    """Issue 15.11: "Create an account" went to /account/register (a 404 on WooCommerce). The
+    plugin hands the widget WooCommerce's My account page (wc_get_page_permalink('myaccount'),
+    includes/wc-page-functions.php), or the page the merchant set."""
+    import subprocess
+    from pathlib import Path
+
+    plugin = Path(__file__).resolve().parent.parent / "connectors/woocommerce/wordpress/loyalty-widget.php"
+    script = tmp_path / "join.php"
+    script.write_text("<?php\n"
+                      "define('ABSPATH', '/');\n"
+                      "function add_action(...$a) {}\n"
+                      "function wc_get_page_permalink($page) { return 'https://shop.example/' . ($page === 'myaccount' ? 'my-account/' : ''); }\n"
+                      f"require '{plugin}';\n"
+                      "echo loyalty_widget_join_url(array('join_url' => '')), \"\\n\";\n"
+                      "echo loyalty_widget_join_url(array('join_url' => 'https://shop.example/register/'));\n")
+    out = subprocess.run(["php", str(script)], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["https://shop.example/my-account/", "https://shop.example/register/"]
+    assert "'joinUrl' => loyalty_widget_join_url($settings)" in plugin.read_text()

@@ -3,14 +3,14 @@
    Config: window.LoyaltyConfig or data-* attributes on this script tag:
    api (backend origin) or proxy (Shopify app proxy path), shop (widget key), token (signed
    customer token), locale, colour, position, launcherText, platform, cartSelector (where the cart
-   widget goes in the theme's cart). No cookies are used. */
+   widget goes in the theme's cart), joinUrl (where a guest creates an account). No cookies are used. */
 (function () {
   "use strict";
   if (window.LoyaltyLauncher) return;
   var me = document.currentScript;
   var cfg = window.LoyaltyConfig || {};
   if (me) {
-    ["api", "proxy", "shop", "token", "locale", "colour", "position", "launcherText", "platform", "cartSelector"].forEach(function (k) {
+    ["api", "proxy", "shop", "token", "locale", "colour", "position", "launcherText", "platform", "cartSelector", "joinUrl"].forEach(function (k) {
       if (me.dataset[k] && cfg[k] == null) cfg[k] = me.dataset[k];
     });
   }

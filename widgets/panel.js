@@ -116,6 +116,12 @@
     }));
   }
 
+  /* Where a guest creates an account: the embed's setting, else the platform's own page
+     (Shopify's classic /account/register, WooCommerce's My account page). */
+  function joinUrl(cfg) {
+    return cfg.joinUrl || (cfg.platform === "woocommerce" ? "/my-account/" : "/account/register");
+  }
+
   function render(ctx, box) {
     box.textContent = "";
     var m = ctx.member, p = ctx.program;
@@ -124,7 +130,7 @@
     box.appendChild(el("h2", { id: "loyalty-title", text: m ? t(ctx, "title") : t(ctx, "join_title") }));
     if (!m) {
       box.appendChild(el("p", { text: t(ctx, "join_text") }));
-      box.appendChild(el("a", { class: "btn", href: ctx.cfg.joinUrl || "/account/register", text: t(ctx, "join") }));
+      box.appendChild(el("a", { class: "btn", href: joinUrl(ctx.cfg), text: t(ctx, "join") }));
       box.appendChild(el("h3", { text: t(ctx, "ways") }));
       box.appendChild(waysList(ctx));
       box.appendChild(el("h3", { text: t(ctx, "rewards") }));
@@ -387,12 +393,19 @@
     };
   }
 
-  function pageSource() {  // the page hands the cart over itself (the demo store)
+  /* A page that keeps its own cart (the demo store): it hands the cart over as window.LoyaltyCart
+     and `loyalty:cart` events (with `codes`, the discount codes it holds, when it tracks them) and
+     is asked to take or drop a code with a `loyalty:code` event, as a platform's cart would be. */
+  function pageSource() {
     var last = null;
+    function tell(detail) {
+      document.dispatchEvent(new CustomEvent("loyalty:code", { detail: detail }));
+      return Promise.resolve();
+    }
     return {
       read: function () { return Promise.resolve(last || window.LoyaltyCart || null); },
-      apply: function () { return Promise.resolve(); },
-      remove: function () { return Promise.resolve(); },
+      apply: function (code, got) { return tell({ action: "apply", code: code, amount: got && got.amount }); },
+      remove: function (code) { return tell({ action: "remove", code: code }); },
       watch: function (changed) {
         document.addEventListener("loyalty:cart", function (e) { last = e.detail; changed(); });
       }
@@ -519,7 +532,7 @@
       var key = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
       api(cfg, "POST", "cart/redemptions", { idempotency_key: key, reward_id: reward.id, cart: lastCart }).then(function (r) {
         var got = { id: r.redemption_id, code: r.code, amount: r.value.amount };
-        return source.apply(r.code).then(function () {
+        return source.apply(r.code, got).then(function () {
           return source.read();
         }).then(function (cart) {
           if (cart && cart.codes && cart.codes.indexOf(r.code.toLowerCase()) < 0) throw new Error(t(ctx, "error"));

@@ -3,12 +3,15 @@ that `make run` links to: a product list and a cart embedding the widgets agains
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
+from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, request, send_from_directory
+from flask import Blueprint, abort, current_app, redirect, request, send_from_directory
 from markupsafe import escape
 
 from ..services import identity
+from ..demo import DEMO_MEMBER
 from .openapi import api
 
 WIDGETS = Path(__file__).resolve().parent.parent.parent / "widgets"
@@ -28,17 +31,73 @@ def widget_file(name: str):
     return response
 
 
-@bp.get("/demo/store")
-@api(summary="Storefront demo page (demo shops only)", tags=["demo"], errors=(404,))
-def demo_store():
+def _demo_shop():
     rt = current_app.extensions["loyalty"]
     shop = rt.shops.by_widget_key(request.args.get("shop", ""))
     if shop is None or shop.platform != "demo":
         abort(404)
+    return rt, shop
+
+
+def _store_url(shop, **params) -> str:
+    return "/demo/store?" + urlencode({"shop": shop.widget_key, **{k: v for k, v in params.items() if v}})
+
+
+JOIN_TEXTS = {
+    "en": {"title": "Create a demo account", "email": "E-mail (optional)", "create": "Create account",
+           "note": "A demo shop: the account is made at once, no password, no e-mail is sent.", "back": "Back to the store"},
+    "it": {"title": "Crea un account demo", "email": "E-mail (facoltativa)", "create": "Crea account",
+           "note": "Un negozio demo: l'account nasce subito, senza password, nessuna e-mail viene inviata.",
+           "back": "Torna al negozio"},
+}
+
+
+@bp.get("/demo/join")
+@api(summary="The demo shop's account page: what the panel's \"Create an account\" opens (demo shops only)",
+     tags=["demo"], errors=(404,))
+def demo_join_form():
+    _, shop = _demo_shop()
+    lang = request.args.get("lang") if request.args.get("lang") in JOIN_TEXTS else "en"
+    tx = JOIN_TEXTS[lang]
+    action = "/demo/join?" + urlencode({"shop": shop.widget_key, **({"lang": lang} if lang != "en" else {})})
+    html = f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{tx['title']}</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:480px;padding:24px;color:#222}}
+input{{width:100%;padding:8px;margin:4px 0 12px}}</style></head><body>
+<h1>{tx['title']}</h1><p>{tx['note']}</p>
+<form method="post" action="{escape(action)}"><label for="email">{tx['email']}</label>
+<input id="email" name="email" type="email" autocomplete="email"><button type="submit">{tx['create']}</button></form>
+<p><a href="{escape(_store_url(shop, lang=lang if lang != 'en' else None))}">{tx['back']}</a></p></body></html>"""
+    return html, 200, {"Content-Type": "text/html; charset=utf-8"}
+
+
+@bp.post("/demo/join")
+@api(summary="Create a demo customer (as a platform's sign-up would) and go back to the store signed in",
+     tags=["demo"], status=303, errors=(404,))
+def demo_join():
+    """What a real shop's account page does, for the demo platform: the customer is created, the
+    sign-up points are awarded (as the platform's customer webhook would) and the shopper lands
+    on the store signed in, where a remembered referral landing is claimed."""
+    rt, shop = _demo_shop()
+    customer = f"demo-{secrets.token_hex(4)}"
+    email = (request.form.get("email") or "").strip()[:254] or None
+    if email and "@" not in email:
+        email = None
+    rt.members.enrol(shop.id, customer, email=email)
+    rt.actions.award(shop.id, customer, "signup", customer, email=email)
+    lang = request.args.get("lang")
+    return redirect(_store_url(shop, **{"as": customer, "lang": lang if lang in JOIN_TEXTS else None}), code=303)
+
+
+@bp.get("/demo/store")
+@api(summary="Storefront demo page (demo shops only)", tags=["demo"], errors=(404,))
+def demo_store():
+    rt, shop = _demo_shop()
     customer = request.args.get("as") or None
     lang = request.args.get("lang")
     token = identity.sign(shop.id, customer, rt.shops.widget_secret(shop.id), ttl=3600) if customer else None
-    config = {"api": request.host_url.rstrip("/"), "shop": shop.widget_key, "token": token}
+    config = {"api": request.host_url.rstrip("/"), "shop": shop.widget_key, "token": token,
+              "joinUrl": "/demo/join?" + urlencode({"shop": shop.widget_key, **({"lang": lang} if lang == "it" else {})})}
     if lang in ("en", "it"):
         config["locale"] = lang
     products = "".join(
@@ -51,11 +110,11 @@ def demo_store():
 <style>body{{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:760px;padding:24px;color:#222}}
 li{{list-style:none;display:flex;gap:12px;align-items:center;padding:6px 0}}.price{{margin-left:auto}}
 #cart{{border-top:2px solid #ddd;margin-top:24px;padding-top:12px}}</style></head><body>
-<h1>Demo store</h1><p>{who}. <a href="?shop={shop.widget_key}">guest</a> · <a href="?shop={shop.widget_key}&as=demo-1000">member</a>
-· <a href="?shop={shop.widget_key}&as=demo-1000&lang=it">italiano</a></p>
+<h1>Demo store</h1><p>{who}. <a href="?shop={shop.widget_key}">guest</a> · <a href="?shop={shop.widget_key}&as={DEMO_MEMBER}">member</a>
+· <a href="?shop={shop.widget_key}&as={DEMO_MEMBER}&lang=it">italiano</a> · <a href="{escape(config['joinUrl'])}">create an account</a></p>
 <ul id="products">{products}</ul>
-<section id="cart" aria-label="Cart"><h2>Cart</h2><ul id="lines"></ul><p>Total: <strong id="total">0.00</strong>
-<span id="discount"></span></p><div data-loyalty-cart></div></section>
+<section id="cart" aria-label="Cart"><h2>Cart</h2><ul id="lines"></ul><p id="discount" hidden></p>
+<p>Total: <strong id="total">0.00</strong></p><div data-loyalty-cart></div></section>
 <script>
 (function () {{
   var cart = [], code = null, off = 0;
@@ -64,8 +123,10 @@ li{{list-style:none;display:flex;gap:12px;align-items:center;padding:6px 0}}.pri
     cart.forEach(function (l) {{ total += l.price * l.quantity; var li = document.createElement('li');
       li.textContent = l.quantity + ' x ' + l.name + ' ' + (l.price * l.quantity).toFixed(2); ul.appendChild(li); }});
     document.getElementById('total').textContent = Math.max(total - off, 0).toFixed(2);
-    document.getElementById('discount').textContent = code ? ' (code ' + code + ' applied)' : '';
-    window.LoyaltyCart = {{ currency: "{shop.currency}", lines: cart.map(function (l) {{
+    var d = document.getElementById('discount');  // like a theme's cart: the code as a discount line
+    d.hidden = !code; d.textContent = code ? 'Discount ' + code + ' \u2212' + Math.min(off, total).toFixed(2) : '';
+    window.LoyaltyCart = {{ currency: "{shop.currency}", codes: code ? [code.toLowerCase()] : [],
+      discount: code ? Math.min(off, total).toFixed(2) : "0", lines: cart.map(function (l) {{
       return {{ product_id: l.id, quantity: l.quantity, price: l.price.toFixed(2) }}; }}) }};
     document.dispatchEvent(new CustomEvent('loyalty:cart', {{ detail: window.LoyaltyCart }}));
   }}
@@ -75,8 +136,11 @@ li{{list-style:none;display:flex;gap:12px;align-items:center;padding:6px 0}}.pri
     if (line) line.quantity += 1; else cart.push({{ id: b.dataset.add, name: b.dataset.name, price: parseFloat(b.dataset.price), quantity: 1 }});
     render();
   }});
-  document.addEventListener('loyalty:apply', function (e) {{ code = e.detail.code; off = parseFloat(e.detail.amount || 0); render(); }});
-  document.addEventListener('loyalty:remove', function () {{ code = null; off = 0; render(); }});
+  document.addEventListener('loyalty:code', function (e) {{  // the widget asks the cart to take or drop a code
+    if (e.detail.action === 'apply') {{ code = e.detail.code; off = parseFloat(e.detail.amount || 0); }}
+    else if (code && code.toLowerCase() === String(e.detail.code).toLowerCase()) {{ code = null; off = 0; }}
+    render();
+  }});
   render();
 }})();
 </script>

@@ -23,7 +23,24 @@ function loyalty_widget_settings(): array
         'shop_id' => '',
         'widget_key' => '',
         'widget_secret' => '',
+        'join_url' => '',
     ));
+}
+
+/**
+ * Where the panel's "Create an account" goes: the setting, else WooCommerce's My account page
+ * (wc_get_page_permalink('myaccount'), includes/wc-page-functions.php: its login form carries the
+ * registration form when "Allow customers to create an account" is on), else WordPress's own.
+ */
+function loyalty_widget_join_url(array $settings): string
+{
+    if ($settings['join_url'] !== '') {
+        return $settings['join_url'];
+    }
+    if (function_exists('wc_get_page_permalink')) {
+        return wc_get_page_permalink('myaccount');
+    }
+    return function_exists('wp_registration_url') ? wp_registration_url() : '/my-account/';
 }
 
 function loyalty_widget_b64url(string $value): string
@@ -57,6 +74,7 @@ add_action('wp_enqueue_scripts', function () {
         'api' => $backend,  // panel.js adds /storefront/v1/
         'shop' => $settings['widget_key'],
         'token' => null,
+        'joinUrl' => loyalty_widget_join_url($settings),
     );
     $user_id = get_current_user_id();
     if ($user_id > 0 && $settings['widget_secret'] !== '' && $settings['shop_id'] !== '') {
@@ -123,6 +141,7 @@ add_action('admin_init', function () {
                 'shop_id' => preg_replace('/\D/', '', (string) ($input['shop_id'] ?? '')),
                 'widget_key' => sanitize_text_field($input['widget_key'] ?? ''),
                 'widget_secret' => sanitize_text_field($input['widget_secret'] ?? ''),
+                'join_url' => esc_url_raw($input['join_url'] ?? ''),
             );
         },
     ));
@@ -139,6 +158,7 @@ function loyalty_widget_settings_page(): void
         'shop_id' => 'Shop id',
         'widget_key' => 'Widget key',
         'widget_secret' => 'Widget secret',
+        'join_url' => 'Sign-up page (optional; default: My account)',
     );
     echo '<div class="wrap"><h1>Loyalty</h1><form method="post" action="options.php">';
     settings_fields('loyalty_widget');
