@@ -10,6 +10,8 @@ import pytest
 
 from plugin_app.http import assets
 
+from .test_widgets import browser, store  # noqa: F401  (fixtures: Chromium, the demo store served)
+
 ROOT = Path(__file__).resolve().parent.parent
 GZ = {"Accept-Encoding": "gzip, deflate, br"}
 
@@ -87,3 +89,23 @@ def test_sizes_on_the_wire(client):
     for name, most in (("loyalty.js", 2500), ("panel.js", 12_000)):
         r = client.get(f"/widgets/{name}", headers=GZ)
         assert len(r.data) <= most and len(r.data) < len((ROOT / "widgets" / name).read_bytes()) / 2, (name, len(r.data))
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed")
+def test_in_a_browser_the_panel_arrives_gzipped_from_its_versioned_url(browser, store):
+    seen = {}
+    errors = []
+    ctx = browser.new_context()
+    pg = ctx.new_page()
+    pg.on("response", lambda r: seen.setdefault(r.url.rsplit("/", 1)[-1], r) if "/widgets/" in r.url else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(f"{store.base}/demo/store?shop={store.key}&as=demo-1000")
+    pg.wait_for_selector("[data-loyalty=launcher] >> button")
+    pg.locator("[data-loyalty=launcher] >> button").first.click()
+    pg.wait_for_selector("[data-loyalty=launcher] >> .panel h2")
+    panel = [n for n in seen if n.startswith("panel.")]
+    assert panel == [assets.table()["panel.js"].versioned], list(seen)
+    headers = seen[panel[0]].all_headers()
+    assert headers["content-encoding"] == "gzip" and "immutable" in headers["cache-control"]
+    assert not errors
+    ctx.close()
