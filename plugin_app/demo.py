@@ -87,6 +87,18 @@ def seed(runtime) -> tuple[int, str]:
     return shop.id, api_key
 
 
+def public_url(host: str, port: int, environ: dict | None = None) -> str:
+    """Where people reach the demo: APP_URL when it is set (a proxy, a tunnel), else the
+    address it serves on (`--host`/`--port`; a wildcard host is reached on 127.0.0.1)."""
+    import os
+
+    env = os.environ if environ is None else environ
+    if (env.get("APP_URL") or "").strip():
+        return env["APP_URL"].strip().rstrip("/")
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
 def run_demo(host: str, port: int, *, serve: bool = True) -> None:
     from . import create_app
     from .settings import Settings
@@ -95,10 +107,10 @@ def run_demo(host: str, port: int, *, serve: bool = True) -> None:
     if settings.redis_url:
         click.echo("note: REDIS_URL is set; the demo still runs its jobs in-process")
     upgrade(settings.database_url)
-    app = create_app({"jobs_mode": "thread"})
+    base = public_url(host, port)
+    app = create_app({"jobs_mode": "thread", "app_url": base})  # e-mail links, admin link, callbacks
     shop_id, api_key = seed(app.extensions["loyalty"])
     widget_key = app.extensions["loyalty"].shops.get(shop_id).widget_key
-    base = f"http://{host}:{port}"
     from .http.admin_pages import make_link_token
 
     with app.test_request_context():

@@ -266,3 +266,19 @@ def test_member_endpoint_shows_a_stable_referral_code(env):
     a = env.client.get("/admin/api/v1/members/by-customer/100", headers=env.admin).get_json()["referral_code"]
     b = env.client.get("/admin/api/v1/members/by-customer/100", headers=env.admin).get_json()["referral_code"]
     assert a == b == referrer_code(env)["code"] and len(a) == 9
+
+
+def test_referral_reasons_show_plain_numbers(env):
+    """A rate or amount the merchant wrote as 1E+1 or 5E+1 reads as 10 and 50.00 in the ledger."""
+    env.rt.programs.put(env.shop.id, {"referrals": {"enabled": True, "pending_days": 14,
+                                                    "referrer": {"kind": "credit", "amount": "5E+1"},
+                                                    "cashback": {"rate": "1E+1", "orders": 2}}}, author="test")
+    claim = friend_journey(env)
+    pay(env, 7101, "200", claim["friend_code"])
+    later(env, 15)
+    assert env.rt.referrals.reward_due() == 1
+    with env.rt.db.transaction() as conn:
+        reasons = conn.execute(text("select reason from ledger_entries where source = 'referral' order by id")).scalars().all()
+    cur = env.shop.currency
+    assert reasons == [f"10% of a friend's order (60.00 {cur})", f"50.00 {cur} store credit: your friend's first order"]
+    assert not any("E+" in r for r in reasons)

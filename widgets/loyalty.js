@@ -34,7 +34,7 @@
     if (!loading) {
       loading = new Promise(function (resolve, reject) {
         var s = document.createElement("script");
-        s.src = assets + "panel.js";
+        s.src = assets + /*@versioned*/"panel.js";  // the server writes the versioned name here
         s.async = true;
         s.onload = function () { resolve(window.LoyaltyPanel); };
         s.onerror = reject;

@@ -11,7 +11,7 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decim
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from .money import quantum
+from .money import amount_text, plain, quantum
 from .program import Campaign, Match, Program, Tier
 
 ZERO = Decimal(0)
@@ -91,7 +91,7 @@ class Earning:
 
     @property
     def credit_summary(self) -> str:
-        return f"{self.credit} credit: " + ", ".join(self.credit_notes)
+        return f"{format(self.credit, 'f')} credit: " + ", ".join(self.credit_notes)
 
 
 @dataclass(frozen=True)
@@ -116,11 +116,11 @@ def matches(match: Match | None, line: OrderLine) -> bool:
 
 
 def _fmt(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+    return plain(value)
 
 
 def _money(value: Decimal, currency: str) -> str:
-    return str(value.quantize(quantum(currency)))
+    return amount_text(value, currency)
 
 
 def local(at: datetime, tz: ZoneInfo) -> datetime:

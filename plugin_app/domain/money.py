@@ -20,6 +20,48 @@ def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-exponent(currency))
 
 
+def plain(value: object) -> str:
+    """A number as a person reads it: never exponent form (str(Decimal('5E+1')) is '5E+1'),
+    no trailing zeros ('50', '12.5', '0.5', '-3'). Exact: nothing is rounded away."""
+    d = _decimal(value)
+    if d is None:
+        return str(value)
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def amount_text(value: object, currency: str | None) -> str:
+    """A money amount as a person reads it: quantized to the currency's minor unit
+    ('50.00', '1000' in JPY), never exponent form. Without a currency, like `plain`."""
+    d = _decimal(value)
+    if d is None or not currency:
+        return plain(value)
+    try:
+        q = d.quantize(quantum(currency), rounding=ROUND_HALF_EVEN)
+        return format(q if q else abs(q), "f")
+    except InvalidOperation:  # more digits than the context holds: show it exactly instead
+        return plain(d)
+
+
+def money_text(value: object, currency: str) -> str:
+    """'50.00 EUR'."""
+    return f"{amount_text(value, currency)} {currency}".strip()
+
+
+def _decimal(value: object) -> Decimal | None:
+    if isinstance(value, Money):
+        value = value.amount
+    if isinstance(value, bool) or isinstance(value, float):
+        return None  # never money; shown as Python shows it
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return d if d.is_finite() else None
+
+
 def valid_currency(code: object) -> bool:
     return isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()
 
@@ -79,4 +121,7 @@ class Money:
         return Money(-self.amount, self.currency)
 
     def to_json(self) -> dict:
-        return {"amount": str(self.amount.quantize(quantum(self.currency))), "currency": self.currency}
+        return {"amount": amount_text(self.amount, self.currency), "currency": self.currency}
+
+    def __str__(self) -> str:
+        return money_text(self.amount, self.currency)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from .errors import InvalidRequest
-from .money import Money, quantum
+from .money import Money, money_text, plain, quantum
 from .program import Reward
 
 
@@ -29,7 +29,7 @@ def quote(reward: Reward, cart_subtotal: Money, *, points_available: int, tier: 
     if reward.tiers and tier not in reward.tiers:
         raise InvalidRequest(f"this reward is for {', '.join(reward.tiers)} members", reward=reward.id)
     if cart_subtotal.amount < reward.minimum_cart:
-        raise InvalidRequest(f"needs a cart of at least {reward.minimum_cart.quantize(quantum(cur))} {cur}",
+        raise InvalidRequest(f"needs a cart of at least {money_text(reward.minimum_cart, cur)}",
                              reward=reward.id)
     cap = (cart_subtotal.amount * reward.max_cart_share / 100).quantize(quantum(cur), rounding=ROUND_DOWN)
     if reward.type == "variable_amount":
@@ -43,18 +43,18 @@ def quote(reward: Reward, cart_subtotal: Money, *, points_available: int, tier: 
                                  reward=reward.id)
         off = Money.of(reward.amount * n, cur)
         return RewardQuote(reward.id, reward.points_cost * n, off,
-                           explanation=f"{reward.points_cost * n} points for {off.amount} {cur} off")
+                           explanation=f"{reward.points_cost * n} points for {off} off")
     if points_available < reward.points_cost:
         raise InvalidRequest(f"needs {reward.points_cost} points", reward=reward.id)
     if reward.type == "fixed_amount":
         assert reward.amount is not None
         off = Money.of(min(reward.amount, cap), cur)
         return RewardQuote(reward.id, reward.points_cost, off,
-                           explanation=f"{reward.points_cost} points for {off.amount} {cur} off")
+                           explanation=f"{reward.points_cost} points for {off} off")
     if reward.type == "percentage":
         percent = min(reward.percent or Decimal(0), reward.max_cart_share)
         return RewardQuote(reward.id, reward.points_cost, None, percent=percent,
-                           explanation=f"{reward.points_cost} points for {percent.normalize()}% off")
+                           explanation=f"{reward.points_cost} points for {plain(percent)}% off")
     if reward.type == "free_shipping":
         return RewardQuote(reward.id, reward.points_cost, None, free_shipping=True,
                            explanation=f"{reward.points_cost} points for free shipping")
@@ -71,5 +71,5 @@ def credit_spend(credit_available: Money, cart_subtotal: Money, max_cart_share: 
     if requested is None:
         return Money.of(max(most, Decimal(0)), cur)
     if requested.amount <= 0 or requested.amount > most:
-        raise InvalidRequest(f"store credit on this cart is at most {max(most, Decimal(0))} {cur}")
+        raise InvalidRequest(f"store credit on this cart is at most {money_text(max(most, Decimal(0)), cur)}")
     return requested

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from .money import plain
 from .program import Tier, Tiers
 
 
@@ -89,4 +90,4 @@ def decide(tiers: Tiers, *, current: str | None, since: datetime | None, grace_u
 
 
 def _v(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+    return plain(value)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain.birthdays import show as show_birthday
 from ..domain.ledger import Asset, Source
+from ..domain.money import plain
 from ..services import awards
 from ..services.ledger import Posted
 from .auth import admin_required
@@ -199,7 +200,7 @@ def member_entries(member_id: int, query: EntriesQuery):
         rows = LedgerRepo(conn, g.shop.id).entries(member_id, before_id=query.before, limit=query.limit)
     entries = [{
         "id": r.id, "asset": r.asset, "kind": r.kind, "source": r.source, "reason": r.reason,
-        "amount": str(Decimal(r.amount).normalize() if r.asset == "points" else r.amount),
+        "amount": plain(r.amount) if r.asset == "points" else str(r.amount),
         "points": int(r.points), "points_pending": int(r.points_pending),
         "credit": str(r.credit), "credit_pending": str(r.credit_pending),
         "reverses_entry_id": r.reverses_entry_id, "actor": r.actor,

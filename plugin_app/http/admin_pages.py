@@ -15,6 +15,7 @@ from markupsafe import Markup
 from ..domain import jsondepth
 from ..domain.birthdays import show as show_birthday
 from ..domain.errors import DomainError, VersionConflict
+from ..domain.money import amount_text, plain
 from ..services.program import ProgramInvalid, dump
 from . import program_forms as forms
 
@@ -134,7 +135,8 @@ def _lang(shop) -> str:
 def _page(title: str, active: str, body: str, **ctx):
     shop = _shop()
     lang = _lang(shop)
-    inner = render_template_string(body, t=TEXTS[lang], shop=shop, lang=lang, **ctx)  # csrf() via the context processor
+    inner = render_template_string(body, t=TEXTS[lang], shop=shop, lang=lang, num=plain, amt=amount_text,
+                                   **ctx)  # csrf() via the context processor
     return render_template_string(LAYOUT, title=title, active=active, body=Markup(inner), t=TEXTS[lang],
                                   shop=shop, lang=lang, embedded=bool(session.get("embedded")),
                                   nav=[("dashboard", url_for("admin_pages.dashboard")),
@@ -445,7 +447,7 @@ def member(member_id: int):
       <div class="muted">{{ b.pending_points }} pending · {{ b.held_points }} held</div></div>
       <div class="card"><div class="muted">Tier</div><div class="big">{{ m.tier or '–' }}</div>
       <div class="muted">{{ 'since ' ~ m.tier_since.strftime('%Y-%m-%d') if m.tier_since else '' }}</div></div>
-      <div class="card"><div class="muted">Store credit</div><div class="big">{{ b.credit.amount }} {{ b.credit.currency }}</div></div>
+      <div class="card"><div class="muted">Store credit</div><div class="big">{{ amt(b.credit.amount, b.credit.currency) }} {{ b.credit.currency }}</div></div>
       <div class="card" data-referrals><div class="muted">Referrals</div><div class="big">{{ refs.referred|length }}</div>
       <div class="muted">{{ 'code ' ~ refs.code if refs.code else 'no code yet' }}{% if refs.referred_by %} · referred by member
       <a href="{{ url_for('admin_pages.member', member_id=refs.referred_by.referrer_member_id) }}">#{{ refs.referred_by.referrer_member_id }}</a>
@@ -471,7 +473,7 @@ def member(member_id: int):
       {% if e.details and e.details.notes %}<ul class="muted" style="margin:2px 0">{% for n in e.details.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
       {% if e.program_version %}<span class="muted">program v{{ e.program_version }}</span>{% endif %}</td>
       <td>{{ e.points + e.points_pending if e.asset == 'points' else '' }}{{ ' (pending)' if e.points_pending else '' }}</td>
-      <td>{{ e.credit + e.credit_pending if e.asset == 'credit' else '' }}</td><td>{{ e.actor or e.source }}</td></tr>{% endfor %}
+      <td>{{ amt(e.credit + e.credit_pending, b.credit.currency) if e.asset == 'credit' else '' }}</td><td>{{ e.actor or e.source }}</td></tr>{% endfor %}
       </table></div>""", m=m, b=balance, entries=entries, error=error, message=message, nonce=uuid.uuid4().hex,
                  refs=rt.referrals.for_member(shop.id, member_id), bday=show_birthday(m.birthday),
                  bday_changes=rt.members.birthday_changes(shop.id, member_id))

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import secrets
-from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, redirect, request, send_from_directory
+from flask import Blueprint, Response, abort, current_app, redirect, request
 from markupsafe import escape
 
-from ..services import identity
 from ..demo import DEMO_MEMBER
+from ..services import identity
+from . import assets
 from .openapi import api
 
-WIDGETS = Path(__file__).resolve().parent.parent.parent / "widgets"
 bp = Blueprint("widgets", __name__)
 
 PRODUCTS = [("p1", "Trail mug", "14.90"), ("p2", "Canvas tote", "24.00"), ("p3", "Wool beanie", "32.50"),
@@ -22,13 +21,31 @@ PRODUCTS = [("p1", "Trail mug", "14.90"), ("p2", "Canvas tote", "24.00"), ("p3",
 
 
 @bp.get("/widgets/<path:name>")
-@api(summary="The storefront widget files (JavaScript), cacheable", tags=["storefront"], errors=(404,))
+@api(summary="The storefront widget files (JavaScript, CSS): gzip when accepted; `name.<hash>.js` "
+             "is immutable for a year, the plain `name.js` is cached for 5 minutes",
+     tags=["storefront"], errors=(404,))
 def widget_file(name: str):
-    if not name.endswith(".js") or "/" in name:
+    found = assets.find(name)
+    if found is None:
         abort(404)
-    response = send_from_directory(WIDGETS, name, max_age=300)
-    response.headers["Access-Control-Allow-Origin"] = "*"  # public static files, no credentials
-    return response
+    asset, current = found
+    gz = request.accept_encodings["gzip"] > 0
+    etag = f"{asset.digest}-gz" if gz else asset.digest
+    headers = {
+        "Content-Type": asset.content_type, "ETag": f'"{etag}"', "Vary": "Accept-Encoding",
+        # A versioned URL never changes; a stale hash (a launcher cached across a release) gets
+        # today's file, briefly cached, rather than a 404.
+        "Cache-Control": "public, max-age=31536000, immutable" if current else "public, max-age=300",
+        "Access-Control-Allow-Origin": "*",  # public static files, no credentials
+        "X-Content-Type-Options": "nosniff",
+    }
+    if etag in request.if_none_match:
+        return Response(status=304, headers=headers)
+    body = asset.gz if gz else asset.raw
+    if gz:
+        headers["Content-Encoding"] = "gzip"
+    headers["Content-Length"] = str(len(body))
+    return Response(body, status=200, headers=headers, direct_passthrough=True)
 
 
 def _demo_shop():
@@ -145,6 +162,6 @@ li{{list-style:none;display:flex;gap:12px;align-items:center;padding:6px 0}}.pri
 }})();
 </script>
 <script>window.LoyaltyConfig = {json.dumps(config)};</script>
-<script src="/widgets/loyalty.js" async></script>
+<script src="{assets.url("loyalty.js")}" async></script>
 </body></html>"""
     return html, 200, {"Content-Type": "text/html; charset=utf-8"}

@@ -19,7 +19,7 @@ from ..domain.earning import MemberContext, Order, OrderLine, calculate
 from ..domain.errors import (DomainError, IdempotencyConflict, InsufficientBalance, InvalidRequest, InvalidState,
                              NotFound)
 from ..domain.ledger import Asset, Source
-from ..domain.money import Money, quantum
+from ..domain.money import Money, plain, quantum
 from ..domain.ports import Clock, SystemClock
 from ..domain.rewards import credit_spend, quote
 from ..domain.tiers import level_for
@@ -160,7 +160,7 @@ class CartService:
                 nxt = program.tiers.levels[names.index(after.name) + 1] if after.name != names[-1] else None
                 progress = {"tier_now": tier.name if tier else None, "tier_after": after.name,
                             "next_tier": nxt.name if nxt else None,
-                            "to_next": str(nxt.threshold - value) if nxt else None,
+                            "to_next": plain(nxt.threshold - value) if nxt else None,
                             "basis": program.tiers.basis}
         subtotal = Money.of(sum((li.total for li in order.lines), Decimal(0)), shop_currency)
         rewards = []
@@ -170,7 +170,7 @@ class CartService:
                 q = quote(reward, subtotal, points_available=max(points, 0), tier=tier.name if tier else None)
                 entry.update(available=True, points=q.points, explanation=q.explanation,
                              value=q.discount.to_json() if q.discount else None,
-                             percent=str(q.percent) if q.percent is not None else None,
+                             percent=plain(q.percent) if q.percent is not None else None,
                              free_shipping=q.free_shipping)
                 if q.discount and cart.rate and cart.currency != shop_currency:
                     entry["value_in_cart_currency"] = Money((q.discount.amount * cart.rate).quantize(
@@ -192,7 +192,7 @@ class CartService:
         }
         if cart.currency != shop_currency:
             answer["currency_note"] = (f"cart in {cart.currency} converted to {shop_currency} at "
-                                       f"{cart.rate} {cart.currency} per {shop_currency}")
+                                       f"{plain(cart.rate)} {cart.currency} per {shop_currency}")
         return answer
 
     # -- apply -------------------------------------------------------------------------------
@@ -228,7 +228,7 @@ class CartService:
                 raise InvalidRequest("store credit cannot be spent in this shop")
             money = credit_spend(bal.credit, subtotal, program.store_credit.max_cart_share,
                                  requested=Money.of(credit, shop_currency))
-            asset, amount, title = Asset.CREDIT, money.amount, f"{money.amount} {shop_currency} store credit"
+            asset, amount, title = Asset.CREDIT, money.amount, f"{money} store credit"
             value = {"amount": money.amount, "percent": None, "free_shipping": False}
         expires = now + timedelta(minutes=CODE_MINUTES)
         with self.db.transaction() as conn:
@@ -255,7 +255,7 @@ class CartService:
         answer = {"redemption_id": row_id, "code": code, "expires_at": expires.isoformat(),
                   "asset": asset.value, "amount": str(amount), "title": title,
                   "value": {"amount": str(value["amount"]) if value["amount"] is not None else None,
-                            "percent": str(value["percent"]) if value["percent"] is not None else None,
+                            "percent": plain(value["percent"]) if value["percent"] is not None else None,
                             "free_shipping": value["free_shipping"], "currency": shop_currency}}
         self._finish(row_id, "issued", answer, code=code, code_key=code_key(code), platform_discount_id=discount_id)
         return answer

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ..domain.earning import MemberContext, Order, OrderLine, calculate
+from ..domain.money import money_text
 from ..domain.program import Program
 from ..domain.tiers import level_for
 from ..storage import tables as t
@@ -51,8 +52,9 @@ class ChangePreview:
             if (a.points, a.credit) != (b.points, b.credit):
                 samples.append({"order": str(total), "points_before": a.points, "points_after": b.points,
                                 "cashback_before": str(a.credit), "cashback_after": str(b.credit),
-                                "text": f"a {total} {currency} order would earn {b.points} points instead of {a.points}"
-                                        + (f" and {b.credit} instead of {a.credit} cashback" if a.credit != b.credit else "")})
+                                "text": f"a {money_text(total, currency)} order would earn {b.points} points instead of {a.points}"
+                                        + (f" and {money_text(b.credit, currency)} instead of {money_text(a.credit, currency)} cashback"
+                                           if a.credit != b.credit else "")})
         return {
             "tier_moves": [{"from": f, "to": to, "members": n,
                             "text": f"{n} member{'s' if n != 1 else ''} would move from {f} to {to}"}

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from ..domain import notifications as N
 from ..domain.errors import InvalidRequest, NotFound
+from ..domain.money import money_text, plain
 from ..domain.ports import Clock, SystemClock
 from ..storage import tables as t
 from ..storage.db import Database
@@ -221,11 +222,11 @@ class Notifier:
         if reward is None and "points" in payload and payload.get("kind") == "points":
             reward = f"{payload['points']} points"
         elif reward is None and payload.get("amount") and "kind" in payload:
-            reward = f"{payload['amount']} {currency}"
+            reward = money_text(payload["amount"], currency)
         return {"name": name, "shop": (shop.name if shop else "") or (shop.domain if shop else ""),
                 "points": payload.get("points", payload.get("amount") if payload.get("asset") == "points" else ""),
                 "balance": int(bal.points) if bal is not None else 0,
-                "amount": f"{amount} {currency}" if amount and payload.get("asset") != "points" else amount or "",
+                "amount": money_text(amount, currency) if amount and payload.get("asset") != "points" else plain(amount) if amount else "",
                 "reward": reward or "", "tier": payload.get("to") or member.tier or "",
                 "previous_tier": payload.get("from") or "", "date": (expires or "")[:10],
                 "days": payload.get("days", ""), "order": payload.get("order_id", ""),

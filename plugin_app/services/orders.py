@@ -17,6 +17,7 @@ from ..domain.earning import (Earning, MemberContext, Order, Refund, RefundLine,
                               refund_fractions, taken_back)
 from ..domain.errors import InvalidState
 from ..domain.ledger import Asset, Kind, Source
+from ..domain.money import amount_text, money_text, plain
 from ..domain.ports import Clock, SystemClock
 from ..domain.tiers import add_months
 from ..storage import tables as t
@@ -212,7 +213,7 @@ class OrderService:
             if delta > 0:
                 share = Decimal(now) / Decimal(earned) * 100
                 self._reverse_spread(conn, repo, shop_id, order_id, asset, delta, f"order:{order_id}:{tag}:{asset.value}",
-                                     f"{why}: {share.quantize(Decimal('0.1'))}% of what the order earned is taken "
+                                     f"{why}: {plain(share.quantize(Decimal('0.1')))}% of what the order earned is taken "
                                      f"back, at the rate it was earned")
                 if asset == Asset.POINTS:
                     took_p = delta
@@ -286,7 +287,8 @@ class OrderService:
                     expires = now + timedelta(days=program.cashback.expiry_days) if program.cashback.expiry_days else None
                 self.ledger.earn(
                     shop_id, row.member_id, asset, delta, key=f"{ref}:edit:{stamp}:{label}", source=Source.ORDER,
-                    reason=f"order edited: {delta} more on its current lines ({summary})"[:500],
+                    reason=f"order edited: {plain(delta) if asset == Asset.POINTS else money_text(delta, currency)} "
+                           f"more on its current lines ({summary})"[:500],
                     external_ref=ref, pending_until=now + timedelta(days=pending) if pending else None,
                     expires_at=expires, program_version=pv.version,
                     details={"edit": True, "notes": list(earning.notes), "base": str(earning.base),
@@ -295,13 +297,14 @@ class OrderService:
                 self._reverse_spread(conn, LedgerRepo(conn, shop_id), shop_id, order.order_id, asset, -delta,
                                      f"{ref}:edit:{stamp}:{asset.value}",
                                      f"order edited: lines removed, their share of what the order earned is "
-                                     f"taken back (base {row.base} -> {earning.base})")
+                                     f"taken back (base {amount_text(row.base, order.currency)} -> {amount_text(earning.base, order.currency)})")
         self._save(conn, row.id, base=earning.base, points=earning.points, credit=earning.credit,
                    shares=_shares_json(earning.shares), lines_at=order.updated_at, program_version=pv.version,
                    refunds={**row.refunds, "fractions": self._fractions_json(after)})
         self.tiers.evaluate(conn, shop_id, row.member_id, program, pv.version, why=f"order {order.order_id} edited")
         return OrderOutcome(order.order_id, "edited", int(moved[Asset.POINTS]), moved[Asset.CREDIT],
-                            f"order edited: base {row.base} -> {earning.base}; {earning.summary}")
+                            f"order edited: base {amount_text(row.base, order.currency)} -> {amount_text(earning.base, order.currency)}; "
+                            f"{earning.summary}")
 
     def on_refund(self, shop_id: int, order_id: str, refund: Refund) -> OrderOutcome:
         with self.db.transaction() as conn:

@@ -15,6 +15,7 @@ from ..domain.ports import Clock, SystemClock
 from ..domain.program import Program
 from ..storage import tables as t
 from ..storage.db import Database
+from ..storage.repos import insert_ignore
 
 ADAPTER = TypeAdapter(Program)
 
@@ -54,6 +55,21 @@ def dump(program: Program) -> dict:
     return ADAPTER.dump_python(program, mode="json")
 
 
+def ensure_default(conn: Connection, shop_id: int, now: datetime, timezone: str | None = None) -> None:
+    """Give the shop its default program as version 1 unless it has one. Shops get it when they
+    register (`Shops.register`); for older shops the first reader makes it. Never locks the
+    shop row: postings run this inside their own transaction, and every insert that references
+    the shop shares that row (a FOR UPDATE there deadlocked a new shop's concurrent first
+    postings). Two first readers race on the (shop, version) key; one insert wins."""
+    if timezone is None:
+        timezone = conn.execute(select(t.shops.c.timezone).where(t.shops.c.id == shop_id)).scalar()
+        if timezone is None:
+            raise NotFound("shop not found")
+    insert_ignore(conn, t.programs, dict(
+        shop_id=shop_id, version=1, document=dump(Program(timezone=timezone)), author="system",
+        note="default program", restored_from=None, created_at=now), ["shop_id", "version"])
+
+
 @dataclass(frozen=True)
 class ProgramVersion:
     version: int
@@ -88,18 +104,19 @@ class Programs:
             return self._current(c, shop_id)
 
     def _current(self, conn: Connection, shop_id: int) -> ProgramVersion:
-        row = conn.execute(select(t.programs).where(t.programs.c.shop_id == shop_id)
-                           .order_by(t.programs.c.version.desc()).limit(1)).first()
-        if row is None:
-            shop_tz = conn.execute(select(t.shops.c.timezone).where(t.shops.c.id == shop_id)
-                                   .with_for_update()).scalar()
-            if shop_tz is None:
-                raise NotFound("shop not found")
-            row = conn.execute(select(t.programs).where(t.programs.c.shop_id == shop_id)
-                               .order_by(t.programs.c.version.desc()).limit(1)).first()
-            if row is None:  # still none now that we hold the shop row: we make the default
-                return self._save(conn, shop_id, Program(timezone=shop_tz), "system", "default program")
+        row = self._newest(conn, shop_id)
+        if row is None:  # a shop registered before programs were made at registration
+            self.ensure_default(conn, shop_id)
+            row = self._newest(conn, shop_id)
         return self._row_to_version(shop_id, row)
+
+    @staticmethod
+    def _newest(conn: Connection, shop_id: int):
+        return conn.execute(select(t.programs).where(t.programs.c.shop_id == shop_id)
+                            .order_by(t.programs.c.version.desc()).limit(1)).first()
+
+    def ensure_default(self, conn: Connection, shop_id: int) -> None:
+        ensure_default(conn, shop_id, self.clock.now())
 
     def for_reading(self, shop_id: int, ttl: float = 5.0) -> ProgramVersion:
         """The current program for read-only, hot paths (cart quotes): cached per process for a
@@ -124,8 +141,10 @@ class Programs:
 
     def _save(self, conn: Connection, shop_id: int, program: Program, author: str,
               note: str | None, restored_from: int | None = None, expected: int | None = None) -> ProgramVersion:
-        # Serialise writers per shop on the shop row, so versions are gap-free and unique.
-        conn.execute(select(t.shops.c.id).where(t.shops.c.id == shop_id).with_for_update())
+        # Serialise writers per shop on the shop row, so versions are gap-free and unique. FOR NO
+        # KEY UPDATE: it excludes other program writers but not the key-share locks that
+        # foreign-key checks take, so postings for the shop never queue behind a program edit.
+        conn.execute(select(t.shops.c.id).where(t.shops.c.id == shop_id).with_for_update(key_share=True))
         latest = conn.execute(select(func.max(t.programs.c.version)).where(
             t.programs.c.shop_id == shop_id)).scalar() or 0
         if expected is not None and expected != latest:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ..domain import referrals as R
 from ..domain.errors import InvalidRequest, InvalidState, NotFound
 from ..domain.ledger import Asset, Source
+from ..domain.money import money_text, plain
 from ..domain.ports import Clock, SystemClock
 from ..domain.tiers import add_months
 from ..storage import tables as t
@@ -241,7 +242,8 @@ class ReferralService:
                 t.orders.c.shop_id == shop_id, t.orders.c.platform_order_id == order_id)).scalar() or 0)
             if row.status == "signed_up":
                 if base < program.referrals.minimum_order:
-                    return [f"referral {row.id}: order below the {program.referrals.minimum_order} minimum"]
+                    return [f"referral {row.id}: order below the "
+                            f"{money_text(program.referrals.minimum_order, _currency(conn, shop_id))} minimum"]
                 prior = conn.execute(select(func.count()).select_from(t.orders).where(
                     t.orders.c.shop_id == shop_id, t.orders.c.member_id == member.id, t.orders.c.earned.is_(True),
                     t.orders.c.platform_order_id != order_id)).scalar()
@@ -303,12 +305,12 @@ class ReferralService:
             return []
         posted = self.ledger.earn(shop_id, row.referrer_member_id, Asset.CREDIT, amount,
                                   key=f"referral:{row.id}:cashback:{order_id}", source=Source.REFERRAL,
-                                  reason=f"{cb.rate}% of a friend's order ({base})", external_ref=f"order:{order_id}",
+                                  reason=f"{plain(cb.rate)}% of a friend's order ({money_text(base, _currency(conn, shop_id))})", external_ref=f"order:{order_id}",
                                   pending_until=now + timedelta(days=program.referrals.pending_days), conn=conn)
         if not posted.replayed:
             conn.execute(update(t.referrals).where(t.referrals.c.id == row.id).values(
                 cashback_orders=t.referrals.c.cashback_orders + 1))
-        return [f"referral {row.id}: {amount} cashback for the referrer"]
+        return [f"referral {row.id}: {money_text(amount, _currency(conn, shop_id))} cashback for the referrer"]
 
     # -- after the pending period -------------------------------------------------------------
     def reward_due(self) -> int:
@@ -344,6 +346,10 @@ class ReferralService:
             events.emit(conn, r.shop_id, r.referrer_member_id, "referral_rewarded", f"rewarded:{r.id}", reward, now)
         return 1
 
+    def _credit_text(self, shop_id: int, amount) -> str:
+        with self.db.transaction() as conn:
+            return money_text(amount, _currency(conn, shop_id))
+
     def _pay(self, r, program) -> dict:
         give = program.referrals.referrer
         key = f"referral:{r.id}:reward"
@@ -354,7 +360,7 @@ class ReferralService:
             return {"kind": "points", "points": give.points}
         if give.kind == "credit":
             self.ledger.earn(r.shop_id, r.referrer_member_id, Asset.CREDIT, give.amount, key=key,
-                             source=Source.REFERRAL, reason=f"{give.amount} store credit: {reason}")
+                             source=Source.REFERRAL, reason=f"{self._credit_text(r.shop_id, give.amount)} store credit: {reason}")
             return {"kind": "credit", "amount": str(give.amount)}
         with self.db.transaction() as conn:
             referrer = conn.execute(select(t.members.c.platform_customer_id).where(
@@ -457,3 +463,8 @@ def _offer(program, shop_id) -> dict:
     f = program.referrals.friend
     return {"type": f.type, "amount": str(f.amount) if f.type == "fixed_amount" else None,
             "percent": str(f.percent) if f.percent is not None else None}
+
+
+def _currency(conn: Connection, shop_id: int) -> str:
+    """The shop's currency, for amounts shown to people (a plain read: never a lock)."""
+    return conn.execute(select(t.shops.c.currency).where(t.shops.c.id == shop_id)).scalar() or ""

@@ -14,6 +14,7 @@ from ..domain.money import valid_currency
 from ..domain.ports import Clock, SystemClock
 from ..storage import tables as t
 from ..storage.db import Database
+from .program import ensure_default
 
 PLATFORMS = {"shopify", "woocommerce", "demo"}
 
@@ -83,7 +84,8 @@ class Shops:
         secret_blob = {"credentials": credentials or {}}
         with self.db.transaction() as conn:
             row = conn.execute(select(t.shops).where(t.shops.c.platform == platform,
-                                                     t.shops.c.domain == domain).with_for_update()).first()
+                                                     t.shops.c.domain == domain)
+                               .with_for_update(key_share=True)).first()
             if row is None:
                 api_key = "lk_" + secrets.token_urlsafe(32)
                 secret_blob["admin_api_key"] = api_key
@@ -107,6 +109,9 @@ class Shops:
                     currency=currency, timezone=timezone,
                     credentials=self.box.encrypt(json.dumps(secret_blob))))
             shop = _shop(conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).one())
+            # What a shop needs exists from the start: its default program (version 1). Made
+            # lazily inside a posting, it locked the shop row and deadlocked the first postings.
+            ensure_default(conn, shop_id, now, shop.timezone)
         self._cache.clear()  # new credentials or a re-install: nothing stale may be served
         return shop, api_key
 

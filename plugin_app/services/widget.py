@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from ..domain.birthdays import show as show_birthday
-from ..domain.money import Money
+from ..domain.money import Money, amount_text, plain
 from ..domain.referrals import display
 from ..domain.tiers import level_for
 from ..storage import tables as t
@@ -22,7 +22,7 @@ LABELS = {"signup": "signup", "birthday": "birthday", "review": "review", "newsl
 
 
 def program_view(program, currency: str) -> dict:
-    earn = [{"kind": "order", "points_per_unit": str(program.earning.points_per_unit), "currency": currency}] \
+    earn = [{"kind": "order", "points_per_unit": plain(program.earning.points_per_unit), "currency": currency}] \
         if program.earning.enabled else []
     for kind in ("signup", "birthday", "review", "newsletter", "social_follow", "social_share"):
         rule = program.actions.birthday if kind == "birthday" else program.actions.rule(kind)
@@ -32,16 +32,16 @@ def program_view(program, currency: str) -> dict:
         earn.append({"kind": "referral", "points": program.referrals.referrer.points
                      if program.referrals.referrer.kind == "points" else None})
     if program.cashback.enabled:
-        earn.append({"kind": "cashback", "percent": str(program.cashback.rate)})
+        earn.append({"kind": "cashback", "percent": plain(program.cashback.rate)})
     return {
         "currency": currency, "locale": program.widget.locale, "texts": program.widget.texts,
         "colour": program.widget.colour, "position": program.widget.position,
         "launcher_text": program.widget.launcher_text, "ways_to_earn": earn,
         "rewards": [{"id": r.id, "name": r.name, "type": r.type, "points": r.points_cost,
-                     "amount": str(r.amount) if r.amount is not None else None,
-                     "percent": str(r.percent) if r.percent is not None else None, "tiers": r.tiers}
+                     "amount": amount_text(r.amount, currency) if r.amount is not None else None,
+                     "percent": plain(r.percent) if r.percent is not None else None, "tiers": r.tiers}
                     for r in program.rewards if r.enabled],
-        "tiers": [{"name": lvl.name, "threshold": str(lvl.threshold), "perks": lvl.perks}
+        "tiers": [{"name": lvl.name, "threshold": plain(lvl.threshold), "perks": lvl.perks}
                   for lvl in program.tiers.levels] if program.tiers.enabled else [],
     }
 
@@ -119,8 +119,8 @@ class WidgetService:
                 names = [lvl.name for lvl in program.tiers.levels]
                 current = m.tier if m.tier in names else level_for(program.tiers, value).name
                 nxt = program.tiers.levels[names.index(current) + 1] if current != names[-1] else None
-                tier = {"name": current, "value": str(value), "next": nxt.name if nxt else None,
-                        "next_threshold": str(nxt.threshold) if nxt else None,
+                tier = {"name": current, "value": plain(value), "next": nxt.name if nxt else None,
+                        "next_threshold": plain(nxt.threshold) if nxt else None,
                         "perks": program.tiers.by_name(current).perks}
         code = m.code or self.referrals.code_for(shop.id, m.id)
         base = shop.domain if "://" in shop.domain else f"https://{shop.domain}"
@@ -131,7 +131,7 @@ class WidgetService:
             "tier": tier,
             "expiring": {"points": int(expiring[1]), "at": expiring[0].isoformat()} if expiring else None,
             "activity": [{"text": a.reason, "points": int(a.points + a.points_pending),
-                          "credit": str(a.credit + a.credit_pending) if a.asset == "credit" else None,
+                          "credit": amount_text(a.credit + a.credit_pending, cur) if a.asset == "credit" else None,
                           "kind": a.kind, "at": a.created_at.isoformat()} for a in activity],
             "birthday": show_birthday(m.birthday),  # given once; the shop corrects it
             "referral": {"code": display(code), "link": f"{base}/?ref={code}"} if program.referrals.enabled else None,

@@ -1,0 +1,111 @@
+"""The widget files on the wire: gzip when the client accepts it (Vary: Accept-Encoding, the
+right Content-Length), a year-long immutable cache on content-hashed URLs, a short cache on the
+plain URL that themes and the WordPress plugin reference, and the launcher loading the panel by
+its hashed URL."""
+import gzip
+import re
+from pathlib import Path
+
+import pytest
+
+from plugin_app.http import assets
+
+from .test_widgets import browser, store  # noqa: F401  (fixtures: Chromium, the demo store served)
+
+ROOT = Path(__file__).resolve().parent.parent
+GZ = {"Accept-Encoding": "gzip, deflate, br"}
+
+
+def test_plain_url_is_gzipped_with_vary_and_a_short_cache(client):
+    r = client.get("/widgets/loyalty.js", headers=GZ)
+    assert r.status_code == 200 and r.headers["Content-Encoding"] == "gzip"
+    assert r.headers["Vary"] == "Accept-Encoding" and r.headers["Cache-Control"] == "public, max-age=300"
+    assert int(r.headers["Content-Length"]) == len(r.data)
+    source = (ROOT / "widgets" / "loyalty.js").read_bytes()
+    text = gzip.decompress(r.data)
+    assert len(r.data) < len(text) / 1.5 and r.headers["Content-Type"].startswith("text/javascript")
+    # the same file, except that the launcher names the panel by its versioned URL
+    assert text == source.replace(assets.PANEL_MARK.encode(), f'"{assets.table()["panel.js"].versioned}"'.encode())
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize("accept", [None, "identity", "gzip;q=0", "br"])
+def test_clients_that_do_not_take_gzip_get_plain_bytes(client, accept):
+    r = client.get("/widgets/panel.js", headers={"Accept-Encoding": accept} if accept else {})
+    assert r.status_code == 200 and "Content-Encoding" not in r.headers and r.headers["Vary"] == "Accept-Encoding"
+    assert r.data == (ROOT / "widgets" / "panel.js").read_bytes()
+    assert int(r.headers["Content-Length"]) == len(r.data)
+
+
+def test_the_launcher_loads_the_panel_by_its_immutable_versioned_url(client):
+    launcher = gzip.decompress(client.get("/widgets/loyalty.js", headers=GZ).data).decode()
+    versioned = re.search(r'"(panel\.[0-9a-f]{12}\.js)"', launcher).group(1)
+    r = client.get(f"/widgets/{versioned}", headers=GZ)
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert gzip.decompress(r.data) == (ROOT / "widgets" / "panel.js").read_bytes()
+    plain = client.get(f"/widgets/{versioned}")
+    assert plain.data == (ROOT / "widgets" / "panel.js").read_bytes() and plain.headers["ETag"] != r.headers["ETag"]
+    # the launcher itself has a versioned URL too (the demo store uses it)
+    own = assets.url("loyalty.js")
+    assert client.get(own, headers=GZ).headers["Cache-Control"].endswith("immutable")
+
+
+def test_a_stale_hash_gets_todays_file_briefly_cached_and_unknown_names_404(client):
+    r = client.get("/widgets/panel.000000000000.js", headers=GZ)
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "public, max-age=300"
+    for bad in ("nope.js", "panel.py", "../settings.py", "panel.JS", "panel.abc.js"):
+        assert client.get(f"/widgets/{bad}").status_code == 404, bad
+
+
+def test_revalidation_answers_304(client):
+    r = client.get("/widgets/loyalty.js", headers=GZ)
+    again = client.get("/widgets/loyalty.js", headers={**GZ, "If-None-Match": r.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    other = client.get("/widgets/loyalty.js", headers={"If-None-Match": r.headers["ETag"]})  # not gzip: other etag
+    assert other.status_code == 200
+
+
+def test_the_demo_store_loads_the_versioned_launcher(client, app):
+    rt = app.extensions["loyalty"]
+    shop, _ = rt.shops.register("demo", "assets.example")
+    page = client.get(f"/demo/store?shop={shop.widget_key}").get_data(as_text=True)
+    assert f'<script src="{assets.url("loyalty.js")}" async>' in page
+
+
+def test_the_shopify_embed_and_the_wordpress_plugin_reference_a_working_launcher(client):
+    liquid = (ROOT / "extensions" / "loyalty-embed" / "blocks" / "app-embed.liquid").read_text()
+    src = re.search(r'src="\{\{ block\.settings\.backend_url \}\}(/widgets/[^"]+)"', liquid).group(1)
+    php = (ROOT / "connectors" / "woocommerce" / "wordpress" / "loyalty-widget.php").read_text()
+    wp = re.search(r"\$backend \. '(/widgets/[^']+)'", php).group(1)
+    for path in (src, wp + "?ver=0.1.0"):  # wp_enqueue_script appends ?ver=<version>
+        r = client.get(path, headers=GZ)
+        assert r.status_code == 200 and r.headers["Cache-Control"] == "public, max-age=300", path
+    # the plugin passes the backend origin; panel.js adds /storefront/v1/ (once)
+    assert re.search(r"'api' => \$backend,", php)
+    assert '+ "/storefront/v1/" + path' in (ROOT / "widgets" / "panel.js").read_text()
+
+
+def test_sizes_on_the_wire(client):
+    for name, most in (("loyalty.js", 2500), ("panel.js", 12_000)):
+        r = client.get(f"/widgets/{name}", headers=GZ)
+        assert len(r.data) <= most and len(r.data) < len((ROOT / "widgets" / name).read_bytes()) / 2, (name, len(r.data))
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed")
+def test_in_a_browser_the_panel_arrives_gzipped_from_its_versioned_url(browser, store):
+    seen = {}
+    errors = []
+    ctx = browser.new_context()
+    pg = ctx.new_page()
+    pg.on("response", lambda r: seen.setdefault(r.url.rsplit("/", 1)[-1], r) if "/widgets/" in r.url else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(f"{store.base}/demo/store?shop={store.key}&as=demo-1000")
+    pg.wait_for_selector("[data-loyalty=launcher] >> button")
+    pg.locator("[data-loyalty=launcher] >> button").first.click()
+    pg.wait_for_selector("[data-loyalty=launcher] >> .panel h2")
+    panel = [n for n in seen if n.startswith("panel.")]
+    assert panel == [assets.table()["panel.js"].versioned], list(seen)
+    headers = seen[panel[0]].all_headers()
+    assert headers["content-encoding"] == "gzip" and "immutable" in headers["cache-control"]
+    assert not errors
+    ctx.close()
