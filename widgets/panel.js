@@ -477,17 +477,20 @@
     function quote() {
       source.read().then(function (cart) {
         if (!cart || !cart.lines || !cart.lines.length) { lastQuote = null; boxes.forEach(paint); return; }
+        var released = null;
         if (applied && cart.codes && cart.codes.indexOf(applied.code.toLowerCase()) < 0 && !busy) {
-          // the code left the cart (the shopper took it off in the theme): give the points back
+          // the code left the cart (the shopper took it off in the theme): give the points back,
+          // then quote, so the rewards are priced with the points returned
           var gone = applied;
           remember(null);
-          api(cfg, "DELETE", "cart/redemptions/" + gone.id).catch(function () {});
+          released = api(cfg, "DELETE", "cart/redemptions/" + gone.id).catch(function () {});
         }
         var body = { currency: cart.currency, lines: cart.lines };
         if (cart.rate) body.rate = cart.rate;
         if (cart.discount && Number(cart.discount) > 0) body.discount = cart.discount;
         lastCart = body;
-        return api(cfg, "POST", "cart/quote", body).then(function (q) { lastQuote = q; boxes.forEach(paint); });
+        return Promise.resolve(released).then(function () { return api(cfg, "POST", "cart/quote", body); })
+          .then(function (q) { lastQuote = q; boxes.forEach(paint); });
       }).catch(function () { message = TEXTS[lang(cfg)].error; boxes.forEach(paint); });
     }
 

@@ -206,6 +206,9 @@ def _me(proxy: bool):
     g.shop = shop
     response = current_app.response_class(widget.summary_json(shop, customer, cached), mimetype="application/json")
     response.headers["Cache-Control"] = "private, max-age=1"  # a member's own numbers, briefly
+    # ... and only for the same shopper: the URL is the same for a guest and for whoever signs
+    # in a moment later, so the browser must key its cache on the identity too
+    response.headers["Vary"] = "Authorization"
     return response
 
 
