@@ -1,6 +1,7 @@
 """Every error is JSON: {"error": {"code", "message", ...}}; never an HTML page or a trace."""
 from __future__ import annotations
 
+import io
 import logging
 
 from flask import Flask, jsonify, request
@@ -97,6 +98,14 @@ def limit_bodies(app: Flask) -> None:
     def _too_large():
         limit = app.config.get("MAX_CONTENT_LENGTH")
         length = request.content_length
-        if limit is not None and length is not None and length > limit:
+        if limit is None:
+            return None
+        if length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            # No length announced: Werkzeug would stop reading at the limit and hand over a cut
+            # body (a 400 for bad JSON, or a truncated form). Read one byte past it here instead.
+            raw = request.environ["wsgi.input"].read(limit + 1)
+            request.environ["wsgi.input"] = io.BytesIO(raw)
+            length = len(raw)
+        if length is not None and length > limit:
             return error_response(413, "payload_too_large", f"the body is larger than {limit} bytes")
         return None

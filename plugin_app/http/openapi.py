@@ -46,7 +46,7 @@ def api(*, summary: str, tags: list[str], response: type[BaseModel] | None = Non
         @functools.wraps(view)
         def inner(*args: Any, **kwargs: Any):
             payload = request.get_json(silent=True) if body is not None or document is not None else None
-            where = _nul_in(kwargs, "path") or _nul_in(request.args.to_dict(flat=False), "query") or \
+            where = _nul_in(kwargs, "path") or _nul_in({k: "".join(v) for k, v in request.args.lists()}, "query") or \
                 _nul_in(payload, "body")
             if where:
                 return error_response(422, "validation_failed", "the request is not valid",
