@@ -56,7 +56,7 @@ def parse_period(start: str | None, end: str | None, today: date) -> tuple[date,
     last = day(end, "to") or today
     first = day(start, "from") or last - timedelta(days=29)
     if first > last:
-        raise InvalidRequest("from must not be after to", field="from")
+        raise InvalidRequest("from must not be after to: the start must be before the end", field="from")
     if (last - first).days > MAX_PERIOD_DAYS:
         raise InvalidRequest("a period is at most ten years", field="from")
     return first, last
