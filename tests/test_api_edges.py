@@ -62,10 +62,12 @@ def test_ids_beyond_bigint_in_paths_are_a_json_404(client, shop, path):
 
 def test_ids_beyond_bigint_in_posts_and_queries_are_refused(client, shop):
     _, _, member, h = shop
-    for path in (f"/admin/api/v1/entries/{BIG}/reversals", f"/admin/api/v1/referrals/{BIG}/approve",
-                 f"/admin/api/v1/operations/flagged-redemptions/{BIG}/decision",
-                 f"/admin/api/v1/operations/deliveries/{BIG}/replay"):
-        _error(client.post(path, headers=h, json={"reason": "x", "idempotency_key": "k", "decision": "commit"}), 404)
+    for path, body in ((f"/admin/api/v1/entries/{BIG}/reversals", {"reason": "x", "idempotency_key": "k"}),
+                       (f"/admin/api/v1/referrals/{BIG}/approve", None),
+                       (f"/admin/api/v1/operations/flagged-redemptions/{BIG}/decision",
+                        {"decision": "commit", "reason": "x"}),
+                       (f"/admin/api/v1/operations/deliveries/{BIG}/replay", None)):
+        _error(client.post(path, headers=h, json=body), 404)
     _error(client.get(f"/admin/api/v1/members/{member.id}/entries?before={BIG}", headers=h), 422)
 
 
