@@ -46,12 +46,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["loyalty"] = runtime
     context.install(runtime)
 
+    errors.install_converters(app)
     errors.register(app)
     for bp in (health.bp, openapi.bp, admin.bp, program.bp, orders_api.bp, webhooks.bp, shopify_auth.bp,
                storefront.bp, storefront.proxy_bp, woo_connect.bp, referrals_api.admin_bp, widgets.bp,
                notifications_api.bp, notifications_api.public_bp, admin_pages.bp):
         app.register_blueprint(bp)
     _request_ids(app)
+    errors.limit_bodies(app)  # after the request id is set, before any view or credential check
 
     if settings.jobs_mode == "thread":
         from .jobs.worker import run_periodic_in_process

@@ -11,7 +11,8 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decim
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from .money import amount_text, plain, quantum
+from .errors import InvalidRequest
+from .money import MAX_AMOUNT, amount_text, plain, quantum
 from .program import Campaign, Match, Program, Tier
 
 ZERO = Decimal(0)
@@ -45,6 +46,20 @@ class Order:
     test: bool = False
     updated_at: datetime | None = None  # when the platform last changed it (orders the snapshots)
     unallocated_discount: Decimal = ZERO  # an order discount no line carried: spread over the lines
+
+    def __post_init__(self) -> None:
+        """An amount no shop charges (or a column can hold) is bad input, said once, here:
+        a platform payload with such a price fails as invalid instead of overflowing a column."""
+        amounts = {"shipping": self.shipping, "shipping_tax": self.shipping_tax, "tips": self.tips,
+                   "unallocated_discount": self.unallocated_discount}
+        for line in self.lines:
+            amounts[f"line {line.line_id} total"] = line.total
+            amounts[f"line {line.line_id} tax"] = line.tax
+        for name, value in amounts.items():
+            if not (isinstance(value, (int, Decimal)) and Decimal(value).is_finite()
+                    and abs(Decimal(value)) <= MAX_AMOUNT):
+                raise InvalidRequest(f"order {self.order_id}: {name} {value} is not an amount "
+                                     f"(at most {MAX_AMOUNT:,} per amount)", field=name)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,11 @@ _EXPONENTS = {
 }
 
 
+# The largest amount one order, line, refund or posting may carry: amounts are stored as
+# NUMERIC(18, 4), which holds less than 10^14; sums of many must still fit.
+MAX_AMOUNT = Decimal(10) ** 12
+
+
 def exponent(currency: str) -> int:
     return _EXPONENTS.get(currency, 2)
 

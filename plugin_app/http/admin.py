@@ -14,6 +14,7 @@ from ..domain.money import plain
 from ..services import awards
 from ..services.ledger import Posted
 from .auth import admin_required
+from .fields import DbId, Points, SignedAmount
 from .openapi import api
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api/v1")
@@ -47,15 +48,15 @@ class Strict(BaseModel):
 
 class AdjustIn(Strict):
     asset: Literal["points", "credit"] = "points"
-    amount: int | Decimal = Field(description="signed: positive adds, negative removes; "
-                                              "points are whole, credit is a decimal string")
+    amount: Points | SignedAmount = Field(description="signed: positive adds, negative removes; points are "
+                                                      "whole (at most 10^12), credit is a decimal string")
     reason: str = Field(min_length=1, max_length=500)
     actor: str | None = Field(None, max_length=200, description="the person making the change")
     idempotency_key: str = Field(min_length=1, max_length=200)
 
 
 class ReverseIn(Strict):
-    amount: int | Decimal | None = Field(None, description="omit to reverse what is left")
+    amount: Points | SignedAmount | None = Field(None, description="omit to reverse what is left")
     reason: str = Field(min_length=1, max_length=500)
     idempotency_key: str = Field(min_length=1, max_length=200)
 
@@ -90,7 +91,7 @@ class EntriesOut(BaseModel):
 
 
 class EntriesQuery(Strict):
-    before: int | None = None
+    before: DbId | None = None
     limit: int = Field(50, ge=1, le=200)
 
 
@@ -212,7 +213,7 @@ def member_entries(member_id: int, query: EntriesQuery):
 @bp.post("/members/<int:member_id>/adjustments")
 @admin_required
 @api(summary="Adjust a balance by hand, with who and why", tags=["ledger"], body=AdjustIn,
-     response=PostedOut, status=201, auth="adminKey", errors=(404, 409))
+     response=PostedOut, status=201, also=(200,), auth="adminKey", errors=(404, 409))
 def adjust(member_id: int, body: AdjustIn):
     actor = f"{g.actor}:{body.actor}" if body.actor else g.actor
     posted = _rt().ledger.adjust(g.shop.id, member_id, Asset(body.asset), _amount(body.asset, body.amount),
@@ -223,7 +224,7 @@ def adjust(member_id: int, body: AdjustIn):
 @bp.post("/entries/<int:entry_id>/reversals")
 @admin_required
 @api(summary="Reverse all or part of an entry", tags=["ledger"], body=ReverseIn,
-     response=PostedOut, status=201, auth="adminKey", errors=(404, 409))
+     response=PostedOut, status=201, also=(200,), auth="adminKey", errors=(404, 409))
 def reverse(entry_id: int, body: ReverseIn):
     from ..storage.repos import LedgerRepo
 
@@ -313,8 +314,10 @@ def customer_token(body: TokenIn):
 
 
 class AnalyticsQuery(Strict):
-    start: str | None = Field(None, alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")
-    end: str | None = Field(None, alias="to", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    start: str | None = Field(None, alias="from", max_length=10, json_schema_extra={"format": "date"},
+                              description="YYYY-MM-DD (a real date); default: 29 days before `to`")
+    end: str | None = Field(None, alias="to", max_length=10, json_schema_extra={"format": "date"},
+                            description="YYYY-MM-DD (a real date); default: today")
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
@@ -333,14 +336,9 @@ class AnalyticsOut(BaseModel):
 
 
 def _period(query: AnalyticsQuery):
-    from datetime import date, timedelta
+    from ..services.analytics import parse_period
 
-    end = date.fromisoformat(query.end) if query.end else _rt().clock.now().date()
-    start = date.fromisoformat(query.start) if query.start else end - timedelta(days=29)
-    if start > end:
-        from ..domain.errors import InvalidRequest
-        raise InvalidRequest("from must not be after to")
-    return start, end
+    return parse_period(query.start, query.end, _rt().clock.now().date())
 
 
 @bp.get("/analytics")

@@ -344,7 +344,7 @@ def _charts(board: dict, t: dict) -> dict[str, str]:
 @bp.get("")
 @bp.get("/dashboard")
 def dashboard():
-    from datetime import date
+    from ..services.analytics import parse_period
 
     shop = _shop()
     rt = _rt()
@@ -352,12 +352,9 @@ def dashboard():
     today = rt.clock.now().date()
     error = None
     try:
-        end = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
-        start = date.fromisoformat(request.args["from"]) if request.args.get("from") else end - timedelta(days=29)
-        if start > end or (end - start).days > 3660:
-            raise ValueError("the start must be before the end, at most ten years apart")
-    except ValueError as exc:
-        error, end, start = str(exc), today, today - timedelta(days=29)
+        start, end = parse_period(request.args.get("from"), request.args.get("to"), today)
+    except DomainError as exc:
+        error, end, start = exc.message, today, today - timedelta(days=29)
     board = rt.analytics.dashboard(shop.id, shop.currency, start, end)
     t = TEXTS[_lang(shop)]
     charts = _charts(board, t)

@@ -1,11 +1,14 @@
 """Every error is JSON: {"error": {"code", "message", ...}}; never an HTML page or a trace."""
 from __future__ import annotations
 
+import io
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import IntegerConverter
 
 from ..domain.errors import DomainError
 from ..logs import request_id
@@ -26,11 +29,49 @@ def validation_errors(exc: ValidationError) -> list[dict]:
             for err in exc.errors()]
 
 
+DATABASE_RETRY_AFTER = 5  # seconds: a restart or fail-over of PostgreSQL takes about that
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: a non-negative id PostgreSQL can hold (BIGINT). A larger
+    number names nothing, so it does not match (a JSON 404) instead of reaching the database."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2 ** 63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def install_converters(app: Flask) -> None:
+    """Before any blueprint is registered: rules bind their converters when added."""
+    app.url_map.converters["int"] = IdConverter
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    """PostgreSQL is down or the connection broke: the request may succeed later (503), as
+    opposed to a bug or bad data (500 / 4xx)."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 500, code, exc.description or exc.name)
+        response = error_response(exc.code or 500, code, exc.description or exc.name)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response[0].headers["Allow"] = ", ".join(sorted(set(exc.valid_methods) | {"OPTIONS"}))
+        return response
+
+    @app.errorhandler(sa_exc.SQLAlchemyError)
+    def database_error(exc: sa_exc.SQLAlchemyError):
+        if not _database_unavailable(exc):
+            return unexpected(exc)
+        log.warning("database unavailable: %s", type(exc).__name__, exc_info=True)
+        response = error_response(503, "database_unavailable",
+                                  "the database is not reachable right now; try again shortly")
+        response[0].headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
@@ -44,5 +85,27 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        log.exception("unhandled error")
+        log.error("unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "something went wrong on our side")
+
+
+def limit_bodies(app: Flask) -> None:
+    """413 for a body over MAX_CONTENT_LENGTH, before anything else looks at the request (the
+    credentials, the JSON): a declared Content-Length is checked up front; a body without one
+    (chunked) is cut off by Werkzeug while it is read, which lands in the same JSON 413."""
+
+    @app.before_request
+    def _too_large():
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        length = request.content_length
+        if limit is None:
+            return None
+        if length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            # No length announced: Werkzeug would stop reading at the limit and hand over a cut
+            # body (a 400 for bad JSON, or a truncated form). Read one byte past it here instead.
+            raw = request.environ["wsgi.input"].read(limit + 1)
+            request.environ["wsgi.input"] = io.BytesIO(raw)
+            length = len(raw)
+        if length is not None and length > limit:
+            return error_response(413, "payload_too_large", f"the body is larger than {limit} bytes")
+        return None

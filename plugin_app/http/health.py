@@ -29,7 +29,7 @@ class Readiness(BaseModel):
 
 
 @bp.get("/healthz")
-@api(summary="Liveness: the process answers", tags=["meta"], response=Health)
+@api(summary="Liveness: the process answers", tags=["meta"], response=Health, database=False)
 def healthz():
     return jsonify(status="ok")
 

@@ -24,19 +24,34 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+MAX_ID = 2 ** 63 - 1  # ids are PostgreSQL BIGINTs; a path id above this names nothing (404)
+
+
 def api(*, summary: str, tags: list[str], response: type[BaseModel] | None = None,
         body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
         document: type | None = None, status: int = 200, auth: str | None = None,
-        errors: tuple[int, ...] = ()) -> Callable:
+        errors: tuple[int, ...] = (), also: tuple[int, ...] = (), database: bool = True) -> Callable:
     """Declare a JSON endpoint. A `body` model is validated before the view runs (422 with a
     message per field) and passed as the `body` argument; likewise `query`. `document` names
-    a type (a dataclass) whose schema describes a body the view parses itself."""
+    a type (a dataclass) whose schema describes a body the view parses itself. `also` names other
+    success statuses answered with the same body (200 for an idempotent replay of a 201).
+
+    The statuses every such route can answer are derived, not listed by hand: 400 (not JSON),
+    413 (too large) and 422 for a body; 422 for a query; 401 for `auth`; 404 for an id in the
+    path; 503 while the database is unreachable (`database=False` for routes that never touch it).
+    Text with a NUL byte (which PostgreSQL cannot store) is refused here with 422, wherever it
+    comes from: the path, the query or the body."""
 
     def wrap(view: Callable) -> Callable:
         @functools.wraps(view)
         def inner(*args: Any, **kwargs: Any):
+            payload = request.get_json(silent=True) if body is not None or document is not None else None
+            where = _nul_in(kwargs, "path") or _nul_in({k: "".join(v) for k, v in request.args.lists()}, "query") or \
+                _nul_in(payload, "body")
+            if where:
+                return error_response(422, "validation_failed", "the request is not valid",
+                                      fields=[{"field": where, "message": "NUL characters are not allowed"}])
             if body is not None:
-                payload = request.get_json(silent=True)
                 if payload is None:
                     return error_response(400, "invalid_json", "the body must be a JSON object")
                 kwargs["body"] = body.model_validate(payload)
@@ -46,58 +61,109 @@ def api(*, summary: str, tags: list[str], response: type[BaseModel] | None = Non
 
         inner.__openapi__ = dict(summary=summary, tags=tags, response=response, body=body,
                                  query=query, document=document, status=status, auth=auth,
-                                 errors=errors)
+                                 errors=errors, also=also, database=database)
         return inner
 
     return wrap
 
 
-def _schema(model: type, components: dict) -> dict:
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    else:
+def _nul_in(value: Any, where: str) -> str | None:
+    """The place (dotted) of the first string holding a NUL character, or None."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _nul_in(str(k), where) or _nul_in(v, f"{where}.{k}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _nul_in(v, f"{where}.{i}")
+            if found:
+                return found
+    return None
+
+
+def statuses(meta: dict, has_path_params: bool) -> set[int]:
+    """Every error status a declared route can answer (see `api`)."""
+    out = set(meta["errors"])
+    if meta["body"] is not None or meta["document"] is not None:
+        out |= {400, 413, 422}
+    if meta["query"] is not None:
+        out.add(422)
+    if meta["auth"]:
+        out.add(401)
+    if has_path_params:
+        out.add(404)
+    if meta["database"]:
+        out.add(503)
+    return out
+
+
+class _Schemas:
+    """All models' JSON schemas from one pydantic generation, so two models that share a class
+    name in different modules (a cart line and an order line) get distinct component names."""
+
+    def __init__(self, models: list[type]) -> None:
         from pydantic import TypeAdapter
 
-        schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
-    for name, sub in schema.pop("$defs", {}).items():
-        components[name] = sub
-    components[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+        unique = list(dict.fromkeys(models))
+        refs, defs = TypeAdapter.json_schemas([(m, "validation", TypeAdapter(m)) for m in unique],
+                                              ref_template="#/components/schemas/{model}")
+        self.components: dict[str, Any] = defs.get("$defs", {})
+        self.refs = {m: refs[(m, "validation")] for m in unique}
+
+    def ref(self, model: type) -> dict:
+        return self.refs[model]
+
+
+def _path_param(conv: str | None, args: str | None) -> dict:
+    if conv == "int":
+        bounds = dict(a.strip().split("=", 1) for a in (args or "").split(",") if "=" in a)
+        return {"type": "integer", "minimum": int(bounds.get("min", 0)), "maximum": int(bounds.get("max", MAX_ID))}
+    if conv == "any":
+        return {"type": "string", "enum": [a.strip(" '\"") for a in args.split(",")]}
+    return {"type": "string", "minLength": 1}
 
 
 def build_spec(app: Flask) -> dict:
-    components: dict[str, Any] = {}
     paths: dict[str, dict] = {}
-    error_ref = _schema(ErrorResponse, components)
+    routes = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         meta = getattr(app.view_functions[rule.endpoint], "__openapi__", None)
-        if meta is None:
-            continue
+        if meta is not None:
+            routes.append((rule, meta))
+    schemas = _Schemas([ErrorResponse] + [m for _, meta in routes for m in
+                                          (meta["response"], meta["body"] or meta["document"])
+                                          if m is not None])
+    error_ref = schemas.ref(ErrorResponse)
+    for rule, meta in routes:
         path = _PARAM.sub(lambda m: "{" + m.group("name") + "}", rule.rule)
+        path_params = list(_PARAM.finditer(rule.rule))
         params = [{"name": m.group("name"), "in": "path", "required": True,
-                   "schema": {"type": "integer"} if m.group("conv") == "int" else
-                   {"type": "string", "enum": [a.strip(" '\"") for a in m.group("args").split(",")]}
-                   if m.group("conv") == "any" else {"type": "string"}}
-                  for m in _PARAM.finditer(rule.rule)]
+                   "schema": _path_param(m.group("conv"), m.group("args"))} for m in path_params]
         if meta["query"] is not None:
-            props = meta["query"].model_json_schema().get("properties", {})
-            required = set(meta["query"].model_json_schema().get("required", []))
+            query_schema = meta["query"].model_json_schema()
+            props = query_schema.get("properties", {})
+            required = set(query_schema.get("required", []))
             params += [{"name": n, "in": "query", "required": n in required, "schema": s}
                        for n, s in props.items()]
         ok: dict[str, Any] = {"description": "OK"}
         if meta["response"] is not None:
-            ok["content"] = {"application/json": {"schema": _schema(meta["response"], components)}}
-        responses = {str(meta["status"]): ok}
-        for code in sorted(set(meta["errors"]) | ({401} if meta["auth"] else set()) | (
-                {422} if meta["body"] or meta["query"] or meta["document"] else set())):
+            ok["content"] = {"application/json": {"schema": schemas.ref(meta["response"])}}
+        responses = {str(code): ok for code in (meta["status"], *meta["also"])}
+        for code in sorted(statuses(meta, bool(path_params))):
             responses[str(code)] = {"description": "error",
                                     "content": {"application/json": {"schema": error_ref}}}
+        if "503" in responses:
+            responses["503"]["headers"] = {"Retry-After": {"schema": {"type": "string"},
+                                                           "description": "seconds to wait"}}
         op: dict[str, Any] = {"summary": meta["summary"], "tags": meta["tags"],
                               "operationId": rule.endpoint.replace(".", "_"),
                               "parameters": params, "responses": responses}
         if meta["body"] is not None or meta["document"] is not None:
             op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": _schema(meta["body"] or meta["document"], components)}}}
+                "application/json": {"schema": schemas.ref(meta["body"] or meta["document"])}}}
         if meta["auth"]:
             op["security"] = [{meta["auth"]: []}]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -108,7 +174,7 @@ def build_spec(app: Flask) -> dict:
                  "description": "Points, store credit, tiers and referrals for Shopify and "
                                 "WooCommerce stores. Errors are {\"error\": {\"code\", \"message\"}}."},
         "paths": paths,
-        "components": {"schemas": components, "securitySchemes": {
+        "components": {"schemas": schemas.components, "securitySchemes": {
             "adminKey": {"type": "http", "scheme": "bearer",
                          "description": "the shop's admin API key, or a Shopify session token"}}},
     }
@@ -119,7 +185,7 @@ class Spec(BaseModel):
 
 
 @bp.get("/openapi.json")
-@api(summary="This document", tags=["meta"])
+@api(summary="This document", tags=["meta"], database=False)
 def openapi_json():
     spec = current_app.extensions.get("loyalty_openapi")
     if spec is None:

@@ -10,11 +10,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from ..domain.earning import Earning, Order, OrderLine, Refund, RefundLine
 from ..domain.errors import InvalidRequest
 from .auth import admin_required
+from .fields import Amount
 from .openapi import api
 
 bp = Blueprint("orders_api", __name__, url_prefix="/admin/api/v1/orders")
-Amount = Decimal
-
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")

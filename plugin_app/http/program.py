@@ -1,6 +1,8 @@
 """The program document (`GET/PUT /admin/api/v1/program`), its versions, and previews."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel
 
@@ -13,6 +15,17 @@ from .orders_api import EarningOut, PreviewIn, earning_json, to_order
 
 bp = Blueprint("program_api", __name__, url_prefix="/admin/api/v1/program")
 META = ("version", "updated_at", "updated_by", "note", "restored_from")
+
+
+@dataclass(frozen=True)
+class ProgramOut(Program):
+    """The program as the API answers it: the document, with its version around it."""
+
+    version: int = 1
+    updated_by: str = ""
+    updated_at: str = ""
+    note: str | None = None
+    restored_from: int | None = None
 
 
 class VersionOut(BaseModel):
@@ -43,7 +56,7 @@ def _out(pv: ProgramVersion, status: int = 200):
 @bp.get("")
 @admin_required
 @api(summary="The shop's program: one document, with its version", tags=["program"],
-     document=Program, auth="adminKey")
+     response=ProgramOut, auth="adminKey")
 def get_program():
     return _out(_rt().programs.current(g.shop.id))
 
@@ -52,7 +65,7 @@ def get_program():
 @admin_required
 @api(summary="Replace the program (validated; a new version). Send If-Match: \"<version>\" to "
              "refuse the write when someone changed it since you read it",
-     tags=["program"], document=Program, auth="adminKey", errors=(409, 412))
+     tags=["program"], document=Program, response=ProgramOut, auth="adminKey", errors=(409, 412))
 def put_program():
     document = request.get_json(silent=True)
     if not isinstance(document, dict):
@@ -78,18 +91,18 @@ def history():
     return jsonify(versions=_rt().programs.history(g.shop.id))
 
 
-@bp.get("/versions/<int:version>")
+@bp.get("/versions/<int(max=2147483647):version>")
 @admin_required
-@api(summary="One earlier version of the program", tags=["program"], document=Program,
+@api(summary="One earlier version of the program", tags=["program"], response=ProgramOut,
      auth="adminKey", errors=(404,))
 def get_version(version: int):
     return _out(_rt().programs.version(g.shop.id, version))
 
 
-@bp.post("/versions/<int:version>/restore")
+@bp.post("/versions/<int(max=2147483647):version>/restore")
 @admin_required
 @api(summary="Make an earlier version current again (as a new version)", tags=["program"],
-     document=Program, status=201, auth="adminKey", errors=(404,))
+     response=ProgramOut, status=201, auth="adminKey", errors=(404,))
 def restore(version: int):
     return _out(_rt().programs.restore(g.shop.id, version, author=g.actor), 201)
 

@@ -13,6 +13,7 @@ from connectors.shopify import webhooks as shopify_hooks
 from ..services import identity
 from ..services.cart import Cart, CartLine
 from .errors import error_response
+from .fields import Amount
 from .openapi import api
 
 bp = Blueprint("storefront", __name__, url_prefix="/storefront/v1")
@@ -34,22 +35,23 @@ class LineIn(Strict):
     product_type: str | None = Field(None, max_length=100)
     quantity: int = Field(ge=1, le=10_000)
     price: Decimal = Field(ge=0, le=Decimal("1000000"), description="unit price in the cart's currency")
-    discount: Decimal = Field(Decimal(0), ge=0, description="discount on the whole line")
+    discount: Amount = Field(Decimal(0), description="discount on the whole line")
     gift_card: bool = False
 
 
 class CartIn(Strict):
     currency: str = Field(pattern="^[A-Z]{3}$")
-    rate: Decimal | None = Field(None, gt=0, description="cart currency units per one unit of the shop's currency")
+    rate: Decimal | None = Field(None, gt=0, le=Decimal(10) ** 6, decimal_places=8,
+                                 description="cart currency units per one unit of the shop's currency")
     lines: list[LineIn] = Field(min_length=1, max_length=250)
-    discount: Decimal = Field(Decimal(0), ge=0, description="order-level discount, in the cart's currency")
+    discount: Amount = Field(Decimal(0), description="order-level discount, in the cart's currency")
 
 
 class ApplyIn(Strict):
     idempotency_key: str = Field(min_length=8, max_length=200)
     reward_id: str | None = Field(None, max_length=40)
     steps: int | None = Field(None, ge=1, le=10_000)
-    store_credit: Decimal | None = Field(None, gt=0, description="spend this much store credit instead")
+    store_credit: Amount | None = Field(None, gt=0, description="spend this much store credit instead")
     cart: CartIn
 
 

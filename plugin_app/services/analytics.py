@@ -15,19 +15,51 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..domain.errors import InvalidRequest
 from ..domain.money import Money
 from ..storage import tables as t
 from ..storage.db import Database
 from ..storage.repos import add_to, insert_ignore
 
 ACTIVE_KINDS = ("earn", "redeem", "commit")
+EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)  # a day's bounds stay representable
+MAX_PERIOD_DAYS = 3660  # ten years
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_period(start: str | None, end: str | None, today: date) -> tuple[date, date]:
+    """The one parser of a dashboard period (`from`, `to`: YYYY-MM-DD, either may be omitted:
+    the last 30 days to today). Impossible or out-of-range dates, a start after the end and
+    periods over ten years are InvalidRequest naming the field."""
+
+    def day(text: str | None, field: str) -> date | None:
+        if not text:
+            return None
+        try:
+            if not _DAY.fullmatch(text):
+                raise ValueError
+            value = date.fromisoformat(text)
+        except ValueError:
+            raise InvalidRequest(f"{field} must be a real date, YYYY-MM-DD", field=field) from None
+        if not EARLIEST <= value <= LATEST:
+            raise InvalidRequest(f"{field} must be between {EARLIEST} and {LATEST}", field=field)
+        return value
+
+    last = day(end, "to") or today
+    first = day(start, "from") or last - timedelta(days=29)
+    if first > last:
+        raise InvalidRequest("from must not be after to: the start must be before the end", field="from")
+    if (last - first).days > MAX_PERIOD_DAYS:
+        raise InvalidRequest("a period is at most ten years", field="from")
+    return first, last
 ORDER_METRICS = ("orders", "revenue", "returning_orders", "new_customers", "redemption_orders", "redemption_revenue")
 METRICS = ("points_issued", "points_redeemed", "points_expired", "points_reversed",
            "credit_issued", "credit_spent", "credit_expired", "entries", "referral_credit")

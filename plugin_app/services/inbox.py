@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Callable, Protocol
 
 from sqlalchemy import and_, or_, select, tuple_, update
+from sqlalchemy.exc import DataError
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain.errors import DomainError
@@ -36,6 +37,21 @@ class Message:
     payload: bytes
     headers: dict
     attempts: int
+
+
+# Errors that running the same message again reproduces: the payload holds something the code
+# or a column cannot take (a price beyond NUMERIC(18, 4), text that is not text). Retrying a
+# poison message only delays its verdict: it fails at once, with the reason, for a replay after a fix.
+POISON = (DataError, ArithmeticError, ValueError, TypeError, KeyError, RecursionError)
+
+
+def poisoned(exc: BaseException) -> bool:
+    return isinstance(exc, POISON)
+
+
+def _text(value: str, limit: int = 500) -> str:
+    """A reason fit for a text column (PostgreSQL refuses NUL characters)."""
+    return value.replace("\x00", "\\x00")[:limit]
 
 
 class Ignored(Exception):
@@ -186,9 +202,10 @@ class Inbox:
             if row is None:
                 return None
             if row.attempts > self.max_attempts:
+                last = (row.last_error or "").splitlines()[0][:300] if row.last_error else "no error recorded"
                 conn.execute(update(t.inbox).where(c.id == inbox_id).values(
                     state="failed", claim_token=None, processed_at=now,
-                    outcome=f"gave up after {self.max_attempts} attempts"))
+                    outcome=f"gave up after {self.max_attempts} attempts: {last}"[:500]))
                 return None
         return Message(row.id, row.shop_id, row.source, row.topic, row.external_id,
                        bytes(row.payload), dict(row.headers), row.attempts), token
@@ -216,19 +233,27 @@ class Inbox:
             outcome = handler(message)
             self.failpoint("inbox.after_handler")
         except Ignored as why:
-            self._finish(inbox_id, token, state="ignored", processed_at=now(), outcome=str(why)[:500])
+            self._finish(inbox_id, token, state="ignored", processed_at=now(), outcome=_text(str(why)))
             return "ignored"
         except DomainError as exc:  # deterministic: retrying gives the same answer
             self._finish(inbox_id, token, state="failed", processed_at=now(),
-                         outcome=f"{exc.code}: {exc.message}"[:500], last_error=repr(exc))
+                         outcome=_text(f"{exc.code}: {exc.message}"), last_error=repr(exc)[:2000])
             return "failed"
         except Exception as exc:
+            if poisoned(exc):
+                log.warning("inbox %s failed for good (%s): it waits for a replay", inbox_id, type(exc).__name__,
+                            exc_info=True)
+                reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self._finish(inbox_id, token, state="failed", processed_at=now(),
+                             outcome=_text(f"cannot be processed ({type(exc).__name__}): {reason}"),
+                             last_error=repr(exc)[:2000])
+                return "failed"
             backoff = timedelta(seconds=min(3600, 2 ** message.attempts))
             log.exception("inbox %s attempt %s failed", inbox_id, message.attempts)
             self._finish(inbox_id, token, state="received", locked_until=now() + backoff,
                          last_error=repr(exc)[:2000])
             return "retry"
-        self._finish(inbox_id, token, state="done", processed_at=now(), outcome=str(outcome)[:500],
+        self._finish(inbox_id, token, state="done", processed_at=now(), outcome=_text(str(outcome)),
                      last_error=None)
         return "done"
 
