@@ -39,10 +39,13 @@ class Message:
     attempts: int
 
 
-# Errors that running the same message again reproduces: the payload holds something the code
-# or a column cannot take (a price beyond NUMERIC(18, 4), text that is not text). Retrying a
-# poison message only delays its verdict: it fails at once, with the reason, for a replay after a fix.
-POISON = (DataError, ArithmeticError, ValueError, TypeError, KeyError, RecursionError)
+# Errors that running the same message again reproduces: the payload holds something a column or
+# the arithmetic cannot take (a price beyond NUMERIC(18, 4)). Retrying a poison message only
+# delays its verdict: it fails at once, with the reason, for a replay after a fix. (A payload that
+# does not translate is already a DomainError. Generic ValueError/KeyError/TypeError are not here:
+# raised in the services they can depend on what arrived first, and a retry converges; a message
+# that keeps failing is still given up after `max_attempts`, with its last error.)
+POISON = (DataError, ArithmeticError, RecursionError)
 
 
 def poisoned(exc: BaseException) -> bool:
