@@ -88,6 +88,24 @@ def drain(redis_url):
     SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
 
 
+def settle_retries(rt, shop) -> int:
+    """Time passes: messages waiting for their retry backoff become due now."""
+    from sqlalchemy import text
+
+    with rt.db.transaction() as conn:
+        return conn.execute(text("update inbox set locked_until = now() where shop_id = :s and state = 'received' "
+                                 "and locked_until > now()"), {"s": shop.id}).rowcount
+
+
+def unfinished(rt, shop) -> list:
+    from sqlalchemy import text
+
+    with rt.db.transaction() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "select topic, state, attempts, outcome, left(last_error, 300) from inbox "
+            "where shop_id = :s and state not in ('done', 'ignored')"), {"s": shop.id})]
+
+
 def snapshot(rt, shop):
     _, b = rt.members.by_customer(shop.id, str(CUSTOMER))
     return (b.points, b.pending_points, b.lifetime_points, b.credit.amount, b.pending_credit.amount)
@@ -130,6 +148,11 @@ def test_any_permutation_and_duplication_converges_to_the_in_order_replay(rq_app
                 drain(redis_url)
         rt.inbox.sweep()  # the rows are the truth: ring again for whatever Redis forgot
         drain(redis_url)
-        assert snapshot(rt, shop) == expected, f"seed {seed}"
+        for _ in range(5):  # a delivery that hit a passing error waits for its backoff: let it pass
+            if not settle_retries(rt, shop):
+                break
+            rt.inbox.sweep()
+            drain(redis_url)
+        assert snapshot(rt, shop) == expected, (f"seed {seed}", unfinished(rt, shop))
     report = run_audit(rt.db)
     assert report.ok, report.problems
