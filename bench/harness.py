@@ -54,7 +54,7 @@ def _client(args) -> tuple[list[float], int, int, list[str]]:
             start = time.perf_counter()
             try:
                 conn.request(method, path, body if method == "POST" else None,
-                             {**headers, "X-Shopify-Webhook-Id": wid} if unique else headers)
+                             {**headers, "X-Shopify-Webhook-Id": wid, "X-Shopify-Event-Id": wid} if unique else headers)
                 resp = conn.getresponse()
                 resp.read()
                 status = resp.status
