@@ -337,3 +337,19 @@ def test_an_order_edited_after_payment_keeps_its_categories_and_the_added_line_g
     assert (earned(rt, "6010").points, earned(rt, "6010").credit) == (318, Decimal("10.36"))
     assert nodes_calls(state) == 2  # only the new product was asked about
     assert run_audit(rt.db).ok
+
+
+def test_the_admin_preview_agrees_with_the_quote_and_the_posting(shop):
+    """The program preview of an order (what the admin shows before anything is posted) reads the
+    same product facts as the cart quote: a category rule changes the preview too."""
+    from connectors.shopify.translate import order as translate
+
+    rt = shop.rt
+    jobs = []
+    rt.catalog.enqueue = lambda task, *args, job_id=None: jobs.append(task)
+    neutral = translate(shopify_order(6020)).order
+    before = rt.orders.preview(shop.shop.id, neutral)
+    assert before.points == 113 and jobs == ["refresh_catalog"]  # nothing known yet: a fetch is scheduled
+    assert shop.sender.deliver("orders/paid", shopify_order(6021)).status_code == 200  # fetches the facts
+    after = rt.orders.preview(shop.shop.id, neutral)
+    assert (after.points, after.credit) == (288, Decimal("9.36")) == (earned(rt, "6021").points, earned(rt, "6021").credit)

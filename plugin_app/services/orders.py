@@ -79,6 +79,9 @@ class OrderService:
 
     def preview(self, shop_id: int, order: Order, customer_id: str | None = None) -> Earning:
         """What this order would earn now, with the explanation; writes nothing."""
+        if self.catalog is not None:  # what the products are, as the cart quote knows them (a miss
+            # schedules a fetch: outside the transaction, like the quote)
+            order = self.catalog.cached(shop_id, order, self.programs.current(shop_id).program)
         with self.db.transaction() as conn:
             pv = self.programs.current(shop_id, conn)
             member = None
