@@ -217,8 +217,8 @@ class Runtime:
     def run_task(self, task: str, args: tuple) -> object:
         from .jobs import context
 
-        context.install(self)
-        return tasks.run(task, args)
+        with context.lent(self):
+            return tasks.run(task, args)
 
     def close(self) -> None:
         self.db.dispose()

@@ -35,6 +35,7 @@ def test_the_demo_links_follow_its_port_or_app_url(tmp_path, monkeypatch, app_ur
     try:
         assert rt.notifier.unsubscribe_url(1, 1).startswith(f"{expected}/u/1.1.")
     finally:
+        apps[0].extensions["loyalty_periodic_stop"].set()  # the demo's periodic thread ends with the test
         rt.close()
 
 
