@@ -2,11 +2,9 @@
 line items no categories, so the product facts are looked up (Shopify Admin GraphQL `nodes`,
 WooCommerce `GET products?include=`), cached, kept current by product and collection webhooks,
 and used alike by quotes (cache only) and postings (fetched in the worker when missing)."""
-import threading
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from types import SimpleNamespace
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import httpx
 import pytest
@@ -217,20 +215,13 @@ def test_shopify_facts_are_batched_under_the_query_cost_limit(shop):
 
 
 # -- WooCommerce ---------------------------------------------------------------------------------
-class Quiet(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def woo(clean_db):
     state = W.WooState()
     state.products = {501: W.product(501, name="Trail Boots", categories=[(20, "outdoor", "Outdoor")], tags=[(31, "sale", "Sale")]),
                       502: W.product(502, name="Gift Wrap", categories=[(21, "gift-wrap", "Gift wrap")]),
                       503: W.product(503, name="Camp Mug")}
-    server = make_server("127.0.0.1", 0, W.woo_app(state), handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
+    server, url = W.serve(state)
     app = create_app({"database_url": clean_db, "jobs_mode": "eager", "encryption_keys": (ENCRYPTION_KEY,),
                       "app_url": "https://loyalty.example"})
     rt = app.extensions["loyalty"]

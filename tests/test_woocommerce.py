@@ -4,10 +4,8 @@ convergence, reconciliation of dropped deliveries and disabled webhooks, and the
 coupons."""
 import json
 import random
-import threading
 import uuid
 from decimal import Decimal
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 from click.testing import CliRunner
@@ -23,11 +21,6 @@ from . import woocommerce_standin as W
 from .conftest import ENCRYPTION_KEY
 
 
-class Quiet(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 def test_signature_vector_and_php_escaping():
     body = b'{"id":727,"status":"processing","_links":{"self":[{"href":"https:\\/\\/example.com\\/wp-json\\/wc\\/v3\\/orders\\/727"}]}}'
     assert verify(body, {"X-WC-Webhook-Signature": "jDwKYNNzmnao5nkj5umG+8quzROVVEzMeiQ9MU1TE/w="}, ["wc_secret_123"])
@@ -41,9 +34,7 @@ def test_signature_vector_and_php_escaping():
 @pytest.fixture
 def env(clean_db):
     state = W.WooState()
-    server = make_server("127.0.0.1", 0, W.woo_app(state), handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
+    server, url = W.serve(state)
     app = create_app({"database_url": clean_db, "jobs_mode": "eager", "encryption_keys": (ENCRYPTION_KEY,),
                       "app_url": "https://loyalty.example"})
     rt = app.extensions["loyalty"]
@@ -130,12 +121,6 @@ def scenario(store: W.WooState) -> list:
     ]
 
 
-def standin_server(state: W.WooState):
-    server = make_server("127.0.0.1", 0, W.woo_app(state), handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_port}"
-
-
 def test_status_mapping_and_convergence(env):
     rt = env.rt
     for topic, payload in scenario(env.state):
@@ -147,7 +132,7 @@ def test_status_mapping_and_convergence(env):
     assert expected[0] == 50 + 44 + 30
     for seed in range(5):
         store = W.WooState()
-        server, url = standin_server(store)
+        server, url = W.serve(store)
         try:
             shop, _ = rt.shops.register("woocommerce", url, credentials={
                 "consumer_key": "ck_standin", "consumer_secret": "cs_standin", "webhook_secret": "w"})

@@ -421,3 +421,18 @@ def woo_app(state: WooState):
         return jsonify(state.coupons.pop(cid)) if cid in state.coupons else err(404, "woocommerce_rest_invalid_id", "Invalid ID.")
 
     return app
+
+
+def serve(state: "WooState"):
+    """Run the stand-in on a loopback port in a daemon thread (real HTTP, as wc-api-python
+    speaks it); returns the server (to shut down) and its base URL."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):  # no access log on the test output
+            pass
+
+    server = make_server("127.0.0.1", 0, woo_app(state), handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"

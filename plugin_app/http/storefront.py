@@ -179,12 +179,18 @@ def _quote(proxy: bool, body: CartIn):
     return jsonify(_rt().cart.quote(shop.id, shop.currency, _cart(body), customer))
 
 
-def _apply(proxy: bool, body: ApplyIn):
+def _signed_in(proxy: bool, what: str):
+    """The guard for what only a signed-in shopper may do: (shop, customer, problem)."""
     shop, customer, problem = _guard(proxy)
+    if problem is None and customer is None:
+        problem = error_response(401, "sign_in_required", f"only a signed-in customer can {what}")
+    return shop, customer, problem
+
+
+def _apply(proxy: bool, body: ApplyIn):
+    shop, customer, problem = _signed_in(proxy, "redeem")
     if problem:
         return problem
-    if customer is None:
-        return error_response(401, "sign_in_required", "only a signed-in customer can redeem")
     g.shop = shop
     answer = _rt().cart.apply(shop.id, shop.currency, customer, body.idempotency_key, cart=_cart(body.cart),
                               reward_id=body.reward_id, steps=body.steps, credit=body.store_credit)
@@ -192,11 +198,9 @@ def _apply(proxy: bool, body: ApplyIn):
 
 
 def _remove(proxy: bool, redemption_id: int):
-    shop, customer, problem = _guard(proxy)
+    shop, customer, problem = _signed_in(proxy, "remove a redemption")
     if problem:
         return problem
-    if customer is None:
-        return error_response(401, "sign_in_required", "only a signed-in customer can remove a redemption")
     return jsonify(_rt().cart.remove(shop.id, customer, redemption_id))
 
 
@@ -217,11 +221,9 @@ def _me(proxy: bool):
 def _birthday(proxy: bool, body: BirthdayIn):
     from ..domain.birthdays import show
 
-    shop, customer, problem = _guard(proxy)
+    shop, customer, problem = _signed_in(proxy, "give a birthday")
     if problem:
         return problem
-    if customer is None:
-        return error_response(401, "sign_in_required", "only a signed-in customer can give a birthday")
     g.shop = shop
     member = _rt().members.set_birthday(shop.id, customer, body.birthday, source="shopper",
                                         actor=f"customer:{customer}")
