@@ -9,7 +9,7 @@ from connectors.shopify import translate as shopify_translate
 from connectors.woocommerce import translate as woo_translate
 from connectors.woocommerce import webhooks as woo_webhooks
 
-from .services import awards, platform
+from .services import awards, handlers, platform
 from .services.platform import PlatformSync
 from .services.actions import ActionService
 from .services.expiry import ExpiryService
@@ -65,9 +65,9 @@ class Runtime:
         self.members = Members(self.db, self.clock)
         self.shops = Shops(self.db, self.box, self.clock)
         self.programs = Programs(self.db, self.clock)
-        self.tiers = TierService(self.db, self.ledger, self.clock)
-        self.orders = OrderService(self.db, self.ledger, self.members, self.programs, self.tiers, self.clock)
-        self.actions = ActionService(self.db, self.ledger, self.members, self.programs, self.tiers, self.clock)
+        self.tiers = TierService(self.db, self.ledger, self.programs, self.clock)
+        self.orders = OrderService(self.db, self.ledger, self.members, self.programs, self.clock)
+        self.actions = ActionService(self.db, self.ledger, self.members, self.programs, self.clock)
         self.expiry = ExpiryService(self.db, self.ledger, self.programs, self.clock)
         self.inbox = Inbox(self.db, self.queue.enqueue, clock=self.clock,
                            lease_seconds=settings.inbox_lease_seconds,
@@ -92,7 +92,7 @@ class Runtime:
                                  Smtp(settings.smtp_host, settings.smtp_port, settings.smtp_user, settings.smtp_password,
                                       settings.smtp_starttls, settings.mail_from),
                                  settings.app_url, settings.secret_key or "dev-only-not-secret", clock=self.clock)
-        self.ledger.observers.append(self.notifier.on_entry)
+        self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier)
         self.customer_fields = CustomerFields(self.db, self.programs, self.shops, self.platform_for, self.clock)
         self.change_preview = ChangePreview(self.db, self.programs, self.tiers, self.clock)
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,

@@ -78,9 +78,9 @@ def test_emails_arrive_once_in_the_shops_language_and_unsubscribe_works(rt, cloc
     rt.actions.award(shop.id, "c1", "signup", "c1")  # 50 points
     rt.ledger.earn(shop.id, member.id, "points", 60, key="o1", source="order", reason="order")  # 110: 5.00 off unlocked
     rt.ledger.earn(shop.id, member.id, "points", 500, key="o2", source="order", reason="order")  # 610: Silver
-    with rt.db.transaction() as conn:
+    with rt.db.uow(shop.id) as uow:
         pv = rt.programs.current(shop.id)
-        rt.tiers.evaluate(conn, shop.id, member.id, pv.program, pv.version, why="test")
+        rt.tiers.evaluate(uow, member.id, pv.program, pv.version, why="test")
     deliver(rt, clock, rounds=3)  # relaying and sending again changes nothing
     got = {subject(m): (to, m) for to, m in smtp.messages}
     assert len(smtp.messages) == 3, list(got)
@@ -176,9 +176,9 @@ def test_webhooks_are_signed_retried_and_never_two_different_events_for_one_id(r
     ep = rt.notifier.add_endpoint(shop.id, receiver.url, ["member.enrolled", "points.changed", "tier.changed"], "whsec_test")
     member, _ = rt.members.enrol(shop.id, "c1", email="a@example.com")
     rt.ledger.earn(shop.id, member.id, "points", 700, key="k1", source="order", reason="an order")
-    with rt.db.transaction() as conn:
+    with rt.db.uow(shop.id) as uow:
         pv = rt.programs.current(shop.id)
-        rt.tiers.evaluate(conn, shop.id, member.id, pv.program, pv.version, why="test")
+        rt.tiers.evaluate(uow, member.id, pv.program, pv.version, why="test")
     for _ in range(6):
         deliver(rt, clock)
         clock.advance(minutes=5)
@@ -225,9 +225,9 @@ def test_tier_and_balance_land_as_customer_metafields_on_the_shopify_standin(cle
     members = [rt.members.enrol(shop.id, str(7300400500600 + n))[0] for n in range(10)]
     for n, m in enumerate(members):
         rt.ledger.earn(shop.id, m.id, "points", 100 * (n + 1), key=f"e{n}", source="order", reason="x")
-        with rt.db.transaction() as conn:
+        with rt.db.uow(shop.id) as uow:
             pv = rt.programs.current(shop.id)
-            rt.tiers.evaluate(conn, shop.id, m.id, pv.program, pv.version, why="test")
+            rt.tiers.evaluate(uow, m.id, pv.program, pv.version, why="test")
     assert rt.customer_fields.sync() == 0  # off unless the merchant turns it on
     rt.programs.put(shop.id, {**dump(rt.programs.current(shop.id).program), "sync_customer_fields": True}, author="t")
     rt.programs._current_cache.clear()

@@ -145,12 +145,7 @@ def _amount(asset: str, value):
 
 
 def _posted(posted: Posted, status: int = 201):
-    rt = _rt()
-    if not posted.replayed:  # tiers are evaluated on every posting, manual ones too
-        with rt.db.transaction() as conn:
-            pv = rt.programs.current(g.shop.id, conn)
-            rt.tiers.evaluate(conn, g.shop.id, posted.balance.member_id, pv.program, pv.version,
-                              why="manual change")
+    rt = _rt()  # the tier already followed the posting (services.handlers)
     member, balance = rt.members.get(g.shop.id, posted.balance.member_id)
     return jsonify(entry_id=posted.entry_id, replayed=posted.replayed, hold_id=posted.hold_id,
                    balance=_member_json(member, balance)), 200 if posted.replayed else status

@@ -14,14 +14,14 @@ from ..domain.birthdays import SHOPPER_WAIT_DAYS
 from ..domain.earning import is_birthday, local
 from ..domain.ledger import Asset, Kind, Source
 from ..domain.ports import Clock, SystemClock
-from ..domain.tiers import add_months
+from ..domain.expiry import expires_at
+from ..domain.member_events import BirthdayRewarded
 from ..storage import tables as t
 from ..storage.db import Database
 from ..storage.repos import LedgerRepo, MembersRepo
 from .ledger import Ledger
 from .members import Members
 from .program import Programs
-from .tiers import TierService
 
 LABELS = {"signup": "welcome bonus", "birthday": "happy birthday", "review": "product review",
           "newsletter": "newsletter sign-up", "social_follow": "social follow",
@@ -39,21 +39,22 @@ class ActionOutcome:
 
 class ActionService:
     def __init__(self, db: Database, ledger: Ledger, members: Members, programs: Programs,
-                 tiers: TierService, clock: Clock | None = None) -> None:
+                 clock: Clock | None = None) -> None:
         self.db, self.ledger, self.members, self.programs = db, ledger, members, programs
-        self.tiers, self.clock = tiers, clock or SystemClock()
+        self.clock = clock or SystemClock()
 
     def award(self, shop_id: int, customer_id: str, kind: str, event_id: str, *,
-              email: str | None = None, conn: Connection | None = None) -> ActionOutcome:
+              email: str | None = None) -> ActionOutcome:
         """Award the points the program gives for `kind`, once per `event_id`, within caps."""
-        with self.db.unit(conn) as conn:
-            pv = self.programs.current(shop_id, conn)
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
+            pv = self.programs.current(shop_id)
             program = pv.program
             rule = program.actions.birthday if kind == "birthday" else program.actions.rule(kind)
-            member, _ = self.members.enrol(shop_id, customer_id, email=email, conn=conn)
+            member, _ = self.members.enrol(shop_id, customer_id, email=email)
             key = f"action:{kind}:{event_id}"
-            MembersRepo(conn, shop_id).balance(member.id, lock=True)  # caps are checked under the lock
-            prior = LedgerRepo(conn, shop_id).entry_by_key(key)
+            uow.members.balance(member.id, lock=True)  # caps are checked under the lock
+            prior = uow.ledger.entry_by_key(key)
             if prior is not None:
                 return ActionOutcome(kind, int(prior.points + prior.points_pending), prior.id, replayed=True)
             if rule is None or not rule.enabled:
@@ -75,20 +76,19 @@ class ActionService:
                 shop_id, member.id, Asset.POINTS, rule.points, key=key, source=Source.ACTION,
                 reason=f"{rule.points} points: {label}", external_ref=ref,
                 pending_until=now + timedelta(days=days) if days else None,
-                expires_at=add_months(now, program.expiry.months) if program.expiry.mode == "age" else None,
-                program_version=pv.version, details={"action": kind, "event_id": event_id}, conn=conn)
+                expires_at=expires_at(program, Asset.POINTS, now),
+                program_version=pv.version, details={"action": kind, "event_id": event_id})
             conn.execute(t.members.update().where(t.members.c.id == member.id).values(last_activity_at=now))
             if kind == "birthday":
-                from . import events
-                events.emit(conn, shop_id, member.id, "birthday_reward", f"birthday:{event_id}:{member.id}",
-                            {"points": rule.points, "kind": "points"}, now)
-            self.tiers.evaluate(conn, shop_id, member.id, program, pv.version, why=label)
+                uow.collect(BirthdayRewarded(shop_id=shop_id, member_id=member.id, at=now, event_id=event_id,
+                                             points=rule.points))
             return ActionOutcome(kind, rule.points, posted.entry_id)
 
     def birthdays(self) -> int:
         """Daily: award the birthday bonus, once a year, on the day or in the month."""
         awarded = 0
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             shop_ids = conn.execute(select(t.shops.c.id).where(t.shops.c.status == "installed")).scalars().all()
         for shop_id in shop_ids:
             program = self.programs.current(shop_id).program
@@ -101,7 +101,8 @@ class ActionService:
             just_given = select(t.birthday_changes.c.member_id).where(
                 t.birthday_changes.c.shop_id == shop_id, t.birthday_changes.c.source == "shopper",
                 t.birthday_changes.c.created_at > self.clock.now() - timedelta(days=SHOPPER_WAIT_DAYS))
-            with self.db.transaction() as conn:
+            with self.db.uow() as uow:
+                conn = uow.conn
                 rows = conn.execute(select(t.members.c.platform_customer_id, t.members.c.birthday).where(
                     t.members.c.shop_id == shop_id, t.members.c.birthday.is_not(None),
                     t.members.c.id.not_in(just_given))).all()

@@ -101,7 +101,8 @@ class Analytics:
         Runs under a row lock on its progress row, so two workers never fold the same entries."""
         folded = 0
         while True:
-            with self.db.transaction() as conn:
+            with self.db.uow() as uow:
+                conn = uow.conn
                 insert_ignore(conn, t.stats_progress, {"name": "ledger", "last_id": 0}, ["name"])
                 last = conn.execute(select(t.stats_progress.c.last_id).where(
                     t.stats_progress.c.name == "ledger").with_for_update()).scalar_one()

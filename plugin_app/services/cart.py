@@ -26,7 +26,7 @@ from ..domain.tiers import level_for
 from ..storage import tables as t
 from ..storage.db import Database
 from ..storage.repos import insert_ignore, insert_returning
-from . import events
+from ..domain.member_events import RedemptionFlagged, RewardRedeemed
 from .ledger import Ledger
 from .members import Members
 from .program import Programs
@@ -231,7 +231,8 @@ class CartService:
             asset, amount, title = Asset.CREDIT, money.amount, f"{money} store credit"
             value = {"amount": money.amount, "percent": None, "free_shipping": False}
         expires = now + timedelta(minutes=CODE_MINUTES)
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             row_id = insert_returning(conn, t.redemptions, dict(
                 shop_id=shop_id, member_id=member.id, idempotency_key=key, request_hash=fingerprint,
                 reward_id=reward_id, asset=asset.value, amount=Decimal(amount), status="reserving",
@@ -239,7 +240,7 @@ class CartService:
             if row_id is None:
                 raise InProgress("a request with this key is in progress; ask again")
             held = self.ledger.reserve(shop_id, member.id, asset, amount, key=f"redeem:{key}", source=Source.CART,
-                                       reason=f"held for {title}", conn=conn)  # InsufficientBalance undoes it all
+                                       reason=f"held for {title}")  # InsufficientBalance undoes it all
             conn.execute(update(t.redemptions).where(t.redemptions.c.id == row_id).values(hold_id=held.hold_id))
         code = "LOY-" + secrets.token_hex(5).upper()
         try:
@@ -261,7 +262,8 @@ class CartService:
         return answer
 
     def _stored(self, shop_id: int, key: str, fingerprint: str) -> dict | None:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             row = conn.execute(select(t.redemptions).where(t.redemptions.c.shop_id == shop_id,
                                                            t.redemptions.c.idempotency_key == key)).first()
         if row is None:
@@ -275,13 +277,15 @@ class CartService:
         return row.answer
 
     def _finish(self, row_id: int, status: str, answer: dict | None, **values) -> None:
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             conn.execute(update(t.redemptions).where(t.redemptions.c.id == row_id).values(
                 status=status, answer=answer, updated_at=self.clock.now(), **values))
 
     # -- remove, settle, lapse ---------------------------------------------------------------
     def _row(self, shop_id: int, redemption_id: int):
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             return conn.execute(select(t.redemptions).where(t.redemptions.c.shop_id == shop_id,
                                                             t.redemptions.c.id == redemption_id)).first()
 
@@ -302,7 +306,8 @@ class CartService:
         except Exception as exc:
             raise PlatformUnavailable(f"the code could not be disabled: {exc}"[:300]) from None
         if used:  # an order was placed with it meanwhile: spent, not given back
-            with self.db.transaction() as conn:
+            with self.db.uow(shop_id) as uow:
+                conn = uow.conn
                 current = conn.execute(select(t.redemptions).where(
                     t.redemptions.c.id == row.id).with_for_update()).first()
                 if current.status == "issued":
@@ -323,12 +328,14 @@ class CartService:
         now = self.clock.now()
         keys = list(dict.fromkeys(code_key(c) for c in codes if c and c.strip()))
         if keys:
-            with self.db.transaction() as conn:
+            with self.db.uow(shop_id) as uow:
+                conn = uow.conn
                 for key in keys:
                     insert_ignore(conn, t.order_codes, dict(shop_id=shop_id, code_key=key, order_id=order_id,
                                                             seen_at=now), ["shop_id", "code_key", "order_id"])
         for key in keys:
-            with self.db.transaction() as conn:
+            with self.db.uow(shop_id) as uow:
+                conn = uow.conn
                 row = conn.execute(select(t.redemptions).where(t.redemptions.c.shop_id == shop_id,
                                                                t.redemptions.c.code_key == key).with_for_update()).first()
                 if row is None:
@@ -343,8 +350,9 @@ class CartService:
                         conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
                             order_id=order_id, used_by=customer_id, updated_at=now))
                         if owner != customer_id:
-                            events.emit(conn, shop_id, row.member_id, "redemption_flagged", f"flag:{row.id}:{order_id}",
-                                        {"code": code, "order_id": order_id, "reason": "used by another customer"}, now)
+                            uow.collect(RedemptionFlagged(shop_id=shop_id, member_id=row.member_id, at=now,
+                                                          redemption_id=row.id, code=code, order_id=order_id,
+                                                          reason="used by another customer"))
                         notes.append(f"{code} committed earlier; order {order_id} recorded")
                     if cancelled:
                         self._return_unlinked(conn, row, order_id)
@@ -352,8 +360,8 @@ class CartService:
                 if row.status != "issued" or owner != customer_id:
                     why = ("used by another customer" if owner != customer_id else
                            f"used on order {order_id} after it was {row.status}")
-                    events.emit(conn, shop_id, row.member_id, "redemption_flagged", f"flag:{row.id}:{order_id}",
-                                {"code": code, "order_id": order_id, "reason": why}, now)
+                    uow.collect(RedemptionFlagged(shop_id=shop_id, member_id=row.member_id, at=now, redemption_id=row.id,
+                                                  code=code, order_id=order_id, reason=why))
                     if row.status == "issued":
                         conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
                             status="flagged", order_id=order_id, used_by=customer_id, updated_at=now))
@@ -375,24 +383,26 @@ class CartService:
             return  # tied to the order: its cancellation returns it
         try:
             self.ledger.reverse(row.shop_id, entry.id, key=f"order:{order_id}:return:{entry.id}", source=Source.REFUND,
-                                reason=f"order {order_id} cancelled: returns entry {entry.id}", conn=conn)
+                                reason=f"order {order_id} cancelled: returns entry {entry.id}")
         except InvalidState:
             pass  # already returned
 
     def _commit(self, conn, row, order_id: str | None, used_by: str | None, reason: str, ref: str) -> None:
         now = self.clock.now()
         self.ledger.commit(row.shop_id, row.hold_id, key=f"redemption:{row.id}:commit", source=Source.ORDER,
-                           reason=reason, external_ref=ref, conn=conn)
+                           reason=reason, external_ref=ref)
         conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
             status="committed", order_id=order_id, used_by=used_by, updated_at=now))
-        events.emit(conn, row.shop_id, row.member_id, "reward_redeemed", f"redeemed:{row.id}",
-                    {"redemption_id": row.id, "reward_id": row.reward_id, "code": row.code, "order_id": order_id,
-                     "asset": row.asset, "amount": str(row.amount)}, now)
+        with self.db.uow(row.shop_id) as uow:  # the caller's unit of work
+            uow.collect(RewardRedeemed(shop_id=row.shop_id, member_id=row.member_id, at=now, redemption_id=row.id,
+                                       reward_id=row.reward_id, code=row.code, order_id=order_id, asset=row.asset,
+                                       amount=row.amount))
 
     def failed(self, shop_id: int, limit: int = 50) -> list[dict]:
         """Redemptions the platform refused (the points went back), newest first."""
         r = t.redemptions.c
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             rows = conn.execute(select(r.id, r.member_id, r.reward_id, r.amount, r.asset, r.answer, r.created_at).where(
                 r.shop_id == shop_id, r.status == "failed").order_by(r.id.desc()).limit(limit)).all()
         return [{"id": x.id, "member_id": x.member_id, "reward_id": x.reward_id, "asset": x.asset,
@@ -405,7 +415,8 @@ class CartService:
         committed instead (its order may still be on its way); a platform that cannot be asked
         keeps the hold until the next run (at most LAPSE_GIVE_UP)."""
         now = self.clock.now()
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             rows = conn.execute(select(t.redemptions).where(
                 t.redemptions.c.status == "issued", t.redemptions.c.expires_at < now - SETTLE_GRACE)).all()
         done = 0
@@ -425,7 +436,8 @@ class CartService:
             if row.expires_at > now - LAPSE_GIVE_UP:
                 raise
             used, reason = None, f"the code expired; the platform could not be asked ({exc})"[:300]
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             current = conn.execute(select(t.redemptions).where(
                 t.redemptions.c.id == row.id).with_for_update()).first()
             if current is None or current.status != "issued":
@@ -437,13 +449,14 @@ class CartService:
                 return 1
         if used is not None:  # still on the platform, unused: take it off before giving the points back
             platform.delete_discount(row.platform_discount_id)
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             current = conn.execute(select(t.redemptions).where(
                 t.redemptions.c.id == row.id).with_for_update()).first()
             if current.status != "issued":
                 return 0
             self.ledger.release(row.shop_id, row.hold_id, key=f"redemption:{row.id}:lapsed", source=Source.SYSTEM,
-                                reason=reason, conn=conn)
+                                reason=reason)
             conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
                 status="released", updated_at=now))
         return 1
@@ -453,7 +466,8 @@ class CartService:
         """Codes used by another customer: the owner's points are still held, awaiting the
         merchant (and the ones decided, with who, when and why), newest first."""
         r, m = t.redemptions.c, t.members.c
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             rows = conn.execute(select(t.redemptions, m.platform_customer_id.label("owner"), m.email.label("owner_email"))
                                 .join(t.members, m.id == r.member_id)
                                 .where(r.shop_id == shop_id, (r.status == "flagged") | r.decision.is_not(None))
@@ -479,7 +493,8 @@ class CartService:
         if not reason:
             raise InvalidRequest("say why", field="reason")
         now = self.clock.now()
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             row = conn.execute(select(t.redemptions).where(t.redemptions.c.shop_id == shop_id,
                                                            t.redemptions.c.id == redemption_id).with_for_update()).first()
             if row is None:
@@ -491,7 +506,7 @@ class CartService:
             details = {"redemption_id": row.id, "decision": decision, "decided_by": actor, "reason": reason,
                        "decided_at": now.isoformat(), "order_id": row.order_id, "used_by": row.used_by,
                        "code": row.code}
-            common = dict(key=f"redemption:{row.id}:decision", source=Source.ADMIN, conn=conn, actor=actor,
+            common = dict(key=f"redemption:{row.id}:decision", source=Source.ADMIN, actor=actor,
                           details=details)
             if decision == "commit":
                 self.ledger.commit(shop_id, row.hold_id, reason=f"{used}: charged to the owner: {reason}"[:500],

@@ -158,7 +158,8 @@ class Catalog:
             return
         platform = self.platform_of(shop_id) or "shopify"
         now = self.clock.now()
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             for f in facts.values():
                 groups = [_group_json(g, platform) for g in f.groups]
                 self._upsert(conn, dict(
@@ -187,7 +188,8 @@ class Catalog:
     def on_product(self, shop_id: int, event: ProductSeen) -> str:
         platform = self.platform_of(shop_id) or "shopify"
         c = t.catalog_products.c
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             if event.tags is None and event.groups is None:  # only "this product changed"
                 conn.execute(update(t.catalog_products).where(c.shop_id == shop_id, c.product_id == event.product_id)
                              .values(stale=True))
@@ -207,7 +209,8 @@ class Catalog:
 
     def on_gone(self, shop_id: int, event: ProductGone) -> str:
         c = t.catalog_products.c
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             conn.execute(delete(t.catalog_products).where(c.shop_id == shop_id, c.product_id == event.product_id))
         return f"product {event.product_id}: forgotten"
 
@@ -217,7 +220,8 @@ class Catalog:
         c = t.catalog_products.c
         group = Group(event.collection_id, event.handle, gid=f"gid://shopify/Collection/{event.collection_id}")
         whole_shop = names_group(self.current_program(shop_id), group)
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             stmt = update(t.catalog_products).where(c.shop_id == shop_id).values(stale=True)
             if not whole_shop:
                 if conn.dialect.name == "postgresql":

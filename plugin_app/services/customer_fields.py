@@ -24,7 +24,8 @@ class CustomerFields:
     def due(self, shop_id: int, limit: int) -> list:
         m, b = t.members.c, t.balances.c
         marker = cast(b.version, String) + ":" + func.coalesce(m.tier, "")
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             return conn.execute(select(m.id, m.platform_customer_id, m.tier, b.points, b.credit, marker.label("marker"))
                                 .join(t.balances, b.member_id == m.id)
                                 .where(m.shop_id == shop_id, ~m.platform_customer_id.startswith("redacted-"),
@@ -35,7 +36,8 @@ class CustomerFields:
         from connectors.shopify.admin import Retryable
 
         written = 0
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             shops = conn.execute(select(t.shops.c.id).where(t.shops.c.status == "installed",
                                                             t.shops.c.platform.in_(("shopify", "woocommerce")))).scalars().all()
         for shop_id in shops:
@@ -56,7 +58,8 @@ class CustomerFields:
                 except Exception as exc:  # noqa: BLE001 - refused: logged, the next run tries again
                     log.warning("customer fields for shop %s refused: %s", shop_id, exc)
                     break
-                with self.db.transaction() as conn:
+                with self.db.uow() as uow:
+                    conn = uow.conn
                     for r in rows:
                         conn.execute(update(t.members).where(t.members.c.id == r.id).values(fields_synced=r.marker))
                 done += len(rows)

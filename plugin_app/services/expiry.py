@@ -11,7 +11,7 @@ from ..domain.ports import Clock, SystemClock
 from ..domain.tiers import add_months
 from ..storage import tables as t
 from ..storage.db import Database
-from . import events
+from ..domain.member_events import PointsExpiring
 from .ledger import Ledger
 from .program import Programs
 
@@ -21,7 +21,8 @@ class ExpiryService:
         self.db, self.ledger, self.programs, self.clock = db, ledger, programs, clock or SystemClock()
 
     def _shops(self) -> list[int]:
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             return conn.execute(select(t.shops.c.id).where(t.shops.c.status == "installed")).scalars().all()
 
     def expire_inactive(self) -> int:
@@ -32,7 +33,8 @@ class ExpiryService:
             if expiry.mode != "inactivity":
                 continue
             cutoff = add_months(now, -expiry.months)
-            with self.db.transaction() as conn:
+            with self.db.uow(shop_id) as uow:
+                conn = uow.conn
                 ids = conn.execute(select(t.members.c.id).join(t.balances, t.balances.c.member_id == t.members.c.id)
                                    .where(t.members.c.shop_id == shop_id, t.members.c.last_activity_at < cutoff,
                                           (t.balances.c.points > 0) | (t.balances.c.credit > 0))).scalars().all()
@@ -49,7 +51,8 @@ class ExpiryService:
             expiry = self.programs.current(shop_id).program.expiry
             if expiry.mode == "none":
                 continue
-            with self.db.transaction() as conn:
+            with self.db.uow(shop_id) as uow:
+                conn = uow.conn
                 for days in sorted(expiry.reminder_days):
                     horizon = now + timedelta(days=days)
                     if expiry.mode == "age":
@@ -61,10 +64,9 @@ class ExpiryService:
                                                    t.lots.c.expires_at <= horizon)
                                             .group_by(t.lots.c.member_id, t.lots.c.asset)).all()
                         for r in rows:
-                            sent += events.emit(conn, shop_id, r.member_id, "points_expiring",
-                                                f"expiring:{r.member_id}:{r.asset}:{r.first.date()}:{days}",
-                                                {"asset": r.asset, "amount": str(r.amount), "days": days,
-                                                 "expires_at": r.first.isoformat()}, now)
+                            sent += uow.collect(PointsExpiring(
+                                shop_id=shop_id, member_id=r.member_id, at=now, asset=r.asset, amount=r.amount,
+                                days=days, expires_at=r.first, by_inactivity=False, dated=r.first.date()))
                     else:
                         rows = conn.execute(select(t.members.c.id, t.members.c.last_activity_at, t.balances.c.points)
                                             .join(t.balances, t.balances.c.member_id == t.members.c.id)
@@ -73,8 +75,8 @@ class ExpiryService:
                         for r in rows:
                             lapse_at = add_months(r.last_activity_at, expiry.months)
                             if now < lapse_at <= horizon:
-                                sent += events.emit(conn, shop_id, r.id, "points_expiring",
-                                                    f"inactive:{r.id}:{r.last_activity_at.date()}:{days}",
-                                                    {"asset": "points", "amount": str(r.points), "days": days,
-                                                     "expires_at": lapse_at.isoformat()}, now)
+                                sent += uow.collect(PointsExpiring(
+                                    shop_id=shop_id, member_id=r.id, at=now, asset="points", amount=r.points,
+                                    days=days, expires_at=lapse_at, by_inactivity=True,
+                                    dated=r.last_activity_at.date()))
         return sent

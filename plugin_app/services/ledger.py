@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Callable
 
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.errors import IdempotencyConflict, InvalidRequest, InvalidState, NotFound
@@ -26,6 +25,8 @@ from ..domain.ports import Clock, SystemClock, require_aware
 from ..storage import tables as t
 from ..storage.db import Database
 from ..storage.repos import LedgerRepo, MembersRepo, bucket_columns, to_num
+from ..storage.uow import UnitOfWork
+from ..domain.member_events import PointsPosted
 
 KEY_CONSTRAINT = "uq_ledger_entries_shop_key"
 
@@ -81,7 +82,6 @@ class Ledger:
     def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
-        self.observers: list = []  # called with each new entry, inside its transaction (notifications)
 
     # -- validation ------------------------------------------------------------------------
     @staticmethod
@@ -116,28 +116,26 @@ class Ledger:
 
     # -- the one write path ----------------------------------------------------------------
     def _post(self, shop_id: int, member_id: int, key: str, request: dict,
-              body: Callable[[LedgerRepo, object, datetime], tuple[int, int | None, object]],
-              outer: Connection | None = None) -> Posted:
+              body: Callable[[UnitOfWork, object, datetime], tuple[int, int | None, object]]) -> Posted:
+        """One posting, one unit of work (a savepoint of the caller's, when it has one open)."""
         fingerprint = _fingerprint(request)
         for attempt in range(2):
             try:
-                with self.db.unit(outer) as conn:
-                    members, repo = MembersRepo(conn, shop_id), LedgerRepo(conn, shop_id)
-                    bal = members.lock_for_posting(member_id, key)
+                with self.db.uow(shop_id) as uow:
+                    bal = uow.members.lock_for_posting(member_id, key)
                     if bal is None:
                         raise NotFound("member not found")
                     if bal.prior_entry_id is None:
-                        entry_id, hold_id, new_bal = body(repo, bal, self.clock.now())
+                        entry_id, hold_id, new_bal = body(uow, bal, self.clock.now())
                         return Posted(entry_id, False, BalanceView.of(new_bal), hold_id)
-                    return self._replay(repo, members, repo.entry(bal.prior_entry_id), fingerprint)
+                    return self._replay(uow.ledger, uow.members, uow.ledger.entry(bal.prior_entry_id), fingerprint)
             except IntegrityError as exc:
                 # The same key was taken at the same moment by a posting for another member
                 # (postings for one member serialize on the balance lock). Look again.
                 if attempt or KEY_CONSTRAINT not in str(exc.orig) and "idempotency_key" not in str(exc.orig):
                     raise
-        with self.db.unit(outer) as conn:  # pragma: no cover - needs a two-member key race
-            prior = LedgerRepo(conn, shop_id).entry_by_key(key)
-            return self._replay(LedgerRepo(conn, shop_id), MembersRepo(conn, shop_id), prior, fingerprint)
+        with self.db.uow(shop_id) as uow:  # pragma: no cover - needs a two-member key race
+            return self._replay(uow.ledger, uow.members, uow.ledger.entry_by_key(key), fingerprint)
 
     def _replay(self, repo: LedgerRepo, members: MembersRepo, prior, fingerprint: str) -> Posted:
         if prior.request_hash != fingerprint:
@@ -148,10 +146,11 @@ class Ledger:
             hold_id = repo.hold_of_reserve(prior.id).id
         return Posted(prior.id, True, BalanceView.of(members.balance(prior.member_id)), hold_id)
 
-    def _write(self, repo: LedgerRepo, bal, asset: Asset, account: Account, effect, now: datetime,
+    def _write(self, uow: UnitOfWork, bal, asset: Asset, account: Account, effect, now: datetime,
                *, kind: Kind, key: str, request: dict, source: Source, reason: str, amount: Num,
                **fields) -> tuple[int, object]:
         """Insert the entry and apply its effect; returns the entry id and the new balance."""
+        repo = uow.ledger
         problems = [p for p in account.check() if "lots hold" not in p]  # lots are partial here
         if problems:  # pragma: no cover - a bug in the engine, never a user error
             raise AssertionError("; ".join(problems))
@@ -160,16 +159,18 @@ class Ledger:
             source=source.value, reason=reason.strip(), idempotency_key=key,
             request_hash=_fingerprint(request), amount=Decimal(amount), **fields)
         new_bal = repo.apply(member_id=bal.member_id, asset=asset, entry_id=entry_id, effect=effect, now=now)
-        for observe in self.observers:  # in this transaction: what they write commits with the entry
-            observe(repo.conn, repo.shop_id, bal.member_id, entry_id, kind.value, asset.value, effect, new_bal, now)
+        uow.collect(PointsPosted(
+            shop_id=repo.shop_id, member_id=bal.member_id, at=now, entry_id=entry_id, kind=kind.value,
+            asset=asset.value, available=Decimal(effect.available), pending=Decimal(effect.pending),
+            held=Decimal(effect.held), lifetime=Decimal(effect.lifetime), balance=int(new_bal.points),
+            balance_pending=int(new_bal.points_pending), reason=reason.strip()))
         return entry_id, new_bal
 
     # -- operations on a member ------------------------------------------------------------
     def earn(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
              source: Source | str, reason: str, pending_until: datetime | None = None,
              expires_at: datetime | None = None, external_ref: str | None = None,
-             program_version: int | None = None, details: dict | None = None,
-             conn: Connection | None = None) -> Posted:
+             program_version: int | None = None, details: dict | None = None) -> Posted:
         """Credit points or store credit; pending until `pending_until` if that is in the future."""
         source = self._check_common(key, source, reason)
         require_aware(pending_until, "pending_until")
@@ -178,48 +179,49 @@ class Ledger:
         request = dict(op="earn", member=member_id, asset=asset, amount=str(amount),
                        pending_until=pending_until, expires_at=expires_at, ref=external_ref)
 
-        def body(repo: LedgerRepo, bal, now: datetime):
+        def body(uow: UnitOfWork, bal, now: datetime):
+            repo = uow.ledger
             value = self._amount(asset, amount, bal.currency)
             account = _account(asset, bal, [])
             pending = pending_until is not None and pending_until > now
             effect = account.earn(value, pending=pending, available_at=pending_until if pending else None,
                                   expires_at=expires_at)
             entry_id, new_bal = self._write(
-                repo, bal, asset, account, effect, now, kind=Kind.EARN, key=key, request=request,
+                uow, bal, asset, account, effect, now, kind=Kind.EARN, key=key, request=request,
                 source=source, reason=reason, amount=value, external_ref=external_ref,
                 program_version=program_version, details=details)
             return entry_id, None, new_bal
 
-        return self._post(shop_id, member_id, key, request, body, conn)
+        return self._post(shop_id, member_id, key, request, body)
 
     def redeem(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
-               source: Source | str, reason: str, external_ref: str | None = None,
-               conn: Connection | None = None) -> Posted:
+               source: Source | str, reason: str, external_ref: str | None = None) -> Posted:
         """Spend now, oldest lots first. Refused (`InsufficientBalance`) below zero."""
         return self._spend(Kind.REDEEM, shop_id, member_id, asset, amount, key=key, source=source,
-                           reason=reason, external_ref=external_ref, conn=conn)
+                           reason=reason, external_ref=external_ref)
 
     def reserve(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
                 source: Source | str, reason: str, expires_at: datetime | None = None,
-                external_ref: str | None = None, conn: Connection | None = None) -> Posted:
+                external_ref: str | None = None) -> Posted:
         """Hold value for a later commit or release (a cart discount awaiting its order)."""
         require_aware(expires_at, "expires_at")
         return self._spend(Kind.RESERVE, shop_id, member_id, asset, amount, key=key, source=source,
-                           reason=reason, external_ref=external_ref, expires_at=expires_at, conn=conn)
+                           reason=reason, external_ref=external_ref, expires_at=expires_at)
 
     def _spend(self, kind: Kind, shop_id: int, member_id: int, asset: Asset, amount: object, *,
                key: str, source, reason: str, external_ref: str | None,
-               expires_at: datetime | None = None, conn: Connection | None = None) -> Posted:
+               expires_at: datetime | None = None) -> Posted:
         source = self._check_common(key, source, reason)
         asset = Asset(asset)
         request = dict(op=kind.value, member=member_id, asset=asset, amount=str(amount),
                        ref=external_ref, expires_at=expires_at)
 
-        def body(repo: LedgerRepo, bal, now: datetime):
+        def body(uow: UnitOfWork, bal, now: datetime):
+            repo = uow.ledger
             value = self._amount(asset, amount, bal.currency)
             account = _account(asset, bal, repo.active_lots(member_id, asset))
             effect = account.reserve(value) if kind == Kind.RESERVE else account.spend(value)
-            entry_id, new_bal = self._write(repo, bal, asset, account, effect, now, kind=kind, key=key,
+            entry_id, new_bal = self._write(uow, bal, asset, account, effect, now, kind=kind, key=key,
                                             request=request, source=source, reason=reason,
                                             amount=value, external_ref=external_ref)
             hold_id = None
@@ -228,11 +230,10 @@ class Ledger:
                                            amount=value, expires_at=expires_at, now=now)
             return entry_id, hold_id, new_bal
 
-        return self._post(shop_id, member_id, key, request, body, conn)
+        return self._post(shop_id, member_id, key, request, body)
 
     def adjust(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
-               actor: str, reason: str, expires_at: datetime | None = None,
-               conn: Connection | None = None) -> Posted:
+               actor: str, reason: str, expires_at: datetime | None = None) -> Posted:
         """A person's correction, up or down, recorded with who did it and why.
 
         Upward adjustments create a lot and count toward lifetime points; downward ones spend
@@ -246,7 +247,8 @@ class Ledger:
         request = dict(op="adjust", member=member_id, asset=asset, amount=str(amount), actor=actor,
                        expires_at=expires_at)
 
-        def body(repo: LedgerRepo, bal, now: datetime):
+        def body(uow: UnitOfWork, bal, now: datetime):
+            repo = uow.ledger
             value = self._amount(asset, amount, bal.currency, signed=True)
             if value > 0:
                 account = _account(asset, bal, [])
@@ -255,40 +257,41 @@ class Ledger:
                 account = _account(asset, bal, repo.active_lots(member_id, asset))
                 effect = account.spend(-value)
             entry_id, new_bal = self._write(
-                repo, bal, asset, account, effect, now, kind=Kind.ADJUST, key=key, request=request,
+                uow, bal, asset, account, effect, now, kind=Kind.ADJUST, key=key, request=request,
                 source=source, reason=reason, amount=abs(value), actor=actor.strip())
             return entry_id, None, new_bal
 
-        return self._post(shop_id, member_id, key, request, body, conn)
+        return self._post(shop_id, member_id, key, request, body)
 
     # -- holds -----------------------------------------------------------------------------
     def commit(self, shop_id: int, hold_id: int, amount: object | None = None, *, key: str,
                source: Source | str, reason: str, external_ref: str | None = None,
-               conn: Connection | None = None, actor: str | None = None, details: dict | None = None) -> Posted:
+               actor: str | None = None, details: dict | None = None) -> Posted:
         """Spend a hold, all of it or less (the rest returns to the member)."""
         return self._settle(shop_id, hold_id, amount, key=key, source=source, reason=reason,
-                            external_ref=external_ref, commit=True, conn=conn, actor=actor, details=details)
+                            external_ref=external_ref, commit=True, actor=actor, details=details)
 
     def release(self, shop_id: int, hold_id: int, *, key: str, source: Source | str,
-                reason: str, conn: Connection | None = None, actor: str | None = None,
+                reason: str, actor: str | None = None,
                 details: dict | None = None) -> Posted:
         """Give a hold back whole (the cart was abandoned or the order failed)."""
         return self._settle(shop_id, hold_id, None, key=key, source=source, reason=reason,
-                            external_ref=None, commit=False, conn=conn, actor=actor, details=details)
+                            external_ref=None, commit=False, actor=actor, details=details)
 
     def _settle(self, shop_id: int, hold_id: int, amount, *, key: str, source, reason: str,
-                external_ref: str | None, commit: bool, conn: Connection | None,
+                external_ref: str | None, commit: bool,
                 actor: str | None = None, details: dict | None = None) -> Posted:
         source = self._check_common(key, source, reason)
-        with self.db.unit(conn) as c:
-            found = LedgerRepo(c, shop_id).hold(hold_id)
+        with self.db.uow(shop_id) as uow:
+            found = uow.ledger.hold(hold_id)
         if found is None:
             raise NotFound("hold not found")
         asset = Asset(found.asset)
         kind = Kind.COMMIT if commit else Kind.RELEASE
         request = dict(op=kind.value, hold=hold_id, amount=None if amount is None else str(amount))
 
-        def body(repo: LedgerRepo, bal, now: datetime):
+        def body(uow: UnitOfWork, bal, now: datetime):
+            repo = uow.ledger
             hold = repo.hold(hold_id, lock=True)
             if hold.state != "open":
                 raise InvalidState(f"hold is already {hold.state}", hold_id=hold_id)
@@ -300,33 +303,33 @@ class Ledger:
             account = _account(asset, bal, list(lots_by_id.values()))
             effect = account.settle_hold(held, committed, [lots_by_id[i] for i in dict.fromkeys(drawn)])
             entry_id, new_bal = self._write(
-                repo, bal, asset, account, effect, now, kind=kind, key=key, request=request,
+                uow, bal, asset, account, effect, now, kind=kind, key=key, request=request,
                 source=source, reason=reason, amount=committed if commit else held,
                 hold_id=hold_id, external_ref=external_ref,
                 **({"actor": actor[:255]} if actor else {}), **({"details": details} if details else {}))
             repo.close_hold(hold_id, "committed" if commit else "released", committed, now)
             return entry_id, hold_id, new_bal
 
-        return self._post(shop_id, found.member_id, key, request, body, conn)
+        return self._post(shop_id, found.member_id, key, request, body)
 
     # -- reversals -------------------------------------------------------------------------
     def reverse(self, shop_id: int, entry_id: int, amount: object | None = None, *, key: str,
-                source: Source | str, reason: str, details: dict | None = None,
-                conn: Connection | None = None) -> Posted:
+                source: Source | str, reason: str, details: dict | None = None) -> Posted:
         """Undo all or part of an earn, redeem, commit or adjustment, pointing at it.
 
         Reversing a credit may take the balance below zero (see the domain's debt policy);
         the total reversed never exceeds the original amount.
         """
         source = self._check_common(key, source, reason)
-        with self.db.unit(conn) as c:
-            found = LedgerRepo(c, shop_id).entry(entry_id)
+        with self.db.uow(shop_id) as uow:
+            found = uow.ledger.entry(entry_id)
         if found is None:
             raise NotFound("entry not found")
         asset = Asset(found.asset)
         request = dict(op="reverse", entry=entry_id, amount=None if amount is None else str(amount))
 
-        def body(repo: LedgerRepo, bal, now: datetime):
+        def body(uow: UnitOfWork, bal, now: datetime):
+            repo = uow.ledger
             orig = repo.entry(entry_id)
             kind = Kind(orig.kind)
             available_delta = orig._mapping[bucket_columns(asset)[0]] + orig._mapping[bucket_columns(asset)[1]]
@@ -358,17 +361,19 @@ class Ledger:
                 account = _account(asset, bal, list(known.values()))
                 effect = account.give_back(value, [known[i] for i in drawn])
             new_id, new_bal = self._write(
-                repo, bal, asset, account, effect, now, kind=Kind.REVERSE, key=key, request=request,
+                uow, bal, asset, account, effect, now, kind=Kind.REVERSE, key=key, request=request,
                 source=source, reason=reason, amount=value, reverses_entry_id=entry_id,
                 details=details)
             return new_id, None, new_bal
 
-        return self._post(shop_id, found.member_id, key, request, body, conn)
+        return self._post(shop_id, found.member_id, key, request, body)
 
     # -- periodic: vesting, expiry, stale holds --------------------------------------------
     def _due(self, stmt) -> list:
-        with self.db.transaction() as conn:
-            return list(conn.execute(stmt))
+        """Work across every shop, found by a periodic job: ids only, each item is then done
+        in its own shop's unit of work."""
+        with self.db.uow() as uow:
+            return list(uow.conn.execute(stmt))
 
     def vest_due(self, limit: int = 500) -> int:
         """Make pending lots whose time has come spendable. Safe to run anywhere, any time."""
@@ -388,19 +393,17 @@ class Ledger:
 
     def lapse_member(self, shop_id: int, member_id: int, *, key_prefix: str, reason: str) -> int:
         """Expire every lot with value now, whatever its date (expiry by inactivity)."""
-        with self.db.transaction() as conn:
-            rows = conn.execute(select(t.lots.c.id, t.lots.c.shop_id, t.lots.c.member_id, t.lots.c.asset)
-                                .where(t.lots.c.shop_id == shop_id, t.lots.c.member_id == member_id,
-                                       t.lots.c.pending.is_(False), t.lots.c.remaining > 0)).all()
+        with self.db.uow(shop_id) as uow:
+            rows = uow.ledger.lots_with_value(member_id)
         return sum(self._lot_job(r, Kind.EXPIRE, f"{key_prefix}:{r.id}", force=True, reason=reason)
                    for r in rows)
 
     def _lot_job(self, row, kind: Kind, key: str | None, *, force: bool = False,
                  reason: str = "expired") -> int:
         asset = Asset(row.asset)
-        with self.db.transaction() as conn:
-            members, repo = MembersRepo(conn, row.shop_id), LedgerRepo(conn, row.shop_id)
-            bal = members.balance(row.member_id, lock=True)
+        with self.db.uow(row.shop_id) as uow:
+            repo = uow.ledger
+            bal = uow.members.balance(row.member_id, lock=True)
             lot = repo.lots_by_id(asset, [row.id])[row.id]  # re-read under the member's lock
             now = self.clock.now()
             if kind == Kind.VEST:
@@ -419,7 +422,7 @@ class Ledger:
                 account = _account(asset, bal, [lot])
                 effect = account.expire(lot)
                 amount = -effect.available
-            self._write(repo, bal, asset, account, effect, now, kind=kind, key=key,
+            self._write(uow, bal, asset, account, effect, now, kind=kind, key=key,
                         request=dict(op=kind.value, lot=lot.id), source=Source.SYSTEM,
                         reason=reason, amount=amount, lot_id=lot.id)
             return 1

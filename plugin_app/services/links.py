@@ -21,7 +21,8 @@ class OneTimeLinks:
     def use(self, token: str, shop_id: int, expires_at: datetime) -> bool:
         """True for the first use of `token`, False for every later one."""
         now = self.clock.now()
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             conn.execute(delete(t.admin_link_uses).where(t.admin_link_uses.c.expires_at < now))
             return insert_ignore(conn, t.admin_link_uses, {
                 "token_hash": hashlib.sha256(token.encode()).hexdigest(), "shop_id": shop_id,

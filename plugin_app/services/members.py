@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ..domain.errors import InvalidRequest, NotFound
+from ..domain.member_events import MemberEnrolled
 from ..domain.ports import Clock, SystemClock
 from ..storage import tables as t
 from ..storage.db import Database
@@ -39,8 +40,7 @@ class Members:
         self.db, self.clock = db, clock or SystemClock()
 
     def enrol(self, shop_id: int, platform_customer_id: str, *, email: str | None = None,
-              birthday: date | None = None, name: str | None = None,
-              conn: Connection | None = None) -> tuple[Member, bool]:
+              birthday: date | None = None, name: str | None = None) -> tuple[Member, bool]:
         """Create the member (and an empty balance) or update what we now know of them.
         Returns the member and whether it was created. Safe under concurrent calls."""
         customer = str(platform_customer_id or "").strip()
@@ -50,16 +50,15 @@ class Members:
             raise InvalidRequest("invalid email")
         name = " ".join(name.split())[:120] or None if name else None
         now = self.clock.now()
-        with self.db.unit(conn) as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             currency = conn.execute(select(t.shops.c.currency).where(t.shops.c.id == shop_id)).scalar()
             if currency is None:
                 raise NotFound("shop not found")
-            repo = MembersRepo(conn, shop_id)
+            repo = uow.members
             member_id, created = repo.create(customer, email, birthday, currency, now)
             if created:
-                from . import events
-                events.emit(conn, shop_id, member_id, "member_enrolled", f"enrolled:{member_id}",
-                            {"customer_id": customer}, now)
+                uow.collect(MemberEnrolled(shop_id=shop_id, member_id=member_id, at=now, customer_id=customer))
             changes = {k: v for k, v in (("email", email), ("birthday", birthday), ("name", name))
                        if v is not None and (not created or k == "name")}
             if changes:
@@ -67,7 +66,7 @@ class Members:
             return _member(repo.by_id(member_id)), created
 
     def set_birthday(self, shop_id: int, platform_customer_id: str, value: date | str, *, source: str,
-                     actor: str | None = None, conn: Connection | None = None) -> Member:
+                     actor: str | None = None) -> Member:
         """Give or change a member's birthday, validated, recorded with who and when. A shopper
         gives it once (`BirthdayLocked` after that); the shop, the platform and imports may
         correct it. A change never earns a second birthday bonus in a year: the bonus is keyed
@@ -76,39 +75,42 @@ class Members:
 
         from ..domain import birthdays
 
-        with self.db.unit(conn) as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             tz = conn.execute(select(t.shops.c.timezone).where(t.shops.c.id == shop_id)).scalar()
             if tz is None:
                 raise NotFound("shop not found")
             now = self.clock.now()
             text = birthdays.show(value) if isinstance(value, date) else value
             when = birthdays.parse(text, now.astimezone(ZoneInfo(tz or "UTC")).date())
-            member, _ = self.enrol(shop_id, platform_customer_id, conn=conn)
+            member, _ = self.enrol(shop_id, platform_customer_id)
             old = conn.execute(select(t.members.c.birthday).where(t.members.c.id == member.id)
                                .with_for_update()).scalar()
             if old == when:
-                return _member(MembersRepo(conn, shop_id).by_id(member.id))
+                return _member(uow.members.by_id(member.id))
             if source == "shopper" and old is not None:
                 raise birthdays.BirthdayLocked("your birthday is already set; ask the shop to correct it")
-            MembersRepo(conn, shop_id).update_profile(member.id, now, birthday=when)
+            uow.members.update_profile(member.id, now, birthday=when)
             conn.execute(t.birthday_changes.insert().values(
                 shop_id=shop_id, member_id=member.id, old=old, new=when, source=source,
                 actor=(actor or "")[:255] or None, created_at=now))
-            return _member(MembersRepo(conn, shop_id).by_id(member.id))
+            return _member(uow.members.by_id(member.id))
 
     def birthday_changes(self, shop_id: int, member_id: int) -> list[dict]:
         from ..domain.birthdays import show
 
         c = t.birthday_changes.c
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             return [{"old": show(r.old), "new": show(r.new), "source": r.source, "actor": r.actor,
                      "at": r.created_at.isoformat()}
                     for r in conn.execute(select(t.birthday_changes).where(c.shop_id == shop_id, c.member_id == member_id)
                                           .order_by(c.id.desc()))]
 
     def by_customer(self, shop_id: int, platform_customer_id: str) -> tuple[Member, BalanceView]:
-        with self.db.transaction() as conn:
-            repo = MembersRepo(conn, shop_id)
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
+            repo = uow.members
             row = repo.by_customer(str(platform_customer_id))
             if row is None:
                 raise NotFound("member not found")
@@ -121,7 +123,8 @@ class Members:
 
         needle = q.strip()
         pattern = needle.lower().replace("%", r"\%").replace("_", r"\_") + "%"
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             return conn.execute(select(t.members.c.id).where(
                 t.members.c.shop_id == shop_id,
                 or_(func.lower(t.members.c.email).like(pattern, escape="\\"),
@@ -130,8 +133,9 @@ class Members:
                 .order_by(t.members.c.id).limit(limit)).scalars().all()
 
     def get(self, shop_id: int, member_id: int) -> tuple[Member, BalanceView]:
-        with self.db.transaction() as conn:
-            repo = MembersRepo(conn, shop_id)
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
+            repo = uow.members
             row = repo.by_id(member_id)
             if row is None:
                 raise NotFound("member not found")

@@ -24,13 +24,13 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ..domain import notifications as N
+from ..domain.member_events import CashbackAvailable, PointsChanged, PointsPosted, RewardUnlocked
 from ..domain.errors import InvalidRequest, NotFound
 from ..domain.money import money_text, plain
 from ..domain.ports import Clock, SystemClock
 from ..storage import tables as t
 from ..storage.db import Database
 from ..storage.repos import insert_ignore
-from . import events
 
 # event type -> webhook topic
 TOPICS = {"member_enrolled": "member.enrolled", "points_changed": "points.changed", "tier_changed": "tier.changed",
@@ -99,34 +99,34 @@ class Notifier:
         self._subs[shop_id] = (time.monotonic() + 10, topics)
         return topics
 
-    def on_entry(self, conn: Connection, shop_id: int, member_id: int, entry_id: int, kind: str, asset: str,
-                 effect, balance, now: datetime) -> None:
-        available = Decimal(effect.available)
-        if asset == "credit" and available > 0 and kind in ("earn", "vest"):
-            events.emit(conn, shop_id, member_id, "cashback_available", f"cashback:{entry_id}",
-                        {"amount": str(available), "entry_id": entry_id}, now)
-        if asset == "points" and available > 0 and kind in ("earn", "vest", "adjust"):
-            after = int(balance.points)
-            program = self.programs.current(shop_id, conn).program  # this transaction: never a second connection
+    def after_posting(self, uow, e: PointsPosted) -> None:
+        """The handler of every posting (registered in services.handlers): cashback ready, a
+        reward newly within reach, and `points.changed` for shops whose endpoints want it."""
+        if e.asset == "credit" and e.available > 0 and e.kind in ("earn", "vest"):
+            uow.collect(CashbackAvailable(shop_id=e.shop_id, member_id=e.member_id, at=e.at,
+                                          entry_id=e.entry_id, amount=e.available))
+        if e.asset == "points" and e.available > 0 and e.kind in ("earn", "vest", "adjust"):
+            program = self.programs.current(e.shop_id).program
             for reward in sorted((r for r in program.rewards if r.enabled and r.type != "variable_amount"),
                                  key=lambda r: r.points_cost):
-                if after - int(available) < reward.points_cost <= after:
-                    events.emit(conn, shop_id, member_id, "reward_unlocked", f"unlocked:{entry_id}:{reward.id}",
-                                {"reward_id": reward.id, "reward": reward.name, "points_cost": reward.points_cost,
-                                 "balance": after}, now)
+                if e.balance - int(e.available) < reward.points_cost <= e.balance:
+                    uow.collect(RewardUnlocked(shop_id=e.shop_id, member_id=e.member_id, at=e.at,
+                                               entry_id=e.entry_id, reward_id=reward.id, reward=reward.name,
+                                               points_cost=reward.points_cost, balance=e.balance))
                     break
-        if "points.changed" in self.subscribed(conn, shop_id) and asset == "points":
-            events.emit(conn, shop_id, member_id, "points_changed", f"entry:{entry_id}",
-                        {"entry_id": entry_id, "kind": kind, "available_change": int(effect.available),
-                         "pending_change": int(effect.pending), "held_change": int(effect.held),
-                         "balance": int(balance.points), "pending": int(balance.points_pending)}, now)
+        if e.asset == "points" and "points.changed" in self.subscribed(uow.conn, e.shop_id):
+            uow.collect(PointsChanged(shop_id=e.shop_id, member_id=e.member_id, at=e.at, entry_id=e.entry_id,
+                                      kind=e.kind, available_change=int(e.available),
+                                      pending_change=int(e.pending), held_change=int(e.held),
+                                      balance=e.balance, pending=e.balance_pending))
 
     # -- fan-out ---------------------------------------------------------------------------
     def relay(self, limit: int = 500) -> int:
         """Turn new events into deliveries, once each (FOR UPDATE SKIP LOCKED: workers share)."""
         now = self.clock.now()
         made = 0
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             e = t.events.c
             stmt = select(t.events).where(e.relayed_at.is_(None)).order_by(e.id).limit(limit)
             if conn.dialect.name == "postgresql":
@@ -154,7 +154,7 @@ class Notifier:
                     ["shop_id", "ref", "target"])
         kind = email_kind(ev.type, ev.payload)
         if kind is not None and ev.member_id is not None:
-            program = self.programs.current(ev.shop_id, conn).program
+            program = self.programs.current(ev.shop_id).program
             setting = program.notifications.email(kind)
             member = conn.execute(select(t.members).where(t.members.c.id == ev.member_id)).first()
             state = "pending"
@@ -198,7 +198,8 @@ class Notifier:
             raise NotFound("this link is not valid") from None
         if not hmac.compare_digest(self.unsubscribe_token(shop_id_i, member_id_i), token):
             raise NotFound("this link is not valid")
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             m = conn.execute(select(t.members.c.email_opt_out).where(
                 t.members.c.shop_id == shop_id_i, t.members.c.id == member_id_i)).first()
             if m is None:
@@ -263,7 +264,8 @@ class Notifier:
     def _claim(self, limit: int) -> list:
         now = self.clock.now()
         n = t.notifications.c
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             stmt = select(t.notifications).where(or_(
                 and_(n.state == "pending", n.next_attempt_at <= now),
                 and_(n.state == "sending", n.locked_until <= now))).order_by(n.next_attempt_at).limit(limit)
@@ -280,7 +282,8 @@ class Notifier:
     def _done(self, row_id: int, error: str | None, attempts: int) -> None:
         now = self.clock.now()
         n = t.notifications.c
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             if error is None:
                 values = dict(state="sent", sent_at=now, locked_until=None, last_error=None)
             elif attempts >= MAX_ATTEMPTS:
@@ -346,7 +349,8 @@ class Notifier:
 
     # -- endpoints (admin) ------------------------------------------------------------------
     def _endpoint(self, shop_id: int, endpoint_id: int) -> dict | None:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             ep = conn.execute(select(t.webhook_endpoints).where(
                 t.webhook_endpoints.c.shop_id == shop_id, t.webhook_endpoints.c.id == endpoint_id)).first()
         if ep is None:
@@ -358,7 +362,8 @@ class Notifier:
         unknown = sorted(set(topics) - set(WEBHOOK_TOPICS))
         if unknown or not topics:
             raise InvalidRequest(f"topics must be some of {', '.join(WEBHOOK_TOPICS)}", unknown=unknown)
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             endpoint_id = conn.execute(t.webhook_endpoints.insert().values(
                 shop_id=shop_id, url=url, secret=self.shops.box.encrypt(secret), topics=sorted(set(topics)),
                 active=True, created_at=self.clock.now()).returning(t.webhook_endpoints.c.id)).scalar_one()
@@ -366,13 +371,15 @@ class Notifier:
         return self._endpoint(shop_id, endpoint_id)
 
     def endpoints(self, shop_id: int) -> list[dict]:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             ids = conn.execute(select(t.webhook_endpoints.c.id).where(
                 t.webhook_endpoints.c.shop_id == shop_id).order_by(t.webhook_endpoints.c.id)).scalars().all()
         return [{k: v for k, v in self._endpoint(shop_id, i).items() if k != "secret"} for i in ids]
 
     def remove_endpoint(self, shop_id: int, endpoint_id: int) -> None:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             done = conn.execute(update(t.webhook_endpoints).where(
                 t.webhook_endpoints.c.shop_id == shop_id, t.webhook_endpoints.c.id == endpoint_id)
                 .values(active=False)).rowcount
@@ -382,7 +389,8 @@ class Notifier:
 
     def log(self, shop_id: int, *, target: str | None = None, limit: int = 100) -> list[dict]:
         n = t.notifications.c
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             stmt = select(t.notifications).where(n.shop_id == shop_id)
             if target == "email":
                 stmt = stmt.where(n.target == "email")
@@ -399,7 +407,8 @@ class Notifier:
     def replay(self, shop_id: int, notification_id: int) -> str:
         """Send a delivery again (failed, or sent and lost on the other side): same event id."""
         n = t.notifications.c
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             done = conn.execute(update(t.notifications).where(
                 n.shop_id == shop_id, n.id == notification_id, n.state.in_(("failed", "sent")))
                 .values(state="pending", attempts=0, next_attempt_at=self.clock.now(), locked_until=None)).rowcount

@@ -19,14 +19,14 @@ from ..domain.errors import InvalidState
 from ..domain.ledger import Asset, Kind, Source
 from ..domain.money import amount_text, money_text, plain
 from ..domain.ports import Clock, SystemClock
-from ..domain.tiers import add_months
+from ..domain.expiry import expires_at
+from ..domain.member_events import OrderChanged, OrderPointsEarned
 from ..storage import tables as t
 from ..storage.db import Database
 from ..storage.repos import LedgerRepo, add_to, insert_ignore
 from .ledger import Ledger
 from .members import Members
 from .program import Programs, ProgramVersion
-from .tiers import TierService
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,9 @@ class OrderService:
     catalog = None  # services.catalog.Catalog: completes lines with collections/tags/categories
 
     def __init__(self, db: Database, ledger: Ledger, members: Members, programs: Programs,
-                 tiers: TierService, clock: Clock | None = None) -> None:
+                 clock: Clock | None = None) -> None:
         self.db, self.ledger, self.members, self.programs = db, ledger, members, programs
-        self.tiers, self.clock = tiers, clock or SystemClock()
+        self.clock = clock or SystemClock()
 
     # -- reading ---------------------------------------------------------------------------
     def _context(self, conn: Connection, shop_id: int, member_id: int | None, pv: ProgramVersion) -> MemberContext:
@@ -82,8 +82,9 @@ class OrderService:
         if self.catalog is not None:  # what the products are, as the cart quote knows them (a miss
             # schedules a fetch: outside the transaction, like the quote)
             order = self.catalog.cached(shop_id, order, self.programs.current(shop_id).program)
-        with self.db.transaction() as conn:
-            pv = self.programs.current(shop_id, conn)
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
+            pv = self.programs.current(shop_id)
             member = None
             if customer_id:
                 member = conn.execute(select(t.members.c.id).where(
@@ -102,6 +103,11 @@ class OrderService:
         return conn.execute(select(t.orders).where(t.orders.c.shop_id == shop_id,
                                                    t.orders.c.platform_order_id == order_id).with_for_update()).one()
 
+    def _changed(self, shop_id: int, member_id: int, order_id: str, cause: str) -> None:
+        with self.db.uow(shop_id) as uow:  # joins the order's unit of work
+            uow.collect(OrderChanged(shop_id=shop_id, member_id=member_id, at=self.clock.now(),
+                                     order_id=order_id, cause=cause))
+
     def _save(self, conn: Connection, row_id: int, **values) -> None:
         conn.execute(update(t.orders).where(t.orders.c.id == row_id).values(updated_at=self.clock.now(), **values))
 
@@ -115,7 +121,8 @@ class OrderService:
         here gets them, one we already know keeps what it has."""
         if self.catalog is not None:  # may ask the platform: before, never inside, the transaction
             order = self.catalog.for_posting(shop_id, order)
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             row = self._lock(conn, shop_id, order.order_id, order.currency)
             if row.earned and not row.cancelled:
                 return self._on_edit(conn, shop_id, row, order)
@@ -123,7 +130,7 @@ class OrderService:
                 return OrderOutcome(order.order_id, "already_earned", row.points, row.credit)
             if row.cancelled:
                 return OrderOutcome(order.order_id, "cancelled")
-            pv = self.programs.current(shop_id, conn)
+            pv = self.programs.current(shop_id)
             program = pv.program
             if order.test and not program.earning.include_test_orders:
                 return OrderOutcome(order.order_id, "test", explanation="test orders earn nothing")
@@ -145,18 +152,16 @@ class OrderService:
                     shop_id, member.id, Asset.POINTS, earning.points, key=f"{ref}:points",
                     source=Source.ORDER, reason=earning.summary[:500], external_ref=ref,
                     pending_until=now + timedelta(days=days) if days else None,
-                    expires_at=add_months(now, program.expiry.months) if program.expiry.mode == "age" else None,
-                    program_version=pv.version, details=details, conn=conn)
+                    expires_at=expires_at(program, Asset.POINTS, now),
+                    program_version=pv.version, details=details)
             if earning.credit > 0:
                 days = program.cashback.pending_days
-                expiry = program.cashback.expiry_days
                 self.ledger.earn(
                     shop_id, member.id, Asset.CREDIT, earning.credit, key=f"{ref}:cashback",
                     source=Source.ORDER, reason=earning.credit_summary[:500], external_ref=ref,
                     pending_until=now + timedelta(days=days) if days else None,
-                    expires_at=now + timedelta(days=expiry) if expiry else None,
-                    program_version=pv.version, details={**details, "notes": list(earning.credit_notes)},
-                    conn=conn)
+                    expires_at=expires_at(program, Asset.CREDIT, now),
+                    program_version=pv.version, details={**details, "notes": list(earning.credit_notes)})
             self._save(conn, row.id, earned=True, member_id=member.id, base=earning.base,
                        points=earning.points, credit=earning.credit, placed_at=order.placed_at,
                        program_version=pv.version, shares=_shares_json(earning.shares), lines_at=order.updated_at)
@@ -169,20 +174,20 @@ class OrderService:
                 self._save(conn, row.id, refunds={**row.refunds, "fractions": self._fractions_json(fractions)})
             self._touch(conn, shop_id, member.id)
             if earning.points > 0:
-                from . import events
-                events.emit(conn, shop_id, member.id, "points_earned", f"earned:{order.order_id}",
-                            {"order_id": order.order_id, "points": earning.points, "credit": str(earning.credit),
-                             "pending": bool(program.pending.orders_days)}, now)
-            self.tiers.evaluate(conn, shop_id, member.id, program, pv.version, why=f"order {order.order_id}")
+                uow.collect(OrderPointsEarned(shop_id=shop_id, member_id=member.id, at=now,
+                                              order_id=order.order_id, points=earning.points,
+                                              credit=earning.credit, pending=bool(program.pending.orders_days)))
+            uow.collect(OrderChanged(shop_id=shop_id, member_id=member.id, at=now, order_id=order.order_id,
+                                     cause=f"order {order.order_id}"))
             return OrderOutcome(order.order_id, "earned", earning.points, earning.credit,
                                 f"{earning.summary}; {earning.credit_summary}" if earning.credit else earning.summary)
 
     def _enrol(self, conn: Connection, shop_id: int, customer_id: str, email: str | None, name: str | None):
-        member, _ = self.members.enrol(shop_id, customer_id, conn=conn)
+        member, _ = self.members.enrol(shop_id, customer_id)
         email = email.strip() if isinstance(email, str) and "@" in email and len(email.strip()) <= 320 else None
         fill = {"email": email if not member.email else None, "name": name if not member.name else None}
         if any(fill.values()):
-            member, _ = self.members.enrol(shop_id, customer_id, conn=conn, **fill)
+            member, _ = self.members.enrol(shop_id, customer_id, **fill)
         return member
 
     # -- refunds and cancellation ----------------------------------------------------------
@@ -238,7 +243,7 @@ class OrderService:
                 continue
             self.ledger.reverse(shop_id, entry.id, int(part) if asset == Asset.POINTS else part,
                                 key=key if i == 0 else f"{key}:e{entry.id}", source=Source.REFUND,
-                                reason=reason, conn=conn)
+                                reason=reason)
             amount -= part
             if amount <= 0:
                 break
@@ -261,7 +266,7 @@ class OrderService:
         same = OrderOutcome(order.order_id, "already_earned", row.points, row.credit)
         if order.updated_at is not None and row.lines_at is not None and order.updated_at <= row.lines_at:
             return same
-        pv = self.programs.current(shop_id, conn)
+        pv = self.programs.current(shop_id)
         program = pv.program
         earning = calculate(program, order, self._context(conn, shop_id, row.member_id, pv), version=pv.version)
         old = _shares(row.shares or [])
@@ -284,10 +289,9 @@ class OrderService:
             if delta > 0:
                 if asset == Asset.POINTS:
                     pending = program.pending.orders_days
-                    expires = add_months(now, program.expiry.months) if program.expiry.mode == "age" else None
                 else:
                     pending = program.cashback.pending_days
-                    expires = now + timedelta(days=program.cashback.expiry_days) if program.cashback.expiry_days else None
+                expires = expires_at(program, asset, now)
                 self.ledger.earn(
                     shop_id, row.member_id, asset, delta, key=f"{ref}:edit:{stamp}:{label}", source=Source.ORDER,
                     reason=f"order edited: {plain(delta) if asset == Asset.POINTS else money_text(delta, currency)} "
@@ -295,7 +299,7 @@ class OrderService:
                     external_ref=ref, pending_until=now + timedelta(days=pending) if pending else None,
                     expires_at=expires, program_version=pv.version,
                     details={"edit": True, "notes": list(earning.notes), "base": str(earning.base),
-                             "previous_base": str(row.base), "currency": order.currency}, conn=conn)
+                             "previous_base": str(row.base), "currency": order.currency})
             elif delta < 0:
                 self._reverse_spread(conn, LedgerRepo(conn, shop_id), shop_id, order.order_id, asset, -delta,
                                      f"{ref}:edit:{stamp}:{asset.value}",
@@ -304,13 +308,14 @@ class OrderService:
         self._save(conn, row.id, base=earning.base, points=earning.points, credit=earning.credit,
                    shares=_shares_json(earning.shares), lines_at=order.updated_at, program_version=pv.version,
                    refunds={**row.refunds, "fractions": self._fractions_json(after)})
-        self.tiers.evaluate(conn, shop_id, row.member_id, program, pv.version, why=f"order {order.order_id} edited")
+        self._changed(shop_id, row.member_id, order.order_id, f"order {order.order_id} edited")
         return OrderOutcome(order.order_id, "edited", int(moved[Asset.POINTS]), moved[Asset.CREDIT],
                             f"order edited: base {amount_text(row.base, order.currency)} -> {amount_text(earning.base, order.currency)}; "
                             f"{earning.summary}")
 
     def on_refund(self, shop_id: int, order_id: str, refund: Refund) -> OrderOutcome:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             row = self._lock(conn, shop_id, order_id)
             refunds = row.refunds
             if refund.refund_id in refunds["applied"]:
@@ -329,13 +334,15 @@ class OrderService:
                                              f"refund:{refund.refund_id}", f"refund {refund.refund_id}")
             refunds["fractions"] = self._fractions_json(after)
             self._save(conn, row.id, refunds=refunds)
-            pv = self.programs.current(shop_id, conn)
-            self.tiers.evaluate(conn, shop_id, row.member_id, pv.program, pv.version, why=f"refund on {order_id}")
+            pv = self.programs.current(shop_id)
+            uow.collect(OrderChanged(shop_id=shop_id, member_id=row.member_id, at=self.clock.now(),
+                                     order_id=order_id, cause=f"refund on {order_id}"))
             return OrderOutcome(order_id, "refunded", -took_p, -took_c)
 
     def on_cancel(self, shop_id: int, order_id: str, *, reason: str = "order cancelled") -> OrderOutcome:
         """Take back everything the order earned and return what was spent on it."""
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             row = self._lock(conn, shop_id, order_id)
             if row.cancelled:
                 return OrderOutcome(order_id, "duplicate")
@@ -351,8 +358,7 @@ class OrderService:
                     continue
                 try:
                     posted = self.ledger.reverse(shop_id, e.id, key=f"{ref}:{action}:{e.id}",
-                                                 source=Source.REFUND, reason=f"{reason}: {verb} entry {e.id}",
-                                                 conn=conn)
+                                                 source=Source.REFUND, reason=f"{reason}: {verb} entry {e.id}")
                     if not posted.replayed:
                         took += action == "cancel"
                         returned += action == "return"
@@ -362,13 +368,15 @@ class OrderService:
             if row.counted:
                 self._uncount(conn, shop_id, row)
             if row.member_id is not None:
-                pv = self.programs.current(shop_id, conn)
-                self.tiers.evaluate(conn, shop_id, row.member_id, pv.program, pv.version, why=f"{order_id} cancelled")
+                pv = self.programs.current(shop_id)
+                uow.collect(OrderChanged(shop_id=shop_id, member_id=row.member_id, at=self.clock.now(),
+                                         order_id=order_id, cause=f"{order_id} cancelled"))
             return OrderOutcome(order_id, "cancelled", explanation=f"{took} earnings taken back, {returned} redemptions returned")
 
     def note(self, shop_id: int, order: Order) -> OrderOutcome:
         """An order we have seen but that does not earn yet (unpaid): keep its record."""
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             row = self._lock(conn, shop_id, order.order_id, order.currency)
             if row.placed_at is None:
                 self._save(conn, row.id, placed_at=order.placed_at)

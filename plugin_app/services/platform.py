@@ -117,7 +117,8 @@ class PlatformSync:
             result=result, created_at=self.clock.now()))
 
     def _export(self, shop_id: int, event: CustomerDataRequest) -> str:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             m = conn.execute(select(t.members).where(t.members.c.shop_id == shop_id,
                                                      t.members.c.platform_customer_id == event.customer_id)).first()
             data = export_member(conn, shop_id, m, event.customer_id)
@@ -128,7 +129,8 @@ class PlatformSync:
     def _redact(self, shop_id: int, event: CustomerRedact) -> str:
         alias = "redacted-" + hashlib.sha256(f"{shop_id}:{event.customer_id}".encode()).hexdigest()[:24]
         scrubbed = 0
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             known = conn.execute(select(t.members.c.email).where(
                 t.members.c.shop_id == shop_id, t.members.c.platform_customer_id == event.customer_id)).scalar()
             needles = [n.encode() for n in {event.customer_id, event.email, known, *event.orders} if n]
@@ -166,7 +168,8 @@ class PlatformSync:
         return len(rows)
 
     def _erase(self, shop_id: int) -> str:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             counts = {"members": conn.execute(select(t.members.c.id).where(t.members.c.shop_id == shop_id)).all().__len__()}
             self._log(conn, shop_id, "shop_redact", None, {}, counts)
             for table in (t.lot_draws, t.holds, t.lots, t.events, t.orders, t.programs, t.inbox):

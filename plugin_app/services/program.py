@@ -96,12 +96,11 @@ class Programs:
                 self._cache[key] = program
         return ProgramVersion(row.version, program, row.author, row.created_at, row.note, row.restored_from)
 
-    def current(self, shop_id: int, conn: Connection | None = None) -> ProgramVersion:
-        """The newest version; a shop without one gets the default program as version 1."""
-        if conn is not None:
-            return self._current(conn, shop_id)
-        with self.db.transaction() as c:
-            return self._current(c, shop_id)
+    def current(self, shop_id: int) -> ProgramVersion:
+        """The newest version; a shop without one gets the default program as version 1. Read
+        in the caller's unit of work when it has one (one connection per use case)."""
+        with self.db.uow(shop_id) as uow:
+            return self._current(uow.conn, shop_id)
 
     def _current(self, conn: Connection, shop_id: int) -> ProgramVersion:
         row = self._newest(conn, shop_id)
@@ -132,7 +131,8 @@ class Programs:
         return pv
 
     def version(self, shop_id: int, version: int) -> ProgramVersion:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             row = conn.execute(select(t.programs).where(t.programs.c.shop_id == shop_id,
                                                         t.programs.c.version == version)).first()
         if row is None:
@@ -161,18 +161,21 @@ class Programs:
         """Save a new version. With `expected`, only if the newest version is still that one
         (checked under the same lock that numbers versions, so two editors cannot both win)."""
         program = parse(document)  # nothing is written unless the whole document is valid
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             self._current(conn, shop_id)  # make sure version 1 (the default) exists first
             return self._save(conn, shop_id, program, author, note, expected=expected)
 
     def restore(self, shop_id: int, version: int, *, author: str) -> ProgramVersion:
         old = self.version(shop_id, version)
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             return self._save(conn, shop_id, old.program, author, f"restored version {version}", version)
 
     def history(self, shop_id: int, limit: int = 100) -> list[dict]:
         self.current(shop_id)
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             rows = conn.execute(select(t.programs.c.version, t.programs.c.author, t.programs.c.note,
                                        t.programs.c.restored_from, t.programs.c.created_at)
                                 .where(t.programs.c.shop_id == shop_id)

@@ -61,7 +61,8 @@ class Reconciler:
         self.pages, self.page_size, self.first_look = pages, page_size, timedelta(days=first_look_days)
 
     def run(self) -> int:
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             shop_ids = conn.execute(select(t.shops.c.id).where(
                 t.shops.c.platform == "shopify", t.shops.c.status == "installed")).scalars().all()
         return sum(self.shop(shop_id) for shop_id in shop_ids)
@@ -134,7 +135,8 @@ class WooReconciler:
         self.refund_lookback = timedelta(days=refund_lookback_days)
 
     def run(self) -> int:
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             shop_ids = conn.execute(select(t.shops.c.id).where(
                 t.shops.c.platform == "woocommerce", t.shops.c.status == "installed")).scalars().all()
         return sum(self.shop(shop_id) for shop_id in shop_ids)

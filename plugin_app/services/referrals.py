@@ -25,7 +25,8 @@ from ..domain.tiers import add_months
 from ..storage import tables as t
 from ..storage.db import Database
 from ..storage.repos import insert_ignore, insert_returning
-from . import events
+from ..domain.expiry import expires_at
+from ..domain.member_events import ReferralJudged, ReferralLinkShared, ReferralRewarded
 from .ledger import Ledger
 from .members import Members
 from .program import Programs
@@ -79,11 +80,13 @@ class ReferralService:
 
     # -- codes, sharing, landing, claiming ----------------------------------------------------
     def code_for(self, shop_id: int, member_id: int) -> str:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             code = conn.execute(select(t.referral_codes.c.code).where(t.referral_codes.c.member_id == member_id)).scalar()
         while code is None:
             try:
-                with self.db.transaction() as conn:
+                with self.db.uow(shop_id) as uow:
+                    conn = uow.conn
                     fresh = R.new_code()
                     insert_ignore(conn, t.referral_codes, dict(member_id=member_id, shop_id=shop_id, code=fresh,
                                                                created_at=self.clock.now()), ["member_id"])
@@ -99,7 +102,8 @@ class ReferralService:
         pending, assigned = list(dict.fromkeys(member_ids)), 0
         while pending:
             chunk, pending = pending[:batch], pending[batch:]
-            with self.db.transaction() as conn:
+            with self.db.uow(shop_id) as uow:
+                conn = uow.conn
                 dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
                 now = self.clock.now()
                 rows = [dict(member_id=m, shop_id=shop_id, code=R.new_code(), created_at=now) for m in chunk]
@@ -117,7 +121,8 @@ class ReferralService:
         member, _ = self.members.enrol(shop_id, customer_id)
         code = self.code_for(shop_id, member.id)
         base = shop_domain if "://" in shop_domain else f"https://{shop_domain}"
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             rows = conn.execute(select(t.referrals, t.members.c.email).join(
                 t.members, t.members.c.id == t.referrals.c.friend_member_id).where(
                 t.referrals.c.shop_id == shop_id, t.referrals.c.referrer_member_id == member.id)
@@ -131,9 +136,8 @@ class ReferralService:
     def share(self, shop_id: int, customer_id: str, channel: str) -> None:
         member, _ = self.members.enrol(shop_id, customer_id)
         now = self.clock.now()
-        with self.db.transaction() as conn:
-            events.emit(conn, shop_id, member.id, "referral_link_shared",
-                        f"share:{member.id}:{channel}:{now.isoformat()}", {"channel": channel[:30]}, now)
+        with self.db.uow(shop_id) as uow:
+            uow.collect(ReferralLinkShared(shop_id=shop_id, member_id=member.id, at=now, channel=channel))
 
     def _referrer(self, conn: Connection, shop_id: int, code: str | None):
         clean = R.clean_code(code or "")
@@ -147,7 +151,8 @@ class ReferralService:
         if not program.referrals.enabled:
             raise InvalidRequest("referrals are off in this shop")
         now = self.clock.now()
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             referrer = self._referrer(conn, shop_id, code)
             if referrer is None:
                 raise NotFound("no such referral code")
@@ -158,7 +163,8 @@ class ReferralService:
         friend_code = None
         if program.referrals.friend.issue_on == "landing":
             friend_code = self._friend_code(shop_id, None, program)
-            with self.db.transaction() as conn:
+            with self.db.uow(shop_id) as uow:
+                conn = uow.conn
                 conn.execute(update(t.referral_landings).where(t.referral_landings.c.id == landing_id)
                              .values(friend_code=friend_code[0]))
         return {"landing_id": landing_id, "remember_days": program.referrals.remember_days,
@@ -185,7 +191,8 @@ class ReferralService:
         friend, _ = self.members.enrol(shop_id, customer_id)
         now = self.clock.now()
         facts = self.facts_from(shop_id, {"ip": ip, "device": device})
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             self.remember(conn, shop_id, friend.id, facts)
             existing = conn.execute(select(t.referrals).where(t.referrals.c.shop_id == shop_id,
                                                               t.referrals.c.friend_member_id == friend.id)).first()
@@ -202,7 +209,8 @@ class ReferralService:
                 raise NotFound("no referral to claim: the code is unknown or the landing expired")
         friend_code, discount_id = (landing.friend_code, None) if landing is not None and landing.friend_code else \
             self._friend_code(shop_id, customer_id, program)
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             row_id = insert_returning(conn, t.referrals, dict(
                 shop_id=shop_id, referrer_member_id=referrer, friend_member_id=friend.id,
                 landing_id=landing.id if landing else None, friend_code=friend_code, friend_discount_id=discount_id,
@@ -227,7 +235,8 @@ class ReferralService:
         now = self.clock.now()
         facts = self.facts_from(shop_id, raw_facts)  # before the transaction: it may read the shop's secret
         salt = self.shops.widget_secret(shop_id)
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             self.remember(conn, shop_id, member.id, facts)
             row = conn.execute(select(t.referrals).where(t.referrals.c.shop_id == shop_id,
                                                          t.referrals.c.friend_member_id == member.id).with_for_update()).first()
@@ -270,8 +279,8 @@ class ReferralService:
                     verdict={"outcome": verdict.outcome, "findings": [f.__dict__ for f in verdict.findings],
                              "program_version": pv.version},
                     reward_due_at=now + timedelta(days=program.referrals.pending_days)))
-                events.emit(conn, shop_id, row.referrer_member_id, "referral_judged", f"judged:{row.id}",
-                            {"referral_id": row.id, "outcome": verdict.outcome, "reason": verdict.reason}, now)
+                uow.collect(ReferralJudged(shop_id=shop_id, member_id=row.referrer_member_id, at=now,
+                                           referral_id=row.id, outcome=verdict.outcome, reason=verdict.reason))
                 notes.append(f"referral {row.id}: {status} ({verdict.reason})")
                 row = conn.execute(select(t.referrals).where(t.referrals.c.id == row.id)).one()
             notes += self._extra_cashback(conn, shop_id, row, order_id, base, program, now)
@@ -306,7 +315,8 @@ class ReferralService:
         posted = self.ledger.earn(shop_id, row.referrer_member_id, Asset.CREDIT, amount,
                                   key=f"referral:{row.id}:cashback:{order_id}", source=Source.REFERRAL,
                                   reason=f"{plain(cb.rate)}% of a friend's order ({money_text(base, _currency(conn, shop_id))})", external_ref=f"order:{order_id}",
-                                  pending_until=now + timedelta(days=program.referrals.pending_days), conn=conn)
+                                  pending_until=now + timedelta(days=program.referrals.pending_days),
+                                  expires_at=expires_at(program, Asset.CREDIT, now))
         if not posted.replayed:
             conn.execute(update(t.referrals).where(t.referrals.c.id == row.id).values(
                 cashback_orders=t.referrals.c.cashback_orders + 1))
@@ -315,7 +325,8 @@ class ReferralService:
     # -- after the pending period -------------------------------------------------------------
     def reward_due(self) -> int:
         now = self.clock.now()
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             rows = conn.execute(select(t.referrals).where(t.referrals.c.status == "pending",
                                                           t.referrals.c.reward_due_at <= now)).all()
         return sum(self._settle(r) for r in rows)
@@ -323,7 +334,8 @@ class ReferralService:
     def _settle(self, r) -> int:
         program = self.programs.current(r.shop_id).program
         now = self.clock.now()
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             order = conn.execute(select(t.orders).where(t.orders.c.shop_id == r.shop_id,
                                                         t.orders.c.platform_order_id == r.order_id)).first()
             kept = Fraction(1)
@@ -340,14 +352,16 @@ class ReferralService:
                                      reason=verdict.reason, updated_at=now))
                 return 0
         reward = self._pay(r, program)
-        with self.db.transaction() as conn:
-            conn.execute(update(t.referrals).where(t.referrals.c.id == r.id).values(
+        with self.db.uow(r.shop_id) as uow:
+            uow.conn.execute(update(t.referrals).where(t.referrals.c.id == r.id).values(
                 status="rewarded", reward=reward, updated_at=now))
-            events.emit(conn, r.shop_id, r.referrer_member_id, "referral_rewarded", f"rewarded:{r.id}", reward, now)
+            uow.collect(ReferralRewarded(shop_id=r.shop_id, member_id=r.referrer_member_id, at=now,
+                                         referral_id=r.id, reward=reward))
         return 1
 
     def _credit_text(self, shop_id: int, amount) -> str:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             return money_text(amount, _currency(conn, shop_id))
 
     def _pay(self, r, program) -> dict:
@@ -356,13 +370,16 @@ class ReferralService:
         reason = "your friend's first order"
         if give.kind == "points":
             self.ledger.earn(r.shop_id, r.referrer_member_id, Asset.POINTS, give.points, key=key,
-                             source=Source.REFERRAL, reason=f"{give.points} points: {reason}")
+                             source=Source.REFERRAL, reason=f"{give.points} points: {reason}",
+                             expires_at=expires_at(program, Asset.POINTS, self.clock.now()))
             return {"kind": "points", "points": give.points}
         if give.kind == "credit":
             self.ledger.earn(r.shop_id, r.referrer_member_id, Asset.CREDIT, give.amount, key=key,
-                             source=Source.REFERRAL, reason=f"{self._credit_text(r.shop_id, give.amount)} store credit: {reason}")
+                             source=Source.REFERRAL, reason=f"{self._credit_text(r.shop_id, give.amount)} store credit: {reason}",
+                             expires_at=expires_at(program, Asset.CREDIT, self.clock.now()))
             return {"kind": "credit", "amount": str(give.amount)}
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             referrer = conn.execute(select(t.members.c.platform_customer_id).where(
                 t.members.c.id == r.referrer_member_id)).scalar()
         code = "THANKS-" + hashlib.sha256(key.encode()).hexdigest()[:8].upper()  # one per referral, stable
@@ -374,7 +391,8 @@ class ReferralService:
     # -- the merchant ------------------------------------------------------------------------
     def decide(self, shop_id: int, referral_id: int, *, approve: bool, actor: str) -> dict:
         now = self.clock.now()
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             row = conn.execute(select(t.referrals).where(t.referrals.c.shop_id == shop_id,
                                                          t.referrals.c.id == referral_id).with_for_update()).first()
             if row is None:
@@ -389,7 +407,8 @@ class ReferralService:
         return self.get(shop_id, referral_id)
 
     def get(self, shop_id: int, referral_id: int) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             r = conn.execute(select(t.referrals).where(t.referrals.c.shop_id == shop_id,
                                                        t.referrals.c.id == referral_id)).first()
         if r is None:
@@ -399,7 +418,8 @@ class ReferralService:
                 "friend_member_id": r.friend_member_id, "created_at": r.created_at.isoformat()}
 
     def list(self, shop_id: int, status: str | None = None, limit: int = 100) -> list[dict]:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             stmt = select(t.referrals.c.id).where(t.referrals.c.shop_id == shop_id)
             if status:
                 stmt = stmt.where(t.referrals.c.status == status)
@@ -409,7 +429,8 @@ class ReferralService:
     def for_member(self, shop_id: int, member_id: int) -> dict:
         """The member's code (if one was made), the friends they referred, and who referred them."""
         r = t.referrals.c
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             code = conn.execute(select(t.referral_codes.c.code).where(
                 t.referral_codes.c.shop_id == shop_id, t.referral_codes.c.member_id == member_id)).scalar()
             made = conn.execute(select(r.id).where(r.shop_id == shop_id, r.referrer_member_id == member_id)
@@ -421,7 +442,8 @@ class ReferralService:
     def funnel(self, shop_id: int, referral_credit=None) -> dict:
         """All-time counts. `referral_credit` (cashback paid to referrers) comes from the
         analytics rollups when the dashboard asks; else it is summed from the ledger."""
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             count = lambda stmt: int(conn.execute(stmt).scalar() or 0)  # noqa: E731
             r = t.referrals.c
             statuses = dict(conn.execute(select(r.status, func.count()).where(r.shop_id == shop_id).group_by(r.status)).all())

@@ -82,7 +82,8 @@ class Shops:
             raise InvalidRequest(f"invalid currency {currency!r}")
         now = self.clock.now()
         secret_blob = {"credentials": credentials or {}}
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             row = conn.execute(select(t.shops).where(t.shops.c.platform == platform,
                                                      t.shops.c.domain == domain)
                                .with_for_update(key_share=True)).first()
@@ -121,18 +122,21 @@ class Shops:
         if conn is not None:
             row = conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).first()
             return _shop(row) if row else None
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             row = conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).first()
         return _shop(row) if row else None
 
     def by_domain(self, platform: str, domain: str) -> Shop | None:
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             row = conn.execute(select(t.shops).where(t.shops.c.platform == platform,
                                                      t.shops.c.domain == domain)).first()
         return _shop(row) if row else None
 
     def by_api_key(self, api_key: str) -> Shop | None:
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             row = conn.execute(select(t.shops).where(
                 t.shops.c.admin_api_key_hash == hash_api_key(api_key),
                 t.shops.c.status == "installed")).first()
@@ -142,7 +146,8 @@ class Shops:
         return self._cached(("wk", key), lambda: self._by_widget_key(key)) if key else None
 
     def _by_widget_key(self, key: str) -> Shop | None:
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             row = conn.execute(select(t.shops).where(t.shops.c.widget_key == key,
                                                      t.shops.c.status == "installed")).first()
         return _shop(row) if row else None
@@ -151,12 +156,14 @@ class Shops:
         return self._cached(("ws", shop_id), lambda: self._widget_secret(shop_id))
 
     def _widget_secret(self, shop_id: int) -> str:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             blob = conn.execute(select(t.shops.c.credentials).where(t.shops.c.id == shop_id)).scalar_one()
         return json.loads(self.box.decrypt(blob))["widget_secret"]
 
     def credentials(self, shop_id: int) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             blob = conn.execute(select(t.shops.c.credentials).where(t.shops.c.id == shop_id)).scalar_one()
         return json.loads(self.box.decrypt(blob))["credentials"]
 
@@ -166,7 +173,8 @@ class Shops:
         a wrong key fails both, a key dropped too early during a rotation fails the oldest.
         Database errors propagate (the caller knows whether storage is required yet)."""
         c = t.shops.c
-        with self.db.transaction() as conn:
+        with self.db.uow() as uow:
+            conn = uow.conn
             ids = [i for i in conn.execute(select(func.min(c.id), func.max(c.id)).where(c.credentials.is_not(None))).one()
                    if i is not None]
             rows = conn.execute(select(c.id, c.credentials).where(c.id.in_(ids))).all() if ids else []
@@ -196,12 +204,14 @@ class Shops:
         return shop, own or [s for s in app_secrets if s]
 
     def set_origins(self, shop_id: int, origins: list[str]) -> None:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             conn.execute(update(t.shops).where(t.shops.c.id == shop_id).values(origins=origins))
         self._cache.clear()
 
     def uninstall(self, shop_id: int) -> None:
-        with self.db.transaction() as conn:
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
             conn.execute(update(t.shops).where(t.shops.c.id == shop_id).values(
                 status="uninstalled", uninstalled_at=self.clock.now()))
         self._cache.clear()

@@ -8,16 +8,17 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from ..domain.ledger import Asset, Source
 from ..domain.ports import Clock, SystemClock
 from ..domain.program import Program
+from ..domain.member_events import OrderChanged, PointsPosted, TierChanged
+from ..domain.expiry import expires_at
 from ..domain.tiers import TierDecision, decide, window_start
 from ..storage import tables as t
 from ..storage.db import Database
-from . import events
 from .ledger import Ledger
 
 
@@ -33,8 +34,8 @@ def refunded_share(shares: list[dict] | None, fractions: dict[str, str]) -> Frac
 
 
 class TierService:
-    def __init__(self, db: Database, ledger: Ledger, clock: Clock | None = None) -> None:
-        self.db, self.ledger, self.clock = db, ledger, clock or SystemClock()
+    def __init__(self, db: Database, ledger: Ledger, programs, clock: Clock | None = None) -> None:
+        self.db, self.ledger, self.programs, self.clock = db, ledger, programs, clock or SystemClock()
 
     def points_in_window(self, program: Program, shop_id: int, member_id, now: datetime):
         """The SQL expression of points earned in the tier window (to embed in a larger query)."""
@@ -67,61 +68,69 @@ class TierService:
             spent += Fraction(row.base) * kept
         return Decimal(spent.numerator) / Decimal(spent.denominator)
 
-    def evaluate(self, conn: Connection, shop_id: int, member_id: int, program: Program,
-                 version: int, *, why: str = "") -> TierDecision | None:
+    def evaluate(self, uow, member_id: int, program: Program, version: int, *,
+                 why: str = "") -> TierDecision | None:
+        """Decide the member's tier now, in the caller's unit of work (which holds the member's
+        balance lock): a change is written, told (`TierChanged`) and pays the entry reward."""
         if not program.tiers.enabled:
             return None
-        now = self.clock.now()
-        m = conn.execute(select(t.members).where(t.members.c.shop_id == shop_id,
-                                                 t.members.c.id == member_id)).one()
+        now, shop_id, conn = self.clock.now(), uow.shop_id, uow.conn
+        m = uow.members.by_id(member_id)
         value = self.qualifying_value(conn, program, shop_id, member_id, now)
         decision = decide(program.tiers, current=m.tier, since=m.tier_since,
                           grace_until=m.tier_grace_until, value=value, now=now,
                           tz=ZoneInfo(program.timezone))
         if not decision.changed:
             if decision.grace_until != m.tier_grace_until:
-                conn.execute(update(t.members).where(t.members.c.id == member_id).values(
-                    tier_grace_until=decision.grace_until))
+                uow.members.update_profile(member_id, m.updated_at, tier_grace_until=decision.grace_until)
             return decision
-        conn.execute(update(t.members).where(t.members.c.shop_id == shop_id, t.members.c.id == member_id)
-                     .values(tier=decision.tier, tier_since=now, tier_grace_until=None, updated_at=now))
+        uow.members.update_profile(member_id, now, tier=decision.tier, tier_since=now, tier_grace_until=None)
         names = [lvl.name for lvl in program.tiers.levels]
         up = m.tier not in names or names.index(decision.tier) > names.index(m.tier)
-        events.emit(conn, shop_id, member_id, "tier_changed",
-                    f"tier:{member_id}:{m.tier}->{decision.tier}:{now.isoformat()}",
-                    {"from": m.tier, "to": decision.tier, "reason": decision.reason,
-                     "direction": "up" if up else "down", "value": str(value), "cause": why,
-                     "program_version": version}, now)
+        uow.collect(TierChanged(shop_id=shop_id, member_id=member_id, at=now, from_tier=m.tier,
+                                to_tier=decision.tier, reason=decision.reason, up=up, value=value,
+                                cause=why, program_version=version))
         tier = program.tiers.by_name(decision.tier)
         if up and tier is not None and tier.entry_reward_points > 0:
             self.ledger.earn(shop_id, member_id, Asset.POINTS, tier.entry_reward_points,
                              key=f"tier-entry:{member_id}:{tier.name}", source=Source.ACTION,
                              reason=f"welcome to {tier.name}: {tier.entry_reward_points} points",
-                             program_version=version, conn=conn)
+                             expires_at=expires_at(program, Asset.POINTS, now), program_version=version)
         return decision
+
+    # -- handlers (registered in services.handlers) ------------------------------------------
+    def after_posting(self, uow, event: PointsPosted) -> None:
+        """A posting that can move the tier: points that count toward it (earned, taken back)
+        or a person's adjustment, whatever the entry point."""
+        if event.asset != Asset.POINTS.value or not (event.moves_lifetime or event.kind == "adjust"):
+            return
+        pv = self.programs.current(event.shop_id)
+        if pv.program.tiers.enabled and pv.program.tiers.basis == "points_earned" or event.kind == "adjust":
+            self.evaluate(uow, event.member_id, pv.program, pv.version, why=event.reason)
+
+    def after_order(self, uow, event: OrderChanged) -> None:
+        pv = self.programs.current(event.shop_id)
+        self.evaluate(uow, event.member_id, pv.program, pv.version, why=event.cause)
 
     def reevaluate_all(self, programs, batch: int = 500) -> int:
         """The periodic pass: windows roll over and grace periods end without any posting."""
         changed = 0
-        with self.db.transaction() as conn:
-            shop_ids = conn.execute(select(t.shops.c.id).where(t.shops.c.status == "installed")).scalars().all()
+        with self.db.uow() as uow:
+            shop_ids = uow.conn.execute(select(t.shops.c.id).where(t.shops.c.status == "installed")).scalars().all()
         for shop_id in shop_ids:
             pv = programs.current(shop_id)
             if not pv.program.tiers.enabled:
                 continue
             last = 0
             while True:
-                with self.db.transaction() as conn:
-                    ids = conn.execute(select(t.members.c.id).where(
-                        t.members.c.shop_id == shop_id, t.members.c.id > last)
-                        .order_by(t.members.c.id).limit(batch)).scalars().all()
+                with self.db.uow(shop_id) as uow:
+                    ids = uow.members.ids_after(last, batch)
                 if not ids:
                     break
                 for member_id in ids:
-                    with self.db.transaction() as conn:
-                        conn.execute(select(t.balances.c.member_id).where(
-                            t.balances.c.member_id == member_id).with_for_update())
-                        d = self.evaluate(conn, shop_id, member_id, pv.program, pv.version, why="periodic")
+                    with self.db.uow(shop_id) as uow:
+                        uow.members.balance(member_id, lock=True)
+                        d = self.evaluate(uow, member_id, pv.program, pv.version, why="periodic")
                         changed += bool(d and d.changed)
                 last = ids[-1]
         return changed

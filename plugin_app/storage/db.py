@@ -75,11 +75,27 @@ class Database:
                                         "pass the open connection along")
             log.warning("a second transaction was opened while this thread holds one", stack_info=True)
         self._open.depth = depth + 1
+        outer = getattr(self._open, "conn", None)
         try:
             with self.engine.begin() as conn:
+                self._open.conn = conn
                 yield conn
         finally:
             self._open.depth = depth
+            self._open.conn = outer
+
+    def open_connection(self) -> Connection | None:
+        """The connection of the transaction this thread holds, if any: a unit of work entered
+        inside it joins it (a savepoint) instead of opening a second one."""
+        return getattr(self._open, "conn", None)
+
+    def uow(self, shop_id: int | None = None):
+        """A unit of work on this database (see `storage.uow`), for one shop or none."""
+        from .uow import UnitOfWork
+
+        return UnitOfWork(self, shop_id, self.dispatch)
+
+    dispatch = None  # the handlers of domain events: set by the composition root
 
     @property
     def dialect(self) -> str:

@@ -92,6 +92,11 @@ class MembersRepo(ShopScoped):
                 t.members.c.shop_id == self.shop_id, t.members.c.id == member_id
             ).values(updated_at=now, **fields))
 
+    def ids_after(self, last: int, limit: int) -> list[int]:
+        m = t.members.c
+        return list(self.conn.execute(select(m.id).where(m.shop_id == self.shop_id, m.id > last)
+                                      .order_by(m.id).limit(limit)).scalars())
+
     def balance(self, member_id: int, *, lock: bool = False) -> Row | None:
         stmt = select(t.balances).where(t.balances.c.shop_id == self.shop_id,
                                         t.balances.c.member_id == member_id)
@@ -148,6 +153,13 @@ class LedgerRepo(ShopScoped):
             t.lots.c.asset == asset.value, t.lots.c.pending.is_(False), t.lots.c.remaining > 0,
         ).order_by(t.lots.c.id))
         return [self._lot(asset, r) for r in rows]
+
+    def lots_with_value(self, member_id: int) -> list[Row]:
+        """Every spendable lot of a member, whatever its asset (id, shop_id, member_id, asset)."""
+        lots = t.lots.c
+        return self.conn.execute(select(lots.id, lots.shop_id, lots.member_id, lots.asset).where(
+            lots.shop_id == self.shop_id, lots.member_id == member_id, lots.pending.is_(False),
+            lots.remaining > 0)).all()
 
     def lots_by_id(self, asset: Asset, ids: list[int]) -> dict[int, Lot]:
         if not ids:
@@ -225,3 +237,14 @@ class LedgerRepo(ShopScoped):
     def hold_of_reserve(self, entry_id: int) -> Row | None:
         return self._one(select(t.holds).where(t.holds.c.shop_id == self.shop_id,
                                                t.holds.c.reserve_entry_id == entry_id))
+
+
+class OutboxRepo(ShopScoped):
+    """The shop's outbox (`events`): written through `UnitOfWork.collect`, read here."""
+
+    def for_member(self, member_id: int, limit: int = 50) -> list[dict]:
+        e = t.events.c
+        rows = self.conn.execute(select(t.events).where(e.shop_id == self.shop_id, e.member_id == member_id)
+                                 .order_by(e.id.desc()).limit(limit))
+        return [{"id": r.id, "type": r.type, "payload": r.payload, "created_at": r.created_at.isoformat()}
+                for r in rows]

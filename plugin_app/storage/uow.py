@@ -1,0 +1,123 @@
+"""The unit of work: one use case, one transaction, seen in one `with` block.
+
+    with db.uow(shop_id) as uow:
+        member = uow.members.by_customer("c-1")
+        ...
+        uow.collect(SomethingHappened(...))
+
+It owns the transaction (commit when the block ends, rollback when it raises), hands out
+repositories built for its shop (every statement they issue carries the shop's id), and collects
+the typed domain events of what happened. When the block ends without an error, the handlers
+registered for those events run (`services.handlers`), inside the same transaction: a rule that
+must follow a posting (tier evaluation, notifications) lives in one handler, and commits or
+rolls back with the posting that caused it. Events meant for people and other systems are
+written to the outbox (the `events` table) as they are collected, once per dedupe key.
+
+A unit of work entered while this thread already holds a transaction on the same database
+joins it as a savepoint: a use case composes others (an order's earning posts to the ledger,
+which evaluates the tier, which may pay a tier's entry reward) without anyone passing a
+connection along. Events collected inside a savepoint that is rolled back are dropped with it.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Iterable
+
+from sqlalchemy.engine import Connection
+
+from ..domain.member_events import DomainEvent, OutboxEvent
+from . import tables as t
+from .repos import LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
+
+Dispatch = Callable[["UnitOfWork", DomainEvent], None]
+
+_REPOS = {"members": MembersRepo, "ledger": LedgerRepo, "outbox": OutboxRepo}
+
+
+class NoShop(RuntimeError):
+    """A shop-scoped repository was asked of a unit of work opened for no shop."""
+
+
+class UnitOfWork:
+    def __init__(self, db, shop_id: int | None = None, dispatch: Dispatch | None = None) -> None:
+        if shop_id is not None and (not isinstance(shop_id, int) or isinstance(shop_id, bool)):
+            raise TypeError("shop_id must be an int")
+        self.db, self.shop_id, self._dispatch = db, shop_id, dispatch
+        self.conn: Connection | None = None
+        self._events: list[DomainEvent] = []
+        self._handled = 0
+        self._cm = self._savepoint = None
+        self._repos: dict[str, Any] = {}
+
+    # -- the transaction -----------------------------------------------------------------
+    def __enter__(self) -> "UnitOfWork":
+        outer = self.db.open_connection()
+        if outer is not None:
+            self.conn, self._savepoint = outer, outer.begin_nested()
+        else:
+            self._cm = self.db.transaction()
+            self.conn = self._cm.__enter__()
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool | None:
+        try:
+            if exc is None:
+                self._handle()  # may raise: then the whole block rolls back
+        except BaseException as failure:
+            kind, exc, tb = type(failure), failure, failure.__traceback__
+            self._close(kind, exc, tb)
+            raise
+        return self._close(kind, exc, tb)
+
+    def _close(self, kind, exc, tb):
+        if self._savepoint is not None:
+            if exc is None:
+                self._savepoint.commit()
+            elif self._savepoint.is_active:
+                self._savepoint.rollback()
+            return None
+        return self._cm.__exit__(kind, exc, tb)
+
+    # -- events --------------------------------------------------------------------------
+    def collect(self, event: DomainEvent) -> bool:
+        """Record that something happened. An outbox event is written at once (the outbox
+        keeps it once per dedupe key: False when it was already there, and then its handlers
+        do not run again); every new event's handlers run when this block ends."""
+        if isinstance(event, OutboxEvent):
+            if not insert_ignore(self.conn, t.events, event.outbox_row(), ["shop_id", "dedupe_key"]):
+                return False
+        self._events.append(event)
+        return True
+
+    @property
+    def events(self) -> tuple[DomainEvent, ...]:
+        return tuple(self._events)
+
+    def _handle(self) -> None:
+        """Run the handlers of new events until none are left (a handler may collect more)."""
+        while self._handled < len(self._events):
+            event = self._events[self._handled]
+            self._handled += 1
+            if self._dispatch is not None:
+                self._dispatch(self, event)
+
+    # -- repositories --------------------------------------------------------------------
+    def __getattr__(self, name: str):
+        cls = _REPOS.get(name)
+        if cls is None:
+            raise AttributeError(name)
+        if self.shop_id is None:
+            raise NoShop(f"the {name} repository needs a unit of work for one shop")
+        repo = self._repos.get(name)
+        if repo is None:
+            repo = self._repos[name] = cls(self.conn, self.shop_id)
+        return repo
+
+    def shop(self, shop_id: int) -> "UnitOfWork":
+        """A unit of work for another shop in this same transaction (periodic jobs that walk
+        every shop): a savepoint, with repositories of that shop."""
+        return UnitOfWork(self.db, shop_id, self._dispatch)
+
+
+def collect_all(uow: UnitOfWork, events: Iterable[DomainEvent]) -> int:
+    return sum(uow.collect(e) for e in events)
