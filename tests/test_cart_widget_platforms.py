@@ -25,7 +25,8 @@ def shop(clean_db):
     rt = app.extensions["loyalty"]
     shop_id, _ = seed(rt)
     member = rt.members.by_customer(shop_id, "demo-1000")[0]
-    rt.ledger.adjust(shop_id, member.id, "points", 300, key="cart-widget-test", actor="test", reason="for the test")
+    # 200 more keeps the seeded member (279 lifetime points) under Silver (500): Bronze earnings
+    rt.ledger.adjust(shop_id, member.id, "points", 200, key="cart-widget-test", actor="test", reason="for the test")
     standin = Standin()
     rt.cart.platform_for = lambda _shop_id: standin  # codes are made in the stand-in platform's "admin"
     key = rt.shops.get(shop_id).widget_key

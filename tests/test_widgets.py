@@ -47,7 +47,9 @@ def store(clean_db):
     shop_id, _ = seed(rt)
     rt.programs.put(shop_id, {"referrals": {"enabled": True}}, author="test")
     member = rt.members.by_customer(shop_id, "demo-1000")[0]
-    rt.ledger.adjust(shop_id, member.id, "points", 300, key="widget-test", actor="test", reason="for the widget test")
+    # 200 more keeps the seeded member (279 lifetime points) under Silver (500): the expected
+    # earnings below are Bronze's, and an adjustment moves the tier at once
+    rt.ledger.adjust(shop_id, member.id, "points", 200, key="widget-test", actor="test", reason="for the widget test")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     from types import SimpleNamespace
