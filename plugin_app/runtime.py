@@ -12,6 +12,7 @@ from connectors.woocommerce import webhooks as woo_webhooks
 from .services import awards, handlers, platform
 from .services.platform import PlatformSync
 from .services.actions import ActionService
+from .services.adjustments import Adjustments
 from .services.expiry import ExpiryService
 from .services.analytics import Analytics
 from .services.customer_fields import CustomerFields
@@ -65,6 +66,7 @@ class Runtime:
         self.members = Members(self.db, self.clock)
         self.shops = Shops(self.db, self.box, self.clock)
         self.programs = Programs(self.db, self.clock)
+        self.adjustments = Adjustments(self.ledger, self.programs, self.clock)
         self.tiers = TierService(self.db, self.ledger, self.programs, self.clock)
         self.orders = OrderService(self.db, self.ledger, self.members, self.programs, self.clock)
         self.actions = ActionService(self.db, self.ledger, self.members, self.programs, self.clock)

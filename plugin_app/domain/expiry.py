@@ -11,8 +11,9 @@ With no expiry, nothing lapses.
 Store credit: every credit credited (cashback, a referral's credit reward, a credit adjustment)
 lapses `cashback.expiry_days` after it was credited when that is set.
 
-An adjustment made through the admin API with an explicit `expires_at` keeps that date: a person
-chose it.
+The date is computed from the moment of posting; the ledger leaves such dates out of a posting's
+idempotency fingerprint, so a posting retried later (a webhook delivered again, a job run again)
+is the same request and replays.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from .tiers import add_months
 
 
 def expires_at(program, asset: Asset | str, now: datetime) -> datetime | None:
-    """When value of `asset` credited at `now` lapses under `program`, or None."""
+    """When value of `asset` credited at `now` under `program` lapses, or None."""
     if Asset(asset) == Asset.POINTS:
         return add_months(now, program.expiry.months) if program.expiry.mode == "age" else None
     days = program.cashback.expiry_days

@@ -211,8 +211,8 @@ def member_entries(member_id: int, query: EntriesQuery):
      response=PostedOut, status=201, also=(200,), auth="adminKey", errors=(404, 409))
 def adjust(member_id: int, body: AdjustIn):
     actor = f"{g.actor}:{body.actor}" if body.actor else g.actor
-    posted = _rt().ledger.adjust(g.shop.id, member_id, Asset(body.asset), _amount(body.asset, body.amount),
-                                 key=f"admin:{body.idempotency_key}", actor=actor, reason=body.reason)
+    posted = _rt().adjustments.adjust(g.shop.id, member_id, Asset(body.asset), _amount(body.asset, body.amount),
+                                      key=f"admin:{body.idempotency_key}", actor=actor, reason=body.reason)
     return _posted(posted)
 
 

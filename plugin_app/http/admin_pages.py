@@ -426,8 +426,8 @@ def member(member_id: int):
     elif request.method == "POST":
         try:
             amount = int(request.form.get("amount", "0"))
-            rt.ledger.adjust(shop.id, member_id, "points", amount, key=f"admin-page:{request.form.get('nonce', '')}",
-                             actor=f"admin-page:{session.get('admin_shop')}", reason=request.form.get("reason", ""))
+            rt.adjustments.adjust(shop.id, member_id, "points", amount, key=f"admin-page:{request.form.get('nonce', '')}",
+                                  actor=f"admin-page:{session.get('admin_shop')}", reason=request.form.get("reason", ""))
             message = "ok"
         except (ValueError, DomainError) as exc:
             error = getattr(exc, "message", str(exc))

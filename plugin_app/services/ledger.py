@@ -176,8 +176,9 @@ class Ledger:
         require_aware(pending_until, "pending_until")
         require_aware(expires_at, "expires_at")
         asset = Asset(asset)
-        request = dict(op="earn", member=member_id, asset=asset, amount=str(amount),
-                       pending_until=pending_until, expires_at=expires_at, ref=external_ref)
+        # The pending and expiry dates are not part of the request's fingerprint: callers derive
+        # them from the moment they post (domain.expiry), so a retry later is the same request.
+        request = dict(op="earn", member=member_id, asset=asset, amount=str(amount), ref=external_ref)
 
         def body(uow: UnitOfWork, bal, now: datetime):
             repo = uow.ledger
@@ -244,8 +245,7 @@ class Ledger:
             raise InvalidRequest("an adjustment needs the person who made it (actor)")
         require_aware(expires_at, "expires_at")
         asset = Asset(asset)
-        request = dict(op="adjust", member=member_id, asset=asset, amount=str(amount), actor=actor,
-                       expires_at=expires_at)
+        request = dict(op="adjust", member=member_id, asset=asset, amount=str(amount), actor=actor)
 
         def body(uow: UnitOfWork, bal, now: datetime):
             repo = uow.ledger
