@@ -44,7 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     runtime = Runtime(settings)
     refuse_undecryptable(runtime)
     app.extensions["loyalty"] = runtime
-    context.install(runtime)
+    context.install(runtime)  # what this process's jobs run against (jobs never build a runtime)
 
     errors.install_converters(app)
     errors.register(app)

@@ -64,14 +64,12 @@ def db_downgrade(revision: str) -> None:
 @click.option("--fork", is_flag=True, help="Fork a work-horse per job (isolation over speed).")
 def worker(burst: bool, fork: bool) -> None:
     """Run an RQ worker with the periodic-job ticker. Needs REDIS_URL."""
-    from .jobs import context
     from .jobs.worker import run_worker
 
     runtime = _runtime()
     if runtime.settings.jobs_mode != "rq":
         raise click.ClickException("loyalty worker needs REDIS_URL (without it, jobs run in-process)")
-    context.install(runtime)
-    run_worker(runtime, burst=burst, fork=fork)
+    run_worker(runtime, burst=burst, fork=fork)  # installs the runtime for this process's jobs
 
 
 @main.group()

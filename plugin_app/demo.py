@@ -13,11 +13,11 @@ from .domain.errors import InsufficientBalance
 from .domain.ledger import Asset, Source
 from .domain.money import Money
 from .domain.rewards import quote
+from .http.widgets import DEMO_MEMBER  # the demo store page links to them; the seed makes them rich
 from .services.cart import Cart, CartLine
 from .storage.migrate import upgrade
 
 DEMO_DOMAIN = "demo-store.loyalty.local"
-DEMO_MEMBER = "demo-1000"  # the member the demo prints: they can afford a reward and refer a friend
 FIRST_NAMES = ["ada", "ben", "chloe", "dev", "emma", "farid", "gia", "hugo", "ines", "jon",
                "kim", "leo", "maya", "nils", "olga", "pia", "quinn", "rosa", "sam", "tara"]
 

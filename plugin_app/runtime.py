@@ -4,7 +4,7 @@ from __future__ import annotations
 from .crypto import box_for
 from .domain.ports import Clock, SystemClock
 from .failpoints import make as make_failpoints
-from .jobs import queues, tasks
+from .jobs import context, queues, tasks
 from connectors.shopify import translate as shopify_translate
 from connectors.woocommerce import translate as woo_translate
 from connectors.woocommerce import webhooks as woo_webhooks
@@ -216,9 +216,9 @@ class Runtime:
                                           admin=self.shopify_admin)
         return shop
 
-    def run_task(self, task: str, args: tuple) -> object:
-        from .jobs import context
-
+    def run_task(self, task: tasks.Task, args: tuple) -> object:
+        """Run a task (its function, or its name in `jobs.tasks.TASKS`) now, in this thread,
+        against this runtime (lent to the call only: see `jobs.context`)."""
         with context.lent(self):
             return tasks.run(task, args)
 

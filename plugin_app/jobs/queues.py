@@ -6,9 +6,18 @@ import queue
 import threading
 from typing import Callable
 
+from .tasks import Task, name_of
+
 log = logging.getLogger(__name__)
 QUEUE_NAME = "loyalty"
 TASK_MODULE = "plugin_app.jobs.tasks"
+
+
+def dotted(task: Task) -> str:
+    """The path RQ imports a task by: its function's, or for a bare name, TASK_MODULE's."""
+    if isinstance(task, str):
+        return f"{TASK_MODULE}.{task}"
+    return f"{task.__module__}.{task.__qualname__}"
 
 
 class RQQueue:
@@ -19,8 +28,8 @@ class RQQueue:
         self.redis = Redis.from_url(redis_url)
         self.queue = Queue(QUEUE_NAME, connection=self.redis)
 
-    def enqueue(self, task: str, *args: object, job_id: str | None = None) -> None:
-        self.queue.enqueue(f"{TASK_MODULE}.{task}", *args, job_id=job_id, result_ttl=60,
+    def enqueue(self, task: Task, *args: object, job_id: str | None = None) -> None:
+        self.queue.enqueue(dotted(task), *args, job_id=job_id, result_ttl=60,
                            failure_ttl=7 * 24 * 3600, job_timeout=600)
 
     def ping(self) -> bool:
@@ -73,23 +82,23 @@ class RedisBell:
 class EagerQueue:
     """Runs the task at once, in the caller's thread: deterministic tests."""
 
-    def __init__(self, run: Callable[[str, tuple], None]) -> None:
+    def __init__(self, run: Callable[[Task, tuple], object]) -> None:
         self._run = run
 
-    def enqueue(self, task: str, *args: object, job_id: str | None = None) -> None:
+    def enqueue(self, task: Task, *args: object, job_id: str | None = None) -> None:
         self._run(task, args)
 
 
 class ThreadQueue:
     """One daemon thread per process working through tasks in order (the offline demo)."""
 
-    def __init__(self, run: Callable[[str, tuple], None]) -> None:
+    def __init__(self, run: Callable[[Task, tuple], object]) -> None:
         self._run = run
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="loyalty-jobs", daemon=True)
         self._thread.start()
 
-    def enqueue(self, task: str, *args: object, job_id: str | None = None) -> None:
+    def enqueue(self, task: Task, *args: object, job_id: str | None = None) -> None:
         self._queue.put((task, args))
 
     def _loop(self) -> None:
@@ -98,7 +107,7 @@ class ThreadQueue:
             try:
                 self._run(task, args)
             except Exception:
-                log.exception("in-process task %s failed", task)
+                log.exception("in-process task %s failed", name_of(task))
             finally:
                 self._queue.task_done()
 

@@ -1,8 +1,15 @@
 """Tasks: thin functions with plain arguments that call one service each. RQ imports them by
-dotted path; the in-process queues call them through `run`."""
+dotted path (`queues.dotted`); the in-process queues call them through `run`.
+
+A task is named by its function (the schedule, the worker) or, where the caller may not import
+jobs (services enqueue), by its name in `TASKS`."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import context
+
+Task = str | Callable[..., object]  # a function of this module, or its name
 
 
 def process_inbox(inbox_id: int) -> str:
@@ -82,10 +89,17 @@ def refresh_catalog(shop_id: int, product_ids: list) -> int:
     return context.current().catalog.refresh(int(shop_id), [str(i) for i in product_ids])
 
 
-TASKS = {f.__name__: f for f in (relay_notifications, send_notifications, sync_customer_fields, refresh_analytics, referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce, refresh_catalog, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
+TASKS = {f.__name__: f for f in (relay_notifications, send_notifications, sync_customer_fields, refresh_analytics,
+                                  referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce,
+                                  refresh_catalog, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses,
                                   expiry_reminders, expire_inactive)}
 
 
-def run(task: str, args: tuple) -> object:
-    return TASKS[task](*args)
+def name_of(task: Task) -> str:
+    return task if isinstance(task, str) else task.__name__
+
+
+def run(task: Task, args: tuple) -> object:
+    """Run `task` (a function, or a name looked up in `TASKS` now, not at import) with `args`."""
+    return (TASKS[task] if isinstance(task, str) else task)(*args)

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 
+from . import context
 from .queues import QUEUE_NAME, TASK_MODULE
 from .schedule import PERIODIC
 
@@ -28,14 +29,15 @@ BACKOFF_MAX = 30.0
 
 
 def tick(redis, enqueue, now: float | None = None) -> list[str]:
-    """Enqueue each periodic job whose slot this worker wins; returns the ones it enqueued."""
+    """Enqueue each periodic job whose slot this worker wins; returns the names it enqueued.
+    `enqueue` gets the task's name: what RQ's dotted path and the slot's lock are made of."""
     now = time.time() if now is None else now
     fired = []
     for job in PERIODIC:
         slot = int(now // job.every_seconds)
-        if redis.set(f"loyalty:periodic:{job.task}:{slot}", "1", nx=True, ex=job.every_seconds * 2):
-            enqueue(job.task)
-            fired.append(job.task)
+        if redis.set(f"loyalty:periodic:{job.name}:{slot}", "1", nx=True, ex=job.every_seconds * 2):
+            enqueue(job.name)
+            fired.append(job.name)
     return fired
 
 
@@ -63,11 +65,18 @@ class Backoff:
 
 
 def run_worker(runtime, *, burst: bool = False, fork: bool = False) -> None:
+    """Work the queue with `runtime`, which becomes the process's runtime for its jobs (and,
+    with `fork`, for the work-horses RQ forks per job: they inherit it)."""
     from redis.exceptions import RedisError
     from rq import Queue, SimpleWorker, Worker
 
     from ..services.workers import Heartbeats
 
+    context.install(runtime)
+    if fork:
+        # A forked work-horse must not share the parent's pooled database connections (the
+        # heartbeat thread keeps using them): it starts a pool of its own (SQLAlchemy's recipe).
+        os.register_at_fork(after_in_child=lambda: runtime.db.engine.dispose(close=False))
     url = runtime.settings.redis_url
     stop = threading.Event()
     name = f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
@@ -178,18 +187,19 @@ def _forget(worker) -> None:
 
 
 def run_periodic_in_process(run, stop: threading.Event) -> threading.Thread:
-    """Without Redis (the offline demo): one thread runs each periodic job on its interval."""
+    """Without Redis (the offline demo): one thread calls `run(task_function, ())` for each
+    periodic job on its interval (`Runtime.run_task`, which lends the runtime to the call)."""
     def loop() -> None:
-        last = {job.task: 0.0 for job in PERIODIC}
+        last = {job.name: 0.0 for job in PERIODIC}
         while not stop.is_set():
             now = time.monotonic()
             for job in PERIODIC:
-                if now - last[job.task] >= job.every_seconds:
-                    last[job.task] = now
+                if now - last[job.name] >= job.every_seconds:
+                    last[job.name] = now
                     try:
                         run(job.task, ())
                     except Exception:
-                        log.exception("periodic job %s failed", job.task)
+                        log.exception("periodic job %s failed", job.name)
             stop.wait(1.0)
 
     thread = threading.Thread(target=loop, name="loyalty-periodic", daemon=True)
