@@ -55,25 +55,12 @@ class PlatformSync:
 
     def apply(self, shop_id: int, event) -> str:
         if isinstance(event, OrderSeen):
-            o = event.order
-            notes = [self.orders.on_refund(shop_id, o.order_id, r).status for r in event.refunds]
-            if event.codes and (event.paid or event.cancelled) and self.cart is not None:
-                # Settle before cancelling, so a cancellation seen first still returns the points.
-                notes += self.cart.settle(shop_id, o.order_id, o.customer_id, event.codes, cancelled=event.cancelled)
-            if event.cancelled:
-                notes.append(self.orders.on_cancel(shop_id, o.order_id).status)
-            elif event.paid:
-                email = (event.facts or {}).get("email") if not o.customer_id else None
-                guest = hashlib.sha256(f"{shop_id}:{email.strip().lower()}".encode()).hexdigest()[:32] \
-                    if isinstance(email, str) and email.strip() else None
-                notes.append(self.orders.on_paid(shop_id, o, fulfilled=event.fulfilled, guest_key=guest,
-                                                 email=event.email, name=event.name).status)
-            else:
-                notes.append(self.orders.note(shop_id, o).status)
-            if self.referrals is not None and o.customer_id and not o.test:
-                notes += self.referrals.on_order(shop_id, o.order_id, o.customer_id, event.codes,
-                                                 event.facts or {}, paid=event.paid and not event.cancelled)
-            return f"order {o.order_id}: " + ", ".join(notes)
+            if self.catalog is not None and event.paid and not event.cancelled:
+                # What the products are may have to be asked of the platform: before the unit
+                # of work, never while it holds locks (the posting then finds them cached).
+                self.catalog.for_posting(shop_id, event.order)
+            with self.db.uow(shop_id):  # one delivery, one transaction: all of it lands, or none
+                return self._order(shop_id, event)
         if isinstance(event, (ProductSeen, ProductGone, CollectionChanged)):
             if self.catalog is None:
                 raise Ignored("no product catalog in this process")
@@ -108,6 +95,29 @@ class PlatformSync:
         if isinstance(event, ShopRedact):
             return self._erase(shop_id)
         raise InvalidRequest(f"unknown event {type(event).__name__}")
+
+    def _order(self, shop_id: int, event: OrderSeen) -> str:
+        """Refunds, the codes' settlement, cancellation or earning, then the referral: in the
+        caller's unit of work, each step a savepoint of it."""
+        o = event.order
+        notes = [self.orders.on_refund(shop_id, o.order_id, r).status for r in event.refunds]
+        if event.codes and (event.paid or event.cancelled) and self.cart is not None:
+            # Settle before cancelling, so a cancellation seen first still returns the points.
+            notes += self.cart.settle(shop_id, o.order_id, o.customer_id, event.codes, cancelled=event.cancelled)
+        if event.cancelled:
+            notes.append(self.orders.on_cancel(shop_id, o.order_id).status)
+        elif event.paid:
+            email = (event.facts or {}).get("email") if not o.customer_id else None
+            guest = hashlib.sha256(f"{shop_id}:{email.strip().lower()}".encode()).hexdigest()[:32] \
+                if isinstance(email, str) and email.strip() else None
+            notes.append(self.orders.on_paid(shop_id, o, fulfilled=event.fulfilled, guest_key=guest,
+                                             email=event.email, name=event.name).status)
+        else:
+            notes.append(self.orders.note(shop_id, o).status)
+        if self.referrals is not None and o.customer_id and not o.test:
+            notes += self.referrals.on_order(shop_id, o.order_id, o.customer_id, event.codes,
+                                             event.facts or {}, paid=event.paid and not event.cancelled)
+        return f"order {o.order_id}: " + ", ".join(notes)
 
     # -- privacy ---------------------------------------------------------------------------
     def _log(self, conn, shop_id: int, kind: str, customer: str | None, request: dict, result: dict) -> None:
