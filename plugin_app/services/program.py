@@ -99,8 +99,11 @@ class Programs:
     def current(self, shop_id: int) -> ProgramVersion:
         """The newest version; a shop without one gets the default program as version 1. Read
         in the caller's unit of work when it has one (one connection per use case)."""
-        with self.db.uow(shop_id) as uow:
-            return self._current(uow.conn, shop_id)
+        with self.db.uow(shop_id, savepoint=False) as uow:
+            hit = uow.memo.get(("program", shop_id))
+            if hit is None:
+                hit = uow.memo[("program", shop_id)] = self._current(uow.conn, shop_id)
+            return hit
 
     def _current(self, conn: Connection, shop_id: int) -> ProgramVersion:
         row = self._newest(conn, shop_id)
@@ -164,12 +167,14 @@ class Programs:
         with self.db.uow(shop_id) as uow:
             conn = uow.conn
             self._current(conn, shop_id)  # make sure version 1 (the default) exists first
+            uow.memo.pop(("program", shop_id), None)  # this transaction now reads the new version
             return self._save(conn, shop_id, program, author, note, expected=expected)
 
     def restore(self, shop_id: int, version: int, *, author: str) -> ProgramVersion:
         old = self.version(shop_id, version)
         with self.db.uow(shop_id) as uow:
             conn = uow.conn
+            uow.memo.pop(("program", shop_id), None)
             return self._save(conn, shop_id, old.program, author, f"restored version {version}", version)
 
     def history(self, shop_id: int, limit: int = 100) -> list[dict]:

@@ -100,17 +100,20 @@ class TierService:
 
     # -- handlers (registered in services.handlers) ------------------------------------------
     def after_posting(self, uow, event: PointsPosted) -> None:
-        """A posting that can move the tier: points that count toward it (earned, taken back)
-        or a person's adjustment, whatever the entry point."""
+        """Tiers on points earned follow every posting that moves the points counted toward
+        them (earned, taken back) and every adjustment, whatever the entry point."""
         if event.asset != Asset.POINTS.value or not (event.moves_lifetime or event.kind == "adjust"):
             return
         pv = self.programs.current(event.shop_id)
-        if pv.program.tiers.enabled and pv.program.tiers.basis == "points_earned" or event.kind == "adjust":
+        if pv.program.tiers.enabled and pv.program.tiers.basis == "points_earned":
             self.evaluate(uow, event.member_id, pv.program, pv.version, why=event.reason)
 
     def after_order(self, uow, event: OrderChanged) -> None:
+        """Tiers on spend follow every change to an order counted for the member (earned,
+        edited, refunded, cancelled); tiers on points follow the order's postings instead."""
         pv = self.programs.current(event.shop_id)
-        self.evaluate(uow, event.member_id, pv.program, pv.version, why=event.cause)
+        if pv.program.tiers.enabled and pv.program.tiers.basis != "points_earned":
+            self.evaluate(uow, event.member_id, pv.program, pv.version, why=event.cause)
 
     def reevaluate_all(self, programs, batch: int = 500) -> int:
         """The periodic pass: windows roll over and grace periods end without any posting."""

@@ -89,11 +89,11 @@ class Database:
         inside it joins it (a savepoint) instead of opening a second one."""
         return getattr(self._open, "conn", None)
 
-    def uow(self, shop_id: int | None = None):
+    def uow(self, shop_id: int | None = None, *, savepoint: bool = True):
         """A unit of work on this database (see `storage.uow`), for one shop or none."""
         from .uow import UnitOfWork
 
-        return UnitOfWork(self, shop_id, self.dispatch)
+        return UnitOfWork(self, shop_id, self.dispatch, savepoint=savepoint)
 
     dispatch = None  # the handlers of domain events: set by the composition root
 

@@ -7,16 +7,20 @@
 
 It owns the transaction (commit when the block ends, rollback when it raises), hands out
 repositories built for its shop (every statement they issue carries the shop's id), and collects
-the typed domain events of what happened. When the block ends without an error, the handlers
-registered for those events run (`services.handlers`), inside the same transaction: a rule that
-must follow a posting (tier evaluation, notifications) lives in one handler, and commits or
-rolls back with the posting that caused it. Events meant for people and other systems are
+the typed domain events of what happened. When the outermost unit of work of the transaction
+ends without an error, the handlers registered for those events run (`services.handlers`),
+inside the same transaction, just before it commits: a rule that must follow a posting (tier
+evaluation, notifications) lives in one handler, and commits or rolls back with the posting that
+caused it. A direct posting (the admin's adjustment) is its own outermost unit of work, so its
+handlers have run when the call returns. Events meant for people and other systems are
 written to the outbox (the `events` table) as they are collected, once per dedupe key.
 
 A unit of work entered while this thread already holds a transaction on the same database
 joins it as a savepoint: a use case composes others (an order's earning posts to the ledger,
 which evaluates the tier, which may pay a tier's entry reward) without anyone passing a
 connection along. Events collected inside a savepoint that is rolled back are dropped with it.
+A read that needs no savepoint of its own joins with `savepoint=False` (no extra round trips).
+`memo` is one dict per transaction, for what a use case reads once (the program in force).
 """
 from __future__ import annotations
 
@@ -39,29 +43,41 @@ class NoShop(RuntimeError):
 
 
 class UnitOfWork:
-    def __init__(self, db, shop_id: int | None = None, dispatch: Dispatch | None = None) -> None:
+    def __init__(self, db, shop_id: int | None = None, dispatch: Dispatch | None = None, *,
+                 savepoint: bool = True) -> None:
         if shop_id is not None and (not isinstance(shop_id, int) or isinstance(shop_id, bool)):
             raise TypeError("shop_id must be an int")
-        self.db, self.shop_id, self._dispatch = db, shop_id, dispatch
+        self.db, self.shop_id, self._dispatch, self._wants_savepoint = db, shop_id, dispatch, savepoint
         self.conn: Connection | None = None
-        self._events: list[DomainEvent] = []
+        self._root: UnitOfWork | None = None
+        self._events: list[DomainEvent] = []  # the root's: every nested unit of work adds to it
         self._handled = 0
         self._cm = self._savepoint = None
+        self._mark = 0
         self._repos: dict[str, Any] = {}
+        self.memo: dict = {}  # per transaction: what a use case read once (the root's, shared)
 
     # -- the transaction -----------------------------------------------------------------
     def __enter__(self) -> "UnitOfWork":
         outer = self.db.open_connection()
+        root = _current_root(self.db)
         if outer is not None:
-            self.conn, self._savepoint = outer, outer.begin_nested()
+            self.conn = outer
+            if self._wants_savepoint:
+                self._savepoint = outer.begin_nested()
         else:
             self._cm = self.db.transaction()
             self.conn = self._cm.__enter__()
+        if root is not None and root.conn is self.conn:
+            self._root, self.memo = root, root.memo
+            self._mark = len(root._events)
+        else:
+            _push_root(self.db, self)
         return self
 
     def __exit__(self, kind, exc, tb) -> bool | None:
         try:
-            if exc is None:
+            if exc is None and self._root is None:
                 self._handle()  # may raise: then the whole block rolls back
         except BaseException as failure:
             kind, exc, tb = type(failure), failure, failure.__traceback__
@@ -70,28 +86,35 @@ class UnitOfWork:
         return self._close(kind, exc, tb)
 
     def _close(self, kind, exc, tb):
+        if self._root is None:
+            _pop_root(self.db, self)
+        elif exc is not None and self._savepoint is not None:
+            del self._root._events[self._mark:]  # what this block collected is undone with it
         if self._savepoint is not None:
             if exc is None:
                 self._savepoint.commit()
             elif self._savepoint.is_active:
                 self._savepoint.rollback()
             return None
-        return self._cm.__exit__(kind, exc, tb)
+        if self._cm is not None:
+            return self._cm.__exit__(kind, exc, tb)
+        return None
 
     # -- events --------------------------------------------------------------------------
     def collect(self, event: DomainEvent) -> bool:
         """Record that something happened. An outbox event is written at once (the outbox
         keeps it once per dedupe key: False when it was already there, and then its handlers
-        do not run again); every new event's handlers run when this block ends."""
+        do not run again); every new event's handlers run when the outermost unit of work of
+        this transaction ends, before it commits."""
         if isinstance(event, OutboxEvent):
             if not insert_ignore(self.conn, t.events, event.outbox_row(), ["shop_id", "dedupe_key"]):
                 return False
-        self._events.append(event)
+        (self._root or self)._events.append(event)
         return True
 
     @property
     def events(self) -> tuple[DomainEvent, ...]:
-        return tuple(self._events)
+        return tuple((self._root or self)._events)
 
     def _handle(self) -> None:
         """Run the handlers of new events until none are left (a handler may collect more)."""
@@ -99,7 +122,8 @@ class UnitOfWork:
             event = self._events[self._handled]
             self._handled += 1
             if self._dispatch is not None:
-                self._dispatch(self, event)
+                with UnitOfWork(self.db, event.shop_id, self._dispatch, savepoint=False) as uow:
+                    self._dispatch(uow, event)  # a failure rolls the whole transaction back
 
     # -- repositories --------------------------------------------------------------------
     def __getattr__(self, name: str):
@@ -117,6 +141,26 @@ class UnitOfWork:
         """A unit of work for another shop in this same transaction (periodic jobs that walk
         every shop): a savepoint, with repositories of that shop."""
         return UnitOfWork(self.db, shop_id, self._dispatch)
+
+
+_roots = threading.local()
+
+
+def _current_root(db) -> UnitOfWork | None:
+    stack = getattr(_roots, "stack", None)
+    return stack[-1] if stack and stack[-1].db is db else None
+
+
+def _push_root(db, uow: UnitOfWork) -> None:
+    if not hasattr(_roots, "stack"):
+        _roots.stack = []
+    _roots.stack.append(uow)
+
+
+def _pop_root(db, uow: UnitOfWork) -> None:
+    stack = _roots.stack
+    if stack and stack[-1] is uow:
+        stack.pop()
 
 
 def collect_all(uow: UnitOfWork, events: Iterable[DomainEvent]) -> int:
