@@ -1,8 +1,14 @@
-"""The composition root: builds the database, queue and services for one process."""
+"""The composition root: builds the database, queue and services for one process, and is the
+one place that picks the adapters behind the services' ports (domain.ports): the platform
+connectors (connectors/), or the demo shops' local codes, for `platform_for`; SMTP or nothing for
+mail; httpx for webhooks. Tests pass stand-ins (adapters.mail.RecordingMailer, …) here."""
 from __future__ import annotations
 
+from .adapters.http import HttpxPoster
+from .adapters.local import LocalCodes
+from .adapters.mail import NullMailer, SmtpMailer
 from .crypto import box_for
-from .domain.ports import Clock, SystemClock
+from .domain.ports import CatalogSource, Clock, Mailer, PlatformActions, SystemClock, WebhookPoster
 from .failpoints import make as make_failpoints
 from .jobs import context, queues, tasks
 from connectors.shopify import translate as shopify_translate
@@ -16,7 +22,7 @@ from .services.adjustments import Adjustments
 from .services.expiry import ExpiryService
 from .services.analytics import Analytics
 from .services.customer_fields import CustomerFields
-from .services.notify import Notifier, Smtp
+from .services.notify import Notifier
 from .services.cart import CartService
 from .services.catalog import Catalog
 from .services.change_preview import ChangePreview
@@ -37,21 +43,10 @@ from .settings import Settings
 from .storage.db import Database
 
 
-class LocalCodes:
-    """Demo shops have no platform: their codes exist only in our records."""
-
-    def create_discount_code(self, *, code: str, **_: object) -> str:
-        return f"local:{code}"
-
-    def delete_discount(self, discount_id: str) -> None:
-        return None
-
-    def discount_usage(self, discount_id: str) -> int | None:
-        return 0  # no checkout can use a code that exists only here
-
-
 class Runtime:
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None, *, mailer: Mailer | None = None,
+                 poster: WebhookPoster | None = None) -> None:
+        """`mailer` and `poster` replace the adapters the settings call for (tests)."""
         self.settings = settings
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
@@ -90,10 +85,9 @@ class Runtime:
                                lambda shop_id: self.programs.current(shop_id).program, self.queue.enqueue, self.clock)
         self.orders.catalog = self.cart.catalog = self.platform.catalog = self.catalog
         self.analytics = Analytics(self.db, self.programs, funnel=self.referrals.funnel)
-        self.notifier = Notifier(self.db, self.programs, self.shops,
-                                 Smtp(settings.smtp_host, settings.smtp_port, settings.smtp_user, settings.smtp_password,
-                                      settings.smtp_starttls, settings.mail_from),
-                                 settings.app_url, settings.secret_key or "dev-only-not-secret", clock=self.clock)
+        self.notifier = Notifier(self.db, self.programs, self.shops, mailer or self._mailer(settings),
+                                 poster or HttpxPoster(), settings.app_url,
+                                 settings.secret_key or "dev-only-not-secret", clock=self.clock)
         self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier)
         self.customer_fields = CustomerFields(self.db, self.programs, self.shops, self.platform_for, self.clock)
         self.change_preview = ChangePreview(self.db, self.programs, self.tiers, self.clock)
@@ -113,6 +107,14 @@ class Runtime:
                                      callback_url=f"{settings.app_url}/webhooks/shopify",
                                      topic=shopify_translate.RECONCILE_TOPIC, clock=self.clock,
                                      custom_app=self.shopify_custom_app)
+
+    @staticmethod
+    def _mailer(settings: Settings) -> Mailer:
+        """The deployment's SMTP relay; without SMTP_HOST, none: emails wait, unsent."""
+        if not settings.smtp_host:
+            return NullMailer()
+        return SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_user, settings.smtp_password,
+                          settings.smtp_starttls, settings.mail_from)
 
     # -- Shopify: the Admin API client for a shop, and installs -----------------------------
     shopify_http = None  # an httpx.Client to route Shopify calls elsewhere (tests, stand-ins)
@@ -149,8 +151,8 @@ class Runtime:
                                 name=shop.name, credentials=creds)
         return self.shopify_admin(creds)
 
-    def platform_for(self, shop_id: int):
-        """The platform actions port for a shop (discount codes, store credit)."""
+    def platform_for(self, shop_id: int) -> PlatformActions:
+        """The platform actions port for a shop (discount codes, customer fields)."""
         shop = self.shops.get(shop_id)
         if shop is not None and shop.platform == "shopify":
             return self.shopify_admin_for(shop_id)
@@ -162,7 +164,7 @@ class Runtime:
         shop = self.shops.get(shop_id)
         return shop.platform if shop is not None else None
 
-    def catalog_source_for(self, shop_id: int):
+    def catalog_source_for(self, shop_id: int) -> CatalogSource | None:
         """Where a shop's product facts come from: its platform's Admin API (none for demo shops)."""
         platform = self._platform_of(shop_id)
         if platform == "shopify":
@@ -223,4 +225,7 @@ class Runtime:
             return tasks.run(task, args)
 
     def close(self) -> None:
+        close = getattr(self.notifier.poster, "close", None)
+        if close is not None:
+            close()
         self.db.dispose()

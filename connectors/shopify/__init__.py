@@ -1,1 +1,2 @@
-"""Shopify: webhook verification, payload translation, the Admin GraphQL client, install."""
+"""Shopify: webhook and app proxy verification, payload translation, the Admin GraphQL client
+(the platform ports' adapter), install."""

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 import httpx
 from shopify_app import admin_graphql_request
 
+from plugin_app.domain.errors import PlatformError, PlatformUnavailable
+from plugin_app.domain.ports import CatalogSource, PlatformActions, ShopAdmin, ShopifyOrderSource
 from plugin_app.domain.catalog import Group, ProductFacts
 
 WEBHOOK_TOPICS = ("CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "ORDERS_CREATE", "ORDERS_PAID",
@@ -18,11 +20,13 @@ WEBHOOK_TOPICS = ("CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "ORDERS_CREATE", "ORDE
                   "PRODUCTS_UPDATE", "PRODUCTS_DELETE", "COLLECTIONS_UPDATE", "COLLECTIONS_DELETE")
 
 
-class ShopifyError(Exception):
+class ShopifyError(PlatformError):
+    """Every error of this client. Services know it only as domain.errors.PlatformError (a
+    refusal), and `Retryable` as domain.errors.PlatformUnavailable."""
     retryable = False
 
 
-class Retryable(ShopifyError):
+class Retryable(ShopifyError, PlatformUnavailable):
     """Throttled, a timeout, or Shopify's 5xx: try again later."""
     retryable = True
 
@@ -56,7 +60,9 @@ class ShopInfo:
     timezone: str
 
 
-class ShopifyAdmin:
+class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource):
+    """A shop's Admin API: implements the platform ports the services declare (domain.ports)."""
+
     def __init__(self, domain: str, access_token: str, api_version: str, *, client_id: str = "custom-app",
                  client_secret: str = "-", http_client: httpx.Client | None = None) -> None:
         self.shop = domain.removesuffix(".myshopify.com")

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import requests
 from woocommerce import API
 
+from plugin_app.domain.errors import PlatformError, PlatformUnavailable
+from plugin_app.domain.ports import CatalogSource, PlatformActions, WooOrderSource
 from plugin_app.domain.catalog import ProductFacts
 
 # order.restored: a trashed order taken out of the bin (WooCommerce's webhook topic hooks,
@@ -51,11 +53,13 @@ def zone_name(timezone_string: str | None, gmt_offset) -> str:
     return _fixed_zone(minutes) or "UTC"
 
 
-class WooError(Exception):
+class WooError(PlatformError):
+    """Every error of this client. Services know it only as domain.errors.PlatformError (a
+    refusal), and `Retryable` as domain.errors.PlatformUnavailable."""
     retryable = False
 
 
-class Retryable(WooError):
+class Retryable(WooError, PlatformUnavailable):
     retryable = True
 
 
@@ -67,7 +71,9 @@ class Missing(Terminal):
     """404: the resource does not exist (any more)."""
 
 
-class WooAdmin:
+class WooAdmin(PlatformActions, CatalogSource, WooOrderSource):
+    """A store's REST API: implements the platform ports the services declare (domain.ports)."""
+
     def __init__(self, url: str, key: str, secret: str, *, timeout: int = 15, timezone: str = "UTC") -> None:
         self.url, self.timeout, self.timezone = url.rstrip("/"), timeout, timezone
         self.api = API(url=self.url, consumer_key=key, consumer_secret=secret, version="wc/v3",

@@ -47,3 +47,20 @@ class VersionConflict(DomainError):
 
     code = "version_conflict"
     status = 412
+
+
+class PlatformError(Exception):
+    """Something outside the product (a shop's platform, an SMTP relay, a webhook receiver)
+    did not do what was asked. Adapters raise subclasses of it; services catch these neutral
+    ones and never a connector's own types. Not a DomainError on purpose: the inbox treats a
+    DomainError as deterministic and never retries it, while a platform may recover.
+    `retryable` is False here: a refusal (bad credentials, invalid input) gives the same
+    answer when tried again."""
+
+    retryable = False
+
+
+class PlatformUnavailable(PlatformError):
+    """Throttled, timed out, unreachable, or the far side's 5xx: try again later."""
+
+    retryable = True

@@ -1,10 +1,24 @@
-"""Ports the domain and services depend on; adapters live outside the domain."""
+"""Ports: what the services need from the world outside the product, stated here so that no
+service imports a transport (SMTP, HTTP) or a connector. Adapters implement them elsewhere:
+the platform connectors (connectors/shopify, connectors/woocommerce) implement the platform
+ports, plugin_app/adapters implements mail, webhook posting and the demo shops' local codes;
+plugin_app/runtime.py (the composition root) picks real or stand-in adapters in one place.
+
+Errors: an adapter raises `domain.errors.PlatformUnavailable` (or a subclass) when trying
+again later may work (throttling, timeouts, 5xx, unreachable) and another
+`domain.errors.PlatformError` when it was refused; services catch these, never a connector's
+own types."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import TYPE_CHECKING, Mapping, Protocol
+
+if TYPE_CHECKING:
+    from .catalog import ProductFacts
 
 
+# -- time -----------------------------------------------------------------------------------
 class Clock(Protocol):
     def now(self) -> datetime:  # aware UTC
         ...
@@ -35,3 +49,114 @@ class FixedClock:
 def require_aware(value: datetime | None, name: str) -> None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
         raise ValueError(f"{name} must be an aware datetime")
+
+
+# -- the shop's platform (Shopify, WooCommerce, or none for demo shops) -----------------------
+class DiscountCodes(Protocol):
+    """Discount codes on the platform (cart rewards, referral codes). `platform_for(shop_id)`
+    gives one; a demo shop's codes live only in our records (adapters.local.LocalCodes)."""
+
+    def create_discount_code(self, *, code: str, title: str, customer_id: str | None, ends_at: str,
+                             amount=None, percent=None, free_shipping: bool = False) -> str:
+        """Create a single-use code for the customer; returns the platform's id for it."""
+
+    def delete_discount(self, discount_id: str) -> None: ...
+
+    def discount_usage(self, discount_id: str) -> int | None:
+        """How many times the code was used on the platform (an order placed with it), or None
+        when the platform has no such code any more (deleted)."""
+
+
+class CustomerFieldsSink(Protocol):
+    def set_customer_fields(self, customers: list[tuple[str, dict[str, str]]]) -> int:
+        """Write loyalty fields (tier, points, credit) on these platform customers, as
+        (customer id, {name: value}); returns how many were written."""
+
+
+class PlatformActions(DiscountCodes, CustomerFieldsSink, Protocol):
+    """What services ask of a shop's platform through `platform_for(shop_id)`."""
+
+
+class CatalogSource(Protocol):
+    """Where product facts come from (`catalog_source_for(shop_id)`; None for demo shops)."""
+
+    def product_facts(self, product_ids: list[str]) -> dict[str, ProductFacts]:
+        """Facts of each product, many per call; a product the platform does not know is absent."""
+
+
+class ShopDetails(Protocol):
+    name: str
+    currency: str
+    timezone: str
+
+
+class ShopAdmin(Protocol):
+    """A platform's view of the shop itself (installation)."""
+
+    def shop_info(self) -> ShopDetails: ...
+
+
+class ShopifyOrderSource(Protocol):
+    """Reconciliation's reading of a Shopify shop's orders, and its shop-scoped subscriptions."""
+
+    def orders_updated_since(self, since: str, after: str | None = None,
+                             first: int = 50) -> tuple[list[int], str | None]:
+        """Ids of orders updated after `since` (ISO time), a page at a time (next cursor or None)."""
+
+    def order(self, order_id: int | str) -> dict | None:
+        """One order as the connector's translation reads it; None when there is none."""
+
+    def subscribe(self, callback_url: str) -> list[str]:
+        """Create the missing webhook subscriptions; returns the new ones."""
+
+
+class WooOrderSource(Protocol):
+    """Reconciliation's reading of a WooCommerce store, and the refund lines of an order."""
+
+    def orders_modified_since(self, since: str, page: int = 1,
+                              per_page: int = 50) -> tuple[list[dict], bool]:
+        """A page of orders, newest-modified first, and whether there are more pages."""
+
+    def order_refunds(self, order_id) -> list[dict]: ...
+
+    def subscribe(self, delivery_url: str, secret: str) -> list[str]:
+        """Create or re-enable our webhooks; returns what was done."""
+
+
+# -- telling people ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """One composed shopper email. The sender's address is the deployment's (the mailer's);
+    `message_key` makes a stable Message-ID, so a repeat after a crash is recognisable."""
+
+    to: str
+    subject: str
+    body: str
+    message_key: str
+    unsubscribe_url: str
+    lang: str = "en"
+    from_name: str = ""
+    reply_to: str | None = None
+
+
+class MailConnection(Protocol):
+    """One open connection to the mail relay; several emails go over it."""
+
+    def send(self, email: OutgoingEmail) -> None:
+        """Hand one email to the relay; raises on any failure (the caller retries it later)."""
+
+    def close(self) -> None:
+        """Close; never raises (the connection may already be broken)."""
+
+
+class Mailer(Protocol):
+    configured: bool  # False: no relay in this deployment, emails wait and are not claimed
+
+    def open(self) -> MailConnection: ...
+
+
+class WebhookPoster(Protocol):
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], *, timeout: float = 10.0) -> int:
+        """POST the signed bytes with these headers, waiting at most `timeout` seconds; returns
+        the receiver's status code, whatever it is. Raises `PlatformUnavailable` when there is no
+        answer (unreachable, timed out)."""

@@ -1,7 +1,8 @@
 """The widget API for shoppers: `/storefront/v1/...` (a widget key names the shop; a customer
 token signed with the shop's widget secret names the shopper) and its twin `/proxy/...` reached
-through the Shopify app proxy (Shopify's `signature`, `logged_in_customer_id`). The browser is
-never trusted for who the shopper is; CORS admits only the shop's own origins."""
+through the Shopify app proxy (Shopify's `signature`, checked by connectors.shopify.proxy, and
+`logged_in_customer_id`). The browser is never trusted for who the shopper is; CORS admits only
+the shop's own origins."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -9,7 +10,7 @@ from decimal import Decimal
 from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.shopify import webhooks as shopify_hooks
+from connectors.shopify import proxy as shopify_proxy
 from ..services import identity
 from ..services.cart import Cart, CartLine
 from .errors import error_response
@@ -127,20 +128,16 @@ def _storefront_identity():
 
 
 def _proxy_identity():
-    from shopify_app import verify_app_proxy_req
-
+    """(shop, customer id or None) from a request the Shopify connector verifies as Shopify's."""
     rt = _rt()
-    domain = request.args.get("shop", "").lower()
-    if not shopify_hooks.valid_shop_domain(domain):
+    domain = shopify_proxy.shop_domain(request.args)
+    if domain is None:
         return None, None, error_response(401, "unauthorized", "not a Shopify app proxy request")
     s = rt.settings
     shop, secrets = rt.shops.signing("shopify", domain, [s.shopify_api_secret, s.shopify_old_api_secret])
-    req = {"method": request.method, "url": request.url, "body": "", "headers": {}}
-    if shop is None or shop.status != "installed" or not any(
-            verify_app_proxy_req(req, {"client_id": "-", "client_secret": sec, "old_client_secret": None}).ok
-            for sec in secrets):
+    if shop is None or shop.status != "installed" or not shopify_proxy.verify(request.method, request.url, secrets):
         return None, None, error_response(401, "unauthorized", "app proxy signature does not match")
-    return shop, request.args.get("logged_in_customer_id") or None, None
+    return shop, shopify_proxy.customer_id(request.args), None
 
 
 def _limited(shop, customer: str | None, fetch: str | None = None):

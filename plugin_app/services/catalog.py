@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import timedelta
-from typing import Callable, Protocol
+from typing import Callable
 
 from sqlalchemy import cast, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,7 +19,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from ..domain.catalog import Group, ProductFacts, enrich, names_group, needs_facts
 from ..domain.earning import Order
 from ..domain.events import CollectionChanged, ProductGone, ProductSeen
-from ..domain.ports import Clock, SystemClock
+from ..domain.errors import PlatformUnavailable
+from ..domain.ports import CatalogSource, Clock, SystemClock
 from ..domain.program import Program
 from ..storage import tables as t
 from ..storage.db import Database
@@ -28,14 +29,9 @@ log = logging.getLogger(__name__)
 TTL = timedelta(hours=24)  # a product's facts are read again after this, webhooks or not
 
 
-class CatalogUnavailable(RuntimeError):
+class CatalogUnavailable(PlatformUnavailable, RuntimeError):
     """The platform could not tell us a product's collections or categories. Not a DomainError:
     the inbox retries the delivery with backoff instead of earning without them."""
-    retryable = True
-
-
-class FactsSource(Protocol):
-    def product_facts(self, product_ids: list[str]) -> dict[str, ProductFacts]: ...
 
 
 def _group_json(g: Group, platform: str) -> dict:
@@ -51,7 +47,7 @@ def _groups(row) -> tuple[Group, ...]:
 
 
 class Catalog:
-    def __init__(self, db: Database, source_for: Callable[[int], FactsSource | None],
+    def __init__(self, db: Database, source_for: Callable[[int], CatalogSource | None],
                  platform_of: Callable[[int], str | None], current_program: Callable[[int], Program],
                  enqueue: Callable[..., None], clock: Clock | None = None) -> None:
         self.db, self.source_for, self.platform_of = db, source_for, platform_of

@@ -6,10 +6,12 @@ platform throttles, the shop waits for the next run (nothing is lost: the marker
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from sqlalchemy import String, cast, func, select, update
 
-from ..domain.ports import Clock, SystemClock
+from ..domain.errors import PlatformUnavailable
+from ..domain.ports import Clock, CustomerFieldsSink, SystemClock
 from ..storage import tables as t
 from ..storage.db import Database
 
@@ -17,7 +19,8 @@ log = logging.getLogger(__name__)
 
 
 class CustomerFields:
-    def __init__(self, db: Database, programs, shops, platform_for, clock: Clock | None = None) -> None:
+    def __init__(self, db: Database, programs, shops, platform_for: Callable[[int], CustomerFieldsSink],
+                 clock: Clock | None = None) -> None:
         self.db, self.programs, self.shops, self.platform_for = db, programs, shops, platform_for
         self.clock = clock or SystemClock()
 
@@ -33,8 +36,6 @@ class CustomerFields:
                                 .order_by(m.id).limit(limit)).all()
 
     def sync(self, batch: int = 200, per_shop: int = 2000) -> int:
-        from connectors.shopify.admin import Retryable
-
         written = 0
         with self.db.uow() as uow:
             conn = uow.conn
@@ -52,7 +53,7 @@ class CustomerFields:
                                                    "points": str(int(r.points)), "credit": str(r.credit)}) for r in rows]
                 try:
                     self.platform_for(shop_id).set_customer_fields(items)
-                except Retryable as exc:  # throttled or down: the next run resumes here
+                except PlatformUnavailable as exc:  # throttled or down: the next run resumes here
                     log.info("customer fields for shop %s wait: %s", shop_id, exc)
                     break
                 except Exception as exc:  # noqa: BLE001 - refused: logged, the next run tries again

@@ -6,14 +6,11 @@ configuration, subscribe per shop (`loyalty shops add-shopify`, and reconciliati
 Safe to repeat: a re-install resumes the same shop, members and ledger."""
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Callable
 
+from ..domain.ports import ShopAdmin
 from .program import Programs
 from .shops import Shop, Shops
-
-
-class ShopAdmin(Protocol):
-    def shop_info(self): ...
 
 
 def install(shops: Shops, programs: Programs, domain: str, credentials: dict, *,

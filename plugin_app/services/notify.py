@@ -1,11 +1,13 @@
-"""Telling people: shopper emails over SMTP and signed webhooks to the merchant's other tools.
+"""Telling people: shopper emails and signed webhooks to the merchant's other tools. No
+transport here: emails go through the `Mailer` port and webhooks through the `WebhookPoster`
+port (domain.ports); the SMTP and HTTP adapters are in plugin_app.adapters, picked by the runtime.
 
 The `events` table is the outbox: every event is written in the same transaction as the change
 that caused it (a tier change, an expiry reminder, a ledger posting the shop subscribed to…).
 `relay` fans each new event out, once, into `notifications` rows (one email, one delivery per
 subscribed endpoint; a unique key per event and target); `send` delivers due rows under a lease,
 retrying with exponential backoff, and marks each sent in its own transaction. A crash between
-the SMTP/HTTP call and that mark can repeat a delivery after the lease: emails carry a
+the mailer's or poster's call and that mark can repeat a delivery after the lease: emails carry a
 Message-ID made from the row's id and webhooks an event id, so receivers can drop the repeat.
 """
 from __future__ import annotations
@@ -13,21 +15,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import smtplib
 import time
 from datetime import datetime, timedelta
-from decimal import Decimal
-from email.message import EmailMessage
-from email.utils import formataddr
-import httpx
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ..domain import notifications as N
 from ..domain.member_events import CashbackAvailable, PointsChanged, PointsPosted, RewardUnlocked
-from ..domain.errors import InvalidRequest, NotFound
+from ..domain.errors import InvalidRequest, NotFound, PlatformError
 from ..domain.money import money_text, plain
-from ..domain.ports import Clock, SystemClock
+from ..domain.ports import Clock, MailConnection, Mailer, OutgoingEmail, SystemClock, WebhookPoster
 from ..storage import tables as t
 from ..storage.db import Database
 from ..storage.repos import insert_ignore
@@ -39,6 +36,7 @@ TOPICS = {"member_enrolled": "member.enrolled", "points_changed": "points.change
 WEBHOOK_TOPICS = tuple(sorted(TOPICS.values()))
 MAX_ATTEMPTS = 10
 LEASE = timedelta(seconds=60)
+WEBHOOK_TIMEOUT = 10.0  # seconds a merchant's endpoint has to answer
 
 
 def backoff(attempts: int) -> timedelta:
@@ -61,29 +59,12 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-class Smtp:
-    """SMTP settings of the deployment; one connection per batch."""
-
-    def __init__(self, host: str | None, port: int = 587, user: str | None = None, password: str | None = None,
-                 starttls: bool = True, sender: str | None = None, timeout: float = 10.0) -> None:
-        self.host, self.port, self.user, self.password = host, port, user, password
-        self.starttls, self.sender, self.timeout = starttls, sender or "loyalty@localhost", timeout
-
-    def open(self) -> smtplib.SMTP:
-        conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        if self.starttls:
-            conn.starttls()
-        if self.user:
-            conn.login(self.user, self.password or "")
-        return conn
-
-
 class Notifier:
-    def __init__(self, db: Database, programs, shops, smtp: Smtp, app_url: str, secret_key: str,
-                 http: httpx.Client | None = None, clock: Clock | None = None) -> None:
-        self.db, self.programs, self.shops, self.smtp = db, programs, shops, smtp
+    def __init__(self, db: Database, programs, shops, mailer: Mailer, poster: WebhookPoster, app_url: str,
+                 secret_key: str, clock: Clock | None = None) -> None:
+        self.db, self.programs, self.shops = db, programs, shops
+        self.mailer, self.poster = mailer, poster
         self.app_url, self.secret_key = app_url.rstrip("/"), secret_key
-        self.http = http or httpx.Client(timeout=10.0)
         self.clock = clock or SystemClock()
         self._subs: dict[int, tuple[float, set[str]]] = {}
 
@@ -269,7 +250,7 @@ class Notifier:
             stmt = select(t.notifications).where(or_(
                 and_(n.state == "pending", n.next_attempt_at <= now),
                 and_(n.state == "sending", n.locked_until <= now))).order_by(n.next_attempt_at).limit(limit)
-            if not self.smtp.host:  # no SMTP configured: emails wait (webhooks still go)
+            if not self.mailer.configured:  # no mail relay: emails wait (webhooks still go)
                 stmt = stmt.where(n.target != "email")
             if conn.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
@@ -297,42 +278,36 @@ class Notifier:
         """Deliver what is due; returns how many went out."""
         rows = self._claim(limit)
         sent = 0
-        smtp = None
+        mail: MailConnection | None = None  # one connection for the batch's emails
         try:
             for r in rows:
                 try:
                     if r.target == "email":
-                        if smtp is None:
-                            smtp = self.smtp.open()
-                        self._mail(smtp, r)
+                        if mail is None:
+                            mail = self.mailer.open()
+                        mail.send(self._email(r))
                     else:
                         self._post(r)
                 except Exception as exc:  # noqa: BLE001 - any failure is retried, with its reason kept
-                    if r.target == "email":
-                        smtp = _close(smtp)
-                    self._done(r.id, f"{type(exc).__name__}: {exc}", r.attempts + 1)
+                    if r.target == "email" and mail is not None:
+                        mail.close()  # the next email opens a fresh connection
+                        mail = None
+                    self._done(r.id, _reason(exc), r.attempts + 1)
                     continue
                 self._done(r.id, None, r.attempts + 1)
                 sent += 1
         finally:
-            _close(smtp)
+            if mail is not None:
+                mail.close()
         return sent
 
-    def _mail(self, smtp: smtplib.SMTP, r) -> None:
+    @staticmethod
+    def _email(r) -> OutgoingEmail:
         p = r.payload
-        msg = EmailMessage()
-        msg["Subject"] = p["subject"]
-        msg["From"] = formataddr((p.get("from_name") or "", self.smtp.sender))
-        msg["To"] = r.recipient
-        if p.get("reply_to"):
-            msg["Reply-To"] = p["reply_to"]
-        domain = self.smtp.sender.partition("@")[2] or "localhost"
-        msg["Message-ID"] = f"<notification-{r.id}@{domain}>"  # stable: a repeat is recognisable
-        msg["List-Unsubscribe"] = f"<{p['unsubscribe_url']}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        msg.set_content(p["body"])
-        msg["Content-Language"] = p.get("lang", "en")  # after set_content, which resets Content-* headers
-        smtp.send_message(msg)
+        return OutgoingEmail(to=r.recipient, subject=p["subject"], body=p["body"],
+                             message_key=f"notification-{r.id}",  # stable: a repeat is recognisable
+                             unsubscribe_url=p["unsubscribe_url"], lang=p.get("lang", "en"),
+                             from_name=p.get("from_name") or "", reply_to=p.get("reply_to") or None)
 
     def _post(self, r) -> None:
         ep = self._endpoint(r.shop_id, int(r.target.removeprefix("ep:")))
@@ -340,12 +315,13 @@ class Notifier:
             raise RuntimeError("endpoint removed or disabled")
         body = json.dumps(r.payload, separators=(",", ":"), sort_keys=True).encode()
         ts = str(int(self.clock.now().timestamp()))
-        response = self.http.post(ep["url"], content=body, headers={
+        status = self.poster.post(ep["url"], body, {
             "Content-Type": "application/json", "User-Agent": "loyalty-webhooks/1",
             "X-Loyalty-Event-Id": r.payload["id"], "X-Loyalty-Topic": r.topic, "X-Loyalty-Timestamp": ts,
-            "X-Loyalty-Delivery": str(r.id), "X-Loyalty-Signature": sign(ep["secret"], ts, body)})
-        if not 200 <= response.status_code < 300:
-            raise RuntimeError(f"HTTP {response.status_code}")
+            "X-Loyalty-Delivery": str(r.id), "X-Loyalty-Signature": sign(ep["secret"], ts, body)},
+            timeout=WEBHOOK_TIMEOUT)
+        if not 200 <= status < 300:
+            raise RuntimeError(f"HTTP {status}")
 
     # -- endpoints (admin) ------------------------------------------------------------------
     def _endpoint(self, shop_id: int, endpoint_id: int) -> dict | None:
@@ -417,11 +393,10 @@ class Notifier:
         return "pending"
 
 
-def _close(smtp) -> None:
-    if smtp is not None:
-        try:
-            smtp.quit()
-        except Exception:  # noqa: BLE001 - closing a broken connection
-            pass
-    return None
+def _reason(exc: Exception) -> str:
+    """What the delivery log keeps. An adapter's PlatformError already names the transport's own
+    error ("ConnectionRefusedError: …"); anything else is named by its type."""
+    if isinstance(exc, PlatformError) and str(exc):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 

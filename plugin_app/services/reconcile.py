@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
+from typing import Callable
 
 from sqlalchemy import select, update
 
-from ..domain.ports import Clock, SystemClock
+from ..domain.ports import Clock, ShopifyOrderSource, SystemClock, WooOrderSource
 from ..storage import tables as t
 from ..storage.db import Database
 from ..storage.repos import insert_ignore
@@ -43,16 +43,8 @@ def save_watermark(db: Database, shop_id: int, watermark: str, checked_at, error
             watermark=watermark, checked_at=checked_at, last_error=error))
 
 
-class OrderSource(Protocol):
-    def orders_updated_since(self, since: str, after: str | None = None, first: int = 50) -> tuple[list[int], str | None]: ...
-
-    def order(self, order_id: int | str) -> dict | None: ...
-
-    def subscribe(self, callback_url: str) -> list[str]: ...
-
-
 class Reconciler:
-    def __init__(self, db: Database, inbox: Inbox, admin_for: Callable[[int], OrderSource], *,
+    def __init__(self, db: Database, inbox: Inbox, admin_for: Callable[[int], ShopifyOrderSource], *,
                  callback_url: str, topic: str, clock: Clock | None = None, pages: int = 4,
                  page_size: int = 25, first_look_days: int = 3,
                  custom_app: Callable[[int], bool] = lambda shop_id: False) -> None:
@@ -98,12 +90,6 @@ class Reconciler:
         return stored
 
 
-class WooSource(Protocol):
-    def orders_modified_since(self, since: str, page: int = 1, per_page: int = 50) -> tuple[list[dict], bool]: ...
-
-    def subscribe(self, delivery_url: str, secret: str) -> list[str]: ...
-
-
 def applied_refunds(db: Database, shop_id: int, order_ids: list[str]) -> dict[str, set[str]]:
     """The refund ids already recorded on each of these orders (the orders row keeps them)."""
     if not order_ids:
@@ -125,7 +111,7 @@ class WooReconciler:
     ignores it (it answers every order): nothing here depends on it. Our webhooks are
     re-enabled or re-created."""
 
-    def __init__(self, db: Database, inbox: Inbox, admin_for: Callable[[int], WooSource], shops, *,
+    def __init__(self, db: Database, inbox: Inbox, admin_for: Callable[[int], WooOrderSource], shops, *,
                  delivery_url: Callable[[int], str], dedupe: Callable[[str, bytes], str],
                  clock: Clock | None = None, pages: int = 10, first_look_days: int = 3,
                  refund_lookback_days: int = 14) -> None:

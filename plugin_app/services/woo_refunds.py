@@ -10,6 +10,7 @@ import logging
 from typing import Callable
 
 from ..domain import jsondepth
+from ..domain.ports import WooOrderSource
 from ..storage.db import Database
 from .reconcile import applied_refunds
 
@@ -18,7 +19,7 @@ ORDER_TOPICS = {"order.created", "order.updated", "order.restored", "order.recon
 
 
 class RefundLines:
-    def __init__(self, db: Database, admin_for: Callable[[int], object]) -> None:
+    def __init__(self, db: Database, admin_for: Callable[[int], WooOrderSource]) -> None:
         self.db, self.admin_for = db, admin_for
 
     def enrich(self, shop_id: int, topic: str, body: bytes) -> bytes:
