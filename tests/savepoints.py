@@ -4,8 +4,8 @@ every unit of work inside it a savepoint.
 `rolled_back(engine)` yields a `PinnedDatabase`: a `storage.db.Database` whose transactions,
 units of work and reads all happen on that one connection. A unit of work finds the connection
 already open (`open_connection()`) and joins it as a savepoint, as it does inside any caller's
-transaction; `transaction()` opens a savepoint too; `reading()` and `engine.connect()` hand out
-the same connection, so reads see the test's uncommitted writes. Nothing is committed: when the
+transaction; `transaction()` opens a savepoint too; `reading()` and `engine.connect()` lend the
+same connection, so reads see the test's uncommitted writes. Nothing is committed: when the
 test ends the outer transaction is rolled back, and the tables are as they were, with no
 TRUNCATE. Sequences are not transactional: they are set back to just past the highest id left
 in their table, so a later test that counts ids from 1 after a TRUNCATE still does.
@@ -42,16 +42,35 @@ BEGIN
 END $$""")
 
 
+class _Lent:
+    """The pinned connection, lent to code that asked for a connection of its own: execution
+    options it sets (the audit streams with `yield_per`) apply to its statements only, where on
+    the connection itself they would stay for the rest of the test."""
+
+    def __init__(self, conn: Connection, options: dict | None = None) -> None:
+        self._conn, self._options = conn, dict(options or {})
+
+    def execution_options(self, **options) -> "_Lent":
+        return _Lent(self._conn, {**self._options, **options})
+
+    def execute(self, statement, parameters=None, *, execution_options=None):
+        return self._conn.execute(statement, parameters,
+                                  execution_options={**self._options, **(execution_options or {})})
+
+    def __getattr__(self, name: str):
+        return getattr(self._conn, name)
+
+
 class _PinnedEngine:
     """What code reaches through `db.engine`: its dialect, and `connect()` lending the pinned
-    connection (the audit reads through it)."""
+    connection (the audit and the health check read through it)."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn, self.dialect, self.url = conn, conn.dialect, conn.engine.url
 
     @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        yield self._conn
+    def connect(self) -> Iterator[_Lent]:
+        yield _Lent(self._conn)
 
     def dispose(self) -> None:
         pass
@@ -79,8 +98,8 @@ class PinnedDatabase(Database):
             yield conn
 
     @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        yield self._mine()
+    def reading(self) -> Iterator[_Lent]:
+        yield _Lent(self._mine())
 
     def dispose(self) -> None:
         pass  # the connection is the fixture's to close

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from plugin_app.domain.member_events import MemberEnrolled, OrderChanged, OrderPointsEarned
+from plugin_app.services.audit import run_audit
 from plugin_app.services.handlers import Bus
 from plugin_app.storage import tables as t
 from plugin_app.storage.uow import NoShop
@@ -204,6 +205,20 @@ def test_a_unit_for_no_shop_has_no_shop_repositories(db):
 
 
 # -- the savepoint per test really rolls back ----------------------------------------------
+def test_code_asking_for_a_connection_of_its_own_reads_the_tests_writes(tx_runtime):
+    """The audit streams on `db.engine.connect()` with `yield_per`; reads go through `reading()`."""
+    rt = tx_runtime
+    shop = F.shop(rt)
+    member = F.member(rt, shop)
+    rt.ledger.earn(shop.id, member.id, "points", 70, key="o-1", source="order", reason="an order")
+    report = run_audit(rt.db, shop.id)
+    assert report.ok and (report.members, report.entries) == (1, 1)
+    rt.ledger.earn(shop.id, member.id, "points", 5, key="o-2", source="order", reason="an order")  # no option leaked
+    assert run_audit(rt.db, shop.id).entries == 2
+    with rt.db.reading() as conn:
+        assert conn.execute(select(t.balances.c.points).where(t.balances.c.member_id == member.id)).scalar() == 75
+
+
 SEEN: dict[str, str] = {}
 
 
