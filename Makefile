@@ -1,4 +1,5 @@
-# The README's two commands: `make run` and `make test`.
+# The README's two commands: `make run` and `make test`. `make test-fast` runs the fast lane only
+# (tests marked `fast`: no PostgreSQL, Redis or network), in seconds.
 # Both install exactly what requirements.lock pins (with hashes); pyproject.toml keeps the ranges
 # for people who embed the package. `make lock` re-resolves the newest versions those ranges allow
 # (pip-tools in a throwaway venv); `make upgrade` does that and runs the suite on them.
@@ -8,7 +9,7 @@ BIN    := $(VENV)/bin
 LOCK   := requirements.lock
 TOOLS  := .venv-tools
 
-.PHONY: run test lint bench clean lock upgrade
+.PHONY: run test test-fast lint bench clean lock upgrade
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,9 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m fast -q
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/ledger.py

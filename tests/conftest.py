@@ -1,10 +1,21 @@
-"""Test set-up: a PostgreSQL database of our own (created, migrated, dropped), a Redis database
-number of our own (flushed before and after), and a hard stop when either is unreachable."""
+"""Test set-up: a PostgreSQL database of our own (created, migrated once, dropped), a Redis
+database number of our own (flushed before and after), and a hard stop when either is
+unreachable, unless every selected test is in the fast lane.
+
+Two ways to a clean PostgreSQL per test: `clean_db` (what the test commits is truncated after
+it: for tests with servers, workers or several connections) and `tx_db` / `tx_runtime` /
+`tx_app` (everything happens in one transaction, rolled back after the test: see
+tests/savepoints.py; much faster, one thread only).
+
+The fast lane (`-m fast`, `make test-fast`): tests marked `fast` need no PostgreSQL, Redis or
+network. Everything under tests/unit/ is fast; a fast test asking for a database fixture is a
+collection error."""
 from __future__ import annotations
 
 import os
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -14,6 +25,8 @@ from plugin_app.settings import Settings, normalize_database_url
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
 def _all_tables() -> list[str]:
     from plugin_app.storage.tables import metadata
 
@@ -23,8 +36,27 @@ def _all_tables() -> list[str]:
 TABLES = _all_tables()  # every table, including the ones with no foreign key to shops
 ENCRYPTION_KEY = Fernet.generate_key().decode()  # made per run, never stored
 
+UNIT_DIR = Path(__file__).parent / "unit"
+SERVICE_FIXTURES = {"pg_url", "redis_url"}  # every database and Redis fixture goes through these
 
-def pytest_sessionstart(session: pytest.Session) -> None:
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if UNIT_DIR in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.fast)
+        if item.get_closest_marker("fast") and SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            raise pytest.UsageError(f"{item.nodeid} is marked fast but needs PostgreSQL or Redis")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The services are checked once the selection is known: the fast lane runs without them."""
+    if session.config.option.collectonly or all(item.get_closest_marker("fast") for item in session.items):
+        return
+    require_services()
+
+
+def require_services() -> None:
     problems = []
     try:
         engine = create_engine(normalize_database_url(TEST_DATABASE_URL))
@@ -76,6 +108,46 @@ def pg_url():
     upgrade(url)
     yield url
     drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def pg_engine(pg_url):
+    engine = create_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tx_db(pg_engine):
+    """A `Database` on the session's migrated database whose every unit of work is a savepoint
+    of one transaction, rolled back when the test ends (tests/savepoints.py)."""
+    from .savepoints import rolled_back
+
+    with rolled_back(pg_engine) as db:
+        yield db
+
+
+@pytest.fixture
+def tx_runtime(tx_db, pg_url, clock, monkeypatch):
+    """A Runtime (eager jobs, the `clock`) on `tx_db`: nothing it writes outlives the test."""
+    from plugin_app import runtime as runtime_module
+
+    monkeypatch.setattr(runtime_module, "Database", lambda url: tx_db)
+    rt = runtime_module.Runtime(make_settings(pg_url), clock=clock)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def tx_app(tx_db, pg_url, monkeypatch):
+    """The Flask app on `tx_db` (its runtime is `app.extensions["loyalty"]`)."""
+    from plugin_app import create_app
+    from plugin_app import runtime as runtime_module
+
+    monkeypatch.setattr(runtime_module, "Database", lambda url: tx_db)
+    app = create_app({"database_url": pg_url, "jobs_mode": "eager", "encryption_keys": (ENCRYPTION_KEY,)})
+    yield app
+    app.extensions["loyalty"].close()
 
 
 @pytest.fixture

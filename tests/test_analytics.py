@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from plugin_app.domain.earning import Order, OrderLine, Refund, RefundLine
+from . import factories as F
 
 
 def direct(rt, shop_id):
@@ -26,15 +26,16 @@ def direct(rt, shop_id):
 
 def test_rollups_match_the_ledger_and_stay_current(runtime, shop, clock, client=None):
     rt = runtime
-    rt.programs.put(shop.id, {"expiry": {"mode": "age", "months": 1}}, author="t")
+    F.use_program(rt, shop, expiry=F.expiry("age", months=1))
     for day in range(5):
         for n in range(3):
-            rt.orders.on_paid(shop.id, Order(f"{day}-{n}", "EUR", clock.now(), (OrderLine("a", 2, Decimal(40 + n)),), f"c{n}"))
+            rt.orders.on_paid(shop.id, F.order(F.line(total=40 + n, quantity=2, line_id="a"), order_id=f"{day}-{n}",
+                                               customer=f"c{n}", placed_at=clock.now()))
         member = rt.members.by_customer(shop.id, "c0")[0]
         rt.ledger.redeem(shop.id, member.id, "points", 10, key=f"r{day}", source="cart", reason="x")
         hold = rt.ledger.reserve(shop.id, member.id, "points", 20, key=f"h{day}", source="cart", reason="x")
         rt.ledger.commit(shop.id, hold.hold_id, 15, key=f"c{day}", source="order", reason="x")
-        rt.orders.on_refund(shop.id, f"{day}-1", Refund(f"rf{day}", (RefundLine("a", 1),)))
+        rt.orders.on_refund(shop.id, f"{day}-1", F.refund(("a", 1), refund_id=f"rf{day}"))
         clock.advance(days=1)
     assert rt.analytics.refresh() > 0
     clock.advance(days=40)
@@ -57,8 +58,8 @@ def test_analytics_api_and_csv(client):
     from plugin_app.services.audit import run_audit  # noqa: F401  (the app fixture's runtime)
 
     rt = client.application.extensions["loyalty"]
-    shop, key = rt.shops.register("demo", "stats.example")
-    member, _ = rt.members.enrol(shop.id, "c1")
+    shop, key = F.shop_and_key(rt, domain="stats.example")
+    member = F.member(rt, shop, "c1")
     rt.ledger.earn(shop.id, member.id, "points", 120, key="k", source="order", reason="x")
     rt.analytics.refresh()
     h = {"Authorization": f"Bearer {key}"}
@@ -72,8 +73,8 @@ def test_analytics_api_and_csv(client):
 
 def test_operations_list_failed_deliveries_and_replay_them(client):
     rt = client.application.extensions["loyalty"]
-    shop, key = rt.shops.register("demo", "ops.example")
-    other, other_key = rt.shops.register("demo", "ops-other.example")
+    shop, key = F.shop_and_key(rt, domain="ops.example")
+    other, other_key = F.shop_and_key(rt, domain="ops-other.example")
     bad, _ = rt.inbox.accept(shop.id, "internal", "action.completed", "e1", b'{"nope": 1}', {})
     h = {"Authorization": f"Bearer {key}"}
     ops = client.get("/admin/api/v1/operations", headers=h).get_json()
@@ -121,7 +122,7 @@ def test_order_member_and_referral_figures_match_direct_computation(runtime, sho
     assert rt.members.search(shop.id, "lovelace 3", 5) == [rt.members.by_customer(shop.id, "c3")[0].id]
 
     def order(oid, customer, total, email=None, codes=(), paid=True, cancelled=False):
-        o = Order(oid, "EUR", clock.now(), (OrderLine("l", 1, Decimal(total)),), customer, shipping=Decimal("4.90"))
+        o = F.order(F.line(total, line_id="l"), order_id=oid, customer=customer, placed_at=clock.now(), shipping="4.90")
         return rt.platform.apply(shop.id, OrderSeen(o, paid=paid, cancelled=cancelled, codes=codes,
                                                     facts={"email": email}))
 

@@ -9,6 +9,8 @@ from pydantic import TypeAdapter
 from plugin_app.domain.earning import MemberContext, Order, OrderLine, calculate
 from plugin_app.domain.program import Program
 
+pytestmark = pytest.mark.fast  # no database, Redis or network: the fast lane
+
 P = TypeAdapter(Program)
 NOON = datetime(2026, 3, 4, 12, 0, tzinfo=timezone.utc)  # a Wednesday
 

@@ -10,6 +10,8 @@ from plugin_app.domain.errors import InsufficientBalance, InvalidRequest
 from plugin_app.domain.ledger import Account, Asset
 from plugin_app.domain.money import Money
 
+pytestmark = pytest.mark.fast  # no database, Redis or network: the fast lane
+
 
 def test_spending_is_first_in_first_out():
     acc = Account(Asset.POINTS)

@@ -17,6 +17,8 @@ from plugin_app.domain.program import Program, Tiers
 from plugin_app.domain.rewards import credit_spend, quote
 from plugin_app.domain.tiers import decide
 
+pytestmark = pytest.mark.fast  # no database, Redis or network: the fast lane
+
 P = TypeAdapter(Program)
 T = TypeAdapter(Tiers)
 UTC = ZoneInfo("UTC")

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from plugin_app.runtime import Runtime
 
+from . import factories as F
 from .conftest import make_settings
 
 
@@ -70,11 +71,11 @@ def deliver(rt, clock, rounds=1):
 
 
 def test_emails_arrive_once_in_the_shops_language_and_unsubscribe_works(rt, clock, smtp):
-    shop, _ = rt.shops.register("demo", "negozio.example", currency="EUR", name="Il Negozio")
-    rt.programs.put(shop.id, {"widget": {"locale": "it"}, "notifications": {
+    shop = F.shop(rt, domain="negozio.example", currency="EUR", name="Il Negozio")
+    F.use_program(rt, shop, widget={"locale": "it"}, notifications={
         "sender_name": "Negozio Premi", "reply_to": "ciao@negozio.example",
-        "tier_reached": {"subject_it": "Sei {tier}, {name}!"}}}, author="t")
-    member, _ = rt.members.enrol(shop.id, "c1", email="ada@example.com", name="Ada Lovelace")
+        "tier_reached": {"subject_it": "Sei {tier}, {name}!"}})
+    member = F.member(rt, shop, "c1", email="ada@example.com", name="Ada Lovelace")
     rt.actions.award(shop.id, "c1", "signup", "c1")  # 50 points
     rt.ledger.earn(shop.id, member.id, "points", 60, key="o1", source="order", reason="order")  # 110: 5.00 off unlocked
     rt.ledger.earn(shop.id, member.id, "points", 500, key="o2", source="order", reason="order")  # 610: Silver
@@ -121,10 +122,10 @@ def _opted_out(rt, member_id) -> bool:
 
 
 def test_an_smtp_outage_delays_and_retries_without_loss_or_duplicates(rt, clock, smtp):
-    shop, _ = rt.shops.register("demo", "shop.example", currency="EUR", name="Shop")
+    shop = F.shop(rt, domain="shop.example", currency="EUR", name="Shop")
     smtp.controller.stop()  # the relay is down
     for n in range(3):
-        rt.members.enrol(shop.id, f"c{n}", email=f"c{n}@example.com")
+        F.member(rt, shop, f"c{n}", email=f"c{n}@example.com")
     deliver(rt, clock)
     log = rt.notifier.log(shop.id, target="email")
     assert [e["state"] for e in log] == ["pending"] * 3 and all(e["attempts"] == 1 and e["last_error"] for e in log)
@@ -143,9 +144,9 @@ def test_an_smtp_outage_delays_and_retries_without_loss_or_duplicates(rt, clock,
 def test_redacted_members_get_no_mail_and_switched_off_emails_are_not_sent(rt, clock, smtp):
     from plugin_app.domain.events import CustomerRedact
 
-    shop, _ = rt.shops.register("demo", "quiet.example", currency="EUR", name="Quiet")
-    rt.programs.put(shop.id, {"notifications": {"welcome": {"enabled": False}}}, author="t")
-    member, _ = rt.members.enrol(shop.id, "c1", email="gone@example.com")
+    shop = F.shop(rt, domain="quiet.example", currency="EUR", name="Quiet")
+    F.use_program(rt, shop, notifications={"welcome": {"enabled": False}})
+    member = F.member(rt, shop, "c1", email="gone@example.com")
     rt.platform.apply(shop.id, CustomerRedact("c1", (), "gone@example.com"))
     rt.ledger.earn(shop.id, member.id, "points", 200, key="k", source="order", reason="x")  # unlocks a reward
     deliver(rt, clock)
@@ -171,10 +172,10 @@ class Receiver:
 
 
 def test_webhooks_are_signed_retried_and_never_two_different_events_for_one_id(rt, clock):
-    shop, _ = rt.shops.register("demo", "hooks.example", currency="EUR")
+    shop = F.shop(rt, domain="hooks.example", currency="EUR")
     receiver = Receiver(fail_first=2)
     ep = rt.notifier.add_endpoint(shop.id, receiver.url, ["member.enrolled", "points.changed", "tier.changed"], "whsec_test")
-    member, _ = rt.members.enrol(shop.id, "c1", email="a@example.com")
+    member = F.member(rt, shop, "c1", email="a@example.com")
     rt.ledger.earn(shop.id, member.id, "points", 700, key="k1", source="order", reason="an order")
     with rt.db.uow(shop.id) as uow:
         pv = rt.programs.current(shop.id)
@@ -214,22 +215,21 @@ def test_tier_and_balance_land_as_customer_metafields_on_the_shopify_standin(cle
     """`metafieldsSet` through Shopify's SDK: ≤ 25 per call, only members that changed, once."""
     import httpx
 
-    from plugin_app.services.program import dump
-
     from . import shopify_standin as S
 
     state = S.AdminState()
     rt = Runtime(make_settings(clean_db, shopify_api_key="k", shopify_api_secret="s" * 32))
     rt.shopify_http = httpx.Client(transport=httpx.WSGITransport(app=S.admin_app(state)))
-    shop, _ = rt.shops.register("shopify", S.DOMAIN, credentials={"access_token": "shpat_standin", "api_secret": "x"})
-    members = [rt.members.enrol(shop.id, str(7300400500600 + n))[0] for n in range(10)]
+    shop = F.shop(rt, platform="shopify", domain=S.DOMAIN,
+                  credentials={"access_token": "shpat_standin", "api_secret": "x"})
+    members = [F.member(rt, shop, str(7300400500600 + n)) for n in range(10)]
     for n, m in enumerate(members):
         rt.ledger.earn(shop.id, m.id, "points", 100 * (n + 1), key=f"e{n}", source="order", reason="x")
         with rt.db.uow(shop.id) as uow:
             pv = rt.programs.current(shop.id)
             rt.tiers.evaluate(uow, m.id, pv.program, pv.version, why="test")
     assert rt.customer_fields.sync() == 0  # off unless the merchant turns it on
-    rt.programs.put(shop.id, {**dump(rt.programs.current(shop.id).program), "sync_customer_fields": True}, author="t")
+    F.use_program(rt, shop, **F.with_sections(rt.programs.current(shop.id).program, sync_customer_fields=True))
     rt.programs._current_cache.clear()
     assert rt.customer_fields.sync() == 10
     calls = [r for r in state.requests if "metafieldsSet" in r["query"]]

@@ -2,10 +2,14 @@
 (the member first seen through an order gets them; see also tests/test_woocommerce.py)."""
 import json
 
+import pytest
+
 from connectors.shopify import translate as shopify
 from connectors.woocommerce import translate as woo
 
 from . import woocommerce_standin as W
+
+pytestmark = pytest.mark.fast  # no database, Redis or network: the fast lane
 
 
 def test_shopify_order_customer_email_and_name():

@@ -1,20 +1,24 @@
 """Orders, refunds, cancellations, actions with caps, tiers and expiry through the services,
 on real PostgreSQL."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from decimal import Decimal as D
 
 import pytest
 from sqlalchemy import text
 
-from plugin_app.domain.earning import Order, OrderLine, Refund, RefundLine
 from plugin_app.domain.ledger import Asset
 from plugin_app.services.audit import run_audit
 
+from . import factories as F
 
-def order(oid="1001", total="120.00", customer="ada", lines=None, **kw):
-    lines = lines or (OrderLine("a", 2, D(total)),)
-    return Order(oid, "EUR", kw.pop("placed_at", datetime(2026, 3, 1, 12, tzinfo=timezone.utc)),
-                 tuple(lines), customer, **kw)
+
+def order(oid="1001", total="120.00", customer="ada", **kw):
+    """Ada's order: one line "a" of two units, `total` for both, placed at the clock's now."""
+    return F.order(F.line(total=total, quantity=2, line_id="a"), order_id=oid, customer=customer, **kw)
+
+
+def refund_one(refund_id):
+    return F.refund(("a", 1), refund_id=refund_id)
 
 
 def bal(rt, shop, customer="ada"):
@@ -24,10 +28,6 @@ def bal(rt, shop, customer="ada"):
 def entries(rt, where="true"):
     with rt.db.transaction() as conn:
         return conn.execute(text(f"select * from ledger_entries where {where} order by id")).all()
-
-
-def setp(rt, shop, doc):
-    rt.programs.put(shop.id, doc, author="test")
 
 
 @pytest.fixture(autouse=True)
@@ -53,33 +53,33 @@ def test_test_orders_and_guests_earn_nothing(runtime, shop):
 
 
 def test_fulfilled_trigger_waits_for_fulfilment(runtime, shop):
-    setp(runtime, shop, {"earning": {"trigger": "fulfilled"}})
+    F.use_program(runtime, shop, earning={"trigger": "fulfilled"})
     assert runtime.orders.on_paid(shop.id, order()).status == "waiting"
     assert runtime.orders.on_paid(shop.id, order(), fulfilled=True).status == "earned"
 
 
 def test_partial_refunds_then_the_rest_net_to_zero(runtime, shop):
-    setp(runtime, shop, {"cashback": {"enabled": True}})
+    F.use_program(runtime, shop, cashback={"enabled": True})
     runtime.orders.on_paid(shop.id, order())  # 2 x 60.00: 120 points, 6.00 credit
-    r1 = runtime.orders.on_refund(shop.id, "1001", Refund("r1", (RefundLine("a", 1),)))
+    r1 = runtime.orders.on_refund(shop.id, "1001", refund_one("r1"))
     assert (r1.points, r1.credit) == (-60, D("-3.00"))
-    assert runtime.orders.on_refund(shop.id, "1001", Refund("r1", (RefundLine("a", 1),))).status == "duplicate"
+    assert runtime.orders.on_refund(shop.id, "1001", refund_one("r1")).status == "duplicate"
     b = bal(runtime, shop)
     assert (b.points, b.credit.amount) == (60, D("3.00"))
-    runtime.orders.on_refund(shop.id, "1001", Refund("r2", (RefundLine("a", 1),)))
+    runtime.orders.on_refund(shop.id, "1001", refund_one("r2"))
     b = bal(runtime, shop)
     assert (b.points, b.credit.amount, b.lifetime_points) == (0, D("0.00"), 0)
 
 
 def test_refund_uses_the_rates_it_was_earned_at_not_todays(runtime, shop):
     runtime.orders.on_paid(shop.id, order())  # 120 points at 1 per EUR
-    setp(runtime, shop, {"earning": {"points_per_unit": "10"}})
-    runtime.orders.on_refund(shop.id, "1001", Refund("r1", (RefundLine("a", 1),)))
+    F.use_program(runtime, shop, earning={"points_per_unit": "10"})
+    runtime.orders.on_refund(shop.id, "1001", refund_one("r1"))
     assert bal(runtime, shop).points == 60
 
 
 def test_refund_before_the_payment_is_applied_when_the_order_earns(runtime, shop):
-    assert runtime.orders.on_refund(shop.id, "1001", Refund("r1", (RefundLine("a", 1),))).status == "recorded"
+    assert runtime.orders.on_refund(shop.id, "1001", refund_one("r1")).status == "recorded"
     runtime.orders.on_paid(shop.id, order())
     assert bal(runtime, shop).points == 60
 
@@ -90,7 +90,7 @@ def test_cancellation_takes_everything_back_and_returns_redemptions(runtime, sho
     runtime.ledger.redeem(shop.id, member.id, Asset.POINTS, 100, key="cart-1", source="cart",
                           reason="5.00 off", external_ref="order:1001")
     runtime.orders.on_paid(shop.id, order())
-    runtime.orders.on_refund(shop.id, "1001", Refund("r1", (RefundLine("a", 1),)))
+    runtime.orders.on_refund(shop.id, "1001", refund_one("r1"))
     out = runtime.orders.on_cancel(shop.id, "1001")
     assert out.status == "cancelled"
     assert bal(runtime, shop).points == 300  # the other order's points; the 100 redeemed came back
@@ -105,11 +105,11 @@ def test_cancel_before_payment_means_no_earning(runtime, shop):
 
 
 def test_pending_period_for_orders_and_refund_reduces_pending_first(runtime, shop, clock):
-    setp(runtime, shop, {"pending": {"orders_days": 14}})
+    F.use_program(runtime, shop, pending={"orders_days": 14})
     runtime.orders.on_paid(shop.id, order())
     b = bal(runtime, shop)
     assert (b.points, b.pending_points) == (0, 120)
-    runtime.orders.on_refund(shop.id, "1001", Refund("r1", (RefundLine("a", 1),)))
+    runtime.orders.on_refund(shop.id, "1001", refund_one("r1"))
     b = bal(runtime, shop)
     assert (b.points, b.pending_points) == (0, 60)
     clock.advance(days=14)
@@ -118,7 +118,7 @@ def test_pending_period_for_orders_and_refund_reduces_pending_first(runtime, sho
 
 
 def test_age_expiry_from_the_program(runtime, shop, clock):
-    setp(runtime, shop, {"expiry": {"mode": "age", "months": 6, "reminder_days": [7]}})
+    F.use_program(runtime, shop, expiry=F.expiry("age", months=6, reminder_days=[7]))
     runtime.orders.on_paid(shop.id, order())  # 1 March: lapses 1 September
     clock.advance(days=175)  # 23 August: more than 7 days before
     assert runtime.expiry.reminders() == 0
@@ -130,7 +130,7 @@ def test_age_expiry_from_the_program(runtime, shop, clock):
 
 
 def test_inactivity_expiry_lapses_the_whole_balance(runtime, shop, clock):
-    setp(runtime, shop, {"expiry": {"mode": "inactivity", "months": 3, "reminder_days": [14]}})
+    F.use_program(runtime, shop, expiry=F.expiry("inactivity", months=3, reminder_days=[14]))
     runtime.orders.on_paid(shop.id, order())
     runtime.orders.on_paid(shop.id, order("1002", "30.00"))
     clock.advance(days=80)
@@ -142,8 +142,8 @@ def test_inactivity_expiry_lapses_the_whole_balance(runtime, shop, clock):
 
 
 def test_action_caps_per_day_in_the_shops_time_zone(runtime, shop, clock):
-    setp(runtime, shop, {"timezone": "America/New_York",
-                         "actions": {"review": {"enabled": True, "points": 20, "caps": {"per_day": 2}}}})
+    F.use_program(runtime, shop, timezone="America/New_York",
+                  actions={"review": {"enabled": True, "points": 20, "caps": {"per_day": 2}}})
     got = [runtime.actions.award(shop.id, "ada", "review", f"rev-{i}") for i in range(3)]
     assert [g.points for g in got] == [20, 20, 0] and "limit of 2 a day" in got[2].refused
     assert runtime.actions.award(shop.id, "ada", "review", "rev-0").replayed  # same event: no change
@@ -162,9 +162,9 @@ def test_signup_bonus_once_and_disabled_actions_refused(runtime, shop):
 
 
 def test_birthday_bonus_once_a_year(runtime, shop, clock):
-    setp(runtime, shop, {"actions": {"birthday": {"enabled": True, "points": 100}}})
-    runtime.members.enrol(shop.id, "ada", birthday=date(1990, 3, 1))
-    runtime.members.enrol(shop.id, "ben", birthday=date(1990, 3, 2))
+    F.use_program(runtime, shop, actions={"birthday": {"enabled": True, "points": 100}})
+    F.member(runtime, shop, "ada", birthday=date(1990, 3, 1))
+    F.member(runtime, shop, "ben", birthday=date(1990, 3, 2))
     assert runtime.actions.birthdays() == 1 and runtime.actions.birthdays() == 0
     clock.advance(days=1)
     assert runtime.actions.birthdays() == 1
@@ -174,9 +174,9 @@ def test_birthday_bonus_once_a_year(runtime, shop, clock):
 
 
 def test_tier_changes_are_events_with_reasons_and_entry_rewards(runtime, shop):
-    setp(runtime, shop, {"tiers": {"levels": [
-        {"name": "Bronze", "threshold": 0}, {"name": "Silver", "threshold": 500, "earn_multiplier": "1.25",
-                                             "entry_reward_points": 25, "perks": ["free returns"]}]}})
+    F.use_program(runtime, shop, tiers=F.tiers(
+        ("Bronze", 0), ("Silver", 500, {"earn_multiplier": "1.25", "perks": ["free returns"]}),
+        entry_rewards={"Silver": 25}))
     runtime.orders.on_paid(shop.id, order("1", "600.00"))
     member = runtime.members.by_customer(shop.id, "ada")[0]
     assert member.tier == "Silver" and bal(runtime, shop).points == 625
@@ -184,7 +184,7 @@ def test_tier_changes_are_events_with_reasons_and_entry_rewards(runtime, shop):
         ev = conn.execute(text("select payload from events where type = 'tier_changed' order by id")).scalars().all()
     assert ev[-1]["to"] == "Silver" and "600 points earned in the last 12 months reaches Silver" == ev[-1]["reason"]
     # A full refund drops the qualifying points, but the window policy keeps Silver until it ends.
-    runtime.orders.on_refund(shop.id, "1", Refund("r", amount=D("600.00")))
+    runtime.orders.on_refund(shop.id, "1", F.refund(refund_id="r", amount="600.00"))
     assert runtime.members.by_customer(shop.id, "ada")[0].tier == "Silver"
 
 
@@ -199,8 +199,7 @@ def test_rolling_window_rolls_over_in_the_periodic_job(runtime, shop, clock):
 
 
 def test_money_spent_basis(runtime, shop):
-    setp(runtime, shop, {"tiers": {"basis": "money_spent", "levels": [
-        {"name": "Member", "threshold": 0}, {"name": "VIP", "threshold": "250.00"}]}})
+    F.use_program(runtime, shop, tiers=F.tiers(("Member", 0), ("VIP", "250.00"), basis="money_spent"))
     runtime.orders.on_paid(shop.id, order("1", "200.00"))
     assert runtime.members.by_customer(shop.id, "ada")[0].tier == "Member"
     runtime.orders.on_paid(shop.id, order("2", "50.00"))

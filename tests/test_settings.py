@@ -4,6 +4,8 @@ import pytest
 from plugin_app import create_app
 from plugin_app.settings import ConfigError, Settings, normalize_database_url
 
+pytestmark = pytest.mark.fast  # no database, Redis or network: the fast lane
+
 
 def test_database_url_forms_operators_use():
     assert normalize_database_url("postgresql://u:p@db:5432/x") == "postgresql+psycopg://u:p@db:5432/x"
