@@ -4,7 +4,7 @@ on points earned (Silver at 500), +600 by hand makes the member Silver and write
 of every posting (services.handlers), so no entry point can forget it.
 
 The entry points: the ledger service itself, the admin JSON API, and the embedded admin page's
-form. The CLI has no adjustment command (the last case says so, and fails once it has one)."""
+form (the CLI has no adjustment command)."""
 import re
 
 import pytest
@@ -39,17 +39,13 @@ def by_admin_page(client, rt, shop, key, member):
     assert answer.status_code == 200 and 'role="status"' in answer.data.decode()
 
 
-def by_cli(client, rt, shop, key, member):
-    from plugin_app.cli import main
-
-    names = set(main.commands) | {f"{g}.{c}" for g, grp in main.commands.items() for c in getattr(grp, "commands", {})}
-    if any("adjust" in name for name in names):
-        pytest.fail("the CLI can adjust a balance now: post +600 through it here")
-    pytest.skip("the CLI has no adjustment command")
+def by_adjustments(client, rt, shop, key, member):
+    rt.adjustments.adjust(shop.id, member.id, "points", 600, key="goodwill-use-case", actor="support",
+                          reason="goodwill")
 
 
-@pytest.mark.parametrize("adjust", [by_service, by_admin_api, by_admin_page, by_cli],
-                         ids=["ledger-service", "admin-api", "admin-page", "cli"])
+@pytest.mark.parametrize("adjust", [by_service, by_adjustments, by_admin_api, by_admin_page],
+                         ids=["ledger-service", "adjustments-use-case", "admin-api", "admin-page"])
 def test_a_manual_adjustment_moves_the_tier_at_once(tx_app, adjust):
     rt = tx_app.extensions["loyalty"]
     shop, key = F.shop_and_key(rt, tiers=SILVER_AT_500)
@@ -67,3 +63,31 @@ def test_a_manual_adjustment_moves_the_tier_at_once(tx_app, adjust):
             t.events.c.type == "tier_changed")).scalars().all()
     assert entry.kind == "adjust" and entry.reason == "goodwill"
     assert [(c["from"], c["to"], c["direction"], c["cause"]) for c in changes] == [(None, "Silver", "up", "goodwill")]
+
+
+def test_every_credit_lapses_under_the_one_expiry_rule(tx_app):
+    """domain.expiry: with expiry by age, a person's adjustment and the tier's entry reward it
+    triggers carry the same lapse date as an order's points (12 months after posting); a
+    retried adjustment (same key, a moment later) replays instead of differing by its date."""
+    from datetime import timedelta
+
+    from plugin_app.domain.tiers import add_months
+
+    rt = tx_app.extensions["loyalty"]
+    shop, key = F.shop_and_key(rt, expiry=F.expiry("age", months=12),
+                               tiers=F.tiers(("Bronze", 0), ("Silver", 500), basis="points_earned",
+                                             entry_rewards={"Silver": 50}))
+    member = F.member(rt, shop)
+    client = tx_app.test_client()
+    body = {"amount": 600, "reason": "goodwill", "idempotency_key": "lapse-1"}
+    first = client.post(f"/admin/api/v1/members/{member.id}/adjustments", json=body,
+                        headers={"Authorization": f"Bearer {key}"})
+    again = client.post(f"/admin/api/v1/members/{member.id}/adjustments", json=body,
+                        headers={"Authorization": f"Bearer {key}"})
+    assert first.status_code == 201 and again.status_code == 200 and again.get_json()["replayed"]
+    with rt.db.uow(shop.id) as uow:
+        lots = uow.conn.execute(select(t.lots.c.amount, t.lots.c.expires_at, t.lots.c.created_at).where(
+            t.lots.c.shop_id == shop.id, t.lots.c.member_id == member.id).order_by(t.lots.c.id)).all()
+    assert [int(lot.amount) for lot in lots] == [600, 50]  # the adjustment, then Silver's entry reward
+    # (dated at the moment of posting: the use case's clock reading, within a moment of the lot's)
+    assert all(abs(lot.expires_at - add_months(lot.created_at, 12)) < timedelta(seconds=5) for lot in lots)

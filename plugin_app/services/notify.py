@@ -68,7 +68,7 @@ class Notifier:
         self.clock = clock or SystemClock()
         self._subs: dict[int, tuple[float, set[str]]] = {}
 
-    # -- the ledger's observer: events written inside the posting's transaction -------------
+    # -- the handler of postings (services.handlers): events written in their transaction --
     def subscribed(self, conn: Connection, shop_id: int) -> set[str]:
         """Topics any of the shop's active endpoints want (cached 10 s per process)."""
         hit = self._subs.get(shop_id)

@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 
 from plugin_app.domain.member_events import CashbackAvailable, PointsChanged, PointsPosted, RewardUnlocked
+from plugin_app.adapters.http import RecordingPoster
+from plugin_app.adapters.mail import RecordingMailer
 from plugin_app.services.notify import Notifier
 
 from .. import factories as F
@@ -25,8 +27,8 @@ REWARDS = F.program(rewards=[
 def notifier(program=REWARDS, topics=()):
     """The notifier with nothing it could send through: only its handler is under test. Which
     topics the shop's endpoints want is a SQL read in production; here it is given."""
-    n = Notifier(FakeDb(), FakePrograms(program), shops=None, smtp=None, app_url="http://test",
-                 secret_key="k", http=object())
+    n = Notifier(FakeDb(), FakePrograms(program), shops=None, mailer=RecordingMailer(),
+                 poster=RecordingPoster(), app_url="http://test", secret_key="k")
     n.subscribed = lambda conn, shop_id: set(topics)
     return n
 

@@ -53,9 +53,9 @@ def service(program):
     (POINTS_TIERS, posting("adjust", lifetime=600), True),
     (POINTS_TIERS, posting("adjust", lifetime=0, available=-100), True),  # a person's correction, down
     (SPEND_TIERS, posting("earn", lifetime=100), False),  # spend-based: orders move it, not points
-    (SPEND_TIERS, posting("adjust", lifetime=100), True),  # …but every adjustment is looked at
+    (SPEND_TIERS, posting("adjust", lifetime=100), False),  # points never move a spend-based tier
     (NO_TIERS, posting("earn", lifetime=100), False),
-    (NO_TIERS, posting("adjust", lifetime=100), True),  # evaluate itself then decides nothing
+    (NO_TIERS, posting("adjust", lifetime=100), False),
 ], ids=lambda v: label(v))
 def test_which_postings_are_evaluated(program, event, evaluates):
     svc, calls = service(program)
