@@ -172,3 +172,31 @@ def test_invariants_hold_after_every_step(sequence):
         assert (acc.available, acc.pending, acc.held) == (
             tally["available"], tally["pending"], tally["held"])
         assert acc.held >= 0 and acc.pending >= 0
+
+
+# -- which entries can be reversed, and which way (domain.ledger.reversal) -------------------
+@pytest.mark.parametrize("kind,delta,expected", [
+    ("earn", 100, "take_back"), ("earn", 0, "take_back"),  # a pending earn still counts: delta is available + pending
+    ("redeem", -40, "give_back"), ("commit", -40, "give_back"), ("commit", 0, "give_back"),
+    ("adjust", 25, "take_back"), ("adjust", Decimal("-2.50"), "give_back"),
+])
+def test_reversal_direction_follows_the_kind_and_an_adjustments_sign(kind, delta, expected):
+    from plugin_app.domain.ledger import Kind, Reversal, reversal
+
+    assert reversal(Kind(kind), delta) == Reversal(expected) == reversal(kind, delta)
+
+
+@pytest.mark.parametrize("kind", ["vest", "reserve", "release", "reverse", "expire"])
+def test_other_kinds_cannot_be_reversed(kind):
+    from plugin_app.domain.ledger import REVERSIBLE, Kind, reversal
+
+    with pytest.raises(InvalidRequest, match=f"^a {kind} entry cannot be reversed$"):
+        reversal(kind, 10)
+    assert Kind(kind) not in REVERSIBLE
+
+
+def test_an_adjustment_that_moved_nothing_cannot_be_reversed():
+    from plugin_app.domain.ledger import reversal
+
+    with pytest.raises(InvalidRequest, match="^a adjust entry cannot be reversed$"):
+        reversal("adjust", 0)

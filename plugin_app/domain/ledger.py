@@ -60,6 +60,27 @@ class Source(StrEnum):
 # Entries that can be reversed, and which direction the reversal moves value.
 REVERSIBLE_CREDITS = {Kind.EARN}  # reversal takes value back
 REVERSIBLE_DEBITS = {Kind.REDEEM, Kind.COMMIT}  # reversal gives value back
+# An adjustment goes either way: its sign decides (see `reversal`).
+REVERSIBLE = frozenset(REVERSIBLE_CREDITS | REVERSIBLE_DEBITS | {Kind.ADJUST})
+
+
+class Reversal(StrEnum):
+    """Which way reversing an entry moves value."""
+    TAKE_BACK = "take_back"  # the entry credited the member: value leaves again
+    GIVE_BACK = "give_back"  # the entry debited the member: value returns
+
+
+def reversal(kind: Kind | str, delta: Num) -> Reversal:
+    """How an entry of `kind` is reversed. `delta` is what the entry added to the member's
+    value (available plus pending; negative for a debit): only an adjustment needs it, to tell
+    an upward correction from a downward one. Refused (`InvalidRequest`) for a kind that
+    cannot be reversed (vest, reserve, release, reverse, expire)."""
+    kind = Kind(kind)
+    if kind in REVERSIBLE_CREDITS or (kind == Kind.ADJUST and delta > 0):
+        return Reversal.TAKE_BACK
+    if kind in REVERSIBLE_DEBITS or (kind == Kind.ADJUST and delta < 0):
+        return Reversal.GIVE_BACK
+    raise InvalidRequest(f"a {kind.value} entry cannot be reversed")
 
 
 @dataclass(eq=False)

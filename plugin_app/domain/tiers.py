@@ -49,6 +49,29 @@ def level_for(tiers: Tiers, value: Decimal) -> Tier:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """Where a qualifying value stands among a program's levels: the level the member is at,
+    the level above it (None at the top), and the value itself."""
+    tier: Tier
+    next: Tier | None
+    value: Decimal
+
+    @property
+    def to_next(self) -> Decimal | None:
+        """What is still missing to reach the next level (None at the top)."""
+        return self.next.threshold - self.value if self.next is not None else None
+
+
+def progress(tiers: Tiers, value: Decimal, current: str | None = None) -> Progress:
+    """Tier progress for `value`. The member is at `current` when the program has a level of
+    that name (a tier held is kept, whatever the value says: downgrades are `decide`'s
+    business), else at the level the value reaches; the next level is the one above that."""
+    tier = tiers.by_name(current) or level_for(tiers, value)
+    above = [lvl.name for lvl in tiers.levels].index(tier.name) + 1
+    return Progress(tier, tiers.levels[above] if above < len(tiers.levels) else None, value)
+
+
+@dataclass(frozen=True)
 class TierDecision:
     tier: str
     changed: bool

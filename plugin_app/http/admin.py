@@ -189,11 +189,8 @@ def set_birthday(member_id: int, body: BirthdayIn):
 @api(summary="A member's ledger, newest first", tags=["ledger"], response=EntriesOut,
      query=EntriesQuery, auth="adminKey", errors=(404,))
 def member_entries(member_id: int, query: EntriesQuery):
-    from ..storage.repos import LedgerRepo
-
     _rt().members.get(g.shop.id, member_id)  # 404 for another shop's member
-    with _rt().db.transaction() as conn:
-        rows = LedgerRepo(conn, g.shop.id).entries(member_id, before_id=query.before, limit=query.limit)
+    rows = _rt().ledger.entries(g.shop.id, member_id, before_id=query.before, limit=query.limit)
     entries = [{
         "id": r.id, "asset": r.asset, "kind": r.kind, "source": r.source, "reason": r.reason,
         "amount": plain(r.amount) if r.asset == "points" else str(r.amount),
@@ -221,11 +218,8 @@ def adjust(member_id: int, body: AdjustIn):
 @api(summary="Reverse all or part of an entry", tags=["ledger"], body=ReverseIn,
      response=PostedOut, status=201, also=(200,), auth="adminKey", errors=(404, 409))
 def reverse(entry_id: int, body: ReverseIn):
-    from ..storage.repos import LedgerRepo
-
-    with _rt().db.transaction() as conn:
-        entry = LedgerRepo(conn, g.shop.id).entry(entry_id)
-    amount = None if body.amount is None or entry is None else _amount(entry.asset, body.amount)
+    asset = _rt().ledger.entry_asset(g.shop.id, entry_id)
+    amount = None if body.amount is None or asset is None else _amount(asset, body.amount)
     posted = _rt().ledger.reverse(g.shop.id, entry_id, amount, key=f"admin:{body.idempotency_key}",
                                   source=Source.ADMIN, reason=body.reason)
     return _posted(posted)
@@ -468,16 +462,6 @@ def search_members(query: SearchQuery):
 @api(summary="Everything held on one member (profile, balances, ledger, orders), as JSON", tags=["members"],
      auth="adminKey", errors=(404,))
 def export_member(member_id: int):
-    from sqlalchemy import select
-
-    from ..services.platform import export_member as build
-    from ..storage import tables as t
-
-    rt = _rt()
-    member, _ = rt.members.get(g.shop.id, member_id)  # 404 for another shop's member
-    with rt.db.transaction() as conn:
-        row = conn.execute(select(t.members).where(t.members.c.id == member.id)).one()
-        data = build(conn, g.shop.id, row, member.platform_customer_id)
-    response = jsonify(data)
+    response = jsonify(_rt().members.export(g.shop.id, member_id))  # 404 for another shop's member
     response.headers["Content-Disposition"] = f"attachment; filename=member-{member_id}.json"
     return response

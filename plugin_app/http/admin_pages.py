@@ -435,9 +435,7 @@ def member(member_id: int):
         m, balance = rt.members.get(shop.id, member_id)
     except DomainError:
         return _page("Member", "members", '<p class="err">No such member.</p>'), 404
-    from ..storage.repos import LedgerRepo
-    with rt.db.transaction() as conn:
-        entries = LedgerRepo(conn, shop.id).entries(member_id, limit=200)
+    entries = rt.ledger.entries(shop.id, member_id, limit=200)
     import uuid
     return _page("Member", "members", """<h1>{{ m.name or m.platform_customer_id }} <span class="muted">{{ m.email or '' }} · {{ m.platform_customer_id }}</span></h1>
       <div class="grid"><div class="card"><div class="muted">Points</div><div class="big" data-points>{{ b.points }}</div>

@@ -6,12 +6,12 @@ import logging
 
 from flask import Flask, jsonify, request
 from pydantic import ValidationError
-from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
 from ..domain.errors import DomainError
 from ..logs import request_id
+from ..storage.db import StorageError, database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +46,6 @@ def install_converters(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
 
 
-def _database_unavailable(exc: BaseException) -> bool:
-    """PostgreSQL is down or the connection broke: the request may succeed later (503), as
-    opposed to a bug or bad data (500 / 4xx)."""
-    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
-
-
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -63,9 +55,9 @@ def register(app: Flask) -> None:
             response[0].headers["Allow"] = ", ".join(sorted(set(exc.valid_methods) | {"OPTIONS"}))
         return response
 
-    @app.errorhandler(sa_exc.SQLAlchemyError)
-    def database_error(exc: sa_exc.SQLAlchemyError):
-        if not _database_unavailable(exc):
+    @app.errorhandler(StorageError)
+    def database_error(exc: StorageError):
+        if not database_unavailable(exc):
             return unexpected(exc)
         log.warning("database unavailable: %s", type(exc).__name__, exc_info=True)
         response = error_response(503, "database_unavailable",

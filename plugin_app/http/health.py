@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 from pydantic import BaseModel
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
+from ..storage.db import StorageError
 from .openapi import api
 
 bp = Blueprint("health", __name__)
@@ -42,8 +41,7 @@ def readyz():
     runtime = current_app.extensions["loyalty"]
     checks = {}
     try:
-        with runtime.db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        runtime.db.ping()
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
@@ -51,7 +49,7 @@ def readyz():
         try:
             problem = runtime.shops.encryption_problem()
             checks["encryption"] = f"error: {problem}" if problem else "ok"
-        except SQLAlchemyError:  # not migrated yet: nothing stored to check
+        except StorageError:  # not migrated yet: nothing stored to check
             pass
     if runtime.settings.jobs_mode == "rq":
         try:

@@ -12,10 +12,10 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel
-from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.shopify import webhooks as shopify
 from ..crypto import UndecryptableSecret
+from ..storage.db import StorageError
 from .errors import error_response
 from .jsonbody import refuse_deep
 from .openapi import api
@@ -59,7 +59,7 @@ def woocommerce_webhook(shop_id: int):
     try:
         shop = rt.shops.get(shop_id)
         secrets = [rt.shops.credentials(shop_id).get("webhook_secret")] if shop and shop.platform == "woocommerce" else []
-    except SQLAlchemyError:
+    except StorageError:
         return error_response(503, "unavailable", "cannot reach storage; retry later")
     except UndecryptableSecret:
         return _undecryptable(shop_id)
@@ -76,7 +76,7 @@ def woocommerce_webhook(shop_id: int):
                               "X-WC-Webhook-Delivery-ID") if (v := request.headers.get(k)) is not None}
     try:
         _, created = rt.intake.accept(shop_id, "woocommerce", topic, woo.dedupe_key(topic, body), body, headers)
-    except (SQLAlchemyError, TimeoutError):
+    except (StorageError, TimeoutError):
         log.exception("could not store a WooCommerce delivery")
         return error_response(503, "unavailable", "cannot store the delivery; retry later")
     return jsonify(ok=True, duplicate=not created)
@@ -94,7 +94,7 @@ def shopify_webhook():
         return error_response(401, "unauthorized", "missing or invalid X-Shopify-Shop-Domain")
     try:
         shop, secrets = _signing("shopify", domain)
-    except SQLAlchemyError:
+    except StorageError:
         return error_response(503, "unavailable", "cannot reach storage; retry later")
     except UndecryptableSecret:
         return _undecryptable(domain)
@@ -112,7 +112,7 @@ def shopify_webhook():
     try:
         _, created = current_app.extensions["loyalty"].intake.accept(
             shop.id, "shopify", topic, shopify.dedupe_key(topic, request.headers), body, headers)
-    except (SQLAlchemyError, TimeoutError):
+    except (StorageError, TimeoutError):
         log.exception("could not store a Shopify delivery")
         return error_response(503, "unavailable", "cannot store the delivery; retry later")
     return jsonify(ok=True, duplicate=not created)

@@ -11,13 +11,14 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from ..domain import ledger as ledger_rules
 from ..domain.ledger import Asset, Kind
 from ..storage import tables as t
 from ..storage.db import Database
 from ..storage.repos import bucket_columns
 
 SPENDING = {Kind.REDEEM.value, Kind.RESERVE.value, Kind.EXPIRE.value}
-REVERSIBLE = {Kind.EARN.value, Kind.REDEEM.value, Kind.COMMIT.value, Kind.ADJUST.value}
+REVERSIBLE = {k.value for k in ledger_rules.REVERSIBLE}
 COLUMNS = bucket_columns(Asset.POINTS) + bucket_columns(Asset.CREDIT)
 
 

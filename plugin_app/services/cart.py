@@ -22,7 +22,7 @@ from ..domain.ledger import Asset, Source
 from ..domain.money import Money, plain, quantum
 from ..domain.ports import Clock, SystemClock
 from ..domain.rewards import credit_spend, quote
-from ..domain.tiers import level_for
+from ..domain.tiers import progress as tier_progress
 from ..storage import tables as t
 from ..storage.db import Database
 from ..storage.repos import insert_ignore, insert_returning
@@ -155,12 +155,10 @@ class CartService:
                 else:
                     value = self.tiers.qualifying_value(conn, program, shop_id, member.id, now)
                 value += Decimal(earning.points) if program.tiers.basis == "points_earned" else earning.base
-                after = level_for(program.tiers, value)
-                names = [lvl.name for lvl in program.tiers.levels]
-                nxt = program.tiers.levels[names.index(after.name) + 1] if after.name != names[-1] else None
-                progress = {"tier_now": tier.name if tier else None, "tier_after": after.name,
-                            "next_tier": nxt.name if nxt else None,
-                            "to_next": plain(nxt.threshold - value) if nxt else None,
+                after = tier_progress(program.tiers, value)  # where this cart's earning takes the member
+                progress = {"tier_now": tier.name if tier else None, "tier_after": after.tier.name,
+                            "next_tier": after.next.name if after.next else None,
+                            "to_next": plain(after.to_next) if after.next else None,
                             "basis": program.tiers.basis}
         subtotal = Money.of(sum((li.total for li in order.lines), Decimal(0)), shop_currency)
         rewards = []

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.errors import IdempotencyConflict, InvalidRequest, InvalidState, NotFound
-from ..domain.ledger import Account, Asset, Kind, Lot, Num, Source
+from ..domain.ledger import Account, Asset, Kind, Lot, Num, Reversal, Source, reversal
 from ..domain.money import Money
 from ..domain.ports import Clock, SystemClock, require_aware
 from ..storage import tables as t
@@ -82,6 +82,20 @@ class Ledger:
     def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
+
+    # -- reading ---------------------------------------------------------------------------
+    def entries(self, shop_id: int, member_id: int, *, before_id: int | None = None,
+                limit: int = 50) -> list:
+        """A member's entries, newest first, at most `limit`, older than `before_id` when given
+        (rows with the `ledger_entries` columns). Empty for another shop's member."""
+        with self.db.uow(shop_id) as uow:
+            return uow.ledger.entries(member_id, before_id=before_id, limit=limit)
+
+    def entry_asset(self, shop_id: int, entry_id: int) -> Asset | None:
+        """What one of the shop's entries moved (points or credit); None when it has no such entry."""
+        with self.db.uow(shop_id) as uow:
+            entry = uow.ledger.entry(entry_id)
+        return None if entry is None else Asset(entry.asset)
 
     # -- validation ------------------------------------------------------------------------
     @staticmethod
@@ -332,11 +346,8 @@ class Ledger:
             repo = uow.ledger
             orig = repo.entry(entry_id)
             kind = Kind(orig.kind)
-            available_delta = orig._mapping[bucket_columns(asset)[0]] + orig._mapping[bucket_columns(asset)[1]]
-            takes_back = kind == Kind.EARN or (kind == Kind.ADJUST and available_delta > 0)
-            gives_back = kind in (Kind.REDEEM, Kind.COMMIT) or (kind == Kind.ADJUST and available_delta < 0)
-            if not (takes_back or gives_back):
-                raise InvalidRequest(f"a {kind.value} entry cannot be reversed")
+            available, pending = bucket_columns(asset)[:2]
+            takes_back = reversal(kind, orig._mapping[available] + orig._mapping[pending]) == Reversal.TAKE_BACK
             left = to_num(asset, Decimal(orig.amount) - repo.reversed_so_far(entry_id))
             if left <= 0:
                 raise InvalidState("entry is already fully reversed", entry_id=entry_id)

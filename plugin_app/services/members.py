@@ -35,6 +35,25 @@ def _member(row) -> Member:
                   row.created_at, row.tier, row.tier_since, row.tier_grace_until, row.name)
 
 
+def export_member(uow, m, customer_id: str) -> dict:
+    """Everything we hold on one member (`m`: a members row of the unit of work's shop, or None):
+    profile, balances, ledger, orders. Privacy exports and the merchant's member export use
+    the same."""
+    data: dict = {"customer_id": customer_id, "member": None}
+    if m is None:
+        return data
+    bal = uow.members.balance(m.id)._mapping
+    data["member"] = {"email": m.email, "birthday": m.birthday and m.birthday.isoformat(),
+                      "tier": m.tier, "created_at": m.created_at.isoformat(),
+                      "balance": {k: str(v) for k, v in bal.items() if k.startswith(("points", "credit"))}}
+    data["ledger"] = [{"id": e.id, "asset": e.asset, "kind": e.kind, "reason": e.reason,
+                       "points": int(e.points + e.points_pending), "credit": str(e.credit + e.credit_pending),
+                       "at": e.created_at.isoformat()} for e in uow.ledger.history(m.id)]
+    data["orders"] = [{"order_id": o.platform_order_id, "points": int(o.points), "credit": str(o.credit),
+                       "cancelled": o.cancelled} for o in uow.member_export.orders(m.id)]
+    return data
+
+
 class Members:
     def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db, self.clock = db, clock or SystemClock()
@@ -131,6 +150,15 @@ class Members:
                     func.lower(t.members.c.name).like("%" + pattern, escape="\\"),
                     t.members.c.platform_customer_id == needle))
                 .order_by(t.members.c.id).limit(limit)).scalars().all()
+
+    def export(self, shop_id: int, member_id: int) -> dict:
+        """Everything held on one of the shop's members (see `export_member`); NotFound for a
+        member of another shop."""
+        with self.db.uow(shop_id) as uow:
+            row = uow.members.by_id(member_id)
+            if row is None:
+                raise NotFound("member not found")
+            return export_member(uow, row, row.platform_customer_id)
 
     def get(self, shop_id: int, member_id: int) -> tuple[Member, BalanceView]:
         with self.db.uow(shop_id) as uow:

@@ -15,33 +15,11 @@ from ..storage import tables as t
 from ..storage.db import Database
 from .actions import ActionService
 from .inbox import Ignored, Message
-from .members import Members
+from .members import Members, export_member
 from .orders import OrderService
 from .shops import Shops
 
 PRIVACY = {"customers/data_request", "customers/redact", "shop/redact"}
-
-
-def export_member(conn, shop_id: int, m, customer_id: str) -> dict:
-    """Everything we hold on one member: profile, balances, ledger, orders (privacy exports and
-    the merchant's member export use the same)."""
-    data: dict = {"customer_id": customer_id, "member": None}
-    if m is None:
-        return data
-    bal = conn.execute(select(t.balances).where(t.balances.c.member_id == m.id)).one()._mapping
-    data["member"] = {"email": m.email, "birthday": m.birthday and m.birthday.isoformat(),
-                      "tier": m.tier, "created_at": m.created_at.isoformat(),
-                      "balance": {k: str(v) for k, v in bal.items() if k.startswith(("points", "credit"))}}
-    data["ledger"] = [{"id": e.id, "asset": e.asset, "kind": e.kind, "reason": e.reason,
-                       "points": int(e.points + e.points_pending), "credit": str(e.credit + e.credit_pending),
-                       "at": e.created_at.isoformat()}
-                      for e in conn.execute(select(t.ledger_entries).where(
-                          t.ledger_entries.c.shop_id == shop_id, t.ledger_entries.c.member_id == m.id)
-                          .order_by(t.ledger_entries.c.id))]
-    data["orders"] = [{"order_id": o.platform_order_id, "points": int(o.points), "credit": str(o.credit),
-                       "cancelled": o.cancelled} for o in conn.execute(select(t.orders).where(
-                           t.orders.c.shop_id == shop_id, t.orders.c.member_id == m.id))]
-    return data
 
 
 class PlatformSync:
@@ -129,9 +107,8 @@ class PlatformSync:
     def _export(self, shop_id: int, event: CustomerDataRequest) -> str:
         with self.db.uow(shop_id) as uow:
             conn = uow.conn
-            m = conn.execute(select(t.members).where(t.members.c.shop_id == shop_id,
-                                                     t.members.c.platform_customer_id == event.customer_id)).first()
-            data = export_member(conn, shop_id, m, event.customer_id)
+            m = uow.members.by_customer(event.customer_id)
+            data = export_member(uow, m, event.customer_id)
             self._log(conn, shop_id, "data_request", event.customer_id,
                       {"request_id": event.request_id, "orders": list(event.orders)}, data)
         return f"export for customer {event.customer_id} ready for the merchant"

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ..domain.birthdays import show as show_birthday
 from ..domain.money import Money, amount_text, plain
 from ..domain.referrals import display
-from ..domain.tiers import level_for
+from ..domain.tiers import progress as tier_progress
 from ..storage import tables as t
 from ..storage.db import Database
 from .program import Programs
@@ -116,12 +116,10 @@ class WidgetService:
             tier = None
             if program.tiers.enabled:
                 value = Decimal(m.window) if points_basis else self.tiers.qualifying_value(conn, program, shop.id, m.id, now)
-                names = [lvl.name for lvl in program.tiers.levels]
-                current = m.tier if m.tier in names else level_for(program.tiers, value).name
-                nxt = program.tiers.levels[names.index(current) + 1] if current != names[-1] else None
-                tier = {"name": current, "value": plain(value), "next": nxt.name if nxt else None,
-                        "next_threshold": plain(nxt.threshold) if nxt else None,
-                        "perks": program.tiers.by_name(current).perks}
+                at = tier_progress(program.tiers, value, m.tier)
+                tier = {"name": at.tier.name, "value": plain(value), "next": at.next.name if at.next else None,
+                        "next_threshold": plain(at.next.threshold) if at.next else None,
+                        "perks": at.tier.perks}
         code = m.code or self.referrals.code_for(shop.id, m.id)
         base = shop.domain if "://" in shop.domain else f"https://{shop.domain}"
         cur = shop.currency

@@ -8,8 +8,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
+
+# The storage layer's failures, named here so that callers outside storage (the HTTP layer's
+# error handlers, the webhook intake, readiness) can catch them without importing SQLAlchemy.
+# It is SQLAlchemy's own base class, not a wrapper: every database error is one of these.
+StorageError = sa_exc.SQLAlchemyError
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """PostgreSQL is down or the connection broke: the request may succeed later (503), as
+    opposed to a bug or bad data (500 / 4xx)."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
 def make_engine(url: str) -> Engine:
@@ -96,6 +110,12 @@ class Database:
         return UnitOfWork(self, shop_id, self.dispatch, savepoint=savepoint)
 
     dispatch = None  # the handlers of domain events: set by the composition root
+
+    def ping(self) -> None:
+        """One round trip (`SELECT 1`) on a fresh checkout, outside any transaction: raises
+        when the database cannot be reached (readiness)."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     @property
     def dialect(self) -> str:

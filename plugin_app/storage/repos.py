@@ -130,6 +130,12 @@ class LedgerRepo(ShopScoped):
             stmt = stmt.where(t.ledger_entries.c.id < before_id)
         return list(self.conn.execute(stmt.order_by(t.ledger_entries.c.id.desc()).limit(limit)))
 
+    def history(self, member_id: int) -> list[Row]:
+        """Every entry of a member, oldest first (exports)."""
+        e = t.ledger_entries.c
+        return list(self.conn.execute(select(t.ledger_entries).where(
+            e.shop_id == self.shop_id, e.member_id == member_id).order_by(e.id)))
+
     def entries_by_ref(self, external_ref: str) -> list[Row]:
         return list(self.conn.execute(select(t.ledger_entries).where(
             t.ledger_entries.c.shop_id == self.shop_id,

@@ -31,11 +31,13 @@ from sqlalchemy.engine import Connection
 
 from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
+from .export_repo import MemberExportRepo
 from .repos import LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
 
 _REPOS = {"members": MembersRepo, "ledger": LedgerRepo, "outbox": OutboxRepo}
+_REPOS["member_export"] = MemberExportRepo
 
 
 class NoShop(RuntimeError):
