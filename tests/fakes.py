@@ -65,6 +65,13 @@ class FakeMembersRepo:
             for name, value in {**fields, "updated_at": now}.items():
                 setattr(row, name, value)
 
+    def with_points_earned(self, member_id: int, since):
+        """The member with the points earned in the window, as given to the fake (`points_earned`)."""
+        row = self.by_id(member_id)
+        if row is not None:
+            row.points_earned = self.db.points_earned.get(member_id, 0)
+        return row
+
     def ids_after(self, last: int, limit: int) -> list[int]:
         return sorted(i for i, m in self.db.members.items() if m.shop_id == self.shop_id and i > last)[:limit]
 
@@ -154,8 +161,9 @@ class FakeDb:
     outbox: list[dict] = field(default_factory=list)
     uows: list[FakeUnitOfWork] = field(default_factory=list)
     ids: Any = field(default_factory=lambda: itertools.count(1))
+    points_earned: dict[int, Any] = field(default_factory=dict)  # member id -> points in the tier window
 
-    def uow(self, shop_id: int | None = None) -> FakeUnitOfWork:
+    def uow(self, shop_id: int | None = None, *, savepoint: bool = True) -> FakeUnitOfWork:
         uow = FakeUnitOfWork(self, shop_id, self.dispatch)
         self.uows.append(uow)
         return uow

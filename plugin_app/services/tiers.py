@@ -75,8 +75,12 @@ class TierService:
         if not program.tiers.enabled:
             return None
         now, shop_id, conn = self.clock.now(), uow.shop_id, uow.conn
-        m = uow.members.by_id(member_id)
-        value = self.qualifying_value(conn, program, shop_id, member_id, now)
+        if program.tiers.basis == "points_earned":  # the member and the window's sum: one round trip
+            m = uow.members.with_points_earned(member_id, window_start(program.tiers, now, ZoneInfo(program.timezone)))
+            value = Decimal(m.points_earned)
+        else:
+            m = uow.members.by_id(member_id)
+            value = self.qualifying_value(conn, program, shop_id, member_id, now)
         decision = decide(program.tiers, current=m.tier, since=m.tier_since,
                           grace_until=m.tier_grace_until, value=value, now=now,
                           tz=ZoneInfo(program.timezone))

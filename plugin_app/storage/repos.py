@@ -92,6 +92,17 @@ class MembersRepo(ShopScoped):
                 t.members.c.shop_id == self.shop_id, t.members.c.id == member_id
             ).values(updated_at=now, **fields))
 
+    def with_points_earned(self, member_id: int, since: datetime | None) -> Row:
+        """The member's row and, in the same round trip, the points they earned since `since`
+        (all time when None): what tiers on points earned count."""
+        e = t.ledger_entries.c
+        earned = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
+            e.shop_id == self.shop_id, e.member_id == t.members.c.id, e.asset == Asset.POINTS.value)
+        if since is not None:
+            earned = earned.where(e.created_at >= since)
+        return self.conn.execute(select(t.members, earned.scalar_subquery().label("points_earned")).where(
+            t.members.c.shop_id == self.shop_id, t.members.c.id == member_id)).one()
+
     def ids_after(self, last: int, limit: int) -> list[int]:
         m = t.members.c
         return list(self.conn.execute(select(m.id).where(m.shop_id == self.shop_id, m.id > last)

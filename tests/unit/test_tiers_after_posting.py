@@ -78,6 +78,7 @@ def evaluating(program, value):
     svc.qualifying_value = lambda conn, program, shop_id, member_id, now: Decimal(value)
     with db.uow(1) as uow:
         member_id, _ = uow.members.create("c-7", None, None, "EUR", AT)
+    db.points_earned[member_id] = Decimal(value)  # the same, as the points-earned read gives it
     return svc, db, ledger, member_id
 
 
