@@ -27,11 +27,13 @@ from sqlalchemy.engine import Connection
 
 from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
+from .redemptions_repo import RedemptionsRepo
 from .repos import LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
 
 _REPOS = {"members": MembersRepo, "ledger": LedgerRepo, "outbox": OutboxRepo}
+_REPOS["redemptions"] = RedemptionsRepo
 
 
 class NoShop(RuntimeError):
