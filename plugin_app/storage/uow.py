@@ -28,12 +28,15 @@ from sqlalchemy.engine import Connection
 from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
 from .redemptions_repo import RedemptionsRepo
+from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
 from .repos import LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
 
 _REPOS = {"members": MembersRepo, "ledger": LedgerRepo, "outbox": OutboxRepo}
 _REPOS["redemptions"] = RedemptionsRepo
+_REPOS.update(referrals=ReferralsRepo, referral_codes=ReferralCodesRepo, referral_landings=LandingsRepo,
+              referral_facts=ReferralFactsRepo)
 
 
 class NoShop(RuntimeError):
