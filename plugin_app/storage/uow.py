@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
+from .catalog_repo import CatalogRepo
 from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
 from .repos import LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
@@ -35,6 +36,7 @@ Dispatch = Callable[["UnitOfWork", DomainEvent], None]
 
 _REPOS = {"members": MembersRepo, "ledger": LedgerRepo, "outbox": OutboxRepo}
 _REPOS["redemptions"] = RedemptionsRepo
+_REPOS["catalog"] = CatalogRepo
 _REPOS.update(referrals=ReferralsRepo, referral_codes=ReferralCodesRepo, referral_landings=LandingsRepo,
               referral_facts=ReferralFactsRepo)
 
