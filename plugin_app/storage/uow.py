@@ -37,8 +37,10 @@ Dispatch = Callable[["UnitOfWork", DomainEvent], None]
 _REPOS = {"members": MembersRepo, "ledger": LedgerRepo, "outbox": OutboxRepo}
 _REPOS["redemptions"] = RedemptionsRepo
 _REPOS["catalog"] = CatalogRepo
-_REPOS.update(referrals=ReferralsRepo, referral_codes=ReferralCodesRepo, referral_landings=LandingsRepo,
-              referral_facts=ReferralFactsRepo)
+_REPOS["referrals"] = ReferralsRepo
+_REPOS["referral_codes"] = ReferralCodesRepo
+_REPOS["referral_landings"] = LandingsRepo
+_REPOS["referral_facts"] = ReferralFactsRepo
 
 
 class NoShop(RuntimeError):
