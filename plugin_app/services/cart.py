@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Callable, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..domain.earning import MemberContext, Order, OrderLine, calculate
 from ..domain.errors import (DomainError, IdempotencyConflict, InsufficientBalance, InvalidRequest, InvalidState,
@@ -25,7 +25,8 @@ from ..domain.rewards import credit_spend, quote
 from ..domain.tiers import progress as tier_progress
 from ..storage import tables as t
 from ..storage.db import Database
-from ..storage.repos import insert_ignore, insert_returning
+from ..storage.redemptions_repo import RedemptionsRepo
+from ..storage.uow import UnitOfWork
 from ..domain.member_events import RedemptionFlagged, RewardRedeemed
 from .ledger import Ledger
 from .members import Members
@@ -230,16 +231,14 @@ class CartService:
             value = {"amount": money.amount, "percent": None, "free_shipping": False}
         expires = now + timedelta(minutes=CODE_MINUTES)
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            row_id = insert_returning(conn, t.redemptions, dict(
-                shop_id=shop_id, member_id=member.id, idempotency_key=key, request_hash=fingerprint,
-                reward_id=reward_id, asset=asset.value, amount=Decimal(amount), status="reserving",
-                expires_at=expires, created_at=now, updated_at=now), ["shop_id", "idempotency_key"])
+            row_id = uow.redemptions.start(member_id=member.id, key=key, request_hash=fingerprint,
+                                           reward_id=reward_id, asset=asset.value, amount=Decimal(amount),
+                                           expires_at=expires, now=now)
             if row_id is None:
                 raise InProgress("a request with this key is in progress; ask again")
             held = self.ledger.reserve(shop_id, member.id, asset, amount, key=f"redeem:{key}", source=Source.CART,
                                        reason=f"held for {title}")  # InsufficientBalance undoes it all
-            conn.execute(update(t.redemptions).where(t.redemptions.c.id == row_id).values(hold_id=held.hold_id))
+            uow.redemptions.update(row_id, hold_id=held.hold_id)
         code = "LOY-" + secrets.token_hex(5).upper()
         try:
             discount_id = self.platform_for(shop_id).create_discount_code(
@@ -249,21 +248,19 @@ class CartService:
             self.ledger.release(shop_id, held.hold_id, key=f"redeem:{key}:failed", source=Source.CART,
                                 reason="the platform did not create the code")
             answer = {"error": {"code": "platform_unavailable", "message": f"the discount code could not be created: {exc}"[:300]}}
-            self._finish(row_id, "failed", answer)
+            self._finish(shop_id, row_id, "failed", answer)
             raise PlatformUnavailable(answer["error"]["message"]) from None
         answer = {"redemption_id": row_id, "code": code, "expires_at": expires.isoformat(),
                   "asset": asset.value, "amount": str(amount), "title": title,
                   "value": {"amount": str(value["amount"]) if value["amount"] is not None else None,
                             "percent": plain(value["percent"]) if value["percent"] is not None else None,
                             "free_shipping": value["free_shipping"], "currency": shop_currency}}
-        self._finish(row_id, "issued", answer, code=code, code_key=code_key(code), platform_discount_id=discount_id)
+        self._finish(shop_id, row_id, "issued", answer, code=code, code_key=code_key(code), platform_discount_id=discount_id)
         return answer
 
     def _stored(self, shop_id: int, key: str, fingerprint: str) -> dict | None:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            row = conn.execute(select(t.redemptions).where(t.redemptions.c.shop_id == shop_id,
-                                                           t.redemptions.c.idempotency_key == key)).first()
+            row = uow.redemptions.by_key(key)
         if row is None:
             return None
         if row.request_hash != fingerprint:
@@ -274,18 +271,14 @@ class CartService:
             raise PlatformUnavailable(row.answer["error"]["message"])
         return row.answer
 
-    def _finish(self, row_id: int, status: str, answer: dict | None, **values) -> None:
-        with self.db.uow() as uow:
-            conn = uow.conn
-            conn.execute(update(t.redemptions).where(t.redemptions.c.id == row_id).values(
-                status=status, answer=answer, updated_at=self.clock.now(), **values))
+    def _finish(self, shop_id: int, row_id: int, status: str, answer: dict | None, **values) -> None:
+        with self.db.uow(shop_id) as uow:
+            uow.redemptions.update(row_id, status=status, answer=answer, updated_at=self.clock.now(), **values)
 
     # -- remove, settle, lapse ---------------------------------------------------------------
     def _row(self, shop_id: int, redemption_id: int):
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            return conn.execute(select(t.redemptions).where(t.redemptions.c.shop_id == shop_id,
-                                                            t.redemptions.c.id == redemption_id)).first()
+            return uow.redemptions.by_id(redemption_id)
 
     def remove(self, shop_id: int, customer_id: str, redemption_id: int) -> dict:
         """Before checkout: ask the platform whether an order used the code (then it is spent),
@@ -305,17 +298,15 @@ class CartService:
             raise PlatformUnavailable(f"the code could not be disabled: {exc}"[:300]) from None
         if used:  # an order was placed with it meanwhile: spent, not given back
             with self.db.uow(shop_id) as uow:
-                conn = uow.conn
-                current = conn.execute(select(t.redemptions).where(
-                    t.redemptions.c.id == row.id).with_for_update()).first()
+                current = uow.redemptions.by_id(row.id, lock=True)
                 if current.status == "issued":
-                    self._commit(conn, current, None, None, f"{current.answer.get('title', 'reward')} used at checkout "
+                    self._commit(uow, current, None, None, f"{current.answer.get('title', 'reward')} used at checkout "
                                  "(the platform counted it)", f"code:{current.code}")
             row = self._row(shop_id, redemption_id)
             return {"redemption_id": row.id, "status": row.status}
         self.ledger.release(shop_id, row.hold_id, key=f"redemption:{row.id}:removed", source=Source.CART,
                             reason="removed from the cart")
-        self._finish(row.id, "released", row.answer)
+        self._finish(shop_id, row.id, "released", row.answer)
         return {"redemption_id": row.id, "status": "released"}
 
     def settle(self, shop_id: int, order_id: str, customer_id: str | None, codes: tuple[str, ...],
@@ -327,33 +318,26 @@ class CartService:
         keys = list(dict.fromkeys(code_key(c) for c in codes if c and c.strip()))
         if keys:
             with self.db.uow(shop_id) as uow:
-                conn = uow.conn
-                for key in keys:
-                    insert_ignore(conn, t.order_codes, dict(shop_id=shop_id, code_key=key, order_id=order_id,
-                                                            seen_at=now), ["shop_id", "code_key", "order_id"])
+                uow.redemptions.remember_order_codes(order_id, keys, now)
         for key in keys:
             with self.db.uow(shop_id) as uow:
-                conn = uow.conn
-                row = conn.execute(select(t.redemptions).where(t.redemptions.c.shop_id == shop_id,
-                                                               t.redemptions.c.code_key == key).with_for_update()).first()
+                row = uow.redemptions.by_code(key, lock=True)
                 if row is None:
                     continue
                 code = row.code
-                owner = conn.execute(select(t.members.c.platform_customer_id).where(
-                    t.members.c.id == row.member_id)).scalar()
+                owner = uow.members.by_id(row.member_id).platform_customer_id
                 ref = f"order:{order_id}"
                 if row.status == "committed" and row.order_id in (order_id, None):
                     if row.order_id is None:
                         # Committed when the platform said the code was used; now we know the order.
-                        conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
-                            order_id=order_id, used_by=customer_id, updated_at=now))
+                        uow.redemptions.update(row.id, order_id=order_id, used_by=customer_id, updated_at=now)
                         if owner != customer_id:
                             uow.collect(RedemptionFlagged(shop_id=shop_id, member_id=row.member_id, at=now,
                                                           redemption_id=row.id, code=code, order_id=order_id,
                                                           reason="used by another customer"))
                         notes.append(f"{code} committed earlier; order {order_id} recorded")
                     if cancelled:
-                        self._return_unlinked(conn, row, order_id)
+                        self._return_unlinked(uow, row, order_id)
                     continue
                 if row.status != "issued" or owner != customer_id:
                     why = ("used by another customer" if owner != customer_id else
@@ -361,22 +345,20 @@ class CartService:
                     uow.collect(RedemptionFlagged(shop_id=shop_id, member_id=row.member_id, at=now, redemption_id=row.id,
                                                   code=code, order_id=order_id, reason=why))
                     if row.status == "issued":
-                        conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
-                            status="flagged", order_id=order_id, used_by=customer_id, updated_at=now))
+                        uow.redemptions.update(row.id, status="flagged", order_id=order_id, used_by=customer_id,
+                                               updated_at=now)
                     notes.append(f"{code} flagged: {why}")
                     continue
-                self._commit(conn, row, order_id, customer_id,
+                self._commit(uow, row, order_id, customer_id,
                              f"{row.answer.get('title', 'reward')} used on order {order_id}", ref)
                 notes.append(f"{code} committed")
         return notes
 
-    def _return_unlinked(self, conn, row, order_id: str) -> None:
+    def _return_unlinked(self, uow: UnitOfWork, row, order_id: str) -> None:
         """A commit made before its order was known is not tied to the order in the ledger, so
         the order's cancellation would not find it: return it here (with the key the order's
         cancellation uses, so it happens once)."""
-        e = t.ledger_entries.c
-        entry = conn.execute(select(e.id, e.external_ref).where(
-            e.shop_id == row.shop_id, e.idempotency_key == f"redemption:{row.id}:commit")).first()
+        entry = uow.ledger.entry_by_key(f"redemption:{row.id}:commit")
         if entry is None or entry.external_ref == f"order:{order_id}":
             return  # tied to the order: its cancellation returns it
         try:
@@ -385,24 +367,21 @@ class CartService:
         except InvalidState:
             pass  # already returned
 
-    def _commit(self, conn, row, order_id: str | None, used_by: str | None, reason: str, ref: str) -> None:
+    def _commit(self, uow: UnitOfWork, row, order_id: str | None, used_by: str | None, reason: str,
+                ref: str) -> None:
+        """Spend the held points for good (in the caller's unit of work, which holds the row's lock)."""
         now = self.clock.now()
         self.ledger.commit(row.shop_id, row.hold_id, key=f"redemption:{row.id}:commit", source=Source.ORDER,
                            reason=reason, external_ref=ref)
-        conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
-            status="committed", order_id=order_id, used_by=used_by, updated_at=now))
-        with self.db.uow(row.shop_id) as uow:  # the caller's unit of work
-            uow.collect(RewardRedeemed(shop_id=row.shop_id, member_id=row.member_id, at=now, redemption_id=row.id,
-                                       reward_id=row.reward_id, code=row.code, order_id=order_id, asset=row.asset,
-                                       amount=row.amount))
+        uow.redemptions.update(row.id, status="committed", order_id=order_id, used_by=used_by, updated_at=now)
+        uow.collect(RewardRedeemed(shop_id=row.shop_id, member_id=row.member_id, at=now, redemption_id=row.id,
+                                   reward_id=row.reward_id, code=row.code, order_id=order_id, asset=row.asset,
+                                   amount=row.amount))
 
     def failed(self, shop_id: int, limit: int = 50) -> list[dict]:
         """Redemptions the platform refused (the points went back), newest first."""
-        r = t.redemptions.c
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            rows = conn.execute(select(r.id, r.member_id, r.reward_id, r.amount, r.asset, r.answer, r.created_at).where(
-                r.shop_id == shop_id, r.status == "failed").order_by(r.id.desc()).limit(limit)).all()
+            rows = uow.redemptions.failed(limit)
         return [{"id": x.id, "member_id": x.member_id, "reward_id": x.reward_id, "asset": x.asset,
                  "amount": str(int(x.amount)) if x.asset == "points" else str(x.amount), "at": x.created_at.isoformat(),
                  "reason": ((x.answer or {}).get("error") or {}).get("message", "")} for x in rows]
@@ -413,10 +392,8 @@ class CartService:
         committed instead (its order may still be on its way); a platform that cannot be asked
         keeps the hold until the next run (at most LAPSE_GIVE_UP)."""
         now = self.clock.now()
-        with self.db.uow() as uow:
-            conn = uow.conn
-            rows = conn.execute(select(t.redemptions).where(
-                t.redemptions.c.status == "issued", t.redemptions.c.expires_at < now - SETTLE_GRACE)).all()
+        with self.db.uow() as uow:  # every shop's: each row is then handled in its own shop's unit of work
+            rows = RedemptionsRepo.due_to_lapse_in_every_shop(uow.conn, now - SETTLE_GRACE)
         done = 0
         for row in rows:
             try:
@@ -434,42 +411,32 @@ class CartService:
             if row.expires_at > now - LAPSE_GIVE_UP:
                 raise
             used, reason = None, f"the code expired; the platform could not be asked ({exc})"[:300]
-        with self.db.uow() as uow:
-            conn = uow.conn
-            current = conn.execute(select(t.redemptions).where(
-                t.redemptions.c.id == row.id).with_for_update()).first()
+        with self.db.uow(row.shop_id) as uow:
+            current = uow.redemptions.by_id(row.id, lock=True)
             if current is None or current.status != "issued":
                 return 0  # settled meanwhile
             if used:
-                self._commit(conn, current, None, None,
+                self._commit(uow, current, None, None,
                              f"{current.answer.get('title', 'reward')} used at checkout (the platform counted it)",
                              f"code:{current.code}")
                 return 1
         if used is not None:  # still on the platform, unused: take it off before giving the points back
             platform.delete_discount(row.platform_discount_id)
-        with self.db.uow() as uow:
-            conn = uow.conn
-            current = conn.execute(select(t.redemptions).where(
-                t.redemptions.c.id == row.id).with_for_update()).first()
+        with self.db.uow(row.shop_id) as uow:
+            current = uow.redemptions.by_id(row.id, lock=True)
             if current.status != "issued":
                 return 0
             self.ledger.release(row.shop_id, row.hold_id, key=f"redemption:{row.id}:lapsed", source=Source.SYSTEM,
                                 reason=reason)
-            conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
-                status="released", updated_at=now))
+            uow.redemptions.update(row.id, status="released", updated_at=now)
         return 1
 
     # -- flagged: the merchant decides -------------------------------------------------------
     def flagged(self, shop_id: int, limit: int = 100) -> list[dict]:
         """Codes used by another customer: the owner's points are still held, awaiting the
         merchant (and the ones decided, with who, when and why), newest first."""
-        r, m = t.redemptions.c, t.members.c
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            rows = conn.execute(select(t.redemptions, m.platform_customer_id.label("owner"), m.email.label("owner_email"))
-                                .join(t.members, m.id == r.member_id)
-                                .where(r.shop_id == shop_id, (r.status == "flagged") | r.decision.is_not(None))
-                                .order_by(r.id.desc()).limit(limit)).all()
+            rows = uow.redemptions.flagged_or_decided(limit)
         return [self._flag_json(x) for x in rows]
 
     @staticmethod
@@ -492,9 +459,7 @@ class CartService:
             raise InvalidRequest("say why", field="reason")
         now = self.clock.now()
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            row = conn.execute(select(t.redemptions).where(t.redemptions.c.shop_id == shop_id,
-                                                           t.redemptions.c.id == redemption_id).with_for_update()).first()
+            row = uow.redemptions.by_id(redemption_id, lock=True)
             if row is None:
                 raise NotFound("no such redemption")
             if row.decision is not None or row.status != "flagged":
@@ -514,21 +479,18 @@ class CartService:
                 self.ledger.release(shop_id, row.hold_id, reason=f"{used}: given back to the owner: {reason}"[:500],
                                     **common)
                 status = "released"
-            conn.execute(update(t.redemptions).where(t.redemptions.c.id == row.id).values(
-                status=status, decision=decision, decided_by=actor[:255], decided_at=now,
-                decision_reason=reason[:500], updated_at=now))
-            owner = conn.execute(select(t.members.c.platform_customer_id.label("owner"),
-                                        t.members.c.email.label("owner_email")).where(
-                t.members.c.id == row.member_id)).one()
-            fresh = conn.execute(select(t.redemptions).where(t.redemptions.c.id == row.id)).one()
-        return self._flag_json(_Joined(fresh, owner))
+            uow.redemptions.update(row.id, status=status, decision=decision, decided_by=actor[:255],
+                                   decided_at=now, decision_reason=reason[:500], updated_at=now)
+            owner = uow.members.by_id(row.member_id)
+            fresh = uow.redemptions.by_id(row.id)
+        return self._flag_json(_Joined(fresh, owner.platform_customer_id, owner.email))
 
 
 class _Joined:
     """A redemption row with its owner's customer id and email, like the list's joined rows."""
 
-    def __init__(self, row, owner) -> None:
-        self._row, self.owner, self.owner_email = row, owner.owner, owner.owner_email
+    def __init__(self, row, owner: str, owner_email: str | None) -> None:
+        self._row, self.owner, self.owner_email = row, owner, owner_email
 
     def __getattr__(self, name):
         return getattr(self._row, name)

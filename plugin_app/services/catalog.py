@@ -12,17 +12,13 @@ import logging
 from datetime import timedelta
 from typing import Callable
 
-from sqlalchemy import cast, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import JSONB
-
 from ..domain.catalog import Group, ProductFacts, enrich, names_group, needs_facts
 from ..domain.earning import Order
 from ..domain.events import CollectionChanged, ProductGone, ProductSeen
 from ..domain.errors import PlatformUnavailable
 from ..domain.ports import CatalogSource, Clock, SystemClock
 from ..domain.program import Program
-from ..storage import tables as t
+from ..storage.catalog_repo import CatalogRepo
 from ..storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -55,13 +51,11 @@ class Catalog:
         self.clock = clock or SystemClock()
 
     # -- reading ---------------------------------------------------------------------------
-    def _read(self, conn, shop_id: int, ids: list[str]) -> tuple[dict[str, ProductFacts], list[str]]:
+    def _read(self, repo: CatalogRepo, ids: list[str]) -> tuple[dict[str, ProductFacts], list[str]]:
         """(known facts, ids to fetch again: never seen, stale, or older than the TTL)."""
         if not ids:
             return {}, []
-        c = t.catalog_products.c
-        rows = {r.product_id: r for r in conn.execute(select(t.catalog_products).where(
-            c.shop_id == shop_id, c.product_id.in_(ids)))}
+        rows = repo.products(ids)
         cutoff = self.clock.now() - TTL
         facts, due = {}, []
         for pid in ids:
@@ -78,16 +72,17 @@ class Catalog:
         return sorted({li.product_id for li in order.lines if li.product_id and li.product_id.isdigit()})
 
     def cached(self, shop_id: int, order: Order, program: Program, conn=None) -> Order:
-        """The quote's path: the order completed from the cache only. What is missing or due is
-        scheduled for a fetch; no platform call is made here."""
+        """The quote's path: the order completed from the cache only (read on the caller's
+        reading connection, when it passes one). What is missing or due is scheduled for a
+        fetch; no platform call is made here."""
         if not needs_facts(program):
             return order
         ids = self._ids(order)
         if conn is None:
             with self.db.reading() as c:
-                facts, due = self._read(c, shop_id, ids)
+                facts, due = self._read(CatalogRepo(c, shop_id), ids)
         else:
-            facts, due = self._read(conn, shop_id, ids)
+            facts, due = self._read(CatalogRepo(conn, shop_id), ids)
         if due:
             self.schedule(shop_id, due)
         return enrich(order, facts)
@@ -99,12 +94,11 @@ class Catalog:
             return order
         ids = self._ids(order)
         with self.db.reading() as conn:
-            o = t.orders.c
-            done = conn.execute(select(o.earned, o.cancelled).where(
-                o.shop_id == shop_id, o.platform_order_id == order.order_id)).first()
+            repo = CatalogRepo(conn, shop_id)
+            done = repo.order_state(order.order_id)
             if done is not None and done.cancelled:
                 return order  # nothing will be calculated: ask the platform nothing
-            facts, due = self._read(conn, shop_id, ids)
+            facts, due = self._read(repo, ids)
         if done is not None and done.earned:
             # An earned order is only recalculated when an edit changed its lines: it must see
             # the facts it earned with, so it takes the cache as it is (stale or not) and asks
@@ -141,7 +135,7 @@ class Catalog:
         if source is None:
             return 0
         with self.db.reading() as conn:
-            _, due = self._read(conn, shop_id, [str(i) for i in ids])
+            _, due = self._read(CatalogRepo(conn, shop_id), [str(i) for i in ids])
         if not due:
             return 0
         fetched = source.product_facts(due)
@@ -155,42 +149,22 @@ class Catalog:
         platform = self.platform_of(shop_id) or "shopify"
         now = self.clock.now()
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
             for f in facts.values():
                 groups = [_group_json(g, platform) for g in f.groups]
-                self._upsert(conn, dict(
-                    shop_id=shop_id, product_id=f.product_id, tags=list(f.tags), product_type=f.product_type,
+                uow.catalog.upsert(f.product_id, dict(
+                    tags=list(f.tags), product_type=f.product_type,
                     collections=groups if platform != "woocommerce" else [],
                     categories=groups if platform == "woocommerce" else [],
                     source_updated_at=f.updated_at, fetched_at=now, stale=False))
 
-    @staticmethod
-    def _upsert(conn, values: dict, only_if_newer: bool = False) -> None:
-        """Insert the product (what `values` leaves out starts empty and stale) or change only
-        the columns `values` names."""
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        row = {"collections": [], "categories": [], "tags": [], "stale": True, **values}
-        stmt = dialect.insert(t.catalog_products).values(**row)
-        keys = ("shop_id", "product_id")
-        changes = {k: stmt.excluded[k] for k in values if k not in keys}
-        where = None
-        if only_if_newer:  # an older delivery never overwrites a newer state
-            c = t.catalog_products.c
-            where = (c.source_updated_at.is_(None) | stmt.excluded.source_updated_at.is_(None)
-                     | (c.source_updated_at <= stmt.excluded.source_updated_at))
-        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=changes, where=where))
-
     # -- webhooks --------------------------------------------------------------------------
     def on_product(self, shop_id: int, event: ProductSeen) -> str:
         platform = self.platform_of(shop_id) or "shopify"
-        c = t.catalog_products.c
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
             if event.tags is None and event.groups is None:  # only "this product changed"
-                conn.execute(update(t.catalog_products).where(c.shop_id == shop_id, c.product_id == event.product_id)
-                             .values(stale=True))
+                uow.catalog.mark_stale(event.product_id)
                 return f"product {event.product_id}: marked for a fresh look"
-            values = dict(shop_id=shop_id, product_id=event.product_id, source_updated_at=event.updated_at)
+            values = dict(source_updated_at=event.updated_at)
             if event.tags is not None:
                 values.update(tags=list(event.tags), product_type=event.product_type)
             if event.groups is not None:  # the whole product (WooCommerce): fresh
@@ -200,31 +174,19 @@ class Catalog:
                               fetched_at=self.clock.now(), stale=False)
             else:  # Shopify's products/update has no collections; smart collections follow tags,
                 values.update(stale=True)  # type, vendor…: read them again before the next posting
-            self._upsert(conn, values, only_if_newer=True)
+            uow.catalog.upsert(event.product_id, values, only_if_newer=True)  # an older delivery loses
         return f"product {event.product_id}: tags and categories updated"
 
     def on_gone(self, shop_id: int, event: ProductGone) -> str:
-        c = t.catalog_products.c
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            conn.execute(delete(t.catalog_products).where(c.shop_id == shop_id, c.product_id == event.product_id))
+            uow.catalog.forget(event.product_id)
         return f"product {event.product_id}: forgotten"
 
     def on_collection(self, shop_id: int, event: CollectionChanged) -> str:
         """Its cached products are read again before their next posting; if a rule names this
         collection, every cached product of the shop is (a product may have joined it)."""
-        c = t.catalog_products.c
         group = Group(event.collection_id, event.handle, gid=f"gid://shopify/Collection/{event.collection_id}")
         whole_shop = names_group(self.current_program(shop_id), group)
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            stmt = update(t.catalog_products).where(c.shop_id == shop_id).values(stale=True)
-            if not whole_shop:
-                if conn.dialect.name == "postgresql":
-                    stmt = stmt.where(cast(c.collections, JSONB).contains([{"id": event.collection_id}]))
-                else:
-                    ids = [r.product_id for r in conn.execute(select(c.product_id, c.collections).where(c.shop_id == shop_id))
-                           if any(str(g.get("id")) == event.collection_id for g in r.collections or [])]
-                    stmt = stmt.where(c.product_id.in_(ids))
-            marked = conn.execute(stmt).rowcount
+            marked = uow.catalog.mark_collection_stale(None if whole_shop else event.collection_id)
         return f"collection {event.collection_id}: {marked} products to read again"

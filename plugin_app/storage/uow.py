@@ -32,12 +32,21 @@ from sqlalchemy.engine import Connection
 from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
 from .export_repo import MemberExportRepo
+from .catalog_repo import CatalogRepo
+from .redemptions_repo import RedemptionsRepo
+from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
 from .repos import LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
 
 _REPOS = {"members": MembersRepo, "ledger": LedgerRepo, "outbox": OutboxRepo}
 _REPOS["member_export"] = MemberExportRepo
+_REPOS["redemptions"] = RedemptionsRepo
+_REPOS["catalog"] = CatalogRepo
+_REPOS["referrals"] = ReferralsRepo
+_REPOS["referral_codes"] = ReferralCodesRepo
+_REPOS["referral_landings"] = LandingsRepo
+_REPOS["referral_facts"] = ReferralFactsRepo
 
 
 class NoShop(RuntimeError):
