@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Callable, Protocol
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 
 from ..domain.earning import MemberContext, Order, OrderLine, calculate
 from ..domain.errors import (DomainError, IdempotencyConflict, InsufficientBalance, InvalidRequest, InvalidState,
@@ -23,9 +23,10 @@ from ..domain.money import Money, plain, quantum
 from ..domain.ports import Clock, SystemClock
 from ..domain.rewards import credit_spend, quote
 from ..domain.tiers import progress as tier_progress
-from ..storage import tables as t
+from ..domain.tiers import window_start
 from ..storage.db import Database
 from ..storage.redemptions_repo import RedemptionsRepo
+from ..storage.repos import MembersRepo
 from ..storage.uow import UnitOfWork
 from ..domain.member_events import RedemptionFlagged, RewardRedeemed
 from .ledger import Ledger
@@ -130,12 +131,9 @@ class CartService:
         with self.db.reading() as conn:  # one query, one round trip
             member = None
             if customer_id:
-                window = (self.tiers.points_in_window(program, shop_id, t.members.c.id, now).label("window")
-                          if points_basis else None)
-                cols = [t.members.c.id, t.members.c.tier, t.members.c.birthday, t.balances.c.points,
-                        t.balances.c.credit] + ([window] if window is not None else [])
-                member = conn.execute(select(*cols).join(t.balances, t.balances.c.member_id == t.members.c.id).where(
-                    t.members.c.shop_id == shop_id, t.members.c.platform_customer_id == customer_id)).first()
+                member = MembersRepo(conn, shop_id).for_quote(
+                    customer_id, with_points_earned=points_basis,
+                    points_since=window_start(program.tiers, now, ZoneInfo(program.timezone)))
             tier = None
             if program.tiers.enabled:
                 tier = program.tiers.by_name(member.tier if member else None) or program.tiers.levels[0]
@@ -152,7 +150,7 @@ class CartService:
                 if member is None:
                     value = Decimal(0)
                 elif points_basis:
-                    value = Decimal(member.window)
+                    value = Decimal(member.points_earned)
                 else:
                     value = self.tiers.qualifying_value(conn, program, shop_id, member.id, now)
                 value += Decimal(earning.points) if program.tiers.basis == "points_earned" else earning.base

@@ -92,16 +92,31 @@ class MembersRepo(ShopScoped):
                 t.members.c.shop_id == self.shop_id, t.members.c.id == member_id
             ).values(updated_at=now, **fields))
 
-    def with_points_earned(self, member_id: int, since: datetime | None) -> Row:
-        """The member's row and, in the same round trip, the points they earned since `since`
-        (all time when None): what tiers on points earned count."""
+    def _points_earned_since(self, since: datetime | None):
+        """Points the member of the row earned since `since` (all time when None), as a column:
+        what tiers on points earned count."""
         e = t.ledger_entries.c
         earned = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
             e.shop_id == self.shop_id, e.member_id == t.members.c.id, e.asset == Asset.POINTS.value)
         if since is not None:
             earned = earned.where(e.created_at >= since)
-        return self.conn.execute(select(t.members, earned.scalar_subquery().label("points_earned")).where(
+        return earned.scalar_subquery().label("points_earned")
+
+    def with_points_earned(self, member_id: int, since: datetime | None) -> Row:
+        """The member's row and, in the same round trip, the points they earned since `since`."""
+        return self.conn.execute(select(t.members, self._points_earned_since(since)).where(
             t.members.c.shop_id == self.shop_id, t.members.c.id == member_id)).one()
+
+    def for_quote(self, platform_customer_id: str, *, points_since: datetime | None = None,
+                  with_points_earned: bool = False) -> Row | None:
+        """What a cart quote needs of a shopper, in one round trip: id, tier, birthday, balance,
+        and (for tiers on points) the points earned since `points_since`."""
+        m, b = t.members.c, t.balances.c
+        cols = [m.id, m.tier, m.birthday, b.points, b.credit]
+        if with_points_earned:
+            cols.append(self._points_earned_since(points_since))
+        return self._one(select(*cols).join(t.balances, b.member_id == m.id).where(
+            m.shop_id == self.shop_id, m.platform_customer_id == platform_customer_id))
 
     def ids_after(self, last: int, limit: int) -> list[int]:
         m = t.members.c
