@@ -15,14 +15,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Callable
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.errors import IdempotencyConflict, InvalidRequest, InvalidState, NotFound
 from ..domain.ledger import Account, Asset, Kind, Lot, Num, Reversal, Source, reversal
 from ..domain.money import Money
 from ..domain.ports import Clock, SystemClock, require_aware
-from ..storage import tables as t
 from ..storage.db import Database
 from ..storage.repos import LedgerRepo, MembersRepo, bucket_columns, to_num
 from ..storage.uow import UnitOfWork
@@ -380,26 +378,17 @@ class Ledger:
         return self._post(shop_id, found.member_id, key, request, body)
 
     # -- periodic: vesting, expiry, stale holds --------------------------------------------
-    def _due(self, stmt) -> list:
-        """Work across every shop, found by a periodic job: ids only, each item is then done
-        in its own shop's unit of work."""
-        with self.db.uow() as uow:
-            return list(uow.conn.execute(stmt))
-
+    # Periodic jobs find due work across every shop (named cross-tenant scans, ids only), then
+    # do each item in its own shop's unit of work.
     def vest_due(self, limit: int = 500) -> int:
         """Make pending lots whose time has come spendable. Safe to run anywhere, any time."""
-        now = self.clock.now()
-        rows = self._due(select(t.lots.c.id, t.lots.c.shop_id, t.lots.c.member_id, t.lots.c.asset)
-                         .where(t.lots.c.pending.is_(True), t.lots.c.available_at <= now)
-                         .order_by(t.lots.c.available_at).limit(limit))
+        with self.db.uow() as uow:
+            rows = uow.due.lots_to_vest(self.clock.now(), limit)
         return sum(self._lot_job(r, Kind.VEST, f"vest:{r.id}") for r in rows)
 
     def expire_due(self, limit: int = 500) -> int:
-        now = self.clock.now()
-        rows = self._due(select(t.lots.c.id, t.lots.c.shop_id, t.lots.c.member_id, t.lots.c.asset)
-                         .where(t.lots.c.pending.is_(False), t.lots.c.remaining > 0,
-                                t.lots.c.expires_at <= now)
-                         .order_by(t.lots.c.expires_at).limit(limit))
+        with self.db.uow() as uow:
+            rows = uow.due.lots_to_expire(self.clock.now(), limit)
         return sum(self._lot_job(r, Kind.EXPIRE, None) for r in rows)
 
     def lapse_member(self, shop_id: int, member_id: int, *, key_prefix: str, reason: str) -> int:
@@ -439,9 +428,8 @@ class Ledger:
             return 1
 
     def release_stale_holds(self, limit: int = 500) -> int:
-        now = self.clock.now()
-        rows = self._due(select(t.holds.c.id, t.holds.c.shop_id).where(
-            t.holds.c.state == "open", t.holds.c.expires_at <= now).limit(limit))
+        with self.db.uow() as uow:
+            rows = uow.due.stale_holds(self.clock.now(), limit)
         done = 0
         for r in rows:
             try:

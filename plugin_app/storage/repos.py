@@ -280,3 +280,28 @@ class OutboxRepo(ShopScoped):
                                  .order_by(e.id.desc()).limit(limit))
         return [{"id": r.id, "type": r.type, "payload": r.payload, "created_at": r.created_at.isoformat()}
                 for r in rows]
+
+
+class DueWork:
+    """Cross-tenant, on purpose: the periodic jobs' scans of every shop for work that is due
+    (ids and the shop each belongs to, nothing more). Each item is then done in its own shop's
+    unit of work, through the shop-scoped repositories."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def lots_to_vest(self, now: datetime, limit: int) -> list[Row]:
+        lots = t.lots.c
+        return self.conn.execute(select(lots.id, lots.shop_id, lots.member_id, lots.asset).where(
+            lots.pending.is_(True), lots.available_at <= now).order_by(lots.available_at).limit(limit)).all()
+
+    def lots_to_expire(self, now: datetime, limit: int) -> list[Row]:
+        lots = t.lots.c
+        return self.conn.execute(select(lots.id, lots.shop_id, lots.member_id, lots.asset).where(
+            lots.pending.is_(False), lots.remaining > 0, lots.expires_at <= now,
+        ).order_by(lots.expires_at).limit(limit)).all()
+
+    def stale_holds(self, now: datetime, limit: int) -> list[Row]:
+        holds = t.holds.c
+        return self.conn.execute(select(holds.id, holds.shop_id).where(
+            holds.state == "open", holds.expires_at <= now).limit(limit)).all()

@@ -35,7 +35,7 @@ from .export_repo import MemberExportRepo
 from .catalog_repo import CatalogRepo
 from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
-from .repos import LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
+from .repos import DueWork, LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
 
@@ -147,6 +147,11 @@ class UnitOfWork:
         if repo is None:
             repo = self._repos[name] = cls(self.conn, self.shop_id)
         return repo
+
+    @property
+    def due(self) -> DueWork:
+        """The periodic jobs' cross-tenant scans for due work (no shop needed: see DueWork)."""
+        return DueWork(self.conn)
 
     def shop(self, shop_id: int) -> "UnitOfWork":
         """A unit of work for another shop in this same transaction (periodic jobs that walk
