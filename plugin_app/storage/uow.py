@@ -33,6 +33,7 @@ from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
 from .export_repo import MemberExportRepo
 from .inbox_repo import InboxRepo
+from .workers_repo import WorkersRepo
 from .catalog_repo import CatalogRepo
 from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
@@ -53,6 +54,7 @@ _REPOS["referral_facts"] = ReferralFactsRepo
 # spans shops; a method for one shop's rows takes the shop's id explicitly).
 _UNSCOPED: dict[str, Callable[[Connection], Any]] = {}
 _UNSCOPED["inbox"] = InboxRepo  # CROSS-TENANT: the durable inbox, one queue for every shop
+_UNSCOPED["workers"] = WorkersRepo  # the workers' heartbeats (a worker serves every shop)
 
 
 class NoShop(RuntimeError):
