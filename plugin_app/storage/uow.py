@@ -34,6 +34,7 @@ from . import tables as t
 from .export_repo import MemberExportRepo
 from .inbox_repo import InboxRepo
 from .workers_repo import WorkersRepo
+from .reconcile_repo import ReconcileRepo
 from .catalog_repo import CatalogRepo
 from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
@@ -55,6 +56,7 @@ _REPOS["referral_facts"] = ReferralFactsRepo
 _UNSCOPED: dict[str, Callable[[Connection], Any]] = {}
 _UNSCOPED["inbox"] = InboxRepo  # CROSS-TENANT: the durable inbox, one queue for every shop
 _UNSCOPED["workers"] = WorkersRepo  # the workers' heartbeats (a worker serves every shop)
+_UNSCOPED["reconcile"] = ReconcileRepo  # watermarks per shop; its scan of the shops is CROSS-TENANT
 
 
 class NoShop(RuntimeError):
