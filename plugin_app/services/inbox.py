@@ -14,15 +14,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable, Protocol
 
-from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.exc import DataError
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain.errors import DomainError
 from ..domain.ports import Clock, SystemClock
-from ..storage import tables as t
 from ..storage.db import Database
-from ..storage.repos import insert_returning
+from ..storage.inbox_repo import InboxRepo
 
 log = logging.getLogger(__name__)
 
@@ -112,16 +109,10 @@ class Inbox:
                headers: dict) -> tuple[int, bool]:
         """Store a delivery durably (a duplicate changes nothing), then ring the doorbell.
         Returns (inbox id, whether it is new). Raises if the row could not be committed."""
+        # Its own transaction, never a caller's savepoint: the row is committed before the 200.
         with self.db.transaction() as conn:
-            inbox_id = insert_returning(conn, t.inbox, dict(
-                shop_id=shop_id, source=source, topic=topic, external_id=external_id,
-                payload=payload, headers=headers, state="received", received_at=self.clock.now(),
-            ), ["shop_id", "source", "external_id"])
-            created = inbox_id is not None
-            if not created:  # a duplicate: only now look the first one up
-                inbox_id = conn.execute(select(t.inbox.c.id).where(
-                    t.inbox.c.shop_id == shop_id, t.inbox.c.source == source,
-                    t.inbox.c.external_id == external_id)).scalar_one()
+            inbox_id, created = InboxRepo(conn).store(shop_id, source, topic, external_id, payload, headers,
+                                                      self.clock.now())
         if created:
             self._ring(inbox_id, self.doorbell.ring)
         return inbox_id, created
@@ -130,20 +121,12 @@ class Inbox:
         """Store many deliveries with one INSERT and one commit (group commit), then ring once
         per doorbell slot. Returns (inbox id, new?) per item, in order."""
         now = self.clock.now()
-        c = t.inbox.c
+        # Its own transaction, never a caller's savepoint: every row is committed before the 200s.
         with self.db.transaction() as conn:
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            rows = [dict(shop_id=s, source=src, topic=tp, external_id=x, payload=p, headers=h,
-                         state="received", received_at=now) for s, src, tp, x, p, h in items]
-            stmt = dialect.insert(t.inbox).values(rows).on_conflict_do_nothing(
-                index_elements=["shop_id", "source", "external_id"]).returning(c.id, c.shop_id, c.source, c.external_id)
-            created = {(r.shop_id, r.source, r.external_id): r.id for r in conn.execute(stmt)}
+            inbox = InboxRepo(conn)
+            created = inbox.store_many(items, now)
             missing = [(s, src, x) for s, src, _, x, _, _ in items if (s, src, x) not in created]
-            known = {}
-            if missing:
-                known = {(r.shop_id, r.source, r.external_id): r.id for r in conn.execute(
-                    select(c.id, c.shop_id, c.source, c.external_id).where(
-                        tuple_(c.shop_id, c.source, c.external_id).in_(missing)))}
+            known = inbox.ids_of(missing) if missing else {}  # only duplicates cost a second statement
         out, fresh, seen = [], [], set()
         for s, src, _, x, _, _ in items:
             key = (s, src, x)
@@ -175,11 +158,9 @@ class Inbox:
         settled = False
         while True:
             now = self.clock.now()
-            c = t.inbox.c
+            # A short read of its own, closed before processing (each message commits on its own).
             with self.db.transaction() as conn:
-                ids = conn.execute(select(c.id).where(
-                    c.state == "received", or_(c.locked_until.is_(None), c.locked_until <= now),
-                    (c.id % slots) == slot).order_by(c.id).limit(batch)).scalars().all()
+                ids = InboxRepo(conn).due_in_slot(slot, slots, now, batch)
             if not ids:
                 if settled:
                     return done
@@ -194,30 +175,23 @@ class Inbox:
     def _claim(self, inbox_id: int) -> tuple[Message, str] | None:
         now = self.clock.now()
         token = str(uuid.uuid4())
-        c = t.inbox.c
+        # Its own transaction: the lease is committed before the handler runs (other workers see it).
         with self.db.transaction() as conn:
-            row = conn.execute(update(t.inbox).where(
-                c.id == inbox_id,
-                or_(and_(c.state == "received", or_(c.locked_until.is_(None), c.locked_until <= now)),
-                    and_(c.state == "processing", c.locked_until <= now)),
-            ).values(state="processing", claim_token=token, locked_until=now + self.lease,
-                     attempts=c.attempts + 1).returning(t.inbox)).first()
+            inbox = InboxRepo(conn)
+            row = inbox.claim(inbox_id, token, now, now + self.lease)
             if row is None:
                 return None
             if row.attempts > self.max_attempts:
                 last = (row.last_error or "").splitlines()[0][:300] if row.last_error else "no error recorded"
-                conn.execute(update(t.inbox).where(c.id == inbox_id).values(
-                    state="failed", claim_token=None, processed_at=now,
-                    outcome=f"gave up after {self.max_attempts} attempts: {last}"[:500]))
+                inbox.give_up(inbox_id, now, f"gave up after {self.max_attempts} attempts: {last}"[:500])
                 return None
         return Message(row.id, row.shop_id, row.source, row.topic, row.external_id,
                        bytes(row.payload), dict(row.headers), row.attempts), token
 
     def _finish(self, inbox_id: int, token: str, **values) -> bool:
+        # Its own transaction: the verdict commits whatever the handler's transactions did.
         with self.db.transaction() as conn:
-            return conn.execute(update(t.inbox).where(
-                t.inbox.c.id == inbox_id, t.inbox.c.claim_token == token,
-            ).values(claim_token=None, **values)).rowcount == 1
+            return InboxRepo(conn).finish(inbox_id, token, **values)
 
     def process(self, inbox_id: int) -> str:
         """Claim the message and run its handler. Returns what happened, for logs and tests."""
@@ -264,39 +238,31 @@ class Inbox:
         """Re-enqueue what is stuck: never picked up (a lost doorbell, a Redis wipe), due for
         a retry, or held by a worker whose lease ran out (killed mid-job)."""
         now = self.clock.now()
-        c = t.inbox.c
+        # A short read of its own (every shop's messages), closed before the doorbell rings.
         with self.db.transaction() as conn:
-            ids = conn.execute(select(c.id).where(or_(
-                and_(c.state == "received", c.locked_until.is_(None), c.received_at <= now - self.sweep_after),
-                and_(c.state == "received", c.locked_until <= now),
-                and_(c.state == "processing", c.locked_until <= now),
-            )).order_by(c.id).limit(limit)).scalars().all()
+            ids = InboxRepo(conn).stuck(now, now - self.sweep_after, limit)
         for inbox_id in ids:
             self._ring(inbox_id)
         return len(ids)
 
     def failed(self, shop_id: int, limit: int = 100) -> list[dict]:
         """Deliveries that could not be processed, newest first, with the reason."""
-        c = t.inbox.c
-        with self.db.transaction() as conn:
-            rows = conn.execute(select(c.id, c.source, c.topic, c.external_id, c.received_at, c.processed_at,
-                                       c.attempts, c.outcome, c.last_error).where(
-                c.shop_id == shop_id, c.state == "failed").order_by(c.id.desc()).limit(limit)).all()
+        with self.db.uow(shop_id, savepoint=False) as uow:  # a read: joining a caller's transaction is fine
+            rows = uow.inbox.failed(shop_id, limit)
         return [{"id": r.id, "source": r.source, "topic": r.topic, "delivery": r.external_id,
                  "received_at": r.received_at.isoformat(), "failed_at": r.processed_at and r.processed_at.isoformat(),
                  "attempts": r.attempts, "reason": r.outcome, "error": (r.last_error or "")[:500]} for r in rows]
 
     def replay(self, shop_id: int, inbox_id: int) -> str:
         """Give a failed delivery another go (after a fix): back to received, attempts reset."""
-        c = t.inbox.c
+        # Its own transaction: committed before the doorbell rings, or the worker would not see it.
         with self.db.transaction() as conn:
-            done = conn.execute(update(t.inbox).where(c.id == inbox_id, c.shop_id == shop_id, c.state == "failed")
-                                .values(state="received", attempts=0, locked_until=None, claim_token=None)).rowcount
+            done = InboxRepo(conn).replay(shop_id, inbox_id)
         if not done:
             return "not_failed"
         self._ring(inbox_id)
         return self.get(inbox_id).state
 
     def get(self, inbox_id: int):
-        with self.db.transaction() as conn:
-            return conn.execute(select(t.inbox).where(t.inbox.c.id == inbox_id)).first()
+        with self.db.uow(savepoint=False) as uow:  # a read: joining a caller's transaction is fine
+            return uow.inbox.get(inbox_id)

@@ -10,27 +10,26 @@ import logging
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import select, update
-
 from ..domain.ports import Clock, ShopifyOrderSource, SystemClock, WooOrderSource
-from ..storage import tables as t
 from ..storage.db import Database
-from ..storage.repos import insert_ignore
 from .inbox import Inbox
 
 log = logging.getLogger(__name__)
 
 
+# Watermarks and refunds are read and written in units of work: nothing here must commit apart
+# from a caller (reconciliation runs outside any transaction; each delivery it stores commits on
+# its own in the inbox). Alone on the thread, a unit of work is the same transaction as before.
+
 def read_watermark(db: Database, shop_id: int) -> str | None:
-    with db.transaction() as conn:
-        insert_ignore(conn, t.platform_sync, {"shop_id": shop_id}, ["shop_id"])
-        return conn.execute(select(t.platform_sync.c.watermark).where(t.platform_sync.c.shop_id == shop_id)).scalar()
+    with db.uow(shop_id) as uow:  # needs no commit apart from a caller: one unit of work
+        return uow.reconcile.watermark(shop_id)
 
 
 def sync_status(db: Database, shop_id: int) -> dict | None:
     """How far reconciliation got for a shop, and its last error (for the merchant)."""
-    with db.transaction() as conn:
-        row = conn.execute(select(t.platform_sync).where(t.platform_sync.c.shop_id == shop_id)).first()
+    with db.uow(shop_id, savepoint=False) as uow:  # a read: no savepoint of its own
+        row = uow.reconcile.status(shop_id)
     if row is None:
         return None
     return {"watermark": row.watermark, "checked_at": row.checked_at and row.checked_at.isoformat(),
@@ -38,9 +37,8 @@ def sync_status(db: Database, shop_id: int) -> dict | None:
 
 
 def save_watermark(db: Database, shop_id: int, watermark: str, checked_at, error: str | None) -> None:
-    with db.transaction() as conn:
-        conn.execute(update(t.platform_sync).where(t.platform_sync.c.shop_id == shop_id).values(
-            watermark=watermark, checked_at=checked_at, last_error=error))
+    with db.uow(shop_id) as uow:  # needs no commit apart from a caller: one unit of work
+        uow.reconcile.save_watermark(shop_id, watermark, checked_at, error)
 
 
 class Reconciler:
@@ -54,9 +52,7 @@ class Reconciler:
 
     def run(self) -> int:
         with self.db.uow() as uow:
-            conn = uow.conn
-            shop_ids = conn.execute(select(t.shops.c.id).where(
-                t.shops.c.platform == "shopify", t.shops.c.status == "installed")).scalars().all()
+            shop_ids = uow.reconcile.installed_shop_ids_on("shopify")  # cross-tenant: every shop
         return sum(self.shop(shop_id) for shop_id in shop_ids)
 
     def shop(self, shop_id: int) -> int:
@@ -94,10 +90,8 @@ def applied_refunds(db: Database, shop_id: int, order_ids: list[str]) -> dict[st
     """The refund ids already recorded on each of these orders (the orders row keeps them)."""
     if not order_ids:
         return {}
-    with db.transaction() as conn:
-        rows = conn.execute(select(t.orders.c.platform_order_id, t.orders.c.refunds).where(
-            t.orders.c.shop_id == shop_id, t.orders.c.platform_order_id.in_(order_ids))).all()
-    return {r.platform_order_id: set((r.refunds or {}).get("applied", {})) for r in rows}
+    with db.uow(shop_id, savepoint=False) as uow:  # a read: no savepoint of its own
+        return uow.reconcile.applied_refunds(shop_id, order_ids)
 
 
 class WooReconciler:
@@ -122,9 +116,7 @@ class WooReconciler:
 
     def run(self) -> int:
         with self.db.uow() as uow:
-            conn = uow.conn
-            shop_ids = conn.execute(select(t.shops.c.id).where(
-                t.shops.c.platform == "woocommerce", t.shops.c.status == "installed")).scalars().all()
+            shop_ids = uow.reconcile.installed_shop_ids_on("woocommerce")  # cross-tenant: every shop
         return sum(self.shop(shop_id) for shop_id in shop_ids)
 
     def shop(self, shop_id: int) -> int:

@@ -32,6 +32,9 @@ from sqlalchemy.engine import Connection
 from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
 from .export_repo import MemberExportRepo
+from .inbox_repo import InboxRepo
+from .workers_repo import WorkersRepo
+from .reconcile_repo import ReconcileRepo
 from .catalog_repo import CatalogRepo
 from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
@@ -47,6 +50,13 @@ _REPOS["referrals"] = ReferralsRepo
 _REPOS["referral_codes"] = ReferralCodesRepo
 _REPOS["referral_landings"] = LandingsRepo
 _REPOS["referral_facts"] = ReferralFactsRepo
+
+# Not shop-scoped, so there in every unit of work, with or without a shop (infrastructure that
+# spans shops; a method for one shop's rows takes the shop's id explicitly).
+_UNSCOPED: dict[str, Callable[[Connection], Any]] = {}
+_UNSCOPED["inbox"] = InboxRepo  # CROSS-TENANT: the durable inbox, one queue for every shop
+_UNSCOPED["workers"] = WorkersRepo  # the workers' heartbeats (a worker serves every shop)
+_UNSCOPED["reconcile"] = ReconcileRepo  # watermarks per shop; its scan of the shops is CROSS-TENANT
 
 
 class NoShop(RuntimeError):
@@ -138,6 +148,12 @@ class UnitOfWork:
 
     # -- repositories --------------------------------------------------------------------
     def __getattr__(self, name: str):
+        unscoped = _UNSCOPED.get(name)
+        if unscoped is not None:
+            repo = self._repos.get(name)
+            if repo is None:
+                repo = self._repos[name] = unscoped(self.conn)
+            return repo
         cls = _REPOS.get(name)
         if cls is None:
             raise AttributeError(name)
