@@ -92,6 +92,22 @@ class MembersRepo(ShopScoped):
                 t.members.c.shop_id == self.shop_id, t.members.c.id == member_id
             ).values(updated_at=now, **fields))
 
+    def tier_and_birthday(self, member_id: int) -> Row:
+        """(tier, birthday) of a member who must exist: what earning needs to know of them."""
+        m = t.members.c
+        return self.conn.execute(select(m.tier, m.birthday).where(m.shop_id == self.shop_id,
+                                                                   m.id == member_id)).one()
+
+    def touch(self, member_id: int, now: datetime) -> None:
+        """The member was active (earned or spent) at `now`: inactivity expiry counts from here."""
+        self.conn.execute(update(t.members).where(t.members.c.shop_id == self.shop_id, t.members.c.id == member_id)
+                          .values(last_activity_at=now))
+
+    def currency(self, member_id: int) -> str:
+        """The currency of the member's balance (store credit is kept in it)."""
+        return self.conn.execute(select(t.balances.c.currency).where(
+            t.balances.c.shop_id == self.shop_id, t.balances.c.member_id == member_id)).scalar_one()
+
     def ids_after(self, last: int, limit: int) -> list[int]:
         m = t.members.c
         return list(self.conn.execute(select(m.id).where(m.shop_id == self.shop_id, m.id > last)

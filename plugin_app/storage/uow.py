@@ -28,10 +28,14 @@ from sqlalchemy.engine import Connection
 from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
 from .repos import LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
+from .orders_repo import OrdersRepo
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
 
 _REPOS = {"members": MembersRepo, "ledger": LedgerRepo, "outbox": OutboxRepo}
+
+
+_REPOS["orders"] = OrdersRepo
 
 
 class NoShop(RuntimeError):
