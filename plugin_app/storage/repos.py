@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-from ..domain.ledger import Asset, Effect, Lot
+from ..domain.ledger import Asset, Effect, Kind, Lot
 from . import tables as t
 
 BUCKETS = ("", "_pending", "_held", "_lifetime")
@@ -108,6 +108,15 @@ class MembersRepo(ShopScoped):
         return self.conn.execute(select(t.balances.c.currency).where(
             t.balances.c.shop_id == self.shop_id, t.balances.c.member_id == member_id)).scalar_one()
 
+    def with_birthday(self, *, except_shopper_changes_since: datetime) -> list[Row]:
+        """(platform_customer_id, birthday) of the members with a birthday, except those who
+        gave or changed it themselves (source `shopper`) after the given time."""
+        m, bc = t.members.c, t.birthday_changes.c
+        just_given = select(bc.member_id).where(bc.shop_id == self.shop_id, bc.source == "shopper",
+                                                bc.created_at > except_shopper_changes_since)
+        return self.conn.execute(select(m.platform_customer_id, m.birthday).where(
+            m.shop_id == self.shop_id, m.birthday.is_not(None), m.id.not_in(just_given))).all()
+
     def ids_after(self, last: int, limit: int) -> list[int]:
         m = t.members.c
         return list(self.conn.execute(select(m.id).where(m.shop_id == self.shop_id, m.id > last)
@@ -150,6 +159,15 @@ class LedgerRepo(ShopScoped):
         return list(self.conn.execute(select(t.ledger_entries).where(
             t.ledger_entries.c.shop_id == self.shop_id,
             t.ledger_entries.c.external_ref == external_ref).order_by(t.ledger_entries.c.id)))
+
+    def count_earned(self, member_id: int, external_ref: str, *, since: datetime | None = None) -> int:
+        """How many earnings the member has under `external_ref` (created at or after `since`)."""
+        e = t.ledger_entries.c
+        stmt = select(func.count()).where(e.shop_id == self.shop_id, e.member_id == member_id,
+                                          e.external_ref == external_ref, e.kind == Kind.EARN.value)
+        if since is not None:
+            stmt = stmt.where(e.created_at >= since)
+        return self.conn.execute(stmt).scalar_one()
 
     def reversed_so_far(self, entry_id: int) -> Decimal:
         value = self.conn.execute(select(func.coalesce(func.sum(t.ledger_entries.c.amount), 0)).where(

@@ -29,6 +29,7 @@ from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
 from .repos import LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
 from .orders_repo import OrdersRepo
+from .shops_repo import ShopsRepo
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
 
@@ -36,6 +37,9 @@ _REPOS = {"members": MembersRepo, "ledger": LedgerRepo, "outbox": OutboxRepo}
 
 
 _REPOS["orders"] = OrdersRepo
+# The tenants themselves (`shops` has no shop_id: it is the tenant): not shop-scoped, so there in
+# every unit of work, with or without a shop.
+_UNSCOPED = {"shops": ShopsRepo}
 
 
 class NoShop(RuntimeError):
@@ -107,6 +111,12 @@ class UnitOfWork:
 
     # -- repositories --------------------------------------------------------------------
     def __getattr__(self, name: str):
+        unscoped = _UNSCOPED.get(name)
+        if unscoped is not None:
+            repo = self._repos.get(name)
+            if repo is None:
+                repo = self._repos[name] = unscoped(self.conn)
+            return repo
         cls = _REPOS.get(name)
         if cls is None:
             raise AttributeError(name)
