@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
@@ -117,6 +117,21 @@ class MembersRepo(ShopScoped):
         return self.conn.execute(select(m.platform_customer_id, m.birthday).where(
             m.shop_id == self.shop_id, m.birthday.is_not(None), m.id.not_in(just_given))).all()
 
+    def inactive_with_value(self, inactive_since: datetime) -> list[int]:
+        """Ids of the members with points or credit whose last activity is before the given time
+        (inactivity expiry)."""
+        m, b = t.members.c, t.balances.c
+        return self.conn.execute(select(m.id).join(t.balances, b.member_id == m.id).where(
+            m.shop_id == self.shop_id, m.last_activity_at < inactive_since, (b.points > 0) | (b.credit > 0)
+        )).scalars().all()
+
+    def with_points_and_activity(self) -> list[Row]:
+        """(id, last_activity_at, points) of the members with points and a last activity."""
+        m, b = t.members.c, t.balances.c
+        return self.conn.execute(select(m.id, m.last_activity_at, b.points).join(t.balances, b.member_id == m.id)
+                                 .where(and_(m.shop_id == self.shop_id, b.points > 0,
+                                             m.last_activity_at.is_not(None)))).all()
+
     def ids_after(self, last: int, limit: int) -> list[int]:
         m = t.members.c
         return list(self.conn.execute(select(m.id).where(m.shop_id == self.shop_id, m.id > last)
@@ -194,6 +209,16 @@ class LedgerRepo(ShopScoped):
         return self.conn.execute(select(lots.id, lots.shop_id, lots.member_id, lots.asset).where(
             lots.shop_id == self.shop_id, lots.member_id == member_id, lots.pending.is_(False),
             lots.remaining > 0)).all()
+
+    def lots_expiring(self, after: datetime, until: datetime) -> list[Row]:
+        """Per member and asset, the spendable lots expiring in (after, until]: (member_id, asset,
+        first: the earliest expiry, amount: what they hold)."""
+        lots = t.lots.c
+        return self.conn.execute(select(lots.member_id, lots.asset, func.min(lots.expires_at).label("first"),
+                                        func.sum(lots.remaining).label("amount"))
+                                 .where(lots.shop_id == self.shop_id, lots.pending.is_(False), lots.remaining > 0,
+                                        lots.expires_at > after, lots.expires_at <= until)
+                                 .group_by(lots.member_id, lots.asset)).all()
 
     def lots_by_id(self, asset: Asset, ids: list[int]) -> dict[int, Lot]:
         if not ids:
