@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
@@ -131,6 +131,38 @@ class MembersRepo(ShopScoped):
         return self.conn.execute(select(m.id, m.last_activity_at, b.points).join(t.balances, b.member_id == m.id)
                                  .where(and_(m.shop_id == self.shop_id, b.points > 0,
                                              m.last_activity_at.is_not(None)))).all()
+
+    def search(self, q: str, limit: int) -> list[int]:
+        """Ids of the members whose email starts with `q`, whose name contains it (any case;
+        `%` and `_` are matched as themselves), or whose customer id is `q` (stripped)."""
+        m = t.members.c
+        needle = q.strip()
+        pattern = needle.lower().replace("%", r"\%").replace("_", r"\_") + "%"
+        return self.conn.execute(select(m.id).where(
+            m.shop_id == self.shop_id,
+            or_(func.lower(m.email).like(pattern, escape="\\"),
+                func.lower(m.name).like("%" + pattern, escape="\\"),
+                m.platform_customer_id == needle))
+            .order_by(m.id).limit(limit)).scalars().all()
+
+    # -- birthdays -------------------------------------------------------------------------
+    def lock_birthday(self, member_id: int):
+        """The member's birthday, its row locked FOR UPDATE (changes serialise here)."""
+        m = t.members.c
+        return self.conn.execute(select(m.birthday).where(m.shop_id == self.shop_id, m.id == member_id)
+                                 .with_for_update()).scalar()
+
+    def record_birthday_change(self, member_id: int, old, new, source: str, actor: str | None,
+                               now: datetime) -> None:
+        self.conn.execute(insert(t.birthday_changes).values(
+            shop_id=self.shop_id, member_id=member_id, old=old, new=new, source=source, actor=actor,
+            created_at=now))
+
+    def birthday_changes(self, member_id: int) -> list[Row]:
+        """The member's birthday changes, newest first."""
+        bc = t.birthday_changes.c
+        return list(self.conn.execute(select(t.birthday_changes).where(
+            bc.shop_id == self.shop_id, bc.member_id == member_id).order_by(bc.id.desc())))
 
     def ids_after(self, last: int, limit: int) -> list[int]:
         m = t.members.c

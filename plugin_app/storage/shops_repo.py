@@ -16,6 +16,15 @@ class ShopsRepo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
+    # -- one shop, by id ----------------------------------------------------------------------
+    def currency(self, shop_id: int) -> str | None:
+        """The shop's currency; None when there is no such shop."""
+        return self.conn.execute(select(s.currency).where(s.id == shop_id)).scalar()
+
+    def timezone(self, shop_id: int) -> str | None:
+        """The shop's time zone; None when there is no such shop."""
+        return self.conn.execute(select(s.timezone).where(s.id == shop_id)).scalar()
+
     # -- cross-tenant ------------------------------------------------------------------------
     def installed_shop_ids(self) -> list[int]:
         """CROSS-TENANT, for periodic jobs (expiry, birthdays): the ids of every installed shop;
