@@ -112,7 +112,8 @@ class Shops:
             shop = _shop(conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).one())
             # What a shop needs exists from the start: its default program (version 1). Made
             # lazily inside a posting, it locked the shop row and deadlocked the first postings.
-            ensure_default(conn, shop_id, now, shop.timezone)
+            with uow.shop(shop_id) as new_shop:
+                ensure_default(new_shop, now, shop.timezone)
         self._cache.clear()  # new credentials or a re-install: nothing stale may be served
         return shop, api_key
 

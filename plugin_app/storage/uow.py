@@ -29,6 +29,7 @@ from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
 from .repos import LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
 from .orders_repo import OrdersRepo
+from .programs_repo import ProgramsRepo
 from .shops_repo import ShopsRepo
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
@@ -37,6 +38,7 @@ _REPOS = {"members": MembersRepo, "ledger": LedgerRepo, "outbox": OutboxRepo}
 
 
 _REPOS["orders"] = OrdersRepo
+_REPOS["programs"] = ProgramsRepo
 # The tenants themselves (`shops` has no shop_id: it is the tenant): not shop-scoped, so there in
 # every unit of work, with or without a shop.
 _UNSCOPED = {"shops": ShopsRepo}
