@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
 from .repos import LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
+from .analytics_repo import RollupsRepo
 from .orders_repo import OrdersRepo
 from .programs_repo import ProgramsRepo
 from .shops_repo import ShopsRepo
@@ -42,6 +43,7 @@ _REPOS["programs"] = ProgramsRepo
 # The tenants themselves (`shops` has no shop_id: it is the tenant): not shop-scoped, so there in
 # every unit of work, with or without a shop.
 _UNSCOPED = {"shops": ShopsRepo}
+_UNSCOPED["rollups"] = RollupsRepo  # CROSS-TENANT: the analytics fold over every shop's ledger
 
 
 class NoShop(RuntimeError):
