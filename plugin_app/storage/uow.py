@@ -29,6 +29,7 @@ from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
 from .repos import LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
 from .analytics_repo import RollupsRepo
+from .links_repo import LinkUsesRepo
 from .orders_repo import OrdersRepo
 from .programs_repo import ProgramsRepo
 from .shops_repo import ShopsRepo
@@ -40,6 +41,7 @@ _REPOS = {"members": MembersRepo, "ledger": LedgerRepo, "outbox": OutboxRepo}
 
 _REPOS["orders"] = OrdersRepo
 _REPOS["programs"] = ProgramsRepo
+_REPOS["link_uses"] = LinkUsesRepo
 # The tenants themselves (`shops` has no shop_id: it is the tenant): not shop-scoped, so there in
 # every unit of work, with or without a shop.
 _UNSCOPED = {"shops": ShopsRepo}
