@@ -164,6 +164,10 @@ class MembersRepo(ShopScoped):
         return list(self.conn.execute(select(t.birthday_changes).where(
             bc.shop_id == self.shop_id, bc.member_id == member_id).order_by(bc.id.desc())))
 
+    def all_ids(self) -> list[int]:
+        """Every member's id (in no particular order)."""
+        return self.conn.execute(select(t.members.c.id).where(t.members.c.shop_id == self.shop_id)).scalars().all()
+
     def ids_after(self, last: int, limit: int) -> list[int]:
         m = t.members.c
         return list(self.conn.execute(select(m.id).where(m.shop_id == self.shop_id, m.id > last)
