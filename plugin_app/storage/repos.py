@@ -92,6 +92,27 @@ class MembersRepo(ShopScoped):
                 t.members.c.shop_id == self.shop_id, t.members.c.id == member_id
             ).values(updated_at=now, **fields))
 
+    def ids_after(self, last: int, limit: int) -> list[int]:
+        m = t.members.c
+        return list(self.conn.execute(select(m.id).where(m.shop_id == self.shop_id, m.id > last)
+                                      .order_by(m.id).limit(limit)).scalars())
+
+    def balance(self, member_id: int, *, lock: bool = False) -> Row | None:
+        stmt = select(t.balances).where(t.balances.c.shop_id == self.shop_id,
+                                        t.balances.c.member_id == member_id)
+        return self._one(stmt.with_for_update() if lock else stmt)
+
+    def lock_for_posting(self, member_id: int, key: str) -> Row | None:
+        """Lock the member's balance row and, in the same round trip, look the key up:
+        the row carries ``prior_entry_id`` when the key was already used in this shop."""
+        e = t.ledger_entries.c
+        prior = select(e.id).where(e.shop_id == self.shop_id, e.idempotency_key == key
+                                   ).scalar_subquery().label("prior_entry_id")
+        return self._one(select(t.balances, prior).where(
+            t.balances.c.shop_id == self.shop_id, t.balances.c.member_id == member_id,
+        ).with_for_update(of=t.balances))
+
+    # -- what the services read and write of members (issue 16: orders, actions, expiry, birthdays)
     def tier_and_birthday(self, member_id: int) -> Row:
         """(tier, birthday) of a member who must exist: what earning needs to know of them."""
         m = t.members.c
@@ -167,26 +188,6 @@ class MembersRepo(ShopScoped):
     def all_ids(self) -> list[int]:
         """Every member's id (in no particular order)."""
         return self.conn.execute(select(t.members.c.id).where(t.members.c.shop_id == self.shop_id)).scalars().all()
-
-    def ids_after(self, last: int, limit: int) -> list[int]:
-        m = t.members.c
-        return list(self.conn.execute(select(m.id).where(m.shop_id == self.shop_id, m.id > last)
-                                      .order_by(m.id).limit(limit)).scalars())
-
-    def balance(self, member_id: int, *, lock: bool = False) -> Row | None:
-        stmt = select(t.balances).where(t.balances.c.shop_id == self.shop_id,
-                                        t.balances.c.member_id == member_id)
-        return self._one(stmt.with_for_update() if lock else stmt)
-
-    def lock_for_posting(self, member_id: int, key: str) -> Row | None:
-        """Lock the member's balance row and, in the same round trip, look the key up:
-        the row carries ``prior_entry_id`` when the key was already used in this shop."""
-        e = t.ledger_entries.c
-        prior = select(e.id).where(e.shop_id == self.shop_id, e.idempotency_key == key
-                                   ).scalar_subquery().label("prior_entry_id")
-        return self._one(select(t.balances, prior).where(
-            t.balances.c.shop_id == self.shop_id, t.balances.c.member_id == member_id,
-        ).with_for_update(of=t.balances))
 
 
 class LedgerRepo(ShopScoped):
