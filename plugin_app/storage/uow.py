@@ -36,6 +36,11 @@ from .catalog_repo import CatalogRepo
 from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
 from .repos import DueWork, LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
+from .analytics_repo import RollupsRepo
+from .links_repo import LinkUsesRepo
+from .orders_repo import OrdersRepo
+from .programs_repo import ProgramsRepo
+from .shops_repo import ShopsRepo
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
 
@@ -47,6 +52,13 @@ _REPOS["referrals"] = ReferralsRepo
 _REPOS["referral_codes"] = ReferralCodesRepo
 _REPOS["referral_landings"] = LandingsRepo
 _REPOS["referral_facts"] = ReferralFactsRepo
+_REPOS["orders"] = OrdersRepo
+_REPOS["programs"] = ProgramsRepo
+_REPOS["link_uses"] = LinkUsesRepo
+# The tenants themselves (`shops` has no shop_id: it is the tenant): not shop-scoped, so there in
+# every unit of work, with or without a shop.
+_UNSCOPED = {"shops": ShopsRepo}
+_UNSCOPED["rollups"] = RollupsRepo  # CROSS-TENANT: the analytics fold over every shop's ledger
 
 
 class NoShop(RuntimeError):
@@ -138,6 +150,12 @@ class UnitOfWork:
 
     # -- repositories --------------------------------------------------------------------
     def __getattr__(self, name: str):
+        unscoped = _UNSCOPED.get(name)
+        if unscoped is not None:
+            repo = self._repos.get(name)
+            if repo is None:
+                repo = self._repos[name] = unscoped(self.conn)
+            return repo
         cls = _REPOS.get(name)
         if cls is None:
             raise AttributeError(name)
