@@ -6,19 +6,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
-
 from ..domain.actions import cap_windows
 from ..domain.birthdays import SHOPPER_WAIT_DAYS
 from ..domain.earning import is_birthday, local
-from ..domain.ledger import Asset, Kind, Source
+from ..domain.ledger import Asset, Source
 from ..domain.ports import Clock, SystemClock
 from ..domain.expiry import expires_at
 from ..domain.member_events import BirthdayRewarded
-from ..storage import tables as t
 from ..storage.db import Database
-from ..storage.repos import LedgerRepo, MembersRepo
 from .ledger import Ledger
 from .members import Members
 from .program import Programs
@@ -47,7 +42,6 @@ class ActionService:
               email: str | None = None) -> ActionOutcome:
         """Award the points the program gives for `kind`, once per `event_id`, within caps."""
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
             pv = self.programs.current(shop_id)
             program = pv.program
             rule = program.actions.birthday if kind == "birthday" else program.actions.rule(kind)
@@ -63,12 +57,7 @@ class ActionService:
             ref = f"action:{kind}"
             for label, limit, since in cap_windows(getattr(rule, "caps", None) or _once_a_year(), now,
                                                    ZoneInfo(program.timezone)):
-                e = t.ledger_entries.c
-                stmt = select(func.count()).where(e.shop_id == shop_id, e.member_id == member.id,
-                                                  e.external_ref == ref, e.kind == Kind.EARN.value)
-                if since is not None:
-                    stmt = stmt.where(e.created_at >= since)
-                if conn.execute(stmt).scalar_one() >= limit:
+                if uow.ledger.count_earned(member.id, ref, since=since) >= limit:
                     return ActionOutcome(kind, 0, refused=f"limit of {limit} {label} reached")
             days = program.pending.actions_days
             label = LABELS.get(kind, kind.replace("_", " "))
@@ -78,7 +67,7 @@ class ActionService:
                 pending_until=now + timedelta(days=days) if days else None,
                 expires_at=expires_at(program, Asset.POINTS, now),
                 program_version=pv.version, details={"action": kind, "event_id": event_id})
-            conn.execute(t.members.update().where(t.members.c.id == member.id).values(last_activity_at=now))
+            uow.members.touch(member.id, now)
             if kind == "birthday":
                 uow.collect(BirthdayRewarded(shop_id=shop_id, member_id=member.id, at=now, event_id=event_id,
                                              points=rule.points))
@@ -88,8 +77,7 @@ class ActionService:
         """Daily: award the birthday bonus, once a year, on the day or in the month."""
         awarded = 0
         with self.db.uow() as uow:
-            conn = uow.conn
-            shop_ids = conn.execute(select(t.shops.c.id).where(t.shops.c.status == "installed")).scalars().all()
+            shop_ids = uow.shops.installed_shop_ids()  # every shop's: each is then read in its own unit of work
         for shop_id in shop_ids:
             program = self.programs.current(shop_id).program
             rule = program.actions.birthday
@@ -98,14 +86,9 @@ class ActionService:
             today = local(self.clock.now(), ZoneInfo(program.timezone)).date()
             # A date a shopper just gave earns from SHOPPER_WAIT_DAYS on (as Smile.io and BON do:
             # nobody gives "today" to collect at once).
-            just_given = select(t.birthday_changes.c.member_id).where(
-                t.birthday_changes.c.shop_id == shop_id, t.birthday_changes.c.source == "shopper",
-                t.birthday_changes.c.created_at > self.clock.now() - timedelta(days=SHOPPER_WAIT_DAYS))
-            with self.db.uow() as uow:
-                conn = uow.conn
-                rows = conn.execute(select(t.members.c.platform_customer_id, t.members.c.birthday).where(
-                    t.members.c.shop_id == shop_id, t.members.c.birthday.is_not(None),
-                    t.members.c.id.not_in(just_given))).all()
+            with self.db.uow(shop_id) as uow:
+                rows = uow.members.with_birthday(
+                    except_shopper_changes_since=self.clock.now() - timedelta(days=SHOPPER_WAIT_DAYS))
             for r in rows:
                 if is_birthday(r.birthday, today, rule.when):
                     out = self.award(shop_id, r.platform_customer_id, "birthday",

@@ -20,14 +20,10 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
-
 from ..domain.errors import InvalidRequest
 from ..domain.money import Money
-from ..storage import tables as t
+from ..storage.analytics_repo import DashboardRepo
 from ..storage.db import Database
-from ..storage.repos import add_to, insert_ignore
 
 ACTIVE_KINDS = ("earn", "redeem", "commit")
 EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)  # a day's bounds stay representable
@@ -101,15 +97,10 @@ class Analytics:
         Runs under a row lock on its progress row, so two workers never fold the same entries."""
         folded = 0
         while True:
-            with self.db.uow() as uow:
-                conn = uow.conn
-                insert_ignore(conn, t.stats_progress, {"name": "ledger", "last_id": 0}, ["name"])
-                last = conn.execute(select(t.stats_progress.c.last_id).where(
-                    t.stats_progress.c.name == "ledger").with_for_update()).scalar_one()
-                e = t.ledger_entries.c
-                rows = conn.execute(select(e.id, e.shop_id, e.member_id, e.asset, e.kind, e.source, e.amount, e.points,
-                                           e.points_pending, e.credit, e.credit_pending, e.created_at)
-                                    .where(e.id > last).order_by(e.id).limit(batch)).all()
+            with self.db.uow() as uow:  # every shop's entries: the fold is cross-tenant by nature
+                rollups = uow.rollups
+                last = rollups.lock_watermark()
+                rows = rollups.entries_after(last, batch)
                 if not rows:
                     return folded
                 days: dict[tuple[int, date], dict] = defaultdict(lambda: dict.fromkeys(METRICS, 0))
@@ -121,39 +112,23 @@ class Analytics:
                         bucket[k] += v
                     if row.kind in ACTIVE_KINDS:
                         active.add((row.shop_id, day, row.member_id))
-                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
                 for (shop_id, day), values in days.items():
-                    add_to(conn, t.stats_daily, {"shop_id": shop_id, "day": day}, values)
-                if active:
-                    conn.execute(dialect.insert(t.stats_active).on_conflict_do_nothing(),
-                                 [{"shop_id": s, "day": d, "member_id": m} for s, d, m in sorted(active)])
-                conn.execute(t.stats_progress.update().where(t.stats_progress.c.name == "ledger")
-                             .values(last_id=rows[-1].id))
+                    rollups.add_to_day(shop_id, day, values)
+                rollups.mark_active(sorted(active))
+                rollups.move_watermark(rows[-1].id)
                 folded += len(rows)
 
     def dashboard(self, shop_id: int, currency: str, start: date, end: date) -> dict:
         program = self.programs.for_reading(shop_id).program
-        s, o, a = t.stats_daily.c, t.stats_orders.c, t.stats_active.c
-        m = t.members.c
-        with self.db.reading() as conn:
-            daily = conn.execute(select(t.stats_daily).where(s.shop_id == shop_id, s.day >= start, s.day <= end)
-                                 .order_by(s.day)).all()
-            order_rows = conn.execute(select(t.stats_orders).where(o.shop_id == shop_id, o.day >= start, o.day <= end)
-                                      .order_by(o.day, o.segment)).all()
-            b = t.balances.c
-            outstanding = conn.execute(select(func.coalesce(func.sum(b.points), 0), func.coalesce(func.sum(b.credit), 0),
-                                              func.count()).where(b.shop_id == shop_id)).one()
-            joined = func.date(func.timezone("UTC", m.created_at) if conn.dialect.name == "postgresql" else m.created_at)
-            enrolments = dict(conn.execute(select(joined, func.count()).where(
-                m.shop_id == shop_id, m.created_at >= _midnight(start), m.created_at < _midnight(end, 1))
-                .group_by(joined)).all())
-            # One index probe per member (members, not ledger rows, set the cost).
-            active = conn.execute(select(func.count()).select_from(t.members).where(
-                m.shop_id == shop_id, select(a.member_id).where(
-                    a.shop_id == shop_id, a.member_id == m.id, a.day >= start, a.day <= end).exists())).scalar() or 0
-            tiers = dict(conn.execute(select(m.tier, func.count()).where(m.shop_id == shop_id).group_by(m.tier)).all())
-            referral_credit = conn.execute(select(func.coalesce(func.sum(s.referral_credit), 0)).where(
-                s.shop_id == shop_id)).scalar()  # all time, like the rest of the funnel
+        with self.db.reading() as conn:  # read-only: autocommit, no BEGIN/COMMIT round trips
+            stats = DashboardRepo(conn, shop_id)
+            daily = stats.daily(start, end)
+            order_rows = stats.orders_daily(start, end)
+            outstanding = stats.outstanding()
+            enrolments = stats.enrolments(_midnight(start), _midnight(end, 1))
+            active = stats.active_members(start, end)
+            tiers = stats.members_per_tier()
+            referral_credit = stats.referral_credit()  # all time, like the rest of the funnel
         totals = {k: sum((getattr(r, k) for r in daily), Decimal(0) if "credit" in k else 0) for k in METRICS}
         fixed = next((r for r in program.rewards if r.type == "fixed_amount" and r.amount), None)
         point_value = (fixed.amount / fixed.points_cost) if fixed else Decimal(0)

@@ -7,14 +7,12 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from ..domain.earning import MemberContext, Order, OrderLine, calculate
 from ..domain.money import money_text
 from ..domain.program import Program
 from ..domain.tiers import level_for
-from ..storage import tables as t
 from ..storage.db import Database
+from ..storage.repos import MembersRepo
 from .program import Programs, parse
 from .tiers import TierService
 
@@ -34,8 +32,8 @@ class ChangePreview:
         current = self.programs.current(shop_id).program
         now = self.clock.now()
         moves: Counter = Counter()
-        with self.db.reading() as conn:
-            ids = conn.execute(select(t.members.c.id).where(t.members.c.shop_id == shop_id)).scalars().all()
+        with self.db.reading() as conn:  # read-only: autocommit; TierService still reads through `conn`
+            ids = MembersRepo(conn, shop_id).all_ids()
             for member_id in ids:
                 before = _tier_of(current, self.tiers.qualifying_value(conn, current, shop_id, member_id, now))
                 after = _tier_of(proposed, self.tiers.qualifying_value(conn, proposed, shop_id, member_id, now))

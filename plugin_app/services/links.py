@@ -6,12 +6,8 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import delete
-
 from ..domain.ports import Clock, SystemClock
-from ..storage import tables as t
 from ..storage.db import Database
-from ..storage.repos import insert_ignore
 
 
 class OneTimeLinks:
@@ -22,8 +18,6 @@ class OneTimeLinks:
         """True for the first use of `token`, False for every later one."""
         now = self.clock.now()
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            conn.execute(delete(t.admin_link_uses).where(t.admin_link_uses.c.expires_at < now))
-            return insert_ignore(conn, t.admin_link_uses, {
-                "token_hash": hashlib.sha256(token.encode()).hexdigest(), "shop_id": shop_id,
-                "used_at": now, "expires_at": max(expires_at, now)}, ["token_hash"])
+            uow.link_uses.forget_expired_in_every_shop(now)
+            return uow.link_uses.record_first_use(hashlib.sha256(token.encode()).hexdigest(), now,
+                                                  max(expires_at, now))

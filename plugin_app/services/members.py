@@ -4,15 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.engine import Connection
-
 from ..domain.errors import InvalidRequest, NotFound
 from ..domain.member_events import MemberEnrolled
 from ..domain.ports import Clock, SystemClock
-from ..storage import tables as t
 from ..storage.db import Database
-from ..storage.repos import MembersRepo
 from .ledger import BalanceView
 
 
@@ -70,8 +65,7 @@ class Members:
         name = " ".join(name.split())[:120] or None if name else None
         now = self.clock.now()
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            currency = conn.execute(select(t.shops.c.currency).where(t.shops.c.id == shop_id)).scalar()
+            currency = uow.shops.currency(shop_id)
             if currency is None:
                 raise NotFound("shop not found")
             repo = uow.members
@@ -95,40 +89,31 @@ class Members:
         from ..domain import birthdays
 
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            tz = conn.execute(select(t.shops.c.timezone).where(t.shops.c.id == shop_id)).scalar()
+            tz = uow.shops.timezone(shop_id)
             if tz is None:
                 raise NotFound("shop not found")
             now = self.clock.now()
             text = birthdays.show(value) if isinstance(value, date) else value
             when = birthdays.parse(text, now.astimezone(ZoneInfo(tz or "UTC")).date())
             member, _ = self.enrol(shop_id, platform_customer_id)
-            old = conn.execute(select(t.members.c.birthday).where(t.members.c.id == member.id)
-                               .with_for_update()).scalar()
+            old = uow.members.lock_birthday(member.id)
             if old == when:
                 return _member(uow.members.by_id(member.id))
             if source == "shopper" and old is not None:
                 raise birthdays.BirthdayLocked("your birthday is already set; ask the shop to correct it")
             uow.members.update_profile(member.id, now, birthday=when)
-            conn.execute(t.birthday_changes.insert().values(
-                shop_id=shop_id, member_id=member.id, old=old, new=when, source=source,
-                actor=(actor or "")[:255] or None, created_at=now))
+            uow.members.record_birthday_change(member.id, old, when, source, (actor or "")[:255] or None, now)
             return _member(uow.members.by_id(member.id))
 
     def birthday_changes(self, shop_id: int, member_id: int) -> list[dict]:
         from ..domain.birthdays import show
 
-        c = t.birthday_changes.c
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
             return [{"old": show(r.old), "new": show(r.new), "source": r.source, "actor": r.actor,
-                     "at": r.created_at.isoformat()}
-                    for r in conn.execute(select(t.birthday_changes).where(c.shop_id == shop_id, c.member_id == member_id)
-                                          .order_by(c.id.desc()))]
+                     "at": r.created_at.isoformat()} for r in uow.members.birthday_changes(member_id)]
 
     def by_customer(self, shop_id: int, platform_customer_id: str) -> tuple[Member, BalanceView]:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
             repo = uow.members
             row = repo.by_customer(str(platform_customer_id))
             if row is None:
@@ -138,18 +123,8 @@ class Members:
     def search(self, shop_id: int, q: str, limit: int = 20) -> list[int]:
         """Member ids whose email starts with `q`, whose name contains it (any case; no
         wildcards), or whose customer id is `q`."""
-        from sqlalchemy import func, or_
-
-        needle = q.strip()
-        pattern = needle.lower().replace("%", r"\%").replace("_", r"\_") + "%"
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            return conn.execute(select(t.members.c.id).where(
-                t.members.c.shop_id == shop_id,
-                or_(func.lower(t.members.c.email).like(pattern, escape="\\"),
-                    func.lower(t.members.c.name).like("%" + pattern, escape="\\"),
-                    t.members.c.platform_customer_id == needle))
-                .order_by(t.members.c.id).limit(limit)).scalars().all()
+            return uow.members.search(q, limit)
 
     def export(self, shop_id: int, member_id: int) -> dict:
         """Everything held on one of the shop's members (see `export_member`); NotFound for a
@@ -162,7 +137,6 @@ class Members:
 
     def get(self, shop_id: int, member_id: int) -> tuple[Member, BalanceView]:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
             repo = uow.members
             row = repo.by_id(member_id)
             if row is None:

@@ -10,9 +10,6 @@ from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import select, update
-from sqlalchemy.engine import Connection
-
 from ..domain.earning import (Earning, MemberContext, Order, Refund, RefundLine, Share, calculate,
                               refund_fractions, taken_back)
 from ..domain.errors import InvalidState
@@ -21,9 +18,8 @@ from ..domain.money import amount_text, money_text, plain
 from ..domain.ports import Clock, SystemClock
 from ..domain.expiry import expires_at
 from ..domain.member_events import OrderChanged, OrderPointsEarned
-from ..storage import tables as t
 from ..storage.db import Database
-from ..storage.repos import LedgerRepo, add_to, insert_ignore
+from ..storage.uow import UnitOfWork
 from .ledger import Ledger
 from .members import Members
 from .program import Programs, ProgramVersion
@@ -67,11 +63,10 @@ class OrderService:
         self.clock = clock or SystemClock()
 
     # -- reading ---------------------------------------------------------------------------
-    def _context(self, conn: Connection, shop_id: int, member_id: int | None, pv: ProgramVersion) -> MemberContext:
+    def _context(self, uow: UnitOfWork, member_id: int | None, pv: ProgramVersion) -> MemberContext:
         if member_id is None:
             return MemberContext(pv.program.tiers.levels[0] if pv.program.tiers.enabled else None)
-        m = conn.execute(select(t.members.c.tier, t.members.c.birthday).where(
-            t.members.c.shop_id == shop_id, t.members.c.id == member_id)).one()
+        m = uow.members.tier_and_birthday(member_id)
         tier = None
         if pv.program.tiers.enabled:
             tier = pv.program.tiers.by_name(m.tier) or pv.program.tiers.levels[0]
@@ -83,33 +78,20 @@ class OrderService:
             # schedules a fetch: outside the transaction, like the quote)
             order = self.catalog.cached(shop_id, order, self.programs.current(shop_id).program)
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
             pv = self.programs.current(shop_id)
             member = None
             if customer_id:
-                member = conn.execute(select(t.members.c.id).where(
-                    t.members.c.shop_id == shop_id,
-                    t.members.c.platform_customer_id == customer_id)).scalar()
-            return calculate(pv.program, order, self._context(conn, shop_id, member, pv), version=pv.version)
+                found = uow.members.by_customer(customer_id)
+                member = found.id if found is not None else None
+            return calculate(pv.program, order, self._context(uow, member, pv), version=pv.version)
 
     # -- the order's row -------------------------------------------------------------------
-    def _lock(self, conn: Connection, shop_id: int, order_id: str, currency: str | None = None):
-        now = self.clock.now()
-        if currency is None:
-            currency = conn.execute(select(t.shops.c.currency).where(t.shops.c.id == shop_id)).scalar_one()
-        insert_ignore(conn, t.orders, dict(shop_id=shop_id, platform_order_id=order_id, currency=currency,
-                                           refunds={"applied": {}, "fractions": {}},
-                                           created_at=now, updated_at=now), ["shop_id", "platform_order_id"])
-        return conn.execute(select(t.orders).where(t.orders.c.shop_id == shop_id,
-                                                   t.orders.c.platform_order_id == order_id).with_for_update()).one()
+    def _lock(self, uow: UnitOfWork, order_id: str, currency: str | None = None):
+        """The order's row, locked until the use case ends (created if new)."""
+        return uow.orders.lock(order_id, currency, self.clock.now())
 
-    def _changed(self, shop_id: int, member_id: int, order_id: str, cause: str) -> None:
-        with self.db.uow(shop_id) as uow:  # joins the order's unit of work
-            uow.collect(OrderChanged(shop_id=shop_id, member_id=member_id, at=self.clock.now(),
-                                     order_id=order_id, cause=cause))
-
-    def _save(self, conn: Connection, row_id: int, **values) -> None:
-        conn.execute(update(t.orders).where(t.orders.c.id == row_id).values(updated_at=self.clock.now(), **values))
+    def _save(self, uow: UnitOfWork, row_id: int, **values) -> None:
+        uow.orders.save(row_id, self.clock.now(), **values)
 
     # -- earning ---------------------------------------------------------------------------
     def on_paid(self, shop_id: int, order: Order, *, fulfilled: bool = False,
@@ -122,10 +104,9 @@ class OrderService:
         if self.catalog is not None:  # may ask the platform: before, never inside, the transaction
             order = self.catalog.for_posting(shop_id, order)
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            row = self._lock(conn, shop_id, order.order_id, order.currency)
+            row = self._lock(uow, order.order_id, order.currency)
             if row.earned and not row.cancelled:
-                return self._on_edit(conn, shop_id, row, order)
+                return self._on_edit(uow, row, order)
             if row.earned:
                 return OrderOutcome(order.order_id, "already_earned", row.points, row.credit)
             if row.cancelled:
@@ -135,14 +116,14 @@ class OrderService:
             if order.test and not program.earning.include_test_orders:
                 return OrderOutcome(order.order_id, "test", explanation="test orders earn nothing")
             if not row.counted:
-                self._count(conn, shop_id, row.id, order, guest_key)
+                self._count(uow, row.id, order, guest_key)
             if not order.customer_id:
-                self._save(conn, row.id, placed_at=order.placed_at)
+                self._save(uow, row.id, placed_at=order.placed_at)
                 return OrderOutcome(order.order_id, "guest", explanation="no customer account to credit")
             if program.earning.trigger == "fulfilled" and not fulfilled:
                 return OrderOutcome(order.order_id, "waiting", explanation="earns when fulfilled")
-            member = self._enrol(conn, shop_id, order.customer_id, email, name)
-            earning = calculate(program, order, self._context(conn, shop_id, member.id, pv), version=pv.version)
+            member = self._enrol(shop_id, order.customer_id, email, name)
+            earning = calculate(program, order, self._context(uow, member.id, pv), version=pv.version)
             now = self.clock.now()
             ref = f"order:{order.order_id}"
             details = {"notes": list(earning.notes), "base": str(earning.base), "currency": order.currency}
@@ -162,17 +143,17 @@ class OrderService:
                     pending_until=now + timedelta(days=days) if days else None,
                     expires_at=expires_at(program, Asset.CREDIT, now),
                     program_version=pv.version, details={**details, "notes": list(earning.credit_notes)})
-            self._save(conn, row.id, earned=True, member_id=member.id, base=earning.base,
+            self._save(uow, row.id, earned=True, member_id=member.id, base=earning.base,
                        points=earning.points, credit=earning.credit, placed_at=order.placed_at,
                        program_version=pv.version, shares=_shares_json(earning.shares), lines_at=order.updated_at)
             # Refunds that arrived before the payment are applied now, in one step.
             if row.refunds["applied"]:
                 fractions = self._fractions(earning, row.refunds)
-                self._take_back(conn, shop_id, member.id, order.order_id, earning.points, earning.credit,
+                self._take_back(uow, member.id, order.order_id, earning.points, earning.credit,
                                 earning.shares, {}, fractions, "refunds-before-earning",
                                 "refunds received before the order was paid")
-                self._save(conn, row.id, refunds={**row.refunds, "fractions": self._fractions_json(fractions)})
-            self._touch(conn, shop_id, member.id)
+                self._save(uow, row.id, refunds={**row.refunds, "fractions": self._fractions_json(fractions)})
+            uow.members.touch(member.id, self.clock.now())
             if earning.points > 0:
                 uow.collect(OrderPointsEarned(shop_id=shop_id, member_id=member.id, at=now,
                                               order_id=order.order_id, points=earning.points,
@@ -182,7 +163,7 @@ class OrderService:
             return OrderOutcome(order.order_id, "earned", earning.points, earning.credit,
                                 f"{earning.summary}; {earning.credit_summary}" if earning.credit else earning.summary)
 
-    def _enrol(self, conn: Connection, shop_id: int, customer_id: str, email: str | None, name: str | None):
+    def _enrol(self, shop_id: int, customer_id: str, email: str | None, name: str | None):
         member, _ = self.members.enrol(shop_id, customer_id)
         email = email.strip() if isinstance(email, str) and "@" in email and len(email.strip()) <= 320 else None
         fill = {"email": email if not member.email else None, "name": name if not member.name else None}
@@ -204,10 +185,9 @@ class OrderService:
     def _fractions_json(fractions: dict[str, Fraction]) -> dict[str, str]:
         return {k: str(v) for k, v in fractions.items()}
 
-    def _take_back(self, conn, shop_id, member_id, order_id, points, credit, shares, before, after,
+    def _take_back(self, uow: UnitOfWork, member_id, order_id, points, credit, shares, before, after,
                    tag: str, why: str) -> tuple[int, Decimal]:
-        repo = LedgerRepo(conn, shop_id)
-        currency = conn.execute(select(t.balances.c.currency).where(t.balances.c.member_id == member_id)).scalar_one()
+        currency = uow.members.currency(member_id)
         keys = [s.key for s in shares]
         took_p = took_c = 0
         for asset, earned, weights in ((Asset.POINTS, points, [s.points for s in shares]),
@@ -220,7 +200,7 @@ class OrderService:
             delta = now - was
             if delta > 0:
                 share = Decimal(now) / Decimal(earned) * 100
-                self._reverse_spread(conn, repo, shop_id, order_id, asset, delta, f"order:{order_id}:{tag}:{asset.value}",
+                self._reverse_spread(uow, order_id, asset, delta, f"order:{order_id}:{tag}:{asset.value}",
                                      f"{why}: {plain(share.quantize(Decimal('0.1')))}% of what the order earned is taken "
                                      f"back, at the rate it was earned")
                 if asset == Asset.POINTS:
@@ -229,10 +209,10 @@ class OrderService:
                     took_c = delta
         return took_p, took_c
 
-    def _reverse_spread(self, conn, repo: LedgerRepo, shop_id: int, order_id: str, asset: Asset, amount,
-                        key: str, reason: str) -> None:
+    def _reverse_spread(self, uow: UnitOfWork, order_id: str, asset: Asset, amount, key: str, reason: str) -> None:
         """Take `amount` back from what the order earned in `asset`: its first earning, then the
         earnings its edits added, each up to what is left of it."""
+        repo = uow.ledger
         first = repo.entry_by_key(f"order:{order_id}:{'points' if asset == Asset.POINTS else 'cashback'}")
         edits = [e for e in repo.entries_by_ref(f"order:{order_id}") if e.kind == Kind.EARN.value
                  and e.asset == asset.value and ":edit:" in (e.idempotency_key or "")]
@@ -241,7 +221,7 @@ class OrderService:
             part = min(amount, Decimal(entry.amount) - repo.reversed_so_far(entry.id))
             if part <= 0:
                 continue
-            self.ledger.reverse(shop_id, entry.id, int(part) if asset == Asset.POINTS else part,
+            self.ledger.reverse(uow.shop_id, entry.id, int(part) if asset == Asset.POINTS else part,
                                 key=key if i == 0 else f"{key}:e{entry.id}", source=Source.REFUND,
                                 reason=reason)
             amount -= part
@@ -257,7 +237,7 @@ class OrderService:
         cur = None if asset == Asset.POINTS else currency
         return earned - taken_back(earned, weights, [fractions.get(s.key, Fraction(0)) for s in shares], cur)
 
-    def _on_edit(self, conn: Connection, shop_id: int, row, order: Order) -> OrderOutcome:
+    def _on_edit(self, uow: UnitOfWork, row, order: Order) -> OrderOutcome:
         """A paid, earned order seen again. If this snapshot is newer than the lines it earned on
         and its lines differ (an order edit added or removed lines or units), earning converges on
         the current lines: the change in what the order keeps after its refunds is earned once, or
@@ -266,18 +246,19 @@ class OrderService:
         same = OrderOutcome(order.order_id, "already_earned", row.points, row.credit)
         if order.updated_at is not None and row.lines_at is not None and order.updated_at <= row.lines_at:
             return same
+        shop_id = uow.shop_id
         pv = self.programs.current(shop_id)
         program = pv.program
-        earning = calculate(program, order, self._context(conn, shop_id, row.member_id, pv), version=pv.version)
+        earning = calculate(program, order, self._context(uow, row.member_id, pv), version=pv.version)
         old = _shares(row.shares or [])
         unchanged = [(s.key, s.base, s.quantity) for s in earning.shares] == [(s.key, s.base, s.quantity) for s in old]
         if unchanged or (order.updated_at is None and earning.base <= Decimal(row.base or 0)):
             if order.updated_at is not None:
-                self._save(conn, row.id, lines_at=order.updated_at)
+                self._save(uow, row.id, lines_at=order.updated_at)
             return same
         before = {k: Fraction(v) for k, v in row.refunds.get("fractions", {}).items()}
         after = self._fractions(earning, row.refunds) if row.refunds["applied"] else {}
-        currency = conn.execute(select(t.balances.c.currency).where(t.balances.c.member_id == row.member_id)).scalar_one()
+        currency = uow.members.currency(row.member_id)
         stamp = order.updated_at.isoformat() if order.updated_at else f"base-{earning.base}"
         ref, now = f"order:{order.order_id}", self.clock.now()
         moved = {}
@@ -301,22 +282,22 @@ class OrderService:
                     details={"edit": True, "notes": list(earning.notes), "base": str(earning.base),
                              "previous_base": str(row.base), "currency": order.currency})
             elif delta < 0:
-                self._reverse_spread(conn, LedgerRepo(conn, shop_id), shop_id, order.order_id, asset, -delta,
+                self._reverse_spread(uow, order.order_id, asset, -delta,
                                      f"{ref}:edit:{stamp}:{asset.value}",
                                      f"order edited: lines removed, their share of what the order earned is "
                                      f"taken back (base {amount_text(row.base, order.currency)} -> {amount_text(earning.base, order.currency)})")
-        self._save(conn, row.id, base=earning.base, points=earning.points, credit=earning.credit,
+        self._save(uow, row.id, base=earning.base, points=earning.points, credit=earning.credit,
                    shares=_shares_json(earning.shares), lines_at=order.updated_at, program_version=pv.version,
                    refunds={**row.refunds, "fractions": self._fractions_json(after)})
-        self._changed(shop_id, row.member_id, order.order_id, f"order {order.order_id} edited")
+        uow.collect(OrderChanged(shop_id=shop_id, member_id=row.member_id, at=self.clock.now(),
+                                 order_id=order.order_id, cause=f"order {order.order_id} edited"))
         return OrderOutcome(order.order_id, "edited", int(moved[Asset.POINTS]), moved[Asset.CREDIT],
                             f"order edited: base {amount_text(row.base, order.currency)} -> {amount_text(earning.base, order.currency)}; "
                             f"{earning.summary}")
 
     def on_refund(self, shop_id: int, order_id: str, refund: Refund) -> OrderOutcome:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            row = self._lock(conn, shop_id, order_id)
+            row = self._lock(uow, order_id)
             refunds = row.refunds
             if refund.refund_id in refunds["applied"]:
                 return OrderOutcome(order_id, "duplicate")
@@ -324,16 +305,16 @@ class OrderService:
                        "order": [*refunds.get("order", list(refunds["applied"])), refund.refund_id],
                        "fractions": refunds.get("fractions", {})}
             if not row.earned or row.cancelled:
-                self._save(conn, row.id, refunds=refunds)
+                self._save(uow, row.id, refunds=refunds)
                 return OrderOutcome(order_id, "recorded", explanation="applied if the order earns later")
             shares = _shares(row.shares)
             before = {k: Fraction(v) for k, v in row.refunds.get("fractions", {}).items()}
             after = refund_fractions(shares, Decimal(row.base), refund, before)
-            took_p, took_c = self._take_back(conn, shop_id, row.member_id, order_id, row.points,
+            took_p, took_c = self._take_back(uow, row.member_id, order_id, row.points,
                                              Decimal(row.credit), shares, before, after,
                                              f"refund:{refund.refund_id}", f"refund {refund.refund_id}")
             refunds["fractions"] = self._fractions_json(after)
-            self._save(conn, row.id, refunds=refunds)
+            self._save(uow, row.id, refunds=refunds)
             pv = self.programs.current(shop_id)
             uow.collect(OrderChanged(shop_id=shop_id, member_id=row.member_id, at=self.clock.now(),
                                      order_id=order_id, cause=f"refund on {order_id}"))
@@ -342,14 +323,12 @@ class OrderService:
     def on_cancel(self, shop_id: int, order_id: str, *, reason: str = "order cancelled") -> OrderOutcome:
         """Take back everything the order earned and return what was spent on it."""
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            row = self._lock(conn, shop_id, order_id)
+            row = self._lock(uow, order_id)
             if row.cancelled:
                 return OrderOutcome(order_id, "duplicate")
-            repo = LedgerRepo(conn, shop_id)
             ref = f"order:{order_id}"
             took = returned = 0
-            for e in repo.entries_by_ref(ref):
+            for e in uow.ledger.entries_by_ref(ref):
                 if e.kind == Kind.EARN.value:
                     action, verb = "cancel", "takes back"
                 elif e.kind in (Kind.REDEEM.value, Kind.COMMIT.value):
@@ -364,9 +343,9 @@ class OrderService:
                         returned += action == "return"
                 except InvalidState:
                     pass  # already fully reversed by refunds
-            self._save(conn, row.id, cancelled=True)
+            self._save(uow, row.id, cancelled=True)
             if row.counted:
-                self._uncount(conn, shop_id, row)
+                self._uncount(uow, row)
             if row.member_id is not None:
                 pv = self.programs.current(shop_id)
                 uow.collect(OrderChanged(shop_id=shop_id, member_id=row.member_id, at=self.clock.now(),
@@ -376,10 +355,9 @@ class OrderService:
     def note(self, shop_id: int, order: Order) -> OrderOutcome:
         """An order we have seen but that does not earn yet (unpaid): keep its record."""
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            row = self._lock(conn, shop_id, order.order_id, order.currency)
+            row = self._lock(uow, order.order_id, order.currency)
             if row.placed_at is None:
-                self._save(conn, row.id, placed_at=order.placed_at)
+                self._save(uow, row.id, placed_at=order.placed_at)
         return OrderOutcome(order.order_id, "noted")
 
     # -- order rollups (analytics) --------------------------------------------------------
@@ -397,35 +375,26 @@ class OrderService:
         return {"orders": 1, "revenue": total, "returning_orders": int(returning), "new_customers": int(not returning),
                 "redemption_orders": int(redeemed), "redemption_revenue": total if redeemed else Decimal(0)}
 
-    def _count(self, conn: Connection, shop_id: int, row_id: int, order: Order, guest_key: str | None) -> None:
+    def _count(self, uow: UnitOfWork, row_id: int, order: Order, guest_key: str | None) -> None:
         """First time the order is seen paid: count it in its day's rollup, in the same
         transaction as the order's row (so a retry never counts it twice)."""
         key = f"c:{order.customer_id}" if order.customer_id else (f"g:{guest_key}" if guest_key else None)
-        returning = key is not None and conn.execute(select(t.orders.c.id).where(
-            t.orders.c.shop_id == shop_id, t.orders.c.customer_key == key, t.orders.c.counted.is_(True),
-            t.orders.c.id != row_id).limit(1)).first() is not None
-        redeemed = conn.execute(select(t.redemptions.c.id).where(
-            t.redemptions.c.shop_id == shop_id, t.redemptions.c.order_id == order.order_id,
-            t.redemptions.c.status == "committed").limit(1)).first() is not None
+        returning = key is not None and uow.orders.customer_has_counted_order(key, other_than=row_id)
+        redeemed = uow.orders.redeemed_on(order.order_id)
         total = self.net_sales(order)
         day = (order.placed_at or self.clock.now()).date()
-        add_to(conn, t.stats_orders, {"shop_id": shop_id, "day": day,
-                                      "segment": "member" if order.customer_id else "guest"},
-               self._figures(total, returning, redeemed))
-        self._save(conn, row_id, counted=True, total=total, customer_key=key, redeemed=redeemed,
+        uow.orders.add_to_day(day, "member" if order.customer_id else "guest",
+                              self._figures(total, returning, redeemed))
+        self._save(uow, row_id, counted=True, total=total, customer_key=key, redeemed=redeemed,
                    returning_customer=returning, placed_at=order.placed_at)
 
-    def _uncount(self, conn: Connection, shop_id: int, row) -> None:
+    def _uncount(self, uow: UnitOfWork, row) -> None:
         """A cancelled order leaves the figures (on the day it was counted)."""
         figures = self._figures(Decimal(row.total or 0), bool(row.returning_customer), bool(row.redeemed))
-        add_to(conn, t.stats_orders, {"shop_id": shop_id, "day": (row.placed_at or row.created_at).date(),
-                                      "segment": "member" if (row.customer_key or "").startswith("c:") else "guest"},
-               {k: -v for k, v in figures.items()})
-        self._save(conn, row.id, counted=False)
-
-    def _touch(self, conn: Connection, shop_id: int, member_id: int) -> None:
-        conn.execute(update(t.members).where(t.members.c.shop_id == shop_id, t.members.c.id == member_id)
-                     .values(last_activity_at=self.clock.now()))
+        uow.orders.add_to_day((row.placed_at or row.created_at).date(),
+                              "member" if (row.customer_key or "").startswith("c:") else "guest",
+                              {k: -v for k, v in figures.items()})
+        self._save(uow, row.id, counted=False)
 
 
 def order_from_json(data: dict) -> Order:

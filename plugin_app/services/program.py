@@ -7,15 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Connection
 
 from ..domain.errors import InvalidRequest, NotFound, VersionConflict
 from ..domain.ports import Clock, SystemClock
 from ..domain.program import Program
-from ..storage import tables as t
 from ..storage.db import Database
-from ..storage.repos import insert_ignore
+from ..storage.uow import UnitOfWork
 
 ADAPTER = TypeAdapter(Program)
 
@@ -55,19 +52,17 @@ def dump(program: Program) -> dict:
     return ADAPTER.dump_python(program, mode="json")
 
 
-def ensure_default(conn: Connection, shop_id: int, now: datetime, timezone: str | None = None) -> None:
-    """Give the shop its default program as version 1 unless it has one. Shops get it when they
-    register (`Shops.register`); for older shops the first reader makes it. Never locks the
-    shop row: postings run this inside their own transaction, and every insert that references
-    the shop shares that row (a FOR UPDATE there deadlocked a new shop's concurrent first
-    postings). Two first readers race on the (shop, version) key; one insert wins."""
+def ensure_default(uow: UnitOfWork, now: datetime, timezone: str | None = None) -> None:
+    """Give the unit of work's shop its default program as version 1 unless it has one. Shops
+    get it when they register (`Shops.register`); for older shops the first reader makes it.
+    Never locks the shop row: postings run this inside their own transaction, and every insert
+    that references the shop shares that row (a FOR UPDATE there deadlocked a new shop's
+    concurrent first postings). Two first readers race on the (shop, version) key; one wins."""
     if timezone is None:
-        timezone = conn.execute(select(t.shops.c.timezone).where(t.shops.c.id == shop_id)).scalar()
+        timezone = uow.shops.timezone(uow.shop_id)
         if timezone is None:
             raise NotFound("shop not found")
-    insert_ignore(conn, t.programs, dict(
-        shop_id=shop_id, version=1, document=dump(Program(timezone=timezone)), author="system",
-        note="default program", restored_from=None, created_at=now), ["shop_id", "version"])
+    uow.programs.add_first(dump(Program(timezone=timezone)), now)
 
 
 @dataclass(frozen=True)
@@ -102,23 +97,18 @@ class Programs:
         with self.db.uow(shop_id, savepoint=False) as uow:
             hit = uow.memo.get(("program", shop_id))
             if hit is None:
-                hit = uow.memo[("program", shop_id)] = self._current(uow.conn, shop_id)
+                hit = uow.memo[("program", shop_id)] = self._current(uow)
             return hit
 
-    def _current(self, conn: Connection, shop_id: int) -> ProgramVersion:
-        row = self._newest(conn, shop_id)
+    def _current(self, uow: UnitOfWork) -> ProgramVersion:
+        row = uow.programs.newest()
         if row is None:  # a shop registered before programs were made at registration
-            self.ensure_default(conn, shop_id)
-            row = self._newest(conn, shop_id)
-        return self._row_to_version(shop_id, row)
+            self.ensure_default(uow)
+            row = uow.programs.newest()
+        return self._row_to_version(uow.shop_id, row)
 
-    @staticmethod
-    def _newest(conn: Connection, shop_id: int):
-        return conn.execute(select(t.programs).where(t.programs.c.shop_id == shop_id)
-                            .order_by(t.programs.c.version.desc()).limit(1)).first()
-
-    def ensure_default(self, conn: Connection, shop_id: int) -> None:
-        ensure_default(conn, shop_id, self.clock.now())
+    def ensure_default(self, uow: UnitOfWork) -> None:
+        ensure_default(uow, self.clock.now())
 
     def for_reading(self, shop_id: int, ttl: float = 5.0) -> ProgramVersion:
         """The current program for read-only, hot paths (cart quotes): cached per process for a
@@ -135,28 +125,20 @@ class Programs:
 
     def version(self, shop_id: int, version: int) -> ProgramVersion:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            row = conn.execute(select(t.programs).where(t.programs.c.shop_id == shop_id,
-                                                        t.programs.c.version == version)).first()
+            row = uow.programs.version(version)
         if row is None:
             raise NotFound(f"program version {version} not found")
         return self._row_to_version(shop_id, row)
 
-    def _save(self, conn: Connection, shop_id: int, program: Program, author: str,
-              note: str | None, restored_from: int | None = None, expected: int | None = None) -> ProgramVersion:
-        # Serialise writers per shop on the shop row, so versions are gap-free and unique. FOR NO
-        # KEY UPDATE: it excludes other program writers but not the key-share locks that
-        # foreign-key checks take, so postings for the shop never queue behind a program edit.
-        conn.execute(select(t.shops.c.id).where(t.shops.c.id == shop_id).with_for_update(key_share=True))
-        latest = conn.execute(select(func.max(t.programs.c.version)).where(
-            t.programs.c.shop_id == shop_id)).scalar() or 0
+    def _save(self, uow: UnitOfWork, program: Program, author: str, note: str | None,
+              restored_from: int | None = None, expected: int | None = None) -> ProgramVersion:
+        uow.programs.lock_writers()  # versions are gap-free and unique; postings do not wait
+        latest = uow.programs.latest_version()
         if expected is not None and expected != latest:
             raise VersionConflict(f"the program changed since you read it (version {expected}; now {latest})",
                                   current=latest)
         now = self.clock.now()
-        conn.execute(insert(t.programs).values(
-            shop_id=shop_id, version=latest + 1, document=dump(program), author=author[:255],
-            note=(note or None) and note[:500], restored_from=restored_from, created_at=now))
+        uow.programs.add(latest + 1, dump(program), author[:255], (note or None) and note[:500], restored_from, now)
         return ProgramVersion(latest + 1, program, author, now, note, restored_from)
 
     def put(self, shop_id: int, document: object, *, author: str, note: str | None = None,
@@ -165,25 +147,19 @@ class Programs:
         (checked under the same lock that numbers versions, so two editors cannot both win)."""
         program = parse(document)  # nothing is written unless the whole document is valid
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            self._current(conn, shop_id)  # make sure version 1 (the default) exists first
+            self._current(uow)  # make sure version 1 (the default) exists first
             uow.memo.pop(("program", shop_id), None)  # this transaction now reads the new version
-            return self._save(conn, shop_id, program, author, note, expected=expected)
+            return self._save(uow, program, author, note, expected=expected)
 
     def restore(self, shop_id: int, version: int, *, author: str) -> ProgramVersion:
         old = self.version(shop_id, version)
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
             uow.memo.pop(("program", shop_id), None)
-            return self._save(conn, shop_id, old.program, author, f"restored version {version}", version)
+            return self._save(uow, old.program, author, f"restored version {version}", version)
 
     def history(self, shop_id: int, limit: int = 100) -> list[dict]:
         self.current(shop_id)
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            rows = conn.execute(select(t.programs.c.version, t.programs.c.author, t.programs.c.note,
-                                       t.programs.c.restored_from, t.programs.c.created_at)
-                                .where(t.programs.c.shop_id == shop_id)
-                                .order_by(t.programs.c.version.desc()).limit(limit)).all()
+            rows = uow.programs.history(limit)
         return [{"version": r.version, "author": r.author, "note": r.note,
                  "restored_from": r.restored_from, "created_at": r.created_at.isoformat()} for r in rows]

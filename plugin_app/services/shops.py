@@ -6,14 +6,12 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
-
 from ..crypto import SecretBox, UndecryptableSecret
 from ..domain.errors import InvalidRequest
 from ..domain.money import valid_currency
 from ..domain.ports import Clock, SystemClock
-from ..storage import tables as t
 from ..storage.db import Database
+from ..storage.shops_repo import ShopsRepo
 from .program import ensure_default
 
 PLATFORMS = {"shopify", "woocommerce", "demo"}
@@ -82,64 +80,56 @@ class Shops:
             raise InvalidRequest(f"invalid currency {currency!r}")
         now = self.clock.now()
         secret_blob = {"credentials": credentials or {}}
-        with self.db.uow() as uow:
-            conn = uow.conn
-            row = conn.execute(select(t.shops).where(t.shops.c.platform == platform,
-                                                     t.shops.c.domain == domain)
-                               .with_for_update(key_share=True)).first()
+        with self.db.uow() as uow:  # the shop is not known yet: no shop's repositories but its own
+            row = uow.shops.by_domain(platform, domain, lock=True)
             if row is None:
                 api_key = "lk_" + secrets.token_urlsafe(32)
                 secret_blob["admin_api_key"] = api_key
                 secret_blob["widget_secret"] = secrets.token_urlsafe(32)
-                shop_id = conn.execute(insert(t.shops).values(
+                shop_id = uow.shops.create(
                     platform=platform, domain=domain, name=name or domain, currency=currency,
                     timezone=timezone, status="installed", installed_at=now,
                     widget_key="wk_" + secrets.token_urlsafe(16),
                     admin_api_key_hash=hash_api_key(api_key),
-                    credentials=self.box.encrypt(json.dumps(secret_blob)),
-                ).returning(t.shops.c.id)).scalar_one()
+                    credentials=self.box.encrypt(json.dumps(secret_blob)))
             else:
                 shop_id = row.id
                 old = json.loads(self.box.decrypt(row.credentials))
                 api_key = old["admin_api_key"]
                 secret_blob["admin_api_key"] = api_key
                 secret_blob["widget_secret"] = old.get("widget_secret") or secrets.token_urlsafe(32)
-                conn.execute(update(t.shops).where(t.shops.c.id == shop_id).values(
-                    status="installed", uninstalled_at=None,
+                uow.shops.update(
+                    shop_id, status="installed", uninstalled_at=None,
                     widget_key=row.widget_key or "wk_" + secrets.token_urlsafe(16), installed_at=now if row.status != "installed" else row.installed_at,
                     currency=currency, timezone=timezone,
-                    credentials=self.box.encrypt(json.dumps(secret_blob))))
-            shop = _shop(conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).one())
+                    credentials=self.box.encrypt(json.dumps(secret_blob)))
+            shop = _shop(uow.shops.by_id(shop_id))
             # What a shop needs exists from the start: its default program (version 1). Made
             # lazily inside a posting, it locked the shop row and deadlocked the first postings.
-            ensure_default(conn, shop_id, now, shop.timezone)
+            with uow.shop(shop_id) as new_shop:
+                ensure_default(new_shop, now, shop.timezone)
         self._cache.clear()  # new credentials or a re-install: nothing stale may be served
         return shop, api_key
 
     def get(self, shop_id: int, conn=None) -> Shop | None:
-        """The shop; inside a caller's transaction, read through its connection (on SQLite a
-        second connection would wait for the first one's write lock: a deadlock)."""
+        """The shop (in the caller's unit of work when this thread has one: it joins it).
+        `conn` is deprecated (services.notify still passes its connection, read through as
+        before); pass nothing."""
         if conn is not None:
-            row = conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).first()
+            row = ShopsRepo(conn).by_id(shop_id)
             return _shop(row) if row else None
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            row = conn.execute(select(t.shops).where(t.shops.c.id == shop_id)).first()
+            row = uow.shops.by_id(shop_id)
         return _shop(row) if row else None
 
     def by_domain(self, platform: str, domain: str) -> Shop | None:
         with self.db.uow() as uow:
-            conn = uow.conn
-            row = conn.execute(select(t.shops).where(t.shops.c.platform == platform,
-                                                     t.shops.c.domain == domain)).first()
+            row = uow.shops.by_domain(platform, domain)
         return _shop(row) if row else None
 
     def by_api_key(self, api_key: str) -> Shop | None:
         with self.db.uow() as uow:
-            conn = uow.conn
-            row = conn.execute(select(t.shops).where(
-                t.shops.c.admin_api_key_hash == hash_api_key(api_key),
-                t.shops.c.status == "installed")).first()
+            row = uow.shops.installed_by_api_key_hash(hash_api_key(api_key))
         return _shop(row) if row else None
 
     def by_widget_key(self, key: str) -> Shop | None:
@@ -147,9 +137,7 @@ class Shops:
 
     def _by_widget_key(self, key: str) -> Shop | None:
         with self.db.uow() as uow:
-            conn = uow.conn
-            row = conn.execute(select(t.shops).where(t.shops.c.widget_key == key,
-                                                     t.shops.c.status == "installed")).first()
+            row = uow.shops.installed_by_widget_key(key)
         return _shop(row) if row else None
 
     def widget_secret(self, shop_id: int) -> str:
@@ -157,14 +145,12 @@ class Shops:
 
     def _widget_secret(self, shop_id: int) -> str:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            blob = conn.execute(select(t.shops.c.credentials).where(t.shops.c.id == shop_id)).scalar_one()
+            blob = uow.shops.credentials(shop_id)
         return json.loads(self.box.decrypt(blob))["widget_secret"]
 
     def credentials(self, shop_id: int) -> dict:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            blob = conn.execute(select(t.shops.c.credentials).where(t.shops.c.id == shop_id)).scalar_one()
+            blob = uow.shops.credentials(shop_id)
         return json.loads(self.box.decrypt(blob))["credentials"]
 
     def encryption_problem(self) -> str | None:
@@ -172,12 +158,8 @@ class Shops:
         else what is wrong, naming LOYALTY_ENCRYPTION_KEY. Reads the oldest and the newest shop:
         a wrong key fails both, a key dropped too early during a rotation fails the oldest.
         Database errors propagate (the caller knows whether storage is required yet)."""
-        c = t.shops.c
         with self.db.uow() as uow:
-            conn = uow.conn
-            ids = [i for i in conn.execute(select(func.min(c.id), func.max(c.id)).where(c.credentials.is_not(None))).one()
-                   if i is not None]
-            rows = conn.execute(select(c.id, c.credentials).where(c.id.in_(ids))).all() if ids else []
+            rows = uow.shops.oldest_and_newest_credentials()
         for row in rows:
             try:
                 self.box.decrypt(row.credentials)
@@ -205,13 +187,10 @@ class Shops:
 
     def set_origins(self, shop_id: int, origins: list[str]) -> None:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            conn.execute(update(t.shops).where(t.shops.c.id == shop_id).values(origins=origins))
+            uow.shops.update(shop_id, origins=origins)
         self._cache.clear()
 
     def uninstall(self, shop_id: int) -> None:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            conn.execute(update(t.shops).where(t.shops.c.id == shop_id).values(
-                status="uninstalled", uninstalled_at=self.clock.now()))
+            uow.shops.update(shop_id, status="uninstalled", uninstalled_at=self.clock.now())
         self._cache.clear()

@@ -6,11 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-from ..domain.ledger import Asset, Effect, Lot
+from ..domain.ledger import Asset, Effect, Kind, Lot
 from . import tables as t
 
 BUCKETS = ("", "_pending", "_held", "_lifetime")
@@ -138,6 +138,83 @@ class MembersRepo(ShopScoped):
             t.balances.c.shop_id == self.shop_id, t.balances.c.member_id == member_id,
         ).with_for_update(of=t.balances))
 
+    # -- what the services read and write of members (issue 16: orders, actions, expiry, birthdays)
+    def tier_and_birthday(self, member_id: int) -> Row:
+        """(tier, birthday) of a member who must exist: what earning needs to know of them."""
+        m = t.members.c
+        return self.conn.execute(select(m.tier, m.birthday).where(m.shop_id == self.shop_id,
+                                                                   m.id == member_id)).one()
+
+    def touch(self, member_id: int, now: datetime) -> None:
+        """The member was active (earned or spent) at `now`: inactivity expiry counts from here."""
+        self.conn.execute(update(t.members).where(t.members.c.shop_id == self.shop_id, t.members.c.id == member_id)
+                          .values(last_activity_at=now))
+
+    def currency(self, member_id: int) -> str:
+        """The currency of the member's balance (store credit is kept in it)."""
+        return self.conn.execute(select(t.balances.c.currency).where(
+            t.balances.c.shop_id == self.shop_id, t.balances.c.member_id == member_id)).scalar_one()
+
+    def with_birthday(self, *, except_shopper_changes_since: datetime) -> list[Row]:
+        """(platform_customer_id, birthday) of the members with a birthday, except those who
+        gave or changed it themselves (source `shopper`) after the given time."""
+        m, bc = t.members.c, t.birthday_changes.c
+        just_given = select(bc.member_id).where(bc.shop_id == self.shop_id, bc.source == "shopper",
+                                                bc.created_at > except_shopper_changes_since)
+        return self.conn.execute(select(m.platform_customer_id, m.birthday).where(
+            m.shop_id == self.shop_id, m.birthday.is_not(None), m.id.not_in(just_given))).all()
+
+    def inactive_with_value(self, inactive_since: datetime) -> list[int]:
+        """Ids of the members with points or credit whose last activity is before the given time
+        (inactivity expiry)."""
+        m, b = t.members.c, t.balances.c
+        return self.conn.execute(select(m.id).join(t.balances, b.member_id == m.id).where(
+            m.shop_id == self.shop_id, m.last_activity_at < inactive_since, (b.points > 0) | (b.credit > 0)
+        )).scalars().all()
+
+    def with_points_and_activity(self) -> list[Row]:
+        """(id, last_activity_at, points) of the members with points and a last activity."""
+        m, b = t.members.c, t.balances.c
+        return self.conn.execute(select(m.id, m.last_activity_at, b.points).join(t.balances, b.member_id == m.id)
+                                 .where(and_(m.shop_id == self.shop_id, b.points > 0,
+                                             m.last_activity_at.is_not(None)))).all()
+
+    def search(self, q: str, limit: int) -> list[int]:
+        """Ids of the members whose email starts with `q`, whose name contains it (any case;
+        `%` and `_` are matched as themselves), or whose customer id is `q` (stripped)."""
+        m = t.members.c
+        needle = q.strip()
+        pattern = needle.lower().replace("%", r"\%").replace("_", r"\_") + "%"
+        return self.conn.execute(select(m.id).where(
+            m.shop_id == self.shop_id,
+            or_(func.lower(m.email).like(pattern, escape="\\"),
+                func.lower(m.name).like("%" + pattern, escape="\\"),
+                m.platform_customer_id == needle))
+            .order_by(m.id).limit(limit)).scalars().all()
+
+    # -- birthdays -------------------------------------------------------------------------
+    def lock_birthday(self, member_id: int):
+        """The member's birthday, its row locked FOR UPDATE (changes serialise here)."""
+        m = t.members.c
+        return self.conn.execute(select(m.birthday).where(m.shop_id == self.shop_id, m.id == member_id)
+                                 .with_for_update()).scalar()
+
+    def record_birthday_change(self, member_id: int, old, new, source: str, actor: str | None,
+                               now: datetime) -> None:
+        self.conn.execute(insert(t.birthday_changes).values(
+            shop_id=self.shop_id, member_id=member_id, old=old, new=new, source=source, actor=actor,
+            created_at=now))
+
+    def birthday_changes(self, member_id: int) -> list[Row]:
+        """The member's birthday changes, newest first."""
+        bc = t.birthday_changes.c
+        return list(self.conn.execute(select(t.birthday_changes).where(
+            bc.shop_id == self.shop_id, bc.member_id == member_id).order_by(bc.id.desc())))
+
+    def all_ids(self) -> list[int]:
+        """Every member's id (in no particular order)."""
+        return self.conn.execute(select(t.members.c.id).where(t.members.c.shop_id == self.shop_id)).scalars().all()
+
 
 class LedgerRepo(ShopScoped):
     def entry(self, entry_id: int) -> Row | None:
@@ -167,6 +244,15 @@ class LedgerRepo(ShopScoped):
             t.ledger_entries.c.shop_id == self.shop_id,
             t.ledger_entries.c.external_ref == external_ref).order_by(t.ledger_entries.c.id)))
 
+    def count_earned(self, member_id: int, external_ref: str, *, since: datetime | None = None) -> int:
+        """How many earnings the member has under `external_ref` (created at or after `since`)."""
+        e = t.ledger_entries.c
+        stmt = select(func.count()).where(e.shop_id == self.shop_id, e.member_id == member_id,
+                                          e.external_ref == external_ref, e.kind == Kind.EARN.value)
+        if since is not None:
+            stmt = stmt.where(e.created_at >= since)
+        return self.conn.execute(stmt).scalar_one()
+
     def reversed_so_far(self, entry_id: int) -> Decimal:
         value = self.conn.execute(select(func.coalesce(func.sum(t.ledger_entries.c.amount), 0)).where(
             t.ledger_entries.c.shop_id == self.shop_id,
@@ -192,6 +278,16 @@ class LedgerRepo(ShopScoped):
         return self.conn.execute(select(lots.id, lots.shop_id, lots.member_id, lots.asset).where(
             lots.shop_id == self.shop_id, lots.member_id == member_id, lots.pending.is_(False),
             lots.remaining > 0)).all()
+
+    def lots_expiring(self, after: datetime, until: datetime) -> list[Row]:
+        """Per member and asset, the spendable lots expiring in (after, until]: (member_id, asset,
+        first: the earliest expiry, amount: what they hold)."""
+        lots = t.lots.c
+        return self.conn.execute(select(lots.member_id, lots.asset, func.min(lots.expires_at).label("first"),
+                                        func.sum(lots.remaining).label("amount"))
+                                 .where(lots.shop_id == self.shop_id, lots.pending.is_(False), lots.remaining > 0,
+                                        lots.expires_at > after, lots.expires_at <= until)
+                                 .group_by(lots.member_id, lots.asset)).all()
 
     def lots_by_id(self, asset: Asset, ids: list[int]) -> dict[int, Lot]:
         if not ids:

@@ -39,6 +39,11 @@ from .catalog_repo import CatalogRepo
 from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
 from .repos import DueWork, LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
+from .analytics_repo import RollupsRepo
+from .links_repo import LinkUsesRepo
+from .orders_repo import OrdersRepo
+from .programs_repo import ProgramsRepo
+from .shops_repo import ShopsRepo
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
 
@@ -50,6 +55,13 @@ _REPOS["referrals"] = ReferralsRepo
 _REPOS["referral_codes"] = ReferralCodesRepo
 _REPOS["referral_landings"] = LandingsRepo
 _REPOS["referral_facts"] = ReferralFactsRepo
+_REPOS["orders"] = OrdersRepo
+_REPOS["programs"] = ProgramsRepo
+_REPOS["link_uses"] = LinkUsesRepo
+# The tenants themselves (`shops` has no shop_id: it is the tenant): not shop-scoped, so there in
+# every unit of work, with or without a shop.
+_UNSCOPED = {"shops": ShopsRepo}
+_UNSCOPED["rollups"] = RollupsRepo  # CROSS-TENANT: the analytics fold over every shop's ledger
 
 # Not shop-scoped, so there in every unit of work, with or without a shop (infrastructure that
 # spans shops; a method for one shop's rows takes the shop's id explicitly).

@@ -1,0 +1,101 @@
+"""Analytics rollups. `RollupsRepo` folds every shop's new ledger entries into the daily rollups
+(`stats_daily`, `stats_active`) behind one watermark (`stats_progress`): CROSS-TENANT by nature,
+for the periodic fold job only, so not shop-scoped. `DashboardRepo` reads one shop's rollups and
+O(1) figures for its dashboard; shop-scoped like every repository (`repos.ShopScoped`). The
+order rollup (`stats_orders`) is written with the order itself (`orders_repo.OrdersRepo`)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
+
+from . import tables as t
+from .repos import ShopScoped, add_to, insert_ignore
+
+LEDGER = "ledger"  # the watermark's name in stats_progress
+
+
+class RollupsRepo:
+    """CROSS-TENANT, for the periodic analytics fold only: every shop's entries past the
+    watermark, and every shop's rollup rows (each keyed by its shop_id)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def lock_watermark(self) -> int:
+        """The id of the last entry folded (0 at first), its row locked FOR UPDATE until the
+        transaction ends: two workers never fold the same entries."""
+        p = t.stats_progress.c
+        insert_ignore(self.conn, t.stats_progress, {"name": LEDGER, "last_id": 0}, ["name"])
+        return self.conn.execute(select(p.last_id).where(p.name == LEDGER).with_for_update()).scalar_one()
+
+    def move_watermark(self, last_id: int) -> None:
+        self.conn.execute(t.stats_progress.update().where(t.stats_progress.c.name == LEDGER).values(last_id=last_id))
+
+    def entries_after(self, last_id: int, limit: int) -> list[Row]:
+        """Every shop's entries after `last_id`, in id order: (id, shop_id, member_id, asset, kind,
+        source, amount, points, points_pending, credit, credit_pending, created_at)."""
+        e = t.ledger_entries.c
+        return self.conn.execute(select(e.id, e.shop_id, e.member_id, e.asset, e.kind, e.source, e.amount, e.points,
+                                        e.points_pending, e.credit, e.credit_pending, e.created_at)
+                                 .where(e.id > last_id).order_by(e.id).limit(limit)).all()
+
+    def add_to_day(self, shop_id: int, day: date, values: dict) -> None:
+        add_to(self.conn, t.stats_daily, {"shop_id": shop_id, "day": day}, values)
+
+    def mark_active(self, shop_day_members: Iterable[tuple[int, date, int]]) -> None:
+        """Record these (shop_id, day, member_id) as active that day (once each)."""
+        rows = [{"shop_id": s, "day": d, "member_id": m} for s, d, m in shop_day_members]
+        if rows:
+            dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+            self.conn.execute(dialect.insert(t.stats_active).on_conflict_do_nothing(), rows)
+
+
+class DashboardRepo(ShopScoped):
+    """One shop's dashboard figures (read on an autocommit connection: `Database.reading`)."""
+
+    def daily(self, start: date, end: date) -> list[Row]:
+        s = t.stats_daily.c
+        return self.conn.execute(select(t.stats_daily).where(s.shop_id == self.shop_id, s.day >= start, s.day <= end)
+                                 .order_by(s.day)).all()
+
+    def orders_daily(self, start: date, end: date) -> list[Row]:
+        o = t.stats_orders.c
+        return self.conn.execute(select(t.stats_orders).where(o.shop_id == self.shop_id, o.day >= start, o.day <= end)
+                                 .order_by(o.day, o.segment)).all()
+
+    def outstanding(self) -> Row:
+        """(points, credit, members): what the shop's members hold, and how many they are."""
+        b = t.balances.c
+        return self.conn.execute(select(func.coalesce(func.sum(b.points), 0), func.coalesce(func.sum(b.credit), 0),
+                                        func.count()).where(b.shop_id == self.shop_id)).one()
+
+    def enrolments(self, since: datetime, before: datetime) -> dict:
+        """Members who joined in [since, before), per UTC day."""
+        m = t.members.c
+        joined = func.date(func.timezone("UTC", m.created_at) if self.conn.dialect.name == "postgresql"
+                           else m.created_at)
+        return dict(self.conn.execute(select(joined, func.count()).where(
+            m.shop_id == self.shop_id, m.created_at >= since, m.created_at < before).group_by(joined)).all())
+
+    def active_members(self, start: date, end: date) -> int:
+        """Members active (earned or spent) on any day of the period."""
+        m, a = t.members.c, t.stats_active.c
+        # One index probe per member (members, not ledger rows, set the cost).
+        return self.conn.execute(select(func.count()).select_from(t.members).where(
+            m.shop_id == self.shop_id, select(a.member_id).where(
+                a.shop_id == self.shop_id, a.member_id == m.id, a.day >= start, a.day <= end).exists())).scalar() or 0
+
+    def members_per_tier(self) -> dict:
+        m = t.members.c
+        return dict(self.conn.execute(select(m.tier, func.count()).where(m.shop_id == self.shop_id)
+                                      .group_by(m.tier)).all())
+
+    def referral_credit(self):
+        """Store credit paid to referrers, all time."""
+        s = t.stats_daily.c
+        return self.conn.execute(select(func.coalesce(func.sum(s.referral_credit), 0)).where(
+            s.shop_id == self.shop_id)).scalar()
