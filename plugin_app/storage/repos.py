@@ -281,6 +281,11 @@ class OutboxRepo(ShopScoped):
         return [{"id": r.id, "type": r.type, "payload": r.payload, "created_at": r.created_at.isoformat()}
                 for r in rows]
 
+    def mark_relayed(self, event_id: int, now: datetime) -> None:
+        """The event was fanned out into deliveries (the relay takes it no more)."""
+        self.conn.execute(update(t.events).where(t.events.c.shop_id == self.shop_id, t.events.c.id == event_id)
+                          .values(relayed_at=now))
+
 
 class DueWork:
     """Cross-tenant, on purpose: the periodic jobs' scans of every shop for work that is due

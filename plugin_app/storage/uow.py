@@ -33,6 +33,8 @@ from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
 from .export_repo import MemberExportRepo
 from .catalog_repo import CatalogRepo
+from .jobs_repo import JobsRepo
+from .notifications_repo import NotificationsRepo, WebhookEndpointsRepo
 from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
 from .repos import DueWork, LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
@@ -47,6 +49,8 @@ _REPOS["referrals"] = ReferralsRepo
 _REPOS["referral_codes"] = ReferralCodesRepo
 _REPOS["referral_landings"] = LandingsRepo
 _REPOS["referral_facts"] = ReferralFactsRepo
+_REPOS["notifications"] = NotificationsRepo
+_REPOS["webhook_endpoints"] = WebhookEndpointsRepo
 
 
 class NoShop(RuntimeError):
@@ -152,6 +156,12 @@ class UnitOfWork:
     def due(self) -> DueWork:
         """The periodic jobs' cross-tenant scans for due work (no shop needed: see DueWork)."""
         return DueWork(self.conn)
+
+    @property
+    def jobs(self) -> JobsRepo:
+        """The outbox relay's, the delivery job's and the customer-field sync's cross-tenant
+        scans (no shop needed: see JobsRepo)."""
+        return JobsRepo(self.conn)
 
     def shop(self, shop_id: int) -> "UnitOfWork":
         """A unit of work for another shop in this same transaction (periodic jobs that walk
