@@ -49,3 +49,9 @@ class JobsRepo:
             self.conn.execute(update(t.notifications).where(n.id == r.id).values(
                 state="sending", locked_until=until, attempts=r.attempts + 1))
         return rows
+
+    def installed_shop_ids_on(self, platforms: tuple[str, ...]) -> list[int]:
+        """CROSS-TENANT, for periodic jobs that write back to the platform (customer fields):
+        the ids of every installed shop on one of these platforms."""
+        s = t.shops.c
+        return self.conn.execute(select(s.id).where(s.status == "installed", s.platform.in_(platforms))).scalars().all()

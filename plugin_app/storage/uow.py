@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 
 from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
+from .customer_fields_repo import CustomerFieldsRepo
 from .export_repo import MemberExportRepo
 from .catalog_repo import CatalogRepo
 from .jobs_repo import JobsRepo
@@ -51,6 +52,7 @@ _REPOS["referral_landings"] = LandingsRepo
 _REPOS["referral_facts"] = ReferralFactsRepo
 _REPOS["notifications"] = NotificationsRepo
 _REPOS["webhook_endpoints"] = WebhookEndpointsRepo
+_REPOS["customer_fields"] = CustomerFieldsRepo
 
 
 class NoShop(RuntimeError):
