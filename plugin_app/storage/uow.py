@@ -39,6 +39,7 @@ from .notifications_repo import NotificationsRepo, WebhookEndpointsRepo
 from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
 from .repos import DueWork, LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
+from .widget_repo import WidgetRepo
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
 
@@ -53,6 +54,7 @@ _REPOS["referral_facts"] = ReferralFactsRepo
 _REPOS["notifications"] = NotificationsRepo
 _REPOS["webhook_endpoints"] = WebhookEndpointsRepo
 _REPOS["customer_fields"] = CustomerFieldsRepo
+_REPOS["widget"] = WidgetRepo
 
 
 class NoShop(RuntimeError):
