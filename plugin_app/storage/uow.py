@@ -36,6 +36,7 @@ from .export_repo import MemberExportRepo
 from .catalog_repo import CatalogRepo
 from .jobs_repo import JobsRepo
 from .notifications_repo import NotificationsRepo, WebhookEndpointsRepo
+from .privacy_repo import PrivacyRepo
 from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
 from .repos import DueWork, LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
@@ -55,6 +56,7 @@ _REPOS["notifications"] = NotificationsRepo
 _REPOS["webhook_endpoints"] = WebhookEndpointsRepo
 _REPOS["customer_fields"] = CustomerFieldsRepo
 _REPOS["widget"] = WidgetRepo
+_REPOS["privacy"] = PrivacyRepo
 
 
 class NoShop(RuntimeError):
