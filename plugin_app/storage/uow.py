@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 
 from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
+from .audit_repo import AuditRepo
 from .customer_fields_repo import CustomerFieldsRepo
 from .export_repo import MemberExportRepo
 from .catalog_repo import CatalogRepo
@@ -57,6 +58,7 @@ _REPOS["webhook_endpoints"] = WebhookEndpointsRepo
 _REPOS["customer_fields"] = CustomerFieldsRepo
 _REPOS["widget"] = WidgetRepo
 _REPOS["privacy"] = PrivacyRepo
+_REPOS["audit"] = AuditRepo  # one shop's books here; `loyalty audit` builds it on its own connection
 
 
 class NoShop(RuntimeError):
