@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from ..domain.ports import Clock, ShopifyOrderSource, SystemClock, WooOrderSource
 from ..storage import tables as t
 from ..storage.db import Database
+from ..storage.refunds_repo import AppliedRefundsRepo
 from ..storage.repos import insert_ignore
 from .inbox import Inbox
 
@@ -95,9 +96,7 @@ def applied_refunds(db: Database, shop_id: int, order_ids: list[str]) -> dict[st
     if not order_ids:
         return {}
     with db.transaction() as conn:
-        rows = conn.execute(select(t.orders.c.platform_order_id, t.orders.c.refunds).where(
-            t.orders.c.shop_id == shop_id, t.orders.c.platform_order_id.in_(order_ids))).all()
-    return {r.platform_order_id: set((r.refunds or {}).get("applied", {})) for r in rows}
+        return AppliedRefundsRepo(conn, shop_id).by_order(order_ids)
 
 
 class WooReconciler:

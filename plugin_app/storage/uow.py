@@ -38,6 +38,7 @@ from .catalog_repo import CatalogRepo
 from .jobs_repo import JobsRepo
 from .notifications_repo import NotificationsRepo, WebhookEndpointsRepo
 from .privacy_repo import PrivacyRepo
+from .refunds_repo import AppliedRefundsRepo
 from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
 from .repos import DueWork, LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
@@ -58,6 +59,7 @@ _REPOS["webhook_endpoints"] = WebhookEndpointsRepo
 _REPOS["customer_fields"] = CustomerFieldsRepo
 _REPOS["widget"] = WidgetRepo
 _REPOS["privacy"] = PrivacyRepo
+_REPOS["applied_refunds"] = AppliedRefundsRepo
 _REPOS["audit"] = AuditRepo  # one shop's books here; `loyalty audit` builds it on its own connection
 
 
