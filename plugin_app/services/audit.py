@@ -9,11 +9,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
-
 from ..domain import ledger as ledger_rules
 from ..domain.ledger import Asset, Kind
-from ..storage import tables as t
+from ..storage.audit_repo import AuditRepo
 from ..storage.db import Database
 from ..storage.repos import bucket_columns
 
@@ -40,21 +38,18 @@ class AuditReport:
 
 
 def run_audit(db: Database, shop_id: int | None = None) -> AuditReport:
+    """Audit one shop's books, or every shop's when `shop_id` is None."""
     report = AuditReport()
-    scope = (lambda table: table.c.shop_id == shop_id) if shop_id is not None else (lambda table: True)
-    with db.engine.connect() as conn:
-        report.shops = conn.execute(select(func.count()).select_from(t.shops).where(
-            t.shops.c.id == shop_id if shop_id is not None else True)).scalar_one()
-        balances = {r.member_id: r._mapping for r in conn.execute(select(t.balances).where(scope(t.balances)))}
+    with db.engine.connect() as conn:  # read-only; streams the ledger (see AuditRepo)
+        books = AuditRepo(conn, shop_id)
+        report.shops = books.shop_count()
+        balances = {r.member_id: r._mapping for r in books.balances()}
         report.members = len(balances)
         sums: dict[int, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(COLUMNS, Decimal(0)))
         entries = {}
         reversed_total: dict[int, Decimal] = defaultdict(Decimal)
         reversals = []
-        stream = conn.execution_options(yield_per=5000).execute(
-            select(t.ledger_entries).where(scope(t.ledger_entries))
-            .order_by(t.ledger_entries.c.member_id, t.ledger_entries.c.id))
-        for e in stream:
+        for e in books.entries():
             m = e._mapping
             report.entries += 1
             entries[e.id] = (e.shop_id, e.member_id, e.asset, e.kind, Decimal(e.amount),
@@ -98,42 +93,32 @@ def run_audit(db: Database, shop_id: int | None = None) -> AuditReport:
                 report.problems.append(f"entry {orig_id} reversed by {total}, more than its "
                                        f"{entries[orig_id][4]}")
 
-        dupes = conn.execute(select(t.ledger_entries.c.shop_id, t.ledger_entries.c.idempotency_key)
-                             .where(scope(t.ledger_entries))
-                             .group_by(t.ledger_entries.c.shop_id, t.ledger_entries.c.idempotency_key)
-                             .having(func.count() > 1)).all()
-        for d in dupes:
+        for d in books.duplicate_keys():
             report.problems.append(f"shop {d.shop_id}: idempotency key {d.idempotency_key!r} used twice")
 
-        _check_lots_and_holds(conn, scope, balances, report)
-        _check_released_codes(conn, scope, report)
+        _check_lots_and_holds(books, balances, report)
+        _check_released_codes(books, report)
     return report
 
 
-def _check_released_codes(conn, scope, report: AuditReport) -> None:
+def _check_released_codes(books: AuditRepo, report: AuditReport) -> None:
     """No hold was given back whose code an order used (the shopper would have both the discount
     and the points). A merchant's recorded decision to give it back is not a leak."""
-    r, h, oc = t.redemptions, t.holds, t.order_codes
-    rows = conn.execute(select(r.c.id, r.c.shop_id, r.c.code, oc.c.order_id)
-                        .join(h, h.c.id == r.c.hold_id)
-                        .join(oc, (oc.c.shop_id == r.c.shop_id) & (oc.c.code_key == r.c.code_key))
-                        .where(scope(r), h.c.state == "released", r.c.decision.is_(None))
-                        .order_by(r.c.id))
-    for x in rows:
+    for x in books.released_holds_of_used_codes():
         report.problems.append(f"shop {x.shop_id}: redemption {x.id}'s hold was released, but order "
                                f"{x.order_id} used its code {x.code}")
 
 
-def _check_lots_and_holds(conn, scope, balances, report: AuditReport) -> None:
+def _check_lots_and_holds(books: AuditRepo, balances, report: AuditReport) -> None:
     active: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
     pending: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    for lot in conn.execute(select(t.lots).where(scope(t.lots))):
+    for lot in books.lots():
         remaining, amount = Decimal(lot.remaining), Decimal(lot.amount)
         if not 0 <= remaining <= amount:
             report.problems.append(f"lot {lot.id}: remaining {remaining} outside 0..{amount}")
         (pending if lot.pending else active)[(lot.member_id, lot.asset)] += remaining
     held: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    for h in conn.execute(select(t.holds).where(scope(t.holds), t.holds.c.state == "open")):
+    for h in books.open_holds():
         held[(h.member_id, h.asset)] += Decimal(h.amount)
     for member_id, bal in balances.items():
         for asset in Asset:

@@ -8,11 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from sqlalchemy import String, cast, func, select, update
-
 from ..domain.errors import PlatformUnavailable
 from ..domain.ports import Clock, CustomerFieldsSink, SystemClock
-from ..storage import tables as t
 from ..storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -25,22 +22,17 @@ class CustomerFields:
         self.clock = clock or SystemClock()
 
     def due(self, shop_id: int, limit: int) -> list:
-        m, b = t.members.c, t.balances.c
-        marker = cast(b.version, String) + ":" + func.coalesce(m.tier, "")
+        """The shop's next `limit` members whose fields are out of date (see CustomerFieldsRepo.due)."""
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            return conn.execute(select(m.id, m.platform_customer_id, m.tier, b.points, b.credit, marker.label("marker"))
-                                .join(t.balances, b.member_id == m.id)
-                                .where(m.shop_id == shop_id, ~m.platform_customer_id.startswith("redacted-"),
-                                       func.coalesce(m.fields_synced, "") != marker)
-                                .order_by(m.id).limit(limit)).all()
+            return uow.customer_fields.due(limit)
 
     def sync(self, batch: int = 200, per_shop: int = 2000) -> int:
+        """Write the fields of every installed Shopify and WooCommerce shop that asks for them,
+        `batch` members at a time, at most `per_shop` per shop per run; each batch is marked
+        written in its shop's unit of work once the platform took it."""
         written = 0
         with self.db.uow() as uow:
-            conn = uow.conn
-            shops = conn.execute(select(t.shops.c.id).where(t.shops.c.status == "installed",
-                                                            t.shops.c.platform.in_(("shopify", "woocommerce")))).scalars().all()
+            shops = uow.jobs.installed_shop_ids_on(("shopify", "woocommerce"))
         for shop_id in shops:
             if not self.programs.for_reading(shop_id).program.sync_customer_fields:
                 continue
@@ -59,10 +51,8 @@ class CustomerFields:
                 except Exception as exc:  # noqa: BLE001 - refused: logged, the next run tries again
                     log.warning("customer fields for shop %s refused: %s", shop_id, exc)
                     break
-                with self.db.uow() as uow:
-                    conn = uow.conn
-                    for r in rows:
-                        conn.execute(update(t.members).where(t.members.c.id == r.id).values(fields_synced=r.marker))
+                with self.db.uow(shop_id) as uow:
+                    uow.customer_fields.mark_synced(rows)
                 done += len(rows)
             written += done
         return written

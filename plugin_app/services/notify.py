@@ -17,17 +17,13 @@ import hmac
 import json
 import time
 from datetime import datetime, timedelta
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.engine import Connection
 
 from ..domain import notifications as N
 from ..domain.member_events import CashbackAvailable, PointsChanged, PointsPosted, RewardUnlocked
 from ..domain.errors import InvalidRequest, NotFound, PlatformError
 from ..domain.money import money_text, plain
 from ..domain.ports import Clock, MailConnection, Mailer, OutgoingEmail, SystemClock, WebhookPoster
-from ..storage import tables as t
 from ..storage.db import Database
-from ..storage.repos import insert_ignore
 
 # event type -> webhook topic
 TOPICS = {"member_enrolled": "member.enrolled", "points_changed": "points.changed", "tier_changed": "tier.changed",
@@ -69,13 +65,13 @@ class Notifier:
         self._subs: dict[int, tuple[float, set[str]]] = {}
 
     # -- the handler of postings (services.handlers): events written in their transaction --
-    def subscribed(self, conn: Connection, shop_id: int) -> set[str]:
-        """Topics any of the shop's active endpoints want (cached 10 s per process)."""
+    def subscribed(self, uow) -> set[str]:
+        """Topics any of the unit of work's shop's active endpoints want (cached 10 s per process)."""
+        shop_id = uow.shop_id
         hit = self._subs.get(shop_id)
         if hit and hit[0] > time.monotonic():
             return hit[1]
-        rows = conn.execute(select(t.webhook_endpoints.c.topics).where(
-            t.webhook_endpoints.c.shop_id == shop_id, t.webhook_endpoints.c.active.is_(True))).scalars().all()
+        rows = uow.webhook_endpoints.active_topics()
         topics = set().union(*map(set, rows)) if rows else set()
         self._subs[shop_id] = (time.monotonic() + 10, topics)
         return topics
@@ -95,7 +91,7 @@ class Notifier:
                                                entry_id=e.entry_id, reward_id=reward.id, reward=reward.name,
                                                points_cost=reward.points_cost, balance=e.balance))
                     break
-        if e.asset == "points" and "points.changed" in self.subscribed(uow.conn, e.shop_id):
+        if e.asset == "points" and "points.changed" in self.subscribed(uow):
             uow.collect(PointsChanged(shop_id=e.shop_id, member_id=e.member_id, at=e.at, entry_id=e.entry_id,
                                       kind=e.kind, available_change=int(e.available),
                                       pending_change=int(e.pending), held_change=int(e.held),
@@ -103,62 +99,55 @@ class Notifier:
 
     # -- fan-out ---------------------------------------------------------------------------
     def relay(self, limit: int = 500) -> int:
-        """Turn new events into deliveries, once each (FOR UPDATE SKIP LOCKED: workers share)."""
+        """Turn new events into deliveries, once each. One transaction: the events of every shop
+        are taken locked, skipping those another worker holds (workers share the relay); each is
+        fanned out and marked relayed through its own shop's repositories (a unit of work for
+        its shop that joins the transaction, with no savepoint of its own)."""
         now = self.clock.now()
         made = 0
         with self.db.uow() as uow:
-            conn = uow.conn
-            e = t.events.c
-            stmt = select(t.events).where(e.relayed_at.is_(None)).order_by(e.id).limit(limit)
-            if conn.dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            rows = conn.execute(stmt).all()
-            for ev in rows:
-                made += self._fan_out(conn, ev, now)
-                conn.execute(update(t.events).where(e.id == ev.id).values(relayed_at=now))
+            for ev in uow.jobs.unrelayed_events(limit):
+                with self.db.uow(ev.shop_id, savepoint=False) as shop_uow:
+                    made += self._fan_out(shop_uow, ev, now)
+                    shop_uow.outbox.mark_relayed(ev.id, now)
         return made
 
-    def _fan_out(self, conn: Connection, ev, now: datetime) -> int:
+    def _fan_out(self, uow, ev, now: datetime) -> int:
         made = 0
         topic = TOPICS.get(ev.type)
         if topic is not None:
-            eps = conn.execute(select(t.webhook_endpoints).where(
-                t.webhook_endpoints.c.shop_id == ev.shop_id, t.webhook_endpoints.c.active.is_(True))).all()
-            for ep in eps:
+            for ep in uow.webhook_endpoints.active():
                 if topic not in ep.topics:
                     continue
                 body = {"id": f"evt_{ev.id}", "topic": topic, "shop_id": ev.shop_id, "created_at": ev.created_at.isoformat(),
-                        "data": {**ev.payload, "member": self._member_ref(conn, ev.member_id)}}
-                made += insert_ignore(conn, t.notifications, dict(
-                    shop_id=ev.shop_id, ref=f"event:{ev.id}", target=f"ep:{ep.id}", topic=topic, member_id=ev.member_id,
-                    recipient=ep.url, payload=body, state="pending", next_attempt_at=now, created_at=now),
-                    ["shop_id", "ref", "target"])
+                        "data": {**ev.payload, "member": self._member_ref(uow, ev.member_id)}}
+                made += uow.notifications.queue(ref=f"event:{ev.id}", target=f"ep:{ep.id}", topic=topic,
+                                                member_id=ev.member_id, recipient=ep.url, payload=body,
+                                                state="pending", now=now)
         kind = email_kind(ev.type, ev.payload)
         if kind is not None and ev.member_id is not None:
             program = self.programs.current(ev.shop_id).program
             setting = program.notifications.email(kind)
-            member = conn.execute(select(t.members).where(t.members.c.id == ev.member_id)).first()
+            member = uow.members.by_id(ev.member_id)
             state = "pending"
             if not setting.enabled:
                 return made
             if member is None or not member.email or member.email_opt_out:
                 state = "skipped"  # redacted, no address, or unsubscribed: nothing is sent
-            message = self.compose(conn, ev.shop_id, kind, member, ev.payload, program) if state == "pending" else {}
-            made += insert_ignore(conn, t.notifications, dict(
-                shop_id=ev.shop_id, ref=f"event:{ev.id}", target="email", topic=kind, member_id=ev.member_id,
-                recipient=(member.email if member is not None and member.email else "-"), payload=message,
-                state=state, next_attempt_at=now, created_at=now), ["shop_id", "ref", "target"])
+            message = self.compose(uow, kind, member, ev.payload, program) if state == "pending" else {}
+            made += uow.notifications.queue(ref=f"event:{ev.id}", target="email", topic=kind, member_id=ev.member_id,
+                                            recipient=(member.email if member is not None and member.email else "-"),
+                                            payload=message, state=state, now=now)
         return made
 
     @staticmethod
-    def _member_ref(conn: Connection, member_id: int | None) -> dict | None:
+    def _member_ref(uow, member_id: int | None) -> dict | None:
         if member_id is None:
             return None
-        m = conn.execute(select(t.members.c.id, t.members.c.platform_customer_id, t.members.c.email,
-                                t.members.c.tier).where(t.members.c.id == member_id)).first()
+        m = uow.members.by_id(member_id)
         if m is None:
             return None
-        b = conn.execute(select(t.balances.c.points, t.balances.c.credit).where(t.balances.c.member_id == member_id)).first()
+        b = uow.members.balance(member_id)
         return {"id": m.id, "customer_id": m.platform_customer_id, "email": m.email, "tier": m.tier,
                 "points": int(b.points) if b else 0, "credit": str(b.credit) if b else "0"}
 
@@ -179,23 +168,20 @@ class Notifier:
             raise NotFound("this link is not valid") from None
         if not hmac.compare_digest(self.unsubscribe_token(shop_id_i, member_id_i), token):
             raise NotFound("this link is not valid")
-        with self.db.uow() as uow:
-            conn = uow.conn
-            m = conn.execute(select(t.members.c.email_opt_out).where(
-                t.members.c.shop_id == shop_id_i, t.members.c.id == member_id_i)).first()
-            if m is None:
+        with self.db.uow(shop_id_i) as uow:
+            opted_out = uow.notifications.email_opt_out(member_id_i)
+            if opted_out is None:
                 raise NotFound("this link is not valid")
-            if confirm:
-                conn.execute(update(t.members).where(t.members.c.id == member_id_i).values(email_opt_out=True))
-                conn.execute(update(t.notifications).where(  # and nothing still queued goes out
-                    t.notifications.c.member_id == member_id_i, t.notifications.c.target == "email",
-                    t.notifications.c.state == "pending").values(state="skipped", last_error="unsubscribed"))
+            if confirm:  # and nothing still queued goes out
+                uow.notifications.unsubscribe(member_id_i)
         shop = self.shops.get(shop_id_i)
-        return {"shop": shop.name if shop else "", "unsubscribed": confirm or bool(m.email_opt_out)}
+        return {"shop": shop.name if shop else "", "unsubscribed": confirm or opted_out}
 
-    def context(self, conn: Connection, shop_id: int, member, payload: dict, program) -> dict:
-        shop = self.shops.get(shop_id, conn)
-        bal = conn.execute(select(t.balances).where(t.balances.c.member_id == member.id)).first()
+    def context(self, uow, shop, member, payload: dict, program) -> dict:
+        """What an email's template may say, for `member` of the unit of work's shop (`shop`:
+        its row)."""
+        shop_id = uow.shop_id
+        bal = uow.members.balance(member.id)
         name = (member.name or "").split(" ")[0] or (member.email or "").split("@")[0]
         currency = bal.currency if bal is not None else (shop.currency if shop else "")
         amount = payload.get("amount")
@@ -214,13 +200,15 @@ class Notifier:
                 "days": payload.get("days", ""), "order": payload.get("order_id", ""),
                 "unsubscribe_url": self.unsubscribe_url(shop_id, member.id)}
 
-    def compose(self, conn: Connection, shop_id: int, kind: str, member, payload: dict, program) -> dict:
+    def compose(self, uow, kind: str, member, payload: dict, program) -> dict:
+        """The email `kind` for `member` of the unit of work's shop, in the shop's language."""
+        shop_id = uow.shop_id
         lang = program.widget.locale[:2]
         lang = lang if lang in ("en", "it") else "en"
         setting = program.notifications.email(kind)
+        shop = uow.notifications.shop()
         subject, body = N.render(kind, lang, getattr(setting, f"subject_{lang}"), getattr(setting, f"body_{lang}"),
-                                 self.context(conn, shop_id, member, payload, program))
-        shop = self.shops.get(shop_id, conn)
+                                 self.context(uow, shop, member, payload, program))
         return {"subject": subject, "body": body, "lang": lang,
                 "from_name": program.notifications.sender_name or (shop.name if shop else ""),
                 "reply_to": program.notifications.reply_to or None,
@@ -243,36 +231,24 @@ class Notifier:
 
     # -- delivery --------------------------------------------------------------------------
     def _claim(self, limit: int) -> list:
+        """Lease what is due in every shop (workers share: locked rows are skipped). With no
+        mail relay configured, emails wait (webhooks still go)."""
         now = self.clock.now()
-        n = t.notifications.c
         with self.db.uow() as uow:
-            conn = uow.conn
-            stmt = select(t.notifications).where(or_(
-                and_(n.state == "pending", n.next_attempt_at <= now),
-                and_(n.state == "sending", n.locked_until <= now))).order_by(n.next_attempt_at).limit(limit)
-            if not self.mailer.configured:  # no mail relay: emails wait (webhooks still go)
-                stmt = stmt.where(n.target != "email")
-            if conn.dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            rows = conn.execute(stmt).all()
-            for r in rows:
-                conn.execute(update(t.notifications).where(n.id == r.id).values(
-                    state="sending", locked_until=now + LEASE, attempts=r.attempts + 1))
-        return rows
+            return uow.jobs.lease_due_notifications(now, now + LEASE, limit, emails=bool(self.mailer.configured))
 
-    def _done(self, row_id: int, error: str | None, attempts: int) -> None:
+    def _done(self, r, error: str | None) -> None:
+        """Record how the leased delivery `r` went, in its shop's unit of work: sent, retried
+        after a backoff, or failed for good after MAX_ATTEMPTS tries."""
         now = self.clock.now()
-        n = t.notifications.c
-        with self.db.uow() as uow:
-            conn = uow.conn
+        attempts = r.attempts + 1  # the lease counted this try
+        with self.db.uow(r.shop_id) as uow:
             if error is None:
-                values = dict(state="sent", sent_at=now, locked_until=None, last_error=None)
+                uow.notifications.mark_sent(r.id, now)
             elif attempts >= MAX_ATTEMPTS:
-                values = dict(state="failed", locked_until=None, last_error=error[:1000])
+                uow.notifications.mark_failed(r.id, error[:1000])
             else:
-                values = dict(state="pending", locked_until=None, last_error=error[:1000],
-                              next_attempt_at=now + backoff(attempts))
-            conn.execute(update(t.notifications).where(n.id == row_id, n.state == "sending").values(**values))
+                uow.notifications.retry_at(r.id, error[:1000], now + backoff(attempts))
 
     def send(self, limit: int = 100) -> int:
         """Deliver what is due; returns how many went out."""
@@ -292,9 +268,9 @@ class Notifier:
                     if r.target == "email" and mail is not None:
                         mail.close()  # the next email opens a fresh connection
                         mail = None
-                    self._done(r.id, _reason(exc), r.attempts + 1)
+                    self._done(r, _reason(exc))
                     continue
-                self._done(r.id, None, r.attempts + 1)
+                self._done(r, None)
                 sent += 1
         finally:
             if mail is not None:
@@ -326,9 +302,7 @@ class Notifier:
     # -- endpoints (admin) ------------------------------------------------------------------
     def _endpoint(self, shop_id: int, endpoint_id: int) -> dict | None:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            ep = conn.execute(select(t.webhook_endpoints).where(
-                t.webhook_endpoints.c.shop_id == shop_id, t.webhook_endpoints.c.id == endpoint_id)).first()
+            ep = uow.webhook_endpoints.by_id(endpoint_id)
         if ep is None:
             return None
         return {"id": ep.id, "url": ep.url, "topics": ep.topics, "active": ep.active,
@@ -339,40 +313,26 @@ class Notifier:
         if unknown or not topics:
             raise InvalidRequest(f"topics must be some of {', '.join(WEBHOOK_TOPICS)}", unknown=unknown)
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            endpoint_id = conn.execute(t.webhook_endpoints.insert().values(
-                shop_id=shop_id, url=url, secret=self.shops.box.encrypt(secret), topics=sorted(set(topics)),
-                active=True, created_at=self.clock.now()).returning(t.webhook_endpoints.c.id)).scalar_one()
+            endpoint_id = uow.webhook_endpoints.add(url=url, secret=self.shops.box.encrypt(secret),
+                                                    topics=sorted(set(topics)), now=self.clock.now())
         self._subs.pop(shop_id, None)
         return self._endpoint(shop_id, endpoint_id)
 
     def endpoints(self, shop_id: int) -> list[dict]:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            ids = conn.execute(select(t.webhook_endpoints.c.id).where(
-                t.webhook_endpoints.c.shop_id == shop_id).order_by(t.webhook_endpoints.c.id)).scalars().all()
+            ids = uow.webhook_endpoints.ids()
         return [{k: v for k, v in self._endpoint(shop_id, i).items() if k != "secret"} for i in ids]
 
     def remove_endpoint(self, shop_id: int, endpoint_id: int) -> None:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            done = conn.execute(update(t.webhook_endpoints).where(
-                t.webhook_endpoints.c.shop_id == shop_id, t.webhook_endpoints.c.id == endpoint_id)
-                .values(active=False)).rowcount
+            done = uow.webhook_endpoints.deactivate(endpoint_id)
         if not done:
             raise NotFound("no such endpoint")
         self._subs.pop(shop_id, None)
 
     def log(self, shop_id: int, *, target: str | None = None, limit: int = 100) -> list[dict]:
-        n = t.notifications.c
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            stmt = select(t.notifications).where(n.shop_id == shop_id)
-            if target == "email":
-                stmt = stmt.where(n.target == "email")
-            elif target == "webhook":
-                stmt = stmt.where(n.target != "email")
-            rows = conn.execute(stmt.order_by(n.id.desc()).limit(limit)).all()
+            rows = uow.notifications.log(target, limit)
         return [{"id": r.id, "channel": "email" if r.target == "email" else "webhook", "topic": r.topic,
                  "recipient": r.recipient, "state": r.state, "attempts": r.attempts,
                  "event_id": r.payload.get("id") if r.target != "email" else None,
@@ -382,12 +342,8 @@ class Notifier:
 
     def replay(self, shop_id: int, notification_id: int) -> str:
         """Send a delivery again (failed, or sent and lost on the other side): same event id."""
-        n = t.notifications.c
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            done = conn.execute(update(t.notifications).where(
-                n.shop_id == shop_id, n.id == notification_id, n.state.in_(("failed", "sent")))
-                .values(state="pending", attempts=0, next_attempt_at=self.clock.now(), locked_until=None)).rowcount
+            done = uow.notifications.replay(notification_id, self.clock.now())
         if not done:
             raise NotFound("no such delivery to replay (it may still be on its way)")
         return "pending"

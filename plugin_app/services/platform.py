@@ -5,13 +5,10 @@ from __future__ import annotations
 import hashlib
 from typing import Callable
 
-from sqlalchemy import delete, insert, select, update
-
 from ..domain.errors import InvalidRequest
 from ..domain.events import (AppUninstalled, CollectionChanged, CustomerDataRequest, CustomerRedact,
                              CustomerSeen, OrderSeen, ProductGone, ProductSeen, RefundSeen, ShopRedact)
 from ..domain.ports import Clock, SystemClock
-from ..storage import tables as t
 from ..storage.db import Database
 from .actions import ActionService
 from .inbox import Ignored, Message
@@ -98,73 +95,51 @@ class PlatformSync:
         return f"order {o.order_id}: " + ", ".join(notes)
 
     # -- privacy ---------------------------------------------------------------------------
-    def _log(self, conn, shop_id: int, kind: str, customer: str | None, request: dict, result: dict) -> None:
-        domain = conn.execute(select(t.shops.c.domain).where(t.shops.c.id == shop_id)).scalar() or "?"
-        conn.execute(insert(t.privacy_requests).values(
-            shop_id=shop_id, shop_domain=domain, kind=kind, customer_id=customer, request=request,
-            result=result, created_at=self.clock.now()))
-
     def _export(self, shop_id: int, event: CustomerDataRequest) -> str:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
             m = uow.members.by_customer(event.customer_id)
             data = export_member(uow, m, event.customer_id)
-            self._log(conn, shop_id, "data_request", event.customer_id,
-                      {"request_id": event.request_id, "orders": list(event.orders)}, data)
+            uow.privacy.record("data_request", event.customer_id,
+                               {"request_id": event.request_id, "orders": list(event.orders)}, data, self.clock.now())
         return f"export for customer {event.customer_id} ready for the merchant"
 
     def _redact(self, shop_id: int, event: CustomerRedact) -> str:
         alias = "redacted-" + hashlib.sha256(f"{shop_id}:{event.customer_id}".encode()).hexdigest()[:24]
         scrubbed = 0
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            known = conn.execute(select(t.members.c.email).where(
-                t.members.c.shop_id == shop_id, t.members.c.platform_customer_id == event.customer_id)).scalar()
-            needles = [n.encode() for n in {event.customer_id, event.email, known, *event.orders} if n]
-            done = conn.execute(update(t.members).where(
-                t.members.c.shop_id == shop_id, t.members.c.platform_customer_id == event.customer_id,
-            ).values(platform_customer_id=alias, email=None, name=None, birthday=None, updated_at=self.clock.now())).rowcount
-            conn.execute(update(t.redemptions).where(  # who used another customer's code
-                t.redemptions.c.shop_id == shop_id, t.redemptions.c.used_by == event.customer_id).values(used_by=alias))
+            known = uow.members.by_customer(event.customer_id)
+            needles = [n.encode() for n in {event.customer_id, event.email, known and known.email, *event.orders} if n]
+            done = uow.privacy.pseudonymise(event.customer_id, alias, self.clock.now())
+            uow.privacy.rename_code_user(event.customer_id, alias)  # who used another customer's code
             # Raw deliveries may carry the customer's personal data: keep the rows, drop the bodies.
             # (Deliveries still waiting keep theirs: they have yet to be processed.)
-            for row in conn.execute(select(t.inbox.c.id, t.inbox.c.payload).where(
-                    t.inbox.c.shop_id == shop_id, t.inbox.c.state != "received")):
+            for row in uow.privacy.processed_deliveries():
                 if any(n in bytes(row.payload) for n in needles):
-                    conn.execute(update(t.inbox).where(t.inbox.c.id == row.id).values(payload=b"{}", headers={}))
+                    uow.privacy.scrub_delivery(row.id)
                     scrubbed += 1
-            exports = self._scrub_exports(conn, shop_id, event.customer_id, alias)
-            self._log(conn, shop_id, "customer_redact", event.customer_id,
-                      {"orders": list(event.orders)},
-                      {"members": done, "deliveries_scrubbed": scrubbed, "exports_scrubbed": exports})
+            exports = self._scrub_exports(uow, event.customer_id, alias)
+            uow.privacy.record("customer_redact", event.customer_id, {"orders": list(event.orders)},
+                               {"members": done, "deliveries_scrubbed": scrubbed, "exports_scrubbed": exports},
+                               self.clock.now())
         return (f"customer pseudonymised as {alias}; ledger kept; {scrubbed} deliveries scrubbed; "
                 f"{exports} stored exports scrubbed")
 
-    def _scrub_exports(self, conn, shop_id: int, customer_id: str, alias: str) -> int:
+    def _scrub_exports(self, uow, customer_id: str, alias: str) -> int:
         """Earlier data-request exports hold the customer's e-mail, balances, ledger and orders:
         keep that a request was answered (its id, when), drop what it contained, and refer to the
         customer by the alias the books now use."""
-        c = t.privacy_requests.c
-        rows = conn.execute(select(c.id, c.request).where(
-            c.shop_id == shop_id, c.kind == "data_request", c.customer_id == customer_id)).all()
+        rows = uow.privacy.data_requests(customer_id)
         for row in rows:
             request = {"request_id": (row.request or {}).get("request_id"), "redacted": True}
-            conn.execute(update(t.privacy_requests).where(c.id == row.id).values(
-                customer_id=alias, request=request,
-                result={"customer_id": alias, "member": None, "redacted_at": self.clock.now().isoformat()}))
+            uow.privacy.rewrite_request(row.id, customer_id=alias, request=request,
+                                        result={"customer_id": alias, "member": None,
+                                                "redacted_at": self.clock.now().isoformat()})
         return len(rows)
 
     def _erase(self, shop_id: int) -> str:
         with self.db.uow(shop_id) as uow:
-            conn = uow.conn
-            counts = {"members": conn.execute(select(t.members.c.id).where(t.members.c.shop_id == shop_id)).all().__len__()}
-            self._log(conn, shop_id, "shop_redact", None, {}, counts)
-            for table in (t.lot_draws, t.holds, t.lots, t.events, t.orders, t.programs, t.inbox):
-                conn.execute(delete(table).where(table.c.shop_id == shop_id))
-            conn.execute(delete(t.ledger_entries).where(t.ledger_entries.c.shop_id == shop_id))
-            conn.execute(delete(t.balances).where(t.balances.c.shop_id == shop_id))
-            conn.execute(delete(t.members).where(t.members.c.shop_id == shop_id))
-            conn.execute(delete(t.shops).where(t.shops.c.id == shop_id))
+            uow.privacy.record("shop_redact", None, {}, {"members": uow.privacy.member_count()}, self.clock.now())
+            uow.privacy.erase_shop()
         return "shop erased"
 
 

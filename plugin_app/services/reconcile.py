@@ -91,7 +91,7 @@ def applied_refunds(db: Database, shop_id: int, order_ids: list[str]) -> dict[st
     if not order_ids:
         return {}
     with db.uow(shop_id, savepoint=False) as uow:  # a read: no savepoint of its own
-        return uow.reconcile.applied_refunds(shop_id, order_ids)
+        return uow.applied_refunds.by_order(order_ids)
 
 
 class WooReconciler:

@@ -5,15 +5,15 @@ page view."""
 from __future__ import annotations
 
 from decimal import Decimal
-
-from sqlalchemy import func, select
+from zoneinfo import ZoneInfo
 
 from ..domain.birthdays import show as show_birthday
 from ..domain.money import Money, amount_text, plain
 from ..domain.referrals import display
-from ..domain.tiers import progress as tier_progress
-from ..storage import tables as t
+from ..domain.tiers import progress as tier_progress, window_start
 from ..storage.db import Database
+from ..storage.repos import MembersRepo
+from ..storage.widget_repo import WidgetRepo
 from .program import Programs
 from .tiers import TierService
 
@@ -90,32 +90,20 @@ class WidgetService:
         if not customer_id:
             return out
         now = self.clock.now()
+        # A plain reading connection, not a unit of work: one round trip per query (hot path).
         with self.db.reading() as conn:
             points_basis = program.tiers.enabled and program.tiers.basis == "points_earned"
-            cols = [t.members.c.id, t.members.c.tier, t.members.c.birthday, t.balances.c.points, t.balances.c.points_pending,
-                    t.balances.c.credit, t.balances.c.credit_pending, t.referral_codes.c.code]
-            if points_basis:
-                cols.append(self.tiers.points_in_window(program, shop.id, t.members.c.id, now).label("window"))
-            m = conn.execute(select(*cols).join(t.balances, t.balances.c.member_id == t.members.c.id)
-                             .outerjoin(t.referral_codes, t.referral_codes.c.member_id == t.members.c.id)
-                             .where(t.members.c.shop_id == shop.id,
-                                    t.members.c.platform_customer_id == customer_id)).first()
+            since = window_start(program.tiers, now, ZoneInfo(program.timezone)) if points_basis else None
+            m = MembersRepo(conn, shop.id).for_widget(customer_id, with_points_earned=points_basis, points_since=since)
             if m is None:
                 return out
-            expiring = conn.execute(select(t.lots.c.expires_at, func.sum(t.lots.c.remaining)).where(
-                t.lots.c.shop_id == shop.id, t.lots.c.member_id == m.id, t.lots.c.asset == "points",
-                t.lots.c.pending.is_(False), t.lots.c.remaining > 0, t.lots.c.expires_at.is_not(None))
-                .group_by(t.lots.c.expires_at).order_by(t.lots.c.expires_at).limit(1)).first()
-            activity = conn.execute(select(t.ledger_entries.c.reason, t.ledger_entries.c.asset,
-                                           t.ledger_entries.c.points, t.ledger_entries.c.points_pending,
-                                           t.ledger_entries.c.credit, t.ledger_entries.c.credit_pending,
-                                           t.ledger_entries.c.kind, t.ledger_entries.c.created_at)
-                                    .where(t.ledger_entries.c.shop_id == shop.id, t.ledger_entries.c.member_id == m.id,
-                                           t.ledger_entries.c.kind.not_in(("reserve", "release")))
-                                    .order_by(t.ledger_entries.c.id.desc()).limit(8)).all()
+            widget = WidgetRepo(conn, shop.id)
+            expiring = widget.next_expiry(m.id)
+            activity = widget.activity(m.id, limit=8)
             tier = None
             if program.tiers.enabled:
-                value = Decimal(m.window) if points_basis else self.tiers.qualifying_value(conn, program, shop.id, m.id, now)
+                # The order-spend basis is the tier service's own reading (on this connection).
+                value = Decimal(m.points_earned) if points_basis else self.tiers.qualifying_value(conn, program, shop.id, m.id, now)
                 at = tier_progress(program.tiers, value, m.tier)
                 tier = {"name": at.tier.name, "value": plain(value), "next": at.next.name if at.next else None,
                         "next_threshold": plain(at.next.threshold) if at.next else None,

@@ -12,7 +12,6 @@ from typing import Callable
 from ..domain import jsondepth
 from ..domain.ports import WooOrderSource
 from ..storage.db import Database
-from .reconcile import applied_refunds
 
 log = logging.getLogger(__name__)
 ORDER_TOPICS = {"order.created", "order.updated", "order.restored", "order.reconcile"}
@@ -32,7 +31,9 @@ class RefundLines:
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return body  # the translation says what is wrong with it
         bare = {str(r["id"]) for r in refunds if "line_items" not in r}
-        missing = bare - applied_refunds(self.db, shop_id, [order_id]).get(order_id, set())
+        with self.db.uow(shop_id) as uow:
+            applied = uow.applied_refunds.by_order([order_id]).get(order_id, set())
+        missing = bare - applied
         if not missing:
             return body
         try:

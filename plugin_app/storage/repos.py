@@ -118,6 +118,20 @@ class MembersRepo(ShopScoped):
         return self._one(select(*cols).join(t.balances, b.member_id == m.id).where(
             m.shop_id == self.shop_id, m.platform_customer_id == platform_customer_id))
 
+    def for_widget(self, platform_customer_id: str, *, points_since: datetime | None = None,
+                   with_points_earned: bool = False) -> Row | None:
+        """What the storefront widget shows of a shopper, in one round trip: id, tier, birthday,
+        balances (points, points_pending, credit, credit_pending), their referral `code` (None
+        without one), and (for tiers on points) the points earned since `points_since`."""
+        m, b = t.members.c, t.balances.c
+        cols = [m.id, m.tier, m.birthday, b.points, b.points_pending, b.credit, b.credit_pending,
+                t.referral_codes.c.code]
+        if with_points_earned:
+            cols.append(self._points_earned_since(points_since))
+        return self._one(select(*cols).join(t.balances, b.member_id == m.id)
+                         .outerjoin(t.referral_codes, t.referral_codes.c.member_id == m.id)
+                         .where(m.shop_id == self.shop_id, m.platform_customer_id == platform_customer_id))
+
     def ids_after(self, last: int, limit: int) -> list[int]:
         m = t.members.c
         return list(self.conn.execute(select(m.id).where(m.shop_id == self.shop_id, m.id > last)
@@ -376,6 +390,11 @@ class OutboxRepo(ShopScoped):
                                  .order_by(e.id.desc()).limit(limit))
         return [{"id": r.id, "type": r.type, "payload": r.payload, "created_at": r.created_at.isoformat()}
                 for r in rows]
+
+    def mark_relayed(self, event_id: int, now: datetime) -> None:
+        """The event was fanned out into deliveries (the relay takes it no more)."""
+        self.conn.execute(update(t.events).where(t.events.c.shop_id == self.shop_id, t.events.c.id == event_id)
+                          .values(relayed_at=now))
 
 
 class DueWork:

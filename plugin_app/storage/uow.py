@@ -31,11 +31,17 @@ from sqlalchemy.engine import Connection
 
 from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
+from .audit_repo import AuditRepo
+from .customer_fields_repo import CustomerFieldsRepo
 from .export_repo import MemberExportRepo
 from .inbox_repo import InboxRepo
 from .workers_repo import WorkersRepo
 from .reconcile_repo import ReconcileRepo
 from .catalog_repo import CatalogRepo
+from .jobs_repo import JobsRepo
+from .notifications_repo import NotificationsRepo, WebhookEndpointsRepo
+from .privacy_repo import PrivacyRepo
+from .refunds_repo import AppliedRefundsRepo
 from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
 from .repos import DueWork, LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
@@ -44,6 +50,7 @@ from .links_repo import LinkUsesRepo
 from .orders_repo import OrdersRepo
 from .programs_repo import ProgramsRepo
 from .shops_repo import ShopsRepo
+from .widget_repo import WidgetRepo
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
 
@@ -60,15 +67,21 @@ _REPOS["programs"] = ProgramsRepo
 _REPOS["link_uses"] = LinkUsesRepo
 # The tenants themselves (`shops` has no shop_id: it is the tenant): not shop-scoped, so there in
 # every unit of work, with or without a shop.
-_UNSCOPED = {"shops": ShopsRepo}
+_UNSCOPED: dict[str, Callable[[Connection], Any]] = {"shops": ShopsRepo}
 _UNSCOPED["rollups"] = RollupsRepo  # CROSS-TENANT: the analytics fold over every shop's ledger
 
 # Not shop-scoped, so there in every unit of work, with or without a shop (infrastructure that
 # spans shops; a method for one shop's rows takes the shop's id explicitly).
-_UNSCOPED: dict[str, Callable[[Connection], Any]] = {}
 _UNSCOPED["inbox"] = InboxRepo  # CROSS-TENANT: the durable inbox, one queue for every shop
 _UNSCOPED["workers"] = WorkersRepo  # the workers' heartbeats (a worker serves every shop)
 _UNSCOPED["reconcile"] = ReconcileRepo  # watermarks per shop; its scan of the shops is CROSS-TENANT
+_REPOS["notifications"] = NotificationsRepo
+_REPOS["webhook_endpoints"] = WebhookEndpointsRepo
+_REPOS["customer_fields"] = CustomerFieldsRepo
+_REPOS["widget"] = WidgetRepo
+_REPOS["privacy"] = PrivacyRepo
+_REPOS["applied_refunds"] = AppliedRefundsRepo
+_REPOS["audit"] = AuditRepo  # one shop's books here; `loyalty audit` builds it on its own connection
 
 
 class NoShop(RuntimeError):
@@ -180,6 +193,12 @@ class UnitOfWork:
     def due(self) -> DueWork:
         """The periodic jobs' cross-tenant scans for due work (no shop needed: see DueWork)."""
         return DueWork(self.conn)
+
+    @property
+    def jobs(self) -> JobsRepo:
+        """The outbox relay's, the delivery job's and the customer-field sync's cross-tenant
+        scans (no shop needed: see JobsRepo)."""
+        return JobsRepo(self.conn)
 
     def shop(self, shop_id: int) -> "UnitOfWork":
         """A unit of work for another shop in this same transaction (periodic jobs that walk

@@ -29,7 +29,7 @@ def notifier(program=REWARDS, topics=()):
     topics the shop's endpoints want is a SQL read in production; here it is given."""
     n = Notifier(FakeDb(), FakePrograms(program), shops=None, mailer=RecordingMailer(),
                  poster=RecordingPoster(), app_url="http://test", secret_key="k")
-    n.subscribed = lambda conn, shop_id: set(topics)
+    n.subscribed = lambda uow: set(topics)
     return n
 
 

@@ -1,0 +1,33 @@
+"""What the storefront widget shows a signed-in member beyond their row and balances
+(`MembersRepo.for_widget`): the points that expire next and their recent activity. Shop-scoped
+like every repository (`repos.ShopScoped`). It works on a plain reading connection
+(`Database.reading`): each method is one query, one round trip, with no BEGIN/COMMIT."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Row
+
+from . import tables as t
+from .repos import ShopScoped
+
+
+class WidgetRepo(ShopScoped):
+    def next_expiry(self, member_id: int) -> Row | None:
+        """The member's spendable points that expire first: (expires_at, the sum expiring then);
+        None when none expire."""
+        lots = t.lots.c
+        return self._one(select(lots.expires_at, func.sum(lots.remaining)).where(
+            lots.shop_id == self.shop_id, lots.member_id == member_id, lots.asset == "points",
+            lots.pending.is_(False), lots.remaining > 0, lots.expires_at.is_not(None))
+            .group_by(lots.expires_at).order_by(lots.expires_at).limit(1))
+
+    def activity(self, member_id: int, limit: int) -> list[Row]:
+        """The member's newest ledger entries a shopper reads (holds taken and given back are
+        left out): (reason, asset, points, points_pending, credit, credit_pending, kind,
+        created_at)."""
+        e = t.ledger_entries.c
+        return self.conn.execute(select(e.reason, e.asset, e.points, e.points_pending, e.credit, e.credit_pending,
+                                        e.kind, e.created_at)
+                                 .where(e.shop_id == self.shop_id, e.member_id == member_id,
+                                        e.kind.not_in(("reserve", "release")))
+                                 .order_by(e.id.desc()).limit(limit)).all()
