@@ -75,6 +75,8 @@ _UNSCOPED["rollups"] = RollupsRepo  # CROSS-TENANT: the analytics fold over ever
 _UNSCOPED["inbox"] = InboxRepo  # CROSS-TENANT: the durable inbox, one queue for every shop
 _UNSCOPED["workers"] = WorkersRepo  # the workers' heartbeats (a worker serves every shop)
 _UNSCOPED["reconcile"] = ReconcileRepo  # watermarks per shop; its scan of the shops is CROSS-TENANT
+_UNSCOPED["due"] = DueWork  # CROSS-TENANT: lots to vest or expire, stale holds
+_UNSCOPED["jobs"] = JobsRepo  # CROSS-TENANT: the outbox relay, the delivery lease, customer-field shops
 _REPOS["notifications"] = NotificationsRepo
 _REPOS["webhook_endpoints"] = WebhookEndpointsRepo
 _REPOS["customer_fields"] = CustomerFieldsRepo
@@ -188,17 +190,6 @@ class UnitOfWork:
         if repo is None:
             repo = self._repos[name] = cls(self.conn, self.shop_id)
         return repo
-
-    @property
-    def due(self) -> DueWork:
-        """The periodic jobs' cross-tenant scans for due work (no shop needed: see DueWork)."""
-        return DueWork(self.conn)
-
-    @property
-    def jobs(self) -> JobsRepo:
-        """The outbox relay's, the delivery job's and the customer-field sync's cross-tenant
-        scans (no shop needed: see JobsRepo)."""
-        return JobsRepo(self.conn)
 
     def shop(self, shop_id: int) -> "UnitOfWork":
         """A unit of work for another shop in this same transaction (periodic jobs that walk
