@@ -20,7 +20,7 @@ def _settings(config: dict | None) -> Settings:
 
 
 def create_app(config: dict | None = None) -> Flask:
-    from . import logs
+    from . import i18n, logs
     from .http import (admin, admin_pages, errors, health, jsonbody, notifications_api, openapi, orders_api, program,
                        referrals_api, shopify_auth, storefront, webhooks, widgets, woo_connect)
     from .jobs import context
@@ -30,7 +30,8 @@ def create_app(config: dict | None = None) -> Flask:
     settings.validate()  # production refuses to start without its secrets
     logs.configure(settings.log_level, settings.log_json)
 
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="http/templates", static_folder="http/static")
+    i18n.install(app.jinja_env)  # `_()` and the locale formats in every template
     https = (settings.app_url or "").startswith("https://")
     # Over https the admin may open inside the Shopify admin's iframe: its session cookie must be
     # SameSite=None (with Secure) and Partitioned (CHIPS), so browsers that block third-party

@@ -1,0 +1,7 @@
+"""The merchant's admin pages, server-rendered on top of the admin API's services. Sign-in: the
+shop's admin API key, the Shopify admin's session token when embedded, or a one-time link from
+`loyalty admin-link` (signed, 15 minutes). Every page is scoped to the signed-in shop.
+
+`base` holds the blueprint, sign-in and the layout; each page group is its own module."""
+from . import dashboard, members, notifications, operations, program_pages  # noqa: F401  (routes)
+from .base import bp, make_link_token, signer  # noqa: F401
