@@ -34,7 +34,10 @@ def test_embedded_page_loads_verify_the_id_token_and_bounce_without_one(app):  #
 
     r = client.get(f"/admin/dashboard?{query}&id_token={session_token()}")
     assert r.status_code == 200
-    assert r.headers["Content-Security-Policy"] == f"frame-ancestors https://{S.DOMAIN} https://admin.shopify.com;"
+    csp = dict(d.strip().split(" ", 1) for d in r.headers["Content-Security-Policy"].split(";"))
+    assert csp["frame-ancestors"] == f"https://{S.DOMAIN} https://admin.shopify.com"
+    assert csp["script-src"] == "'self' https://cdn.shopify.com"  # App Bridge, from Shopify's CDN only
+    assert "unsafe-inline" not in r.headers["Content-Security-Policy"]
     assert f'<meta name="shopify-api-key" content="{API_KEY}">' in r.text and "<ui-nav-menu>" in r.text
     cookie = r.headers["Set-Cookie"]
     assert "SameSite=None" in cookie and "Secure" in cookie and "Partitioned" in cookie  # kept inside the iframe
@@ -45,7 +48,9 @@ def test_embedded_page_loads_verify_the_id_token_and_bounce_without_one(app):  #
 
     standalone = app.test_client()
     login = standalone.get("/admin/login")
-    assert login.headers["Content-Security-Policy"] == "frame-ancestors 'none';"  # never framed elsewhere
+    csp = dict(d.strip().split(" ", 1) for d in login.headers["Content-Security-Policy"].split(";"))
+    assert csp["frame-ancestors"] == "'none'"  # never framed elsewhere
+    assert csp["script-src"] == "'self'" and csp["style-src"] == "'self'"  # no third-party or inline code
 
 
 def _b_state(rt, shop_id):

@@ -184,6 +184,11 @@ def current() -> Translator:
     return _current.get()
 
 
+def gettext(message: str, **params) -> str:
+    """`message` in the current language (`from plugin_app.i18n import gettext as _`)."""
+    return _current.get().gettext(message, **params)
+
+
 def enter(locale: object) -> contextvars.Token:
     """Make `locale` the current one until `leave(token)` (a request's hooks: before and teardown)."""
     return _current.set(translator(locale))

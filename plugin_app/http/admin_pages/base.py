@@ -1,6 +1,8 @@
 """The merchant's admin pages, server-rendered on top of the admin API's services. Sign-in: the
-shop's admin API key, or a one-time link from `loyalty admin-link` (signed, 15 minutes). The
-session cookie is Flask's signed cookie; every page is scoped to the signed-in shop."""
+shop's admin API key, the Shopify admin's session token when embedded, or a one-time link from
+`loyalty admin-link` (signed, 15 minutes). The session cookie is Flask's signed cookie; every page
+is scoped to the signed-in shop. Pages are template files (templates/admin/) in the admin's
+language; styles and scripts are static files under a strict Content-Security-Policy."""
 from __future__ import annotations
 
 import hashlib
@@ -16,6 +18,7 @@ from markupsafe import Markup
 from ... import i18n
 from ...domain.money import amount_text, plain
 from ...i18n import N_
+from ...i18n import gettext as _
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -151,6 +154,11 @@ def render(template: str, active: str, title: str, **ctx):
     return render_template(template, **{**_context(active, title), **ctx})
 
 
+def message(status: int, heading: str, text: str, hint: str = "", critical: bool = True):
+    """A page that only says something (an error, a notice), in the admin's language."""
+    return render("admin/message.html", "", heading, heading=heading, message=text, hint=hint, critical=critical), status
+
+
 def _page(title: str, active: str, body: str, **ctx):
     """A page whose body is an inline template (the older pages; new ones use `render`)."""
     base = _context(active, title)
@@ -185,7 +193,7 @@ def _embedded_sign_in():
     try:
         shop = shop_for_session(home.session)
     except shopify_auth.AuthError as exc:
-        return _page("Sign in", "", f'<p class="err" role="alert">{exc}</p>'), 401
+        return message(401, _("Sign in"), _("Shopify did not confirm this shop: %(reason)s", reason=str(exc)))
     session.clear()
     session.update(admin_shop=shop.id, embedded=shop.domain, host=request.args.get("host", ""))
     return None
@@ -197,7 +205,7 @@ def session_token_page():
     from connectors.shopify import auth as shopify_auth
 
     if _shopify_app() is None:
-        return _page("Not found", "", '<p class="err">No Shopify app is configured.</p>'), 404
+        return message(404, _("Not found"), _("No Shopify app is configured."))
     status, body, headers = shopify_auth.patch_id_token_page(request.url, *_shopify_app())
     return current_app.response_class(body, status, headers)
 
@@ -244,7 +252,7 @@ def require_sign_in():
         return redirect(url_for("admin_pages.login"))
     token = session.get("csrf")
     if request.method == "POST" and (not token or request.form.get("csrf") != token):
-        return _page("Forbidden", "", '<p class="err" role="alert">This form expired; reload the page.</p>'), 403
+        return message(403, _("Form expired"), _("This form expired; reload the page."))
     return None
 
 
@@ -266,12 +274,8 @@ def login():
             session.clear()
             session["admin_shop"] = shop.id
             return redirect(url_for("admin_pages.dashboard"))
-        error = "unknown key"
-    return _page("Sign in", "", """<div class="card" style="max-width:420px;margin:60px auto">
-      <h1>{{ t.sign_in }}</h1>{% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}
-      <form method="post"><label for="key">{{ t.api_key }}</label><br>
-      <input id="key" name="key" type="password" autocomplete="off" style="width:100%"><br><br>
-      <button type="submit">{{ t.sign_in }}</button></form></div>""", error=error)
+        error = _("No shop has this key.")
+    return render("admin/login.html", "", _("Sign in"), error=error)
 
 
 LINK_MAX_AGE = 15 * 60
@@ -287,7 +291,8 @@ def make_link_token(shop_id: int) -> str:
 def link(token: str):
     from ...services.links import OneTimeLinks
 
-    invalid = _page("Sign in", "", '<p class="err" role="alert">This link is not valid any more.</p>'), 401
+    invalid = message(401, _("Sign in"), _("This link is not valid any more."),
+                      _("Run `loyalty admin-link` for a new one."))
     try:
         payload, signed_at = signer().loads(token, max_age=LINK_MAX_AGE, return_timestamp=True)
         shop_id = int(payload["shop"] if isinstance(payload, dict) else payload)
@@ -297,8 +302,7 @@ def link(token: str):
     if rt.shops.get(shop_id) is None:
         return invalid
     if not OneTimeLinks(rt.db, rt.clock).use(token, shop_id, signed_at + timedelta(seconds=LINK_MAX_AGE)):
-        return _page("Sign in", "", '<p class="err" role="alert">This link was already used. '
-                                    'Run <code>loyalty admin-link</code> for a new one.</p>'), 401
+        return message(401, _("Sign in"), _("This link was already used."), _("Run `loyalty admin-link` for a new one."))
     session.clear()
     session["admin_shop"] = shop_id
     return redirect(url_for("admin_pages.dashboard"))
