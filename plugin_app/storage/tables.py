@@ -67,6 +67,10 @@ members = Table(
     UniqueConstraint("shop_id", "platform_customer_id", name="uq_members_shop_customer"),
     Index("ix_members_shop_email", "shop_id", "email"),
     Index("ix_members_shop_created", "shop_id", "created_at"),
+    # the admin's list of members: sort by last activity or name, filter by tier (0019)
+    Index("ix_members_shop_activity", "shop_id", "last_activity_at", "id"),
+    Index("ix_members_shop_name", "shop_id", "name", "id"),
+    Index("ix_members_shop_tier", "shop_id", "tier"),
 )
 
 balances = Table(
@@ -80,6 +84,9 @@ balances = Table(
     CheckConstraint("points_pending >= 0 AND points_held >= 0", name="points_buckets"),
     CheckConstraint("credit_pending >= 0 AND credit_held >= 0", name="credit_buckets"),
     Index("ix_balances_shop", "shop_id"),
+    # the admin's list of members: sort or filter by balance, sort by lifetime points (0019)
+    Index("ix_balances_shop_points", "shop_id", "points", "member_id"),
+    Index("ix_balances_shop_lifetime", "shop_id", "points_lifetime", "member_id"),
 )
 
 ledger_entries = Table(

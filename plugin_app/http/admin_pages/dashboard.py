@@ -1,123 +1,218 @@
-"""The dashboard: the program's numbers over a period, with charts."""
+"""Analytics: the program's numbers over a period, with charts, in the admin's language.
+
+Each chart is its own SVG response (`/admin/dashboard/charts/<name>.svg`) shown through <img>
+with a text alternative: pygal draws it with no script from anywhere (js=[]), and the page
+itself keeps the strict Content-Security-Policy (no inline style: the chart's own <style> lives
+in the SVG document, which an <img> renders as a static picture, scripts never run)."""
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import request
-from markupsafe import Markup
+from datetime import date, timedelta
 
 import pygal
+from flask import Response, abort, request, url_for
+
+from ... import i18n
 from ...domain.errors import DomainError
-from .base import TEXTS, _lang, _page, _rt, _shop, bp
+from ...i18n import N_
+from ...i18n import gettext as _
+from .base import _rt, _shop, bp, render
+
+WIDTH, HEIGHT = 560, 300
+CHART_NAMES = ("daily", "orders", "enrolments", "tiers", "aov", "repeat", "money", "referrals")
+FUNNEL = {"links_shared": N_("Links shared"), "landings": N_("Visits from a link"), "sign_ups": N_("Friends who joined"),
+          "first_orders": N_("First orders"), "rewards_issued": N_("Referrers rewarded")}
+TABLES = {"daily": N_("Points per day"), "orders": N_("Orders per day"), "enrolments": N_("New members per day"),
+          "tiers": N_("Members per tier"), "referrals": N_("Referral funnel"), "summary": N_("Every figure")}
+PERIODS = ((7, N_("Last 7 days")), (30, N_("Last 30 days")), (90, N_("Last 90 days")), (365, N_("Last 12 months")))
 
 
-def _charts(board: dict, t: dict) -> dict[str, str]:
-    """Every chart of the dashboard, drawn by pygal as inline SVG."""
-    style = pygal.style.Style(background="white", plot_background="white", font_family="system-ui, sans-serif",
-                              colors=("#303030", "#2c6ecb", "#b98900", "#8e1f0b", "#1a7f37"))
-    common = dict(style=style, disable_xml_declaration=True, legend_at_bottom=True, height=280)
-    charts = {}
+def _period(today: date) -> tuple[date, date, str | None]:
+    """The period asked for (`from`, `to`), or the last 30 days with a message saying what was wrong."""
+    from ...services.analytics import parse_period
 
-    def days(rows):
-        labels = [d["day"][5:] for d in rows]
-        return labels, labels[::max(1, len(labels) // 8)]
+    try:
+        start, end = parse_period(request.args.get("from"), request.args.get("to"), today)
+        return start, end, None
+    except DomainError as exc:
+        text = exc.message
+        if "after" in text:
+            error = _("The start must be before the end.")
+        elif "ten years" in text:
+            error = _("A period can be at most ten years.")
+        else:
+            error = _("Choose real dates for the period.")
+        return today - timedelta(days=29), today, error
 
-    line = pygal.Line(width=560, title=t["per_day"], x_label_rotation=30, show_minor_x_labels=False, **common)
-    line.x_labels, line.x_labels_major = days(board["daily"])
-    line.add(t["points_issued"], [d["points_issued"] for d in board["daily"]])
-    line.add(t["points_redeemed"], [d["points_redeemed"] for d in board["daily"]])
-    line.add(t["expired"], [d["points_expired"] for d in board["daily"]])
-    charts["daily"] = line
 
-    orders = pygal.StackedBar(width=560, title=t["orders_day"], x_label_rotation=30, show_minor_x_labels=False, **common)
-    orders.x_labels, orders.x_labels_major = days(board["daily_orders"])
-    orders.add(t["members_seg"], [d["member_orders"] for d in board["daily_orders"]])
-    orders.add(t["guests_seg"], [d["guest_orders"] for d in board["daily_orders"]])
-    charts["orders"] = orders
+def _board(shop, start: date, end: date) -> dict:
+    return _rt().analytics.dashboard(shop.id, shop.currency, start, end)
 
-    enrol = pygal.Bar(width=560, title=t["enrolments_day"], x_label_rotation=30, show_minor_x_labels=False, **common)
-    enrol.x_labels, enrol.x_labels_major = days(board["daily_enrolments"])
-    enrol.add(t["enrolled"], [d["members"] for d in board["daily_enrolments"]])
-    charts["enrolments"] = enrol
 
-    tiers = pygal.Bar(width=560, title=t["per_tier"], **common)
-    for tier, n in board["members"]["per_tier"].items():
-        tiers.add(tier, [n])
-    charts["tiers"] = tiers
+def _style():
+    return pygal.style.Style(background="white", plot_background="white", font_family="system-ui, sans-serif",
+                             colors=("#303030", "#2c6ecb", "#b98900", "#8e1f0b", "#1a7f37"),
+                             title_font_size=16, legend_font_size=13, label_font_size=12, major_label_font_size=12)
 
+
+def _common(t) -> dict:
+    # js=[]: no tooltip script from kozea.github.io (nor from anywhere: the chart is a picture)
+    return dict(style=_style(), js=[], legend_at_bottom=True, width=WIDTH, height=HEIGHT,
+                value_formatter=lambda v: t.number(v) if v is not None else "–", print_values=False,
+                no_data_text=t.gettext("No data in this period"))
+
+
+def _days(t, rows: list[dict]) -> tuple[list[str], list[str]]:
+    labels = [t.date(r["day"], "d MMM") for r in rows]
+    return labels, labels[::max(1, len(labels) // 8)]
+
+
+def _chart(name: str, board: dict, currency: str, t):
+    """One chart of the dashboard (a pygal chart, titled and labelled in `t`'s language)."""
+    common = _common(t)
     seg = board["orders"]
-    aov = pygal.Bar(width=560, title=t["aov"], **common)
-    for label, key in ((t["members_seg"], "members"), (t["guests_seg"], "non_members")):
-        value = seg[key]["average_order_value"]
-        aov.add(label, [float(value["amount"]) if value else None])
-    charts["aov"] = aov
+    if name in ("daily", "orders", "enrolments"):
+        rows = {"daily": board["daily"], "orders": board["daily_orders"], "enrolments": board["daily_enrolments"]}[name]
+        kind = {"daily": pygal.Line, "orders": pygal.StackedBar, "enrolments": pygal.Bar}[name]
+        chart = kind(title=t.gettext(TABLES[name]), x_label_rotation=30, show_minor_x_labels=False, **common)
+        chart.x_labels, chart.x_labels_major = _days(t, rows)
+        if name == "daily":
+            chart.add(t.gettext("Points issued"), [d["points_issued"] for d in rows])
+            chart.add(t.gettext("Points redeemed"), [d["points_redeemed"] for d in rows])
+            chart.add(t.gettext("Points expired"), [d["points_expired"] for d in rows])
+        elif name == "orders":
+            chart.add(t.gettext("Members"), [d["member_orders"] for d in rows])
+            chart.add(t.gettext("Non-members"), [d["guest_orders"] for d in rows])
+        else:
+            chart.add(t.gettext("New members"), [d["members"] for d in rows])
+        return chart
+    if name == "tiers":
+        chart = pygal.Bar(title=t.gettext("Members per tier"), **common)
+        for tier, n in board["members"]["per_tier"].items():
+            chart.add(tier, [n])
+        return chart
+    if name == "aov":
+        chart = pygal.Bar(title=t.gettext("Average order value"),
+                          **{**common, "value_formatter": lambda v: t.money(round(v, 2), currency) if v is not None else "–"})
+        for label, key in ((t.gettext("Members"), "members"), (t.gettext("Non-members"), "non_members")):
+            value = seg[key]["average_order_value"]
+            chart.add(label, [float(value["amount"]) if value else None])
+        return chart
+    if name == "repeat":
+        chart = pygal.Bar(title=t.gettext("Repeat purchase rate"), range=(0, 1),
+                          **{**common, "value_formatter": lambda v: t.percent(v) if v is not None else "–"})
+        for label, key in ((t.gettext("Members"), "members"), (t.gettext("Non-members"), "non_members")):
+            rate = seg[key]["repeat_purchase_rate"]
+            chart.add(label, [float(rate) if rate is not None else None])
+        return chart
+    if name == "money":
+        chart = pygal.HorizontalBar(title=t.gettext("Cost and revenue"),
+                                    **{**common, "value_formatter": lambda v: t.money(round(v, 2), currency) if v is not None else "–"})
+        chart.add(t.gettext("Program cost"), [float(board["program"]["cost"]["amount"])])
+        chart.add(t.gettext("Members' net sales"), [float(board["program"]["revenue_touched"]["amount"])])
+        chart.add(t.gettext("Sales with a reward used"), [float(seg["with_redemptions"]["revenue"]["amount"])])
+        return chart
+    if name == "referrals":
+        funnel = board["referrals"] or {}
+        chart = pygal.HorizontalBar(title=t.gettext("Referral funnel (all time)"), **common)
+        for key, label in FUNNEL.items():
+            if key in funnel:
+                chart.add(t.gettext(label), [funnel[key]])
+        return chart
+    raise KeyError(name)
 
-    repeat = pygal.Bar(width=560, title=t["repeat"], range=(0, 100), **common)
-    for label, key in ((t["members_seg"], "members"), (t["guests_seg"], "non_members")):
-        rate = seg[key]["repeat_purchase_rate"]
-        repeat.add(label, [round(rate * 100, 1) if rate is not None else None])
-    charts["repeat"] = repeat
 
-    money = pygal.HorizontalBar(width=560, title=t["money"], **common)
-    money.add(t["cost"], [float(board["program"]["cost"]["amount"])])
-    money.add(t["touched"], [float(board["program"]["revenue_touched"]["amount"])])
-    money.add(t["with_redemptions"], [float(seg["with_redemptions"]["revenue"]["amount"])])
-    charts["money"] = money
-
+def _alt(name: str, board: dict, currency: str, t) -> str:
+    """What a chart shows, in words (the <img>'s text alternative)."""
+    seg, n = board["orders"], t.number
+    if name == "daily":
+        return t.gettext("Points per day: %(issued)s issued, %(redeemed)s redeemed, %(expired)s expired in the period.",
+                         issued=n(board["points"]["issued"]), redeemed=n(board["points"]["redeemed"]),
+                         expired=n(board["points"]["expired"]))
+    if name == "orders":
+        return t.gettext("Orders per day: %(members)s by members, %(guests)s by non-members in the period.",
+                         members=n(seg["members"]["orders"]), guests=n(seg["non_members"]["orders"]))
+    if name == "enrolments":
+        return t.gettext("New members per day: %(count)s in the period.", count=n(board["members"]["enrolled_in_period"]))
+    if name == "tiers":
+        parts = ", ".join(f"{tier}: {n(c)}" for tier, c in board["members"]["per_tier"].items())
+        return t.gettext("Members per tier: %(tiers)s.", tiers=parts or "–")
+    if name == "aov":
+        return t.gettext("Average order value: members %(members)s, non-members %(guests)s.",
+                         members=t.money(seg["members"]["average_order_value"], currency),
+                         guests=t.money(seg["non_members"]["average_order_value"], currency))
+    if name == "repeat":
+        return t.gettext("Repeat purchase rate: members %(members)s, non-members %(guests)s.",
+                         members=t.percent(seg["members"]["repeat_purchase_rate"]),
+                         guests=t.percent(seg["non_members"]["repeat_purchase_rate"]))
+    if name == "money":
+        return t.gettext("Program cost %(cost)s; members' net sales %(sales)s.",
+                         cost=t.money(board["program"]["cost"], currency), sales=t.money(board["program"]["revenue_touched"], currency))
     funnel = board["referrals"] or {}
-    steps = [k for k in ("links_shared", "landings", "sign_ups", "first_orders", "rewards_issued") if k in funnel]
-    ref = pygal.HorizontalBar(width=560, title=f'{t["funnel"]} ({t["all_time"]})', **common)
-    for k in steps:
-        ref.add(t[k], [funnel[k]])
-    charts["referrals"] = ref
-    return {k: c.render(is_unicode=True) for k, c in charts.items()}
+    parts = ", ".join(f"{t.gettext(label)}: {n(funnel[k])}" for k, label in FUNNEL.items() if k in funnel)
+    return t.gettext("Referral funnel (all time): %(steps)s.", steps=parts or "–")
+
+
+@bp.get("/dashboard/charts/<name>.svg")
+def chart(name: str):
+    """One chart as an SVG picture for the page's <img> (same period and language as the page)."""
+    if name not in CHART_NAMES:
+        abort(404)
+    shop = _shop()
+    start, end, _error = _period(_rt().clock.now().date())
+    svg = _chart(name, _board(shop, start, end), shop.currency, i18n.current()).render()
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=60"})
+
+
+@bp.after_app_request
+def chart_policy(response):
+    """A chart's SVG carries its own <style> (pygal's): allowed in that picture only, which
+    may run no script, load nothing, and be framed by nobody. (After the blueprint's policy,
+    which every admin response gets.)"""
+    if request.endpoint == "admin_pages.chart" and response.status_code == 200:
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'")
+    return response
 
 
 @bp.get("")
 @bp.get("/dashboard")
 def dashboard():
-    from ...services.analytics import parse_period
-
     shop = _shop()
     rt = _rt()
     rt.analytics.refresh()  # cheap when the job has kept up; exact for the merchant looking now
     today = rt.clock.now().date()
-    error = None
-    try:
-        start, end = parse_period(request.args.get("from"), request.args.get("to"), today)
-    except DomainError as exc:
-        error, end, start = exc.message, today, today - timedelta(days=29)
-    board = rt.analytics.dashboard(shop.id, shop.currency, start, end)
-    t = TEXTS[_lang(shop)]
-    charts = _charts(board, t)
-    pct = lambda x: "–" if x is None else "%.1f%%" % (x * 100)  # noqa: E731
-    return _page("Dashboard", "dashboard", """<h1>{{ t.dashboard }}</h1>
-      <form class="card" method="get" aria-label="{{ t.period }}"><label>{{ t.from }} <input type="date" name="from" value="{{ start }}"></label>
-      <label>{{ t.to }} <input type="date" name="to" value="{{ end }}"></label> <button>{{ t.show }}</button>
-      {% for n in (7, 30, 90, 365) %} <a href="?from={{ (end_d - delta(days=n - 1)).isoformat() }}&to={{ end }}">{{ n }}d</a>{% endfor %}
-      {% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}</form>
-      <div class="grid">
-      {% for label, value, note in kpis %}<div class="card"><div class="muted">{{ label }}</div><div class="big">{{ value }}</div>
-      {% if note %}<div class="muted" style="font-size:12px">{{ note }}</div>{% endif %}</div>{% endfor %}
-      </div>
-      <div class="grid" style="grid-template-columns:repeat(auto-fit,minmax(400px,1fr))">
-      {% for name, svg in charts.items() %}<div class="card chart" data-chart="{{ name }}">{{ svg }}</div>{% endfor %}</div>
-      <div class="card"><h2>CSV</h2>{% for table in tables %}<a class="btn" style="margin-right:6px" href="{{ url_for('admin_api.analytics_csv', table=table, **{'from': start, 'to': end}) }}">{{ table }}.csv</a>{% endfor %}</div>""",
-                 start=start.isoformat(), end=end.isoformat(), end_d=end, delta=timedelta, error=error,
-                 charts={k: Markup(v) for k, v in charts.items()}, tables=rt.analytics.TABLES,
-                 kpis=[
-                     (t["enrolled"], board["members"]["enrolled_in_period"], None),
-                     (t["enrolment_rate"], pct(board["members"]["enrolment_rate"]), t["d_enrolment"]),
-                     (t["active"], board["members"]["active_in_period"], t["d_active"]),
-                     (t["points_issued"], board["points"]["issued"], None),
-                     (t["points_redeemed"], board["points"]["redeemed"], None),
-                     (t["expired"], board["points"]["expired"], None),
-                     (t["outstanding"], board["points"]["outstanding"], None),
-                     (t["liability"], f'{board["liability"]["amount"]} {board["liability"]["currency"]}', t["d_liability"]),
-                     (t["redemption_rate"], pct(board["points"]["redemption_rate"]), None),
-                     (t["with_redemptions"], f'{board["orders"]["with_redemptions"]["revenue"]["amount"]} {shop.currency}', None),
-                     (t["cost"], f'{board["program"]["cost"]["amount"]} {shop.currency}', t["d_cost"]),
-                     (t["per_cost"], board["program"]["revenue_per_cost"] or "–", t["touched"]),
-                     (t["repeat"] + " · " + t["members_seg"], pct(board["orders"]["members"]["repeat_purchase_rate"]), t["d_repeat"]),
-                     (t["repeat"] + " · " + t["guests_seg"], pct(board["orders"]["non_members"]["repeat_purchase_rate"]), t["d_repeat"]),
-                 ])
+    start, end, error = _period(today)
+    board = _board(shop, start, end)
+    t, cur = i18n.current(), shop.currency
+    members, points, orders, program = board["members"], board["points"], board["orders"], board["program"]
+    per_cost = program["revenue_per_cost"]
+    kpis = [
+        (_("New members"), t.number(members["enrolled_in_period"]), None),
+        (_("Enrolment rate"), t.percent(members["enrolment_rate"]), _("new members ÷ (new members + first-time guest buyers)")),
+        (_("Active members"), t.number(members["active_in_period"]), _("earned or spent in the period")),
+        (_("Points issued"), t.number(points["issued"]), None),
+        (_("Points redeemed"), t.number(points["redeemed"]), None),
+        (_("Points expired"), t.number(points["expired"]), None),
+        (_("Outstanding points"), t.number(points["outstanding"]), _("all members, today")),
+        (_("Liability"), t.money(board["liability"], cur), _("outstanding points at their value + store credit")),
+        (_("Redemption rate"), t.percent(points["redemption_rate"]), _("points redeemed ÷ points issued")),
+        (_("Sales with a reward used"), t.money(orders["with_redemptions"]["revenue"], cur), None),
+        (_("Program cost"), t.money(program["cost"], cur), _("points redeemed at their value + store credit spent")),
+        (_("Sales for each %(unit)s of cost", unit=t.money(1, cur)),
+         t.money(per_cost, cur) if per_cost is not None else "–", _("members' net sales ÷ program cost")),
+        (_("Repeat purchase rate, members"), t.percent(orders["members"]["repeat_purchase_rate"]),
+         _("orders by customers who had ordered before")),
+        (_("Repeat purchase rate, non-members"), t.percent(orders["non_members"]["repeat_purchase_rate"]),
+         _("orders by customers who had ordered before")),
+    ]
+    period_args = {"from": start.isoformat(), "to": end.isoformat()}
+    charts = [{"name": name, "alt": _alt(name, board, cur, t),
+               "url": url_for("admin_pages.chart", name=name, lang=t.locale, **period_args)} for name in CHART_NAMES]
+    quick = [(_(label), url_for("admin_pages.dashboard", **{"from": (end - timedelta(days=n - 1)).isoformat(),
+                                                            "to": end.isoformat()}),
+              (end - start).days == n - 1) for n, label in PERIODS]
+    return render("admin/analytics.html", "analytics", _("Analytics"), start=start.isoformat(), end=end.isoformat(),
+                  shown=_("%(start)s to %(end)s", start=t.date(start, "long"), end=t.date(end, "long")),
+                  error=error, kpis=kpis, charts=charts, quick=quick, width=WIDTH, height=HEIGHT,
+                  tables=[(name, _(TABLES[name]), url_for("admin_api.analytics_csv", table=name, **period_args))
+                          for name in rt.analytics.TABLES if name in TABLES])

@@ -1,92 +1,251 @@
-"""Members: find one, see the ledger, adjust points and credit, correct a birthday."""
+"""Members: the shop's members at a glance (count, filters, sorts, pages, CSV export), and one
+member's page: balances, tier standing, birthday, points and store-credit adjustments with a
+reason, referrals and the ledger, in the admin's language."""
 from __future__ import annotations
 
+import uuid
+from datetime import date
+from decimal import Decimal, InvalidOperation
 
-from flask import request, session
+from babel.dates import get_month_names
+from flask import Response, request, session, stream_with_context, url_for
 
-from ...domain.birthdays import show as show_birthday
-from ...domain.errors import DomainError
-from .base import _page, _rt, _shop, bp
+from ... import i18n
+from ...domain.birthdays import NO_YEAR, BirthdayLocked
+from ...domain.errors import DomainError, InsufficientBalance, NotFound
+from ...i18n import N_
+from ...i18n import gettext as _
+from ...services.member_admin import ACTIVITY, SORT_LABELS, MemberDirectory, MemberQuery, kind_label, who
+from ...storage.member_list_repo import SORTS
+from .base import _rt, _shop, bp, message, render
+
+REFERRAL_STATUS = {"signed_up": N_("Signed up, no order yet"), "pending": N_("Ordered; rewarded when the return window ends"),
+                   "review": N_("Being checked by you"), "rewarded": N_("Rewarded"), "rejected": N_("Rejected")}
+DEFAULT_DESC = {"joined": True, "balance": True, "lifetime": True, "activity": True, "name": False}
+MAX_POINTS = 10**9
+
+
+def _directory() -> MemberDirectory:
+    rt = _rt()
+    return MemberDirectory(rt.db, rt.programs, rt.tiers, rt.clock)
+
+
+def _actor() -> str:
+    """Who acts from these pages, as stored (read back with `who`: "You, in the admin")."""
+    return f"admin-page:{session.get('admin_shop')}"
+
+
+def _query(args) -> tuple[MemberQuery, list[str]]:
+    """The list's query from the URL; a value that makes no sense is named and left out."""
+    errors: list[str] = []
+
+    def whole(name: str, label: str) -> int | None:
+        text = (args.get(name) or "").strip()
+        if not text:
+            return None
+        try:
+            value = int(text)
+        except ValueError:
+            errors.append(_("%(field)s must be a whole number.", field=label))
+            return None
+        if abs(value) > MAX_POINTS:
+            errors.append(_("%(field)s is too large.", field=label))
+            return None
+        return value
+
+    sort = args.get("sort") if args.get("sort") in SORTS else "joined"
+    direction = args.get("dir")
+    descending = DEFAULT_DESC[sort] if direction not in ("asc", "desc") else direction == "desc"
+    activity = args.get("activity") if args.get("activity") in ACTIVITY else None
+    tier = args.get("tier")
+    tier = None if tier is None or tier == "*" else tier[:40]
+    low, high = whole("min", _("Minimum points")), whole("max", _("Maximum points"))
+    if low is not None and high is not None and low > high:
+        errors.append(_("The minimum points must not be above the maximum."))
+        low = high = None
+    try:
+        page = max(1, min(int(args.get("page") or 1), 10**6))
+    except ValueError:
+        page = 1
+    return MemberQuery(q=(args.get("q") or "").strip()[:320], tier=tier, points_min=low, points_max=high,
+                       activity=activity, sort=sort, descending=descending, page=page), errors
+
+
+def _args(query: MemberQuery, **change) -> dict:
+    """The URL arguments of a list like `query`, with `change` applied (links keep the filters)."""
+    out = {"q": query.q or None, "tier": "*" if query.tier is None else query.tier,
+           "min": query.points_min, "max": query.points_max, "activity": query.activity,
+           "sort": query.sort, "dir": "desc" if query.descending else "asc", "page": query.page}
+    out.update(change)
+    return {k: v for k, v in out.items() if v is not None and v != "*" and not (k == "page" and v == 1)}
 
 
 @bp.get("/members")
 def members():
     shop = _shop()
-    q = request.args.get("q", "").strip()
-    found = []
-    if q:
-        rt = _rt()
-        for member_id in rt.members.search(shop.id, q, 50):
-            m, balance = rt.members.get(shop.id, member_id)
-            found.append({"id": m.id, "email": m.email, "name": m.name, "platform_customer_id": m.platform_customer_id,
-                          "tier": m.tier, "points": balance.points})
-    return _page("Members", "members", """<h1>{{ t.members }}</h1><form class="card" role="search">
-      <input name="q" value="{{ q }}" aria-label="{{ t.search }}" placeholder="email, name or customer id"> <button>{{ t.search }}</button></form>
-      {% if found %}<div class="card"><table><tr><th>Customer</th><th>Name</th><th>Email</th><th>Tier</th><th>Points</th></tr>
-      {% for m in found %}<tr><td><a href="{{ url_for('admin_pages.member', member_id=m.id) }}">{{ m.platform_customer_id }}</a></td>
-      <td>{{ m.name or '' }}</td><td>{{ m.email or '' }}</td><td>{{ m.tier or '' }}</td><td>{{ m.points }}</td></tr>{% endfor %}</table></div>{% endif %}""",
-                 q=q, found=found)
+    query, errors = _query(request.args)
+    listing = _directory().list(shop.id, query)
+    levels = [lvl.name for lvl in _rt().programs.for_reading(shop.id).program.tiers.levels]
+    tiers = levels + [name for name in listing["tiers_in_use"] if name not in levels]
+    headers = []
+    for key in ("name", "balance", "lifetime", "activity", "joined"):
+        on = query.sort == key
+        flip = not query.descending if on else DEFAULT_DESC[key]
+        headers.append({"key": key, "label": _(SORT_LABELS[key]), "on": on, "descending": query.descending,
+                        "url": url_for("admin_pages.members", **_args(query, sort=key, dir="desc" if flip else "asc", page=1))})
+    return render("admin/members.html", "members", _("Members"), query=query, listing=listing, errors=errors,
+                  tiers=tiers, headers={h["key"]: h for h in headers},
+                  activities=[(k, _(label)) for k, (label, _d, _a) in ACTIVITY.items()],
+                  sorts=[(k, _(label)) for k, label in SORT_LABELS.items()],
+                  filtered=any(v is not None for v in (query.tier, query.points_min, query.points_max, query.activity)) or bool(query.q),
+                  prev_url=url_for("admin_pages.members", **_args(query, page=listing["page"] - 1)) if listing["page"] > 1 else None,
+                  next_url=url_for("admin_pages.members", **_args(query, page=listing["page"] + 1)) if listing["page"] < listing["pages"] else None,
+                  export_url=url_for("admin_pages.members_csv", **_args(query, page=1)))
+
+
+@bp.get("/members.csv")
+def members_csv():
+    """The filtered list (every page) as CSV, streamed while it is read."""
+    shop = _shop()
+    query, _errors = _query(request.args)
+    day = _rt().clock.now().date().isoformat()
+    return Response(stream_with_context(_directory().export_csv(shop.id, query)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="members-{day}.csv"',
+                             "Cache-Control": "no-store"})
+
+
+def _points(text: str) -> int:
+    value = int((text or "").strip())
+    if value == 0 or abs(value) > MAX_POINTS:
+        raise ValueError
+    return value
+
+
+def _credit(text: str) -> Decimal:
+    value = Decimal((text or "").strip().replace(",", "."))
+    if not value.is_finite() or value == 0 or value != value.quantize(Decimal("0.01")) or abs(value) > MAX_POINTS:
+        raise InvalidOperation
+    return value
+
+
+def _birthday_text(form) -> str | None:
+    """The birthday as the domain reads it: YYYY-MM-DD from the date input, or --MM-DD from the
+    month and day when the year is not known. None: nothing given."""
+    full = (form.get("birthday_date") or "").strip()
+    if full:
+        return full
+    month, day = (form.get("birthday_month") or "").strip(), (form.get("birthday_day") or "").strip()
+    if month or day:
+        if not (month.isdigit() and day.isdigit()):
+            return "invalid"
+        return f"--{int(month):02d}-{int(day):02d}"
+    text = (form.get("birthday") or "").strip()  # a typed value (the JSON-era field), still read
+    return text or None
+
+
+def _post(shop, member_id: int) -> tuple[str | None, str | None]:
+    """Apply the member page's form; (success message, error message)."""
+    rt, form = _rt(), request.form
+    what = form.get("form")
+    if what == "birthday":
+        text = _birthday_text(form)
+        if text is None:
+            return None, _("Choose a date, or a day and a month.")
+        try:
+            current, _bal = rt.members.get(shop.id, member_id)
+            rt.members.set_birthday(shop.id, current.platform_customer_id, text, source="merchant", actor=_actor())
+        except BirthdayLocked:
+            return None, _("This birthday cannot be changed here.")
+        except DomainError:
+            return None, _("That is not a valid birthday: a real date, not in the future, in the last 120 years.")
+        return _("Birthday saved."), None
+    if what not in ("points", "credit"):
+        return None, _("Nothing to save.")
+    reason = " ".join((form.get("reason") or "").split())
+    try:
+        amount = _points(form.get("amount")) if what == "points" else _credit(form.get("amount"))
+    except (ValueError, InvalidOperation, ArithmeticError):
+        return None, (_("Enter a whole number of points other than zero, e.g. 50 or -20.") if what == "points"
+                      else _("Enter an amount other than zero with at most two decimals, e.g. 5.50 or -2."))
+    if not reason or len(reason) > 500:
+        return None, _("Say why (at most 500 characters): the member's history shows it.")
+    try:
+        rt.adjustments.adjust(shop.id, member_id, what, amount, key=f"admin-page:{form.get('nonce') or uuid.uuid4().hex}",
+                              actor=_actor(), reason=reason)
+    except InsufficientBalance:
+        return None, _("The member does not have that much to take away.")
+    except DomainError as exc:
+        return None, _("The adjustment was not made: %(reason)s", reason=exc.message)
+    t = i18n.current()
+    shown = t.number(amount) if what == "points" else t.money(amount, rt.members.get(shop.id, member_id)[1].credit.currency)
+    return (_("Points adjusted by %(amount)s.", amount=shown) if what == "points"
+            else _("Store credit adjusted by %(amount)s.", amount=shown)), None
+
+
+def explain_entry(entry, t) -> str:
+    """THE call site for a ledger line's "what and why" in the reader's language: the reason
+    code and its parameters rendered by `services.explain` when it is there (branch
+    `shopper-lang`), else the stored English reason."""
+    try:
+        from ...services.explain import explain  # type: ignore[import-not-found]
+    except ImportError:
+        return entry.reason
+    return explain(entry, t)
+
+
+def _birthday_shown(value: date | None, t) -> str | None:
+    if value is None:
+        return None
+    return t.month_day(value.month, value.day) if value.year == NO_YEAR else t.date(value, "long")
+
+
+def _stored_birthday(text: str | None, t) -> str:
+    """A birthday as the change log stores it (YYYY-MM-DD or --MM-DD), shown in the locale."""
+    if not text:
+        return "–"
+    if text.startswith("--"):
+        return t.month_day(int(text[2:4]), int(text[5:7]))
+    return t.date(text, "long")
 
 
 @bp.route("/members/<int:member_id>", methods=["GET", "POST"])
 def member(member_id: int):
     shop = _shop()
     rt = _rt()
-    message = error = None
-    if request.method == "POST" and "birthday" in request.form:
-        try:  # the merchant corrects a birthday: recorded with who and when
-            current, _ = rt.members.get(shop.id, member_id)
-            rt.members.set_birthday(shop.id, current.platform_customer_id, request.form.get("birthday", ""),
-                                    source="merchant", actor=f"admin-page:{session.get('admin_shop')}")
-            message = "ok"
-        except DomainError as exc:
-            error = exc.message
-    elif request.method == "POST":
-        try:
-            amount = int(request.form.get("amount", "0"))
-            rt.adjustments.adjust(shop.id, member_id, "points", amount, key=f"admin-page:{request.form.get('nonce', '')}",
-                                  actor=f"admin-page:{session.get('admin_shop')}", reason=request.form.get("reason", ""))
-            message = "ok"
-        except (ValueError, DomainError) as exc:
-            error = getattr(exc, "message", str(exc))
+    t = i18n.current()
     try:
         m, balance = rt.members.get(shop.id, member_id)
-    except DomainError:
-        return _page("Member", "members", '<p class="err">No such member.</p>'), 404
-    entries = rt.ledger.entries(shop.id, member_id, limit=200)
-    import uuid
-    return _page("Member", "members", """<h1>{{ m.name or m.platform_customer_id }} <span class="muted">{{ m.email or '' }} · {{ m.platform_customer_id }}</span></h1>
-      <div class="grid"><div class="card"><div class="muted">Points</div><div class="big" data-points>{{ b.points }}</div>
-      <div class="muted">{{ b.pending_points }} pending · {{ b.held_points }} held</div></div>
-      <div class="card"><div class="muted">Tier</div><div class="big">{{ m.tier or '–' }}</div>
-      <div class="muted">{{ 'since ' ~ m.tier_since.strftime('%Y-%m-%d') if m.tier_since else '' }}</div></div>
-      <div class="card"><div class="muted">Store credit</div><div class="big">{{ amt(b.credit.amount, b.credit.currency) }} {{ b.credit.currency }}</div></div>
-      <div class="card" data-referrals><div class="muted">Referrals</div><div class="big">{{ refs.referred|length }}</div>
-      <div class="muted">{{ 'code ' ~ refs.code if refs.code else 'no code yet' }}{% if refs.referred_by %} · referred by member
-      <a href="{{ url_for('admin_pages.member', member_id=refs.referred_by.referrer_member_id) }}">#{{ refs.referred_by.referrer_member_id }}</a>
-      ({{ refs.referred_by.status }}){% endif %}</div></div></div>
-      {% if refs.referred %}<div class="card"><h2>Referred friends</h2><table><tr><th>Friend</th><th>Status</th><th>Order</th><th>Why</th></tr>
-      {% for r in refs.referred %}<tr><td><a href="{{ url_for('admin_pages.member', member_id=r.friend_member_id) }}">#{{ r.friend_member_id }}</a></td>
-      <td>{{ r.status }}</td><td>{{ r.order_id or '' }}</td><td>{{ r.reason or '' }}</td></tr>{% endfor %}</table></div>{% endif %}
-      <div class="card"><h2>{{ t.adjust }}</h2>{% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}
-      {% if message %}<p class="ok" role="status">✓</p>{% endif %}
-      <form method="post">{{ csrf() }}<input type="hidden" name="nonce" value="{{ nonce }}">
-      <label>{{ t.amount }} <input name="amount" type="number" required></label>
-      <label>{{ t.reason }} <input name="reason" required minlength="1" maxlength="500"></label> <button>{{ t.adjust }}</button></form>
-      <p><a href="{{ url_for('admin_api.export_member', member_id=m.id) }}">{{ t.export }}</a></p></div>
-      <div class="card" data-birthday><h2>{{ t.birthday }}</h2>
-      <form method="post">{{ csrf() }}<label>{{ t.birthday }} <input name="birthday" value="{{ bday or '' }}"
-      placeholder="1990-03-01" required maxlength="10" aria-describedby="bday-help"></label> <button>{{ t.save }}</button>
-      <span id="bday-help" class="muted">{{ t.birthday_help }}</span></form>
-      {% if bday_changes %}<table><tr><th>When</th><th>From</th><th>To</th><th>By</th></tr>{% for c in bday_changes %}
-      <tr><td>{{ c.at[:16].replace('T', ' ') }}</td><td>{{ c.old or '–' }}</td><td>{{ c.new }}</td><td>{{ c.actor or c.source }} ({{ c.source }})</td></tr>
-      {% endfor %}</table>{% endif %}</div>
-      <div class="card"><h2>{{ t.ledger }}</h2><table><tr><th>When</th><th>What and why</th><th>Points</th><th>Credit</th><th>By</th></tr>
-      {% for e in entries %}<tr><td>{{ e.created_at.strftime('%Y-%m-%d %H:%M') }}</td><td><strong>{{ e.kind }}</strong> {{ e.reason }}
-      {% if e.details and e.details.notes %}<ul class="muted" style="margin:2px 0">{% for n in e.details.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
-      {% if e.program_version %}<span class="muted">program v{{ e.program_version }}</span>{% endif %}</td>
-      <td>{{ e.points + e.points_pending if e.asset == 'points' else '' }}{{ ' (pending)' if e.points_pending else '' }}</td>
-      <td>{{ amt(e.credit + e.credit_pending, b.credit.currency) if e.asset == 'credit' else '' }}</td><td>{{ e.actor or e.source }}</td></tr>{% endfor %}
-      </table></div>""", m=m, b=balance, entries=entries, error=error, message=message, nonce=uuid.uuid4().hex,
-                 refs=rt.referrals.for_member(shop.id, member_id), bday=show_birthday(m.birthday),
-                 bday_changes=rt.members.birthday_changes(shop.id, member_id))
+    except NotFound:
+        return message(404, _("Member not found"), _("This shop has no such member."))
+    done = error = None
+    if request.method == "POST":
+        done, error = _post(shop, member_id)
+        m, balance = rt.members.get(shop.id, member_id)
+    tz = shop.timezone or "UTC"
+    ledger = [{"when": t.datetime(e.created_at, tz), "what": kind_label(e.kind, t), "why": explain_entry(e, t),
+               "points": int(e.points + e.points_pending) if e.asset == "points" else None,
+               "pending": bool(e.points_pending or e.credit_pending),
+               "credit": Decimal(e.credit + e.credit_pending) if e.asset == "credit" else None,
+               "notes": (e.details or {}).get("notes") or [] if isinstance(e.details, dict) else [],
+               "by": who(e.actor, e.source, t, shop.platform)}
+              for e in rt.ledger.entries(shop.id, member_id, limit=200)]
+    changes = [{"when": t.datetime(c["at"], tz), "old": _stored_birthday(c["old"], t), "new": _stored_birthday(c["new"], t),
+                "by": who(c["actor"], c["source"], t, shop.platform)}
+               for c in rt.members.birthday_changes(shop.id, member_id)]
+    refs = rt.referrals.for_member(shop.id, member_id)
+    referred = [{**r, "status_text": _(REFERRAL_STATUS[r["status"]]) if r["status"] in REFERRAL_STATUS else r["status"]}
+                for r in refs["referred"]]
+    by = refs["referred_by"]
+    names = get_month_names("wide", context="stand-alone", locale=t.locale)
+    months = [(n, names[n].capitalize()) for n in range(1, 13)]
+    return render("admin/member.html", "members", m.name or m.email or m.platform_customer_id,
+                  m=m, b=balance, currency=balance.credit.currency, standing=_directory().standing(shop.id, member_id),
+                  ledger=ledger, changes=changes, code=refs["code"], referred=referred,
+                  referred_by=by, referred_by_status=(_(REFERRAL_STATUS[by["status"]]) if by and by["status"] in REFERRAL_STATUS else by and by["status"]),
+                  birthday=_birthday_shown(m.birthday, t),
+                  birthday_value=m.birthday.isoformat() if m.birthday and m.birthday.year != NO_YEAR else "",
+                  birthday_month=m.birthday.month if m.birthday and m.birthday.year == NO_YEAR else None,
+                  birthday_day=m.birthday.day if m.birthday and m.birthday.year == NO_YEAR else None,
+                  months=months, today=rt.clock.now().date().isoformat(),
+                  joined=t.date(m.created_at, "long"), tier_since=t.date(m.tier_since, "long") if m.tier_since else None,
+                  done=done, error=error, nonce=uuid.uuid4().hex)

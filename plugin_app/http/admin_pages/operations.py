@@ -1,67 +1,74 @@
-"""Operations: flagged reward codes, reconciliation, workers, failed deliveries."""
+"""Operations: what needs the merchant's decision or attention, in plain words: reward codes used
+by another customer, the last check against the platform, the background workers, deliveries
+that failed, and redemptions the platform refused."""
 from __future__ import annotations
-
 
 from flask import request
 
-from ...domain.errors import DomainError
-from .base import _page, _rt, _shop, bp
+from ... import i18n
+from ...domain.errors import DomainError, InvalidState, NotFound
+from ...i18n import N_
+from ...i18n import gettext as _
+from ...services.member_admin import who
+from .base import _rt, _shop, bp, render
+
+WORKER_STATES = {"working": N_("working"), "reconnecting": N_("waiting for Redis"), "starting": N_("starting"),
+                 "stopped": N_("stopped")}
+REPLAYED = {"received": N_("The delivery is queued again."), "done": N_("The delivery was processed."),
+            "failed": N_("The delivery failed again; see the reason below."),
+            "ignored": N_("The delivery was looked at again and needed nothing."),
+            "not_failed": N_("That delivery has not failed (any more): nothing to do.")}
+
+
+def _amount(asset: str, amount: str, currency: str, t) -> str:
+    return t.gettext("%(points)s points", points=t.number(int(amount))) if asset == "points" else t.money(amount, currency)
 
 
 @bp.route("/operations", methods=["GET", "POST"])
 def operations():
     shop = _shop()
     rt = _rt()
-    replayed = decided = error = None
+    t = i18n.current()
+    tz = shop.timezone or "UTC"
+    done = error = None
     if request.method == "POST" and request.form.get("action") == "decide":
         try:
             rt.cart.decide(shop.id, int(request.form.get("redemption_id", "0") or 0),
-                           decision=request.form.get("decision", ""), reason=request.form.get("reason", ""),
+                           decision=request.form.get("decision", ""), reason=" ".join(request.form.get("reason", "").split()),
                            actor=f"admin-page:{shop.id}")
-            decided = True
-        except (ValueError, DomainError) as exc:
-            error = getattr(exc, "message", str(exc))
+            done = _("Decision saved.")
+        except ValueError:
+            error = _("That reward code is not in the list.")
+        except NotFound:
+            error = _("That reward code is not in the list.")
+        except InvalidState:
+            error = _("That reward code was already decided.")
+        except DomainError as exc:
+            error = _("Choose a decision and say why.") if exc.details.get("field") in ("decision", "reason") \
+                else _("The decision was not saved: %(reason)s", reason=exc.message)
     elif request.method == "POST":
-        replayed = rt.inbox.replay(shop.id, int(request.form.get("id", "0") or 0))
+        try:
+            outcome = rt.inbox.replay(shop.id, int(request.form.get("id", "0") or 0))
+            done = _(REPLAYED.get(outcome, REPLAYED["received"]))
+        except ValueError:
+            error = _("That delivery is not in the list.")
     from ...services.reconcile import sync_status
 
     sync = sync_status(rt.db, shop.id)
-    flagged = rt.cart.flagged(shop.id)
-    return _page("Operations", "operations", """<h1>{{ t.operations }}</h1>
-      {% if replayed %}<p class="ok" role="status">{{ t.replay }}: {{ replayed }}</p>{% endif %}
-      {% if decided %}<p class="ok" role="status">{{ t.decision_saved }}</p>{% endif %}
-      {% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}
-      <div class="card" data-flagged><h2>{{ t.flagged }}</h2><p class="muted">{{ t.flagged_help }}</p>
-      <table><tr><th>{{ t.code }}</th><th>{{ t.owner }}</th><th>{{ t.used_by }}</th><th>{{ t.order }}</th><th>{{ t.held }}</th><th>{{ t.decision }}</th></tr>
-      {% for r in flagged %}<tr><td>{{ r.code }}</td>
-      <td><a href="{{ url_for('admin_pages.member', member_id=r.member_id) }}">{{ r.owner_customer_id }}</a> <span class="muted">{{ r.owner_email or '' }}</span></td>
-      <td>{{ r.used_by_customer_id or t.guest }}</td><td>{{ r.order_id or '' }}</td><td>{{ r.amount }} {{ r.asset }}</td>
-      <td>{% if r.status == 'flagged' %}<form method="post">{{ csrf() }}<input type="hidden" name="action" value="decide">
-      <input type="hidden" name="redemption_id" value="{{ r.id }}">
-      <select name="decision" aria-label="{{ t.decision }}"><option value="commit">{{ t.commit }}</option><option value="release">{{ t.release }}</option></select>
-      <input name="reason" required minlength="1" maxlength="500" placeholder="{{ t.reason }}" aria-label="{{ t.reason }}">
-      <button>{{ t.decide }}</button></form>
-      {% else %}{{ t.commit if r.decision == 'commit' else t.release }} · {{ t.decided_by }} {{ r.decided_by }} · {{ r.decided_at[:16] }}
-      <div class="muted">{{ r.reason }}</div>{% endif %}</td></tr>
-      {% else %}<tr><td class="muted" colspan="6">–</td></tr>{% endfor %}</table></div>
-      <div class="card"><h2>{{ t.reconciled }}</h2><p>{{ sync.checked_at[:16] if sync and sync.checked_at else '–' }}
-      {% if sync and sync.last_error %}<span class="err">{{ sync.last_error }}</span>{% endif %}</p></div>
-      <div class="card" data-workers><h2>{{ t.workers }}</h2>
-      {% if workers is none %}<p class="muted">{{ t.in_process }}</p>
-      {% elif not workers %}<p class="err">{{ t.no_workers }}</p>
-      {% else %}<table>{% for w in workers %}<tr><td>{{ w.host }} · {{ w.pid }}</td>
-      <td>{% if w.alive %}<span class="ok">{{ t.worker_alive }}</span>, {{ t.worker_states.get(w.state, w.state) }}{% else %}<span class="muted">{{ t.worker_states.get(w.state, w.state) if w.state == 'stopped' else t.worker_silent }} {{ w.last_seen[:16] }}</span>{% endif %}
-      {% if w.detail %}<div class="muted" style="font-size:12px">{{ w.detail }}</div>{% endif %}</td></tr>{% endfor %}</table>{% endif %}</div>
-      <div class="card"><h2>{{ t.failed }}</h2><table><tr><th>Topic</th><th>Received</th><th>Attempts</th><th>Reason</th><th></th></tr>
-      {% for d in failed %}<tr><td>{{ d.topic }}</td><td>{{ d.received_at[:16] }}</td><td>{{ d.attempts }}</td>
-      <td>{{ d.reason }}<div class="muted" style="font-size:12px">{{ d.error }}</div></td><td><form method="post">{{ csrf() }}<input type="hidden" name="id" value="{{ d.id }}"><button>{{ t.replay }}</button></form></td></tr>
-      {% else %}<tr><td class="muted" colspan="5">–</td></tr>{% endfor %}</table></div>
-      <div class="card"><h2>Redemptions the platform refused</h2><table><tr><th>When</th><th>Member</th><th>Reward</th><th>Reason</th></tr>
-      {% for r in refused %}<tr><td>{{ r.at[:16] }}</td><td><a href="{{ url_for('admin_pages.member', member_id=r.member_id) }}">#{{ r.member_id }}</a></td>
-      <td>{{ r.reward_id or 'store credit' }} ({{ r.amount }} {{ r.asset }}, returned)</td><td>{{ r.reason }}</td></tr>
-      {% else %}<tr><td class="muted" colspan="4">–</td></tr>{% endfor %}</table></div>""",
-                 sync=sync, failed=rt.inbox.failed(shop.id), refused=rt.cart.failed(shop.id), replayed=replayed,
-                 flagged=flagged, decided=decided, error=error, workers=_workers(rt))
+    flagged = [{**r, "held": _amount(r["asset"], r["amount"], shop.currency, t),
+                "decided_by_text": who(r["decided_by"], "admin", t, shop.platform) if r["decided_by"] else "",
+                "decided_when": t.datetime(r["decided_at"], tz) if r["decided_at"] else ""}
+               for r in rt.cart.flagged(shop.id)]
+    failed = [{**d, "when": t.datetime(d["received_at"], tz)} for d in rt.inbox.failed(shop.id)]
+    refused = [{**r, "when": t.datetime(r["at"], tz), "value": _amount(r["asset"], r["amount"], shop.currency, t)}
+               for r in rt.cart.failed(shop.id)]
+    workers = _workers(rt)
+    if workers:
+        workers = [{**w, "state_text": _(WORKER_STATES[w["state"]]) if w["state"] in WORKER_STATES else w["state"],
+                    "seen": t.datetime(w["last_seen"], tz)} for w in workers]
+    return render("admin/operations.html", "operations", _("Operations"), done=done, error=error, flagged=flagged,
+                  checked=t.datetime(sync["checked_at"], tz) if sync and sync.get("checked_at") else None,
+                  sync_error=sync and sync.get("last_error"), workers=workers, failed=failed, refused=refused)
 
 
 def _workers(rt) -> list[dict] | None:
