@@ -6,8 +6,10 @@ itself keeps the strict Content-Security-Policy (no inline style: the chart's ow
 in the SVG document, which an <img> renders as a static picture, scripts never run)."""
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pygal
 from flask import Response, abort, request, url_for
@@ -63,6 +65,19 @@ def _common(t) -> dict:
                 no_data_text=t.gettext("No data in this period"))
 
 
+def _ticks(values, integer: bool = True) -> list:
+    """Five or so round steps from 0 to above the largest value (whole numbers for counts), so
+    an axis reads "0, 2, 4…" rather than "0, 0.2, 0.4…" or labels too long to fit."""
+    top = max([float(v) for v in values if v is not None] + [0.0])
+    top = max(top, 4.0 if integer else 1.0)
+    raw = top / 5
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    if integer:
+        step = max(1, math.ceil(step))
+    return [round(step * i, 6) for i in range(math.ceil(top / step) + 1)]
+
+
 def _days(t, rows: list[dict]) -> tuple[list[str], list[str]]:
     labels = [t.date(r["day"], "d MMM") for r in rows]
     return labels, labels[::max(1, len(labels) // 8)]
@@ -72,10 +87,23 @@ def _chart(name: str, board: dict, currency: str, t):
     """One chart of the dashboard (a pygal chart, titled and labelled in `t`'s language)."""
     common = _common(t)
     seg = board["orders"]
+
+    def amount(v):  # money on an axis: the currency is in the title, whole amounts without decimals
+        if v is None:
+            return "–"
+        return t.number(int(v)) if float(v).is_integer() else t.number(round(Decimal(str(v)), 2))
+
     if name in ("daily", "orders", "enrolments"):
         rows = {"daily": board["daily"], "orders": board["daily_orders"], "enrolments": board["daily_enrolments"]}[name]
         kind = {"daily": pygal.Line, "orders": pygal.StackedBar, "enrolments": pygal.Bar}[name]
-        chart = kind(title=t.gettext(TABLES[name]), x_label_rotation=30, show_minor_x_labels=False, **common)
+        if name == "daily":
+            top = [max(d["points_issued"], d["points_redeemed"], d["points_expired"]) for d in rows]
+        elif name == "orders":
+            top = [d["member_orders"] + d["guest_orders"] for d in rows]
+        else:
+            top = [d["members"] for d in rows]
+        chart = kind(title=t.gettext(TABLES[name]), x_label_rotation=30, show_minor_x_labels=False,
+                     y_labels=_ticks(top), **common)
         chart.x_labels, chart.x_labels_major = _days(t, rows)
         if name == "daily":
             chart.add(t.gettext("Points issued"), [d["points_issued"] for d in rows])
@@ -88,34 +116,39 @@ def _chart(name: str, board: dict, currency: str, t):
             chart.add(t.gettext("New members"), [d["members"] for d in rows])
         return chart
     if name == "tiers":
-        chart = pygal.Bar(title=t.gettext("Members per tier"), **common)
+        chart = pygal.Bar(title=t.gettext("Members per tier"), y_labels=_ticks(board["members"]["per_tier"].values()), **common)
         for tier, n in board["members"]["per_tier"].items():
             chart.add(tier, [n])
         return chart
     if name == "aov":
-        chart = pygal.Bar(title=t.gettext("Average order value"),
-                          **{**common, "value_formatter": lambda v: t.money(round(v, 2), currency) if v is not None else "–"})
+        values = [float(seg[k]["average_order_value"]["amount"]) for k in ("members", "non_members")
+                  if seg[k]["average_order_value"]]
+        chart = pygal.Bar(title=f'{t.gettext("Average order value")} ({currency})', y_labels=_ticks(values, integer=False),
+                          **{**common, "value_formatter": amount})
         for label, key in ((t.gettext("Members"), "members"), (t.gettext("Non-members"), "non_members")):
             value = seg[key]["average_order_value"]
             chart.add(label, [float(value["amount"]) if value else None])
         return chart
     if name == "repeat":
-        chart = pygal.Bar(title=t.gettext("Repeat purchase rate"), range=(0, 1),
+        chart = pygal.Bar(title=t.gettext("Repeat purchase rate"), range=(0, 1), y_labels=[0, 0.25, 0.5, 0.75, 1],
                           **{**common, "value_formatter": lambda v: t.percent(v) if v is not None else "–"})
         for label, key in ((t.gettext("Members"), "members"), (t.gettext("Non-members"), "non_members")):
             rate = seg[key]["repeat_purchase_rate"]
             chart.add(label, [float(rate) if rate is not None else None])
         return chart
     if name == "money":
-        chart = pygal.HorizontalBar(title=t.gettext("Cost and revenue"),
-                                    **{**common, "value_formatter": lambda v: t.money(round(v, 2), currency) if v is not None else "–"})
+        values = [float(board["program"]["cost"]["amount"]), float(board["program"]["revenue_touched"]["amount"]),
+                  float(seg["with_redemptions"]["revenue"]["amount"])]
+        chart = pygal.HorizontalBar(title=f'{t.gettext("Cost and revenue")} ({currency})', y_labels=_ticks(values, integer=False),
+                                    **{**common, "value_formatter": amount})
         chart.add(t.gettext("Program cost"), [float(board["program"]["cost"]["amount"])])
         chart.add(t.gettext("Members' net sales"), [float(board["program"]["revenue_touched"]["amount"])])
         chart.add(t.gettext("Sales with a reward used"), [float(seg["with_redemptions"]["revenue"]["amount"])])
         return chart
     if name == "referrals":
         funnel = board["referrals"] or {}
-        chart = pygal.HorizontalBar(title=t.gettext("Referral funnel (all time)"), **common)
+        chart = pygal.HorizontalBar(title=t.gettext("Referral funnel (all time)"),
+                                    y_labels=_ticks(funnel.get(k) for k in FUNNEL), **common)
         for key, label in FUNNEL.items():
             if key in funnel:
                 chart.add(t.gettext(label), [funnel[key]])
