@@ -12,6 +12,7 @@ from flask import Response, request, session, stream_with_context, url_for
 
 from ... import i18n
 from ...domain.birthdays import NO_YEAR, BirthdayLocked
+from ...domain.birthdays import show as show_birthday
 from ...domain.errors import DomainError, InsufficientBalance, NotFound
 from ...i18n import N_
 from ...i18n import gettext as _
@@ -130,15 +131,19 @@ def _credit(text: str) -> Decimal:
 
 def _birthday_text(form) -> str | None:
     """The birthday as the domain reads it: YYYY-MM-DD from the date input, or --MM-DD from the
-    month and day when the year is not known. None: nothing given."""
+    day and month when the year is not known; whichever the merchant changed (the form carries
+    the value it showed), the full date when both changed. None: nothing given."""
+    was = (form.get("birthday_was") or "").strip()
     full = (form.get("birthday_date") or "").strip()
-    if full:
-        return full
     month, day = (form.get("birthday_month") or "").strip(), (form.get("birthday_day") or "").strip()
+    no_year = None
     if month or day:
-        if not (month.isdigit() and day.isdigit()):
-            return "invalid"
-        return f"--{int(month):02d}-{int(day):02d}"
+        no_year = f"--{int(month):02d}-{int(day):02d}" if month.isdigit() and day.isdigit() else "invalid"
+    changed = [value for value in (full, no_year) if value and value != was]
+    if changed:
+        return changed[0]
+    if full or no_year:
+        return was
     text = (form.get("birthday") or "").strip()  # a typed value (the JSON-era field), still read
     return text or None
 
@@ -242,7 +247,7 @@ def member(member_id: int):
                   m=m, b=balance, currency=balance.credit.currency, standing=_directory().standing(shop.id, member_id),
                   ledger=ledger, changes=changes, code=refs["code"], referred=referred,
                   referred_by=by, referred_by_status=(_(REFERRAL_STATUS[by["status"]]) if by and by["status"] in REFERRAL_STATUS else by and by["status"]),
-                  birthday=_birthday_shown(m.birthday, t),
+                  birthday=_birthday_shown(m.birthday, t), birthday_was=show_birthday(m.birthday) or "",
                   birthday_value=m.birthday.isoformat() if m.birthday and m.birthday.year != NO_YEAR else "",
                   birthday_month=m.birthday.month if m.birthday and m.birthday.year == NO_YEAR else None,
                   birthday_day=m.birthday.day if m.birthday and m.birthday.year == NO_YEAR else None,
