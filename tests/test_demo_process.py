@@ -140,7 +140,7 @@ def test_make_run_starts_and_every_request_answers_at_once_while_the_jobs_run(de
     member_page = merchant("GET", "/admin/members/1").text
     fields = dict(form_data(member_page, 0))
     fields.update(amount="25", reason="goodwill, from the demo test")
-    assert "✓" in merchant("POST", "/admin/members/1", data=fields).text
+    assert "Points adjusted by 25." in merchant("POST", "/admin/members/1", data=fields).text
     section = merchant("GET", "/admin/program/rewards").text
     saved = merchant("POST", "/admin/program/rewards", data=as_form(form_data(section) + [("action", "save")])).text
     assert 'class="ok"' in saved, saved[-2000:]
