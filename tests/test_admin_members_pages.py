@@ -262,4 +262,4 @@ def test_analytics_period_errors_in_the_admins_language(browser, admin):  # noqa
     page.goto(f"{admin.base}/admin/dashboard?from=2020-01-10&to=2020-01-01&lang=it")
     assert page.locator("[role=alert]").inner_text() == "L'inizio deve precedere la fine."
     page.goto(f"{admin.base}/admin/dashboard?from=2020-02-30&lang=en")
-    assert page.locator("[role=alert]").inner_text() == "Choose real dates for the period."
+    assert page.locator("[role=alert]").inner_text() == "The start of the period is not a valid date."

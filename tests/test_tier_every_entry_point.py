@@ -31,11 +31,11 @@ def by_admin_page(client, rt, shop, key, member):
     client.post("/admin/login", data={"key": key})
     page = client.get(f"/admin/members/{member.id}").data.decode()
     form = re.search(r'<form method="post"><input type="hidden" name="csrf" value="([^"]+)">'
-                     r'<input type="hidden" name="nonce" value="([^"]+)">', page)
-    assert form, "the member page's adjustment form"
+                     r'<input type="hidden" name="form" value="points"><input type="hidden" name="nonce" value="([^"]+)">', page)
+    assert form, "the member page's points adjustment form"
     csrf, nonce = form.groups()
     answer = client.post(f"/admin/members/{member.id}",
-                         data={"csrf": csrf, "nonce": nonce, "amount": "600", "reason": "goodwill"})
+                         data={"csrf": csrf, "form": "points", "nonce": nonce, "amount": "600", "reason": "goodwill"})
     assert answer.status_code == 200 and 'role="status"' in answer.data.decode()
 
 

@@ -43,8 +43,10 @@ def _period(today: date) -> tuple[date, date, str | None]:
             error = _("The start must be before the end.")
         elif "ten years" in text:
             error = _("A period can be at most ten years.")
+        elif exc.details.get("field") == "to":
+            error = _("The end of the period is not a valid date.")
         else:
-            error = _("Choose real dates for the period.")
+            error = _("The start of the period is not a valid date.")
         return today - timedelta(days=29), today, error
 
 
