@@ -67,11 +67,14 @@ members = Table(
     UniqueConstraint("shop_id", "platform_customer_id", name="uq_members_shop_customer"),
     Index("ix_members_shop_email", "shop_id", "email"),
     Index("ix_members_shop_created", "shop_id", "created_at"),
-    # the admin's list of members: sort by last activity or name, filter by tier (0019)
-    Index("ix_members_shop_activity", "shop_id", "last_activity_at", "id"),
+    # the admin's list of members: sort by name, filter by tier (0019); by last activity: below
     Index("ix_members_shop_name", "shop_id", "name", "id"),
     Index("ix_members_shop_tier", "shop_id", "tier"),
 )
+
+# The admin's list sorts by last activity most recent first, the never active last (0019)
+Index("ix_members_shop_activity", members.c.shop_id, members.c.last_activity_at.desc().nulls_last(),
+      members.c.id.desc())
 
 balances = Table(
     "balances", metadata,
