@@ -122,7 +122,7 @@ def render(kind: str, lang: str, setting, context: dict, brand: Brand) -> dict:
     lang = i18n.locale_of(lang)
     own_subject, own_body = setting.wording(lang) if setting is not None else ("", "")
     default_subject, default_body = default_wording(kind, lang)
-    subject = " ".join(fill(own_subject or default_subject, context).split())[:200]
+    subject = re.sub(r"[ \t\r\n]+", " ", fill(own_subject or default_subject, context)).strip()[:200]  # keeps no-break spaces
     body = fill(own_body or default_body, context)
     paragraphs = _paragraphs(body)
     # the preheader (the line inboxes show after the subject): the first paragraph that is not
