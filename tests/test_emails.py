@@ -192,3 +192,39 @@ def test_send_a_test_arrives_through_the_relay(clean_db, smtp):  # noqa: F811
     assert "6,00\xa0€" in text and '<html lang="de"' in html and msg["From"] == "Bottega <rewards@loyalty.example>"
     assert rt.notifier.log(shop.id) == []  # a test is not a member's e-mail
     app.extensions["loyalty"].close()
+
+
+from .test_admin_pages import admin as admin_store, sign_in  # noqa: E402,F401  (fixtures)
+from .test_widgets import SHOTS, browser, needs_browser, store  # noqa: E402,F401  (fixtures)
+
+EMAIL_SHOTS = SHOTS.parent / "emails"
+
+
+@needs_browser
+def test_emails_page_and_a_rendered_email_in_chromium(browser, admin_store):  # noqa: F811
+    """The E-mails page in English and Italian, the preview frame loaded under its own policy
+    (the e-mail's inline styles apply, nothing is blocked), and the HTML e-mail itself."""
+    EMAIL_SHOTS.mkdir(parents=True, exist_ok=True)
+    page = sign_in(browser, admin_store)
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(f"{admin_store.base}/admin/emails?lang=en&kind=cashback_available&preview_lang=en")
+    assert page.locator("nav a[aria-current=page]").inner_text() == "E-mails"
+    frame = page.frame_locator("iframe.mail-preview")
+    frame.locator("table").first.wait_for()
+    assert "store credit to spend" in frame.locator("body").inner_text()
+    button = frame.locator("a[href^='https://']").first
+    assert button.evaluate("e => getComputedStyle(e).paddingTop") == "12px"  # inline styles applied
+    page.screenshot(path=str(EMAIL_SHOTS / "emails-page-en.png"), full_page=True)
+    page.goto(f"{admin_store.base}/admin/emails?lang=it&kind=tier_reached&preview_lang=it")
+    page.frame_locator("iframe.mail-preview").locator("table").first.wait_for()
+    assert "Invia una prova" in page.content()
+    page.screenshot(path=str(EMAIL_SHOTS / "emails-page-it.png"), full_page=True)
+    assert not blocked, blocked
+    for lang, kind in (("it", "cashback_available"), ("en", "welcome")):
+        page.set_viewport_size({"width": 700, "height": 900})
+        page.goto(f"{admin_store.base}/admin/emails/preview/{kind}?lang={lang}")
+        width = page.locator("table[width='600']").first.evaluate("e => e.getBoundingClientRect().width")
+        assert width <= 600
+        page.screenshot(path=str(EMAIL_SHOTS / f"email-{kind}-{lang}.png"), full_page=True)
+    page.context.close()
