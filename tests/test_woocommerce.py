@@ -217,7 +217,7 @@ def test_the_wordpress_plugin_signs_tokens_the_backend_accepts(tmp_path):
     script = tmp_path / "sign.php"
     script.write_text("<?php\n"
                       "define('ABSPATH', '/');\n"
-                      "function add_action(...$a) {}\n"
+                      "function add_action(...$a) {}\nfunction add_filter(...$a) {}\n"
                       f"require '{plugin}';\n"
                       "echo loyalty_widget_token(array('shop_id' => 42, 'widget_secret' => 's3cret'), 1234);\n")
     token = subprocess.run(["php", str(script)], capture_output=True, text=True, check=True).stdout.strip()
@@ -363,7 +363,7 @@ def test_the_wordpress_plugin_sends_guests_to_the_my_account_page_or_the_setting
     script = tmp_path / "join.php"
     script.write_text("<?php\n"
                       "define('ABSPATH', '/');\n"
-                      "function add_action(...$a) {}\n"
+                      "function add_action(...$a) {}\nfunction add_filter(...$a) {}\n"
                       "function wc_get_page_permalink($page) { return 'https://shop.example/' . ($page === 'myaccount' ? 'my-account/' : ''); }\n"
                       f"require '{plugin}';\n"
                       "echo loyalty_widget_join_url(array('join_url' => '')), \"\\n\";\n"
