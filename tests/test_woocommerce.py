@@ -227,6 +227,33 @@ def test_the_wordpress_plugin_signs_tokens_the_backend_accepts(tmp_path):
         identity.verify(token, "other-secret")
 
 
+@pytest.mark.skipif(__import__("shutil").which("php") is None, reason="php is not installed here (CI lints it where it is)")
+def test_the_wordpress_plugin_adds_the_users_language_to_webhook_payloads(tmp_path):
+    """The plugin's `woocommerce_webhook_payload` filter, run in PHP with WordPress stubbed: a
+    customer's or an order's payload gains the user's `locale` meta as `loyalty_locale`; a user
+    who follows the site's language (empty meta), a guest order and a deleted resource do not."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    plugin = Path(__file__).resolve().parent.parent / "connectors/woocommerce/wordpress/loyalty-widget.php"
+    script = tmp_path / "filter.php"
+    script.write_text("<?php\n"
+                      "define('ABSPATH', '/');\n"
+                      "$filters = array();\n"
+                      "function add_action(...$a) {}\n"
+                      "function add_filter($name, $fn, ...$rest) { global $filters; $filters[$name] = $fn; }\n"
+                      "function get_user_meta($id, $key, $single) { return $id === 7 && $key === 'locale' ? 'it_IT' : ''; }\n"
+                      f"require '{plugin}';\n"
+                      "$f = $filters['woocommerce_webhook_payload'];\n"
+                      "echo json_encode(array($f(array('id' => 7), 'customer', 7), $f(array('id' => 9, 'customer_id' => 7), 'order', 9),\n"
+                      "  $f(array('id' => 8), 'customer', 8), $f(array('id' => 10, 'customer_id' => 0), 'order', 10),\n"
+                      "  $f(array('id' => 0), 'customer', 7)));\n")
+    out = json.loads(subprocess.run(["php", str(script)], capture_output=True, text=True, check=True).stdout)
+    assert out[0] == {"id": 7, "loyalty_locale": "it_IT"} and out[1]["loyalty_locale"] == "it_IT"
+    assert "loyalty_locale" not in out[2] and "loyalty_locale" not in out[3] and out[4] == {"id": 0}
+
+
 # -- issue 14, item 2: coupons expire ------------------------------------------------------
 def test_reward_coupons_expire_in_the_stores_time_zone_and_are_read_back(env):
     """WooCommerce drops `date_expires_gmt` on write and reads `date_expires` in the site's
