@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 LOCK   := requirements.lock
 TOOLS  := .venv-tools
 
-.PHONY: run test test-fast lint bench clean lock upgrade
+.PHONY: run test test-fast lint bench clean lock upgrade messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ test: $(VENV)/.installed-test
 
 test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m fast -q
+
+# Which texts the code and the templates use that a language's catalogue lacks (exit 1 if any);
+# `make messages STUB=missing.po` also writes them as a .po stub to translate.
+messages: $(VENV)/.installed
+	$(BIN)/python -m plugin_app.i18n.extract $(if $(STUB),--stub $(STUB))
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/ledger.py

@@ -67,7 +67,8 @@ def order(order_id: int = 6120345678901, *, customer_id: int | None = 7300400500
           refunds: list[dict] | None = None, test: bool = False, shipping: str = "6.99",
           shipping_tax: str = "0.00", unallocated_discount: str = "0.00", discount_code: str = "SPRING",
           taxes_included: bool = False, fulfillment_status: str | None = None,
-          created_at: str = "2026-03-14T10:22:05-04:00", updated_at: str | None = None) -> dict:
+          created_at: str = "2026-03-14T10:22:05-04:00", updated_at: str | None = None,
+          customer_locale: str | None = None) -> dict:
     """A REST order whose totals agree with its lines, as Shopify's do:
     `total_line_items_price` = sum of price x quantity; `total_discounts` = every allocation plus
     `unallocated_discount` (an order discount no line carries, as in Shopify's own orders/create
@@ -77,6 +78,9 @@ def order(order_id: int = 6120345678901, *, customer_id: int | None = 7300400500
     included). `discount_applications[0]` is the code the allocations point at. The `current_*`
     amounts follow edits and refunds (https://shopify.dev/docs/api/admin-rest/latest/resources/order:
     "The value of this field reflects order edits, returns, and refunds").
+    `customer_locale` is the storefront language the customer ordered in ("fr", or "fr-FR" with
+    the region since API 2021-10: https://shopify.dev/changelog/locale-fields-are-now-appended-with-language-and-country-codes);
+    null here by default, as for an order made in the admin.
     Simplifications: one discount application, one tax rate, no duties; `subtotal_price` is
     computed from the lines given, an edited order's added lines included (Shopify's own may stay
     at the original figure; the translator copes with both)."""
@@ -114,7 +118,7 @@ def order(order_id: int = 6120345678901, *, customer_id: int | None = 7300400500
         "name": f"#{order_id % 10000}", "order_number": order_id % 10000,
         "email": customer["email"] if customer else "guest@example.org",
         "created_at": created_at, "updated_at": updated_at or created_at, "processed_at": created_at,
-        "currency": "EUR", "presentment_currency": "EUR",
+        "customer_locale": customer_locale, "currency": "EUR", "presentment_currency": "EUR",
         "total_line_items_price": str(items.quantize(two)), "total_discounts": str(discounts.quantize(two)),
         "subtotal_price": str(subtotal.quantize(two)), "total_price": str(total.quantize(two)),
         "total_tax": str(tax.quantize(two)), "taxes_included": taxes_included,
@@ -551,6 +555,7 @@ def to_graphql(o: dict) -> dict:
         "taxesIncluded": o["taxes_included"], "displayFinancialStatus": o["financial_status"].upper(),
         "displayFulfillmentStatus": (o["fulfillment_status"] or "unfulfilled").upper(),
         "currencyCode": o["currency"], "customer": {"legacyResourceId": str(c["id"])} if c else None,
+        "customerLocale": o.get("customer_locale"),  # GraphQL Order.customerLocale (same changelog as above)
         "discountCodes": [d["code"] for d in o.get("discount_codes") or []],
         "totalTipReceivedSet": m("0.00"),
         "subtotalPriceSet": m(o["subtotal_price"]), "totalDiscountsSet": m(o["total_discounts"]),

@@ -127,13 +127,19 @@ def test_preview_says_who_moves_and_what_an_order_earns(admin):
 
 def test_notifications_page_previews_emails_and_manages_endpoints(admin):
     client, rt, shop = admin
-    page = post(client, "emails", {"notifications.welcome.subject_it": "Ciao {nome}"}, [("action", "save")])
-    assert re.search(r'id="e-notifications.welcome.subject_it" role="alert">unknown placeholders', page)
-    post(client, "emails", {"notifications.welcome.subject_it": "Ciao {name}, benvenuto"}, [("action", "save")])
-    page = client.get("/admin/notifications?preview=it").data.decode()
-    assert "Ciao Ada, benvenuto" in page and "Disiscriviti" in page
-    assert "Welcome to" in client.get("/admin/notifications?preview=en").data.decode()
-    data = [(k, v) for k, v in form_data(client.get("/admin/notifications").data.decode(), 0)]  # the add form
+    data = MultiDict(form_data(client.get("/admin/emails").data.decode(), -1))  # the wording form
+    data["welcome.subject.it"] = "Ciao {nome}"
+    page = client.post("/admin/emails", data=MultiDict([*data.items(multi=True), ("action", "save")])).data.decode()
+    assert "unknown placeholders" in page and rt.programs.current(shop.id).program.notifications.welcome.subject == {}
+    data["welcome.subject.it"] = "Ciao {name}, benvenuto"
+    data["version"] = str(rt.programs.current(shop.id).version)
+    client.post("/admin/emails", data=MultiDict([*data.items(multi=True), ("action", "save")]))
+    assert rt.programs.current(shop.id).program.notifications.welcome.subject == {"it": "Ciao {name}, benvenuto"}
+    preview = client.get("/admin/emails/preview/welcome?lang=it").data.decode()
+    assert "Ciao Ada, benvenuto" in preview and "Disiscriviti" in preview
+    assert "Welcome to" in client.get("/admin/emails/preview/welcome?lang=en").data.decode()
+    data = [(k, v) for k, v in form_data(client.get("/admin/notifications").data.decode(), 0)  # the add form
+            if k not in ("id", "action")]
     data = [(k, "https://crm.example/hooks" if k == "url" else v) for k, v in data] + [("action", "add")]
     page = client.post("/admin/notifications", data=MultiDict(data)).data.decode()
     assert re.search(r"data-secret>whsec_", page) and "https://crm.example/hooks" in page

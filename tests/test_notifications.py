@@ -91,8 +91,9 @@ def test_emails_arrive_once_in_the_shops_language_and_unsubscribe_works(rt, cloc
     assert to == ["ada@example.com"] and welcome["From"] == "Negozio Premi <rewards@loyalty.example>"
     assert welcome["Reply-To"] == "ciao@negozio.example" and welcome["Content-Language"] == "it"
     assert welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    body = welcome.get_content()
-    assert "Ciao Ada" in body and "Disiscriviti" in body
+    assert welcome.get_content_type() == "multipart/alternative"
+    body = welcome.get_body(("plain",)).get_content()
+    assert "Ciao Ada" in body and "Disiscriviti" in body and "Il Negozio" in welcome.get_body(("html",)).get_content()
     link = re.search(r"https://loyalty.example(/u/\S+)", body).group(1)
     assert welcome["List-Unsubscribe"].strip() == f"<https://loyalty.example{link}>"
 

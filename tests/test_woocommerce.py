@@ -217,7 +217,7 @@ def test_the_wordpress_plugin_signs_tokens_the_backend_accepts(tmp_path):
     script = tmp_path / "sign.php"
     script.write_text("<?php\n"
                       "define('ABSPATH', '/');\n"
-                      "function add_action(...$a) {}\n"
+                      "function add_action(...$a) {}\nfunction add_filter(...$a) {}\n"
                       f"require '{plugin}';\n"
                       "echo loyalty_widget_token(array('shop_id' => 42, 'widget_secret' => 's3cret'), 1234);\n")
     token = subprocess.run(["php", str(script)], capture_output=True, text=True, check=True).stdout.strip()
@@ -225,6 +225,33 @@ def test_the_wordpress_plugin_signs_tokens_the_backend_accepts(tmp_path):
     assert (claims.shop_id, claims.customer_id) == (42, "1234")
     with pytest.raises(identity.BadToken):
         identity.verify(token, "other-secret")
+
+
+@pytest.mark.skipif(__import__("shutil").which("php") is None, reason="php is not installed here (CI lints it where it is)")
+def test_the_wordpress_plugin_adds_the_users_language_to_webhook_payloads(tmp_path):
+    """The plugin's `woocommerce_webhook_payload` filter, run in PHP with WordPress stubbed: a
+    customer's or an order's payload gains the user's `locale` meta as `loyalty_locale`; a user
+    who follows the site's language (empty meta), a guest order and a deleted resource do not."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    plugin = Path(__file__).resolve().parent.parent / "connectors/woocommerce/wordpress/loyalty-widget.php"
+    script = tmp_path / "filter.php"
+    script.write_text("<?php\n"
+                      "define('ABSPATH', '/');\n"
+                      "$filters = array();\n"
+                      "function add_action(...$a) {}\n"
+                      "function add_filter($name, $fn, ...$rest) { global $filters; $filters[$name] = $fn; }\n"
+                      "function get_user_meta($id, $key, $single) { return $id === 7 && $key === 'locale' ? 'it_IT' : ''; }\n"
+                      f"require '{plugin}';\n"
+                      "$f = $filters['woocommerce_webhook_payload'];\n"
+                      "echo json_encode(array($f(array('id' => 7), 'customer', 7), $f(array('id' => 9, 'customer_id' => 7), 'order', 9),\n"
+                      "  $f(array('id' => 8), 'customer', 8), $f(array('id' => 10, 'customer_id' => 0), 'order', 10),\n"
+                      "  $f(array('id' => 0), 'customer', 7)));\n")
+    out = json.loads(subprocess.run(["php", str(script)], capture_output=True, text=True, check=True).stdout)
+    assert out[0] == {"id": 7, "loyalty_locale": "it_IT"} and out[1]["loyalty_locale"] == "it_IT"
+    assert "loyalty_locale" not in out[2] and "loyalty_locale" not in out[3] and out[4] == {"id": 0}
 
 
 # -- issue 14, item 2: coupons expire ------------------------------------------------------
@@ -363,7 +390,7 @@ def test_the_wordpress_plugin_sends_guests_to_the_my_account_page_or_the_setting
     script = tmp_path / "join.php"
     script.write_text("<?php\n"
                       "define('ABSPATH', '/');\n"
-                      "function add_action(...$a) {}\n"
+                      "function add_action(...$a) {}\nfunction add_filter(...$a) {}\n"
                       "function wc_get_page_permalink($page) { return 'https://shop.example/' . ($page === 'myaccount' ? 'my-account/' : ''); }\n"
                       f"require '{plugin}';\n"
                       "echo loyalty_widget_join_url(array('join_url' => '')), \"\\n\";\n"

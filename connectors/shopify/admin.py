@@ -132,7 +132,7 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
     # subtotalPriceSet (after discounts, before shipping and taxes) and totalDiscountsSet let the
     # base agree with the order's own subtotal; currentQuantity follows order edits.
     ORDER_FIELDS = """legacyResourceId createdAt processedAt updatedAt cancelledAt test taxesIncluded discountCodes
-        displayFinancialStatus displayFulfillmentStatus currencyCode
+        displayFinancialStatus displayFulfillmentStatus currencyCode customerLocale
         customer { legacyResourceId }
         totalTipReceivedSet { shopMoney { amount } }
         subtotalPriceSet { shopMoney { amount } }

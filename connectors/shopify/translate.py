@@ -149,7 +149,17 @@ def order(payload: dict) -> OrderSeen:
                      refunds=refunds,
                      codes=tuple(str(d["code"]) for d in payload.get("discount_codes") or [] if d.get("code")),
                      facts=_facts(payload), email=customer.get("email") or payload.get("email") or None,
-                     name=_name(customer))
+                     name=_name(customer), locale=_locale(payload.get("customer_locale")))
+
+
+def _locale(value) -> str | None:
+    """The language the customer used on the storefront. REST orders (and so the orders/*
+    webhooks) carry it as `customer_locale` ("en", "fr", or with a region since 2021-10:
+    "fr-FR"; null for orders made in the admin); GraphQL as `Order.customerLocale` and
+    `Customer.locale` (https://shopify.dev/changelog/locale-fields-are-now-appended-with-language-and-country-codes).
+    The REST customer of customers/* webhooks has no locale field, so orders are where it comes
+    from. Kept as tagged; members.locale_tag drops anything that is not a language tag."""
+    return str(value).strip() or None if isinstance(value, str) else None
 
 
 def _when(value: str | None) -> datetime | None:
@@ -228,7 +238,8 @@ def graphql_order(node: dict) -> OrderSeen:
     return OrderSeen(order_, paid=str(node.get("displayFinancialStatus", "")).lower() in PAID,
                      fulfilled=str(node.get("displayFulfillmentStatus", "")).upper() == "FULFILLED",
                      cancelled=bool(node.get("cancelledAt")), refunds=refunds,
-                     codes=tuple(str(c) for c in node.get("discountCodes") or []))
+                     codes=tuple(str(c) for c in node.get("discountCodes") or []),
+                     locale=_locale(node.get("customerLocale")))
 
 
 def catalog(topic: str, payload: dict) -> PlatformEvent:

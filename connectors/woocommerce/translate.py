@@ -112,7 +112,8 @@ def order(payload: dict) -> OrderSeen | None:
                             "phone": (payload.get("billing") or {}).get("phone"),
                             "shipping_address": payload.get("shipping"), "billing_address": payload.get("billing"),
                             "ip": payload.get("customer_ip_address") or None, "payment": None},
-                     email=str(billing.get("email") or "").strip() or None, name=name)
+                     email=str(billing.get("email") or "").strip() or None, name=name,
+                     locale=_locale(payload))
 
 
 # WooCommerce keeps no birthday of its own; plugins and checkout-field editors store one in user
@@ -126,6 +127,21 @@ def _birthday(payload: dict):
         if meta.get(key):
             return lenient_birthday(meta[key])
     return None
+
+
+# WooCommerce's REST customer and order carry no language: WordPress keeps a user's chosen
+# language in the `locale` user meta (what get_user_locale() reads), and WooCommerce lists
+# `locale` among the customer's internal meta keys, left out of `meta_data`
+# (includes/data-stores/class-wc-customer-data-store.php, $internal_meta_keys). Our WordPress
+# plugin (connectors/woocommerce/wordpress/loyalty-widget.php) adds it to the customer.* and
+# order.* deliveries as `loyalty_locale` through the `woocommerce_webhook_payload` filter
+# (includes/class-wc-webhook.php, build_payload), before WooCommerce signs them.
+LOCALE_KEY = "loyalty_locale"
+
+
+def _locale(payload: dict) -> str | None:
+    value = payload.get(LOCALE_KEY)
+    return value.strip() or None if isinstance(value, str) else None
 
 
 def product_facts(p: dict) -> ProductFacts | None:
@@ -170,6 +186,6 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
             return [seen] if seen is not None else []
         name = " ".join(str(payload.get(k) or "") for k in ("first_name", "last_name")).strip() or None
         return [CustomerSeen(str(payload["id"]), payload.get("email") or None, birthday=_birthday(payload),
-                             created=topic == "customer.created", name=name)]
+                             created=topic == "customer.created", name=name, locale=_locale(payload))]
     except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError) as exc:
         raise BadPayload(f"{topic}: {type(exc).__name__}: {exc}") from None

@@ -23,7 +23,8 @@ class MailRefused(PlatformError):
 
 def mime(email: OutgoingEmail, sender: str) -> EmailMessage:
     """The message as it goes on the wire: From is the shop's name at the deployment's address;
-    the Message-ID is stable per `message_key`, so a receiver can drop a repeat."""
+    the Message-ID is stable per `message_key`, so a receiver can drop a repeat. With `html`,
+    a multipart/alternative of the plain text and the HTML."""
     msg = EmailMessage()
     msg["Subject"] = email.subject
     msg["From"] = formataddr((email.from_name or "", sender))
@@ -35,6 +36,8 @@ def mime(email: OutgoingEmail, sender: str) -> EmailMessage:
     msg["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(email.body)
+    if email.html:  # multipart/alternative: the text part first, the HTML part preferred
+        msg.add_alternative(email.html, subtype="html")
     msg["Content-Language"] = email.lang or "en"  # after set_content, which resets Content-* headers
     return msg
 

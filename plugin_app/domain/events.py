@@ -22,6 +22,7 @@ class OrderSeen:
     facts: dict | None = None  # email, phone, addresses, ip, payment: for referral checks only
     email: str | None = None  # the customer's, as the platform told us (a member first seen here gets it)
     name: str | None = None
+    locale: str | None = None  # the language the customer ordered in, as the platform tags it ('fr-FR')
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class CustomerSeen:
     birthday: date | None = None
     created: bool = False  # the account was just created: the welcome bonus applies
     name: str | None = None
+    locale: str | None = None  # the customer's language, as the platform tags it ('it_IT')
 
 
 @dataclass(frozen=True)

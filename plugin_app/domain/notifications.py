@@ -1,5 +1,7 @@
-"""Shopper emails: which event sends which email, the default wording in English and Italian,
-and rendering with a shop's own wording. Pure: no I/O.
+"""Shopper emails: which kinds exist, the placeholders a merchant's wording may use, and the
+languages it may be given in. Pure: no I/O. The default wording (in every shipped language,
+through the message catalogue) and the rendering (HTML and plain text from template files)
+are in services.emails.
 
 A merchant's text may use these placeholders: {name} {shop} {points} {balance} {reward}
 {amount} {tier} {previous_tier} {date} {days} {order} {unsubscribe_url}. Unknown ones are
@@ -10,65 +12,9 @@ import string
 
 PLACEHOLDERS = frozenset({"name", "shop", "points", "balance", "reward", "amount", "tier", "previous_tier",
                           "date", "days", "order", "unsubscribe_url"})
-
-# email kind -> (subject, body) per language
-DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
-    "welcome": {
-        "en": ("Welcome to {shop} rewards", "Hi {name},\n\nyou are now a member of {shop} rewards and have "
-               "{balance} points. Every order earns more.\n"),
-        "it": ("Benvenuto nel programma fedeltà di {shop}", "Ciao {name},\n\nora fai parte del programma fedeltà "
-               "di {shop} e hai {balance} punti. Ogni ordine te ne fa guadagnare altri.\n"),
-    },
-    "points_earned": {
-        "en": ("You earned {points} points", "Hi {name},\n\nyour order {order} earned {points} points. "
-               "Your balance is now {balance} points.\n"),
-        "it": ("Hai guadagnato {points} punti", "Ciao {name},\n\nil tuo ordine {order} ti ha fatto guadagnare "
-               "{points} punti. Ora il tuo saldo è di {balance} punti.\n"),
-    },
-    "reward_unlocked": {
-        "en": ("You can now get {reward}", "Hi {name},\n\nwith {balance} points you can now get {reward} "
-               "on your next order.\n"),
-        "it": ("Ora puoi ottenere {reward}", "Ciao {name},\n\ncon {balance} punti ora puoi ottenere {reward} "
-               "sul tuo prossimo ordine.\n"),
-    },
-    "cashback_available": {
-        "en": ("{amount} of cashback is ready to spend", "Hi {name},\n\n{amount} of cashback is now available "
-               "as store credit at {shop}.\n"),
-        "it": ("{amount} di cashback pronti da spendere", "Ciao {name},\n\n{amount} di cashback sono ora "
-               "disponibili come credito da {shop}.\n"),
-    },
-    "tier_reached": {
-        "en": ("Welcome to {tier}", "Hi {name},\n\nyou have reached the {tier} tier at {shop}.\n"),
-        "it": ("Benvenuto nel livello {tier}", "Ciao {name},\n\nhai raggiunto il livello {tier} da {shop}.\n"),
-    },
-    "tier_lost": {
-        "en": ("Your tier is now {tier}", "Hi {name},\n\nyour tier at {shop} has changed from {previous_tier} "
-               "to {tier}. Order again to climb back.\n"),
-        "it": ("Il tuo livello ora è {tier}", "Ciao {name},\n\nil tuo livello da {shop} è passato da "
-               "{previous_tier} a {tier}. Ordina di nuovo per risalire.\n"),
-    },
-    "points_expiring": {
-        "en": ("{points} points expire on {date}", "Hi {name},\n\n{points} of your points expire on {date} "
-               "(in {days} days). Use them before then.\n"),
-        "it": ("{points} punti scadono il {date}", "Ciao {name},\n\n{points} dei tuoi punti scadono il {date} "
-               "(tra {days} giorni). Usali prima di allora.\n"),
-    },
-    "referral_rewarded": {
-        "en": ("Thanks for referring a friend", "Hi {name},\n\nyour friend ordered, and you were rewarded: "
-               "{reward}.\n"),
-        "it": ("Grazie per aver invitato un amico", "Ciao {name},\n\nil tuo amico ha ordinato e hai ricevuto: "
-               "{reward}.\n"),
-    },
-    "birthday_reward": {
-        "en": ("Happy birthday from {shop}", "Hi {name},\n\nhappy birthday! Here are {points} points "
-               "from {shop}.\n"),
-        "it": ("Buon compleanno da {shop}", "Ciao {name},\n\nbuon compleanno! Ecco {points} punti da {shop}.\n"),
-    },
-}
-KINDS = tuple(DEFAULTS)
-FOOTER = {"en": "\n--\nYou get this because you are a member of {shop} rewards. Unsubscribe: {unsubscribe_url}\n",
-          "it": "\n--\nRicevi questa email perché fai parte del programma fedeltà di {shop}. "
-                "Disiscriviti: {unsubscribe_url}\n"}
+LANGUAGES = ("en", "it", "de", "fr", "es")  # the shipped languages (plugin_app.i18n.LOCALES)
+KINDS = ("welcome", "points_earned", "reward_unlocked", "cashback_available", "tier_reached", "tier_lost",
+         "points_expiring", "referral_rewarded", "birthday_reward")
 
 
 def unknown_placeholders(text: str) -> list[str]:
@@ -80,17 +26,33 @@ def unknown_placeholders(text: str) -> list[str]:
     return [n for n in names if n not in PLACEHOLDERS]
 
 
-class _Context(dict):
+class Context(dict):
+    """Rendering values; a placeholder with no value renders empty."""
+
     def __missing__(self, key: str) -> str:
         return ""
 
 
-def render(kind: str, lang: str, subject: str, body: str, context: dict) -> tuple[str, str]:
-    """The email's subject and plain-text body: the merchant's wording where given, else ours;
-    the unsubscribe footer is always added."""
-    lang = lang if lang in DEFAULTS[kind] else "en"
-    default_subject, default_body = DEFAULTS[kind][lang]
-    ctx = _Context({k: "" if v is None else str(v) for k, v in context.items()})
-    out_subject = (subject or default_subject).format_map(ctx).replace("\n", " ").strip()
-    out_body = (body or default_body).format_map(ctx) + FOOTER[lang].format_map(ctx)
-    return out_subject[:200], out_body
+def fill(text: str, context: dict) -> str:
+    """`text` with its {placeholders} replaced (validated texts only: see unknown_placeholders)."""
+    return text.format_map(Context({k: "" if v is None else str(v) for k, v in context.items()}))
+
+
+def legacy_email(doc: dict) -> dict:
+    """An email setting as older documents gave it (`subject_en`, `body_en`, `subject_it`,
+    `body_it`) in today's shape (`subject` and `body` maps per language). A value already in
+    the maps wins over the old field; other keys are left for the parser to judge."""
+    if not isinstance(doc, dict) or not any(k.startswith(("subject_", "body_")) for k in doc):
+        return doc
+    out = {k: v for k, v in doc.items() if not k.startswith(("subject_", "body_"))}
+    for key, value in doc.items():
+        head, _, lang = key.partition("_")
+        if head in ("subject", "body") and key not in ("subject", "body"):
+            if lang not in LANGUAGES:
+                out[key] = value  # not an old field: the parser refuses it by name
+                continue
+            texts = dict(out.get(head) or {}) if isinstance(out.get(head, {}), dict) else out[head]
+            if isinstance(texts, dict) and value and not texts.get(lang):
+                texts[lang] = value
+            out[head] = texts
+    return out

@@ -137,6 +137,7 @@ class OutgoingEmail:
     lang: str = "en"
     from_name: str = ""
     reply_to: str | None = None
+    html: str | None = None  # the HTML alternative of `body` (the plain-text part)
 
 
 class MailConnection(Protocol):

@@ -437,23 +437,30 @@ class Widget:
 
 @dataclass(frozen=True)
 class Email:
-    """One shopper email: on or off, and the merchant's wording per language (empty: ours)."""
+    """One shopper email: on or off, and the merchant's wording per language (language code ->
+    text; a language left out or empty gets our default text, from the message catalogue).
+    Older documents gave `subject_en`, `body_en`, `subject_it`, `body_it`: the parser
+    (services.program.parse) reads those into these maps."""
     __pydantic_config__ = FORBID
     enabled: bool = True
-    subject_en: str = ""
-    body_en: str = ""
-    subject_it: str = ""
-    body_it: str = ""
+    subject: dict[str, str] = field(default_factory=dict)
+    body: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from .notifications import unknown_placeholders
+        from .notifications import LANGUAGES, PLACEHOLDERS, unknown_placeholders
 
-        for name in ("subject_en", "body_en", "subject_it", "body_it"):
-            value = getattr(self, name)
-            _check(len(value) <= (200 if name.startswith("subject") else 5000), name, "is too long")
-            bad = unknown_placeholders(value)
-            _check(not bad, name, f"unknown placeholders {bad}; use name, shop, points, balance, reward, amount, "
-                                  "tier, previous_tier, date, days, order, unsubscribe_url")
+        for name, limit in (("subject", 200), ("body", 5000)):
+            texts = getattr(self, name)
+            for lang, value in texts.items():
+                _check(lang in LANGUAGES, name, f"{lang!r} is not a language; one of {', '.join(LANGUAGES)}")
+                _check(isinstance(value, str) and len(value) <= limit, name, f"{lang}: at most {limit} characters")
+                bad = unknown_placeholders(value)
+                _check(not bad, name, f"{lang}: unknown placeholders {bad}; use "
+                                      + ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS)))
+
+    def wording(self, lang: str) -> tuple[str, str]:
+        """The merchant's subject and body in `lang` ('' where ours applies)."""
+        return (self.subject.get(lang) or "").strip(), (self.body.get(lang) or "").strip()
 
 
 @dataclass(frozen=True)
@@ -463,6 +470,7 @@ class Notifications:
     __pydantic_config__ = FORBID
     sender_name: str = ""  # empty: the shop's name
     reply_to: str = ""
+    logo_url: str = ""  # an https image shown atop each email; empty: the shop's name as text
     welcome: Email = field(default_factory=Email)
     points_earned: Email = field(default_factory=lambda: Email(enabled=False))
     reward_unlocked: Email = field(default_factory=Email)
@@ -477,6 +485,9 @@ class Notifications:
         _check(len(self.sender_name) <= 80, "sender_name", "at most 80 characters")
         _check(not self.reply_to or ("@" in self.reply_to and len(self.reply_to) <= 320 and " " not in self.reply_to),
                "reply_to", "an email address")
+        _check(not self.logo_url or (self.logo_url.startswith("https://") and len(self.logo_url) <= 500
+                                     and not any(c in self.logo_url for c in ' "<>')),
+               "logo_url", "an https:// address of an image")
 
     def email(self, kind: str) -> Email:
         return getattr(self, kind)

@@ -62,7 +62,7 @@ class LogOut(BaseModel):
 
 
 class PreviewQuery(Strict):
-    lang: Literal["en", "it"] = "en"
+    lang: Literal["en", "it", "de", "fr", "es"] = "en"
 
 
 SIGNATURE_DOC = ("X-Loyalty-Signature: sha256=<hex HMAC-SHA256 of '<X-Loyalty-Timestamp>.<raw body>' keyed by the "
@@ -113,7 +113,8 @@ def replay_delivery(notification_id: int):
 
 @bp.get("/emails/<any(" + ", ".join(N.KINDS) + "):kind>/preview")
 @admin_required
-@api(summary="An email as a shopper would get it now (sample member), in English or Italian",
+@api(summary="An email as a shopper would get it now (sample member), in any shipped language: "
+             "subject, plain-text body and HTML",
      tags=["notifications"], query=PreviewQuery, auth="adminKey")
 def email_preview(query: PreviewQuery, kind: str):
     return jsonify(_rt().notifier.preview(g.shop.id, kind, query.lang))

@@ -1,6 +1,8 @@
 """Members: a shop's customers, keyed by the platform's customer id."""
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -23,11 +25,24 @@ class Member:
     tier_since: datetime | None = None
     tier_grace_until: datetime | None = None
     name: str | None = None
+    locale: str | None = None  # the shopper's language tag as the platform gave it; None: the shop's
 
 
 def _member(row) -> Member:
     return Member(row.id, row.shop_id, row.platform_customer_id, row.email, row.birthday,
-                  row.created_at, row.tier, row.tier_since, row.tier_grace_until, row.name)
+                  row.created_at, row.tier, row.tier_since, row.tier_grace_until, row.name,
+                  getattr(row, "locale", None))
+
+
+LOCALE_TAG = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,2}")
+
+
+def locale_tag(value: object) -> str | None:
+    """A platform's locale tag ('it', 'fr-FR', 'de_DE', Shopify's 'fr-Fr') kept as given, if it
+    looks like one (at most 16 characters), else None. Which shipped language it means is
+    decided when it is read (i18n.locale_of), so a language we add later is already known."""
+    text = str(value or "").strip()
+    return text if len(text) <= 16 and LOCALE_TAG.fullmatch(text) else None
 
 
 def export_member(uow, m, customer_id: str) -> dict:
@@ -54,15 +69,19 @@ class Members:
         self.db, self.clock = db, clock or SystemClock()
 
     def enrol(self, shop_id: int, platform_customer_id: str, *, email: str | None = None,
-              birthday: date | None = None, name: str | None = None) -> tuple[Member, bool]:
+              birthday: date | None = None, name: str | None = None,
+              locale: str | None = None) -> tuple[Member, bool]:
         """Create the member (and an empty balance) or update what we now know of them.
-        Returns the member and whether it was created. Safe under concurrent calls."""
+        `locale` is the shopper's language as the platform gives it (an unreadable tag is
+        ignored); their e-mails are in it. Returns the member and whether it was created. Safe
+        under concurrent calls."""
         customer = str(platform_customer_id or "").strip()
         if not customer or len(customer) > 64:
             raise InvalidRequest("platform customer id must be 1 to 64 characters")
         if email is not None and (len(email) > 320 or "@" not in email):
             raise InvalidRequest("invalid email")
         name = " ".join(name.split())[:120] or None if name else None
+        locale = locale_tag(locale)
         now = self.clock.now()
         with self.db.uow(shop_id) as uow:
             currency = uow.shops.currency(shop_id)
@@ -72,8 +91,9 @@ class Members:
             member_id, created = repo.create(customer, email, birthday, currency, now)
             if created:
                 uow.collect(MemberEnrolled(shop_id=shop_id, member_id=member_id, at=now, customer_id=customer))
-            changes = {k: v for k, v in (("email", email), ("birthday", birthday), ("name", name))
-                       if v is not None and (not created or k == "name")}
+            changes = {k: v for k, v in (("email", email), ("birthday", birthday), ("name", name),
+                                         ("locale", locale))
+                       if v is not None and (not created or k in ("name", "locale"))}
             if changes:
                 repo.update_profile(member_id, now, **changes)
             return _member(repo.by_id(member_id)), created

@@ -15,15 +15,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from datetime import datetime, timedelta
 
+from .. import i18n
 from ..domain import notifications as N
 from ..domain.member_events import CashbackAvailable, PointsChanged, PointsPosted, RewardUnlocked
 from ..domain.errors import InvalidRequest, NotFound, PlatformError
-from ..domain.money import money_text, plain
 from ..domain.ports import Clock, MailConnection, Mailer, OutgoingEmail, SystemClock, WebhookPoster
 from ..storage.db import Database
+from . import emails
 
 # event type -> webhook topic
 TOPICS = {"member_enrolled": "member.enrolled", "points_changed": "points.changed", "tier_changed": "tier.changed",
@@ -177,57 +179,125 @@ class Notifier:
         shop = self.shops.get(shop_id_i)
         return {"shop": shop.name if shop else "", "unsubscribed": confirm or opted_out}
 
-    def context(self, uow, shop, member, payload: dict, program) -> dict:
+    @staticmethod
+    def language(member, program) -> str:
+        """The language a member reads: their own, as the platform told us (members.locale),
+        else the shop's (the widget's language)."""
+        return i18n.locale_of(getattr(member, "locale", None), fallback=i18n.locale_of(program.widget.locale))
+
+    @staticmethod
+    def brand(shop, program) -> emails.Brand:
+        """The shop's look in its emails: its name, storefront, the widget's colour, the logo."""
+        return emails.Brand(name=((shop.name or shop.domain) if shop else "") or "",
+                            url=f"https://{shop.domain}" if shop and shop.domain else "",
+                            colour=program.widget.colour, logo_url=program.notifications.logo_url)
+
+    def context(self, uow, shop, member, payload: dict, program, t: i18n.Translator | None = None) -> dict:
         """What an email's template may say, for `member` of the unit of work's shop (`shop`:
-        its row)."""
+        its row), every value formatted for the reader `t` (money, numbers, dates in the shop's
+        time zone)."""
+        t = t or i18n.translator(self.language(member, program))
         shop_id = uow.shop_id
         bal = uow.members.balance(member.id)
         name = (member.name or "").split(" ")[0] or (member.email or "").split("@")[0]
         currency = bal.currency if bal is not None else (shop.currency if shop else "")
+        points_asset = payload.get("asset") == "points"
         amount = payload.get("amount")
+        points = payload.get("points", amount if points_asset else None)
         expires = payload.get("expires_at")
-        reward = payload.get("reward")
-        if reward is None and "points" in payload and payload.get("kind") == "points":
-            reward = f"{payload['points']} points"
-        elif reward is None and payload.get("amount") and "kind" in payload:
-            reward = money_text(payload["amount"], currency)
         return {"name": name, "shop": (shop.name if shop else "") or (shop.domain if shop else ""),
-                "points": payload.get("points", payload.get("amount") if payload.get("asset") == "points" else ""),
-                "balance": int(bal.points) if bal is not None else 0,
-                "amount": money_text(amount, currency) if amount and payload.get("asset") != "points" else plain(amount) if amount else "",
-                "reward": reward or "", "tier": payload.get("to") or member.tier or "",
-                "previous_tier": payload.get("from") or "", "date": (expires or "")[:10],
-                "days": payload.get("days", ""), "order": payload.get("order_id", ""),
+                "points": t.number(points) if points not in (None, "") else "",
+                "balance": t.number(int(bal.points) if bal is not None else 0),
+                "amount": (t.money(amount, currency) if not points_asset else t.number(amount)) if amount else "",
+                "reward": self._reward(t, payload, currency), "tier": payload.get("to") or member.tier or "",
+                "previous_tier": payload.get("from") or "",
+                "date": t.date(_local(expires, program.timezone)) if expires else "",
+                "days": t.number(payload["days"]) if payload.get("days") is not None else "",
+                "order": payload.get("order_id", ""),
                 "unsubscribe_url": self.unsubscribe_url(shop_id, member.id)}
 
+    @staticmethod
+    def _reward(t: i18n.Translator, payload: dict, currency: str) -> str:
+        """What the member can get or got, in their language: a reward's name, or a referral's
+        points, store credit or discount code."""
+        if payload.get("reward") is not None:
+            return str(payload["reward"])
+        kind = payload.get("kind")
+        if kind == "points" and payload.get("points") is not None:
+            n = int(payload["points"])
+            return t.ngettext("%(points)s point", "%(points)s points", n, points=t.number(n))
+        if kind == "credit" and payload.get("amount"):
+            return t.gettext("%(amount)s of store credit", amount=t.money(payload["amount"], currency))
+        if kind == "code" and payload.get("amount"):
+            return t.gettext("a %(amount)s discount code: %(code)s", amount=t.money(payload["amount"], currency),
+                             code=payload.get("code") or "")
+        return ""
+
     def compose(self, uow, kind: str, member, payload: dict, program) -> dict:
-        """The email `kind` for `member` of the unit of work's shop, in the shop's language."""
+        """The email `kind` for `member` of the unit of work's shop, in the member's language
+        (else the shop's): subject, plain text and HTML."""
         shop_id = uow.shop_id
-        lang = program.widget.locale[:2]
-        lang = lang if lang in ("en", "it") else "en"
-        setting = program.notifications.email(kind)
+        lang = self.language(member, program)
         shop = uow.notifications.shop()
-        subject, body = N.render(kind, lang, getattr(setting, f"subject_{lang}"), getattr(setting, f"body_{lang}"),
-                                 self.context(uow, shop, member, payload, program))
-        return {"subject": subject, "body": body, "lang": lang,
+        context = self.context(uow, shop, member, payload, program, i18n.translator(lang))
+        made = emails.render(kind, lang, program.notifications.email(kind), context, self.brand(shop, program))
+        return {"subject": made["subject"], "body": made["text"], "html": made["html"], "lang": lang,
                 "from_name": program.notifications.sender_name or (shop.name if shop else ""),
                 "reply_to": program.notifications.reply_to or None,
                 "unsubscribe_url": self.unsubscribe_url(shop_id, member.id)}
 
+    def sample(self, shop, program, lang: str) -> dict:
+        """A sample member's values, formatted for `lang` (previews and test sends)."""
+        t = i18n.translator(lang)
+        currency = shop.currency if shop else "EUR"
+        return {"name": "Ada", "shop": (shop.name or shop.domain) if shop else "", "points": t.number(120),
+                "balance": t.number(570), "reward": t.gettext("%(amount)s off your order", amount=t.money("5", currency)),
+                "amount": t.money("6.00", currency), "tier": "Silver", "previous_tier": "Gold",
+                "date": t.date(_local(self.clock.now() + timedelta(days=7), program.timezone)),
+                "days": t.number(7), "order": "#1001", "unsubscribe_url": f"{self.app_url}/u/preview"}
+
     def preview(self, shop_id: int, kind: str, lang: str, document_program=None) -> dict:
-        """What `kind` would look like for a sample member (the admin's preview)."""
+        """What `kind` would look like in `lang` for a sample member (the admin's preview):
+        {"kind", "lang", "enabled", "subject", "body" (the plain text), "html"}."""
         if kind not in N.KINDS:
             raise InvalidRequest(f"unknown email {kind!r}; one of {', '.join(N.KINDS)}")
+        lang = i18n.locale_of(lang)
         program = document_program or self.programs.current(shop_id).program
         setting = program.notifications.email(kind)
         shop = self.shops.get(shop_id)
-        sample = {"name": "Ada", "shop": shop.name if shop else "", "points": 120, "balance": 570,
-                  "reward": "5.00 off your order", "amount": f"6.00 {shop.currency if shop else ''}", "tier": "Silver",
-                  "previous_tier": "Gold", "date": "2026-12-31", "days": 7, "order": "#1001",
-                  "unsubscribe_url": f"{self.app_url}/u/preview"}
-        subject, body = N.render(kind, lang, getattr(setting, f"subject_{lang}", ""), getattr(setting, f"body_{lang}", ""),
-                                 sample)
-        return {"kind": kind, "lang": lang, "enabled": setting.enabled, "subject": subject, "body": body}
+        made = emails.render(kind, lang, setting, self.sample(shop, program, lang), self.brand(shop, program))
+        return {"kind": kind, "lang": lang, "enabled": setting.enabled, "subject": made["subject"],
+                "body": made["text"], "html": made["html"]}
+
+    def send_test(self, shop_id: int, kind: str, lang: str, to: str, document_program=None) -> str:
+        """Send the preview of `kind` in `lang` to `to`, now, through the configured mailer
+        (not queued, not logged as a shopper's email). Raises InvalidRequest with a message for
+        the merchant when there is no relay or it refuses."""
+        to = (to or "").strip()
+        if not re.fullmatch(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+", to) or len(to) > 320:
+            raise InvalidRequest("enter an e-mail address like name@example.com")
+        if not self.mailer.configured:
+            raise InvalidRequest("no mail relay is configured: set SMTP_HOST (and SMTP_USER, SMTP_PASSWORD) "
+                                 "for this deployment, then send the test again")
+        program = document_program or self.programs.current(shop_id).program
+        shown = self.preview(shop_id, kind, lang, program)
+        shop = self.shops.get(shop_id)
+        t = i18n.translator(shown["lang"])
+        email = OutgoingEmail(to=to, subject=t.gettext("[Test] %(subject)s", subject=shown["subject"])[:200],
+                              body=shown["body"], html=shown["html"],
+                              message_key=f"test-{shop_id}-{kind}-{int(self.clock.now().timestamp() * 1000)}",
+                              unsubscribe_url=f"{self.app_url}/u/preview", lang=shown["lang"],
+                              from_name=program.notifications.sender_name or (shop.name if shop else ""),
+                              reply_to=program.notifications.reply_to or None)
+        try:
+            mail = self.mailer.open()
+            try:
+                mail.send(email)
+            finally:
+                mail.close()
+        except PlatformError as exc:
+            raise InvalidRequest(f"the mail relay did not take the test e-mail: {exc}") from None
+        return to
 
     # -- delivery --------------------------------------------------------------------------
     def _claim(self, limit: int) -> list:
@@ -280,7 +350,7 @@ class Notifier:
     @staticmethod
     def _email(r) -> OutgoingEmail:
         p = r.payload
-        return OutgoingEmail(to=r.recipient, subject=p["subject"], body=p["body"],
+        return OutgoingEmail(to=r.recipient, subject=p["subject"], body=p["body"], html=p.get("html") or None,
                              message_key=f"notification-{r.id}",  # stable: a repeat is recognisable
                              unsubscribe_url=p["unsubscribe_url"], lang=p.get("lang", "en"),
                              from_name=p.get("from_name") or "", reply_to=p.get("reply_to") or None)
@@ -347,6 +417,16 @@ class Notifier:
         if not done:
             raise NotFound("no such delivery to replay (it may still be on its way)")
         return "pending"
+
+
+def _local(value, timezone: str):
+    """An instant (a datetime or its ISO text) as the day it is in the shop's time zone."""
+    from zoneinfo import ZoneInfo
+
+    when = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    if when.tzinfo is None:
+        return when.date()
+    return when.astimezone(ZoneInfo(timezone or "UTC")).date()
 
 
 def _reason(exc: Exception) -> str:

@@ -96,11 +96,12 @@ class OrderService:
     # -- earning ---------------------------------------------------------------------------
     def on_paid(self, shop_id: int, order: Order, *, fulfilled: bool = False,
                 guest_key: str | None = None, email: str | None = None,
-                name: str | None = None) -> OrderOutcome:
+                name: str | None = None, locale: str | None = None) -> OrderOutcome:
         """The order is paid (and maybe fulfilled): earn, if the program's trigger is met.
         `guest_key` tells a guest's orders apart for the repeat-purchase figures (a hash).
         `email` and `name` are the customer's as the order tells them: a member first seen
-        here gets them, one we already know keeps what it has."""
+        here gets them, one we already know keeps what it has. `locale` is the language the
+        customer ordered in (Shopify's `customer_locale`): their e-mails follow it."""
         if self.catalog is not None:  # may ask the platform: before, never inside, the transaction
             order = self.catalog.for_posting(shop_id, order)
         with self.db.uow(shop_id) as uow:
@@ -122,7 +123,7 @@ class OrderService:
                 return OrderOutcome(order.order_id, "guest", explanation="no customer account to credit")
             if program.earning.trigger == "fulfilled" and not fulfilled:
                 return OrderOutcome(order.order_id, "waiting", explanation="earns when fulfilled")
-            member = self._enrol(shop_id, order.customer_id, email, name)
+            member = self._enrol(shop_id, order.customer_id, email, name, locale)
             earning = calculate(program, order, self._context(uow, member.id, pv), version=pv.version)
             now = self.clock.now()
             ref = f"order:{order.order_id}"
@@ -163,10 +164,12 @@ class OrderService:
             return OrderOutcome(order.order_id, "earned", earning.points, earning.credit,
                                 f"{earning.summary}; {earning.credit_summary}" if earning.credit else earning.summary)
 
-    def _enrol(self, shop_id: int, customer_id: str, email: str | None, name: str | None):
+    def _enrol(self, shop_id: int, customer_id: str, email: str | None, name: str | None,
+               locale: str | None = None):
         member, _ = self.members.enrol(shop_id, customer_id)
         email = email.strip() if isinstance(email, str) and "@" in email and len(email.strip()) <= 320 else None
-        fill = {"email": email if not member.email else None, "name": name if not member.name else None}
+        fill = {"email": email if not member.email else None, "name": name if not member.name else None,
+                "locale": locale if locale and locale != member.locale else None}  # the latest order's language
         if any(fill.values()):
             member, _ = self.members.enrol(shop_id, customer_id, **fill)
         return member

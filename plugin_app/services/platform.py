@@ -47,7 +47,8 @@ class PlatformSync:
         if isinstance(event, RefundSeen):
             return f"refund {event.refund.refund_id}: " + self.orders.on_refund(shop_id, event.order_id, event.refund).status
         if isinstance(event, CustomerSeen):
-            member, created = self.members.enrol(shop_id, event.customer_id, email=event.email, name=event.name)
+            member, created = self.members.enrol(shop_id, event.customer_id, email=event.email, name=event.name,
+                                                 locale=event.locale)
             out = f"member {member.id} {'enrolled' if created else 'updated'}"
             if event.birthday is not None and event.birthday != member.birthday:
                 try:  # the platform's record is the shop's: it may correct a date (audited)
@@ -86,7 +87,7 @@ class PlatformSync:
             guest = hashlib.sha256(f"{shop_id}:{email.strip().lower()}".encode()).hexdigest()[:32] \
                 if isinstance(email, str) and email.strip() else None
             notes.append(self.orders.on_paid(shop_id, o, fulfilled=event.fulfilled, guest_key=guest,
-                                             email=event.email, name=event.name).status)
+                                             email=event.email, name=event.name, locale=event.locale).status)
         else:
             notes.append(self.orders.note(shop_id, o).status)
         if self.referrals is not None and o.customer_id and not o.test:

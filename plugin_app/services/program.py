@@ -9,6 +9,7 @@ from datetime import datetime
 from pydantic import TypeAdapter, ValidationError
 
 from ..domain.errors import InvalidRequest, NotFound, VersionConflict
+from ..domain.notifications import KINDS, legacy_email
 from ..domain.ports import Clock, SystemClock
 from ..domain.program import Program
 from ..storage.db import Database
@@ -39,11 +40,22 @@ def field_errors(exc: ValidationError) -> list[dict]:
     return out
 
 
+def upgrade(document: dict) -> dict:
+    """An older document's fields in today's shape, so stored versions and API clients written
+    against them keep working: emails' `subject_en`/`body_en`/`subject_it`/`body_it` become the
+    per-language `subject` and `body` maps. Anything else is left to the parser to judge."""
+    notifications = document.get("notifications")
+    if not isinstance(notifications, dict):
+        return document
+    upgraded = {k: legacy_email(v) if k in KINDS else v for k, v in notifications.items()}
+    return {**document, "notifications": upgraded} if upgraded != notifications else document
+
+
 def parse(document: object) -> Program:
     if not isinstance(document, dict):
         raise ProgramInvalid([{"field": "program", "message": "must be a JSON object"}])
     try:
-        return ADAPTER.validate_python(document)
+        return ADAPTER.validate_python(upgrade(document))
     except ValidationError as exc:
         raise ProgramInvalid(field_errors(exc)) from None
 

@@ -127,6 +127,36 @@ function loyalty_widget_cart_mount(): void
 add_action('woocommerce_cart_collaterals', 'loyalty_widget_cart_mount', 5);
 add_action('woocommerce_checkout_before_order_review', 'loyalty_widget_cart_mount', 5);
 
+/**
+ * The shopper's language for their loyalty e-mails. WooCommerce's REST customer and order carry
+ * none: WordPress keeps a user's chosen language in the `locale` user meta (what get_user_locale()
+ * reads; empty when the user follows the site's language), and WooCommerce leaves that key out
+ * of the customer's `meta_data`. So customer.* and order.* deliveries get it as `loyalty_locale`
+ * through the `woocommerce_webhook_payload` filter (WC_Webhook::build_payload), which runs before
+ * WooCommerce signs the body. Empty (the site's language) is not sent: the shop's applies.
+ */
+function loyalty_widget_user_locale(int $user_id): string
+{
+    return $user_id > 0 ? (string) get_user_meta($user_id, 'locale', true) : '';
+}
+
+add_filter('woocommerce_webhook_payload', function ($payload, $resource, $resource_id) {
+    if (!is_array($payload) || empty($payload['id'])) {
+        return $payload;  // a deleted resource: {id} only
+    }
+    $user_id = 0;
+    if ($resource === 'customer') {
+        $user_id = (int) $resource_id;
+    } elseif ($resource === 'order') {
+        $user_id = (int) ($payload['customer_id'] ?? 0);
+    }
+    $locale = loyalty_widget_user_locale($user_id);
+    if ($locale !== '') {
+        $payload['loyalty_locale'] = $locale;
+    }
+    return $payload;
+}, 10, 3);
+
 add_action('admin_menu', function () {
     add_options_page('Loyalty', 'Loyalty', 'manage_options', 'loyalty-widget', 'loyalty_widget_settings_page');
 });

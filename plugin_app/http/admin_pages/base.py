@@ -214,7 +214,12 @@ def session_token_page():
 def frame_policy(response):
     """A strict Content-Security-Policy: our own scripts, styles and images only (no inline script
     or style); App Bridge from Shopify's CDN only when embedded. Pages may be framed only by the
-    Shopify admin of the signed-in shop (embedded), else never."""
+    Shopify admin of the signed-in shop (embedded), else never. A view that sets a policy of its
+    own keeps it (the e-mail preview, shown in a sandboxed frame of our pages)."""
+    if "Content-Security-Policy" in response.headers:
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
     embedded = session.get("embedded")
     shopify = " https://cdn.shopify.com" if embedded else ""
     frames = f"https://{embedded} https://admin.shopify.com" if embedded else "'none'"
