@@ -265,7 +265,7 @@ def login():
         if shop is not None:
             session.clear()
             session["admin_shop"] = shop.id
-            return redirect(url_for("admin_pages.dashboard"))
+            return redirect(url_for("admin_pages.home"))
         error = "unknown key"
     return _page("Sign in", "", """<div class="card" style="max-width:420px;margin:60px auto">
       <h1>{{ t.sign_in }}</h1>{% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}
@@ -301,7 +301,7 @@ def link(token: str):
                                     'Run <code>loyalty admin-link</code> for a new one.</p>'), 401
     session.clear()
     session["admin_shop"] = shop_id
-    return redirect(url_for("admin_pages.dashboard"))
+    return redirect(url_for("admin_pages.home"))
 
 
 @bp.get("/logout")
