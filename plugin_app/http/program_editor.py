@@ -770,3 +770,24 @@ def diff(old: dict, new: dict, currency: str, limit: int = 60) -> list[str]:
 
 def markup_lines(lines: list[str]) -> Markup:
     return Markup("").join(Markup("<li>{0}</li>").format(x) for x in lines)
+
+
+def preview_lines(preview: dict | None, currency: str) -> list[str]:
+    """The change preview (who changes tier, which sample orders earn differently) in words."""
+    if not preview:
+        return []
+    t = i18n.current()
+    out = [t.ngettext("%(num)s member would move from %(before)s to %(after)s",
+                      "%(num)s members would move from %(before)s to %(after)s", m["members"],
+                      before=m["from"] or t.gettext(N_("no tier")), after=m["to"] or t.gettext(N_("no tier")))
+           for m in preview.get("tier_moves", [])]
+    for o in preview.get("orders", []):
+        line = t.gettext(N_("A %(order)s order would earn %(after)s points instead of %(before)s"),
+                         order=t.money(Decimal(o["order"]), currency), after=t.number(o["points_after"]),
+                         before=t.number(o["points_before"]))
+        if o["cashback_before"] != o["cashback_after"]:
+            line += " · " + t.gettext(N_("%(after)s cashback instead of %(before)s"),
+                                      after=t.money(Decimal(o["cashback_after"]), currency),
+                                      before=t.money(Decimal(o["cashback_before"]), currency))
+        out.append(line)
+    return out

@@ -34,11 +34,11 @@ def earn(program: Program, currency: str) -> list[str]:
     for tier in _tiers(program):
         e = calculate(program, order, MemberContext(tier))
         if tier is None:
-            out.append(t.ngettext(N_("A %(order)s order earns %(points)s point"), N_("A %(order)s order earns %(points)s points"),
+            out.append(t.ngettext("A %(order)s order earns %(points)s point", "A %(order)s order earns %(points)s points",
                                   e.points, order=t.money(SAMPLE, currency), points=t.number(e.points)))
         else:
-            out.append(t.ngettext(N_("A %(order)s order earns %(points)s point at %(tier)s"),
-                                  N_("A %(order)s order earns %(points)s points at %(tier)s"),
+            out.append(t.ngettext("A %(order)s order earns %(points)s point at %(tier)s",
+                                  "A %(order)s order earns %(points)s points at %(tier)s",
                                   e.points, order=t.money(SAMPLE, currency), points=t.number(e.points), tier=tier.name))
     return out
 

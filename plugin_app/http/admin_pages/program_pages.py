@@ -57,10 +57,12 @@ def _edit(page: str, template: str, **extra):
     version = current.version
     if request.method == "POST":
         doc, problems = E.read(page, request.form, document)
-        errors = {path: E.human(kind) for path, kind in problems.items()}
         version = _expected() or current.version
-        action = request.form.get("action")
-        if not errors and not request.form.get("add") and action in ("preview", "save"):
+        # Preview wins: its button comes before the form's default "save" (App Bridge's save bar
+        # submits the form without a button, so the default is what it sends)
+        chosen = request.form.getlist("action")
+        action = "preview" if "preview" in chosen else "save" if "save" in chosen else None
+        if not request.form.get("add") and action in ("preview", "save"):
             proposed = E.from_form(doc)
             try:
                 if action == "save":
@@ -74,6 +76,7 @@ def _edit(page: str, template: str, **extra):
                 errors = E.place(exc.fields, doc)
             except VersionConflict as exc:
                 conflict = exc.details.get("current") or True
+            errors.update({path: E.human(kind) for path, kind in problems.items()})  # not even a number
     try:
         program = parse(E.from_form(doc))  # the examples follow the edit being made
     except ProgramInvalid:
@@ -82,7 +85,7 @@ def _edit(page: str, template: str, **extra):
     ctx = dict(form=form, page=page, version=version, saved=saved, conflict=conflict, preview=preview,
                changes=changes, examples=_examples(page, program, shop.currency), currency=shop.currency,
                program=program, reward_languages=[c for c in i18n.LOCALES if c != i18n.DEFAULT] if E.has_reward_names() else [],
-               language_name=i18n.language_name, **extra)
+               language_name=i18n.language_name, preview_lines=E.preview_lines, **extra)
     title = i18n.current().gettext(E.PAGE_TITLES[page])
     html = render(template, page, title, **ctx, leftovers=[])
     if form.leftovers():  # an error with no input of its own: said on top, in words
@@ -120,7 +123,7 @@ def home():
                               rate=t.number(p.earning.points_per_unit), cur=E.currency_symbol(shop.currency), n=t.number(len(actions)))
              if p.earning.enabled else t.gettext(N_("Orders earn nothing yet."))),
         dict(done=bool(rewards), url=url_for("admin_pages.redeem"), title=t.gettext(N_("Offer a reward to spend points on")),
-             detail=t.ngettext(N_("%(num)s reward offered"), N_("%(num)s rewards offered"), len(rewards))),
+             detail=t.ngettext("%(num)s reward offered", "%(num)s rewards offered", len(rewards))),
         dict(done=p.tiers.enabled, url=url_for("admin_pages.tiers"), title=t.gettext(N_("Set up VIP tiers (optional)")),
              detail=", ".join(lvl.name for lvl in p.tiers.levels) if p.tiers.enabled else t.gettext(N_("Off"))),
         dict(done=p.referrals.enabled, url=url_for("admin_pages.referrals"), title=t.gettext(N_("Reward referrals (optional)")),
@@ -228,7 +231,8 @@ def restore(version: int):
     preview = rt.change_preview.preview(shop.id, shop.currency, target)
     return render("admin/program_restore.html", "history", i18n.current().gettext(N_("Restore version %(version)s"), version=version),
                   restoring=version, version=current.version, changes=changes, preview=preview, error=error,
-                  created_at=old.created_at, who=E.author_text(old.author), zone=current.program.timezone)
+                  created_at=old.created_at, who=E.author_text(old.author), zone=current.program.timezone,
+                  preview_lines=E.preview_lines)
 
 
 # -- the advanced JSON editor ---------------------------------------------------------------
@@ -259,7 +263,7 @@ def program():
             errors = [{"field": "", "message": t.gettext(N_("Someone changed the program since you opened this page. "
                                                            "Reload it to see their version."))}]
     return render("admin/program_json.html", "history", t.gettext(N_("Program as JSON")), version=current.version,
-                  text=text, errors=errors, preview=preview, saved=saved)
+                  text=text, errors=errors, preview=preview, saved=saved, preview_lines=E.preview_lines)
 
 
 # The old one-form-per-section pages: their tasks now have pages of their own; the e-mails'
