@@ -267,10 +267,10 @@ def login():
             session["admin_shop"] = shop.id
             return redirect(url_for("admin_pages.home"))
         error = "unknown key"
-    return _page("Sign in", "", """<div class="card" style="max-width:420px;margin:60px auto">
+    return _page("Sign in", "", """<div class="card signin">
       <h1>{{ t.sign_in }}</h1>{% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}
       <form method="post"><label for="key">{{ t.api_key }}</label><br>
-      <input id="key" name="key" type="password" autocomplete="off" style="width:100%"><br><br>
+      <input id="key" name="key" type="password" autocomplete="off" class="wide"><br><br>
       <button type="submit">{{ t.sign_in }}</button></form></div>""", error=error)
 
 
