@@ -196,3 +196,13 @@ def test_notifications_page_previews_emails_and_manages_endpoints(admin):
     assert re.search(r"data-secret>whsec_", page) and "https://crm.example/hooks" in page
     [endpoint] = rt.notifier.endpoints(shop.id)
     assert endpoint["url"] == "https://crm.example/hooks" and "points.changed" in endpoint["topics"]
+
+
+def test_inside_shopify_the_forms_use_app_bridges_save_bar(admin):
+    client, _, _ = admin
+    assert "data-save-bar" not in client.get("/admin/earn").data.decode()
+    with client.session_transaction() as s:
+        s["embedded"] = "forms.myshopify.com"
+    page = client.get("/admin/earn").data.decode()
+    assert re.search(r'<form method="post" class="program-form" novalidate data-save-bar', page)
+    assert "<ui-nav-menu>" in page and 'style="' not in page and "<script>" not in page
