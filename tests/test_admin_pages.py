@@ -26,7 +26,7 @@ def sign_in(browser, admin, lang=None):  # noqa: F811
     page.goto(f"{admin.base}/admin/login")
     page.fill("#key", admin.key_admin)
     page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/admin/dashboard$"))
+    page.wait_for_url(re.compile(r".*/admin/home$"))  # signing in lands on the program's home
     if lang:
         page.goto(f"{admin.base}/admin/dashboard?lang={lang}")
     return page
@@ -36,6 +36,7 @@ def sign_in(browser, admin, lang=None):  # noqa: F811
 def test_dashboard_members_and_program_pages(browser, admin):  # noqa: F811
     ADMIN_SHOTS.mkdir(parents=True, exist_ok=True)
     page = sign_in(browser, admin)
+    page.goto(f"{admin.base}/admin/dashboard")
     charts = page.locator("[data-chart]")
     names = {charts.nth(i).get_attribute("data-chart") for i in range(charts.count())}
     assert names == {"daily", "orders", "enrolments", "tiers", "aov", "repeat", "money", "referrals"}
@@ -48,24 +49,27 @@ def test_dashboard_members_and_program_pages(browser, admin):  # noqa: F811
     page.click("form[aria-label=Period] button")
     assert "The start must be before the end." in page.locator("[role=alert]").inner_text()
 
-    # A tier threshold edited in the Tiers form: preview who moves, save, restore.
-    page.goto(f"{admin.base}/admin/program/tiers")
-    version = int(page.locator("h1 .muted").inner_text().lstrip("v"))
-    page.fill("input[name='tiers.levels.2.threshold']", "900")
-    page.click("button[value=preview]")
+    # A tier threshold edited on the VIP tiers page: preview who moves, save, restore (asked first).
+    page.goto(f"{admin.base}/admin/tiers")
+    version = admin.rt.programs.current(admin.shop_id).version
+    gold = page.locator("[data-row='tiers.levels.2']")
+    gold.get_by_label("Reached at").fill("900")
+    page.get_by_role("button", name="Preview changes").click()
     assert "would move from Silver to Gold" in page.locator("[data-preview]").inner_text()
-    assert page.locator("input[name='tiers.levels.2.threshold']").input_value() == "900"  # the edit is kept
+    assert gold.get_by_label("Reached at").input_value() == "900"  # the edit is kept
     page.screenshot(path=str(ADMIN_SHOTS / "program-preview-en.png"), full_page=True)
-    page.click("button[value=save]")
-    assert f"v{version + 1}" in page.locator("h1").inner_text()
+    page.get_by_role("button", name="Save", exact=True).click()
+    assert f"Saved as version {version + 1}" in page.locator("[role=status]").inner_text()
     assert admin.rt.programs.current(admin.shop_id).program.tiers.levels[2].threshold == 900
-    page.fill("input[name='tiers.levels.2.threshold']", "-5")
-    page.click("button[value=save]")
-    assert "must not be negative" in page.locator("#e-tiers\\.levels\\.2\\.threshold").inner_text()  # next to the field
+    gold.get_by_label("Reached at").fill("-5")
+    page.get_by_role("button", name="Save", exact=True).click()
+    assert "Must not be below 0" in page.locator("#e-f-tiers-levels-2-threshold").inner_text()  # next to the field
     page.screenshot(path=str(ADMIN_SHOTS / "program-error-en.png"), full_page=True)
-    page.click("text=Versions · JSON")
-    page.locator(f"button[aria-label='Restore v{version}']").click()
-    assert f"v{version + 2}" in page.locator("h1").inner_text()
+    page.goto(f"{admin.base}/admin/program/history")
+    page.locator(f"[data-version='{version}']").get_by_role("link", name="Restore…").click()
+    assert "Gold – Reached at: 900 → 1,500" in page.locator("[data-changes]").inner_text()
+    page.get_by_role("button", name=f"Restore version {version}").click()
+    assert admin.rt.programs.current(admin.shop_id).version == version + 2
     assert admin.rt.programs.current(admin.shop_id).program.tiers.levels[2].threshold == 1500
 
     page.goto(f"{admin.base}/admin/members?q=demo-1000")

@@ -134,15 +134,15 @@ def test_make_run_starts_and_every_request_answers_at_once_while_the_jobs_run(de
 
     # -- the merchant: the one-time link, the pages, writes through forms and the API
     merchant("GET", admin_link, 302)
-    for path in ("/admin", "/admin/members", "/admin/members/1", "/admin/program", "/admin/program/earning",
+    for path in ("/admin", "/admin/members", "/admin/members/1", "/admin/program", "/admin/earn",
                  "/admin/operations", "/admin/notifications"):
         merchant("GET", path)
     member_page = merchant("GET", "/admin/members/1").text
     fields = dict(form_data(member_page, 0))
     fields.update(amount="25", reason="goodwill, from the demo test")
     assert "Points adjusted by 25." in merchant("POST", "/admin/members/1", data=fields).text
-    section = merchant("GET", "/admin/program/rewards").text
-    saved = merchant("POST", "/admin/program/rewards", data=as_form(form_data(section) + [("action", "save")])).text
+    section = merchant("GET", "/admin/redeem").text
+    saved = merchant("POST", "/admin/redeem", data=as_form(form_data(section) + [("action", "save")])).text
     assert 'class="ok"' in saved, saved[-2000:]
     current = api("GET", "/admin/api/v1/program")
     document = current.json()

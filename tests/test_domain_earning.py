@@ -141,3 +141,12 @@ def test_cashback_is_rounded_down_to_the_cent():
 
 def test_cashback_off_by_default():
     assert calculate(program(), order(line("100")), MemberContext()).credit == D("0.00")
+
+
+def test_a_paused_program_earns_nothing_new():
+    prog = program(live=False, cashback={"enabled": True})
+    paused = calculate(prog, order(line("100")), tier(prog, "Gold"))
+    assert (paused.points, paused.credit) == (0, D("0.00")) and "the program is paused" in paused.summary
+    assert program().live is True  # live unless the merchant pauses it
+    live = calculate(program(cashback={"enabled": True}), order(line("100")), MemberContext())
+    assert (live.points, live.credit) == (100, D("5.00"))

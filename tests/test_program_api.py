@@ -151,3 +151,23 @@ def test_a_change_preview_says_what_changes_for_whom(client, shop):
     doc["tiers"]["levels"][2]["threshold"] = "-1"
     bad = client.post("/admin/api/v1/program/changes/preview", headers=h, json=doc)
     assert bad.status_code == 422 and any(f["field"].startswith("tiers") for f in bad.get_json()["error"]["fields"])
+
+
+def test_a_paused_program_earns_nothing_from_orders_or_actions_and_hides_the_widget(client, shop):
+    shop_row, h, rt = shop
+    doc = client.get("/admin/api/v1/program", headers=h).get_json()
+    assert doc["live"] is True  # the default: existing programs stay live
+    doc["live"] = False
+    assert client.put("/admin/api/v1/program", headers=h, json=doc).status_code == 200
+    order = {"order_id": "p1", "customer_id": "bea", "placed_at": "2026-03-04T12:00:00Z",
+             "lines": [{"line_id": "a", "total": "120.00"}]}
+    out = client.post("/admin/api/v1/orders", headers=h, json=order).get_json()
+    assert out["points"] == 0 and "paused" in out["explanation"]
+    client.post("/admin/api/v1/events", headers=h, json={"id": "signup-bea", "customer_id": "bea", "event": "signup"})
+    assert client.get("/admin/api/v1/members/by-customer/bea", headers=h).get_json()["points_balance"] == 0
+    from plugin_app.services.widget import program_view
+    assert program_view(rt.programs.current(shop_row.id).program, "EUR")["live"] is False
+    doc["live"] = True
+    client.put("/admin/api/v1/program", headers=h, json=doc)
+    again = client.post("/admin/api/v1/orders", headers=h, json={**order, "order_id": "p2"}).get_json()
+    assert again["points"] == 120

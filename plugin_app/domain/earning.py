@@ -221,7 +221,7 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
     shares: list[Share] = []
     line_notes: list[str] = []
     boost_notes: list[str] = []
-    earning_on = rules.enabled and base >= rules.minimum_order and base > 0
+    earning_on = program.live and rules.enabled and base >= rules.minimum_order and base > 0
     for key, amount, qty, line in counted:
         factor = Fraction(1)
         if line is not None:
@@ -243,10 +243,12 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
                 top = max(boosts, key=lambda b: b.rate)
                 rate = top.rate
                 boost_notes.append(f"{top.label or 'boost'} {_fmt(top.rate)}% on {_money(amount, cur)}")
-        credit = Fraction(amount) * Fraction(rate) / 100 if cash.enabled else Fraction(0)
+        credit = Fraction(amount) * Fraction(rate) / 100 if cash.enabled and program.live else Fraction(0)
         shares.append(Share(key, amount, qty, points, credit))
 
-    if not rules.enabled:
+    if not program.live:
+        notes.append("the program is paused")
+    elif not rules.enabled:
         notes.append("earning on orders is off")
     elif base <= 0:
         notes.append("nothing in this order earns points")
@@ -269,7 +271,7 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
     credit = (Decimal(raw_credit.numerator) / Decimal(raw_credit.denominator)).quantize(
         quantum(cur), rounding=ROUND_DOWN)
     credit_notes: list[str] = []
-    if cash.enabled:
+    if cash.enabled and program.live:
         label = f"{member.tier.name} rate" if tier_rate is not None and member.tier else "cashback"
         credit_notes.append(f"{_fmt(base_rate)}% {label} on {_money(base, cur)}")
         credit_notes.extend(boost_notes)

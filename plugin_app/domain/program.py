@@ -496,6 +496,9 @@ class Notifications:
 @dataclass(frozen=True)
 class Program:
     __pydantic_config__ = FORBID
+    # Paused (False): orders, actions and referrals earn nothing new and the storefront widget
+    # is told to stay hidden; balances, rewards and redemptions already made are untouched.
+    live: bool = True
     timezone: str = "UTC"
     earning: OrderEarning = field(default_factory=OrderEarning)
     actions: Actions = field(default_factory=Actions)

@@ -212,10 +212,13 @@ def install(env) -> None:
     """Give a Jinja environment `_`, `gettext` and `ngettext` that follow `using(...)`, and the
     formats as globals (`money`, `number`, `percent`, `date`, `datetime`)."""
     env.add_extension("jinja2.ext.i18n")
+    # Newstyle gettext: Jinja fills the placeholders itself (`num` and the keyword arguments), so
+    # these return the translated text unformatted.
     env.install_gettext_callables(
-        gettext=lambda s, **kw: current().gettext(s, **kw),
-        ngettext=lambda s, p, n, **kw: current().ngettext(s, p, n, **kw),
-        pgettext=lambda c, s, **kw: current().pgettext(c, s, **kw),
+        gettext=lambda s: current()._t.gettext(s),
+        ngettext=lambda s, p, n: current()._t.ngettext(s, p, n),
+        pgettext=lambda c, s: current()._t.pgettext(c, s),
+        npgettext=lambda c, s, p, n: current()._t.npgettext(c, s, p, n),
         newstyle=True)
     env.globals.update(
         money=lambda a, c=None: current().money(a, c), number=lambda v: current().number(v),

@@ -51,6 +51,8 @@ class ActionService:
             prior = uow.ledger.entry_by_key(key)
             if prior is not None:
                 return ActionOutcome(kind, int(prior.points + prior.points_pending), prior.id, replayed=True)
+            if not program.live:
+                return ActionOutcome(kind, 0, refused="the program is paused")
             if rule is None or not rule.enabled:
                 return ActionOutcome(kind, 0, refused=f"{kind} earns nothing in this program")
             now = self.clock.now()
@@ -81,7 +83,7 @@ class ActionService:
         for shop_id in shop_ids:
             program = self.programs.current(shop_id).program
             rule = program.actions.birthday
-            if not rule.enabled:
+            if not rule.enabled or not program.live:
                 continue
             today = local(self.clock.now(), ZoneInfo(program.timezone)).date()
             # A date a shopper just gave earns from SHOPPER_WAIT_DAYS on (as Smile.io and BON do:

@@ -213,7 +213,7 @@ class ReferralService:
                 row = uow.referrals.with_friend_code(codes)
                 if row is not None and row.friend_member_id != member.id:
                     row = None  # someone else's welcome code: not this customer's referral
-            if row is None or not paid or not program.referrals.enabled:
+            if row is None or not paid or not program.referrals.enabled or not program.live:
                 return notes
             base = uow.referral_facts.order_base(order_id)
             if row.status == "signed_up":

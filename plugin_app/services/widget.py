@@ -34,6 +34,7 @@ def program_view(program, currency: str) -> dict:
     if program.cashback.enabled:
         earn.append({"kind": "cashback", "percent": plain(program.cashback.rate)})
     return {
+        "live": program.live,  # paused: the launcher stays hidden
         "currency": currency, "locale": program.widget.locale, "texts": program.widget.texts,
         "colour": program.widget.colour, "position": program.widget.position,
         "launcher_text": program.widget.launcher_text, "ways_to_earn": earn,

@@ -58,3 +58,5 @@ def test_using_switches_the_language_for_templates():
     with i18n.using("it"):
         assert tpl.render() == "Membri · 6,00\xa0€"
     assert tpl.render() == "Members · €6.00"
+    counted = env.from_string('{{ ngettext("%(num)s member in %(tier)s", "%(num)s members in %(tier)s", n, tier="Gold") }}')
+    assert counted.render(n=1) == "1 member in Gold" and counted.render(n=3) == "3 members in Gold"

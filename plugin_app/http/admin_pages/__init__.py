@@ -3,5 +3,6 @@ shop's admin API key, the Shopify admin's session token when embedded, or a one-
 `loyalty admin-link` (signed, 15 minutes). Every page is scoped to the signed-in shop.
 
 `base` holds the blueprint, sign-in and the layout; each page group is its own module."""
-from . import dashboard, emails, members, notifications, operations, program_pages  # noqa: F401  (routes)
+from . import program_pages  # noqa: F401,I001  (first: its home page answers at /admin)
+from . import dashboard, emails, members, notifications, operations  # noqa: F401  (routes)
 from .base import bp, make_link_token, signer  # noqa: F401

@@ -11,80 +11,17 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, redirect, render_template, render_template_string, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 
 from ... import i18n
-from ...domain.money import amount_text, plain
 from ...i18n import N_
 from ...i18n import gettext as _
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
-TEXTS = {
-    "en": {"dashboard": "Dashboard", "members": "Members", "program": "Program", "operations": "Operations",
-           "sign_in": "Sign in", "api_key": "Admin API key", "sign_out": "Sign out", "search": "Search",
-           "points_issued": "Points issued", "points_redeemed": "Points redeemed", "outstanding": "Outstanding points",
-           "liability": "Liability", "redemption_rate": "Redemption rate", "per_tier": "Members per tier",
-           "per_day": "Points per day", "adjust": "Adjust", "reason": "Reason", "amount": "Points (+/-)",
-           "history": "Versions", "restore": "Restore", "preview": "Preview", "save": "Save",
-           "ledger": "Ledger", "failed": "Failed deliveries", "replay": "Replay", "reconciled": "Last reconciliation",
-           "workers": "Workers", "worker_alive": "alive", "worker_silent": "silent since",
-           "worker_states": {"working": "working", "reconnecting": "waiting for Redis", "starting": "starting", "stopped": "stopped"},
-           "in_process": "Background jobs run inside this web process (no Redis configured).",
-           "no_workers": "No worker has reported in the last day: start `loyalty worker`.",
-           "no_changes": "Nothing changes for existing members or sample orders.", "saved": "Saved as version",
-           "export": "Export", "notifications": "Notifications",
-           "period": "Period", "from": "From", "to": "To", "show": "Show", "enrolled": "Members enrolled",
-           "enrolment_rate": "Enrolment rate", "active": "Active members", "expired": "Points expired",
-           "aov": "Average order value", "repeat": "Repeat purchase rate", "members_seg": "Members",
-           "guests_seg": "Non-members", "with_redemptions": "Revenue from orders with redemptions",
-           "cost": "Program cost", "touched": "Revenue touched", "per_cost": "Revenue per 1 of cost",
-           "funnel": "Referral funnel", "enrolments_day": "Enrolments per day", "orders_day": "Orders per day",
-           "revenue": "Net sales", "money": "Cost and revenue", "all_time": "all time",
-           "d_enrolment": "joined ÷ (joined + first-time guest buyers)", "d_active": "earned or spent in the period",
-           "d_repeat": "orders by customers who had ordered before", "d_cost": "points redeemed at their value + store credit spent",
-           "d_liability": "outstanding points at their value + store credit", "orders": "Orders",
-           "landings": "Landings", "sign_ups": "Sign-ups", "first_orders": "First orders", "rewards_issued": "Rewarded",
-           "links_shared": "Links shared",
-           "flagged": "Reward codes used by another customer", "flagged_help": "The owner's points stay held until you decide: charge the owner, or give the points back.",
-           "owner": "Issued to", "used_by": "Used by", "order": "Order", "code": "Code", "held": "Held",
-           "decision": "Decision", "commit": "Charge the owner", "release": "Give the points back", "decide": "Decide",
-           "guest": "a guest", "decided": "Decided", "decided_by": "by", "decision_saved": "Decision saved",
-           "birthday": "Birthday", "birthday_help": "YYYY-MM-DD, or --MM-DD without the year",},
-    "it": {"dashboard": "Panoramica", "members": "Membri", "program": "Programma", "operations": "Operazioni",
-           "sign_in": "Accedi", "api_key": "Chiave API admin", "sign_out": "Esci", "search": "Cerca",
-           "points_issued": "Punti emessi", "points_redeemed": "Punti riscattati", "outstanding": "Punti in circolo",
-           "liability": "Passività", "redemption_rate": "Tasso di riscatto", "per_tier": "Membri per livello",
-           "per_day": "Punti al giorno", "adjust": "Rettifica", "reason": "Motivo", "amount": "Punti (+/-)",
-           "history": "Versioni", "restore": "Ripristina", "preview": "Anteprima", "save": "Salva",
-           "ledger": "Movimenti", "failed": "Consegne non riuscite", "replay": "Riprova", "reconciled": "Ultima riconciliazione",
-           "workers": "Worker", "worker_alive": "attivo", "worker_silent": "in silenzio dal",
-           "worker_states": {"working": "al lavoro", "reconnecting": "in attesa di Redis", "starting": "in avvio", "stopped": "fermato"},
-           "in_process": "I lavori in background girano dentro questo processo web (Redis non configurato).",
-           "no_workers": "Nessun worker si è fatto sentire nell'ultimo giorno: avvia `loyalty worker`.",
-           "no_changes": "Nessun cambiamento per i membri o gli ordini di esempio.", "saved": "Salvato come versione",
-           "export": "Esporta", "notifications": "Notifiche",
-           "period": "Periodo", "from": "Dal", "to": "Al", "show": "Mostra", "enrolled": "Nuovi membri",
-           "enrolment_rate": "Tasso di iscrizione", "active": "Membri attivi", "expired": "Punti scaduti",
-           "aov": "Valore medio dell'ordine", "repeat": "Tasso di riacquisto", "members_seg": "Membri",
-           "guests_seg": "Non membri", "with_redemptions": "Ricavi da ordini con riscatti",
-           "cost": "Costo del programma", "touched": "Ricavi coinvolti", "per_cost": "Ricavi per 1 di costo",
-           "funnel": "Imbuto dei referral", "enrolments_day": "Iscrizioni al giorno", "orders_day": "Ordini al giorno",
-           "revenue": "Vendite nette", "money": "Costi e ricavi", "all_time": "da sempre",
-           "d_enrolment": "iscritti ÷ (iscritti + ospiti al primo acquisto)", "d_active": "hanno guadagnato o speso nel periodo",
-           "d_repeat": "ordini di clienti che avevano già ordinato", "d_cost": "punti riscattati al loro valore + credito speso",
-           "d_liability": "punti in circolo al loro valore + credito", "orders": "Ordini",
-           "landings": "Visite", "sign_ups": "Iscrizioni", "first_orders": "Primi ordini", "rewards_issued": "Premiati",
-           "links_shared": "Link condivisi",
-           "flagged": "Codici premio usati da un altro cliente", "flagged_help": "I punti del titolare restano bloccati finché non decidi: addebitarli al titolare o restituirli.",
-           "owner": "Emesso per", "used_by": "Usato da", "order": "Ordine", "code": "Codice", "held": "Bloccati",
-           "decision": "Decisione", "commit": "Addebita al titolare", "release": "Restituisci i punti", "decide": "Decidi",
-           "guest": "un ospite", "decided": "Decisi", "decided_by": "da", "decision_saved": "Decisione salvata",
-           "birthday": "Compleanno", "birthday_help": "AAAA-MM-GG, o --MM-GG senza l'anno",},
-}
 
 def _rt():
     return current_app.extensions["loyalty"]
@@ -143,7 +80,6 @@ def _digest(name: str) -> str:
 def _context(active: str, title: str) -> dict:
     shop = _shop()
     return dict(title=title, active=active, shop=shop, lang=i18n.current().locale,
-                t=TEXTS.get(i18n.current().locale, TEXTS["en"]), num=plain, amt=amount_text,
                 embedded=bool(session.get("embedded")), nav=nav() if shop else [],
                 languages=[(code, i18n.language_name(code)) for code in i18n.LOCALES],
                 api_key=_rt().settings.shopify_api_key or "", static_url=static_url)
@@ -157,13 +93,6 @@ def render(template: str, active: str, title: str, **ctx):
 def message(status: int, heading: str, text: str, hint: str = "", critical: bool = True):
     """A page that only says something (an error, a notice), in the admin's language."""
     return render("admin/message.html", "", heading, heading=heading, message=text, hint=hint, critical=critical), status
-
-
-def _page(title: str, active: str, body: str, **ctx):
-    """A page whose body is an inline template (the older pages; new ones use `render`)."""
-    base = _context(active, title)
-    inner = render_template_string(body, **{**base, **ctx})  # csrf() via the context processor
-    return render_template("admin/layout.html", **base, body=Markup(inner))
 
 
 def signer() -> URLSafeTimedSerializer:
@@ -278,7 +207,7 @@ def login():
         if shop is not None:
             session.clear()
             session["admin_shop"] = shop.id
-            return redirect(url_for("admin_pages.dashboard"))
+            return redirect(url_for("admin_pages.home"))
         error = _("No shop has this key.")
     return render("admin/login.html", "", _("Sign in"), error=error)
 
@@ -310,7 +239,7 @@ def link(token: str):
         return message(401, _("Sign in"), _("This link was already used."), _("Run `loyalty admin-link` for a new one."))
     session.clear()
     session["admin_shop"] = shop_id
-    return redirect(url_for("admin_pages.dashboard"))
+    return redirect(url_for("admin_pages.home"))
 
 
 @bp.get("/logout")

@@ -1,23 +1,240 @@
-"""The program's settings pages, previews and versions."""
+"""The program's pages, one per merchant task: home (status and launch checklist), ways to earn,
+ways to redeem, VIP tiers, referrals, cashback, campaigns, settings, and the versions with their
+differences in words and a restore that asks first. Each page previews what changes for whom
+and saves a new version, refused if someone saved in between (the version the form was read at).
+
+The JSON editor stays at /admin/program as an advanced tool, linked from the history page."""
 from __future__ import annotations
-
-
-from flask import redirect, request, url_for
 
 import json
 
+from flask import abort, redirect, request, url_for
+
+from ... import i18n
 from ...domain import jsondepth
-from ...services.program import ProgramInvalid, dump
-from .. import program_forms as forms
-from ...domain.errors import VersionConflict
-from .base import _page, _rt, _shop, bp
+from ...domain.errors import NotFound, VersionConflict
+from ...i18n import N_
+from ...services.program import ProgramInvalid, dump, parse
+from .. import program_editor as E
+from .. import program_examples as X
+from .base import _rt, _shop, bp, render
 
 
-PROGRAM_TABS = """<nav class="tabs" aria-label="{{ t.program }}">{% for slug, title, _ in sections %}
-  <a href="{{ url_for('admin_pages.program_section', section=slug) }}" class="{{ 'on' if slug == section else '' }}">{{ title[lang] }}</a>{% endfor %}
-  <a href="{{ url_for('admin_pages.program') }}" class="{{ 'on' if not section else '' }}">{{ t.history }} · JSON</a></nav>"""
+def _author() -> str:
+    return f"admin-page:{_shop().id}"
 
 
+def _expected() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _examples(page: str, program, currency: str) -> dict:
+    if page == "earn":
+        return {"earn": X.earn(program, currency)}
+    if page == "tiers":
+        return {"earn": X.earn(program, currency), "cashback": X.cashback(program, currency) if program.cashback.enabled else []}
+    if page == "cashback":
+        return {"cashback": X.cashback(program, currency)}
+    if page == "campaigns":
+        return {"campaigns": [X.campaign(program, i, currency) for i in range(len(program.campaigns))]}
+    if page == "redeem":
+        return {"rewards": [X.reward(program, i, currency) for i in range(len(program.rewards))]}
+    if page == "referrals":
+        return {"referral": X.referral(program, currency)}
+    return {}
+
+
+def _edit(page: str, template: str, **extra):
+    """A task page: read the form over the current program, preview or save, errors by their inputs."""
+    shop, rt = _shop(), _rt()
+    current = rt.programs.current(shop.id)
+    document = dump(current.program)
+    doc = E.to_form(document)
+    errors: dict[str, str] = {}
+    preview = changes = saved = conflict = None
+    version = current.version
+    if request.method == "POST":
+        doc, problems = E.read(page, request.form, document)
+        version = _expected() or current.version
+        # Preview wins: its button comes before the form's default "save" (App Bridge's save bar
+        # submits the form without a button, so the default is what it sends)
+        chosen = request.form.getlist("action")
+        action = "preview" if "preview" in chosen else "save" if "save" in chosen else None
+        if not request.form.get("add") and action in ("preview", "save"):
+            proposed = E.from_form(doc)
+            try:
+                if action == "save":
+                    note = (request.form.get("note") or "").strip()[:500] or None
+                    pv = rt.programs.put(shop.id, proposed, author=_author(), expected=_expected(), note=note)
+                    saved, version, doc = pv.version, pv.version, E.to_form(dump(pv.program))
+                else:
+                    preview = rt.change_preview.preview(shop.id, shop.currency, proposed)
+                    changes = E.diff(document, proposed, shop.currency)
+            except ProgramInvalid as exc:
+                errors = E.place(exc.fields, doc)
+            except VersionConflict as exc:
+                conflict = exc.details.get("current") or True
+            errors.update({path: E.human(kind) for path, kind in problems.items()})  # not even a number
+    try:
+        program = parse(E.from_form(doc))  # the examples follow the edit being made
+    except ProgramInvalid:
+        program = current.program
+    form = E.Form(doc, errors, shop.currency, [t.name for t in current.program.tiers.levels])
+    ctx = dict(form=form, page=page, version=version, saved=saved, conflict=conflict, preview=preview,
+               changes=changes, examples=_examples(page, program, shop.currency), currency=shop.currency,
+               program=program, reward_languages=[c for c in i18n.LOCALES if c != i18n.DEFAULT] if E.has_reward_names() else [],
+               language_name=i18n.language_name, preview_lines=E.preview_lines, **extra)
+    title = i18n.current().gettext(E.PAGE_TITLES[page])
+    html = render(template, page, title, **ctx, leftovers=[])
+    if form.leftovers():  # an error with no input of its own: said on top, in words
+        html = render(template, page, title, **ctx, leftovers=form.leftovers())
+    return html
+
+
+@bp.route("", methods=["GET", "POST"])
+@bp.route("/", methods=["GET", "POST"])
+@bp.route("/home", methods=["GET", "POST"])
+def home():
+    """The program's status (live or paused, with the switch) and a launch checklist."""
+    shop, rt = _shop(), _rt()
+    t = i18n.current()
+    current = rt.programs.current(shop.id)
+    message = error = None
+    if request.method == "POST" and request.form.get("action") in ("pause", "resume"):
+        document = {**dump(current.program), "live": request.form["action"] == "resume"}
+        try:
+            current = rt.programs.put(shop.id, document, author=_author(), expected=_expected())
+            message = t.gettext(N_("The program is live.") if current.program.live else N_("The program is paused."))
+        except VersionConflict:
+            error = t.gettext(N_("Someone changed the program meanwhile. Look again, then choose."))
+            current = rt.programs.current(shop.id)
+    p = current.program
+    actions = [k for k in ("signup", "review", "newsletter", "social_follow", "social_share") if p.actions.rule(k).enabled]
+    actions += ["birthday"] if p.actions.birthday.enabled else []
+    actions += [k for k, r in p.actions.custom.items() if r.enabled]
+    rewards = [r for r in p.rewards if r.enabled]
+    emails_endpoint = "admin_pages.emails" if "admin_pages.emails" in _endpoints() else "admin_pages.notifications"
+    n = p.notifications
+    steps = [
+        dict(done=p.earning.enabled or bool(actions), url=url_for("admin_pages.earn"), title=t.gettext(N_("Choose how customers earn")),
+             detail=t.gettext(N_("%(rate)s points per %(cur)s spent; %(n)s other ways to earn"),
+                              rate=t.number(p.earning.points_per_unit), cur=E.currency_symbol(shop.currency), n=t.number(len(actions)))
+             if p.earning.enabled else t.gettext(N_("Orders earn nothing yet."))),
+        dict(done=bool(rewards), url=url_for("admin_pages.redeem"), title=t.gettext(N_("Offer a reward to spend points on")),
+             detail=t.ngettext("%(num)s reward offered", "%(num)s rewards offered", len(rewards))),
+        dict(done=p.tiers.enabled, url=url_for("admin_pages.tiers"), title=t.gettext(N_("Set up VIP tiers (optional)")),
+             detail=", ".join(lvl.name for lvl in p.tiers.levels) if p.tiers.enabled else t.gettext(N_("Off"))),
+        dict(done=p.referrals.enabled, url=url_for("admin_pages.referrals"), title=t.gettext(N_("Reward referrals (optional)")),
+             detail=t.gettext(N_("On")) if p.referrals.enabled else t.gettext(N_("Off"))),
+        dict(done=p.timezone != "UTC", url=url_for("admin_pages.settings"), title=t.gettext(N_("Set your time zone, language and widget look")),
+             detail=f"{p.timezone} · {i18n.language_name(i18n.locale_of(p.widget.locale))}"),
+        dict(done=None, url=url_for("admin_pages.settings"), title=t.gettext(N_("Show the widget in your shop")),
+             detail=t.gettext(N_("Shopify: Online Store → Themes → Customize → App embeds → turn Loyalty on. "
+                                 "WordPress: the plugin shows it once connected."))),
+        dict(done=bool(n.reply_to), url=url_for(emails_endpoint), title=t.gettext(N_("Check the e-mails customers get")),
+             detail=t.gettext(N_("Replies go to %(address)s"), address=n.reply_to) if n.reply_to
+             else t.gettext(N_("Add the address replies should go to."))),
+    ]
+    return render("admin/program_home.html", "home", t.gettext(N_("Home")), program=p, version=current.version,
+                  steps=steps, message=message, error=error)
+
+
+def _endpoints():
+    from flask import current_app
+
+    return current_app.view_functions
+
+
+@bp.route("/earn", methods=["GET", "POST"])
+def earn():
+    return _edit("earn", "admin/program_earn.html",
+                 actions=[("signup", N_("Welcome points")), ("review", N_("Product review")),
+                          ("newsletter", N_("Newsletter sign-up")), ("social_follow", N_("Following on social media")),
+                          ("social_share", N_("Sharing on social media"))])
+
+
+@bp.route("/redeem", methods=["GET", "POST"])
+def redeem():
+    return _edit("redeem", "admin/program_redeem.html")
+
+
+@bp.route("/tiers", methods=["GET", "POST"])
+def tiers():
+    return _edit("tiers", "admin/program_tiers.html")
+
+
+@bp.route("/referrals", methods=["GET", "POST"])
+def referrals():
+    return _edit("referrals", "admin/program_referrals.html", fraud_rules=list(E.FRAUD_LABELS))
+
+
+@bp.route("/cashback", methods=["GET", "POST"])
+def cashback():
+    return _edit("cashback", "admin/program_cashback.html")
+
+
+@bp.route("/campaigns", methods=["GET", "POST"])
+def campaigns():
+    return _edit("campaigns", "admin/program_campaigns.html")
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    return _edit("settings", "admin/program_settings.html", widget_texts=E.WIDGET_TEXTS, text_languages=list(i18n.LOCALES))
+
+
+# -- versions -----------------------------------------------------------------------------
+@bp.get("/program/history")
+def history():
+    shop, rt = _shop(), _rt()
+    rows = rt.programs.history(shop.id, limit=30)
+    current = rt.programs.current(shop.id)
+    documents = {}
+    for r in rows:
+        documents[r["version"]] = dump(rt.programs.version(shop.id, r["version"]).program)
+    versions = []
+    for r in rows:
+        before = documents.get(r["version"] - 1)
+        if before is None and r["version"] > 1:
+            try:
+                before = dump(rt.programs.version(shop.id, r["version"] - 1).program)
+            except NotFound:
+                before = None
+        versions.append({**r, "who": E.author_text(r["author"]),
+                         "changes": E.diff(before, documents[r["version"]], shop.currency) if before is not None else None})
+    return render("admin/program_history.html", "history", i18n.current().gettext(N_("Program history")),
+                  versions=versions, version=current.version, zone=current.program.timezone)
+
+
+@bp.route("/program/versions/<int:version>/restore", methods=["GET", "POST"])
+def restore(version: int):
+    """Restoring asks first: what would change (in words) and for whom (the change preview);
+    only the confirmation's POST writes, and only if nobody saved meanwhile."""
+    shop, rt = _shop(), _rt()
+    try:
+        old = rt.programs.version(shop.id, version)
+    except NotFound:
+        abort(404)
+    current = rt.programs.current(shop.id)
+    error = None
+    if request.method == "POST" and request.form.get("confirm") == "1":
+        expected = _expected()
+        if expected is not None and expected != current.version:
+            error = i18n.current().gettext(N_("Someone changed the program meanwhile; here is what restoring would do now."))
+        else:
+            restored = rt.programs.restore(shop.id, version, author=_author())
+            return redirect(url_for("admin_pages.history", restored=restored.version))
+    target = dump(old.program)
+    changes = E.diff(dump(current.program), target, shop.currency)
+    preview = rt.change_preview.preview(shop.id, shop.currency, target)
+    return render("admin/program_restore.html", "history", i18n.current().gettext(N_("Restore version %(version)s"), version=version),
+                  restoring=version, version=current.version, changes=changes, preview=preview, error=error,
+                  created_at=old.created_at, who=E.author_text(old.author), zone=current.program.timezone,
+                  preview_lines=E.preview_lines)
+
+
+# -- the advanced JSON editor ---------------------------------------------------------------
 @bp.route("/program", methods=["GET", "POST"])
 def program():
     shop = _shop()
@@ -25,82 +242,37 @@ def program():
     current = rt.programs.current(shop.id)
     text = request.form.get("document") or json.dumps(dump(current.program), indent=2)
     errors, preview, saved = [], None, None
+    t = i18n.current()
     if request.method == "POST":
         try:
             document = jsondepth.loads(text)
             if request.form.get("action") == "save":
-                saved = rt.programs.put(shop.id, document, author=f"admin-page:{shop.id}").version
+                saved = rt.programs.put(shop.id, document, author=_author(), expected=_expected()).version
                 current = rt.programs.current(shop.id)
                 text = json.dumps(dump(current.program), indent=2)
             else:
                 preview = rt.change_preview.preview(shop.id, shop.currency, document)
         except json.JSONDecodeError as exc:
-            errors = [{"field": f"line {exc.lineno}", "message": exc.msg}]
+            errors = [{"field": t.gettext(N_("Line %(line)s"), line=exc.lineno), "message": exc.msg}]
         except jsondepth.TooDeep as exc:
-            errors = [{"field": "document", "message": str(exc)}]
+            errors = [{"field": "", "message": str(exc)}]
         except ProgramInvalid as exc:
             errors = exc.fields
-    history = rt.programs.history(shop.id)
-    return _page("Program", "program", PROGRAM_TABS + """<h1>{{ t.program }} <span class="muted">v{{ version }}</span></h1>
-      {% if saved %}<p class="ok" role="status">{{ t.saved }} {{ saved }}</p>{% endif %}
-      {% if errors %}<div class="err" role="alert"><ul>{% for e in errors %}<li><code>{{ e.field }}</code>: {{ e.message }}</li>{% endfor %}</ul></div>{% endif %}
-      {% if preview %}<div class="card" data-preview>{% if not preview.tier_moves and not preview.orders %}<p>{{ t.no_changes }}</p>{% endif %}
-      <ul>{% for m in preview.tier_moves %}<li>{{ m.text }}</li>{% endfor %}{% for o in preview.orders %}<li>{{ o.text }}</li>{% endfor %}</ul></div>{% endif %}
-      <form method="post" class="card">{{ csrf() }}<textarea name="document" rows="24" aria-label="{{ t.program }}">{{ text }}</textarea><p>
-      <button name="action" value="preview">{{ t.preview }}</button> <button name="action" value="save">{{ t.save }}</button></p></form>
-      <div class="card"><h2>{{ t.history }}</h2><table>{% for v in history %}<tr><td>v{{ v.version }}</td><td>{{ v.author }}</td>
-      <td>{{ v.created_at[:16] }}</td><td>{{ v.note or '' }}</td><td>{% if v.version != version %}
-      <form method="post" action="{{ url_for('admin_pages.restore', version=v.version) }}">{{ csrf() }}<button aria-label="{{ t.restore }} v{{ v.version }}">{{ t.restore }}</button></form>{% endif %}</td></tr>{% endfor %}
-      </table></div>""", version=current.version, text=text, errors=errors, preview=preview, saved=saved, history=history,
-                 sections=forms.SECTIONS, section=None)
+        except VersionConflict:
+            errors = [{"field": "", "message": t.gettext(N_("Someone changed the program since you opened this page. "
+                                                           "Reload it to see their version."))}]
+    return render("admin/program_json.html", "history", t.gettext(N_("Program as JSON")), version=current.version,
+                  text=text, errors=errors, preview=preview, saved=saved, preview_lines=E.preview_lines)
 
 
-@bp.route("/program/<any(" + ", ".join(slug for slug, _, _ in forms.SECTIONS) + "):section>", methods=["GET", "POST"])
+# The old one-form-per-section addresses: their tasks have pages of their own.
+OLD_SECTIONS = {"earning": "earn", "actions": "earn", "expiry": "earn", "rewards": "redeem", "tiers": "tiers",
+                "cashback": "cashback", "campaigns": "campaigns", "referrals": "referrals", "general": "settings",
+                "emails": "emails"}
+
+
+@bp.get("/program/<any(" + ", ".join(OLD_SECTIONS) + "):section>")
 def program_section(section: str):
-    """One section of the program as a form: preview what changes for whom, then save."""
-    shop = _shop()
-    rt = _rt()
-    current = rt.programs.current(shop.id)
-    document = dump(current.program)
-    errors: dict[str, str] = {}
-    preview = saved = conflict = None
-    if request.method == "POST":
-        document, errors, reader = forms.read(section, request.form, document)
-        if not errors and not request.form.get("add"):
-            try:
-                if request.form.get("action") == "save":
-                    expected = request.form.get("version", "")
-                    pv = rt.programs.put(shop.id, document, author=f"admin-page:{shop.id}",
-                                         expected=int(expected) if expected.isdigit() else None,
-                                         note=(request.form.get("note") or "").strip()[:500] or f"{section} settings")
-                    saved, current, document = pv.version, pv, dump(pv.program)
-                else:
-                    preview = rt.change_preview.preview(shop.id, shop.currency, document)
-            except ProgramInvalid as exc:
-                errors = forms.place(exc.fields, reader)
-            except VersionConflict as exc:
-                conflict = exc.message
-    fields, leftovers = forms.render(section, document, errors)
-    return _page("Program", "program", PROGRAM_TABS + """
-      <h1>{{ section_title[lang] }} <span class="muted">v{{ version }}</span></h1>
-      {% if saved %}<p class="ok" role="status">{{ t.saved }} {{ saved }}</p>{% endif %}
-      {% if conflict %}<p class="err" role="alert">{{ conflict }}. <a href="">Reload</a> to see the newer version; your edits are below.</p>{% endif %}
-      {% if errors %}<div class="err" role="alert" data-errors>{{ errors|length }} field{{ 's' if errors|length != 1 }} to fix before saving
-      {% if leftovers %}<ul>{% for p, m in leftovers %}<li><code>{{ p }}</code>: {{ m }}</li>{% endfor %}</ul>{% endif %}</div>{% endif %}
-      {% if preview %}<div class="card" data-preview><h2>{{ t.preview }}</h2>{% if not preview.tier_moves and not preview.orders %}<p>{{ t.no_changes }}</p>{% endif %}
-      <ul>{% for m in preview.tier_moves %}<li>{{ m.text }}</li>{% endfor %}{% for o in preview.orders %}<li>{{ o.text }}</li>{% endfor %}</ul>
-      <p class="muted">{{ preview.members_checked }} members checked; {{ preview.note }}</p></div>{% endif %}
-      <form method="post" class="card" novalidate>{{ csrf() }}<input type="hidden" name="version" value="{{ version }}">
-      {{ fields }}
-      <div class="fld"><label for="note">Note for the history (optional)</label><input id="note" name="note" maxlength="500"></div>
-      <p><button name="action" value="preview" class="secondary">{{ t.preview }}</button> <button name="action" value="save">{{ t.save }}</button></p></form>""",
-                 sections=forms.SECTIONS, section=section, section_title=next(x[1] for x in forms.SECTIONS if x[0] == section),
-                 version=current.version if not conflict else request.form.get("version"), fields=fields,
-                 leftovers=leftovers, errors=errors, preview=preview, saved=saved, conflict=conflict)
+    """The old one-page-per-section addresses lead to the task pages."""
+    return redirect(url_for(f"admin_pages.{OLD_SECTIONS[section]}"))
 
-
-@bp.post("/program/versions/<int:version>/restore")
-def restore(version: int):
-    shop = _shop()
-    _rt().programs.restore(shop.id, version, author=f"admin-page:{shop.id}")
-    return redirect(url_for("admin_pages.program"))

@@ -12,3 +12,44 @@
     if (text && !window.confirm(text)) e.preventDefault();
   });
 })();
+
+// ---- Program pages (admin-program) ----
+// The widget look's live preview (colour, position, button text), and the reward/campaign
+// fields that apply to the chosen kind only. CSSOM (element.style) is allowed by the CSP.
+(function () {
+  "use strict";
+  function widgetPreview() {
+    var fig = document.querySelector("[data-widget-preview]");
+    if (!fig) return;
+    var colour = document.querySelector("input[name='widget.colour']");
+    var position = document.querySelector("select[name='widget.position']");
+    var text = document.querySelector("input[name='widget.launcher_text']");
+    var label = fig.querySelector("[data-wp-text]");
+    var launcher = fig.querySelector("[data-wp-launcher]");
+    function update() {
+      if (colour && /^#[0-9a-f]{6}$/i.test(colour.value)) fig.style.setProperty("--wp", colour.value);
+      if (position) fig.classList.toggle("left", position.value === "left");
+      if (text && label) label.textContent = text.value.trim() || launcher.getAttribute("data-default-text");
+    }
+    [colour, position, text].forEach(function (el) {
+      if (el) { el.addEventListener("input", update); el.addEventListener("change", update); }
+    });
+    update();
+  }
+  function kindFields() {
+    document.querySelectorAll("fieldset.row").forEach(function (row) {
+      var pick = row.querySelector("select[name$='.type'], select[name$='.kind']");
+      if (!pick) return;
+      function update() {
+        row.querySelectorAll("[data-when]").forEach(function (box) {
+          box.hidden = box.getAttribute("data-when").split(" ").indexOf(pick.value) < 0;
+        });
+      }
+      pick.addEventListener("change", update);
+      update();
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { widgetPreview(); kindFields(); });
+  } else { widgetPreview(); kindFields(); }
+})();
