@@ -32,7 +32,7 @@ def seed(runtime) -> tuple[int, str]:
 
         document = dump(program)
         document["referrals"]["enabled"] = True
-        program = runtime.programs.put(shop.id, document, author="demo", note="referrals on for the demo").program
+        program = runtime.programs.put(shop.id, document, author="demo").program
     now = runtime.clock.now()
     start = (now - timedelta(days=58)).replace(hour=10, minute=0, second=0, microsecond=0)
 

@@ -154,7 +154,7 @@ def test_the_merchant_sets_up_the_seed_example_without_json(browser, merchant): 
             assert page.locator("h1").count() == 1
             page.screenshot(path=str(ADMIN_SHOTS / f"program-{name.replace('/', '-')}-{lang}.png"), full_page=True)
         it_text = page.inner_text("main") if lang == "it" else ""
-    assert "Cronologia del programma" in it_text and "Tu, nell'admin" in it_text
+    assert "Cronologia del programma" in it_text and "Tu, nel pannello di amministrazione" in it_text
     assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
     assert not problems, problems
 

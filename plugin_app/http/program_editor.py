@@ -646,19 +646,13 @@ def timezones() -> list[tuple[str, str]]:
 
 # -- versions in words --------------------------------------------------------------------
 def author_text(author: str | None) -> str:
+    """Who made a version, as a person reads it (the same words as the member ledger's)."""
+    from ..services.member_admin import who
+
     t = i18n.current()
-    a = author or ""
-    if a.startswith("admin-page:"):
-        return t.gettext(N_("You, in the admin"))
-    if a.startswith("shopify-user:") or a == "shopify-session":
-        return t.gettext(N_("You, in the Shopify admin"))
-    if a == "api-key":
-        return t.gettext(N_("API"))
-    if a == "demo":
-        return t.gettext(N_("Demo"))
-    if a == "system":
+    if author == "system":
         return t.gettext(N_("Default program"))
-    return t.gettext(N_("Other: %(who)s"), who=a[:40])
+    return who(author, None, t)
 
 
 SWITCHES = {

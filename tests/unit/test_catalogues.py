@@ -60,3 +60,17 @@ def test_using_switches_the_language_for_templates():
     assert tpl.render() == "Members · €6.00"
     counted = env.from_string('{{ ngettext("%(num)s member in %(tier)s", "%(num)s members in %(tier)s", n, tier="Gold") }}')
     assert counted.render(n=1) == "1 member in Gold" and counted.render(n=3) == "3 members in Gold"
+
+
+@pytest.mark.parametrize("lang", i18n.LOCALES[1:])
+def test_a_text_in_two_area_files_is_translated_the_same(lang):
+    from babel.messages.pofile import read_po
+
+    seen: dict = {}
+    for path in i18n.catalogue_files(lang):
+        with path.open("rb") as f:
+            for m in read_po(f, locale=lang):
+                if m.id:
+                    seen.setdefault((m.context, str(m.id)), {})[path.name] = str(m.string)
+    clashes = {k: v for k, v in seen.items() if len(set(v.values())) > 1}
+    assert not clashes, clashes  # the first file would win silently: give one of them a context

@@ -56,7 +56,7 @@ def emails():
             try:
                 expected = int(request.form.get("version") or 0) or None
                 pv = rt.programs.put(shop.id, {**document, "notifications": posted}, author=f"admin-page:{shop.id}",
-                                     note="e-mails", expected=expected)
+                                     expected=expected)
                 document, section = dump(pv.program), dump(pv.program)["notifications"]
                 message = t.gettext("Saved. Your e-mails use this wording from now on.")
             except ProgramInvalid as exc:

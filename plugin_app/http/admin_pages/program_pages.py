@@ -201,7 +201,10 @@ def history():
                 before = dump(rt.programs.version(shop.id, r["version"] - 1).program)
             except NotFound:
                 before = None
-        versions.append({**r, "who": E.author_text(r["author"]),
+        # Notes are the merchant's words; the ones this program wrote itself (the default
+        # program's, a restore's) are said by the page in the reader's language instead.
+        own = r["author"] == "system" or r.get("restored_from") or (r["note"] or "").startswith("restored version")
+        versions.append({**r, "note": None if own else r["note"], "who": E.author_text(r["author"]),
                          "changes": E.diff(before, documents[r["version"]], shop.currency) if before is not None else None})
     return render("admin/program_history.html", "history", i18n.current().gettext(N_("Program history")),
                   versions=versions, version=current.version, zone=current.program.timezone)
