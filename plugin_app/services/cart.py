@@ -32,7 +32,9 @@ from ..storage.uow import UnitOfWork
 from ..domain.member_events import RedemptionFlagged, RewardRedeemed
 from .ledger import Ledger
 from .members import Members
+from .explain import render
 from .program import Programs
+from .widget_texts import Texts, shopper_locale
 from .tiers import TierService
 
 CODE_MINUTES = 120  # how long a cart code lives on the platform
@@ -124,10 +126,17 @@ class CartService:
         self.tiers, self.platform_for, self.clock = tiers, platform_for, clock or SystemClock()
 
     # -- quote -------------------------------------------------------------------------------
-    def quote(self, shop_id: int, shop_currency: str, cart: Cart, customer_id: str | None) -> dict:
+    def quote(self, shop_id: int, shop_currency: str, cart: Cart, customer_id: str | None,
+              locale: str | None = None) -> dict:
+        """What the cart earns and what can be spent on it. English explanations for API clients;
+        beside them the shopper's texts (`text`, `name`, `reason_text`, `texts`) in `locale`, else
+        the shop's language."""
         now = self.clock.now()
         pv = self.programs.for_reading(shop_id)
         program = pv.program
+        lang = shopper_locale(program, locale)
+        T = Texts(lang, program.widget.texts)
+        t = T.t
         points_basis = program.tiers.enabled and program.tiers.basis == "points_earned"
         with self.db.reading() as conn:  # one query, one round trip
             member = None
@@ -163,24 +172,35 @@ class CartService:
         subtotal = Money.of(sum((li.total for li in order.lines), Decimal(0)), shop_currency)
         rewards = []
         for reward in program.rewards:
-            entry = {"id": reward.id, "name": reward.name, "type": reward.type}
+            entry = {"id": reward.id, "name": reward.name_for(lang), "type": reward.type}
             try:
                 q = quote(reward, subtotal, points_available=max(points, 0), tier=tier.name if tier else None)
                 entry.update(available=True, points=q.points, explanation=q.explanation,
                              value=q.discount.to_json() if q.discount else None,
                              percent=plain(q.percent) if q.percent is not None else None,
                              free_shipping=q.free_shipping)
+                shown = q.discount
                 if q.discount and cart.rate and cart.currency != shop_currency:
-                    entry["value_in_cart_currency"] = Money((q.discount.amount * cart.rate).quantize(
-                        quantum(cart.currency)), cart.currency).to_json()
+                    shown = Money((q.discount.amount * cart.rate).quantize(quantum(cart.currency)), cart.currency)
+                    entry["value_in_cart_currency"] = shown.to_json()
+                entry["value_text"] = (t.money(shown.amount, shown.currency) if shown else
+                                       T("percent_off", percent=t.rate(q.percent)) if q.percent is not None else
+                                       T("free_shipping") if q.free_shipping else T("free_product"))
+                entry["cost_text"] = T("reward_cost", n=q.points)
             except InvalidRequest as why:
-                entry.update(available=False, reason=why.message if member else "sign in to use rewards")
+                code = why.why if isinstance(why, RewardUnavailable) and member else Reason("reward.sign_in")
+                entry.update(available=False, reason=why.message if member else "sign in to use rewards",
+                             reason_code=code.code, reason_text=render(code, t))
             rewards.append(entry)
         credit_usable = None
         if member is not None and program.store_credit.enabled:
             credit_usable = credit_spend(credit, subtotal, program.store_credit.max_cart_share).to_json()
+        earn_text = T("cart_earn", n=earning.points)
+        if earning.credit > 0:
+            earn_text += " " + T("cart_cashback", amount=t.money(earning.credit, shop_currency))
         answer = {
-            "earn": {"points": earning.points, "explanation": earning.summary,
+            "locale": lang, "texts": T.table(),
+            "earn": {"points": earning.points, "explanation": earning.summary, "text": earn_text,
                      "cashback": Money.of(earning.credit, shop_currency).to_json(),
                      "cashback_explanation": earning.credit_summary if earning.credit_notes else None},
             "tier": progress, "member": member is not None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from ..i18n import N_, Translator, translator
+from ..i18n import N_, Translator, locale_of, translator
 
 
 def ngettext(singular: str, plural: str) -> tuple[str, str]:
@@ -105,6 +105,12 @@ WIDGET_PLURALS: dict[str, tuple[str, str]] = {
     "cart_earn": ngettext("This cart earns %(num)s point", "This cart earns %(num)s points"),
     "points_unit": ngettext("point", "points"),
 }
+
+def shopper_locale(program, requested: str | None) -> str:
+    """The shopper's language: the storefront's (Shopify's `request.locale.iso_code`, WordPress's
+    `determine_locale()`) when we ship it, else the shop's (the widget's configured language)."""
+    return locale_of(requested, fallback=locale_of(program.widget.locale))
+
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 _BRACES = re.compile(r"\{(\w+)\}")
