@@ -25,7 +25,10 @@ def test_plain_url_is_gzipped_with_vary_and_a_short_cache(client):
     text = gzip.decompress(r.data)
     assert len(r.data) < len(text) / 1.5 and r.headers["Content-Type"].startswith("text/javascript")
     # the same file, except that the launcher names the panel by its versioned URL
-    assert text == source.replace(assets.PANEL_MARK.encode(), f'"{assets.table()["panel.js"].versioned}"'.encode())
+    assert text == assets.served("loyalty.js", source, assets.table())
+    assert text == source.replace(assets.PANEL_MARK.encode(), f'"{assets.table()["panel.js"].versioned}"'.encode()).replace(
+        assets.TEXTS_MARK.encode(), assets.boot_texts().encode())
+    assert '"it":{"launcher":"Premi"' in text.decode()  # the launcher's label in each language, from the catalogue
     assert r.headers["Access-Control-Allow-Origin"] == "*"
 
 

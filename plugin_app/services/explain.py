@@ -314,8 +314,7 @@ def _reward_unavailable(t, p, detail):
 @reason("reward.tiers")
 def _reward_tiers(t, p, detail):
     tiers = [str(x) for x in p.get("tiers") or []]
-    return t.ngettext("Only for %(tiers)s members", "Only for members of %(tiers)s", len(tiers),
-                      tiers=", ".join(tiers))
+    return t.gettext("Only for members at %(tiers)s", tiers=", ".join(tiers))
 
 
 @reason("reward.minimum_cart")
@@ -326,7 +325,7 @@ def _reward_minimum(t, p, detail):
 @reason("reward.points")
 def _reward_points(t, p, detail):
     missing = int(p.get("missing", p.get("points", 0)))
-    return t.ngettext("Not enough points: %(num)s more needed", "Not enough points: %(num)s more needed",
+    return t.ngettext("Not enough points: %(num)s more point needed", "Not enough points: %(num)s more points needed",
                       missing, num=t.number(missing))
 
 
@@ -335,7 +334,7 @@ def _reward_steps(t, p, detail):
     most = int(p.get("most", 0))
     if most < 1:
         return t.gettext("Not enough points, or the cart is too small")
-    return t.ngettext("Choose %(num)s step", "Choose between 1 and %(num)s steps", most, num=t.number(most))
+    return t.ngettext("Can be used %(num)s time", "Can be used 1 to %(num)s times", most, num=t.number(most))
 
 
 # -- the API ----------------------------------------------------------------------------------
