@@ -163,8 +163,9 @@
       if (!input.value) return;
       save.disabled = true;
       api(ctx.cfg, "POST", "me/birthday", { birthday: input.value }).then(function (r) {
-        live.textContent = t(ctx, "bday_saved");
-        refresh(ctx, box);
+        m.birthday = r.birthday;
+        m.birthday_text = r.text;
+        render(ctx, box);
       }, function (e) {
         save.disabled = false;
         live.textContent = t(ctx, e && e.error && e.error.code === "birthday_already_set" ? "bday_locked" : "error");
@@ -177,11 +178,6 @@
 
   function context(cfg, data) {
     return { cfg: cfg, program: data.program, member: data.member, texts: data.program.texts, lang: lang(cfg, data.program) };
-  }
-
-  /* After a change (the birthday given): the summary again, the server's texts with it. */
-  function refresh(ctx, box) {
-    return summary(ctx.cfg).then(function (data) { if (state.node === box) render(context(ctx.cfg, data), box); });
   }
 
   function onEscape(e) {

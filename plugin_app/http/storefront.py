@@ -89,6 +89,7 @@ class BirthdayIn(Strict):
 
 class BirthdayOut(BaseModel):
     birthday: str
+    text: str | None = None  # as the panel shows it, in the shopper's language
 
 
 class RemovedOut(BaseModel):
@@ -238,7 +239,7 @@ def _birthday(proxy: bool, body: BirthdayIn):
     g.shop = shop
     member = _rt().members.set_birthday(shop.id, customer, body.birthday, source="shopper",
                                         actor=f"customer:{customer}")
-    return jsonify(birthday=show(member.birthday))
+    return jsonify(birthday=show(member.birthday), text=_rt().widget.birthday_text(shop, member.birthday, _locale()))
 
 
 @bp.post("/me/birthday")

@@ -73,6 +73,15 @@ def program_view(program, currency: str, locale: str | None = None) -> dict:
     }
 
 
+def birthday_text(T: Texts, given) -> str | None:
+    """'Your birthday: 17 May' ('17 maggio 1990' with the year when it was given)."""
+    if given is None:
+        return None
+    t = T.t
+    return T("bday_is", date=t.month_day(given.month, given.day) if show_birthday(given).startswith("--")
+             else t.date(given, "long"))
+
+
 class WidgetService:
     CACHE_SECONDS = 1  # a new posting shows in the widget within this
 
@@ -110,6 +119,11 @@ class WidgetService:
                 self._local.clear()
             self._local[key] = (time.monotonic() + self.CACHE_SECONDS, body)
         return body
+
+    def birthday_text(self, shop, given, locale: str | None = None) -> str | None:
+        """The birthday as the panel shows it, in the shopper's language."""
+        program = self.programs.for_reading(shop.id).program
+        return birthday_text(Texts(shopper_locale(program, locale), program.widget.texts), given)
 
     def summary(self, shop, customer_id: str | None, locale: str | None = None) -> dict:
         """What the widget shows, in the shopper's language (`locale`, else the shop's): raw
@@ -187,8 +201,7 @@ class WidgetService:
             "rewards": {r.id: (T("can_afford") if points >= r.points_cost else T("need", n=r.points_cost - points))
                         for r in program.rewards if r.enabled},
             "birthday": show_birthday(given),  # given once; the shop corrects it
-            "birthday_text": T("bday_is", date=t.month_day(given.month, given.day) if show_birthday(given).startswith("--")
-                               else t.date(given, "long")) if given else None,
+            "birthday_text": birthday_text(T, given),
             "referral": {"code": display(code), "link": f"{base}/?ref={code}"} if program.referrals.enabled else None,
         }
         return out

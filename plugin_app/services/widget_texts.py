@@ -80,7 +80,6 @@ WIDGET_TEXTS: dict[str, str] = {
     "bday_save": N_("Save"),
     "bday_is": N_("Your birthday: %(date)s"),
     "bday_locked": N_("To correct it, contact the shop."),
-    "bday_saved": N_("Saved"),
     # the cart widget
     "cart_earn": "This cart earns %(num)s points",  # plural: WIDGET_PLURALS
     "cart_cashback": N_("plus %(amount)s back as store credit"),
