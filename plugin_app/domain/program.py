@@ -310,7 +310,10 @@ class Reward:
 
 
 def _default_rewards() -> list[Reward]:
-    return [Reward("five-off", "5.00 off your order", "fixed_amount", points_cost=100, amount=Decimal(5))]
+    # The default reward's name in every shipped language (the merchant renames it per language).
+    names = {"it": "5,00 di sconto sull'ordine", "de": "5,00 Rabatt auf Ihre Bestellung",
+             "fr": "5,00 de réduction sur votre commande", "es": "5,00 de descuento en tu pedido"}
+    return [Reward("five-off", "5.00 off your order", "fixed_amount", points_cost=100, amount=Decimal(5), names=names)]
 
 
 @dataclass(frozen=True)
