@@ -14,7 +14,8 @@ from ..domain.tiers import progress as tier_progress, window_start
 from ..storage.db import Database
 from ..storage.repos import MembersRepo
 from ..storage.widget_repo import WidgetRepo
-from .explain import explain
+from ..domain.reasons import Reason
+from .explain import explain, render
 from .program import Programs
 from .tiers import TierService
 from .widget_texts import Texts, shopper_locale
@@ -120,6 +121,13 @@ class WidgetService:
             self._local[key] = (time.monotonic() + self.CACHE_SECONDS, body)
         return body
 
+    @staticmethod
+    def _status(T: Texts, reward, points: int, tier: str | None) -> str:
+        """Whether the member can use a reward now, in words (its tiers first, then the points)."""
+        if reward.tiers and tier not in reward.tiers:
+            return render(Reason("reward.tiers", {"tiers": list(reward.tiers)}), T.t)
+        return T("can_afford") if points >= reward.points_cost else T("need", n=reward.points_cost - points)
+
     def birthday_text(self, shop, given, locale: str | None = None) -> str | None:
         """The birthday as the panel shows it, in the shopper's language."""
         program = self.programs.for_reading(shop.id).program
@@ -198,7 +206,7 @@ class WidgetService:
                          "text": T("expiring", n=int(expiring[1]), points=t.number(int(expiring[1])),
                                    date=t.date(expiring[0].astimezone(tz), "long"))} if expiring else None,
             "activity": rows,
-            "rewards": {r.id: (T("can_afford") if points >= r.points_cost else T("need", n=r.points_cost - points))
+            "rewards": {r.id: self._status(T, r, points, at.tier.name if at is not None else None)
                         for r in program.rewards if r.enabled},
             "birthday": show_birthday(given),  # given once; the shop corrects it
             "birthday_text": birthday_text(T, given),
