@@ -12,7 +12,8 @@ from .domain.events import OrderSeen
 from .domain.errors import InsufficientBalance
 from .domain.ledger import Asset, Source
 from .domain.money import Money
-from .domain.rewards import quote
+from .domain.reasons import Reason
+from .domain.rewards import quote, reward_params
 from .http.widgets import DEMO_MEMBER  # the demo store page links to them; the seed makes them rich
 from .services.cart import Cart, CartLine
 from .storage.migrate import upgrade
@@ -58,7 +59,7 @@ def seed(runtime) -> tuple[int, str]:
                       tier=member.tier)
             try:
                 runtime.ledger.redeem(shop.id, member.id, Asset.POINTS, q.points, key=f"demo:{i}:redeem",
-                                      source=Source.CART, reason=q.explanation,
+                                      source=Source.CART, reason=Reason("cart.redeemed", reward_params(program.reward("five-off"))),
                                       external_ref=f"order:{1000 + i * 10}")
             except InsufficientBalance:
                 pass

@@ -98,7 +98,7 @@ def test_the_shopper_gives_it_once_in_the_panel(env, proxy):
     assert bad.status_code == 422 and bad.get_json()["error"]["message"] == "1990-02-30 is not a real date"
     assert give("2027-01-01").get_json()["error"]["details"]["field"] == "birthday"
     r = give("1990-03-01")
-    assert r.status_code == 200 and r.get_json() == {"birthday": "1990-03-01"}
+    assert r.status_code == 200 and r.get_json() == {"birthday": "1990-03-01", "text": "Your birthday: March 1, 1990"}
     assert give("1990-03-01").status_code == 200  # the same again is no change
     again = give("1990-01-11")
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "birthday_already_set"
@@ -114,7 +114,7 @@ def test_a_date_the_shopper_just_gave_waits_30_days(env):
     at(env, "2026-02-20T12:00:00+00:00")
     r = env.client.post(f"/storefront/v1/me/birthday?shop={env.shop.widget_key}", json={"birthday": "--03-01"},
                         headers=env.token("42"))
-    assert r.get_json() == {"birthday": "--03-01"}
+    assert r.get_json() == {"birthday": "--03-01", "text": "Your birthday: March 1"}
     at(env, "2026-02-28T11:30:00+00:00")
     assert env.rt.actions.birthdays() == 0 and points(env, "42") == 0  # given 8 days ago: next year
     at(env, "2027-02-28T11:30:00+00:00")

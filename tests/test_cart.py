@@ -247,3 +247,37 @@ def test_widget_summary_for_guests_and_members(env):
     proxied = env.client.get("/proxy/me?" + S.proxy_query(SECRET, customer="73")).get_json()
     assert proxied["member"]["points"] == 350
     assert env.client.get("/proxy/me?" + S.proxy_query("nope", customer="73")).status_code == 401
+
+
+def test_the_shoppers_language_comes_with_the_request_and_falls_back_to_the_shops(env):
+    """`?locale=` is the storefront's language (Shopify's request.locale.iso_code through the app
+    proxy, signed with the rest of the query; WordPress's determine_locale()); a language we do not
+    ship falls back to the shop's (the widget's configured language)."""
+    def me(locale, **kw):
+        url = f"/storefront/v1/me?shop={env.shop.widget_key}" + (f"&locale={locale}" if locale else "")
+        return env.client.get(url, headers={"Authorization": f"Bearer {env.token}"}).get_json()
+
+    it = me("it-IT")
+    assert it["program"]["locale"] == "it" and it["program"]["texts"]["title"] == "Premi"
+    assert it["member"]["points_text"] == "350" and it["member"]["points_unit"] == "punti"
+    assert it["member"]["tier"]["next_text"] == "Ancora 150 punti per raggiungere Silver"
+    assert it["program"]["rewards"][0]["name"] == "5,00 di sconto sull'ordine"  # the default reward's Italian name
+    assert me(None)["program"]["texts"]["title"] == "Rewards" and me("pt-BR")["program"]["locale"] == "en"
+    env.rt.programs.put(env.shop.id, {"widget": {"locale": "de", "texts": {"it": {"title": "I nostri premi"}}}},
+                        author="test")
+    env.rt.programs._current_cache.clear()  # the program and the summary are cached for a few seconds
+    env.rt.widget._local.clear()
+    assert me("pt-BR")["program"]["texts"]["title"] == "Prämien"  # the shop's language
+    assert me("it")["program"]["texts"]["title"] == "I nostri premi"  # the merchant's own Italian wording
+    # the cart: the reasons and the earning in the shopper's language
+    guest = env.client.post(f"/storefront/v1/cart/quote?shop={env.shop.widget_key}&locale=fr", json=cart()).get_json()
+    assert guest["rewards"][0]["reason_text"] == "Connectez-vous pour utiliser vos récompenses"
+    assert guest["rewards"][0]["reason"] == "sign in to use rewards"  # English for API clients
+    assert guest["earn"]["text"] == "Ce panier rapporte 40 points"
+    poor = env.client.post(f"/storefront/v1/cart/quote?shop={env.shop.widget_key}&locale=es",
+                           json=cart(total="2000.00"), headers={"Authorization": f"Bearer {env.token}"}).get_json()
+    assert poor["earn"]["text"] == "Este carrito suma 2.000 puntos"
+    proxied = env.client.post("/proxy/cart/quote?" + S.proxy_query(SECRET, customer="73", locale="it"), json=cart())
+    assert proxied.status_code == 200 and proxied.get_json()["texts"]["apply"] == "Applica"
+    assert env.client.get("/proxy/me?" + S.proxy_query(SECRET, customer="73", locale="de")).get_json()[
+        "program"]["texts"]["activity"] == "Letzte Aktivitäten"

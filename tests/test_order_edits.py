@@ -38,7 +38,7 @@ def test_a_line_added_after_payment_earns_once_and_a_removed_one_is_taken_back(c
     with rt.db.transaction() as conn:
         edit = conn.execute(text("select amount, reason, idempotency_key from ledger_entries "
                                  "where idempotency_key like :k"), {"k": f"order:{OID}:edit:%:points"}).one()
-    assert edit.amount == 20 and edit.reason.startswith("order edited")
+    assert edit.amount == 20 and edit.reason == f"Order {OID} changed: earned on the added items"
 
     # A later edit takes the socks off again (current_quantity 0): their 20 points go back.
     removed = S.order(OID, lines=[FIRST, S.line_item(1502, "20.00", 1, tax="4.00", removed=1)],

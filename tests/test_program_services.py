@@ -42,7 +42,10 @@ def test_order_earns_once_and_records_program_version_and_explanation(runtime, s
     again = runtime.orders.on_paid(shop.id, order())
     assert (first.status, first.points, again.status) == ("earned", 120, "already_earned")
     e = entries(runtime, "kind = 'earn'")[0]
-    assert e.program_version == 1 and e.reason == "120 points: 1 per EUR on 120.00"
+    assert e.program_version == 1 and e.reason == "Order 1001: 1 point per €1.00 on €120.00"
+    assert e.reason_code == "order.points" and e.reason_params["points"] == 120
+    assert e.reason_params["parts"] == [{"code": "earn.base", "params": {
+        "rate": "1", "currency": "EUR", "base": {"amount": "120.00", "currency": "EUR"}}}]
     assert e.details["base"] == "120.00"
 
 

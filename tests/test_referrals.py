@@ -278,7 +278,14 @@ def test_referral_reasons_show_plain_numbers(env):
     later(env, 15)
     assert env.rt.referrals.reward_due() == 1
     with env.rt.db.transaction() as conn:
-        reasons = conn.execute(text("select reason from ledger_entries where source = 'referral' order by id")).scalars().all()
+        rows = conn.execute(text("select reason, reason_code, reason_params from ledger_entries "
+                                 "where source = 'referral' order by id")).all()
     cur = env.shop.currency
-    assert reasons == [f"10% of a friend's order (60.00 {cur})", f"50.00 {cur} store credit: your friend's first order"]
+    reasons = [r.reason for r in rows]
+    from plugin_app.i18n import translator
+    sixty = translator("en").money("60.00", cur)
+    assert reasons == [f"10% of a friend's order ({sixty})", "Your friend's first order"]
+    assert [(r.reason_code, r.reason_params) for r in rows] == [
+        ("referral.cashback", {"rate": "10", "base": {"amount": "60.00", "currency": cur}, "order": "7101"}),
+        ("referral.reward", {"amount": {"amount": "50.00", "currency": cur}})]
     assert not any("E+" in r for r in reasons)

@@ -52,7 +52,7 @@ def test_the_published_sample_earns_on_its_subtotal_after_discounts(client, app)
     assert balance.points == 404  # not 414: the order's own subtotal after discounts
     with rt.db.transaction() as conn:
         reason = conn.execute(text("select reason from ledger_entries where idempotency_key = :k"), {"k": "order:820982911946154508:points"}).scalar()
-    assert "order discount 10.00 not allocated to lines" in reason
+    assert "order discount of $10.00 spread over the items" in reason
 
 
 def test_an_unallocated_order_discount_is_spread_in_proportion_in_both_shapes():

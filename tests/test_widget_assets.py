@@ -25,7 +25,10 @@ def test_plain_url_is_gzipped_with_vary_and_a_short_cache(client):
     text = gzip.decompress(r.data)
     assert len(r.data) < len(text) / 1.5 and r.headers["Content-Type"].startswith("text/javascript")
     # the same file, except that the launcher names the panel by its versioned URL
-    assert text == source.replace(assets.PANEL_MARK.encode(), f'"{assets.table()["panel.js"].versioned}"'.encode())
+    assert text == assets.served("loyalty.js", source, assets.table())
+    assert text == source.replace(assets.PANEL_MARK.encode(), f'"{assets.table()["panel.js"].versioned}"'.encode()).replace(
+        assets.TEXTS_MARK.encode(), assets.boot_texts().encode())
+    assert '"it":{"launcher":"Premi"' in text.decode()  # the launcher's label in each language, from the catalogue
     assert r.headers["Access-Control-Allow-Origin"] == "*"
 
 
@@ -88,7 +91,7 @@ def test_the_shopify_embed_and_the_wordpress_plugin_reference_a_working_launcher
 def test_sizes_on_the_wire(client):
     for name, most in (("loyalty.js", 2500), ("panel.js", 12_000)):
         r = client.get(f"/widgets/{name}", headers=GZ)
-        assert len(r.data) <= most and len(r.data) < len((ROOT / "widgets" / name).read_bytes()) / 2, (name, len(r.data))
+        assert len(r.data) <= most and len(r.data) < len(assets.table()[name].raw) / 2, (name, len(r.data))
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed")

@@ -330,7 +330,7 @@ def test_a_guest_creates_an_account_from_the_panel_and_lands_signed_in(browser, 
 def test_the_printed_member_has_a_referral_link_to_copy(browser, demo_store):
     page, errors = open_page(browser, demo_store)
     panel = open_panel(page)
-    assert "?ref=" in panel.locator("input[aria-label='Refer a friend']").input_value()
+    assert "?ref=" in panel.locator("input[aria-label='Your referral link']").input_value()
     assert "You can use this" in panel.inner_text()  # a reward within reach
     assert not errors
 

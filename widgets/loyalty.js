@@ -15,8 +15,11 @@
     });
   }
   var assets = cfg.assets || (me && me.src ? me.src.replace(/[^/]*$/, "") : "/widgets/");
-  var lang = (cfg.locale || document.documentElement.lang || "en").slice(0, 2);
-  var label = cfg.launcherText || { it: "Premi", en: "Rewards" }[lang] || "Rewards";
+  /* The launcher's label, "loading" and "error" per language, from the catalogue (written here
+     when the file is served); every other text comes with the panel's data. */
+  var TEXTS = /*@texts*/{};
+  var lang = String(cfg.locale || document.documentElement.lang || "en").slice(0, 2).toLowerCase();
+  var label = cfg.launcherText || (TEXTS[lang] || TEXTS.en || {}).launcher || "\u2605";
   var side = cfg.position === "left" ? "left" : "right";
   var host = document.createElement("div");
   host.setAttribute("data-loyalty", "launcher");
@@ -62,6 +65,6 @@
     }
     if (ref || (landed && (cfg.token || cfg.proxy))) panel().then(function (p) { p.referral(cfg, ref && ref[1]); });
   }
-  window.LoyaltyLauncher = { open: function () { button.click(); }, config: cfg };
+  window.LoyaltyLauncher = { open: function () { button.click(); }, config: cfg, texts: TEXTS };
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();

@@ -3,40 +3,15 @@
 (function () {
   "use strict";
 
-  var TEXTS = {
-    en: {
-      title: "Rewards", close: "Close", join_title: "Join our rewards", join: "Create an account",
-      join_text: "Earn points on every order and spend them on your next one.", ways: "Ways to earn",
-      rewards: "Rewards", points: "points", pending: "pending", credit: "Store credit", tier: "Tier",
-      to_next: "{n} more to {tier}", top_tier: "Top tier reached", activity: "Recent activity",
-      expiring: "{n} points expire on {date}", refer: "Refer a friend", copy: "Copy link", copied: "Copied",
-      share: "Share", can_afford: "You can use this", need: "{n} more points", order: "{n} points per {money}",
-      order_one: "1 point per {money}",
-      signup: "Create an account", birthday: "Birthday", review: "Write a review", newsletter: "Newsletter",
-      social_follow: "Follow us", social_share: "Share on social", referral: "Refer a friend",
-      cashback: "{n}% back as store credit", cart_earn: "This cart earns {points} points",
-      cart_cashback: "and {money} cashback", apply: "Apply", remove: "Remove", applied: "Code {code} applied",
-      sign_in: "Sign in to use your rewards", error: "Something went wrong. Please try again.", loading: "Loading…",
-      bday_title: "Your birthday", bday_ask: "Tell us your birthday for {n} points on the day.", bday_save: "Save",
-      bday_is: "Your birthday: {date}", bday_locked: "To correct it, contact the shop.", bday_saved: "Saved"
-    },
-    it: {
-      title: "Premi", close: "Chiudi", join_title: "Unisciti al programma", join: "Crea un account",
-      join_text: "Guadagna punti con ogni ordine e spendili sul prossimo.", ways: "Come guadagnare",
-      rewards: "Premi", points: "punti", pending: "in attesa", credit: "Credito", tier: "Livello",
-      to_next: "Ancora {n} per {tier}", top_tier: "Livello massimo raggiunto", activity: "Attività recenti",
-      expiring: "{n} punti scadono il {date}", refer: "Invita un amico", copy: "Copia link", copied: "Copiato",
-      share: "Condividi", can_afford: "Puoi usarlo", need: "Mancano {n} punti", order: "{n} punti ogni {money}",
-      order_one: "1 punto ogni {money}",
-      signup: "Crea un account", birthday: "Compleanno", review: "Scrivi una recensione", newsletter: "Newsletter",
-      social_follow: "Seguici", social_share: "Condividi sui social", referral: "Invita un amico",
-      cashback: "{n}% restituito come credito", cart_earn: "Questo carrello vale {points} punti",
-      cart_cashback: "e {money} di cashback", apply: "Applica", remove: "Rimuovi", applied: "Codice {code} applicato",
-      sign_in: "Accedi per usare i tuoi premi", error: "Qualcosa è andato storto. Riprova.", loading: "Caricamento…",
-      bday_title: "Il tuo compleanno", bday_ask: "Dicci quando è il tuo compleanno: {n} punti nel giorno.", bday_save: "Salva",
-      bday_is: "Il tuo compleanno: {date}", bday_locked: "Per correggerlo, contatta il negozio.", bday_saved: "Salvato"
-    }
-  };
+  /* Every text comes from the server in the shopper's language (the catalogue, with the
+     merchant's own wording): `program.texts` (static texts, {name} placeholders) and the
+     rendered `*_text` / `text` fields. Before the first answer, the launcher's bootstrap texts
+     (loading, error), also from the catalogue, written into loyalty.js when it is served. */
+  function boot(cfg, key) {
+    var all = (window.LoyaltyLauncher && window.LoyaltyLauncher.texts) || {};
+    var l = lang(cfg);
+    return (all[l] || all.en || {})[key] || "";
+  }
 
   /* Scoped to .panel and .cart: the launcher's own button lives in the same shadow root. */
   var STYLE = ".panel,.cart{box-sizing:border-box;font-family:system-ui,sans-serif}.panel *,.cart *{box-sizing:border-box}" +
@@ -54,19 +29,12 @@
     ".cart{border:1px solid #e0e0e0;border-radius:10px;padding:12px;font-size:14px;background:#fff;color:#1d1d1f}";
 
   function lang(cfg, program) {
-    var l = (cfg.locale || (program && program.locale) || document.documentElement.lang || "en").slice(0, 2);
-    return TEXTS[l] ? l : "en";
+    return String((program && program.locale) || cfg.locale || document.documentElement.lang || "en").slice(0, 2).toLowerCase();
   }
 
   function t(ctx, key, vars) {
-    var custom = (ctx.program && ctx.program.texts && ctx.program.texts[ctx.lang]) || {};
-    var s = custom[key] || TEXTS[ctx.lang][key] || TEXTS.en[key] || key;
+    var s = (ctx.texts && ctx.texts[key]) || "";
     return s.replace(/\{(\w+)\}/g, function (_, k) { return vars && vars[k] != null ? vars[k] : ""; });
-  }
-
-  function money(ctx, amount, currency) {
-    return new Intl.NumberFormat(ctx.lang, { style: "currency", currency: currency || ctx.program.currency })
-      .format(Number(amount));
   }
 
   function el(tag, attrs, children) {
@@ -80,10 +48,12 @@
     return node;
   }
 
+  /* The storefront's language goes with every call (`locale`): the server answers in it. */
   function api(cfg, method, path, body) {
-    var url = cfg.proxy ? cfg.proxy.replace(/\/$/, "") + "/" + path
+    var locale = "locale=" + encodeURIComponent(cfg.locale || document.documentElement.lang || "");
+    var url = cfg.proxy ? cfg.proxy.replace(/\/$/, "") + "/" + path + (path.indexOf("?") < 0 ? "?" : "&") + locale
       : (cfg.api || "").replace(/\/$/, "") + "/storefront/v1/" + path +
-        (path.indexOf("?") < 0 ? "?" : "&") + "shop=" + encodeURIComponent(cfg.shop || "");
+        (path.indexOf("?") < 0 ? "?" : "&") + "shop=" + encodeURIComponent(cfg.shop || "") + "&" + locale;
     var headers = { "Content-Type": "application/json" };
     if (cfg.token && !cfg.proxy) headers.Authorization = "Bearer " + cfg.token;
     return fetch(url, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined,
@@ -98,21 +68,14 @@
   var state = { open: false, node: null };
 
   function waysList(ctx) {
-    return el("ul", {}, ctx.program.ways_to_earn.map(function (w) {
-      var text = w.kind === "order" ? t(ctx, Number(w.points_per_unit) === 1 ? "order_one" : "order",
-        { n: w.points_per_unit, money: money(ctx, 1, w.currency) })
-        : w.kind === "cashback" ? t(ctx, "cashback", { n: w.percent })
-        : t(ctx, w.kind) + (w.points ? " · " + w.points + " " + t(ctx, "points") : "");
-      return el("li", { text: text });
-    }));
+    return el("ul", {}, ctx.program.ways_to_earn.map(function (w) { return el("li", { text: w.text }); }));
   }
 
-  function rewardsList(ctx, balance) {
+  function rewardsList(ctx, member) {
     return el("ul", {}, ctx.program.rewards.map(function (r) {
-      var value = r.amount ? money(ctx, r.amount) : r.percent ? r.percent + "%" : "";
-      var status = balance == null ? "" : balance >= r.points ? t(ctx, "can_afford") : t(ctx, "need", { n: r.points - balance });
-      return el("li", { class: "row" }, [el("span", { text: r.name + (value ? " (" + value + ")" : "") }),
-        el("span", { class: "muted", text: r.points + " " + t(ctx, "points") + (status ? " · " + status : "") })]);
+      var status = member && member.rewards ? member.rewards[r.id] : "";
+      return el("li", { class: "row" }, [el("span", { text: r.name + (r.value_text && r.value_text !== r.name ? " (" + r.value_text + ")" : "") }),
+        el("span", { class: "muted", text: r.cost_text + (status ? " · " + status : "") })]);
     }));
   }
 
@@ -124,7 +87,7 @@
 
   function render(ctx, box) {
     box.textContent = "";
-    var m = ctx.member, p = ctx.program;
+    var m = ctx.member;
     box.appendChild(el("button", { type: "button", class: "link close", "aria-label": t(ctx, "close"), text: "\u2715",
       onclick: function () { close(); } }));
     box.appendChild(el("h2", { id: "loyalty-title", text: m ? t(ctx, "title") : t(ctx, "join_title") }));
@@ -137,32 +100,27 @@
       box.appendChild(rewardsList(ctx, null));
       return;
     }
-    box.appendChild(el("p", {}, [el("span", { class: "big", "data-points": String(m.points), text: String(m.points) }),
-      el("span", { text: " " + t(ctx, "points") }),
-      m.pending_points ? el("span", { class: "muted", text: " · " + m.pending_points + " " + t(ctx, "pending") }) : null]));
-    if (Number(m.store_credit.amount) > 0 || Number(m.pending_credit.amount) > 0) {
-      box.appendChild(el("p", { text: t(ctx, "credit") + ": " + money(ctx, m.store_credit.amount, m.store_credit.currency) }));
+    box.appendChild(el("p", {}, [el("span", { class: "big", "data-points": String(m.points), text: m.points_text }),
+      el("span", { text: " " + m.points_unit }),
+      m.pending_text ? el("span", { class: "muted", text: " · " + m.pending_text }) : null]));
+    if (m.credit_text) {
+      box.appendChild(el("p", {}, [el("span", { text: m.credit_text }),
+        m.pending_credit_text ? el("span", { class: "muted", text: " · " + m.pending_credit_text }) : null]));
     }
-    if (m.expiring) {
-      box.appendChild(el("p", { class: "muted", text: t(ctx, "expiring", { n: m.expiring.points,
-        date: new Date(m.expiring.at).toLocaleDateString(ctx.lang) }) }));
-    }
+    if (m.expiring) box.appendChild(el("p", { class: "muted", text: m.expiring.text }));
     if (m.tier) {
-      var next = m.tier.next_threshold ? Number(m.tier.next_threshold) : null;
-      var pct = next ? Math.min(100, Math.round(100 * Number(m.tier.value) / next)) : 100;
-      box.appendChild(el("h3", { text: t(ctx, "tier") + ": " + m.tier.name }));
+      box.appendChild(el("h3", { text: m.tier.text }));
       box.appendChild(el("div", { class: "bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
-        "aria-valuenow": String(pct), "aria-label": t(ctx, "tier") }, [el("i", { style: "width:" + pct + "%" })]));
-      box.appendChild(el("p", { class: "muted", text: next ? t(ctx, "to_next", { n: Math.max(0, next - Number(m.tier.value)),
-        tier: m.tier.next }) : t(ctx, "top_tier") }));
+        "aria-valuenow": String(m.tier.percent), "aria-label": t(ctx, "tier_progress") }, [el("i", { style: "width:" + m.tier.percent + "%" })]));
+      box.appendChild(el("p", { class: "muted", text: m.tier.next_text }));
     }
     box.appendChild(el("h3", { text: t(ctx, "rewards") }));
-    box.appendChild(rewardsList(ctx, m.points));
+    box.appendChild(rewardsList(ctx, m));
     box.appendChild(el("h3", { text: t(ctx, "ways") }));
     box.appendChild(waysList(ctx));
     birthdayBlock(ctx, box, m);
     if (m.referral) {
-      var link = el("input", { readonly: "readonly", value: m.referral.link, "aria-label": t(ctx, "refer") });
+      var link = el("input", { readonly: "readonly", value: m.referral.link, "aria-label": t(ctx, "refer_link") });
       var copy = el("button", { type: "button", text: t(ctx, "copy"), onclick: function () {
         (navigator.clipboard ? navigator.clipboard.writeText(m.referral.link) : Promise.reject()).then(function () {
           copy.textContent = t(ctx, "copied");
@@ -182,8 +140,8 @@
     if (m.activity.length) {
       box.appendChild(el("h3", { text: t(ctx, "activity") }));
       box.appendChild(el("ul", {}, m.activity.map(function (a) {
-        return el("li", { class: "row" }, [el("span", { text: a.text }),
-          el("span", { class: "muted", text: a.credit ? money(ctx, a.credit) : (a.points > 0 ? "+" : "") + a.points })]);
+        return el("li", { class: "row" }, [el("span", {}, [el("span", { text: a.text }), el("br"),
+          el("small", { class: "muted", text: a.date_text })]), el("span", { class: "muted", text: a.amount_text })]);
       })));
     }
   }
@@ -194,8 +152,7 @@
     if (!way) return;
     box.appendChild(el("h3", { text: t(ctx, "bday_title") }));
     if (m.birthday) {
-      var d = m.birthday.indexOf("--") === 0 ? m.birthday.slice(2) : m.birthday;
-      box.appendChild(el("p", { "data-birthday": m.birthday, text: t(ctx, "bday_is", { date: d }) }));
+      box.appendChild(el("p", { "data-birthday": m.birthday, text: m.birthday_text }));
       box.appendChild(el("p", { class: "muted", text: t(ctx, "bday_locked") }));
       return;
     }
@@ -207,16 +164,20 @@
       save.disabled = true;
       api(ctx.cfg, "POST", "me/birthday", { birthday: input.value }).then(function (r) {
         m.birthday = r.birthday;
-        live.textContent = t(ctx, "bday_saved");
+        m.birthday_text = r.text;
         render(ctx, box);
       }, function (e) {
         save.disabled = false;
-        live.textContent = (e && e.error && e.error.message) || t(ctx, "error");
+        live.textContent = t(ctx, e && e.error && e.error.code === "birthday_already_set" ? "bday_locked" : "error");
       });
     } });
-    box.appendChild(el("p", { text: t(ctx, "bday_ask", { n: way.points }) }));
+    box.appendChild(el("p", { text: way.ask_text }));
     box.appendChild(el("p", { class: "row" }, [input, save]));
     box.appendChild(live);
+  }
+
+  function context(cfg, data) {
+    return { cfg: cfg, program: data.program, member: data.member, texts: data.program.texts, lang: lang(cfg, data.program) };
   }
 
   function onEscape(e) {
@@ -238,7 +199,7 @@
     var box = el("div", { class: "panel" + (cfg.position === "left" ? " left" : ""), role: "dialog",
       "aria-modal": "false", "aria-labelledby": "loyalty-title", tabindex: "-1", id: "loyalty-panel" });
     box.style.setProperty("--c", /^#[0-9a-f]{6}$/i.test(cfg.colour || "") ? cfg.colour : "#1f6feb");
-    box.appendChild(el("p", { text: TEXTS[lang(cfg)].loading }));
+    box.appendChild(el("p", { text: boot(cfg, "loading") }));
     if (!root.querySelector("style[data-panel]")) root.appendChild(el("style", { "data-panel": "1", text: STYLE }));
     root.appendChild(box);
     document.addEventListener("keydown", onEscape, true);  // wherever focus is, Escape closes
@@ -247,11 +208,10 @@
     launcher.setAttribute("aria-expanded", "true");
     launcher.setAttribute("aria-controls", "loyalty-panel");
     return summary(cfg).then(function (data) {
-      var ctx = { cfg: cfg, program: data.program, member: data.member, lang: lang(cfg, data.program) };
       if (state.node !== box) return;
-      render(ctx, box);
+      render(context(cfg, data), box);
       box.focus();
-    }, function () { box.textContent = TEXTS[lang(cfg)].error; });
+    }, function () { box.textContent = boot(cfg, "error"); });
   }
 
   /* -- the cart widget ------------------------------------------------------------------------
@@ -461,7 +421,7 @@
         if (m.shadowRoot) return;
         var root = m.attachShadow({ mode: "open" });
         root.appendChild(el("style", { text: STYLE }));
-        var box = el("div", { class: "cart", role: "region", "aria-label": TEXTS[lang(cfg)].rewards, hidden: "" });
+        var box = el("div", { class: "cart", role: "region", "aria-label": boot(cfg, "title"), hidden: "" });
         box.style.setProperty("--c", /^#[0-9a-f]{6}$/i.test(cfg.colour || "") ? cfg.colour : "#1f6feb");
         root.appendChild(box);
         boxes.push(box);
@@ -491,7 +451,7 @@
         lastCart = body;
         return Promise.resolve(released).then(function () { return api(cfg, "POST", "cart/quote", body); })
           .then(function (q) { lastQuote = q; boxes.forEach(paint); });
-      }).catch(function () { message = TEXTS[lang(cfg)].error; boxes.forEach(paint); });
+      }).catch(function () { message = boot(cfg, "error"); boxes.forEach(paint); });
     }
 
     function paint(box) {
@@ -499,22 +459,21 @@
       box.hidden = !q;
       box.textContent = "";
       if (!q) return;
-      var ctx = { cfg: cfg, program: { currency: q.subtotal.currency, texts: {} }, lang: lang(cfg) };
-      var earn = t(ctx, "cart_earn", { points: q.earn.points });
-      if (Number(q.earn.cashback.amount) > 0) earn += " " + t(ctx, "cart_cashback", { money: money(ctx, q.earn.cashback.amount, q.earn.cashback.currency) });
-      box.appendChild(el("p", { "data-earn": String(q.earn.points), text: earn }));
+      var ctx = { cfg: cfg, texts: q.texts, lang: q.locale };
+      box.setAttribute("aria-label", t(ctx, "rewards"));
+      box.appendChild(el("p", { "data-earn": String(q.earn.points), text: q.earn.text }));
       if (applied) {
         box.appendChild(el("p", { class: "row", role: "status" }, [el("span", { "data-applied": applied.code, text: t(ctx, "applied", { code: applied.code }) }),
-          el("button", { type: "button", text: t(ctx, "remove"), "aria-label": t(ctx, "remove") + " " + applied.code,
+          el("button", { type: "button", text: t(ctx, "remove"), "aria-label": t(ctx, "remove_code", { code: applied.code }),
             onclick: function () { remove(ctx); } })]));
       } else if (!q.member) {
         box.appendChild(el("p", { class: "muted", text: t(ctx, "sign_in") }));
       } else {
         box.appendChild(el("ul", {}, q.rewards.map(function (r) {
-          var value = r.value ? money(ctx, r.value.amount, r.value.currency) : r.percent ? r.percent + "%" : "";
           return el("li", { class: "row" }, [
-            el("span", { text: r.name + (value ? " · " + value : "") + (r.available ? "" : " — " + r.reason) }),
-            r.available ? el("button", { type: "button", text: t(ctx, "apply"), "aria-label": t(ctx, "apply") + " " + r.name,
+            el("span", { text: r.name + (r.available && r.value_text && r.value_text !== r.name ? " · " + r.value_text : "") +
+              (r.available ? "" : " — " + r.reason_text) }),
+            r.available ? el("button", { type: "button", text: t(ctx, "apply"), "aria-label": t(ctx, "apply_reward", { reward: r.name }),
               onclick: function () { apply(ctx, r); } }) : null]);
         })));
       }
@@ -524,7 +483,7 @@
     function fail(ctx) {
       return function (e) {
         busy = false;
-        message = (e && e.error && e.error.message) || (e && e.message) || t(ctx, "error");
+        message = t(ctx, "error");  // the API's own message is English, for developers
         boxes.forEach(paint);
       };
     }

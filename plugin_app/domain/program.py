@@ -279,11 +279,18 @@ class Reward:
     code_expiry_days: int | None = 30
     tiers: list[str] = field(default_factory=list)  # empty: every tier
     enabled: bool = True
+    names: dict[str, str] = field(default_factory=dict)  # locale ('it') -> the name in that language
 
     def __post_init__(self) -> None:
+        import re
+
         _check(0 < len(self.id) <= 40 and self.id.replace("-", "").replace("_", "").isalnum(),
                "id", "must be 1-40 letters, digits, - or _")
         _check(0 < len(self.name.strip()) <= 80, "name", "must be 1 to 80 characters")
+        for lang, text in self.names.items():
+            _check(re.fullmatch(r"[a-z]{2}", lang) is not None, "names", f"{lang!r}: a language code like it or de")
+            _check(isinstance(text, str) and len(text.strip()) <= 80, "names",
+                   f"{lang}: a name is at most 80 characters")
         _check(1 <= self.points_cost <= 10_000_000, "points_cost", "must be between 1 and 10000000")
         if self.type in ("fixed_amount", "variable_amount"):
             _check(self.amount is not None and self.amount > 0, "amount", f"{self.type} needs an amount above 0")
@@ -296,9 +303,17 @@ class Reward:
         _check(self.code_expiry_days is None or 1 <= self.code_expiry_days <= 3650,
                "code_expiry_days", "must be between 1 and 3650 (or absent)")
 
+    def name_for(self, locale: str | None) -> str:
+        """The reward's name in the reader's language ('it'), else the default `name`."""
+        text = self.names.get((locale or "")[:2].lower(), "").strip()
+        return text or self.name
+
 
 def _default_rewards() -> list[Reward]:
-    return [Reward("five-off", "5.00 off your order", "fixed_amount", points_cost=100, amount=Decimal(5))]
+    # The default reward's name in every shipped language (the merchant renames it per language).
+    names = {"it": "5,00 di sconto sull'ordine", "de": "5,00 Rabatt auf Ihre Bestellung",
+             "fr": "5,00 de réduction sur votre commande", "es": "5,00 de descuento en tu pedido"}
+    return [Reward("five-off", "5.00 off your order", "fixed_amount", points_cost=100, amount=Decimal(5), names=names)]
 
 
 @dataclass(frozen=True)

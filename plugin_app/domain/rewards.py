@@ -7,6 +7,21 @@ from decimal import ROUND_DOWN, Decimal
 from .errors import InvalidRequest
 from .money import Money, money_text, plain, quantum
 from .program import Reward
+from .reasons import Reason, money as money_param
+
+
+class RewardUnavailable(InvalidRequest):
+    """This reward cannot be used on this cart; `why` says so as a reason code (for the
+    shopper's language), the message in English (for the API)."""
+
+    def __init__(self, message: str, why: Reason, **details: object) -> None:
+        super().__init__(message, **details)
+        self.why = why
+
+
+def reward_params(reward: Reward) -> dict:
+    """A reward as reason parameters: its id and its names (shown in the reader's language)."""
+    return {"reward_id": reward.id, "reward": reward.name, **({"names": dict(reward.names)} if reward.names else {})}
 
 
 @dataclass(frozen=True)
@@ -25,12 +40,14 @@ def quote(reward: Reward, cart_subtotal: Money, *, points_available: int, tier: 
     """Raises InvalidRequest with the reason when the reward cannot be used on this cart."""
     cur = cart_subtotal.currency
     if not reward.enabled:
-        raise InvalidRequest("this reward is not available", reward=reward.id)
+        raise RewardUnavailable("this reward is not available", Reason("reward.unavailable"), reward=reward.id)
     if reward.tiers and tier not in reward.tiers:
-        raise InvalidRequest(f"this reward is for {', '.join(reward.tiers)} members", reward=reward.id)
+        raise RewardUnavailable(f"this reward is for {', '.join(reward.tiers)} members",
+                                Reason("reward.tiers", {"tiers": list(reward.tiers)}), reward=reward.id)
     if cart_subtotal.amount < reward.minimum_cart:
-        raise InvalidRequest(f"needs a cart of at least {money_text(reward.minimum_cart, cur)}",
-                             reward=reward.id)
+        raise RewardUnavailable(f"needs a cart of at least {money_text(reward.minimum_cart, cur)}",
+                                Reason("reward.minimum_cart", {"amount": money_param(reward.minimum_cart, cur)}),
+                                reward=reward.id)
     cap = (cart_subtotal.amount * reward.max_cart_share / 100).quantize(quantum(cur), rounding=ROUND_DOWN)
     if reward.type == "variable_amount":
         assert reward.amount is not None
@@ -39,13 +56,17 @@ def quote(reward: Reward, cart_subtotal: Money, *, points_available: int, tier: 
                        reward.max_steps or 10**9))
         n = most if steps is None else steps
         if n < 1 or n > most:
-            raise InvalidRequest(f"choose between 1 and {most} steps of {reward.points_cost} points",
-                                 reward=reward.id)
+            raise RewardUnavailable(f"choose between 1 and {most} steps of {reward.points_cost} points",
+                                    Reason("reward.steps", {"most": most, "points": reward.points_cost}),
+                                    reward=reward.id)
         off = Money.of(reward.amount * n, cur)
         return RewardQuote(reward.id, reward.points_cost * n, off,
                            explanation=f"{reward.points_cost * n} points for {off} off")
     if points_available < reward.points_cost:
-        raise InvalidRequest(f"needs {reward.points_cost} points", reward=reward.id)
+        raise RewardUnavailable(f"needs {reward.points_cost} points",
+                                Reason("reward.points", {"points": reward.points_cost,
+                                                         "missing": reward.points_cost - points_available}),
+                                reward=reward.id)
     if reward.type == "fixed_amount":
         assert reward.amount is not None
         off = Money.of(min(reward.amount, cap), cur)

@@ -20,6 +20,30 @@ TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8
 NAME = re.compile(r"^(?P<stem>[a-z0-9_-]{1,40})(?:\.(?P<hash>[0-9a-f]{12}))?\.(?P<ext>js|css)$")
 # In loyalty.js, the panel's name; served with the versioned name in its place.
 PANEL_MARK = '/*@versioned*/"panel.js"'
+# In loyalty.js, the bootstrap texts: served with each language's from the catalogue.
+TEXTS_MARK = "/*@texts*/{}"
+BOOT_TEXTS = ("launcher", "title", "loading", "error")
+
+
+def boot_texts() -> str:
+    """The launcher's own texts per shipped language (the panel's come with its data), as JSON."""
+    import json
+
+    from ..i18n import LOCALES
+    from ..services.widget_texts import default
+
+    return json.dumps({lang: {key: default(lang, key) for key in BOOT_TEXTS} for lang in LOCALES},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def served(name: str, raw: bytes, built: dict) -> bytes:
+    """A widget file's bytes as served: the launcher names the panel by its versioned URL and
+    carries the bootstrap texts."""
+    if name != "loyalty.js":
+        return raw
+    if "panel.js" in built:
+        raw = raw.replace(PANEL_MARK.encode(), f'"{built["panel.js"].versioned}"'.encode())
+    return raw.replace(TEXTS_MARK.encode(), boot_texts().encode())
 
 
 @dataclass(frozen=True)
@@ -47,10 +71,7 @@ def build(folder: Path = WIDGETS) -> dict[str, Asset]:
     out: dict[str, Asset] = {}
     # Files the launcher loads come first, so the launcher can carry their versioned names.
     for name in sorted(files, key=lambda n: n == "loyalty.js"):
-        raw = files[name]
-        if name == "loyalty.js" and "panel.js" in out:
-            raw = raw.replace(PANEL_MARK.encode(), f'"{out["panel.js"].versioned}"'.encode())
-        out[name] = _asset(name, raw)
+        out[name] = _asset(name, served(name, files[name], out))
     return out
 
 

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.shopify import proxy as shopify_proxy
+from ..i18n import LOCALES
 from ..services import identity
 from ..services.cart import Cart, CartLine
 from .errors import error_response
@@ -88,6 +89,7 @@ class BirthdayIn(Strict):
 
 class BirthdayOut(BaseModel):
     birthday: str
+    text: str | None = None  # as the panel shows it, in the shopper's language
 
 
 class RemovedOut(BaseModel):
@@ -97,6 +99,17 @@ class RemovedOut(BaseModel):
 
 def _rt():
     return current_app.extensions["loyalty"]
+
+
+def _locale() -> str | None:
+    """The shopper's language as the widget sends it (`?locale=`): the storefront's own —
+    Shopify's Liquid `request.locale.iso_code` (https://shopify.dev/docs/api/liquid/objects/request),
+    forwarded by the app proxy with the other query parameters and covered by its signature;
+    WordPress's `determine_locale()` (https://developer.wordpress.org/reference/functions/determine_locale/).
+    A language we do not ship is None: the shop's language is used."""
+    tag = str(request.args.get("locale") or "").strip().replace("_", "-").lower()[:20]
+    lang = tag.split("-")[0]
+    return lang if lang in LOCALES else None
 
 
 def _cart(body: CartIn) -> Cart:
@@ -173,7 +186,7 @@ def _quote(proxy: bool, body: CartIn):
     if problem:
         return problem
     g.shop = shop
-    return jsonify(_rt().cart.quote(shop.id, shop.currency, _cart(body), customer))
+    return jsonify(_rt().cart.quote(shop.id, shop.currency, _cart(body), customer, locale=_locale()))
 
 
 def _signed_in(proxy: bool, what: str):
@@ -203,11 +216,13 @@ def _remove(proxy: bool, redemption_id: int):
 
 def _me(proxy: bool):
     widget = _rt().widget
-    shop, customer, problem, cached = _guard(proxy, fetch=lambda s, c: widget.cache_key(s.id, c))
+    locale = _locale()
+    shop, customer, problem, cached = _guard(proxy, fetch=lambda s, c: widget.cache_key(s.id, c, locale))
     if problem:
         return problem
     g.shop = shop
-    response = current_app.response_class(widget.summary_json(shop, customer, cached), mimetype="application/json")
+    response = current_app.response_class(widget.summary_json(shop, customer, cached, locale=locale),
+                                          mimetype="application/json")
     response.headers["Cache-Control"] = "private, max-age=1"  # a member's own numbers, briefly
     # ... and only for the same shopper: the URL is the same for a guest and for whoever signs
     # in a moment later, so the browser must key its cache on the identity too
@@ -224,7 +239,7 @@ def _birthday(proxy: bool, body: BirthdayIn):
     g.shop = shop
     member = _rt().members.set_birthday(shop.id, customer, body.birthday, source="shopper",
                                         actor=f"customer:{customer}")
-    return jsonify(birthday=show(member.birthday))
+    return jsonify(birthday=show(member.birthday), text=_rt().widget.birthday_text(shop, member.birthday, _locale()))
 
 
 @bp.post("/me/birthday")

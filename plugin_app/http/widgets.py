@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, current_app, redirect, request
 from markupsafe import escape
 
+from ..i18n import LOCALES
 from ..services import identity
 from . import assets
 from .openapi import api
@@ -117,7 +118,7 @@ def demo_store():
     token = identity.sign(shop.id, customer, rt.shops.widget_secret(shop.id), ttl=3600) if customer else None
     config = {"api": request.host_url.rstrip("/"), "shop": shop.widget_key, "token": token,
               "joinUrl": "/demo/join?" + urlencode({"shop": shop.widget_key, **({"lang": lang} if lang == "it" else {})})}
-    if lang in ("en", "it"):
+    if lang in LOCALES:
         config["locale"] = lang
     products = "".join(
         f'<li><span>{name}</span> <span class="price">{price}</span> '

@@ -13,14 +13,12 @@ from ..domain.ledger import Asset, Source
 from ..domain.ports import Clock, SystemClock
 from ..domain.expiry import expires_at
 from ..domain.member_events import BirthdayRewarded
+from ..domain.reasons import Reason
 from ..storage.db import Database
 from .ledger import Ledger
 from .members import Members
 from .program import Programs
 
-LABELS = {"signup": "welcome bonus", "birthday": "happy birthday", "review": "product review",
-          "newsletter": "newsletter sign-up", "social_follow": "social follow",
-          "social_share": "social share"}
 
 
 @dataclass(frozen=True)
@@ -62,10 +60,9 @@ class ActionService:
                 if uow.ledger.count_earned(member.id, ref, since=since) >= limit:
                     return ActionOutcome(kind, 0, refused=f"limit of {limit} {label} reached")
             days = program.pending.actions_days
-            label = LABELS.get(kind, kind.replace("_", " "))
             posted = self.ledger.earn(
                 shop_id, member.id, Asset.POINTS, rule.points, key=key, source=Source.ACTION,
-                reason=f"{rule.points} points: {label}", external_ref=ref,
+                reason=Reason("action", {"kind": kind, "points": rule.points}), external_ref=ref,
                 pending_until=now + timedelta(days=days) if days else None,
                 expires_at=expires_at(program, Asset.POINTS, now),
                 program_version=pv.version, details={"action": kind, "event_id": event_id})

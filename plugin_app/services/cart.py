@@ -21,7 +21,8 @@ from ..domain.errors import (DomainError, IdempotencyConflict, InsufficientBalan
 from ..domain.ledger import Asset, Source
 from ..domain.money import Money, plain, quantum
 from ..domain.ports import Clock, SystemClock
-from ..domain.rewards import credit_spend, quote
+from ..domain.reasons import Reason, money as money_param
+from ..domain.rewards import RewardUnavailable, credit_spend, quote, reward_params
 from ..domain.tiers import progress as tier_progress
 from ..domain.tiers import window_start
 from ..storage.db import Database
@@ -31,7 +32,9 @@ from ..storage.uow import UnitOfWork
 from ..domain.member_events import RedemptionFlagged, RewardRedeemed
 from .ledger import Ledger
 from .members import Members
+from .explain import render
 from .program import Programs
+from .widget_texts import Texts, shopper_locale
 from .tiers import TierService
 
 CODE_MINUTES = 120  # how long a cart code lives on the platform
@@ -123,10 +126,17 @@ class CartService:
         self.tiers, self.platform_for, self.clock = tiers, platform_for, clock or SystemClock()
 
     # -- quote -------------------------------------------------------------------------------
-    def quote(self, shop_id: int, shop_currency: str, cart: Cart, customer_id: str | None) -> dict:
+    def quote(self, shop_id: int, shop_currency: str, cart: Cart, customer_id: str | None,
+              locale: str | None = None) -> dict:
+        """What the cart earns and what can be spent on it. English explanations for API clients;
+        beside them the shopper's texts (`text`, `name`, `reason_text`, `texts`) in `locale`, else
+        the shop's language."""
         now = self.clock.now()
         pv = self.programs.for_reading(shop_id)
         program = pv.program
+        lang = shopper_locale(program, locale)
+        T = Texts(lang, program.widget.texts)
+        t = T.t
         points_basis = program.tiers.enabled and program.tiers.basis == "points_earned"
         with self.db.reading() as conn:  # one query, one round trip
             member = None
@@ -162,24 +172,35 @@ class CartService:
         subtotal = Money.of(sum((li.total for li in order.lines), Decimal(0)), shop_currency)
         rewards = []
         for reward in program.rewards:
-            entry = {"id": reward.id, "name": reward.name, "type": reward.type}
+            entry = {"id": reward.id, "name": reward.name_for(lang), "type": reward.type}
             try:
                 q = quote(reward, subtotal, points_available=max(points, 0), tier=tier.name if tier else None)
                 entry.update(available=True, points=q.points, explanation=q.explanation,
                              value=q.discount.to_json() if q.discount else None,
                              percent=plain(q.percent) if q.percent is not None else None,
                              free_shipping=q.free_shipping)
+                shown = q.discount
                 if q.discount and cart.rate and cart.currency != shop_currency:
-                    entry["value_in_cart_currency"] = Money((q.discount.amount * cart.rate).quantize(
-                        quantum(cart.currency)), cart.currency).to_json()
+                    shown = Money((q.discount.amount * cart.rate).quantize(quantum(cart.currency)), cart.currency)
+                    entry["value_in_cart_currency"] = shown.to_json()
+                entry["value_text"] = (t.money(shown.amount, shown.currency) if shown else
+                                       T("percent_off", percent=t.rate(q.percent)) if q.percent is not None else
+                                       T("free_shipping") if q.free_shipping else T("free_product"))
+                entry["cost_text"] = T("reward_cost", n=q.points)
             except InvalidRequest as why:
-                entry.update(available=False, reason=why.message if member else "sign in to use rewards")
+                code = why.why if isinstance(why, RewardUnavailable) and member else Reason("reward.sign_in")
+                entry.update(available=False, reason=why.message if member else "sign in to use rewards",
+                             reason_code=code.code, reason_text=render(code, t))
             rewards.append(entry)
         credit_usable = None
         if member is not None and program.store_credit.enabled:
             credit_usable = credit_spend(credit, subtotal, program.store_credit.max_cart_share).to_json()
+        earn_text = T("cart_earn", n=earning.points)
+        if earning.credit > 0:
+            earn_text += " " + T("cart_cashback", amount=t.money(earning.credit, shop_currency))
         answer = {
-            "earn": {"points": earning.points, "explanation": earning.summary,
+            "locale": lang, "texts": T.table(),
+            "earn": {"points": earning.points, "explanation": earning.summary, "text": earn_text,
                      "cashback": Money.of(earning.credit, shop_currency).to_json(),
                      "cashback_explanation": earning.credit_summary if earning.credit_notes else None},
             "tier": progress, "member": member is not None,
@@ -218,6 +239,7 @@ class CartService:
                                           requested=str(reward.points_cost * (steps or 1)))
             q = quote(reward, subtotal, points_available=max(bal.points, 0), tier=tier, steps=steps)
             asset, amount, title = Asset.POINTS, q.points, q.explanation
+            what = reward_params(reward)
             value = {"amount": q.discount.amount if q.discount else None, "percent": q.percent,
                      "free_shipping": q.free_shipping}
         else:
@@ -226,6 +248,7 @@ class CartService:
             money = credit_spend(bal.credit, subtotal, program.store_credit.max_cart_share,
                                  requested=Money.of(credit, shop_currency))
             asset, amount, title = Asset.CREDIT, money.amount, f"{money} store credit"
+            what = {"credit": money_param(money.amount, shop_currency)}
             value = {"amount": money.amount, "percent": None, "free_shipping": False}
         expires = now + timedelta(minutes=CODE_MINUTES)
         with self.db.uow(shop_id) as uow:
@@ -235,7 +258,7 @@ class CartService:
             if row_id is None:
                 raise InProgress("a request with this key is in progress; ask again")
             held = self.ledger.reserve(shop_id, member.id, asset, amount, key=f"redeem:{key}", source=Source.CART,
-                                       reason=f"held for {title}")  # InsufficientBalance undoes it all
+                                       reason=Reason("cart.hold", what))  # InsufficientBalance undoes it all
             uow.redemptions.update(row_id, hold_id=held.hold_id)
         code = "LOY-" + secrets.token_hex(5).upper()
         try:
@@ -244,12 +267,12 @@ class CartService:
                 amount=value["amount"], percent=value["percent"], free_shipping=value["free_shipping"])
         except Exception as exc:
             self.ledger.release(shop_id, held.hold_id, key=f"redeem:{key}:failed", source=Source.CART,
-                                reason="the platform did not create the code")
+                                reason=Reason("cart.not_created", what))
             answer = {"error": {"code": "platform_unavailable", "message": f"the discount code could not be created: {exc}"[:300]}}
             self._finish(shop_id, row_id, "failed", answer)
             raise PlatformUnavailable(answer["error"]["message"]) from None
         answer = {"redemption_id": row_id, "code": code, "expires_at": expires.isoformat(),
-                  "asset": asset.value, "amount": str(amount), "title": title,
+                  "asset": asset.value, "amount": str(amount), "title": title, "reward": what,
                   "value": {"amount": str(value["amount"]) if value["amount"] is not None else None,
                             "percent": plain(value["percent"]) if value["percent"] is not None else None,
                             "free_shipping": value["free_shipping"], "currency": shop_currency}}
@@ -298,12 +321,11 @@ class CartService:
             with self.db.uow(shop_id) as uow:
                 current = uow.redemptions.by_id(row.id, lock=True)
                 if current.status == "issued":
-                    self._commit(uow, current, None, None, f"{current.answer.get('title', 'reward')} used at checkout "
-                                 "(the platform counted it)", f"code:{current.code}")
+                    self._commit(uow, current, None, None, self._used(current), f"code:{current.code}")
             row = self._row(shop_id, redemption_id)
             return {"redemption_id": row.id, "status": row.status}
         self.ledger.release(shop_id, row.hold_id, key=f"redemption:{row.id}:removed", source=Source.CART,
-                            reason="removed from the cart")
+                            reason=Reason("cart.removed", self._what(row)))
         self._finish(shop_id, row.id, "released", row.answer)
         return {"redemption_id": row.id, "status": "released"}
 
@@ -347,8 +369,7 @@ class CartService:
                                                updated_at=now)
                     notes.append(f"{code} flagged: {why}")
                     continue
-                self._commit(uow, row, order_id, customer_id,
-                             f"{row.answer.get('title', 'reward')} used on order {order_id}", ref)
+                self._commit(uow, row, order_id, customer_id, self._used(row, order_id), ref)
                 notes.append(f"{code} committed")
         return notes
 
@@ -361,11 +382,20 @@ class CartService:
             return  # tied to the order: its cancellation returns it
         try:
             self.ledger.reverse(row.shop_id, entry.id, key=f"order:{order_id}:return:{entry.id}", source=Source.REFUND,
-                                reason=f"order {order_id} cancelled: returns entry {entry.id}")
+                                reason=Reason("order.cancelled_return", {"order": order_id, "entry": entry.id}))
         except InvalidState:
             pass  # already returned
 
-    def _commit(self, uow: UnitOfWork, row, order_id: str | None, used_by: str | None, reason: str,
+    @staticmethod
+    def _what(row) -> dict:
+        """What a redemption was for, as reason parameters (rows from before: the English title)."""
+        answer = row.answer or {}
+        return dict(answer.get("reward") or {"reward": answer.get("title", "reward")})
+
+    def _used(self, row, order_id: str | None = None) -> Reason:
+        return Reason("cart.used", {**self._what(row), **({"order": order_id} if order_id else {})})
+
+    def _commit(self, uow: UnitOfWork, row, order_id: str | None, used_by: str | None, reason: Reason,
                 ref: str) -> None:
         """Spend the held points for good (in the caller's unit of work, which holds the row's lock)."""
         now = self.clock.now()
@@ -402,21 +432,19 @@ class CartService:
 
     def _lapse_one(self, row, now: datetime) -> int:
         platform = self.platform_for(row.shop_id)
-        reason = "the code expired unused"
+        reason = Reason("cart.expired", self._what(row))
         try:
             used = platform.discount_usage(row.platform_discount_id) if row.platform_discount_id else None
         except Exception as exc:  # noqa: BLE001
             if row.expires_at > now - LAPSE_GIVE_UP:
                 raise
-            used, reason = None, f"the code expired; the platform could not be asked ({exc})"[:300]
+            used, reason = None, Reason("cart.expired", {**self._what(row), "error": str(exc)[:200]})
         with self.db.uow(row.shop_id) as uow:
             current = uow.redemptions.by_id(row.id, lock=True)
             if current is None or current.status != "issued":
                 return 0  # settled meanwhile
             if used:
-                self._commit(uow, current, None, None,
-                             f"{current.answer.get('title', 'reward')} used at checkout (the platform counted it)",
-                             f"code:{current.code}")
+                self._commit(uow, current, None, None, self._used(current), f"code:{current.code}")
                 return 1
         if used is not None:  # still on the platform, unused: take it off before giving the points back
             platform.delete_discount(row.platform_discount_id)
@@ -463,18 +491,18 @@ class CartService:
             if row.decision is not None or row.status != "flagged":
                 raise InvalidState(f"this redemption is {row.status}"
                                    + (f" (decided by {row.decided_by})" if row.decided_by else "") + "; nothing to decide")
-            used = f"code {row.code} used on order {row.order_id} by customer {row.used_by or 'unknown'}"
+            flag = {"code": row.code, "order": row.order_id, "customer": row.used_by, "note": reason}
             details = {"redemption_id": row.id, "decision": decision, "decided_by": actor, "reason": reason,
                        "decided_at": now.isoformat(), "order_id": row.order_id, "used_by": row.used_by,
                        "code": row.code}
             common = dict(key=f"redemption:{row.id}:decision", source=Source.ADMIN, actor=actor,
                           details=details)
             if decision == "commit":
-                self.ledger.commit(shop_id, row.hold_id, reason=f"{used}: charged to the owner: {reason}"[:500],
+                self.ledger.commit(shop_id, row.hold_id, reason=Reason("cart.flag_charged", {**flag, "charged": True}),
                                    external_ref=f"order:{row.order_id}", **common)
                 status = "committed"
             else:
-                self.ledger.release(shop_id, row.hold_id, reason=f"{used}: given back to the owner: {reason}"[:500],
+                self.ledger.release(shop_id, row.hold_id, reason=Reason("cart.flag_returned", flag),
                                     **common)
                 status = "released"
             uow.redemptions.update(row.id, status=status, decision=decision, decided_by=actor[:255],

@@ -9,6 +9,7 @@ from ..domain.ports import Clock, SystemClock
 from ..domain.tiers import add_months
 from ..storage.db import Database
 from ..domain.member_events import PointsExpiring
+from ..domain.reasons import Reason
 from .ledger import Ledger
 from .program import Programs
 
@@ -34,7 +35,7 @@ class ExpiryService:
                 ids = uow.members.inactive_with_value(cutoff)
             for member_id in ids:
                 lapsed += self.ledger.lapse_member(shop_id, member_id, key_prefix=f"inactive:{member_id}",
-                                                   reason=f"no activity for {expiry.months} months") > 0
+                                                   reason=Reason("expiry.inactive", {"months": expiry.months})) > 0
         return lapsed
 
     def reminders(self) -> int:

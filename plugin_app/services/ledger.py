@@ -2,6 +2,12 @@
 checks the idempotency key, applies the domain rule, writes one append-only entry plus its lot
 movements, and moves the cached balance by the same deltas.
 
+Reasons: every posting says why, as a `Reason` (a code and its parameters, rendered in the
+reader's language by services.explain) or, for a person's own words, as plain text (stored as the
+code `note`). The English rendering is kept in the `reason` column for logs and the API. Neither
+is part of a posting's fingerprint, so a replay that words its reason differently is the same
+request.
+
 Idempotency: a key names one posting per shop. Repeating a key with the same request returns
 the original result (``replayed=True``) and changes nothing; the same key with a different
 request is refused (`IdempotencyConflict`), in the manner of Stripe's idempotent requests.
@@ -21,10 +27,12 @@ from ..domain.errors import IdempotencyConflict, InvalidRequest, InvalidState, N
 from ..domain.ledger import Account, Asset, Kind, Lot, Num, Reversal, Source, reversal
 from ..domain.money import Money
 from ..domain.ports import Clock, SystemClock, require_aware
+from ..domain.reasons import Reason
 from ..storage.db import Database
 from ..storage.repos import LedgerRepo, MembersRepo, bucket_columns, to_num
 from ..storage.uow import UnitOfWork
 from ..domain.member_events import PointsPosted
+from .explain import english
 
 KEY_CONSTRAINT = "uq_ledger_entries_shop_key"
 
@@ -97,10 +105,10 @@ class Ledger:
 
     # -- validation ------------------------------------------------------------------------
     @staticmethod
-    def _check_common(key: str, source: Source | str, reason: str) -> Source:
+    def _check_common(key: str, source: Source | str, reason: str | Reason) -> Source:
         if not isinstance(key, str) or not 1 <= len(key) <= 255:
             raise InvalidRequest("idempotency key must be 1 to 255 characters")
-        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        if not isinstance(reason, Reason) and (not isinstance(reason, str) or not reason.strip() or len(reason) > 500):
             raise InvalidRequest("reason must be 1 to 500 characters")
         try:
             return Source(source)
@@ -159,28 +167,30 @@ class Ledger:
         return Posted(prior.id, True, BalanceView.of(members.balance(prior.member_id)), hold_id)
 
     def _write(self, uow: UnitOfWork, bal, asset: Asset, account: Account, effect, now: datetime,
-               *, kind: Kind, key: str, request: dict, source: Source, reason: str, amount: Num,
+               *, kind: Kind, key: str, request: dict, source: Source, reason: str | Reason, amount: Num,
                **fields) -> tuple[int, object]:
         """Insert the entry and apply its effect; returns the entry id and the new balance."""
         repo = uow.ledger
+        why = reason if isinstance(reason, Reason) else Reason.note(reason.strip())
+        reason = english(reason).strip()[:500] or why.code
         problems = [p for p in account.check() if "lots hold" not in p]  # lots are partial here
         if problems:  # pragma: no cover - a bug in the engine, never a user error
             raise AssertionError("; ".join(problems))
         entry_id = repo.insert_entry(
             member_id=bal.member_id, asset=asset, effect=effect, now=now, kind=kind.value,
-            source=source.value, reason=reason.strip(), idempotency_key=key,
+            source=source.value, reason=reason, reason_code=why.code, reason_params=why.params, idempotency_key=key,
             request_hash=_fingerprint(request), amount=Decimal(amount), **fields)
         new_bal = repo.apply(member_id=bal.member_id, asset=asset, entry_id=entry_id, effect=effect, now=now)
         uow.collect(PointsPosted(
             shop_id=repo.shop_id, member_id=bal.member_id, at=now, entry_id=entry_id, kind=kind.value,
             asset=asset.value, available=Decimal(effect.available), pending=Decimal(effect.pending),
             held=Decimal(effect.held), lifetime=Decimal(effect.lifetime), balance=int(new_bal.points),
-            balance_pending=int(new_bal.points_pending), reason=reason.strip()))
+            balance_pending=int(new_bal.points_pending), reason=reason))
         return entry_id, new_bal
 
     # -- operations on a member ------------------------------------------------------------
     def earn(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
-             source: Source | str, reason: str, pending_until: datetime | None = None,
+             source: Source | str, reason: str | Reason, pending_until: datetime | None = None,
              expires_at: datetime | None = None, external_ref: str | None = None,
              program_version: int | None = None, details: dict | None = None) -> Posted:
         """Credit points or store credit; pending until `pending_until` if that is in the future."""
@@ -208,13 +218,13 @@ class Ledger:
         return self._post(shop_id, member_id, key, request, body)
 
     def redeem(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
-               source: Source | str, reason: str, external_ref: str | None = None) -> Posted:
+               source: Source | str, reason: str | Reason, external_ref: str | None = None) -> Posted:
         """Spend now, oldest lots first. Refused (`InsufficientBalance`) below zero."""
         return self._spend(Kind.REDEEM, shop_id, member_id, asset, amount, key=key, source=source,
                            reason=reason, external_ref=external_ref)
 
     def reserve(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
-                source: Source | str, reason: str, expires_at: datetime | None = None,
+                source: Source | str, reason: str | Reason, expires_at: datetime | None = None,
                 external_ref: str | None = None) -> Posted:
         """Hold value for a later commit or release (a cart discount awaiting its order)."""
         require_aware(expires_at, "expires_at")
@@ -222,7 +232,7 @@ class Ledger:
                            reason=reason, external_ref=external_ref, expires_at=expires_at)
 
     def _spend(self, kind: Kind, shop_id: int, member_id: int, asset: Asset, amount: object, *,
-               key: str, source, reason: str, external_ref: str | None,
+               key: str, source, reason: str | Reason, external_ref: str | None,
                expires_at: datetime | None = None) -> Posted:
         source = self._check_common(key, source, reason)
         asset = Asset(asset)
@@ -246,7 +256,7 @@ class Ledger:
         return self._post(shop_id, member_id, key, request, body)
 
     def adjust(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
-               actor: str, reason: str, expires_at: datetime | None = None) -> Posted:
+               actor: str, reason: str | Reason, expires_at: datetime | None = None) -> Posted:
         """A person's correction, up or down, recorded with who did it and why.
 
         Upward adjustments create a lot and count toward lifetime points; downward ones spend
@@ -277,20 +287,20 @@ class Ledger:
 
     # -- holds -----------------------------------------------------------------------------
     def commit(self, shop_id: int, hold_id: int, amount: object | None = None, *, key: str,
-               source: Source | str, reason: str, external_ref: str | None = None,
+               source: Source | str, reason: str | Reason, external_ref: str | None = None,
                actor: str | None = None, details: dict | None = None) -> Posted:
         """Spend a hold, all of it or less (the rest returns to the member)."""
         return self._settle(shop_id, hold_id, amount, key=key, source=source, reason=reason,
                             external_ref=external_ref, commit=True, actor=actor, details=details)
 
     def release(self, shop_id: int, hold_id: int, *, key: str, source: Source | str,
-                reason: str, actor: str | None = None,
+                reason: str | Reason, actor: str | None = None,
                 details: dict | None = None) -> Posted:
         """Give a hold back whole (the cart was abandoned or the order failed)."""
         return self._settle(shop_id, hold_id, None, key=key, source=source, reason=reason,
                             external_ref=None, commit=False, actor=actor, details=details)
 
-    def _settle(self, shop_id: int, hold_id: int, amount, *, key: str, source, reason: str,
+    def _settle(self, shop_id: int, hold_id: int, amount, *, key: str, source, reason: str | Reason,
                 external_ref: str | None, commit: bool,
                 actor: str | None = None, details: dict | None = None) -> Posted:
         source = self._check_common(key, source, reason)
@@ -326,7 +336,7 @@ class Ledger:
 
     # -- reversals -------------------------------------------------------------------------
     def reverse(self, shop_id: int, entry_id: int, amount: object | None = None, *, key: str,
-                source: Source | str, reason: str, details: dict | None = None) -> Posted:
+                source: Source | str, reason: str | Reason, details: dict | None = None) -> Posted:
         """Undo all or part of an earn, redeem, commit or adjustment, pointing at it.
 
         Reversing a credit may take the balance below zero (see the domain's debt policy);
@@ -391,7 +401,7 @@ class Ledger:
             rows = uow.due.lots_to_expire(self.clock.now(), limit)
         return sum(self._lot_job(r, Kind.EXPIRE, None) for r in rows)
 
-    def lapse_member(self, shop_id: int, member_id: int, *, key_prefix: str, reason: str) -> int:
+    def lapse_member(self, shop_id: int, member_id: int, *, key_prefix: str, reason: str | Reason) -> int:
         """Expire every lot with value now, whatever its date (expiry by inactivity)."""
         with self.db.uow(shop_id) as uow:
             rows = uow.ledger.lots_with_value(member_id)
@@ -399,7 +409,7 @@ class Ledger:
                    for r in rows)
 
     def _lot_job(self, row, kind: Kind, key: str | None, *, force: bool = False,
-                 reason: str = "expired") -> int:
+                 reason: str | Reason = Reason("expiry.expired")) -> int:
         asset = Asset(row.asset)
         with self.db.uow(row.shop_id) as uow:
             repo = uow.ledger
@@ -410,7 +420,7 @@ class Ledger:
                 if not lot.pending or repo.entry_by_key(key) is not None:
                     return 0
                 account = _account(asset, bal, [lot])
-                effect, reason = account.vest(lot), "pending period ended"
+                effect, reason = account.vest(lot), Reason("pending.ended")
                 amount = effect.available
             else:
                 due = lot.expires_at is not None and lot.expires_at <= now
@@ -434,7 +444,7 @@ class Ledger:
         for r in rows:
             try:
                 self.release(r.shop_id, r.id, key=f"hold-expired:{r.id}", source=Source.SYSTEM,
-                             reason="hold expired before it was used")
+                             reason=Reason("hold.expired"))
                 done += 1
             except InvalidState:
                 pass  # committed or released meanwhile

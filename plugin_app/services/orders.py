@@ -14,7 +14,8 @@ from ..domain.earning import (Earning, MemberContext, Order, Refund, RefundLine,
                               refund_fractions, taken_back)
 from ..domain.errors import InvalidState
 from ..domain.ledger import Asset, Kind, Source
-from ..domain.money import amount_text, money_text, plain
+from ..domain.money import amount_text, plain
+from ..domain.reasons import Reason, money as money_param
 from ..domain.ports import Clock, SystemClock
 from ..domain.expiry import expires_at
 from ..domain.member_events import OrderChanged, OrderPointsEarned
@@ -132,7 +133,7 @@ class OrderService:
                 days = program.pending.orders_days
                 self.ledger.earn(
                     shop_id, member.id, Asset.POINTS, earning.points, key=f"{ref}:points",
-                    source=Source.ORDER, reason=earning.summary[:500], external_ref=ref,
+                    source=Source.ORDER, reason=earning.reason(order.order_id), external_ref=ref,
                     pending_until=now + timedelta(days=days) if days else None,
                     expires_at=expires_at(program, Asset.POINTS, now),
                     program_version=pv.version, details=details)
@@ -140,7 +141,7 @@ class OrderService:
                 days = program.cashback.pending_days
                 self.ledger.earn(
                     shop_id, member.id, Asset.CREDIT, earning.credit, key=f"{ref}:cashback",
-                    source=Source.ORDER, reason=earning.credit_summary[:500], external_ref=ref,
+                    source=Source.ORDER, reason=earning.credit_reason(order.order_id), external_ref=ref,
                     pending_until=now + timedelta(days=days) if days else None,
                     expires_at=expires_at(program, Asset.CREDIT, now),
                     program_version=pv.version, details={**details, "notes": list(earning.credit_notes)})
@@ -152,7 +153,7 @@ class OrderService:
                 fractions = self._fractions(earning, row.refunds)
                 self._take_back(uow, member.id, order.order_id, earning.points, earning.credit,
                                 earning.shares, {}, fractions, "refunds-before-earning",
-                                "refunds received before the order was paid")
+                                Reason("order.refund_before_payment", {"order": order.order_id}))
                 self._save(uow, row.id, refunds={**row.refunds, "fractions": self._fractions_json(fractions)})
             uow.members.touch(member.id, self.clock.now())
             if earning.points > 0:
@@ -189,7 +190,7 @@ class OrderService:
         return {k: str(v) for k, v in fractions.items()}
 
     def _take_back(self, uow: UnitOfWork, member_id, order_id, points, credit, shares, before, after,
-                   tag: str, why: str) -> tuple[int, Decimal]:
+                   tag: str, why: Reason) -> tuple[int, Decimal]:
         currency = uow.members.currency(member_id)
         keys = [s.key for s in shares]
         took_p = took_c = 0
@@ -204,15 +205,15 @@ class OrderService:
             if delta > 0:
                 share = Decimal(now) / Decimal(earned) * 100
                 self._reverse_spread(uow, order_id, asset, delta, f"order:{order_id}:{tag}:{asset.value}",
-                                     f"{why}: {plain(share.quantize(Decimal('0.1')))}% of what the order earned is taken "
-                                     f"back, at the rate it was earned")
+                                     Reason(why.code, {**why.params, "share": plain(share.quantize(Decimal("0.1")))}))
                 if asset == Asset.POINTS:
                     took_p = delta
                 else:
                     took_c = delta
         return took_p, took_c
 
-    def _reverse_spread(self, uow: UnitOfWork, order_id: str, asset: Asset, amount, key: str, reason: str) -> None:
+    def _reverse_spread(self, uow: UnitOfWork, order_id: str, asset: Asset, amount, key: str,
+                        reason: Reason) -> None:
         """Take `amount` back from what the order earned in `asset`: its first earning, then the
         earnings its edits added, each up to what is left of it."""
         repo = uow.ledger
@@ -269,7 +270,6 @@ class OrderService:
                                         (Asset.CREDIT, Decimal(row.credit), earning.credit, "cashback")):
             delta = self._net(will, earning.shares, after, asset, currency) - self._net(was, old, before, asset, currency)
             moved[asset] = delta
-            summary = earning.summary if asset == Asset.POINTS else earning.credit_summary
             if delta > 0:
                 if asset == Asset.POINTS:
                     pending = program.pending.orders_days
@@ -278,8 +278,10 @@ class OrderService:
                 expires = expires_at(program, asset, now)
                 self.ledger.earn(
                     shop_id, row.member_id, asset, delta, key=f"{ref}:edit:{stamp}:{label}", source=Source.ORDER,
-                    reason=f"order edited: {plain(delta) if asset == Asset.POINTS else money_text(delta, currency)} "
-                           f"more on its current lines ({summary})"[:500],
+                    reason=Reason("order.edit_added", {
+                        "order": order.order_id, "points" if asset == Asset.POINTS else "amount":
+                        int(delta) if asset == Asset.POINTS else money_param(delta, currency),
+                        "parts": [x.to_json() for x in (earning.parts if asset == Asset.POINTS else earning.credit_parts)]}),
                     external_ref=ref, pending_until=now + timedelta(days=pending) if pending else None,
                     expires_at=expires, program_version=pv.version,
                     details={"edit": True, "notes": list(earning.notes), "base": str(earning.base),
@@ -287,8 +289,9 @@ class OrderService:
             elif delta < 0:
                 self._reverse_spread(uow, order.order_id, asset, -delta,
                                      f"{ref}:edit:{stamp}:{asset.value}",
-                                     f"order edited: lines removed, their share of what the order earned is "
-                                     f"taken back (base {amount_text(row.base, order.currency)} -> {amount_text(earning.base, order.currency)})")
+                                     Reason("order.edit_removed", {
+                                         "order": order.order_id, "before": money_param(row.base, order.currency),
+                                         "after": money_param(earning.base, order.currency)}))
         self._save(uow, row.id, base=earning.base, points=earning.points, credit=earning.credit,
                    shares=_shares_json(earning.shares), lines_at=order.updated_at, program_version=pv.version,
                    refunds={**row.refunds, "fractions": self._fractions_json(after)})
@@ -315,7 +318,8 @@ class OrderService:
             after = refund_fractions(shares, Decimal(row.base), refund, before)
             took_p, took_c = self._take_back(uow, row.member_id, order_id, row.points,
                                              Decimal(row.credit), shares, before, after,
-                                             f"refund:{refund.refund_id}", f"refund {refund.refund_id}")
+                                             f"refund:{refund.refund_id}",
+                                             Reason("order.refund", {"order": order_id, "refund": refund.refund_id}))
             refunds["fractions"] = self._fractions_json(after)
             self._save(uow, row.id, refunds=refunds)
             pv = self.programs.current(shop_id)
@@ -333,14 +337,16 @@ class OrderService:
             took = returned = 0
             for e in uow.ledger.entries_by_ref(ref):
                 if e.kind == Kind.EARN.value:
-                    action, verb = "cancel", "takes back"
+                    action, code = "cancel", "order.cancelled"
                 elif e.kind in (Kind.REDEEM.value, Kind.COMMIT.value):
-                    action, verb = "return", "returns"
+                    action, code = "return", "order.cancelled_return"
                 else:
                     continue
                 try:
+                    why = Reason(code, {"order": order_id, "entry": e.id,
+                                        **({"note": reason} if reason != "order cancelled" else {})})
                     posted = self.ledger.reverse(shop_id, e.id, key=f"{ref}:{action}:{e.id}",
-                                                 source=Source.REFUND, reason=f"{reason}: {verb} entry {e.id}")
+                                                 source=Source.REFUND, reason=why)
                     if not posted.replayed:
                         took += action == "cancel"
                         returned += action == "return"

@@ -17,6 +17,7 @@ from ..domain import referrals as R
 from ..domain.errors import InvalidRequest, InvalidState, NotFound
 from ..domain.ledger import Asset, Source
 from ..domain.money import money_text, plain
+from ..domain.reasons import Reason, money as money_param, num
 from ..domain.ports import Clock, SystemClock
 from ..domain.tiers import add_months
 from ..storage.db import Database
@@ -274,7 +275,8 @@ class ReferralService:
         currency = uow.referral_facts.currency()
         posted = self.ledger.earn(row.shop_id, row.referrer_member_id, Asset.CREDIT, amount,
                                   key=f"referral:{row.id}:cashback:{order_id}", source=Source.REFERRAL,
-                                  reason=f"{plain(cb.rate)}% of a friend's order ({money_text(base, currency)})",
+                                  reason=Reason("referral.cashback", {"rate": num(cb.rate), "base": money_param(base, currency),
+                                                                      "order": order_id}),
                                   external_ref=f"order:{order_id}",
                                   pending_until=now + timedelta(days=program.referrals.pending_days),
                                   expires_at=expires_at(program, Asset.CREDIT, now))
@@ -314,22 +316,22 @@ class ReferralService:
                                          referral_id=r.id, reward=reward))
         return 1
 
-    def _credit_text(self, shop_id: int, amount) -> str:
+    def _currency(self, shop_id: int) -> str:
         with self.db.uow(shop_id) as uow:
-            return money_text(amount, uow.referral_facts.currency())
+            return uow.referral_facts.currency()
 
     def _pay(self, r, program) -> dict:
         give = program.referrals.referrer
         key = f"referral:{r.id}:reward"
-        reason = "your friend's first order"
         if give.kind == "points":
             self.ledger.earn(r.shop_id, r.referrer_member_id, Asset.POINTS, give.points, key=key,
-                             source=Source.REFERRAL, reason=f"{give.points} points: {reason}",
+                             source=Source.REFERRAL, reason=Reason("referral.reward", {"points": give.points}),
                              expires_at=expires_at(program, Asset.POINTS, self.clock.now()))
             return {"kind": "points", "points": give.points}
         if give.kind == "credit":
             self.ledger.earn(r.shop_id, r.referrer_member_id, Asset.CREDIT, give.amount, key=key,
-                             source=Source.REFERRAL, reason=f"{self._credit_text(r.shop_id, give.amount)} store credit: {reason}",
+                             source=Source.REFERRAL,
+                             reason=Reason("referral.reward", {"amount": money_param(give.amount, self._currency(r.shop_id))}),
                              expires_at=expires_at(program, Asset.CREDIT, self.clock.now()))
             return {"kind": "credit", "amount": str(give.amount)}
         with self.db.uow(r.shop_id) as uow:

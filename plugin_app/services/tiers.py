@@ -17,6 +17,7 @@ from ..domain.program import Program
 from ..domain.member_events import OrderChanged, PointsPosted, TierChanged
 from ..domain.expiry import expires_at
 from ..domain.tiers import TierDecision, decide, window_start
+from ..domain.reasons import Reason
 from ..storage import tables as t
 from ..storage.db import Database
 from .ledger import Ledger
@@ -98,7 +99,7 @@ class TierService:
         if up and tier is not None and tier.entry_reward_points > 0:
             self.ledger.earn(shop_id, member_id, Asset.POINTS, tier.entry_reward_points,
                              key=f"tier-entry:{member_id}:{tier.name}", source=Source.ACTION,
-                             reason=f"welcome to {tier.name}: {tier.entry_reward_points} points",
+                             reason=Reason("tier.entry", {"tier": tier.name, "points": tier.entry_reward_points}),
                              expires_at=expires_at(program, Asset.POINTS, now), program_version=version)
         return decision
 

@@ -23,10 +23,10 @@ class WidgetRepo(ShopScoped):
 
     def activity(self, member_id: int, limit: int) -> list[Row]:
         """The member's newest ledger entries a shopper reads (holds taken and given back are
-        left out): (reason, asset, points, points_pending, credit, credit_pending, kind,
-        created_at)."""
+        left out): (reason, reason_code, reason_params, asset, points, points_pending, credit,
+        credit_pending, kind, created_at)."""
         e = t.ledger_entries.c
-        return self.conn.execute(select(e.reason, e.asset, e.points, e.points_pending, e.credit, e.credit_pending,
+        return self.conn.execute(select(e.reason, e.reason_code, e.reason_params, e.asset, e.points, e.points_pending, e.credit, e.credit_pending,
                                         e.kind, e.created_at)
                                  .where(e.shop_id == self.shop_id, e.member_id == member_id,
                                         e.kind.not_in(("reserve", "release")))

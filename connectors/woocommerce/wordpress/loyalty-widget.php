@@ -75,6 +75,11 @@ add_action('wp_enqueue_scripts', function () {
         'shop' => $settings['widget_key'],
         'token' => null,
         'joinUrl' => loyalty_widget_join_url($settings),
+        // The shopper's language: determine_locale() (WordPress 5.0+) is the locale this request
+        // renders in (the site's, a signed-in user's own, or ?wp_lang=), else get_locale().
+        // https://developer.wordpress.org/reference/functions/determine_locale/
+        // The widget sends it as ?locale=; the backend keeps the language ('it_IT' -> 'it').
+        'locale' => function_exists('determine_locale') ? determine_locale() : get_locale(),
     );
     $user_id = get_current_user_id();
     if ($user_id > 0 && $settings['widget_secret'] !== '' && $settings['shop_id'] !== '') {
