@@ -91,6 +91,19 @@ def test_a_guest_sees_how_to_join(browser, store):
 
 
 @needs_browser
+def test_a_paused_program_says_so_and_the_balance_stays(browser, store):
+    from plugin_app.services.program import dump
+
+    store.rt.programs.put(store.shop_id, {**dump(store.rt.programs.current(store.shop_id).program), "live": False},
+                          author="test")
+    page, errors = open_page(browser, store, lang="it")
+    panel = open_panel(page)
+    assert "in pausa" in panel.locator("[data-paused]").inner_text()
+    assert panel.locator("[data-points]").inner_text() == str(points(store).points)
+    assert not errors
+
+
+@needs_browser
 @pytest.mark.parametrize("lang,title,word", [("en", "Rewards", "points"), ("it", "Premi", "punti")])
 def test_a_member_sees_the_right_balance_in_their_language(browser, store, lang, title, word):
     page, errors = open_page(browser, store, lang=lang)

@@ -91,6 +91,7 @@
     box.appendChild(el("button", { type: "button", class: "link close", "aria-label": t(ctx, "close"), text: "\u2715",
       onclick: function () { close(); } }));
     box.appendChild(el("h2", { id: "loyalty-title", text: m ? t(ctx, "title") : t(ctx, "join_title") }));
+    if (ctx.program.live === false) box.appendChild(el("p", { class: "muted", "data-paused": "", text: t(ctx, "paused") }));
     if (!m) {
       box.appendChild(el("p", { text: t(ctx, "join_text") }));
       box.appendChild(el("a", { class: "btn", href: joinUrl(ctx.cfg), text: t(ctx, "join") }));

@@ -36,6 +36,7 @@ WIDGET_TEXTS: dict[str, str] = {
     "join_title": N_("Join our rewards program"),
     "join_text": N_("Earn points on every order and spend them on your next one."),
     "join": N_("Create an account"),
+    "paused": N_("The rewards program is paused: orders earn no points for now. Your points and rewards stay yours."),
     # a member's balances and tier
     "points_unit": "points",  # plural: WIDGET_PLURALS
     "pending": N_("%(points)s pending"),
