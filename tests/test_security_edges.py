@@ -46,7 +46,7 @@ def test_the_admin_link_signs_in_once(client, app):
     shop, _ = rt.shops.register("demo", "link.example", currency="EUR")
     for token in _links(app, shop.id):
         first = app.test_client().get(f"/admin/link/{token}")
-        assert first.status_code == 302 and first.headers["Location"].endswith("/admin/dashboard")
+        assert first.status_code == 302 and first.headers["Location"].endswith("/admin/home")
         again = app.test_client().get(f"/admin/link/{token}")
         assert again.status_code == 401 and "already used" in again.data.decode()
         signed_in = app.test_client()
