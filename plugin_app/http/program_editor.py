@@ -14,6 +14,7 @@ import copy
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from babel.numbers import get_currency_symbol
 from markupsafe import Markup
@@ -605,9 +606,12 @@ class Form:
         elif s.kind == "tiers":
             choices = [(n, n) for n in self.tier_names]
         elif s.kind == "locale":
-            choices = [(code, i18n.language_name(code)) for code in i18n.LOCALES]
+            choices = [(code, t.language(code).capitalize()) for code in i18n.LOCALES]
         elif s.kind == "timezone":
             choices = timezones()
+            current = self.value(path)
+            if current and all(v != current for v, _ in choices):  # an alias the shop already uses stays
+                choices = [(current, str(current))] + choices
         return Input(name=path, id="f-" + path.replace(".", "-"), kind=s.kind,
                      label=label or t.gettext(s.label, cur=cur), help=t.gettext(s.help) if s.help else "",
                      unit=unit_text(s.unit, self.currency, basis), value=self.value(path), error=self.error(path),
@@ -630,18 +634,30 @@ class Form:
         return out
 
 
-_ZONES: list | None = None
+@cache
+def _zones(locale: str) -> tuple[tuple[str, str], ...]:
+    from zoneinfo import available_timezones
+
+    from babel import Locale
+    from babel.core import get_global
+    from babel.dates import get_timezone_location
+
+    names = Locale.parse(locale).territories
+    where = get_global("zone_territories")
+    out = []
+    for z in available_timezones():
+        if "/" not in z or z not in where:  # aliases and Etc/ zones have no country: the canonical names do
+            continue
+        city = get_timezone_location(z, locale=locale, return_city=True)
+        country = names.get(where.get(z, ""), "")
+        out.append((z, f"{country} – {city}" if country and country != city else city))
+    return (("UTC", "UTC"),) + tuple(sorted(out, key=lambda zl: zl[1].casefold()))
 
 
 def timezones() -> list[tuple[str, str]]:
-    """Every time zone, as "Europe/Rome" reads: "Europe – Rome"."""
-    global _ZONES
-    if _ZONES is None:
-        from zoneinfo import available_timezones
-
-        zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/")))
-        _ZONES = [("UTC", "UTC")] + [(z, z.replace("/", " – ").replace("_", " ")) for z in zones]
-    return _ZONES
+    """Every time zone as the admin's language names it ("Italia – Roma", "Stati Uniti – New York"),
+    sorted by that name; the value is the IANA name."""
+    return list(_zones(i18n.current().locale))
 
 
 # -- versions in words --------------------------------------------------------------------
@@ -682,7 +698,7 @@ def _show(value, s: F | None, currency: str) -> str:
     if s is not None and s.kind == "weekdays":
         return ", ".join(t.gettext(DAYS[d]) for d in value if isinstance(d, int) and 0 <= d < 7)
     if s is not None and s.kind == "locale":
-        return i18n.language_name(value) if value in i18n.LOCALES else str(value)
+        return t.language(value).capitalize() if value in i18n.LOCALES else str(value)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):

@@ -188,14 +188,11 @@ def _post(shop, member_id: int) -> tuple[str | None, str | None]:
 
 
 def explain_entry(entry, t) -> str:
-    """THE call site for a ledger line's "what and why" in the reader's language: the reason
-    code and its parameters rendered by `services.explain` when it is there (branch
-    `shopper-lang`), else the stored English reason."""
-    try:
-        from ...services.explain import explain  # type: ignore[import-not-found]
-    except ImportError:
-        return entry.reason
-    return explain(entry, t)
+    """A ledger line's "what and why" in the reader's language, with the rules behind it: the
+    reason code and its parameters rendered by `services.explain` (old rows: their English text)."""
+    from ...services.explain import explain
+
+    return explain(entry, t, detail=True)
 
 
 def _birthday_shown(value: date | None, t) -> str | None:
@@ -231,7 +228,6 @@ def member(member_id: int):
                "points": int(e.points + e.points_pending) if e.asset == "points" else None,
                "pending": bool(e.points_pending or e.credit_pending),
                "credit": Decimal(e.credit + e.credit_pending) if e.asset == "credit" else None,
-               "notes": (e.details or {}).get("notes") or [] if isinstance(e.details, dict) else [],
                "by": who(e.actor, e.source, t, shop.platform)}
               for e in rt.ledger.entries(shop.id, member_id, limit=200)]
     changes = [{"when": t.datetime(c["at"], tz), "old": _stored_birthday(c["old"], t), "new": _stored_birthday(c["new"], t),

@@ -84,7 +84,7 @@ def _edit(page: str, template: str, **extra):
     ctx = dict(form=form, page=page, version=version, saved=saved, conflict=conflict, preview=preview,
                changes=changes, examples=_examples(page, program, shop.currency), currency=shop.currency,
                program=program, reward_languages=[c for c in i18n.LOCALES if c != i18n.DEFAULT] if E.has_reward_names() else [],
-               language_name=i18n.language_name, preview_lines=E.preview_lines, **extra)
+               language_name=lambda code: i18n.current().language(code).capitalize(), preview_lines=E.preview_lines, **extra)
     title = i18n.current().gettext(E.PAGE_TITLES[page])
     html = render(template, page, title, **ctx, leftovers=[])
     if form.leftovers():  # an error with no input of its own: said on top, in words
@@ -128,7 +128,7 @@ def home():
         dict(done=p.referrals.enabled, url=url_for("admin_pages.referrals"), title=t.gettext(N_("Reward referrals (optional)")),
              detail=t.gettext(N_("On")) if p.referrals.enabled else t.gettext(N_("Off"))),
         dict(done=p.timezone != "UTC", url=url_for("admin_pages.settings"), title=t.gettext(N_("Set your time zone, language and widget look")),
-             detail=f"{p.timezone} · {i18n.language_name(i18n.locale_of(p.widget.locale))}"),
+             detail=f"{p.timezone} · {i18n.current().language(i18n.locale_of(p.widget.locale)).capitalize()}"),
         dict(done=None, url=url_for("admin_pages.settings"), title=t.gettext(N_("Show the widget in your shop")),
              detail=t.gettext(N_("Shopify: Online Store → Themes → Customize → App embeds → turn Loyalty on. "
                                  "WordPress: the plugin shows it once connected."))),
