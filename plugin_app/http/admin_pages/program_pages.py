@@ -118,9 +118,12 @@ def home():
     n = p.notifications
     steps = [
         dict(done=p.earning.enabled or bool(actions), url=url_for("admin_pages.earn"), title=t.gettext(N_("Choose how customers earn")),
-             detail=t.gettext(N_("%(rate)s points per %(cur)s spent; %(n)s other ways to earn"),
-                              rate=t.number(p.earning.points_per_unit), cur=E.currency_symbol(shop.currency), n=t.number(len(actions)))
-             if p.earning.enabled else t.gettext(N_("Orders earn nothing yet."))),
+             detail="; ".join([
+                 t.ngettext("%(rate)s point per %(cur)s spent", "%(rate)s points per %(cur)s spent",
+                            1 if p.earning.points_per_unit == 1 else 2, rate=t.number(p.earning.points_per_unit),
+                            cur=E.currency_symbol(shop.currency))
+                 if p.earning.enabled else t.gettext(N_("Orders earn nothing yet.")),
+                 t.ngettext("%(num)s other way to earn", "%(num)s other ways to earn", len(actions))])),
         dict(done=bool(rewards), url=url_for("admin_pages.redeem"), title=t.gettext(N_("Offer a reward to spend points on")),
              detail=t.ngettext("%(num)s reward offered", "%(num)s rewards offered", len(rewards))),
         dict(done=p.tiers.enabled, url=url_for("admin_pages.tiers"), title=t.gettext(N_("Set up VIP tiers (optional)")),
