@@ -261,7 +261,7 @@ def test_the_shoppers_language_comes_with_the_request_and_falls_back_to_the_shop
     assert it["program"]["locale"] == "it" and it["program"]["texts"]["title"] == "Premi"
     assert it["member"]["points_text"] == "350" and it["member"]["points_unit"] == "punti"
     assert it["member"]["tier"]["next_text"] == "Ancora 150 punti per raggiungere Silver"
-    assert it["program"]["rewards"][0]["name"] == "5,00 di sconto sull'ordine"  # the default reward's Italian name
+    assert it["program"]["rewards"][0]["name"] == "5,00\xa0€ di sconto sul tuo ordine"  # the default reward's Italian name
     assert me(None)["program"]["texts"]["title"] == "Rewards" and me("pt-BR")["program"]["locale"] == "en"
     env.rt.programs.put(env.shop.id, {"widget": {"locale": "de", "texts": {"it": {"title": "I nostri premi"}}}},
                         author="test")

@@ -85,7 +85,7 @@ def test_emails_arrive_once_in_the_shops_language_and_unsubscribe_works(rt, cloc
     deliver(rt, clock, rounds=3)  # relaying and sending again changes nothing
     got = {subject(m): (to, m) for to, m in smtp.messages}
     assert len(smtp.messages) == 3, list(got)
-    assert set(got) == {"Benvenuto nel programma fedeltà di Il Negozio", "Ora puoi ottenere 5.00 off your order",
+    assert set(got) == {"Benvenuto nel programma fedeltà di Il Negozio", "Ora puoi ottenere Sconto sull'ordine",
                         "Sei Silver, Ada!"}
     to, welcome = got["Benvenuto nel programma fedeltà di Il Negozio"]
     assert to == ["ada@example.com"] and welcome["From"] == "Negozio Premi <rewards@loyalty.example>"

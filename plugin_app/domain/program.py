@@ -310,10 +310,11 @@ class Reward:
 
 
 def _default_rewards() -> list[Reward]:
-    # The default reward's name in every shipped language (the merchant renames it per language).
-    names = {"it": "5,00 di sconto sull'ordine", "de": "5,00 Rabatt auf Ihre Bestellung",
-             "fr": "5,00 de réduction sur votre commande", "es": "5,00 de descuento en tu pedido"}
-    return [Reward("five-off", "5.00 off your order", "fixed_amount", points_cost=100, amount=Decimal(5), names=names)]
+    # The default reward's name in every shipped language (the merchant renames it per language);
+    # no amount in it: the widget shows the value in the shop's currency beside the name.
+    names = {"it": "Sconto sull'ordine", "de": "Rabatt auf Ihre Bestellung",
+             "fr": "Réduction sur votre commande", "es": "Descuento en tu pedido"}
+    return [Reward("five-off", "Discount on your order", "fixed_amount", points_cost=100, amount=Decimal(5), names=names)]
 
 
 @dataclass(frozen=True)

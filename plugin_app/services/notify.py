@@ -209,7 +209,7 @@ class Notifier:
                 "points": t.number(points) if points not in (None, "") else "",
                 "balance": t.number(int(bal.points) if bal is not None else 0),
                 "amount": (t.money(amount, currency) if not points_asset else t.number(amount)) if amount else "",
-                "reward": self._reward(t, payload, currency), "tier": payload.get("to") or member.tier or "",
+                "reward": self._reward(t, payload, currency, program), "tier": payload.get("to") or member.tier or "",
                 "previous_tier": payload.get("from") or "",
                 "date": t.date(_local(expires, program.timezone)) if expires else "",
                 "days": t.number(payload["days"]) if payload.get("days") is not None else "",
@@ -217,11 +217,13 @@ class Notifier:
                 "unsubscribe_url": self.unsubscribe_url(shop_id, member.id)}
 
     @staticmethod
-    def _reward(t: i18n.Translator, payload: dict, currency: str) -> str:
-        """What the member can get or got, in their language: a reward's name, or a referral's
+    def _reward(t: i18n.Translator, payload: dict, currency: str, program=None) -> str:
+        """What the member can get or got, in their language: a reward's name (the program's name
+        for that language when the reward still exists, else the name it had), or a referral's
         points, store credit or discount code."""
         if payload.get("reward") is not None:
-            return str(payload["reward"])
+            reward = next((r for r in program.rewards if r.id == payload.get("reward_id")), None) if program else None
+            return reward.name_for(t.locale) if reward is not None else str(payload["reward"])
         kind = payload.get("kind")
         if kind == "points" and payload.get("points") is not None:
             n = int(payload["points"])

@@ -3,15 +3,17 @@ author; the current version is the newest. Restoring copies an old version as a 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from pydantic import TypeAdapter, ValidationError
 
+from .. import i18n
 from ..domain.errors import InvalidRequest, NotFound, VersionConflict
 from ..domain.notifications import KINDS, legacy_email
 from ..domain.ports import Clock, SystemClock
 from ..domain.program import Program
+from ..i18n import N_
 from ..storage.db import Database
 from ..storage.uow import UnitOfWork
 
@@ -64,7 +66,25 @@ def dump(program: Program) -> dict:
     return ADAPTER.dump_python(program, mode="json")
 
 
-def ensure_default(uow: UnitOfWork, now: datetime, timezone: str | None = None) -> None:
+def default_program(timezone: str, currency: str | None) -> Program:
+    """A new shop's program: the domain's defaults, its reward named in every shipped language
+    with its value in the shop's currency ("€5.00 off your order", "5,00 € di sconto sull'ordine")."""
+    program = Program(timezone=timezone)
+    if not currency or not program.rewards:
+        return program
+    first = program.rewards[0]
+    name = N_("%(amount)s off your order")
+
+    def said(lang: str) -> str:
+        t = i18n.translator(lang)
+        return t.gettext(name, amount=t.money(first.amount, currency))
+
+    named = replace(first, name=said(i18n.DEFAULT), names={lang: said(lang) for lang in i18n.LOCALES[1:]})
+    return replace(program, rewards=[named, *program.rewards[1:]])
+
+
+def ensure_default(uow: UnitOfWork, now: datetime, timezone: str | None = None,
+                   currency: str | None = None) -> None:
     """Give the unit of work's shop its default program as version 1 unless it has one. Shops
     get it when they register (`Shops.register`); for older shops the first reader makes it.
     Never locks the shop row: postings run this inside their own transaction, and every insert
@@ -74,7 +94,9 @@ def ensure_default(uow: UnitOfWork, now: datetime, timezone: str | None = None) 
         timezone = uow.shops.timezone(uow.shop_id)
         if timezone is None:
             raise NotFound("shop not found")
-    uow.programs.add_first(dump(Program(timezone=timezone)), now)
+    if currency is None:
+        currency = uow.shops.currency(uow.shop_id)
+    uow.programs.add_first(dump(default_program(timezone, currency)), now)
 
 
 @dataclass(frozen=True)

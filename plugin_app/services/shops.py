@@ -107,7 +107,7 @@ class Shops:
             # What a shop needs exists from the start: its default program (version 1). Made
             # lazily inside a posting, it locked the shop row and deadlocked the first postings.
             with uow.shop(shop_id) as new_shop:
-                ensure_default(new_shop, now, shop.timezone)
+                ensure_default(new_shop, now, shop.timezone, shop.currency)
         self._cache.clear()  # new credentials or a re-install: nothing stale may be served
         return shop, api_key
 
