@@ -61,7 +61,7 @@ def test_each_member_gets_multipart_emails_in_their_language_with_local_money_an
     expect = {
         "it": {"Benvenuto nel programma fedeltà di Bottega", "6,00\xa0€ di cashback pronti da spendere",
                "40 punti scadono il 1 gen 2027"},
-        "de": {"Willkommen im Prämienprogramm von Bottega", "6,00\xa0€ Cashback stehen für dich bereit",
+        "de": {"Willkommen im Prämienprogramm von Bottega", "6,00\xa0€ Cashback stehen für Sie bereit",
                "40 Punkte verfallen am 01.01.2027"},
         "fr": {"Bienvenue dans le programme de fidélité de Bottega", "6,00\xa0€ de cashback à dépenser",
                "40 points expirent le 1 janv. 2027"},
@@ -188,7 +188,7 @@ def test_send_a_test_arrives_through_the_relay(clean_db, smtp):  # noqa: F811
     assert "A test e-mail is on its way to owner@bottega.example" in page
     [(to, msg)] = smtp.messages
     text, html = parts(msg)
-    assert to == ["owner@bottega.example"] and subject(msg) == "[Test] 6,00\xa0€ Cashback stehen für dich bereit"
+    assert to == ["owner@bottega.example"] and subject(msg) == "[Test] 6,00\xa0€ Cashback stehen für Sie bereit"
     assert "6,00\xa0€" in text and '<html lang="de"' in html and msg["From"] == "Bottega <rewards@loyalty.example>"
     assert rt.notifier.log(shop.id) == []  # a test is not a member's e-mail
     app.extensions["loyalty"].close()
