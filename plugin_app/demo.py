@@ -123,7 +123,7 @@ Loyalty demo is ready (database: {settings.database_url})
   health             {base}/healthz
   API description    {base}/openapi.json
   admin              {admin_link}   (one-time link, 15 minutes; or sign in at {base}/admin with the key)
-  storefront demo    {base}/demo/store?shop={widget_key}&as={DEMO_MEMBER}   (guest: drop &as=…; Italian: add &lang=it)
+  storefront demo    {base}/demo/store?shop={widget_key}&as={DEMO_MEMBER}   (guest: drop &as=…; another language: add &lang=it, de, fr or es)
   a member           curl -H 'Authorization: Bearer {api_key}' {base}/admin/api/v1/members/by-customer/{DEMO_MEMBER}
   the admin API: /admin/api/v1 (see /openapi.json).
 Ctrl-C stops it.
