@@ -722,8 +722,10 @@ def _show(value, s: F | None, currency: str) -> str:
 
 
 def _item_name(item, i: int) -> str:
+    """A row as the reader knows it: a reward by its name in the reader's language."""
     if isinstance(item, dict):
-        return str(item.get("name") or item.get("label") or item.get("__key") or i + 1)
+        names = item.get("names") if isinstance(item.get("names"), dict) else {}
+        return str(names.get(i18n.current().locale) or item.get("name") or item.get("label") or item.get("__key") or i + 1)
     return str(i + 1)
 
 
@@ -753,10 +755,7 @@ def diff(old: dict, new: dict, currency: str, limit: int = 60) -> list[str]:
                 elif i >= len(b):
                     out.append(t.gettext(removed, name=_item_name(a[i], i)))
                 else:
-                    name = _item_name(b[i], i)
-                    if _item_name(a[i], i) != name and isinstance(a[i], dict):
-                        out.append(" – ".join(context + [f"{_item_name(a[i], i)} → {name}"]))
-                    walk(a[i], b[i], f"{path}.{i}", context + [name])
+                    walk(a[i], b[i], f"{path}.{i}", context + [_item_name(b[i], i)])  # a rename: its name field
             return
         if isinstance(a, dict) and isinstance(b, dict):
             group = label_of(path) if path and not pattern(path).endswith("*") else ""
@@ -769,7 +768,11 @@ def diff(old: dict, new: dict, currency: str, limit: int = 60) -> list[str]:
             out.append(" – ".join(context + [t.gettext(N_("%(what)s changed"), what=label)]))
             return
         s = spec(path)
-        label = label_of(path) or t.gettext(N_("Other settings"))
+        parent, _, last = path.rpartition(".")
+        if last in i18n.LOCALES and parent and not pattern(parent).endswith("*"):  # a text per language
+            label = t.language(last).capitalize()
+        else:
+            label = label_of(path) or t.gettext(N_("Other settings"))
         out.append(" – ".join(context + [f"{label}: {_show(a, s, currency)} → {_show(b, s, currency)}"]))
 
     walk(to_form(old), to_form(new), "", [])
