@@ -294,6 +294,8 @@ class AdminState:
         self.products: dict[int, dict] = {}  # REST-shaped products (see `product`)
         self.collections: dict[int, dict] = {}  # REST-shaped collections (see `collection`)
         self.collects: dict[int, list[int]] = {}  # product id -> its collection ids, in order
+        self.flow_triggers: list[dict] = []  # every flowTriggerReceive Shopify took: {"handle", "payload"}
+        self.flow_handles: set[str] | None = None  # the app's deployed trigger handles (None: any)
 
     def use_code(self, code: str) -> str:
         """An order was placed with `code` (in any case: codes are case-insensitive): its
@@ -518,6 +520,28 @@ def admin_app(state: AdminState):
                 return ok({"discountCodeDelete": {"deletedCodeDiscountId": None, "userErrors": [
                     {"field": ["id"], "code": "INVALID", "message": "Discount does not exist"}]}})
             return ok({"discountCodeDelete": {"deletedCodeDiscountId": gid, "userErrors": []}})
+        if "flowTriggerReceive" in query:
+            # https://shopify.dev/docs/api/admin-graphql/latest/mutations/flowTriggerReceive
+            # (handle: String, payload: JSON; returns userErrors) and the payload rules of
+            # https://shopify.dev/docs/apps/build/flow/triggers/reference: keyed by the trigger's
+            # field keys, a customer reference as `customer_id`, under 50 KB. A handle the app
+            # has not deployed is a userError; the stand-in knows a handle's fields only as the
+            # test gives them (`flow_handles`), so it checks presence of customer_id and size.
+            handle, payload = variables.get("handle"), variables.get("payload")
+            errors = []
+            if not isinstance(handle, str) or not handle:
+                errors.append({"field": ["handle"], "message": "Handle can't be blank"})
+            elif state.flow_handles is not None and handle not in state.flow_handles:
+                errors.append({"field": ["handle"], "message": f"Invalid handle '{handle}'"})
+            if not isinstance(payload, dict):
+                errors.append({"field": ["payload"], "message": "Payload must be a JSON object"})
+            elif len(json.dumps(payload).encode()) >= 50_000:
+                errors.append({"field": ["payload"], "message": "Payload is too large (over 50 KB)"})
+            elif not isinstance(payload.get("customer_id"), int):
+                errors.append({"field": ["payload", "customer_id"], "message": "customer_id must be a numeric id"})
+            if not errors:
+                state.flow_triggers.append({"handle": handle, "payload": payload})
+            return ok({"flowTriggerReceive": {"userErrors": errors}})
         if "storeCreditAccountCredit" in query or "storeCreditAccountDebit" in query:
             credit = "Credit(" in query
             inp = variables.get("c" if credit else "d")
