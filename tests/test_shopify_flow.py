@@ -141,6 +141,9 @@ def test_a_duplicated_event_and_a_relay_run_twice_call_flow_once(env):
     rt.notifier.relay()
     rt.notifier.relay()
     rt.notifier.send()
+    with rt.db.uow() as uow:  # as if the relay's mark were lost: the event is fanned out again
+        uow.conn.execute(t.events.update().values(relayed_at=None))
+    rt.notifier.relay()
     rt.notifier.send()
     assert [p["New tier"] for p in calls(env, "loyalty-tier-changed")] == ["Gold"]
 
@@ -333,3 +336,14 @@ def test_set_tier_refuses_a_tier_below_what_the_member_earned(env):
     r = post(env, "set-tier", action_body(tier="Bronze"))
     assert r.status_code == 422 and "Silver" in r.get_json()["error"]["message"]
     assert member_of(env)[0].tier == "Silver"
+
+
+def test_an_uninstalled_shop_gets_no_triggers_and_its_actions_are_refused(env):
+    member, _ = env.rt.members.enrol(env.shop.id, CUSTOMER)
+    env.rt.shops.uninstall(env.shop.id)
+    env.rt.adjustments.adjust(env.shop.id, member.id, "points", 600, key="p1", actor="test", reason="late")
+    deliver(env)
+    assert env.state.flow_triggers == []
+    before = ledger_count(env)
+    r = post(env, "add-points", action_body(points=100))
+    assert r.status_code == 404 and ledger_count(env) == before
