@@ -20,7 +20,7 @@ from .services.platform import PlatformSync
 from .services.actions import ActionService
 from .services.adjustments import Adjustments
 from .services.expiry import ExpiryService
-from .services.flow import FlowActions, FlowTriggers
+from .services.flow import FlowActions, FlowLifecycle, FlowTriggers
 from .services.analytics import Analytics
 from .services.customer_fields import CustomerFields
 from .services.notify import Notifier
@@ -90,6 +90,7 @@ class Runtime:
                                  poster or HttpxPoster(), settings.app_url,
                                  settings.secret_key or "dev-only-not-secret", clock=self.clock)
         self.notifier.flow = FlowTriggers(self.shopify_admin_for)
+        self.flow_lifecycle = FlowLifecycle(self.db, self.shops)
         self.flow_actions = FlowActions(self.db, self.shops, self.members, self.adjustments, self.actions,
                                         self.programs, self.tiers, self.clock)
         self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier)

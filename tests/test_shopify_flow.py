@@ -105,6 +105,8 @@ def test_every_trigger_and_action_has_its_extension_toml_with_the_same_handle_an
         fields = doc["settings"]["fields"]
         assert fields[0] == {"type": "customer_reference", "required": True}
         assert [f["key"] for f in fields[1:]] == [k for k, *_ in action.fields]
+    [callback] = tomllib.loads((EXTENSIONS / "loyalty-flow-lifecycle" / "shopify.extension.toml").read_text())["extensions"]
+    assert callback["type"] == "flow_trigger_lifecycle_callback" and callback["url"].endswith("/shopify/flow/lifecycle")
 
 
 # -- triggers ---------------------------------------------------------------------------------
@@ -347,3 +349,45 @@ def test_an_uninstalled_shop_gets_no_triggers_and_its_actions_are_refused(env):
     before = ledger_count(env)
     r = post(env, "add-points", action_body(points=100))
     assert r.status_code == 404 and ledger_count(env) == before
+
+
+# -- trigger lifecycle callbacks --------------------------------------------------------------
+def lifecycle(env, definition: str, enabled: bool, at: str, *, secret: str = SECRET, header: bool = True,
+              domain: str = S.DOMAIN):
+    body = json.dumps({"flow_trigger_definition_id": definition, "has_enabled_flow": enabled,
+                       "shop_id": 690933842, "shopify_domain": domain, "timestamp": at}).encode()
+    headers = {"Content-Type": "application/json", "X-Shopify-Hmac-SHA256": S.sign(body, secret)}
+    if header:
+        headers["X-Shopify-Shop-Domain"] = S.DOMAIN
+    return env.client.post("/shopify/flow/lifecycle", data=body, headers=headers)
+
+
+def test_a_trigger_no_enabled_workflow_uses_is_not_sent_and_the_newest_word_wins(env):
+    rt = env.rt
+    member, _ = rt.members.enrol(env.shop.id, CUSTOMER)
+    r = lifecycle(env, "loyalty-tier-changed", False, "2026-03-01T10:00:00Z")
+    assert r.status_code == 200 and r.get_json() == {"ok": True, "recorded": True}
+    rt.adjustments.adjust(env.shop.id, member.id, "points", 100, key="p1", actor="test", reason="first")
+    deliver(env)
+    assert calls(env, "loyalty-tier-changed") == []
+    # an older word arriving late changes nothing; a newer one (by name, without the header) turns it on
+    assert lifecycle(env, "loyalty-tier-changed", True, "2026-03-01T09:00:00Z").status_code == 200
+    rt.adjustments.adjust(env.shop.id, member.id, "points", 500, key="p2", actor="test", reason="silver")
+    deliver(env)
+    assert calls(env, "loyalty-tier-changed") == []
+    assert lifecycle(env, "Loyalty tier changed", True, "2026-03-01T11:00:00+00:00", header=False).status_code == 200
+    rt.adjustments.adjust(env.shop.id, member.id, "points", 1000, key="p3", actor="test", reason="gold")
+    deliver(env)
+    assert [p["New tier"] for p in calls(env, "loyalty-tier-changed")] == ["Gold"]
+
+
+def test_lifecycle_callbacks_are_verified_and_unknown_ones_still_answered(env):
+    assert lifecycle(env, "loyalty-tier-changed", False, "2026-03-01T10:00:00Z", secret="forged").status_code == 401
+    assert lifecycle(env, "loyalty-tier-changed", False, "2026-03-01T10:00:00Z",
+                     domain="other-shop.myshopify.com").status_code == 401  # header and signed body disagree
+    unknown = lifecycle(env, "someone-elses-trigger", False, "2026-03-01T10:00:00Z")
+    assert unknown.status_code == 200 and unknown.get_json()["recorded"] is False
+    assert lifecycle(env, "loyalty-tier-changed", "no", "2026-03-01T10:00:00Z").status_code == 422
+    assert lifecycle(env, "loyalty-tier-changed", False, "yesterday").status_code == 422
+    with env.rt.db.uow(env.shop.id) as uow:
+        assert uow.flow_usage.usage() == {}

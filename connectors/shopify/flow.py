@@ -24,8 +24,11 @@ class Verified:
     reason: str
 
 
-def verify(body: bytes, headers: Mapping[str, str], secrets: list[str], api_key: str = "flow") -> Verified:
-    """Verify a Flow action request signed with one of `secrets` (current first)."""
+def verify(body: bytes, headers: Mapping[str, str], secrets: list[str], api_key: str = "flow", *,
+           require_shop: bool = True) -> Verified:
+    """Verify a Flow request signed with one of `secrets` (current first). Actions name their shop
+    in X-Shopify-Shop-Domain; a lifecycle callback (`require_shop=False`) may name it only in
+    its signed body."""
     secrets = [s for s in secrets if s]
     domain = (headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
     if not secrets:
@@ -40,6 +43,7 @@ def verify(body: bytes, headers: Mapping[str, str], secrets: list[str], api_key:
          **({"old_client_secret": secrets[1]} if len(secrets) > 1 else {})})
     if not result.ok:
         return Verified(False, "", 401, result.log.code if result.log else "invalid signature")
-    if not valid_shop_domain(domain) or result.shop != domain.removesuffix(".myshopify.com"):
+    if (domain or require_shop) and (not valid_shop_domain(domain)
+                                     or result.shop != domain.removesuffix(".myshopify.com")):
         return Verified(False, "", 401, "missing or invalid X-Shopify-Shop-Domain")
     return Verified(True, domain, 200, "verified")

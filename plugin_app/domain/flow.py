@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Callable
 
@@ -246,3 +247,37 @@ def custom_action_of(props: dict) -> str:
     if not isinstance(name, str) or not CUSTOM_NAME.fullmatch(name.strip()):
         raise BadProperties("properties.action must be a custom action's name (1-64 letters, digits, - or _)")
     return name.strip()
+
+
+# -- trigger lifecycle callbacks -------------------------------------------------------------
+@dataclass(frozen=True)
+class LifecycleReport:
+    shop_domain: str
+    trigger: str | None  # our trigger's handle; None for a definition we do not know
+    enabled: bool
+    at: datetime
+
+
+def parse_lifecycle(body) -> LifecycleReport:
+    """A trigger lifecycle callback (https://shopify.dev/docs/apps/build/flow/track-lifecycle-events):
+    {"flow_trigger_definition_id", "has_enabled_flow", "shop_id", "shopify_domain", "timestamp"}.
+    The definition is named by our handle or, as in the docs' example, by its name."""
+    if not isinstance(body, dict):
+        raise BadProperties("the body must be a JSON object")
+    domain, definition = body.get("shopify_domain"), body.get("flow_trigger_definition_id")
+    enabled, stamp = body.get("has_enabled_flow"), body.get("timestamp")
+    if not isinstance(domain, str) or not domain:
+        raise BadProperties("shopify_domain is required")
+    if not isinstance(enabled, bool):
+        raise BadProperties("has_enabled_flow must be true or false")
+    if not isinstance(definition, str) or not definition:
+        raise BadProperties("flow_trigger_definition_id is required")
+    try:
+        at = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        raise BadProperties("timestamp must be an ISO 8601 date and time") from None
+    if at.tzinfo is None:
+        raise BadProperties("timestamp must carry its offset")
+    wanted = definition.strip().casefold()
+    trigger = next((t.handle for t in TRIGGERS.values() if wanted in (t.handle, t.name.casefold())), None)
+    return LifecycleReport(domain.strip().lower(), trigger, enabled, at)

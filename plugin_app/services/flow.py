@@ -52,6 +52,8 @@ class FlowTriggers:
         shop = uow.notifications.shop()
         if shop is None or shop.platform != "shopify" or shop.status != "installed":
             return 0
+        if uow.flow_usage.switched_off(trigger.handle):  # Flow said no enabled workflow uses it
+            return 0
         member = uow.members.by_id(ev.member_id)
         payload = F.trigger_payload(ev.type, ev.payload, customer_id=member.platform_customer_id if member else None,
                                     event_id=f"evt_{ev.id}")
@@ -67,6 +69,33 @@ class FlowTriggers:
     def deliver(self, r) -> None:
         """Call flowTriggerReceive for a leased delivery (no transaction is open)."""
         self.flow_for(r.shop_id).flow_trigger(r.payload["handle"], r.payload["payload"])
+
+
+class FlowLifecycle:
+    """Flow's trigger lifecycle callbacks (https://shopify.dev/docs/apps/build/flow/track-lifecycle-events):
+    Flow tells us, per shop and trigger, whether an enabled workflow uses it, newest word winning.
+    A trigger Flow said nobody uses is not sent; one we have no word on is (workflows enabled
+    before the callback was deployed are never announced). Flow will not let a merchant enable a
+    workflow unless the callback answers 2xx promptly, so anything we cannot use is still 200."""
+
+    def __init__(self, db: Database, shops) -> None:
+        self.db, self.shops = db, shops
+
+    def report(self, domain: str, body) -> dict:
+        """Record a verified callback from `domain`. Raises InvalidRequest for a body we cannot
+        read and PermissionError when it names another shop."""
+        try:
+            report = F.parse_lifecycle(body)
+        except F.BadProperties as exc:
+            raise InvalidRequest(str(exc)) from None
+        if domain and report.shop_domain != domain:
+            raise PermissionError("the body's shopify_domain is not the shop in the signed request")
+        shop = self.shops.by_domain("shopify", report.shop_domain)
+        if shop is None or report.trigger is None:
+            return {"ok": True, "recorded": False}
+        with self.db.uow(shop.id) as uow:
+            uow.flow_usage.report(report.trigger, report.enabled, report.at)
+        return {"ok": True, "recorded": True}
 
 
 class FlowActions:
