@@ -170,11 +170,16 @@ class ExtensionViews:
         base = {"order_id": row.platform_order_id, "earned": earned, "cashback": cashback.to_json()}
         if back > 0:
             why = ("cancelled" if row.cancelled else "refunded" if (row.refunds or {}).get("applied") else "changed")
-            because = {"cancelled": t.gettext("because the order was cancelled"),
-                       "refunded": t.gettext("because the order was refunded"),
-                       "changed": t.gettext("because the order was changed")}[why]
-            text = t.ngettext("%(num)s point was taken back %(because)s.", "%(num)s points were taken back %(because)s.",
-                              back, num=t.number(back), because=because)
+            n, num = back, t.number(back)
+            text = {"cancelled": t.ngettext("%(num)s point was taken back because the order was cancelled.",
+                                            "%(num)s points were taken back because the order was cancelled.",
+                                            n, num=num),
+                    "refunded": t.ngettext("%(num)s point was taken back because the order was refunded.",
+                                           "%(num)s points were taken back because the order was refunded.",
+                                           n, num=num),
+                    "changed": t.ngettext("%(num)s point was taken back because the order was changed.",
+                                          "%(num)s points were taken back because the order was changed.",
+                                          n, num=num)}[why]
             if net:
                 text = t.ngettext("This order keeps %(num)s point.", "This order keeps %(num)s points.", net,
                                   num=t.number(net)) + " " + text
