@@ -124,6 +124,13 @@ def _identify(surface: str):
     if shop is None or shop.status != "installed":
         return None, None, error_response(401, "unauthorized", "the token names a shop that has not installed the app")
     g.shop = shop
+    who = answer.session.customer_id or answer.session.staff_id or request.remote_addr
+    wait = rt.rate_limiter.hit_all([(f"shop:{shop.id}", s.storefront_shop_rate),
+                                    (f"ext:{shop.id}:{who}", s.storefront_client_rate)])
+    if wait:
+        response = error_response(429, "rate_limited", "too many requests; slow down")
+        response[0].headers["Retry-After"] = str(wait)
+        return None, None, response
     return shop, answer.session, None
 
 
@@ -162,7 +169,7 @@ def cors(response):
 @bp.get("/customer-account/summary")
 @api(summary="Customer account extensions: the shopper's points, tier, store credit, rewards, referral "
      "link, activity and birthday, in the shopper's language", tags=["extensions"], response=SummaryOut,
-     errors=(401,))
+     errors=(401, 429))
 def customer_summary():
     shop, session, problem = _customer_required()
     if problem:
@@ -173,7 +180,7 @@ def customer_summary():
 @bp.post("/customer-account/redeem")
 @api(summary="Customer account extensions: hold the points for a reward and give a one-use code "
      "(idempotent)", tags=["extensions"], body=RedeemIn, response=RedeemOut, status=201,
-     errors=(401, 404, 409, 502))
+     errors=(401, 404, 409, 502, 429))
 def customer_redeem(body: RedeemIn):
     shop, session, problem = _customer_required()
     if problem:
@@ -185,7 +192,7 @@ def customer_redeem(body: RedeemIn):
 
 @bp.post("/customer-account/birthday")
 @api(summary="Customer account extensions: the shopper gives their birthday, once (as on the storefront)",
-     tags=["extensions"], body=BirthdayIn, response=BirthdayOut, errors=(401, 409))
+     tags=["extensions"], body=BirthdayIn, response=BirthdayOut, errors=(401, 409, 429))
 def customer_birthday(body: BirthdayIn):
     from ..domain.birthdays import show
 
@@ -200,7 +207,7 @@ def customer_birthday(body: BirthdayIn):
 
 @bp.get("/customer-account/orders/<order_id>")
 @api(summary="Customer account order-status block: what this order earned (or will), or why it was "
-     "taken back; only the shopper's own order", tags=["extensions"], response=OrderOut, errors=(401,))
+     "taken back; only the shopper's own order", tags=["extensions"], response=OrderOut, errors=(401, 429))
 def customer_order(order_id: str):
     shop, session, problem = _customer_required()
     if problem:
@@ -226,7 +233,7 @@ def _estimate_args():
 
 @bp.get("/checkout/orders/<order_id>")
 @api(summary="Thank-you page block: the points this order earns (or will), and for a guest how to earn "
-     "them next time", tags=["extensions"], response=ThankYouOut, errors=(401, 422))
+     "them next time", tags=["extensions"], response=ThankYouOut, errors=(401, 422, 429))
 def checkout_order(order_id: str):
     shop, session, problem = _identify("checkout")
     if problem:
@@ -246,7 +253,7 @@ def _pos_customer(value: str) -> str | None:
 
 @bp.get("/pos/customers/<customer_id>")
 @api(summary="POS customer-details block: a member's points, tier and store credit", tags=["extensions"],
-     response=PosCustomerOut, errors=(401,))
+     response=PosCustomerOut, errors=(401, 429))
 def pos_customer(customer_id: str):
     shop, session, problem = _identify("pos")
     if problem:
@@ -260,7 +267,7 @@ def pos_customer(customer_id: str):
 @bp.post("/pos/redeem")
 @api(summary="POS: hold a member's points for a reward and give staff a one-use code for the in-store "
      "order (idempotent)", tags=["extensions"], body=PosRedeemIn, response=RedeemOut, status=201,
-     errors=(401, 404, 409, 502))
+     errors=(401, 404, 409, 502, 429))
 def pos_redeem(body: PosRedeemIn):
     shop, session, problem = _identify("pos")
     if problem:
