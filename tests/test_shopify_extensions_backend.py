@@ -329,3 +329,37 @@ def test_in_store_and_online_orders_earn_alike(env):
     online = balance(env).points
     env.sender.deliver("orders/paid", S.order(7002, customer_id=CUSTOMER, source_name="pos", location_id=7700880099))
     assert balance(env).points - online == online - 350 == 80
+
+
+def test_percentage_and_variable_rewards_outside_a_cart(env):
+    from .factories import reward, use_program
+
+    use_program(env.rt, env.shop, rewards=[reward("ten-pct", 100, type="percentage", percent="10"),
+                                           reward("per-euro", 50, type="variable_amount", amount="1")])
+    pct = send(env, "POST", "/ext/customer-account/redeem?locale=fr", token(),
+               json={"reward_id": "ten-pct", "idempotency_key": "pct-0000001"})
+    assert pct.status_code == 201, pct.get_json()
+    assert pct.get_json()["points"] == 100 and "10" in pct.get_json()["value_text"]
+    var = send(env, "POST", "/ext/customer-account/redeem", token(),
+               json={"reward_id": "per-euro", "idempotency_key": "var-0000001", "steps": 3})
+    assert var.status_code == 201, var.get_json()
+    assert var.get_json()["points"] == 150 and var.get_json()["value_text"] == "€3.00"
+    assert (balance(env).points, balance(env).held_points) == (100, 250)
+    too_many = send(env, "POST", "/ext/customer-account/redeem", token(),
+                    json={"reward_id": "per-euro", "idempotency_key": "var-0000002", "steps": 3})
+    assert too_many.status_code in (409, 422) and balance(env).held_points == 250
+
+
+def test_a_token_signed_with_the_rotated_out_secret_still_works(clean_db):
+    app = create_app({"database_url": clean_db, "jobs_mode": "eager", "encryption_keys": (ENCRYPTION_KEY,),
+                      "shopify_api_secret": "shpss_the_new_secret_0123456789abcdef", "shopify_api_key": API_KEY,
+                      "shopify_old_api_secret": SECRET})
+    rt = app.extensions["loyalty"]
+    try:
+        rt.shops.register("shopify", S.DOMAIN, credentials={"access_token": "shpat_standin"})
+        client = app.test_client()
+        assert client.get("/ext/customer-account/summary", headers=auth(token())).status_code == 200
+        forged = token(secret="shpss_neither_secret_0123456789abcdef")
+        assert client.get("/ext/customer-account/summary", headers=auth(forged)).status_code == 401
+    finally:
+        rt.close()
