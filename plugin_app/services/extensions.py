@@ -266,8 +266,12 @@ class ExtensionViews:
                 "pending_points": m["pending_points"],
                 "tier": {"name": tier["name"], "text": tier["text"], "progress_text": tier["next_text"]} if tier else None,
                 "store_credit": {**credit.to_json(), "text": t.money(credit.amount, shop.currency)},
-                "rewards": [{"id": r.id, "name": r.name_for(lang), "cost": r.points_cost,
-                             "available": cart_free(r) and m["rewards"].get(r.id) == T("can_afford"),
-                             "reason_text": m["rewards"].get(r.id) if cart_free(r) else
-                             t.gettext("Use this reward in your cart at checkout")}
-                            for r in program.rewards if r.enabled]}
+                "rewards": [self._pos_reward(r, lang, m["rewards"].get(r.id), T) for r in program.rewards if r.enabled]}
+
+    @staticmethod
+    def _pos_reward(r, lang: str, status: str | None, T) -> dict:
+        affordable = status == T("can_afford")
+        here = cart_free(r)
+        return {"id": r.id, "name": r.name_for(lang), "cost": r.points_cost, "available": affordable and here,
+                "reason_text": None if affordable and here else
+                (T.t.gettext("Use this reward in your cart at checkout") if affordable else status)}
