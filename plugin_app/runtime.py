@@ -37,6 +37,7 @@ from .services.program import Programs
 from .services.reconcile import Reconciler, WooReconciler
 from .services.referrals import ReferralService
 from .services.widget import WidgetService
+from .services.extensions import ExtensionViews
 from .services.woo_refunds import RefundLines
 from .services.shops import Shops
 from .services.tiers import TierService
@@ -98,6 +99,8 @@ class Runtime:
         self.change_preview = ChangePreview(self.db, self.programs, self.tiers, self.clock)
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,
                                     redis=self.queue.redis if settings.jobs_mode == "rq" else None)
+        self.extension_views = ExtensionViews(self.db, self.programs, self.widget, self.cart, self.orders,
+                                              self.members, self.clock)
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)
         for topic in shopify_translate.TOPICS:
             self.inbox.register("shopify", topic, shopify_handler)
