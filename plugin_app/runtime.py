@@ -38,6 +38,7 @@ from .services.referrals import ReferralService
 from .services.widget import WidgetService
 from .services.woo_refunds import RefundLines
 from .services.shops import Shops
+from .services.store_credit import StoreCreditMirror
 from .services.tiers import TierService
 from .settings import Settings
 from .storage.db import Database
@@ -88,7 +89,9 @@ class Runtime:
         self.notifier = Notifier(self.db, self.programs, self.shops, mailer or self._mailer(settings),
                                  poster or HttpxPoster(), settings.app_url,
                                  settings.secret_key or "dev-only-not-secret", clock=self.clock)
-        self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier)
+        self.store_credit = StoreCreditMirror(self.db, self.programs, self.shopify_admin_for, self.clock)
+        self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier,
+                                             store_credit=self.store_credit)
         self.customer_fields = CustomerFields(self.db, self.programs, self.shops, self.platform_for, self.clock)
         self.change_preview = ChangePreview(self.db, self.programs, self.tiers, self.clock)
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,
