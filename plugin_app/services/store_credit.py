@@ -178,7 +178,7 @@ class StoreCreditMirror:
             now = self.clock.now()
             if row.state == "failed" and (not include_failed or row.attempts >= MAX_ATTEMPTS):
                 break
-            if row.state == "pending" and row.next_attempt_at > now:
+            if row.state == "pending" and row.next_attempt_at > now and not include_failed:
                 break
             with self.db.uow(shop_id) as uow:
                 before = uow.store_credit.claim(row.id, now, LEASE)

@@ -43,12 +43,13 @@ class StoreCreditRepo(ShopScoped):
 
     def members_with_unsettled(self, now: datetime, *, include_failed: bool, limit: int) -> list[int]:
         """Members with a row to send now: pending and due, sending with a lease that ran out
-        (an outcome never recorded), and with `include_failed`, refused ones (the repair)."""
+        (an outcome never recorded), and with `include_failed` (the repair), refused ones and
+        pending ones still in their backoff."""
         c = t.store_credit_mirror.c
         due = [and_(c.state == "pending", c.next_attempt_at <= now),
                and_(c.state == "sending", c.locked_until <= now)]
-        if include_failed:
-            due.append(c.state == "failed")
+        if include_failed:  # the repair: refused rows, and pending ones without waiting out their backoff
+            due += [c.state == "failed", c.state == "pending"]
         return self.conn.execute(select(c.member_id).where(c.shop_id == self.shop_id, or_(*due))
                                  .group_by(c.member_id).order_by(func.min(c.id)).limit(limit)).scalars().all()
 
