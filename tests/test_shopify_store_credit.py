@@ -257,3 +257,27 @@ def test_shopify_expires_its_own_credit_and_our_expiry_is_not_debited_twice(clea
         assert state.store_credit_balance(CUSTOMER) == ours(rt, shop) == 0
     finally:
         rt.close()
+
+
+def test_the_merchant_sees_differences_on_the_operations_page_and_through_the_api(app):
+    rt, state = app.extensions["loyalty"], app.standin
+    shop, key = rt.shops.register("shopify", S.DOMAIN, currency="EUR",
+                                  credentials={"access_token": "shpat_standin", "api_secret": SECRET})
+    rt.programs.put(shop.id, NATIVE, author="test")
+    sender = S.Sender(app.test_client(), SECRET)
+    sender.deliver("customers/create", S.customer())
+    sender.deliver("orders/paid", S.order(O1, lines=O1_LINES, shipping_tax="1.40"))
+    rt.store_credit.run()
+    state.checkout_spend(CUSTOMER, "1.20")
+    rt.store_credit.reconcile()
+    client = app.test_client()
+    body = client.get("/admin/api/v1/store-credit/reconciliation", headers={"Authorization": f"Bearer {key}"}).get_json()
+    assert body["payout"] == "shopify_store_credit" and body["counts"] == {"done": 1}
+    [d] = body["differences"]
+    assert (d["customer_id"], d["ours"], d["theirs"], d["difference"]) == (str(CUSTOMER), "4.7000", "3.5000", "-1.2000")
+    assert client.get("/admin/api/v1/store-credit/reconciliation").status_code == 401
+
+    client.post("/admin/login", data={"key": key})  # the merchant, on the Operations page, in Italian
+    html = client.get("/admin/operations?lang=it").get_data(as_text=True)
+    assert "data-store-credit" in html and "Cashback nel credito del negozio Shopify" in html
+    assert "4,70" in html and "3,50" in html and "1,20" in html
