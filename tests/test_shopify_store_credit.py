@@ -281,3 +281,49 @@ def test_the_merchant_sees_differences_on_the_operations_page_and_through_the_ap
     html = client.get("/admin/operations?lang=it").get_data(as_text=True)
     assert "data-store-credit" in html and "Cashback nel credito del negozio Shopify" in html
     assert "4,70" in html and "3,50" in html and "1,20" in html
+
+
+def test_a_worker_that_died_after_the_call_leaves_a_row_the_next_run_resolves_without_paying_twice(app):
+    """The call went out and landed, then the worker died before recording it: the row stays
+    `sending` until its lease runs out; the next run reads the account, finds the credit, and
+    records it instead of calling again. A second handling of the same ledger entry adds no row."""
+    rt, state = app.extensions["loyalty"], app.standin
+    shop = shopify_shop(rt)
+    member, _ = rt.members.enrol(shop.id, str(CUSTOMER), email="ada@example.org")
+    posted = rt.ledger.earn(shop.id, member.id, "credit", Decimal("6.00"), key="k-1", source="admin", reason="test")
+    [row] = mirror_rows(rt, shop)
+    with rt.db.uow(shop.id) as uow:  # the worker claims the row and commits...
+        uow.store_credit.claim(row.id, rt.clock.now(), timedelta(seconds=120))
+    rt.shopify_admin_for(shop.id).store_credit_credit(str(CUSTOMER), Decimal("6.00"), "EUR")  # ...the call lands...
+    assert rt.store_credit.run() == 0  # ...and it dies: while the lease runs, nobody touches the row
+    with rt.db.transaction() as conn:  # the lease runs out
+        conn.execute(text("update store_credit_mirror set locked_until = now() - interval '1 second'"))
+    assert rt.store_credit.run() == 1
+    [row] = mirror_rows(rt, shop)
+    assert row.state == "done" and row.attempts == 2 and row.shopify_txn_id
+    assert len(mutations(state)) == 1 and state.store_credit_balance(CUSTOMER) == Decimal("6.00")
+
+    # The same entry handled again (a replayed posting, a duplicated event): still one row.
+    from plugin_app.domain.member_events import PointsPosted
+    event = PointsPosted(shop_id=shop.id, member_id=member.id, at=rt.clock.now(), entry_id=posted.entry_id,
+                         kind="earn", asset="credit", available=Decimal("6.00"), pending=Decimal(0), held=Decimal(0),
+                         lifetime=Decimal("6.00"), balance=0, balance_pending=0, credit_balance=Decimal("6.00"))
+    with rt.db.uow(shop.id) as uow:
+        rt.store_credit.after_posting(uow, event)
+    assert rt.ledger.earn(shop.id, member.id, "credit", Decimal("6.00"), key="k-1", source="admin",
+                          reason="test").replayed
+    assert len(mirror_rows(rt, shop)) == 1 and rt.store_credit.run() == 0 and len(mutations(state)) == 1
+
+
+def test_a_cart_hold_of_credit_debits_shopify_and_its_release_credits_it_back(app):
+    rt, state = app.extensions["loyalty"], app.standin
+    shop = shopify_shop(rt)
+    member, _ = rt.members.enrol(shop.id, str(CUSTOMER), email="ada@example.org")
+    rt.ledger.earn(shop.id, member.id, "credit", Decimal("10.00"), key="k-1", source="admin", reason="test")
+    hold = rt.ledger.reserve(shop.id, member.id, "credit", Decimal("4.00"), key="h-1", source="cart", reason="cart")
+    rt.store_credit.run()
+    assert state.store_credit_balance(CUSTOMER) == ours(rt, shop) == Decimal("6.00")  # not spendable twice
+    rt.ledger.release(shop.id, hold.hold_id, key="r-1", source="cart", reason="abandoned")
+    rt.store_credit.run()
+    assert state.store_credit_balance(CUSTOMER) == ours(rt, shop) == Decimal("10.00")
+    assert [r.direction for r in mirror_rows(rt, shop)] == ["credit", "debit", "credit"]

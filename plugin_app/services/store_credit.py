@@ -180,6 +180,9 @@ class StoreCreditMirror:
                 break
             if row.state == "pending" and row.next_attempt_at > now and not include_failed:
                 break
+            if not (customer or "").isdigit():  # pseudonymised since (customers/redact): nobody to pay
+                self._settle(shop_id, row.id, "skipped", error="no Shopify customer")
+                continue
             with self.db.uow(shop_id) as uow:
                 before = uow.store_credit.claim(row.id, now, LEASE)
             if before is None:
