@@ -89,7 +89,8 @@ class Runtime:
         self.notifier = Notifier(self.db, self.programs, self.shops, mailer or self._mailer(settings),
                                  poster or HttpxPoster(), settings.app_url,
                                  settings.secret_key or "dev-only-not-secret", clock=self.clock)
-        self.store_credit = StoreCreditMirror(self.db, self.programs, self.shopify_admin_for, self.clock)
+        self.store_credit = StoreCreditMirror(self.db, self.programs, self.shopify_admin_for, self.clock,
+                                              ledger=self.ledger)
         self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier,
                                              store_credit=self.store_credit)
         self.customer_fields = CustomerFields(self.db, self.programs, self.shops, self.platform_for, self.clock)

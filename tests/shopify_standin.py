@@ -386,15 +386,31 @@ class AdminState:
             return None, [{"field": ["debitInput", "debitAmount", "amount"], "code": "INSUFFICIENT_FUNDS",
                            "message": "Insufficient funds."}]
         far = datetime.max.replace(tzinfo=timezone.utc)
-        need = amount
+        need, draws = amount, []
         for t in sorted((t for t in account["transactions"] if t["type"] == "credit" and t["remaining"] > 0),
                         key=lambda t: (t["expires_at"] or far, t["created_at"])):
             take = min(t["remaining"], need)
             t["remaining"] -= take
+            draws.append((t, take))
             need -= take
             if need == 0:
                 break
-        return self._tx(account, "debit", amount, None, event), []
+        tx = self._tx(account, "debit", amount, None, event)
+        tx["draws"] = draws
+        return tx, []
+
+    def checkout_revert(self, debit: dict, event: str = "ORDER_REFUND") -> dict:
+        """Shopify reverts a checkout's debit (the order was refunded or cancelled): "Debit revert
+        transactions are created automatically when a store credit account debit transaction is
+        reverted ... when an order is cancelled, refunded or in the event of a payment failure";
+        the credits it spent get their remaining amount back ("It may also increase if that debit is
+        subsequently reverted") (/docs/api/admin-graphql/2025-04/objects/StoreCreditAccountDebitRevertTransaction,
+        .../StoreCreditAccountCreditTransaction). Simplified: whole debits only."""
+        for credit, amount in debit.get("draws", []):
+            credit["remaining"] += amount
+        tx = self._tx(debit["account"], "debit_revert", debit["amount"], None, event)
+        tx["reverts"] = debit["id"]
+        return tx
 
     def checkout_spend(self, customer_id: int | str, amount: str, currency: str = "EUR") -> dict:
         """The shopper paid with store credit at Shopify's checkout (event ORDER_PAYMENT)."""
@@ -431,6 +447,8 @@ class AdminState:
         node = {"__typename": t["typename"], "id": t["id"], "createdAt": t["created_at"].isoformat().replace("+00:00", "Z"),
                 "event": t["event"], "amount": {"amount": str(t["amount"]), "currencyCode": cur},
                 "balanceAfterTransaction": {"amount": str(t["balance_after"]), "currencyCode": cur}}
+        if t["type"] == "debit_revert":
+            node["debitTransaction"] = {"id": t["reverts"]}
         if t["type"] == "credit":
             node["expiresAt"] = t["expires_at"].isoformat().replace("+00:00", "Z") if t["expires_at"] else None
             node["remainingAmount"] = {"amount": str(t["remaining"]), "currencyCode": cur}

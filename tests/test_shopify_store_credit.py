@@ -160,11 +160,28 @@ def test_a_lost_answer_is_resolved_by_reading_and_a_dropped_call_is_repaired_by_
     assert state.store_credit_balance(CUSTOMER) == ours(rt, shop) == Decimal("7.40")
     assert rt.store_credit.overview(shop.id)["differences"] == []
 
-    # A difference made on Shopify's side (spent at its checkout) is shown, not "repaired".
-    state.checkout_spend(CUSTOMER, "3.00")
+    # The shopper pays 3.00 with store credit at Shopify's checkout: the job records the spend in
+    # the ledger (once, however often it runs) and does not mirror it back.
+    spend = state.checkout_spend(CUSTOMER, "3.00")
+    rt.store_credit.reconcile()
+    rt.store_credit.reconcile()
+    assert ours(rt, shop) == state.store_credit_balance(CUSTOMER) == Decimal("4.40")
+    assert rt.store_credit.overview(shop.id)["differences"] == [] and len(mutations(state)) == 3
+    [entry] = [e for e in rt.ledger.entries(shop.id, rt.members.by_customer(shop.id, str(CUSTOMER))[0].id)
+               if e.kind == "redeem"]
+    assert entry.idempotency_key == f"shopify-sc:{spend['id']}" and entry.reason == "Spent at the Shopify checkout"
+    # The order paid with it is refunded: Shopify reverts the debit, the ledger gives it back.
+    state.checkout_revert(spend)
+    rt.store_credit.reconcile()
+    assert ours(rt, shop) == state.store_credit_balance(CUSTOMER) == Decimal("7.40")
+    assert len(mutations(state)) == 3 and rt.store_credit.overview(shop.id)["differences"] == []
+
+    # A change made by hand in Shopify's admin is not ours to undo: it is shown, not "repaired".
+    state.store_credit_post(f"gid://shopify/Customer/{CUSTOMER}", False, "3.00", "EUR", None)
     rt.store_credit.reconcile()
     [diff] = rt.store_credit.overview(shop.id)["differences"]
     assert (diff["ours"], diff["theirs"], diff["difference"]) == ("7.4000", "4.4000", "-3.0000")
+    assert run_audit(rt.db).ok
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -268,7 +285,7 @@ def test_the_merchant_sees_differences_on_the_operations_page_and_through_the_ap
     sender.deliver("customers/create", S.customer())
     sender.deliver("orders/paid", S.order(O1, lines=O1_LINES, shipping_tax="1.40"))
     rt.store_credit.run()
-    state.checkout_spend(CUSTOMER, "1.20")
+    state.store_credit_post(f"gid://shopify/Customer/{CUSTOMER}", False, "1.20", "EUR", None)  # by hand in Shopify
     rt.store_credit.reconcile()
     client = app.test_client()
     body = client.get("/admin/api/v1/store-credit/reconciliation", headers={"Authorization": f"Bearer {key}"}).get_json()

@@ -300,13 +300,14 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
     # .../2027-01/interfaces/StoreCreditAccountTransaction, .../2025-04/objects/StoreCreditAccountCreditTransaction;
     # `event` (StoreCreditSystemEvent: ADJUSTMENT for "an adjustment was made to the store credit
     # account", as our mutations are; ORDER_PAYMENT, ORDER_REFUND… for checkout's own:
-    # .../2025-10/enums/StoreCreditSystemEvent).
+    # .../2025-10/enums/StoreCreditSystemEvent); a debit revert names "the reverted debit
+    # transaction" (.../2025-04/objects/StoreCreditAccountDebitRevertTransaction).
     ACCOUNTS = """query StoreCredit($id: ID!, $tx: Int!) { customer(id: $id) {
         storeCreditAccounts(first: 10) { nodes { id balance { amount currencyCode }
           transactions(first: $tx, reverse: true) { nodes { __typename createdAt event amount { amount currencyCode }
             ... on StoreCreditAccountCreditTransaction { id expiresAt }
             ... on StoreCreditAccountDebitTransaction { id }
-            ... on StoreCreditAccountDebitRevertTransaction { id }
+            ... on StoreCreditAccountDebitRevertTransaction { id debitTransaction { id } }
             ... on StoreCreditAccountExpirationTransaction { id } } } } } } }"""
     TX_TYPES = {"StoreCreditAccountCreditTransaction": "credit", "StoreCreditAccountDebitTransaction": "debit",
                 "StoreCreditAccountDebitRevertTransaction": "debit_revert",
@@ -352,7 +353,7 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
                 continue
             txs = [{"id": n.get("id"), "type": self.TX_TYPES.get(n.get("__typename"), n.get("__typename")),
                     "amount": Decimal(str(n["amount"]["amount"])).copy_abs(), "created_at": when(n.get("createdAt")),
-                    "event": n.get("event"),
+                    "event": n.get("event"), "reverts": (n.get("debitTransaction") or {}).get("id"),
                     "expires_at": when(n.get("expiresAt"))}
                    for n in ((node.get("transactions") or {}).get("nodes") or [])] if transactions else []
             return {"id": node["id"], "balance": Decimal(str(node["balance"]["amount"])), "transactions": txs}

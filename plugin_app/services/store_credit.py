@@ -42,13 +42,20 @@ call made again. (Residual risk, documented: a merchant's manual adjustment of t
 amount in that window could be taken for ours.)
 
 Reconciliation (`reconcile_store_credit`, periodic): for each Shopify shop with the payout on,
-refused rows are tried again (each resolved first, as above, at most MAX_ATTEMPTS), then each
-mirrored member's available credit is compared with the Shopify account's balance and the result
-kept (`store_credit_checks`); the Operations page and the admin API show every difference.
-Differences it cannot repair by itself: credit spent at Shopify's checkout (the ledger does not
-import those spends yet), balances earned before the payout was switched on (they are not pushed),
-and lots that Shopify and we drain in a different order (Shopify spends "the soonest expiring
-credit first", our reversals take back their own lot first) and so expire different amounts.
+refused rows and rows in their backoff are tried again (each resolved first, as above; a refused
+one at most MAX_ATTEMPTS times), then for each mirrored member:
+- what Shopify's checkout did to the account comes into the ledger: a payment with store credit
+  (a debit with event ORDER_PAYMENT or RECURRING_PAYMENT) is a `redeem`, a reverted payment (a
+  debit revert naming that debit) reverses it; keyed `shopify-sc:<transaction id>`, so each lands
+  once, and never mirrored back (the account moved already);
+- our available credit is compared with the account's balance, and the result kept
+  (`store_credit_checks`); the Operations page and the admin API show every difference.
+Differences it does not repair: changes made by hand in Shopify's admin (not ours to undo), more
+spent at checkout than the ledger holds (the redemption is refused and the reason kept), balances
+earned before the payout was switched on (not pushed), and lots that Shopify and we drain in a
+different order (Shopify spends "the soonest expiring credit first", our reversals take back their
+own lot first) and so expire different amounts. A row refused MAX_ATTEMPTS times stays `failed`
+and holds the member's later rows back (shown to the merchant).
 """
 from __future__ import annotations
 
@@ -58,12 +65,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable
 
-from ..domain.errors import PlatformError, PlatformUnavailable
-from ..domain.ledger import Asset
+from ..domain.errors import DomainError, PlatformError, PlatformUnavailable
+from ..domain.ledger import Asset, Source
 from ..domain.member_events import PointsPosted
 from ..domain.money import Money
 from ..domain.ports import Clock, StoreCreditAccounts, SystemClock
+from ..domain.reasons import Reason
 from ..storage.db import Database
+from .explain import reason
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +81,18 @@ LEASE = timedelta(seconds=120)  # longer than a call with the SDK's retries can 
 MATCH_SKEW = timedelta(minutes=5)  # clocks: ours and Shopify's createdAt
 MAX_ATTEMPTS = 10
 RESOLVE_WINDOW = 50  # latest transactions read to resolve an unknown outcome
+IMPORTED = "shopify-sc:"  # ledger keys of what Shopify's checkout did to the account (never mirrored back)
+CHECKOUT_EVENTS = {"ORDER_PAYMENT", "RECURRING_PAYMENT"}  # the shopper paid with store credit
+
+
+@reason("store_credit.spent")
+def _spent(t, p, detail):
+    return t.gettext("Spent at the Shopify checkout")
+
+
+@reason("store_credit.returned")
+def _returned(t, p, detail):
+    return t.gettext("Given back: the Shopify checkout payment was reverted")
 
 
 def backoff(attempts: int) -> timedelta:
@@ -89,8 +110,8 @@ class MirrorOutcome:
 
 class StoreCreditMirror:
     def __init__(self, db: Database, programs, accounts_for: Callable[[int], StoreCreditAccounts],
-                 clock: Clock | None = None) -> None:
-        self.db, self.programs, self.accounts_for = db, programs, accounts_for
+                 clock: Clock | None = None, ledger=None) -> None:
+        self.db, self.programs, self.accounts_for, self.ledger = db, programs, accounts_for, ledger
         self.clock = clock or SystemClock()
 
     # -- the handler of postings (in the ledger's transaction: rows only, no calls) ------
@@ -109,6 +130,8 @@ class StoreCreditMirror:
             return
         repo = uow.store_credit
         entry = uow.ledger.entry(e.entry_id)
+        if entry.idempotency_key.startswith(IMPORTED):
+            return  # Shopify's checkout did it to the account already
         lot_id = expires_at = None
         if change < 0 and e.kind == "expire" and entry.lot_id is not None:
             credited = repo.credit_of_lot(entry.lot_id)
@@ -268,22 +291,53 @@ class StoreCreditMirror:
             customer = m.platform_customer_id or ""
             if not customer.isdigit():
                 continue
-            ours = max(Decimal(m.credit), Decimal(0))
             theirs = error = None
             try:
-                account = accounts.store_credit_account(customer, m.currency)
+                account = accounts.store_credit_account(customer, m.currency, transactions=RESOLVE_WINDOW)
                 theirs = account["balance"] if account is not None else Decimal(0)
+                if account is not None:
+                    error = self._import_checkout(shop_id, m.member_id, m.currency, account)
             except PlatformUnavailable as exc:
                 log.info("store credit check of shop %s waits: %s", shop_id, exc)
                 break
             except PlatformError as exc:
                 error = str(exc)[:500]
             with self.db.uow(shop_id) as uow:
+                ours = max(Decimal(uow.members.balance(m.member_id).credit), Decimal(0))
                 unsettled = len(uow.store_credit.unsettled_of(m.member_id))
                 uow.store_credit.record_check(m.member_id, ours=ours, theirs=theirs, currency=m.currency,
                                               unsettled=unsettled, error=error, now=self.clock.now())
             compared += 1
         return compared
+
+    def _import_checkout(self, shop_id: int, member_id: int, currency: str, account: dict) -> str | None:
+        """What the shopper did with the credit at Shopify's checkout, into the ledger (the record):
+        a payment with store credit is a redemption, a reverted payment (refund, cancellation,
+        failed payment) gives it back. Keyed by Shopify's transaction id, so each lands once; these
+        entries are not mirrored back. Returns why one could not be recorded, if one could not."""
+        if self.ledger is None:
+            return None
+        with self.db.uow(shop_id) as uow:
+            ours = uow.store_credit.claimed_txn_ids(member_id)
+        problem = None
+        for tx in reversed(account["transactions"]):  # oldest first
+            if tx["id"] in ours or not tx.get("id"):
+                continue
+            try:
+                if tx["type"] == "debit" and tx.get("event") in CHECKOUT_EVENTS:
+                    self.ledger.redeem(shop_id, member_id, Asset.CREDIT, Money.of(tx["amount"], currency),
+                                       key=f"{IMPORTED}{tx['id']}", source=Source.ORDER,
+                                       reason=Reason("store_credit.spent"), external_ref=tx["id"][-255:])
+                elif tx["type"] == "debit_revert" and tx.get("reverts"):
+                    with self.db.uow(shop_id) as uow:
+                        spent = uow.ledger.entry_by_key(f"{IMPORTED}{tx['reverts']}")
+                    if spent is not None:
+                        self.ledger.reverse(shop_id, spent.id, Money.of(tx["amount"], currency),
+                                            key=f"{IMPORTED}{tx['id']}", source=Source.REFUND,
+                                            reason=Reason("store_credit.returned"))
+            except DomainError as exc:  # more spent there than we hold here: shown as a difference
+                problem = f"{tx['id']}: {exc.message}"[:500]
+        return problem
 
     # -- what the merchant sees ----------------------------------------------------------
     def overview(self, shop_id: int) -> dict:
