@@ -344,3 +344,26 @@ def test_a_cart_hold_of_credit_debits_shopify_and_its_release_credits_it_back(ap
     rt.store_credit.run()
     assert state.store_credit_balance(CUSTOMER) == ours(rt, shop) == Decimal("10.00")
     assert [r.direction for r in mirror_rows(rt, shop)] == ["credit", "debit", "credit"]
+
+
+def test_the_cashback_page_offers_the_choice_to_shopify_shops_only(app):
+    from werkzeug.datastructures import MultiDict
+
+    from .formdata import form_data
+
+    rt = app.extensions["loyalty"]
+    client = app.test_client()
+    shop, key = rt.shops.register("shopify", S.DOMAIN, currency="EUR",
+                                  credentials={"access_token": "shpat_standin", "api_secret": SECRET})
+    client.post("/admin/login", data={"key": key})
+    html = client.get("/admin/cashback").data.decode()
+    assert 'name="cashback.payout"' in html and "Shopify store credit" in html
+    data = [(k, "shopify_store_credit" if k == "cashback.payout" else v) for k, v in form_data(html)]
+    client.post("/admin/cashback", data=MultiDict(data + [("action", "save")]))
+    assert rt.programs.current(shop.id).program.cashback.payout == "shopify_store_credit"
+
+    woo_client = app.test_client()
+    woo, woo_key = rt.shops.register("woocommerce", "https://woo.example", currency="EUR",
+                                     credentials={"consumer_key": "ck", "consumer_secret": "cs"})
+    woo_client.post("/admin/login", data={"key": woo_key})
+    assert 'name="cashback.payout"' not in woo_client.get("/admin/cashback").data.decode()
