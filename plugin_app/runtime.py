@@ -40,6 +40,7 @@ from .services.widget import WidgetService
 from .services.extensions import ExtensionViews
 from .services.woo_refunds import RefundLines
 from .services.shops import Shops
+from .services.store_credit import StoreCreditMirror
 from .services.tiers import TierService
 from .settings import Settings
 from .storage.db import Database
@@ -94,7 +95,10 @@ class Runtime:
         self.flow_lifecycle = FlowLifecycle(self.db, self.shops)
         self.flow_actions = FlowActions(self.db, self.shops, self.members, self.adjustments, self.actions,
                                         self.programs, self.tiers, self.clock)
-        self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier)
+        self.store_credit = StoreCreditMirror(self.db, self.programs, self.shopify_admin_for, self.clock,
+                                              ledger=self.ledger)
+        self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier,
+                                             store_credit=self.store_credit)
         self.customer_fields = CustomerFields(self.db, self.programs, self.shops, self.platform_for, self.clock)
         self.change_preview = ChangePreview(self.db, self.programs, self.tiers, self.clock)
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,

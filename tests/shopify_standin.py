@@ -291,7 +291,6 @@ class AdminState:
         self.subscriptions: dict[str, str] = {}
         self.orders: dict[int, dict] = {}
         self.discounts: dict[str, dict] = {}
-        self.credit: dict[str, Decimal] = {}
         self.bucket, self.maximum, self.restore = bucket, bucket, restore_rate
         self.client_secret = client_secret
         self.codes: dict[str, str] = {}  # authorization codes -> token
@@ -305,6 +304,166 @@ class AdminState:
         self.collects: dict[int, list[int]] = {}  # product id -> its collection ids, in order
         self.flow_triggers: list[dict] = []  # every flowTriggerReceive Shopify took: {"handle", "payload"}
         self.flow_handles: set[str] | None = None  # the app's deployed trigger handles (None: any)
+        # Native store credit: (owner gid, currency) -> {"id", "transactions": [...]}; see store_credit_post.
+        self.store_credit_accounts: dict[tuple[str, str], dict] = {}
+        self.store_credit_faults: list[str] = []  # the next mutations' faults: "drop" or "lost"
+        self.now = lambda: datetime.now(timezone.utc)  # a test moves Shopify's clock (expiry)
+        self._tx_seq = 0
+
+    # -- native store credit ------------------------------------------------------------------
+    # Behaviour, as documented on shopify.dev (Admin GraphQL):
+    # - storeCreditAccountCredit "will create an account if one does not already exist. A store
+    #   credit account owner can hold multiple accounts each with a different currency"; `id` is
+    #   "the ID of the store credit account or the ID of the account owner"
+    #   (/docs/api/admin-graphql/2025-10/mutations/storecreditaccountcredit).
+    # - Credit errors: NEGATIVE_OR_ZERO_AMOUNT, EXPIRES_AT_IN_PAST ("The expiry date must be in the
+    #   future"), MISMATCHING_CURRENCY, OWNER_NOT_FOUND (/docs/api/admin-graphql/2025-10/enums/
+    #   StoreCreditAccountCreditUserErrorCode). Debit errors: ACCOUNT_NOT_FOUND, INSUFFICIENT_FUNDS,
+    #   MISMATCHING_CURRENCY, NEGATIVE_OR_ZERO_AMOUNT (/docs/api/admin-graphql/latest/enums/
+    #   StoreCreditAccountDebitUserErrorCode).
+    # - A credit's expiresAt: "Debit transactions will always spend the soonest expiring credit
+    #   first"; remainingAmount "will decrease when a debit spends this credit"
+    #   (/docs/api/admin-graphql/2025-04/objects/StoreCreditAccountCreditTransaction).
+    # - "Expiration transactions are created automatically when a store credit account credit
+    #   transaction expires. The amount subtracted from the balance is equal to the remaining amount
+    #   of the credit transaction" (/docs/api/admin-graphql/2025-10/objects/StoreCreditAccountExpirationTransaction).
+    # - Transactions carry `event` (StoreCreditSystemEvent; ADJUSTMENT: "An adjustment was made to
+    #   the store credit account", /docs/api/admin-graphql/2025-10/enums/StoreCreditSystemEvent).
+    # - No idempotency key: the inputs are creditAmount, expiresAt, notify / debitAmount only
+    #   (/docs/api/admin-graphql/2026-07/input-objects/StoreCreditAccountCreditInput,
+    #   /docs/api/admin-graphql/2024-10/input-objects/storecreditaccountdebitinput): every call is
+    #   a new transaction.
+    # Simplifications: credits without expiry are spent after every dated one (oldest first among
+    # them); expiry happens when the account is next read or posted to; events other than
+    # ADJUSTMENT arise only through `checkout_spend`.
+    def _account(self, owner: str, currency: str, create: bool) -> dict | None:
+        account = self.store_credit_accounts.get((owner, currency))
+        if account is None and create:
+            account = self.store_credit_accounts[(owner, currency)] = {
+                "id": f"gid://shopify/StoreCreditAccount/{len(self.store_credit_accounts) + 1}", "currency": currency,
+                "transactions": []}
+        return account
+
+    @staticmethod
+    def balance_of(account: dict) -> Decimal:
+        total = Decimal(0)
+        for t in account["transactions"]:
+            total += t["amount"] if t["type"] in ("credit", "debit_revert") else -t["amount"]
+        return total
+
+    def expire_store_credit(self, account: dict) -> None:
+        now = self.now()
+        for t in list(account["transactions"]):
+            if t["type"] == "credit" and t["expires_at"] is not None and t["expires_at"] <= now and t["remaining"] > 0:
+                self._tx(account, "expiration", t["remaining"], None, "ADJUSTMENT", at=t["expires_at"])
+                t["remaining"] = Decimal(0)
+
+    def _tx(self, account: dict, kind: str, amount: Decimal, expires_at, event: str, at=None) -> dict:
+        self._tx_seq += 1
+        name = {"credit": "StoreCreditAccountCreditTransaction", "debit": "StoreCreditAccountDebitTransaction",
+                "expiration": "StoreCreditAccountExpirationTransaction",
+                "debit_revert": "StoreCreditAccountDebitRevertTransaction"}[kind]
+        tx = {"id": f"gid://shopify/{name}/{self._tx_seq}", "type": kind, "typename": name, "amount": amount,
+              "remaining": amount if kind == "credit" else Decimal(0), "expires_at": expires_at,
+              "created_at": at or self.now(), "event": event, "account": account}
+        account["transactions"].append(tx)
+        account["balance_after"] = self.balance_of(account)
+        tx["balance_after"] = account["balance_after"]
+        return tx
+
+    def store_credit_post(self, owner: str, credit: bool, amount_text: str, currency: str,
+                          expires_text: str | None) -> tuple[dict | None, list]:
+        field = "creditAmount" if credit else "debitAmount"
+        amount = Decimal(str(amount_text))
+        if amount <= 0:
+            return None, [{"field": [field, "amount"], "code": "NEGATIVE_OR_ZERO_AMOUNT",
+                           "message": "A positive amount must be used."}]
+        if not owner.startswith(("gid://shopify/Customer/", "gid://shopify/StoreCreditAccount/")):
+            return None, [{"field": ["id"], "code": "OWNER_NOT_FOUND", "message": "Owner does not exist."}]
+        expires_at = datetime.fromisoformat(expires_text.replace("Z", "+00:00")) if expires_text else None
+        if credit and expires_at is not None and expires_at <= self.now():
+            return None, [{"field": ["creditInput", "expiresAt"], "code": "EXPIRES_AT_IN_PAST",
+                           "message": "The expiry date must be in the future."}]
+        account = self._account(owner, currency, create=credit)
+        if account is None:
+            return None, [{"field": ["id"], "code": "ACCOUNT_NOT_FOUND", "message": "The store credit account could not be found."}]
+        self.expire_store_credit(account)
+        if credit:
+            return self._tx(account, "credit", amount, expires_at, "ADJUSTMENT"), []
+        return self._spend(account, amount, "ADJUSTMENT")
+
+    def _spend(self, account: dict, amount: Decimal, event: str) -> tuple[dict | None, list]:
+        if amount > self.balance_of(account):
+            return None, [{"field": ["debitInput", "debitAmount", "amount"], "code": "INSUFFICIENT_FUNDS",
+                           "message": "Insufficient funds."}]
+        far = datetime.max.replace(tzinfo=timezone.utc)
+        need, draws = amount, []
+        for t in sorted((t for t in account["transactions"] if t["type"] == "credit" and t["remaining"] > 0),
+                        key=lambda t: (t["expires_at"] or far, t["created_at"])):
+            take = min(t["remaining"], need)
+            t["remaining"] -= take
+            draws.append((t, take))
+            need -= take
+            if need == 0:
+                break
+        tx = self._tx(account, "debit", amount, None, event)
+        tx["draws"] = draws
+        return tx, []
+
+    def checkout_revert(self, debit: dict, event: str = "ORDER_REFUND") -> dict:
+        """Shopify reverts a checkout's debit (the order was refunded or cancelled): "Debit revert
+        transactions are created automatically when a store credit account debit transaction is
+        reverted ... when an order is cancelled, refunded or in the event of a payment failure";
+        the credits it spent get their remaining amount back ("It may also increase if that debit is
+        subsequently reverted") (/docs/api/admin-graphql/2025-04/objects/StoreCreditAccountDebitRevertTransaction,
+        .../StoreCreditAccountCreditTransaction). Simplified: whole debits only."""
+        for credit, amount in debit.get("draws", []):
+            credit["remaining"] += amount
+        tx = self._tx(debit["account"], "debit_revert", debit["amount"], None, event)
+        tx["reverts"] = debit["id"]
+        return tx
+
+    def checkout_spend(self, customer_id: int | str, amount: str, currency: str = "EUR") -> dict:
+        """The shopper paid with store credit at Shopify's checkout (event ORDER_PAYMENT)."""
+        account = self._account(f"gid://shopify/Customer/{customer_id}", currency, create=False)
+        self.expire_store_credit(account)
+        tx, errors = self._spend(account, Decimal(amount), "ORDER_PAYMENT")
+        assert not errors, errors
+        return tx
+
+    def store_credit_balance(self, customer_id: int | str, currency: str = "EUR") -> Decimal:
+        account = self._account(f"gid://shopify/Customer/{customer_id}", currency, create=False)
+        if account is None:
+            return Decimal(0)
+        self.expire_store_credit(account)
+        return self.balance_of(account)
+
+    def store_credit_transactions(self, customer_id: int | str, currency: str = "EUR") -> list[dict]:
+        account = self._account(f"gid://shopify/Customer/{customer_id}", currency, create=False)
+        if account is None:
+            return []
+        self.expire_store_credit(account)
+        return list(account["transactions"])
+
+    @property
+    def credit(self) -> dict[str, Decimal]:
+        """Each owner's balance (in the shop's currency)."""
+        return {o: self.balance_of(a) for (o, cur), a in self.store_credit_accounts.items() if cur == self.currency}
+
+    @staticmethod
+    def tx_node(t: dict) -> dict:
+        """A transaction as StoreCreditAccountTransaction renders it (amount: MoneyV2; the stand-in
+        gives its magnitude, the type says which way it moved the balance)."""
+        cur = t["account"]["currency"]
+        node = {"__typename": t["typename"], "id": t["id"], "createdAt": t["created_at"].isoformat().replace("+00:00", "Z"),
+                "event": t["event"], "amount": {"amount": str(t["amount"]), "currencyCode": cur},
+                "balanceAfterTransaction": {"amount": str(t["balance_after"]), "currencyCode": cur}}
+        if t["type"] == "debit_revert":
+            node["debitTransaction"] = {"id": t["reverts"]}
+        if t["type"] == "credit":
+            node["expiresAt"] = t["expires_at"].isoformat().replace("+00:00", "Z") if t["expires_at"] else None
+            node["remainingAmount"] = {"amount": str(t["remaining"]), "currencyCode": cur}
+        return node
 
     def use_code(self, code: str) -> str:
         """An order was placed with `code` (in any case: codes are case-insensitive): its
@@ -560,18 +719,31 @@ def admin_app(state: AdminState):
                 (inp or {}).get(field), ["amount", "currencyCode"], "MoneyInput", "c" if credit else "d")
             if problem:
                 return _gql_error(problem)
-            owner, amount = variables.get("id", ""), Decimal(inp[field]["amount"])
+            fault = state.store_credit_faults.pop(0) if state.store_credit_faults else None
+            if fault == "drop":  # the call never reached Shopify: nothing applied, the client sees a 503
+                return jsonify({"errors": "Service Unavailable"}), 503
             key = "storeCreditAccountCredit" if credit else "storeCreditAccountDebit"
-            if not owner.startswith("gid://shopify/Customer/") or amount <= 0:
-                return ok({key: {"storeCreditAccountTransaction": None, "userErrors": [
-                    {"field": [field, "amount"], "code": "NEGATIVE_OR_ZERO_AMOUNT", "message": "A positive amount must be used"}]}})
-            balance = state.credit.get(owner, Decimal(0))
-            if not credit and amount > balance:
-                return ok({key: {"storeCreditAccountTransaction": None, "userErrors": [
-                    {"field": [field, "amount"], "code": "INSUFFICIENT_FUNDS", "message": "Insufficient funds"}]}})
-            state.credit[owner] = balance + (amount if credit else -amount)
-            return ok({key: {"storeCreditAccountTransaction": {"amount": {"amount": str(amount), "currencyCode": inp[field]["currencyCode"]}},
-                             "userErrors": []}})
+            tx, errors = state.store_credit_post(variables.get("id", ""), credit, inp[field]["amount"],
+                                                 inp[field]["currencyCode"], inp.get("expiresAt"))
+            if fault == "lost":  # applied, but the answer never came back (a gateway timeout)
+                return jsonify({"errors": "Gateway Timeout"}), 504
+            if errors:
+                return ok({key: {"storeCreditAccountTransaction": None, "userErrors": errors}})
+            return ok({key: {"storeCreditAccountTransaction": state.tx_node(tx), "userErrors": []}})
+        if "storeCreditAccounts" in query:
+            owner = str(variables.get("id", ""))
+            if not owner.startswith("gid://shopify/Customer/"):
+                return ok({"customer": None})
+            first = int(variables.get("tx") or 10)
+            nodes = []
+            for (o, cur), account in state.store_credit_accounts.items():
+                if o != owner:
+                    continue
+                state.expire_store_credit(account)
+                txs = list(reversed(account["transactions"]))[:first]  # reverse: true, newest first
+                nodes.append({"id": account["id"], "balance": {"amount": str(state.balance_of(account)), "currencyCode": cur},
+                              "transactions": {"nodes": [state.tx_node(t) for t in txs]}})
+            return ok({"customer": {"storeCreditAccounts": {"nodes": nodes}}})
         return _gql_error("Parse error or unknown field in the stand-in's schema", code="PARSE_ERROR")
 
     return app

@@ -12,7 +12,8 @@ import httpx
 from shopify_app import admin_graphql_request
 
 from plugin_app.domain.errors import PlatformError, PlatformUnavailable
-from plugin_app.domain.ports import CatalogSource, PlatformActions, ShopAdmin, ShopifyOrderSource
+from plugin_app.domain.ports import (CatalogSource, PlatformActions, ShopAdmin, ShopifyOrderSource,
+                                     StoreCreditAccounts)
 from plugin_app.domain.catalog import Group, ProductFacts
 
 WEBHOOK_TOPICS = ("CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "ORDERS_CREATE", "ORDERS_PAID",
@@ -60,7 +61,7 @@ class ShopInfo:
     timezone: str
 
 
-class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource):
+class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource, StoreCreditAccounts):
     """A shop's Admin API: implements the platform ports the services declare (domain.ports)."""
 
     def __init__(self, domain: str, access_token: str, api_version: str, *, client_id: str = "custom-app",
@@ -69,10 +70,12 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
         self.token, self.version, self.http = access_token, api_version, http_client
         self.config = {"client_id": client_id, "client_secret": client_secret}
 
-    def query(self, query: str, variables: dict | None = None) -> dict:
+    def query(self, query: str, variables: dict | None = None, *, retries: int = 2) -> dict:
+        """`retries`: how many times the SDK repeats a 429 or 5xx by itself. 0 for a mutation that
+        is not idempotent (store credit): a 5xx may come after Shopify applied it."""
         result = admin_graphql_request(
             query, shop=self.shop, access_token=self.token, api_version=self.version,
-            variables=variables, app_config=self.config, http_client=self.http, max_retries=2)
+            variables=variables, app_config=self.config, http_client=self.http, max_retries=retries)
         status = result.response.status if result.response else 0
         if not result.ok:
             body = str(result.response.body if result.response else "")
@@ -279,3 +282,94 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
             payload = data["storeCreditAccountDebit"]
         self._user_errors(payload)
         return payload["storeCreditAccountTransaction"]["amount"]["amount"]
+
+    # -- native store credit (services.store_credit mirrors cashback here) -----------------
+    # storeCreditAccountCredit / storeCreditAccountDebit take `id`: "The ID of the store credit
+    # account or the ID of the account owner" (a Customer gid); a credit "will create an account if
+    # one does not already exist", one account per currency
+    # (https://shopify.dev/docs/api/admin-graphql/2026-01/mutations/storeCreditAccountCredit,
+    # .../mutations/storeCreditAccountDebit). StoreCreditAccountCreditInput has creditAmount,
+    # expiresAt and (newer versions) notify; StoreCreditAccountDebitInput has debitAmount only
+    # (https://shopify.dev/docs/api/admin-graphql/2025-10/input-objects/storecreditaccountcreditinput,
+    # .../2024-10/input-objects/storecreditaccountdebitinput): no idempotency key, no reference of
+    # ours; a repeated call is a second transaction. The caller (services.store_credit) records each
+    # call's outcome before any retry and, when an outcome is unknown, reads the account first.
+    CREDIT = """mutation Credit($id: ID!, $c: StoreCreditAccountCreditInput!) {
+        storeCreditAccountCredit(id: $id, creditInput: $c) {
+          storeCreditAccountTransaction { id amount { amount currencyCode } }
+          userErrors { field code message } } }"""
+    DEBIT = """mutation Debit($id: ID!, $d: StoreCreditAccountDebitInput!) {
+        storeCreditAccountDebit(id: $id, debitInput: $d) {
+          storeCreditAccountTransaction { id amount { amount currencyCode } }
+          userErrors { field code message } } }"""
+    # HasStoreCreditAccounts.storeCreditAccounts on Customer ("A store credit account owner can
+    # hold multiple accounts each with a different currency"; read_store_credit_accounts scope:
+    # https://shopify.dev/docs/api/admin-graphql/2024-10/interfaces/HasStoreCreditAccounts);
+    # StoreCreditAccount { id balance transactions } (.../2025-04/objects/StoreCreditAccount);
+    # the transaction types (credit, debit, debit revert, expiration) and credit's expiresAt:
+    # .../2027-01/interfaces/StoreCreditAccountTransaction, .../2025-04/objects/StoreCreditAccountCreditTransaction;
+    # `event` (StoreCreditSystemEvent: ADJUSTMENT for "an adjustment was made to the store credit
+    # account", as our mutations are; ORDER_PAYMENT, ORDER_REFUND… for checkout's own:
+    # .../2025-10/enums/StoreCreditSystemEvent); a debit revert names "the reverted debit
+    # transaction" (.../2025-04/objects/StoreCreditAccountDebitRevertTransaction).
+    ACCOUNTS = """query StoreCredit($id: ID!, $tx: Int!) { customer(id: $id) {
+        storeCreditAccounts(first: 10) { nodes { id balance { amount currencyCode }
+          transactions(first: $tx, reverse: true) { nodes { __typename createdAt event amount { amount currencyCode }
+            ... on StoreCreditAccountCreditTransaction { id expiresAt }
+            ... on StoreCreditAccountDebitTransaction { id }
+            ... on StoreCreditAccountDebitRevertTransaction { id debitTransaction { id } }
+            ... on StoreCreditAccountExpirationTransaction { id } } } } } } }"""
+    TX_TYPES = {"StoreCreditAccountCreditTransaction": "credit", "StoreCreditAccountDebitTransaction": "debit",
+                "StoreCreditAccountDebitRevertTransaction": "debit_revert",
+                "StoreCreditAccountExpirationTransaction": "expiration"}
+
+    @staticmethod
+    def _coded_errors(payload: dict) -> None:
+        errors = (payload or {}).get("userErrors") or []
+        if errors:
+            raise Terminal("; ".join(f"{e.get('code') or 'ERROR'}: {e.get('message')}" for e in errors))
+
+    def store_credit_credit(self, customer_id: str, amount: Decimal, currency: str, *,
+                            expires_at=None) -> str:
+        money = {"amount": str(amount), "currencyCode": currency}
+        when = expires_at.astimezone(_utc()).strftime("%Y-%m-%dT%H:%M:%SZ") if expires_at is not None else None
+        data = self.query(self.CREDIT, {"id": f"gid://shopify/Customer/{customer_id}",
+                                        "c": {"creditAmount": money, **({"expiresAt": when} if when else {})}},
+                          retries=0)
+        payload = data["storeCreditAccountCredit"]
+        self._coded_errors(payload)
+        return payload["storeCreditAccountTransaction"]["id"]
+
+    def store_credit_debit(self, customer_id: str, amount: Decimal, currency: str) -> str:
+        data = self.query(self.DEBIT, {"id": f"gid://shopify/Customer/{customer_id}",
+                                       "d": {"debitAmount": {"amount": str(amount), "currencyCode": currency}}},
+                          retries=0)
+        payload = data["storeCreditAccountDebit"]
+        self._coded_errors(payload)
+        return payload["storeCreditAccountTransaction"]["id"]
+
+    def store_credit_account(self, customer_id: str, currency: str, *, transactions: int = 0) -> dict | None:
+        from datetime import datetime
+
+        def when(v):
+            return datetime.fromisoformat(v.replace("Z", "+00:00")) if v else None
+
+        data = self.query(self.ACCOUNTS, {"id": f"gid://shopify/Customer/{customer_id}", "tx": max(transactions, 1)})
+        customer = data.get("customer")
+        if customer is None:
+            return None
+        for node in (customer.get("storeCreditAccounts") or {}).get("nodes") or []:
+            if (node.get("balance") or {}).get("currencyCode") != currency:
+                continue
+            txs = [{"id": n.get("id"), "type": self.TX_TYPES.get(n.get("__typename"), n.get("__typename")),
+                    "amount": Decimal(str(n["amount"]["amount"])).copy_abs(), "created_at": when(n.get("createdAt")),
+                    "event": n.get("event"), "reverts": (n.get("debitTransaction") or {}).get("id"),
+                    "expires_at": when(n.get("expiresAt"))}
+                   for n in ((node.get("transactions") or {}).get("nodes") or [])] if transactions else []
+            return {"id": node["id"], "balance": Decimal(str(node["balance"]["amount"])), "transactions": txs}
+        return None
+
+
+def _utc():
+    from datetime import timezone
+    return timezone.utc

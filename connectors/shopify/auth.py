@@ -17,7 +17,9 @@ from shopify_app import ShopifyApp
 
 from .webhooks import valid_shop_domain
 
-OFFLINE_SCOPES = "read_orders,read_customers,read_products,write_discounts,write_store_credit_account_transactions"
+# read_store_credit_accounts: reconciliation reads customers' store credit accounts (HasStoreCreditAccounts
+# requires it: https://shopify.dev/docs/api/admin-graphql/2024-10/interfaces/HasStoreCreditAccounts).
+OFFLINE_SCOPES = "read_orders,read_customers,read_products,write_discounts,write_store_credit_account_transactions,read_store_credit_accounts"
 
 
 class AuthError(Exception):

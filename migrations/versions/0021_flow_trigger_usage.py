@@ -2,7 +2,7 @@
 that starts with it, as Flow's trigger lifecycle callback last said
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-01 00:10:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import plugin_app.storage.types
 
 
 revision = '0021'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

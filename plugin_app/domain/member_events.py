@@ -55,6 +55,7 @@ class PointsPosted(DomainEvent):
     balance: int  # available points after the entry
     balance_pending: int
     reason: str = ""
+    credit_balance: Decimal | None = None  # available store credit after the entry (credit postings)
 
     @property
     def moves_lifetime(self) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import TYPE_CHECKING, Mapping, Protocol
 
 if TYPE_CHECKING:
@@ -94,6 +95,24 @@ class ShopAdmin(Protocol):
     """A platform's view of the shop itself (installation)."""
 
     def shop_info(self) -> ShopDetails: ...
+
+
+class StoreCreditAccounts(Protocol):
+    """A Shopify shop's native store credit accounts (services.store_credit mirrors cashback
+    there). Amounts are positive Decimals; a refusal raises PlatformError, an unknown outcome
+    (timeout, 5xx, throttled) PlatformUnavailable."""
+
+    def store_credit_credit(self, customer_id: str, amount: Decimal, currency: str, *,
+                            expires_at: datetime | None = None) -> str:
+        """Credit the customer's account in `currency` (made if missing); the transaction's id."""
+
+    def store_credit_debit(self, customer_id: str, amount: Decimal, currency: str) -> str:
+        """Debit it; the transaction's id. Refused when the balance is short."""
+
+    def store_credit_account(self, customer_id: str, currency: str, *, transactions: int = 0) -> dict | None:
+        """{"id", "balance": Decimal, "transactions": [{"id", "type": credit|debit|expiration|debit_revert,
+        "amount": Decimal, "created_at": datetime, "expires_at": datetime | None}], newest first}
+        of the customer's account in `currency`; None when the customer has none in it."""
 
 
 class ShopifyOrderSource(Protocol):

@@ -234,6 +234,11 @@ class Cashback:
     boosts: list[CashbackBoost] = field(default_factory=list)
     pending_days: int = 0
     expiry_days: int | None = None
+    # Where spendable credit lives for the shopper: "ledger" (our balance, spent through the
+    # widget's codes) or "shopify_store_credit" (mirrored to the customer's native Shopify store
+    # credit account, spent at Shopify's checkout; Shopify shops only, see services.store_credit).
+    # The ledger stays the record either way.
+    payout: Literal["ledger", "shopify_store_credit"] = "ledger"
 
     def __post_init__(self) -> None:
         _check(Decimal(0) <= self.rate <= Decimal(100), "rate", "is a percentage between 0 and 100")

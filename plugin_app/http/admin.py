@@ -272,6 +272,52 @@ def storefront_settings():
     return jsonify(_storefront_json(g.shop))
 
 
+class StoreCreditDifference(BaseModel):
+    member_id: int
+    customer_id: str | None
+    ours: str = Field(description="our available credit (never below zero)")
+    theirs: str | None = Field(description="the Shopify store credit account's balance; null when it could not be read")
+    difference: str = Field(description="theirs minus ours")
+    currency: str
+    unsettled: int = Field(description="changes for this member not yet on Shopify at the check")
+    error: str | None
+    checked_at: str
+
+
+class StoreCreditFailure(BaseModel):
+    member_id: int
+    entry_id: int
+    direction: str = Field(description="credit or debit")
+    amount: str
+    currency: str
+    attempts: int
+    error: str | None
+
+
+class StoreCreditOut(BaseModel):
+    payout: str = Field(description="the program's cashback.payout: ledger or shopify_store_credit")
+    counts: dict[str, int] = Field(description="mirrored ledger entries by state: pending, sending, done, failed, skipped")
+    last_check: str | None
+    differences: list[StoreCreditDifference]
+    failed: list[StoreCreditFailure]
+
+
+@bp.get("/store-credit/reconciliation")
+@admin_required
+@api(summary="Cashback as Shopify store credit: calls Shopify refused and members whose credit differs from "
+             "their Shopify account at the last comparison", tags=["store credit"], response=StoreCreditOut,
+     auth="adminKey")
+def store_credit_reconciliation():
+    rt = _rt()
+    seen = rt.store_credit.overview(g.shop.id)
+    iso = lambda v: v.isoformat() if v is not None else None  # noqa: E731
+    return jsonify(payout=rt.programs.current(g.shop.id).program.cashback.payout, counts=seen["counts"],
+                   last_check=iso(seen["last_check"]),
+                   differences=[{k: (iso(v) if k == "checked_at" else v) for k, v in d.items() if k != "email"}
+                                for d in seen["differences"]],
+                   failed=[{k: v for k, v in f.items() if k != "at"} for f in seen["failed"]])
+
+
 @bp.put("/storefront/origins")
 @admin_required
 @api(summary="Set the extra storefront origins CORS admits (the shop's own domain always is)",

@@ -174,6 +174,11 @@ FIELDS: dict[str, F] = {
     "cashback.rate": F(N_("Cashback rate"), "", "decimal", "percent"),
     "cashback.pending_days": F(N_("Cashback can be spent after"), "", "int", "days"),
     "cashback.expiry_days": F(N_("Cashback expires after"), N_("Empty: it never expires."), "optint", "days"),
+    "cashback.payout": F(N_("Where customers spend their cashback"),
+                         N_("Shopify store credit: added to the customer's store credit in Shopify, with the same expiry, "
+                            "and spent at your checkout; refunds take it back. Our records stay the reference."), "choice",
+                         choices=(("ledger", N_("Loyalty balance (reward codes from the widget)")),
+                                  ("shopify_store_credit", N_("Shopify store credit")))),
     "cashback.boosts": F(N_("Higher cashback on some products")),
     "cashback.boosts.*.label": F(N_("Name"), "", "text"),
     "cashback.boosts.*.rate": F(N_("Cashback rate"), "", "decimal", "percent"),

@@ -44,5 +44,7 @@ PERIODIC = (
     Periodic(tasks.lapse_redemptions, 300, "release the holds of cart codes that expired unused"),
     Periodic(tasks.reconcile_shopify, 900, "pull orders Shopify failed to deliver; re-create deleted subscriptions"),
     Periodic(tasks.reconcile_woocommerce, 600, "WooCommerce never retries: pull modified orders, re-enable webhooks"),
+    Periodic(tasks.mirror_store_credit, 30, "send cashback to Shopify's native store credit after the ledger commits"),
+    Periodic(tasks.reconcile_store_credit, 3600, "retry refused store credit calls; compare each member's credit with Shopify's"),
     Periodic(tasks.birthday_bonuses, 3600, "award the yearly birthday bonus (hourly, so every time zone's day is met)"),
 )

@@ -85,6 +85,14 @@ def reconcile_woocommerce() -> int:
     return context.current().woo_reconciler.run()
 
 
+def mirror_store_credit() -> int:
+    return context.current().store_credit.run()
+
+
+def reconcile_store_credit() -> int:
+    return context.current().store_credit.reconcile()
+
+
 def refresh_catalog(shop_id: int, product_ids: list) -> int:
     return context.current().catalog.refresh(int(shop_id), [str(i) for i in product_ids])
 
@@ -93,7 +101,7 @@ TASKS = {f.__name__: f for f in (relay_notifications, send_notifications, sync_c
                                   referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce,
                                   refresh_catalog, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses,
-                                  expiry_reminders, expire_inactive)}
+                                  expiry_reminders, expire_inactive, mirror_store_credit, reconcile_store_credit)}
 
 
 def name_of(task: Task) -> str:

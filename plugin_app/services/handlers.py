@@ -35,10 +35,12 @@ class Bus:
             handler(uow, event)
 
 
-def register(bus: Bus, *, tiers, notifier) -> Bus:
+def register(bus: Bus, *, tiers, notifier, store_credit=None) -> Bus:
     """The whole table. Order matters where one handler's writes feed another's reads: the
     tier is settled before the notifications read the balance's rewards."""
     bus.on(PointsPosted, tiers.after_posting)  # the tier follows every posting that can move it
     bus.on(OrderChanged, tiers.after_order)  # spend-based tiers follow the order's kept value
     bus.on(PointsPosted, notifier.after_posting)  # cashback ready, reward unlocked, points.changed
+    if store_credit is not None:  # a mirror row for Shopify's native store credit (sent after the commit)
+        bus.on(PointsPosted, store_credit.after_posting)
     return bus

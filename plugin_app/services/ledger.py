@@ -185,7 +185,8 @@ class Ledger:
             shop_id=repo.shop_id, member_id=bal.member_id, at=now, entry_id=entry_id, kind=kind.value,
             asset=asset.value, available=Decimal(effect.available), pending=Decimal(effect.pending),
             held=Decimal(effect.held), lifetime=Decimal(effect.lifetime), balance=int(new_bal.points),
-            balance_pending=int(new_bal.points_pending), reason=reason))
+            balance_pending=int(new_bal.points_pending), reason=reason,
+            credit_balance=Decimal(new_bal.credit) if asset == Asset.CREDIT else None))
         return entry_id, new_bal
 
     # -- operations on a member ------------------------------------------------------------

@@ -166,6 +166,12 @@ class Programs:
 
     def _save(self, uow: UnitOfWork, program: Program, author: str, note: str | None,
               restored_from: int | None = None, expected: int | None = None) -> ProgramVersion:
+        if program.cashback.payout == "shopify_store_credit":
+            shop = uow.shops.by_id(uow.shop_id)
+            if shop is None or shop.platform != "shopify":
+                raise ProgramInvalid([{"field": "cashback.payout", "message": (
+                    "native store credit is Shopify's: this shop pays cashback into its own balance "
+                    "(\"ledger\")")}])
         uow.programs.lock_writers()  # versions are gap-free and unique; postings do not wait
         latest = uow.programs.latest_version()
         if expected is not None and expected != latest:

@@ -16,7 +16,7 @@ pr = t.privacy_requests.c
 
 # What a shop's erasure deletes, in this order (children before parents); the tables left out
 # go with the shop row through their foreign keys (ON DELETE CASCADE).
-_ERASED = (t.lot_draws, t.holds, t.lots, t.events, t.orders, t.programs, t.inbox, t.ledger_entries, t.balances,
+_ERASED = (t.store_credit_checks, t.store_credit_mirror, t.lot_draws, t.holds, t.lots, t.events, t.orders, t.programs, t.inbox, t.ledger_entries, t.balances,
            t.members)
 
 

@@ -496,3 +496,47 @@ flow_trigger_usage = Table(
     Column("enabled", Boolean, nullable=False),  # has_enabled_flow: a workflow of the shop starts with it
     Column("reported_at", UTCDateTime, nullable=False),  # the callback's own timestamp (newer wins)
 )
+
+
+store_credit_mirror = Table(
+    "store_credit_mirror", metadata,  # one row per ledger entry mirrored to Shopify's native store credit (0020)
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("entry_id", Id, ForeignKey("ledger_entries.id", ondelete="CASCADE"), nullable=False),
+    Column("lot_id", Id, nullable=True),  # a credit's lot: its expiry, sent as expiresAt
+    Column("direction", String(6), nullable=False),
+    Column("amount", ExactDecimal, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),  # sending: a call is out until then
+    Column("last_attempt_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("shopify_txn_id", String(255), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime, nullable=True),
+    UniqueConstraint("shop_id", "entry_id", name="uq_store_credit_mirror_entry"),
+    UniqueConstraint("shop_id", "shopify_txn_id", name="uq_store_credit_mirror_txn"),
+    CheckConstraint("direction IN ('credit', 'debit')", name="direction"),
+    CheckConstraint("state IN ('pending', 'sending', 'done', 'failed', 'skipped')", name="state"),
+    CheckConstraint("amount > 0", name="amount"),
+    Index("ix_store_credit_mirror_due", "shop_id", "state", "next_attempt_at"),
+    Index("ix_store_credit_mirror_member", "shop_id", "member_id", "id"),
+)
+
+store_credit_checks = Table(
+    "store_credit_checks", metadata,  # the last comparison of a member's credit with Shopify's account (0020)
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("ours", ExactDecimal, nullable=False),  # our available credit (never below zero)
+    Column("theirs", ExactDecimal, nullable=True),  # the Shopify account's balance; null: could not be read
+    Column("currency", String(3), nullable=False),
+    Column("difference", ExactDecimal, nullable=False),  # theirs - ours
+    Column("unsettled", Integer, nullable=False, server_default="0"),  # mirror rows not done at the check
+    Column("error", Text, nullable=True),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Index("ix_store_credit_checks_shop_difference", "shop_id", "difference"),
+)

@@ -52,6 +52,7 @@ from .member_list_repo import MemberListRepo
 from .orders_repo import OrdersRepo
 from .programs_repo import ProgramsRepo
 from .shops_repo import ShopsRepo
+from .store_credit_repo import StoreCreditRepo
 from .widget_repo import WidgetRepo
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
@@ -68,6 +69,7 @@ _REPOS["orders"] = OrdersRepo
 _REPOS["programs"] = ProgramsRepo
 _REPOS["link_uses"] = LinkUsesRepo
 _REPOS["flow_usage"] = FlowUsageRepo
+_REPOS["store_credit"] = StoreCreditRepo  # the mirror to Shopify's native store credit
 _REPOS["member_list"] = MemberListRepo  # the admin's list of members and its export
 # The tenants themselves (`shops` has no shop_id: it is the tenant): not shop-scoped, so there in
 # every unit of work, with or without a shop.

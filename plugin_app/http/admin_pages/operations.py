@@ -62,13 +62,37 @@ def operations():
     failed = [{**d, "when": t.datetime(d["received_at"], tz)} for d in rt.inbox.failed(shop.id)]
     refused = [{**r, "when": t.datetime(r["at"], tz), "value": _amount(r["asset"], r["amount"], shop.currency, t)}
                for r in rt.cart.failed(shop.id)]
+    store_credit = _store_credit(rt, shop, t, tz)
     workers = _workers(rt)
     if workers:
         workers = [{**w, "state_text": _(WORKER_STATES[w["state"]]) if w["state"] in WORKER_STATES else w["state"],
                     "seen": t.datetime(w["last_seen"], tz)} for w in workers]
     return render("admin/operations.html", "operations", _("Operations"), done=done, error=error, flagged=flagged,
                   checked=t.datetime(sync["checked_at"], tz) if sync and sync.get("checked_at") else None,
-                  sync_error=sync and sync.get("last_error"), workers=workers, failed=failed, refused=refused)
+                  sync_error=sync and sync.get("last_error"), workers=workers, failed=failed, refused=refused,
+                  store_credit=store_credit)
+
+
+def _store_credit(rt, shop, t, tz) -> dict | None:
+    """Cashback paid as Shopify store credit: calls Shopify refused, and members whose credit
+    differs from their Shopify account at the last check (None: the shop does not mirror)."""
+    if shop.platform != "shopify":
+        return None
+    on = rt.programs.current(shop.id).program.cashback.payout == "shopify_store_credit"
+    seen = rt.store_credit.overview(shop.id)
+    if not on and not seen["counts"]:
+        return None
+    money = lambda amount, cur: t.money(amount, cur) if amount is not None else "–"  # noqa: E731
+    return {
+        "on": on, "checked": t.datetime(seen["last_check"], tz) if seen["last_check"] else None,
+        "waiting": seen["counts"].get("pending", 0) + seen["counts"].get("sending", 0),
+        "failed": [{**f, "what": _("Add %(amount)s", amount=money(f["amount"], f["currency"])) if f["direction"] == "credit"
+                    else _("Take back %(amount)s", amount=money(f["amount"], f["currency"])),
+                    "when": t.datetime(f["at"], tz)} for f in seen["failed"]],
+        "differences": [{**d, "ours_text": money(d["ours"], d["currency"]), "theirs_text": money(d["theirs"], d["currency"]),
+                         "difference_text": money(d["difference"], d["currency"]),
+                         "when": t.datetime(d["checked_at"], tz)} for d in seen["differences"]],
+    }
 
 
 def _workers(rt) -> list[dict] | None:
