@@ -101,3 +101,19 @@ export function numericId(id: string | number | null | undefined): string | null
   const m = /^(?:gid:\/\/shopify\/[A-Za-z]+\/)?(\d+)(?:\?.*)?$/.exec(id.trim());
   return m ? m[1] : null;
 }
+
+/** On the Thank you page the order's webhook may not have reached the backend yet: ask again
+ *  after each delay while the answer is "not found" (or no answer at all), then give up. */
+export async function retrying<T>(
+  load: () => Promise<Result<T>>,
+  delays: number[] = [1500, 3000, 6000],
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<Result<T>> {
+  let r = await load();
+  for (const ms of delays) {
+    if (r.ok || (r.error !== "not_found" && r.error !== "network")) break;
+    await sleep(ms);
+    r = await load();
+  }
+  return r;
+}
