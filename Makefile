@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 LOCK   := requirements.lock
 TOOLS  := .venv-tools
 
-.PHONY: run test test-fast lint bench clean lock upgrade messages
+.PHONY: run test test-fast lint bench clean lock upgrade messages ext-check extension-assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,19 @@ $(VENV)/.installed-test: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/loyalty demo
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test ext-check
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+# The Shopify UI extensions (extensions/, see extensions/README.md): the pinned npm packages
+# (`npm ci` from package-lock.json), `tsc --noEmit` over each extension, and their unit tests.
+# `make test` runs it first; where npm is not installed it says so and skips.
+ext-check:
+	@if command -v npm >/dev/null 2>&1; then \
+		cd extensions && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check; \
+	else \
+		echo "ext-check: npm is not installed: SKIPPED the Shopify extensions' type check and tests"; \
+	fi
 
 test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m fast -q
