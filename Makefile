@@ -43,6 +43,12 @@ ext-check:
 		echo "ext-check: npm is not installed: SKIPPED the Shopify extensions' type check and tests"; \
 	fi
 
+# The theme app extension's copies of the widgets (extensions/loyalty-embed/assets/, served by
+# Shopify's CDN): rebuilt from widgets/ and the launcher's texts in the catalogue. Run it after
+# changing either; tests/test_widget_assets.py fails while the shipped copies are stale.
+extension-assets: $(VENV)/.installed
+	$(BIN)/python -m plugin_app.http.assets
+
 test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m fast -q
 

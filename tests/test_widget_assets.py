@@ -3,6 +3,7 @@ right Content-Length), a year-long immutable cache on content-hashed URLs, a sho
 plain URL that themes and the WordPress plugin reference, and the launcher loading the panel by
 its hashed URL."""
 import gzip
+import json
 import re
 from pathlib import Path
 
@@ -75,17 +76,61 @@ def test_the_demo_store_loads_the_versioned_launcher(client, app):
     assert f'<script src="{assets.url("loyalty.js")}" async>' in page
 
 
-def test_the_shopify_embed_and_the_wordpress_plugin_reference_a_working_launcher(client):
-    liquid = (ROOT / "extensions" / "loyalty-embed" / "blocks" / "app-embed.liquid").read_text()
-    src = re.search(r'src="\{\{ block\.settings\.backend_url \}\}(/widgets/[^"]+)"', liquid).group(1)
+def test_the_wordpress_plugin_references_a_working_launcher(client):
     php = (ROOT / "connectors" / "woocommerce" / "wordpress" / "loyalty-widget.php").read_text()
     wp = re.search(r"\$backend \. '(/widgets/[^']+)'", php).group(1)
-    for path in (src, wp + "?ver=0.1.0"):  # wp_enqueue_script appends ?ver=<version>
-        r = client.get(path, headers=GZ)
-        assert r.status_code == 200 and r.headers["Cache-Control"] == "public, max-age=300", path
+    r = client.get(wp + "?ver=0.1.0", headers=GZ)  # wp_enqueue_script appends ?ver=<version>
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "public, max-age=300"
     # the plugin passes the backend origin; panel.js adds /storefront/v1/ (once)
     assert re.search(r"'api' => \$backend,", php)
     assert '+ "/storefront/v1/" + path' in (ROOT / "widgets" / "panel.js").read_text()
+
+
+def test_the_shopify_embed_loads_the_launcher_from_its_own_assets_and_asks_for_no_backend_url():
+    """The theme app extension ships the launcher and the panel in assets/ (Shopify's CDN,
+    `asset_url`); every request goes through the app proxy; the merchant types no URL."""
+    ext = ROOT / "extensions" / "loyalty-embed"
+    liquid = (ext / "blocks" / "app-embed.liquid").read_text()
+    assert "src=\"{{ 'loyalty.js' | asset_url }}\"" in liquid and "/widgets/" not in liquid
+    schema = json.loads(re.search(r"{% schema %}(.*){% endschema %}", liquid, re.S).group(1))
+    assert not [s for s in schema["settings"] if s["type"] in ("text", "url") and "url" in s["id"] and s["id"] != "join_url"]
+    assert "backend_url" not in liquid
+    for locale in ext.glob("locales/*.json"):
+        assert "backend_url" not in locale.read_text()
+    # the proxy the embed speaks through is the one shopify.app.toml declares
+    app = (ROOT / "shopify.app.toml").read_text()
+    prefix = re.search(r'^prefix = "([^"]+)"', app, re.M).group(1)
+    subpath = re.search(r'^subpath = "([^"]+)"', app, re.M).group(1)
+    assert f'data-proxy="/{prefix}/{subpath}"' in liquid
+    # no origin of the backend anywhere in what ships to the storefront
+    host = re.search(r'^url = "https://([^/"]+)', app, re.M).group(1)
+    for path in [*ext.glob("blocks/*.liquid"), *ext.glob("assets/*")]:
+        assert host not in path.read_text(), path
+
+
+def test_the_shipped_extension_assets_are_what_the_build_makes():
+    """extensions/loyalty-embed/assets/ is built from widgets/ (`make extension-assets`): a change
+    to a widget, or to the launcher's texts in the catalogue, without re-running it fails here."""
+    built = assets.extension_assets()
+    shipped = {p.name: p.read_bytes() for p in assets.EXTENSION_ASSETS.iterdir()}
+    assert set(shipped) == set(built) == {"loyalty.js", "panel.js"}
+    for name in built:
+        assert shipped[name] == built[name], f"{name} is stale: run `make extension-assets`"
+    launcher = built["loyalty.js"].decode()
+    # the launcher carries the texts and loads the panel from beside itself on the CDN
+    assert '"it":{"launcher":"Premi"' in launcher and assets.TEXTS_MARK not in launcher
+    assert 's.src = assets + /*@versioned*/"panel.js";' in launcher
+    assert built["panel.js"].endswith((ROOT / "widgets" / "panel.js").read_bytes())
+    for name, most in (("loyalty.js", 2500), ("panel.js", 12_000)):  # as on the wire from the backend
+        assert len(gzip.compress(built[name], 9)) <= most, name
+
+
+def test_the_extension_asset_build_writes_only_what_changed(tmp_path):
+    assert sorted(p.name for p in assets.write_extension_assets(tmp_path)) == ["loyalty.js", "panel.js"]
+    assert assets.write_extension_assets(tmp_path) == []
+    (tmp_path / "panel.js").write_text("stale")
+    assert [p.name for p in assets.write_extension_assets(tmp_path)] == ["panel.js"]
+    assert (tmp_path / "panel.js").read_bytes() == assets.extension_assets()["panel.js"]
 
 
 def test_sizes_on_the_wire(client):
