@@ -34,11 +34,12 @@ test: $(VENV)/.installed-test ext-check
 	$(BIN)/python -m pytest
 
 # The Shopify UI extensions (extensions/, see extensions/README.md): the pinned npm packages
-# (`npm ci` from package-lock.json), `tsc --noEmit` over each extension, and their unit tests.
+# (`npm ci` from package.json and package-lock.json at the root, where Shopify CLI reads them),
+# `tsc --noEmit` over each extension, and their unit tests.
 # `make test` runs it first; where npm is not installed it says so and skips.
 ext-check:
 	@if command -v npm >/dev/null 2>&1; then \
-		cd extensions && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check; \
+		npm ci --no-audit --no-fund --loglevel=error && npm run --silent check; \
 	else \
 		echo "ext-check: npm is not installed: SKIPPED the Shopify extensions' type check and tests"; \
 	fi

@@ -26,7 +26,7 @@ describe("the extensions", () => {
 
   it.each(UI)("%s: API version matches @shopify/ui-extensions, every target has its module and its typed `shopify`", (ext) => {
     const toml = read(HERE, ext, "shopify.extension.toml");
-    const pkg = JSON.parse(read(HERE, "package.json"));
+    const pkg = JSON.parse(read(REPO, "package.json"));
     const [y, m] = pkg.dependencies["@shopify/ui-extensions"].split(".");
     expect(/^api_version = "([^"]+)"/m.exec(toml)![1]).toBe(`${y}-${m.padStart(2, "0")}`);
     expect(/^\s*handle = "([^"]+)"/m.exec(toml)![1]).toBe(ext);
