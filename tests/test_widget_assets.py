@@ -5,6 +5,7 @@ its hashed URL."""
 import gzip
 import json
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,87 @@ def test_in_a_browser_the_panel_arrives_gzipped_from_its_versioned_url(browser, 
     assert headers["content-encoding"] == "gzip" and "immutable" in headers["cache-control"]
     assert not errors
     ctx.close()
+
+
+def _rendered_embed(cdn_src: str, lang: str) -> str:
+    """The app embed's <script> tag as Shopify renders it: asset_url, the storefront's language,
+    each setting's default from the block's schema."""
+    liquid = (ROOT / "extensions" / "loyalty-embed" / "blocks" / "app-embed.liquid").read_text()
+    defaults = {s["id"]: s.get("default", "") for s in
+                json.loads(re.search(r"{% schema %}(.*){% endschema %}", liquid, re.S).group(1))["settings"]}
+    tag = re.search(r"<script\b.*?</script>", re.sub(r"{% comment %}.*?{% endcomment %}", "", liquid, flags=re.S), re.S).group(0)
+    tag = tag.replace("{{ 'loyalty.js' | asset_url }}", cdn_src).replace("{{ request.locale.iso_code }}", lang)
+    tag = re.sub(r'data-join-url="[^"]*{% endif %}"', 'data-join-url="/account/register"', tag)
+    tag = re.sub(r"{{ block\.settings\.(\w+)(?: \| escape)? }}", lambda m: str(defaults[m.group(1)]), tag)
+    assert "{{" not in tag and "{%" not in tag, tag
+    return tag
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed")
+def test_in_a_browser_the_embed_from_shopifys_cdn_speaks_only_through_the_app_proxy(browser, clean_db):
+    """Shopify stood in by request routes: the storefront page renders the app embed, the CDN
+    serves the extension's assets/, and the app proxy (/apps/loyalty on the shop's domain) signs
+    each request and forwards it to the backend's /proxy. The shopper sees their own balance,
+    and the page never calls the backend's origin itself."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    import httpx
+
+    from werkzeug.serving import make_server
+
+    from plugin_app import create_app
+
+    from . import shopify_standin as S
+    from .conftest import ENCRYPTION_KEY
+
+    secret = "shpss_embed_app_secret_long_enough_00000"
+    app = create_app({"database_url": clean_db, "jobs_mode": "eager", "encryption_keys": (ENCRYPTION_KEY,),
+                      "app_url": "https://loyalty.example", "shopify_api_secret": secret, "shopify_api_key": "k"})
+    rt = app.extensions["loyalty"]
+    shop, _ = rt.shops.register("shopify", S.DOMAIN, credentials={"access_token": "shpat_standin", "api_secret": secret})
+    member, _ = rt.members.enrol(shop.id, "73")
+    rt.ledger.earn(shop.id, member.id, "points", 4321, key="seed", source="order", reason="seed")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    backend = f"http://127.0.0.1:{server.server_port}"
+    storefront = f"https://{S.DOMAIN}"
+    cdn = "https://cdn.shopify.com/extensions/0195-loyalty/1.4.0/assets/"
+    page_html = f"<!doctype html><html lang='it'><head><title>Shop</title></head><body><h1>Negozio</h1>{_rendered_embed(cdn + 'loyalty.js?v=1733', 'it')}</body></html>"
+    asked, proxied, errors = [], [], []
+
+    def from_cdn(route):
+        name = urlsplit(route.request.url).path.rsplit("/", 1)[-1]
+        route.fulfill(status=200, content_type="text/javascript", body=(assets.EXTENSION_ASSETS / name).read_bytes())
+
+    def app_proxy(route):
+        url = urlsplit(route.request.url)
+        rest = url.path[len("/apps/loyalty"):]
+        query = S.proxy_query(secret, customer="73", **dict(parse_qsl(url.query)))
+        proxied.append(rest)
+        forwarded = httpx.request(route.request.method, f"{backend}/proxy{rest}?{query}",
+                                  content=route.request.post_data_buffer,
+                                  headers={"Content-Type": route.request.headers.get("content-type", "application/json")})
+        route.fulfill(status=forwarded.status_code, body=forwarded.content,
+                      headers={"Content-Type": forwarded.headers.get("content-type", "application/json")})
+
+    ctx = browser.new_context()
+    try:
+        pg = ctx.new_page()
+        pg.on("request", lambda r: asked.append(r.url))
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.route(f"{storefront}/", lambda route: route.fulfill(status=200, content_type="text/html", body=page_html))
+        pg.route("https://cdn.shopify.com/**", from_cdn)
+        pg.route(f"{storefront}/apps/loyalty/**", app_proxy)
+        pg.goto(f"{storefront}/")
+        pg.wait_for_selector("[data-loyalty=launcher] >> button")
+        pg.locator("[data-loyalty=launcher] >> button").first.click()
+        pg.wait_for_function("() => /4[.,]?321/.test(document.querySelector('[data-loyalty=launcher]').shadowRoot.textContent)")
+        assert not errors, errors
+        assert cdn + "panel.js" in asked  # the panel comes from beside the launcher on the CDN
+        assert proxied and all(p.startswith("/") for p in proxied)
+        own = [u for u in asked if not (u.startswith(storefront + "/") or u.startswith("https://cdn.shopify.com/"))]
+        assert own == [], own  # nothing from the page to the backend's origin
+    finally:
+        ctx.close()
+        server.shutdown()
+        rt.close()
