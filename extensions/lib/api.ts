@@ -18,13 +18,14 @@ export type TokenSource = () => Promise<string | undefined | null>;
  *  - "auth": no token, or the backend refused it (401/403): nothing about the shopper is shown;
  *  - "not_found": the backend does not know the order or customer (404);
  *  - "rejected": the backend refused the request itself (other 4xx, e.g. a reward no longer
- *    available, a bad birthday); `message` is the backend's own text, already translated;
+ *    available, a bad birthday); `message` is the backend's text for the shopper, already in
+ *    their language, when it gives one;
  *  - "server": 5xx; "network": no answer at all; "shape": an answer we cannot read. */
 export type Failure = "auth" | "not_found" | "rejected" | "server" | "network" | "shape";
 
 export type Result<T> =
   | { ok: true; data: T }
-  | { ok: false; error: Failure; status?: number; message?: string };
+  | { ok: false; error: Failure; status?: number; code?: string; message?: string };
 
 export interface RequestOptions<T> {
   token: TokenSource;
@@ -71,11 +72,29 @@ export async function request<T>(path: string, opts: RequestOptions<T>): Promise
     const status = response.status;
     const error: Failure =
       status === 401 || status === 403 ? "auth" : status === 404 ? "not_found" : status >= 500 ? "server" : "rejected";
-    const message = isRecord(json) && typeof json.error === "string" ? json.error : undefined;
-    return message && error === "rejected" ? { ok: false, error, status, message } : { ok: false, error, status };
+    const { message, code } = refusal(json);
+    return {
+      ok: false, error, status,
+      ...(code ? { code } : {}),
+      ...(message && error === "rejected" ? { message } : {}),
+    };
   }
   const data = opts.parse(json);
   return data === null ? { ok: false, error: "shape", status: response.status } : { ok: true, data };
+}
+
+/** The backend's errors are `{"error": {"code", "message", "text"?}}` (plugin_app/http/errors.py):
+ *  `message` is for developers, in English, and is never shown; `text`, when present, is the
+ *  sentence for the shopper in their language. A plain `{"error": "<text>"}` counts as `text`. */
+function refusal(json: unknown): { message?: string; code?: string } {
+  if (!isRecord(json)) return {};
+  const e = json.error;
+  if (typeof e === "string") return { message: e };
+  if (!isRecord(e)) return {};
+  return {
+    message: typeof e.text === "string" && e.text ? e.text : undefined,
+    code: typeof e.code === "string" ? e.code : undefined,
+  };
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
