@@ -19,7 +19,11 @@ export const PATHS = {
   redeem: "/ext/customer-account/redeem",
   birthday: "/ext/customer-account/birthday",
   accountOrder: (orderId: string) => `/ext/customer-account/orders/${encodeURIComponent(orderId)}`,
-  checkoutOrder: (orderId: string) => `/ext/checkout/orders/${encodeURIComponent(orderId)}`,
+  checkoutOrder: (orderId: string, subtotal?: { amount: number; currencyCode: string } | null) =>
+    `/ext/checkout/orders/${encodeURIComponent(orderId)}` +
+    (subtotal && Number.isFinite(subtotal.amount) && /^[A-Z]{3}$/.test(subtotal.currencyCode)
+      ? `?subtotal=${subtotal.amount.toFixed(2)}&currency=${subtotal.currencyCode}`
+      : ""),
   posCustomer: (customerId: string) => `/ext/pos/customers/${encodeURIComponent(customerId)}`,
   posRedeem: "/ext/pos/redeem",
 } as const;

@@ -4,7 +4,8 @@
  * it, never from the request). Every text (`*_text`, `text`) is already rendered in the
  * shopper's language from `?locale=`; the extensions show it as it comes.
  *
- * Each parser returns null for an answer it cannot read (the UI then shows its own error text)
+ * The backend's own description of its answers: extensions/README.md ("Extension backend
+ * contract"). Each parser returns null for an answer it cannot read (the UI then shows its own error text)
  * and drops list items it cannot read, so one odd row never hides the others.
  */
 import { isRecord } from "./api";
@@ -12,6 +13,7 @@ import { isRecord } from "./api";
 export interface Reward {
   id: string;
   name: string;
+  cost: number | null;      // points (POS answers give the number only)
   cost_text: string;
   value_text: string;
   available: boolean;
@@ -72,9 +74,20 @@ const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 const text = (v: unknown): string => (typeof v === "string" ? v : "");
 const int = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? Math.trunc(v) : null);
 
+/** A display text given either as a string or as an object with a `text` (the backend's money:
+ *  `{"amount": "12.50", "currency": "EUR", "text": "12,50 €"}`). */
+const shown = (v: unknown): string | null =>
+  typeof v === "string" ? v || null : isRecord(v) && typeof v.text === "string" && v.text ? v.text : null;
+
 function list<T>(v: unknown, item: (x: unknown) => T | null): T[] {
   if (!Array.isArray(v)) return [];
   return v.map(item).filter((x): x is T => x !== null);
+}
+
+/** Store credit to show: its text, unless the amount is zero (nothing to say). */
+function nonZero(v: unknown): string | null {
+  if (isRecord(v) && typeof v.amount === "string" && Number(v.amount) === 0) return null;
+  return shown(v);
 }
 
 export function parseReward(v: unknown): Reward | null {
@@ -85,6 +98,7 @@ export function parseReward(v: unknown): Reward | null {
   return {
     id,
     name,
+    cost: int(v.cost),
     cost_text: text(v.cost_text),
     value_text: text(v.value_text),
     available: v.available === true,
@@ -120,7 +134,7 @@ export function parseSummary(v: unknown): Summary | null {
     points,
     pending_points: int(v.pending_points) ?? 0,
     tier,
-    store_credit: str(v.store_credit) || null,
+    store_credit: nonZero(v.store_credit),
     rewards: list(v.rewards, parseReward),
     referral: link ? { link } : null,
     activity: list(v.activity, parseActivity),
@@ -140,7 +154,7 @@ export function parseOrderPoints(v: unknown): OrderPoints | null {
   const points = int(v.points);
   const state = STATES.find((s) => s === v.state);
   if (points === null || !state) return null;
-  const url = isRecord(v.claim) ? safeUrl(v.claim.url) : null;
+  const url = isRecord(v.claim) ? safeUrl(v.claim.url ?? v.claim.signup_url) : null;
   const claim = url && isRecord(v.claim) && typeof v.claim.text === "string" ? { text: v.claim.text, url } : null;
   return { points, state, text: text(v.text), claim };
 }
@@ -150,7 +164,7 @@ export function parsePosCustomer(v: unknown): PosCustomer | null {
   const points = int(v.points);
   if (points === null) return null;
   const tier = typeof v.tier === "string" ? v.tier : isRecord(v.tier) && typeof v.tier.name === "string" ? v.tier.name : null;
-  return { points, tier: tier || null, store_credit: str(v.store_credit) || null, rewards: list(v.rewards, parseReward) };
+  return { points, tier: tier || null, store_credit: nonZero(v.store_credit), rewards: list(v.rewards, parseReward) };
 }
 
 export function parsePosRedemption(v: unknown): PosRedemption | null {

@@ -72,11 +72,19 @@ export interface PosView {
   points: string;
   tier: string | null;
   storeCredit: string | null;
-  redeemable: Reward[];
+  redeemable: { id: string; label: string }[];
 }
 
-export function posView(c: PosCustomer, format: Format): PosView {
-  return { points: format(c.points), tier: c.tier, storeCredit: c.store_credit, redeemable: c.rewards.filter((r) => r.available) };
+/** `pointsLabel` is the extension's own word ("Points"): POS rewards come with their cost as a
+ *  number only. */
+export function posView(c: PosCustomer, format: Format, pointsLabel = ""): PosView {
+  const cost = (r: Reward) => r.cost_text || (r.cost !== null ? `${format(r.cost)} ${pointsLabel}`.trim() : "");
+  return {
+    points: format(c.points),
+    tier: c.tier,
+    storeCredit: c.store_credit,
+    redeemable: c.rewards.filter((r) => r.available).map((r) => ({ id: r.id, label: [r.name, cost(r)].filter(Boolean).join(" · ") })),
+  };
 }
 
 /** The extension's own text for a failure (a key in locales/*.json), or the backend's message

@@ -76,6 +76,9 @@ describe("paths and ids", () => {
     expect(url("/ext/x?a=1", "de", "https://a.example")).toBe("https://a.example/ext/x?a=1&locale=de");
     expect(PATHS.accountOrder("12/../3")).toBe("/ext/customer-account/orders/12%2F..%2F3");
     expect(PATHS.posCustomer("42")).toBe("/ext/pos/customers/42");
+    expect(PATHS.checkoutOrder("5003", { amount: 80, currencyCode: "EUR" })).toBe("/ext/checkout/orders/5003?subtotal=80.00&currency=EUR");
+    expect(PATHS.checkoutOrder("5003", null)).toBe("/ext/checkout/orders/5003");
+    expect(url(PATHS.checkoutOrder("5003", { amount: 19.9, currencyCode: "USD" }), "de", "https://a.example")).toBe("https://a.example/ext/checkout/orders/5003?subtotal=19.90&currency=USD&locale=de");
   });
 
   it("takes Shopify's numeric id out of a GID", () => {

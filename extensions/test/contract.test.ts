@@ -63,6 +63,39 @@ describe("order points", () => {
   });
 });
 
+describe("the backend's answers as extensions/README.md shows them", () => {
+  it("summary: money and tier as objects with their texts", () => {
+    const s = parseSummary({
+      member: true, locale: "it", points: 390, points_text: "390", pending_points: 0, pending_text: null,
+      tier: { name: "Bronze", text: "Livello: Bronze", progress_text: "Ancora 110 punti per raggiungere Silver", percent: 78 },
+      store_credit: { amount: "12.50", currency: "EUR", text: "12,50 €" }, expiring_text: null,
+      rewards: [{ id: "five-off", name: "Sconto sull'ordine", cost: 100, cost_text: "100 punti", value_text: "5,00 €", available: true, reason_text: null }],
+      referral: { link: "https://maple-demo.myshopify.com/?ref=VGEARM7W", code: "VGEA-RM7W" },
+      activity: [{ when_text: "1 dic 2026", text: "Ordine 5001", points_text: "+80" }],
+      birthday: { set: false, text: null },
+    })!;
+    expect(s.tier).toEqual({ name: "Bronze", progress: "Ancora 110 punti per raggiungere Silver" });
+    expect(s.store_credit).toBe("12,50 €");
+    expect(s.rewards[0]).toMatchObject({ id: "five-off", cost: 100, reason_text: "" });
+    expect(s.birthday).toEqual({ set: false, text: "" });
+    expect(parseSummary({ points: 0, store_credit: { amount: "0.00", currency: "EUR", text: "0,00 €" } })!.store_credit).toBeNull();
+  });
+
+  it("thank-you: a guest's claim links to signup_url", () => {
+    const o = parseOrderPoints({ locale: "en", order_id: "5004", guest: true, points: 0, state: "none", text: "Orders placed as a guest earn no points.",
+      claim: { text: "Create an account and an order like this one earns 40 points.", signup_url: "https://maple-demo.myshopify.com/account", estimate: 40 } })!;
+    expect(o.claim).toEqual({ text: "Create an account and an order like this one earns 40 points.", url: "https://maple-demo.myshopify.com/account" });
+  });
+
+  it("POS: the customer with tier and money objects and rewards with a cost number", () => {
+    const c = parsePosCustomer({ locale: "it", customer_id: "7300400500600", points: 390, points_text: "390", pending_points: 0,
+      tier: { name: "Bronze", text: "Livello: Bronze", progress_text: "…" }, store_credit: { amount: "3.00", currency: "EUR", text: "3,00 €" },
+      rewards: [{ id: "five-off", name: "Sconto sull'ordine", cost: 100, available: true, reason_text: null }] })!;
+    expect(c).toMatchObject({ points: 390, tier: "Bronze", store_credit: "3,00 €" });
+    expect(c.rewards[0]).toMatchObject({ id: "five-off", cost: 100, cost_text: "" });
+  });
+});
+
 describe("redemptions and POS", () => {
   it("needs a code", () => {
     expect(parseRedemption({ code: "LOY-7F3K", title: "5 € off", expires_at_text: "Valid until 31 Dec" })).toEqual({ code: "LOY-7F3K", title: "5 € off", expires_at_text: "Valid until 31 Dec" });

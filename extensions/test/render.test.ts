@@ -120,11 +120,13 @@ describe("rewards page", () => {
 
 describe("thank-you block", () => {
   it("tells a guest how to claim the points", async () => {
-    stubShopify({ orderConfirmation: { value: { order: { id: "gid://shopify/OrderIdentity/777" }, isFirstOrder: true } }, buyerIdentity: { customer: { value: undefined } } });
+    stubShopify({ orderConfirmation: { value: { order: { id: "gid://shopify/OrderIdentity/777" }, isFirstOrder: true } }, buyerIdentity: { customer: { value: undefined } },
+      cost: { subtotalAmount: { value: { amount: 45, currencyCode: "EUR" } } } });
     replies["/ext/checkout/orders/777"] = { status: 200, body: { points: 90, state: "pending", text: "Questo ordine ti farà guadagnare 90 punti", claim: { text: "Crea un account per tenerli", url: "https://shop.example/account/register" } } };
     await run("thank-you/src/ThankYouBlock.tsx");
     await until(() => text().includes("Crea un account per tenerli"));
     expect(document.querySelector("s-button")!.getAttribute("href")).toBe("https://shop.example/account/register");
+    expect(calls[0].url).toMatch(/\/ext\/checkout\/orders\/777\?subtotal=45\.00&currency=EUR&locale=it$/);
   });
 });
 

@@ -65,6 +65,13 @@ describe("POS", () => {
   });
 });
 
+describe("POS reward labels", () => {
+  it("name the cost in points when the backend gives only the number", () => {
+    const c = parsePosCustomer({ points: 5000, rewards: [{ id: "a", name: "5 € Rabatt", cost: 1500, available: true }, { id: "b", name: "Gratis", cost_text: "200 Punkte", available: true }] })!;
+    expect(posView(c, fmt, "Punkte").redeemable).toEqual([{ id: "a", label: "5 € Rabatt · 1.500 Punkte" }, { id: "b", label: "Gratis · 200 Punkte" }]);
+  });
+});
+
 describe("failures", () => {
   const t = (k: string) => `[${k}]`;
   it("uses the backend's own (translated) refusal, else the extension's text", () => {

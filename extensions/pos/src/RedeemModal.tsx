@@ -79,7 +79,9 @@ function RedeemModal() {
           {outcome && !outcome.ok && <s-banner tone="critical" heading={failureText(outcome, t, "redeem_error")} />}
           {!result && <s-text>{t("loading")}</s-text>}
           {result && !result.ok && <s-banner tone="critical" heading={t("error")} />}
-          {result?.ok && <Choices rewards={posView(result.data, (n) => shopify.i18n.formatNumber(n)).redeemable} busy={busy} onRedeem={redeem} t={t} />}
+          {result?.ok && (
+            <Choices rewards={posView(result.data, (n) => shopify.i18n.formatNumber(n), t("points")).redeemable} busy={busy} onRedeem={redeem} t={t} />
+          )}
         </s-stack>
       </s-scroll-box>
     </s-page>
@@ -99,7 +101,7 @@ function Choices(props: {
         {rewards.length === 0 && <s-text>{t("no_rewards")}</s-text>}
         {rewards.map((r) => (
           <s-stack key={r.id} direction="inline" gap="base" justifyContent="space-between">
-            <s-text>{[r.name, r.cost_text].filter(Boolean).join(" · ")}</s-text>
+            <s-text>{r.label}</s-text>
             <s-button disabled={busy !== null} loading={busy === r.id} onClick={() => onRedeem(r.id)}>{t("redeem")}</s-button>
           </s-stack>
         ))}

@@ -4,6 +4,8 @@
  * creating an account (the backend's link). The order is `shopify.orderConfirmation`
  * (an OrderIdentity GID whose number is the order id):
  *   https://shopify.dev/docs/api/checkout-ui-extensions/latest/targets/thank-you/block
+ * The checkout's subtotal goes along (`shopify.cost.subtotalAmount`): the order's webhook often
+ * arrives after this page renders, and the backend then answers an estimate from it.
  * A signed-in buyer is `shopify.buyerIdentity.customer` (needs protected customer data access;
  * without it the backend, which reads the token's `sub`, decides alone whether to offer a claim).
  */
@@ -25,12 +27,13 @@ function ThankYouBlock() {
   const locale = shopify.localization.language.value.isoCode;
   const orderId = numericId(shopify.orderConfirmation.value.order.id);
   const signedIn = Boolean(shopify.buyerIdentity?.customer.value?.id);
+  const subtotal = shopify.cost.subtotalAmount.value;
   const [result] = useResult(
     async () =>
       orderId
-        ? retrying(() => request(PATHS.checkoutOrder(orderId), { token: () => shopify.sessionToken.get(), parse: parseOrderPoints, locale }))
+        ? retrying(() => request(PATHS.checkoutOrder(orderId, subtotal), { token: () => shopify.sessionToken.get(), parse: parseOrderPoints, locale }))
         : { ok: false as const, error: "not_found" as const },
-    [orderId, locale],
+    [orderId, locale, subtotal?.amount],
   );
   if (!result) return <s-skeleton-paragraph />;
   if (!result.ok) {
