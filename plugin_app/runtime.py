@@ -20,6 +20,7 @@ from .services.platform import PlatformSync
 from .services.actions import ActionService
 from .services.adjustments import Adjustments
 from .services.expiry import ExpiryService
+from .services.flow import FlowActions, FlowLifecycle, FlowTriggers
 from .services.analytics import Analytics
 from .services.customer_fields import CustomerFields
 from .services.notify import Notifier
@@ -36,6 +37,7 @@ from .services.program import Programs
 from .services.reconcile import Reconciler, WooReconciler
 from .services.referrals import ReferralService
 from .services.widget import WidgetService
+from .services.extensions import ExtensionViews
 from .services.woo_refunds import RefundLines
 from .services.shops import Shops
 from .services.tiers import TierService
@@ -88,11 +90,17 @@ class Runtime:
         self.notifier = Notifier(self.db, self.programs, self.shops, mailer or self._mailer(settings),
                                  poster or HttpxPoster(), settings.app_url,
                                  settings.secret_key or "dev-only-not-secret", clock=self.clock)
+        self.notifier.flow = FlowTriggers(self.shopify_admin_for)
+        self.flow_lifecycle = FlowLifecycle(self.db, self.shops)
+        self.flow_actions = FlowActions(self.db, self.shops, self.members, self.adjustments, self.actions,
+                                        self.programs, self.tiers, self.clock)
         self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier)
         self.customer_fields = CustomerFields(self.db, self.programs, self.shops, self.platform_for, self.clock)
         self.change_preview = ChangePreview(self.db, self.programs, self.tiers, self.clock)
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,
                                     redis=self.queue.redis if settings.jobs_mode == "rq" else None)
+        self.extension_views = ExtensionViews(self.db, self.programs, self.widget, self.cart, self.orders,
+                                              self.members, self.clock)
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)
         for topic in shopify_translate.TOPICS:
             self.inbox.register("shopify", topic, shopify_handler)

@@ -68,7 +68,8 @@ def order(order_id: int = 6120345678901, *, customer_id: int | None = 7300400500
           shipping_tax: str = "0.00", unallocated_discount: str = "0.00", discount_code: str = "SPRING",
           taxes_included: bool = False, fulfillment_status: str | None = None,
           created_at: str = "2026-03-14T10:22:05-04:00", updated_at: str | None = None,
-          customer_locale: str | None = None) -> dict:
+          customer_locale: str | None = None, source_name: str = "web", location_id: int | None = None,
+          gateway: str = "shopify_payments") -> dict:
     """A REST order whose totals agree with its lines, as Shopify's do:
     `total_line_items_price` = sum of price x quantity; `total_discounts` = every allocation plus
     `unallocated_discount` (an order discount no line carries, as in Shopify's own orders/create
@@ -81,6 +82,13 @@ def order(order_id: int = 6120345678901, *, customer_id: int | None = 7300400500
     `customer_locale` is the storefront language the customer ordered in ("fr", or "fr-FR" with
     the region since API 2021-10: https://shopify.dev/changelog/locale-fields-are-now-appended-with-language-and-country-codes);
     null here by default, as for an order made in the admin.
+    An in-store order (Shopify POS) is `source_name="pos"` with the `location_id` of the store it
+    was rung up at and, for a card or cash sale, its own gateway ("cash"); online ones are "web"
+    with no location (https://shopify.dev/docs/api/admin-rest/latest/resources/order: `source_name`
+    "Where the order originated ... web, pos, shopify_draft_order, iphone, and android";
+    `location_id` "The ID of the physical location where the order was processed"; null outside POS, per
+    Shopify's developer advocate: https://community.shopify.com/c/Shopify-APIs-SDKs/Order-details-from-Orders-API-doesn-t-have-the-location-id/m-p/661381). The same webhooks and fields otherwise: POS orders come through
+    orders/paid and refunds/create like online ones.
     Simplifications: one discount application, one tax rate, no duties; `subtotal_price` is
     computed from the lines given, an edited order's added lines included (Shopify's own may stay
     at the original figure; the translator copes with both)."""
@@ -125,14 +133,15 @@ def order(order_id: int = 6120345678901, *, customer_id: int | None = 7300400500
         "current_subtotal_price": str(current.quantize(two)),
         "financial_status": financial_status, "fulfillment_status": fulfillment_status,
         "cancelled_at": "2026-03-15T09:00:00-04:00" if cancelled else None,
-        "cancel_reason": "customer" if cancelled else None, "test": test, "source_name": "web",
+        "cancel_reason": "customer" if cancelled else None, "test": test, "source_name": source_name,
+        "location_id": location_id,
         "tags": "", "discount_codes": code, "discount_applications": applications, "line_items": lines,
         "customer": customer, "refunds": refunds,
         "shipping_lines": [{"title": "Standard", "price": shipping, "discounted_price": shipping,
                             "price_set": money_set(shipping), "discount_allocations": [],
                             "tax_lines": [{"title": "VAT", "price": shipping_tax, "rate": 0.2,
                                            "price_set": money_set(shipping_tax)}] if Decimal(shipping_tax) else []}],
-        "note_attributes": [], "payment_gateway_names": ["shopify_payments"],
+        "note_attributes": [], "payment_gateway_names": [gateway],
     }
 
 
@@ -294,6 +303,8 @@ class AdminState:
         self.products: dict[int, dict] = {}  # REST-shaped products (see `product`)
         self.collections: dict[int, dict] = {}  # REST-shaped collections (see `collection`)
         self.collects: dict[int, list[int]] = {}  # product id -> its collection ids, in order
+        self.flow_triggers: list[dict] = []  # every flowTriggerReceive Shopify took: {"handle", "payload"}
+        self.flow_handles: set[str] | None = None  # the app's deployed trigger handles (None: any)
 
     def use_code(self, code: str) -> str:
         """An order was placed with `code` (in any case: codes are case-insensitive): its
@@ -518,6 +529,28 @@ def admin_app(state: AdminState):
                 return ok({"discountCodeDelete": {"deletedCodeDiscountId": None, "userErrors": [
                     {"field": ["id"], "code": "INVALID", "message": "Discount does not exist"}]}})
             return ok({"discountCodeDelete": {"deletedCodeDiscountId": gid, "userErrors": []}})
+        if "flowTriggerReceive" in query:
+            # https://shopify.dev/docs/api/admin-graphql/latest/mutations/flowTriggerReceive
+            # (handle: String, payload: JSON; returns userErrors) and the payload rules of
+            # https://shopify.dev/docs/apps/build/flow/triggers/reference: keyed by the trigger's
+            # field keys, a customer reference as `customer_id`, under 50 KB. A handle the app
+            # has not deployed is a userError; the stand-in knows a handle's fields only as the
+            # test gives them (`flow_handles`), so it checks presence of customer_id and size.
+            handle, payload = variables.get("handle"), variables.get("payload")
+            errors = []
+            if not isinstance(handle, str) or not handle:
+                errors.append({"field": ["handle"], "message": "Handle can't be blank"})
+            elif state.flow_handles is not None and handle not in state.flow_handles:
+                errors.append({"field": ["handle"], "message": f"Invalid handle '{handle}'"})
+            if not isinstance(payload, dict):
+                errors.append({"field": ["payload"], "message": "Payload must be a JSON object"})
+            elif len(json.dumps(payload).encode()) >= 50_000:
+                errors.append({"field": ["payload"], "message": "Payload is too large (over 50 KB)"})
+            elif not isinstance(payload.get("customer_id"), int):
+                errors.append({"field": ["payload", "customer_id"], "message": "customer_id must be a numeric id"})
+            if not errors:
+                state.flow_triggers.append({"handle": handle, "payload": payload})
+            return ok({"flowTriggerReceive": {"userErrors": errors}})
         if "storeCreditAccountCredit" in query or "storeCreditAccountDebit" in query:
             credit = "Credit(" in query
             inp = variables.get("c" if credit else "d")

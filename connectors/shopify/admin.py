@@ -249,6 +249,16 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
             return None
         return int((node.get("codeDiscount") or {}).get("asyncUsageCount") or 0)
 
+    def flow_trigger(self, handle: str, payload: dict) -> None:
+        """Start the shop's workflows that begin with our Flow trigger `handle`
+        (https://shopify.dev/docs/api/admin-graphql/latest/mutations/flowTriggerReceive; the
+        payload's shape: https://shopify.dev/docs/apps/build/flow/triggers/reference). A userError
+        (an unknown handle, a missing field) is Terminal; throttling and 5xx are Retryable."""
+        data = self.query("""mutation FlowTrigger($handle: String, $payload: JSON) {
+            flowTriggerReceive(handle: $handle, payload: $payload) { userErrors { field message } } }""",
+                          {"handle": handle, "payload": payload})
+        self._user_errors(data.get("flowTriggerReceive") or {})
+
     def store_credit(self, customer_id: str, amount: Decimal, currency: str, *,
                      expires_at: str | None = None) -> str:
         """Credit (amount > 0) or debit (amount < 0) the customer's Shopify store credit."""

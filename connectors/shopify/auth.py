@@ -189,3 +189,80 @@ def refresh(domain: str, tokens: dict, api_key: str, secret: str, http: httpx.Cl
         raise AuthError(f"refresh refused: {result.log.code if result.log else ''}")
     t = result.access_token
     return Tokens(t.token, t.scope, _iso_to_epoch(t.expires), t.refresh_token, _iso_to_epoch(t.refresh_token_expires))
+
+
+# -- extension session tokens (customer accounts, checkout, POS) ----------------------------------
+EXTENSION_SURFACES = ("customer_account", "checkout", "pos")
+
+
+@dataclass(frozen=True)
+class ExtensionSession:
+    """Who an extension's request is for, from Shopify's token only: the shop (`dest`) and,
+    for customer accounts and checkout, the signed-in customer (`sub`, a Customer gid; None for
+    a guest); for POS, the staff member (`sub`) — the customer then comes from the POS context."""
+    surface: str
+    domain: str
+    customer_id: str | None
+    staff_id: str | None
+    claims: dict
+
+
+@dataclass(frozen=True)
+class ExtensionAnswer:
+    """The SDK's verdict: a session, or the response to send instead (a CORS preflight's 204,
+    or 401)."""
+    session: ExtensionSession | None
+    status: int
+    headers: dict
+    reason: str = ""
+
+
+def _host(value: object) -> str | None:
+    text = str(value or "").strip()
+    if not text:
+        return None
+    return urlsplit(text if "://" in text else f"https://{text}").hostname
+
+
+def customer_of(sub: object) -> str | None:
+    """'gid://shopify/Customer/123' → '123' (the id webhooks and the app proxy use)."""
+    text = str(sub or "")
+    prefix = "gid://shopify/Customer/"
+    if text.startswith(prefix) and text[len(prefix):].isdigit():
+        return text[len(prefix):]
+    return None
+
+
+def verify_extension_request(surface: str, method: str, url: str, headers: dict, api_key: str, secret: str,
+                             old_secret: str | None = None) -> ExtensionAnswer:
+    """Check an extension's request with the SDK's helper for its surface
+    (`verify_customer_account_ui_ext_req`, `verify_checkout_ui_ext_req`, `verify_pos_ui_ext_req`:
+    HS256 with the app's client secret, or the rotated-out one; `exp`/`nbf` with 10 s leeway;
+    `aud` = our client id; an OPTIONS preflight from another origin answered 204 with the CORS
+    headers the SDK gives). Then, beyond the SDK: the token must carry an expiry, `dest` must
+    be a *.myshopify.com shop, and a POS token's `iss`, when given, must name the same shop."""
+    app = ShopifyApp(api_key, secret, old_secret)
+    verify = {"customer_account": app.verify_customer_account_ui_ext_req, "checkout": app.verify_checkout_ui_ext_req,
+              "pos": app.verify_pos_ui_ext_req}[surface]
+    result = verify({"method": method, "url": url, "body": "",
+                     "headers": {k.lower(): v for k, v in headers.items()}})
+    res = result.response
+    if method == "OPTIONS" and result.ok:
+        return ExtensionAnswer(None, res.status, dict(res.headers), "options_request")
+    if not result.ok or result.id_token is None:
+        return ExtensionAnswer(None, 401, {}, result.log.code if result.log else "invalid_id_token")
+    claims = dict(result.id_token.claims)
+    if not isinstance(claims.get("exp"), (int, float)):
+        return ExtensionAnswer(None, 401, {}, "token without expiry")
+    dest = _host(claims.get("dest"))
+    if not dest or not valid_shop_domain(dest):
+        return ExtensionAnswer(None, 401, {}, "dest is not a *.myshopify.com shop")
+    if surface == "pos" and claims.get("iss") and _host(claims.get("iss")) != dest:
+        return ExtensionAnswer(None, 401, {}, "iss and dest name different shops")
+    sub = claims.get("sub")
+    if surface == "pos":
+        return ExtensionAnswer(ExtensionSession(surface, dest, None, str(sub) if sub else None, claims), 200, {})
+    customer = customer_of(sub)
+    if sub and customer is None:
+        return ExtensionAnswer(None, 401, {}, "sub is not a customer")
+    return ExtensionAnswer(ExtensionSession(surface, dest, customer, None, claims), 200, {})

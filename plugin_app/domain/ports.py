@@ -161,3 +161,11 @@ class WebhookPoster(Protocol):
         """POST the signed bytes with these headers, waiting at most `timeout` seconds; returns
         the receiver's status code, whatever it is. Raises `PlatformUnavailable` when there is no
         answer (unreachable, timed out)."""
+
+
+class FlowTriggerSink(Protocol):
+    """Where a Shopify Flow trigger goes (`flow_for(shop_id)`: the shop's Admin API)."""
+
+    def flow_trigger(self, handle: str, payload: dict) -> None:
+        """Start the shop's workflows beginning with trigger `handle`; raises PlatformError
+        (PlatformUnavailable when a later try may succeed)."""

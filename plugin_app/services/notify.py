@@ -65,6 +65,7 @@ class Notifier:
         self.app_url, self.secret_key = app_url.rstrip("/"), secret_key
         self.clock = clock or SystemClock()
         self._subs: dict[int, tuple[float, set[str]]] = {}
+        self.flow = None  # services.flow.FlowTriggers: Shopify Flow triggers, a delivery target "flow"
 
     # -- the handler of postings (services.handlers): events written in their transaction --
     def subscribed(self, uow) -> set[str]:
@@ -115,7 +116,7 @@ class Notifier:
         return made
 
     def _fan_out(self, uow, ev, now: datetime) -> int:
-        made = 0
+        made = self.flow.fan_out(uow, ev, now) if self.flow is not None else 0
         topic = TOPICS.get(ev.type)
         if topic is not None:
             for ep in uow.webhook_endpoints.active():
@@ -334,6 +335,10 @@ class Notifier:
                         if mail is None:
                             mail = self.mailer.open()
                         mail.send(self._email(r))
+                    elif r.target == "flow":
+                        if self.flow is None:
+                            raise RuntimeError("Shopify Flow triggers are not set up in this process")
+                        self.flow.deliver(r)
                     else:
                         self._post(r)
                 except Exception as exc:  # noqa: BLE001 - any failure is retried, with its reason kept

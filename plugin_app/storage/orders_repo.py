@@ -27,6 +27,11 @@ class OrdersRepo(ShopScoped):
         return self.conn.execute(select(t.orders).where(o.shop_id == self.shop_id, o.platform_order_id == order_id)
                                  .with_for_update()).one()
 
+    def find(self, order_id: str) -> Row | None:
+        """The order's row as it is (no lock, nothing created), or None."""
+        return self.conn.execute(select(t.orders).where(o.shop_id == self.shop_id,
+                                                        o.platform_order_id == order_id)).first()
+
     def save(self, row_id: int, now: datetime, **values: Any) -> None:
         """Set these columns of the order's row (by its row id), and `updated_at` to `now`."""
         self.conn.execute(update(t.orders).where(o.shop_id == self.shop_id, o.id == row_id)

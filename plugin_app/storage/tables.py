@@ -487,3 +487,12 @@ admin_link_uses = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_admin_link_uses_expires", "expires_at"),
 )
+
+
+flow_trigger_usage = Table(
+    "flow_trigger_usage", metadata,  # Shopify Flow's trigger lifecycle callbacks: the latest word per trigger
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
+    Column("trigger", String(60), primary_key=True),  # our trigger's handle (domain.flow.TRIGGERS)
+    Column("enabled", Boolean, nullable=False),  # has_enabled_flow: a workflow of the shop starts with it
+    Column("reported_at", UTCDateTime, nullable=False),  # the callback's own timestamp (newer wins)
+)

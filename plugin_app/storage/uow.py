@@ -47,6 +47,7 @@ from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, 
 from .repos import DueWork, LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
 from .analytics_repo import RollupsRepo
 from .links_repo import LinkUsesRepo
+from .flow_repo import FlowUsageRepo
 from .member_list_repo import MemberListRepo
 from .orders_repo import OrdersRepo
 from .programs_repo import ProgramsRepo
@@ -66,6 +67,7 @@ _REPOS["referral_facts"] = ReferralFactsRepo
 _REPOS["orders"] = OrdersRepo
 _REPOS["programs"] = ProgramsRepo
 _REPOS["link_uses"] = LinkUsesRepo
+_REPOS["flow_usage"] = FlowUsageRepo
 _REPOS["member_list"] = MemberListRepo  # the admin's list of members and its export
 # The tenants themselves (`shops` has no shop_id: it is the tenant): not shop-scoped, so there in
 # every unit of work, with or without a shop.
