@@ -30,7 +30,7 @@ export interface Activity {
 export interface Summary {
   points: number;
   pending_points: number;
-  tier: { name: string; progress: string } | null;
+  tier: { name: string; progress: string; percent: number | null } | null;
   store_credit: string | null;
   rewards: Reward[];
   referral: { link: string } | null;
@@ -84,6 +84,12 @@ function list<T>(v: unknown, item: (x: unknown) => T | null): T[] {
   return v.map(item).filter((x): x is T => x !== null);
 }
 
+/** The way to the next tier, 0–100, when the backend gives it. */
+function percent(v: unknown): number | null {
+  const n = int(v);
+  return n === null ? null : Math.min(100, Math.max(0, n));
+}
+
 /** Store credit to show: its text, unless the amount is zero (nothing to say). */
 function nonZero(v: unknown): string | null {
   if (isRecord(v) && typeof v.amount === "string" && Number(v.amount) === 0) return null;
@@ -126,7 +132,7 @@ export function parseSummary(v: unknown): Summary | null {
   const points = int(v.points);
   if (points === null) return null;
   const tier = isRecord(v.tier) && typeof v.tier.name === "string" && v.tier.name
-    ? { name: v.tier.name, progress: text(v.tier.progress ?? v.tier.progress_text) }
+    ? { name: v.tier.name, progress: text(v.tier.progress ?? v.tier.progress_text), percent: percent(v.tier.percent) }
     : null;
   const link = isRecord(v.referral) ? safeUrl(v.referral.link) : null;
   const birthday = isRecord(v.birthday) ? { set: v.birthday.set === true, text: text(v.birthday.text) } : { set: false, text: "" };

@@ -12,7 +12,7 @@ export type Tone = "success" | "info" | "warning" | "critical";
 export interface ProfileView {
   points: string;
   pending: string | null;       // shown only when some points are still pending
-  tier: { name: string; progress: string } | null;
+  tier: Summary["tier"];
   storeCredit: string | null;
   rewards: Reward[];            // the rewards the shopper can take now
   referralLink: string | null;
@@ -27,6 +27,14 @@ export function profileView(s: Summary, format: Format): ProfileView {
     rewards: s.rewards.filter((r) => r.available),
     referralLink: s.referral?.link ?? null,
   };
+}
+
+/** The Rewards page's birthday section: shown when the birthday is given (its text) or the
+ *  program asks for it (the invitation); the backend sends no text when there is no birthday
+ *  bonus, and then the section is not shown. The field only while it is not given. */
+export function birthdayView(s: Summary): { text: string; ask: boolean } | null {
+  if (!s.birthday.set && !s.birthday.text) return null;
+  return { text: s.birthday.text, ask: !s.birthday.set };
 }
 
 export interface RewardRow {

@@ -23,7 +23,7 @@ describe("parseSummary", () => {
     const s = parseSummary(full)!;
     expect(s.points).toBe(1250);
     expect(s.pending_points).toBe(80);
-    expect(s.tier).toEqual({ name: "Oro", progress: "Ancora 250 punti per Platino" });
+    expect(s.tier).toEqual({ name: "Oro", progress: "Ancora 250 punti per Platino", percent: null });
     expect(s.store_credit).toBe("12,50 €");
     expect(s.rewards.map((r) => r.id)).toEqual(["7", "r8"]);
     expect(s.rewards[1]).toMatchObject({ available: false, reason_text: "Ancora 750 punti" });
@@ -74,7 +74,7 @@ describe("the backend's answers as extensions/README.md shows them", () => {
       activity: [{ when_text: "1 dic 2026", text: "Ordine 5001", points_text: "+80" }],
       birthday: { set: false, text: null },
     })!;
-    expect(s.tier).toEqual({ name: "Bronze", progress: "Ancora 110 punti per raggiungere Silver" });
+    expect(s.tier).toEqual({ name: "Bronze", progress: "Ancora 110 punti per raggiungere Silver", percent: 78 });
     expect(s.store_credit).toBe("12,50 €");
     expect(s.rewards[0]).toMatchObject({ id: "five-off", cost: 100, reason_text: "" });
     expect(s.birthday).toEqual({ set: false, text: "" });

@@ -49,7 +49,7 @@ async function until(check: () => boolean) {
 }
 
 const summary = {
-  points: 1250, pending_points: 80, tier: { name: "Oro", progress: "Ancora 250 punti per Platino" }, store_credit: "12,50 €",
+  points: 1250, pending_points: 80, tier: { name: "Oro", progress_text: "Ancora 250 punti per Platino", percent: 75 }, store_credit: { amount: "12.50", currency: "EUR", text: "12,50 €" },
   rewards: [
     { id: "r1", name: "Sconto di 5 €", cost_text: "500 punti", value_text: "5 €", available: true, reason_text: "" },
     { id: "r2", name: "Spedizione gratuita", cost_text: "2000 punti", value_text: "", available: false, reason_text: "Ancora 750 punti" },
@@ -68,6 +68,7 @@ describe("customer account profile block", () => {
     for (const s of ["Oro", "Ancora 250 punti per Platino", "12,50 €", "Sconto di 5 €", "https://shop.example/?ref=AB12", "[pending]: 80"]) expect(text()).toContain(s);
     expect(text()).not.toContain("Spedizione gratuita"); // not available yet: only on the Rewards page
     expect(document.querySelector("s-link")!.getAttribute("href")).toBe("extension:rewards-page/");
+    expect(document.querySelector("s-progress")!.getAttribute("value")).toBe("75");
     expect(calls[0].url).toMatch(/\/ext\/customer-account\/summary\?locale=it$/);
     expect((calls[0].init.headers as Record<string, string>).Authorization).toBe("Bearer header.payload.sig");
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { parseOrderPoints, parsePosCustomer, parseSummary } from "../lib/contract";
-import { failureText, hides, orderView, posView, profileView, rewardRows, thankYouView } from "../lib/view";
+import { birthdayView, failureText, hides, orderView, posView, profileView, rewardRows, thankYouView } from "../lib/view";
 
 const fmt = (n: number) => new Intl.NumberFormat("de-DE").format(n);
 const summary = parseSummary({
@@ -32,6 +32,14 @@ describe("rewards page", () => {
   it("lists what can be taken first, the rest with the backend's reason", () => {
     const rows = rewardRows(summary);
     expect(rows.map((r) => [r.reward.id, r.canRedeem, r.note])).toEqual([["b", true, ""], ["a", false, "Noch 7.500 Punkte"]]);
+  });
+});
+
+describe("birthday section", () => {
+  it("asks with the program's invitation, shows a given birthday, and is absent without a birthday bonus", () => {
+    expect(birthdayView({ ...summary, birthday: { set: false, text: "Sagen Sie uns Ihren Geburtstag: 100 Punkte" } })).toEqual({ text: "Sagen Sie uns Ihren Geburtstag: 100 Punkte", ask: true });
+    expect(birthdayView({ ...summary, birthday: { set: true, text: "Ihr Geburtstag: 17. Mai" } })).toEqual({ text: "Ihr Geburtstag: 17. Mai", ask: false });
+    expect(birthdayView({ ...summary, birthday: { set: false, text: "" } })).toBeNull();
   });
 });
 

@@ -66,6 +66,7 @@ function ProfileBlock() {
               <s-text color="subdued">{t("tier")}</s-text>
               <s-badge>{v.tier.name}</s-badge>
             </s-stack>
+            {v.tier.percent !== null && <s-progress value={v.tier.percent} max={100} accessibilityLabel={v.tier.progress || v.tier.name} />}
             {v.tier.progress && <s-text>{v.tier.progress}</s-text>}
           </s-stack>
         )}

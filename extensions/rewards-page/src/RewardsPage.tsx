@@ -14,7 +14,7 @@ import { PATHS } from "../../lib/config";
 import { parseAny, parseRedemption, parseSummary, type Redemption, type Summary } from "../../lib/contract";
 import { useResult } from "../../lib/hooks";
 import { Attempts, birthdayValue } from "../../lib/redeem";
-import { failureText, profileView, rewardRows } from "../../lib/view";
+import { birthdayView, failureText, profileView, rewardRows } from "../../lib/view";
 
 export default async () => {
   render(<RewardsPage />, document.body);
@@ -78,6 +78,7 @@ function Balance({ summary }: { summary: Summary }) {
           <s-stack gap="small-200">
             <s-text color="subdued">{t("tier")}</s-text>
             <s-heading>{v.tier.name}</s-heading>
+            {v.tier.percent !== null && <s-progress value={v.tier.percent} max={100} accessibilityLabel={v.tier.progress || v.tier.name} />}
             {v.tier.progress && <s-text>{v.tier.progress}</s-text>}
           </s-stack>
         )}
@@ -195,12 +196,14 @@ function Birthday({ summary, locale, onSaved }: { summary: Summary; locale: stri
     }
   }
 
+  const view = birthdayView(summary);
+  if (!view && !saved) return null;
   return (
     <s-section heading={t("birthday")}>
       <s-stack gap="small-200">
-        {summary.birthday.text && <s-paragraph>{summary.birthday.text}</s-paragraph>}
+        {view?.text && <s-paragraph>{view.text}</s-paragraph>}
         {saved && <s-text tone="success">{t("birthday_saved")}</s-text>}
-        {!summary.birthday.set && !saved && (
+        {view?.ask && !saved && (
           <s-stack direction="inline" gap="base" alignItems="end">
             <s-date-field
               label={t("birthday_label")}
