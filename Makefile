@@ -36,12 +36,14 @@ test: $(VENV)/.installed-test ext-check
 # The Shopify UI extensions (extensions/, see extensions/README.md): the pinned npm packages
 # (`npm ci` from package.json and package-lock.json at the root, where Shopify CLI reads them),
 # `tsc --noEmit` over each extension, and their unit tests.
-# `make test` runs it first; where npm is not installed it says so and skips.
+# `make test` runs it first; without npm, or with a Node older than 20, it says so and skips.
 ext-check:
-	@if command -v npm >/dev/null 2>&1; then \
-		npm ci --no-audit --no-fund --loglevel=error && npm run --silent check; \
-	else \
+	@if ! command -v npm >/dev/null 2>&1; then \
 		echo "ext-check: npm is not installed: SKIPPED the Shopify extensions' type check and tests"; \
+	elif [ "$$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then \
+		echo "ext-check: Node $$(node --version) is older than 20: SKIPPED the Shopify extensions' type check and tests"; \
+	else \
+		npm ci --no-audit --no-fund --loglevel=error && npm run --silent check; \
 	fi
 
 # The theme app extension's copies of the widgets (extensions/loyalty-embed/assets/, served by
