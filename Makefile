@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 LOCK   := requirements.lock
 TOOLS  := .venv-tools
 
-.PHONY: run test test-fast lint bench clean lock upgrade messages
+.PHONY: run test test-fast lint bench clean lock upgrade messages ext-check extension-assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,28 @@ $(VENV)/.installed-test: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/loyalty demo
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test ext-check
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+# The Shopify UI extensions (extensions/, see extensions/README.md): the pinned npm packages
+# (`npm ci` from package.json and package-lock.json at the root, where Shopify CLI reads them),
+# `tsc --noEmit` over each extension, and their unit tests.
+# `make test` runs it first; without npm, or with a Node older than 20, it says so and skips.
+ext-check:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "ext-check: npm is not installed: SKIPPED the Shopify extensions' type check and tests"; \
+	elif [ "$$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then \
+		echo "ext-check: Node $$(node --version) is older than 20: SKIPPED the Shopify extensions' type check and tests"; \
+	else \
+		npm ci --no-audit --no-fund --loglevel=error && npm run --silent check; \
+	fi
+
+# The theme app extension's copies of the widgets (extensions/loyalty-embed/assets/, served by
+# Shopify's CDN): rebuilt from widgets/ and the launcher's texts in the catalogue. Run it after
+# changing either; tests/test_widget_assets.py fails while the shipped copies are stale.
+extension-assets: $(VENV)/.installed
+	$(BIN)/python -m plugin_app.http.assets
 
 test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m fast -q

@@ -3,7 +3,9 @@ right Content-Length), a year-long immutable cache on content-hashed URLs, a sho
 plain URL that themes and the WordPress plugin reference, and the launcher loading the panel by
 its hashed URL."""
 import gzip
+import json
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -75,17 +77,61 @@ def test_the_demo_store_loads_the_versioned_launcher(client, app):
     assert f'<script src="{assets.url("loyalty.js")}" async>' in page
 
 
-def test_the_shopify_embed_and_the_wordpress_plugin_reference_a_working_launcher(client):
-    liquid = (ROOT / "extensions" / "loyalty-embed" / "blocks" / "app-embed.liquid").read_text()
-    src = re.search(r'src="\{\{ block\.settings\.backend_url \}\}(/widgets/[^"]+)"', liquid).group(1)
+def test_the_wordpress_plugin_references_a_working_launcher(client):
     php = (ROOT / "connectors" / "woocommerce" / "wordpress" / "loyalty-widget.php").read_text()
     wp = re.search(r"\$backend \. '(/widgets/[^']+)'", php).group(1)
-    for path in (src, wp + "?ver=0.1.0"):  # wp_enqueue_script appends ?ver=<version>
-        r = client.get(path, headers=GZ)
-        assert r.status_code == 200 and r.headers["Cache-Control"] == "public, max-age=300", path
+    r = client.get(wp + "?ver=0.1.0", headers=GZ)  # wp_enqueue_script appends ?ver=<version>
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "public, max-age=300"
     # the plugin passes the backend origin; panel.js adds /storefront/v1/ (once)
     assert re.search(r"'api' => \$backend,", php)
     assert '+ "/storefront/v1/" + path' in (ROOT / "widgets" / "panel.js").read_text()
+
+
+def test_the_shopify_embed_loads_the_launcher_from_its_own_assets_and_asks_for_no_backend_url():
+    """The theme app extension ships the launcher and the panel in assets/ (Shopify's CDN,
+    `asset_url`); every request goes through the app proxy; the merchant types no URL."""
+    ext = ROOT / "extensions" / "loyalty-embed"
+    liquid = (ext / "blocks" / "app-embed.liquid").read_text()
+    assert "src=\"{{ 'loyalty.js' | asset_url }}\"" in liquid and "/widgets/" not in liquid
+    schema = json.loads(re.search(r"{% schema %}(.*){% endschema %}", liquid, re.S).group(1))
+    assert not [s for s in schema["settings"] if s["type"] in ("text", "url") and "url" in s["id"] and s["id"] != "join_url"]
+    assert "backend_url" not in liquid
+    for locale in ext.glob("locales/*.json"):
+        assert "backend_url" not in locale.read_text()
+    # the proxy the embed speaks through is the one shopify.app.toml declares
+    app = (ROOT / "shopify.app.toml").read_text()
+    prefix = re.search(r'^prefix = "([^"]+)"', app, re.M).group(1)
+    subpath = re.search(r'^subpath = "([^"]+)"', app, re.M).group(1)
+    assert f'data-proxy="/{prefix}/{subpath}"' in liquid
+    # no origin of the backend anywhere in what ships to the storefront
+    host = re.search(r'^url = "https://([^/"]+)', app, re.M).group(1)
+    for path in [*ext.glob("blocks/*.liquid"), *ext.glob("assets/*")]:
+        assert host not in path.read_text(), path
+
+
+def test_the_shipped_extension_assets_are_what_the_build_makes():
+    """extensions/loyalty-embed/assets/ is built from widgets/ (`make extension-assets`): a change
+    to a widget, or to the launcher's texts in the catalogue, without re-running it fails here."""
+    built = assets.extension_assets()
+    shipped = {p.name: p.read_bytes() for p in assets.EXTENSION_ASSETS.iterdir()}
+    assert set(shipped) == set(built) == {"loyalty.js", "panel.js"}
+    for name in built:
+        assert shipped[name] == built[name], f"{name} is stale: run `make extension-assets`"
+    launcher = built["loyalty.js"].decode()
+    # the launcher carries the texts and loads the panel from beside itself on the CDN
+    assert '"it":{"launcher":"Premi"' in launcher and assets.TEXTS_MARK not in launcher
+    assert 's.src = assets + /*@versioned*/"panel.js";' in launcher
+    assert built["panel.js"].endswith((ROOT / "widgets" / "panel.js").read_bytes())
+    for name, most in (("loyalty.js", 2500), ("panel.js", 12_000)):  # as on the wire from the backend
+        assert len(gzip.compress(built[name], 9)) <= most, name
+
+
+def test_the_extension_asset_build_writes_only_what_changed(tmp_path):
+    assert sorted(p.name for p in assets.write_extension_assets(tmp_path)) == ["loyalty.js", "panel.js"]
+    assert assets.write_extension_assets(tmp_path) == []
+    (tmp_path / "panel.js").write_text("stale")
+    assert [p.name for p in assets.write_extension_assets(tmp_path)] == ["panel.js"]
+    assert (tmp_path / "panel.js").read_bytes() == assets.extension_assets()["panel.js"]
 
 
 def test_sizes_on_the_wire(client):
@@ -112,3 +158,87 @@ def test_in_a_browser_the_panel_arrives_gzipped_from_its_versioned_url(browser, 
     assert headers["content-encoding"] == "gzip" and "immutable" in headers["cache-control"]
     assert not errors
     ctx.close()
+
+
+def _rendered_embed(cdn_src: str, lang: str) -> str:
+    """The app embed's <script> tag as Shopify renders it: asset_url, the storefront's language,
+    each setting's default from the block's schema."""
+    liquid = (ROOT / "extensions" / "loyalty-embed" / "blocks" / "app-embed.liquid").read_text()
+    defaults = {s["id"]: s.get("default", "") for s in
+                json.loads(re.search(r"{% schema %}(.*){% endschema %}", liquid, re.S).group(1))["settings"]}
+    tag = re.search(r"<script\b.*?</script>", re.sub(r"{% comment %}.*?{% endcomment %}", "", liquid, flags=re.S), re.S).group(0)
+    tag = tag.replace("{{ 'loyalty.js' | asset_url }}", cdn_src).replace("{{ request.locale.iso_code }}", lang)
+    tag = re.sub(r'data-join-url="[^"]*{% endif %}"', 'data-join-url="/account/register"', tag)
+    tag = re.sub(r"{{ block\.settings\.(\w+)(?: \| escape)? }}", lambda m: str(defaults[m.group(1)]), tag)
+    assert "{{" not in tag and "{%" not in tag, tag
+    return tag
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed")
+def test_in_a_browser_the_embed_from_shopifys_cdn_speaks_only_through_the_app_proxy(browser, clean_db):
+    """Shopify stood in by request routes: the storefront page renders the app embed, the CDN
+    serves the extension's assets/, and the app proxy (/apps/loyalty on the shop's domain) signs
+    each request and forwards it to the backend's /proxy. The shopper sees their own balance,
+    and the page never calls the backend's origin itself."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    import httpx
+
+    from werkzeug.serving import make_server
+
+    from plugin_app import create_app
+
+    from . import shopify_standin as S
+    from .conftest import ENCRYPTION_KEY
+
+    secret = "shpss_embed_app_secret_long_enough_00000"
+    app = create_app({"database_url": clean_db, "jobs_mode": "eager", "encryption_keys": (ENCRYPTION_KEY,),
+                      "app_url": "https://loyalty.example", "shopify_api_secret": secret, "shopify_api_key": "k"})
+    rt = app.extensions["loyalty"]
+    shop, _ = rt.shops.register("shopify", S.DOMAIN, credentials={"access_token": "shpat_standin", "api_secret": secret})
+    member, _ = rt.members.enrol(shop.id, "73")
+    rt.ledger.earn(shop.id, member.id, "points", 4321, key="seed", source="order", reason="seed")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    backend = f"http://127.0.0.1:{server.server_port}"
+    storefront = f"https://{S.DOMAIN}"
+    cdn = "https://cdn.shopify.com/extensions/0195-loyalty/1.4.0/assets/"
+    page_html = f"<!doctype html><html lang='it'><head><title>Shop</title></head><body><h1>Negozio</h1>{_rendered_embed(cdn + 'loyalty.js?v=1733', 'it')}</body></html>"
+    asked, proxied, errors = [], [], []
+
+    def from_cdn(route):
+        name = urlsplit(route.request.url).path.rsplit("/", 1)[-1]
+        route.fulfill(status=200, content_type="text/javascript", body=(assets.EXTENSION_ASSETS / name).read_bytes())
+
+    def app_proxy(route):
+        url = urlsplit(route.request.url)
+        rest = url.path[len("/apps/loyalty"):]
+        query = S.proxy_query(secret, customer="73", **dict(parse_qsl(url.query)))
+        proxied.append(rest)
+        forwarded = httpx.request(route.request.method, f"{backend}/proxy{rest}?{query}",
+                                  content=route.request.post_data_buffer,
+                                  headers={"Content-Type": route.request.headers.get("content-type", "application/json")})
+        route.fulfill(status=forwarded.status_code, body=forwarded.content,
+                      headers={"Content-Type": forwarded.headers.get("content-type", "application/json")})
+
+    ctx = browser.new_context()
+    try:
+        pg = ctx.new_page()
+        pg.on("request", lambda r: asked.append(r.url))
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.route(f"{storefront}/", lambda route: route.fulfill(status=200, content_type="text/html", body=page_html))
+        pg.route("https://cdn.shopify.com/**", from_cdn)
+        pg.route(f"{storefront}/apps/loyalty/**", app_proxy)
+        pg.goto(f"{storefront}/")
+        pg.wait_for_selector("[data-loyalty=launcher] >> button")
+        pg.locator("[data-loyalty=launcher] >> button").first.click()
+        pg.wait_for_function("() => /4[.,]?321/.test(document.querySelector('[data-loyalty=launcher]').shadowRoot.textContent)")
+        assert not errors, errors
+        assert cdn + "panel.js" in asked  # the panel comes from beside the launcher on the CDN
+        assert proxied and all(p.startswith("/") for p in proxied)
+        own = [u for u in asked if not (u.startswith(storefront + "/") or u.startswith("https://cdn.shopify.com/"))]
+        assert own == [], own  # nothing from the page to the backend's origin
+    finally:
+        ctx.close()
+        server.shutdown()
+        rt.close()

@@ -15,7 +15,14 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-WIDGETS = Path(__file__).resolve().parent.parent.parent / "widgets"
+ROOT = Path(__file__).resolve().parent.parent.parent
+WIDGETS = ROOT / "widgets"
+# The Shopify theme app extension ships its own copies of the launcher and the panel in its
+# assets/ folder (served by Shopify's CDN, so the embed needs no backend URL): built from widgets/
+# by `make extension-assets` (`python -m plugin_app.http.assets`), checked equal by a test.
+EXTENSION_ASSETS = ROOT / "extensions" / "loyalty-embed" / "assets"
+EXTENSION_FILES = ("loyalty.js", "panel.js")
+EXTENSION_HEADER = ("/* Built from widgets/{name} by `make extension-assets`: edit that file, then run it. */\n")
 TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
 NAME = re.compile(r"^(?P<stem>[a-z0-9_-]{1,40})(?:\.(?P<hash>[0-9a-f]{12}))?\.(?P<ext>js|css)$")
 # In loyalty.js, the panel's name; served with the versioned name in its place.
@@ -102,3 +109,32 @@ def find(requested: str) -> tuple[Asset, bool] | None:
 def url(name: str) -> str:
     """The versioned path of a widget file, e.g. /widgets/loyalty.3f2a9c0d1b7e.js."""
     return f"/widgets/{table()[name].versioned}"
+
+
+def extension_assets(folder: Path = WIDGETS) -> dict[str, bytes]:
+    """The theme app extension's copies: the launcher with the bootstrap texts written in, as
+    served, but naming the panel by its plain name; Shopify's CDN serves each extension version
+    from its own path, so the panel beside it is already versioned."""
+    out = {}
+    for name in EXTENSION_FILES:
+        raw = served(name, (folder / name).read_bytes(), {})
+        out[name] = EXTENSION_HEADER.format(name=name).encode() + raw
+    return out
+
+
+def write_extension_assets(target: Path = EXTENSION_ASSETS) -> list[Path]:
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in extension_assets().items():
+        path = target / name
+        if not path.exists() or path.read_bytes() != data:
+            path.write_bytes(data)
+            written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    import sys
+
+    for path in write_extension_assets(Path(sys.argv[1]) if len(sys.argv) > 1 else EXTENSION_ASSETS):
+        print(f"wrote {path}")
