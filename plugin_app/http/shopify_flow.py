@@ -60,22 +60,27 @@ def _json(body: bytes):
         return None, error_response(400, "invalid_json", "the body must be a JSON object")
 
 
-@bp.post("/actions/<action>")
-@api(summary="Shopify Flow action runtime URL (add points, add store credit, set tier, record an action)",
-     tags=["webhooks"], errors=(400, 401, 409, 413, 422))
-def flow_action(action: str):
+def _handle(require_shop: bool, run):
+    """A Flow request: the raw body verified (before anything parses it), then read as JSON and
+    handed to `run(shop domain, parsed body)`; a mismatch the service finds is a 401."""
     body = request.get_data(cache=False)  # raw bytes; 413 past MAX_CONTENT_LENGTH
-    domain, refused = _verified(body, require_shop=True)
+    domain, refused = _verified(body, require_shop=require_shop)
     if refused is not None:
         return refused
     parsed, refused = _json(body)
     if refused is not None:
         return refused
     try:
-        result = current_app.extensions["loyalty"].flow_actions.run(action, domain, parsed)
+        return jsonify(run(domain, parsed))
     except PermissionError as exc:
         return error_response(401, "unauthorized", str(exc))
-    return jsonify(result)
+
+
+@bp.post("/actions/<action>")
+@api(summary="Shopify Flow action runtime URL (add points, add store credit, set tier, record an action)",
+     tags=["webhooks"], errors=(400, 401, 409, 413, 422))
+def flow_action(action: str):
+    return _handle(True, lambda domain, parsed: current_app.extensions["loyalty"].flow_actions.run(action, domain, parsed))
 
 
 @bp.post("/lifecycle")
@@ -84,15 +89,4 @@ def flow_action(action: str):
 def flow_lifecycle():
     """200 whenever the callback is Shopify's and readable (Flow refuses to enable a workflow
     otherwise), whether or not it names a trigger and shop we know."""
-    body = request.get_data(cache=False)
-    domain, refused = _verified(body, require_shop=False)
-    if refused is not None:
-        return refused
-    parsed, refused = _json(body)
-    if refused is not None:
-        return refused
-    try:
-        result = current_app.extensions["loyalty"].flow_lifecycle.report(domain, parsed)
-    except PermissionError as exc:
-        return error_response(401, "unauthorized", str(exc))
-    return jsonify(result)
+    return _handle(False, lambda domain, parsed: current_app.extensions["loyalty"].flow_lifecycle.report(domain, parsed))
