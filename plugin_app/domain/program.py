@@ -162,14 +162,39 @@ class Tier:
     cashback_rate: Decimal | None = None  # percent; None: the program's rate
     entry_reward_points: int = 0
     perks: list[str] = field(default_factory=list)
+    # Shopper-facing texts per language ('it' -> text); the default `name` stays the tier's identity
+    # (stored on members, named by reward restrictions and the API), these only change what is shown.
+    names: dict[str, str] = field(default_factory=dict)
+    perks_i18n: dict[str, list[str]] = field(default_factory=dict)  # 'it' -> the perks in that language
 
     def __post_init__(self) -> None:
+        import re
+
         _check(0 < len(self.name.strip()) <= 40, "name", "must be 1 to 40 characters")
+        for lang, text in self.names.items():
+            _check(re.fullmatch(r"[a-z]{2}", lang) is not None, "names", f"{lang!r}: a language code like it or de")
+            _check(isinstance(text, str) and len(text.strip()) <= 40, "names",
+                   f"{lang}: a name is at most 40 characters")
+        for lang, perks in self.perks_i18n.items():
+            _check(re.fullmatch(r"[a-z]{2}", lang) is not None, "perks_i18n",
+                   f"{lang!r}: a language code like it or de")
+            _check(all(isinstance(p, str) and len(p.strip()) <= 200 for p in perks), "perks_i18n",
+                   f"{lang}: a perk is at most 200 characters")
         _check(self.threshold >= 0, "threshold", "must not be negative")
         _check(Decimal(0) < self.earn_multiplier <= Decimal(100), "earn_multiplier", "must be above 0 and at most 100")
         _check(self.cashback_rate is None or Decimal(0) <= self.cashback_rate <= Decimal(100),
                "cashback_rate", "is a percentage between 0 and 100")
         _check(0 <= self.entry_reward_points <= 1_000_000, "entry_reward_points", "must be 0 to 1000000")
+
+    def name_for(self, locale: str | None) -> str:
+        """The tier's name in the reader's language ('it'), else the default `name`."""
+        text = self.names.get((locale or "")[:2].lower(), "").strip()
+        return text or self.name
+
+    def perks_for(self, locale: str | None) -> list[str]:
+        """The perks in the reader's language when the merchant wrote them, else the default `perks`."""
+        perks = [p for p in self.perks_i18n.get((locale or "")[:2].lower(), []) if p.strip()]
+        return perks or list(self.perks)
 
 
 def _default_tiers() -> list[Tier]:

@@ -15,8 +15,10 @@ finds it; the translations are in the `shopper` catalogue.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..domain.reasons import NOTE, Reason
 from ..i18n import Translator, translator
@@ -31,6 +33,32 @@ def reason(*codes: str):
             REASONS[code] = fn
         return fn
     return register
+
+
+# -- tier names in the reader's language --------------------------------------------------------
+# Reasons keep a tier's identity (its default name); a caller that knows the program and the
+# reader's language maps them to the names the merchant wrote for that language:
+#     with tier_labels(tier_label_map(program, "it")): explain(entry, translator("it"))
+_TIER_LABELS: ContextVar[dict[str, str]] = ContextVar("tier_labels", default={})
+
+
+def tier_label_map(program: Any, locale: str | None) -> dict[str, str]:
+    """Default tier name -> its name in `locale`, for the program's tiers."""
+    return {lvl.name: lvl.name_for(locale) for lvl in program.tiers.levels}
+
+
+@contextmanager
+def tier_labels(labels: dict[str, str]) -> Iterator[None]:
+    token = _TIER_LABELS.set(dict(labels))
+    try:
+        yield
+    finally:
+        _TIER_LABELS.reset(token)
+
+
+def _tier(value: Any) -> str:
+    name = str(value or "")
+    return _TIER_LABELS.get().get(name, name)
 
 
 # -- parameter formats ------------------------------------------------------------------------
@@ -141,7 +169,7 @@ def _action(t, p, detail):
 
 @reason("tier.entry")
 def _tier_entry(t, p, detail):
-    return t.gettext("Welcome to %(tier)s", tier=p.get("tier", ""))
+    return t.gettext("Welcome to %(tier)s", tier=_tier(p.get("tier")))
 
 
 @reason("referral.reward")
@@ -237,7 +265,7 @@ def _earn_base(t, p, detail):
 
 @reason("earn.tier")
 def _earn_tier(t, p, detail):
-    return t.gettext("%(tier)s tier ×%(factor)s", tier=p.get("tier", ""), factor=_number(t, p.get("factor", 1)))
+    return t.gettext("%(tier)s tier ×%(factor)s", tier=_tier(p.get("tier")), factor=_number(t, p.get("factor", 1)))
 
 
 @reason("earn.campaign")
@@ -295,7 +323,7 @@ def _cashback_base(t, p, detail):
 @reason("cashback.tier")
 def _cashback_tier(t, p, detail):
     return t.gettext("%(rate)s %(tier)s cashback on %(base)s", rate=t.rate(p.get("rate", 0)),
-                     tier=p.get("tier", ""), base=_money(t, p.get("base")))
+                     tier=_tier(p.get("tier")), base=_money(t, p.get("base")))
 
 
 @reason("cashback.boost")
@@ -318,7 +346,7 @@ def _reward_unavailable(t, p, detail):
 
 @reason("reward.tiers")
 def _reward_tiers(t, p, detail):
-    tiers = [str(x) for x in p.get("tiers") or []]
+    tiers = [_tier(x) for x in p.get("tiers") or []]
     return t.gettext("Only for members at %(tiers)s", tiers=", ".join(tiers))
 
 

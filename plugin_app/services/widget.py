@@ -15,7 +15,7 @@ from ..storage.db import Database
 from ..storage.repos import MembersRepo
 from ..storage.widget_repo import WidgetRepo
 from ..domain.reasons import Reason
-from .explain import explain, render
+from .explain import explain, render, tier_label_map, tier_labels
 from .program import Programs
 from .tiers import TierService
 from .widget_texts import Texts, shopper_locale
@@ -70,7 +70,8 @@ def program_view(program, currency: str, locale: str | None = None) -> dict:
                      "percent": plain(r.percent) if r.percent is not None else None, "tiers": r.tiers,
                      "value_text": _reward_value(T, r, currency), "cost_text": T("reward_cost", n=r.points_cost)}
                     for r in program.rewards if r.enabled],
-        "tiers": [{"name": lvl.name, "threshold": plain(lvl.threshold), "perks": lvl.perks}
+        "tiers": [{"name": lvl.name, "label": lvl.name_for(lang), "threshold": plain(lvl.threshold),
+                   "perks": lvl.perks_for(lang)}
                   for lvl in program.tiers.levels] if program.tiers.enabled else [],
     }
 
@@ -143,6 +144,11 @@ class WidgetService:
         out = {"program": program_view(program, shop.currency, lang), "member": None}
         if not customer_id:
             return out
+        # Tier names in the reasons (activity lines, reward status) read in the shopper's language.
+        with tier_labels(tier_label_map(program, lang)):
+            return self._member_summary(shop, customer_id, program, lang, out)
+
+    def _member_summary(self, shop, customer_id: str, program, lang: str, out: dict) -> dict:
         now = self.clock.now()
         tz = ZoneInfo(program.timezone)
         # A plain reading connection, not a unit of work: one round trip per query (hot path).
@@ -169,15 +175,19 @@ class WidgetService:
                 next_text = T("top_tier")
             elif points_basis:
                 missing = int(max(Decimal(0), at.next.threshold - value))
-                next_text = T("to_next", n=missing, tier=at.next.name)
+                next_text = T("to_next", n=missing, tier=at.next.name_for(lang))
             else:
                 next_text = T("to_next_money", amount=t.money(max(Decimal(0), at.next.threshold - value), cur),
-                              tier=at.next.name)
+                              tier=at.next.name_for(lang))
             pct = 100 if at.next is None or not at.next.threshold else \
                 int(min(Decimal(100), 100 * value / at.next.threshold))
-            tier = {"name": at.tier.name, "value": plain(value), "next": at.next.name if at.next else None,
+            # `name`/`next` stay the tiers' identities (what rewards' `tiers` name); `label`,
+            # `next_label`, the perks and the texts are in the shopper's language.
+            tier = {"name": at.tier.name, "label": at.tier.name_for(lang), "value": plain(value),
+                    "next": at.next.name if at.next else None,
+                    "next_label": at.next.name_for(lang) if at.next else None,
                     "next_threshold": plain(at.next.threshold) if at.next else None,
-                    "perks": at.tier.perks, "percent": pct, "text": T("tier", tier=at.tier.name),
+                    "perks": at.tier.perks_for(lang), "percent": pct, "text": T("tier", tier=at.tier.name_for(lang)),
                     "next_text": next_text}
         code = m.code or self.referrals.code_for(shop.id, m.id)
         base = shop.domain if "://" in shop.domain else f"https://{shop.domain}"
