@@ -85,7 +85,7 @@ class ExtensionViews:
             "member": m is not None, "locale": lang,
             "points": points, "points_text": t.number(points),
             "pending_points": m["pending_points"] if m else 0, "pending_text": (m or {}).get("pending_text"),
-            "tier": {"name": tier["name"], "text": tier["text"], "progress_text": tier["next_text"],
+            "tier": {"name": tier["label"], "id": tier["name"], "text": tier["text"], "progress_text": tier["next_text"],
                      "percent": tier["percent"]} if tier else None,
             "store_credit": {**credit.to_json(), "text": t.money(credit.amount, cur)},
             "expiring_text": ((m or {}).get("expiring") or {}).get("text"),
@@ -264,7 +264,8 @@ class ExtensionViews:
         tier = m["tier"]
         return {"locale": lang, "customer_id": customer_id, "points": m["points"], "points_text": t.number(m["points"]),
                 "pending_points": m["pending_points"],
-                "tier": {"name": tier["name"], "text": tier["text"], "progress_text": tier["next_text"]} if tier else None,
+                "tier": {"name": tier["label"], "id": tier["name"], "text": tier["text"],
+                         "progress_text": tier["next_text"]} if tier else None,
                 "store_credit": {**credit.to_json(), "text": t.money(credit.amount, shop.currency)},
                 "rewards": [self._pos_reward(r, lang, m["rewards"].get(r.id), T) for r in program.rewards if r.enabled]}
 

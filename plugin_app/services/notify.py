@@ -210,8 +210,8 @@ class Notifier:
                 "points": t.number(points) if points not in (None, "") else "",
                 "balance": t.number(int(bal.points) if bal is not None else 0),
                 "amount": (t.money(amount, currency) if not points_asset else t.number(amount)) if amount else "",
-                "reward": self._reward(t, payload, currency, program), "tier": payload.get("to") or member.tier or "",
-                "previous_tier": payload.get("from") or "",
+                "reward": self._reward(t, payload, currency, program), "tier": _tier_label(program, payload.get("to") or member.tier or "", t.locale),
+                "previous_tier": _tier_label(program, payload.get("from") or "", t.locale),
                 "date": t.date(_local(expires, program.timezone)) if expires else "",
                 "days": t.number(payload["days"]) if payload.get("days") is not None else "",
                 "order": payload.get("order_id", ""),
@@ -255,7 +255,7 @@ class Notifier:
         currency = shop.currency if shop else "EUR"
         return {"name": "Ada", "shop": (shop.name or shop.domain) if shop else "", "points": t.number(120),
                 "balance": t.number(570), "reward": t.gettext("%(amount)s off your order", amount=t.money("5", currency)),
-                "amount": t.money("6.00", currency), "tier": "Silver", "previous_tier": "Gold",
+                "amount": t.money("6.00", currency), "tier": _tier_label(program, "Silver", lang), "previous_tier": _tier_label(program, "Gold", lang),
                 "date": t.date(_local(self.clock.now() + timedelta(days=7), program.timezone)),
                 "days": t.number(7), "order": "#1001", "unsubscribe_url": f"{self.app_url}/u/preview"}
 
@@ -443,3 +443,9 @@ def _reason(exc: Exception) -> str:
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
+
+def _tier_label(program, name: str, locale: str | None) -> str:
+    """A tier (by its identity, the default name) as the reader's language names it; a tier the
+    program no longer has keeps the name it had."""
+    tier = program.tiers.by_name(name) if program is not None and name else None
+    return tier.name_for(locale) if tier is not None else name
