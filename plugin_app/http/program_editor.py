@@ -139,6 +139,8 @@ FIELDS: dict[str, F] = {
     "tiers.levels.*.cashback_rate": F(N_("Cashback rate"), N_("Empty: the program's rate."), "optdecimal", "percent"),
     "tiers.levels.*.entry_reward_points": F(N_("Bonus points on reaching it"), "", "int", "points"),
     "tiers.levels.*.perks": F(N_("Perks shown to customers"), N_("One per line."), "lines"),
+    "tiers.levels.*.names": F(N_("Name in other languages"), N_("Empty: the name above."), "text"),
+    "tiers.levels.*.perks_i18n": F(N_("Perks in other languages"), N_("One per line. Empty: the perks above."), "lines"),
     # referrals
     "referrals.enabled": F(N_("Referrals are on"), "", "bool"),
     "referrals.remember_days": F(N_("A visit through a link counts for"), "", "int", "days"),
@@ -267,7 +269,8 @@ def pattern(path: str) -> str:
     out = []
     for i, p in enumerate(parts):
         prev = ".".join(out)
-        out.append("*" if p.isdigit() or prev in ("actions.custom", "widget.texts", "rewards.*.names") else p)
+        out.append("*" if p.isdigit() or prev in ("actions.custom", "widget.texts", "rewards.*.names",
+                                                               "tiers.levels.*.names", "tiers.levels.*.perks_i18n") else p)
     return ".".join(out)
 
 
@@ -288,11 +291,17 @@ def spec(path: str) -> F | None:
             return FIELDS[tail]
     if len(parts) >= 3 and parts[:2] == ["rewards", "*"] and parts[2] == "names":
         return FIELDS["rewards.*.names"]
+    if len(parts) == 5 and parts[:3] == ["tiers", "levels", "*"] and parts[3] in ("names", "perks_i18n"):
+        return FIELDS[f"tiers.levels.*.{parts[3]}"]
     return None
 
 
 def has_reward_names() -> bool:
     return "names" in P.Reward.__dataclass_fields__
+
+
+def has_tier_names() -> bool:
+    return "names" in P.Tier.__dataclass_fields__
 
 
 # -- the document as the form sees it -----------------------------------------------------
@@ -450,6 +459,11 @@ def read(page: str, form, document: dict) -> tuple[dict, dict[str, str]]:
         for reward in doc.get("rewards", []):
             if isinstance(reward.get("names"), dict):
                 reward["names"] = {k: v for k, v in reward["names"].items() if v}
+    if "tiers" in owned and has_tier_names():  # a language left empty shows the default
+        for level in (doc.get("tiers") or {}).get("levels") or []:
+            for key in ("names", "perks_i18n"):
+                if isinstance(level.get(key), dict):
+                    level[key] = {k: v for k, v in level[key].items() if v}
     return doc, problems
 
 

@@ -84,6 +84,7 @@ def _edit(page: str, template: str, **extra):
     ctx = dict(form=form, page=page, version=version, saved=saved, conflict=conflict, preview=preview,
                changes=changes, examples=_examples(page, program, shop.currency), currency=shop.currency,
                program=program, reward_languages=[c for c in i18n.LOCALES if c != i18n.DEFAULT] if E.has_reward_names() else [],
+               tier_languages=[c for c in i18n.LOCALES if c != i18n.DEFAULT] if E.has_tier_names() else [],
                language_name=lambda code: i18n.current().language(code).capitalize(), preview_lines=E.preview_lines, **extra)
     title = i18n.current().gettext(E.PAGE_TITLES[page])
     html = render(template, page, title, **ctx, leftovers=[])
