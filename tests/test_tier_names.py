@@ -1,0 +1,34 @@
+"""Tier names (and perks) per language reach the shopper: the panel's /me, the customer-account
+summary. The stored tier stays the default name."""
+from plugin_app.services import identity
+
+from .factories import use_program
+from .test_shopify_extensions_backend import CUSTOMER, env, send, token  # noqa: F401 (the fixture)
+
+LEVELS = [{"name": "Bronze", "threshold": "0", "names": {"it": "Bronzo"}, "perks": ["Birthday gift"],
+           "perks_i18n": {"it": ["Regalo di compleanno"]}},
+          {"name": "Silver", "threshold": "500", "names": {"it": "Argento"}}]
+
+
+def test_the_panel_names_the_tier_in_italian(env):
+    use_program(env.rt, env.shop, tiers={"levels": LEVELS})
+    head = {"Authorization": f"Bearer {identity.sign(env.shop.id, str(CUSTOMER), env.rt.shops.widget_secret(env.shop.id))}"}
+    url = f"/storefront/v1/me?shop={env.shop.widget_key}"
+    it = env.client.get(url + "&locale=it", headers=head).get_json()
+    tier = it["member"]["tier"]
+    assert tier["name"] == "Bronze" and tier["label"] == "Bronzo"  # identity kept, Italian shown
+    assert "Bronzo" in tier["text"] and "Argento" in tier["next_text"] and "Silver" not in tier["next_text"]
+    assert tier["perks"] == ["Regalo di compleanno"]
+    assert [t["label"] for t in it["program"]["tiers"]] == ["Bronzo", "Argento"]
+    en = env.client.get(url + "&locale=en", headers=head).get_json()["member"]["tier"]
+    assert en["label"] == "Bronze" and "Silver" in en["next_text"] and en["perks"] == ["Birthday gift"]
+    assert env.rt.members.get(env.shop.id, env.member.id)[0].tier in (None, "Bronze")  # what is stored
+
+
+def test_the_customer_account_summary_names_the_tier_in_italian(env):
+    use_program(env.rt, env.shop, tiers={"levels": LEVELS})
+    body = send(env, "GET", "/ext/customer-account/summary?locale=it-IT", token()).get_json()
+    assert body["tier"]["name"] == "Bronzo" and body["tier"]["id"] == "Bronze"
+    assert "Argento" in body["tier"]["progress_text"]
+    body = send(env, "GET", "/ext/customer-account/summary?locale=en", token()).get_json()
+    assert body["tier"]["name"] == "Bronze"
