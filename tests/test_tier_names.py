@@ -3,6 +3,7 @@ summary. The stored tier stays the default name."""
 from plugin_app.services import identity
 
 from .factories import use_program
+from .test_notifications import deliver, rt, smtp, subject  # noqa: F401 (fixtures)
 from .test_shopify_extensions_backend import CUSTOMER, env, send, token  # noqa: F401 (the fixture)
 
 LEVELS = [{"name": "Bronze", "threshold": "0", "names": {"it": "Bronzo"}, "perks": ["Birthday gift"],
@@ -32,3 +33,23 @@ def test_the_customer_account_summary_names_the_tier_in_italian(env):
     assert "Argento" in body["tier"]["progress_text"]
     body = send(env, "GET", "/ext/customer-account/summary?locale=en", token()).get_json()
     assert body["tier"]["name"] == "Bronze"
+
+
+def test_the_tier_reached_email_names_the_tier_in_italian(rt, clock, smtp):  # noqa: F811
+    from . import factories as F
+
+    shop = F.shop(rt, domain="negozio-tier.example", currency="EUR", name="Il Negozio")
+    F.use_program(rt, shop, widget={"locale": "it"}, tiers={"levels": LEVELS})
+    member = F.member(rt, shop, "c1", email="ada@example.com", name="Ada Lovelace")
+    for n, points in enumerate((0, 610)):  # Bronze on joining (no e-mail), then Silver
+        if points:
+            rt.ledger.earn(shop.id, member.id, "points", points, key=f"o{n}", source="order", reason="order")
+        with rt.db.uow(shop.id) as uow:
+            pv = rt.programs.current(shop.id)
+            rt.tiers.evaluate(uow, member.id, pv.program, pv.version, why="test")
+    deliver(rt, clock, rounds=2)
+    tier_mails = [m for _, m in smtp.messages if "Argento" in subject(m)]
+    assert len(tier_mails) == 1, [subject(m) for _, m in smtp.messages]
+    body = tier_mails[0].get_body(("plain",)).get_content()
+    assert "Argento" in body and "Silver" not in body and "Silver" not in subject(tier_mails[0])
+    assert rt.members.get(shop.id, member.id)[0].tier == "Silver"  # the identity is what is stored
