@@ -1,5 +1,7 @@
 """Tier names (and perks) per language reach the shopper: the panel's /me, the customer-account
 summary. The stored tier stays the default name."""
+import re
+
 from plugin_app.services import identity
 
 from .factories import use_program
@@ -53,3 +55,31 @@ def test_the_tier_reached_email_names_the_tier_in_italian(rt, clock, smtp):  # n
     body = tier_mails[0].get_body(("plain",)).get_content()
     assert "Argento" in body and "Silver" not in body and "Silver" not in subject(tier_mails[0])
     assert rt.members.get(shop.id, member.id)[0].tier == "Silver"  # the identity is what is stored
+
+
+def test_the_admin_tiers_page_round_trips_names_and_perks_per_language(client):
+    from plugin_app.services.program import dump
+
+    from .test_admin_forms import post
+
+    rt = client.application.extensions["loyalty"]
+    shop, key = rt.shops.register("demo", "tier-names.example", currency="EUR")
+    client.post("/admin/login", data={"key": key})
+    doc = dump(rt.programs.current(shop.id).program)
+    doc["tiers"]["levels"][1].update(names={"it": "Argento", "de": "Silber"}, perks=["Free shipping"],
+                                     perks_i18n={"it": ["Spedizione gratuita", "Regalo"]})
+    rt.programs.put(shop.id, doc, author="t")
+    before = dump(rt.programs.current(shop.id).program)
+    page = client.get("/admin/tiers").data.decode()
+    assert re.search(r'name="tiers.levels.1.names.it"[^>]*value="Argento"', page)
+    assert re.search(r'name="tiers.levels.1.perks_i18n.it"[^>]*>Spedizione gratuita\nRegalo<', page)
+    html = post(client, "tiers", extra=[("action", "save")])
+    assert "Saved as version" in html, html[-2000:]
+    assert dump(rt.programs.current(shop.id).program) == before  # unchanged through the form
+    html = post(client, "tiers", {"tiers.levels.2.names.fr": "Or", "tiers.levels.1.names.de": "",
+                                  "tiers.levels.1.perks_i18n.es": "Envío gratis\n\n"}, [("action", "save")])
+    assert "Saved as version" in html, html[-2000:]
+    levels = rt.programs.current(shop.id).program.tiers.levels
+    assert levels[2].names == {"fr": "Or"} and levels[2].name == "Gold"
+    assert levels[1].names == {"it": "Argento"}  # emptied: the default again
+    assert levels[1].perks_i18n == {"it": ["Spedizione gratuita", "Regalo"], "es": ["Envío gratis"]}
