@@ -132,7 +132,7 @@ def test_the_merchant_sets_up_the_seed_example_without_json(browser, merchant): 
     expected["rewards"] = [dump(parse({"rewards": [{"id": "5-off-your-order", "name": "€5 off your order", "type": "fixed_amount",
                                                     "points_cost": 100, "amount": "5"}]}))["rewards"][0]]
     expected["tiers"]["levels"] = [{"name": n, "threshold": t, "earn_multiplier": m, "cashback_rate": None,
-                                    "entry_reward_points": 0, "perks": []}
+                                    "entry_reward_points": 0, "perks": [], "names": {}, "perks_i18n": {}}
                                    for n, t, m in [("Bronze", "0", "1"), ("Silver", "500", "1.25"), ("Gold", "1500", "1.5")]]
     expected["cashback"].update(enabled=True, rate="5")
     expected["campaigns"] = [{"name": "Birthday double points", "factor": "2", "kind": "birthday", "window": None,
