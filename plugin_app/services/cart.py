@@ -32,7 +32,7 @@ from ..storage.uow import UnitOfWork
 from ..domain.member_events import RedemptionFlagged, RewardRedeemed
 from .ledger import Ledger
 from .members import Members
-from .explain import render
+from .explain import render, tier_label_map, tier_labels
 from .program import Programs
 from .widget_texts import Texts, shopper_locale
 from .tiers import TierService
@@ -190,7 +190,9 @@ class CartService:
             except InvalidRequest as why:
                 code = why.why if isinstance(why, RewardUnavailable) and member else Reason("reward.sign_in")
                 entry.update(available=False, reason=why.message if member else "sign in to use rewards",
-                             reason_code=code.code, reason_text=render(code, t))
+                             reason_code=code.code)
+                with tier_labels(tier_label_map(program, lang)):  # "Only for members at Argento"
+                    entry["reason_text"] = render(code, t)
             rewards.append(entry)
         credit_usable = None
         if member is not None and program.store_credit.enabled:
