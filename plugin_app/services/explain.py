@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterator
 
 from ..domain.reasons import NOTE, Reason
-from ..i18n import Translator, translator
+from ..i18n import N_, Translator, translator
 
 Render = Callable[[Translator, dict, bool], str]
 REASONS: dict[str, Render] = {}
@@ -59,6 +59,31 @@ def tier_labels(labels: dict[str, str]) -> Iterator[None]:
 def _tier(value: Any) -> str:
     name = str(value or "")
     return _TIER_LABELS.get().get(name, name)
+
+
+# -- reasons whose text carries no values ------------------------------------------------------
+FIXED = {
+    "referral.reward": N_("Your friend's first order"),
+    "cart.not_created": N_("Given back: the discount code could not be created"),
+    "cart.removed": N_("Given back: removed from the cart"),
+    "expiry.expired": N_("Expired"),
+    "pending.ended": N_("Now available (the waiting period ended)"),
+    "hold.expired": N_("Given back: the hold expired unused"),
+    "earn.off": N_("orders do not earn points at the moment"),
+    "earn.paused": N_("the loyalty program is paused"),
+    "earn.nothing": N_("nothing in this order earns points"),
+    "reward.sign_in": N_("Sign in to use your rewards"),
+    "reward.unavailable": N_("Not available at the moment"),
+}
+
+
+def fixed(code: str, text: str) -> None:
+    """Register a reason whose text has no values (`text` marked with `N_` where it is written)."""
+    REASONS[code] = lambda t, p, detail: t.gettext(text)
+
+
+for _code, _text in FIXED.items():
+    fixed(_code, _text)
 
 
 # -- parameter formats ------------------------------------------------------------------------
@@ -172,11 +197,6 @@ def _tier_entry(t, p, detail):
     return t.gettext("Welcome to %(tier)s", tier=_tier(p.get("tier")))
 
 
-@reason("referral.reward")
-def _referral_reward(t, p, detail):
-    return t.gettext("Your friend's first order")
-
-
 @reason("referral.cashback")
 def _referral_cashback(t, p, detail):
     return t.gettext("%(rate)s of a friend's order (%(amount)s)", rate=t.rate(p.get("rate", 0)),
@@ -205,16 +225,6 @@ def _cart_used(t, p, detail):
     return t.gettext("“%(reward)s” used at checkout", reward=what)
 
 
-@reason("cart.not_created")
-def _cart_not_created(t, p, detail):
-    return t.gettext("Given back: the discount code could not be created")
-
-
-@reason("cart.removed")
-def _cart_removed(t, p, detail):
-    return t.gettext("Given back: removed from the cart")
-
-
 @reason("cart.expired")
 def _cart_expired(t, p, detail):
     text = t.gettext("Given back: the discount code expired unused")
@@ -237,21 +247,6 @@ def _expiry_inactive(t, p, detail):
     months = int(p.get("months", 0))
     return t.ngettext("Expired after %(num)s month without activity", "Expired after %(num)s months without activity",
                       months)
-
-
-@reason("expiry.expired")
-def _expired(t, p, detail):
-    return t.gettext("Expired")
-
-
-@reason("pending.ended")
-def _vested(t, p, detail):
-    return t.gettext("Now available (the waiting period ended)")
-
-
-@reason("hold.expired")
-def _hold_expired(t, p, detail):
-    return t.gettext("Given back: the hold expired unused")
 
 
 # -- the rules of an order's earning (parts of order.points / order.cashback) -----------------
@@ -277,21 +272,6 @@ def _earn_campaign(t, p, detail):
 def _earn_line(t, p, detail):
     return t.gettext("%(name)s ×%(factor)s on %(amount)s", name=p.get("name") or p.get("label") or "",
                      factor=_number(t, p.get("factor", 1)), amount=_money(t, p.get("amount")))
-
-
-@reason("earn.off")
-def _earn_off(t, p, detail):
-    return t.gettext("orders do not earn points at the moment")
-
-
-@reason("earn.paused")
-def _earn_paused(t, p, detail):
-    return t.gettext("the loyalty program is paused")
-
-
-@reason("earn.nothing")
-def _earn_nothing(t, p, detail):
-    return t.gettext("nothing in this order earns points")
 
 
 @reason("earn.under_minimum")
@@ -334,16 +314,6 @@ def _cashback_boost(t, p, detail):
 
 
 # -- why a reward cannot be used on a cart (domain.rewards.RewardUnavailable) ------------------
-@reason("reward.sign_in")
-def _reward_sign_in(t, p, detail):
-    return t.gettext("Sign in to use your rewards")
-
-
-@reason("reward.unavailable")
-def _reward_unavailable(t, p, detail):
-    return t.gettext("Not available at the moment")
-
-
 @reason("reward.tiers")
 def _reward_tiers(t, p, detail):
     tiers = [_tier(x) for x in p.get("tiers") or []]

@@ -71,8 +71,9 @@ from ..domain.member_events import PointsPosted
 from ..domain.money import Money
 from ..domain.ports import Clock, StoreCreditAccounts, SystemClock
 from ..domain.reasons import Reason
+from ..i18n import N_
 from ..storage.db import Database
-from .explain import reason
+from .explain import fixed
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +86,8 @@ IMPORTED = "shopify-sc:"  # ledger keys of what Shopify's checkout did to the ac
 CHECKOUT_EVENTS = {"ORDER_PAYMENT", "RECURRING_PAYMENT"}  # the shopper paid with store credit
 
 
-@reason("store_credit.spent")
-def _spent(t, p, detail):
-    return t.gettext("Spent at the Shopify checkout")
-
-
-@reason("store_credit.returned")
-def _returned(t, p, detail):
-    return t.gettext("Given back: the Shopify checkout payment was reverted")
+fixed("store_credit.spent", N_("Spent at the Shopify checkout"))
+fixed("store_credit.returned", N_("Given back: the Shopify checkout payment was reverted"))
 
 
 def backoff(attempts: int) -> timedelta:
