@@ -28,9 +28,16 @@ def _rt():
 
 
 def _shop():
+    """The signed-in shop, read once per request (the locale, the sign-in check, the view and
+    the layout all ask); read again if the session signs in to another shop meanwhile."""
     shop_id = session.get("admin_shop")
+    seen = g.get("admin_shop_row")
+    if seen is not None and seen[0] == shop_id:
+        return seen[1]
     shop = _rt().shops.get(shop_id) if shop_id else None
-    return shop if shop is not None and shop.status == "installed" else None
+    shop = shop if shop is not None and shop.status == "installed" else None
+    g.admin_shop_row = (shop_id, shop)
+    return shop
 
 
 def _lang(shop) -> str:
