@@ -800,10 +800,6 @@ def diff(old: dict, new: dict, currency: str, limit: int = 60) -> list[str]:
     return out
 
 
-def markup_lines(lines: list[str]) -> Markup:
-    return Markup("").join(Markup("<li>{0}</li>").format(x) for x in lines)
-
-
 def preview_lines(preview: dict | None, currency: str) -> list[str]:
     """The change preview (who changes tier, which sample orders earn differently) in words."""
     if not preview:

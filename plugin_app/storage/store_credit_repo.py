@@ -30,11 +30,6 @@ class StoreCreditRepo(ShopScoped):
             stmt = stmt.with_for_update()
         return self.conn.execute(stmt).first()
 
-    def of_entry(self, entry_id: int) -> Row | None:
-        c = t.store_credit_mirror.c
-        return self.conn.execute(select(t.store_credit_mirror).where(
-            c.shop_id == self.shop_id, c.entry_id == entry_id)).first()
-
     def credit_of_lot(self, lot_id: int) -> Row | None:
         """The credit row that put a lot's value on the Shopify account (earn or vest)."""
         c = t.store_credit_mirror.c
