@@ -17,7 +17,6 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 
 from babel.numbers import get_currency_symbol
-from markupsafe import Markup
 
 from .. import i18n
 from ..domain import program as P
