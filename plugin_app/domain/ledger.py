@@ -55,6 +55,7 @@ class Source(StrEnum):
     CART = "cart"
     REFERRAL = "referral"
     SYSTEM = "system"  # the ledger's own jobs: vesting and expiry
+    IMPORT = "import"  # brought from the app a shop used before (services.imports)
 
 
 # Entries that can be reversed, and which direction the reversal moves value.
@@ -91,6 +92,7 @@ class Lot:
     pending: bool = False
     available_at: datetime | None = None
     expires_at: datetime | None = None
+    earned_at: datetime | None = None  # set when older than its posting (imported history)
 
 
 @dataclass
@@ -176,12 +178,13 @@ class Account:
 
     # -- operations ------------------------------------------------------------------------
     def earn(self, amount: Num, *, pending: bool = False, available_at: datetime | None = None,
-             expires_at: datetime | None = None, counts_lifetime: bool = True) -> Effect:
+             expires_at: datetime | None = None, counts_lifetime: bool = True,
+             earned_at: datetime | None = None) -> Effect:
         _positive(amount)
         effect = Effect(lifetime=amount if counts_lifetime else 0)
         self.lifetime += effect.lifetime
         if pending:
-            lot = Lot(None, amount, amount, True, available_at, expires_at)
+            lot = Lot(None, amount, amount, True, available_at, expires_at, earned_at)
             self.pending += amount
             effect.pending = amount
         else:
@@ -190,7 +193,7 @@ class Account:
             effect.available = amount
             # The part of the credit that pays off a debt creates no spendable value.
             remaining = max(self.available, 0) - max(old, 0)
-            lot = Lot(None, amount, remaining, False, available_at, expires_at)
+            lot = Lot(None, amount, remaining, False, available_at, expires_at, earned_at)
         self.lots.append(lot)
         effect.new_lot = lot
         return effect

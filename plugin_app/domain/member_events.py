@@ -56,6 +56,7 @@ class PointsPosted(DomainEvent):
     balance_pending: int
     reason: str = ""
     credit_balance: Decimal | None = None  # available store credit after the entry (credit postings)
+    source: str = ""  # the entry's source (domain.ledger.Source): an import's postings tell no shopper
 
     @property
     def moves_lifetime(self) -> bool:

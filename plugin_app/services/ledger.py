@@ -185,7 +185,7 @@ class Ledger:
             shop_id=repo.shop_id, member_id=bal.member_id, at=now, entry_id=entry_id, kind=kind.value,
             asset=asset.value, available=Decimal(effect.available), pending=Decimal(effect.pending),
             held=Decimal(effect.held), lifetime=Decimal(effect.lifetime), balance=int(new_bal.points),
-            balance_pending=int(new_bal.points_pending), reason=reason,
+            balance_pending=int(new_bal.points_pending), reason=reason, source=source.value,
             credit_balance=Decimal(new_bal.credit) if asset == Asset.CREDIT else None))
         return entry_id, new_bal
 
@@ -193,11 +193,15 @@ class Ledger:
     def earn(self, shop_id: int, member_id: int, asset: Asset, amount: object, *, key: str,
              source: Source | str, reason: str | Reason, pending_until: datetime | None = None,
              expires_at: datetime | None = None, external_ref: str | None = None,
-             program_version: int | None = None, details: dict | None = None) -> Posted:
-        """Credit points or store credit; pending until `pending_until` if that is in the future."""
+             program_version: int | None = None, details: dict | None = None,
+             occurred_at: datetime | None = None) -> Posted:
+        """Credit points or store credit; pending until `pending_until` if that is in the future.
+        `occurred_at`: when the value was originally earned, if before now (imported history):
+        its lot is that old for first-in-first-out spending, and tier windows count it then."""
         source = self._check_common(key, source, reason)
         require_aware(pending_until, "pending_until")
         require_aware(expires_at, "expires_at")
+        require_aware(occurred_at, "occurred_at")
         asset = Asset(asset)
         # The pending and expiry dates are not part of the request's fingerprint: callers derive
         # them from the moment they post (domain.expiry), so a retry later is the same request.
@@ -208,12 +212,13 @@ class Ledger:
             value = self._amount(asset, amount, bal.currency)
             account = _account(asset, bal, [])
             pending = pending_until is not None and pending_until > now
+            earned = occurred_at if occurred_at is not None and occurred_at < now else None
             effect = account.earn(value, pending=pending, available_at=pending_until if pending else None,
-                                  expires_at=expires_at)
+                                  expires_at=expires_at, earned_at=earned)
             entry_id, new_bal = self._write(
                 uow, bal, asset, account, effect, now, kind=Kind.EARN, key=key, request=request,
                 source=source, reason=reason, amount=value, external_ref=external_ref,
-                program_version=program_version, details=details)
+                program_version=program_version, details=details, occurred_at=earned)
             return entry_id, None, new_bal
 
         return self._post(shop_id, member_id, key, request, body)

@@ -81,7 +81,10 @@ class Notifier:
 
     def after_posting(self, uow, e: PointsPosted) -> None:
         """The handler of every posting (registered in services.handlers): cashback ready, a
-        reward newly within reach, and `points.changed` for shops whose endpoints want it."""
+        reward newly within reach, and `points.changed` for shops whose endpoints want it.
+        Nothing for an import's postings: switching apps is not news to the shopper."""
+        if e.source == "import":
+            return
         if e.asset == "credit" and e.available > 0 and e.kind in ("earn", "vest"):
             uow.collect(CashbackAvailable(shop_id=e.shop_id, member_id=e.member_id, at=e.at,
                                           entry_id=e.entry_id, amount=e.available))

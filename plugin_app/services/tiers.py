@@ -20,6 +20,7 @@ from ..domain.tiers import TierDecision, decide, window_start
 from ..domain.reasons import Reason
 from ..storage import tables as t
 from ..storage.db import Database
+from ..storage.repos import earned_at
 from .ledger import Ledger
 
 
@@ -45,7 +46,7 @@ class TierService:
         stmt = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
             e.shop_id == shop_id, e.member_id == member_id, e.asset == Asset.POINTS.value)
         if since is not None:
-            stmt = stmt.where(e.created_at >= since)
+            stmt = stmt.where(earned_at() >= since)
         return stmt.scalar_subquery()
 
     def qualifying_value(self, conn: Connection, program: Program, shop_id: int, member_id: int,
@@ -56,7 +57,7 @@ class TierService:
             stmt = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
                 e.shop_id == shop_id, e.member_id == member_id, e.asset == Asset.POINTS.value)
             if since is not None:
-                stmt = stmt.where(e.created_at >= since)
+                stmt = stmt.where(earned_at() >= since)
             return Decimal(conn.execute(stmt).scalar_one())
         o = t.orders.c
         stmt = select(o.base, o.shares, o.refunds).where(
@@ -108,6 +109,8 @@ class TierService:
         """Tiers on points earned follow every posting that moves the points counted toward
         them (earned, taken back) and every adjustment, whatever the entry point."""
         if event.asset != Asset.POINTS.value or not (event.moves_lifetime or event.kind == "adjust"):
+            return
+        if event.source == Source.IMPORT.value:  # an import settles tiers itself, once, quietly
             return
         pv = self.programs.current(event.shop_id)
         if pv.program.tiers.enabled and pv.program.tiers.basis == "points_earned":

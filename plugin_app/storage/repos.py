@@ -64,6 +64,12 @@ class ShopScoped:
         return self.conn.execute(stmt).first()
 
 
+def earned_at():
+    """When an entry's value was earned: its original date (imported history), else its posting's."""
+    e = t.ledger_entries.c
+    return func.coalesce(e.occurred_at, e.created_at)
+
+
 class MembersRepo(ShopScoped):
     def by_id(self, member_id: int) -> Row | None:
         return self._one(select(t.members).where(t.members.c.shop_id == self.shop_id,
@@ -99,7 +105,7 @@ class MembersRepo(ShopScoped):
         earned = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
             e.shop_id == self.shop_id, e.member_id == t.members.c.id, e.asset == Asset.POINTS.value)
         if since is not None:
-            earned = earned.where(e.created_at >= since)
+            earned = earned.where(earned_at() >= since)
         return earned.scalar_subquery().label("points_earned")
 
     def with_points_earned(self, member_id: int, since: datetime | None) -> Row:
@@ -279,11 +285,12 @@ class LedgerRepo(ShopScoped):
                    row.available_at, row.expires_at)
 
     def active_lots(self, member_id: int, asset: Asset) -> list[Lot]:
-        """Lots with spendable value, oldest first (first in, first out)."""
+        """Lots with spendable value, oldest first (first in, first out): by the date their value
+        was earned (an imported lot keeps its age), then in posting order."""
         rows = self.conn.execute(select(t.lots).where(
             t.lots.c.shop_id == self.shop_id, t.lots.c.member_id == member_id,
             t.lots.c.asset == asset.value, t.lots.c.pending.is_(False), t.lots.c.remaining > 0,
-        ).order_by(t.lots.c.id))
+        ).order_by(t.lots.c.created_at, t.lots.c.id))
         return [self._lot(asset, r) for r in rows]
 
     def lots_with_value(self, member_id: int) -> list[Row]:
@@ -342,7 +349,7 @@ class LedgerRepo(ShopScoped):
             new.id = self.conn.execute(insert(t.lots).values(
                 shop_id=self.shop_id, member_id=member_id, asset=asset.value, entry_id=entry_id,
                 amount=new.amount, remaining=new.remaining, pending=new.pending,
-                available_at=new.available_at, expires_at=new.expires_at, created_at=now,
+                available_at=new.available_at, expires_at=new.expires_at, created_at=new.earned_at or now,
             ).returning(t.lots.c.id)).scalar_one()
         moves = [(lot, amount) for lot, amount in effect.draws]
         moves += [(lot, -amount) for lot, amount in effect.restores]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, Date, ForeignKey,
-                        Index, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint, text)
+                        Index, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint, func, text)
 
 from .types import ExactDecimal, UTCDateTime
 
@@ -72,6 +72,8 @@ members = Table(
     Index("ix_members_shop_tier", "shop_id", "tier"),
 )
 
+# Imports and the API look members up by e-mail in any case (0022)
+Index("ix_members_shop_email_lower", members.c.shop_id, func.lower(members.c.email))
 # The admin's list sorts by last activity most recent first, the never active last (0019)
 Index("ix_members_shop_activity", members.c.shop_id, members.c.last_activity_at.desc().nulls_last(),
       members.c.id.desc())
@@ -115,6 +117,9 @@ ledger_entries = Table(
     Column("program_version", Integer, nullable=True),  # the program that produced it
     Column("details", JSON, nullable=True),  # the rules behind it, for explanations
     Column("created_at", UTCDateTime, nullable=False),
+    # When the value was originally earned, when that is before the posting: history brought
+    # from another app keeps its age (tier windows count it then; its lot is that old). 0022
+    Column("occurred_at", UTCDateTime, nullable=True),
     UniqueConstraint("shop_id", "idempotency_key", name="uq_ledger_entries_shop_key"),
     CheckConstraint("asset IN ('points', 'credit')", name="asset"),
     CheckConstraint("kind IN ('earn','vest','redeem','reserve','commit','release','reverse',"
@@ -311,7 +316,7 @@ referral_codes = Table(
     "referral_codes", metadata,
     Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
     Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
-    Column("code", String(16), nullable=False),
+    Column("code", String(40), nullable=False),  # ours are 8; one brought from another app up to 32 (0022)
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "code", name="uq_referral_codes_shop_code"),
 )
@@ -539,4 +544,56 @@ store_credit_checks = Table(
     Column("error", Text, nullable=True),
     Column("checked_at", UTCDateTime, nullable=False),
     Index("ix_store_credit_checks_shop_difference", "shop_id", "difference"),
+)
+
+
+# -- switching in (0022) ---------------------------------------------------------------------------
+imports = Table(
+    "imports", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("format", String(40), nullable=True),  # the importer (detected, or as asked)
+    Column("filename", String(255), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    # Earlier imports of the same file that were reverted: part of every posting's key, so the
+    # file can be brought again after a revert, and only then
+    Column("generation", Integer, nullable=False, server_default="0"),
+    Column("options", JSON, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("done", BigInteger, nullable=False, server_default="0"),  # progress of the running phase
+    Column("total", BigInteger, nullable=True),
+    Column("plan", JSON, nullable=True),  # the dry run
+    Column("report", JSON, nullable=True),  # what applying (and reverting) did
+    Column("error", Text, nullable=True),
+    Column("actor", String(255), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("applied_at", UTCDateTime, nullable=True),
+    Column("reverted_at", UTCDateTime, nullable=True),
+    CheckConstraint("state IN ('uploaded', 'analyzing', 'analyzed', 'applying', 'applied', 'reverting', "
+                    "'reverted', 'failed')", name="state"),
+    Index("ix_imports_shop_file", "shop_id", "file_sha256"),
+)
+
+import_chunks = Table(  # the file as uploaded, in pieces, so that a worker on any host reads it
+    "import_chunks", metadata,
+    Column("import_id", Id, ForeignKey("imports.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+import_rows = Table(  # the file's rows as read, grouped by the member they are for
+    "import_rows", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("import_id", Id, ForeignKey("imports.id", ondelete="CASCADE"), nullable=False),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("line", BigInteger, nullable=False),
+    Column("group_key", String(400), nullable=False),  # m<member id>, c<customer id>, e<e-mail>, or !<line>
+    Column("member_id", Id, nullable=True),
+    Column("data", JSON, nullable=False),
+    Column("outcome", String(40), nullable=True),  # why the row was skipped, when it was
+    Column("prior", JSON, nullable=True),  # the member's tier, birthday, code before (for a revert)
+    Index("ix_import_rows_group", "import_id", "group_key", "line"),
 )
