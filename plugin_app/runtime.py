@@ -22,6 +22,7 @@ from .services.adjustments import Adjustments
 from .services.expiry import ExpiryService
 from .services.flow import FlowActions, FlowLifecycle, FlowTriggers
 from .services.analytics import Analytics
+from .services.imports import Imports
 from .services.customer_fields import CustomerFields
 from .services.notify import Notifier
 from .services.cart import CartService
@@ -87,6 +88,7 @@ class Runtime:
         self.catalog = Catalog(self.db, self.catalog_source_for, self._platform_of,
                                lambda shop_id: self.programs.current(shop_id).program, self.queue.enqueue, self.clock)
         self.orders.catalog = self.cart.catalog = self.platform.catalog = self.catalog
+        self.imports = Imports(self.db, self.ledger, self.programs, self.queue.enqueue, self.clock)
         self.analytics = Analytics(self.db, self.programs, funnel=self.referrals.funnel)
         self.notifier = Notifier(self.db, self.programs, self.shops, mailer or self._mailer(settings),
                                  poster or HttpxPoster(), settings.app_url,

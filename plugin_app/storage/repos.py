@@ -412,6 +412,13 @@ class DueWork:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
+    def stalled_imports(self, before: datetime, limit: int = 100) -> list[Row]:
+        """Imports whose running phase has not moved since `before` (its worker died):
+        (shop_id, id, state), to be queued again."""
+        i = t.imports.c
+        return self.conn.execute(select(i.shop_id, i.id, i.state).where(
+            i.state.in_(("analyzing", "applying", "reverting")), i.updated_at < before).limit(limit)).all()
+
     def lots_to_vest(self, now: datetime, limit: int) -> list[Row]:
         lots = t.lots.c
         return self.conn.execute(select(lots.id, lots.shop_id, lots.member_id, lots.asset).where(

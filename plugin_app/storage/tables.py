@@ -563,6 +563,7 @@ imports = Table(
     Column("state", String(12), nullable=False),
     Column("done", BigInteger, nullable=False, server_default="0"),  # progress of the running phase
     Column("total", BigInteger, nullable=True),
+    Column("cursor", String(400), nullable=True),  # the last group of members a phase finished
     Column("plan", JSON, nullable=True),  # the dry run
     Column("report", JSON, nullable=True),  # what applying (and reverting) did
     Column("error", Text, nullable=True),
@@ -593,6 +594,7 @@ import_rows = Table(  # the file's rows as read, grouped by the member they are 
     Column("group_key", String(400), nullable=False),  # m<member id>, c<customer id>, e<e-mail>, or !<line>
     Column("member_id", Id, nullable=True),
     Column("data", JSON, nullable=False),
+    Column("code", String(40), nullable=True),  # the referral code it brings, cleaned (one holder per shop)
     Column("outcome", String(40), nullable=True),  # why the row was skipped, when it was
     Column("prior", JSON, nullable=True),  # the member's tier, birthday, code before (for a revert)
     Index("ix_import_rows_group", "import_id", "group_key", "line"),
