@@ -64,11 +64,15 @@ def _dt(v: datetime | None) -> str | None:
     return v.isoformat() if v else None
 
 
+_PLAIN = ("line", "email", "customer_id", "name", "points", "tier", "referral_code", "locale", "reason", "source_id")
+
+
 def _dump(row: ImportRow) -> dict:
-    data = {k: v for k, v in asdict(row).items() if v not in (None, (), [], "")}
-    for k in ("credit",):
-        if row.credit is not None:
-            data[k] = str(row.credit)
+    data = {k: v for k in _PLAIN if (v := getattr(row, k)) is not None}
+    if row.mode != "set":
+        data["mode"] = row.mode
+    if row.credit is not None:
+        data["credit"] = str(row.credit)
     if row.birthday:
         data["birthday"] = row.birthday.isoformat()
     if row.lots:
@@ -79,7 +83,8 @@ def _dump(row: ImportRow) -> dict:
                                              occurred_at=_dt(tx.occurred_at), expires_at=_dt(tx.expires_at),
                                              txn_id=tx.txn_id, kind=tx.kind, label=tx.label, note=tx.note,
                                              order_id=tx.order_id, status=tx.status).items() if v not in (None, "")}
-    data["problems"] = [list(p) for p in row.problems]
+    if row.problems:
+        data["problems"] = [list(p) for p in row.problems]
     return data
 
 
