@@ -201,7 +201,7 @@ def plan_member(state: MemberState, rows: list[ImportRow], *, program, options: 
 def _unusable(row: ImportRow) -> bool:
     """A row whose problems leave nothing to do: no customer, or the value it is about unreadable."""
     codes = {c for c, _ in row.problems}
-    if "no_customer" in codes or "bad_email" in codes and not row.customer_id:
+    if "no_customer" in codes or "no_reason" in codes or "bad_email" in codes and not row.customer_id:
         return True
     if row.txn is None and row.points is None and row.credit is None and not row.lots:
         return bool(codes & {"bad_points", "bad_amount", "negative_balance", "no_reason"})
