@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
+from urllib.parse import parse_qsl, urlsplit
 
 from .birthdays import NO_YEAR
 
@@ -151,6 +152,27 @@ def birthday(text: str) -> date | None:
 def text(value: str, limit: int = 255) -> str | None:
     value = " ".join((value or "").split())
     return value[:limit] or None
+
+
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{1,63}")
+
+
+def referral_code(value: str) -> str | None:
+    """A referral code as the old app wrote it, or taken from its referral link: a query
+    parameter naming a referral ('?ref=', Swell's '?sref_id=', '?code='), else the link's last
+    path part (Smile's 'http://i.refs.cc/9qr5Pw' -> '9qr5Pw'). Whether the code is free in this
+    shop is checked when it is applied."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if "://" in value or value.lower().startswith("www."):
+        link = urlsplit(value if "://" in value else "https://" + value)
+        found = [v for k, v in parse_qsl(link.query) if "ref" in k.lower() or k.lower() == "code"]
+        parts = [part for part in link.path.split("/") if part]
+        value = found[0] if found else (parts[-1] if parts else "")
+    if not _CODE.fullmatch(value):
+        raise BadCell("bad_code")
+    return value
 
 
 def customer_id(value: str) -> str | None:
