@@ -68,8 +68,8 @@ def points(text: str) -> int | None:
     return int(number)
 
 
-_CURRENCY = re.compile(r"^(?:[A-Z]{3}|[^\w\s.,'+\-])?\s*([-+]?)\s*(?:[A-Z]{3}|[^\w\s.,'+\-])?\s*"
-                       r"([\d.,' \u00a0\u202f]*\d)\s*(?:[A-Z]{3}|[^\w\s.,'+\-])?$")
+_SYMBOL = r"(?:[A-Z]{3}|kr|zł|[$€£¥₹₽₩₺₪฿₫₴₦₱¢])"  # a currency's code or sign, either side
+_CURRENCY = re.compile(rf"^{_SYMBOL}?\s*([-+]?)\s*{_SYMBOL}?\s*([\d.,' \u00a0\u202f]*\d)\s*{_SYMBOL}?$")
 
 
 def amount(text: str) -> Decimal | None:

@@ -123,12 +123,12 @@ SMILE_IMPORT_DOC = "https://help.smile.io/en/articles/4036233-import-points-with
 
 def _smile_import(line: int, record: dict[str, str]) -> ImportRow:
     c = Cells(record)
-    mail, _ = _who(c, ("email", "emails"))
+    mail, _ = _who(c, ("email", "emails", "e_mail"))
     return ImportRow(line, email=mail, points=c.get(points, "points"), mode="add", problems=c.found)
 
 
 register(Format("smile_import", "Smile.io points import (email, points)",
-                required=frozenset({"email|emails", "points"}), build=_smile_import,
+                required=frozenset({"email|emails|e_mail", "points"}), build=_smile_import,
                 doc=SMILE_IMPORT_DOC))
 
 
@@ -147,7 +147,7 @@ SMILE_EXPORT_DOC = "https://dev.smile.io/ui/objects/customer"
 
 def _smile_export(line: int, record: dict[str, str]) -> ImportRow:
     c = Cells(record)
-    mail, cid = _who(c, ("email", "email_address", "customer_email"),
+    mail, cid = _who(c, ("email", "email_address", "customer_email", "e_mail"),
                      ("external_id", "shopify_customer_id", "platform_customer_id"))
     return ImportRow(
         line, email=mail, customer_id=cid,
@@ -162,7 +162,7 @@ def _smile_export(line: int, record: dict[str, str]) -> ImportRow:
 
 register(Format(
     "smile_export", "Smile.io customer export",
-    required=frozenset({"email|email_address|customer_email", "points_balance|points",
+    required=frozenset({"email|email_address|customer_email|e_mail", "points_balance|points",
                         "date_of_birth|referral_url"}),
     optional=_opt("name", "full_name", "customer_name", "first_name", "last_name", "state",
                   "vip_tier", "vip_tier_name", "referral_url", "date_of_birth", "birthday",
@@ -188,7 +188,7 @@ LOYALTYLION_DOC = "https://help.loyaltylion.com/en/articles/6062006-how-points-w
 
 def _loyaltylion(line: int, record: dict[str, str]) -> ImportRow:
     c = Cells(record)
-    mail, cid = _who(c, ("email", "customer_email"), ("merchant_id", "shopify_id", "customer_id"))
+    mail, cid = _who(c, ("email", "customer_email", "e_mail"), ("merchant_id", "shopify_id", "customer_id"))
     approved = _balance(c, points, "points_approved", "approved_points")
     pending = _balance(c, points, "points_pending", "pending_points")
     total = None
@@ -210,7 +210,7 @@ def _loyaltylion(line: int, record: dict[str, str]) -> ImportRow:
 
 register(Format(
     "loyaltylion", "LoyaltyLion customer export",
-    required=frozenset({"email|customer_email", "points_approved|approved_points",
+    required=frozenset({"email|customer_email|e_mail", "points_approved|approved_points",
                         "points_pending|pending_points|points_spent|spent_points"}),
     optional=_opt("id", "loyaltylion_id", "merchant_id", "shopify_id", "first_name", "last_name",
                   "name", "full_name", "points_spent", "spent_points", "points_total",
@@ -237,7 +237,7 @@ YOTPO_DOC = "https://support.yotpo.com/v1/docs/importingexporting-points-and-cus
 
 def _yotpo(line: int, record: dict[str, str]) -> ImportRow:
     c = Cells(record)
-    mail, cid = _who(c, ("email", "emails"), ("customer_id", "platform_customer_id"))
+    mail, cid = _who(c, ("email", "emails", "e_mail"), ("customer_id", "platform_customer_id"))
     born = None
     if c.raw("birthday_month") or c.raw("birthday_day"):
         try:
@@ -258,7 +258,7 @@ def _yotpo(line: int, record: dict[str, str]) -> ImportRow:
 
 register(Format(
     "yotpo", "Yotpo Loyalty & Referrals (Swell) customers",
-    required=frozenset({"email|emails", "points_balance|current_points_balance",
+    required=frozenset({"email|emails|e_mail", "points_balance|current_points_balance",
                         "points_spent|points_earned|total_points_earned|referral_link|full_name"}),
     optional=_opt("full_name", "first_name", "last_name", "points_spent", "points_earned",
                   "total_points_earned", "birthday", "birthday_mm_dd_or_mm_dd_yyyy", "birthday_mm_dd",
@@ -279,7 +279,7 @@ RIVO_DOC = "https://help.rivo.io/en/articles/6671188-using-csv-files-with-rivo-l
 
 def _rivo(line: int, record: dict[str, str]) -> ImportRow:
     c = Cells(record)
-    mail, cid = _who(c, ("email", "customer_email"), ("customer_id", "shopify_customer_id"))
+    mail, cid = _who(c, ("email", "customer_email", "e_mail"), ("customer_id", "shopify_customer_id"))
     return ImportRow(
         line, email=mail, customer_id=cid,
         name=_name(c, ("name", "full_name")),
@@ -293,7 +293,7 @@ def _rivo(line: int, record: dict[str, str]) -> ImportRow:
 
 register(Format(
     "rivo", "Rivo loyalty data",
-    required=frozenset({"email|customer_email", "points_balance|credits_balance",
+    required=frozenset({"email|customer_email|e_mail", "points_balance|credits_balance",
                         "birthdate|activation_date|credits_balance"}),
     optional=_opt("points_balance", "credits_balance", "birthdate", "vip_tier", "activation_date",
                   "customer_id", "shopify_customer_id", "first_name", "last_name", "referral_code"),
