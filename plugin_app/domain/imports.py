@@ -34,6 +34,9 @@ PROBLEMS = {
     "bad_code": "not a usable referral code",
     "negative_balance": "a balance below zero",
     "bad_status": "a status this importer does not know",
+    "bad_kind": "a kind of transaction this importer does not know",
+    "no_amount": "neither points nor store credit",
+    "no_reason": "no reason given for the adjustment",
 }
 
 MAX_CELL = 1000  # characters: a longer cell is cut (a CSV is not a place for essays)
@@ -99,7 +102,8 @@ def norm_header(text: str) -> str:
 class Format:
     """An importer: its name, what it is called for people, the headers that identify its file
     (all of `required`, normalised), and how one record (normalised header -> cell text) becomes
-    an `ImportRow`."""
+    an `ImportRow`. A required entry may name alternatives, "email|customer_email": any one of
+    them present satisfies it (vendors' own importers accept such header variants)."""
     name: str
     title: str
     required: frozenset[str]
@@ -107,12 +111,21 @@ class Format:
     optional: frozenset[str] = frozenset()
     doc: str = ""  # where its columns are documented
 
+    @property
+    def known(self) -> frozenset[str]:
+        """Every header this importer reads: each alternative of `required`, and `optional`."""
+        return frozenset(n for entry in self.required for n in entry.split("|")) | self.optional
+
+    def missing(self, headers: set[str]) -> list[str]:
+        """The required entries none of whose alternatives is among `headers`."""
+        return sorted(e for e in self.required if not any(n in headers for n in e.split("|")))
+
     def score(self, headers: set[str]) -> int:
         """How well a file's headers fit: -1 when a required one is missing, else how many of
         the known headers are present (the best fit wins detection)."""
-        if not self.required <= headers:
+        if self.missing(headers):
             return -1
-        return len(headers & (self.required | self.optional))
+        return len(headers & self.known)
 
 
 FORMATS: dict[str, Format] = {}
@@ -129,32 +142,51 @@ class UnknownFormat(ValueError):
     """The headers fit no importer (or not the one asked for)."""
 
 
+class BadFile(UnknownFormat):
+    """The file is not readable CSV past its header (a broken quote, a NUL byte, a giant cell)."""
+
+
 def detect(headers: Iterable[str]) -> Format:
-    """The importer whose headers fit best; UnknownFormat when none fits."""
+    """The importer whose headers fit best; UnknownFormat when none fits. Between equal fits the
+    more specific importer (more required columns) wins; a tie beyond that is UnknownFormat
+    rather than a guess (the merchant names the format instead)."""
     _load_formats()
     seen = {norm_header(h) for h in headers}
-    scored = sorted(((f.score(seen), f.name) for f in FORMATS.values()), reverse=True)
+    scored = sorted(((f.score(seen), len(f.required), f.name) for f in FORMATS.values()), reverse=True)
     if not scored or scored[0][0] < 0:
         raise UnknownFormat("the file's columns match no importer")
-    return FORMATS[scored[0][1]]
+    if len(scored) > 1 and scored[1][:2] == scored[0][:2]:
+        raise UnknownFormat(f"the file's columns fit {scored[0][2]} and {scored[1][2]} equally well")
+    return FORMATS[scored[0][2]]
 
 
-def sniff_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+class _Dialect(csv.excel):
+    """Excel's CSV conventions ("" inside a quoted cell is a quote), with the sniffed delimiter."""
+
+
+def sniff_dialect(sample: str) -> type[csv.Dialect]:
+    """The file's dialect: Excel's, with the delimiter the header line uses (',', ';' as European
+    Excel writes, or a tab). Only the delimiter is taken from csv.Sniffer: its guess of the rest
+    (doublequote False when the header has no quotes) misreads quoted cells further down."""
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
-        return csv.excel
+        delimiter = ","
+    return type("SniffedDialect", (_Dialect,), {"delimiter": delimiter})
 
 
 def read(stream: io.TextIOBase, fmt: str | None = None) -> tuple[Format, Iterator[ImportRow]]:
     """The importer for the file on `stream` (named, or detected from its header) and its rows,
     read one at a time (memory stays flat whatever the file's size)."""
     _load_formats()
-    sample = stream.read(64 * 1024)
+    sample = stream.read(64 * 1024).removeprefix("\ufeff")  # a UTF-8 BOM read as text
     dialect = sniff_dialect(sample.split("\n", 1)[0] + "\n")
     text = _Chain(sample, stream)
     reader = csv.reader(text, dialect)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as err:
+        raise BadFile(f"the header is not readable CSV: {err}") from None
     if not header:
         raise UnknownFormat("the file is empty")
     names = [norm_header(h) for h in header]
@@ -165,15 +197,23 @@ def read(stream: io.TextIOBase, fmt: str | None = None) -> tuple[Format, Iterato
             raise UnknownFormat(f"no importer named {fmt!r}")
         chosen = FORMATS[fmt]
         if chosen.score(set(names)) < 0:
-            missing = ", ".join(sorted(chosen.required - set(names)))
+            missing = ", ".join(chosen.missing(set(names)))
             raise UnknownFormat(f"the file lacks the columns {chosen.title} needs: {missing}")
 
     def rows() -> Iterator[ImportRow]:
-        for cells in reader:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                raise BadFile(f"line {reader.line_num}: not readable CSV ({err})") from None
             if not any(c.strip() for c in cells):
                 continue
-            record = {n: (cells[i] if i < len(cells) else "")[:MAX_CELL].strip()
-                      for i, n in enumerate(names) if n}
+            record: dict[str, str] = {}
+            for i, n in enumerate(names):
+                if n and not record.get(n):  # two headers alike: the first non-empty cell
+                    record[n] = (cells[i] if i < len(cells) else "")[:MAX_CELL].strip()
             yield chosen.build(reader.line_num, record)
 
     return chosen, rows()
