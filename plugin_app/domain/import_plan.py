@@ -121,6 +121,8 @@ def plan_member(state: MemberState, rows: list[ImportRow], *, program, options: 
         if row.problems and _unusable(row):
             plan.skipped.append((row.line, row.problems[0][0]))
             continue
+        for code, _column in row.problems:  # a value that could not be read; the rest of the row counts
+            plan.notes.append((row.line, code))
         n = 0
 
         def add(direction: str, asset: str, amount, why: str, **kw) -> None:

@@ -126,8 +126,7 @@ class Summary:
     def add(self, plan: P.GroupPlan, *, exists: bool, rows: int, who: str) -> None:
         d = self.d
         d["rows"] += rows
-        d["members"]["change" if plan.changes and exists else "create" if plan.changes
-                     else "unchanged"] += 1
+        d["members"]["create" if not exists else "change" if plan.changes else "unchanged"] += 1
         d["postings"] += len(plan.ops)
         d["replayed"] += plan.replayed
         for op in plan.ops:
