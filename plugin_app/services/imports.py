@@ -333,6 +333,7 @@ class Imports:
         if not batch:
             return
         with self.db.uow(shop_id) as uow:
+            uow.imports.bulk_mode()
             by_id = uow.imports.members_by_customer(sorted({r.customer_id for r in batch if r.customer_id}))
             by_email = uow.imports.members_by_email(sorted({r.email for r in batch if r.email}))
             staged = []
@@ -355,6 +356,7 @@ class Imports:
         summary, after = Summary(), None
         while True:
             with self.db.uow(shop_id) as uow:
+                uow.imports.bulk_mode()
                 rows = uow.imports.groups_after(import_id, after, SLICE_ROWS)
                 if not rows:
                     break
@@ -370,7 +372,9 @@ class Imports:
                 uow.imports.mark(marks)
                 uow.imports.advance(import_id, len(rows), self.clock.now())
                 after = rows[-1].group_key
-        return summary.finish(pv.program, currency)
+        plan = summary.finish(pv.program, currency)
+        plan["contested_codes"] = contested  # codes the file gives two members: the first group keeps it
+        return plan
 
     # -- planning a slice ------------------------------------------------------------------
     def _prepare(self, uow, imp, program, rows, contested: dict[str, str]) -> list["_Group"]:
@@ -443,6 +447,7 @@ class Imports:
             imp = uow.imports.get(import_id, lock=True)
             if imp is None or imp.state != "applying":
                 return False
+            uow.imports.bulk_mode()
             rows = uow.imports.groups_after(import_id, imp.cursor, SLICE_ROWS)
             summary = Summary(imp.report)
             now = self.clock.now()
@@ -451,7 +456,7 @@ class Imports:
                 uow.imports.update(import_id, state="applied", applied_at=now, updated_at=now,
                                    report=summary.finish(program, currency))
                 return False
-            contested = uow.imports.contested_codes(import_id)
+            contested = (imp.plan or {}).get("contested_codes", {})
             work = self._prepare(uow, imp, program, rows, contested)
             app = FORMATS[imp.format].title if imp.format in FORMATS else imp.format
             ref = f"import:{import_id}"

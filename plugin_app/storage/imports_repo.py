@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from ..domain.ledger import Asset
 from . import tables as t
+from .bulk import copy_rows, custom_plans, next_ids, update_json_by_id, where_among
 from .repos import ShopScoped, earned_at
 
 i, r, c = t.imports.c, t.import_rows.c, t.import_chunks.c
@@ -54,9 +55,7 @@ class ImportsRepo(ShopScoped):
         self.conn.execute(delete(t.import_rows).where(r.shop_id == self.shop_id, r.import_id == import_id))
 
     def stage(self, import_id: int, rows: list[dict]) -> None:
-        if rows:
-            self.conn.execute(insert(t.import_rows), [dict(import_id=import_id, shop_id=self.shop_id, **row)
-                                                      for row in rows])
+        copy_rows(self.conn, t.import_rows, [dict(import_id=import_id, shop_id=self.shop_id, **row) for row in rows])
 
     def groups_after(self, import_id: int, after: str | None, limit: int) -> list[Row]:
         """Staged rows from the group after `after` on, in (group, line) order, at most `limit`
@@ -83,9 +82,11 @@ class ImportsRepo(ShopScoped):
         self.conn.execute(update(t.import_rows).where(r.shop_id == self.shop_id, r.id == row_id).values(prior=prior))
 
     def set_priors(self, priors: list[tuple[int, dict]]) -> None:
-        if priors:
-            self.conn.execute(update(t.import_rows).where(r.shop_id == self.shop_id, r.id == bindparam("rid"))
-                              .values(prior=bindparam("p")), [{"rid": i_, "p": p} for i_, p in priors])
+        """(Staged row id, prior) of this shop's import rows (ids the caller read in this shop)."""
+        update_json_by_id(self.conn, t.import_rows, "prior", priors)
+
+    def bulk_mode(self) -> None:
+        custom_plans(self.conn)
 
     def with_prior(self, import_id: int, after_id: int, limit: int) -> list[Row]:
         return self.conn.execute(select(r.id, r.member_id, r.prior).where(
@@ -110,7 +111,8 @@ class ImportsRepo(ShopScoped):
             return {}
         m = t.members.c
         return {row.platform_customer_id: row.id for row in self.conn.execute(
-            select(m.id, m.platform_customer_id).where(m.shop_id == self.shop_id, m.platform_customer_id.in_(ids)))}
+            select(m.id, m.platform_customer_id).where(m.shop_id == self.shop_id,
+                                                       where_among(self.conn, m.platform_customer_id, ids)))}
 
     def members_by_email(self, emails: list[str]) -> dict[str, int]:
         """Lower-cased e-mail -> member (the oldest member when two share one)."""
@@ -119,7 +121,7 @@ class ImportsRepo(ShopScoped):
         m = t.members.c
         found: dict[str, int] = {}
         for row in self.conn.execute(select(m.id, func.lower(m.email).label("e")).where(
-                m.shop_id == self.shop_id, func.lower(m.email).in_(emails)).order_by(m.id)):
+                m.shop_id == self.shop_id, where_among(self.conn, func.lower(m.email), emails)).order_by(m.id)):
             found.setdefault(row.e, row.id)
         return found
 
@@ -137,7 +139,7 @@ class ImportsRepo(ShopScoped):
                        b.points, b.credit, rc.code, window.scalar_subquery().label("window"))
                 .join(t.balances, b.member_id == m.id)
                 .outerjoin(t.referral_codes, and_(rc.member_id == m.id, rc.shop_id == m.shop_id))
-                .where(m.shop_id == self.shop_id, m.id.in_(member_ids)))
+                .where(m.shop_id == self.shop_id, where_among(self.conn, m.id, member_ids)))
         return {row.id: row for row in self.conn.execute(stmt)}
 
     def keys_with_prefix(self, prefix: str, member_ids: list[int]) -> dict[int, set[str]]:
@@ -146,7 +148,7 @@ class ImportsRepo(ShopScoped):
         found: dict[int, set[str]] = {}
         for start in range(0, len(member_ids), 1000):
             for row in self.conn.execute(select(e.member_id, e.idempotency_key).where(
-                    e.shop_id == self.shop_id, e.member_id.in_(member_ids[start:start + 1000]),
+                    e.shop_id == self.shop_id, where_among(self.conn, e.member_id, member_ids[start:start + 1000]),
                     e.idempotency_key.startswith(prefix + ":", autoescape=True))):
                 found.setdefault(row.member_id, set()).add(row.idempotency_key)
         return found
@@ -156,7 +158,7 @@ class ImportsRepo(ShopScoped):
             return {}
         rc = t.referral_codes.c
         return {row.code: row.member_id for row in self.conn.execute(
-            select(rc.code, rc.member_id).where(rc.shop_id == self.shop_id, rc.code.in_(codes)))}
+            select(rc.code, rc.member_id).where(rc.shop_id == self.shop_id, where_among(self.conn, rc.code, codes)))}
 
     def set_code(self, member_id: int, code: str | None, now: datetime) -> None:
         """Give the member this referral code (replacing theirs), or take theirs away (None)."""
@@ -167,31 +169,37 @@ class ImportsRepo(ShopScoped):
                                                               code=code, created_at=now))
 
     # -- many new members at once ----------------------------------------------------------
+    def _new(self, table, rows: list[dict], key: str) -> dict[str, int]:
+        """Insert rows none of which exists yet; their ids by `key`."""
+        ids = next_ids(self.conn, table, len(rows))
+        if ids is not None:
+            copy_rows(self.conn, table, [dict(id=i_, shop_id=self.shop_id, **row) for i_, row in zip(ids, rows)])
+            return {row[key]: i_ for i_, row in zip(ids, rows)}
+        self.conn.execute(insert(table), [dict(shop_id=self.shop_id, **row) for row in rows])
+        col = table.c[key]
+        return {row[1]: row[0] for row in self.conn.execute(select(table.c.id, col).where(
+            table.c.shop_id == self.shop_id, col.in_([row[key] for row in rows])))}
+
     def new_members(self, rows: list[dict]) -> dict[str, int]:
         """Insert members (none of them exists yet); their ids by platform customer id."""
-        m = t.members.c
-        self.conn.execute(insert(t.members), [dict(shop_id=self.shop_id, **row) for row in rows])
-        ids = [row["platform_customer_id"] for row in rows]
-        return {row.platform_customer_id: row.id for row in self.conn.execute(
-            select(m.id, m.platform_customer_id).where(m.shop_id == self.shop_id, m.platform_customer_id.in_(ids)))}
-
-    def new_balances(self, rows: list[dict]) -> None:
-        self.conn.execute(insert(t.balances), [dict(shop_id=self.shop_id, **row) for row in rows])
+        return self._new(t.members, rows, "platform_customer_id")
 
     def new_entries(self, rows: list[dict]) -> dict[str, int]:
         """Insert ledger entries; their ids by idempotency key."""
-        e = t.ledger_entries.c
-        self.conn.execute(insert(t.ledger_entries), [dict(shop_id=self.shop_id, **row) for row in rows])
-        keys = [row["idempotency_key"] for row in rows]
-        return {row.idempotency_key: row.id for row in self.conn.execute(
-            select(e.id, e.idempotency_key).where(e.shop_id == self.shop_id, e.idempotency_key.in_(keys)))}
+        return self._new(t.ledger_entries, rows, "idempotency_key")
+
+    def new_balances(self, rows: list[dict]) -> None:
+        copy_rows(self.conn, t.balances, [dict(shop_id=self.shop_id, **row) for row in rows])
 
     def new_lots(self, rows: list[dict]) -> None:
-        self.conn.execute(insert(t.lots), [dict(shop_id=self.shop_id, **row) for row in rows])
+        ids = next_ids(self.conn, t.lots, len(rows))
+        rows = [dict(shop_id=self.shop_id, **row) for row in rows]
+        if ids is not None:
+            rows = [dict(id=i_, **row) for i_, row in zip(ids, rows)]
+        copy_rows(self.conn, t.lots, rows)
 
     def new_codes(self, rows: list[dict]) -> None:
-        if rows:
-            self.conn.execute(insert(t.referral_codes), [dict(shop_id=self.shop_id, **row) for row in rows])
+        copy_rows(self.conn, t.referral_codes, [dict(shop_id=self.shop_id, **row) for row in rows])
 
     # -- undoing ---------------------------------------------------------------------------
     def entries_of(self, ref: str, after_id: int, limit: int) -> list[Row]:
