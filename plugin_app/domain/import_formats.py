@@ -43,7 +43,7 @@ from decimal import Decimal
 
 from .import_cells import (BadCell, Cells, amount, birthday, customer_id, email, moment, points,
                            referral_code, text)
-from .imports import Format, ImportRow, Transaction, register
+from .import_rows import Format, ImportRow, Transaction, register
 
 KINDS = ("earn", "spend", "expire", "adjust", "refund", "other")
 STATUSES = ("approved", "pending", "revoked")
