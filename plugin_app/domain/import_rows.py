@@ -111,6 +111,11 @@ class Format:
         """The required entries none of whose alternatives is among `headers`."""
         return sorted(e for e in self.required if not any(n in headers for n in e.split("|")))
 
+    def unmet(self, headers: set[str]) -> int:
+        """How many of the optional columns the file lacks (between equal fits, the importer
+        that expects less of what is not there is the closer one)."""
+        return len(self.optional - headers)
+
     def score(self, headers: set[str]) -> int:
         """How well a file's headers fit: -1 when a required one is missing, else how many of
         the known headers are present (the best fit wins detection)."""

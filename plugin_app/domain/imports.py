@@ -32,16 +32,18 @@ class BadFile(UnknownFormat):
 
 def detect(headers: Iterable[str]) -> Format:
     """The importer whose headers fit best; UnknownFormat when none fits. Between equal fits the
-    more specific importer (more required columns) wins; a tie beyond that is UnknownFormat
-    rather than a guess (the merchant names the format instead)."""
+    more specific importer wins: more required columns, then fewer optional columns missing
+    ('email,points' is Smile's import, not an export that also has an 'id'). A tie beyond that
+    is UnknownFormat rather than a guess (the merchant names the format instead)."""
     _load_formats()
     seen = {norm_header(h) for h in headers}
-    scored = sorted(((f.score(seen), len(f.required), f.name) for f in FORMATS.values()), reverse=True)
+    scored = sorted(((f.score(seen), len(f.required), -f.unmet(seen), f.name) for f in FORMATS.values()),
+                    reverse=True)
     if not scored or scored[0][0] < 0:
         raise UnknownFormat("the file's columns match no importer")
-    if len(scored) > 1 and scored[1][:2] == scored[0][:2]:
-        raise UnknownFormat(f"the file's columns fit {scored[0][2]} and {scored[1][2]} equally well")
-    return FORMATS[scored[0][2]]
+    if len(scored) > 1 and scored[1][:3] == scored[0][:3]:
+        raise UnknownFormat(f"the file's columns fit {scored[0][3]} and {scored[1][3]} equally well")
+    return FORMATS[scored[0][3]]
 
 
 class _Dialect(csv.excel):

@@ -111,6 +111,20 @@ def test_between_equal_scores_the_more_specific_format_wins():
         del FORMATS["tie_loose"], FORMATS["tie_strict"]
 
 
+def test_between_equal_fits_the_format_expecting_fewer_absent_columns_wins():
+    # As a WooCommerce plugin's export ("id|email", "points", optional "id"): on 'email,points'
+    # it fits as well as Smile's import, which expects nothing more.
+    export = imports.Format("tie_export", "E", frozenset({"id|email", "points"}), lambda n, r: ImportRow(n),
+                            optional=frozenset({"id", "email"}))
+    imports._load_formats()
+    imports.register(export)
+    try:
+        assert imports.detect(["email", "points"]).name == "smile_import"
+        assert imports.detect(["id", "email", "points"]).name == "tie_export"
+    finally:
+        del FORMATS["tie_export"]
+
+
 # -- Smile.io ------------------------------------------------------------------------------
 
 def test_smile_import_adds_points_and_reads_its_quirks():
@@ -303,9 +317,12 @@ def test_history_kind_left_empty_is_read_from_the_source_or_sign():
     body = ("email,occurred_at,points,kind,source\n"
             "a@example.com,2024-01-01,10,,Placed an order\n"
             "a@example.com,2024-01-02,-10,,Points expired\n"
-            "a@example.com,2024-01-03,-10,,\n")
+            "a@example.com,2024-01-03,-10,,\n"
+            "a@example.com,2024-01-04,50,,Birthday reward\n"
+            "a@example.com,2024-01-05,-50,,Redeemed reward\n"
+            "a@example.com,2024-01-06,20,,Manual adjustment\n")
     _, rows = read_text(body)
-    assert [r.txn.kind for r in rows] == ["earn", "expire", "other"]
+    assert [r.txn.kind for r in rows] == ["earn", "expire", "other", "earn", "spend", "adjust"]
 
 
 def test_adjustments_layout_needs_a_reason():
