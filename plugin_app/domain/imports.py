@@ -10,6 +10,9 @@ balance (`points`, with `mode` add or set), dated lots (`lots`), one history tra
 store credit, a tier name, a birthday, a referral code. What cannot be read is a `problem` on the
 row (a code from PROBLEMS and the column), never an exception: the dry run lists it.
 
+The shapes (ImportRow, ImportLot, Transaction, PROBLEMS, Format, register) live in
+domain.import_rows, which importers import; they are re-exported here for everyone else.
+
 Pure: no storage, no clock, no I/O beyond the text stream it is given.
 """
 from __future__ import annotations

@@ -355,6 +355,19 @@ def test_quoted_cells_keep_doubled_quotes_commas_and_newlines():
     assert rows[0].line == 3  # the row ends on the file's third line
 
 
+def test_an_uploaded_byte_stream_with_crlf_and_a_quoted_line_break():
+    data = "\ufeffE-Mail;Points\r\nA@Example.com;\"1.250\"\r\n\r\nb@example.com;7\r\n".encode("utf-8")
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    name, rows = imports.read(stream)
+    assert name.name == "smile_import"
+    assert [(r.line, r.email, r.points) for r in rows] == [(2, "a@example.com", 1250), (4, "b@example.com", 7)]
+
+
+def test_a_tab_separated_file():
+    name, rows = read_text("email\tpoints_balance\tstore_credit\na@example.com\t5\t1,5\n")
+    assert name == "members" and rows[0].points == 5 and rows[0].credit == Decimal("1.5")
+
+
 def test_a_broken_file_is_a_bad_file_not_a_crash():
     huge = "x" * 200_000  # beyond the csv module's field size limit
     chosen, rows = imports.read(io.StringIO(f'email,points\na@example.com,5\nb@example.com,"{huge}"\n'))
