@@ -445,6 +445,25 @@ def test_birthday_cells(cell, value):
     assert cells.birthday(cell) == value
 
 
+@pytest.mark.parametrize("cell,value", [
+    ("2024-03-01T10:00:00Z", datetime(2024, 3, 1, 10, tzinfo=UTC)),
+    ("2024-03-01T12:00:00+02:00", datetime(2024, 3, 1, 10, tzinfo=UTC)),
+    ("2024-03-01 10:00:00 UTC", datetime(2024, 3, 1, 10, tzinfo=UTC)),
+    ("3/1/2024 10:00 PM", datetime(2024, 3, 1, 22, tzinfo=UTC)),
+    ("01.03.2024 10:00", datetime(2024, 3, 1, 10, tzinfo=UTC)),
+    ("1709287200", datetime(2024, 3, 1, 10, tzinfo=UTC)),
+])
+def test_moment_cells(cell, value):
+    assert cells.moment(cell) == value
+
+
+@pytest.mark.parametrize("cell", ["yesterday", "2024-02-30", "31/12/2024", "1969-12-31"])
+def test_moment_cells_that_are_not_dates(cell):
+    with pytest.raises(cells.BadCell) as bad:
+        cells.moment(cell)
+    assert bad.value.code == "bad_date"
+
+
 @pytest.mark.parametrize("link,code", [("http://i.refs.cc/9qr5Pw", "9qr5Pw"),
                                        ("https://shop.example.com/?sref_id=ann25x", "ann25x"),
                                        ("www.shop.example.com/pages/refer?ref=MAX-1", "MAX-1"),
