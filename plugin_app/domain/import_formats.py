@@ -43,7 +43,7 @@ from decimal import Decimal
 
 from .import_cells import (BadCell, Cells, amount, birthday, customer_id, email, moment, points,
                            referral_code, text)
-from .imports import Format, ImportRow, Transaction, register
+from .import_rows import Format, ImportRow, Transaction, register
 
 KINDS = ("earn", "spend", "expire", "adjust", "refund", "other")
 STATUSES = ("approved", "pending", "revoked")
@@ -90,17 +90,18 @@ def _choice(c: Cells, allowed: tuple[str, ...], code: str, *names: str) -> str |
 
 
 def _kind_from(label: str | None, pts: int, credit: Decimal, spent: bool = False) -> str:
-    """What a history line meant, from the old app's words for its source, else its sign."""
+    """What a history line meant, from the old app's words for its source, else its sign
+    ("Birthday reward" credited is earned; "Redeemed reward" debited is spent)."""
     words = (label or "").lower()
+    total = pts or credit
     if "expir" in words:
         return "expire"
-    if "refund" in words or "cancel" in words or "return" in words:
+    if any(w in words for w in ("refund", "cancel", "return")):
         return "refund"
-    if spent or any(w in words for w in ("redeem", "redemption", "reward", "spend", "spent")):
+    if spent or (total < 0 and any(w in words for w in ("redeem", "redemption", "reward", "spen", "discount"))):
         return "spend"
     if any(w in words for w in ("manual", "adjust", "import", "admin", "correction")):
         return "adjust"
-    total = pts or credit
     return "earn" if total > 0 else "other"
 
 
