@@ -293,7 +293,7 @@ class Req { public $p; public $route;
   function get_param($k) { return $this->p[$k] ?? null; } function get_route() { return $this->route; } }
 class FakeWpdb {
   public $prefix = 'wp_'; public $users = 'wp_users'; public $usermeta = 'wp_usermeta';
-  public $tables = array(); public $results = array(); public $queries = array();
+  public $tables = array(); public $results = array(); public $queries = array(); public $last_error = '';
   function esc_like($t) { return addcslashes($t, '_%\\'); }
   function prepare($q, ...$args) {
     if (count($args) === 1 && is_array($args[0])) { $args = $args[0]; }
@@ -304,7 +304,12 @@ class FakeWpdb {
     if (preg_match("/^SHOW TABLES LIKE '(.*)'$/", $q, $m)) { $t = stripslashes($m[1]); return in_array($t, $this->tables, true) ? $t : null; }
     return null;
   }
-  function get_results($q, $output) { $this->queries[] = $q; return array_shift($this->results) ?? array(); }
+  function get_results($q, $output) {
+    $this->queries[] = $q;
+    $found = array_shift($this->results);
+    if ($found === 'error') { $this->last_error = "Unknown column 't.points_balance'"; return null; }
+    return $found ?? array();
+  }
 }
 require getenv('PLUGIN');
 global $wpdb;
@@ -340,6 +345,8 @@ $out['yith'] = run(array('wp_yith_ywpar_points_log'), array(array(
   array('plugin' => 'yith', 'kind' => 'balances', 'after_id' => 0, 'limit' => 1));
 $out['mycred'] = run(array('wp_myCRED_log'), array(array()),
   array('plugin' => 'mycred', 'kind' => 'history', 'after_id' => 40, 'limit' => 5000, 'point_type' => 'gems'));
+$out['broken'] = run(array('wp_wc_points_rewards_user_points'), array('error'),
+  array('plugin' => 'wc_points_rewards', 'kind' => 'balances', 'after_id' => 0, 'limit' => 10));
 $out['absent'] = run(array('wp_wlr_users'), array(), array('plugin' => 'mycred', 'kind' => 'balances'));
 $served = array();
 foreach (array('/wc-loyalty/v1/export/yith', '/wc/v3/orders') as $route) {
@@ -401,6 +408,7 @@ def test_the_wordpress_route_writes_the_layouts_from_the_tables(tmp_path):
                                      "WHERE t.id > 40 AND t.ctype = 'gems' ORDER BY t.id ASC LIMIT 1000")
     assert mycred["csv"] == ",".join(EXPORT_COLUMNS[("mycred", "history")]) + "\n"
 
+    assert out["broken"]["error"] == "loyalty_export_failed" and out["broken"]["status"] == 500  # not "the end"
     assert out["absent"] == {"error": "loyalty_export_absent", "status": 404, "sql": []}
     assert out["served"] == [[True, "id,email,points\n"], [False, ""]]
     assert out["route"] == ["wc-loyalty/v1", "/export/(?P<plugin>wc_points_rewards|wployalty|yith|mycred)", True,

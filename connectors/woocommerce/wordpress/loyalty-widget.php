@@ -384,7 +384,11 @@ function loyalty_export_page($wpdb, string $plugin, string $kind, int $after_id,
     $sql = "SELECT {$select} FROM {$from} WHERE " . implode(' AND ', $where)
         . " ORDER BY t.{$spec['key']} ASC LIMIT %d";
     $found = $wpdb->get_results($wpdb->prepare($sql, $args), ARRAY_A);  // phpcs:ignore WordPress.DB
-    $found = is_array($found) ? $found : array();
+    if (!is_array($found) || (string) $wpdb->last_error !== '') {
+        // Not an empty page: the caller would take it for the end of the table.
+        return new WP_Error('loyalty_export_failed', 'The table could not be read: ' . $wpdb->last_error,
+            array('status' => 500));
+    }
     $rows = array();
     $unix = $spec['unix'] ?? array();
     foreach ($found as $record) {
