@@ -204,10 +204,15 @@ YITH_KINDS = {
 
 class _ExportOnly(Format):
     """A plugin export whose header names are generic (YITH's `email,points`): it fits only a
-    file with no other columns than its own, so a richer file goes to the importer made for it."""
+    file with no other columns than its own (and someone to give the points to), so a richer file
+    goes to the importer made for it. `email,points` alone is also Smile's and Yotpo's import
+    template (domain.import_formats, smile_import, which needs both columns): that more specific
+    importer takes such a file (as points to add; on a shop with no points yet the same as
+    YITH's balance) unless the merchant names this one. `id,points` and our plugin's
+    `id,email,points` are YITH's only."""
 
     def score(self, headers: set[str]) -> int:
-        if not headers <= (self.required | self.optional) or not headers & self.optional:
+        if not headers <= self.known or not headers & self.optional:
             return -1
         return super().score(headers)
 
