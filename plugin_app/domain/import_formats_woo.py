@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from . import import_cells as cell
-from .imports import Format, ImportLot, ImportRow, Transaction, register
+from .import_rows import Format, ImportLot, ImportRow, Transaction, register
 from .import_cells import Cells
 
 # -- WooCommerce Points & Rewards (woocommerce.com extension) ------------------------------
