@@ -5,10 +5,12 @@ deliveries signed over PHP-escaped JSON (`\\/`, `\\u00e9`), orders, customers an
 from __future__ import annotations
 
 import base64
+import bisect
 import csv
 import hashlib
 import hmac
 import io
+import itertools
 import json
 import time
 from collections import OrderedDict
@@ -448,8 +450,9 @@ def woo_app(state: WooState):
         if tables is None or kind not in tables:
             return err(404, "loyalty_export_absent", f"The {plugin} tables are not in this database.")
         point_type = request.args.get("point_type", "mycred_default")
-        rows = [(k, r) for k, r in tables[kind] if k > after
-                and (plugin != "mycred" or r.get("ctype", "mycred_default") == point_type)][:limit]
+        start = bisect.bisect_right([k for k, _ in tables[kind]], after)  # the index on the key
+        rows = list(itertools.islice(((k, r) for k, r in tables[kind][start:]
+                                      if plugin != "mycred" or r.get("ctype", "mycred_default") == point_type), limit))
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         columns = EXPORT_COLUMNS[(plugin, kind)]
