@@ -22,7 +22,7 @@ The rules (README, "Switching in"):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -35,6 +35,7 @@ from .tiers import decide, window_start
 
 TIER_MODES = ("as_is", "recompute", "keep")
 EXPIRY_FROM = ("earned", "import")
+BALANCE_MODES = ("file", "add", "set")  # a balance adds to the member's or replaces it: as the file's app does, or as chosen
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Options:
     tiers: str = "as_is"
     expiry_from: str = "earned"  # undated value's expiry counts from: earned (its date) or the import
     create_members: bool = True  # rows for customers not yet members become members
+    balance: str = "file"  # "add" or "set" overrides what the file's importer says (Smile asks at upload)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ def plan_member(state: MemberState, rows: list[ImportRow], *, program, options: 
     seen_balance = False
     seen_txn: set[str] = set()
     ordered = sorted(rows, key=lambda r: ((r.txn.occurred_at or now) if r.txn else now, r.line))
+    if options.balance != "file":
+        ordered = [replace(r, mode=options.balance) if r.txn is None and r.reason is None else r for r in ordered]
     file_tier = None
     for row in ordered:
         if row.problems and _unusable(row):
@@ -165,6 +169,14 @@ def plan_member(state: MemberState, rows: list[ImportRow], *, program, options: 
                         add("spend", asset, take, "history", label=label, capped=take < -value)
                     if take < -value:
                         plan.notes.append((row.line, "capped"))
+        elif row.mode == "add" and row.lots and sum(lot.points for lot in row.lots) == row.points:
+            for lot in sorted(row.lots, key=lambda x: x.earned_at or now):  # dated credits, each its own lot
+                if lot.expires_at and lot.expires_at <= now:
+                    plan.notes.append((row.line, "expired"))
+                    continue
+                when = lot.earned_at if lot.earned_at and lot.earned_at < now else None
+                add("earn", "points", lot.points, "balance", earned_at=when,
+                    expires_at=lot.expires_at or _expiry(program, "points", when, now, options))
         elif row.mode == "add":
             for asset, value, have in (("points", row.points, points), ("credit", row.credit, credit)):
                 if not value:

@@ -141,7 +141,4 @@ def _load_formats() -> None:
         return
     _loaded = True
     from . import import_formats  # noqa: F401  (registers Smile, LoyaltyLion, Yotpo, Rivo, ours)
-    try:
-        from . import import_formats_woo  # noqa: F401  (the WooCommerce plugins')
-    except ImportError:  # pragma: no cover - while it is being written
-        pass
+    from . import import_formats_woo  # noqa: F401  (the WooCommerce plugins')

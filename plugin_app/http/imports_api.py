@@ -63,6 +63,9 @@ class UploadQuery(BaseModel):
                              "on their original dates; keep: tiers untouched")
     expiry_from: Literal["earned", "import"] = Field(
         "earned", description="the program's expiry counts from when points were earned, or from the import")
+    balance: Literal["file", "add", "set"] = Field(
+        "file", description="a balance adds to the member's or replaces it: as the old app's file means it "
+                            "(file), or as chosen (Smile asks at upload)")
     create_members: bool = Field(True, description="rows for customers who are not members yet make members")
     filename: str | None = Field(None, max_length=255, description="with a raw CSV body: the file's name")
 
@@ -79,7 +82,7 @@ def create_import(query: UploadQuery):
         upload = request.files.get("file")
         if upload is None:
             raise InvalidRequest("send the file as the multipart field `file`", field="file")
-        for name in ("format", "tiers", "expiry_from", "create_members"):
+        for name in ("format", "tiers", "expiry_from", "create_members", "balance"):
             if request.form.get(name):
                 options[name] = request.form[name]
         options = UploadQuery.model_validate(options).model_dump()

@@ -203,7 +203,7 @@ def _encoding(head: bytes) -> str:
 
 def parse_options(data: dict | None) -> P.Options:
     data = dict(data or {})
-    unknown = set(data) - {"tiers", "expiry_from", "create_members", "format"}
+    unknown = set(data) - {"tiers", "expiry_from", "create_members", "format", "balance"}
     if unknown:
         raise InvalidRequest(f"unknown option {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
     tiers = data.get("tiers", "as_is")
@@ -215,7 +215,10 @@ def parse_options(data: dict | None) -> P.Options:
     create = data.get("create_members", True)
     if not isinstance(create, bool):
         raise InvalidRequest("create_members is true or false", field="create_members")
-    return P.Options(tiers=tiers, expiry_from=expiry_from, create_members=create)
+    balance = data.get("balance", "file")
+    if balance not in P.BALANCE_MODES:
+        raise InvalidRequest("balance is one of " + ", ".join(P.BALANCE_MODES), field="balance")
+    return P.Options(tiers=tiers, expiry_from=expiry_from, create_members=create, balance=balance)
 
 
 class Imports:

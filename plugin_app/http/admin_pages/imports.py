@@ -21,7 +21,7 @@ SOURCES = {  # the importers, as a merchant knows the file they hold
     "wc_points_rewards": N_("WooCommerce Points and Rewards: points"),
     "wc_points_rewards_log": N_("WooCommerce Points and Rewards: points history"),
     "wployalty": N_("WPLoyalty: customers"),
-    "wployalty_log": N_("WPLoyalty: points history"),
+    "wployalty_ledger": N_("WPLoyalty: points history"),
     "yith_points": N_("YITH Points and Rewards: customers"),
     "yith_points_log": N_("YITH Points and Rewards: points history"),
     "mycred": N_("myCRED: balances"),
@@ -120,7 +120,7 @@ def import_upload():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return redirect(url_for("admin_pages.imports", error=_("Choose the file to import.")))
-    options = {k: request.form[k] for k in ("tiers", "expiry_from") if request.form.get(k)}
+    options = {k: request.form[k] for k in ("tiers", "expiry_from", "balance") if request.form.get(k)}
     fmt = request.form.get("format") or None
     try:
         view = _rt().imports.upload(shop.id, upload.filename, upload.stream, fmt=fmt, options=options,
