@@ -308,3 +308,40 @@ def test_api_raw_body_and_bad_input(api):
     assert r.status_code == 422
     assert client.get("/admin/api/v1/imports/999999", headers=auth).status_code == 404
     assert "/admin/api/v1/imports/{import_id}/revert" in client.get("/openapi.json").get_json()["paths"]
+
+
+def test_a_woocommerce_plugins_points_read_where_it_runs(tx_app):
+    """WooCommerce Points and Rewards' points table, read through our WordPress plugin's export
+    route (the stand-in serves it as tests/woocommerce_standin.py says), become dated lots."""
+    from tests import woocommerce_standin as W
+
+    state = W.WooState()
+    server, url = W.serve(state)
+    try:
+        rt = tx_app.extensions["loyalty"]
+        shop, key = rt.shops.register("woocommerce", url, currency="EUR",
+                                      credentials={"consumer_key": "ck_standin", "consumer_secret": "cs_standin"})
+        state.loyalty_table("wc_points_rewards", "balances", [
+            {"id": 10 * i, "user_id": 100 + i, "user_email": f"Member{i}@Example.org", "points": 50,
+             "points_balance": 40 + i, "order_id": 9000 + i, "date": f"2025-0{i}-02 10:00:00"} for i in range(1, 8)])
+        client = tx_app.test_client()
+        auth = {"Authorization": f"Bearer {key}"}
+        r = client.post("/admin/api/v1/imports/from-woocommerce", headers=auth, json={"plugin": "wc_points_rewards"})
+        assert r.status_code == 202, r.get_json()
+        view = client.get(f"/admin/api/v1/imports/{r.get_json()['id']}", headers=auth).get_json()
+        assert view["state"] == "analyzed" and view["format"] == "wc_points_rewards", view
+        assert view["plan"]["members"]["create"] == 7 and view["plan"]["points"]["credited"] == sum(range(41, 48))
+        client.post(f"/admin/api/v1/imports/{view['id']}/apply", headers=auth)
+        member, bal = rt.members.by_customer(shop.id, "103")
+        assert bal.points == 43 and member.email == "member3@example.org"
+        with rt.db.transaction() as conn:
+            earned = conn.execute(text("select created_at from lots where member_id = :m"), {"m": member.id}).scalar()
+        assert earned == datetime(2025, 3, 2, 10, 0, tzinfo=timezone.utc)
+        state.loyalty = {}  # the plugin is not there: the import fails, saying why
+        r = client.post("/admin/api/v1/imports/from-woocommerce", headers=auth, json={"plugin": "mycred"})
+        failed = client.get(f"/admin/api/v1/imports/{r.get_json()['id']}", headers=auth).get_json()
+        assert failed["state"] == "failed" and "mycred" in failed["error"]
+        assert client.post("/admin/api/v1/imports/from-woocommerce", headers=auth,
+                           json={"plugin": "nope"}).status_code == 422
+    finally:
+        server.shutdown()

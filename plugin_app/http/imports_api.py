@@ -96,6 +96,26 @@ def create_import(query: UploadQuery):
     return jsonify(view), 202
 
 
+class PullIn(BaseModel):
+    plugin: Literal["wc_points_rewards", "wployalty", "yith", "mycred"]
+    kind: Literal["balances", "history"] = "balances"
+    tiers: Literal["as_is", "recompute", "keep"] = "as_is"
+    expiry_from: Literal["earned", "import"] = "earned"
+    balance: Literal["file", "add", "set"] = "file"
+    create_members: bool = True
+
+
+@bp.post("/imports/from-woocommerce")
+@admin_required
+@api(summary="Read a WooCommerce loyalty plugin's balances or history (WooCommerce Points and Rewards, "
+             "WPLoyalty, YITH, myCRED) through our WordPress plugin, then dry-run it like a file",
+     tags=["imports"], body=PullIn, response=ImportOut, status=202, auth="adminKey", errors=(422,))
+def pull_import(body: PullIn):
+    options = body.model_dump()
+    plugin, kind = options.pop("plugin"), options.pop("kind")
+    return jsonify(_rt().imports.pull(g.shop.id, plugin, kind, options=options, actor=g.actor)), 202
+
+
 @bp.get("/imports")
 @admin_required
 @api(summary="The shop's recent imports, newest first", tags=["imports"], response=ImportsOut, auth="adminKey")

@@ -98,6 +98,11 @@ def import_analyze(shop_id: int, import_id: int) -> int:
     return len(context.current().imports.analyze(int(shop_id), int(import_id)))
 
 
+def import_pull(shop_id: int, import_id: int, plugin: str, kind: str) -> int:
+    """A WooCommerce loyalty plugin's tables, read through our WordPress plugin, then dry-run."""
+    return len(context.current().imports.pull_run(int(shop_id), int(import_id), plugin, kind))
+
+
 def _slices(step, again: str, shop_id: int, import_id: int, budget: float = 120.0) -> int:
     """Run an import's slices for up to `budget` seconds, then queue the rest as a new job, so no
     job runs long and any worker may take the next part."""
@@ -133,7 +138,7 @@ TASKS = {f.__name__: f for f in (relay_notifications, send_notifications, sync_c
                                   refresh_catalog, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses,
                                   expiry_reminders, expire_inactive, mirror_store_credit, reconcile_store_credit,
-                                  import_analyze, import_apply, import_revert, resume_imports)}
+                                  import_analyze, import_apply, import_revert, resume_imports, import_pull)}
 
 
 def name_of(task: Task) -> str:

@@ -191,6 +191,36 @@ class _Chunks(io.RawIOBase):
         return n
 
 
+class _LineStream(io.RawIOBase):
+    """Text lines (a generator) as the bytes of a file, one line in memory at a time."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines, self.buf = iter(lines), b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self.buf:
+            line = next(self.lines, None)
+            if line is None:
+                return 0
+            self.buf = (line if line.endswith("\n") else line + "\n").encode()
+        n = min(len(b), len(self.buf))
+        b[:n], self.buf = self.buf[:n], self.buf[n:]
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        out = bytearray()
+        while size < 0 or len(out) < size:
+            chunk = bytearray(min(65536, size - len(out)) if size >= 0 else 65536)
+            n = self.readinto(chunk)
+            if not n:
+                break
+            out += chunk[:n]
+        return bytes(out)
+
+
 def _encoding(head: bytes) -> str:
     """UTF-8 (with or without its byte-order mark) unless the file is not, then Windows-1252
     (what Excel writes in Western Europe)."""
@@ -223,9 +253,10 @@ def parse_options(data: dict | None) -> P.Options:
 
 class Imports:
     def __init__(self, db: Database, ledger: Ledger, programs, enqueue: Callable[..., None],
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, woo_lines: Callable[[int, str, str], Iterator[str]] | None = None) -> None:
         self.db, self.ledger, self.programs, self.enqueue = db, ledger, programs, enqueue
         self.clock = clock or SystemClock()
+        self.woo_lines = woo_lines  # (shop, plugin, kind) -> the CSV lines our WordPress plugin reads
 
     # -- reading ---------------------------------------------------------------------------
     def view(self, shop_id: int, import_id: int) -> dict:
@@ -257,37 +288,86 @@ class Imports:
         opts = parse_options(options)
         if fmt is not None and fmt not in FORMATS and not _known(fmt):
             raise InvalidRequest(f"no importer named {fmt!r}", field="format")
-        head = stream.read(CHUNK)
-        if not head.strip():
-            raise InvalidRequest("the file is empty", field="file")
-        try:
-            found, rows = read(io.StringIO(head.decode(_encoding(head), errors="replace")), fmt)
-        except UnknownFormat as exc:
-            raise InvalidRequest(str(exc), field="file") from None
         now = self.clock.now()
-        sha, size = hashlib.sha256(), 0
         with self.db.uow(shop_id) as uow:
             if uow.shops.currency(shop_id) is None:
                 raise NotFound("shop not found")
             import_id = uow.imports.create(
-                format=found.name, filename=(filename or "import.csv")[-255:], file_sha256="", size_bytes=0,
+                format=fmt, filename=(filename or "import.csv")[-255:], file_sha256="", size_bytes=0,
                 options={**asdict(opts)}, state="uploaded", actor=(actor or "")[:255] or None,
                 created_at=now, updated_at=now)
-            seq, data = 0, head
-            while data:
-                size += len(data)
-                if size > MAX_BYTES:
-                    raise InvalidRequest(f"the file is over {MAX_BYTES >> 20} MB; split it", field="file")
-                sha.update(data)
-                uow.imports.add_chunk(import_id, seq, data)
-                seq += 1
-                data = stream.read(CHUNK)
-            digest = sha.hexdigest()
-            earlier = uow.imports.same_file(digest, import_id)
-            generation = sum(1 for e in earlier if e.state == "reverted")
-            uow.imports.update(import_id, file_sha256=digest, size_bytes=size, generation=generation)
+            self._keep(uow, import_id, stream, fmt)
         self.enqueue("import_analyze", shop_id, import_id, job_id=f"import-analyze-{import_id}")
         return self.view(shop_id, import_id)
+
+    def _keep(self, uow, import_id: int, stream: BinaryIO, fmt: str | None) -> None:
+        """Store the file in chunks (its digest and size), once an importer reads its header."""
+        head = stream.read(CHUNK)
+        if not head.strip():
+            raise InvalidRequest("the file is empty", field="file")
+        try:
+            found, _rows = read(io.StringIO(head.decode(_encoding(head), errors="replace")), fmt)
+        except UnknownFormat as exc:
+            raise InvalidRequest(str(exc), field="file") from None
+        sha, size = hashlib.sha256(), 0
+        seq, data = 0, head
+        while data:
+            size += len(data)
+            if size > MAX_BYTES:
+                raise InvalidRequest(f"the file is over {MAX_BYTES >> 20} MB; split it", field="file")
+            sha.update(data)
+            uow.imports.add_chunk(import_id, seq, data)
+            seq += 1
+            data = stream.read(CHUNK)
+        digest = sha.hexdigest()
+        earlier = uow.imports.same_file(digest, import_id)
+        generation = sum(1 for e in earlier if e.state == "reverted")
+        uow.imports.update(import_id, format=found.name, file_sha256=digest, size_bytes=size,
+                           generation=generation)
+
+    # -- from the old plugin's tables, where the merchant runs it (WooCommerce) ----------------
+    PLUGINS = ("wc_points_rewards", "wployalty", "yith", "mycred")
+
+    def pull(self, shop_id: int, plugin: str, kind: str = "balances", *, options: dict | None = None,
+             actor: str | None = None) -> dict:
+        """Read a WooCommerce loyalty plugin's balances or history through our WordPress plugin
+        (in a job: the tables may be large), then dry-run it like an uploaded file."""
+        if plugin not in self.PLUGINS:
+            raise InvalidRequest("plugin is one of " + ", ".join(self.PLUGINS), field="plugin")
+        if kind not in ("balances", "history"):
+            raise InvalidRequest("kind is balances or history", field="kind")
+        opts = parse_options(options)
+        now = self.clock.now()
+        with self.db.uow(shop_id) as uow:
+            shop = uow.shops.by_id(shop_id)
+            if shop is None:
+                raise NotFound("shop not found")
+            if shop.platform != "woocommerce":
+                raise InvalidRequest("only a WooCommerce store has these plugins' tables", field="plugin")
+            import_id = uow.imports.create(
+                format=None, filename=f"{plugin}-{kind}.csv", file_sha256="", size_bytes=0, options={**asdict(opts)},
+                state="uploaded", actor=(actor or "")[:255] or None, created_at=now, updated_at=now)
+        self.enqueue("import_pull", shop_id, import_id, plugin, kind, job_id=f"import-pull-{import_id}")
+        return self.view(shop_id, import_id)
+
+    def pull_run(self, shop_id: int, import_id: int, plugin: str, kind: str) -> dict:
+        try:
+            lines = self.woo_lines(shop_id, plugin, kind)
+            with self.db.uow(shop_id) as uow:
+                imp = uow.imports.get(import_id, lock=True)
+                if imp is None or imp.state != "uploaded" or imp.size_bytes:
+                    return {}
+                self._keep(uow, import_id, _LineStream(lines), None)
+        except Exception as exc:  # noqa: BLE001 - said to the merchant on the import
+            missing = type(exc).__name__ == "Missing"
+            with self.db.uow(shop_id) as uow:
+                uow.imports.update(import_id, state="failed", updated_at=self.clock.now(), error=(
+                    f"{plugin} is not installed on the store (or our WordPress plugin is too old to read it)"
+                    if missing else str(exc)[:2000]))
+            if missing or isinstance(exc, (InvalidRequest, PermissionError)):
+                return {}
+            raise
+        return self.analyze(shop_id, import_id)
 
     # -- the dry run -----------------------------------------------------------------------
     def analyze(self, shop_id: int, import_id: int) -> dict:
