@@ -345,3 +345,17 @@ def test_a_woocommerce_plugins_points_read_where_it_runs(tx_app):
                            json={"plugin": "nope"}).status_code == 422
     finally:
         server.shutdown()
+
+
+def test_analytics_keep_imported_points_apart_from_what_the_program_issued(setup):
+    rt, shop, _ = setup
+    view = apply(rt, shop, upload(rt, shop, MEMBERS))
+    rt.analytics.refresh()
+    dash = rt.analytics.dashboard(shop.id, "EUR", NOW.date() - timedelta(days=1), NOW.date())
+    assert dash["points"]["issued"] == 40  # the order before the import
+    assert dash["points"]["imported"] == 1460 and dash["credit"]["imported"] == "12.5000"
+    assert dash["points"]["outstanding"] == 1500
+    rt.imports.revert(shop.id, view["id"])
+    rt.analytics.refresh()
+    dash = rt.analytics.dashboard(shop.id, "EUR", NOW.date() - timedelta(days=1), NOW.date())
+    assert dash["points"]["imported"] == 0 and dash["points"]["reversed"] == 0

@@ -72,6 +72,8 @@ def upgrade() -> None:
     op.create_index('ix_import_rows_group', 'import_rows', ['import_id', 'group_key', 'line'])
     op.add_column('ledger_entries', sa.Column('occurred_at', plugin_app.storage.types.UTCDateTime(timezone=True), nullable=True))
     op.create_index('ix_members_shop_email_lower', 'members', ['shop_id', sa.text('lower(email)')])
+    op.add_column('stats_daily', sa.Column('points_imported', sa.BigInteger(), server_default='0', nullable=False))
+    op.add_column('stats_daily', sa.Column('credit_imported', plugin_app.storage.types.ExactDecimal(precision=18, scale=4), server_default='0', nullable=False))
     if op.get_bind().dialect.name != 'sqlite':  # SQLite does not enforce a VARCHAR's length
         op.alter_column('referral_codes', 'code', type_=sa.String(length=40), existing_nullable=False)
 
@@ -79,6 +81,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != 'sqlite':
         op.alter_column('referral_codes', 'code', type_=sa.String(length=16), existing_nullable=False)
+    op.drop_column('stats_daily', 'credit_imported')
+    op.drop_column('stats_daily', 'points_imported')
     op.drop_index('ix_members_shop_email_lower', table_name='members')
     op.drop_column('ledger_entries', 'occurred_at')
     op.drop_index('ix_import_rows_group', table_name='import_rows')

@@ -374,6 +374,9 @@ stats_daily = Table(
     Column("credit_expired", ExactDecimal, nullable=False, server_default="0"),
     Column("entries", BigInteger, nullable=False, server_default="0"),
     Column("referral_credit", ExactDecimal, nullable=False, server_default="0"),  # cashback paid to referrers
+    # brought from another app (net of imports undone), kept apart from what the program issued (0022)
+    Column("points_imported", BigInteger, nullable=False, server_default="0"),
+    Column("credit_imported", ExactDecimal, nullable=False, server_default="0"),
 )
 
 stats_progress = Table(
