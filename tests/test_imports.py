@@ -19,6 +19,7 @@ from plugin_app.services.audit import run_audit
 from plugin_app.services.imports import Summary
 
 from . import factories as f
+from .test_referrals import env  # noqa: F401  (fixture)
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 TIERS = f.tiers(("Bronze", 0), ("Silver", 500), ("Gold", 1500), downgrade="never")
@@ -359,3 +360,35 @@ def test_analytics_keep_imported_points_apart_from_what_the_program_issued(setup
     rt.analytics.refresh()
     dash = rt.analytics.dashboard(shop.id, "EUR", NOW.date() - timedelta(days=1), NOW.date())
     assert dash["points"]["imported"] == 0 and dash["points"]["reversed"] == 0
+
+
+def test_an_imported_referral_code_attributes_a_new_friend(env):  # noqa: F811
+    """A code a member shared from the old app (any case, with its dashes) still brings friends:
+    landing, claim and first order credit the member who brought the code."""
+    import uuid
+
+    from . import shopify_standin as S
+    from .test_referrals import pay, referral
+
+    rt = env.rt
+    env.sender.deliver("customers/create", S.customer(100, "jane@example.org"))
+    data = ("email,customer_id,name,points_balance,store_credit,tier,birthday,referral_code,locale\n"
+            "Jane@Example.org,100,Jane,250,,,,https://shop.example/?ref=JANE-2024,\n")
+    view = rt.imports.upload(env.shop.id, "smile.csv", io.BytesIO(data.encode()))
+    rt.imports.apply(env.shop.id, view["id"])
+    assert rt.imports.view(env.shop.id, view["id"])["report"]["codes"] == 1
+    env.sender.deliver("customers/create", S.customer(200, "friend200@example.org"))
+    visitor = uuid.uuid4().hex
+    landed = env.client.post(env.sf("referrals/landings"), json={"code": "jane-2024", "visitor_id": visitor},
+                             environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert landed.status_code == 201, landed.get_json()
+    claimed = env.client.post(env.sf("referrals/claim"), json={"visitor_id": visitor},
+                              headers={"Authorization": f"Bearer {env.token('200')}"},
+                              environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert claimed.status_code == 200, claimed.get_json()
+    pay(env, 7101, "200", claimed.get_json()["friend_code"])
+    r = referral(env)
+    jane = rt.members.by_customer(env.shop.id, "100")[0]
+    assert r.referrer_member_id == jane.id and r.order_id == "7101" and r.status == "pending"
+    me = env.client.get(env.sf("referrals/me"), headers={"Authorization": f"Bearer {env.token('100')}"}).get_json()
+    assert me["code"] == "JANE2024" and me["link"].endswith("?ref=JANE2024")
