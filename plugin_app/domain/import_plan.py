@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from .expiry import expires_at as rule_expiry
 from .imports import ImportLot, ImportRow
 from .ledger import Asset
-from .referrals import clean_code
+from .referrals import clean_any_code
 from .tiers import decide, window_start
 
 TIER_MODES = ("as_is", "recompute", "keep")
@@ -279,7 +279,7 @@ def import_code(text: str | None) -> str | None:
     value = str(text or "").strip()
     if "/" in value or "=" in value:
         value = value.rstrip("/").rsplit("=", 1)[-1].rsplit("/", 1)[-1].split("?")[0].split("&")[0]
-    return clean_code(value)
+    return clean_any_code(value)
 
 
 def totals_of(lots: list[ImportLot]) -> int:

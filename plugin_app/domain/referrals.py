@@ -28,13 +28,17 @@ def display(code: str) -> str:
 
 
 def clean_code(text: str) -> str | None:
-    """What a shopper typed (any case, with or without the dash) → the stored code, or None.
-    Ours are 8 characters of ALPHABET; a code a member brought from another app keeps its
-    letters, digits and underscores (4 to 32), so the links they shared still lead here."""
+    """What a shopper typed (any case, with or without the dash) → one of our codes, or None."""
     value = re.sub(r"[\s-]", "", str(text or "")).upper()
-    if ours(value) or IMPORTED.fullmatch(value):
-        return value
-    return None
+    return value if ours(value) else None
+
+
+def clean_any_code(text: str) -> str | None:
+    """What a shopper typed or a link carried → a stored code: ours (clean_code), or a code a
+    member brought from another app, which keeps its letters, digits and underscores (4 to 32,
+    dashes and spaces dropped, any case) so the links they shared still lead here."""
+    value = re.sub(r"[\s-]", "", str(text or "")).upper()
+    return value if ours(value) or IMPORTED.fullmatch(value) else None
 
 
 # -- normalisations ----------------------------------------------------------------------------
