@@ -80,14 +80,14 @@ class Exports:
         while True:
             with self.db.uow(shop_id, savepoint=False) as uow:
                 rows = uow.member_list.chunk(f, after, chunk)
-                codes = uow.member_export.referral_codes([r.id for r in rows])
+                codes = uow.member_export.referral_codes(rows[0].id, rows[-1].id) if rows else {}
             if not rows:
                 return
             yield csv_text([safe_cell(v) for v in (
                 r.email or "", r.platform_customer_id, r.name or "")] + [
-                int(r.points), amount_text(r.credit, r.currency)] + [safe_cell(v) for v in (
-                    r.tier or entry or "", show_birthday(r.birthday) or "",
-                    display(codes[r.id]) if r.id in codes else "", r.locale or "")]
+                int(r.points), amount_text(r.credit, r.currency), safe_cell(r.tier or entry or ""),
+                show_birthday(r.birthday) or "",  # ours: --MM-DD is a date, not a formula
+                display(codes[r.id]) if r.id in codes else "", safe_cell(r.locale or "")]
                 for r in rows)
             after = rows[-1].id
 

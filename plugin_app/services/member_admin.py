@@ -94,9 +94,10 @@ class MemberDirectory:
             if not rows:
                 return
             yield csv_text([safe_cell(v) for v in (
-                r.platform_customer_id, r.name or "", r.email or "", r.tier or "", int(r.points),
-                f"{Decimal(r.credit):.2f}", r.currency, int(r.points_lifetime), show_birthday(r.birthday) or "",
-                r.last_activity_at.isoformat() if r.last_activity_at else "", r.created_at.isoformat())]
+                r.platform_customer_id, r.name or "", r.email or "", r.tier or "")] + [int(r.points),
+                f"{Decimal(r.credit):.2f}", r.currency, int(r.points_lifetime),
+                show_birthday(r.birthday) or "",  # ours: --MM-DD (no year) is a date, not a formula
+                r.last_activity_at.isoformat() if r.last_activity_at else "", r.created_at.isoformat()]
                 for r in rows)
             after = rows[-1].id
 
