@@ -222,3 +222,25 @@ def test_a_20000_member_export_streams_with_flat_memory(rt, client, tx_db):
     # by each chunk's text, over 1.2 MB for chunks 5-20); the peak is a chunk's working set.
     assert late - early < 200_000, (early, late)
     assert peak < 2 * size, peak
+
+
+@pytest.mark.parametrize("lang, members, history", [("en", "Members and balances", "Points history"),
+                                                     ("de", "Mitglieder und Guthaben", "Punkteverlauf"),
+                                                     ("it", "Membri e saldi", "Cronologia dei punti")])
+def test_the_members_page_links_both_exports_in_the_admins_language(rt, client, lang, members, history):
+    import re
+
+    shop, key = F.shop_and_key(rt)
+    F.member(rt, shop, "c-page", email="page@example.com")
+    other, _ = F.shop_and_key(rt)
+    F.member(rt, other, "c-other", email="other@example.com")
+    with client.session_transaction() as s:
+        s["admin_shop"] = shop.id
+    page = client.get("/admin/members", query_string={"lang": lang}).get_data(as_text=True)
+    links = dict(re.findall(r'<a href="([^"]+)" data-export-(?:members|history) download>([^<]+)</a>', page))
+    assert sorted(links.values()) == sorted([members, history])
+    by_text = {v: k for k, v in links.items()}
+    assert by_text[members] == "/admin/api/v1/exports/members.csv"
+    # the signed-in admin's session is enough to download (a GET of this shop's data only)
+    assert [r["customer_id"] for r in read(client.get(by_text[members]))] == ["c-page"]
+    assert read(client.get(by_text[history])) == []
