@@ -161,8 +161,8 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
     # terms joined by OR (https://shopify.dev/docs/api/usage/search-syntax: "query=state:enabled
     # OR state:disabled"; a value is a name or a quoted string, single or double quotes). Inside
     # a quoted value a backslash and the quote are escaped with a backslash (colon, backslash and
-    # parentheses are the syntax's special characters). The e-mail is read from `defaultEmailAddress { emailAddress }`
-    # (Customer.email is deprecated from 2025-04:
+    # parentheses are the syntax's special characters). The e-mail is read from
+    # `defaultEmailAddress { emailAddress }` (Customer.email is deprecated from 2025-04:
     # https://shopify.dev/changelog/adding-defaultemailaddress-field-to-customer). Search may match
     # more loosely than equality, so only exact (any case) matches are kept. A page holds at most
     # 250 nodes (https://shopify.dev/docs/api/usage/pagination-graphql).
@@ -186,7 +186,8 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
             q = " OR ".join(self.email_term(e) for e in chunk)
             after = None
             while True:
-                page = self.query(self.CUSTOMERS_BY_EMAIL, {"q": q, "first": 2 * len(chunk), "after": after})["customers"]
+                page = self.query(self.CUSTOMERS_BY_EMAIL,
+                                  {"q": q, "first": 2 * len(chunk), "after": after})["customers"]
                 for n in page.get("nodes") or []:
                     email = ((n.get("defaultEmailAddress") or {}).get("emailAddress") or "").strip().lower()
                     if email in want and n.get("legacyResourceId"):

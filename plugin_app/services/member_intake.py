@@ -99,7 +99,8 @@ class MemberIntake:
             try:
                 found = self._lookup(shop_id, missing)
             except PlatformUnavailable as exc:
-                failure = _error("platform_unavailable", f"the shop's platform did not answer; try again later ({exc})"[:300])
+                failure = _error("platform_unavailable",
+                                 f"the shop's platform did not answer; try again later ({exc})"[:300])
             except PlatformError as exc:
                 failure = _error("platform_error", f"the shop's platform refused the lookup ({exc})"[:300])
         return [c if isinstance(c, Outcome) else self._one(shop_id, c, by_id, by_email, found, failure)
@@ -164,10 +165,12 @@ class MemberIntake:
             if not customers:
                 return _error("customer_not_found", "the shop has no customer with this e-mail")
             if len({p.customer_id for p in customers}) > 1:
-                return _error("ambiguous_email", "several of the shop's customers have this e-mail; name the customer_id",
+                return _error("ambiguous_email",
+                              "several of the shop's customers have this e-mail; name the customer_id",
                               customer_ids=tuple(sorted({p.customer_id for p in customers})))
             customer = customers[0].customer_id
-            c = _Checked(c.email, customer, c.name or customers[0].name, c.birthday, c.locale or locale_tag(customers[0].locale))
+            c = _Checked(c.email, customer, c.name or customers[0].name, c.birthday,
+                         c.locale or locale_tag(customers[0].locale))
         if customer in by_id:
             return Outcome("existing", by_id[customer], customer)
         try:
