@@ -234,3 +234,22 @@ def test_the_new_endpoints_are_in_openapi(client):
     assert "get" in paths["/admin/api/v1/members/by-email"]
     assert "409" in paths["/admin/api/v1/members/by-email"]["get"]["responses"]
     assert {"200", "201", "404", "409", "422"} <= set(paths["/admin/api/v1/members"]["post"]["responses"])
+
+
+def test_an_unreachable_platform_is_503_and_the_batch_still_answers_what_it_can(rt, client):
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on: the store is down
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    shop, key = F.shop_and_key(rt, platform="woocommerce", domain=f"http://127.0.0.1:{port}",
+                               credentials={"consumer_key": "ck_standin", "consumer_secret": "cs_standin"})
+    known = F.member(rt, shop, "41", email="known@example.org")
+    answer = client.post("/admin/api/v1/members", json={"email": "new@example.org"}, headers=auth(key))
+    assert answer.status_code == 503 and answer.headers["Retry-After"]
+    assert answer.get_json()["error"]["code"] == "platform_unavailable"
+    batch = client.post("/admin/api/v1/members/batch", headers=auth(key), json={"members": [
+        {"email": "new@example.org"}, {"email": "known@example.org"}, {"customer_id": "42"}]}).get_json()
+    assert [r["status"] for r in batch["results"]] == ["error", "existing", "created"]
+    assert batch["results"][0]["error"]["code"] == "platform_unavailable"
+    assert batch["results"][1]["member_id"] == known.id
