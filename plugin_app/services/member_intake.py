@@ -103,6 +103,9 @@ class MemberIntake:
                                  f"the shop's platform did not answer; try again later ({exc})"[:300])
             except PlatformError as exc:
                 failure = _error("platform_error", f"the shop's platform refused the lookup ({exc})"[:300])
+        # Each enrolment is its own short transaction (Members.enrol): two batches naming the same
+        # customers in another order never wait on each other's locks (one transaction per batch
+        # could deadlock), and what was enrolled stays enrolled.
         return [c if isinstance(c, Outcome) else self._one(shop_id, c, by_id, by_email, found, failure)
                 for c in checked]
 

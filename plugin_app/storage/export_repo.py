@@ -58,5 +58,6 @@ class MemberExportRepo(ShopScoped):
         if not entry_ids:
             return {}
         rows = self.conn.execute(select(lo.entry_id, lo.expires_at, lo.pending).where(
-            lo.shop_id == self.shop_id, lo.member_id.in_(sorted(set(member_ids))), lo.entry_id.in_(entry_ids)))
+            lo.shop_id == self.shop_id, lo.member_id.in_(sorted(set(member_ids))),
+            lo.entry_id >= min(entry_ids), lo.entry_id <= max(entry_ids)))
         return {r.entry_id: r for r in rows}
