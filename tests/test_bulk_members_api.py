@@ -253,3 +253,21 @@ def test_an_unreachable_platform_is_503_and_the_batch_still_answers_what_it_can(
     assert [r["status"] for r in batch["results"]] == ["error", "existing", "created"]
     assert batch["results"][0]["error"]["code"] == "platform_unavailable"
     assert batch["results"][1]["member_id"] == known.id
+
+
+def test_shopify_lookups_quote_each_email_and_follow_pages(rt, client, shopify):
+    """An apostrophe (common in real addresses) travels inside a quoted `email:` value; three
+    store customers sharing an address (Shopify itself refuses that, the stand-in allows it to
+    force a second page) are read across pages and reported as ambiguous."""
+    shop, key, state = shopify
+    state.add_customer(9001, "o'neil@example.org", first_name="Pat", last_name="O'Neil")
+    for cid in (9101, 9102, 9103):
+        state.add_customer(cid, "shared@example.org")
+    found = client.post("/admin/api/v1/members", json={"email": "O'Neil@example.org"}, headers=auth(key))
+    assert found.status_code == 201 and found.get_json()["platform_customer_id"] == "9001"
+    assert _customer_queries(state)[-1]["variables"]["q"] == 'email:"o\'neil@example.org"'
+    shared = client.post("/admin/api/v1/members", json={"email": "shared@example.org"}, headers=auth(key))
+    assert shared.status_code == 409
+    assert shared.get_json()["error"]["customer_ids"] == ["9101", "9102", "9103"]
+    pages = [q["variables"] for q in _customer_queries(state) if "shared" in q["variables"]["q"]]
+    assert [(p["first"], p["after"]) for p in pages] == [(2, None), (2, "2")]
