@@ -271,3 +271,17 @@ def test_shopify_lookups_quote_each_email_and_follow_pages(rt, client, shopify):
     assert shared.get_json()["error"]["customer_ids"] == ["9101", "9102", "9103"]
     pages = [q["variables"] for q in _customer_queries(state) if "shared" in q["variables"]["q"]]
     assert [(p["first"], p["after"]) for p in pages] == [(2, None), (2, "2")]
+
+
+def test_a_store_that_refuses_the_lookup_is_502_platform_error(rt, client):
+    store = W.WooState(key="ck_right")  # our stored keys are not the store's: 401 on every call
+    server, url = W.serve(store)
+    try:
+        shop, key = F.shop_and_key(rt, platform="woocommerce", domain=url,
+                                   credentials={"consumer_key": "ck_wrong", "consumer_secret": "cs_wrong"})
+        answer = client.post("/admin/api/v1/members", json={"email": "new@example.org"}, headers=auth(key))
+    finally:
+        server.shutdown()
+    assert answer.status_code == 502 and answer.get_json()["error"]["code"] == "platform_error"
+    with rt.db.uow(shop.id) as uow:
+        assert uow.members.by_emails(["new@example.org"]) == []

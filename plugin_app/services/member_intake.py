@@ -103,6 +103,8 @@ class MemberIntake:
                                  f"the shop's platform did not answer; try again later ({exc})"[:300])
             except PlatformError as exc:
                 failure = _error("platform_error", f"the shop's platform refused the lookup ({exc})"[:300])
+            except (PermissionError, KeyError):  # uninstalled, or no credentials stored: no client to ask
+                failure = _error("platform_error", "the shop is not connected to its platform")
         # Each enrolment is its own short transaction (Members.enrol): two batches naming the same
         # customers in another order never wait on each other's locks (one transaction per batch
         # could deadlock), and what was enrolled stays enrolled.
