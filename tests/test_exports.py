@@ -173,6 +173,9 @@ def test_exports_need_the_shops_key_and_are_in_openapi(client):
     paths = client.get("/openapi.json").get_json()["paths"]
     params = {p["name"] for p in paths["/admin/api/v1/exports/history.csv"]["get"]["parameters"]}
     assert params == {"updated_since", "tier"} and "get" in paths["/admin/api/v1/exports/members.csv"]
+    for path in ("members", "history"):
+        ok = paths[f"/admin/api/v1/exports/{path}.csv"]["get"]["responses"]["200"]
+        assert list(ok["content"]) == ["text/csv"]
 
 
 def test_a_20000_member_export_streams_with_flat_memory(rt, client, tx_db):

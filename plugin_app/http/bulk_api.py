@@ -157,7 +157,7 @@ def _csv(body, name: str) -> Response:
 @admin_required
 @api(summary="Members and their balances as CSV (streamed), in the layout the `members` importer reads: "
              "email, customer_id, name, points_balance, store_credit, tier, birthday, referral_code, locale",
-     tags=["exports"], query=MembersExportQuery, auth="adminKey")
+     tags=["exports"], query=MembersExportQuery, auth="adminKey", media="text/csv")
 def export_members(query: MembersExportQuery):
     return _csv(_rt().exports.members_csv(g.shop.id, tier=query.tier), "members")
 
@@ -166,6 +166,6 @@ def export_members(query: MembersExportQuery):
 @admin_required
 @api(summary="The ledger as CSV (streamed), one entry per row, in the layout the `history` importer reads: "
              "email, customer_id, occurred_at, points, store_credit, kind, expires_at, order_id, transaction_id, "
-             "source, note, status", tags=["exports"], query=HistoryExportQuery, auth="adminKey")
+             "source, note, status", tags=["exports"], query=HistoryExportQuery, auth="adminKey", media="text/csv")
 def export_history(query: HistoryExportQuery):
     return _csv(_rt().exports.history_csv(g.shop.id, since=since(query.updated_since), tier=query.tier), "history")
