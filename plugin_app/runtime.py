@@ -33,6 +33,8 @@ from .services.intake import GroupCommit
 from .services.ratelimit import RateLimiter
 from .services.ledger import Ledger
 from .services.members import Members
+from .services.member_intake import MemberIntake
+from .services.exports import Exports
 from .services.orders import OrderService
 from .services.program import Programs
 from .services.reconcile import Reconciler, WooReconciler
@@ -103,6 +105,8 @@ class Runtime:
         self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier,
                                              store_credit=self.store_credit)
         self.customer_fields = CustomerFields(self.db, self.programs, self.shops, self.platform_for, self.clock)
+        self.exports = Exports(self.db, self.programs)
+        self.member_intake = MemberIntake(self.db, self.members, self.customer_directory_for, self.clock)
         self.change_preview = ChangePreview(self.db, self.programs, self.tiers, self.clock)
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,
                                     redis=self.queue.redis if settings.jobs_mode == "rq" else None)
@@ -181,6 +185,16 @@ class Runtime:
 
     def catalog_source_for(self, shop_id: int) -> CatalogSource | None:
         """Where a shop's product facts come from: its platform's Admin API (none for demo shops)."""
+        platform = self._platform_of(shop_id)
+        if platform == "shopify":
+            return self.shopify_admin_for(shop_id)
+        if platform == "woocommerce":
+            return self.woo_admin_for(shop_id)
+        return None
+
+    def customer_directory_for(self, shop_id: int):
+        """Where a shop's customers are looked up by e-mail (domain.ports.CustomerDirectory): its
+        platform's Admin API; None for demo shops (their customers exist only as members)."""
         platform = self._platform_of(shop_id)
         if platform == "shopify":
             return self.shopify_admin_for(shop_id)

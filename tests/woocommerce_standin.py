@@ -217,6 +217,7 @@ class WooState:
         self.product_requests: list[dict] = []
         self.deliver = None  # callable(url, body: bytes, headers) used for pings
         self.counted: set[int] = set()  # orders whose coupon usage is recorded
+        self.customer_requests: list[dict] = []  # the query of every GET customers (a list)
         # The old loyalty plugin's tables as our WordPress plugin's export route reads them:
         # plugin -> kind -> [(paging key, row in the export layout)]; a plugin not here is absent.
         self.loyalty: dict[str, dict[str, list[tuple[int, dict]]]] = {}
@@ -371,6 +372,27 @@ def woo_app(state: WooState):
         per, page = int(request.args.get("per_page", 10)), int(request.args.get("page", 1))
         if per > 100:
             return err(400, "rest_invalid_param", "Invalid parameter(s): per_page")
+        response = jsonify(rows[(page - 1) * per: page * per])
+        response.headers["X-WP-Total"], response.headers["X-WP-TotalPages"] = str(len(rows)), str(max(1, -(-len(rows) // per)))
+        return response
+
+    @app.get("/wp-json/wc/v3/customers")
+    def customers():
+        """WC_REST_Customers_V1_Controller::get_items (the v3 controller inherits it;
+        includes/rest-api/Controllers/Version1/class-wc-rest-customers-v1-controller.php): `email`
+        becomes a WP_User_Query search of the `user_email` column (exact, and MySQL's collation
+        ignores case); `role` defaults to "customer", "all" lists every role; `per_page` (at most
+        100, WP_REST_Controller's collection params). A customer stored without a role is a
+        "customer". Simplified: no `search`, `include` or ordering."""
+        state.customer_requests.append(dict(request.args))
+        per = int(request.args.get("per_page", 10))
+        if not 0 < per <= 100:
+            return err(400, "rest_invalid_param", "Invalid parameter(s): per_page")
+        role, email = request.args.get("role", "customer"), request.args.get("email")
+        rows = [c for _i, c in sorted(state.customers.items())
+                if (role == "all" or c.get("role", "customer") == role)
+                and (email is None or str(c.get("email", "")).lower() == email.lower())]
+        page = int(request.args.get("page", 1))
         response = jsonify(rows[(page - 1) * per: page * per])
         response.headers["X-WP-Total"], response.headers["X-WP-TotalPages"] = str(len(rows)), str(max(1, -(-len(rows) // per)))
         return response

@@ -15,7 +15,7 @@ import requests
 from woocommerce import API
 
 from plugin_app.domain.errors import PlatformError, PlatformUnavailable
-from plugin_app.domain.ports import CatalogSource, PlatformActions, WooOrderSource
+from plugin_app.domain.ports import CatalogSource, CustomerDirectory, PlatformActions, PlatformCustomer, WooOrderSource
 from plugin_app.domain.catalog import ProductFacts
 
 # Our WordPress plugin's read of the loyalty plugin a merchant leaves (connectors/woocommerce/
@@ -88,7 +88,7 @@ class Missing(Terminal):
     """404: the resource does not exist (any more)."""
 
 
-class WooAdmin(PlatformActions, CatalogSource, WooOrderSource):
+class WooAdmin(PlatformActions, CatalogSource, WooOrderSource, CustomerDirectory):
     """A store's REST API: implements the platform ports the services declare (domain.ports)."""
 
     def __init__(self, url: str, key: str, secret: str, *, timeout: int = 15, timezone: str = "UTC") -> None:
@@ -243,6 +243,23 @@ class WooAdmin(PlatformActions, CatalogSource, WooOrderSource):
                     out[facts.product_id] = facts
             for pid in chunk:
                 out.setdefault(pid, ProductFacts(pid))
+        return out
+
+    # -- customers by e-mail ----------------------------------------------------------------
+    def customers_by_email(self, emails: list[str]) -> list[PlatformCustomer]:
+        """`GET customers?email=<e>&role=all`, one request per e-mail: the REST API filters by one
+        address only. WC_REST_Customers_V1_Controller::get_items (the v3 controller inherits it;
+        includes/rest-api/Controllers/Version1/class-wc-rest-customers-v1-controller.php) turns
+        `email` into a WP_User_Query search on the `user_email` column, and `role` defaults to
+        "customer": `all` finds a user of any role (a subscriber who ordered is a member too).
+        Only exact matches (any case) are kept."""
+        out: list[PlatformCustomer] = []
+        for email in dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()):
+            found, _ = self._call("get", "customers", email=email, role="all", per_page=10)
+            for c in found or []:
+                if str(c.get("email") or "").strip().lower() == email and c.get("id"):
+                    name = " ".join(x for x in (c.get("first_name"), c.get("last_name")) if x) or None
+                    out.append(PlatformCustomer(str(c["id"]), email, name))
         return out
 
     # -- coupons (the platform-actions port) ---------------------------------------------
