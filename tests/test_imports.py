@@ -392,3 +392,61 @@ def test_an_imported_referral_code_attributes_a_new_friend(env):  # noqa: F811
     assert r.referrer_member_id == jane.id and r.order_id == "7101" and r.status == "pending"
     me = env.client.get(env.sf("referrals/me"), headers={"Authorization": f"Bearer {env.token('100')}"}).get_json()
     assert me["code"] == "JANE2024" and me["link"].endswith("?ref=JANE2024")
+
+
+def test_a_smile_file_of_emails_finds_the_stores_customers_who_are_not_members_yet(tx_app):
+    """Smile's import has only e-mails. Customers who never became members are looked up in the
+    store (Shopify's Admin API, the stand-in) and become members with their points; an e-mail the
+    store does not know is left out and listed."""
+    import httpx
+
+    from . import shopify_standin as S
+
+    rt = tx_app.extensions["loyalty"]
+    state = S.AdminState()
+    rt.shopify_http = httpx.Client(transport=httpx.WSGITransport(app=S.admin_app(state)))
+    shop, _ = f.shop_and_key(rt, platform="shopify", domain=f._unique("maple") + ".myshopify.com",
+                             credentials={"access_token": "shpat_standin"})
+    state.add_customer(7300400500600, "Ada@Example.org")
+    state.add_customer(7300400500601, "bo@example.org")
+    data = "email,points\nada@example.org,120\n BO@example.org ,80\nnobody@example.org,10\n"
+    view = upload(rt, shop, data)
+    assert view["format"] == "smile_import"
+    assert view["plan"]["members"] == {"create": 2, "change": 0, "unchanged": 0, "unmatched": 1}
+    assert view["plan"]["left_out"] == {"not_a_customer": 1}
+    apply(rt, shop, view)
+    assert balance(rt, shop, "7300400500600")[1].points == 120
+    assert balance(rt, shop, "7300400500601")[1].points == 80
+    assert sum(1 for r in state.requests if "customers(" in r["query"]) == 1  # one query for the batch
+
+
+def test_our_exports_import_into_another_shop(api):
+    """The members and history exports are the layouts the `members` and `history` importers
+    read: one shop's export brings the same balances, tiers, birthdays and codes to another."""
+    rt, shop, client, auth, _ = api
+    a = f.member(rt, shop, "701", email="a@example.com", birthday=date(1990, 4, 9))
+    b = f.member(rt, shop, "702", email="b@example.com")
+    rt.ledger.earn(shop.id, a.id, Asset.POINTS, 900, key="a1", source=Source.ORDER, reason="order 1")
+    rt.ledger.redeem(shop.id, a.id, Asset.POINTS, 100, key="a2", source=Source.CART, reason="reward")
+    rt.ledger.earn(shop.id, b.id, Asset.CREDIT, "7.25", key="b1", source=Source.ORDER, reason="cashback")
+    rt.referrals.code_for(shop.id, a.id)
+    members_csv = client.get("/admin/api/v1/exports/members.csv", headers=auth).get_data()
+    history_csv = client.get("/admin/api/v1/exports/history.csv", headers=auth).get_data()
+    source = books(rt, shop)
+
+    other, key = f.shop_and_key(rt, tiers=TIERS)
+    other_auth = {"Authorization": f"Bearer {key}"}
+    r = client.post("/admin/api/v1/imports?filename=members.csv", headers={**other_auth, "Content-Type": "text/csv"},
+                    data=members_csv)
+    assert r.status_code == 202 and r.get_json()["format"] == "members"
+    client.post(f"/admin/api/v1/imports/{r.get_json()['id']}/apply", headers=other_auth)
+    entry = lambda bk: {k: (*v[:2], v[2] or "Bronze", *v[3:]) for k, v in bk.items()}  # noqa: E731 (None: the entry tier)
+    assert entry(books(rt, other)) == entry(source)
+
+    third, key3 = f.shop_and_key(rt, tiers=TIERS)
+    third_auth = {"Authorization": f"Bearer {key3}"}
+    r = client.post("/admin/api/v1/imports?filename=history.csv&tiers=keep",
+                    headers={**third_auth, "Content-Type": "text/csv"}, data=history_csv)
+    assert r.status_code == 202 and r.get_json()["format"] == "history"
+    client.post(f"/admin/api/v1/imports/{r.get_json()['id']}/apply", headers=third_auth)
+    assert {k: v[:2] for k, v in books(rt, third).items()} == {k: v[:2] for k, v in source.items()}

@@ -253,9 +253,11 @@ def parse_options(data: dict | None) -> P.Options:
 
 class Imports:
     def __init__(self, db: Database, ledger: Ledger, programs, enqueue: Callable[..., None],
-                 clock: Clock | None = None, woo_lines: Callable[[int, str, str], Iterator[str]] | None = None) -> None:
+                 clock: Clock | None = None, woo_lines: Callable[[int, str, str], Iterator[str]] | None = None,
+                 directory_for: Callable[[int], object | None] | None = None) -> None:
         self.db, self.ledger, self.programs, self.enqueue = db, ledger, programs, enqueue
         self.clock = clock or SystemClock()
+        self.directory_for = directory_for  # shop -> its platform's customers by e-mail (None: demo)
         self.woo_lines = woo_lines  # (shop, plugin, kind) -> the CSV lines our WordPress plugin reads
 
     # -- reading ---------------------------------------------------------------------------
@@ -419,15 +421,30 @@ class Imports:
             uow.imports.bulk_mode()
             by_id = uow.imports.members_by_customer(sorted({r.customer_id for r in batch if r.customer_id}))
             by_email = uow.imports.members_by_email(sorted({r.email for r in batch if r.email}))
+            customers = self._customers(shop_id, sorted({r.email for r in batch if r.email and not r.customer_id
+                                                         and r.email not in by_email}))
             staged = []
             for row in batch:
                 member = by_id.get(row.customer_id or "") or by_email.get(row.email or "")
-                group = (f"m{member:012d}" if member else f"c{row.customer_id}" if row.customer_id
+                known = row.customer_id or customers.get(row.email or "")
+                group = (f"m{member:012d}" if member else f"c{known}" if known
                          else f"e{row.email}" if row.email else f"!{row.line:012d}")
                 staged.append(dict(line=row.line, group_key=group[:400], member_id=member, data=_dump(row),
                                    code=P.import_code(row.referral_code) if row.referral_code else None))
             uow.imports.stage(import_id, staged)
             uow.imports.advance(import_id, len(batch), self.clock.now())
+
+    def _customers(self, shop_id: int, emails: list[str]) -> dict[str, str]:
+        """The platform's customer id of each e-mail no member has (one customer with it; two
+        customers sharing an e-mail stay unresolved): the store's customers who never became
+        members are members to create."""
+        directory = self.directory_for(shop_id) if (self.directory_for and emails) else None
+        if directory is None:
+            return {}
+        found: dict[str, list[str]] = {}
+        for c in directory.customers_by_email(emails):
+            found.setdefault(c.email.lower(), []).append(c.customer_id)
+        return {email: ids[0] for email, ids in found.items() if len(set(ids)) == 1}
 
     def _plan_all(self, shop_id: int, import_id: int) -> dict:
         pv = self.programs.current(shop_id)
