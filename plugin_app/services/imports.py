@@ -55,6 +55,21 @@ MAX_BYTES = 512 << 20  # the largest file taken (about 5 million rows of a membe
 LISTED = 200  # rows left out, listed by line in the plan and the report
 
 
+VENDORS = {  # who a format's file comes from, as ledger explanations name it (product names: not translated)
+    "smile": "Smile.io", "loyaltylion": "LoyaltyLion", "yotpo": "Yotpo", "rivo": "Rivo",
+    "wc_points_rewards": "WooCommerce Points and Rewards", "wployalty": "WPLoyalty",
+    "yith": "YITH Points and Rewards", "mycred": "myCRED",
+}
+
+
+def vendor(fmt: str | None, filename: str) -> str:
+    """The app a format's file comes from ("Smile.io"), or for our own templates the file's name."""
+    for prefix, name in VENDORS.items():
+        if (fmt or "").startswith(prefix):
+            return name
+    return filename[:100]
+
+
 def _digest_prefix(sha: str, generation: int) -> str:
     return f"imp:{sha[:24]}:{generation}"
 
@@ -274,7 +289,7 @@ class Imports:
 
     @staticmethod
     def _view(row) -> dict:
-        fmt = FORMATS.get(row.format or "")
+        fmt = FORMATS.get(row.format or "") if row.format and _known(row.format) else None
         return {"id": row.id, "state": row.state, "format": row.format, "source": fmt.title if fmt else None,
                 "filename": row.filename, "size_bytes": int(row.size_bytes), "options": row.options,
                 "progress": {"done": int(row.done), "total": None if row.total is None else int(row.total)},
@@ -558,7 +573,7 @@ class Imports:
                 return False
             contested = (imp.plan or {}).get("contested_codes", {})
             work = self._prepare(uow, imp, program, rows, contested)
-            app = FORMATS[imp.format].title if imp.format in FORMATS else imp.format
+            app = vendor(imp.format, imp.filename)
             ref = f"import:{import_id}"
             prefix = _digest_prefix(imp.file_sha256, imp.generation)
             bulk = [g for g in work if g.plan is not None and g.member_id is None
