@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
@@ -450,3 +451,44 @@ def test_our_exports_import_into_another_shop(api):
     assert r.status_code == 202 and r.get_json()["format"] == "history"
     client.post(f"/admin/api/v1/imports/{r.get_json()['id']}/apply", headers=third_auth)
     assert {k: v[:2] for k, v in books(rt, third).items()} == {k: v[:2] for k, v in source.items()}
+
+
+def test_the_embedded_sqlite_demo_imports_too(tmp_path):
+    """The demo's SQLite: a members file and a history file against the seeded demo shop (its
+    customers matched by e-mail), dry run equal to the report, undo, books clean."""
+    from plugin_app.demo import seed
+    from plugin_app.runtime import Runtime
+    from plugin_app.storage.migrate import upgrade
+
+    from .conftest import make_settings
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    upgrade(url)
+    rt = Runtime(make_settings(url))
+    try:
+        seeded = seed(rt)
+        shop = rt.shops.get(seeded[0])
+        with rt.db.transaction() as conn:
+            known = conn.execute(text("select email, platform_customer_id from members where shop_id = :s "
+                                      "order by id limit 3"), {"s": shop.id}).all()
+        before = books(rt, shop)
+        data = (MEMBERS.splitlines()[0] + "\n" + "".join(
+            f"{email.upper()},,,{500 + i},2.00,Gold,--05-0{i + 1},DEMO_{i}X,\n" for i, (email, _) in enumerate(known))
+            + "new@example.com,9999,New,70,,,,,\n")
+        view = upload(rt, shop, data)
+        assert view["state"] == "analyzed", view["error"]
+        assert view["plan"]["members"] == {"create": 1, "change": 3, "unchanged": 0, "unmatched": 0}
+        applied = apply(rt, shop, view)
+        assert Summary.comparable(applied["report"]) == Summary.comparable(view["plan"])
+        after = books(rt, shop)
+        assert [after[cid][0] for _, cid in known] == [500, 501, 502] and after["9999"][0] == 70
+        tier, birthday, code = after[known[0][1]][2:]
+        assert (tier, str(birthday), code) == ("Gold", f"{NO_YEAR}-05-01", "DEMO_0X")  # SQLite reads dates as text
+        assert run_audit(rt.db, shop.id).ok
+        rt.imports.revert(shop.id, view["id"])
+        exact = lambda bk: {k: (v[0], Decimal(v[1]), *v[2:]) for k, v in bk.items()}  # noqa: E731 (SQLite: '0.0')
+        restored = exact(books(rt, shop))
+        assert {k: v for k, v in restored.items() if k in before} == exact(before)
+        assert run_audit(rt.db, shop.id).ok
+    finally:
+        rt.close()
