@@ -542,12 +542,7 @@ class Imports:
     def apply(self, shop_id: int, import_id: int, *, actor: str | None = None) -> dict:
         """Start applying a dry-run import (state analyzed); the work runs in jobs."""
         with self.db.uow(shop_id) as uow:
-            imp = uow.imports.get(import_id, lock=True)
-            if imp is None:
-                raise NotFound("import not found")
-            if imp.state != "analyzed":
-                raise InvalidState(f"the import is {imp.state}; only a dry-run import can be applied",
-                                   state=imp.state)
+            imp = _in_state(uow, import_id, "analyzed", "only a dry-run import can be applied")
             uow.imports.update(import_id, state="applying", cursor=None, done=0, report=Summary().d,
                                actor=(actor or imp.actor or "")[:255] or None, updated_at=self.clock.now())
         self.enqueue("import_apply", shop_id, import_id, job_id=f"import-apply-{import_id}-0")
@@ -700,12 +695,7 @@ class Imports:
     # -- revert ----------------------------------------------------------------------------
     def revert(self, shop_id: int, import_id: int, *, actor: str | None = None) -> dict:
         with self.db.uow(shop_id) as uow:
-            imp = uow.imports.get(import_id, lock=True)
-            if imp is None:
-                raise NotFound("import not found")
-            if imp.state != "applied":
-                raise InvalidState(f"the import is {imp.state}; only an applied import can be undone",
-                                   state=imp.state)
+            imp = _in_state(uow, import_id, "applied", "only an applied import can be undone")
             report = dict(imp.report or {})
             report["revert"] = {"reversed": 0, "profiles": 0, "below_zero": 0, "actor": actor}
             uow.imports.update(import_id, state="reverting", cursor="e0", done=0, total=imp.report.get("postings") if imp.report else None,
@@ -784,6 +774,16 @@ class Imports:
                 raise NotFound("import not found")
             return [{"line": int(r.line), "who": _load(r.data).who, "outcome": r.outcome}
                     for r in uow.imports.left_out(import_id, limit)]
+
+
+def _in_state(uow, import_id: int, state: str, rule: str):
+    """The import, locked, when it is in `state`; NotFound or InvalidState (saying `rule`) if not."""
+    imp = uow.imports.get(import_id, lock=True)
+    if imp is None:
+        raise NotFound("import not found")
+    if imp.state != state:
+        raise InvalidState(f"the import is {imp.state}; {rule}", state=imp.state)
+    return imp
 
 
 class _Group:
