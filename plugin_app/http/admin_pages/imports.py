@@ -76,6 +76,7 @@ def _decorate(view: dict, tz: str) -> dict:
     view["source_text"] = source_label(view["format"], view["source"])
     view["state_text"] = _(STATES.get(view["state"], view["state"]))
     view["when"] = t.datetime(view["created_at"], tz) if view.get("created_at") else ""
+    view["error_text"] = _problem_text(view["error"]) if view.get("error") else ""
     return view
 
 
@@ -94,7 +95,7 @@ def _summary(d: dict | None, currency: str) -> dict | None:
         "credit_in": t.money(credit["credited"], currency), "credit_out": t.money(credit["debited"], currency),
         "liability": t.money(liability["amount"], liability["currency"]) if liability else None,
         "point_value": t.money(d.get("point_value", "0"), currency),
-        "tiers": [(name, t.number(n)) for name, n in sorted(d["tiers"].items())],
+        "tiers": ", ".join(f"{name} ({t.number(n)})" for name, n in sorted(d["tiers"].items())),
         "birthdays": d["birthdays"], "codes": d["codes"], "replayed": d.get("replayed", 0),
         "left_out": [(outcome_label(k), t.number(n)) for k, n in sorted(d["left_out"].items())],
         "notes": [(outcome_label(k), t.number(n)) for k, n in sorted(d["notes"].items())],
@@ -132,13 +133,20 @@ def import_upload():
 
 
 def _file_problem(exc: DomainError) -> str:
-    text = exc.message
+    return _problem_text(exc.message)
+
+
+def _problem_text(text: str) -> str:
+    """The reason a file was refused or an import stopped, in the merchant's words where the
+    reason is one we know."""
     if "match no importer" in text:
         return _("its columns are not those of any file we read. Choose where it comes from, or use our template.")
     if "empty" in text:
         return _("it is empty.")
     if "lacks the columns" in text:
-        return _("it lacks columns that file has: %(detail)s", detail=text.rsplit(":", 1)[-1].strip())
+        return _("it lacks columns this kind of file needs: %(detail)s", detail=text.rsplit(":", 1)[-1].strip())
+    if "MB; split it" in text:
+        return _("it is larger than the import takes. Split it into smaller files.")
     return text
 
 
@@ -162,7 +170,7 @@ def import_page(import_id: int):
         except DomainError as exc:
             if exc.status == 404:
                 return message(404, _("Not found"), _("There is no such import in this shop."))
-            error = _("Nothing was done: the import is %(state)s.",
+            error = _("Nothing was done. The import's state: %(state)s.",
                       state=_(STATES.get(exc.details.get("state", ""), exc.details.get("state", ""))))
     try:
         view = rt.imports.view(shop.id, import_id)
