@@ -136,6 +136,18 @@ def _file_problem(exc: DomainError) -> str:
     return _problem_text(exc.message)
 
 
+def _columns(listed: str) -> str:
+    """The importer's "a|b, c" (one of a or b, and c) in words: "a or b, c"."""
+    out = []
+    for group in (g.strip() for g in listed.split(",") if g.strip()):
+        names = [n.strip() for n in group.split("|") if n.strip()]
+        words = names[0] if names else group
+        for name in names[1:]:
+            words = _("%(one)s or %(other)s", one=words, other=name)
+        out.append(words)
+    return ", ".join(out)
+
+
 def _problem_text(text: str) -> str:
     """The reason a file was refused or an import stopped, in the merchant's words where the
     reason is one we know."""
@@ -144,7 +156,7 @@ def _problem_text(text: str) -> str:
     if "empty" in text:
         return _("it is empty.")
     if "lacks the columns" in text:
-        return _("it lacks columns this kind of file needs: %(detail)s", detail=text.rsplit(":", 1)[-1].strip())
+        return _("it lacks columns this kind of file needs: %(detail)s", detail=_columns(text.rsplit(":", 1)[-1]))
     if "MB; split it" in text:
         return _("it is larger than the import takes. Split it into smaller files.")
     return text
