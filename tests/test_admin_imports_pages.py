@@ -254,12 +254,14 @@ def test_a_file_no_importer_reads_is_refused_in_words(client_for):
     answer = client.post("/admin/imports", data={
         "csrf": token, "file": (io.BytesIO(b"colour,size,price\nred,M,12\n"), "catalogue.csv")},
         content_type="multipart/form-data")
-    assert answer.status_code == 302 and "/admin/imports?error=" in answer.headers["Location"]
+    assert answer.status_code == 302 and answer.headers["Location"] == "/admin/imports"
     page = client.get(answer.headers["Location"])
     assert page.status_code == 200
     alert = re.search(r'<p class="err" role="alert">([^<]+)</p>', page.get_data(as_text=True))[1]
     assert alert == ("The file was not taken: its columns are not those of any file we read. Choose where it comes "
                      "from, or use our template.")
+    assert 'role="alert"' not in client.get("/admin/imports").get_data(as_text=True)  # said once
+    assert "Pay us" not in client.get("/admin/imports?error=Pay+us").get_data(as_text=True)  # no words from a link
     assert rt.imports.recent(shop.id) == []
     empty = client.post("/admin/imports?lang=it", data={"csrf": token, "file": (io.BytesIO(b"  \n"), "empty.csv")},
                         content_type="multipart/form-data")
@@ -287,3 +289,19 @@ def test_another_shops_import_is_not_found(client_for):
         assert answer.status_code == 404
     assert rt.imports.view(shop_b.id, theirs["id"])["state"] == "analyzed"  # untouched
     assert client_a.get("/admin/imports/999999").status_code == 404
+
+
+def test_undo_needs_the_tick_and_a_second_apply_says_why_nothing_was_done(client_for):
+    client, rt, shop, token = client_for("shop-a.example")
+    mine = rt.imports.upload(shop.id, "mine.csv", io.BytesIO(MEMBERS_FILE.encode()))
+    url = f"/admin/imports/{mine['id']}"
+    assert client.post(url, data={"csrf": token, "action": "apply"}).status_code == 200
+    assert rt.imports.view(shop.id, mine["id"])["state"] == "applied"
+    again = client.post(url, data={"csrf": token, "action": "apply"}).get_data(as_text=True)
+    assert "Nothing was done. The import&#39;s state: Applied." in again
+    unticked = client.post(url, data={"csrf": token, "action": "revert"})
+    assert unticked.status_code == 200 and "Tick the box to confirm that the import should be undone." in unticked.get_data(as_text=True)
+    assert rt.imports.view(shop.id, mine["id"])["state"] == "applied"
+    client.post(url, data={"csrf": token, "action": "revert", "confirm": "yes"})
+    assert rt.imports.view(shop.id, mine["id"])["state"] == "reverted"
+    assert "Undone" in client.get(url).get_data(as_text=True)

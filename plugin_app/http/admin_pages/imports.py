@@ -3,7 +3,7 @@ plain words (what would be created, changed, left out and why, what it is worth)
 watch it go, read the report, undo it in one action."""
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+from flask import redirect, request, session, url_for
 
 from ... import i18n
 from ...domain.errors import DomainError
@@ -112,7 +112,7 @@ def imports():
     recent = [_decorate(v, tz) for v in rt.imports.recent(shop.id)]
     sources = sorted(((name, _(label)) for name, label in SOURCES.items()), key=lambda s: s[1])
     return render("admin/imports.html", "imports", _("Import"), recent=recent, sources=sources,
-                  error=request.args.get("error"))
+                  error=session.pop("import_error", None))
 
 
 @bp.route("/imports", methods=["POST"])
@@ -120,16 +120,22 @@ def import_upload():
     shop = _shop()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return redirect(url_for("admin_pages.imports", error=_("Choose the file to import.")))
+        return _refused(_("Choose the file to import."))
     options = {k: request.form[k] for k in ("tiers", "expiry_from", "balance") if request.form.get(k)}
     fmt = request.form.get("format") or None
     try:
         view = _rt().imports.upload(shop.id, upload.filename, upload.stream, fmt=fmt, options=options,
                                     actor=f"admin-page:{shop.id}")
     except DomainError as exc:
-        return redirect(url_for("admin_pages.imports", error=_("The file was not taken: %(reason)s",
-                                                                 reason=_file_problem(exc))))
+        return _refused(_("The file was not taken: %(reason)s", reason=_file_problem(exc)))
     return redirect(url_for("admin_pages.import_page", import_id=view["id"]))
+
+
+def _refused(why: str):
+    """Back to the upload form, which says why once (kept in the signed session, not in the
+    address, so a link cannot put words of its own on the page)."""
+    session["import_error"] = why
+    return redirect(url_for("admin_pages.imports"))
 
 
 def _file_problem(exc: DomainError) -> str:
