@@ -3,7 +3,7 @@ plain words (what would be created, changed, left out and why, what it is worth)
 watch it go, read the report, undo it in one action."""
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+from flask import redirect, request, session, url_for
 
 from ... import i18n
 from ...domain.errors import DomainError
@@ -76,6 +76,7 @@ def _decorate(view: dict, tz: str) -> dict:
     view["source_text"] = source_label(view["format"], view["source"])
     view["state_text"] = _(STATES.get(view["state"], view["state"]))
     view["when"] = t.datetime(view["created_at"], tz) if view.get("created_at") else ""
+    view["error_text"] = _problem_text(view["error"]) if view.get("error") else ""
     return view
 
 
@@ -94,7 +95,7 @@ def _summary(d: dict | None, currency: str) -> dict | None:
         "credit_in": t.money(credit["credited"], currency), "credit_out": t.money(credit["debited"], currency),
         "liability": t.money(liability["amount"], liability["currency"]) if liability else None,
         "point_value": t.money(d.get("point_value", "0"), currency),
-        "tiers": [(name, t.number(n)) for name, n in sorted(d["tiers"].items())],
+        "tiers": ", ".join(f"{name} ({t.number(n)})" for name, n in sorted(d["tiers"].items())),
         "birthdays": d["birthdays"], "codes": d["codes"], "replayed": d.get("replayed", 0),
         "left_out": [(outcome_label(k), t.number(n)) for k, n in sorted(d["left_out"].items())],
         "notes": [(outcome_label(k), t.number(n)) for k, n in sorted(d["notes"].items())],
@@ -111,7 +112,7 @@ def imports():
     recent = [_decorate(v, tz) for v in rt.imports.recent(shop.id)]
     sources = sorted(((name, _(label)) for name, label in SOURCES.items()), key=lambda s: s[1])
     return render("admin/imports.html", "imports", _("Import"), recent=recent, sources=sources,
-                  error=request.args.get("error"))
+                  error=session.pop("import_error", None))
 
 
 @bp.route("/imports", methods=["POST"])
@@ -119,26 +120,51 @@ def import_upload():
     shop = _shop()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return redirect(url_for("admin_pages.imports", error=_("Choose the file to import.")))
+        return _refused(_("Choose the file to import."))
     options = {k: request.form[k] for k in ("tiers", "expiry_from", "balance") if request.form.get(k)}
     fmt = request.form.get("format") or None
     try:
         view = _rt().imports.upload(shop.id, upload.filename, upload.stream, fmt=fmt, options=options,
                                     actor=f"admin-page:{shop.id}")
     except DomainError as exc:
-        return redirect(url_for("admin_pages.imports", error=_("The file was not taken: %(reason)s",
-                                                                 reason=_file_problem(exc))))
+        return _refused(_("The file was not taken: %(reason)s", reason=_file_problem(exc)))
     return redirect(url_for("admin_pages.import_page", import_id=view["id"]))
 
 
+def _refused(why: str):
+    """Back to the upload form, which says why once (kept in the signed session, not in the
+    address, so a link cannot put words of its own on the page)."""
+    session["import_error"] = why
+    return redirect(url_for("admin_pages.imports"))
+
+
 def _file_problem(exc: DomainError) -> str:
-    text = exc.message
+    return _problem_text(exc.message)
+
+
+def _columns(listed: str) -> str:
+    """The importer's "a|b, c" (one of a or b, and c) in words: "a or b, c"."""
+    out = []
+    for group in (g.strip() for g in listed.split(",") if g.strip()):
+        names = [n.strip() for n in group.split("|") if n.strip()]
+        words = names[0] if names else group
+        for name in names[1:]:
+            words = _("%(one)s or %(other)s", one=words, other=name)
+        out.append(words)
+    return ", ".join(out)
+
+
+def _problem_text(text: str) -> str:
+    """The reason a file was refused or an import stopped, in the merchant's words where the
+    reason is one we know."""
     if "match no importer" in text:
         return _("its columns are not those of any file we read. Choose where it comes from, or use our template.")
     if "empty" in text:
         return _("it is empty.")
     if "lacks the columns" in text:
-        return _("it lacks columns that file has: %(detail)s", detail=text.rsplit(":", 1)[-1].strip())
+        return _("it lacks columns this kind of file needs: %(detail)s", detail=_columns(text.rsplit(":", 1)[-1]))
+    if "MB; split it" in text:
+        return _("it is larger than the import takes. Split it into smaller files.")
     return text
 
 
@@ -162,7 +188,7 @@ def import_page(import_id: int):
         except DomainError as exc:
             if exc.status == 404:
                 return message(404, _("Not found"), _("There is no such import in this shop."))
-            error = _("Nothing was done: the import is %(state)s.",
+            error = _("Nothing was done. The import's state: %(state)s.",
                       state=_(STATES.get(exc.details.get("state", ""), exc.details.get("state", ""))))
     try:
         view = rt.imports.view(shop.id, import_id)
