@@ -492,3 +492,17 @@ def test_the_embedded_sqlite_demo_imports_too(tmp_path):
         assert run_audit(rt.db, shop.id).ok
     finally:
         rt.close()
+
+
+def test_the_report_is_reconciled_with_the_dry_run(setup):
+    """When the books move between the check and the apply, the report says what was done and
+    that it differs from the dry run."""
+    rt, shop, anna = setup
+    view = upload(rt, shop, MEMBERS)
+    rt.ledger.earn(shop.id, anna.id, Asset.POINTS, 60, key="order-2", source=Source.ORDER, reason="order 2")
+    applied = apply(rt, shop, view)
+    assert applied["matches_plan"] is False
+    assert applied["report"]["points"]["credited"] == view["plan"]["points"]["credited"] - 60  # 100 -> 300
+    assert balance(rt, shop, "9001")[1].points == 300
+    same = apply(rt, shop, upload(rt, shop, MEMBERS.replace("300", "310")))
+    assert same["matches_plan"] is True

@@ -41,6 +41,8 @@ class ImportOut(BaseModel):
                                           "points and store credit credited and debited, tiers, birthdays, "
                                           "codes, liability in money")
     report: dict | None = Field(description="what applying did, in the dry run's shape (and `revert`)")
+    matches_plan: bool | None = Field(description="once applied: whether the report equals the dry run (the "
+                                                 "reconciliation; false when the books moved in between)")
     error: str | None
     actor: str | None
     created_at: str

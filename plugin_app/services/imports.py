@@ -294,6 +294,8 @@ class Imports:
                 "filename": row.filename, "size_bytes": int(row.size_bytes), "options": row.options,
                 "progress": {"done": int(row.done), "total": None if row.total is None else int(row.total)},
                 "plan": row.plan, "report": row.report, "error": row.error, "actor": row.actor,
+                "matches_plan": (Summary.comparable(row.plan) == Summary.comparable(row.report)
+                                 if row.plan and row.report and row.applied_at else None),
                 "created_at": _dt(row.created_at), "applied_at": _dt(row.applied_at),
                 "reverted_at": _dt(row.reverted_at)}
 
