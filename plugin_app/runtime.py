@@ -92,7 +92,8 @@ class Runtime:
         self.orders.catalog = self.cart.catalog = self.platform.catalog = self.catalog
         self.imports = Imports(self.db, self.ledger, self.programs, self.queue.enqueue, self.clock,
                                woo_lines=lambda shop_id, plugin, kind: self.woo_admin_for(shop_id).loyalty_export_lines(plugin, kind),
-                               directory_for=self.customer_directory_for)
+                               directory_for=self.customer_directory_for,
+                               failpoint=make_failpoints(settings.failpoints))
         self.analytics = Analytics(self.db, self.programs, funnel=self.referrals.funnel)
         self.notifier = Notifier(self.db, self.programs, self.shops, mailer or self._mailer(settings),
                                  poster or HttpxPoster(), settings.app_url,

@@ -29,6 +29,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import os
 from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -49,7 +50,8 @@ from .ledger import Ledger, _fingerprint
 
 CHUNK = 1 << 20  # bytes of the file per stored chunk
 STAGE_BATCH = 5000  # rows read, matched and staged together
-SLICE_ROWS = 5000  # staged rows per apply slice (one transaction)
+# staged rows per apply slice (one transaction); LOYALTY_IMPORT_SLICE_ROWS for operators and tests
+SLICE_ROWS = int(os.environ.get("LOYALTY_IMPORT_SLICE_ROWS", "5000"))
 REVERT_SLICE = 500  # postings reversed per revert slice
 MAX_BYTES = 512 << 20  # the largest file taken (about 5 million rows of a members file)
 LISTED = 200  # rows left out, listed by line in the plan and the report
@@ -269,7 +271,9 @@ def parse_options(data: dict | None) -> P.Options:
 class Imports:
     def __init__(self, db: Database, ledger: Ledger, programs, enqueue: Callable[..., None],
                  clock: Clock | None = None, woo_lines: Callable[[int, str, str], Iterator[str]] | None = None,
-                 directory_for: Callable[[int], object | None] | None = None) -> None:
+                 directory_for: Callable[[int], object | None] | None = None,
+                 failpoint: Callable[[str], None] = lambda name: None) -> None:
+        self.failpoint = failpoint  # "import.after_slice": a test stops a worker between two slices
         self.db, self.ledger, self.programs, self.enqueue = db, ledger, programs, enqueue
         self.clock = clock or SystemClock()
         self.directory_for = directory_for  # shop -> its platform's customers by e-mail (None: demo)
@@ -585,6 +589,7 @@ class Imports:
                 summary.add(g.plan, exists=g.state.member_id is not None, rows=len(g.rows), who=g.who)
             uow.imports.update(import_id, cursor=rows[-1].group_key, report=summary.d, updated_at=now)
             uow.imports.advance(import_id, len(rows), now)
+        self.failpoint("import.after_slice")
         return True
 
     def _reason(self, op: P.Op, app: str) -> Reason:
