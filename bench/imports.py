@@ -155,6 +155,13 @@ def main() -> None:
             print(f"  members created {report['members']['create']:,}, points credited "
                   f"{report['points']['credited']:,}, codes {report['codes']:,}, tiers {report['tiers']}; "
                   f"dry run == report: {plan['members'] == report['members'] and plan['points'] == report['points']}")
+            if n == sizes[0] and len(sizes) > 1:  # undo the smaller import: reversal entries, one by one
+                start = time.perf_counter()
+                rt.imports.revert(shop.id, res["view"]["id"])
+                took = time.perf_counter() - start
+                undone = rt.imports.view(shop.id, res["view"]["id"])
+                print(f"  undo (reversal entries)      {took:7.1f} s   {undone['report']['revert']['reversed'] / took:10,.0f} "
+                      f"entries/s   ({undone['state']})")
             os.unlink(path)
         audit = run_audit(rt.db, None)
         print(f"\nloyalty audit after the imports: {'clean' if audit.ok else 'PROBLEMS'}")
