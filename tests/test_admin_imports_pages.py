@@ -295,11 +295,12 @@ def test_undo_needs_the_tick_and_a_second_apply_says_why_nothing_was_done(client
     client, rt, shop, token = client_for("shop-a.example")
     mine = rt.imports.upload(shop.id, "mine.csv", io.BytesIO(MEMBERS_FILE.encode()))
     url = f"/admin/imports/{mine['id']}"
-    assert client.post(url, data={"csrf": token, "action": "apply"}).status_code == 200
+    applied = client.post(url, data={"csrf": token, "action": "apply"})
+    assert applied.status_code == 302 and applied.headers["Location"] == url  # reloading never applies twice
     assert rt.imports.view(shop.id, mine["id"])["state"] == "applied"
-    again = client.post(url, data={"csrf": token, "action": "apply"}).get_data(as_text=True)
+    again = client.post(url, data={"csrf": token, "action": "apply"}, follow_redirects=True).get_data(as_text=True)
     assert "Nothing was done. The import&#39;s state: Applied." in again
-    unticked = client.post(url, data={"csrf": token, "action": "revert"})
+    unticked = client.post(url, data={"csrf": token, "action": "revert"}, follow_redirects=True)
     assert unticked.status_code == 200 and "Tick the box to confirm that the import should be undone." in unticked.get_data(as_text=True)
     assert rt.imports.view(shop.id, mine["id"])["state"] == "applied"
     client.post(url, data={"csrf": token, "action": "revert", "confirm": "yes"})

@@ -172,8 +172,8 @@ def _problem_text(text: str) -> str:
 def import_page(import_id: int):
     shop = _shop()
     rt = _rt()
-    done = error = None
-    if request.method == "POST":
+    if request.method == "POST":  # then back to the page (reloading it never sends the form again)
+        done = error = None
         action = request.form.get("action")
         try:
             if action == "apply":
@@ -190,6 +190,10 @@ def import_page(import_id: int):
                 return message(404, _("Not found"), _("There is no such import in this shop."))
             error = _("Nothing was done. The import's state: %(state)s.",
                       state=_(STATES.get(exc.details.get("state", ""), exc.details.get("state", ""))))
+        session["import_said"] = [import_id, done, error]
+        return redirect(url_for("admin_pages.import_page", import_id=import_id))
+    said = session.pop("import_said", None)
+    done, error = (said[1], said[2]) if said and said[0] == import_id else (None, None)
     try:
         view = rt.imports.view(shop.id, import_id)
     except DomainError:
