@@ -80,11 +80,17 @@ def _decorate(view: dict, tz: str) -> dict:
     return view
 
 
-def _summary(d: dict | None, currency: str) -> dict | None:
-    """The dry run or the report, as sentences and rows for the page."""
+def _summary(d: dict | None, currency: str, tiers=None) -> dict | None:
+    """The dry run or the report, as sentences and rows for the page (tiers by the names the
+    merchant gave them in the reader's language)."""
     if not d:
         return None
     t = i18n.current()
+
+    def tier_name(name: str) -> str:
+        level = tiers.by_name(name) if tiers is not None else None
+        return level.name_for(t.locale) if level is not None else name
+
     pts, credit = d["points"], d["credit"]
     liability = d.get("liability")
     return {
@@ -95,7 +101,7 @@ def _summary(d: dict | None, currency: str) -> dict | None:
         "credit_in": t.money(credit["credited"], currency), "credit_out": t.money(credit["debited"], currency),
         "liability": t.money(liability["amount"], liability["currency"]) if liability else None,
         "point_value": t.money(d.get("point_value", "0"), currency),
-        "tiers": ", ".join(f"{name} ({t.number(n)})" for name, n in sorted(d["tiers"].items())),
+        "tiers": ", ".join(f"{tier_name(name)} ({t.number(n)})" for name, n in sorted(d["tiers"].items())),
         "birthdays": d["birthdays"], "codes": d["codes"], "replayed": d.get("replayed", 0),
         "left_out": [(outcome_label(k), t.number(n)) for k, n in sorted(d["left_out"].items())],
         "notes": [(outcome_label(k), t.number(n)) for k, n in sorted(d["notes"].items())],
@@ -201,10 +207,11 @@ def import_page(import_id: int):
     tz = shop.timezone or "UTC"
     view = _decorate(view, tz)
     t = i18n.current()
+    tiers = rt.programs.for_reading(shop.id).program.tiers
     progress = view["progress"]
     return render("admin/import.html", "imports", view["filename"], imp=view, done=done, error=error,
-                  running=view["state"] in RUNNING, plan=_summary(view["plan"], shop.currency),
-                  report=_summary(view["report"], shop.currency), currency=shop.currency,
+                  running=view["state"] in RUNNING, plan=_summary(view["plan"], shop.currency, tiers),
+                  report=_summary(view["report"], shop.currency, tiers), currency=shop.currency,
                   done_rows=t.number(progress["done"]), total_rows=t.number(progress["total"]) if progress["total"] else None,
                   percent=int(100 * progress["done"] / progress["total"]) if progress["total"] else None,
                   applied_when=t.datetime(view["applied_at"], tz) if view["applied_at"] else None,
