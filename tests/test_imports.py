@@ -506,3 +506,18 @@ def test_the_report_is_reconciled_with_the_dry_run(setup):
     assert balance(rt, shop, "9001")[1].points == 300
     same = apply(rt, shop, upload(rt, shop, MEMBERS.replace("300", "310")))
     assert same["matches_plan"] is True
+
+
+def test_shoppers_read_where_their_points_came_from_in_their_language(setup):
+    """The ledger explains an imported entry in the reader's language, naming the app the shopper
+    knew, or "the previous rewards program" for our own templates (never the merchant's file)."""
+    from plugin_app.i18n import translator
+    from plugin_app.services.explain import explain
+
+    rt, shop, anna = setup
+    apply(rt, shop, upload(rt, shop, "email,points\nanna@example.com,15\n"))  # Smile.io's import
+    apply(rt, shop, upload(rt, shop, MEMBERS))  # our template
+    entries = [e for e in rt.ledger.entries(shop.id, anna.id) if e.source == "import"]
+    assert [explain(e, translator("it")) for e in entries] == [
+        "Saldo trasferito dal programma fedeltà precedente", "Saldo trasferito da Smile.io"]
+    assert explain(entries[0], translator("en")) == "Balance brought from the previous rewards program"

@@ -178,17 +178,18 @@ def plan_member(state: MemberState, rows: list[ImportRow], *, program, options: 
                 add("earn", "points", lot.points, "balance", earned_at=when,
                     expires_at=lot.expires_at or _expiry(program, "points", when, now, options))
         elif row.mode == "add":
+            why = "adjustment" if row.reason else "balance"  # a merchant's correction, or a balance added
             for asset, value, have in (("points", row.points, points), ("credit", row.credit, credit)):
                 if not value:
                     continue
                 if value > 0:
-                    add("earn", asset, value, "adjustment", expires_at=_expiry(program, asset, None, now, options),
+                    add("earn", asset, value, why, expires_at=_expiry(program, asset, None, now, options),
                         label=row.reason)
                 elif -value > have:
                     plan.skipped.append((row.line, "insufficient"))
                     break
                 else:
-                    add("spend", asset, -value, "adjustment", label=row.reason)
+                    add("spend", asset, -value, why, label=row.reason)
         elif row.points is not None or row.lots or row.credit is not None:
             if seen_balance:
                 plan.skipped.append((row.line, "duplicate"))

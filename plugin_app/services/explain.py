@@ -377,17 +377,25 @@ def explain(entry: Any, t: Translator, detail: bool = False) -> str:
 
 
 # -- switching in (services.imports) --------------------------------------------------------------
+# Shoppers read these too: the app they knew by name (Smile.io…), else "the previous program"
+# (never a merchant's file name).
 @reason("import.balance")
 def _import_balance(t, p, detail):
-    return t.gettext("Balance brought from %(app)s", app=p.get("app", ""))
+    if p.get("app"):
+        return t.gettext("Balance brought from %(app)s", app=p["app"])
+    return t.gettext("Balance brought from the previous rewards program")
 
 
 @reason("import.history")
 def _import_history(t, p, detail):
     label = str(p.get("label") or "").strip()
+    if label and p.get("app"):
+        return t.gettext("%(what)s (brought from %(app)s)", what=label, app=p["app"])
     if label:
-        return t.gettext("%(what)s (brought from %(app)s)", what=label, app=p.get("app", ""))
-    return t.gettext("Brought from %(app)s", app=p.get("app", ""))
+        return t.gettext("%(what)s (brought from the previous rewards program)", what=label)
+    if p.get("app"):
+        return t.gettext("Brought from %(app)s", app=p["app"])
+    return t.gettext("Brought from the previous rewards program")
 
 
 @reason("import.adjustment")
@@ -398,4 +406,4 @@ def _import_adjustment(t, p, detail):
 
 @reason("import.reverted")
 def _import_reverted(t, p, detail):
-    return t.gettext("Import undone (%(file)s)", file=p.get("file", ""))
+    return t.gettext("Brought points taken back (import undone)")

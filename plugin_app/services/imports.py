@@ -64,12 +64,13 @@ VENDORS = {  # who a format's file comes from, as ledger explanations name it (p
 }
 
 
-def vendor(fmt: str | None, filename: str) -> str:
-    """The app a format's file comes from ("Smile.io"), or for our own templates the file's name."""
+def vendor(fmt: str | None) -> str | None:
+    """The app a format's file comes from ("Smile.io"); None for our own templates (the ledger
+    then says "the previous rewards program": shoppers never read a merchant's file name)."""
     for prefix, name in VENDORS.items():
         if (fmt or "").startswith(prefix):
             return name
-    return filename[:100]
+    return None
 
 
 def _digest_prefix(sha: str, generation: int) -> str:
@@ -574,7 +575,7 @@ class Imports:
                 return False
             contested = (imp.plan or {}).get("contested_codes", {})
             work = self._prepare(uow, imp, program, rows, contested)
-            app = vendor(imp.format, imp.filename)
+            app = vendor(imp.format)
             ref = f"import:{import_id}"
             prefix = _digest_prefix(imp.file_sha256, imp.generation)
             bulk = [g for g in work if g.plan is not None and g.member_id is None
@@ -592,14 +593,15 @@ class Imports:
         self.failpoint("import.after_slice")
         return True
 
-    def _reason(self, op: P.Op, app: str) -> Reason:
+    def _reason(self, op: P.Op, app: str | None) -> Reason:
+        named = {"app": app} if app else {}
         if op.why == "balance":
-            return Reason("import.balance", {"app": app})
+            return Reason("import.balance", named)
         if op.why == "adjustment":
-            return Reason("import.adjustment", {"app": app, "label": (op.label or "")[:200]})
-        return Reason("import.history", {"app": app, "label": (op.label or "")[:200]})
+            return Reason("import.adjustment", {**named, "label": (op.label or "")[:200]})
+        return Reason("import.history", {**named, "label": (op.label or "")[:200]})
 
-    def _write_one(self, uow, shop_id: int, g: "_Group", prefix: str, ref: str, app: str, now: datetime,
+    def _write_one(self, uow, shop_id: int, g: "_Group", prefix: str, ref: str, app: str | None, now: datetime,
                    version: int) -> None:
         """A member through the ledger, posting by posting (an existing member, or one whose
         history spends)."""
@@ -650,7 +652,7 @@ class Imports:
         if prior:
             uow.imports.set_prior(g.rows[0].id, {"member_id": member_id, **prior})
 
-    def _write_new(self, uow, groups: list["_Group"], prefix: str, ref: str, app: str, now: datetime,
+    def _write_new(self, uow, groups: list["_Group"], prefix: str, ref: str, app: str | None, now: datetime,
                    version: int) -> None:
         """New members whose rows only credit: a few statements for the whole slice."""
         if not groups:
@@ -721,7 +723,7 @@ class Imports:
             phase, after = imp.cursor[0], int(imp.cursor[1:])
             if phase == "e":
                 entries = uow.imports.entries_of(f"import:{import_id}", after, REVERT_SLICE)
-                reason = Reason("import.reverted", {"file": imp.filename[:100], "import": import_id})
+                reason = Reason("import.reverted", {"import": import_id})
                 for e in entries:
                     posted = self.ledger.reverse(shop_id, e.id, key=f"import-revert:{e.id}", source=Source.IMPORT,
                                                  reason=reason, details={"import": import_id})
