@@ -187,7 +187,7 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
           taxLines { priceSet { shopMoney { amount } } } } } } } } } }"""
     BULK_RUN = """mutation BulkOrders($query: String!) {
         bulkOperationRunQuery(query: $query, groupObjects: true) {
-          bulkOperation { id status } userErrors { field message } } }"""
+          bulkOperation { id status } userErrors { field message code } } }"""
     # BulkOperation implements Node: `node(id:)` reads this very operation (currentBulkOperation
     # is the app's most recent one, deprecated in newer versions, and from 2026-01 several may run:
     # https://shopify.dev/docs/api/admin-graphql/latest/queries/currentBulkOperation).
@@ -200,6 +200,12 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
         search = f"created_at:>={since}" if since else ""
         data = self.query(self.BULK_RUN, {"query": self.BULK_ORDERS % search}, retries=0)
         payload = data["bulkOperationRunQuery"]
+        # OPERATION_IN_PROGRESS ("A bulk operation is already in progress") and LIMIT_REACHED
+        # ("Bulk operations limit reached. Please try again later"): later may work
+        # (https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationUserErrorCode).
+        busy = [e for e in payload.get("userErrors") or [] if e.get("code") in ("OPERATION_IN_PROGRESS", "LIMIT_REACHED")]
+        if busy:
+            raise Retryable("; ".join(str(e.get("message")) for e in busy))
         self._user_errors(payload)
         return payload["bulkOperation"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import distinct, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from . import tables as t
@@ -42,7 +42,7 @@ class BackfillsRepo(ShopScoped):
         """Members with an order placed since `since` (None: any), by id after `after`: the ones
         a backfill touched, whose tiers it settles at the end."""
         o = t.orders.c
-        stmt = select(distinct(o.member_id)).where(o.shop_id == self.shop_id, o.member_id.is_not(None),
+        stmt = select(o.member_id).distinct().where(o.shop_id == self.shop_id, o.member_id.is_not(None),
                                                    o.member_id > after)
         if since is not None:
             stmt = stmt.where(o.placed_at >= since)
