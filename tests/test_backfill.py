@@ -416,3 +416,57 @@ def test_woocommerce_backfill_pages_through_orders(woo):
     # The store's later webhook for a backfilled order earns nothing.
     woo.sender.deliver("order.updated", {**counted[0], "date_modified_gmt": "2026-11-30T10:00:00"})
     assert count(rt, "select count(*) from ledger_entries where shop_id = :s", s=shop_id) == 0
+
+
+# -- RQ: slices as jobs, taken up by another host's worker ----------------------------------------
+def test_rq_slices_survive_a_lost_worker_and_another_host_finishes(clean_db, clock, redis_url):
+    """Each slice is its own RQ job. Host A's worker runs two of them and dies; Redis loses the
+    job it had enqueued next. The periodic pass on host B (a different runtime, same database and
+    Redis) finds the backfill stale, and B's worker takes it from the stored cursor to the end."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from plugin_app.jobs import context
+    from plugin_app.jobs.queues import QUEUE_NAME
+    from plugin_app.runtime import Runtime
+
+    from .conftest import make_settings
+
+    state = S.AdminState()
+    hosts = []
+    for _ in range(2):
+        rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url=redis_url), clock=clock)
+        rt.shopify_http = httpx.Client(transport=httpx.WSGITransport(app=S.admin_app(state)))
+        rt.history_poll_seconds = 0
+        hosts.append(rt)
+    a, b = hosts
+    shop, _ = a.shops.register("shopify", S.DOMAIN, credentials={"access_token": "shpat_standin", "api_secret": "s"})
+    spend_tiers(a, shop)
+    orders = history(250)
+    for o in orders:
+        state.orders[o["id"]] = o
+    for rt in hosts:
+        rt.backfills.slice_orders = 100
+    redis = Redis.from_url(redis_url)
+    queue = Queue(QUEUE_NAME, connection=redis)
+    backfill_id = a.backfills.start(shop.id, date(2026, 1, 1))["id"]
+    context.install(a)
+    SimpleWorker([queue], connection=redis).work(burst=True, max_jobs=4)  # start, two polls, first part
+    row = a.backfills.status(shop.id, backfill_id)
+    assert row["state"] == "running" and row["orders_seen"] == 100
+    redis.flushdb()  # host A dies, and its next job is lost with Redis
+    assert b.backfills.resume_stale() == 0  # not stale yet: its worker may be slow
+    clock.advance(minutes=20)
+    context.install(b)
+    assert b.backfills.resume_stale() == 1
+    SimpleWorker([queue], connection=redis).work(burst=True)
+    done = b.backfills.status(shop.id, backfill_id)
+    want = kinds(orders)
+    assert done["state"] == "done" and done["orders_seen"] == 250 and done["orders_recorded"] == len(want["counted"])
+    assert count(b, "select count(*) from orders where shop_id = :s", s=shop.id) == len(want["counted"])
+    for customer, spent in want["spend"].items():
+        assert b.members.by_customer(shop.id, customer)[0].tier == expected_tier(spent)
+    assert len([q for q in state.requests if "bulkOperationRunQuery" in q["query"]]) == 1  # one export
+    context.install(None)
+    for rt in hosts:
+        rt.close()
