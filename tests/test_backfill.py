@@ -156,7 +156,14 @@ def test_live_webhooks_after_a_backfill_without_points_neither_earn_nor_confuse(
     orders = history(30, customers=2)
     for o in orders:
         state.orders[o["id"]] = o
-    rt.backfills.start(shop.id, date(2026, 1, 1))
+    # An order placed since the app was installed whose webhook is still on its way: the live path's.
+    late = S.order(6128888888888, customer_id=FIRST_CUSTOMER + 1,
+                   created_at=(datetime.now(timezone.utc) + timedelta(seconds=5)).isoformat())
+    state.orders[late["id"]] = late
+    out = rt.backfills.start(shop.id, date(2026, 1, 1))
+    assert rt.backfills.status(shop.id, out["id"])["orders_skipped"] == kinds(orders)["skipped"] + 1
+    assert sender.deliver("orders/paid", late).status_code == 200
+    assert rt.members.by_customer(shop.id, str(FIRST_CUSTOMER + 1))[1].points == 80
     customer = str(FIRST_CUSTOMER)
     before = rt.tiers.qualifying_value
     paid = [o for o in orders if o["customer"] and o["customer"]["id"] == FIRST_CUSTOMER
@@ -167,7 +174,8 @@ def test_live_webhooks_after_a_backfill_without_points_neither_earn_nor_confuse(
     # The platform sends orders/paid and orders/updated for an old order (a tag added): nothing earned.
     for topic in ("orders/paid", "orders/updated"):
         assert sender.deliver(topic, {**paid[0], "updated_at": "2026-11-30T10:00:00Z"}).status_code == 200
-    assert count(rt, "select count(*) from ledger_entries where shop_id = :s", s=shop.id) == 0
+    assert count(rt, "select count(*) from ledger_entries where shop_id = :s and member_id = :m",
+                 s=shop.id, m=member_id) == 0
     assert rt.members.by_customer(shop.id, customer)[1].points == 0
     # A refund of an old order moves only its kept share of the spend; a cancellation takes it out.
     assert sender.deliver("refunds/create", S.refund(555, paid[0]["id"], line_id=paid[0]["line_items"][0]["id"],
@@ -177,8 +185,9 @@ def test_live_webhooks_after_a_backfill_without_points_neither_earn_nor_confuse(
     with rt.db.transaction() as conn:
         after = before(conn, rt.programs.current(shop.id).program, shop.id, member_id, rt.clock.now())
     assert after == spent - Decimal("40.00") - Decimal("80.00")
-    assert count(rt, "select count(*) from ledger_entries where shop_id = :s", s=shop.id) == 0
-    assert count(rt, "select count(*) from orders where shop_id = :s and counted", s=shop.id) == \
+    assert count(rt, "select count(*) from ledger_entries where shop_id = :s and member_id = :m",
+                 s=shop.id, m=member_id) == 0
+    assert count(rt, "select count(*) from orders where shop_id = :s and counted and history_only", s=shop.id) == \
         len(kinds(orders)["counted"]) - 1
     # A new order after the backfill earns as usual.
     new = S.order(6129999999999, customer_id=FIRST_CUSTOMER, created_at="2026-11-30T12:00:00+00:00")
@@ -359,6 +368,11 @@ def test_api_validation_isolation_and_openapi(shopify):
     assert count(shopify.rt, "select count(*) from orders where shop_id = :s", s=shopify.other.id) == 0
     assert c.get("/admin/api/v1/backfills/99999999", headers=auth(key)).status_code == 404
     assert c.post(f"/admin/api/v1/backfills/{bid}/resume", headers=auth(key)).status_code == 409  # done
+    with shopify.rt.db.transaction() as conn:  # one running at a time per shop
+        conn.execute(text("update backfills set state = 'running' where id = :b"), {"b": bid})
+    r = c.post("/admin/api/v1/backfills", json={}, headers=auth(key))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "invalid_state"
+    assert c.post("/admin/api/v1/backfills", json={}, headers=auth(other_key)).status_code == 202
     paths = c.get("/openapi.json").get_json()["paths"]
     assert "post" in paths["/admin/api/v1/backfills"]
     assert any(p.startswith("/admin/api/v1/backfills/{") for p in paths)
@@ -470,3 +484,25 @@ def test_rq_slices_survive_a_lost_worker_and_another_host_finishes(clean_db, clo
     context.install(None)
     for rt in hosts:
         rt.close()
+
+
+def test_cli_runs_a_backfill_to_the_end_and_refuses_bad_input(woo, clean_db):
+    import json
+
+    from click.testing import CliRunner
+
+    from plugin_app.cli import main
+
+    for i in range(120):
+        woo.state.place(W.order(7000 + i, "completed", customer_id=30 + i % 3,
+                                created=(datetime(2026, 3, 1) + timedelta(hours=i)).isoformat()))
+    env = {"DATABASE_URL": clean_db, "LOYALTY_ENCRYPTION_KEY": ENCRYPTION_KEY, "LOG_LEVEL": "ERROR", "REDIS_URL": ""}
+    r = CliRunner().invoke(main, ["backfill", "--shop", str(woo.shop_id), "--since", "2026-03-01"], env=env)
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["state"] == "done" and out["orders_recorded"] == 120 and out["members_created"] == 3
+    assert woo.state.order_pages == [1, 2]
+    bad = CliRunner().invoke(main, ["backfill", "--shop", str(woo.shop_id), "--since", "March"], env=env)
+    assert bad.exit_code != 0 and "since" in bad.output.lower()
+    nobody = CliRunner().invoke(main, ["backfill", "--shop", "999"], env=env)
+    assert nobody.exit_code != 0

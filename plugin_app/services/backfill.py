@@ -13,7 +13,10 @@ analytics, tiers on spend and the program simulator see the shop's history from 
   customer account being created, not from an order), nothing is told to anyone (the slice's
   transaction is quiet: no e-mail, merchant webhook or Flow trigger), and at the end the tiers
   of the members with orders in the period are settled once (no entry reward without points).
-  Orders a delivery recorded first are left as the live path made them (counted as skipped).
+  Orders a delivery recorded first are left as the live path made them (counted as skipped),
+  and so are orders placed since the shop installed the app: their webhooks (retried for up to
+  two days) and the reconciliation job are theirs, and a past order recorded without points
+  would otherwise keep a late webhook of a live order from earning.
 
 Chunked and resumable: a job (`jobs.tasks.backfill_step`) does one bounded slice (one page or
 one part of the export, at most `slice_orders` orders) in one transaction together with the
@@ -173,8 +176,9 @@ class Backfills:
                 if current is None or current.state != "running" or current.phase != "orders" \
                         or (current.cursor or {}) != (row.cursor or {}):
                     return "taken by another worker", 0
+                installed = uow.backfills.installed_at()
                 for event in page.orders:
-                    self._apply(uow, shop_id, bool(row.award_points), event, counts)
+                    self._apply(uow, shop_id, bool(row.award_points), event, counts, installed)
                     self.failpoint("backfill.after_order")
                 self._save_slice(uow, row, current, page, counts)
         except Exception as exc:  # the slice rolled back whole: say why, keep the cursor where it was
@@ -192,11 +196,12 @@ class Backfills:
                 points_awarded=current.points_awarded + counts.points, slices=current.slices + 1,
                 note=page.note[:500] or None, error=None)
 
-    def _apply(self, uow, shop_id: int, award: bool, event: OrderSeen, counts: _Counts) -> None:
+    def _apply(self, uow, shop_id: int, award: bool, event: OrderSeen, counts: _Counts,
+               installed: datetime) -> None:
         o = event.order
         counts.seen += 1
-        if not event.paid or event.cancelled or o.test:
-            counts.skipped += 1  # never paid, cancelled or a test: nothing to count
+        if not event.paid or event.cancelled or o.test or o.placed_at >= installed:
+            counts.skipped += 1  # never paid, cancelled, a test, or the live path's: nothing to do
             return
         new_member = bool(o.customer_id) and uow.members.by_customer(o.customer_id) is None
         guest = guest_key(shop_id, (event.facts or {}).get("email") or event.email) if not o.customer_id else None

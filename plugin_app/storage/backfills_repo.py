@@ -38,6 +38,10 @@ class BackfillsRepo(ShopScoped):
         self.conn.execute(update(t.backfills).where(b.shop_id == self.shop_id, b.id == backfill_id)
                           .values(updated_at=now, **values))
 
+    def installed_at(self) -> datetime:
+        """When the shop installed the app: orders from then on are the live path's."""
+        return self.conn.execute(select(t.shops.c.installed_at).where(t.shops.c.id == self.shop_id)).scalar_one()
+
     def members_with_orders_since(self, since: datetime | None, after: int, limit: int) -> list[int]:
         """Members with an order placed since `since` (None: any), by id after `after`: the ones
         a backfill touched, whose tiers it settles at the end."""
