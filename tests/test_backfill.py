@@ -126,6 +126,8 @@ def test_shopify_backfill_records_history_without_points(shopify):
     assert out["orders_seen"] == 250
     assert out["orders_recorded"] == len(want["counted"]) and out["orders_skipped"] == want["skipped"]
     assert out["members_created"] == 10 and out["members_reevaluated"] == 10 and out["points_awarded"] == 0
+    assert out["cursor"]["op"].startswith("gid://shopify/BulkOperation/")
+    assert "googleapis" not in str(out)  # the signed address of the shop's orders is never shown
     # The export: polled from CREATED through RUNNING to COMPLETED, grouped, then read in three
     # parts, the second and third from where the one before stopped.
     assert "groupObjects: true" in next(q["query"] for q in state.requests if "bulkOperationRunQuery" in q["query"])

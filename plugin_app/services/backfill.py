@@ -56,6 +56,12 @@ class _Counts:
     notes: list[str] = field(default_factory=list)
 
 
+def _shown(cursor: dict) -> dict:
+    """The cursor without a download address: Shopify's is a signed URL to the shop's orders
+    (anyone holding it can read them for a week), kept for the workers, never shown."""
+    return {k: ("(signed address kept)" if k == "url" and v else v) for k, v in cursor.items()}
+
+
 def progress(row) -> dict:
     """The merchant's view of a backfill (the admin API's and the CLI's)."""
     return {"id": row.id, "platform": row.platform, "since": row.since.isoformat() if row.since else None,
@@ -63,7 +69,7 @@ def progress(row) -> dict:
             "orders_seen": int(row.orders_seen), "orders_recorded": int(row.orders_recorded),
             "orders_skipped": int(row.orders_skipped), "members_created": int(row.members_created),
             "members_reevaluated": int(row.members_reevaluated), "points_awarded": int(row.points_awarded),
-            "slices": int(row.slices), "cursor": row.cursor or {}, "note": row.note, "error": row.error,
+            "slices": int(row.slices), "cursor": _shown(row.cursor or {}), "note": row.note, "error": row.error,
             "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat(),
             "finished_at": row.finished_at.isoformat() if row.finished_at else None}
 
