@@ -149,6 +149,7 @@ def test_shopify_backfill_records_history_without_points(shopify):
         member = rt.members.by_customer(shop.id, customer)[0]
         assert member.tier == expected_tier(spent), (customer, spent)
     assert {expected_tier(v) for v in want["spend"].values()} >= {"Gold"}  # the test can tell tiers apart
+    assert rt.members.by_customer(shop.id, str(FIRST_CUSTOMER))[0].email == "ada@example.org"  # from the order
     assert run_audit(rt.db, shop.id).ok
 
 
