@@ -66,6 +66,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/cart.py
 	$(BIN)/python bench/widget.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/imports.py
 
 $(TOOLS)/bin/pip-compile:
 	$(PYTHON) -m venv $(TOOLS)

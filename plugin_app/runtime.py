@@ -24,6 +24,7 @@ from .services.expiry import ExpiryService
 from .services.flow import FlowActions, FlowLifecycle, FlowTriggers
 from .services.analytics import Analytics
 from .services.backfill import Backfills
+from .services.imports import Imports
 from .services.customer_fields import CustomerFields
 from .services.notify import Notifier
 from .services.cart import CartService
@@ -34,6 +35,8 @@ from .services.intake import GroupCommit
 from .services.ratelimit import RateLimiter
 from .services.ledger import Ledger
 from .services.members import Members
+from .services.member_intake import MemberIntake
+from .services.exports import Exports
 from .services.orders import OrderService
 from .services.program import Programs
 from .services.reconcile import Reconciler, WooReconciler
@@ -89,6 +92,10 @@ class Runtime:
         self.catalog = Catalog(self.db, self.catalog_source_for, self._platform_of,
                                lambda shop_id: self.programs.current(shop_id).program, self.queue.enqueue, self.clock)
         self.orders.catalog = self.cart.catalog = self.platform.catalog = self.catalog
+        self.imports = Imports(self.db, self.ledger, self.programs, self.queue.enqueue, self.clock,
+                               woo_lines=lambda shop_id, plugin, kind: self.woo_admin_for(shop_id).loyalty_export_lines(plugin, kind),
+                               directory_for=self.customer_directory_for,
+                               failpoint=make_failpoints(settings.failpoints))
         self.analytics = Analytics(self.db, self.programs, funnel=self.referrals.funnel)
         self.notifier = Notifier(self.db, self.programs, self.shops, mailer or self._mailer(settings),
                                  poster or HttpxPoster(), settings.app_url,
@@ -102,6 +109,8 @@ class Runtime:
         self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier,
                                              store_credit=self.store_credit)
         self.customer_fields = CustomerFields(self.db, self.programs, self.shops, self.platform_for, self.clock)
+        self.exports = Exports(self.db, self.programs)
+        self.member_intake = MemberIntake(self.db, self.members, self.customer_directory_for, self.clock)
         self.change_preview = ChangePreview(self.db, self.programs, self.tiers, self.clock)
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,
                                     redis=self.queue.redis if settings.jobs_mode == "rq" else None)
@@ -204,6 +213,15 @@ class Runtime:
 
             return WooHistory(self.woo_admin_for(shop_id))
         raise PermissionError(f"shop {shop_id} has no platform to read past orders from")
+    def customer_directory_for(self, shop_id: int):
+        """Where a shop's customers are looked up by e-mail (domain.ports.CustomerDirectory): its
+        platform's Admin API; None for demo shops (their customers exist only as members)."""
+        platform = self._platform_of(shop_id)
+        if platform == "shopify":
+            return self.shopify_admin_for(shop_id)
+        if platform == "woocommerce":
+            return self.woo_admin_for(shop_id)
+        return None
 
     def woo_admin_for(self, shop_id: int):
         from connectors.woocommerce.admin import WooAdmin

@@ -405,6 +405,13 @@ class AdminState:
                 "url": (f"https://storage.googleapis.com/shopify-tiers-assets-prod-us-east1/bulk-operation-outputs/"
                         f"{number}-result.jsonl") if done and op["roots"] else None,
                 "partialDataUrl": None}
+        self.customers: dict[int, dict] = {}  # id -> {"email", "first_name", "last_name", "locale"}
+
+    def add_customer(self, customer_id: int, email: str, *, first_name: str = "Ada", last_name: str = "Quill",
+                     locale: str | None = "en") -> dict:
+        self.customers[customer_id] = {"id": customer_id, "email": email, "first_name": first_name,
+                                       "last_name": last_name, "locale": locale}
+        return self.customers[customer_id]
 
     # -- native store credit ------------------------------------------------------------------
     # Behaviour, as documented on shopify.dev (Admin GraphQL):
@@ -867,9 +874,57 @@ def admin_app(state: AdminState):
                 nodes.append({"id": account["id"], "balance": {"amount": str(state.balance_of(account)), "currencyCode": cur},
                               "transactions": {"nodes": [state.tx_node(t) for t in txs]}})
             return ok({"customer": {"storeCreditAccounts": {"nodes": nodes}}})
+        if "customers(" in query:
+            if not 0 < int(variables.get("first") or 0) <= 250:  # "first" is required, at most 250
+                return _gql_error("first must be between 1 and 250", code="BAD_REQUEST")
+            return ok({"customers": customers_page(state, variables)})
         return _gql_error("Parse error or unknown field in the stand-in's schema", code="PARSE_ERROR")
 
     return app
+
+
+def search_emails(q: str) -> list[str] | None:
+    """The e-mails of a customers `query` made only of `email:<value>` terms joined by OR, as
+    Shopify's search syntax writes them (https://shopify.dev/docs/api/usage/search-syntax: terms,
+    the connective OR, a value that is a name or a quoted string in single or double quotes; the
+    special characters colon, backslash and parentheses, escaped with a backslash). None when the
+    query is anything else (the stand-in understands no other filter)."""
+    import re as _re
+
+    term = _re.compile(r"""\s*email:(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s"'()\\]+))\s*""")
+    out, pos = [], 0
+    while True:
+        m = term.match(q, pos)
+        if not m:
+            return None
+        raw = next(g for g in m.groups() if g is not None)
+        out.append(_re.sub(r"\\(.)", r"\1", raw))
+        pos = m.end()
+        if pos == len(q):
+            return out
+        if not q.startswith("OR ", pos):
+            return None
+        pos += 3
+
+
+def customers_page(state: AdminState, variables: dict) -> dict:
+    """`customers(first:, after:, query:)` for `email:` terms (`search_emails`): the matching
+    customers by id, a page at a time (https://shopify.dev/docs/api/admin-graphql/latest/queries/customers;
+    at most 250 per page, https://shopify.dev/docs/api/usage/pagination-graphql). A customer's
+    e-mail is `defaultEmailAddress { emailAddress }` (Customer.email is deprecated from 2025-04:
+    https://shopify.dev/changelog/adding-defaultemailaddress-field-to-customer); e-mail search
+    ignores case. Simplified: the cursor is an offset; no other filter is understood (an empty
+    page for one)."""
+    emails = search_emails(str(variables.get("q") or ""))
+    first = int(variables["first"])
+    wanted = {e.lower() for e in emails or []}
+    rows = [c for _id, c in sorted(state.customers.items()) if c["email"].lower() in wanted]
+    start = int(variables.get("after") or 0)
+    page = rows[start:start + first]
+    more = start + len(page) < len(rows)
+    return {"nodes": [{"legacyResourceId": str(c["id"]), "firstName": c["first_name"], "lastName": c["last_name"],
+                       "locale": c["locale"], "defaultEmailAddress": {"emailAddress": c["email"]}} for c in page],
+            "pageInfo": {"hasNextPage": more, "endCursor": str(start + len(page)) if more else None}}
 
 
 def to_graphql(o: dict) -> dict:

@@ -6,6 +6,7 @@ both languages land in test-artifacts/admin/.
 
 The pages are the ones the navigation links (so a new page is covered when it is linked)."""
 import re
+from pathlib import Path
 
 import pytest
 
@@ -113,6 +114,9 @@ def test_every_admin_page_is_fast_accessible_and_speaks_italian(browser, admin):
     member = admin.rt.members.by_customer(admin.shop_id, "demo-1003")[0]
     pages += [(f"/admin/members/{member.id}", ""), ("/admin/program/history", ""), ("/admin/notifications", ""),
               ("/admin/program/versions/1/restore", "")]
+    with open(Path(__file__).parent / "fixtures" / "imports" / "members.csv", "rb") as f:  # a checked import
+        checked = admin.rt.imports.upload(admin.shop_id, "members.csv", f)
+    pages += [(f"/admin/imports/{checked['id']}", "")]
     english = english_texts()
     report = []
     measured = {}

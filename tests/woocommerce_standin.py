@@ -5,8 +5,12 @@ deliveries signed over PHP-escaped JSON (`\\/`, `\\u00e9`), orders, customers an
 from __future__ import annotations
 
 import base64
+import bisect
+import csv
 import hashlib
 import hmac
+import io
+import itertools
 import json
 import time
 from collections import OrderedDict
@@ -215,6 +219,17 @@ class WooState:
         self.deliver = None  # callable(url, body: bytes, headers) used for pings
         self.counted: set[int] = set()  # orders whose coupon usage is recorded
         self.order_pages: list[int] = []  # the `page` of every orders list request
+        self.customer_requests: list[dict] = []  # the query of every GET customers (a list)
+        # The old loyalty plugin's tables as our WordPress plugin's export route reads them:
+        # plugin -> kind -> [(paging key, row in the export layout)]; a plugin not here is absent.
+        self.loyalty: dict[str, dict[str, list[tuple[int, dict]]]] = {}
+        self.export_requests: list[dict] = []
+
+    def loyalty_table(self, plugin: str, kind: str, rows: list[dict], key: str = "id") -> None:
+        """Put a loyalty plugin's rows (dicts in the export layout) in the store's database,
+        paged by `key` (the table's id; for user-meta balances the meta row's id)."""
+        self.loyalty.setdefault(plugin, {})[kind] = sorted(
+            ((int(r[key]), r) for r in rows), key=lambda kr: kr[0])
 
     def place(self, o: dict) -> dict:
         """Store an order as the store would after a status change, counting its coupons' usage:
@@ -374,6 +389,27 @@ def woo_app(state: WooState):
         response.headers["X-WP-Total"], response.headers["X-WP-TotalPages"] = str(len(rows)), str(max(1, -(-len(rows) // per)))
         return response
 
+    @app.get("/wp-json/wc/v3/customers")
+    def customers():
+        """WC_REST_Customers_V1_Controller::get_items (the v3 controller inherits it;
+        includes/rest-api/Controllers/Version1/class-wc-rest-customers-v1-controller.php): `email`
+        becomes a WP_User_Query search of the `user_email` column (exact, and MySQL's collation
+        ignores case); `role` defaults to "customer", "all" lists every role; `per_page` (at most
+        100, WP_REST_Controller's collection params). A customer stored without a role is a
+        "customer". Simplified: no `search`, `include` or ordering."""
+        state.customer_requests.append(dict(request.args))
+        per = int(request.args.get("per_page", 10))
+        if not 0 < per <= 100:
+            return err(400, "rest_invalid_param", "Invalid parameter(s): per_page")
+        role, email = request.args.get("role", "customer"), request.args.get("email")
+        rows = [c for _i, c in sorted(state.customers.items())
+                if (role == "all" or c.get("role", "customer") == role)
+                and (email is None or str(c.get("email", "")).lower() == email.lower())]
+        page = int(request.args.get("page", 1))
+        response = jsonify(rows[(page - 1) * per: page * per])
+        response.headers["X-WP-Total"], response.headers["X-WP-TotalPages"] = str(len(rows)), str(max(1, -(-len(rows) // per)))
+        return response
+
     @app.get("/wp-json/wc/v3/customers/<int:cid>")
     def customer(cid):
         return jsonify(state.customers[cid]) if cid in state.customers else err(404, "woocommerce_rest_invalid_id", "Invalid resource ID.")
@@ -413,6 +449,55 @@ def woo_app(state: WooState):
             coupon["date_expires_gmt"] = at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
         state.coupons[cid] = coupon
         return jsonify(coupon), 201
+
+    @app.get("/wp-json/wc-loyalty/v1/export/<plugin>")
+    def loyalty_export(plugin):
+        """Our WordPress plugin's export route (connectors/woocommerce/wordpress/loyalty-widget.php,
+        loyalty_export_handle / loyalty_export_page): text/csv, the header row then up to `limit`
+        rows with a key above `after_id`, in key order; `X-Loyalty-Next` (the last key) when the
+        page is full; 404 `loyalty_export_absent` when the plugin's table is not there. The
+        layouts are plugin_app/domain/import_formats_woo.py's EXPORT_COLUMNS; the tables they
+        come from: woocommerce-points-and-rewards.php (wc_points_rewards_user_points[_log]),
+        WPLoyalty's App/Models/Users.php and PointsLedger.php, YITH's porting class
+        (_ywpar_user_total_points, yith_ywpar_points_log), codex.mycred.me/chapter-i/the-log/.
+        The route's arguments are checked as WordPress checks a route's `args` schema
+        (rest_validate_request_arg: 400 `rest_invalid_param`); an unknown plugin matches no route
+        (WP_REST_Server::dispatch: 404 `rest_no_route`). Authentication is the stand-in's OAuth
+        check above, as WooCommerce applies it to `wc-` namespaces. Simplified: every key's user
+        may manage_woocommerce."""
+        from plugin_app.domain.import_formats_woo import EXPORT_COLUMNS
+
+        state.export_requests.append({"plugin": plugin, **{k: v for k, v in request.args.items()
+                                                            if not k.startswith("oauth_")}})
+        if plugin not in ("wc_points_rewards", "wployalty", "yith", "mycred"):
+            return err(404, "rest_no_route", "No route was found matching the URL and request method.")
+        kind = request.args.get("kind", "balances")
+        try:
+            after = int(request.args.get("after_id", "0"))
+            limit = int(request.args.get("limit", "500"))
+        except ValueError:
+            return err(400, "rest_invalid_param", "Invalid parameter(s): after_id, limit")
+        if kind not in ("balances", "history"):
+            return err(400, "rest_invalid_param", "Invalid parameter(s): kind")
+        if after < 0 or not 1 <= limit <= 1000:
+            return err(400, "rest_invalid_param", "Invalid parameter(s): after_id, limit")
+        tables = state.loyalty.get(plugin)
+        if tables is None or kind not in tables:
+            return err(404, "loyalty_export_absent", f"The {plugin} tables are not in this database.")
+        point_type = request.args.get("point_type", "mycred_default")
+        start = bisect.bisect_right([k for k, _ in tables[kind]], after)  # the index on the key
+        rows = list(itertools.islice(((k, r) for k, r in tables[kind][start:]
+                                      if plugin != "mycred" or r.get("ctype", "mycred_default") == point_type), limit))
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        columns = EXPORT_COLUMNS[(plugin, kind)]
+        writer.writerow(columns)
+        for _, r in rows:
+            writer.writerow([str(r.get(c, "")) for c in columns])
+        response = app.response_class(out.getvalue(), mimetype="text/csv")
+        if len(rows) == limit:
+            response.headers["X-Loyalty-Next"] = str(rows[-1][0])
+        return response
 
     def site_tz():
         from zoneinfo import ZoneInfo

@@ -13,8 +13,8 @@ import httpx
 from shopify_app import admin_graphql_request
 
 from plugin_app.domain.errors import PlatformError, PlatformUnavailable
-from plugin_app.domain.ports import (CatalogSource, PlatformActions, ShopAdmin, ShopifyOrderSource,
-                                     StoreCreditAccounts)
+from plugin_app.domain.ports import (CatalogSource, CustomerDirectory, PlatformActions, PlatformCustomer, ShopAdmin,
+                                     ShopifyOrderSource, StoreCreditAccounts)
 from plugin_app.domain.catalog import Group, ProductFacts
 
 WEBHOOK_TOPICS = ("CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "ORDERS_CREATE", "ORDERS_PAID",
@@ -62,7 +62,8 @@ class ShopInfo:
     timezone: str
 
 
-class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource, StoreCreditAccounts):
+class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource, StoreCreditAccounts,
+                   CustomerDirectory):
     """A shop's Admin API: implements the platform ports the services declare (domain.ports)."""
 
     def __init__(self, domain: str, access_token: str, api_version: str, *, client_id: str = "custom-app",
@@ -277,6 +278,48 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
             current[key]["nodes"].append(obj)
         if current is not None:
             yield current, -1  # -1: the end of the file
+    # -- customers by e-mail ----------------------------------------------------------------
+    # `customers(first:, after:, query:)` filters with Shopify's search syntax: `email:<value>`
+    # terms joined by OR (https://shopify.dev/docs/api/usage/search-syntax: "query=state:enabled
+    # OR state:disabled"; a value is a name or a quoted string, single or double quotes). Inside
+    # a quoted value a backslash and the quote are escaped with a backslash (colon, backslash and
+    # parentheses are the syntax's special characters). The e-mail is read from
+    # `defaultEmailAddress { emailAddress }` (Customer.email is deprecated from 2025-04:
+    # https://shopify.dev/changelog/adding-defaultemailaddress-field-to-customer). Search may match
+    # more loosely than equality, so only exact (any case) matches are kept. A page holds at most
+    # 250 nodes (https://shopify.dev/docs/api/usage/pagination-graphql).
+    CUSTOMERS_BY_EMAIL = """query CustomersByEmail($q: String!, $first: Int!, $after: String) {
+        customers(first: $first, after: $after, query: $q) {
+          nodes { legacyResourceId firstName lastName locale defaultEmailAddress { emailAddress } }
+          pageInfo { hasNextPage endCursor } } }"""
+    EMAILS_PER_QUERY = 50
+
+    @staticmethod
+    def email_term(email: str) -> str:
+        quoted = email.replace("\\", "\\\\").replace('"', '\\"')
+        return f'email:"{quoted}"'
+
+    def customers_by_email(self, emails: list[str]) -> list[PlatformCustomer]:
+        wanted = list(dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()))
+        out: list[PlatformCustomer] = []
+        for start in range(0, len(wanted), self.EMAILS_PER_QUERY):
+            chunk = wanted[start:start + self.EMAILS_PER_QUERY]
+            want = set(chunk)
+            q = " OR ".join(self.email_term(e) for e in chunk)
+            after = None
+            while True:
+                page = self.query(self.CUSTOMERS_BY_EMAIL,
+                                  {"q": q, "first": 2 * len(chunk), "after": after})["customers"]
+                for n in page.get("nodes") or []:
+                    email = ((n.get("defaultEmailAddress") or {}).get("emailAddress") or "").strip().lower()
+                    if email in want and n.get("legacyResourceId"):
+                        name = " ".join(x for x in (n.get("firstName"), n.get("lastName")) if x) or None
+                        out.append(PlatformCustomer(str(n["legacyResourceId"]), email, name, n.get("locale")))
+                info = page.get("pageInfo") or {}
+                if not info.get("hasNextPage") or not info.get("endCursor"):
+                    break
+                after = info["endCursor"]
+        return out
 
     # -- products: what earning rules match on -------------------------------------------
     PRODUCT_FACTS = """query ProductFacts($ids: [ID!]!) { nodes(ids: $ids) {

@@ -3,17 +3,28 @@ signs with OAuth 1.0a, over https with Basic auth. Errors are retryable (timeout
 terminal (401/403/400...), like the Shopify client's."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
+from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import requests
 from woocommerce import API
 
 from plugin_app.domain.errors import PlatformError, PlatformUnavailable
-from plugin_app.domain.ports import CatalogSource, PlatformActions, WooOrderSource
+from plugin_app.domain.ports import CatalogSource, CustomerDirectory, PlatformActions, PlatformCustomer, WooOrderSource
 from plugin_app.domain.catalog import ProductFacts
+
+# Our WordPress plugin's read of the loyalty plugin a merchant leaves (connectors/woocommerce/
+# wordpress/loyalty-widget.php, loyalty_export_handle). The `wc-` namespace is what lets
+# WooCommerce authenticate it with the same REST keys (WC_REST_Authentication::is_request_to_rest_api).
+EXPORT_NAMESPACE = "wc-loyalty/v1"
+EXPORT_PLUGINS = ("wc_points_rewards", "wployalty", "yith", "mycred")
+EXPORT_KINDS = ("balances", "history")
+EXPORT_MAX_PAGE = 1000  # LOYALTY_EXPORT_MAX in the plugin
 
 # order.restored: a trashed order taken out of the bin (WooCommerce's webhook topic hooks,
 # includes/class-wc-webhook.php): without it a restored order never earns again.
@@ -53,6 +64,12 @@ def zone_name(timezone_string: str | None, gmt_offset) -> str:
     return _fixed_zone(minutes) or "UTC"
 
 
+def _csv_line(record: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(record)
+    return out.getvalue()
+
+
 class WooError(PlatformError):
     """Every error of this client. Services know it only as domain.errors.PlatformError (a
     refusal), and `Retryable` as domain.errors.PlatformUnavailable."""
@@ -71,13 +88,15 @@ class Missing(Terminal):
     """404: the resource does not exist (any more)."""
 
 
-class WooAdmin(PlatformActions, CatalogSource, WooOrderSource):
+class WooAdmin(PlatformActions, CatalogSource, WooOrderSource, CustomerDirectory):
     """A store's REST API: implements the platform ports the services declare (domain.ports)."""
 
     def __init__(self, url: str, key: str, secret: str, *, timeout: int = 15, timezone: str = "UTC") -> None:
         self.url, self.timeout, self.timezone = url.rstrip("/"), timeout, timezone
         self.api = API(url=self.url, consumer_key=key, consumer_secret=secret, version="wc/v3",
                        timeout=timeout)
+        self.export_api = API(url=self.url, consumer_key=key, consumer_secret=secret, version=EXPORT_NAMESPACE,
+                              timeout=timeout)
 
     def _call(self, method: str, endpoint: str, data=None, **params):
         try:
@@ -94,6 +113,55 @@ class WooAdmin(PlatformActions, CatalogSource, WooOrderSource):
         if r.status_code >= 400:
             raise Terminal(f"{r.status_code}: {r.text[:300]}")
         return r.json(), r.headers
+
+    # -- switching in: the old loyalty plugin's tables, read by our WordPress plugin ----------
+    def loyalty_export_lines(self, plugin: str, kind: str = "balances", *, page_size: int = 500,
+                             point_type: str | None = None) -> Iterator[str]:
+        """The CSV text of a loyalty plugin's balances or history on this store, one record a
+        line (the header first), read page by page from our WordPress plugin's
+        `GET /wp-json/wc-loyalty/v1/export/<plugin>` (keyset pages: `after_id` is the previous
+        page's `X-Loyalty-Next`; a page without it is the last). A generator: one page is held at a
+        time, whatever the table's size. The layouts are domain.import_formats_woo's.
+        Raises Missing (404) when the plugin's tables are not in the store's database (or our
+        WordPress plugin is too old to have the route), Terminal/Retryable as every call does."""
+        if plugin not in EXPORT_PLUGINS or kind not in EXPORT_KINDS:
+            raise ValueError(f"no export for {plugin!r} {kind!r}")
+        size = max(1, min(EXPORT_MAX_PAGE, int(page_size)))
+        after, header = 0, None
+        while True:
+            params = {"kind": kind, "after_id": after, "limit": size}
+            if point_type:
+                params["point_type"] = point_type
+            text, headers = self._export_page(f"export/{plugin}", params)
+            records = [r for r in csv.reader(io.StringIO(text)) if r]
+            if not records:
+                raise Terminal(f"the export of {plugin} {kind} answered no header row")
+            if header is None:
+                header = records[0]
+                yield _csv_line(header)
+            elif records[0] != header:
+                raise Terminal(f"the export of {plugin} {kind} changed its columns between pages")
+            for record in records[1:]:
+                yield _csv_line(record)
+            following = headers.get("X-Loyalty-Next")
+            if not following or len(records) == 1:
+                return
+            if not following.isdigit() or int(following) <= after:
+                raise Terminal(f"the export of {plugin} {kind} did not move forward (after {after}, next {following})")
+            after = int(following)
+
+    def _export_page(self, endpoint: str, params: dict) -> tuple[str, dict]:
+        try:
+            r = self.export_api.get(endpoint, params=params)
+        except requests.RequestException as exc:
+            raise Retryable(f"{type(exc).__name__}: {exc}") from None
+        if r.status_code == 429 or r.status_code >= 500:
+            raise Retryable(f"{r.status_code}: {r.text[:200]}")
+        if r.status_code == 404:
+            raise Missing(f"{r.status_code}: {r.text[:300]}")
+        if r.status_code >= 400:
+            raise Terminal(f"{r.status_code}: {r.text[:300]}")
+        return r.text, r.headers
 
     # -- the store -----------------------------------------------------------------------
     def check(self) -> dict:
@@ -190,6 +258,23 @@ class WooAdmin(PlatformActions, CatalogSource, WooOrderSource):
                     out[facts.product_id] = facts
             for pid in chunk:
                 out.setdefault(pid, ProductFacts(pid))
+        return out
+
+    # -- customers by e-mail ----------------------------------------------------------------
+    def customers_by_email(self, emails: list[str]) -> list[PlatformCustomer]:
+        """`GET customers?email=<e>&role=all`, one request per e-mail: the REST API filters by one
+        address only. WC_REST_Customers_V1_Controller::get_items (the v3 controller inherits it;
+        includes/rest-api/Controllers/Version1/class-wc-rest-customers-v1-controller.php) turns
+        `email` into a WP_User_Query search on the `user_email` column, and `role` defaults to
+        "customer": `all` finds a user of any role (a subscriber who ordered is a member too).
+        Only exact matches (any case) are kept."""
+        out: list[PlatformCustomer] = []
+        for email in dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()):
+            found, _ = self._call("get", "customers", email=email, role="all", per_page=10)
+            for c in found or []:
+                if str(c.get("email") or "").strip().lower() == email and c.get("id"):
+                    name = " ".join(x for x in (c.get("first_name"), c.get("last_name")) if x) or None
+                    out.append(PlatformCustomer(str(c["id"]), email, name))
         return out
 
     # -- coupons (the platform-actions port) ---------------------------------------------

@@ -31,6 +31,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=12), nullable=False),
     sa.Column('done', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('total', sa.BigInteger(), nullable=True),
+    sa.Column('cursor', sa.String(length=400), nullable=True),
     sa.Column('plan', sa.JSON(), nullable=True),
     sa.Column('report', sa.JSON(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
@@ -61,6 +62,7 @@ def upgrade() -> None:
     sa.Column('group_key', sa.String(length=400), nullable=False),
     sa.Column('member_id', Id, nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=True),
     sa.Column('outcome', sa.String(length=40), nullable=True),
     sa.Column('prior', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['import_id'], ['imports.id'], name=op.f('fk_import_rows_import_id_imports'), ondelete='CASCADE'),
@@ -70,6 +72,8 @@ def upgrade() -> None:
     op.create_index('ix_import_rows_group', 'import_rows', ['import_id', 'group_key', 'line'])
     op.add_column('ledger_entries', sa.Column('occurred_at', plugin_app.storage.types.UTCDateTime(timezone=True), nullable=True))
     op.create_index('ix_members_shop_email_lower', 'members', ['shop_id', sa.text('lower(email)')])
+    op.add_column('stats_daily', sa.Column('points_imported', sa.BigInteger(), server_default='0', nullable=False))
+    op.add_column('stats_daily', sa.Column('credit_imported', plugin_app.storage.types.ExactDecimal(precision=18, scale=4), server_default='0', nullable=False))
     if op.get_bind().dialect.name != 'sqlite':  # SQLite does not enforce a VARCHAR's length
         op.alter_column('referral_codes', 'code', type_=sa.String(length=40), existing_nullable=False)
 
@@ -77,6 +81,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != 'sqlite':
         op.alter_column('referral_codes', 'code', type_=sa.String(length=16), existing_nullable=False)
+    op.drop_column('stats_daily', 'credit_imported')
+    op.drop_column('stats_daily', 'points_imported')
     op.drop_index('ix_members_shop_email_lower', table_name='members')
     op.drop_column('ledger_entries', 'occurred_at')
     op.drop_index('ix_import_rows_group', table_name='import_rows')

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
+from urllib.parse import parse_qsl, urlsplit
 
 from .birthdays import NO_YEAR
 
@@ -30,13 +31,36 @@ def email(text: str) -> str | None:
     return value
 
 
+_GROUPS = re.compile(r"[-+]?\d{1,3}(?:([,.' ])\d{3})(?:\1\d{3})*")  # 1,250 / 1.250 / 1'250 / 1 250
+
+
+def _number(text: str) -> str:
+    """A number as exporters write it, in Python's notation: thousands separators (',', '.',
+    an apostrophe, a space, Excel's no-break space) dropped, a decimal comma made a point.
+    '1,250' and '1.250' are thousands; '12,5' and '1.234,50' carry a decimal comma; the last
+    of ',' and '.' in a cell that has both is the decimal separator. Not checked further."""
+    value = text.strip().replace("\u00a0", " ").replace("\u202f", " ").replace("_", "")
+    sign = ""
+    if value[:1] in "+-":
+        sign, value = value[0], value[1:].strip()
+    if _GROUPS.fullmatch(value):
+        return sign + re.sub(r"[,.' ]", "", value)
+    if "," in value and "." in value:
+        decimal = "," if value.rfind(",") > value.rfind(".") else "."
+        grouping = "." if decimal == "," else ","
+        value = value.replace(grouping, "").replace("'", "").replace(" ", "").replace(decimal, ".")
+    elif value.count(",") == 1:
+        value = value.replace("'", "").replace(" ", "").replace(",", ".")
+    return sign + value
+
+
 def points(text: str) -> int | None:
-    """A whole number of points: '1,250', '1250', '1250.0', '-40', '+40'; not '12.5'."""
-    value = (text or "").strip().replace(",", "").replace("_", "").replace(" ", "")
-    if not value:
+    """A whole number of points: '1,250', '1.250' (European thousands), "1'250", '1250',
+    '1250.0', '-40', '+40'; not '12.5' nor '12,5' (a decimal comma, not a thousands one)."""
+    if not (text or "").strip():
         return None
     try:
-        number = Decimal(value)
+        number = Decimal(_number(text))
     except InvalidOperation:
         raise BadCell("bad_points") from None
     if not number.is_finite() or number != number.to_integral_value() or abs(number) >= 10 ** 12:
@@ -44,19 +68,23 @@ def points(text: str) -> int | None:
     return int(number)
 
 
+_SYMBOL = r"(?:[A-Z]{3}|kr|zł|[$€£¥₹₽₩₺₪฿₫₴₦₱¢])"  # a currency's code or sign, either side
+_CURRENCY = re.compile(rf"^{_SYMBOL}?\s*([-+]?)\s*{_SYMBOL}?\s*([\d.,' \u00a0\u202f]*\d)\s*{_SYMBOL}?$")
+
+
 def amount(text: str) -> Decimal | None:
-    """Money as exporters write it: '12.50', '-3', '€12.50', '12,50' (a decimal comma when
-    it is the only separator), '1,234.50'."""
-    value = re.sub(r"[^\d,.\-+]", "", (text or "").strip())
-    if not value:
-        if (text or "").strip():
-            raise BadCell("bad_amount")
+    """Money as exporters write it: '12.50', '-3', '€12.50', '-€12.50', '12.50 EUR', '12,50'
+    (a decimal comma), '1,234.50', '1.234,50', '1.234' (thousands, as for points). Anything
+    else in the cell ('12abc') is not money."""
+    raw = (text or "").strip()
+    if not raw:
         return None
-    if "," in value and "." not in value and re.fullmatch(r"[-+]?\d+,\d{1,2}", value):
-        value = value.replace(",", ".")
-    value = value.replace(",", "")
+    m = _CURRENCY.match(raw)
+    if not m:
+        raise BadCell("bad_amount")
+    value = _number(m[2])
     try:
-        number = Decimal(value)
+        number = Decimal(m[1] + value)
     except InvalidOperation:
         raise BadCell("bad_amount") from None
     if not number.is_finite() or abs(number) >= 10 ** 12:
@@ -65,7 +93,8 @@ def amount(text: str) -> Decimal | None:
 
 
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d",
-                 "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%d.%m.%Y")
+                 "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%d.%m.%Y",
+                 "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M")
 
 
 def moment(text: str) -> datetime | None:
@@ -95,21 +124,24 @@ def moment(text: str) -> datetime | None:
 
 
 def birthday(text: str) -> date | None:
-    """A birthday: 'YYYY-MM-DD' (a date-time's date part too), '--MM-DD' or 'MM-DD', and the
+    """A birthday: 'YYYY-MM-DD' (or with '/'; a date-time's date part too), '--MM-DD' or 'MM-DD',
+    US 'MM/DD/YYYY' and 'MM/DD' (Yotpo's two documented forms), German 'DD.MM.YYYY', and the
     placeholder years apps use for "year unknown" (Smile writes 1004-MM-DD; 0000, 1900, 1904)
     read as day and month only (stored with year 1904, domain.birthdays.NO_YEAR)."""
     value = (text or "").strip()
     if not value:
         return None
-    m = re.fullmatch(r"(?:(\d{4})-|--)?(\d{1,2})-(\d{1,2})(?:[T ].*)?", value)
-    if not m:
-        m2 = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", value)  # US month/day/year
-        if not m2:
-            raise BadCell("bad_birthday")
-        year, month, day = int(m2[3]), int(m2[1]), int(m2[2])
+    if m := re.fullmatch(r"(?:(\d{4})[-/]|--)?(\d{1,2})[-/](\d{1,2})(?:[T ].*)?", value):
+        if m[1] is None and "/" in value:  # 'MM/DD' (US order, as Yotpo documents it)
+            year, month, day = NO_YEAR, int(m[2]), int(m[3])
+        else:
+            year, month, day = (int(m[1]) if m[1] else NO_YEAR), int(m[2]), int(m[3])
+    elif m := re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[T ].*)?", value):  # US month/day/year
+        year, month, day = int(m[3]), int(m[1]), int(m[2])
+    elif m := re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", value):  # day.month.year
+        year, month, day = int(m[3]), int(m[2]), int(m[1])
     else:
-        year = int(m[1]) if m[1] else NO_YEAR
-        month, day = int(m[2]), int(m[3])
+        raise BadCell("bad_birthday")
     if year < 1905 or year > 2200:
         year = NO_YEAR  # 1004, 0000, 1900, 1904: the app did not know the year
     try:
@@ -121,6 +153,27 @@ def birthday(text: str) -> date | None:
 def text(value: str, limit: int = 255) -> str | None:
     value = " ".join((value or "").split())
     return value[:limit] or None
+
+
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{1,63}")
+
+
+def referral_code(value: str) -> str | None:
+    """A referral code as the old app wrote it, or taken from its referral link: a query
+    parameter naming a referral ('?ref=', Swell's '?sref_id=', '?code='), else the link's last
+    path part (Smile's 'http://i.refs.cc/9qr5Pw' -> '9qr5Pw'). Whether the code is free in this
+    shop is checked when it is applied."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if "://" in value or value.lower().startswith("www."):
+        link = urlsplit(value if "://" in value else "https://" + value)
+        found = [v for k, v in parse_qsl(link.query) if "ref" in k.lower() or k.lower() == "code"]
+        parts = [part for part in link.path.split("/") if part]
+        value = found[0] if found else (parts[-1] if parts else "")
+    if not _CODE.fullmatch(value):
+        raise BadCell("bad_code")
+    return value
 
 
 def customer_id(value: str) -> str | None:

@@ -75,12 +75,13 @@ class OrderChanged(DomainEvent):
 class MemberEnrolled(OutboxEvent):
     type: ClassVar[str] = "member_enrolled"
     customer_id: str
+    welcome: bool = True  # False: enrolled by the merchant (API, import), not a sign-up: no welcome e-mail
 
     def key(self) -> str:
         return f"enrolled:{self.member_id}"
 
     def payload(self) -> dict:
-        return {"customer_id": self.customer_id}
+        return {"customer_id": self.customer_id} if self.welcome else {"customer_id": self.customer_id, "welcome": False}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -85,6 +85,24 @@ class CatalogSource(Protocol):
         """Facts of each product, many per call; a product the platform does not know is absent."""
 
 
+@dataclass(frozen=True)
+class PlatformCustomer:
+    """A customer as the shop's platform knows them (a lookup by e-mail)."""
+    customer_id: str  # the platform's own id (Shopify's numeric id, a WordPress user id)
+    email: str  # lower-cased
+    name: str | None = None
+    locale: str | None = None
+
+
+class CustomerDirectory(Protocol):
+    """Finding the platform's customers by e-mail (`customer_directory_for(shop_id)`; None for
+    demo shops, whose customers exist only in our records)."""
+
+    def customers_by_email(self, emails: list[str]) -> list[PlatformCustomer]:
+        """The customers whose e-mail is one of `emails` (lower-cased; compared exactly, any
+        case), as few calls as the platform allows. An e-mail nobody has is simply absent."""
+
+
 class ShopDetails(Protocol):
     name: str
     currency: str

@@ -16,16 +16,29 @@ def new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
+IMPORTED = re.compile(r"[A-Z0-9_]{4,32}")  # a code brought from another app (domain.import_plan)
+
+
+def ours(code: str) -> bool:
+    return len(code) == CODE_LENGTH and all(ch in ALPHABET for ch in code)
+
+
 def display(code: str) -> str:
-    return f"{code[:4]}-{code[4:]}"
+    return f"{code[:4]}-{code[4:]}" if ours(code) else code
 
 
 def clean_code(text: str) -> str | None:
-    """What a shopper typed (any case, with or without the dash) → the stored code, or None."""
+    """What a shopper typed (any case, with or without the dash) → one of our codes, or None."""
     value = re.sub(r"[\s-]", "", str(text or "")).upper()
-    if len(value) != CODE_LENGTH or any(ch not in ALPHABET for ch in value):
-        return None
-    return value
+    return value if ours(value) else None
+
+
+def clean_any_code(text: str) -> str | None:
+    """What a shopper typed or a link carried → a stored code: ours (clean_code), or a code a
+    member brought from another app, which keeps its letters, digits and underscores (4 to 32,
+    dashes and spaces dropped, any case) so the links they shared still lead here."""
+    value = re.sub(r"[\s-]", "", str(text or "")).upper()
+    return value if ours(value) or IMPORTED.fullmatch(value) else None
 
 
 # -- normalisations ----------------------------------------------------------------------------

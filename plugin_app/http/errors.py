@@ -81,6 +81,10 @@ def register(app: Flask) -> None:
         return error_response(500, "internal_error", "something went wrong on our side")
 
 
+# Endpoints that take files, and how large (everything else: MAX_CONTENT_LENGTH)
+LARGE_BODIES = {"imports_api.create_import": 512 << 20, "admin_pages.import_upload": 512 << 20}
+
+
 def limit_bodies(app: Flask) -> None:
     """413 for a body over MAX_CONTENT_LENGTH, before anything else looks at the request (the
     credentials, the JSON): a declared Content-Length is checked up front; a body without one
@@ -88,7 +92,9 @@ def limit_bodies(app: Flask) -> None:
 
     @app.before_request
     def _too_large():
-        limit = app.config.get("MAX_CONTENT_LENGTH")
+        limit = LARGE_BODIES.get(request.endpoint or "", app.config.get("MAX_CONTENT_LENGTH"))
+        if request.endpoint in LARGE_BODIES:
+            request.max_content_length = limit
         length = request.content_length
         if limit is None:
             return None

@@ -30,7 +30,8 @@ MAX_ID = 2 ** 63 - 1  # ids are PostgreSQL BIGINTs; a path id above this names n
 def api(*, summary: str, tags: list[str], response: type[BaseModel] | None = None,
         body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
         document: type | None = None, status: int = 200, auth: str | None = None,
-        errors: tuple[int, ...] = (), also: tuple[int, ...] = (), database: bool = True) -> Callable:
+        errors: tuple[int, ...] = (), also: tuple[int, ...] = (), database: bool = True,
+        media: str | None = None) -> Callable:
     """Declare a JSON endpoint. A `body` model is validated before the view runs (422 with a
     message per field) and passed as the `body` argument; likewise `query`. `document` names
     a type (a dataclass) whose schema describes a body the view parses itself. `also` names other
@@ -40,7 +41,8 @@ def api(*, summary: str, tags: list[str], response: type[BaseModel] | None = Non
     413 (too large) and 422 for a body; 422 for a query; 401 for `auth`; 404 for an id in the
     path; 503 while the database is unreachable (`database=False` for routes that never touch it).
     Text with a NUL byte (which PostgreSQL cannot store) is refused here with 422, wherever it
-    comes from: the path, the query or the body."""
+    comes from: the path, the query or the body. `media`: a success body that is not JSON (a
+    streamed `text/csv`), described as text of that type."""
 
     def wrap(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -61,7 +63,7 @@ def api(*, summary: str, tags: list[str], response: type[BaseModel] | None = Non
 
         inner.__openapi__ = dict(summary=summary, tags=tags, response=response, body=body,
                                  query=query, document=document, status=status, auth=auth,
-                                 errors=errors, also=also, database=database)
+                                 errors=errors, also=also, database=database, media=media)
         return inner
 
     return wrap
@@ -151,6 +153,8 @@ def build_spec(app: Flask) -> dict:
         ok: dict[str, Any] = {"description": "OK"}
         if meta["response"] is not None:
             ok["content"] = {"application/json": {"schema": schemas.ref(meta["response"])}}
+        elif meta.get("media"):
+            ok["content"] = {meta["media"]: {"schema": {"type": "string"}}}
         responses = {str(code): ok for code in (meta["status"], *meta["also"])}
         for code in sorted(statuses(meta, bool(path_params))):
             responses[str(code)] = {"description": "error",

@@ -11,6 +11,10 @@ from .tasks import Task, name_of
 log = logging.getLogger(__name__)
 QUEUE_NAME = "loyalty"
 TASK_MODULE = "plugin_app.jobs.tasks"
+JOB_TIMEOUT = 600  # seconds a job may run before RQ stops it
+# Tasks that read a whole file in one go (an import's dry run reads up to 512 MB: about five
+# million rows): RQ would stop them half way, and they would start over for ever.
+LONG_JOBS = {"import_analyze": 4 * 3600, "import_pull": 4 * 3600}
 
 
 def dotted(task: Task) -> str:
@@ -34,10 +38,10 @@ class RQQueue:
             from datetime import timedelta
 
             self.queue.enqueue_in(timedelta(seconds=delay), dotted(task), *args, job_id=job_id, result_ttl=60,
-                                  failure_ttl=7 * 24 * 3600, job_timeout=600)
+                                  failure_ttl=7 * 24 * 3600, job_timeout=LONG_JOBS.get(name_of(task), JOB_TIMEOUT))
             return
         self.queue.enqueue(dotted(task), *args, job_id=job_id, result_ttl=60,
-                           failure_ttl=7 * 24 * 3600, job_timeout=600)
+                           failure_ttl=7 * 24 * 3600, job_timeout=LONG_JOBS.get(name_of(task), JOB_TIMEOUT))
 
     def ping(self) -> bool:
         return bool(self.redis.ping())

@@ -93,6 +93,42 @@ def reconcile_store_credit() -> int:
     return context.current().store_credit.reconcile()
 
 
+def import_analyze(shop_id: int, import_id: int) -> int:
+    """An import's dry run: read, match, stage and plan (services.imports)."""
+    return len(context.current().imports.analyze(int(shop_id), int(import_id)))
+
+
+def import_pull(shop_id: int, import_id: int, plugin: str, kind: str) -> int:
+    """A WooCommerce loyalty plugin's tables, read through our WordPress plugin, then dry-run."""
+    return len(context.current().imports.pull_run(int(shop_id), int(import_id), plugin, kind))
+
+
+def _slices(step, again: str, shop_id: int, import_id: int, budget: float = 120.0) -> int:
+    """Run an import's slices for up to `budget` seconds, then queue the rest as a new job, so no
+    job runs long and any worker may take the next part."""
+    import time
+
+    deadline, done = time.monotonic() + budget, 0
+    while step(int(shop_id), int(import_id)):
+        done += 1
+        if time.monotonic() > deadline:
+            context.current().queue.enqueue(again, int(shop_id), int(import_id))
+            break
+    return done
+
+
+def import_apply(shop_id: int, import_id: int) -> int:
+    return _slices(context.current().imports.apply_slice, "import_apply", shop_id, import_id)
+
+
+def import_revert(shop_id: int, import_id: int) -> int:
+    return _slices(context.current().imports.revert_slice, "import_revert", shop_id, import_id)
+
+
+def resume_imports() -> int:
+    return context.current().imports.resume_stalled()
+
+
 def refresh_catalog(shop_id: int, product_ids: list) -> int:
     return context.current().catalog.refresh(int(shop_id), [str(i) for i in product_ids])
 
@@ -109,7 +145,8 @@ TASKS = {f.__name__: f for f in (backfill_step, resume_backfills, relay_notifica
                                   referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce,
                                   refresh_catalog, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses,
-                                  expiry_reminders, expire_inactive, mirror_store_credit, reconcile_store_credit)}
+                                  expiry_reminders, expire_inactive, mirror_store_credit, reconcile_store_credit,
+                                  import_analyze, import_apply, import_revert, resume_imports, import_pull)}
 
 
 def name_of(task: Task) -> str:

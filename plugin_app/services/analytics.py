@@ -58,7 +58,8 @@ def parse_period(start: str | None, end: str | None, today: date) -> tuple[date,
     return first, last
 ORDER_METRICS = ("orders", "revenue", "returning_orders", "new_customers", "redemption_orders", "redemption_revenue")
 METRICS = ("points_issued", "points_redeemed", "points_expired", "points_reversed",
-           "credit_issued", "credit_spent", "credit_expired", "entries", "referral_credit")
+           "credit_issued", "credit_spent", "credit_expired", "entries", "referral_credit",
+           "points_imported", "credit_imported")
 
 
 def fold(entry) -> dict[str, Decimal | int]:
@@ -69,6 +70,9 @@ def fold(entry) -> dict[str, Decimal | int]:
     credit = Decimal(entry.credit) + Decimal(entry.credit_pending)
     out: dict = {"entries": 1}
     kind, is_points = entry.kind, entry.asset == "points"
+    if entry.source == "import":  # brought from another app, or taken back by undoing the import:
+        out["points_imported" if is_points else "credit_imported"] = points if is_points else credit
+        return out  # not issued nor redeemed by this program, so its rates stay true
     if entry.source == "referral" and not is_points and credit:
         out["referral_credit"] = credit
     if kind in ("earn", "adjust") and (points > 0 or credit > 0):
@@ -165,10 +169,11 @@ class Analytics:
                         "per_tier": {str(k or program.tiers.levels[0].name): v for k, v in tiers.items()}},
             "points": {"issued": totals["points_issued"], "reversed": totals["points_reversed"],
                        "redeemed": totals["points_redeemed"], "expired": totals["points_expired"],
-                       "outstanding": int(outstanding[0]),
+                       "imported": totals["points_imported"], "outstanding": int(outstanding[0]),
                        "redemption_rate": round(totals["points_redeemed"] / issued, 4) if issued > 0 else None},
             "credit": {"issued": str(totals["credit_issued"]), "spent": str(totals["credit_spent"]),
-                       "expired": str(totals["credit_expired"]), "outstanding": str(Decimal(outstanding[1]))},
+                       "expired": str(totals["credit_expired"]), "imported": str(totals["credit_imported"]),
+                       "outstanding": str(Decimal(outstanding[1]))},
             "liability": {**liability.to_json(), "point_value": str(point_value)},
             "orders": {"members": segment("member"), "non_members": segment("guest"),
                        "with_redemptions": {"orders": seg["member"]["redemption_orders"] + seg["guest"]["redemption_orders"],

@@ -374,3 +374,28 @@ def explain(entry: Any, t: Translator, detail: bool = False) -> str:
     if not code:
         return str(_get(entry, "reason") or "")
     return render(Reason(str(code), dict(_get(entry, "reason_params") or {})), t, detail)
+
+
+# -- switching in (services.imports) --------------------------------------------------------------
+@reason("import.balance")
+def _import_balance(t, p, detail):
+    return t.gettext("Balance brought from %(app)s", app=p.get("app", ""))
+
+
+@reason("import.history")
+def _import_history(t, p, detail):
+    label = str(p.get("label") or "").strip()
+    if label:
+        return t.gettext("%(what)s (brought from %(app)s)", what=label, app=p.get("app", ""))
+    return t.gettext("Brought from %(app)s", app=p.get("app", ""))
+
+
+@reason("import.adjustment")
+def _import_adjustment(t, p, detail):
+    label = str(p.get("label") or "").strip()
+    return label or t.gettext("Adjustment from a file")
+
+
+@reason("import.reverted")
+def _import_reverted(t, p, detail):
+    return t.gettext("Import undone (%(file)s)", file=p.get("file", ""))

@@ -4,8 +4,6 @@ a member's tier standing, and how the people and systems behind ledger entries r
 Texts a person reads are marked with `N_` here and translated where they are shown."""
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -19,6 +17,7 @@ from ..domain.tiers import progress, window_start
 from ..i18n import N_
 from ..storage.db import Database
 from ..storage.member_list_repo import SORTS, MemberFilter
+from .csv_out import csv_line, csv_text, safe_cell
 
 PER_PAGE = 50
 EXPORT_CHUNK = 1000
@@ -87,21 +86,19 @@ class MemberDirectory:
         """The filtered members as CSV lines (header first), read in chunks by id: each chunk its
         own short read, so a large shop streams without holding a transaction open."""
         f = self._filter(query)
-        yield _csv_line(EXPORT_COLUMNS)
+        yield csv_line(EXPORT_COLUMNS)
         after = 0
         while True:
             with self.db.uow(shop_id, savepoint=False) as uow:
                 rows = uow.member_list.chunk(f, after, EXPORT_CHUNK)
             if not rows:
                 return
-            buf = io.StringIO()
-            writer = csv.writer(buf, lineterminator="\r\n")
-            for r in rows:
-                writer.writerow([_cell(v) for v in (
-                    r.platform_customer_id, r.name or "", r.email or "", r.tier or "", int(r.points),
-                    f"{Decimal(r.credit):.2f}", r.currency, int(r.points_lifetime), show_birthday(r.birthday) or "",
-                    r.last_activity_at.isoformat() if r.last_activity_at else "", r.created_at.isoformat())])
-            yield buf.getvalue()
+            yield csv_text([safe_cell(v) for v in (
+                r.platform_customer_id, r.name or "", r.email or "", r.tier or "")] + [int(r.points),
+                f"{Decimal(r.credit):.2f}", r.currency, int(r.points_lifetime),
+                show_birthday(r.birthday) or "",  # ours: --MM-DD (no year) is a date, not a formula
+                r.last_activity_at.isoformat() if r.last_activity_at else "", r.created_at.isoformat()]
+                for r in rows)
             after = rows[-1].id
 
     def standing(self, shop_id: int, member_id: int) -> dict | None:
@@ -135,19 +132,6 @@ def _row(r) -> dict:
             "points": int(r.points), "lifetime": int(r.points_lifetime), "credit": Decimal(r.credit),
             "currency": r.currency, "birthday": r.birthday, "last_activity": r.last_activity_at,
             "joined": r.created_at}
-
-
-def _cell(value):
-    """A CSV cell a spreadsheet will not run as a formula (=, +, -, @ at the start)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _csv_line(values) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerow(values)
-    return buf.getvalue()
 
 
 # -- who did it -------------------------------------------------------------------------------

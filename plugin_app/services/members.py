@@ -70,11 +70,12 @@ class Members:
 
     def enrol(self, shop_id: int, platform_customer_id: str, *, email: str | None = None,
               birthday: date | None = None, name: str | None = None,
-              locale: str | None = None) -> tuple[Member, bool]:
+              locale: str | None = None, welcome: bool = True) -> tuple[Member, bool]:
         """Create the member (and an empty balance) or update what we now know of them.
         `locale` is the shopper's language as the platform gives it (an unreadable tag is
         ignored); their e-mails are in it. Returns the member and whether it was created. Safe
-        under concurrent calls."""
+        under concurrent calls. `welcome=False`: the merchant enrols them (the API, an import),
+        not a sign-up: the `member_enrolled` event says so and no welcome e-mail is sent."""
         customer = str(platform_customer_id or "").strip()
         if not customer or len(customer) > 64:
             raise InvalidRequest("platform customer id must be 1 to 64 characters")
@@ -90,7 +91,8 @@ class Members:
             repo = uow.members
             member_id, created = repo.create(customer, email, birthday, currency, now)
             if created:
-                uow.collect(MemberEnrolled(shop_id=shop_id, member_id=member_id, at=now, customer_id=customer))
+                uow.collect(MemberEnrolled(shop_id=shop_id, member_id=member_id, at=now, customer_id=customer,
+                                           welcome=welcome))
             changes = {k: v for k, v in (("email", email), ("birthday", birthday), ("name", name),
                                          ("locale", locale))
                        if v is not None and (not created or k in ("name", "locale"))}

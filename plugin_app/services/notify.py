@@ -43,6 +43,8 @@ def backoff(attempts: int) -> timedelta:
 
 
 def email_kind(event_type: str, payload: dict) -> str | None:
+    if event_type == "member_enrolled" and payload.get("welcome") is False:
+        return None  # enrolled by the merchant (API, import): not a sign-up, so no welcome e-mail
     if event_type == "tier_changed":
         if payload.get("from") is None:
             return None  # the entry tier, given on joining: the welcome email says hello

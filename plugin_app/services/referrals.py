@@ -123,7 +123,7 @@ class ReferralService:
             uow.collect(ReferralLinkShared(shop_id=shop_id, member_id=member.id, at=now, channel=channel))
 
     def _referrer(self, uow: UnitOfWork, code: str | None) -> int | None:
-        clean = R.clean_code(code or "")
+        clean = R.clean_any_code(code or "")  # ours, or one a member brought from another app
         if clean is None:
             return None
         return uow.referral_codes.member_of(clean)

@@ -1,8 +1,12 @@
-"""What a member export reads beyond the members and ledger repositories: the member's orders.
+"""What member exports read beyond the members and ledger repositories: one member's orders (the
+privacy export), and, for the shop-wide CSV exports, referral codes and the ledger walked by id
+in chunks with what each entry's row needs (its member, the entry it reverses, its lot).
 Shop-scoped like every repository (see `storage.repos`)."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Row
 
 from . import tables as t
@@ -15,3 +19,45 @@ class MemberExportRepo(ShopScoped):
         o = t.orders.c
         return list(self.conn.execute(select(t.orders).where(o.shop_id == self.shop_id, o.member_id == member_id)
                                       .order_by(o.id)))
+
+    def referral_codes(self, first_id: int, last_id: int) -> dict[int, str]:
+        """member id -> referral code, for the members from `first_id` to `last_id` that already
+        have one (none is drawn here: an export only reads). A range of the primary key, so a
+        chunk of the export costs one short index scan (not a list of a thousand ids)."""
+        rc = t.referral_codes.c
+        return dict(self.conn.execute(select(rc.member_id, rc.code).where(
+            rc.shop_id == self.shop_id, rc.member_id >= first_id, rc.member_id <= last_id)).all())
+
+    def entries_chunk(self, after_id: int, limit: int, *, since: datetime | None = None,
+                      tier: str | None = None, entry_tier: str | None = None) -> list[Row]:
+        """Ledger entries with an id above `after_id`, by id: the entry, its member's e-mail and
+        customer id, and the kind, source and reference of the entry it reverses. `since`: made
+        at or after; `tier`: of members in that tier (`entry_tier` also matches members with
+        none stored yet)."""
+        e, m = t.ledger_entries.c, t.members.c
+        rev = t.ledger_entries.alias("reversed")
+        conds = [e.shop_id == self.shop_id, e.id > after_id, m.shop_id == self.shop_id]
+        if since is not None:
+            conds.append(e.created_at >= since)
+        if tier is not None:
+            conds.append(or_(m.tier == tier, m.tier.is_(None)) if tier == entry_tier else m.tier == tier)
+        stmt = (select(e.id, e.member_id, e.asset, e.kind, e.source, e.reason, e.external_ref,
+                       e.points, e.points_pending, e.points_held, e.credit, e.credit_pending, e.credit_held,
+                       e.created_at, m.email, m.platform_customer_id,
+                       rev.c.kind.label("reversed_kind"), rev.c.source.label("reversed_source"),
+                       rev.c.external_ref.label("reversed_ref"))
+                .select_from(t.ledger_entries.join(t.members, m.id == e.member_id)
+                             .outerjoin(rev, and_(rev.c.id == e.reverses_entry_id, rev.c.shop_id == self.shop_id)))
+                .where(*conds).order_by(e.id).limit(limit))
+        return self.conn.execute(stmt).all()
+
+    def lots_of_entries(self, member_ids: list[int], entry_ids: list[int]) -> dict[int, Row]:
+        """entry id -> (expires_at, pending) of the lot the entry created, for those that made one
+        (found through the members' lots index, not a scan of the shop's lots)."""
+        lo = t.lots.c
+        if not entry_ids:
+            return {}
+        rows = self.conn.execute(select(lo.entry_id, lo.expires_at, lo.pending).where(
+            lo.shop_id == self.shop_id, lo.member_id.in_(sorted(set(member_ids))),
+            lo.entry_id >= min(entry_ids), lo.entry_id <= max(entry_ids)))
+        return {r.entry_id: r for r in rows}

@@ -33,6 +33,7 @@ class MemberFilter:
     points_max: int | None = None
     active_since: datetime | None = None  # last activity at or after
     inactive_since: datetime | None = None  # no activity at or after (or none at all)
+    entry_tier: str | None = None  # the program's first tier: members with none stored yet hold it
 
 
 class MemberListRepo(ShopScoped):
@@ -46,7 +47,12 @@ class MemberListRepo(ShopScoped):
                              func.lower(m.name).like("%" + pattern, escape="\\"),
                              m.platform_customer_id == needle))
         if f.tier is not None:
-            conds.append(m.tier.is_(None) if f.tier == "" else m.tier == f.tier)
+            if f.tier == "":
+                conds.append(m.tier.is_(None))
+            elif f.tier == f.entry_tier:  # not evaluated yet: they hold the entry tier
+                conds.append(or_(m.tier == f.tier, m.tier.is_(None)))
+            else:
+                conds.append(m.tier == f.tier)
         if f.points_min is not None:
             conds.append(b.points >= f.points_min)
         if f.points_max is not None:
@@ -61,7 +67,7 @@ class MemberListRepo(ShopScoped):
     def _columns():
         m, b = t.members.c, t.balances.c
         return (m.id, m.platform_customer_id, m.name, m.email, m.tier, m.birthday, m.last_activity_at,
-                m.created_at, b.points, b.points_lifetime, b.credit, b.currency)
+                m.created_at, m.locale, b.points, b.points_lifetime, b.credit, b.currency)
 
     def _from(self):
         return t.members.join(t.balances, t.balances.c.member_id == t.members.c.id)

@@ -92,6 +92,23 @@ class MembersRepo(ShopScoped):
                 member_id=row.id, shop_id=self.shop_id, currency=currency, updated_at=now))
         return row.id, bool(inserted)
 
+    def by_emails(self, emails: list[str]) -> list[Row]:
+        """(id, platform_customer_id, email) of the members whose e-mail, in any case, is one of
+        `emails` (lower-cased); several members may share one (e-mails are not unique)."""
+        m = t.members.c
+        if not emails:
+            return []
+        return self.conn.execute(select(m.id, m.platform_customer_id, m.email).where(
+            m.shop_id == self.shop_id, func.lower(m.email).in_(emails)).order_by(m.id)).all()
+
+    def by_customers(self, platform_customer_ids: list[str]) -> list[Row]:
+        """(id, platform_customer_id, email) of the members with these customer ids."""
+        m = t.members.c
+        if not platform_customer_ids:
+            return []
+        return self.conn.execute(select(m.id, m.platform_customer_id, m.email).where(
+            m.shop_id == self.shop_id, m.platform_customer_id.in_(platform_customer_ids))).all()
+
     def update_profile(self, member_id: int, now: datetime, **fields: Any) -> None:
         if fields:
             self.conn.execute(update(t.members).where(
@@ -411,6 +428,13 @@ class DueWork:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def stalled_imports(self, before: datetime, limit: int = 100) -> list[Row]:
+        """Imports whose running phase has not moved since `before` (its worker died):
+        (shop_id, id, state), to be queued again."""
+        i = t.imports.c
+        return self.conn.execute(select(i.shop_id, i.id, i.state).where(
+            i.state.in_(("analyzing", "applying", "reverting")), i.updated_at < before).limit(limit)).all()
 
     def lots_to_vest(self, now: datetime, limit: int) -> list[Row]:
         lots = t.lots.c

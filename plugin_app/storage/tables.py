@@ -378,6 +378,9 @@ stats_daily = Table(
     Column("credit_expired", ExactDecimal, nullable=False, server_default="0"),
     Column("entries", BigInteger, nullable=False, server_default="0"),
     Column("referral_credit", ExactDecimal, nullable=False, server_default="0"),  # cashback paid to referrers
+    # brought from another app (net of imports undone), kept apart from what the program issued (0022)
+    Column("points_imported", BigInteger, nullable=False, server_default="0"),
+    Column("credit_imported", ExactDecimal, nullable=False, server_default="0"),
 )
 
 stats_progress = Table(
@@ -567,6 +570,7 @@ imports = Table(
     Column("state", String(12), nullable=False),
     Column("done", BigInteger, nullable=False, server_default="0"),  # progress of the running phase
     Column("total", BigInteger, nullable=True),
+    Column("cursor", String(400), nullable=True),  # the last group of members a phase finished
     Column("plan", JSON, nullable=True),  # the dry run
     Column("report", JSON, nullable=True),  # what applying (and reverting) did
     Column("error", Text, nullable=True),
@@ -597,6 +601,7 @@ import_rows = Table(  # the file's rows as read, grouped by the member they are 
     Column("group_key", String(400), nullable=False),  # m<member id>, c<customer id>, e<e-mail>, or !<line>
     Column("member_id", Id, nullable=True),
     Column("data", JSON, nullable=False),
+    Column("code", String(40), nullable=True),  # the referral code it brings, cleaned (one holder per shop)
     Column("outcome", String(40), nullable=True),  # why the row was skipped, when it was
     Column("prior", JSON, nullable=True),  # the member's tier, birthday, code before (for a revert)
     Index("ix_import_rows_group", "import_id", "group_key", "line"),

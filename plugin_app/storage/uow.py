@@ -49,6 +49,7 @@ from .repos import DueWork, LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
 from .analytics_repo import RollupsRepo
 from .links_repo import LinkUsesRepo
 from .flow_repo import FlowUsageRepo
+from .imports_repo import ImportsRepo
 from .member_list_repo import MemberListRepo
 from .orders_repo import OrdersRepo
 from .programs_repo import ProgramsRepo
@@ -72,6 +73,7 @@ _REPOS["link_uses"] = LinkUsesRepo
 _REPOS["flow_usage"] = FlowUsageRepo
 _REPOS["store_credit"] = StoreCreditRepo  # the mirror to Shopify's native store credit
 _REPOS["member_list"] = MemberListRepo  # the admin's list of members and its export
+_REPOS["imports"] = ImportsRepo  # switching in: files, staged rows, plans and reports
 # The tenants themselves (`shops` has no shop_id: it is the tenant): not shop-scoped, so there in
 # every unit of work, with or without a shop.
 _UNSCOPED: dict[str, Callable[[Connection], Any]] = {"shops": ShopsRepo}

@@ -62,6 +62,7 @@ NAV = (
     ("campaigns", "admin_pages.campaigns", N_("Campaigns")),
     ("emails", "admin_pages.emails", N_("E-mails")),
     ("members", "admin_pages.members", N_("Members")),
+    ("imports", "admin_pages.imports", N_("Import")),
     ("analytics", "admin_pages.dashboard", N_("Analytics")),
     ("settings", "admin_pages.settings", N_("Settings")),
     ("operations", "admin_pages.operations", N_("Operations")),
