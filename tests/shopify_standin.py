@@ -315,6 +315,7 @@ class AdminState:
         self.bulk_outcome = "COMPLETED"  # or FAILED (errorCode TIMEOUT), how operations end
         self.bulk_faults: list[int] = []  # the next downloads' statuses (e.g. 503), one per download
         self.bulk_downloads: list[str | None] = []  # the Range header of every download
+        self.customers: dict[int, dict] = {}  # id -> {"email", "first_name", "last_name", "locale"}
 
     # -- bulk operations ------------------------------------------------------------------------
     # As documented on shopify.dev:
@@ -405,7 +406,6 @@ class AdminState:
                 "url": (f"https://storage.googleapis.com/shopify-tiers-assets-prod-us-east1/bulk-operation-outputs/"
                         f"{number}-result.jsonl") if done and op["roots"] else None,
                 "partialDataUrl": None}
-        self.customers: dict[int, dict] = {}  # id -> {"email", "first_name", "last_name", "locale"}
 
     def add_customer(self, customer_id: int, email: str, *, first_name: str = "Ada", last_name: str = "Quill",
                      locale: str | None = "en") -> dict:
