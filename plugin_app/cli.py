@@ -231,6 +231,42 @@ def import_revert(import_id: int, shop_id: int) -> None:
 
 
 @main.command()
+@click.option("--shop", "shop_id", type=int, required=True)
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="YYYY-MM-DD: orders created on or after this day (the shop's time zone); default: all")
+@click.option("--award-points", is_flag=True, help="past orders earn points as their webhooks would have")
+@click.option("--resume", "resume_id", type=int, default=None, help="resume this failed backfill instead")
+def backfill(shop_id: int, since, award_points: bool, resume_id: int | None) -> None:
+    """Pull the shop's past orders from its platform (history backfill). With REDIS_URL the
+    workers do it and this prints the backfill's id; without, it runs here to the end."""
+    import time as _time
+
+    from .domain.errors import DomainError
+
+    runtime = _runtime()
+    waiting: list[tuple[tuple, float]] = []
+    if runtime.settings.jobs_mode != "rq":  # run the slices here, one after another, honouring waits
+        runtime.backfills.enqueue = lambda task, *args, delay=0, **_: waiting.append((args, delay))
+    try:
+        if resume_id is not None:
+            out = runtime.backfills.resume(shop_id, resume_id)
+        else:
+            out = runtime.backfills.start(shop_id, since.date() if since else None, award_points)
+        while waiting:
+            args, delay = waiting.pop(0)
+            _time.sleep(min(delay, 30))
+            runtime.backfills.step(*args)
+            out = runtime.backfills.status(shop_id, args[1])
+            click.echo(json.dumps({k: out[k] for k in ("id", "state", "phase", "orders_seen", "orders_recorded",
+                                                        "members_created", "note")}), err=True)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(out))
+    if out["state"] == "failed":
+        sys.exit(1)
+
+
+@main.command()
 @click.option("--shop", "shop_id", type=int, default=None, help="Only this shop.")
 def audit(shop_id: int | None) -> None:
     """Rebuild every balance from the ledger and check every invariant (exit 1 on trouble)."""

@@ -8,7 +8,8 @@ from .adapters.http import HttpxPoster
 from .adapters.local import LocalCodes
 from .adapters.mail import NullMailer, SmtpMailer
 from .crypto import box_for
-from .domain.ports import CatalogSource, Clock, Mailer, PlatformActions, SystemClock, WebhookPoster
+from .domain.ports import (CatalogSource, Clock, Mailer, OrderHistory, PlatformActions, SystemClock,
+                           WebhookPoster)
 from .failpoints import make as make_failpoints
 from .jobs import context, queues, tasks
 from connectors.shopify import translate as shopify_translate
@@ -22,6 +23,7 @@ from .services.adjustments import Adjustments
 from .services.expiry import ExpiryService
 from .services.flow import FlowActions, FlowLifecycle, FlowTriggers
 from .services.analytics import Analytics
+from .services.backfill import Backfills
 from .services.imports import Imports
 from .services.customer_fields import CustomerFields
 from .services.notify import Notifier
@@ -124,6 +126,9 @@ class Runtime:
         self.woo_reconciler = WooReconciler(self.db, self.inbox, self.woo_admin_for, self.shops,
                                             delivery_url=self.woo_delivery_url, dedupe=woo_webhooks.dedupe_key,
                                             clock=self.clock)
+        self.backfills = Backfills(self.db, self.orders, self.tiers, self.programs, self.history_for,
+                                   self._platform_of, self.queue.enqueue, self.clock,
+                                   failpoint=make_failpoints(settings.failpoints))
         self.reconciler = Reconciler(self.db, self.inbox, self.shopify_admin_for,
                                      callback_url=f"{settings.app_url}/webhooks/shopify",
                                      topic=shopify_translate.RECONCILE_TOPIC, clock=self.clock,
@@ -194,6 +199,20 @@ class Runtime:
             return self.woo_admin_for(shop_id)
         return None
 
+    history_poll_seconds = 5.0  # how often a backfill asks Shopify whether its export is written
+
+    def history_for(self, shop_id: int) -> OrderHistory:
+        """A shop's past orders, for a history backfill (Shopify's bulk export, WooCommerce's pages)."""
+        platform = self._platform_of(shop_id)
+        if platform == "shopify":
+            from connectors.shopify.history import ShopifyHistory
+
+            return ShopifyHistory(self.shopify_admin_for(shop_id), poll_seconds=self.history_poll_seconds)
+        if platform == "woocommerce":
+            from connectors.woocommerce.history import WooHistory
+
+            return WooHistory(self.woo_admin_for(shop_id))
+        raise PermissionError(f"shop {shop_id} has no platform to read past orders from")
     def customer_directory_for(self, shop_id: int):
         """Where a shop's customers are looked up by e-mail (domain.ports.CustomerDirectory): its
         platform's Admin API; None for demo shops (their customers exist only as members)."""

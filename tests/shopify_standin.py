@@ -309,7 +309,103 @@ class AdminState:
         self.store_credit_faults: list[str] = []  # the next mutations' faults: "drop" or "lost"
         self.now = lambda: datetime.now(timezone.utc)  # a test moves Shopify's clock (expiry)
         self._tx_seq = 0
+        # Bulk operations (see `bulk_run`): gid -> {"status", "polls", "file", "group", "objects"}
+        self.bulk_ops: dict[str, dict] = {}
+        self.bulk_polls = 2  # polls an operation answers CREATED / RUNNING before it is COMPLETED
+        self.bulk_outcome = "COMPLETED"  # or FAILED (errorCode TIMEOUT), how operations end
+        self.bulk_faults: list[int] = []  # the next downloads' statuses (e.g. 503), one per download
+        self.bulk_downloads: list[str | None] = []  # the Range header of every download
         self.customers: dict[int, dict] = {}  # id -> {"email", "first_name", "last_name", "locale"}
+
+    # -- bulk operations ------------------------------------------------------------------------
+    # As documented on shopify.dev:
+    # - bulkOperationRunQuery(query, groupObjects) returns the BulkOperation (id, status CREATED) or
+    #   userErrors; the query needs a connection and allows at most five connections nested two
+    #   levels deep; from 2026-01 an app may run up to five bulk queries at a time per shop
+    #   (https://shopify.dev/docs/api/admin-graphql/2026-01/payloads/BulkOperationRunQueryPayload,
+    #   https://shopify.dev/docs/api/usage/bulk-operations/queries).
+    # - Clients poll `status` (CREATED, RUNNING, COMPLETED, FAILED, CANCELED, EXPIRED...); when
+    #   COMPLETED, `url` links the JSONL data and `objectCount` counts every object, children
+    #   included, `rootObjectCount` the top-level ones; url is null when there is no data
+    #   (https://shopify.dev/docs/api/admin-graphql/2024-10/objects/bulkoperation,
+    #   https://shopify.dev/docs/api/admin-graphql/2025-10/enums/bulkoperationstatus); a FAILED one
+    #   carries errorCode ACCESS_DENIED, INTERNAL_SERVER_ERROR or TIMEOUT
+    #   (https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationErrorCode); a refused
+    #   run says why in userErrors with a code: INVALID, LIMIT_REACHED, OPERATION_IN_PROGRESS
+    #   (https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationUserErrorCode).
+    # - The JSONL has one object per line; an object of a nested connection is a line of its own
+    #   with `__parentId` (https://github.com/Shopify/shopify-api-ruby/issues/729 shows the shape).
+    #   groupObjects: true puts children "directly below their corresponding parent objects"; from
+    #   2026-01 it defaults to false (https://shopify.dev/changelog/bulk-operations-group-objects-default-changed-to-false,
+    #   https://shopify.dev/changelog/optional-groupobjects-argument-in-bulk-operations-mutations-that-offers-faster-and-more-reliable-job-execution):
+    #   ungrouped, the stand-in writes every order first and their children after all of them.
+    # - The file is served from Google Cloud Storage, whose downloads take an optional `Range`
+    #   header to resume (https://cloud.google.com/storage/docs/downloads; RFC 9110 §14: 206 with
+    #   Content-Range, 416 past the end).
+    # Simplifications: the file is written when the operation is created (the orders as they are
+    # then); every field of the order is written whatever the query selects; the query's search
+    # is read for `created_at:>=DAY` only; an operation completes after `bulk_polls` polls.
+    def bulk_run(self, inner: str, group: bool) -> tuple[dict | None, list]:
+        import re as _re
+        if inner.count("edges") + inner.count("nodes") < 1:
+            return None, [{"field": ["query"], "message": "Bulk queries must contain at least one connection.", "code": "INVALID"}]
+        if inner.count("edges {") + inner.count("edges{") > 5:
+            return None, [{"field": ["query"], "message": "Queries that contain more than 5 connections are not allowed.",
+                           "code": "INVALID"}]
+        running = [op for op in self.bulk_ops.values() if op["status"] in ("CREATED", "RUNNING")]
+        if len(running) >= 5:
+            return None, [{"field": None, "message": "A bulk operation is already in progress.", "code": "OPERATION_IN_PROGRESS"}]
+        found = _re.search(r"created_at:>=(\d{4}-\d{2}-\d{2})", inner)
+        since = datetime.fromisoformat(found[1]).replace(tzinfo=timezone.utc) if found else None
+        orders = sorted((o for o in self.orders.values()
+                         if since is None or datetime.fromisoformat(o["created_at"]) >= since),
+                        key=lambda o: (o["created_at"], o["id"]))
+        parents, children = [], []
+        for o in orders:
+            node = to_graphql(o)
+            gid = o["admin_graphql_api_id"]
+            lines = node.pop("lineItems")["nodes"]
+            ships = node.pop("shippingLines")["nodes"]
+            node.update(id=gid, email=o.get("email"), refunds=[{"legacyResourceId": r["legacyResourceId"]}
+                                                                for r in node["refunds"]],
+                        totalTaxSet={"shopMoney": {"amount": o["total_tax"]}},
+                        totalPriceSet={"shopMoney": {"amount": o["total_price"]}},
+                        totalShippingPriceSet={"shopMoney": {"amount": str(sum(Decimal(x["discounted_price"])
+                                                                               for x in o["shipping_lines"]))}})
+            mine = [{**li, "__typename": "LineItem", "__parentId": gid} for li in lines]
+            mine += [{**sl, "__typename": "ShippingLine", "id": f"gid://shopify/ShippingLine/{o['id'] * 10 + i}",
+                      "__parentId": gid} for i, sl in enumerate(ships)]
+            parents.append(node)
+            children.append(mine)
+        if group:
+            rows = [row for node, mine in zip(parents, children) for row in [node, *mine]]
+        else:
+            rows = parents + [row for mine in children for row in mine]
+        gid = f"gid://shopify/BulkOperation/{len(self.bulk_ops) + 1}"
+        self.bulk_ops[gid] = {"status": "CREATED", "polls": 0, "group": group, "roots": len(parents),
+                              "objects": len(rows),
+                              "file": "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode()}
+        return {"id": gid, "status": "CREATED"}, []
+
+    def bulk_poll(self, gid: str) -> dict | None:
+        op = self.bulk_ops.get(gid)
+        if op is None:
+            return None
+        if op["status"] in ("CREATED", "RUNNING"):
+            op["polls"] += 1
+            op["status"] = self.bulk_outcome if op["polls"] > self.bulk_polls else ("RUNNING" if op["polls"] > 1 else "CREATED")
+        if op["status"] == "FAILED":
+            return {"id": gid, "status": "FAILED", "errorCode": "TIMEOUT", "objectCount": "0", "rootObjectCount": "0",
+                    "fileSize": None, "url": None, "partialDataUrl": None}
+        done = op["status"] == "COMPLETED"
+        share = 1 if done else min(op["polls"], self.bulk_polls) / (self.bulk_polls + 1)
+        number = gid.rsplit("/", 1)[-1]
+        return {"id": gid, "status": op["status"], "errorCode": None, "objectCount": str(int(op["objects"] * share)),
+                "rootObjectCount": str(int(op["roots"] * share)),
+                "fileSize": str(len(op["file"])) if done and op["roots"] else None,
+                "url": (f"https://storage.googleapis.com/shopify-tiers-assets-prod-us-east1/bulk-operation-outputs/"
+                        f"{number}-result.jsonl") if done and op["roots"] else None,
+                "partialDataUrl": None}
 
     def add_customer(self, customer_id: int, email: str, *, first_name: str = "Ada", last_name: str = "Quill",
                      locale: str | None = "en") -> dict:
@@ -541,6 +637,26 @@ def admin_app(state: AdminState):
         state.tokens.add(token)
         return jsonify(access_token=token, scope="read_orders,write_discounts")
 
+    @app.get("/shopify-tiers-assets-prod-us-east1/bulk-operation-outputs/<name>")
+    def bulk_file(name: str):
+        """A finished operation's JSONL, with `Range: bytes=N-` (see AdminState's bulk notes)."""
+        from flask import Response
+        op = state.bulk_ops.get(f"gid://shopify/BulkOperation/{name.split('-', 1)[0]}")
+        rng = request.headers.get("Range")
+        state.bulk_downloads.append(rng)
+        if op is None or op["status"] != "COMPLETED":
+            return Response("NoSuchKey", status=404)
+        if state.bulk_faults:
+            return Response("Service Unavailable", status=state.bulk_faults.pop(0))
+        data = op["file"]
+        if rng and rng.startswith("bytes=") and rng.endswith("-"):
+            start = int(rng[6:-1])
+            if start >= len(data):
+                return Response(status=416, headers={"Content-Range": f"bytes */{len(data)}"})
+            return Response(data[start:], status=206, mimetype="application/jsonl",
+                            headers={"Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"})
+        return Response(data, mimetype="application/jsonl")
+
     @app.post("/admin/api/<version>/graphql.json")
     def graphql(version: str):
         if request.headers.get("X-Shopify-Access-Token") not in state.tokens:
@@ -562,6 +678,13 @@ def admin_app(state: AdminState):
 
         def ok(data):
             return jsonify({"data": data, "extensions": ext})
+
+        if "bulkOperationRunQuery" in query:
+            group = "groupObjects:true" in query.replace(" ", "")
+            op, errors = state.bulk_run(variables.get("query") or "", group)
+            return ok({"bulkOperationRunQuery": {"bulkOperation": op, "userErrors": errors}})
+        if "on BulkOperation" in query:  # node(id:) on a BulkOperation
+            return ok({"node": state.bulk_poll(str(variables.get("id") or ""))})
 
         if "nodes(ids:" in query.replace(" ", ""):
             # https://shopify.dev/docs/api/admin-graphql/latest/queries/nodes: one entry per id, in

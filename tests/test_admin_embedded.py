@@ -94,6 +94,10 @@ def test_a_session_token_for_shop_a_never_reads_or_changes_shop_b(app):  # noqa:
             asset="points", amount=100, hold_id=held.hold_id, code="LOY-BSECRET01", code_key="loy-bsecret01",
             status="flagged", order_id="b-order-9", used_by="b-friend", answer={"title": "5 off"},
             expires_at=now, created_at=now, updated_at=now).returning(t.redemptions.c.id)).scalar()
+    with rt.db.transaction() as conn:  # a history backfill of B's (services.backfill)
+        backfill_id = conn.execute(t.backfills.insert().values(
+            shop_id=b.id, platform="shopify", state="failed", phase="orders", cursor={"op": "gid://shopify/BulkOperation/7"},
+            error="b's export failed", created_at=now, updated_at=now).returning(t.backfills.c.id)).scalar()
     b_endpoint = rt.notifier.add_endpoint(b.id, "https://hooks.bravo.example/in", ["member.enrolled"], "whsec_b")
     rt.members.enrol(b.id, "b-later")
     rt.notifier.relay()
@@ -105,12 +109,12 @@ def test_a_session_token_for_shop_a_never_reads_or_changes_shop_b(app):  # noqa:
     rt.analytics.refresh()
     before = _b_state(rt, b.id)
     markers = [secret_email, secret_customer, "Pacific/Auckland", "Bea Secret", b.widget_key, B_DOMAIN, "bravo.example",
-               "LOY-BSECRET01"]
+               "LOY-BSECRET01", "b's export failed"]
 
     ids = {"member_id": bm.id, "entry_id": entry.entry_id, "inbox_id": bad, "referral_id": referral_id,
            "version": 2, "platform_customer_id": secret_customer, "order_id": "b-order-1", "table": "summary",
            "endpoint_id": b_endpoint["id"], "notification_id": b_delivery, "kind": "welcome",
-           "redemption_id": redemption_id, "import_id": b_import}
+           "redemption_id": redemption_id, "import_id": b_import, "backfill_id": backfill_id}
     order = {"order_id": "b-order-1", "placed_at": "2026-03-02T10:00:00Z", "customer_id": secret_customer,
              "lines": [{"line_id": "l", "total": "80.00"}]}
     bodies = {

@@ -71,7 +71,7 @@ def _m(value) -> str:
 
 def order(order_id: int, status: str = "processing", *, customer_id: int = 12, modified: str = "2026-11-20T10:00:00",
           lines=((101, 2, "50.00"),), refunds=(), coupons=(), shipping: str = "4.90", discount: str = "5.00",
-          tax_rate: Decimal = TAX_RATE, billing=None) -> dict:
+          tax_rate: Decimal = TAX_RATE, billing=None, created: str = "2026-11-20T10:00:00") -> dict:
     """A REST v3 order (`class-wc-rest-orders-v2-controller.php` `get_formatted_item_data`):
     money as strings, line `price` a number. Each line's `total` (given here) is after the
     coupon discount and without tax, `subtotal` before the discount; `discount_total` is what the
@@ -79,7 +79,8 @@ def order(order_id: int, status: str = "processing", *, customer_id: int = 12, m
     sorting), `total_tax` the lines' and shipping's tax, `total` what was paid, `tax_lines` one
     line per rate. `refunds[]` carries only id, reason and a negative gross `total`, as
     `get_formatted_item_data` builds it from `get_refunds()`; the refund's lines are at
-    `orders/<id>/refunds`."""
+    `orders/<id>/refunds`. `created` is `date_created_gmt` (UTC; the site is an hour ahead), also
+    when it was paid."""
     totals = [Decimal(total) for _, _, total in lines]
     off = Decimal(discount) if coupons else Decimal(0)
     shares = [(off * t / sum(totals)).quantize(CENT) if sum(totals) else Decimal(0) for t in totals]
@@ -100,9 +101,9 @@ def order(order_id: int, status: str = "processing", *, customer_id: int = 12, m
     return {
         "id": order_id, "parent_id": 0, "number": str(order_id), "order_key": f"wc_order_{order_id}",
         "created_via": "checkout", "status": status, "currency": "EUR", "prices_include_tax": False,
-        "date_created": "2026-11-20T11:00:00", "date_created_gmt": "2026-11-20T10:00:00",
+        "date_created": (datetime.fromisoformat(created) + timedelta(hours=1)).isoformat(), "date_created_gmt": created,
         "date_modified": modified, "date_modified_gmt": modified,
-        "date_paid_gmt": "2026-11-20T10:00:00" if paid else None,
+        "date_paid_gmt": created if paid else None,
         "discount_total": _m(off), "discount_tax": _m(off * tax_rate), "shipping_total": _m(shipping),
         "shipping_tax": _m(shipping_tax), "cart_tax": _m(cart_tax), "total": _m(total),
         "total_tax": _m(cart_tax + shipping_tax), "customer_id": customer_id,
@@ -217,6 +218,7 @@ class WooState:
         self.product_requests: list[dict] = []
         self.deliver = None  # callable(url, body: bytes, headers) used for pings
         self.counted: set[int] = set()  # orders whose coupon usage is recorded
+        self.order_pages: list[int] = []  # the `page` of every orders list request
         self.customer_requests: list[dict] = []  # the query of every GET customers (a list)
         # The old loyalty plugin's tables as our WordPress plugin's export route reads them:
         # plugin -> kind -> [(paging key, row in the export layout)]; a plugin not here is absent.
@@ -339,11 +341,22 @@ def woo_app(state: WooState):
 
     @app.get("/wp-json/wc/v3/orders")
     def orders():
+        # List all orders (https://woocommerce.github.io/woocommerce-rest-api-docs/#list-all-orders):
+        # `after` "Limit response to resources published after a given ISO8601 compliant date"
+        # (date_created; read as UTC with dates_are_gmt), `orderby` date (default), id, modified...,
+        # `order` desc by default. Paging (https://developer.wordpress.org/rest-api/using-the-rest-api/pagination/):
+        # `page`, `per_page` "an integer from 1 to 100" (outside it: 400 rest_invalid_param, as the
+        # REST server validates the schema), and the X-WP-Total / X-WP-TotalPages headers.
+        # Simplification: `after` without dates_are_gmt is read as UTC too.
         since = request.args.get("modified_after", "") if state.honours_modified_after else ""  # 5.5 ignores it
-        key = "date_modified_gmt" if request.args.get("orderby") == "modified" else "date_created_gmt"
-        rows = sorted((o for o in state.orders.values() if o["date_modified_gmt"] > since),
+        after = request.args.get("after", "")
+        key = {"modified": "date_modified_gmt", "id": "id"}.get(request.args.get("orderby", ""), "date_created_gmt")
+        rows = sorted((o for o in state.orders.values() if o["date_modified_gmt"] > since and o["date_created_gmt"] > after),
                       key=lambda o: (o[key], o["id"]), reverse=request.args.get("order", "desc") == "desc")
         per, page = int(request.args.get("per_page", 10)), int(request.args.get("page", 1))
+        if not 1 <= per <= 100:
+            return err(400, "rest_invalid_param", "Invalid parameter(s): per_page")
+        state.order_pages.append(page)
         pages = max(1, -(-len(rows) // per))
         response = jsonify(rows[(page - 1) * per: page * per])
         response.headers["X-WP-Total"], response.headers["X-WP-TotalPages"] = str(len(rows)), str(pages)

@@ -4,6 +4,7 @@ retries 429s and 5xx itself. An injectable `httpx.Client` routes the SDK's reque
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -156,6 +157,127 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
                           {"id": f"gid://shopify/Order/{order_id}"})
         return data.get("order")
 
+    # -- history: past orders through a bulk operation (services.backfill) ---------------
+    # https://shopify.dev/docs/api/usage/bulk-operations/queries: one top-level connection, up
+    # to five connections nested at most two levels; the result is a JSONL file at the
+    # operation's `url`, one object per line, an object of a nested connection on a line of its
+    # own with `__parentId` (its parent's id). `groupObjects: true` keeps each order's children
+    # directly below it: from 2026-01 the default is false, children anywhere after their parent
+    # (https://shopify.dev/changelog/bulk-operations-group-objects-default-changed-to-false), and
+    # reading the file an order at a time needs them grouped. Refunds are a list field, and their
+    # lines a connection under it: only their ids are read here, and a refunded order is read
+    # again through `order` (the query reconciliation uses) for its refund lines.
+    BULK_ORDERS = """{ orders(query: "%s", sortKey: CREATED_AT) { edges { node {
+        id legacyResourceId createdAt processedAt updatedAt cancelledAt test taxesIncluded discountCodes
+        displayFinancialStatus displayFulfillmentStatus currencyCode customerLocale email
+        customer { legacyResourceId }
+        totalTipReceivedSet { shopMoney { amount } }
+        subtotalPriceSet { shopMoney { amount } }
+        totalDiscountsSet { shopMoney { amount } }
+        totalTaxSet { shopMoney { amount } }
+        totalShippingPriceSet { shopMoney { amount } }
+        totalPriceSet { shopMoney { amount } }
+        refunds { legacyResourceId }
+        lineItems { edges { node { __typename id quantity currentQuantity isGiftCard title
+          product { legacyResourceId }
+          originalUnitPriceSet { shopMoney { amount } }
+          discountAllocations { allocatedAmountSet { shopMoney { amount } } }
+          taxLines { priceSet { shopMoney { amount } } } } } }
+        shippingLines { edges { node { __typename id discountedPriceSet { shopMoney { amount } }
+          discountAllocations { allocatedAmountSet { shopMoney { amount } } }
+          taxLines { priceSet { shopMoney { amount } } } } } } } } } }"""
+    BULK_RUN = """mutation BulkOrders($query: String!) {
+        bulkOperationRunQuery(query: $query, groupObjects: true) {
+          bulkOperation { id status } userErrors { field message code } } }"""
+    # BulkOperation implements Node: `node(id:)` reads this very operation (currentBulkOperation
+    # is the app's most recent one, deprecated in newer versions, and from 2026-01 several may run:
+    # https://shopify.dev/docs/api/admin-graphql/latest/queries/currentBulkOperation).
+    BULK_POLL = """query BulkPoll($id: ID!) { node(id: $id) { ... on BulkOperation {
+        id status errorCode objectCount rootObjectCount fileSize url partialDataUrl } } }"""
+
+    def start_orders_export(self, since: str | None) -> dict:
+        """Start a bulk export of the orders created on or after `since` (YYYY-MM-DD; None: all).
+        Returns the operation ({"id", "status"})."""
+        search = f"created_at:>={since}" if since else ""
+        data = self.query(self.BULK_RUN, {"query": self.BULK_ORDERS % search}, retries=0)
+        payload = data["bulkOperationRunQuery"]
+        # OPERATION_IN_PROGRESS ("A bulk operation is already in progress") and LIMIT_REACHED
+        # ("Bulk operations limit reached. Please try again later"): later may work
+        # (https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationUserErrorCode).
+        busy = [e for e in payload.get("userErrors") or [] if e.get("code") in ("OPERATION_IN_PROGRESS", "LIMIT_REACHED")]
+        if busy:
+            raise Retryable("; ".join(str(e.get("message")) for e in busy))
+        self._user_errors(payload)
+        return payload["bulkOperation"]
+
+    def bulk_operation(self, operation_id: str) -> dict | None:
+        """The operation as it is now: status (CREATED, RUNNING, COMPLETED, FAILED, CANCELED,
+        EXPIRED...), objectCount, and `url` once COMPLETED (null when it found nothing)."""
+        return self.query(self.BULK_POLL, {"id": operation_id}).get("node")
+
+    def bulk_lines(self, url: str, offset: int = 0) -> Iterator[tuple[int, int, dict]]:
+        """(start, end, object) of each JSONL line of the file at `url` from byte `offset`,
+        streamed: a line at a time in memory. Asks for the rest of the file only (`Range`, which
+        the storage the URL points at answers with 206); a server that sends the whole file (200)
+        is read past `offset`. An expired or missing file is Terminal."""
+        import json as _json
+
+        client = self.http or httpx.Client(timeout=60.0)
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        try:
+            with client.stream("GET", url, headers=headers) as r:
+                if r.status_code == 416:  # nothing at or after offset
+                    return
+                if r.status_code in (401, 403, 404, 410):
+                    raise Terminal(f"{r.status_code}: the export's file is no longer available")
+                if r.status_code == 429 or r.status_code >= 500:
+                    raise Retryable(f"{r.status_code} downloading the export")
+                if r.status_code >= 400:
+                    raise Terminal(f"{r.status_code} downloading the export")
+                pos = offset if r.status_code == 206 else 0
+                buf = b""
+                for chunk in r.iter_bytes():
+                    buf += chunk
+                    while True:
+                        cut = buf.find(b"\n")
+                        if cut < 0:
+                            break
+                        line, buf = buf[:cut], buf[cut + 1:]
+                        start, pos = pos, pos + cut + 1
+                        if start >= offset and line.strip():
+                            yield start, pos, _json.loads(line)
+                if buf.strip() and pos >= offset:
+                    yield pos, pos + len(buf), _json.loads(buf)
+        except httpx.HTTPError as exc:
+            raise Retryable(f"{type(exc).__name__} downloading the export: {exc}") from None
+        finally:
+            if self.http is None:
+                client.close()
+
+    def bulk_orders(self, url: str, offset: int = 0) -> Iterator[tuple[dict, int]]:
+        """Each order of an orders export from byte `offset` (the start of an order's line),
+        reassembled: its line items and shipping lines (lines with its id as `__parentId`) put
+        back as `lineItems.nodes` and `shippingLines.nodes`, the shape `translate.graphql_order`
+        reads. Yields (order, where the next order starts). One order in memory at a time:
+        children follow their parent (groupObjects), so the next parent line closes an order."""
+        current, begins = None, offset
+        for start, _end, obj in self.bulk_lines(url, offset):
+            parent = obj.pop("__parentId", None)
+            if parent is None:
+                if current is not None:
+                    yield current, start
+                current, begins = obj, start
+                current.setdefault("lineItems", {"nodes": []})
+                current.setdefault("shippingLines", {"nodes": []})
+                continue
+            if current is None or parent != current.get("id"):
+                raise Terminal(f"export line at byte {start} belongs to {parent}, not to the order before it")
+            gid = str(obj.get("id") or "").rsplit("/", 2)
+            kind = obj.get("__typename") or (gid[-2] if len(gid) == 3 else "")
+            key = "shippingLines" if kind == "ShippingLine" else "lineItems"
+            current[key]["nodes"].append(obj)
+        if current is not None:
+            yield current, -1  # -1: the end of the file
     # -- customers by e-mail ----------------------------------------------------------------
     # `customers(first:, after:, query:)` filters with Shopify's search syntax: `email:<value>`
     # terms joined by OR (https://shopify.dev/docs/api/usage/search-syntax: "query=state:enabled

@@ -212,6 +212,21 @@ class WooAdmin(PlatformActions, CatalogSource, WooOrderSource, CustomerDirectory
                                      page=page, per_page=per_page, dates_are_gmt="true")
         return orders, page < int(headers.get("X-WP-TotalPages", "1") or 1)
 
+    def orders_created_after(self, after: str | None, page: int = 1, per_page: int = 100) -> tuple[list[dict], int, int]:
+        """A page of the orders created after `after` (ISO time, UTC; None: all), oldest id
+        first, and the totals WordPress sends in headers: (orders, X-WP-TotalPages, X-WP-Total).
+        Ordered by id ascending so that orders placed while a backfill pages through them land
+        on later pages and no page shifts under it. `after`: "Limit response to resources
+        published after a given ISO8601 compliant date"; orderby takes `id`
+        (https://woocommerce.github.io/woocommerce-rest-api-docs/#list-all-orders); per_page is
+        1 to 100, and the totals come as X-WP-Total / X-WP-TotalPages
+        (https://developer.wordpress.org/rest-api/using-the-rest-api/pagination/)."""
+        params = dict(orderby="id", order="asc", page=page, per_page=max(1, min(per_page, 100)))
+        if after:
+            params.update(after=after, dates_are_gmt="true")
+        orders, headers = self._call("get", "orders", **params)
+        return orders, int(headers.get("X-WP-TotalPages", "1") or 1), int(headers.get("X-WP-Total", "0") or 0)
+
     def order_refunds(self, order_id) -> list[dict]:
         """The order's refunds with their lines (`line_items`, `shipping_lines`: negative
         quantities and totals), which the order's own `refunds[]` lacks."""

@@ -160,6 +160,27 @@ class WooOrderSource(Protocol):
         """Create or re-enable our webhooks; returns what was done."""
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    """One bounded slice of a shop's past orders (`OrderHistory.history_page`)."""
+
+    orders: tuple  # neutral `events.OrderSeen`, in the platform's order (oldest first)
+    cursor: dict  # where the next call starts: JSON, opaque to the caller, stored between calls
+    done: bool  # nothing after this slice
+    wait: float = 0.0  # seconds to wait before the next call (the platform is still preparing)
+    note: str = ""  # what the platform said (for the merchant: "export running, 1200 objects")
+
+
+class OrderHistory(Protocol):
+    """A shop's past orders for a history backfill (`history_for(shop_id)`), read a slice at a
+    time so that any worker can continue from the stored cursor. Raises PlatformUnavailable when
+    a later call may work, PlatformError when the platform refused."""
+
+    def history_page(self, since: datetime | None, cursor: dict, limit: int) -> HistoryPage:
+        """At most about `limit` orders created at or after `since` (None: all), from `cursor`
+        ({} to begin)."""
+
+
 # -- telling people ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class OutgoingEmail:

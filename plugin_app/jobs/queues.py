@@ -32,7 +32,14 @@ class RQQueue:
         self.redis = Redis.from_url(redis_url)
         self.queue = Queue(QUEUE_NAME, connection=self.redis)
 
-    def enqueue(self, task: Task, *args: object, job_id: str | None = None) -> None:
+    def enqueue(self, task: Task, *args: object, job_id: str | None = None, delay: float = 0) -> None:
+        """`delay`: seconds before the task may run (RQ's scheduler, which `loyalty worker` runs)."""
+        if delay > 0:
+            from datetime import timedelta
+
+            self.queue.enqueue_in(timedelta(seconds=delay), dotted(task), *args, job_id=job_id, result_ttl=60,
+                                  failure_ttl=7 * 24 * 3600, job_timeout=LONG_JOBS.get(name_of(task), JOB_TIMEOUT))
+            return
         self.queue.enqueue(dotted(task), *args, job_id=job_id, result_ttl=60,
                            failure_ttl=7 * 24 * 3600, job_timeout=LONG_JOBS.get(name_of(task), JOB_TIMEOUT))
 
@@ -89,8 +96,8 @@ class EagerQueue:
     def __init__(self, run: Callable[[Task, tuple], object]) -> None:
         self._run = run
 
-    def enqueue(self, task: Task, *args: object, job_id: str | None = None) -> None:
-        self._run(task, args)
+    def enqueue(self, task: Task, *args: object, job_id: str | None = None, delay: float = 0) -> None:
+        self._run(task, args)  # `delay` is not waited for: tests run everything at once
 
 
 class ThreadQueue:
@@ -102,8 +109,8 @@ class ThreadQueue:
         self._thread = threading.Thread(target=self._loop, name="loyalty-jobs", daemon=True)
         self._thread.start()
 
-    def enqueue(self, task: Task, *args: object, job_id: str | None = None) -> None:
-        self._queue.put((task, args))
+    def enqueue(self, task: Task, *args: object, job_id: str | None = None, delay: float = 0) -> None:
+        self._queue.put((task, args))  # `delay` is not waited for (one thread: it would block the rest)
 
     def _loop(self) -> None:
         while True:

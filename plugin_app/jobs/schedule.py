@@ -46,6 +46,7 @@ PERIODIC = (
     Periodic(tasks.reconcile_woocommerce, 600, "WooCommerce never retries: pull modified orders, re-enable webhooks"),
     Periodic(tasks.mirror_store_credit, 30, "send cashback to Shopify's native store credit after the ledger commits"),
     Periodic(tasks.reconcile_store_credit, 3600, "retry refused store credit calls; compare each member's credit with Shopify's"),
+    Periodic(tasks.resume_backfills, 300, "take up history backfills whose worker died or whose next slice was lost"),
     Periodic(tasks.resume_imports, 120, "carry on imports whose worker died mid-way (each slice is one transaction)"),
     Periodic(tasks.birthday_bonuses, 3600, "award the yearly birthday bonus (hourly, so every time zone's day is met)"),
 )

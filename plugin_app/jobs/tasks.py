@@ -133,7 +133,15 @@ def refresh_catalog(shop_id: int, product_ids: list) -> int:
     return context.current().catalog.refresh(int(shop_id), [str(i) for i in product_ids])
 
 
-TASKS = {f.__name__: f for f in (relay_notifications, send_notifications, sync_customer_fields, refresh_analytics,
+def backfill_step(shop_id: int, backfill_id: int) -> str:
+    return context.current().backfills.step(int(shop_id), int(backfill_id))
+
+
+def resume_backfills() -> int:
+    return context.current().backfills.resume_stale()
+
+
+TASKS = {f.__name__: f for f in (backfill_step, resume_backfills, relay_notifications, send_notifications, sync_customer_fields, refresh_analytics,
                                   referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce,
                                   refresh_catalog, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses,

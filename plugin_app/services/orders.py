@@ -6,7 +6,7 @@ on the order's row, so deliveries for the same order in any order converge.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -97,8 +97,11 @@ class OrderService:
     # -- earning ---------------------------------------------------------------------------
     def on_paid(self, shop_id: int, order: Order, *, fulfilled: bool = False,
                 guest_key: str | None = None, email: str | None = None,
-                name: str | None = None, locale: str | None = None) -> OrderOutcome:
+                name: str | None = None, locale: str | None = None,
+                occurred_at: datetime | None = None) -> OrderOutcome:
         """The order is paid (and maybe fulfilled): earn, if the program's trigger is met.
+        `occurred_at`: when a past order (a history backfill) earned, for the ledger's tier
+        windows and lot ages; None for an order paid now.
         `guest_key` tells a guest's orders apart for the repeat-purchase figures (a hash).
         `email` and `name` are the customer's as the order tells them: a member first seen
         here gets them, one we already know keeps what it has. `locale` is the language the
@@ -107,6 +110,8 @@ class OrderService:
             order = self.catalog.for_posting(shop_id, order)
         with self.db.uow(shop_id) as uow:
             row = self._lock(uow, order.order_id, order.currency)
+            if row.history_only:  # recorded from the shop's past without points: it never earns
+                return OrderOutcome(order.order_id, "history", explanation="a past order recorded without points")
             if row.earned and not row.cancelled:
                 return self._on_edit(uow, row, order)
             if row.earned:
@@ -136,7 +141,7 @@ class OrderService:
                     source=Source.ORDER, reason=earning.reason(order.order_id), external_ref=ref,
                     pending_until=now + timedelta(days=days) if days else None,
                     expires_at=expires_at(program, Asset.POINTS, now),
-                    program_version=pv.version, details=details)
+                    program_version=pv.version, details=details, occurred_at=occurred_at)
             if earning.credit > 0:
                 days = program.cashback.pending_days
                 self.ledger.earn(
@@ -144,7 +149,8 @@ class OrderService:
                     source=Source.ORDER, reason=earning.credit_reason(order.order_id), external_ref=ref,
                     pending_until=now + timedelta(days=days) if days else None,
                     expires_at=expires_at(program, Asset.CREDIT, now),
-                    program_version=pv.version, details={**details, "notes": list(earning.credit_notes)})
+                    program_version=pv.version, details={**details, "notes": list(earning.credit_notes)},
+                    occurred_at=occurred_at)
             self._save(uow, row.id, earned=True, member_id=member.id, base=earning.base,
                        points=earning.points, credit=earning.credit, placed_at=order.placed_at,
                        program_version=pv.version, shares=_shares_json(earning.shares), lines_at=order.updated_at)
@@ -310,6 +316,15 @@ class OrderService:
             refunds = {"applied": {**refunds["applied"], refund.refund_id: _refund_json(refund)},
                        "order": [*refunds.get("order", list(refunds["applied"])), refund.refund_id],
                        "fractions": refunds.get("fractions", {})}
+            if row.history_only and not row.cancelled:  # a past order: only its kept share moves
+                shares = _shares(row.shares or [])
+                before = {k: Fraction(v) for k, v in row.refunds.get("fractions", {}).items()}
+                after = refund_fractions(shares, Decimal(row.base or 0), refund, before) if shares else before
+                self._save(uow, row.id, refunds={**refunds, "fractions": self._fractions_json(after)})
+                if row.member_id is not None:
+                    uow.collect(OrderChanged(shop_id=shop_id, member_id=row.member_id, at=self.clock.now(),
+                                             order_id=order_id, cause=f"refund on {order_id}"))
+                return OrderOutcome(order_id, "recorded", explanation="a past order recorded without points")
             if not row.earned or row.cancelled:
                 self._save(uow, row.id, refunds=refunds)
                 return OrderOutcome(order_id, "recorded", explanation="applied if the order earns later")
@@ -360,6 +375,42 @@ class OrderService:
                 uow.collect(OrderChanged(shop_id=shop_id, member_id=row.member_id, at=self.clock.now(),
                                          order_id=order_id, cause=f"{order_id} cancelled"))
             return OrderOutcome(order_id, "cancelled", explanation=f"{took} earnings taken back, {returned} redemptions returned")
+
+    def record_past(self, shop_id: int, order: Order, refunds: tuple[Refund, ...] = (), *,
+                    guest_key: str | None = None, email: str | None = None, name: str | None = None,
+                    locale: str | None = None) -> OrderOutcome:
+        """A paid order from the shop's past (a history backfill), recorded without points: it
+        is counted in the order figures (analytics) and, for a customer, in tiers on spend (its
+        base, shares and refunds kept as an earned order keeps them), and the customer becomes a
+        member (no welcome bonus); no ledger entry is made. The row says `history_only`: a later
+        delivery for the order never earns (`on_paid`), a later refund only moves its kept share
+        (`on_refund`), a cancellation takes it out of the figures (`on_cancel`). An order we
+        already know (a delivery came first) is left as the live path made it: "known".
+        Category rules are not looked up for it (no platform calls here): its base is its lines'."""
+        if order.test:
+            return OrderOutcome(order.order_id, "test", explanation="test orders are not history")
+        with self.db.uow(shop_id) as uow:
+            row = self._lock(uow, order.order_id, order.currency)
+            if row.earned or row.counted or row.cancelled or row.history_only or row.placed_at is not None \
+                    or row.refunds["applied"] or row.member_id is not None:
+                return OrderOutcome(order.order_id, "known", explanation="already recorded")
+            pv = self.programs.current(shop_id)
+            self._count(uow, row.id, order, guest_key)
+            member = self._enrol(shop_id, order.customer_id, email, name, locale) if order.customer_id else None
+            earning = calculate(pv.program, order, self._context(uow, member.id if member else None, pv),
+                                version=pv.version)
+            applied, order_ids, fractions = {}, [], {}
+            for r in refunds:
+                if r.refund_id in applied:
+                    continue
+                fractions = refund_fractions(earning.shares, earning.base, r, fractions) if earning.shares else fractions
+                applied[r.refund_id] = _refund_json(r)
+                order_ids.append(r.refund_id)
+            self._save(uow, row.id, history_only=True, member_id=member.id if member else None, base=earning.base,
+                       points=0, credit=Decimal(0), placed_at=order.placed_at, program_version=pv.version,
+                       shares=_shares_json(earning.shares), lines_at=order.updated_at,
+                       refunds={"applied": applied, "order": order_ids, "fractions": self._fractions_json(fractions)})
+            return OrderOutcome(order.order_id, "history", explanation=f"recorded without points (base {earning.base})")
 
     def note(self, shop_id: int, order: Order) -> OrderOutcome:
         """An order we have seen but that does not earn yet (unpaid): keep its record."""

@@ -19,6 +19,14 @@ from .shops import Shops
 PRIVACY = {"customers/data_request", "customers/redact", "shop/redact"}
 
 
+def guest_key(shop_id: int, email) -> str | None:
+    """What tells a guest's orders apart in the repeat-purchase figures: a hash of the shop and
+    the e-mail the order gives (None without one)."""
+    if not isinstance(email, str) or not email.strip():
+        return None
+    return hashlib.sha256(f"{shop_id}:{email.strip().lower()}".encode()).hexdigest()[:32]
+
+
 class PlatformSync:
     catalog = None  # services.catalog.Catalog: product facts for category rules (set by the runtime)
 
@@ -83,9 +91,7 @@ class PlatformSync:
         if event.cancelled:
             notes.append(self.orders.on_cancel(shop_id, o.order_id).status)
         elif event.paid:
-            email = (event.facts or {}).get("email") if not o.customer_id else None
-            guest = hashlib.sha256(f"{shop_id}:{email.strip().lower()}".encode()).hexdigest()[:32] \
-                if isinstance(email, str) and email.strip() else None
+            guest = guest_key(shop_id, (event.facts or {}).get("email")) if not o.customer_id else None
             notes.append(self.orders.on_paid(shop_id, o, fulfilled=event.fulfilled, guest_key=guest,
                                              email=event.email, name=event.name, locale=event.locale).status)
         else:

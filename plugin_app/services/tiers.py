@@ -8,7 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection
 
 from ..domain.ledger import Asset, Source
@@ -60,8 +60,10 @@ class TierService:
                 stmt = stmt.where(earned_at() >= since)
             return Decimal(conn.execute(stmt).scalar_one())
         o = t.orders.c
+        # An earned order counts, and so does a past one recorded without points (a history backfill).
         stmt = select(o.base, o.shares, o.refunds).where(
-            o.shop_id == shop_id, o.member_id == member_id, o.earned.is_(True), o.cancelled.is_(False))
+            o.shop_id == shop_id, o.member_id == member_id, or_(o.earned.is_(True), o.history_only.is_(True)),
+            o.cancelled.is_(False))
         if since is not None:
             stmt = stmt.where(o.placed_at >= since)
         spent = Fraction(0)
@@ -71,9 +73,10 @@ class TierService:
         return Decimal(spent.numerator) / Decimal(spent.denominator)
 
     def evaluate(self, uow, member_id: int, program: Program, version: int, *,
-                 why: str = "") -> TierDecision | None:
+                 why: str = "", entry_reward: bool = True) -> TierDecision | None:
         """Decide the member's tier now, in the caller's unit of work (which holds the member's
-        balance lock): a change is written, told (`TierChanged`) and pays the entry reward."""
+        balance lock): a change is written, told (`TierChanged`) and pays the entry reward
+        (unless `entry_reward` is False: a history backfill that awards no points)."""
         if not program.tiers.enabled:
             return None
         now, shop_id, conn = self.clock.now(), uow.shop_id, uow.conn
@@ -97,7 +100,7 @@ class TierService:
                                 to_tier=decision.tier, reason=decision.reason, up=up, value=value,
                                 cause=why, program_version=version))
         tier = program.tiers.by_name(decision.tier)
-        if up and tier is not None and tier.entry_reward_points > 0:
+        if up and entry_reward and tier is not None and tier.entry_reward_points > 0:
             self.ledger.earn(shop_id, member_id, Asset.POINTS, tier.entry_reward_points,
                              key=f"tier-entry:{member_id}:{tier.name}", source=Source.ACTION,
                              reason=Reason("tier.entry", {"tier": tier.name, "points": tier.entry_reward_points}),

@@ -235,6 +235,10 @@ orders = Table(
     Column("redeemed", Boolean, nullable=False, server_default="0"),
     Column("returning_customer", Boolean, nullable=False, server_default="0"),
     Column("counted", Boolean, nullable=False, server_default="0"),
+    # Recorded from the shop's past by a history backfill that awards nothing (0023): counted in
+    # the figures and in tiers on spend (base, shares, refunds), points and credit 0, no ledger
+    # entry; a later delivery for it never earns (services.orders).
+    Column("history_only", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "platform_order_id", name="uq_orders_shop_order"),
@@ -601,4 +605,34 @@ import_rows = Table(  # the file's rows as read, grouped by the member they are 
     Column("outcome", String(40), nullable=True),  # why the row was skipped, when it was
     Column("prior", JSON, nullable=True),  # the member's tier, birthday, code before (for a revert)
     Index("ix_import_rows_group", "import_id", "group_key", "line"),
+)
+
+
+backfills = Table(
+    "backfills", metadata,  # a history backfill of one shop: past orders pulled from its platform (0023)
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("since", Date, nullable=True),  # orders created on or after this day (null: all of them)
+    Column("award_points", Boolean, nullable=False, server_default="0"),
+    Column("state", String(10), nullable=False),  # running, done, failed
+    Column("phase", String(10), nullable=False),  # orders (reading them), tiers (recomputing), done
+    Column("cursor", JSON, nullable=False),  # the platform adapter's own position (opaque here)
+    Column("member_cursor", BigInteger, nullable=False, server_default="0"),  # tiers: last member id done
+    Column("orders_seen", BigInteger, nullable=False, server_default="0"),
+    Column("orders_recorded", BigInteger, nullable=False, server_default="0"),
+    Column("orders_skipped", BigInteger, nullable=False, server_default="0"),
+    Column("members_created", BigInteger, nullable=False, server_default="0"),
+    Column("members_reevaluated", BigInteger, nullable=False, server_default="0"),
+    Column("points_awarded", BigInteger, nullable=False, server_default="0"),
+    Column("slices", Integer, nullable=False, server_default="0"),
+    Column("note", String(500), nullable=True),  # what the platform said last (waiting for its export...)
+    Column("error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),  # a running backfill not touched for long is resumed
+    Column("finished_at", UTCDateTime, nullable=True),
+    CheckConstraint("state IN ('running', 'done', 'failed')", name="state"),
+    CheckConstraint("phase IN ('orders', 'tiers', 'done')", name="phase"),
+    Index("ix_backfills_shop", "shop_id", "id"),
+    Index("ix_backfills_state", "state", "updated_at"),
 )

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
 from .audit_repo import AuditRepo
+from .backfills_repo import BackfillsDue, BackfillsRepo
 from .customer_fields_repo import CustomerFieldsRepo
 from .export_repo import MemberExportRepo
 from .inbox_repo import InboxRepo
@@ -91,7 +92,12 @@ _REPOS["customer_fields"] = CustomerFieldsRepo
 _REPOS["widget"] = WidgetRepo
 _REPOS["privacy"] = PrivacyRepo
 _REPOS["applied_refunds"] = AppliedRefundsRepo
+_REPOS["backfills"] = BackfillsRepo  # history backfills and their progress
+_UNSCOPED["backfills_due"] = BackfillsDue  # CROSS-TENANT: running backfills to resume
 _REPOS["audit"] = AuditRepo  # one shop's books here; `loyalty audit` builds it on its own connection
+
+
+QUIET = "quiet"  # memo key: see UnitOfWork.quiet
 
 
 class NoShop(RuntimeError):
@@ -163,10 +169,18 @@ class UnitOfWork:
         do not run again); every new event's handlers run when the outermost unit of work of
         this transaction ends, before it commits."""
         if isinstance(event, OutboxEvent):
+            if self.memo.get(QUIET):  # see `quiet`: nothing is told of this transaction's work
+                return False
             if not insert_ignore(self.conn, t.events, event.outbox_row(), ["shop_id", "dedupe_key"]):
                 return False
         (self._root or self)._events.append(event)
         return True
+
+    def quiet(self) -> None:
+        """Tell nobody of what this transaction does: its outbox events (e-mails to shoppers,
+        merchant webhooks, Flow triggers) are dropped, its in-process handlers (tiers) still run.
+        For a history backfill, whose past orders are not news to anyone."""
+        self.memo[QUIET] = True
 
     @property
     def events(self) -> tuple[DomainEvent, ...]:
