@@ -13,6 +13,7 @@ collection error."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -154,8 +155,20 @@ def tx_app(tx_db, pg_url, monkeypatch):
 def clean_db(pg_url):
     yield pg_url
     engine = create_engine(pg_url)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    # A test's background thread (a demo server's job or periodic pass) may still be finishing a
+    # transaction: TRUNCATE then waits for it, and PostgreSQL may pick either side as a deadlock's
+    # victim. When it picks TRUNCATE, try again once the other side is gone.
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            break
+        except OperationalError as exc:
+            if "deadlock" not in str(exc) or attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
     engine.dispose()
 
 
