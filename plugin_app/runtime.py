@@ -18,6 +18,7 @@ from connectors.woocommerce import webhooks as woo_webhooks
 
 from .services import awards, handlers, platform
 from .services.platform import PlatformSync
+from .services.achievements import Achievements
 from .services.actions import ActionService
 from .services.adjustments import Adjustments
 from .services.expiry import ExpiryService
@@ -106,8 +107,9 @@ class Runtime:
                                         self.programs, self.tiers, self.clock)
         self.store_credit = StoreCreditMirror(self.db, self.programs, self.shopify_admin_for, self.clock,
                                               ledger=self.ledger)
+        self.achievements = Achievements(self.db, self.ledger, self.programs, self.clock)
         self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier,
-                                             store_credit=self.store_credit)
+                                             store_credit=self.store_credit, achievements=self.achievements)
         self.customer_fields = CustomerFields(self.db, self.programs, self.shops, self.platform_for, self.clock)
         self.exports = Exports(self.db, self.programs)
         self.member_intake = MemberIntake(self.db, self.members, self.customer_directory_for, self.clock)

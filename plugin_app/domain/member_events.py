@@ -280,7 +280,36 @@ class PointsExpiring(OutboxEvent):
                 "expires_at": self.expires_at.isoformat()}
 
 
+@dataclass(frozen=True, kw_only=True)
+class BadgeEarned(OutboxEvent):
+    """A member earned a badge (the `seq`-th time, for a repeatable one)."""
+    type: ClassVar[str] = "badge_earned"
+    badge_id: str
+    seq: int
+    points: int
+
+    def key(self) -> str:
+        return f"badge:{self.member_id}:{self.badge_id}:{self.seq}"
+
+    def payload(self) -> dict:
+        return {"badge_id": self.badge_id, "times": self.seq, "points": self.points}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChallengeCompleted(OutboxEvent):
+    """A member reached a challenge's goal, told once when the challenge is settled."""
+    type: ClassVar[str] = "challenge_completed"
+    challenge_id: str
+    points: int
+
+    def key(self) -> str:
+        return f"challenge:{self.member_id}:{self.challenge_id}"
+
+    def payload(self) -> dict:
+        return {"challenge_id": self.challenge_id, "points": self.points}
+
+
 OUTBOX_TYPES = {cls.type: cls for cls in (
     MemberEnrolled, OrderPointsEarned, PointsChanged, CashbackAvailable, RewardUnlocked, TierChanged,
     RewardRedeemed, RedemptionFlagged, ReferralLinkShared, ReferralJudged, ReferralRewarded,
-    BirthdayRewarded, PointsExpiring)}
+    BirthdayRewarded, PointsExpiring, BadgeEarned, ChallengeCompleted)}

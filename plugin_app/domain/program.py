@@ -11,6 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from .achievements import Badge, Challenge, check_sections
+
 FORBID = {"extra": "forbid"}  # read by the parser: unknown fields are errors, not ignored
 
 
@@ -559,6 +561,8 @@ class Program:
     widget: Widget = field(default_factory=Widget)
     notifications: Notifications = field(default_factory=Notifications)
     sync_customer_fields: bool = False  # write tier and balance to the platform's customer (metafields / meta)
+    badges: list[Badge] = field(default_factory=list)  # achievements (domain.achievements)
+    challenges: list[Challenge] = field(default_factory=list)  # time-boxed goals with a reward
 
     def __post_init__(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -573,6 +577,10 @@ class Program:
         for reward in self.rewards:
             unknown = set(reward.tiers) - names
             _check(not unknown, "rewards", f"reward {reward.id!r} names unknown tiers {sorted(unknown)}")
+        check_sections(self.badges, self.challenges)
 
     def reward(self, reward_id: str) -> Reward | None:
         return next((r for r in self.rewards if r.id == reward_id), None)
+
+    def challenge(self, challenge_id: str) -> Challenge | None:
+        return next((c for c in self.challenges if c.id == challenge_id), None)

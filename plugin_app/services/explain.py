@@ -197,6 +197,19 @@ def _tier_entry(t, p, detail):
     return t.gettext("Welcome to %(tier)s", tier=_tier(p.get("tier")))
 
 
+@reason("badge.earned")
+def _badge_earned(t, p, detail):
+    if _count(p.get("times")) > 1:
+        return t.gettext("Badge earned: %(name)s (%(times)s times)", name=str(p.get("name") or ""),
+                         times=_count(p.get("times")))
+    return t.gettext("Badge earned: %(name)s", name=str(p.get("name") or ""))
+
+
+@reason("challenge.completed")
+def _challenge_completed(t, p, detail):
+    return t.gettext("Challenge completed: %(name)s", name=str(p.get("name") or ""))
+
+
 @reason("referral.cashback")
 def _referral_cashback(t, p, detail):
     return t.gettext("%(rate)s of a friend's order (%(amount)s)", rate=t.rate(p.get("rate", 0)),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable
 
-from ..domain.member_events import DomainEvent, OrderChanged, PointsPosted
+from ..domain.member_events import DomainEvent, OrderChanged, PointsPosted, ReferralRewarded
 
 Handler = Callable[[object, DomainEvent], None]
 
@@ -35,12 +35,16 @@ class Bus:
             handler(uow, event)
 
 
-def register(bus: Bus, *, tiers, notifier, store_credit=None) -> Bus:
+def register(bus: Bus, *, tiers, notifier, store_credit=None, achievements=None) -> Bus:
     """The whole table. Order matters where one handler's writes feed another's reads: the
     tier is settled before the notifications read the balance's rewards."""
     bus.on(PointsPosted, tiers.after_posting)  # the tier follows every posting that can move it
     bus.on(OrderChanged, tiers.after_order)  # spend-based tiers follow the order's kept value
     bus.on(PointsPosted, notifier.after_posting)  # cashback ready, reward unlocked, points.changed
+    if achievements is not None:  # badges follow orders, actions and referrals (services.achievements)
+        bus.on(OrderChanged, achievements.after_order)
+        bus.on(PointsPosted, achievements.after_posting)
+        bus.on(ReferralRewarded, achievements.after_referral)
     if store_credit is not None:  # a mirror row for Shopify's native store credit (sent after the commit)
         bus.on(PointsPosted, store_credit.after_posting)
     return bus

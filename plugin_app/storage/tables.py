@@ -636,3 +636,42 @@ backfills = Table(
     Index("ix_backfills_shop", "shop_id", "id"),
     Index("ix_backfills_state", "state", "updated_at"),
 )
+
+badge_awards = Table(
+    "badge_awards", metadata,  # each time a member earned a badge (0024): at most once per (badge, seq)
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("badge_id", String(40), nullable=False),
+    Column("seq", Integer, nullable=False),  # 1 for the first time; a repeatable badge counts up
+    Column("points", BigInteger, nullable=False, server_default="0"),  # paid with it (the ledger has the entry)
+    Column("program_version", Integer, nullable=True),
+    Column("earned_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "member_id", "badge_id", "seq", name="uq_badge_awards_member_badge_seq"),
+)
+
+challenge_members = Table(
+    "challenge_members", metadata,  # a member in a challenge (0024): opted in, and how it was settled
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("challenge_id", String(40), nullable=False),
+    Column("opted_in_at", UTCDateTime, nullable=True),
+    Column("outcome", String(10), nullable=True),  # achieved, missed (null: not settled)
+    Column("progress", ExactDecimal, nullable=True),  # what counted at settlement
+    Column("points", BigInteger, nullable=False, server_default="0"),
+    Column("settled_at", UTCDateTime, nullable=True),
+    UniqueConstraint("shop_id", "member_id", "challenge_id", name="uq_challenge_members_member_challenge"),
+    Index("ix_challenge_members_challenge", "shop_id", "challenge_id"),
+)
+
+challenge_settlements = Table(
+    "challenge_settlements", metadata,  # a challenge of a shop settled after its end (0024), once
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("challenge_id", String(40), nullable=False),
+    Column("members", Integer, nullable=False, server_default="0"),
+    Column("achieved", Integer, nullable=False, server_default="0"),
+    Column("settled_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "challenge_id", name="uq_challenge_settlements_shop_challenge"),
+)

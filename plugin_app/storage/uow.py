@@ -46,6 +46,7 @@ from .refunds_repo import AppliedRefundsRepo
 from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
 from .repos import DueWork, LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
+from .achievements_repo import AchievementsRepo
 from .analytics_repo import RollupsRepo
 from .links_repo import LinkUsesRepo
 from .flow_repo import FlowUsageRepo
@@ -94,6 +95,7 @@ _REPOS["privacy"] = PrivacyRepo
 _REPOS["applied_refunds"] = AppliedRefundsRepo
 _REPOS["backfills"] = BackfillsRepo  # history backfills and their progress
 _UNSCOPED["backfills_due"] = BackfillsDue  # CROSS-TENANT: running backfills to resume
+_REPOS["achievements"] = AchievementsRepo  # badges earned, members in challenges (0024)
 _REPOS["audit"] = AuditRepo  # one shop's books here; `loyalty audit` builds it on its own connection
 
 
