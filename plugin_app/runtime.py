@@ -116,6 +116,7 @@ class Runtime:
         self.change_preview = ChangePreview(self.db, self.programs, self.tiers, self.clock)
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,
                                     redis=self.queue.redis if settings.jobs_mode == "rq" else None)
+        self.widget.achievements = self.achievements
         self.extension_views = ExtensionViews(self.db, self.programs, self.widget, self.cart, self.orders,
                                               self.members, self.clock)
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)

@@ -212,3 +212,86 @@ def test_a_quiet_history_backfill_awards_no_badge(tx_runtime):
         rt.orders.on_paid(shop.id, F.order(F.line("10.00"), customer=member.platform_customer_id))
     assert awards(rt, shop, member) == []
 
+
+
+# -- over HTTP: the program API, the shopper's JSON, joining ---------------------------------------
+def _http(tx_app, **sections):
+    from plugin_app.services import identity
+
+    rt = tx_app.extensions["loyalty"]
+    shop, key = F.shop_and_key(rt, timezone="Europe/Rome")
+    if sections:
+        F.use_program(rt, shop, timezone="Europe/Rome", **sections)
+    member = F.member(rt, shop)
+    token = identity.sign(shop.id, member.platform_customer_id, rt.shops.widget_secret(shop.id))
+    return rt, rt.shops.get(shop.id), key, member, {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("section, field", [
+    ({"badges": [{"id": "x", "name": "X", "rule": {"kind": "spend"}}]}, "badges.0.rule.amount"),
+    ({"badges": [{"id": "x", "name": "X", "rule": {"kind": "streak"}}]}, "badges.0.rule.kind"),
+    ({"badges": [{"id": "x", "name": "X", "rule": {"kind": "orders_count", "n": 0}}]}, "badges.0.rule.n"),
+    ({"badges": [{"id": "x", "name": "X", "rule": {"kind": "first_order"}, "repeatable": True}]}, "badges.0.repeatable"),
+    ({"badges": [FIRST, FIRST]}, "badges"),
+    ({"challenges": [{**MARCH, "ends_at": "2026-03-01T00:00:00"}]}, "challenges.0.ends_at"),
+    ({"challenges": [{**MARCH, "enrollment": "maybe"}]}, "challenges.0.enrollment"),
+    ({"challenges": [{**MARCH, "goal": {"kind": "custom_event"}}]}, "challenges.0.goal.event"),
+])
+def test_program_validation_names_the_bad_field(tx_app, section, field):
+    rt = tx_app.extensions["loyalty"]
+    shop, key = F.shop_and_key(rt)
+    client = tx_app.test_client()
+    current = client.get("/admin/api/v1/program", headers={"Authorization": f"Bearer {key}"})
+    doc = {**current.get_json()["program"], **section} if "program" in current.get_json() else {**current.get_json(), **section}
+    answer = client.put("/admin/api/v1/program", json=doc, headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 422, answer.get_json()
+    fields = [f["field"] for f in answer.get_json()["error"].get("fields", [])]
+    assert field in fields, answer.get_json()
+
+
+def test_the_shoppers_json_shows_badges_and_challenges_with_progress_in_their_language(tx_app):
+    long = {**MARCH, "starts_at": "2020-01-01T00:00:00", "ends_at": "2099-01-01T00:00:00"}
+    rt, shop, key, member, auth = _http(tx_app, badges=[THREE_ORDERS, FIRST], challenges=[long])
+    client = tx_app.test_client()
+    guest = client.get(f"/storefront/v1/me?shop={shop.widget_key}").get_json()
+    assert "badges" not in json_dumps(guest)  # a guest sees the program only
+    now = rt.achievements.clock.now()
+    for i in range(2):
+        rt.orders.on_paid(shop.id, F.order(F.line("10.00"), customer=member.platform_customer_id, placed_at=now))
+    me = client.get(f"/storefront/v1/me?shop={shop.widget_key}&locale=it", headers=auth).get_json()["member"]
+    three = next(b for b in me["badges"] if b["id"] == "three")
+    first = next(b for b in me["badges"] if b["id"] == "first")
+    assert (three["name"], three["earned"], three["progress"], three["text"]) == (
+        "Tre ordini", 0, {"current": 2, "target": 3}, "2 di 3 ordini")
+    assert (first["earned"], first["progress"]) == (1, {"current": 1, "target": 1})
+    en = client.get(f"/storefront/v1/me?shop={shop.widget_key}&locale=en", headers=auth).get_json()["member"]
+    assert next(b for b in en["badges"] if b["id"] == "three")["text"] == "2 of 3 orders"
+    (march,) = en["challenges"]
+    assert (march["joined"], march["points"], march["progress"], march["text"]) == (
+        True, 200, {"current": 2, "target": 2}, "2 of 2 orders")
+
+
+def json_dumps(value) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def test_opt_in_endpoint(tx_app):
+    rt, shop, key, member, auth = _http(tx_app, challenges=[{**MARCH, "id": "later", "starts_at": "2030-01-01T00:00:00",
+                                                           "ends_at": "2030-02-01T00:00:00", "enrollment": "opt_in"},
+                                                          {**MARCH, "id": "auto", "starts_at": "2030-01-01T00:00:00",
+                                                           "ends_at": "2030-02-01T00:00:00"}])
+    client = tx_app.test_client()
+    url = f"/storefront/v1/me/challenges/%s/join?shop={shop.widget_key}"
+    assert client.post(url % "later").status_code == 401  # a guest cannot join
+    first = client.post(url % "later", headers=auth)
+    assert first.status_code == 200 and first.get_json() == {"challenge_id": "later", "joined": True, "newly": True}
+    assert client.post(url % "later", headers=auth).get_json()["newly"] is False
+    missing = client.post(url % "nope", headers=auth)
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"]
+    automatic = client.post(url % "auto", headers=auth)
+    assert automatic.status_code == 422 and automatic.get_json()["error"]["message"]
+    me = client.get(f"/storefront/v1/me?shop={shop.widget_key}", headers=auth).get_json()["member"]
+    assert {c["id"]: c["joined"] for c in me["challenges"]} == {"later": True, "auto": True}
+    assert "/storefront/v1/me/challenges/{challenge_id}/join" in client.get("/openapi.json").get_json()["paths"]

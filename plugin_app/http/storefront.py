@@ -92,6 +92,12 @@ class BirthdayOut(BaseModel):
     text: str | None = None  # as the panel shows it, in the shopper's language
 
 
+class JoinedOut(BaseModel):
+    challenge_id: str
+    joined: bool
+    newly: bool  # False: the shopper had joined already
+
+
 class RemovedOut(BaseModel):
     redemption_id: int
     status: str
@@ -240,6 +246,32 @@ def _birthday(proxy: bool, body: BirthdayIn):
     member = _rt().members.set_birthday(shop.id, customer, body.birthday, source="shopper",
                                         actor=f"customer:{customer}")
     return jsonify(birthday=show(member.birthday), text=_rt().widget.birthday_text(shop, member.birthday, _locale()))
+
+
+def _join(proxy: bool, challenge_id: str):
+    shop, customer, problem = _signed_in(proxy, "join a challenge")
+    if problem:
+        return problem
+    g.shop = shop
+    if not (0 < len(challenge_id) <= 40):
+        return error_response(404, "not_found", "no such challenge")
+    member, _ = _rt().members.enrol(shop.id, customer)
+    newly = _rt().achievements.opt_in(shop.id, member.id, challenge_id)
+    return jsonify(challenge_id=challenge_id, joined=True, newly=newly)
+
+
+@bp.post("/me/challenges/<challenge_id>/join")
+@api(summary="The shopper joins an opt-in challenge before it ends (joining again changes nothing)",
+     tags=["storefront"], response=JoinedOut, errors=(401, 404, 422, 429))
+def join_challenge(challenge_id: str):
+    return _join(False, challenge_id)
+
+
+@proxy_bp.post("/me/challenges/<challenge_id>/join")
+@api(summary="Join an opt-in challenge through the Shopify app proxy", tags=["storefront"], response=JoinedOut,
+     errors=(401, 404, 422, 429))
+def proxy_join_challenge(challenge_id: str):
+    return _join(True, challenge_id)
 
 
 @bp.post("/me/birthday")

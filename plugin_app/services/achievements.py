@@ -154,13 +154,13 @@ class Achievements:
         return True
 
     # -- what the shopper sees -------------------------------------------------------------------
-    def view(self, uow, member_id: int, program: Program, tr: Translator, currency: str) -> dict:
+    def view(self, repo, member_id: int, program: Program, tr: Translator, currency: str) -> dict:
         """Badges (earned and in progress, "2 of 3 orders") and challenges not ended, with
-        progress, in the shopper's language. Small: only what the widget shows."""
+        progress, in the shopper's language. Small: only what the widget shows. `repo`: the
+        shop's `AchievementsRepo` (a unit of work's, or on the widget's reading connection)."""
         if not program.badges and not program.challenges:
             return {"badges": [], "challenges": []}
         now, tz = self.clock.now(), ZoneInfo(program.timezone)
-        repo = uow.achievements
         facts: Facts = repo.facts(member_id)
         earned = repo.earned(member_id)
         badges = []
@@ -203,13 +203,13 @@ def progress_text(tr: Translator, kind: str, current: Decimal, target: Decimal, 
         return tr.gettext("%(current)s of %(target)s spent", current=tr.money(min(current, target), currency),
                           target=tr.money(target, currency))
     if kind in ("first_order", "orders_count"):
-        return tr.ngettext("%(current)s of %(n)s order", "%(current)s of %(n)s orders", n, current=c, n=n)
+        return tr.ngettext("%(current)s of %(total)s order", "%(current)s of %(total)s orders", n, current=c, total=n)
     if kind == "reviews":
-        return tr.ngettext("%(current)s of %(n)s review", "%(current)s of %(n)s reviews", n, current=c, n=n)
+        return tr.ngettext("%(current)s of %(total)s review", "%(current)s of %(total)s reviews", n, current=c, total=n)
     if kind == "referrals":
-        return tr.ngettext("%(current)s of %(n)s friend referred", "%(current)s of %(n)s friends referred", n,
-                           current=c, n=n)
+        return tr.ngettext("%(current)s of %(total)s friend referred", "%(current)s of %(total)s friends referred", n,
+                           current=c, total=n)
     if kind == "order_streak_months":
-        return tr.ngettext("%(current)s of %(n)s month in a row with an order",
-                           "%(current)s of %(n)s months in a row with an order", n, current=c, n=n)
-    return tr.ngettext("%(current)s of %(n)s time", "%(current)s of %(n)s times", n, current=c, n=n)
+        return tr.ngettext("%(current)s of %(total)s month in a row with an order",
+                           "%(current)s of %(total)s months in a row with an order", n, current=c, total=n)
+    return tr.ngettext("%(current)s of %(total)s time", "%(current)s of %(total)s times", n, current=c, total=n)

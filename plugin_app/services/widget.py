@@ -13,6 +13,7 @@ from ..domain.referrals import display
 from ..domain.tiers import progress as tier_progress, window_start
 from ..storage.db import Database
 from ..storage.repos import MembersRepo
+from ..storage.achievements_repo import AchievementsRepo
 from ..storage.widget_repo import WidgetRepo
 from ..domain.reasons import Reason
 from .explain import explain, render, tier_label_map, tier_labels
@@ -91,6 +92,7 @@ class WidgetService:
     def __init__(self, db: Database, programs: Programs, tiers: TierService, referrals, clock, redis=None) -> None:
         self.db, self.programs, self.tiers, self.referrals, self.clock = db, programs, tiers, referrals, clock
         self.redis = redis
+        self.achievements = None  # services.achievements.Achievements: badges and challenges (set by the runtime)
         self._local: dict[str, tuple[float, bytes]] = {}
 
     @staticmethod
@@ -166,7 +168,10 @@ class WidgetService:
                 # The order-spend basis is the tier service's own reading (on this connection).
                 value = Decimal(m.points_earned) if points_basis else self.tiers.qualifying_value(conn, program, shop.id, m.id, now)
                 at = tier_progress(program.tiers, value, m.tier)
-        T = Texts(lang, program.widget.texts)
+            T = Texts(lang, program.widget.texts)
+            # Badges and challenges only when the program has some (the payload stays small).
+            goals = self.achievements.view(AchievementsRepo(conn, shop.id), m.id, program, T.t, shop.currency) \
+                if self.achievements is not None and (program.badges or program.challenges) else {}
         t = T.t
         cur = shop.currency
         tier = None
@@ -222,5 +227,6 @@ class WidgetService:
             "birthday": show_birthday(given),  # given once; the shop corrects it
             "birthday_text": birthday_text(T, given),
             "referral": {"code": display(code), "link": f"{base}/?ref={code}"} if program.referrals.enabled else None,
+            **goals,
         }
         return out

@@ -59,6 +59,10 @@ CASES = [
                       dated=date(2025, 4, 1)),
      "points_expiring", "inactive:7:2025-04-01:7", {"asset": "points", "amount": "120", "days": 7,
                                                     "expires_at": EXPIRES.isoformat()}),
+    (E.BadgeEarned(**BASE, badge_id="three", seq=2, points=100),
+     "badge_earned", "badge:7:three:2", {"badge_id": "three", "times": 2, "points": 100}),
+    (E.ChallengeCompleted(**BASE, challenge_id="march", points=200),
+     "challenge_completed", "challenge:7:march", {"challenge_id": "march", "points": 200}),
 ]
 
 
