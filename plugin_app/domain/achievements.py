@@ -202,8 +202,8 @@ def _spend_since(period: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     if period == "calendar_year":
         here = now.astimezone(tz)
         return here.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
-    from .tiers import add_months  # (domain.tiers imports the program, which imports this module)
-    return add_months(now, -12)
+    # A year back (29 February falls back to the 28th), as tier windows count rolling 12 months.
+    return now.replace(year=now.year - 1, day=28) if (now.month, now.day) == (2, 29) else now.replace(year=now.year - 1)
 
 
 def month_streaks(orders: tuple[OrderFact, ...], tz: ZoneInfo) -> list[int]:

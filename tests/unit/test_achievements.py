@@ -140,3 +140,11 @@ def test_spend_and_custom_event_goals():
 def test_bad_fields_name_themselves(make, field):
     with pytest.raises(ValueError, match=f"^{field}: "):
         make()
+
+
+def test_rolling_twelve_months_agree_with_the_tier_windows():
+    from plugin_app.domain.achievements import _spend_since
+    from plugin_app.domain.tiers import add_months
+
+    for now in (NOW, datetime(2028, 2, 29, 10, tzinfo=UTC), datetime(2026, 12, 31, 23, tzinfo=UTC)):
+        assert _spend_since("rolling_12_months", now, UTC) == add_months(now, -12)
