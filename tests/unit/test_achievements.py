@@ -148,3 +148,31 @@ def test_rolling_twelve_months_agree_with_the_tier_windows():
 
     for now in (NOW, datetime(2028, 2, 29, 10, tzinfo=UTC), datetime(2026, 12, 31, 23, tzinfo=UTC)):
         assert _spend_since("rolling_12_months", now, UTC) == add_months(now, -12)
+
+
+@pytest.mark.parametrize("locale, code, params, text", [
+    ("en", "badge.earned", {"name": "Three orders", "times": 1}, "Badge earned: Three orders"),
+    ("it", "badge.earned", {"name": "Tre ordini", "times": 2}, "Badge ottenuto: Tre ordini (2 volte)"),
+    ("de", "challenge.completed", {"name": "März"}, "Challenge geschafft: März"),
+    ("fr", "challenge.completed", {"name": "Mars"}, "Défi réussi : Mars"),
+])
+def test_the_ledger_explains_badges_and_challenges_in_the_readers_language(locale, code, params, text):
+    from plugin_app.domain.reasons import Reason
+    from plugin_app.i18n import translator
+    from plugin_app.services.explain import render
+
+    assert render(Reason(code, params), translator(locale)) == text
+
+
+@pytest.mark.parametrize("locale, kind, current, target, text", [
+    ("en", "orders_count", 2, 3, "2 of 3 orders"),
+    ("en", "first_order", 0, 1, "0 of 1 order"),
+    ("it", "reviews", 1, 2, "1 di 2 recensioni"),
+    ("es", "order_streak_months", 2, 3, "2 de 3 meses seguidos con un pedido"),
+    ("en", "spend", Decimal("40"), Decimal("100"), "€40.00 of €100.00 spent"),
+])
+def test_progress_texts(locale, kind, current, target, text):
+    from plugin_app.i18n import translator
+    from plugin_app.services.achievements import progress_text
+
+    assert progress_text(translator(locale), kind, Decimal(current), Decimal(target), "EUR") == text
