@@ -295,3 +295,47 @@ def test_opt_in_endpoint(tx_app):
     me = client.get(f"/storefront/v1/me?shop={shop.widget_key}", headers=auth).get_json()["member"]
     assert {c["id"]: c["joined"] for c in me["challenges"]} == {"later": True, "auto": True}
     assert "/storefront/v1/me/challenges/{challenge_id}/join" in client.get("/openapi.json").get_json()["paths"]
+
+
+def test_streak_and_calendar_year_spend_badges_through_the_order_service(tx_runtime):
+    rt = tx_runtime
+    rt.clock.now = lambda: datetime(2026, 4, 20, tzinfo=UTC)
+    shop, member = setup(rt, timezone_name="Europe/Rome", badges=[
+        {"id": "streak", "name": "Three months", "rule": {"kind": "order_streak_months", "n": 3}},
+        {"id": "big", "name": "Big year", "rule": {"kind": "spend", "amount": "50", "period": "calendar_year"}}])
+    def pay(when, amount="10.00"):
+        rt.orders.on_paid(shop.id, F.order(F.line(amount), customer=member.platform_customer_id, placed_at=when))
+    pay(datetime(2025, 12, 31, 22, 30, tzinfo=UTC), "45.00")  # 23:30 on New Year's Eve in Rome: last year
+    pay(datetime(2026, 1, 31, 23, 30, tzinfo=UTC))  # 00:30 on 1 February in Rome
+    pay(datetime(2026, 4, 2, tzinfo=UTC))  # March missed: the streak is Dec, Feb | Apr
+    assert awards(rt, shop, member) == []
+    pay(datetime(2026, 3, 15, tzinfo=UTC), "30.00")  # March fills the gap: Feb, Mar, Apr; the year's spend 50
+    assert awards(rt, shop, member) == [("big", 1), ("streak", 1)]
+
+
+def test_settlement_from_many_workers_at_once_pays_once(runtime):
+    """Real threads on PostgreSQL, each running the settlement job."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    rt = runtime
+    rt.clock.now = lambda: datetime(2026, 3, 20, tzinfo=UTC)
+    shop, _ = setup(rt, challenges=[MARCH])
+    members = [F.member(rt, shop) for _ in range(4)]
+    for m in members:
+        for day in (2, 3):
+            rt.orders.on_paid(shop.id, F.order(F.line("10.00"), customer=m.platform_customer_id,
+                                               placed_at=datetime(2026, 3, day, tzinfo=UTC)))
+    rt.clock.now = lambda: datetime(2026, 4, 1, tzinfo=UTC)
+    barrier = threading.Barrier(6)
+
+    def go(_):
+        barrier.wait()
+        return rt.achievements.settle_due()
+
+    with ThreadPoolExecutor(6) as pool:
+        paid = sum(pool.map(go, range(6)))
+    assert paid == 4
+    assert [len(entries(rt, shop, m, "challenge:")) for m in members] == [1, 1, 1, 1]
+    assert len(outbox(rt, shop, "challenge_completed")) == 4
+    assert run_audit(rt.db).ok
