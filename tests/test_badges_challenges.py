@@ -14,6 +14,7 @@ from plugin_app.services.audit import run_audit
 from plugin_app.storage import tables as t
 
 from . import factories as F
+from .test_referrals import env  # noqa: F401 - the fixture: a Shopify shop with referrals, over webhooks
 
 UTC = timezone.utc
 
@@ -338,4 +339,26 @@ def test_settlement_from_many_workers_at_once_pays_once(runtime):
     assert paid == 4
     assert [len(entries(rt, shop, m, "challenge:")) for m in members] == [1, 1, 1, 1]
     assert len(outbox(rt, shop, "challenge_completed")) == 4
+    assert run_audit(rt.db).ok
+
+
+def test_a_referral_badge_through_shopify_webhooks(env):
+    """The referral journey of tests/test_referrals.py (Shopify stand-in, signed webhooks): the
+    referrer's badge comes with the referral's reward, once, after the pending period."""
+    from .test_referrals import friend_journey, later, pay
+
+    rt = env.rt
+    rt.programs.put(env.shop.id, {"referrals": {"enabled": True, "pending_days": 14,
+                                                "referrer": {"kind": "points", "points": 500}},
+                                  "badges": [{"id": "ambassador", "name": "Ambassador", "rule": {"kind": "referrals", "n": 1},
+                                              "reward": {"kind": "points", "points": 25}}]}, author="test")
+    claim = friend_journey(env)
+    pay(env, 7001, "200", claim["friend_code"])
+    referrer = rt.members.by_customer(env.shop.id, "100")[0]
+    assert awards(rt, env.shop, referrer) == []  # pending: not rewarded yet
+    later(env, 15)
+    assert rt.referrals.reward_due() == 1
+    assert rt.referrals.reward_due() == 0
+    assert awards(rt, env.shop, referrer) == [("ambassador", 1)]
+    assert rt.members.by_customer(env.shop.id, "100")[1].points == 500 + 25
     assert run_audit(rt.db).ok
