@@ -11,6 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from .segments import Segments
+
 FORBID = {"extra": "forbid"}  # read by the parser: unknown fields are errors, not ignored
 
 
@@ -559,6 +561,7 @@ class Program:
     widget: Widget = field(default_factory=Widget)
     notifications: Notifications = field(default_factory=Notifications)
     sync_customer_fields: bool = False  # write tier and balance to the platform's customer (metafields / meta)
+    segments: Segments = field(default_factory=Segments)  # lifecycle and RFM thresholds (domain.segments)
 
     def __post_init__(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

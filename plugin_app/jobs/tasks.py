@@ -41,6 +41,10 @@ def reevaluate_tiers() -> int:
     return rt.tiers.reevaluate_all(rt.programs)
 
 
+def refresh_segments() -> int:
+    return context.current().segments.refresh_all()
+
+
 def birthday_bonuses() -> int:
     return context.current().actions.birthdays()
 
@@ -144,7 +148,7 @@ def resume_backfills() -> int:
 TASKS = {f.__name__: f for f in (backfill_step, resume_backfills, relay_notifications, send_notifications, sync_customer_fields, refresh_analytics,
                                   referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce,
                                   refresh_catalog, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
-                                  release_stale_holds, reevaluate_tiers, birthday_bonuses,
+                                  release_stale_holds, reevaluate_tiers, birthday_bonuses, refresh_segments,
                                   expiry_reminders, expire_inactive, mirror_store_credit, reconcile_store_credit,
                                   import_analyze, import_apply, import_revert, resume_imports, import_pull)}
 
