@@ -58,7 +58,6 @@ def upgrade() -> None:
     sa.Column('since', Time, nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_segment_members_member_id_members'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['segment_id'], ['segments.id'], name=op.f('fk_segment_members_segment_id_segments'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_segment_members_shop_id_shops'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('segment_id', 'member_id', name=op.f('pk_segment_members'))
     )
     op.create_index('ix_segment_members_member', 'segment_members', ['shop_id', 'member_id'], unique=False)

@@ -284,15 +284,18 @@ class SegmentService:
             raise NotFound("no such segment")
         program = self.programs.current(shop_id).program
         match = self.matching(conn, shop_id, program, parse_rule(seg.rule), now)
+        stored = select(sm.member_id).where(sm.segment_id == segment_id)
+        # Set operations (EXCEPT), not correlated anti-joins: the planner hashes or sorts each side
+        # once, however large, and an empty segment's row estimate cannot mislead it into a loop.
+        gone = stored.except_(match).subquery()
         left = conn.execute(t.segment_members.delete().where(
-            sm.segment_id == segment_id, sm.member_id.not_in(match.scalar_subquery()))
+            sm.segment_id == segment_id, sm.member_id.in_(select(gone.c.member_id)))
             .returning(sm.member_id)).scalars().all()
-        new = match.subquery()
+        new = match.except_(select(sm.member_id).where(sm.segment_id == segment_id)).subquery()
         entered = conn.execute(insert(t.segment_members).from_select(
             ["segment_id", "member_id", "shop_id", "since"],
             select(literal(segment_id, sm.segment_id.type), new.c.id, literal(shop_id, sm.shop_id.type),
-                   literal(now, sm.since.type)).where(~exists().where(
-                sm.segment_id == segment_id, sm.member_id == new.c.id)))
+                   literal(now, sm.since.type)))
             .returning(t.segment_members.c.member_id)).scalars().all()
         count = conn.execute(select(func.count()).select_from(t.segment_members).where(
             sm.segment_id == segment_id)).scalar_one()

@@ -671,7 +671,7 @@ segment_members = Table(
     "segment_members", metadata,  # who is in each segment now, materialised (0025)
     Column("segment_id", Id, ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True),
     Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
-    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("shop_id", Id, nullable=False),  # the segment's shop (no key of its own: the segment's cascades)
     Column("since", UTCDateTime, nullable=False),
     Index("ix_segment_members_member", "shop_id", "member_id"),
 )

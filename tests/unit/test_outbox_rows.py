@@ -59,6 +59,12 @@ CASES = [
                       dated=date(2025, 4, 1)),
      "points_expiring", "inactive:7:2025-04-01:7", {"asset": "points", "amount": "120", "days": 7,
                                                     "expires_at": EXPIRES.isoformat()}),
+    (E.SegmentEntered(**BASE, segment_id=4, segment="At risk"),
+     "segment_entered", f"segment:4:7:in:{ISO}", {"segment_id": 4, "segment": "At risk"}),
+    (E.SegmentLeft(**BASE, segment_id=4, segment="At risk"),
+     "segment_left", f"segment:4:7:out:{ISO}", {"segment_id": 4, "segment": "At risk"}),
+    (E.LifecycleChanged(**BASE, from_state="active", to_state="at_risk"),
+     "lifecycle_changed", f"lifecycle:7:active->at_risk:{ISO}", {"from": "active", "to": "at_risk"}),
 ]
 
 
