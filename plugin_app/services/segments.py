@@ -323,15 +323,14 @@ class SegmentService:
                 select(m.id, literal(shop_id, p.shop_id.type), literal(now, p.updated_at.type)).where(
                     m.shop_id == shop_id, ~exists().where(p.member_id == m.id))))
             state = comp.lifecycle()
-            rows = conn.execute(select(m.id, p.lifecycle, state.label("state")).select_from(JOINED).where(
-                m.shop_id == shop_id, or_(p.lifecycle.is_(None), p.lifecycle != state))).all()
-            for r in rows:
-                conn.execute(update(t.member_profiles).where(p.member_id == r.id).values(
-                    lifecycle=r.state, lifecycle_since=now))
-                if r.lifecycle is not None:
-                    uow.collect(LifecycleChanged(shop_id=shop_id, member_id=r.id, at=now,
-                                                 from_state=r.lifecycle, to_state=r.state))
-            moves += len(rows)
+            moved = select(m.id.label("mid"), p.lifecycle.label("old"), state.label("new")).select_from(JOINED) \
+                .where(m.shop_id == shop_id, or_(p.lifecycle.is_(None), p.lifecycle != state)).subquery()
+            rows = conn.execute(update(t.member_profiles).where(p.member_id == moved.c.mid).values(
+                lifecycle=moved.c.new, lifecycle_since=now).returning(p.member_id, moved.c.old, moved.c.new)).all()
+            for mid, old, new in rows:  # a first state (a profile just made) is no move
+                if old is not None:
+                    uow.collect(LifecycleChanged(shop_id=shop_id, member_id=mid, at=now, from_state=old, to_state=new))
+                    moves += 1
             for seg in self._segments(conn, shop_id):
                 moves += sum(self.recompute(uow, seg.id))
         return moves
