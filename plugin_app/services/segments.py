@@ -207,6 +207,8 @@ class SegmentService:
     def after_posting(self, uow, event: PointsPosted) -> None:
         if event.member_id is None or event.asset != "points":
             return
+        if event.source == "import":  # an import moves many balances at once: the periodic pass follows
+            return
         self.refresh_member(uow, event.member_id, profile=False)
 
     # -- one member ----------------------------------------------------------------------------
