@@ -369,3 +369,39 @@ def test_openapi_lists_segments(api):
     assert "get" in paths["/admin/api/v1/segments/{segment_id}/members"]
     assert "get" in paths["/admin/api/v1/members/{member_id}/profile"]
     assert "422" in paths["/admin/api/v1/segments"]["post"]["responses"]
+
+
+def test_per_event_work_does_not_grow_with_the_shop(runtime):
+    """The incremental step for one member issues the same statements, scanning no more rows,
+    whether the shop has 3 members or 63 (one query evaluates every segment for that member)."""
+    from sqlalchemy import event
+
+    rt, clock = runtime, runtime.clock
+    shop = F.shop(rt)
+    members = [F.member(rt, shop) for _ in range(3)]
+    for rule in RULES[:3]:
+        rt.segments.create(shop.id, "s", rule)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def step(member) -> list[str]:
+        rt.orders.on_paid(shop.id, F.order(F.line("30.00"), customer=member.platform_customer_id,
+                                           placed_at=clock.now()))
+        statements.clear()
+        event.listen(rt.db.engine, "before_cursor_execute", count)
+        try:
+            with rt.db.uow(shop.id) as uow:
+                rt.segments.refresh_member(uow, member.id, profile=True)
+        finally:
+            event.remove(rt.db.engine, "before_cursor_execute", count)
+        return list(statements)
+
+    small = step(members[0])
+    for _ in range(60):
+        F.member(rt, shop)
+    big = step(members[1])
+    assert len(small) == len(big) <= 8, (small, big)
+    for sql in big:  # each names the member it is about, or reads the program or the shop's segments (<= 100)
+        assert "member_id" in sql or "members.id" in sql or "FROM programs" in sql or "FROM segments" in sql, sql
