@@ -405,3 +405,22 @@ def test_per_event_work_does_not_grow_with_the_shop(runtime):
     assert len(small) == len(big) <= 8, (small, big)
     for sql in big:  # each names the member it is about, or reads the program or the shop's segments (<= 100)
         assert "member_id" in sql or "members.id" in sql or "FROM programs" in sql or "FROM segments" in sql, sql
+
+
+def test_orders_recorded_from_the_past_reach_profiles_by_the_periodic_pass(runtime):
+    """A history backfill records orders without an order event: the pass rebuilds those profiles."""
+    rt, clock = runtime, runtime.clock
+    shop = F.shop(rt)
+    seg = rt.segments.create(shop.id, "two or more", {"all": [{"field": "orders_count", "op": "gte", "value": 2}]})
+    for i, price in enumerate(("40.00", "25.50")):
+        out = rt.orders.record_past(shop.id, F.order(F.line(price), order_id=f"past-{i}", customer="old-1",
+                                                     placed_at=clock.now() - timedelta(days=100 - i * 5)))
+        assert out.status == "history"
+    with rt.db.uow(shop.id) as uow:
+        mid = uow.conn.execute(select(t.members.c.id).where(t.members.c.shop_id == shop.id)).scalar_one()
+    assert rt.segments.profile(shop.id, mid)["orders_count"] == 0  # nothing told yet
+    rt.segments.refresh_all()
+    prof = rt.segments.profile(shop.id, mid)
+    assert (prof["orders_count"], Decimal(prof["lifetime_value"]), prof["lifecycle"]) == (2, Decimal("65.50"), "at_risk")
+    assert _stored(rt, shop, seg["id"]) == {mid}
+    assert rt.segments.refresh_all() == 0  # nothing is stale the second time

@@ -312,14 +312,24 @@ class SegmentService:
         return len(entered), len(left)
 
     def refresh_shop(self, shop_id: int) -> int:
-        """The periodic pass for one shop: profiles for members without one, lifecycle states
-        moved by the days (told), and every segment recomputed (moves told). Returns moves."""
+        """The periodic pass for one shop: profiles rebuilt where orders changed without an event,
+        profiles for members without one, lifecycle states moved by the days (told), and every
+        segment recomputed (moves told). Returns the moves told by the last two steps."""
         now = self.clock.now()
         moves = 0
         with self.db.uow(shop_id) as uow:
             conn = uow.conn
             program = self.programs.current(shop_id).program
             comp = Compiler(shop_id, program, now)
+            # Orders changed without an order event (a history backfill records the past quietly):
+            # those members' profiles are rebuilt, as an event would have.
+            o = t.orders.c
+            stale = conn.execute(select(o.member_id).distinct().select_from(t.orders.outerjoin(
+                t.member_profiles, p.member_id == o.member_id)).where(
+                o.shop_id == shop_id, o.member_id.isnot(None),
+                or_(p.member_id.is_(None), o.updated_at > p.updated_at))).scalars().all()
+            for member_id in stale:
+                self.refresh_member(uow, member_id, profile=True)
             conn.execute(insert(t.member_profiles).from_select(
                 ["member_id", "shop_id", "updated_at"],
                 select(m.id, literal(shop_id, p.shop_id.type), literal(now, p.updated_at.type)).where(
