@@ -67,6 +67,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/widget.py
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/imports.py
+	$(BIN)/python bench/segments.py
 
 $(TOOLS)/bin/pip-compile:
 	$(PYTHON) -m venv $(TOOLS)

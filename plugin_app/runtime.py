@@ -47,6 +47,7 @@ from .services.extensions import ExtensionViews
 from .services.woo_refunds import RefundLines
 from .services.shops import Shops
 from .services.store_credit import StoreCreditMirror
+from .services.segments import SegmentService
 from .services.tiers import TierService
 from .settings import Settings
 from .storage.db import Database
@@ -108,8 +109,10 @@ class Runtime:
         self.store_credit = StoreCreditMirror(self.db, self.programs, self.shopify_admin_for, self.clock,
                                               ledger=self.ledger)
         self.achievements = Achievements(self.db, self.ledger, self.programs, self.clock)
+        self.segments = SegmentService(self.db, self.programs, self.clock)
         self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier,
-                                             store_credit=self.store_credit, achievements=self.achievements)
+                                             store_credit=self.store_credit, achievements=self.achievements,
+                                             segments=self.segments)
         self.customer_fields = CustomerFields(self.db, self.programs, self.shops, self.platform_for, self.clock)
         self.exports = Exports(self.db, self.programs)
         self.member_intake = MemberIntake(self.db, self.members, self.customer_directory_for, self.clock)

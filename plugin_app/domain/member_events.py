@@ -309,7 +309,43 @@ class ChallengeCompleted(OutboxEvent):
         return {"challenge_id": self.challenge_id, "points": self.points}
 
 
+class SegmentEntered(OutboxEvent):
+    """A member came to match a merchant's segment (issue 20)."""
+    type: ClassVar[str] = "segment_entered"
+    segment_id: int
+    segment: str
+
+    def key(self) -> str:
+        return f"segment:{self.segment_id}:{self.member_id}:in:{self.at.isoformat()}"
+
+    def payload(self) -> dict:
+        return {"segment_id": self.segment_id, "segment": self.segment}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SegmentLeft(SegmentEntered):
+    type: ClassVar[str] = "segment_left"
+
+    def key(self) -> str:
+        return f"segment:{self.segment_id}:{self.member_id}:out:{self.at.isoformat()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LifecycleChanged(OutboxEvent):
+    """A member's lifecycle state moved (new, active, at_risk, win_back, loyal, lapsed)."""
+    type: ClassVar[str] = "lifecycle_changed"
+    from_state: str | None
+    to_state: str
+
+    def key(self) -> str:
+        return f"lifecycle:{self.member_id}:{self.from_state}->{self.to_state}:{self.at.isoformat()}"
+
+    def payload(self) -> dict:
+        return {"from": self.from_state, "to": self.to_state}
+
+
 OUTBOX_TYPES = {cls.type: cls for cls in (
     MemberEnrolled, OrderPointsEarned, PointsChanged, CashbackAvailable, RewardUnlocked, TierChanged,
     RewardRedeemed, RedemptionFlagged, ReferralLinkShared, ReferralJudged, ReferralRewarded,
-    BirthdayRewarded, PointsExpiring, BadgeEarned, ChallengeCompleted)}
+    BirthdayRewarded, PointsExpiring, BadgeEarned, ChallengeCompleted, SegmentEntered, SegmentLeft,
+    LifecycleChanged)}

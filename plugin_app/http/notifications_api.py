@@ -27,7 +27,8 @@ class Strict(BaseModel):
 class EndpointIn(Strict):
     url: str = Field(max_length=500, description="https URL that receives POSTed JSON events")
     topics: list[str] = Field(min_length=1, max_length=20, description="member.enrolled, points.changed, "
-                              "tier.changed, reward.redeemed, referral.completed, points.expiring")
+                              "tier.changed, reward.redeemed, referral.completed, points.expiring, "
+                              "segment.entered, segment.left, member.lifecycle_changed")
 
     @field_validator("url")
     @classmethod

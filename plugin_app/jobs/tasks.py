@@ -45,6 +45,10 @@ def settle_challenges() -> int:
     return context.current().achievements.settle_due()
 
 
+def refresh_segments() -> int:
+    return context.current().segments.refresh_all()
+
+
 def birthday_bonuses() -> int:
     return context.current().actions.birthdays()
 
@@ -149,6 +153,7 @@ TASKS = {f.__name__: f for f in (backfill_step, resume_backfills, relay_notifica
                                   referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce,
                                   refresh_catalog, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses, settle_challenges,
+                                  refresh_segments,
                                   expiry_reminders, expire_inactive, mirror_store_credit, reconcile_store_credit,
                                   import_analyze, import_apply, import_revert, resume_imports, import_pull)}
 

@@ -35,7 +35,7 @@ class Bus:
             handler(uow, event)
 
 
-def register(bus: Bus, *, tiers, notifier, store_credit=None, achievements=None) -> Bus:
+def register(bus: Bus, *, tiers, notifier, store_credit=None, achievements=None, segments=None) -> Bus:
     """The whole table. Order matters where one handler's writes feed another's reads: the
     tier is settled before the notifications read the balance's rewards."""
     bus.on(PointsPosted, tiers.after_posting)  # the tier follows every posting that can move it
@@ -47,4 +47,7 @@ def register(bus: Bus, *, tiers, notifier, store_credit=None, achievements=None)
         bus.on(ReferralRewarded, achievements.after_referral)
     if store_credit is not None:  # a mirror row for Shopify's native store credit (sent after the commit)
         bus.on(PointsPosted, store_credit.after_posting)
+    if segments is not None:  # last: profiles and segment membership read the tier settled above
+        bus.on(OrderChanged, segments.after_order)  # the member's profile, lifecycle and segments
+        bus.on(PointsPosted, segments.after_posting)  # balance and tier conditions
     return bus

@@ -30,7 +30,10 @@ from . import emails
 # event type -> webhook topic
 TOPICS = {"member_enrolled": "member.enrolled", "points_changed": "points.changed", "tier_changed": "tier.changed",
           "reward_redeemed": "reward.redeemed", "referral_rewarded": "referral.completed",
-          "points_expiring": "points.expiring"}
+          "points_expiring": "points.expiring",
+          # segments (issue 20): a member entered or left a merchant's segment; their lifecycle state moved
+          "segment_entered": "segment.entered", "segment_left": "segment.left",
+          "lifecycle_changed": "member.lifecycle_changed"}
 WEBHOOK_TOPICS = tuple(sorted(TOPICS.values()))
 MAX_ATTEMPTS = 10
 LEASE = timedelta(seconds=60)

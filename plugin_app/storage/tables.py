@@ -674,4 +674,43 @@ challenge_settlements = Table(
     Column("achieved", Integer, nullable=False, server_default="0"),
     Column("settled_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "challenge_id", name="uq_challenge_settlements_shop_challenge"),
+
+
+member_profiles = Table(
+    "member_profiles", metadata,  # what a member's orders say of them, kept per event (0025, domain.segments)
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("orders_count", Integer, nullable=False, server_default="0"),  # earned or past, not cancelled
+    Column("lifetime_value", ExactDecimal, nullable=False, server_default="0"),  # bases less refunded shares
+    Column("first_order_at", UTCDateTime, nullable=True),
+    Column("prev_order_at", UTCDateTime, nullable=True),  # the order before the last (win back)
+    Column("last_order_at", UTCDateTime, nullable=True),
+    Column("last_gap_days", Integer, nullable=True),  # shop-time days between the last two orders
+    Column("average_days_between", ExactDecimal, nullable=True),  # (last - first) / (orders - 1), in days
+    Column("lifecycle", String(10), nullable=True),  # the state last told (moves are events)
+    Column("lifecycle_since", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_member_profiles_shop", "shop_id", "member_id"),
+)
+
+segments = Table(
+    "segments", metadata,  # a merchant's rule-built group of members (0025)
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("rule", JSON, nullable=False),
+    Column("members_count", BigInteger, nullable=False, server_default="0"),
+    Column("computed_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_segments_shop", "shop_id", "id"),
+)
+
+segment_members = Table(
+    "segment_members", metadata,  # who is in each segment now, materialised (0025)
+    Column("segment_id", Id, ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("shop_id", Id, nullable=False),  # the segment's shop (no key of its own: the segment's cascades)
+    Column("since", UTCDateTime, nullable=False),
+    Index("ix_segment_members_member", "shop_id", "member_id"),
 )

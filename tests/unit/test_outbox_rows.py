@@ -63,6 +63,12 @@ CASES = [
      "badge_earned", "badge:7:three:2", {"badge_id": "three", "times": 2, "points": 100}),
     (E.ChallengeCompleted(**BASE, challenge_id="march", points=200),
      "challenge_completed", "challenge:7:march", {"challenge_id": "march", "points": 200}),
+    (E.SegmentEntered(**BASE, segment_id=4, segment="At risk"),
+     "segment_entered", f"segment:4:7:in:{ISO}", {"segment_id": 4, "segment": "At risk"}),
+    (E.SegmentLeft(**BASE, segment_id=4, segment="At risk"),
+     "segment_left", f"segment:4:7:out:{ISO}", {"segment_id": 4, "segment": "At risk"}),
+    (E.LifecycleChanged(**BASE, from_state="active", to_state="at_risk"),
+     "lifecycle_changed", f"lifecycle:7:active->at_risk:{ISO}", {"from": "active", "to": "at_risk"}),
 ]
 
 

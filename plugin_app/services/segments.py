@@ -1,0 +1,462 @@
+"""Member profiles, lifecycle states and segments (issue 20), kept current three ways:
+
+- per event, bounded: an order change (`OrderChanged`) rebuilds that one member's profile from
+  their own orders and re-evaluates that member against the shop's segments (one query with a
+  column per segment, at most `MAX_SEGMENTS`); a posting (`PointsPosted`: balance, tier)
+  re-evaluates the member against the segments;
+- by a periodic pass (`refresh_all`), for what moves as days pass (lifecycle states, recency,
+  days since, points expiring, birthdays changed without a posting): set-based SQL per shop;
+- on a segment's creation or edit: a full, set-based recompute, quietly (no event for every
+  member the new rule happens to match; moves after that are told).
+
+Every rule compiles to one SQL predicate (`predicate`) over members, their profile and their
+balance, with the time-dependent parts turned into instants computed here from the shop's time
+zone (`domain.segments.older_than`): the per-member path and the recompute use the same
+predicate, so they cannot disagree on what a rule means.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, exists, false, func, insert, literal, or_, select, true, update
+from sqlalchemy.sql import ColumnElement
+
+from ..domain.errors import InvalidRequest, NotFound
+from ..domain.member_events import LifecycleChanged, OrderChanged, PointsPosted, SegmentEntered, SegmentLeft
+from ..domain.ports import Clock, SystemClock
+from ..domain.program import Program
+from ..domain.segments import (Condition, Facts, Rule, days_since, dump_rule, lifecycle_state, older_than,
+                               parse_rule, rfm_scores)
+from ..storage import tables as t
+from ..storage.db import Database
+from .tiers import refunded_share
+
+MAX_SEGMENTS = 100  # per shop: the per-event work is one query with a column per segment
+m, p, b = t.members.c, t.member_profiles.c, t.balances.c
+JOINED = t.members.outerjoin(t.member_profiles, t.member_profiles.c.member_id == t.members.c.id) \
+    .outerjoin(t.balances, t.balances.c.member_id == t.members.c.id)
+CENT4 = Decimal("0.0001")
+
+
+# -- the SQL meaning of a rule ----------------------------------------------------------------
+class Compiler:
+    def __init__(self, shop_id: int, program: Program, now: datetime) -> None:
+        self.shop_id, self.now, self.tz = shop_id, now, ZoneInfo(program.timezone)
+        self.cfg = program.segments
+
+    def cut(self, days: int) -> datetime:
+        return older_than(days, self.now, self.tz)
+
+    def _days(self, col, op: str, v) -> ColumnElement:
+        """`days since col` compared with v, as comparisons of col with instants."""
+        gt = lambda n: col < self.cut(n)  # noqa: E731 - days since > n
+        le = lambda n: col >= self.cut(n)  # noqa: E731 - days since <= n
+        if op == "none":
+            return col.is_(None)
+        if op == "gt":
+            return gt(v)
+        if op == "gte":
+            return gt(v - 1)
+        if op == "lt":
+            return le(v - 1)
+        if op == "lte":
+            return le(v)
+        if op == "eq":
+            return and_(le(v), gt(v - 1))
+        if op == "neq":
+            return and_(col.isnot(None), or_(gt(v), le(v - 1)))
+        low, high = v  # between
+        return and_(gt(low - 1), le(high))
+
+    @staticmethod
+    def _compare(expr, op: str, v) -> ColumnElement:
+        if op == "eq":
+            return expr == v
+        if op == "neq":
+            return expr != v
+        if op == "gt":
+            return expr > v
+        if op == "gte":
+            return expr >= v
+        if op == "lt":
+            return expr < v
+        if op == "lte":
+            return expr <= v
+        if op == "in":
+            return expr.in_(list(v))
+        if op == "not_in":
+            return expr.not_in(list(v))
+        low, high = v
+        return expr.between(low, high)
+
+    def orders_count(self):
+        return func.coalesce(p.orders_count, 0)
+
+    def lifetime_value(self):
+        return func.coalesce(p.lifetime_value, 0)
+
+    def recency_score(self):
+        r = self.cfg.rfm.recency_days
+        return case((p.last_order_at.is_(None), 0), (p.last_order_at >= self.cut(r[0]), 5),
+                    (p.last_order_at >= self.cut(r[1]), 4), (p.last_order_at >= self.cut(r[2]), 3),
+                    (p.last_order_at >= self.cut(r[3]), 2), else_=1)
+
+    def _up(self, expr, th):
+        return case((self.orders_count() == 0, 0), (expr >= th[3], 5), (expr >= th[2], 4), (expr >= th[1], 3),
+                    (expr >= th[0], 2), else_=1)
+
+    def frequency_score(self):
+        return self._up(self.orders_count(), self.cfg.rfm.frequency_orders)
+
+    def monetary_score(self):
+        return self._up(self.lifetime_value(), self.cfg.rfm.monetary_value)
+
+    def lifecycle(self):
+        lc = self.cfg.lifecycle
+        count = self.orders_count()
+        return case(
+            (or_(count == 0, p.last_order_at.is_(None)),
+             case((m.created_at >= self.cut(lc.new_days), "new"), else_="lapsed")),
+            (p.last_order_at < self.cut(lc.lapsed_days), "lapsed"),
+            (p.last_order_at < self.cut(lc.at_risk_days), "at_risk"),
+            (and_(count >= 2, p.last_gap_days > lc.at_risk_days), "win_back"),
+            (count >= lc.loyal_orders, "loyal"),
+            (and_(count == 1, p.last_order_at >= self.cut(lc.new_days)), "new"),
+            else_="active")
+
+    def condition(self, c: Condition) -> ColumnElement:
+        f, op, v = c.field, c.op, c.value
+        if f == "days_since_last_order":
+            return self._days(p.last_order_at, op, v)
+        if f == "days_since_first_order":
+            return self._days(p.first_order_at, op, v)
+        if f == "days_since_enrolled":
+            return self._days(m.created_at, op, v)
+        if f == "points_expiring_within_days":
+            lo = t.lots.c
+            return exists().where(lo.shop_id == self.shop_id, lo.member_id == m.id, lo.asset == "points",
+                                  lo.remaining > 0, lo.expires_at.isnot(None),
+                                  lo.expires_at <= self.now + timedelta(days=v))
+        if f == "tier":
+            if op == "none":
+                return m.tier.is_(None)
+            if op in ("neq", "not_in"):  # a member without a tier is in none of them
+                return or_(m.tier.is_(None), self._compare(m.tier, op, v))
+            return self._compare(m.tier, op, v)
+        if f == "birthday_month":
+            if op == "none":
+                return m.birthday.is_(None)
+            month = func.extract("month", m.birthday)
+            if op in ("neq", "not_in"):
+                return or_(m.birthday.is_(None), self._compare(month, op, v))
+            return self._compare(month, op, v)
+        expr = {"orders_count": self.orders_count, "lifetime_value": self.lifetime_value,
+                "average_days_between_orders": lambda: p.average_days_between,
+                "recency_score": self.recency_score, "frequency_score": self.frequency_score,
+                "monetary_score": self.monetary_score, "lifecycle": self.lifecycle,
+                "points_balance": lambda: func.coalesce(b.points, 0)}[f]()
+        return self._compare(expr, op, v)
+
+    def predicate(self, rule: Rule) -> ColumnElement:
+        parts = [self.predicate(i) if isinstance(i, Rule) else self.condition(i) for i in rule.items]
+        return and_(true(), *parts) if rule.mode == "all" else or_(false(), *parts)
+
+
+# -- the profile of one member, from their orders -------------------------------------------
+def profile_from_orders(conn, shop_id: int, member_id: int, tz: ZoneInfo) -> dict:
+    o = t.orders.c
+    rows = conn.execute(select(o.base, o.shares, o.refunds, o.placed_at, o.created_at).where(
+        o.shop_id == shop_id, o.member_id == member_id, or_(o.earned.is_(True), o.history_only.is_(True)),
+        o.cancelled.is_(False), o.base.isnot(None))).all()
+    value, times = Fraction(0), []
+    for row in rows:
+        kept = 1 - refunded_share(row.shares, (row.refunds or {}).get("fractions", {}))
+        value += Fraction(row.base) * kept
+        times.append(row.placed_at or row.created_at)
+    times.sort()
+    n = len(times)
+    ltv = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(CENT4)
+    avg = None
+    if n >= 2:
+        avg = (Decimal((times[-1] - times[0]).total_seconds()) / Decimal(86400) / (n - 1)).quantize(CENT4)
+    return dict(orders_count=n, lifetime_value=ltv, first_order_at=times[0] if n else None,
+                prev_order_at=times[-2] if n >= 2 else None, last_order_at=times[-1] if n else None,
+                last_gap_days=days_since(times[-2], times[-1], tz) if n >= 2 else None,
+                average_days_between=avg)
+
+
+def _upsert_profile(conn, values: dict) -> None:
+    if conn.execute(update(t.member_profiles).where(p.member_id == values["member_id"])
+                    .values(**values)).rowcount == 0:
+        conn.execute(insert(t.member_profiles).values(**values))
+
+
+class SegmentService:
+    def __init__(self, db: Database, programs, clock: Clock | None = None) -> None:
+        self.db, self.programs, self.clock = db, programs, clock or SystemClock()
+
+    # -- handlers (registered in services.handlers) ------------------------------------------
+    def after_order(self, uow, event: OrderChanged) -> None:
+        if event.member_id is None:
+            return
+        self.refresh_member(uow, event.member_id, profile=True)
+
+    def after_posting(self, uow, event: PointsPosted) -> None:
+        if event.member_id is None or event.asset != "points":
+            return
+        if event.source == "import":  # an import moves many balances at once: the periodic pass follows
+            return
+        self.refresh_member(uow, event.member_id, profile=False)
+
+    # -- one member ----------------------------------------------------------------------------
+    def refresh_member(self, uow, member_id: int, *, profile: bool) -> None:
+        """Bounded work: this member's orders (when `profile`), one row of profile, one query
+        evaluating every segment of the shop for this member, and the moves it finds."""
+        shop_id, conn, now = uow.shop_id, uow.conn, self.clock.now()
+        program = self.programs.current(shop_id).program
+        tz = ZoneInfo(program.timezone)
+        if profile:
+            member = conn.execute(select(m.created_at).where(m.shop_id == shop_id, m.id == member_id)).first()
+            if member is None:
+                return
+            values = profile_from_orders(conn, shop_id, member_id, tz)
+            old = conn.execute(select(p.lifecycle).where(p.member_id == member_id, p.shop_id == shop_id)).first()
+            facts = Facts(values["orders_count"], values["lifetime_value"], values["first_order_at"],
+                          values["prev_order_at"], values["last_order_at"], member.created_at)
+            state = lifecycle_state(facts, program.segments.lifecycle, now, tz)
+            values.update(member_id=member_id, shop_id=shop_id, updated_at=now)
+            if old is None or old.lifecycle != state:
+                values.update(lifecycle=state, lifecycle_since=now)
+                if old is not None and old.lifecycle is not None:
+                    uow.collect(LifecycleChanged(shop_id=shop_id, member_id=member_id, at=now,
+                                                 from_state=old.lifecycle, to_state=state))
+            _upsert_profile(conn, values)
+        self._evaluate_member(uow, program, member_id, now)
+
+    def _segments(self, conn, shop_id: int):
+        s = t.segments.c
+        return conn.execute(select(s.id, s.name, s.rule).where(s.shop_id == shop_id).order_by(s.id)).all()
+
+    def _evaluate_member(self, uow, program: Program, member_id: int, now: datetime) -> None:
+        conn, shop_id = uow.conn, uow.shop_id
+        segs = self._segments(conn, shop_id)
+        if not segs:
+            return
+        comp = Compiler(shop_id, program, now)
+        cols = [case((comp.predicate(parse_rule(s.rule)), 1), else_=0).label(f"s{s.id}") for s in segs]
+        row = conn.execute(select(*cols).select_from(JOINED).where(m.shop_id == shop_id, m.id == member_id)).first()
+        if row is None:
+            return
+        sm = t.segment_members.c
+        current = set(conn.execute(select(sm.segment_id).where(sm.shop_id == shop_id, sm.member_id == member_id))
+                      .scalars())
+        for s, hit in zip(segs, row):
+            if hit and s.id not in current:
+                conn.execute(insert(t.segment_members).values(segment_id=s.id, member_id=member_id,
+                                                              shop_id=shop_id, since=now))
+                self._count(conn, s.id, +1)
+                uow.collect(SegmentEntered(shop_id=shop_id, member_id=member_id, at=now, segment_id=s.id,
+                                           segment=s.name))
+            elif not hit and s.id in current:
+                conn.execute(t.segment_members.delete().where(sm.segment_id == s.id, sm.member_id == member_id))
+                self._count(conn, s.id, -1)
+                uow.collect(SegmentLeft(shop_id=shop_id, member_id=member_id, at=now, segment_id=s.id,
+                                        segment=s.name))
+
+    @staticmethod
+    def _count(conn, segment_id: int, delta: int) -> None:
+        s = t.segments.c
+        conn.execute(update(t.segments).where(s.id == segment_id).values(members_count=s.members_count + delta))
+
+    # -- set-based ----------------------------------------------------------------------------
+    def matching(self, conn, shop_id: int, program: Program, rule: Rule, now: datetime):
+        """The select of the ids of the shop's members the rule matches now."""
+        return select(m.id).select_from(JOINED).where(m.shop_id == shop_id,
+                                                      Compiler(shop_id, program, now).predicate(rule))
+
+    def recompute(self, uow, segment_id: int, *, quiet: bool = False) -> tuple[int, int]:
+        """Bring one segment's membership to what its rule says now: (entered, left)."""
+        conn, shop_id, now = uow.conn, uow.shop_id, self.clock.now()
+        s, sm = t.segments.c, t.segment_members.c
+        seg = conn.execute(select(s.id, s.name, s.rule).where(s.shop_id == shop_id, s.id == segment_id)).first()
+        if seg is None:
+            raise NotFound("no such segment")
+        program = self.programs.current(shop_id).program
+        match = self.matching(conn, shop_id, program, parse_rule(seg.rule), now)
+        stored = select(sm.member_id).where(sm.segment_id == segment_id)
+        # Set operations (EXCEPT), not correlated anti-joins: the planner hashes or sorts each side
+        # once, however large, and an empty segment's row estimate cannot mislead it into a loop.
+        gone = stored.except_(match).subquery()
+        left = conn.execute(t.segment_members.delete().where(
+            sm.segment_id == segment_id, sm.member_id.in_(select(gone.c.member_id)))
+            .returning(sm.member_id)).scalars().all()
+        new = match.except_(select(sm.member_id).where(sm.segment_id == segment_id)).subquery()
+        entered = conn.execute(insert(t.segment_members).from_select(
+            ["segment_id", "member_id", "shop_id", "since"],
+            select(literal(segment_id, sm.segment_id.type), new.c.id, literal(shop_id, sm.shop_id.type),
+                   literal(now, sm.since.type)))
+            .returning(t.segment_members.c.member_id)).scalars().all()
+        count = conn.execute(select(func.count()).select_from(t.segment_members).where(
+            sm.segment_id == segment_id)).scalar_one()
+        conn.execute(update(t.segments).where(s.id == segment_id).values(members_count=count, computed_at=now))
+        if not quiet:
+            for mid in entered:
+                uow.collect(SegmentEntered(shop_id=shop_id, member_id=mid, at=now, segment_id=segment_id,
+                                           segment=seg.name))
+            for mid in left:
+                uow.collect(SegmentLeft(shop_id=shop_id, member_id=mid, at=now, segment_id=segment_id,
+                                        segment=seg.name))
+        return len(entered), len(left)
+
+    def refresh_shop(self, shop_id: int) -> int:
+        """The periodic pass for one shop: profiles rebuilt where orders changed without an event,
+        profiles for members without one, lifecycle states moved by the days (told), and every
+        segment recomputed (moves told). Returns the moves told by the last two steps."""
+        now = self.clock.now()
+        moves = 0
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
+            program = self.programs.current(shop_id).program
+            comp = Compiler(shop_id, program, now)
+            # Orders changed without an order event (a history backfill records the past quietly):
+            # those members' profiles are rebuilt, as an event would have.
+            o = t.orders.c
+            stale = conn.execute(select(o.member_id).distinct().select_from(t.orders.outerjoin(
+                t.member_profiles, p.member_id == o.member_id)).where(
+                o.shop_id == shop_id, o.member_id.isnot(None),
+                or_(p.member_id.is_(None), o.updated_at > p.updated_at))).scalars().all()
+            for member_id in stale:
+                self.refresh_member(uow, member_id, profile=True)
+            conn.execute(insert(t.member_profiles).from_select(
+                ["member_id", "shop_id", "updated_at"],
+                select(m.id, literal(shop_id, p.shop_id.type), literal(now, p.updated_at.type)).where(
+                    m.shop_id == shop_id, ~exists().where(p.member_id == m.id))))
+            state = comp.lifecycle()
+            moved = select(m.id.label("mid"), p.lifecycle.label("old"), state.label("new")).select_from(JOINED) \
+                .where(m.shop_id == shop_id, or_(p.lifecycle.is_(None), p.lifecycle != state)).subquery()
+            rows = conn.execute(update(t.member_profiles).where(p.member_id == moved.c.mid).values(
+                lifecycle=moved.c.new, lifecycle_since=now).returning(p.member_id, moved.c.old, moved.c.new)).all()
+            for mid, old, new in rows:  # a first state (a profile just made) is no move
+                if old is not None:
+                    uow.collect(LifecycleChanged(shop_id=shop_id, member_id=mid, at=now, from_state=old, to_state=new))
+                    moves += 1
+            for seg in self._segments(conn, shop_id):
+                moves += sum(self.recompute(uow, seg.id))
+        return moves
+
+    def refresh_all(self) -> int:
+        with self.db.uow() as uow:
+            shop_ids = uow.conn.execute(select(t.shops.c.id).where(t.shops.c.status == "installed")).scalars().all()
+        return sum(self.refresh_shop(shop_id) for shop_id in shop_ids)
+
+    # -- the merchant's segments ------------------------------------------------------------------
+    @staticmethod
+    def _parse(name, rule) -> tuple[str, Rule]:
+        if not isinstance(name, str) or not 0 < len(name.strip()) <= 80:
+            raise InvalidRequest("name: 1 to 80 characters", field="name")
+        try:
+            return name.strip(), parse_rule(rule)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), field="rule") from None
+
+    def _out(self, row) -> dict:
+        return {"id": row.id, "name": row.name, "rule": row.rule, "members_count": row.members_count,
+                "computed_at": row.computed_at.isoformat() if row.computed_at else None,
+                "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat()}
+
+    def list(self, shop_id: int) -> list[dict]:
+        with self.db.uow(shop_id) as uow:
+            rows = uow.conn.execute(select(t.segments).where(t.segments.c.shop_id == shop_id)
+                                    .order_by(t.segments.c.id)).all()
+        return [self._out(r) for r in rows]
+
+    def get(self, shop_id: int, segment_id: int) -> dict:
+        with self.db.uow(shop_id) as uow:
+            row = uow.conn.execute(select(t.segments).where(t.segments.c.shop_id == shop_id,
+                                                            t.segments.c.id == segment_id)).first()
+        if row is None:
+            raise NotFound("no such segment")
+        return self._out(row)
+
+    def create(self, shop_id: int, name, rule) -> dict:
+        name, parsed = self._parse(name, rule)
+        now = self.clock.now()
+        with self.db.uow(shop_id) as uow:
+            n = uow.conn.execute(select(func.count()).select_from(t.segments)
+                                 .where(t.segments.c.shop_id == shop_id)).scalar_one()
+            if n >= MAX_SEGMENTS:
+                raise InvalidRequest(f"a shop has at most {MAX_SEGMENTS} segments", field="name")
+            sid = uow.conn.execute(insert(t.segments).values(
+                shop_id=shop_id, name=name, rule=dump_rule(parsed), created_at=now, updated_at=now)
+                .returning(t.segments.c.id)).scalar_one()
+            self.recompute(uow, sid, quiet=True)
+        return self.get(shop_id, sid)
+
+    def update(self, shop_id: int, segment_id: int, name, rule) -> dict:
+        name, parsed = self._parse(name, rule)
+        with self.db.uow(shop_id) as uow:
+            s = t.segments.c
+            done = uow.conn.execute(update(t.segments).where(s.shop_id == shop_id, s.id == segment_id).values(
+                name=name, rule=dump_rule(parsed), updated_at=self.clock.now())).rowcount
+            if not done:
+                raise NotFound("no such segment")
+            self.recompute(uow, segment_id, quiet=True)
+        return self.get(shop_id, segment_id)
+
+    def delete(self, shop_id: int, segment_id: int) -> None:
+        with self.db.uow(shop_id) as uow:
+            s = t.segments.c
+            uow.conn.execute(t.segment_members.delete().where(t.segment_members.c.shop_id == shop_id,
+                                                              t.segment_members.c.segment_id == segment_id))
+            if not uow.conn.execute(t.segments.delete().where(s.shop_id == shop_id, s.id == segment_id)).rowcount:
+                raise NotFound("no such segment")
+
+    def members(self, shop_id: int, segment_id: int, *, preview: bool = False, limit: int = 50,
+                after: int = 0) -> dict:
+        """The segment's members (materialised), or with `preview` what its rule matches right
+        now (computed, not stored): ids, e-mails and names, `limit` at a time after member `after`."""
+        self.get(shop_id, segment_id)
+        now = self.clock.now()
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
+            if preview:
+                rule = parse_rule(conn.execute(select(t.segments.c.rule).where(
+                    t.segments.c.shop_id == shop_id, t.segments.c.id == segment_id)).scalar_one())
+                ids = self.matching(conn, shop_id, self.programs.current(shop_id).program, rule, now).subquery()
+            else:
+                sm = t.segment_members.c
+                ids = select(sm.member_id.label("id")).where(sm.shop_id == shop_id, sm.segment_id == segment_id) \
+                    .subquery()
+            total = conn.execute(select(func.count()).select_from(ids)).scalar_one()
+            rows = conn.execute(select(m.id, m.platform_customer_id, m.email, m.name).where(
+                m.shop_id == shop_id, m.id.in_(select(ids.c.id)), m.id > after).order_by(m.id).limit(limit)).all()
+        return {"count": total, "preview": preview,
+                "members": [{"id": r.id, "customer_id": r.platform_customer_id, "email": r.email, "name": r.name}
+                            for r in rows]}
+
+    def profile(self, shop_id: int, member_id: int) -> dict:
+        """A member's profile as the merchant reads it: the stored figures, scores and state now."""
+        now = self.clock.now()
+        program = self.programs.current(shop_id).program
+        tz = ZoneInfo(program.timezone)
+        with self.db.uow(shop_id) as uow:
+            row = uow.conn.execute(select(m.created_at, p.orders_count, p.lifetime_value, p.first_order_at,
+                                          p.prev_order_at, p.last_order_at, p.average_days_between)
+                                   .select_from(JOINED).where(m.shop_id == shop_id, m.id == member_id)).first()
+        if row is None:
+            raise NotFound("no such member")
+        f = Facts(row.orders_count or 0, row.lifetime_value or Decimal(0), row.first_order_at, row.prev_order_at,
+                  row.last_order_at, row.created_at)
+        r, fr, mo = rfm_scores(f, program.segments.rfm, now, tz)
+        return {"member_id": member_id, "orders_count": f.orders_count, "lifetime_value": str(f.lifetime_value),
+                "first_order_at": f.first_order_at.isoformat() if f.first_order_at else None,
+                "last_order_at": f.last_order_at.isoformat() if f.last_order_at else None,
+                "average_days_between_orders": str(row.average_days_between) if row.average_days_between is not None
+                else None, "recency_score": r, "frequency_score": fr, "monetary_score": mo,
+                "lifecycle": lifecycle_state(f, program.segments.lifecycle, now, tz)}
+
+
+__all__ = ["SegmentService", "Compiler", "profile_from_orders"]
