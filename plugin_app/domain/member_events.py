@@ -309,6 +309,7 @@ class ChallengeCompleted(OutboxEvent):
         return {"challenge_id": self.challenge_id, "points": self.points}
 
 
+@dataclass(frozen=True, kw_only=True)
 class SegmentEntered(OutboxEvent):
     """A member came to match a merchant's segment (issue 20)."""
     type: ClassVar[str] = "segment_entered"

@@ -674,7 +674,7 @@ challenge_settlements = Table(
     Column("achieved", Integer, nullable=False, server_default="0"),
     Column("settled_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "challenge_id", name="uq_challenge_settlements_shop_challenge"),
-
+)
 
 member_profiles = Table(
     "member_profiles", metadata,  # what a member's orders say of them, kept per event (0025, domain.segments)
