@@ -337,8 +337,14 @@ class SegmentService:
             state = comp.lifecycle()
             moved = select(m.id.label("mid"), p.lifecycle.label("old"), state.label("new")).select_from(JOINED) \
                 .where(m.shop_id == shop_id, or_(p.lifecycle.is_(None), p.lifecycle != state)).subquery()
-            rows = conn.execute(update(t.member_profiles).where(p.member_id == moved.c.mid).values(
-                lifecycle=moved.c.new, lifecycle_since=now).returning(p.member_id, moved.c.old, moved.c.new)).all()
+            if conn.dialect.name == "postgresql":
+                rows = conn.execute(update(t.member_profiles).where(p.member_id == moved.c.mid).values(
+                    lifecycle=moved.c.new, lifecycle_since=now).returning(p.member_id, moved.c.old, moved.c.new)).all()
+            else:  # SQLite (the demo): RETURNING cannot name the FROM's columns; read the moves, then write them
+                rows = conn.execute(select(moved.c.mid, moved.c.old, moved.c.new)).all()
+                for mid, _old, new in rows:
+                    conn.execute(update(t.member_profiles).where(p.member_id == mid).values(
+                        lifecycle=new, lifecycle_since=now))
             for mid, old, new in rows:  # a first state (a profile just made) is no move
                 if old is not None:
                     uow.collect(LifecycleChanged(shop_id=shop_id, member_id=mid, at=now, from_state=old, to_state=new))
