@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Literal
 
 from .achievements import Badge, Challenge, check_sections
+from .leaderboard import Leaderboard
 
 FORBID = {"extra": "forbid"}  # read by the parser: unknown fields are errors, not ignored
 
@@ -563,6 +564,7 @@ class Program:
     sync_customer_fields: bool = False  # write tier and balance to the platform's customer (metafields / meta)
     badges: list[Badge] = field(default_factory=list)  # achievements (domain.achievements)
     challenges: list[Challenge] = field(default_factory=list)  # time-boxed goals with a reward
+    leaderboard: Leaderboard = field(default_factory=Leaderboard)  # opt-in, off by default (domain.leaderboard)
 
     def __post_init__(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

@@ -675,3 +675,15 @@ challenge_settlements = Table(
     Column("settled_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "challenge_id", name="uq_challenge_settlements_shop_challenge"),
 )
+
+leaderboard_members = Table(
+    "leaderboard_members", metadata,  # a member shown on the shop's leaderboard under a chosen name (0026)
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("display_name", String(24), nullable=False),  # as the shopper chose it (never an e-mail)
+    Column("name_key", String(100), nullable=False),  # case-folded: unique in the shop
+    Column("opted_in_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "member_id", name="uq_leaderboard_members_member"),
+    UniqueConstraint("shop_id", "name_key", name="uq_leaderboard_members_name"),
+)
