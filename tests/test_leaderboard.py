@@ -237,3 +237,42 @@ def test_program_validation_of_the_section(tx_app):
                             headers=auth)
         assert answer.status_code == 422, answer.get_json()
         assert field in [f["field"] for f in answer.get_json()["error"].get("fields", [])], answer.get_json()
+
+
+# -- the Shopify app proxy twin ----------------------------------------------------------------------
+SECRET = "shpss_leaderboard_app_secret_long_enough_0"
+
+
+@pytest.fixture
+def proxy_app(tx_db, pg_url, monkeypatch):
+    from plugin_app import create_app
+    from plugin_app import runtime as runtime_module
+
+    from .conftest import ENCRYPTION_KEY
+
+    monkeypatch.setattr(runtime_module, "Database", lambda url: tx_db)
+    app = create_app({"database_url": pg_url, "jobs_mode": "eager", "encryption_keys": (ENCRYPTION_KEY,),
+                      "shopify_api_secret": SECRET, "shopify_api_key": "k"})
+    yield app
+    app.extensions["loyalty"].close()
+
+
+def test_the_app_proxy_twin(proxy_app):
+    from . import shopify_standin as S
+
+    rt = proxy_app.extensions["loyalty"]
+    client = proxy_app.test_client()
+    shop, _ = rt.shops.register("shopify", S.DOMAIN, credentials={"access_token": "shpat_standin", "api_secret": SECRET})
+    F.use_program(rt, shop, leaderboard={**ON, "period": "all_time"})
+    member, _ = rt.members.enrol(shop.id, "73", email="someone@mail.example")
+    earn(rt, shop, member, 40, "seed")
+    assert client.post("/proxy/me/leaderboard?" + S.proxy_query(SECRET), json={"display_name": "Anon"}).status_code == 401
+    assert client.post("/proxy/me/leaderboard?" + S.proxy_query("wrong", customer="73"),
+                       json={"display_name": "Proxy Pal"}).status_code == 401
+    joined = client.post("/proxy/me/leaderboard?" + S.proxy_query(SECRET, customer="73"), json={"display_name": "Proxy Pal"})
+    assert joined.status_code == 200 and joined.get_json()["display_name"] == "Proxy Pal"
+    seen = client.get("/proxy/leaderboard?" + S.proxy_query(SECRET, customer="73")).get_json()
+    assert names(seen) == [(1, "Proxy Pal", 40)] and seen["you"]["rank"] == 1
+    assert "someone" not in json.dumps(seen) and "73" not in json.dumps(seen["entries"])
+    assert client.delete("/proxy/me/leaderboard?" + S.proxy_query(SECRET, customer="73")).get_json()["opted_in"] is False
+    assert names(client.get("/proxy/leaderboard?" + S.proxy_query(SECRET)).get_json()) == []
