@@ -118,6 +118,17 @@ class BoardOut(BaseModel):
     you: dict | None  # the signed-in shopper's own {opted_in, display_name, rank, value}
 
 
+class SurveyIn(Strict):
+    answers: dict[str, int | str] = Field(description="question id -> a rating 1-5, a choice id, or a short "
+                                          "text (at most 500 characters)")
+
+
+class SurveyOut(BaseModel):
+    survey_id: str
+    answered: bool
+    points: int
+
+
 class RemovedOut(BaseModel):
     redemption_id: int
     status: str
@@ -365,6 +376,30 @@ def proxy_leaderboard_leave():
      errors=(401, 404, 429))
 def proxy_leaderboard():
     return _board(True)
+
+
+def _survey(proxy: bool, survey_id: str, body: SurveyIn):
+    shop, customer, problem = _signed_in(proxy, "answer the survey")
+    if problem:
+        return problem
+    g.shop = shop
+    answer = _rt().surveys.answer(shop.id, customer, survey_id[:41], body.answers, _locale())
+    _rt().widget.forget(shop.id, customer)
+    return jsonify(answer), 201
+
+
+@bp.post("/me/survey/<survey_id>")
+@api(summary="The shopper answers the shop's feedback survey, once; rewarded once", tags=["storefront"],
+     body=SurveyIn, response=SurveyOut, status=201, errors=(401, 404, 409, 422, 429))
+def survey_answer(survey_id: str, body: SurveyIn):
+    return _survey(False, survey_id, body)
+
+
+@proxy_bp.post("/me/survey/<survey_id>")
+@api(summary="Answer the feedback survey through the Shopify app proxy", tags=["storefront"], body=SurveyIn,
+     response=SurveyOut, status=201, errors=(401, 404, 409, 422, 429))
+def proxy_survey_answer(survey_id: str, body: SurveyIn):
+    return _survey(True, survey_id, body)
 
 
 @bp.post("/me/birthday")

@@ -94,6 +94,7 @@ class WidgetService:
         self.redis = redis
         self.achievements = None  # services.achievements.Achievements: badges and challenges (set by the runtime)
         self.leaderboards = None  # services.leaderboard.Leaderboards (set by the runtime)
+        self.surveys = None  # services.survey.Surveys (set by the runtime)
         self._local: dict[str, tuple[float, bytes]] = {}
 
     @staticmethod
@@ -188,6 +189,8 @@ class WidgetService:
                 if self.achievements is not None and (program.badges or program.challenges) else {}
             board = self.leaderboards.view(conn, shop.id, m.id, program, T.t) \
                 if self.leaderboards is not None and program.leaderboard.enabled else {}
+            survey = self.surveys.view(conn, shop.id, m.id, program, T.t) \
+                if self.surveys is not None and program.survey.enabled else {}
         t = T.t
         cur = shop.currency
         tier = None
@@ -245,5 +248,6 @@ class WidgetService:
             "referral": {"code": display(code), "link": f"{base}/?ref={code}"} if program.referrals.enabled else None,
             **goals,
             **board,
+            **survey,
         }
         return out
