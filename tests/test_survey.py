@@ -159,3 +159,24 @@ def test_program_validation_of_the_survey(tx_app):
         answer = client.put("/admin/api/v1/program", json={**doc, "survey": section}, headers=admin)
         assert answer.status_code == 422, answer.get_json()
         assert field in [f["field"] for f in answer.get_json()["error"].get("fields", [])], (field, answer.get_json())
+
+
+def test_a_redacted_customer_leaves_the_leaderboard_and_keeps_only_ratings(tx_runtime):
+    from plugin_app.domain.events import CustomerRedact
+    from sqlalchemy import select
+    from plugin_app.storage import tables as t
+
+    rt = tx_runtime
+    shop = F.shop(rt)
+    F.use_program(rt, shop, survey=SURVEY, leaderboard={"enabled": True, "period": "all_time"})
+    m = F.member(rt, shop, "c1", email="gone@example.com")
+    rt.leaderboards.opt_in(shop.id, "c1", "Going Soon")
+    rt.ledger.earn(shop.id, m.id, "points", 10, key="k", source="order", reason="x")
+    rt.surveys.answer(shop.id, "c1", "spring", {**GOOD, "note": "call me on 555"})
+    assert [e["display_name"] for e in rt.leaderboards.board(shop.id, None)["entries"]] == ["Going Soon"]
+    rt.platform.apply(shop.id, CustomerRedact("c1", (), "gone@example.com"))
+    assert rt.leaderboards.board(shop.id, None)["entries"] == []
+    with rt.db.uow(shop.id) as uow:
+        answers = uow.conn.execute(select(t.survey_answers.c.answers).where(
+            t.survey_answers.c.shop_id == shop.id)).scalar_one()
+    assert answers == {"stars": 5}
