@@ -19,6 +19,8 @@ from connectors.woocommerce import webhooks as woo_webhooks
 from .services import awards, handlers, platform
 from .services.platform import PlatformSync
 from .services.achievements import Achievements
+from .services.leaderboard import Leaderboards
+from .services.survey import Surveys
 from .services.actions import ActionService
 from .services.adjustments import Adjustments
 from .services.expiry import ExpiryService
@@ -120,6 +122,10 @@ class Runtime:
         self.widget = WidgetService(self.db, self.programs, self.tiers, self.referrals, self.clock,
                                     redis=self.queue.redis if settings.jobs_mode == "rq" else None)
         self.widget.achievements = self.achievements
+        self.leaderboards = Leaderboards(self.db, self.programs, self.members, self.clock)
+        self.widget.leaderboards = self.leaderboards
+        self.surveys = Surveys(self.db, self.ledger, self.programs, self.members, self.clock)
+        self.widget.surveys = self.surveys
         self.extension_views = ExtensionViews(self.db, self.programs, self.widget, self.cart, self.orders,
                                               self.members, self.clock)
         shopify_handler = platform.make_handler(shopify_translate.events, self.platform, self.shops)

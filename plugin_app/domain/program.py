@@ -13,6 +13,8 @@ from typing import Literal
 
 from .achievements import Badge, Challenge, check_sections
 from .segments import Segments
+from .leaderboard import Leaderboard
+from .survey import Survey
 
 FORBID = {"extra": "forbid"}  # read by the parser: unknown fields are errors, not ignored
 
@@ -565,6 +567,8 @@ class Program:
     badges: list[Badge] = field(default_factory=list)  # achievements (domain.achievements)
     challenges: list[Challenge] = field(default_factory=list)  # time-boxed goals with a reward
     segments: Segments = field(default_factory=Segments)  # lifecycle and RFM thresholds (domain.segments)
+    leaderboard: Leaderboard = field(default_factory=Leaderboard)  # opt-in, off by default (domain.leaderboard)
+    survey: Survey = field(default_factory=Survey)  # feedback answered once, rewarded once (domain.survey)
 
     def __post_init__(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

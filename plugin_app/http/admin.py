@@ -202,6 +202,19 @@ def member_entries(member_id: int, query: EntriesQuery):
     return jsonify(entries=entries, next_before=rows[-1].id if len(rows) == query.limit else None)
 
 
+class SurveyAnswersOut(BaseModel):
+    answers: list[dict]  # {id, member_id, answers, points, answered_at}, newest first
+    next_before: int | None
+
+
+@bp.get("/surveys/<survey_id>/answers")
+@admin_required
+@api(summary="Answers to the shop's feedback survey, newest first (page with ?before=)", tags=["program"],
+     response=SurveyAnswersOut, query=EntriesQuery, auth="adminKey", errors=(401,))
+def survey_answers(survey_id: str, query: EntriesQuery):
+    return jsonify(_rt().surveys.answers(g.shop.id, survey_id[:40], query.before, query.limit))
+
+
 @bp.post("/members/<int:member_id>/adjustments")
 @admin_required
 @api(summary="Adjust a balance by hand, with who and why", tags=["ledger"], body=AdjustIn,

@@ -98,6 +98,37 @@ class JoinedOut(BaseModel):
     newly: bool  # False: the shopper had joined already
 
 
+class DisplayNameIn(Strict):
+    display_name: str = Field(max_length=200, description="2-24 letters, digits, spaces and . _ -; "
+                              "never an e-mail or web address; unique in the shop (any case)")
+
+
+class OptedOut(BaseModel):
+    opted_in: bool
+    display_name: str | None = None
+
+
+class BoardOut(BaseModel):
+    period: str
+    period_text: str
+    metric: str
+    starts_at: str | None
+    ends_at: str | None
+    entries: list[dict]  # {rank, display_name, value, value_text}: opted-in members only
+    you: dict | None  # the signed-in shopper's own {opted_in, display_name, rank, value}
+
+
+class SurveyIn(Strict):
+    answers: dict[str, int | str] = Field(description="question id -> a rating 1-5, a choice id, or a short "
+                                          "text (at most 500 characters)")
+
+
+class SurveyOut(BaseModel):
+    survey_id: str
+    answered: bool
+    points: int
+
+
 class RemovedOut(BaseModel):
     redemption_id: int
     status: str
@@ -272,6 +303,103 @@ def join_challenge(challenge_id: str):
      errors=(401, 404, 422, 429))
 def proxy_join_challenge(challenge_id: str):
     return _join(True, challenge_id)
+
+
+def _leaderboard_join(proxy: bool, body: DisplayNameIn):
+    shop, customer, problem = _signed_in(proxy, "join the leaderboard")
+    if problem:
+        return problem
+    g.shop = shop
+    answer = _rt().leaderboards.opt_in(shop.id, customer, body.display_name, _locale())
+    _rt().widget.forget(shop.id, customer)
+    return jsonify(answer)
+
+
+def _leaderboard_leave(proxy: bool):
+    shop, customer, problem = _signed_in(proxy, "leave the leaderboard")
+    if problem:
+        return problem
+    g.shop = shop
+    _rt().leaderboards.opt_out(shop.id, customer)
+    _rt().widget.forget(shop.id, customer)
+    return jsonify(opted_in=False, display_name=None)
+
+
+def _board(proxy: bool):
+    shop, customer, problem = _guard(proxy)
+    if problem:
+        return problem
+    g.shop = shop
+    response = jsonify(_rt().leaderboards.board(shop.id, customer, _locale()))
+    response.headers["Cache-Control"] = "private, max-age=5"
+    response.headers["Vary"] = "Authorization"
+    return response
+
+
+@bp.post("/me/leaderboard")
+@api(summary="The shopper opts in to the shop's leaderboard under a display name they choose (or renames)",
+     tags=["storefront"], body=DisplayNameIn, response=OptedOut, errors=(401, 404, 409, 422, 429))
+def leaderboard_join(body: DisplayNameIn):
+    return _leaderboard_join(False, body)
+
+
+@bp.delete("/me/leaderboard")
+@api(summary="The shopper leaves the leaderboard (their display name is freed)", tags=["storefront"],
+     response=OptedOut, errors=(401, 429))
+def leaderboard_leave():
+    return _leaderboard_leave(False)
+
+
+@bp.get("/leaderboard")
+@api(summary="The shop's leaderboard: rank, display name and points earned in the period of members who "
+     "opted in; the signed-in shopper's own rank", tags=["storefront"], response=BoardOut, errors=(401, 404, 429))
+def leaderboard():
+    return _board(False)
+
+
+@proxy_bp.post("/me/leaderboard")
+@api(summary="Opt in to the leaderboard through the Shopify app proxy", tags=["storefront"], body=DisplayNameIn,
+     response=OptedOut, errors=(401, 404, 409, 422, 429))
+def proxy_leaderboard_join(body: DisplayNameIn):
+    return _leaderboard_join(True, body)
+
+
+@proxy_bp.delete("/me/leaderboard")
+@api(summary="Leave the leaderboard through the Shopify app proxy", tags=["storefront"], response=OptedOut,
+     errors=(401, 429))
+def proxy_leaderboard_leave():
+    return _leaderboard_leave(True)
+
+
+@proxy_bp.get("/leaderboard")
+@api(summary="The leaderboard through the Shopify app proxy", tags=["storefront"], response=BoardOut,
+     errors=(401, 404, 429))
+def proxy_leaderboard():
+    return _board(True)
+
+
+def _survey(proxy: bool, survey_id: str, body: SurveyIn):
+    shop, customer, problem = _signed_in(proxy, "answer the survey")
+    if problem:
+        return problem
+    g.shop = shop
+    answer = _rt().surveys.answer(shop.id, customer, survey_id[:41], body.answers, _locale())
+    _rt().widget.forget(shop.id, customer)
+    return jsonify(answer), 201
+
+
+@bp.post("/me/survey/<survey_id>")
+@api(summary="The shopper answers the shop's feedback survey, once; rewarded once", tags=["storefront"],
+     body=SurveyIn, response=SurveyOut, status=201, errors=(401, 404, 409, 422, 429))
+def survey_answer(survey_id: str, body: SurveyIn):
+    return _survey(False, survey_id, body)
+
+
+@proxy_bp.post("/me/survey/<survey_id>")
+@api(summary="Answer the feedback survey through the Shopify app proxy", tags=["storefront"], body=SurveyIn,
+     response=SurveyOut, status=201, errors=(401, 404, 409, 422, 429))
+def proxy_survey_answer(survey_id: str, body: SurveyIn):
+    return _survey(True, survey_id, body)
 
 
 @bp.post("/me/birthday")

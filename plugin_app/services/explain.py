@@ -210,6 +210,11 @@ def _challenge_completed(t, p, detail):
     return t.gettext("Challenge completed: %(name)s", name=str(p.get("name") or ""))
 
 
+@reason("survey.answered")
+def _survey_answered(t, p, detail):
+    return t.gettext("Thank you for your feedback")
+
+
 @reason("referral.cashback")
 def _referral_cashback(t, p, detail):
     return t.gettext("%(rate)s of a friend's order (%(amount)s)", rate=t.rate(p.get("rate", 0)),

@@ -118,6 +118,9 @@ class PlatformSync:
             needles = [n.encode() for n in {event.customer_id, event.email, known and known.email, *event.orders} if n]
             done = uow.privacy.pseudonymise(event.customer_id, alias, self.clock.now())
             uow.privacy.rename_code_user(event.customer_id, alias)  # who used another customer's code
+            if known is not None:  # the display name they chose and what they wrote in the survey
+                uow.leaderboard.remove(known.id)
+                uow.survey.scrub(known.id)
             # Raw deliveries may carry the customer's personal data: keep the rows, drop the bodies.
             # (Deliveries still waiting keep theirs: they have yet to be processed.)
             for row in uow.privacy.processed_deliveries():

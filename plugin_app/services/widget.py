@@ -93,11 +93,26 @@ class WidgetService:
         self.db, self.programs, self.tiers, self.referrals, self.clock = db, programs, tiers, referrals, clock
         self.redis = redis
         self.achievements = None  # services.achievements.Achievements: badges and challenges (set by the runtime)
+        self.leaderboards = None  # services.leaderboard.Leaderboards (set by the runtime)
+        self.surveys = None  # services.survey.Surveys (set by the runtime)
         self._local: dict[str, tuple[float, bytes]] = {}
 
     @staticmethod
     def cache_key(shop_id: int, customer_id: str | None, locale: str | None = None) -> str:
         return f"loyalty:widget:{shop_id}:{customer_id or '-'}:{locale or '-'}"
+
+    def forget(self, shop_id: int, customer_id: str) -> None:
+        """Drop the shopper's cached summary (every language) after they changed what it shows."""
+        from ..i18n import LOCALES
+
+        keys = [self.cache_key(shop_id, customer_id, lang) for lang in (None, *LOCALES)]
+        for key in keys:
+            self._local.pop(key, None)
+        if self.redis is not None:
+            try:
+                self.redis.delete(*keys)
+            except Exception:
+                pass
 
     def summary_json(self, shop, customer_id: str | None, cached: bytes | None = None,
                      locale: str | None = None) -> bytes:
@@ -172,6 +187,10 @@ class WidgetService:
             # Badges and challenges only when the program has some (the payload stays small).
             goals = self.achievements.view(AchievementsRepo(conn, shop.id), m.id, program, T.t, shop.currency) \
                 if self.achievements is not None and (program.badges or program.challenges) else {}
+            board = self.leaderboards.view(conn, shop.id, m.id, program, T.t) \
+                if self.leaderboards is not None and program.leaderboard.enabled else {}
+            survey = self.surveys.view(conn, shop.id, m.id, program, T.t) \
+                if self.surveys is not None and program.survey.enabled else {}
         t = T.t
         cur = shop.currency
         tier = None
@@ -228,5 +247,7 @@ class WidgetService:
             "birthday_text": birthday_text(T, given),
             "referral": {"code": display(code), "link": f"{base}/?ref={code}"} if program.referrals.enabled else None,
             **goals,
+            **board,
+            **survey,
         }
         return out

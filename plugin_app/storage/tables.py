@@ -714,3 +714,29 @@ segment_members = Table(
     Column("since", UTCDateTime, nullable=False),
     Index("ix_segment_members_member", "shop_id", "member_id"),
 )
+
+leaderboard_members = Table(
+    "leaderboard_members", metadata,  # a member shown on the shop's leaderboard under a chosen name (0026)
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("display_name", String(24), nullable=False),  # as the shopper chose it (never an e-mail)
+    Column("name_key", String(100), nullable=False),  # case-folded: unique in the shop
+    Column("opted_in_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "member_id", name="uq_leaderboard_members_member"),
+    UniqueConstraint("shop_id", "name_key", name="uq_leaderboard_members_name"),
+)
+
+survey_answers = Table(
+    "survey_answers", metadata,  # a member's answer to the shop's feedback survey (0026): once per survey
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("survey_id", String(40), nullable=False),
+    Column("answers", JSON, nullable=False),  # {question id: 1-5 | choice id | text}
+    Column("points", BigInteger, nullable=False, server_default="0"),  # the reward (the ledger has the entry)
+    Column("program_version", Integer, nullable=True),
+    Column("answered_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "member_id", "survey_id", name="uq_survey_answers_member_survey"),
+    Index("ix_survey_answers_survey", "shop_id", "survey_id", "id"),
+)

@@ -47,6 +47,8 @@ from .redemptions_repo import RedemptionsRepo
 from .referrals_repo import LandingsRepo, ReferralCodesRepo, ReferralFactsRepo, ReferralsRepo
 from .repos import DueWork, LedgerRepo, MembersRepo, OutboxRepo, insert_ignore
 from .achievements_repo import AchievementsRepo
+from .leaderboard_repo import LeaderboardRepo
+from .survey_repo import SurveyRepo
 from .analytics_repo import RollupsRepo
 from .links_repo import LinkUsesRepo
 from .flow_repo import FlowUsageRepo
@@ -96,6 +98,8 @@ _REPOS["applied_refunds"] = AppliedRefundsRepo
 _REPOS["backfills"] = BackfillsRepo  # history backfills and their progress
 _UNSCOPED["backfills_due"] = BackfillsDue  # CROSS-TENANT: running backfills to resume
 _REPOS["achievements"] = AchievementsRepo  # badges earned, members in challenges (0024)
+_REPOS["leaderboard"] = LeaderboardRepo  # who opted in under which name, and the board (0026)
+_REPOS["survey"] = SurveyRepo  # answers to the feedback survey (0026)
 _REPOS["audit"] = AuditRepo  # one shop's books here; `loyalty audit` builds it on its own connection
 
 
