@@ -106,15 +106,18 @@ def test_a_session_token_for_shop_a_never_reads_or_changes_shop_b(app):  # noqa:
 
     b_import = rt.imports.upload(b.id, "b-secret.csv", io.BytesIO(
         f"email,customer_id,points_balance\n{secret_email},{secret_customer},77\n".encode()))["id"]
+    b_segment = rt.segments.create(b.id, "B secret segment", {"all": [{"field": "orders_count", "op": "gte",
+                                                                       "value": 0}]})["id"]
     rt.analytics.refresh()
     before = _b_state(rt, b.id)
     markers = [secret_email, secret_customer, "Pacific/Auckland", "Bea Secret", b.widget_key, B_DOMAIN, "bravo.example",
-               "LOY-BSECRET01", "b's export failed"]
+               "LOY-BSECRET01", "b's export failed", "B secret segment"]
 
     ids = {"member_id": bm.id, "entry_id": entry.entry_id, "inbox_id": bad, "referral_id": referral_id,
            "version": 2, "platform_customer_id": secret_customer, "order_id": "b-order-1", "table": "summary",
            "endpoint_id": b_endpoint["id"], "notification_id": b_delivery, "kind": "welcome",
-           "redemption_id": redemption_id, "import_id": b_import, "backfill_id": backfill_id}
+           "redemption_id": redemption_id, "import_id": b_import,
+           "segment_id": b_segment, "survey_id": "b-survey", "backfill_id": backfill_id}
     order = {"order_id": "b-order-1", "placed_at": "2026-03-02T10:00:00Z", "customer_id": secret_customer,
              "lines": [{"line_id": "l", "total": "80.00"}]}
     bodies = {
