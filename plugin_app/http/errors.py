@@ -4,9 +4,9 @@ from __future__ import annotations
 import io
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import IntegerConverter
 
 from ..domain.errors import DomainError
@@ -41,6 +41,24 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def _names_nothing() -> bool:
+    """Whether the request's path matches no rule for any method. Werkzeug answers 405, not 404,
+    for an id a converter refuses (a number past BIGINT) when rules of the same path differ only
+    by method; the path names nothing, so it is a 404 like on any other route."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in ("GET", "POST"):
+        try:
+            adapter.match(method=method)
+            return False
+        except MethodNotAllowed:
+            continue
+        except NotFound:
+            return True
+        except HTTPException:
+            return False
+    return False
+
+
 def install_converters(app: Flask) -> None:
     """Before any blueprint is registered: rules bind their converters when added."""
     app.url_map.converters["int"] = IdConverter
@@ -49,6 +67,8 @@ def install_converters(app: Flask) -> None:
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if isinstance(exc, MethodNotAllowed) and _names_nothing():
+            exc = NotFound()  # an id no converter takes, on a path whose rules differ by method
         code = (exc.name or "error").lower().replace(" ", "_")
         response = error_response(exc.code or 500, code, exc.description or exc.name)
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
