@@ -28,7 +28,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from .expiry import expires_at as rule_expiry
-from .imports import ImportLot, ImportRow
+from .imports import ImportRow
 from .ledger import Asset
 from .referrals import clean_any_code
 from .tiers import decide, window_start
@@ -282,6 +282,3 @@ def import_code(text: str | None) -> str | None:
         value = value.rstrip("/").rsplit("=", 1)[-1].rsplit("/", 1)[-1].split("?")[0].split("&")[0]
     return clean_any_code(value)
 
-
-def totals_of(lots: list[ImportLot]) -> int:
-    return sum(lot.points for lot in lots)

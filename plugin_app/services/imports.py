@@ -514,7 +514,7 @@ class Imports:
         since = window_start(program.tiers, now, ZoneInfo(program.timezone or "UTC")) if program.tiers.enabled else None
         states = uow.imports.states([g.member_id for g in groups.values() if g.member_id], since)
         member_ids = [g.member_id for g in groups.values() if g.member_id]
-        used = _used_keys(uow, prefix, member_ids)
+        used = uow.imports.keys_with_prefix(prefix, member_ids) if member_ids else {}  # a re-run replays these
         codes = sorted({r.code for r in rows if r.code})
         holders = uow.imports.code_holders(codes)
         out = []
@@ -809,13 +809,6 @@ class _Group:
 def _marks(g: _Group) -> list[tuple[int, str]]:
     by_line = {r.line: r.id for r in g.rows}
     return [(by_line[line], outcome) for line, outcome in g.plan.skipped + g.plan.notes if line in by_line]
-
-
-def _used_keys(uow, prefix: str, member_ids: list[int]) -> dict[int, set[str]]:
-    """The postings this file's generation already made, per member (a re-run replays them)."""
-    if not member_ids:
-        return {}
-    return uow.imports.keys_with_prefix(prefix, member_ids)
 
 
 def _uniform(rows: list[dict]) -> list[dict]:
