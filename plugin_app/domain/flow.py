@@ -49,6 +49,11 @@ class Trigger:
     description: str
     fields: tuple[tuple[str, str, str], ...]  # (key, type, description), besides the customer reference
     build: Callable[[dict], dict]  # the outbox event's payload -> the fields' values
+    # Sent only once Flow has said an enabled workflow of the shop uses it (a lifecycle callback).
+    # The triggers added with the lifecycle callback (issue 20) can wait for that word: every
+    # workflow using them was enabled after the callback existed, so Flow announced it. Segment
+    # moves come by the thousand from the periodic pass; a shop that uses none costs no call.
+    needs_workflow: bool = False
 
 
 def _tier(p: dict) -> dict:
@@ -79,6 +84,28 @@ def _referral(p: dict) -> dict:
     return {"Reward kind": _text(p.get("kind")), "Points": _number(p.get("points")),
             "Amount": _number(p.get("amount")), "Discount code": _text(p.get("code"))}
 
+
+def _segment(p: dict) -> dict:
+    return {"Segment": _text(p.get("segment")), "Segment ID": _text(p.get("segment_id"))}
+
+
+def _lifecycle(p: dict) -> dict:
+    return {"Previous state": _text(p.get("from")), "New state": _text(p.get("to"))}
+
+
+def _badge(p: dict) -> dict:
+    return {"Badge": _text(p.get("name") or p.get("badge_id")), "Badge ID": _text(p.get("badge_id")),
+            "Times earned": _number(p.get("times") or 1), "Points": _number(p.get("points"))}
+
+
+def _challenge(p: dict) -> dict:
+    return {"Challenge": _text(p.get("name") or p.get("challenge_id")), "Challenge ID": _text(p.get("challenge_id")),
+            "Points": _number(p.get("points"))}
+
+
+_SEGMENT_FIELDS = (("Segment", "single_line_text_field", "The segment's name"),
+                   ("Segment ID", "single_line_text_field", "The segment's id in the app (it stays when renamed)"))
+LIFECYCLE_STATES = "new, active, at_risk, win_back, loyal or lapsed"
 
 EVENT_ID = ("Event ID", "single_line_text_field",
             "Our id of the event (evt_<n>), the same as in the app's webhooks: it names one event")
@@ -118,6 +145,31 @@ TRIGGERS: dict[str, Trigger] = {  # outbox event type -> trigger
          ("Points", "number_decimal", "Points given (0 for other kinds)"),
          ("Amount", "number_decimal", "Credit or discount amount given (0 for points)"),
          ("Discount code", "single_line_text_field", "The code given (empty for other kinds)")), _referral),
+    # issue 20: segment moves, lifecycle moves, badges and challenges
+    "segment_entered": Trigger(
+        "loyalty-segment-entered", "Loyalty segment entered", "A member came to match one of the shop's segments",
+        _SEGMENT_FIELDS, _segment, needs_workflow=True),
+    "segment_left": Trigger(
+        "loyalty-segment-left", "Loyalty segment left", "A member no longer matches one of the shop's segments",
+        _SEGMENT_FIELDS, _segment, needs_workflow=True),
+    "lifecycle_changed": Trigger(
+        "loyalty-lifecycle-changed", "Loyalty lifecycle changed", "A member's lifecycle state moved",
+        (("Previous state", "single_line_text_field", f"The state before: {LIFECYCLE_STATES}"),
+         ("New state", "single_line_text_field", f"The state now: {LIFECYCLE_STATES}")), _lifecycle,
+        needs_workflow=True),
+    "badge_earned": Trigger(
+        "loyalty-badge-earned", "Loyalty badge earned", "A member earned a badge (again, for a repeatable one)",
+        (("Badge", "single_line_text_field", "The badge's name"),
+         ("Badge ID", "single_line_text_field", "The badge's id in the program"),
+         ("Times earned", "number_decimal", "How many times the member has earned it now (1 the first time)"),
+         ("Points", "number_decimal", "Points the badge paid (0 for none)")), _badge, needs_workflow=True),
+    "challenge_completed": Trigger(
+        "loyalty-challenge-completed", "Loyalty challenge completed",
+        "A member reached a challenge's goal (told once, when the challenge is settled)",
+        (("Challenge", "single_line_text_field", "The challenge's name"),
+         ("Challenge ID", "single_line_text_field", "The challenge's id in the program"),
+         ("Points", "number_decimal", "Points the challenge paid")), _challenge,
+        needs_workflow=True),
 }
 
 

@@ -282,17 +282,19 @@ class PointsExpiring(OutboxEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class BadgeEarned(OutboxEvent):
-    """A member earned a badge (the `seq`-th time, for a repeatable one)."""
+    """A member earned a badge (the `seq`-th time, for a repeatable one). `name`: the badge's
+    name in the program when it was earned (webhooks and Flow show it)."""
     type: ClassVar[str] = "badge_earned"
     badge_id: str
     seq: int
     points: int
+    name: str = ""
 
     def key(self) -> str:
         return f"badge:{self.member_id}:{self.badge_id}:{self.seq}"
 
     def payload(self) -> dict:
-        return {"badge_id": self.badge_id, "times": self.seq, "points": self.points}
+        return {"badge_id": self.badge_id, "name": self.name, "times": self.seq, "points": self.points}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,12 +303,13 @@ class ChallengeCompleted(OutboxEvent):
     type: ClassVar[str] = "challenge_completed"
     challenge_id: str
     points: int
+    name: str = ""  # the challenge's name in the program when it was settled
 
     def key(self) -> str:
         return f"challenge:{self.member_id}:{self.challenge_id}"
 
     def payload(self) -> dict:
-        return {"challenge_id": self.challenge_id, "points": self.points}
+        return {"challenge_id": self.challenge_id, "name": self.name, "points": self.points}
 
 
 @dataclass(frozen=True, kw_only=True)

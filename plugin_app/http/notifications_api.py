@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, render_template_string, re
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..domain import notifications as N
+from ..services.notify import WEBHOOK_TOPICS
 from .auth import admin_required
 from .openapi import api
 
@@ -26,9 +27,7 @@ class Strict(BaseModel):
 
 class EndpointIn(Strict):
     url: str = Field(max_length=500, description="https URL that receives POSTed JSON events")
-    topics: list[str] = Field(min_length=1, max_length=20, description="member.enrolled, points.changed, "
-                              "tier.changed, reward.redeemed, referral.completed, points.expiring, "
-                              "segment.entered, segment.left, member.lifecycle_changed")
+    topics: list[str] = Field(min_length=1, max_length=20, description=", ".join(WEBHOOK_TOPICS))
 
     @field_validator("url")
     @classmethod
@@ -75,8 +74,6 @@ SIGNATURE_DOC = ("X-Loyalty-Signature: sha256=<hex HMAC-SHA256 of '<X-Loyalty-Ti
 @api(summary="The shop's webhook endpoints, the topics on offer and how deliveries are signed",
      tags=["notifications"], response=EndpointsOut, auth="adminKey")
 def endpoints():
-    from ..services.notify import WEBHOOK_TOPICS
-
     return jsonify(endpoints=_rt().notifier.endpoints(g.shop.id), topics=list(WEBHOOK_TOPICS), signature=SIGNATURE_DOC)
 
 

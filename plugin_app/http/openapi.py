@@ -178,10 +178,34 @@ def build_spec(app: Flask) -> dict:
                  "description": "Points, store credit, tiers and referrals for Shopify and "
                                 "WooCommerce stores. Errors are {\"error\": {\"code\", \"message\"}}."},
         "paths": paths,
+        "webhooks": _webhooks(),
         "components": {"schemas": schemas.components, "securitySchemes": {
             "adminKey": {"type": "http", "scheme": "bearer",
                          "description": "the shop's admin API key, or a Shopify session token"}}},
     }
+
+
+def _webhooks() -> dict:
+    """The events we POST to a merchant's endpoints (`/admin/api/v1/webhooks`), one per topic:
+    the envelope and, per topic, what `data` holds besides the member's reference."""
+    from ..services.notify import TOPIC_DATA, WEBHOOK_TOPICS
+
+    member = {"type": ["object", "null"], "properties": {
+        "id": {"type": "integer"}, "customer_id": {"type": "string"}, "email": {"type": ["string", "null"]},
+        "tier": {"type": ["string", "null"]}, "points": {"type": "integer"}, "credit": {"type": "string"}}}
+    out = {}
+    for topic in WEBHOOK_TOPICS:
+        data = {"type": "object", "properties": {**TOPIC_DATA.get(topic, {}), "member": member}}
+        envelope = {"type": "object", "required": ["id", "topic", "shop_id", "created_at", "data"], "properties": {
+            "id": {"type": "string", "description": "evt_<n>: the same on every retry (X-Loyalty-Event-Id)"},
+            "topic": {"const": topic}, "shop_id": {"type": "integer"},
+            "created_at": {"type": "string", "format": "date-time"}, "data": data}}
+        out[topic] = {"post": {
+            "summary": f"{topic}: signed with X-Loyalty-Signature (see GET /admin/api/v1/webhooks)",
+            "tags": ["notifications"], "operationId": "webhook_" + topic.replace(".", "_"),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": envelope}}},
+            "responses": {"200": {"description": "any 2xx: delivered; anything else is retried with backoff"}}}}
+    return out
 
 
 class Spec(BaseModel):

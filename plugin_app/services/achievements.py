@@ -70,7 +70,7 @@ class Achievements:
                                                             "points": points}),
                              expires_at=expires_at(program, Asset.POINTS, now))
         uow.collect(BadgeEarned(shop_id=uow.shop_id, member_id=member_id, at=now, badge_id=badge.id, seq=seq,
-                                points=points))
+                                points=points, name=badge.name))
         return True
 
     # -- handlers (registered in services.handlers) ----------------------------------------------
@@ -150,7 +150,7 @@ class Achievements:
                                                                "points": points}),
                          expires_at=expires_at(program, Asset.POINTS, now))
         uow.collect(ChallengeCompleted(shop_id=uow.shop_id, member_id=member_id, at=now,
-                                       challenge_id=challenge.id, points=points))
+                                       challenge_id=challenge.id, points=points, name=challenge.name))
         return True
 
     # -- what the shopper sees -------------------------------------------------------------------

@@ -52,7 +52,10 @@ class FlowTriggers:
         shop = uow.notifications.shop()
         if shop is None or shop.platform != "shopify" or shop.status != "installed":
             return 0
-        if uow.flow_usage.switched_off(trigger.handle):  # Flow said no enabled workflow uses it
+        if trigger.needs_workflow:  # sent only where Flow said an enabled workflow uses it
+            if not uow.flow_usage.switched_on(trigger.handle):
+                return 0
+        elif uow.flow_usage.switched_off(trigger.handle):  # Flow said no enabled workflow uses it
             return 0
         member = uow.members.by_id(ev.member_id)
         payload = F.trigger_payload(ev.type, ev.payload, customer_id=member.platform_customer_id if member else None,

@@ -33,8 +33,35 @@ TOPICS = {"member_enrolled": "member.enrolled", "points_changed": "points.change
           "points_expiring": "points.expiring",
           # segments (issue 20): a member entered or left a merchant's segment; their lifecycle state moved
           "segment_entered": "segment.entered", "segment_left": "segment.left",
-          "lifecycle_changed": "member.lifecycle_changed"}
+          "lifecycle_changed": "member.lifecycle_changed",
+          # badges and challenges (issue 20): each earning and each completion is told once
+          "badge_earned": "badge.earned", "challenge_completed": "challenge.completed"}
 WEBHOOK_TOPICS = tuple(sorted(TOPICS.values()))
+
+# What each topic's `data` holds besides `member` (the member's reference: id, customer_id,
+# email, tier, points, credit), as JSON Schema properties: the OpenAPI document's `webhooks`.
+_TEXT, _INT = {"type": "string"}, {"type": "integer"}
+_SEGMENT = {"segment_id": _INT, "segment": {"type": "string", "description": "the segment's name"}}
+TOPIC_DATA: dict[str, dict] = {
+    "member.enrolled": {"customer_id": _TEXT},
+    "points.changed": {"entry_id": _INT, "kind": _TEXT, "available_change": _INT, "pending_change": _INT,
+                       "held_change": _INT, "balance": _INT, "pending": _INT},
+    "tier.changed": {"from": {"type": ["string", "null"]}, "to": _TEXT, "direction": _TEXT, "reason": _TEXT,
+                     "value": _TEXT, "cause": _TEXT, "program_version": _INT},
+    "reward.redeemed": {"redemption_id": _INT, "reward_id": _TEXT, "code": _TEXT,
+                        "order_id": {"type": ["string", "null"]}, "asset": _TEXT, "amount": _TEXT},
+    "referral.completed": {"kind": _TEXT, "points": _INT, "amount": _TEXT, "code": _TEXT},
+    "points.expiring": {"asset": _TEXT, "amount": _TEXT, "days": _INT, "expires_at": _TEXT},
+    "segment.entered": _SEGMENT, "segment.left": _SEGMENT,
+    "member.lifecycle_changed": {"from": {"type": ["string", "null"]}, "to": _TEXT},
+    "badge.earned": {"badge_id": _TEXT, "name": {"type": "string", "description": "the badge's name when earned"},
+                     "times": {"type": "integer", "description": "the how-manyth time the member earned it (1 "
+                                                                 "unless the badge is repeatable)"},
+                     "points": {"type": "integer", "description": "points the badge paid (0: none)"}},
+    "challenge.completed": {"challenge_id": _TEXT,
+                            "name": {"type": "string", "description": "the challenge's name when settled"},
+                            "points": {"type": "integer", "description": "points the challenge paid"}},
+}
 MAX_ATTEMPTS = 10
 LEASE = timedelta(seconds=60)
 WEBHOOK_TIMEOUT = 10.0  # seconds a merchant's endpoint has to answer
