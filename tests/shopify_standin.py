@@ -316,6 +316,35 @@ class AdminState:
         self.bulk_faults: list[int] = []  # the next downloads' statuses (e.g. 503), one per download
         self.bulk_downloads: list[str | None] = []  # the Range header of every download
         self.customers: dict[int, dict] = {}  # id -> {"email", "first_name", "last_name", "locale"}
+        # Customer tags, by customer gid (see `tags_add`); like metafieldsSet, any Customer gid is a customer.
+        self.customer_tags: dict[str, list[str]] = {}
+
+    # -- customer tags ----------------------------------------------------------------------------
+    def tags_add(self, gid: str, tags) -> list[dict]:
+        """tagsAdd (https://shopify.dev/docs/api/admin-graphql/latest/mutations/tagsAdd): `tags`
+        is a list of strings or one comma-separated string ("tag1, tag2"); tags the resource
+        already has are not added twice. Customer tags are not case sensitive
+        (https://help.shopify.com/en/manual/shopify-flow/reference/actions/add-customer-tags).
+        Only resources that support tagging exist here as Customer gids; anything else is
+        resource-not-found, as the mutation's reference says of an `id` that cannot be tagged."""
+        if not str(gid).startswith("gid://shopify/Customer/"):
+            return [{"field": ["id"], "message": "Resource not found"}]
+        items = tags.split(",") if isinstance(tags, str) else list(tags or [])
+        have = self.customer_tags.setdefault(gid, [])
+        for tag in (str(t).strip() for t in items):
+            if tag and tag.casefold() not in {h.casefold() for h in have}:
+                have.append(tag)
+        return []
+
+    def tags_remove(self, gid: str, tags) -> list[dict]:
+        """tagsRemove (https://shopify.dev/docs/api/admin-graphql/latest/mutations/tagsRemove):
+        `tags` is a list of strings; removing a tag the resource lacks changes nothing. Not case
+        sensitive for customers (https://help.shopify.com/en/manual/shopify-flow/reference/actions/remove-customer-tags)."""
+        if not str(gid).startswith("gid://shopify/Customer/"):
+            return [{"field": ["id"], "message": "Resource not found"}]
+        gone = {str(t).strip().casefold() for t in (tags or [])}
+        self.customer_tags[gid] = [h for h in self.customer_tags.get(gid, []) if h.casefold() not in gone]
+        return []
 
     # -- bulk operations ------------------------------------------------------------------------
     # As documented on shopify.dev:
@@ -695,13 +724,17 @@ def admin_app(state: AdminState):
             import re as _re
             ids = variables.get("ids") or []
             first = int((_re.search(r"collections\(first:\s*(\d+)", query) or [0, 10])[1])
-            requested = 1 + len(ids) * (1 + 2 + first)
+            products = sum(1 for gid in ids if str(gid).startswith("gid://shopify/Product/"))
+            requested = 1 + len(ids) + products * (2 + first)
             if requested > 1000:
                 return jsonify({"errors": [{"message": f"Query cost is {requested}, which exceeds the single query max cost limit (1000).",
                                             "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": 1000}}]})
             out = []
             for gid in ids:
                 kind, _, num = str(gid).removeprefix("gid://shopify/").partition("/")
+                if kind == "Customer" and num.isdigit():  # `... on Customer { id tags }`: Customer.tags is [String!]!
+                    out.append({"id": gid, "tags": list(state.customer_tags.get(gid, []))})
+                    continue
                 p = state.products.get(int(num)) if kind == "Product" and num.isdigit() else None
                 out.append(product_node(state, p, first) if p else None)
             return ok({"nodes": out})
@@ -747,6 +780,12 @@ def admin_app(state: AdminState):
             more = start + len(page) < len(rows)
             return ok({"orders": {"nodes": [{"legacyResourceId": str(o["id"]), "updatedAt": o["updated_at"]} for o in page],
                                   "pageInfo": {"hasNextPage": more, "endCursor": str(start + len(page)) if more else None}}})
+        if "tagsAdd(" in query:
+            return ok({"tagsAdd": {"node": {"id": variables.get("id")},
+                                   "userErrors": state.tags_add(variables.get("id"), variables.get("tags"))}})
+        if "tagsRemove(" in query:
+            return ok({"tagsRemove": {"node": {"id": variables.get("id")},
+                                      "userErrors": state.tags_remove(variables.get("id"), variables.get("tags"))}})
         if "metafieldsSet" in query:  # validated as documented: ≤ 25, atomic, ownerId/key/value required
             items = variables.get("metafields")
             if not isinstance(items, list):

@@ -410,6 +410,39 @@ def woo_app(state: WooState):
         response.headers["X-WP-Total"], response.headers["X-WP-TotalPages"] = str(len(rows)), str(max(1, -(-len(rows) // per)))
         return response
 
+    @app.post("/wp-json/wc/v3/customers/batch")
+    def customers_batch():
+        """WC_REST_Controller::batch_items (includes/rest-api/Controllers/Version3/class-wc-rest-controller.php):
+        `create`, `update`, `delete` lists, at most 100 items in all (the
+        `woocommerce_rest_batch_items_limit` filter's default; more is 413
+        `woocommerce_rest_request_entity_too_large`); each update runs as its own request, so an
+        unknown id is an error object in the answer ({"id", "error": {"code", "message", "data"}})
+        and the others still apply. A customer's `meta_data` [{key, value}] is applied with
+        WC_Data::update_meta_data (the customers controller's prepare_item_for_database): a key
+        the user has is overwritten, a new key added. Simplified: only `update` is served."""
+        body = request.get_json() or {}
+        items = sum(len(body.get(k) or []) for k in ("create", "update", "delete"))
+        if items > 100:
+            return err(413, "woocommerce_rest_request_entity_too_large",
+                       "Unable to accept more than 100 items for this request.")
+        out = []
+        for item in body.get("update") or []:
+            cid = int(item.get("id") or 0)
+            if cid not in state.customers:
+                out.append({"id": cid, "error": {"code": "woocommerce_rest_invalid_id", "message": "Invalid resource ID.",
+                                                 "data": {"status": 400}}})
+                continue
+            c = state.customers[cid]
+            meta = c.setdefault("meta_data", [])
+            for m in item.get("meta_data") or []:
+                hit = next((x for x in meta if x["key"] == m["key"]), None)
+                if hit is not None:
+                    hit["value"] = m["value"]
+                else:
+                    meta.append({"id": 5000 + len(meta), "key": m["key"], "value": m["value"]})
+            out.append(c)
+        return jsonify({"update": out})
+
     @app.get("/wp-json/wc/v3/customers/<int:cid>")
     def customer(cid):
         return jsonify(state.customers[cid]) if cid in state.customers else err(404, "woocommerce_rest_invalid_id", "Invalid resource ID.")

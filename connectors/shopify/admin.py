@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 from shopify_app import admin_graphql_request
 
+from plugin_app.domain import customer_tags
 from plugin_app.domain.errors import PlatformError, PlatformUnavailable
 from plugin_app.domain.ports import (CatalogSource, CustomerDirectory, PlatformActions, PlatformCustomer, ShopAdmin,
                                      ShopifyOrderSource, StoreCreditAccounts)
@@ -390,17 +391,52 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
 
     def set_customer_fields(self, customers: list[tuple[str, dict[str, str]]]) -> int:
         """Write loyalty fields (tier, points, credit) as customer metafields in the `loyalty`
-        namespace, at most 25 metafields per call (the mutation's limit; each call is atomic)."""
+        namespace, at most 25 metafields per call (the mutation's limit; each call is atomic);
+        then, when `segments` is given (handles, comma-separated), the customer's tags of tier
+        and segments (`set_customer_tags`)."""
         metafields = [{"ownerId": f"gid://shopify/Customer/{cid}", "namespace": "loyalty", "key": key,
                        "type": "number_integer" if key == "points" else "single_line_text_field", "value": value}
-                      for cid, fields in customers for key, value in fields.items()]
+                      for cid, fields in customers for key, value in fields.items() if key != "segments"]
         written = 0
         for start in range(0, len(metafields), 25):
             chunk = metafields[start:start + 25]
             payload = self.query(self.METAFIELDS_SET, {"metafields": chunk}).get("metafieldsSet") or {}
             self._user_errors(payload)
             written += len(chunk)
+        labelled = [(cid, customer_tags.tags(fields.get("tier"), [h for h in fields["segments"].split(",") if h]))
+                    for cid, fields in customers if "segments" in fields]
+        if labelled:
+            self.set_customer_tags(labelled)
         return written
+
+    TAGS_OF = """query LoyaltyTags($ids: [ID!]!) { nodes(ids: $ids) { ... on Customer { id tags } } }"""
+    TAGS_ADD = """mutation AddLoyaltyTags($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } } }"""
+    TAGS_REMOVE = """mutation RemoveLoyaltyTags($id: ID!, $tags: [String!]!) {
+  tagsRemove(id: $id, tags: $tags) { node { id } userErrors { field message } } }"""
+
+    def set_customer_tags(self, customers: list[tuple[str, list[str]]]) -> int:
+        """Make each customer carry exactly `tags` among our own (prefixed `loyalty:`;
+        domain.customer_tags): their tags are read (`nodes`, 100 customers a query), what is
+        missing is added with `tagsAdd` and our stale tags removed with `tagsRemove`
+        (https://shopify.dev/docs/api/admin-graphql/latest/mutations/tagsAdd, …/tagsRemove).
+        The merchant's and other apps' tags are never touched. Returns how many customers changed."""
+        changed = 0
+        for start in range(0, len(customers), 100):
+            chunk = customers[start:start + 100]
+            ids = [f"gid://shopify/Customer/{cid}" for cid, _ in chunk]
+            nodes = self.query(self.TAGS_OF, {"ids": ids}).get("nodes") or []
+            current = {n["id"]: list(n.get("tags") or []) for n in nodes if n}
+            for gid, (_cid, wanted) in zip(ids, chunk):
+                if gid not in current:
+                    continue  # no such customer (deleted on Shopify): nothing to label
+                add, remove = customer_tags.tag_changes(current[gid], wanted)
+                if remove:
+                    self._user_errors(self.query(self.TAGS_REMOVE, {"id": gid, "tags": remove}).get("tagsRemove") or {})
+                if add:
+                    self._user_errors(self.query(self.TAGS_ADD, {"id": gid, "tags": add}).get("tagsAdd") or {})
+                changed += bool(add or remove)
+        return changed
 
     def delete_discount(self, discount_id: str) -> None:
         data = self.query("""mutation Del($id: ID!) { discountCodeDelete(id: $id) {

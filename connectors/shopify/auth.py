@@ -19,7 +19,10 @@ from .webhooks import valid_shop_domain
 
 # read_store_credit_accounts: reconciliation reads customers' store credit accounts (HasStoreCreditAccounts
 # requires it: https://shopify.dev/docs/api/admin-graphql/2024-10/interfaces/HasStoreCreditAccounts).
-OFFLINE_SCOPES = "read_orders,read_customers,read_products,write_discounts,write_store_credit_account_transactions,read_store_credit_accounts"
+# write_customers: the customer-fields sync writes customer metafields (metafieldsSet) and our own
+# customer tags (tagsAdd / tagsRemove, https://shopify.dev/docs/api/admin-graphql/latest/mutations/tagsAdd).
+OFFLINE_SCOPES = ("read_orders,read_customers,write_customers,read_products,write_discounts,"
+                  "write_store_credit_account_transactions,read_store_credit_accounts")
 
 
 class AuthError(Exception):

@@ -320,8 +320,10 @@ class WooAdmin(PlatformActions, CatalogSource, WooOrderSource, CustomerDirectory
                            f"{got or 'none'} stored); the coupon was deleted")
 
     def set_customer_fields(self, customers: list[tuple[str, dict[str, str]]]) -> int:
-        """Loyalty fields as customer meta (`loyalty_tier`, `loyalty_points`, `loyalty_credit`),
-        through the batch endpoint, 100 customers per request (its limit)."""
+        """Loyalty fields as customer meta (`loyalty_tier`, `loyalty_points`, `loyalty_credit`,
+        and `loyalty_segments`: the handles of the member's segments, comma-separated, empty
+        when none: domain.customer_tags), through the batch endpoint, 100 customers per request
+        (its limit). A theme or plugin reads them with get_user_meta()."""
         written = 0
         for start in range(0, len(customers), 100):
             chunk = customers[start:start + 100]

@@ -71,7 +71,9 @@ class DiscountCodes(Protocol):
 class CustomerFieldsSink(Protocol):
     def set_customer_fields(self, customers: list[tuple[str, dict[str, str]]]) -> int:
         """Write loyalty fields (tier, points, credit) on these platform customers, as
-        (customer id, {name: value}); returns how many were written."""
+        (customer id, {name: value}); returns how many were written. `segments`, when given,
+        holds the handles of the member's segments, comma-separated (empty: none): the platform
+        labels the customer with them and the tier (domain.customer_tags)."""
 
 
 class PlatformActions(DiscountCodes, CustomerFieldsSink, Protocol):

@@ -1,13 +1,18 @@
 """Loyalty fields back on the platform's customer (optional, `sync_customer_fields` in the
 program): tier, points and store credit as Shopify customer metafields (namespace `loyalty`)
-or WooCommerce customer meta, so themes and email tools can use them. A periodic job writes
-only members whose balance or tier changed since the last write, in batches; when the
-platform throttles, the shop waits for the next run (nothing is lost: the marker is unchanged)."""
+or WooCommerce customer meta, so themes and email tools can use them; and the member's tier and
+segments as labels a theme or discount can test for exclusive offers and early access
+(`domain.customer_tags`: Shopify customer tags `loyalty:tier:<tier>`, `loyalty:segment:<handle>`;
+WooCommerce user meta `loyalty_segments`). A periodic job writes only members whose balance,
+tier or segments changed since the last write (a segment move bumps the member's
+`segments_rev`), in batches; when the platform throttles, the shop waits for the next run
+(nothing is lost: the marker is unchanged)."""
 from __future__ import annotations
 
 import logging
 from typing import Callable
 
+from ..domain.customer_tags import segment_handles
 from ..domain.errors import PlatformUnavailable
 from ..domain.ports import Clock, CustomerFieldsSink, SystemClock
 from ..storage.db import Database
@@ -41,8 +46,7 @@ class CustomerFields:
                 rows = self.due(shop_id, batch)
                 if not rows:
                     break
-                items = [(r.platform_customer_id, {**({"tier": r.tier} if r.tier else {}),  # blank values are refused
-                                                   "points": str(int(r.points)), "credit": str(r.credit)}) for r in rows]
+                items = self._items(shop_id, rows)
                 try:
                     self.platform_for(shop_id).set_customer_fields(items)
                 except PlatformUnavailable as exc:  # throttled or down: the next run resumes here
@@ -56,3 +60,16 @@ class CustomerFields:
                 done += len(rows)
             written += done
         return written
+
+    def _items(self, shop_id: int, rows: list) -> list[tuple[str, dict[str, str]]]:
+        """What each due member's customer record gets: tier (a blank value is refused, so none
+        without a tier), points, credit, and `segments`: the handles of their segments, comma-
+        separated (empty when they are in none: their labels are then cleared)."""
+        with self.db.uow(shop_id) as uow:
+            handles = segment_handles(uow.customer_fields.segment_names())
+            of = uow.customer_fields.segments_of([r.id for r in rows])
+        return [(r.platform_customer_id, {**({"tier": r.tier} if r.tier else {}), "points": str(int(r.points)),
+                                          "credit": str(r.credit),
+                                          "segments": ",".join(sorted(handles[s] for s in of.get(r.id, [])
+                                                                      if s in handles))})
+                for r in rows]

@@ -47,7 +47,8 @@ def locale_tag(value: object) -> str | None:
 
 def export_member(uow, m, customer_id: str) -> dict:
     """Everything we hold on one member (`m`: a members row of the unit of work's shop, or None):
-    profile, balances, ledger, orders. Privacy exports and the merchant's member export use
+    profile, balances, ledger, orders, and what the engagement features hold (leaderboard entry,
+    survey answers, badges, challenges, segments, order profile). Privacy exports and the merchant's member export use
     the same."""
     data: dict = {"customer_id": customer_id, "member": None}
     if m is None:
@@ -61,6 +62,7 @@ def export_member(uow, m, customer_id: str) -> dict:
                        "at": e.created_at.isoformat()} for e in uow.ledger.history(m.id)]
     data["orders"] = [{"order_id": o.platform_order_id, "points": int(o.points), "credit": str(o.credit),
                        "cancelled": o.cancelled} for o in uow.member_export.orders(m.id)]
+    data.update(uow.member_export.engagement(m.id))  # leaderboard, survey, badges, challenges, segments, profile
     return data
 
 

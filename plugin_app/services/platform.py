@@ -118,9 +118,11 @@ class PlatformSync:
             needles = [n.encode() for n in {event.customer_id, event.email, known and known.email, *event.orders} if n]
             done = uow.privacy.pseudonymise(event.customer_id, alias, self.clock.now())
             uow.privacy.rename_code_user(event.customer_id, alias)  # who used another customer's code
+            engagement: dict = {}
             if known is not None:  # the display name they chose and what they wrote in the survey
                 uow.leaderboard.remove(known.id)
                 uow.survey.scrub(known.id)
+                engagement = uow.privacy.forget_engagement(known.id)  # segments, profile, open challenges
             # Raw deliveries may carry the customer's personal data: keep the rows, drop the bodies.
             # (Deliveries still waiting keep theirs: they have yet to be processed.)
             for row in uow.privacy.processed_deliveries():
@@ -129,7 +131,8 @@ class PlatformSync:
                     scrubbed += 1
             exports = self._scrub_exports(uow, event.customer_id, alias)
             uow.privacy.record("customer_redact", event.customer_id, {"orders": list(event.orders)},
-                               {"members": done, "deliveries_scrubbed": scrubbed, "exports_scrubbed": exports},
+                               {"members": done, "deliveries_scrubbed": scrubbed, "exports_scrubbed": exports,
+                                **{f"{k}_erased": v for k, v in engagement.items()}},
                                self.clock.now())
         return (f"customer pseudonymised as {alias}; ledger kept; {scrubbed} deliveries scrubbed; "
                 f"{exports} stored exports scrubbed")

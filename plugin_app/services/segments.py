@@ -39,6 +39,9 @@ m, p, b = t.members.c, t.member_profiles.c, t.balances.c
 JOINED = t.members.outerjoin(t.member_profiles, t.member_profiles.c.member_id == t.members.c.id) \
     .outerjoin(t.balances, t.balances.c.member_id == t.members.c.id)
 CENT4 = Decimal("0.0001")
+# A redacted customer (customers/redact) is no longer anyone: in no segment, with no profile
+# (storage.privacy_repo.forget_engagement erases them; nothing here brings them back).
+LIVE = ~m.platform_customer_id.startswith("redacted-")
 
 
 # -- the SQL meaning of a rule ----------------------------------------------------------------
@@ -194,6 +197,19 @@ def _upsert_profile(conn, values: dict) -> None:
         conn.execute(insert(t.member_profiles).values(**values))
 
 
+def touch(conn, shop_id: int, member_ids) -> None:
+    """These members' segments changed (a move, or a segment renamed or deleted): bump their
+    `segments_rev` so the customer-fields sync writes their platform labels again
+    (services.customer_fields). `member_ids`: a list, or a select of ids."""
+    if not isinstance(member_ids, list):
+        conn.execute(update(t.members).where(m.shop_id == shop_id, m.id.in_(member_ids))
+                     .values(segments_rev=m.segments_rev + 1))
+        return
+    for start in range(0, len(member_ids), 5000):  # bound the statement's parameters
+        conn.execute(update(t.members).where(m.shop_id == shop_id, m.id.in_(member_ids[start:start + 5000]))
+                     .values(segments_rev=m.segments_rev + 1))
+
+
 class SegmentService:
     def __init__(self, db: Database, programs, clock: Clock | None = None) -> None:
         self.db, self.programs, self.clock = db, programs, clock or SystemClock()
@@ -219,7 +235,7 @@ class SegmentService:
         program = self.programs.current(shop_id).program
         tz = ZoneInfo(program.timezone)
         if profile:
-            member = conn.execute(select(m.created_at).where(m.shop_id == shop_id, m.id == member_id)).first()
+            member = conn.execute(select(m.created_at).where(m.shop_id == shop_id, m.id == member_id, LIVE)).first()
             if member is None:
                 return
             values = profile_from_orders(conn, shop_id, member_id, tz)
@@ -247,12 +263,14 @@ class SegmentService:
             return
         comp = Compiler(shop_id, program, now)
         cols = [case((comp.predicate(parse_rule(s.rule)), 1), else_=0).label(f"s{s.id}") for s in segs]
-        row = conn.execute(select(*cols).select_from(JOINED).where(m.shop_id == shop_id, m.id == member_id)).first()
+        row = conn.execute(select(*cols).select_from(JOINED).where(m.shop_id == shop_id, m.id == member_id, LIVE)).first()
         if row is None:
             return
         sm = t.segment_members.c
         current = set(conn.execute(select(sm.segment_id).where(sm.shop_id == shop_id, sm.member_id == member_id))
                       .scalars())
+        if any(bool(hit) != (s.id in current) for s, hit in zip(segs, row)):
+            touch(conn, shop_id, [member_id])
         for s, hit in zip(segs, row):
             if hit and s.id not in current:
                 conn.execute(insert(t.segment_members).values(segment_id=s.id, member_id=member_id,
@@ -274,7 +292,7 @@ class SegmentService:
     # -- set-based ----------------------------------------------------------------------------
     def matching(self, conn, shop_id: int, program: Program, rule: Rule, now: datetime):
         """The select of the ids of the shop's members the rule matches now."""
-        return select(m.id).select_from(JOINED).where(m.shop_id == shop_id,
+        return select(m.id).select_from(JOINED).where(m.shop_id == shop_id, LIVE,
                                                       Compiler(shop_id, program, now).predicate(rule))
 
     def recompute(self, uow, segment_id: int, *, quiet: bool = False) -> tuple[int, int]:
@@ -299,6 +317,7 @@ class SegmentService:
             select(literal(segment_id, sm.segment_id.type), new.c.id, literal(shop_id, sm.shop_id.type),
                    literal(now, sm.since.type)))
             .returning(t.segment_members.c.member_id)).scalars().all()
+        touch(conn, shop_id, [*entered, *left])
         count = conn.execute(select(func.count()).select_from(t.segment_members).where(
             sm.segment_id == segment_id)).scalar_one()
         conn.execute(update(t.segments).where(s.id == segment_id).values(members_count=count, computed_at=now))
@@ -327,16 +346,17 @@ class SegmentService:
             stale = conn.execute(select(o.member_id).distinct().select_from(t.orders.outerjoin(
                 t.member_profiles, p.member_id == o.member_id)).where(
                 o.shop_id == shop_id, o.member_id.isnot(None),
-                or_(p.member_id.is_(None), o.updated_at > p.updated_at))).scalars().all()
+                or_(p.member_id.is_(None), o.updated_at > p.updated_at),
+                o.member_id.in_(select(m.id).where(m.shop_id == shop_id, LIVE)))).scalars().all()
             for member_id in stale:
                 self.refresh_member(uow, member_id, profile=True)
             conn.execute(insert(t.member_profiles).from_select(
                 ["member_id", "shop_id", "updated_at"],
                 select(m.id, literal(shop_id, p.shop_id.type), literal(now, p.updated_at.type)).where(
-                    m.shop_id == shop_id, ~exists().where(p.member_id == m.id))))
+                    m.shop_id == shop_id, LIVE, ~exists().where(p.member_id == m.id))))
             state = comp.lifecycle()
             moved = select(m.id.label("mid"), p.lifecycle.label("old"), state.label("new")).select_from(JOINED) \
-                .where(m.shop_id == shop_id, or_(p.lifecycle.is_(None), p.lifecycle != state)).subquery()
+                .where(m.shop_id == shop_id, LIVE, or_(p.lifecycle.is_(None), p.lifecycle != state)).subquery()
             if conn.dialect.name == "postgresql":
                 rows = conn.execute(update(t.member_profiles).where(p.member_id == moved.c.mid).values(
                     lifecycle=moved.c.new, lifecycle_since=now).returning(p.member_id, moved.c.old, moved.c.new)).all()
@@ -405,16 +425,22 @@ class SegmentService:
         name, parsed = self._parse(name, rule)
         with self.db.uow(shop_id) as uow:
             s = t.segments.c
+            old = uow.conn.execute(select(s.name).where(s.shop_id == shop_id, s.id == segment_id)).scalar()
             done = uow.conn.execute(update(t.segments).where(s.shop_id == shop_id, s.id == segment_id).values(
                 name=name, rule=dump_rule(parsed), updated_at=self.clock.now())).rowcount
             if not done:
                 raise NotFound("no such segment")
             self.recompute(uow, segment_id, quiet=True)
+            if old != name:  # its handle (the members' platform labels) may have changed
+                touch(uow.conn, shop_id, select(t.segment_members.c.member_id).where(
+                    t.segment_members.c.segment_id == segment_id))
         return self.get(shop_id, segment_id)
 
     def delete(self, shop_id: int, segment_id: int) -> None:
         with self.db.uow(shop_id) as uow:
             s = t.segments.c
+            touch(uow.conn, shop_id, select(t.segment_members.c.member_id).where(  # their labels lose it
+                t.segment_members.c.shop_id == shop_id, t.segment_members.c.segment_id == segment_id))
             uow.conn.execute(t.segment_members.delete().where(t.segment_members.c.shop_id == shop_id,
                                                               t.segment_members.c.segment_id == segment_id))
             if not uow.conn.execute(t.segments.delete().where(s.shop_id == shop_id, s.id == segment_id)).rowcount:

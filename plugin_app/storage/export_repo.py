@@ -20,6 +20,44 @@ class MemberExportRepo(ShopScoped):
         return list(self.conn.execute(select(t.orders).where(o.shop_id == self.shop_id, o.member_id == member_id)
                                       .order_by(o.id)))
 
+    def engagement(self, member_id: int) -> dict:
+        """What the engagement features hold on the member (issue 20), for their data export:
+        their leaderboard entry (the display name they chose), survey answers, badges earned,
+        challenges joined or settled, segments they are in and their order profile."""
+        lm, sa, ba, cm = (t.leaderboard_members.c, t.survey_answers.c, t.badge_awards.c, t.challenge_members.c)
+        sm, sg, p = t.segment_members.c, t.segments.c, t.member_profiles.c
+        when = lambda v: v.isoformat() if v is not None else None  # noqa: E731
+        plain = lambda v: str(v) if v is not None else None  # noqa: E731
+        board = self.conn.execute(select(lm.display_name, lm.opted_in_at).where(
+            lm.shop_id == self.shop_id, lm.member_id == member_id)).first()
+        profile = self.conn.execute(select(t.member_profiles).where(
+            p.shop_id == self.shop_id, p.member_id == member_id)).first()
+        return {
+            "leaderboard": {"display_name": board.display_name, "opted_in_at": when(board.opted_in_at)} if board else None,
+            "survey_answers": [{"survey_id": r.survey_id, "answers": r.answers, "points": int(r.points),
+                                "answered_at": when(r.answered_at)} for r in self.conn.execute(
+                select(sa.survey_id, sa.answers, sa.points, sa.answered_at).where(
+                    sa.shop_id == self.shop_id, sa.member_id == member_id).order_by(sa.id))],
+            "badges": [{"badge_id": r.badge_id, "times": r.seq, "points": int(r.points), "earned_at": when(r.earned_at)}
+                       for r in self.conn.execute(select(ba.badge_id, ba.seq, ba.points, ba.earned_at).where(
+                           ba.shop_id == self.shop_id, ba.member_id == member_id).order_by(ba.id))],
+            "challenges": [{"challenge_id": r.challenge_id, "opted_in_at": when(r.opted_in_at), "outcome": r.outcome,
+                            "progress": plain(r.progress), "points": int(r.points), "settled_at": when(r.settled_at)}
+                           for r in self.conn.execute(select(cm.challenge_id, cm.opted_in_at, cm.outcome, cm.progress,
+                                                             cm.points, cm.settled_at).where(
+                               cm.shop_id == self.shop_id, cm.member_id == member_id).order_by(cm.id))],
+            "segments": [{"segment_id": r.id, "segment": r.name, "since": when(r.since)}
+                         for r in self.conn.execute(select(sg.id, sg.name, sm.since).join(
+                             t.segment_members, sm.segment_id == sg.id).where(
+                             sg.shop_id == self.shop_id, sm.shop_id == self.shop_id, sm.member_id == member_id)
+                             .order_by(sg.id))],
+            "profile": None if profile is None else {
+                "orders_count": profile.orders_count, "lifetime_value": plain(profile.lifetime_value),
+                "first_order_at": when(profile.first_order_at), "last_order_at": when(profile.last_order_at),
+                "average_days_between_orders": plain(profile.average_days_between), "lifecycle": profile.lifecycle,
+                "lifecycle_since": when(profile.lifecycle_since)},
+        }
+
     def referral_codes(self, first_id: int, last_id: int) -> dict[int, str]:
         """member id -> referral code, for the members from `first_id` to `last_id` that already
         have one (none is drawn here: an export only reads). A range of the primary key, so a

@@ -53,6 +53,24 @@ class PrivacyRepo(ShopScoped):
         self.conn.execute(update(t.redemptions).where(r.shop_id == self.shop_id, r.used_by == customer_id)
                           .values(used_by=alias))
 
+    def forget_engagement(self, member_id: int) -> dict:
+        """What engagement features derived from a redacted member goes: their segment
+        memberships (the segments' counts follow; no move is told of someone who is no longer
+        anyone), their order profile and lifecycle, and challenges they joined that are not
+        settled. Badges earned and settled challenges stay, keyed to the alias like the ledger
+        entries that paid them: they are what makes sure nothing is awarded twice."""
+        sm, sg, p, cm = t.segment_members.c, t.segments.c, t.member_profiles.c, t.challenge_members.c
+        segs = self.conn.execute(delete(t.segment_members).where(
+            sm.shop_id == self.shop_id, sm.member_id == member_id).returning(sm.segment_id)).scalars().all()
+        for sid in segs:
+            self.conn.execute(update(t.segments).where(sg.shop_id == self.shop_id, sg.id == sid)
+                              .values(members_count=sg.members_count - 1))
+        profiles = self.conn.execute(delete(t.member_profiles).where(
+            p.shop_id == self.shop_id, p.member_id == member_id)).rowcount
+        joined = self.conn.execute(delete(t.challenge_members).where(
+            cm.shop_id == self.shop_id, cm.member_id == member_id, cm.settled_at.is_(None))).rowcount
+        return {"segments": len(segs), "profiles": profiles, "challenges_joined": joined}
+
     def processed_deliveries(self) -> list[Row]:
         """(id, payload) of the shop's stored webhook deliveries already taken up (those still
         `received` have yet to be processed, and keep their body)."""

@@ -60,7 +60,9 @@ members = Table(
     Column("last_activity_at", UTCDateTime, nullable=True),
     Column("fingerprints", JSON, nullable=True),  # hashed email/phone/address/IP/device, for referral checks
     Column("email_opt_out", Boolean, nullable=False, server_default="0"),  # unsubscribed from shopper emails
-    Column("fields_synced", String(80), nullable=True),  # "<balance version>:<tier>" last written to the platform
+    Column("fields_synced", String(80), nullable=True),  # "<balance version>:<tier>:<segments_rev>" last written to the platform
+    # bumped when the member's segment memberships (or a segment's name) change: their platform tags are due (0028)
+    Column("segments_rev", Integer, nullable=False, server_default="0"),
     Column("locale", String(16), nullable=True),  # the shopper's language as the platform gave it; None: the shop's
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

@@ -1,0 +1,24 @@
+"""A member's segments revision: bumped whenever their segment memberships (or a segment's name)
+change, so the customer-fields sync writes their platform tags and meta again
+
+Revision ID: 0028
+Revises: 0026
+Create Date: 2026-12-01 09:50:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0028'
+down_revision = '0026'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column('members', sa.Column('segments_rev', sa.Integer(), server_default='0', nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('members') as batch:
+        batch.drop_column('segments_rev')
