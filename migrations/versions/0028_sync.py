@@ -20,5 +20,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('members') as batch:
-        batch.drop_column('segments_rev')
+    # A plain DROP COLUMN (SQLite has it since 3.35): a batch rebuild of `members` on SQLite would
+    # lose the expression index ix_members_shop_email_lower, which reflection cannot copy.
+    op.drop_column('members', 'segments_rev')
