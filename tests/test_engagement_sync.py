@@ -353,3 +353,21 @@ def test_the_data_export_holds_and_the_redaction_erases_what_engagement_features
     # the export answered before the redaction no longer holds any of it
     [row] = privacy_rows(rt, shop, "data_request")
     assert "Going Soon" not in json.dumps(row.result) and "555" not in json.dumps(row.result)
+
+
+def test_the_new_reads_and_erasures_stay_within_their_shop(tx_runtime):
+    rt = tx_runtime
+    a, b = F.shop(rt), F.shop(rt)
+    ma, mb = F.member(rt, a, "c1"), F.member(rt, b, "c1")
+    sa, sb = rt.segments.create(a.id, "Big A", BIG), rt.segments.create(b.id, "Big B", BIG)
+    rt.adjustments.adjust(a.id, ma.id, "points", 500, key="a", actor="test", reason="x")
+    rt.adjustments.adjust(b.id, mb.id, "points", 500, key="b", actor="test", reason="x")
+    with rt.db.uow(b.id) as uow:
+        assert uow.customer_fields.segments_of([ma.id]) == {}  # shop A's member, asked in shop B
+        assert uow.customer_fields.segment_names() == [(sb["id"], "Big B")]
+        assert uow.member_export.engagement(ma.id)["segments"] == []
+        assert uow.privacy.forget_engagement(ma.id) == {"segments": 0, "profiles": 0, "challenges_joined": 0}
+    with rt.db.uow(a.id) as uow:
+        assert [s["segment"] for s in uow.member_export.engagement(ma.id)["segments"]] == ["Big A"]
+        assert uow.customer_fields.segments_of([ma.id, mb.id]) == {ma.id: [sa["id"]]}
+    assert rt.segments.get(a.id, sa["id"])["members_count"] == 1
