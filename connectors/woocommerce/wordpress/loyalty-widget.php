@@ -145,6 +145,42 @@ function loyalty_widget_user_locale(int $user_id): string
     return $user_id > 0 ? (string) get_user_meta($user_id, 'locale', true) : '';
 }
 
+/**
+ * Exclusive offers and early access: the user's tier and segments as the backend's customer-fields
+ * sync last wrote them (user meta `loyalty_tier`, the tier's name, and `loyalty_segments`, segment
+ * handles comma-separated). For a theme or another plugin:
+ * `if (function_exists('loyalty_member_in_segment') && loyalty_member_in_segment('vip')) { ... }`,
+ * or in content: [loyalty_only segment="vip"]...[/loyalty_only], [loyalty_only tier="Gold"]...
+ * The current user when $user_id is 0; a guest is in no segment and no tier.
+ */
+function loyalty_member_in_segment(string $handle, int $user_id = 0): bool
+{
+    $user_id = $user_id > 0 ? $user_id : get_current_user_id();
+    if ($user_id <= 0) {
+        return false;
+    }
+    $handles = array_map('trim', explode(',', (string) get_user_meta($user_id, 'loyalty_segments', true)));
+    return $handle !== '' && in_array(strtolower($handle), $handles, true);
+}
+
+function loyalty_member_tier(int $user_id = 0): string
+{
+    $user_id = $user_id > 0 ? $user_id : get_current_user_id();
+    return $user_id > 0 ? (string) get_user_meta($user_id, 'loyalty_tier', true) : '';
+}
+
+add_shortcode('loyalty_only', function ($atts, $content = '') {
+    $atts = shortcode_atts(array('segment' => '', 'tier' => ''), $atts, 'loyalty_only');
+    $segment = (string) $atts['segment'];
+    $tier = (string) $atts['tier'];
+    if ($segment === '' && $tier === '') {
+        return '';
+    }
+    $ok = ($segment === '' || loyalty_member_in_segment($segment))
+        && ($tier === '' || strcasecmp(loyalty_member_tier(), $tier) === 0);
+    return $ok ? do_shortcode((string) $content) : '';
+});
+
 add_filter('woocommerce_webhook_payload', function ($payload, $resource, $resource_id) {
     if (!is_array($payload) || empty($payload['id'])) {
         return $payload;  // a deleted resource: {id} only
