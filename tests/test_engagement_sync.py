@@ -371,3 +371,19 @@ def test_the_new_reads_and_erasures_stay_within_their_shop(tx_runtime):
         assert [s["segment"] for s in uow.member_export.engagement(ma.id)["segments"]] == ["Big A"]
         assert uow.customer_fields.segments_of([ma.id, mb.id]) == {ma.id: [sa["id"]]}
     assert rt.segments.get(a.id, sa["id"])["members_count"] == 1
+
+
+def test_deleting_a_segment_frees_its_handle_for_the_namesake_and_its_members_are_relabelled(shopify):
+    rt, state, shop = shopify
+    m = F.member(rt, shop, "7300400500605")
+    first = rt.segments.create(shop.id, "VIP", {"all": [{"field": "points_balance", "op": "gte", "value": 10_000}]})
+    second = rt.segments.create(shop.id, "vip", BIG)
+    rt.adjustments.adjust(shop.id, m.id, "points", 450, key="v1", actor="test", reason="x")
+    rt.customer_fields.sync()
+    assert f"loyalty:segment:vip-{second['id']}" in state.customer_tags[gid("7300400500605")]
+    rt.segments.delete(shop.id, first["id"])  # m was never in it, yet their label changes
+    assert rt.customer_fields.sync() == 1
+    labels = [tg for tg in state.customer_tags[gid("7300400500605")] if tg.startswith("loyalty:segment:")]
+    assert labels == ["loyalty:segment:vip"]
+    rt.segments.update(shop.id, second["id"], "VIP", BIG)  # the same handle: nothing to rewrite
+    assert rt.customer_fields.sync() == 0

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, exists, false, func, insert, literal, or_, select, true, update
 from sqlalchemy.sql import ColumnElement
 
+from ..domain.customer_tags import segment_handles
 from ..domain.errors import InvalidRequest, NotFound
 from ..domain.member_events import LifecycleChanged, OrderChanged, PointsPosted, SegmentEntered, SegmentLeft
 from ..domain.ports import Clock, SystemClock
@@ -425,26 +426,39 @@ class SegmentService:
         name, parsed = self._parse(name, rule)
         with self.db.uow(shop_id) as uow:
             s = t.segments.c
-            old = uow.conn.execute(select(s.name).where(s.shop_id == shop_id, s.id == segment_id)).scalar()
+            before = self._handles(uow.conn, shop_id)
             done = uow.conn.execute(update(t.segments).where(s.shop_id == shop_id, s.id == segment_id).values(
                 name=name, rule=dump_rule(parsed), updated_at=self.clock.now())).rowcount
             if not done:
                 raise NotFound("no such segment")
             self.recompute(uow, segment_id, quiet=True)
-            if old != name:  # its handle (the members' platform labels) may have changed
-                touch(uow.conn, shop_id, select(t.segment_members.c.member_id).where(
-                    t.segment_members.c.segment_id == segment_id))
+            self._touch_renamed(uow.conn, shop_id, before)
         return self.get(shop_id, segment_id)
 
     def delete(self, shop_id: int, segment_id: int) -> None:
         with self.db.uow(shop_id) as uow:
             s = t.segments.c
+            before = self._handles(uow.conn, shop_id)
             touch(uow.conn, shop_id, select(t.segment_members.c.member_id).where(  # their labels lose it
                 t.segment_members.c.shop_id == shop_id, t.segment_members.c.segment_id == segment_id))
             uow.conn.execute(t.segment_members.delete().where(t.segment_members.c.shop_id == shop_id,
                                                               t.segment_members.c.segment_id == segment_id))
             if not uow.conn.execute(t.segments.delete().where(s.shop_id == shop_id, s.id == segment_id)).rowcount:
                 raise NotFound("no such segment")
+            self._touch_renamed(uow.conn, shop_id, before)
+
+    def _handles(self, conn, shop_id: int) -> dict[int, str]:
+        s = t.segments.c
+        return segment_handles([(r.id, r.name) for r in conn.execute(select(s.id, s.name).where(s.shop_id == shop_id))])
+
+    def _touch_renamed(self, conn, shop_id: int, before: dict[int, str]) -> None:
+        """Members of every segment whose handle (domain.customer_tags) is not what it was: a
+        rename changes that segment's, and a rename or deletion may free a handle another
+        segment of the same name was kept from."""
+        changed = [sid for sid, h in self._handles(conn, shop_id).items() if before.get(sid) != h]
+        if changed:
+            sm = t.segment_members.c
+            touch(conn, shop_id, select(sm.member_id).where(sm.shop_id == shop_id, sm.segment_id.in_(changed)))
 
     def members(self, shop_id: int, segment_id: int, *, preview: bool = False, limit: int = 50,
                 after: int = 0) -> dict:
