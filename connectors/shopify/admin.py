@@ -422,6 +422,7 @@ class ShopifyAdmin(PlatformActions, CatalogSource, ShopAdmin, ShopifyOrderSource
         (https://shopify.dev/docs/api/admin-graphql/latest/mutations/tagsAdd, …/tagsRemove).
         The merchant's and other apps' tags are never touched. Returns how many customers changed."""
         changed = 0
+        customers = [(cid, tags) for cid, tags in customers if str(cid).isdigit()]  # only a customer's id is a node
         for start in range(0, len(customers), 100):
             chunk = customers[start:start + 100]
             ids = [f"gid://shopify/Customer/{cid}" for cid, _ in chunk]
