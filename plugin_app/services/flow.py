@@ -78,7 +78,9 @@ class FlowLifecycle:
     """Flow's trigger lifecycle callbacks (https://shopify.dev/docs/apps/build/flow/track-lifecycle-events):
     Flow tells us, per shop and trigger, whether an enabled workflow uses it, newest word winning.
     A trigger Flow said nobody uses is not sent; one we have no word on is (workflows enabled
-    before the callback was deployed are never announced). Flow will not let a merchant enable a
+    before the callback was deployed are never announced), except a trigger marked
+    `needs_workflow` (domain.flow: the ones added with the callback), sent only on Flow's word
+    that an enabled workflow uses it. Flow will not let a merchant enable a
     workflow unless the callback answers 2xx promptly, so anything we cannot use is still 200."""
 
     def __init__(self, db: Database, shops) -> None:
