@@ -23,6 +23,7 @@ from .. import i18n
 from ..domain import notifications as N
 from ..domain.member_events import CashbackAvailable, PointsChanged, PointsPosted, RewardUnlocked
 from ..domain.errors import InvalidRequest, NotFound, PlatformError
+from ..domain.targeting import in_segments
 from ..domain.ports import Clock, MailConnection, Mailer, OutgoingEmail, SystemClock, WebhookPoster
 from ..storage.db import Database
 from . import emails
@@ -145,6 +146,8 @@ class Notifier:
                 return made
             if member is None or not member.email or member.email_opt_out:
                 state = "skipped"  # redacted, no address, or unsubscribed: nothing is sent
+            elif setting.segments and not in_segments(setting.segments, uow.targeting.member_segments(member.id)):
+                state = "skipped"  # issue 20: this e-mail is only for members of some segments, now
             message = self.compose(uow, kind, member, ev.payload, program) if state == "pending" else {}
             made += uow.notifications.queue(ref=f"event:{ev.id}", target="email", topic=kind, member_id=ev.member_id,
                                             recipient=(member.email if member is not None and member.email else "-"),

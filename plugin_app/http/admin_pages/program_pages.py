@@ -230,8 +230,12 @@ def restore(version: int):
         if expected is not None and expected != current.version:
             error = i18n.current().gettext(N_("Someone changed the program meanwhile; here is what restoring would do now."))
         else:
-            restored = rt.programs.restore(shop.id, version, author=_author())
-            return redirect(url_for("admin_pages.history", restored=restored.version))
+            try:
+                restored = rt.programs.restore(shop.id, version, author=_author())
+                return redirect(url_for("admin_pages.history", restored=restored.version))
+            except ProgramInvalid:  # it names a segment deleted since
+                error = i18n.current().gettext(N_("This version is limited to a segment that no longer exists, "
+                                                  "so it cannot be restored as it is."))
     target = dump(old.program)
     changes = E.diff(dump(current.program), target, shop.currency)
     preview = rt.change_preview.preview(shop.id, shop.currency, target)
