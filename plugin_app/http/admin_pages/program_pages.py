@@ -80,7 +80,8 @@ def _edit(page: str, template: str, **extra):
         program = parse(E.from_form(doc))  # the examples follow the edit being made
     except ProgramInvalid:
         program = current.program
-    form = E.Form(doc, errors, shop.currency, [t.name for t in current.program.tiers.levels])
+    segments = [(s["id"], s["name"]) for s in rt.segments.list(shop.id)] if page in ("redeem", "campaigns") else []
+    form = E.Form(doc, errors, shop.currency, [t.name for t in current.program.tiers.levels], segments)
     ctx = dict(form=form, page=page, version=version, saved=saved, conflict=conflict, preview=preview,
                changes=changes, examples=_examples(page, program, shop.currency), currency=shop.currency,
                program=program, reward_languages=[c for c in i18n.LOCALES if c != i18n.DEFAULT] if E.has_reward_names() else [],
