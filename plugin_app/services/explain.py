@@ -356,7 +356,7 @@ def _reward_not_yet(t, p, detail):
     """The instant the member may redeem from, in the shop's time zone (`timezone`) and the reader's format."""
     zone = p.get("timezone") or "UTC"
     try:
-        when = t.datetime(p.get("at"), zone, "long")
+        when = t.datetime(p.get("at"), zone)
     except (ValueError, TypeError, KeyError):
         when = str(p.get("at") or "")
     return t.gettext("Available from %(date)s", date=when)
