@@ -277,3 +277,85 @@ def test_deleting_checks_the_current_program_under_the_programs_lock(runtime):
     rt.segments.delete(shop.id, seg)
     with pytest.raises(ProgramInvalid):
         F.use_program(rt, shop, campaigns=[{"name": "Birthday", "factor": "2", "kind": "birthday", "segments": [seg]}])
+
+
+# -- the admin pages: "Limit to segments" and early access, in the merchant's language ---------
+@pytest.fixture
+def admin(client):
+    rt = client.application.extensions["loyalty"]
+    shop, key = rt.shops.register("demo", "targeting.example", currency="EUR", name="Bottega", timezone="Europe/Rome")
+    F.use_program(rt, shop, timezone="Europe/Rome")
+    client.post("/admin/login", data={"key": key})
+    vip = rt.segments.create(shop.id, "VIP", VIP_RULE)["id"]
+    return client, rt, shop, vip
+
+
+def _post(client, url: str, page: str, changes: dict, index: int = -1):
+    from werkzeug.datastructures import MultiDict
+
+    from .formdata import form_data
+
+    data = MultiDict([(k, v) for k, v in form_data(page, index) if k not in changes])
+    for k, v in changes.items():
+        for item in (v if isinstance(v, list) else [v]):
+            data.add(k, item)
+    return client.post(url, data=data).data.decode()
+
+
+def test_the_redeem_page_limits_a_reward_to_segments_and_opens_it_early(admin):
+    client, rt, shop, vip = admin
+    page = client.get("/admin/redeem?lang=de").data.decode()
+    assert "Nur für Mitglieder dieser Segmente" in page and "Früher Zugang ab" in page and "Für wen und ab wann" in page
+    assert f'name="rewards.0.segments" value="{vip}"' in page and "> VIP</label>" in page
+    page = _post(client, "/admin/redeem?lang=de", page, {
+        "rewards.0.segments": ["", str(vip)], "rewards.0.available_from": "2026-12-04T09:00",
+        "rewards.0.early_access.available_from": "2026-12-01T09:00", "rewards.0.early_access.tiers": ["", "Gold"],
+        "rewards.0.early_access.segments": [""], "action": "save"})
+    reward = rt.programs.current(shop.id).program.rewards[0]
+    assert reward.segments == [vip] and reward.available_from == D  # typed as Rome's wall clock
+    assert reward.early_access.available_from == D3 and reward.early_access.tiers == ["Gold"]
+    assert 'value="2026-12-04T09:00"' in page and 'value="2026-12-01T09:00"' in page  # shown the same way back
+    # early access after everyone's date: the error beside the group, in German, nothing saved
+    version = rt.programs.current(shop.id).version
+    page = _post(client, "/admin/redeem?lang=de", page, {"rewards.0.early_access.available_from": "2026-12-05T09:00",
+                                                         "action": "save"})
+    assert "Der frühe Zugang muss vor dem Datum für alle anderen beginnen." in page
+    assert rt.programs.current(shop.id).version == version
+    # unticking clears it
+    page = client.get("/admin/redeem").data.decode()
+    _post(client, "/admin/redeem", page, {"rewards.0.segments": [""], "rewards.0.available_from": "",
+                                          "rewards.0.early_access.available_from": "",
+                                          "rewards.0.early_access.tiers": [""], "action": "save"})
+    reward = rt.programs.current(shop.id).program.rewards[0]
+    assert reward.segments == [] and reward.available_from is None and reward.early_access is None
+
+
+def test_the_campaigns_and_emails_pages_limit_to_segments(admin):
+    client, rt, shop, vip = admin
+    current = rt.programs.current(shop.id).program
+    F.use_program(rt, shop, **F.with_sections(current, campaigns=[{"name": "Birthday", "factor": "2", "kind": "birthday"}]))
+    page = client.get("/admin/campaigns?lang=it").data.decode()
+    assert "Solo per i membri di questi segmenti" in page
+    _post(client, "/admin/campaigns?lang=it", page, {"campaigns.0.segments": ["", str(vip)], "action": "save"})
+    assert rt.programs.current(shop.id).program.campaigns[0].segments == [vip]
+    page = client.get("/admin/emails?lang=fr").data.decode()
+    assert "Uniquement pour les membres de ces segments" in page and f'name="welcome.segments" value="{vip}"' in page
+    _post(client, "/admin/emails?lang=fr", page, {"welcome.segments": str(vip), "action": "save"})
+    notifications = rt.programs.current(shop.id).program.notifications
+    assert notifications.welcome.segments == [vip] and notifications.points_earned.segments == []
+    # the segment the program names cannot be deleted while it does
+    with pytest.raises(SegmentInUse):
+        rt.segments.delete(shop.id, vip)
+
+
+def test_openapi_publishes_the_targeting_fields(client):
+    spec = client.get("/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    reward = schemas["Reward"]["properties"]
+    assert reward["segments"]["items"]["type"] == "integer"
+    assert {"format": "date-time", "type": "string"} in reward["available_from"]["anyOf"]
+    assert set(schemas["EarlyAccess"]["properties"]) == {"available_from", "tiers", "segments"}
+    assert schemas["Campaign"]["properties"]["segments"]["items"]["type"] == "integer"
+    assert schemas["Email"]["properties"]["segments"]["items"]["type"] == "integer"
+    delete = spec["paths"]["/admin/api/v1/segments/{segment_id}"]["delete"]["responses"]
+    assert "409" in delete and "204" in delete
