@@ -207,6 +207,26 @@ def test_an_email_limited_to_a_segment_reaches_only_its_members(mail_rt, clock, 
     assert [to[0] for to, _ in smtp.messages] == ["plain@example.com"]
 
 
+def test_a_reward_for_a_segment_is_not_announced_to_others(mail_rt, clock, smtp):  # noqa: F811
+    from datetime import date
+
+    rt = mail_rt
+    shop = F.shop(rt, name="Bottega")
+    december = rt.segments.create(shop.id, "December birthdays",
+                                  {"all": [{"field": "birthday_month", "op": "eq", "value": 12}]})["id"]
+    F.use_program(rt, shop, tiers={"enabled": False}, notifications={"welcome": {"enabled": False}},
+                  rewards=[F.reward("bday-gift", 100, amount="5", name="Birthday gift", segments=[december])])
+    fan = F.member(rt, shop, "c-dec", email="dec@example.com", birthday=date(1990, 12, 5))
+    other = F.member(rt, shop, "c-may", email="may@example.com", birthday=date(1990, 5, 5))
+    for m in (fan, other):
+        rt.ledger.earn(shop.id, m.id, "points", 10, key=f"a-{m.id}", source="order", reason="seed")
+    assert _in(rt, shop, december, fan) and not _in(rt, shop, december, other)
+    for m in (fan, other):
+        rt.ledger.earn(shop.id, m.id, "points", 150, key=f"b-{m.id}", source="order", reason="seed")
+    deliver(rt, clock, rounds=2)
+    assert [(to[0], subject(msg)) for to, msg in smtp.messages] == [("dec@example.com", "You can now get Birthday gift")]
+
+
 # -- the merchant: validation on save, deletion refused while in use ----------------------------
 @pytest.fixture
 def api(clean_db):

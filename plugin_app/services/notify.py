@@ -96,8 +96,13 @@ class Notifier:
                                           entry_id=e.entry_id, amount=e.available))
         if e.asset == "points" and e.available > 0 and e.kind in ("earn", "vest", "adjust"):
             program = self.programs.current(e.shop_id).program
+            mine = None  # the member's segments, read only if a reward is for some (issue 20)
             for reward in sorted((r for r in program.rewards if r.enabled and r.type != "variable_amount"),
                                  key=lambda r: r.points_cost):
+                if reward.segments:
+                    mine = uow.targeting.member_segments(e.member_id) if mine is None else mine
+                    if not in_segments(reward.segments, mine):
+                        continue  # not theirs to get: no "you can now get" for it
                 if e.balance - int(e.available) < reward.points_cost <= e.balance:
                     uow.collect(RewardUnlocked(shop_id=e.shop_id, member_id=e.member_id, at=e.at,
                                                entry_id=e.entry_id, reward_id=reward.id, reward=reward.name,
