@@ -95,8 +95,9 @@ def test_a_reward_for_a_segment_follows_membership_and_is_refused_to_others(stor
         rt.cart.apply(shop.id, "EUR", store.plain.platform_customer_id, "k-plain-1", cart=_cart(), reward_id="vip-gift")
     assert err.value.why.code == "reward.segments" and _held(rt, shop, store.plain) == 0
     # outside the cart (customer account, POS): the same refusal
-    with pytest.raises(InvalidRequest):
-        rt.extension_views.redeem(shop, store.plain.platform_customer_id, "vip-gift", "ca:k-plain-2")
+    with pytest.raises(InvalidRequest) as err:
+        rt.extension_views.redeem(shop, store.plain.platform_customer_id, "vip-gift", "ca:k-plain-2", locale="es")
+    assert err.value.message == "Para miembros de VIP" and err.value.details["reason"] == "reward.segments"
     account = {r["id"]: r for r in rt.extension_views.summary(shop, store.plain.platform_customer_id, "de")["rewards"]}
     assert account["vip-gift"]["available"] is False and account["vip-gift"]["reason_text"] == "Für Mitglieder von VIP"
     widget = rt.widget.summary(shop, store.plain.platform_customer_id, "fr")
