@@ -136,7 +136,7 @@ def test_the_merchant_sets_up_the_seed_example_without_json(browser, merchant): 
                                    for n, t, m in [("Bronze", "0", "1"), ("Silver", "500", "1.25"), ("Gold", "1500", "1.5")]]
     expected["cashback"].update(enabled=True, rate="5")
     expected["campaigns"] = [{"name": "Birthday double points", "factor": "2", "kind": "birthday", "window": None,
-                              "days_of_week": [], "match": None, "birthday_when": "day"}]
+                              "days_of_week": [], "match": None, "birthday_when": "day", "segments": []}]
     expected["referrals"].update(enabled=True)
     expected["referrals"]["cashback"]["rate"] = "2"
     expected["referrals"]["fraud"]["ip_velocity"] = "observe"

@@ -127,6 +127,18 @@ class Earning:
 class MemberContext:
     tier: Tier | None = None
     birthday: date | None = None
+    # The segments the member is in when the order earns (issue 20: a campaign limited to
+    # segments applies only to them), and those segments' names for the explanation.
+    segments: frozenset[int] = frozenset()
+    segment_names: dict[int, str] = field(default_factory=dict)
+
+    def for_campaign(self, c: Campaign) -> dict:
+        """The reason's mention of the segments a campaign is limited to ({} when it is not):
+        the names of those the member is in, so the bonus explains itself."""
+        if not c.segments:
+            return {}
+        hit = [i for i in c.segments if i in self.segments]
+        return {"segments": [self.segment_names.get(i) or f"#{i}" for i in hit], "segment_ids": hit}
 
 
 def _folded(values) -> set[str]:
@@ -142,6 +154,11 @@ def matches(match: Match | None, line: OrderLine) -> bool:
                 or _folded(line.collections) & _folded(match.collections)
                 or _folded(line.tags) & _folded(match.tags)
                 or (line.product_type and _folded([line.product_type]) & _folded(match.product_types)))
+
+
+def _for(seg: dict) -> str:
+    """' (for VIP)' after a campaign limited to segments, in the English notes."""
+    return f" (for {', '.join(seg['segments'])})" if seg.get("segments") else ""
 
 
 def _fmt(value: Decimal) -> str:
@@ -167,7 +184,12 @@ def is_birthday(birthday: date | None, on: date, when: str) -> bool:
     return (birthday.month, birthday.day) == (on.month, on.day)
 
 
-def campaign_active(c: Campaign, at: datetime, tz: ZoneInfo, birthday: date | None) -> bool:
+def campaign_active(c: Campaign, at: datetime, tz: ZoneInfo, birthday: date | None,
+                    segments: frozenset[int] | None = None) -> bool:
+    """Whether the campaign applies to an order at `at` for a member with `birthday` in
+    `segments` (None: segments not known, a campaign limited to segments does not apply)."""
+    if c.segments and not (set(c.segments) & set(segments or ())):
+        return False
     here = local(at, tz)
     if c.window is not None and not (c.window.starts_at <= here < c.window.ends_at):
         return False
@@ -219,7 +241,8 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
             counted.append((key, amount, qty, line))
     base = sum((a for _, a, _, _ in counted), ZERO)
 
-    campaigns = [c for c in program.campaigns if campaign_active(c, order.placed_at, tz, member.birthday)]
+    campaigns = [c for c in program.campaigns
+                 if campaign_active(c, order.placed_at, tz, member.birthday, member.segments)]
     global_factor = Fraction(1)
     global_notes, global_why = [], []
     if member.tier is not None and member.tier.earn_multiplier != 1:
@@ -229,8 +252,9 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
     for c in campaigns:
         if c.match is None:
             global_factor *= Fraction(c.factor)
-            global_notes.append(f"{c.name} x{_fmt(c.factor)}")
-            global_why.append(Reason("earn.campaign", {"name": c.name, "factor": num(c.factor)}))
+            seg = member.for_campaign(c)
+            global_notes.append(f"{c.name}{_for(seg)} x{_fmt(c.factor)}")
+            global_why.append(Reason("earn.campaign", {"name": c.name, "factor": num(c.factor), **seg}))
 
     cash = program.cashback
     tier_rate = member.tier.cashback_rate if member.tier and member.tier.cashback_rate is not None else None
@@ -254,9 +278,10 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
             for c in campaigns:
                 if c.match is not None and matches(c.match, line):
                     factor *= Fraction(c.factor)
-                    line_notes.append(f"{c.name} x{_fmt(c.factor)} on {_money(amount, cur)}")
+                    seg = member.for_campaign(c)
+                    line_notes.append(f"{c.name}{_for(seg)} x{_fmt(c.factor)} on {_money(amount, cur)}")
                     line_why.append(Reason("earn.campaign_line", {"name": c.name, "factor": num(c.factor),
-                                                                  "amount": money_param(amount, cur)}))
+                                                                  "amount": money_param(amount, cur), **seg}))
         points = Fraction(amount) * Fraction(rules.points_per_unit) * factor * global_factor if earning_on else Fraction(0)
         rate = base_rate
         if line is not None:

@@ -17,11 +17,26 @@ from .leaderboard import Leaderboard
 from .survey import Survey
 
 FORBID = {"extra": "forbid"}  # read by the parser: unknown fields are errors, not ignored
+MAX_SEGMENT_REFS = 20  # segments one reward, campaign or e-mail may name
 
 
 def _check(cond: bool, name: str, message: str) -> None:
     if not cond:
         raise ValueError(f"{name}: {message}")
+
+
+def _check_segments(ids: list[int], name: str = "segments") -> None:
+    """Segment ids (issue 20: targeting): positive, each once, a few at most. Whether the shop
+    has them is checked when the program is saved (services.program), where the shop is known."""
+    _check(all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2 ** 63 for i in ids), name,
+           "segment ids are positive whole numbers")
+    _check(len(set(ids)) == len(ids), name, "a segment is named twice")
+    _check(len(ids) <= MAX_SEGMENT_REFS, name, f"at most {MAX_SEGMENT_REFS} segments")
+
+
+def _check_aware(value: datetime | None, name: str) -> None:
+    _check(value is None or (value.tzinfo is not None and value.utcoffset() is not None), name,
+           "give a time with its offset, e.g. 2026-12-01T09:00:00+01:00")
 
 
 @dataclass(frozen=True)
@@ -289,13 +304,31 @@ class Campaign:
     days_of_week: list[int] = field(default_factory=list)  # 0 = Monday; empty = every day
     match: Match | None = None
     birthday_when: Literal["day", "month"] = "day"
+    # Only members in one of these segments (at the time the order earns) get it; empty: everyone.
+    segments: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        _check_segments(self.segments)
         _check(0 < len(self.name.strip()) <= 60, "name", "must be 1 to 60 characters")
         _check(Decimal(1) <= self.factor <= Decimal(20), "factor", "must be between 1 and 20")
         _check(all(0 <= d <= 6 for d in self.days_of_week), "days_of_week", "days are 0 (Monday) to 6")
         _check(self.kind == "birthday" or self.window is not None, "window",
                "a multiplier campaign needs a start and an end")
+
+
+@dataclass(frozen=True)
+class EarlyAccess:
+    """Who may redeem a reward before its `available_from`, and from when: members of any of
+    these tiers or segments (domain.targeting.opens_at)."""
+    __pydantic_config__ = FORBID
+    available_from: datetime  # with its offset; shown in the shop's time zone
+    tiers: list[str] = field(default_factory=list)
+    segments: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        _check_aware(self.available_from, "available_from")
+        _check_segments(self.segments)
+        _check(bool(self.tiers or self.segments), "tiers", "name the tiers or segments that get early access")
 
 
 @dataclass(frozen=True)
@@ -315,9 +348,22 @@ class Reward:
     tiers: list[str] = field(default_factory=list)  # empty: every tier
     enabled: bool = True
     names: dict[str, str] = field(default_factory=dict)  # locale ('it') -> the name in that language
+    # Targeting (issue 20, domain.targeting): only members in one of these segments; empty: everyone.
+    segments: list[int] = field(default_factory=list)
+    # Redeemable from this instant (None: at once); `early_access` lets some tiers or segments in sooner.
+    available_from: datetime | None = None
+    early_access: EarlyAccess | None = None
 
     def __post_init__(self) -> None:
         import re
+
+        _check_segments(self.segments)
+        _check_aware(self.available_from, "available_from")
+        _check(self.early_access is None or self.available_from is not None, "early_access",
+               "early access needs the date everyone else may redeem from (available_from)")
+        _check(self.early_access is None or self.available_from is None
+               or self.early_access.available_from < self.available_from, "early_access",
+               "early access must start before available_from")
 
         _check(0 < len(self.id) <= 40 and self.id.replace("-", "").replace("_", "").isalnum(),
                "id", "must be 1-40 letters, digits, - or _")
@@ -496,10 +542,12 @@ class Email:
     enabled: bool = True
     subject: dict[str, str] = field(default_factory=dict)
     body: dict[str, str] = field(default_factory=dict)
+    segments: list[int] = field(default_factory=list)  # only members in one of these segments; empty: all
 
     def __post_init__(self) -> None:
         from .notifications import LANGUAGES, PLACEHOLDERS, unknown_placeholders
 
+        _check_segments(self.segments)
         for name, limit in (("subject", 200), ("body", 5000)):
             texts = getattr(self, name)
             for lang, value in texts.items():
@@ -582,6 +630,8 @@ class Program:
         names = {t.name for t in self.tiers.levels}
         for reward in self.rewards:
             unknown = set(reward.tiers) - names
+            _check(not unknown, "rewards", f"reward {reward.id!r} names unknown tiers {sorted(unknown)}")
+            unknown = set(reward.early_access.tiers if reward.early_access else []) - names
             _check(not unknown, "rewards", f"reward {reward.id!r} names unknown tiers {sorted(unknown)}")
         check_sections(self.badges, self.challenges)
 

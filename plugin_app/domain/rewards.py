@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
 from .errors import InvalidRequest
 from .money import Money, money_text, plain, quantum
 from .program import Reward
 from .reasons import Reason, money as money_param
+from .targeting import Audience, reward_gate
 
 
 class RewardUnavailable(InvalidRequest):
@@ -35,15 +37,31 @@ class RewardQuote:
     explanation: str = ""
 
 
+GATE_MESSAGES = {  # the API's English for a targeting refusal (domain.targeting)
+    "reward.tiers": lambda p: f"this reward is for {', '.join(p['tiers'])} members",
+    "reward.segments": lambda p: f"this reward is for members of {', '.join(p['segments'])}",
+    "reward.not_yet": lambda p: f"this reward can be redeemed from {p['at']}",
+}
+
+
+def gate(reward: Reward, audience: Audience, now: datetime | None, timezone: str = "UTC") -> None:
+    """RewardUnavailable when this member may not redeem the reward (domain.targeting): its tiers,
+    its segments, its date (with early access). Nothing about points or the cart."""
+    why = reward_gate(reward, audience, now, timezone)
+    if why is not None:
+        raise RewardUnavailable(GATE_MESSAGES[why.code](why.params), why, reward=reward.id)
+
+
 def quote(reward: Reward, cart_subtotal: Money, *, points_available: int, tier: str | None,
-          steps: int | None = None) -> RewardQuote:
-    """Raises InvalidRequest with the reason when the reward cannot be used on this cart."""
+          steps: int | None = None, audience: Audience | None = None, now: datetime | None = None,
+          timezone: str = "UTC") -> RewardQuote:
+    """Raises InvalidRequest with the reason when the reward cannot be used on this cart.
+    `audience`: the member's tier and segments (default: `tier`, in no segment); `now`: the
+    instant of the redemption, for `available_from` and early access (None: not checked)."""
     cur = cart_subtotal.currency
     if not reward.enabled:
         raise RewardUnavailable("this reward is not available", Reason("reward.unavailable"), reward=reward.id)
-    if reward.tiers and tier not in reward.tiers:
-        raise RewardUnavailable(f"this reward is for {', '.join(reward.tiers)} members",
-                                Reason("reward.tiers", {"tiers": list(reward.tiers)}), reward=reward.id)
+    gate(reward, audience if audience is not None else Audience(tier), now, timezone)
     if cart_subtotal.amount < reward.minimum_cart:
         raise RewardUnavailable(f"needs a cart of at least {money_text(reward.minimum_cart, cur)}",
                                 Reason("reward.minimum_cart", {"amount": money_param(reward.minimum_cart, cur)}),

@@ -102,9 +102,12 @@ def get_version(version: int):
 @bp.post("/versions/<int(max=2147483647):version>/restore")
 @admin_required
 @api(summary="Make an earlier version current again (as a new version)", tags=["program"],
-     response=ProgramOut, status=201, auth="adminKey", errors=(404,))
+     response=ProgramOut, status=201, auth="adminKey", errors=(404, 422))
 def restore(version: int):
-    return _out(_rt().programs.restore(g.shop.id, version, author=g.actor), 201)
+    try:
+        return _out(_rt().programs.restore(g.shop.id, version, author=g.actor), 201)
+    except ProgramInvalid as exc:  # it names a segment deleted since (issue 20)
+        return error_response(422, exc.code, exc.message, fields=exc.fields)
 
 
 class ChangeOut(BaseModel):

@@ -28,7 +28,7 @@ class F:
     label: str
     help: str = ""
     kind: str = "decimal"  # int decimal bool choice text opttext optint optdecimal list lines weekdays
-    #                        datetime colour timezone locale tiers
+    #                        datetime awaredatetime colour timezone locale tiers segments
     unit: str = ""  # points money percent days months times orders factor
     choices: tuple = ()  # (value, label)
 
@@ -118,6 +118,17 @@ FIELDS: dict[str, F] = {
     "rewards.*.code_expiry_days": F(N_("Discount code valid for"), N_("Empty: the code never expires."), "optint", "days"),
     "rewards.*.tiers": F(N_("Only for these tiers"), N_("None ticked: every customer."), "tiers"),
     "rewards.*.enabled": F(N_("Offered to customers"), "", "bool"),
+    # targeting (issue 20): segments and dates
+    "rewards.*.segments": F(N_("Only for members of these segments"),
+                            N_("None ticked: everyone. A customer must be in one of them when redeeming."), "segments"),
+    "rewards.*.available_from": F(N_("Customers can redeem it from"),
+                                  N_("In the shop's time zone. Empty: at once."), "awaredatetime"),
+    "rewards.*.early_access": F(N_("Early access")),
+    "rewards.*.early_access.available_from": F(N_("Early access from"),
+                                               N_("Before the date above, only the tiers and segments ticked here."),
+                                               "awaredatetime"),
+    "rewards.*.early_access.tiers": F(N_("Tiers with early access"), "", "tiers"),
+    "rewards.*.early_access.segments": F(N_("Segments with early access"), "", "segments"),
     "store_credit.enabled": F(N_("Customers can spend store credit at checkout"), "", "bool"),
     "store_credit.max_cart_share": F(N_("Store credit covers at most this share of the cart"), "", "decimal", "percent"),
     # tiers
@@ -194,6 +205,8 @@ FIELDS: dict[str, F] = {
                                    ("birthday", N_("Extra points on the customer's birthday")))),
     "campaigns.*.factor": F(N_("Points multiplied by"), N_("2: double points."), "decimal", "factor"),
     "campaigns.*.days_of_week": F(N_("Only on"), N_("None ticked: every day."), "weekdays"),
+    "campaigns.*.segments": F(N_("Only for members of these segments"),
+                              N_("None ticked: every customer. Membership when the order earns counts."), "segments"),
     "campaigns.*.birthday_when": F(N_("Birthday counts"), "", "choice",
                                    choices=(("day", N_("On the day")), ("month", N_("All month")))),
     # widget
@@ -239,12 +252,15 @@ LISTS = {
                                  "entry_reward_points": 0, "perks": []},
     "rewards": lambda doc: {"id": "", "name": "", "type": "fixed_amount", "points_cost": 100, "amount": "5",
                             "percent": None, "product_id": None, "max_steps": None, "minimum_cart": "0",
-                            "max_cart_share": "100", "code_expiry_days": 30, "tiers": [], "enabled": True},
+                            "max_cart_share": "100", "code_expiry_days": 30, "tiers": [], "enabled": True,
+                            "segments": [], "available_from": None, "early_access": None},
     "cashback.boosts": lambda doc: {"match": dict(EMPTY_MATCH), "rate": "10", "window": None, "label": ""},
     "campaigns": lambda doc: {"name": "", "factor": "2", "kind": "multiplier", "window": None, "days_of_week": [],
-                              "match": None, "birthday_when": "day"},
+                              "match": None, "birthday_when": "day", "segments": []},
 }
-OPTIONAL_GROUPS = ("earning.exclude", "campaigns.*.match", "campaigns.*.window", "cashback.boosts.*.window")
+OPTIONAL_GROUPS = ("earning.exclude", "campaigns.*.match", "campaigns.*.window", "cashback.boosts.*.window",
+                   "rewards.*.early_access")
+AWARE_TIMES = ("rewards.*.available_from", "rewards.*.early_access.available_from")  # instants, typed in the shop's zone
 
 # The task pages: the program's top-level keys each one edits.
 PAGES = {
@@ -366,8 +382,10 @@ def _convert(kind: str, form, name: str):
     raw = values[-1] if values else ""
     if kind == "bool":
         return raw == "1"
-    if kind in ("weekdays", "tiers"):
+    if kind in ("weekdays", "tiers", "segments"):
         picked = [v for v in values if v != ""]
+        if kind == "segments":
+            return list(dict.fromkeys(int(v) for v in picked if v.isdigit() and len(v) < 19))
         return sorted({int(v) for v in picked if v.isdigit() and int(v) < 7}) if kind == "weekdays" else picked
     if kind == "list":
         items = [v.strip() for v in raw.split(",") if v.strip()]
@@ -381,7 +399,7 @@ def _convert(kind: str, form, name: str):
         return text
     if kind == "opttext":
         return raw.strip() or None
-    if kind == "datetime":
+    if kind in ("datetime", "awaredatetime"):  # an aware one gets the shop's offset in `read`
         text = raw.strip()
         return (text + ":00" if len(text) == 16 else text) or None
     return raw.strip() if kind != "text" else raw.strip()
@@ -444,6 +462,12 @@ def read(page: str, form, document: dict) -> tuple[dict, dict[str, str]]:
         if form.get("add") == path:
             kept.append(LISTS[pattern(path)](doc))
         _put(doc, path, kept)
+    # instants typed as the shop's wall-clock time: with the shop's offset on that day
+    for pat in AWARE_TIMES:
+        for path in _expand(doc, pat):
+            value = get(doc, path)
+            if isinstance(value, str) and value:
+                _put(doc, path, aware(value, doc.get("timezone") or "UTC"))
     # optional groups left empty are none
     for group in OPTIONAL_GROUPS:
         for path in _expand(doc, group):
@@ -466,6 +490,33 @@ def read(page: str, form, document: dict) -> tuple[dict, dict[str, str]]:
     return doc, problems
 
 
+def aware(text: str, zone: str) -> str:
+    """'2026-12-01T09:00:00' typed in the shop's zone → '2026-12-01T09:00:00+01:00'; a value
+    with an offset, or not a date at all (the parser names it), is left as it is."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        at = datetime.fromisoformat(text)
+        return at.replace(tzinfo=ZoneInfo(zone)).isoformat() if at.tzinfo is None else text
+    except (ValueError, KeyError):
+        return text
+
+
+def local_text(value, zone: str) -> str:
+    """An instant (ISO text with an offset) as the shop's wall-clock time, for a datetime-local input."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if not value:
+        return ""
+    try:
+        at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return (at.astimezone(ZoneInfo(zone)) if at.tzinfo else at).strftime("%Y-%m-%dT%H:%M")
+    except (ValueError, KeyError):
+        return str(value)[:16]
+
+
 def _expand(doc, pat: str) -> list[str]:
     paths = [""]
     for part in pat.split("."):
@@ -482,6 +533,14 @@ def _expand(doc, pat: str) -> list[str]:
 
 # -- errors in words ----------------------------------------------------------------------
 MESSAGES = [
+    (r"unknown segment \d+.*", N_("This segment no longer exists: untick it.")),
+    (r"a segment is named twice|segment ids are positive whole numbers", N_("Tick each segment once.")),
+    (r"at most \d+ segments", N_("Tick at most 20 segments.")),
+    (r"give a time with its offset.*", N_("Enter a date and time.")),
+    (r"early access needs the date everyone else may redeem from.*",
+     N_("Early access needs the date everyone else can redeem from.")),
+    (r"early access must start before available_from", N_("Early access must start before everyone else's date.")),
+    (r"name the tiers or segments that get early access", N_("Tick the tiers or segments that get early access.")),
     (r"name at least one product, collection, tag or product type", N_("Name at least one product, collection, tag or product type.")),
     (r"must not be negative", N_("Must not be below 0.")),
     (r"a cap must be at least 1.*", N_("Enter 1 or more, or leave it empty for no limit.")),
@@ -593,9 +652,11 @@ class Input:
 class Form:
     """The page's inputs over the document being edited, with errors placed next to them."""
 
-    def __init__(self, doc: dict, errors: dict[str, str], currency: str, tier_names: list[str]) -> None:
+    def __init__(self, doc: dict, errors: dict[str, str], currency: str, tier_names: list[str],
+                 segments: list[tuple[int, str]] | None = None) -> None:
         self.doc, self.errors, self.currency = doc, errors, currency
         self.tier_names = tier_names
+        self.segments = list(segments or [])  # the shop's segments (id, name): targeting's choices
         self.used: set[str] = set()
 
     def value(self, path: str, default=None):
@@ -623,6 +684,10 @@ class Form:
             choices = [(i, t.gettext(d)) for i, d in enumerate(DAYS)]
         elif s.kind == "tiers":
             choices = [(n, n) for n in self.tier_names]
+        elif s.kind == "segments":
+            choices = list(self.segments)
+            known = {v for v, _ in choices}  # one ticked that is gone stays visible, so it can be unticked
+            choices += [(v, f"#{v}") for v in (self.value(path) or []) if v not in known]
         elif s.kind == "locale":
             choices = [(code, t.language(code).capitalize()) for code in i18n.LOCALES]
         elif s.kind == "timezone":
@@ -630,9 +695,12 @@ class Form:
             current = self.value(path)
             if current and all(v != current for v, _ in choices):  # an alias the shop already uses stays
                 choices = [(current, str(current))] + choices
-        return Input(name=path, id="f-" + path.replace(".", "-"), kind=s.kind,
+        value, kind = self.value(path), s.kind
+        if kind == "awaredatetime":  # shown, and typed, as the shop's wall-clock time
+            value, kind = local_text(value, self.value("timezone") or "UTC"), "datetime"
+        return Input(name=path, id="f-" + path.replace(".", "-"), kind=kind,
                      label=label or t.gettext(s.label, cur=cur), help=t.gettext(s.help) if s.help else "",
-                     unit=unit_text(s.unit, self.currency, basis), value=self.value(path), error=self.error(path),
+                     unit=unit_text(s.unit, self.currency, basis), value=value, error=self.error(path),
                      choices=choices)
 
     def legend(self, path: str) -> str:
@@ -734,7 +802,7 @@ def _show(value, s: F | None, currency: str) -> str:
             return "×" + t.number(number)
         text = t.number(number)
         return f"{text} {unit_text(s.unit, currency)}".strip() if s.unit in UNITS else text
-    if s is not None and s.kind == "datetime":
+    if s is not None and s.kind in ("datetime", "awaredatetime"):
         return str(value)[:16].replace("T", " ")
     return str(value)
 

@@ -8,6 +8,7 @@ from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
 from .. import i18n
+from ..domain.targeting import Audience
 from ..domain.earning import MemberContext, Order, OrderLine, calculate
 from ..domain.errors import InvalidRequest
 from ..domain.money import Money, quantum
@@ -74,9 +75,10 @@ def campaign(program: Program, index: int, currency: str) -> str | None:
     entry = program.tiers.levels[0] if program.tiers.enabled else None
     line = {"product_id": (c.match.products or [None])[0], "collections": frozenset(c.match.collections[:1]),
             "tags": frozenset(c.match.tags[:1])} if c.match else {}
-    during = calculate(program, _order(currency, at=at.astimezone(timezone.utc), **line), MemberContext(entry, birthday))
+    inside = MemberContext(entry, birthday, frozenset(c.segments))  # a member of its segments, if it has some
+    during = calculate(program, _order(currency, at=at.astimezone(timezone.utc), **line), inside)
     without = Program(**{**program.__dict__, "campaigns": []})
-    usual = calculate(without, _order(currency, at=at.astimezone(timezone.utc), **line), MemberContext(entry, birthday))
+    usual = calculate(without, _order(currency, at=at.astimezone(timezone.utc), **line), inside)
     key = N_("On the customer's birthday a %(order)s order earns %(points)s points instead of %(usual)s") \
         if c.kind == "birthday" else N_("During this campaign a %(order)s order earns %(points)s points instead of %(usual)s")
     return t.gettext(key, order=t.money(SAMPLE, currency), points=t.number(during.points), usual=t.number(usual.points))
@@ -91,7 +93,8 @@ def reward(program: Program, index: int, currency: str) -> str | None:
         return None
     cart = Money.of(max(SAMPLE, r.minimum_cart), currency)
     try:
-        q = quote(r, cart, points_available=10_000_000, tier=r.tiers[0] if r.tiers else None, steps=1)
+        q = quote(r, cart, points_available=10_000_000, tier=r.tiers[0] if r.tiers else None, steps=1,
+                  audience=Audience(r.tiers[0] if r.tiers else None, frozenset(r.segments)))
     except InvalidRequest:
         return None
     per_unit = program.earning.points_per_unit

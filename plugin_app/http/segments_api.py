@@ -111,7 +111,8 @@ def update_segment(segment_id: int, body: SegmentIn):
 
 @bp.delete("/segments/<int:segment_id>")
 @admin_required
-@api(summary="Delete a segment", tags=["segments"], status=204, auth="adminKey")
+@api(summary="Delete a segment (409 segment_in_use while the program names it)", tags=["segments"], status=204,
+     auth="adminKey", errors=(409,))
 def delete_segment(segment_id: int):
     _rt().segments.delete(g.shop.id, segment_id)
     return "", 204

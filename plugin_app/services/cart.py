@@ -22,7 +22,9 @@ from ..domain.ledger import Asset, Source
 from ..domain.money import Money, plain, quantum
 from ..domain.ports import Clock, SystemClock
 from ..domain.reasons import Reason, money as money_param
-from ..domain.rewards import RewardUnavailable, credit_spend, quote, reward_params
+from ..domain.rewards import RewardUnavailable, credit_spend, gate, quote, reward_params
+from ..domain.targeting import Audience, campaign_segment_ids, reward_segment_ids, uses_segments
+from ..storage.targeting_repo import TargetingRepo
 from ..domain.tiers import progress as tier_progress
 from ..domain.tiers import window_start
 from ..storage.db import Database
@@ -125,6 +127,15 @@ class CartService:
         self.db, self.ledger, self.members, self.programs = db, ledger, members, programs
         self.tiers, self.platform_for, self.clock = tiers, platform_for, clock or SystemClock()
 
+    @staticmethod
+    def audience(repo: TargetingRepo, program, member_id: int | None, tier: str | None) -> Audience:
+        """The member's tier and segments (read only when the program targets segments), with
+        the names of the segments its rewards name (for the reasons)."""
+        if member_id is None or not uses_segments(program):
+            return Audience(tier)
+        return Audience(tier, repo.member_segments(member_id), repo.names(reward_segment_ids(program)
+                                                                          | campaign_segment_ids(program)))
+
     # -- quote -------------------------------------------------------------------------------
     def quote(self, shop_id: int, shop_currency: str, cart: Cart, customer_id: str | None,
               locale: str | None = None) -> dict:
@@ -147,10 +158,14 @@ class CartService:
             tier = None
             if program.tiers.enabled:
                 tier = program.tiers.by_name(member.tier if member else None) or program.tiers.levels[0]
+            audience = self.audience(TargetingRepo(conn, shop_id), program, member.id if member else None,
+                                     tier.name if tier else None)
             order = to_order(cart, shop_currency, now, customer_id)
             if self.catalog is not None:
                 order = self.catalog.cached(shop_id, order, program, conn)
-            earning = calculate(program, order, MemberContext(tier, member.birthday if member else None), version=pv.version)
+            earning = calculate(program, order, MemberContext(tier, member.birthday if member else None,
+                                                              audience.segments, dict(audience.names)),
+                                version=pv.version)
             points = 0
             credit = Money.zero(shop_currency)
             progress = None
@@ -174,7 +189,8 @@ class CartService:
         for reward in program.rewards:
             entry = {"id": reward.id, "name": reward.name_for(lang), "type": reward.type}
             try:
-                q = quote(reward, subtotal, points_available=max(points, 0), tier=tier.name if tier else None)
+                q = quote(reward, subtotal, points_available=max(points, 0), tier=tier.name if tier else None,
+                          audience=audience, now=now, timezone=program.timezone)
                 entry.update(available=True, points=q.points, explanation=q.explanation,
                              value=q.discount.to_json() if q.discount else None,
                              percent=plain(q.percent) if q.percent is not None else None,
@@ -236,10 +252,14 @@ class CartService:
             if reward is None:
                 raise NotFound(f"no reward {reward_id!r}")
             tier = (member.tier or program.tiers.levels[0].name) if program.tiers.enabled else None
+            with self.db.uow(shop_id) as uow:  # who the member is now: tier, segments (server-enforced)
+                audience = self.audience(uow.targeting, program, member.id, tier)
+            gate(reward, audience, now, program.timezone)  # before the points: "not for you" says more
             if bal.points < reward.points_cost * (steps or 1):  # the same refusal as the ledger's
                 raise InsufficientBalance("not enough points for this reward", available=str(bal.points),
                                           requested=str(reward.points_cost * (steps or 1)))
-            q = quote(reward, subtotal, points_available=max(bal.points, 0), tier=tier, steps=steps)
+            q = quote(reward, subtotal, points_available=max(bal.points, 0), tier=tier, steps=steps,
+                      audience=audience, now=now, timezone=program.timezone)
             asset, amount, title = Asset.POINTS, q.points, q.explanation
             what = reward_params(reward)
             value = {"amount": q.discount.amount if q.discount else None, "percent": q.percent,

@@ -281,14 +281,22 @@ def _earn_tier(t, p, detail):
     return t.gettext("%(tier)s tier ×%(factor)s", tier=_tier(p.get("tier")), factor=_number(t, p.get("factor", 1)))
 
 
+def _campaign_name(t, p) -> str:
+    """A campaign's name, with the segments it was limited to when the member was in them
+    (issue 20: the bonus explains who it was for)."""
+    name = p.get("name") or p.get("label") or ""
+    segments = [str(x) for x in p.get("segments") or []]
+    return t.gettext("%(name)s for %(segments)s", name=name, segments=", ".join(segments)) if segments else name
+
+
 @reason("earn.campaign")
 def _earn_campaign(t, p, detail):
-    return t.gettext("%(name)s ×%(factor)s", name=p.get("name", ""), factor=_number(t, p.get("factor", 1)))
+    return t.gettext("%(name)s ×%(factor)s", name=_campaign_name(t, p), factor=_number(t, p.get("factor", 1)))
 
 
 @reason("earn.campaign_line", "earn.multiplier")
 def _earn_line(t, p, detail):
-    return t.gettext("%(name)s ×%(factor)s on %(amount)s", name=p.get("name") or p.get("label") or "",
+    return t.gettext("%(name)s ×%(factor)s on %(amount)s", name=_campaign_name(t, p),
                      factor=_number(t, p.get("factor", 1)), amount=_money(t, p.get("amount")))
 
 
@@ -336,6 +344,22 @@ def _cashback_boost(t, p, detail):
 def _reward_tiers(t, p, detail):
     tiers = [_tier(x) for x in p.get("tiers") or []]
     return t.gettext("Only for members at %(tiers)s", tiers=", ".join(tiers))
+
+
+@reason("reward.segments")
+def _reward_segments(t, p, detail):
+    return t.gettext("For members of %(segments)s", segments=", ".join(str(x) for x in p.get("segments") or []))
+
+
+@reason("reward.not_yet")
+def _reward_not_yet(t, p, detail):
+    """The instant the member may redeem from, in the shop's time zone (`timezone`) and the reader's format."""
+    zone = p.get("timezone") or "UTC"
+    try:
+        when = t.datetime(p.get("at"), zone)
+    except (ValueError, TypeError, KeyError):
+        when = str(p.get("at") or "")
+    return t.gettext("Available from %(date)s", date=when)
 
 
 @reason("reward.minimum_cart")

@@ -21,7 +21,9 @@ from ..domain.errors import InvalidRequest, NotFound
 from ..domain.ledger import Kind
 from ..domain.money import Money
 from ..storage.db import Database
+from ..domain.rewards import RewardUnavailable
 from .cart import Cart, CartLine, CartService
+from .explain import render, tier_label_map, tier_labels
 from .program import Programs
 from .widget import WidgetService
 from .widget_texts import Texts, shopper_locale
@@ -121,8 +123,13 @@ class ExtensionViews:
         # The code's worth is the reward's own: a notional cart exactly that large (nothing is
         # capped by it; a percentage or free shipping applies to whatever the order is).
         cart = Cart(shop.currency, (CartLine("reward", 1, max(value, Decimal("0.01"))),))
-        answer = self.cart.apply(shop.id, shop.currency, customer_id, key, cart=cart, reward_id=reward_id,
-                                 steps=steps if reward.type == "variable_amount" else None)
+        try:
+            answer = self.cart.apply(shop.id, shop.currency, customer_id, key, cart=cart, reward_id=reward_id,
+                                     steps=steps if reward.type == "variable_amount" else None)
+        except RewardUnavailable as why:  # not for this member, or not yet: said in their language
+            with tier_labels(tier_label_map(program, lang)):
+                text = render(why.why, t)
+            raise InvalidRequest(text, field="reward_id", reason=why.why.code) from None
         expires = datetime.fromisoformat(answer["expires_at"])
         v = answer["value"]
         value_text = (t.money(Decimal(v["amount"]), shop.currency) if v.get("amount") else

@@ -23,6 +23,7 @@ from .. import i18n
 from ..domain import notifications as N
 from ..domain.member_events import CashbackAvailable, PointsChanged, PointsPosted, RewardUnlocked
 from ..domain.errors import InvalidRequest, NotFound, PlatformError
+from ..domain.targeting import in_segments
 from ..domain.ports import Clock, MailConnection, Mailer, OutgoingEmail, SystemClock, WebhookPoster
 from ..storage.db import Database
 from . import emails
@@ -122,8 +123,13 @@ class Notifier:
                                           entry_id=e.entry_id, amount=e.available))
         if e.asset == "points" and e.available > 0 and e.kind in ("earn", "vest", "adjust"):
             program = self.programs.current(e.shop_id).program
+            mine = None  # the member's segments, read only if a reward is for some (issue 20)
             for reward in sorted((r for r in program.rewards if r.enabled and r.type != "variable_amount"),
                                  key=lambda r: r.points_cost):
+                if reward.segments:
+                    mine = uow.targeting.member_segments(e.member_id) if mine is None else mine
+                    if not in_segments(reward.segments, mine):
+                        continue  # not theirs to get: no "you can now get" for it
                 if e.balance - int(e.available) < reward.points_cost <= e.balance:
                     uow.collect(RewardUnlocked(shop_id=e.shop_id, member_id=e.member_id, at=e.at,
                                                entry_id=e.entry_id, reward_id=reward.id, reward=reward.name,
@@ -172,6 +178,8 @@ class Notifier:
                 return made
             if member is None or not member.email or member.email_opt_out:
                 state = "skipped"  # redacted, no address, or unsubscribed: nothing is sent
+            elif setting.segments and not in_segments(setting.segments, uow.targeting.member_segments(member.id)):
+                state = "skipped"  # issue 20: this e-mail is only for members of some segments, now
             message = self.compose(uow, kind, member, ev.payload, program) if state == "pending" else {}
             made += uow.notifications.queue(ref=f"event:{ev.id}", target="email", topic=kind, member_id=ev.member_id,
                                             recipient=(member.email if member is not None and member.email else "-"),

@@ -23,6 +23,7 @@ from ..storage.db import Database
 from ..storage.uow import UnitOfWork
 from .ledger import Ledger
 from .members import Members
+from ..domain.targeting import campaign_segment_ids
 from .program import Programs, ProgramVersion
 
 
@@ -64,14 +65,29 @@ class OrderService:
         self.clock = clock or SystemClock()
 
     # -- reading ---------------------------------------------------------------------------
-    def _context(self, uow: UnitOfWork, member_id: int | None, pv: ProgramVersion) -> MemberContext:
+    def _context(self, uow: UnitOfWork, member_id: int | None, pv: ProgramVersion,
+                 segments: frozenset[int] | None = None) -> MemberContext:
+        """The member as the order earns: tier, birthday and (when a campaign is limited to
+        segments) the segments they are in now, or `segments` as they were when it first earned."""
         if member_id is None:
             return MemberContext(pv.program.tiers.levels[0] if pv.program.tiers.enabled else None)
         m = uow.members.tier_and_birthday(member_id)
         tier = None
         if pv.program.tiers.enabled:
             tier = pv.program.tiers.by_name(m.tier) or pv.program.tiers.levels[0]
-        return MemberContext(tier, m.birthday)
+        wanted = campaign_segment_ids(pv.program)
+        if not wanted:
+            return MemberContext(tier, m.birthday)
+        if segments is None:
+            segments = uow.targeting.member_segments(member_id)
+        return MemberContext(tier, m.birthday, frozenset(segments), uow.targeting.names(wanted))
+
+    @staticmethod
+    def _segments_details(context: MemberContext, program) -> dict:
+        """What the earning entry keeps of the member's segments, for a later edit of the order
+        (its campaigns apply as they did when the order first earned): only when a campaign is
+        limited to segments."""
+        return {"segments": sorted(context.segments)} if campaign_segment_ids(program) else {}
 
     def preview(self, shop_id: int, order: Order, customer_id: str | None = None) -> Earning:
         """What this order would earn now, with the explanation; writes nothing."""
@@ -130,10 +146,12 @@ class OrderService:
             if program.earning.trigger == "fulfilled" and not fulfilled:
                 return OrderOutcome(order.order_id, "waiting", explanation="earns when fulfilled")
             member = self._enrol(shop_id, order.customer_id, email, name, locale)
-            earning = calculate(program, order, self._context(uow, member.id, pv), version=pv.version)
+            context = self._context(uow, member.id, pv)
+            earning = calculate(program, order, context, version=pv.version)
             now = self.clock.now()
             ref = f"order:{order.order_id}"
-            details = {"notes": list(earning.notes), "base": str(earning.base), "currency": order.currency}
+            details = {"notes": list(earning.notes), "base": str(earning.base), "currency": order.currency,
+                       **self._segments_details(context, program)}
             if earning.points > 0:
                 days = program.pending.orders_days
                 self.ledger.earn(
@@ -259,7 +277,11 @@ class OrderService:
         shop_id = uow.shop_id
         pv = self.programs.current(shop_id)
         program = pv.program
-        earning = calculate(program, order, self._context(uow, row.member_id, pv), version=pv.version)
+        first = uow.ledger.entry_by_key(f"order:{order.order_id}:points")
+        kept = (first.details or {}).get("segments") if first is not None else None
+        earning = calculate(program, order, self._context(uow, row.member_id, pv,
+                                                          frozenset(kept) if isinstance(kept, list) else None),
+                            version=pv.version)
         old = _shares(row.shares or [])
         unchanged = [(s.key, s.base, s.quantity) for s in earning.shares] == [(s.key, s.base, s.quantity) for s in old]
         if unchanged or (order.updated_at is None and earning.base <= Decimal(row.base or 0)):

@@ -13,6 +13,7 @@ from ..domain.errors import InvalidRequest, NotFound, VersionConflict
 from ..domain.notifications import KINDS, legacy_email
 from ..domain.ports import Clock, SystemClock
 from ..domain.program import Program
+from ..domain.targeting import segment_refs
 from ..i18n import N_
 from ..storage.db import Database
 from ..storage.uow import UnitOfWork
@@ -99,6 +100,19 @@ def ensure_default(uow: UnitOfWork, now: datetime, timezone: str | None = None,
     uow.programs.add_first(dump(default_program(timezone, currency)), now)
 
 
+def check_segments(uow: UnitOfWork, program: Program) -> None:
+    """Every segment the program names (rewards, early access, campaigns, e-mails) is one of this
+    shop's: another shop's id, or one deleted, is a field error like an unknown tier."""
+    refs = segment_refs(program)
+    if not refs:
+        return
+    known = uow.targeting.names(list(refs))
+    fields = [{"field": path, "message": f"unknown segment {sid}: this shop has no segment with this id"}
+              for sid, places in sorted(refs.items()) if sid not in known for path, _ in places]
+    if fields:
+        raise ProgramInvalid(fields)
+
+
 @dataclass(frozen=True)
 class ProgramVersion:
     version: int
@@ -173,6 +187,7 @@ class Programs:
                     "native store credit is Shopify's: this shop pays cashback into its own balance "
                     "(\"ledger\")")}])
         uow.programs.lock_writers()  # versions are gap-free and unique; postings do not wait
+        check_segments(uow, program)  # under the lock a segment's deletion takes too
         latest = uow.programs.latest_version()
         if expected is not None and expected != latest:
             raise VersionConflict(f"the program changed since you read it (version {expected}; now {latest})",

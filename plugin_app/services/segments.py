@@ -25,7 +25,8 @@ from sqlalchemy import and_, case, exists, false, func, insert, literal, or_, se
 from sqlalchemy.sql import ColumnElement
 
 from ..domain.customer_tags import segment_handles
-from ..domain.errors import InvalidRequest, NotFound
+from ..domain.errors import DomainError, InvalidRequest, NotFound
+from ..domain.targeting import segment_refs
 from ..domain.member_events import LifecycleChanged, OrderChanged, PointsPosted, SegmentEntered, SegmentLeft
 from ..domain.ports import Clock, SystemClock
 from ..domain.program import Program
@@ -34,6 +35,11 @@ from ..domain.segments import (Condition, Facts, Rule, days_since, dump_rule, li
 from ..storage import tables as t
 from ..storage.db import Database
 from .tiers import refunded_share
+
+class SegmentInUse(DomainError):
+    code = "segment_in_use"
+    status = 409
+
 
 MAX_SEGMENTS = 100  # per shop: the per-event work is one query with a column per segment
 m, p, b = t.members.c, t.member_profiles.c, t.balances.c
@@ -436,8 +442,17 @@ class SegmentService:
         return self.get(shop_id, segment_id)
 
     def delete(self, shop_id: int, segment_id: int) -> None:
+        """Delete a segment and its membership. Refused (SegmentInUse, 409) while the program
+        names it (a reward, an early access, a campaign, an e-mail): the merchant takes it out
+        there first, so nothing limited to it silently opens to everyone. Under the lock that
+        program saves take, so a save cannot name it meanwhile."""
         with self.db.uow(shop_id) as uow:
             s = t.segments.c
+            uow.programs.lock_writers()
+            places = segment_refs(self.programs.current(shop_id).program).get(segment_id)
+            if places and uow.conn.execute(select(s.id).where(s.shop_id == shop_id, s.id == segment_id)).first():
+                what = "; ".join(w for _, w in places)
+                raise SegmentInUse(f"this segment is used by {what}: take it out there first", used_by=what)
             before = self._handles(uow.conn, shop_id)
             touch(uow.conn, shop_id, select(t.segment_members.c.member_id).where(  # their labels lose it
                 t.segment_members.c.shop_id == shop_id, t.segment_members.c.segment_id == segment_id))

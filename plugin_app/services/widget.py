@@ -15,7 +15,8 @@ from ..storage.db import Database
 from ..storage.repos import MembersRepo
 from ..storage.achievements_repo import AchievementsRepo
 from ..storage.widget_repo import WidgetRepo
-from ..domain.reasons import Reason
+from ..domain.targeting import Audience, reward_gate, reward_segment_ids, uses_segments
+from ..storage.targeting_repo import TargetingRepo
 from .explain import explain, render, tier_label_map, tier_labels
 from .program import Programs
 from .tiers import TierService
@@ -69,6 +70,8 @@ def program_view(program, currency: str, locale: str | None = None) -> dict:
         "rewards": [{"id": r.id, "name": r.name_for(lang), "type": r.type, "points": r.points_cost,
                      "amount": amount_text(r.amount, currency) if r.amount is not None else None,
                      "percent": plain(r.percent) if r.percent is not None else None, "tiers": r.tiers,
+                     "segments": r.segments,  # issue 20: only for members of these (ids; empty: everyone)
+                     "available_from": r.available_from.isoformat() if r.available_from else None,
                      "value_text": _reward_value(T, r, currency), "cost_text": T("reward_cost", n=r.points_cost)}
                     for r in program.rewards if r.enabled],
         "tiers": [{"name": lvl.name, "label": lvl.name_for(lang), "threshold": plain(lvl.threshold),
@@ -141,10 +144,13 @@ class WidgetService:
         return body
 
     @staticmethod
-    def _status(T: Texts, reward, points: int, tier: str | None) -> str:
-        """Whether the member can use a reward now, in words (its tiers first, then the points)."""
-        if reward.tiers and tier not in reward.tiers:
-            return render(Reason("reward.tiers", {"tiers": list(reward.tiers)}), T.t)
+    def _status(T: Texts, reward, points: int, tier: str | None, audience: Audience | None = None,
+                now=None, timezone: str = "UTC") -> str:
+        """Whether the member can use a reward now, in words: who it is for (tiers, segments) and
+        from when (domain.targeting) first, then the points."""
+        why = reward_gate(reward, audience if audience is not None else Audience(tier), now, timezone)
+        if why is not None:
+            return render(why, T.t)
         return T("can_afford") if points >= reward.points_cost else T("need", n=reward.points_cost - points)
 
     def birthday_text(self, shop, given, locale: str | None = None) -> str | None:
@@ -176,6 +182,10 @@ class WidgetService:
             if m is None:
                 return out
             widget = WidgetRepo(conn, shop.id)
+            audience = None
+            if uses_segments(program):  # the segments the member is in now, for their rewards' status
+                repo = TargetingRepo(conn, shop.id)
+                audience = Audience(m.tier, repo.member_segments(m.id), repo.names(reward_segment_ids(program)))
             expiring = widget.next_expiry(m.id)
             activity = widget.activity(m.id, limit=8)
             value = at = None
@@ -241,7 +251,10 @@ class WidgetService:
                          "text": T("expiring", n=int(expiring[1]), points=t.number(int(expiring[1])),
                                    date=t.date(expiring[0].astimezone(tz), "long"))} if expiring else None,
             "activity": rows,
-            "rewards": {r.id: self._status(T, r, points, at.tier.name if at is not None else None)
+            "rewards": {r.id: self._status(T, r, points, at.tier.name if at is not None else None,
+                                           Audience(at.tier.name if at is not None else None,
+                                                    audience.segments, audience.names) if audience else None,
+                                           now, program.timezone)
                         for r in program.rewards if r.enabled},
             "birthday": show_birthday(given),  # given once; the shop corrects it
             "birthday_text": birthday_text(T, given),

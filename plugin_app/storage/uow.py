@@ -58,6 +58,7 @@ from .orders_repo import OrdersRepo
 from .programs_repo import ProgramsRepo
 from .shops_repo import ShopsRepo
 from .store_credit_repo import StoreCreditRepo
+from .targeting_repo import TargetingRepo
 from .widget_repo import WidgetRepo
 
 Dispatch = Callable[["UnitOfWork", DomainEvent], None]
@@ -100,6 +101,7 @@ _UNSCOPED["backfills_due"] = BackfillsDue  # CROSS-TENANT: running backfills to 
 _REPOS["achievements"] = AchievementsRepo  # badges earned, members in challenges (0024)
 _REPOS["leaderboard"] = LeaderboardRepo  # who opted in under which name, and the board (0026)
 _REPOS["survey"] = SurveyRepo  # answers to the feedback survey (0026)
+_REPOS["targeting"] = TargetingRepo  # segment membership and names, for targeting (issue 20)
 _REPOS["audit"] = AuditRepo  # one shop's books here; `loyalty audit` builds it on its own connection
 
 

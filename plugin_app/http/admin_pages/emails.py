@@ -22,6 +22,9 @@ def _read(form, current: dict) -> dict:
         out[key] = (form.get(key) or "").strip()
     for kind in N.KINDS:
         out[kind] = {"enabled": form.get(f"{kind}.enabled") == "on",
+                     # issue 20: only members of the segments ticked (none: every member)
+                     "segments": list(dict.fromkeys(int(v) for v in form.getlist(f"{kind}.segments")
+                                                    if v.isdigit() and len(v) < 19)),
                      "subject": {lang: v for lang in N.LANGUAGES if (v := (form.get(f"{kind}.subject.{lang}") or "").strip())},
                      "body": {lang: v for lang in N.LANGUAGES if (v := (form.get(f"{kind}.body.{lang}") or "").strip())}}
     return out
@@ -73,7 +76,9 @@ def emails():
             except DomainError as exc:
                 error = _test_error(t, exc.message)
     defaults = {k: {code: default_wording(k, code) for code in N.LANGUAGES} for k in N.KINDS}
+    segments = [(x["id"], x["name"]) for x in rt.segments.list(shop.id)]
     kinds = [{"key": k, "title": t.gettext(TITLES[k]), "enabled": section[k]["enabled"],
+              "segments": section[k].get("segments") or [],
               "subject": section[k].get("subject") or {}, "body": section[k].get("body") or {},
               "defaults": defaults[k]} for k in N.KINDS]
     return render("admin/emails.html", "emails", t.gettext("E-mails"), kinds=kinds, section=section,
@@ -81,7 +86,7 @@ def emails():
                   preview_lang=lang, test_to=test_to,
                   preview_url=url_for("admin_pages.email_preview", kind=kind, lang=lang, v=pv.version),
                   mail_ready=bool(rt.notifier.mailer.configured), codes=N.LANGUAGES,
-                  placeholders=sorted(N.PLACEHOLDERS))
+                  placeholders=sorted(N.PLACEHOLDERS), segments=segments)
 
 
 def _test_error(t, text: str) -> str:

@@ -80,7 +80,8 @@ def _edit(page: str, template: str, **extra):
         program = parse(E.from_form(doc))  # the examples follow the edit being made
     except ProgramInvalid:
         program = current.program
-    form = E.Form(doc, errors, shop.currency, [t.name for t in current.program.tiers.levels])
+    segments = [(s["id"], s["name"]) for s in rt.segments.list(shop.id)] if page in ("redeem", "campaigns") else []
+    form = E.Form(doc, errors, shop.currency, [t.name for t in current.program.tiers.levels], segments)
     ctx = dict(form=form, page=page, version=version, saved=saved, conflict=conflict, preview=preview,
                changes=changes, examples=_examples(page, program, shop.currency), currency=shop.currency,
                program=program, reward_languages=[c for c in i18n.LOCALES if c != i18n.DEFAULT] if E.has_reward_names() else [],
@@ -230,8 +231,12 @@ def restore(version: int):
         if expected is not None and expected != current.version:
             error = i18n.current().gettext(N_("Someone changed the program meanwhile; here is what restoring would do now."))
         else:
-            restored = rt.programs.restore(shop.id, version, author=_author())
-            return redirect(url_for("admin_pages.history", restored=restored.version))
+            try:
+                restored = rt.programs.restore(shop.id, version, author=_author())
+                return redirect(url_for("admin_pages.history", restored=restored.version))
+            except ProgramInvalid:  # it names a segment deleted since
+                error = i18n.current().gettext(N_("This version is limited to a segment that no longer exists, "
+                                                  "so it cannot be restored as it is."))
     target = dump(old.program)
     changes = E.diff(dump(current.program), target, shop.currency)
     preview = rt.change_preview.preview(shop.id, shop.currency, target)
