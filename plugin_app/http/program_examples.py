@@ -136,10 +136,7 @@ def badge(program: Program, index: int, currency: str) -> str | None:
     when = {
         "first_order": lambda: t.gettext(N_("Earned with the first order")),
         "orders_count": lambda: t.ngettext("Earned at %(num)s order", "Earned at %(num)s orders", n),
-        "spend": lambda: t.gettext({"lifetime": N_("Earned once %(amount)s is spent in all"),
-                                    "calendar_year": N_("Earned once %(amount)s is spent in a calendar year"),
-                                    "rolling_12_months": N_("Earned once %(amount)s is spent in 12 months")}[r.period],
-                                   amount=t.money(r.amount, currency)),
+        "spend": lambda: t.gettext(SPENT_WITHIN[r.period], amount=t.money(r.amount, currency)),
         "reviews": lambda: t.ngettext("Earned at %(num)s product review", "Earned at %(num)s product reviews", n),
         "referrals": lambda: t.ngettext("Earned at %(num)s friend referred", "Earned at %(num)s friends referred", n),
         "order_streak_months": lambda: t.ngettext("Earned for an order in %(num)s month in a row",
@@ -217,5 +214,8 @@ def rfm(program: Program, currency: str) -> list[str]:
     return out
 
 
+SPENT_WITHIN = {"lifetime": N_("Earned once %(amount)s is spent in all"),
+                "calendar_year": N_("Earned once %(amount)s is spent in a calendar year"),
+                "rolling_12_months": N_("Earned once %(amount)s is spent in 12 months")}
 STATE_NAMES = {"new": N_("New"), "active": N_("Active"), "at_risk": N_("At risk"), "win_back": N_("Won back"),
                "loyal": N_("Loyal"), "lapsed": N_("Lapsed")}
