@@ -158,7 +158,8 @@ def test_badges_and_challenges_are_added_refused_and_told_in_words(shops):
     # Italian: the page and the history in Italian
     html = admin.get("/admin/badges?lang=it")
     assert "Badge e sfide" in html and "Aggiungi un badge" in html and "Add a badge" not in html
-    assert "Badge aggiunto: Regular" in _text(admin.get("/admin/program/history"))
+    history = _text(admin.get("/admin/program/history"))
+    assert "Badge aggiunto: Cliente abituale" in history and "Cliente abituale – Disattivato" in history  # its Italian name
 
 
 def test_leaderboard_and_survey_with_answers(shops):

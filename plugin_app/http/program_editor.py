@@ -464,7 +464,7 @@ def read(page: str, form, document: dict) -> tuple[dict, dict[str, str]]:
             for key in ("names", "perks_i18n"):
                 if isinstance(level.get(key), dict):
                     level[key] = {k: v for k, v in level[key].items() if v}
-    engagement_rows(doc, owned)
+    engagement_rows(doc, owned, adding=bool(form.get("add")))
     return doc, problems
 
 
@@ -976,7 +976,7 @@ def _slug_ids(rows: list, prefix: str, source) -> None:
         taken.add(rid)
 
 
-def engagement_rows(doc: dict, owned: tuple) -> None:
+def engagement_rows(doc: dict, owned: tuple, adding: bool = False) -> None:
     """Ids for new badges, challenges, questions and choices; languages left empty dropped; what
     the chosen kind does not use cleared (a limit without repeating, points without a points reward)."""
     def first_text(row):
@@ -1008,8 +1008,9 @@ def engagement_rows(doc: dict, owned: tuple) -> None:
             for c in choices:
                 if isinstance(c.get("text"), dict):
                     c["text"] = {k: v for k, v in c["text"].items() if v}
-            # a choice left empty is no choice; only a choice question has choices
-            q["choices"] = [c for c in choices if c.get("text")] if q.get("kind") == "choice" else []
+            # a choice left empty is no choice (once the merchant saves: a row just added is empty);
+            # only a choice question has choices
+            q["choices"] = [c for c in choices if c.get("text") or adding] if q.get("kind") == "choice" else []
         _slug_ids(questions, "q", lambda r: "")
         for q in questions:
             _slug_ids(q["choices"], "c", lambda r: "")
