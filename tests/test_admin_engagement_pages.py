@@ -315,3 +315,72 @@ def test_member_page_shows_the_profile_segments_and_badges(shops):
     text = _text(html)
     assert "Stato del ciclo di vita Nuovo" in text and "80,00 €" in text and "Profilo" in text
     assert f"/admin/segments/{seg['id']}" in html
+
+
+# -- in Chromium: the pages as the merchant sees them, EN and IT --------------------------------
+from .test_admin_pages import ADMIN_SHOTS, admin, sign_in  # noqa: E402,F401  (fixtures)
+from .test_widgets import browser, needs_browser, store  # noqa: E402,F401  (fixtures)
+
+ENGAGEMENT_PAGES = ["badges", "leaderboard-survey", "segments", "segments/thresholds", "survey/answers"]
+
+
+@needs_browser
+def test_engagement_pages_in_chromium(browser, admin):  # noqa: F811
+    """A badge with a points reward and a condition row whose comparisons follow its fact (the
+    page's script, under the strict CSP); a segment previewed then saved; every page in English and
+    Italian without a script error or CSP violation; screenshots of each."""
+    ADMIN_SHOTS.mkdir(parents=True, exist_ok=True)
+    rt, shop_id = admin.rt, admin.shop_id
+    F.use_program(rt, rt.shops.get(shop_id), challenges=[{
+        "id": "winter", "name": "Winter sprint", "starts_at": "2026-01-01T00:00:00", "ends_at": "2036-01-01T00:00:00",
+        "goal": {"kind": "orders_count", "n": 3}, "points": 100}],
+        survey={"enabled": True, "points": 20, "questions": [
+            {"id": "q1", "kind": "rating", "text": {"en": "How did we do?", "it": "Come siamo andati?"}},
+            {"id": "q2", "kind": "choice", "text": {"en": "What brought you here?"},
+             "choices": [{"id": "c1", "text": {"en": "A friend", "it": "Un amico"}}, {"id": "c2", "text": {"en": "An advert"}}]}]})
+    member = rt.members.by_customer(shop_id, "demo-1003")[0]
+    rt.surveys.answer(shop_id, "demo-1003", "feedback", {"q1": 5, "q2": "c1"})
+    problems: list[str] = []
+    page = sign_in(browser, admin)
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+
+    page.goto(f"{admin.base}/admin/badges")
+    page.get_by_role("button", name="+ Add a badge").click()
+    row = page.locator("[data-row='badges.0']")
+    row.get_by_label("Name customers see").fill("Big spender")
+    row.get_by_label("Earned for").select_option(label="Spending an amount")
+    assert row.get_by_label("Amount spent").is_visible() and not row.get_by_label("How many").is_visible()
+    row.get_by_label("Amount spent").fill("500")
+    row.get_by_label("Italian").fill("Grande acquirente")
+    page.get_by_role("button", name="Save", exact=True).click()
+    assert "Saved as version" in page.locator("[role=status]").inner_text()
+    assert rt.programs.current(shop_id).program.badges[0].rule.amount == 500
+    assert "Earned once €500.00 is spent in all; gives 50 points" in page.locator("[data-row='badges.0'] [data-example]").inner_text()
+
+    page.goto(f"{admin.base}/admin/segments/new")
+    cond = page.locator("[data-cond='0']")
+    cond.get_by_label("Fact").select_option(label="Points balance")
+    assert cond.locator("[data-cond-op] option[value=in]").is_disabled()  # not a comparison for a number
+    cond.get_by_label("Comparison").select_option(label="is at least")
+    cond.get_by_label("Value", exact=True).fill("100")
+    page.get_by_label("Name").fill("Points to spend")
+    page.get_by_role("button", name="Preview members").click()
+    count = int(page.locator("[data-preview-count]").get_attribute("data-preview-count"))
+    assert count > 0
+    page.get_by_role("button", name="Save segment").click()
+    assert "Saved." in page.locator("[role=status]").inner_text()
+    seg = rt.segments.list(shop_id)[0]
+    assert seg["members_count"] == count
+    page.goto(f"{admin.base}/admin/members/{member.id}")
+    assert "Lifecycle state" in page.locator("[data-profile]").inner_text()
+
+    for lang in ("en", "it"):
+        page.goto(f"{admin.base}/admin/dashboard?lang={lang}")
+        for path in ENGAGEMENT_PAGES + [f"segments/{seg['id']}", f"members/{member.id}"]:
+            page.goto(f"{admin.base}/admin/{path}")
+            page.wait_for_load_state("networkidle")
+            name = path.replace("/", "-").replace(str(seg["id"]), "one").replace(str(member.id), "one")
+            page.screenshot(path=str(ADMIN_SHOTS / f"engagement-{name}-{lang}.png"), full_page=True)
+            page.screenshot(path=f"/tmp/admin-{name}-{lang}.png", full_page=True)
+    assert not problems, problems
