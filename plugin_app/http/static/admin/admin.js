@@ -88,3 +88,32 @@
   function all() { document.querySelectorAll("[data-cond]").forEach(setup); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", all); else all();
 })();
+
+// ---- Fields that apply only with another's value: data-if="<input name> <value> [<value>...]" ----
+// (a select's value, or "1" for a ticked checkbox); shown again by the server when the form comes back.
+(function () {
+  "use strict";
+  function current(form, name) {
+    var els = form.querySelectorAll("[name='" + name.replace(/'/g, "") + "']");
+    for (var i = els.length - 1; i >= 0; i--) {
+      var el = els[i];
+      if (el.type === "checkbox") return el.checked ? "1" : "0";
+      if (el.type !== "hidden") return el.value;
+    }
+    return "";
+  }
+  function update(form) {
+    form.querySelectorAll("[data-if]").forEach(function (box) {
+      var parts = box.getAttribute("data-if").split(" ");
+      box.hidden = parts.slice(1).indexOf(current(form, parts[0])) < 0;
+    });
+  }
+  function all() {
+    document.querySelectorAll("form").forEach(function (form) {
+      if (!form.querySelector("[data-if]")) return;
+      form.addEventListener("change", function () { update(form); });
+      update(form);
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", all); else all();
+})();
