@@ -359,6 +359,9 @@ def test_engagement_pages_in_chromium(browser, admin):  # noqa: F811
     assert "Earned once €500.00 is spent in all; gives 50 points" in page.locator("[data-row='badges.0'] [data-example]").inner_text()
 
     page.goto(f"{admin.base}/admin/segments/new")
+    page.screenshot(path="/tmp/admin-segment-new-en.png", full_page=True)  # a lifecycle condition, by ticks
+    assert page.locator("[data-cond='0'] [data-cond-picks=lifecycle]").is_visible()
+    assert not page.locator("[data-cond='0'] [data-cond-picks=tier]").is_visible()
     cond = page.locator("[data-cond='0']")
     cond.get_by_label("Fact").select_option(label="Points balance")
     assert cond.locator("[data-cond-op] option[value=in]").is_disabled()  # not a comparison for a number
@@ -366,6 +369,7 @@ def test_engagement_pages_in_chromium(browser, admin):  # noqa: F811
     cond.get_by_label("Value", exact=True).fill("100")
     page.get_by_label("Name").fill("Points to spend")
     page.get_by_role("button", name="Preview members").click()
+    page.screenshot(path="/tmp/admin-segment-preview-en.png", full_page=True)
     count = int(page.locator("[data-preview-count]").get_attribute("data-preview-count"))
     assert count > 0
     page.get_by_role("button", name="Save segment").click()
