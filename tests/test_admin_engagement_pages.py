@@ -388,3 +388,42 @@ def test_engagement_pages_in_chromium(browser, admin):  # noqa: F811
             page.screenshot(path=str(ADMIN_SHOTS / f"engagement-{name}-{lang}.png"), full_page=True)
             page.screenshot(path=f"/tmp/admin-{name}-{lang}.png", full_page=True)
     assert not problems, problems
+
+
+ODD = [
+    ("/admin/badges", [("badges", "x"), ("action", "save")]),
+    ("/admin/badges", [("badges.__n", "2"), ("badges.0.rule", "x"), ("badges.0.names.a.b", "z"),
+                       ("badges.1.names.<b>", "q"), ("badges.1.max_times", "9" * 40), ("action", "save")]),
+    ("/admin/badges", [("challenges.__n", "1"), ("challenges.0.starts_at", "tomorrow"), ("action", "preview")]),
+    ("/admin/leaderboard-survey", [("survey", "x"), ("action", "save")]),
+    ("/admin/leaderboard-survey", [("survey.questions.__n", "1"), ("survey.questions.0.choices", "abc"),
+                                   ("survey.questions.0.kind", "choice"), ("action", "preview")]),
+    ("/admin/leaderboard-survey", [("leaderboard.size", "9" * 30), ("leaderboard.period", "decade"), ("action", "save")]),
+    ("/admin/segments/thresholds", [("segments.rfm.recency_days.7", "5"), ("segments.rfm", "x"), ("action", "save")]),
+    ("/admin/segments/thresholds", [("segments.lifecycle.new_days", "1,5"), ("action", "save")]),
+    ("/admin/segments/new", [("c.__n", "abc"), ("action", "save")]),
+    ("/admin/segments/new", [("c.__n", "4"), ("c.0.field", "zzz"), ("c.0.op", "between"), ("c.0.value", "--5"),
+                             ("c.1.field", "birthday_month"), ("c.1.op", "in"), ("c.1.values", "13x"),
+                             ("c.2.field", "lifetime_value"), ("c.2.op", "gt"), ("c.2.value", "1e99999"),
+                             ("c.3.field", "recency_score"), ("c.3.op", "in"), ("c.3.value", "1"),
+                             ("name", "x" * 500), ("action", "save")]),
+]
+
+
+@pytest.mark.parametrize("url,form", ODD)
+def test_odd_forms_are_refused_in_words_never_a_500(shops, url, form):
+    app, rt, shop, key, _b, _kb = shops
+    admin = Admin(app, key)
+    admin.get(url)
+    version = rt.programs.current(shop.id).version
+    admin.post(url, form)  # 200: the page again, with what to fix
+    assert rt.programs.current(shop.id).version == version and rt.segments.list(shop.id) == []
+
+
+def test_odd_addresses_are_404_or_read_safely(shops):
+    app, rt, shop, key, _b, _kb = shops
+    admin = Admin(app, key)
+    admin.get("/admin/segments/" + "9" * 25, status=404)
+    admin.get("/admin/segments/0", status=404)
+    admin.get("/admin/survey/answers?before=" + "9" * 30)
+    admin.get("/admin/survey/answers?before=x")

@@ -978,36 +978,36 @@ def _slug_ids(rows: list, prefix: str, source) -> None:
 
 def engagement_rows(doc: dict, owned: tuple, adding: bool = False) -> None:
     """Ids for new badges, challenges, questions and choices; languages left empty dropped; what
-    the chosen kind does not use cleared (a limit without repeating, points without a points reward)."""
-    def first_text(row):
-        texts = row.get("text") if isinstance(row.get("text"), dict) else {}
-        return next((v for v in texts.values() if v), "")
+    the chosen kind does not use cleared (a limit without repeating, points without a points reward).
+    A shape the form cannot make (a posted group name) is left for the parser to refuse."""
+    def rows(value) -> list[dict]:
+        return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
+
+    def texts(row: dict, key: str) -> None:
+        if isinstance(row.get(key), dict):
+            row[key] = {k: v for k, v in row[key].items() if v}
 
     if "badges" in owned:
-        rows = doc.get("badges") or []
-        _slug_ids(rows, "badge", lambda r: r.get("name"))
-        for b in rows:
-            if isinstance(b.get("names"), dict):
-                b["names"] = {k: v for k, v in b["names"].items() if v}
+        badges = rows(doc.get("badges"))
+        _slug_ids(badges, "badge", lambda r: r.get("name"))
+        for b in badges:
+            texts(b, "names")
             if not b.get("repeatable"):
                 b["max_times"] = None
             if isinstance(b.get("reward"), dict) and b["reward"].get("kind") == "none":
                 b["reward"]["points"] = 0
     if "challenges" in owned:
-        rows = doc.get("challenges") or []
-        _slug_ids(rows, "challenge", lambda r: r.get("name"))
-        for c in rows:
-            if isinstance(c.get("names"), dict):
-                c["names"] = {k: v for k, v in c["names"].items() if v}
-    if "survey" in owned:
-        questions = (doc.get("survey") or {}).get("questions") or []
+        challenges = rows(doc.get("challenges"))
+        _slug_ids(challenges, "challenge", lambda r: r.get("name"))
+        for c in challenges:
+            texts(c, "names")
+    if "survey" in owned and isinstance(doc.get("survey"), dict):
+        questions = rows(doc["survey"].get("questions"))
         for q in questions:
-            if isinstance(q.get("text"), dict):
-                q["text"] = {k: v for k, v in q["text"].items() if v}
-            choices = q.get("choices") or []
+            texts(q, "text")
+            choices = rows(q.get("choices"))
             for c in choices:
-                if isinstance(c.get("text"), dict):
-                    c["text"] = {k: v for k, v in c["text"].items() if v}
+                texts(c, "text")
             # a choice left empty is no choice (once the merchant saves: a row just added is empty);
             # only a choice question has choices
             q["choices"] = [c for c in choices if c.get("text") or adding] if q.get("kind") == "choice" else []

@@ -5,6 +5,7 @@ rule may use (no JSON) with a preview of the members it matches before saving, a
 members, and the lifecycle and RFM thresholds (the program's `segments` section)."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from babel.dates import get_month_names
@@ -231,11 +232,11 @@ def _rule(mode: str, rows: list[dict]) -> tuple[dict | None, dict[int, str]]:
         def number(text: str):
             text = E._number_text(text)
             if kind in ("int", "score"):
-                if not text.lstrip("-").isdigit():
+                if not re.fullmatch(r"-?\d{1,15}", text):
                     raise ValueError(t.gettext(N_("Enter a whole number.")))
                 return int(text)
             try:
-                d = Decimal(text)
+                d = Decimal(text) if len(text) <= 30 else Decimal("NaN")
             except InvalidOperation:
                 raise ValueError(t.gettext(N_("Enter a number."))) from None
             if not d.is_finite():
@@ -264,8 +265,6 @@ RULE_MESSAGES = [
 
 def _rule_error(exc: InvalidRequest, n: int) -> tuple[int, str]:
     """The service's refusal ("rule.all[2].value: scores are 0 to 5") as a row and words."""
-    import re
-
     t = i18n.current()
     text = exc.message
     m = re.match(r"rule\.(?:all|any)\[(\d+)\][^:]*: (.*)", text)
