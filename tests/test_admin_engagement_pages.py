@@ -151,7 +151,10 @@ def test_badges_and_challenges_are_added_refused_and_told_in_words(shops):
     html = admin.post("/admin/badges", bad + [("action", "save")])
     assert re.search(r'id="e-f-challenges-0-ends_at"[^>]*>The end must be after the start\.', html)
 
+    later = _set(_form(html, "badges") + _form(html, "challenges"), **{"challenges__0__ends_at": "2027-01-02T00:00"})
+    assert "Saved as version" in admin.post("/admin/badges", later + [("action", "save")])
     history = _text(admin.get("/admin/program/history"))
+    assert "December sprint – Ends: Jan 1, 2027" in history and "→ Jan 2, 2027" in history  # dates as people write them
     assert "Badge added: Regular" in history and "Challenge added: December sprint" in history
     assert "Regular – Switched off" in history
     assert "{" not in history.split("Program history", 1)[-1]  # no raw JSON

@@ -736,8 +736,13 @@ def _show(value, s: F | None, currency: str) -> str:
             return "×" + t.number(number)
         text = t.number(number)
         return f"{text} {unit_text(s.unit, currency)}".strip() if s.unit in UNITS else text
-    if s is not None and s.kind == "datetime":
-        return str(value)[:16].replace("T", " ")
+    if s is not None and s.kind == "datetime":  # a local wall-clock time: said as the reader writes dates
+        from datetime import datetime
+
+        try:
+            return t.datetime(datetime.fromisoformat(str(value)))
+        except (TypeError, ValueError):
+            return str(value)[:16].replace("T", " ")
     return str(value)
 
 
@@ -882,6 +887,7 @@ FIELDS.update({
                             choices=(("month", N_("This month")), ("year", N_("This year")), ("all_time", N_("All time")))),
     "leaderboard.size": F(N_("Places shown"), N_("From 1 to 100."), "int", "places"),
     "survey": F(N_("Feedback survey")),
+    "survey.id": F(N_("Survey identifier"), N_("A new one is a new survey: everyone may answer it once."), "text"),
     "survey.enabled": F(N_("The survey is on"), N_("Members answer it once, in the widget."), "bool"),
     "survey.points": F(N_("Points for answering"), N_("Given once per member. 0: no points."), "int", "points"),
     "survey.questions": F(N_("Questions")),
