@@ -201,7 +201,12 @@ def test_leaderboard_and_survey_with_answers(shops):
     assert "Leaderboard switched on" in history and "Survey switched on" in history
     assert "Question added: How did we do?" in history
 
-    member = F.member(rt, shop, name="Ada Answer")
+    member = F.member(rt, shop, name="Ada Answer", email="ada.answer@example.com")
+    rt.leaderboards.opt_in(shop.id, member.platform_customer_id, "Speedy Ada")
+    rt.adjustments.adjust(shop.id, member.id, "points", 70, key="lb", actor="test", reason="test")
+    board = _text(admin.get("/admin/leaderboard-survey"))
+    assert "On the board now" in board and "1 Speedy Ada 70" in board
+    assert "Ada Answer" not in board and "ada.answer@example.com" not in board  # display names only
     rt.surveys.answer(shop.id, member.platform_customer_id, s.id,
                       {s.questions[0].id: 4, s.questions[1].id: s.questions[1].choices[0].id})
     text = _text(admin.get("/admin/survey/answers"))

@@ -31,7 +31,13 @@ def badges():
 
 @bp.route("/leaderboard-survey", methods=["GET", "POST"])
 def engagement():
-    return _edit("engagement", "admin/program_engagement.html", text_languages=list(i18n.LOCALES))
+    from ...services.leaderboard import LeaderboardOff
+
+    try:  # who is on the board now (display names only, as customers see it)
+        board = _rt().leaderboards.board(_shop().id, None, i18n.current().locale)["entries"]
+    except LeaderboardOff:
+        board = None
+    return _edit("engagement", "admin/program_engagement.html", text_languages=list(i18n.LOCALES), board=board)
 
 
 @bp.route("/segments/thresholds", methods=["GET", "POST"])
