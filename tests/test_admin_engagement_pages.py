@@ -307,7 +307,8 @@ def test_thresholds_are_edited_with_help_and_refused_when_not_ascending(shops):
 
 def test_member_page_shows_the_profile_segments_and_badges(shops):
     app, rt, shop, key, _b, _kb = shops
-    F.use_program(rt, shop, badges=[{"id": "first", "name": "First order", "rule": {"kind": "first_order"}}],
+    F.use_program(rt, shop, tiers=F.tiers(("Bronze", 0), ("Silver", 50), enabled=True),
+                  badges=[{"id": "first", "name": "First order", "rule": {"kind": "first_order"}}],
                   challenges=[{"id": "spring", "name": "Spring", "starts_at": "2026-01-01T00:00:00",
                                "ends_at": "2036-01-01T00:00:00", "goal": {"kind": "orders_count", "n": 3},
                                "points": 50}])
@@ -318,6 +319,7 @@ def test_member_page_shows_the_profile_segments_and_badges(shops):
     admin = Admin(app, key)
     text = _text(admin.get(f"/admin/members/{member.id}?lang=en"))
     assert "Lifecycle state New" in text and "Lifetime value €80.00" in text and "1 order" in text
+    assert "Tier history" in text and "no tier → Silver" in text, text  # the 80 € order's points reach Silver
     assert "Buyers" in text and "First order Earned" in text and "Spring" in text and "1 of 3 orders" in text
     html = admin.get(f"/admin/members/{member.id}?lang=it")
     text = _text(html)

@@ -273,4 +273,5 @@ def _profile(shop, member_id: int, currency: str, t) -> dict:
             "last": t.datetime(p["last_order_at"], tz) if p["last_order_at"] else None,
             "first": t.date(p["first_order_at"], "long") if p["first_order_at"] else None,
             "segments": [{**s, "since": t.date(s["since"], "long")} for s in rt.segments.of_member(shop.id, member_id)],
-            "badges": goals["badges"], "challenges": goals["challenges"]}
+            "badges": goals["badges"], "challenges": goals["challenges"],
+            "tiers": [{**h, "at": t.date(h["at"], "long")} for h in rt.tiers.history(shop.id, member_id)]}
