@@ -12,7 +12,8 @@ from plugin_app.services.program import dump, parse
 from .test_widgets import SHOTS, browser, needs_browser, store  # noqa: F401  (fixtures)
 
 ADMIN_SHOTS = SHOTS.parent / "admin"
-PAGES = ["home", "earn", "redeem", "tiers", "referrals", "cashback", "campaigns", "settings", "program/history"]
+PAGES = ["home", "earn", "redeem", "tiers", "referrals", "cashback", "campaigns", "badges", "leaderboard-survey",
+         "segments/thresholds", "settings", "program/history"]
 
 # Where the merchant starts: a program that is not the seed example yet (2 points per euro, no
 # welcome points, nothing to redeem, one tier, no cashback, campaigns or referrals).

@@ -61,6 +61,12 @@ def merchant_data(rt, shop_id) -> list[str]:
         for r in program.rewards:
             names.update([r.name, *r.names.values()])
         names.update(level.name for level in program.tiers.levels)
+        for item in [*program.badges, *program.challenges]:  # badges and challenges, in every language
+            names.update([item.name, *item.names.values()])
+        for q in program.survey.questions:  # the survey's questions and choices
+            names.update(q.text.values())
+            for c in q.choices:
+                names.update(c.text.values())
     return sorted((n for n in names if n), key=len, reverse=True)
 
 
@@ -113,7 +119,8 @@ def test_every_admin_page_is_fast_accessible_and_speaks_italian(browser, admin):
     assert len(pages) >= 12, pages  # home, the program's pages, members, analytics, settings, operations
     member = admin.rt.members.by_customer(admin.shop_id, "demo-1003")[0]
     pages += [(f"/admin/members/{member.id}", ""), ("/admin/program/history", ""), ("/admin/notifications", ""),
-              ("/admin/program/versions/1/restore", "")]
+              ("/admin/program/versions/1/restore", ""), ("/admin/segments/new", ""), ("/admin/segments/thresholds", ""),
+              ("/admin/survey/answers", "")]
     with open(Path(__file__).parent / "fixtures" / "imports" / "members.csv", "rb") as f:  # a checked import
         checked = admin.rt.imports.upload(admin.shop_id, "members.csv", f)
     pages += [(f"/admin/imports/{checked['id']}", "")]

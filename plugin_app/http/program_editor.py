@@ -285,7 +285,8 @@ def pattern(path: str) -> str:
     for i, p in enumerate(parts):
         prev = ".".join(out)
         out.append("*" if p.isdigit() or prev in ("actions.custom", "widget.texts", "rewards.*.names",
-                                                               "tiers.levels.*.names", "tiers.levels.*.perks_i18n") else p)
+                                                               "tiers.levels.*.names", "tiers.levels.*.perks_i18n")
+                   or prev in LANG_DICTS else p)
     return ".".join(out)
 
 
@@ -487,6 +488,7 @@ def read(page: str, form, document: dict) -> tuple[dict, dict[str, str]]:
             for key in ("names", "perks_i18n"):
                 if isinstance(level.get(key), dict):
                     level[key] = {k: v for k, v in level[key].items() if v}
+    engagement_rows(doc, owned, adding=bool(form.get("add")))
     return doc, problems
 
 
@@ -802,8 +804,13 @@ def _show(value, s: F | None, currency: str) -> str:
             return "×" + t.number(number)
         text = t.number(number)
         return f"{text} {unit_text(s.unit, currency)}".strip() if s.unit in UNITS else text
-    if s is not None and s.kind in ("datetime", "awaredatetime"):
-        return str(value)[:16].replace("T", " ")
+    if s is not None and s.kind in ("datetime", "awaredatetime"):  # said as the reader writes dates
+        from datetime import datetime
+
+        try:
+            return t.datetime(datetime.fromisoformat(str(value)))
+        except (TypeError, ValueError):
+            return str(value)[:16].replace("T", " ")
     return str(value)
 
 
@@ -811,6 +818,9 @@ def _item_name(item, i: int) -> str:
     """A row as the reader knows it: a reward by its name in the reader's language."""
     if isinstance(item, dict):
         names = item.get("names") if isinstance(item.get("names"), dict) else {}
+        if isinstance(item.get("text"), dict) and item["text"]:  # a survey question or choice: its text
+            texts = item["text"]
+            return str(texts.get(i18n.current().locale) or next(iter(texts.values())))
         return str(names.get(i18n.current().locale) or item.get("name") or item.get("label") or item.get("__key") or i + 1)
     return str(i + 1)
 
@@ -829,8 +839,8 @@ def diff(old: dict, new: dict, currency: str, limit: int = 60) -> list[str]:
     def walk(a, b, path: str, context: list[str]) -> None:
         if a == b or len(out) > limit:
             return
-        if path in SWITCHES and isinstance(a, bool) and isinstance(b, bool):
-            out.append(" – ".join(context + [t.gettext(SWITCHES[path][0 if b else 1])]))
+        if (path in SWITCHES or pattern(path) in SWITCHES) and isinstance(a, bool) and isinstance(b, bool):
+            out.append(" – ".join(context + [t.gettext((SWITCHES.get(path) or SWITCHES[pattern(path)])[0 if b else 1])]))
             return
         pat = pattern(path) if path else ""
         if pat in ITEMS and isinstance(a, list) and isinstance(b, list):
@@ -886,3 +896,195 @@ def preview_lines(preview: dict | None, currency: str) -> list[str]:
                                       before=t.money(Decimal(o["cashback_before"]), currency))
         out.append(line)
     return out
+
+
+# -- badges, challenges, leaderboard, survey, segment thresholds (issue 20) ----------------
+# Texts per language: the dicts whose keys are language codes (their leaves are one input each).
+LANG_DICTS = ("badges.*.names", "challenges.*.names", "survey.questions.*.text", "survey.questions.*.choices.*.text")
+EVENT_HELP = N_("The name your site or app sends us, e.g. quiz-done.")
+FIELDS.update({
+    "badges": F(N_("Badges")),
+    "badges.*.name": F(N_("Name customers see"), "", "text"),
+    "badges.*.names": F(N_("Name in other languages"), N_("Empty: the name above."), "text"),
+    "badges.*.names.*": F(N_("Name in other languages"), "", "text"),
+    "badges.*.rule": F(N_("How it is earned")),
+    "badges.*.rule.kind": F(N_("Earned for"), "", "choice",
+                            choices=(("first_order", N_("The first order")), ("orders_count", N_("A number of orders")),
+                                     ("spend", N_("Spending an amount")), ("reviews", N_("Product reviews")),
+                                     ("referrals", N_("Friends referred")),
+                                     ("order_streak_months", N_("Months in a row with an order")),
+                                     ("custom_event", N_("An event from your site or app")))),
+    "badges.*.rule.n": F(N_("How many"), N_("Orders, reviews, friends, months in a row or events, as chosen above."),
+                         "int", "times"),
+    "badges.*.rule.amount": F(N_("Amount spent"), N_("Refunded and cancelled orders do not count."), "decimal", "money"),
+    "badges.*.rule.period": F(N_("Spent within"), "", "choice",
+                              choices=(("lifetime", N_("All time")), ("calendar_year", N_("This calendar year")),
+                                       ("rolling_12_months", N_("The last 12 months")))),
+    "badges.*.rule.event": F(N_("Event name"), EVENT_HELP, "text"),
+    "badges.*.reward": F(N_("On earning")),
+    "badges.*.reward.kind": F(N_("On earning, the customer gets"), "", "choice",
+                              choices=(("none", N_("Just the badge")), ("points", N_("The badge and points")))),
+    "badges.*.reward.points": F(N_("Points"), "", "int", "points"),
+    "badges.*.repeatable": F(N_("Can be earned again"),
+                             N_("Each time the count is reached again, e.g. every 5 orders. Not for the first order."), "bool"),
+    "badges.*.max_times": F(N_("Earned at most"), N_("Only for a badge earned again. Empty: no limit."), "optint", "times"),
+    "badges.*.enabled": F(N_("On: shown to customers and earned"), "", "bool"),
+    "challenges": F(N_("Challenges")),
+    "challenges.*.name": F(N_("Name customers see"), "", "text"),
+    "challenges.*.names": F(N_("Name in other languages"), N_("Empty: the name above."), "text"),
+    "challenges.*.names.*": F(N_("Name in other languages"), "", "text"),
+    "challenges.*.starts_at": F(N_("Starts"), N_("In the shop's time zone."), "datetime"),
+    "challenges.*.ends_at": F(N_("Ends"), N_("What happens before this moment counts."), "datetime"),
+    "challenges.*.goal": F(N_("Goal")),
+    "challenges.*.goal.kind": F(N_("Goal"), "", "choice",
+                                choices=(("orders_count", N_("A number of orders")), ("spend", N_("Spending an amount")),
+                                         ("custom_event", N_("An event from your site or app")))),
+    "challenges.*.goal.n": F(N_("How many"), N_("Orders or events between the start and the end."), "int", "times"),
+    "challenges.*.goal.amount": F(N_("Amount to spend"), N_("Between the start and the end; refunds count against it."),
+                                  "decimal", "money"),
+    "challenges.*.goal.event": F(N_("Event name"), EVENT_HELP, "text"),
+    "challenges.*.points": F(N_("Points for reaching the goal"),
+                             N_("Given once the challenge ends, for what is still kept then."), "int", "points"),
+    "challenges.*.enrollment": F(N_("Who takes part"), "", "choice",
+                                 choices=(("automatic", N_("Every member, automatically")),
+                                          ("opt_in", N_("Members who join it in the widget")))),
+    "leaderboard": F(N_("Leaderboard")),
+    "leaderboard.enabled": F(N_("Leaderboard is on"),
+                             N_("Only customers who choose to join appear, under a display name they pick."), "bool"),
+    "leaderboard.period": F(N_("Ranks the points earned"), N_("Periods follow the shop's time zone."), "choice",
+                            choices=(("month", N_("This month")), ("year", N_("This year")), ("all_time", N_("All time")))),
+    "leaderboard.size": F(N_("Places shown"), N_("From 1 to 100."), "int", "places"),
+    "survey": F(N_("Feedback survey")),
+    "survey.id": F(N_("Survey identifier"), N_("A new one is a new survey: everyone may answer it once."), "text"),
+    "survey.enabled": F(N_("The survey is on"), N_("Members answer it once, in the widget."), "bool"),
+    "survey.points": F(N_("Points for answering"), N_("Given once per member. 0: no points."), "int", "points"),
+    "survey.questions": F(N_("Questions")),
+    "survey.questions.*.kind": F(N_("Kind of answer"), "", "choice",
+                                 choices=(("rating", N_("A rating from 1 to 5")), ("choice", N_("One of your choices")),
+                                          ("text", N_("A short text")))),
+    "survey.questions.*.text": F(N_("Question"), N_("Write it in at least one language; the others show that one."), "text"),
+    "survey.questions.*.text.*": F(N_("Question"), "", "text"),
+    "survey.questions.*.choices": F(N_("Choices")),
+    "survey.questions.*.choices.*.text": F(N_("Choice")),
+    "survey.questions.*.choices.*.text.*": F(N_("Choice"), "", "text"),
+    "segments": F(N_("Segments")),
+    "segments.lifecycle": F(N_("Lifecycle states")),
+    "segments.lifecycle.new_days": F(N_("New for"), N_("A member without an order yet, or whose only order is this recent."),
+                                     "int", "days"),
+    "segments.lifecycle.at_risk_days": F(N_("At risk after"), N_("No order for more than this many days."), "int", "days"),
+    "segments.lifecycle.lapsed_days": F(N_("Lapsed after"), N_("No order for more than this many days: more than at risk."),
+                                        "int", "days"),
+    "segments.lifecycle.loyal_orders": F(N_("Loyal from"), N_("Members with at least this many orders and a recent one."),
+                                         "int", "orders"),
+    "segments.rfm": F(N_("RFM scores")),
+    "segments.rfm.recency_days": F(N_("Recency: days since the last order")),
+    "segments.rfm.recency_days.*": F(N_("Recency: days since the last order"), "", "int", "days"),
+    "segments.rfm.frequency_orders": F(N_("Frequency: orders")),
+    "segments.rfm.frequency_orders.*": F(N_("Frequency: orders"), "", "int", "orders"),
+    "segments.rfm.monetary_value": F(N_("Monetary: lifetime value")),
+    "segments.rfm.monetary_value.*": F(N_("Monetary: lifetime value"), "", "decimal", "money"),
+})
+UNITS["places"] = N_("places")
+SWITCHES.update({
+    "leaderboard.enabled": (N_("Leaderboard switched on"), N_("Leaderboard switched off")),
+    "survey.enabled": (N_("Survey switched on"), N_("Survey switched off")),
+    "badges.*.enabled": (N_("Switched on"), N_("Switched off")),
+})
+ITEMS.update({"badges": (N_("Badge added: %(name)s"), N_("Badge removed: %(name)s")),
+              "challenges": (N_("Challenge added: %(name)s"), N_("Challenge removed: %(name)s")),
+              "survey.questions": (N_("Question added: %(name)s"), N_("Question removed: %(name)s")),
+              "survey.questions.*.choices": (N_("Choice added: %(name)s"), N_("Choice removed: %(name)s"))})
+
+
+def _next_months() -> tuple[str, str]:
+    from datetime import date
+
+    today = date.today()
+    start = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    return f"{start.isoformat()}T00:00:00", f"{end.isoformat()}T00:00:00"
+
+
+LISTS.update({
+    "badges": lambda doc: {"id": "", "name": "", "rule": {"kind": "orders_count", "n": 5, "amount": "0",
+                                                          "period": "lifetime", "event": ""},
+                           "reward": {"kind": "points", "points": 50}, "repeatable": False, "max_times": None,
+                           "names": {}, "enabled": True},
+    "challenges": lambda doc: {"id": "", "name": "", "starts_at": _next_months()[0], "ends_at": _next_months()[1],
+                               "goal": {"kind": "orders_count", "n": 3, "amount": "0", "event": ""}, "points": 100,
+                               "enrollment": "automatic", "names": {}},
+    "survey.questions": lambda doc: {"id": "", "kind": "rating", "text": {}, "choices": []},
+    "survey.questions.*.choices": lambda doc: {"id": "", "text": {}},
+})
+PAGES.update({"badges": ("badges", "challenges"), "engagement": ("leaderboard", "survey"), "segments": ("segments",)})
+PAGE_TITLES.update({"badges": N_("Badges & challenges"), "engagement": N_("Leaderboard & survey"),
+                    "segments": N_("Lifecycle and RFM thresholds")})
+MESSAGES[0:0] = [
+    (r"name the custom event.*", N_("Use only letters, digits, - and _ (at most 64).")),
+    (r".*: a name is at most (?P<n>\d+) characters", N_("At most %(n)s characters.")),
+    (r"a first order happens once", N_("A first order happens only once: untick “Can be earned again”.")),
+    (r"only a repeatable badge has a limit", N_("Only a badge earned again has a limit: leave this empty.")),
+    (r"give the text in at least one language", N_("Write it in at least one language.")),
+    (r"[a-z]{2}: 1 to (?P<n>\d+) characters", N_("At most %(n)s characters.")),
+    (r"a choice question has 2 to 10 choices", N_("Give 2 to 10 choices.")),
+    (r"choice ids must be unique|question ids must be unique", N_("Two are the same; remove one.")),
+    (r"at most 5 questions", N_("At most 5 questions.")),
+    (r"an enabled survey needs 1 to 5 questions", N_("Add a question, or switch the survey off.")),
+    (r"four thresholds, (?:strictly )?ascending", N_("Each number must be more than the one before it.")),
+    (r"thresholds must not be negative", N_("Must not be below 0.")),
+    (r"must be above at_risk_days and at most 3650", N_("Must be more than “at risk after”, and at most 3,650 days.")),
+]
+
+
+def _slug_ids(rows: list, prefix: str, source) -> None:
+    """Rows the merchant adds get an id from their name (kept once given: ids are the history's)."""
+    taken = {r.get("id") for r in rows if isinstance(r, dict) and r.get("id")}
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or row.get("id"):
+            continue
+        base = re.sub(r"[^a-z0-9]+", "-", str(source(row) or "").lower()).strip("-")[:30] or f"{prefix}{n}"
+        rid, k = base, 2
+        while rid in taken:
+            rid, k = f"{base}-{k}", k + 1
+        row["id"] = rid
+        taken.add(rid)
+
+
+def engagement_rows(doc: dict, owned: tuple, adding: bool = False) -> None:
+    """Ids for new badges, challenges, questions and choices; languages left empty dropped; what
+    the chosen kind does not use cleared (a limit without repeating, points without a points reward).
+    A shape the form cannot make (a posted group name) is left for the parser to refuse."""
+    def rows(value) -> list[dict]:
+        return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
+
+    def texts(row: dict, key: str) -> None:
+        if isinstance(row.get(key), dict):
+            row[key] = {k: v for k, v in row[key].items() if v}
+
+    if "badges" in owned:
+        badges = rows(doc.get("badges"))
+        _slug_ids(badges, "badge", lambda r: r.get("name"))
+        for b in badges:
+            texts(b, "names")
+            if not b.get("repeatable"):
+                b["max_times"] = None
+            if isinstance(b.get("reward"), dict) and b["reward"].get("kind") == "none":
+                b["reward"]["points"] = 0
+    if "challenges" in owned:
+        challenges = rows(doc.get("challenges"))
+        _slug_ids(challenges, "challenge", lambda r: r.get("name"))
+        for c in challenges:
+            texts(c, "names")
+    if "survey" in owned and isinstance(doc.get("survey"), dict):
+        questions = rows(doc["survey"].get("questions"))
+        for q in questions:
+            texts(q, "text")
+            choices = rows(q.get("choices"))
+            for c in choices:
+                texts(c, "text")
+            # a choice left empty is no choice (once the merchant saves: a row just added is empty);
+            # only a choice question has choices
+            q["choices"] = [c for c in choices if c.get("text") or adding] if q.get("kind") == "choice" else []
+        _slug_ids(questions, "q", lambda r: "")
+        for q in questions:
+            _slug_ids(q["choices"], "c", lambda r: "")

@@ -123,3 +123,102 @@ def referral(program: Program, currency: str) -> str | None:
     amount = (base * rate / 100).quantize(Decimal("0.01"))
     return t.gettext(N_("When the friend places a %(order)s order, the referrer gets %(credit)s store credit"),
                      order=t.money(SAMPLE, currency), credit=t.money(amount, currency))
+
+
+# -- badges, challenges, leaderboard, segments (issue 20) ------------------------------------
+def badge(program: Program, index: int, currency: str) -> str | None:
+    """What earns the badge and what it gives, in a sentence: "Earned at 5 orders, with 50 points;
+    again every 5 orders, at most 3 times"."""
+    t = i18n.current()
+    try:
+        b = program.badges[index]
+    except IndexError:
+        return None
+    r = b.rule
+    n = r.n
+    when = {
+        "first_order": lambda: t.gettext(N_("Earned with the first order")),
+        "orders_count": lambda: t.ngettext("Earned at %(num)s order", "Earned at %(num)s orders", n),
+        "spend": lambda: t.gettext(SPENT_WITHIN[r.period], amount=t.money(r.amount, currency)),
+        "reviews": lambda: t.ngettext("Earned at %(num)s product review", "Earned at %(num)s product reviews", n),
+        "referrals": lambda: t.ngettext("Earned at %(num)s friend referred", "Earned at %(num)s friends referred", n),
+        "order_streak_months": lambda: t.ngettext("Earned for an order in %(num)s month in a row",
+                                                  "Earned for an order in %(num)s months in a row", n),
+        "custom_event": lambda: t.ngettext("Earned when your site sends “%(event)s” %(num)s time",
+                                           "Earned when your site sends “%(event)s” %(num)s times", n, event=r.event),
+    }[r.kind]()
+    parts = [when]
+    if b.reward.kind == "points" and b.reward.points:
+        parts.append(t.ngettext("gives %(num)s point", "gives %(num)s points", b.reward.points))
+    if b.repeatable:
+        parts.append(t.gettext(N_("earned again each time, at most %(times)s times"), times=t.number(b.max_times))
+                     if b.max_times else t.gettext(N_("earned again each time, with no limit")))
+    if not b.enabled:
+        parts.append(t.gettext(N_("switched off: nobody earns it")))
+    return "; ".join(parts)
+
+
+def challenge(program: Program, index: int, currency: str) -> str | None:
+    """The challenge's window and goal in words, in the shop's time zone."""
+    t = i18n.current()
+    try:
+        c = program.challenges[index]
+    except IndexError:
+        return None
+    tz = ZoneInfo(program.timezone)
+    start, end = c.window(tz)
+    last = end - timedelta(minutes=1)
+    g = c.goal
+    goal = (t.money(g.amount, currency) if g.kind == "spend" else
+            t.ngettext("%(num)s order", "%(num)s orders", g.n) if g.kind == "orders_count" else
+            t.ngettext("“%(event)s” %(num)s time", "“%(event)s” %(num)s times", g.n, event=g.event))
+    key = N_("From %(start)s to %(end)s (%(zone)s): %(goal)s gives %(points)s points; every member takes part") \
+        if c.enrollment == "automatic" else \
+        N_("From %(start)s to %(end)s (%(zone)s): %(goal)s gives %(points)s points to members who join")
+    return t.gettext(key, start=t.datetime(start, tz, "medium"), end=t.datetime(last, tz, "medium"), zone=program.timezone,
+                     goal=goal, points=t.number(c.points))
+
+
+def leaderboard(program: Program) -> str:
+    """The period the board ranks right now, in the shop's days."""
+    from ..domain.leaderboard import window
+
+    t = i18n.current()
+    tz = ZoneInfo(program.timezone)
+    start, end = window(program.leaderboard.period, datetime.now(timezone.utc), tz)
+    if start is None:
+        return t.gettext(N_("Today the board ranks the points earned since the board was switched on."))
+    return t.gettext(N_("Today the board ranks the points earned from %(start)s to %(end)s."),
+                     start=t.date(start.astimezone(tz)), end=t.date((end - timedelta(seconds=1)).astimezone(tz)))
+
+
+def rfm(program: Program, currency: str) -> list[str]:
+    """Sample members scored and placed under the thresholds being edited."""
+    from ..domain.segments import Facts, lifecycle_state, rfm_scores
+
+    t = i18n.current()
+    tz = ZoneInfo(program.timezone)
+    now = datetime.now(timezone.utc)
+    cfg = program.segments
+    samples = [(3, Decimal(250), 20, 45), (1, Decimal(60), 120, 120), (cfg.lifecycle.loyal_orders, Decimal(900), 10, 60)]
+    out = []
+    for orders, value, last_days, gap in samples:
+        last = now - timedelta(days=last_days)
+        prev = last - timedelta(days=gap) if orders > 1 else None
+        f = Facts(orders, value, prev or last, prev, last, now - timedelta(days=400))
+        r, fr, mo = rfm_scores(f, cfg.rfm, now, tz)
+        state = lifecycle_state(f, cfg.lifecycle, now, tz)
+        out.append(t.ngettext("A member with %(num)s order worth %(value)s, the last %(days)s days ago: recency %(r)s, "
+                              "frequency %(f)s, monetary %(m)s; %(state)s",
+                              "A member with %(num)s orders worth %(value)s, the last %(days)s days ago: recency %(r)s, "
+                              "frequency %(f)s, monetary %(m)s; %(state)s", orders,
+                              value=t.money(value, currency), days=t.number(last_days), r=r, f=fr, m=mo,
+                              state=t.gettext(STATE_NAMES[state]).lower()))
+    return out
+
+
+SPENT_WITHIN = {"lifetime": N_("Earned once %(amount)s is spent in all"),
+                "calendar_year": N_("Earned once %(amount)s is spent in a calendar year"),
+                "rolling_12_months": N_("Earned once %(amount)s is spent in 12 months")}
+STATE_NAMES = {"new": N_("New"), "active": N_("Active"), "at_risk": N_("At risk"), "win_back": N_("Won back"),
+               "loyal": N_("Loyal"), "lapsed": N_("Lapsed")}

@@ -153,6 +153,12 @@ class Achievements:
                                        challenge_id=challenge.id, points=points, name=challenge.name))
         return True
 
+    def for_member(self, shop_id: int, member_id: int, program: Program, tr: Translator, currency: str) -> dict:
+        """The merchant's view of one member's badges and open challenges (the widget's, in the
+        admin's language), read in the shop's unit of work."""
+        with self.db.uow(shop_id) as uow:
+            return self.view(uow.achievements, member_id, program, tr, currency)
+
     # -- what the shopper sees -------------------------------------------------------------------
     def view(self, repo, member_id: int, program: Program, tr: Translator, currency: str) -> dict:
         """Badges (earned and in progress, "2 of 3 orders") and challenges not ended, with

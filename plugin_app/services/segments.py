@@ -498,6 +498,28 @@ class SegmentService:
                 "members": [{"id": r.id, "customer_id": r.platform_customer_id, "email": r.email, "name": r.name}
                             for r in rows]}
 
+    def preview_rule(self, shop_id: int, rule, limit: int = 10) -> dict:
+        """What a rule not saved yet matches right now: the count and the first members (the admin's
+        preview before saving). An invalid rule raises InvalidRequest, as saving it would."""
+        _, parsed = self._parse("preview", rule)
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
+            ids = self.matching(conn, shop_id, self.programs.current(shop_id).program, parsed, self.clock.now()).subquery()
+            total = conn.execute(select(func.count()).select_from(ids)).scalar_one()
+            rows = conn.execute(select(m.id, m.platform_customer_id, m.email, m.name).where(
+                m.shop_id == shop_id, m.id.in_(select(ids.c.id))).order_by(m.id).limit(limit)).all()
+        return {"count": total, "members": [{"id": r.id, "customer_id": r.platform_customer_id, "email": r.email,
+                                             "name": r.name} for r in rows]}
+
+    def of_member(self, shop_id: int, member_id: int) -> list[dict]:
+        """The segments a member is in now (their stored membership), with since when."""
+        s, sm = t.segments.c, t.segment_members.c
+        with self.db.uow(shop_id) as uow:
+            rows = uow.conn.execute(select(s.id, s.name, sm.since).select_from(
+                t.segment_members.join(t.segments, s.id == sm.segment_id)).where(
+                sm.shop_id == shop_id, s.shop_id == shop_id, sm.member_id == member_id).order_by(s.name)).all()
+        return [{"id": r.id, "name": r.name, "since": r.since} for r in rows]
+
     def profile(self, shop_id: int, member_id: int) -> dict:
         """A member's profile as the merchant reads it: the stored figures, scores and state now."""
         now = self.clock.now()

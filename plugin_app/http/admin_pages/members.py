@@ -239,6 +239,7 @@ def member(member_id: int):
     by = refs["referred_by"]
     names = get_month_names("wide", context="stand-alone", locale=t.locale)
     months = [(n, names[n].capitalize()) for n in range(1, 13)]
+    profile = _profile(shop, member_id, balance.credit.currency, t)
     return render("admin/member.html", "members", m.name or m.email or m.platform_customer_id,
                   m=m, b=balance, currency=balance.credit.currency, standing=_directory().standing(shop.id, member_id),
                   ledger=ledger, changes=changes, code=refs["code"], referred=referred,
@@ -249,4 +250,28 @@ def member(member_id: int):
                   birthday_day=m.birthday.day if m.birthday and m.birthday.year == NO_YEAR else None,
                   months=months, today=rt.clock.now().date().isoformat(),
                   joined=t.date(m.created_at, "long"), tier_since=t.date(m.tier_since, "long") if m.tier_since else None,
-                  done=done, error=error, nonce=uuid.uuid4().hex)
+                  done=done, error=error, nonce=uuid.uuid4().hex, profile=profile)
+
+
+def _profile(shop, member_id: int, currency: str, t) -> dict:
+    """The member's profile (issue 20): RFM scores, lifecycle state, lifetime value, how often they
+    order, the last order, the segments they are in, badges earned and challenges under way."""
+    from ...domain.segments import STATES
+    from ..program_examples import STATE_NAMES
+
+    rt = _rt()
+    tz = shop.timezone or "UTC"
+    p = rt.segments.profile(shop.id, member_id)
+    program = rt.programs.current(shop.id).program
+    goals = rt.achievements.for_member(shop.id, member_id, program, t, currency)
+    avg = p["average_days_between_orders"]
+    return {**p, "state": t.gettext(STATE_NAMES[p["lifecycle"]]) if p["lifecycle"] in STATES else p["lifecycle"],
+            "value": t.money(Decimal(p["lifetime_value"]), currency),
+            "frequency": (t.gettext(N_("An order every %(days)s days on average"),
+                                    days=t.number(Decimal(avg).quantize(Decimal("0.1")).normalize()))
+                          if avg is not None else None),
+            "last": t.datetime(p["last_order_at"], tz) if p["last_order_at"] else None,
+            "first": t.date(p["first_order_at"], "long") if p["first_order_at"] else None,
+            "segments": [{**s, "since": t.date(s["since"], "long")} for s in rt.segments.of_member(shop.id, member_id)],
+            "badges": goals["badges"], "challenges": goals["challenges"],
+            "tiers": [{**h, "at": t.date(h["at"], "long")} for h in rt.tiers.history(shop.id, member_id)]}

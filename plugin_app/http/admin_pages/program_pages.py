@@ -42,6 +42,13 @@ def _examples(page: str, program, currency: str) -> dict:
         return {"rewards": [X.reward(program, i, currency) for i in range(len(program.rewards))]}
     if page == "referrals":
         return {"referral": X.referral(program, currency)}
+    if page == "badges":
+        return {"badges": [X.badge(program, i, currency) for i in range(len(program.badges))],
+                "challenges": [X.challenge(program, i, currency) for i in range(len(program.challenges))]}
+    if page == "engagement":
+        return {"leaderboard": X.leaderboard(program)}
+    if page == "segments":
+        return {"rfm": X.rfm(program, currency)}
     return {}
 
 

@@ -53,3 +53,67 @@
     document.addEventListener("DOMContentLoaded", function () { widgetPreview(); kindFields(); });
   } else { widgetPreview(); kindFields(); }
 })();
+
+// ---- Segments (issue 20): a condition row offers the comparisons and values its fact allows ----
+(function () {
+  "use strict";
+  function setup(row) {
+    var fact = row.querySelector("[data-cond-field]");
+    var op = row.querySelector("[data-cond-op]");
+    if (!fact || !op) return;
+    function update() {
+      var chosen = fact.options[fact.selectedIndex];
+      var allowed = (chosen.getAttribute("data-ops") || "").split(" ");
+      Array.prototype.forEach.call(op.options, function (o) {
+        o.hidden = allowed.indexOf(o.value) < 0;
+        o.disabled = o.hidden;
+      });
+      if (allowed.indexOf(op.value) < 0) op.value = allowed[0];
+      var typed = row.querySelector("[data-cond-typed]");
+      var listed = false;
+      row.querySelectorAll("[data-cond-picks]").forEach(function (box) {
+        var on = box.getAttribute("data-cond-picks") === fact.value;
+        listed = listed || on;
+        box.hidden = !on || op.value === "none";
+        box.querySelectorAll("input").forEach(function (i) { i.disabled = !on; });
+      });
+      if (typed) typed.hidden = listed || op.value === "none";
+      var between = op.value === "between";
+      row.querySelectorAll("[data-cond-and], [data-cond-second]").forEach(function (el) { el.hidden = !between; });
+    }
+    fact.addEventListener("change", update);
+    op.addEventListener("change", update);
+    update();
+  }
+  function all() { document.querySelectorAll("[data-cond]").forEach(setup); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", all); else all();
+})();
+
+// ---- Fields that apply only with another's value: data-if="<input name> <value> [<value>...]" ----
+// (a select's value, or "1" for a ticked checkbox); shown again by the server when the form comes back.
+(function () {
+  "use strict";
+  function current(form, name) {
+    var els = form.querySelectorAll("[name='" + name.replace(/'/g, "") + "']");
+    for (var i = els.length - 1; i >= 0; i--) {
+      var el = els[i];
+      if (el.type === "checkbox") return el.checked ? "1" : "0";
+      if (el.type !== "hidden") return el.value;
+    }
+    return "";
+  }
+  function update(form) {
+    form.querySelectorAll("[data-if]").forEach(function (box) {
+      var parts = box.getAttribute("data-if").split(" ");
+      box.hidden = parts.slice(1).indexOf(current(form, parts[0])) < 0;
+    });
+  }
+  function all() {
+    document.querySelectorAll("form").forEach(function (form) {
+      if (!form.querySelector("[data-if]")) return;
+      form.addEventListener("change", function () { update(form); });
+      update(form);
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", all); else all();
+})();
