@@ -33,7 +33,7 @@
     "background:#e6f4ea;color:#137333}.panel small{font-size:12px}.err{color:#b3261e}.panel fieldset{border:0;padding:0;margin:0 0 10px}" +
     ".panel legend{font-weight:600;padding:0;margin:0 0 4px}.opts{display:flex;flex-wrap:wrap;gap:4px 12px}" +
     ".opt{display:inline-flex;align-items:center;gap:4px;cursor:pointer}.panel label.field{display:block;font-weight:600;margin:4px 0}" +
-    ".board{counter-reset:none}.board li{display:flex;gap:8px}.board .rk{min-width:2.2em;color:#5f6368}.board .nm{flex:1}" +
+    ".panel ol.board{list-style:none;margin:4px 0 6px;padding:0}.board li{display:flex;gap:8px}.board .rk{min-width:2.2em;color:#5f6368}.board .nm{flex:1}" +
     ".board li.me{font-weight:700}.stack{display:flex;flex-direction:column;gap:8px;align-items:flex-start}" +
     ".cart{border:1px solid #e0e0e0;border-radius:10px;padding:12px;font-size:14px;background:#fff;color:#1d1d1f}";
 
@@ -57,8 +57,9 @@
     return node;
   }
 
-  /* The storefront's language goes with every call (`locale`): the server answers in it. */
-  function api(cfg, method, path, body) {
+  /* The storefront's language goes with every call (`locale`): the server answers in it.
+     `fresh`: past the browser's cache (the summary is cached a second; after a change, read it anew). */
+  function api(cfg, method, path, body, fresh) {
     var locale = "locale=" + encodeURIComponent(cfg.locale || document.documentElement.lang || "");
     var url = cfg.proxy ? cfg.proxy.replace(/\/$/, "") + "/" + path + (path.indexOf("?") < 0 ? "?" : "&") + locale
       : (cfg.api || "").replace(/\/$/, "") + "/storefront/v1/" + path +
@@ -66,12 +67,12 @@
     var headers = { "Content-Type": "application/json" };
     if (cfg.token && !cfg.proxy) headers.Authorization = "Bearer " + cfg.token;
     return fetch(url, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined,
-      credentials: cfg.proxy ? "same-origin" : "omit" }).then(function (r) {
+      credentials: cfg.proxy ? "same-origin" : "omit", cache: fresh ? "no-store" : "default" }).then(function (r) {
       return r.status === 204 ? {} : r.json().then(function (j) { if (!r.ok) throw j; return j; });
     });
   }
 
-  function summary(cfg) { return api(cfg, "GET", "me"); }
+  function summary(cfg, fresh) { return api(cfg, "GET", "me", null, fresh); }
 
   /* -- the panel ------------------------------------------------------------------------------ */
   var state = { open: false, node: null };
@@ -106,7 +107,7 @@
   /* Read the summary again and draw it (after a join, an answer): the focus and the scroll stay
      where the shopper was, on `focus` (a selector) when the control they used is gone. */
   function reload(ctx, box, focus) {
-    return summary(ctx.cfg).then(function (data) {
+    return summary(ctx.cfg, true).then(function (data) {
       if (state.node !== box) return;
       var top = box.scrollTop;
       render(context(ctx.cfg, data), box);
@@ -136,12 +137,11 @@
     box.appendChild(el("h3", { text: t(ctx, "challenges") }));
     box.appendChild(el("ul", {}, m.challenges.map(function (c) {
       var live = el("small", { class: "err", "aria-live": "polite" });
-      var parts = [el("div", { class: "row" }, [el("strong", { text: c.name }), el("small", { class: "muted", text: c.ends_text })])];
+      var parts = [el("strong", { text: c.name }), el("br"),
+        el("small", { class: "muted", text: [c.ends_text, c.points_text].filter(Boolean).join(" \u00b7 ") })];
       if (c.joined) {
         parts.push(progressBar(c.name, c.progress.current, c.progress.target, c.text));
-        parts.push(el("div", { class: "row" }, [el("small", { class: "muted", text: c.text }),
-          c.points_text ? el("small", { class: "muted", text: c.points_text }) : null]));
-        if (c.enrollment === "opt_in") parts.push(el("small", { class: "muted", text: t(ctx, "challenge_joined") }));
+        parts.push(el("small", { class: "muted", text: c.text + (c.enrollment === "opt_in" ? " \u00b7 " + t(ctx, "challenge_joined") : "") }));
       } else {
         var join = el("button", { type: "button", text: t(ctx, "challenge_join"),
           "aria-label": t(ctx, "challenge_join_label", { challenge: c.name }), onclick: function () {
@@ -151,8 +151,7 @@
               return reload(ctx, box, "[data-challenge='" + c.id + "']");
             }).catch(function () { join.disabled = false; live.textContent = t(ctx, "error"); });
           } });
-        parts.push(el("p", { class: "muted", text: [t(ctx, "challenge_open"), c.points_text].filter(Boolean).join(" · ") }));
-        parts.push(join);
+        parts.push(el("div", { class: "row" }, [el("span", { class: "muted", text: t(ctx, "challenge_open") }), join]));
       }
       parts.push(live);
       return el("li", { class: "goal", tabindex: "-1", "data-challenge": c.id, "data-joined": String(!!c.joined) }, parts);
@@ -201,7 +200,7 @@
     section.appendChild(leave);
     section.appendChild(live);
     box.appendChild(section);
-    api(ctx.cfg, "GET", "leaderboard").then(function (board) {
+    api(ctx.cfg, "GET", "leaderboard", null, true).then(function (board) {
       list.appendChild(el("p", { class: "muted", text: board.period_text + " · " + t(ctx, "lb_metric") }));
       if (!board.entries.length) { list.appendChild(el("p", { class: "muted", text: t(ctx, "lb_empty") })); return; }
       list.appendChild(el("ol", { class: "board" }, board.entries.map(function (e) {
