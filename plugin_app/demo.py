@@ -27,7 +27,6 @@ FIRST_NAMES = ["ada", "ben", "chloe", "dev", "emma", "farid", "gia", "hugo", "in
 # (one automatic, one to join), the opt-in leaderboard and a short survey, in every shipped language.
 DEMO_BADGES = [
     {"id": "first-order", "name": "First order", "rule": {"kind": "first_order"},
-     "reward": {"kind": "points", "points": 10},
      "names": {"it": "Primo ordine", "de": "Erste Bestellung", "fr": "Première commande", "es": "Primer pedido"}},
     {"id": "regular", "name": "Regular customer", "rule": {"kind": "orders_count", "n": 8},
      "reward": {"kind": "points", "points": 50},

@@ -227,3 +227,27 @@ def test_the_demo_as_seeded_shows_badges_challenges_the_board_and_the_survey(bro
         seen.add(page.evaluate("(document.querySelector('[data-loyalty=launcher]').shadowRoot.activeElement || {}).tagName"))
     assert {"BUTTON", "INPUT", "TEXTAREA"} <= seen, seen
     assert not errors, errors
+
+
+def test_the_activity_names_badges_and_challenges_in_the_readers_language():
+    """The ledger's reasons keep a badge's and a challenge's default name; the panel's activity
+    says the name the merchant gave in the shopper's language while the program has it."""
+    from plugin_app.i18n import translator
+    from plugin_app.services import program as programs
+    from plugin_app.services.explain import explain, tier_label_map, tier_labels
+
+    p = programs.parse({
+        "badges": [{"id": "three", "name": "Three orders", "names": {"it": "Tre ordini"},
+                    "rule": {"kind": "orders_count", "n": 3}}],
+        "challenges": [{"id": "march", "name": "March", "names": {"it": "Marzo"}, "starts_at": "2026-03-01T00:00:00",
+                        "ends_at": "2026-04-01T00:00:00", "goal": {"kind": "orders_count", "n": 2}, "points": 200}]})
+    badge = {"reason_code": "badge.earned", "reason_params": {"badge": "three", "name": "Three orders", "times": 1}}
+    challenge = {"reason_code": "challenge.completed", "reason_params": {"challenge": "march", "name": "March"}}
+    gone = {"reason_code": "badge.earned", "reason_params": {"badge": "old", "name": "Old badge", "times": 2}}
+    with tier_labels(tier_label_map(p, "it")):
+        assert "Tre ordini" in explain(badge, translator("it")) and "Three" not in explain(badge, translator("it"))
+        assert "Marzo" in explain(challenge, translator("it"))
+        assert "Old badge" in explain(gone, translator("it"))  # no longer in the program: the stored name
+    with tier_labels(tier_label_map(p, "en")):
+        assert "Three orders" in explain(badge, translator("en"))
+    assert "Three orders" in explain(badge, translator("it"))  # without the program: the stored name

@@ -91,10 +91,10 @@ WIDGET_TEXTS: dict[str, str] = {
     "remove_code": N_("Remove code %(code)s"),
     "sign_in": N_("Sign in to use your rewards"),
     # badges and challenges
-    "badges": N_("Badges"),
+    "badge_section": N_("Badges"),
     "badge_earned": N_("Badge earned"),
     "badge_times": N_("Earned %(times)s times"),
-    "challenges": N_("Challenges"),
+    "challenge_section": N_("Challenges"),
     "challenge_join": N_("Join"),
     "challenge_join_label": N_("Join the challenge %(challenge)s"),
     "challenge_joined": N_("You are taking part"),

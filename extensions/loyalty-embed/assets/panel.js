@@ -120,7 +120,7 @@
 
   function badgesBlock(ctx, box, m) {
     if (!m.badges || !m.badges.length) return;
-    box.appendChild(el("h3", { text: t(ctx, "badges") }));
+    box.appendChild(el("h3", { text: t(ctx, "badge_section") }));
     box.appendChild(el("ul", {}, m.badges.map(function (b) {
       var done = b.earned > 0, going = Number(b.progress.current) < Number(b.progress.target);
       return el("li", { class: "goal", "data-badge": b.id, "data-earned": String(b.earned) }, [
@@ -135,7 +135,7 @@
 
   function challengesBlock(ctx, box, m) {
     if (!m.challenges || !m.challenges.length) return;
-    box.appendChild(el("h3", { text: t(ctx, "challenges") }));
+    box.appendChild(el("h3", { text: t(ctx, "challenge_section") }));
     box.appendChild(el("ul", {}, m.challenges.map(function (c) {
       var live = el("small", { class: "err", "aria-live": "polite" });
       var parts = [el("strong", { text: c.name }), el("br"),
