@@ -251,3 +251,39 @@ def test_the_activity_names_badges_and_challenges_in_the_readers_language():
     with tier_labels(tier_label_map(p, "en")):
         assert "Three orders" in explain(badge, translator("en"))
     assert "Three orders" in explain(badge, translator("it"))  # without the program: the stored name
+
+
+def test_the_customer_account_summary_carries_badges_and_challenges_in_the_shoppers_language(tx_runtime):
+    """GET /ext/customer-account/summary (extensions/README.md): the profile block's badges and
+    challenges, with progress in the shopper's words and a percent."""
+    from datetime import datetime, timezone
+
+    from . import factories as F
+
+    rt = tx_runtime
+    shop = F.shop(rt)
+    now = rt.extension_views.widget.clock.now().astimezone(timezone.utc)
+    start = datetime(now.year, now.month, 1)
+    F.use_program(rt, shop, badges=[
+        {"id": "first", "name": "First order", "names": {"it": "Primo ordine"}, "rule": {"kind": "first_order"}},
+        {"id": "three", "name": "Three orders", "names": {"it": "Tre ordini"}, "rule": {"kind": "orders_count", "n": 3},
+         "reward": {"kind": "points", "points": 50}}],
+        challenges=[{"id": "two", "name": "Two orders", "names": {"it": "Due ordini"}, "starts_at": start.isoformat(),
+                     "ends_at": (start + timedelta(days=40)).isoformat(), "goal": {"kind": "orders_count", "n": 2},
+                     "points": 100},
+                    {"id": "spend", "name": "Spend", "starts_at": start.isoformat(),
+                     "ends_at": (start + timedelta(days=40)).isoformat(), "goal": {"kind": "spend", "amount": "100"},
+                     "points": 100, "enrollment": "opt_in"}])
+    member = F.member(rt, shop)
+    rt.orders.on_paid(shop.id, F.order(F.line("10.00"), customer=member.platform_customer_id, placed_at=now))
+    answer = rt.extension_views.summary(shop, member.platform_customer_id, "it")
+    assert answer["badges"] == [
+        {"id": "first", "name": "Primo ordine", "earned": 1, "text": "1 di 1 ordine", "percent": 100, "points_text": None},
+        {"id": "three", "name": "Tre ordini", "earned": 0, "text": "1 di 3 ordini", "percent": 33,
+         "points_text": "Premio: 50 punti"}]
+    two, spend = answer["challenges"]
+    assert (two["name"], two["joined"], two["text"], two["percent"]) == ("Due ordini", True, "1 di 2 ordini", 50)
+    assert two["ends_text"].startswith("Fino al ") and two["points_text"] == "Premio: 100 punti"
+    assert (spend["joined"], spend["enrollment"]) == (False, "opt_in")
+    stranger = rt.extension_views.summary(shop, "never-joined", "en")  # not a member: nothing to show
+    assert (stranger["member"], stranger["badges"], stranger["challenges"]) == (False, [], [])
