@@ -233,7 +233,7 @@
         }) : q.choices.map(function (c) { return { value: c.id, text: c.text, label: c.text }; });
         control = el("div", { class: "opts" }, options.map(function (o) {
           return el("label", { class: "opt" }, [el("input", { type: "radio", name: name, value: o.value, "aria-label": o.label }),
-            el("span", { "aria-hidden": q.kind === "rating" ? "true" : "false", text: o.text })]);
+            el("span", q.kind === "rating" ? { "aria-hidden": "true", text: o.text } : { text: o.text })]);
         }));
       }
       return el("fieldset", { "data-question": q.id }, [el("legend", { text: q.text }), control]);
