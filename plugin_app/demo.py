@@ -23,17 +23,90 @@ FIRST_NAMES = ["ada", "ben", "chloe", "dev", "emma", "farid", "gia", "hugo", "in
                "kim", "leo", "maya", "nils", "olga", "pia", "quinn", "rosa", "sam", "tara"]
 
 
+# What the demo panel shows of the engagement features (issue 20): badges, a challenge this month
+# (one automatic, one to join), the opt-in leaderboard and a short survey, in every shipped language.
+DEMO_BADGES = [
+    {"id": "first-order", "name": "First order", "rule": {"kind": "first_order"},
+     "names": {"it": "Primo ordine", "de": "Erste Bestellung", "fr": "Première commande", "es": "Primer pedido"}},
+    {"id": "regular", "name": "Regular customer", "rule": {"kind": "orders_count", "n": 8},
+     "reward": {"kind": "points", "points": 50},
+     "names": {"it": "Cliente abituale", "de": "Stammkunde", "fr": "Client fidèle", "es": "Cliente habitual"}},
+    {"id": "big-spender", "name": "Big spender", "rule": {"kind": "spend", "amount": "500"},
+     "names": {"it": "Grande acquirente", "de": "Großeinkäufer", "fr": "Grand acheteur", "es": "Gran comprador"}},
+]
+DEMO_SURVEY = {"enabled": True, "id": "demo-feedback", "points": 20, "questions": [
+    {"id": "happy", "kind": "rating", "text": {
+        "en": "How happy are you with our shop?", "it": "Quanto sei soddisfatto del nostro negozio?",
+        "de": "Wie zufrieden sind Sie mit unserem Shop?", "fr": "Êtes-vous satisfait de notre boutique ?",
+        "es": "¿Estás satisfecho con nuestra tienda?"}},
+    {"id": "found", "kind": "choice", "text": {
+        "en": "How did you find us?", "it": "Come ci hai conosciuti?", "de": "Wie haben Sie uns gefunden?",
+        "fr": "Comment nous avez-vous connus ?", "es": "¿Cómo nos encontraste?"},
+     "choices": [
+         {"id": "friend", "text": {"en": "A friend", "it": "Un amico", "de": "Über Freunde", "fr": "Un ami",
+                                   "es": "Un amigo"}},
+         {"id": "social", "text": {"en": "Social media", "it": "Social network", "de": "Soziale Medien",
+                                   "fr": "Réseaux sociaux", "es": "Redes sociales"}},
+         {"id": "search", "text": {"en": "A search engine", "it": "Un motore di ricerca", "de": "Eine Suchmaschine",
+                                   "fr": "Un moteur de recherche", "es": "Un buscador"}}]},
+    {"id": "better", "kind": "text", "text": {
+        "en": "What could we do better?", "it": "Che cosa potremmo fare meglio?", "de": "Was könnten wir besser machen?",
+        "fr": "Que pourrions-nous améliorer ?", "es": "¿Qué podríamos mejorar?"}},
+]}
+# Shoppers already on the leaderboard, under the names they chose
+DEMO_BOARD = {"demo-1001": "Ben R.", "demo-1002": "Chloe", "demo-1004": "Emma K", "demo-1007": "hugo_runs"}
+
+
+def demo_challenges(now, tz) -> list[dict]:
+    """This month's challenges (in the shop's time zone): ids by month, so each month's is a new
+    challenge, settled once after its end."""
+    local = now.astimezone(tz)
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    month, span = f"{start:%Y-%m}", {"starts_at": start.isoformat(), "ends_at": end.isoformat()}
+    return [
+        {"id": f"two-orders-{month}", "name": "Two orders this month", **span, "points": 100,
+         "goal": {"kind": "orders_count", "n": 2},
+         "names": {"it": "Due ordini questo mese", "de": "Zwei Bestellungen diesen Monat",
+                   "fr": "Deux commandes ce mois-ci", "es": "Dos pedidos este mes"}},
+        {"id": f"spend-{month}", "name": "Spend €150 this month", **span, "points": 150, "enrollment": "opt_in",
+         "goal": {"kind": "spend", "amount": "150"},
+         "names": {"it": "Spendi 150 € questo mese", "de": "Diesen Monat 150 € ausgeben", "fr": "150 € dépensés ce mois-ci",
+                   "es": "Gasta 150 € este mes"}},
+    ]
+
+
+def _demo_program(runtime, shop_id: int):
+    """The demo's program: referrals on (a link to copy, a friend's welcome code) and the
+    engagement features; set once, and this month's challenges again when the month changed."""
+    from zoneinfo import ZoneInfo
+
+    from .services.program import dump
+
+    program = runtime.programs.current(shop_id).program
+    document = dump(program)
+    challenges = demo_challenges(runtime.clock.now(), ZoneInfo(program.timezone))
+    changed = False
+    if not program.referrals.enabled:
+        document["referrals"]["enabled"] = True
+        changed = True
+    if not program.badges and not program.survey.enabled:  # set once: a merchant's later choices stay
+        document.update(badges=DEMO_BADGES, leaderboard={"enabled": True, "period": "all_time", "size": 10},
+                        survey=DEMO_SURVEY)
+        changed = True
+    have = {c.id for c in program.challenges}
+    if not {c["id"] for c in challenges} <= have:
+        document["challenges"] = [c for c in document.get("challenges", []) if not c["id"].startswith(
+            ("two-orders-", "spend-"))] + challenges
+        changed = True
+    return runtime.programs.put(shop_id, document, author="demo").program if changed else program
+
+
 def seed(runtime) -> tuple[int, str]:
     """Idempotent: orders, actions and postings all carry fixed ids and keys."""
     shop, api_key = runtime.shops.register("demo", DEMO_DOMAIN, currency="EUR", name="Demo Store")
     rng = random.Random(42)
-    program = runtime.programs.current(shop.id).program
-    if not program.referrals.enabled:  # the demo shows referrals: a link to copy, a friend's welcome code
-        from .services.program import dump
-
-        document = dump(program)
-        document["referrals"]["enabled"] = True
-        program = runtime.programs.put(shop.id, document, author="demo").program
+    program = _demo_program(runtime, shop.id)
     now = runtime.clock.now()
     start = (now - timedelta(days=58)).replace(hour=10, minute=0, second=0, microsecond=0)
 
@@ -80,6 +153,8 @@ def seed(runtime) -> tuple[int, str]:
         runtime.platform.apply(shop.id, OrderSeen(Order(
             order_id, "EUR", now - timedelta(days=2 + n), (OrderLine(f"{order_id}-0", 1, Decimal(price), title=title),),
             DEMO_MEMBER, shipping=Decimal("4.90")), paid=True))
+    for customer, name in DEMO_BOARD.items():
+        runtime.leaderboards.opt_in(shop.id, customer, name)
     for g in range(14):  # guests: no account, some of them buying twice
         order_id = f"{5000 + g}"
         runtime.platform.apply(shop.id, OrderSeen(

@@ -26,6 +26,15 @@
     ".cart button:focus-visible{outline:3px solid #111;outline-offset:2px}.panel .close{position:absolute;top:10px;right:10px}" +
     ".bar{height:8px;background:#e8eaed;border-radius:4px;overflow:hidden}.bar i{display:block;height:100%;background:var(--c)}" +
     ".panel input{width:100%;padding:6px;border:1px solid #ccc;border-radius:6px;font-size:13px}" +
+    ".panel textarea{width:100%;min-height:56px;padding:6px;border:1px solid #ccc;border-radius:6px;font:13px system-ui,sans-serif}" +
+    ".panel input:focus-visible,.panel textarea:focus-visible{outline:3px solid #111;outline-offset:1px}" +
+    ".panel input[type=radio]{width:auto;margin:0;accent-color:var(--c)}.goal{padding:6px 0;border-bottom:1px solid #f1f3f4}" +
+    ".goal .bar{margin:4px 0 2px}.tag{font-size:12px;font-weight:600;padding:2px 8px;border-radius:10px;white-space:nowrap;" +
+    "background:#e6f4ea;color:#137333}.panel small{font-size:12px}.err{color:#b3261e}.panel fieldset{border:0;padding:0;margin:0 0 10px}" +
+    ".panel legend{font-weight:600;padding:0;margin:0 0 4px}.opts{display:flex;flex-wrap:wrap;gap:4px 12px}" +
+    ".opt{display:inline-flex;align-items:center;gap:4px;cursor:pointer}.panel label.field{display:block;font-weight:600;margin:4px 0}" +
+    ".panel ol.board{list-style:none;margin:4px 0 6px;padding:0}.board li{display:flex;gap:8px}.board .rk{min-width:2.2em;color:#5f6368}.board .nm{flex:1}" +
+    ".board li.me{font-weight:700}.stack{display:flex;flex-direction:column;gap:8px;align-items:flex-start}" +
     ".cart{border:1px solid #e0e0e0;border-radius:10px;padding:12px;font-size:14px;background:#fff;color:#1d1d1f}";
 
   function lang(cfg, program) {
@@ -48,8 +57,9 @@
     return node;
   }
 
-  /* The storefront's language goes with every call (`locale`): the server answers in it. */
-  function api(cfg, method, path, body) {
+  /* The storefront's language goes with every call (`locale`): the server answers in it.
+     `fresh`: past the browser's cache (the summary is cached a second; after a change, read it anew). */
+  function api(cfg, method, path, body, fresh) {
     var locale = "locale=" + encodeURIComponent(cfg.locale || document.documentElement.lang || "");
     var url = cfg.proxy ? cfg.proxy.replace(/\/$/, "") + "/" + path + (path.indexOf("?") < 0 ? "?" : "&") + locale
       : (cfg.api || "").replace(/\/$/, "") + "/storefront/v1/" + path +
@@ -57,12 +67,12 @@
     var headers = { "Content-Type": "application/json" };
     if (cfg.token && !cfg.proxy) headers.Authorization = "Bearer " + cfg.token;
     return fetch(url, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined,
-      credentials: cfg.proxy ? "same-origin" : "omit" }).then(function (r) {
+      credentials: cfg.proxy ? "same-origin" : "omit", cache: fresh ? "no-store" : "default" }).then(function (r) {
       return r.status === 204 ? {} : r.json().then(function (j) { if (!r.ok) throw j; return j; });
     });
   }
 
-  function summary(cfg) { return api(cfg, "GET", "me"); }
+  function summary(cfg, fresh) { return api(cfg, "GET", "me", null, fresh); }
 
   /* -- the panel ------------------------------------------------------------------------------ */
   var state = { open: false, node: null };
@@ -83,6 +93,174 @@
      (Shopify's classic /account/register, WooCommerce's My account page). */
   function joinUrl(cfg) {
     return cfg.joinUrl || (cfg.platform === "woocommerce" ? "/my-account/" : "/account/register");
+  }
+
+  /* A bar that says what it shows: its name, where it stands and the server's words ("2 of 3 orders"). */
+  function progressBar(name, current, target, text) {
+    var now = Number(current) || 0, max = Number(target) || 1;
+    var pct = Math.max(0, Math.min(100, Math.round(100 * now / max)));
+    return el("div", { class: "bar", role: "progressbar", "aria-label": name, "aria-valuemin": "0",
+      "aria-valuemax": String(max), "aria-valuenow": String(Math.min(now, max)), "aria-valuetext": text },
+      [el("i", { style: "width:" + pct + "%" })]);
+  }
+
+  /* Read the summary again and draw it (after a join, an answer): the focus and the scroll stay
+     where the shopper was, on `focus` (a selector) when the control they used is gone. */
+  function reload(ctx, box, focus) {
+    return summary(ctx.cfg, true).then(function (data) {
+      if (state.node !== box) return;
+      var top = box.scrollTop;
+      render(context(ctx.cfg, data), box);
+      box.scrollTop = top;
+      var target = focus && box.querySelector(focus);
+      if (target) target.focus();
+    });
+  }
+
+  function badgesBlock(ctx, box, m) {
+    if (!m.badges || !m.badges.length) return;
+    box.appendChild(el("h3", { text: t(ctx, "badge_section") }));
+    box.appendChild(el("ul", {}, m.badges.map(function (b) {
+      var done = b.earned > 0, going = Number(b.progress.current) < Number(b.progress.target);
+      return el("li", { class: "goal", "data-badge": b.id, "data-earned": String(b.earned) }, [
+        el("div", { class: "row" }, [el("strong", { text: b.name }), done
+          ? el("span", { class: "tag" }, [el("span", { "aria-hidden": "true", text: "\u2713 " }),
+            el("span", { text: b.earned > 1 ? t(ctx, "badge_times", { times: b.earned }) : t(ctx, "badge_earned") })])
+          : (b.points_text ? el("small", { class: "muted", text: b.points_text }) : null)]),
+        going ? progressBar(b.name, b.progress.current, b.progress.target, b.text) : null,
+        going || !done ? el("small", { class: "muted", text: b.text }) : null]);
+    })));
+  }
+
+  function challengesBlock(ctx, box, m) {
+    if (!m.challenges || !m.challenges.length) return;
+    box.appendChild(el("h3", { text: t(ctx, "challenge_section") }));
+    box.appendChild(el("ul", {}, m.challenges.map(function (c) {
+      var live = el("small", { class: "err", "aria-live": "polite" });
+      var parts = [el("strong", { text: c.name }), el("br"),
+        el("small", { class: "muted", text: [c.ends_text, c.points_text].filter(Boolean).join(" \u00b7 ") })];
+      if (c.joined) {
+        parts.push(progressBar(c.name, c.progress.current, c.progress.target, c.text));
+        parts.push(el("small", { class: "muted", text: c.text + (c.enrollment === "opt_in" ? " \u00b7 " + t(ctx, "challenge_joined") : "") }));
+      } else {
+        var join = el("button", { type: "button", text: t(ctx, "challenge_join"),
+          "aria-label": t(ctx, "challenge_join_label", { challenge: c.name }), onclick: function () {
+            join.disabled = true;
+            live.textContent = "";
+            api(ctx.cfg, "POST", "me/challenges/" + encodeURIComponent(c.id) + "/join").then(function () {
+              return reload(ctx, box, "[data-challenge='" + c.id + "']");
+            }).catch(function () { join.disabled = false; live.textContent = t(ctx, "error"); });
+          } });
+        parts.push(el("div", { class: "row" }, [el("span", { class: "muted", text: t(ctx, "challenge_open") }), join]));
+      }
+      parts.push(live);
+      return el("li", { class: "goal", tabindex: "-1", "data-challenge": c.id, "data-joined": String(!!c.joined) }, parts);
+    })));
+  }
+
+  /* Opt-in only, under a name the shopper chose; the board lists display names, never an e-mail. */
+  function leaderboardBlock(ctx, box, m) {
+    var lb = m.leaderboard;
+    if (!lb) return;
+    var section = el("section", { "data-leaderboard": lb.opted_in ? "in" : "out", "aria-labelledby": "lb-title" });
+    section.appendChild(el("h3", { id: "lb-title", tabindex: "-1", text: t(ctx, "lb_title") }));
+    var live = el("p", { class: "err", "aria-live": "polite" });
+    if (!lb.opted_in) {
+      var input = el("input", { id: "lb-name", name: "display_name", autocomplete: "nickname", maxlength: "24",
+        "aria-label": t(ctx, "lb_name") });
+      var join = el("button", { type: "submit", text: t(ctx, "lb_join") });
+      section.appendChild(el("p", { class: "muted", text: t(ctx, "lb_intro") }));
+      section.appendChild(el("form", { class: "stack", onsubmit: function (e) {
+        e.preventDefault();
+        if (!input.value.trim()) { input.focus(); return; }
+        join.disabled = true;
+        live.textContent = "";
+        api(ctx.cfg, "POST", "me/leaderboard", { display_name: input.value }).then(function () {
+          return reload(ctx, box, "#lb-title");
+        }).catch(function (e) {
+          join.disabled = false;
+          var err = e && e.error;  // a refused or taken name: the server says why, in the shopper's language
+          live.textContent = err && /^display_name_/.test(err.code || "") ? err.message : t(ctx, "error");
+          input.focus();
+        });
+      } }, [el("label", { class: "field", for: "lb-name", text: t(ctx, "lb_name") }), input, join]));
+      section.appendChild(live);
+      box.appendChild(section);
+      return;
+    }
+    section.appendChild(el("p", { "data-rank": lb.rank == null ? "" : String(lb.rank), text: lb.rank
+      ? t(ctx, "lb_you", { rank: lb.rank, name: lb.display_name }) : t(ctx, "lb_you_unranked", { name: lb.display_name }) }));
+    var list = el("div", { "aria-live": "polite" });
+    section.appendChild(list);
+    var leave = el("button", { type: "button", class: "link", text: t(ctx, "lb_leave"), onclick: function () {
+      leave.disabled = true;
+      api(ctx.cfg, "DELETE", "me/leaderboard").then(function () { return reload(ctx, box, "#lb-title"); })
+        .catch(function () { leave.disabled = false; live.textContent = t(ctx, "error"); });
+    } });
+    section.appendChild(leave);
+    section.appendChild(live);
+    box.appendChild(section);
+    api(ctx.cfg, "GET", "leaderboard", null, true).then(function (board) {
+      list.appendChild(el("p", { class: "muted", text: board.period_text + " · " + t(ctx, "lb_metric") }));
+      if (!board.entries.length) { list.appendChild(el("p", { class: "muted", text: t(ctx, "lb_empty") })); return; }
+      list.appendChild(el("ol", { class: "board" }, board.entries.map(function (e) {
+        var mine = board.you && board.you.display_name === e.display_name;
+        return el("li", { class: mine ? "me" : "", "data-entry": e.display_name },
+          [el("span", { class: "rk", "aria-label": t(ctx, "lb_rank", { rank: e.rank }), text: "#" + e.rank }),
+            el("span", { class: "nm", text: e.display_name }), el("span", { text: e.value_text })]);
+      })));
+    }, function () { list.textContent = t(ctx, "error"); });
+  }
+
+  /* The merchant's short survey, answered once (the server rewards it once). */
+  function surveyBlock(ctx, box, m) {
+    var sv = m.survey;
+    if (!sv) return;
+    box.appendChild(el("h3", { id: "survey-title", tabindex: "-1", text: t(ctx, "survey_title") }));
+    if (sv.answered) {
+      box.appendChild(el("p", { "data-survey": "answered", text: t(ctx, "survey_thanks") }));
+      return;
+    }
+    var live = el("p", { class: "err", "aria-live": "polite" });
+    var fields = sv.questions.map(function (q, i) {
+      var name = "sq-" + i, control;
+      if (q.kind === "text") {
+        control = el("textarea", { name: name, maxlength: "500", "aria-label": q.text });
+      } else {
+        var options = q.kind === "rating" ? [1, 2, 3, 4, 5].map(function (n) {
+          return { value: String(n), text: String(n), label: t(ctx, "survey_rating", { value: n }) };
+        }) : q.choices.map(function (c) { return { value: c.id, text: c.text, label: c.text }; });
+        control = el("div", { class: "opts" }, options.map(function (o) {
+          return el("label", { class: "opt" }, [el("input", { type: "radio", name: name, value: o.value, "aria-label": o.label }),
+            el("span", q.kind === "rating" ? { "aria-hidden": "true", text: o.text } : { text: o.text })]);
+        }));
+      }
+      return el("fieldset", { "data-question": q.id }, [el("legend", { text: q.text }), control]);
+    });
+    var send = el("button", { type: "submit", text: t(ctx, "survey_send") });
+    var form = el("form", { "data-survey": sv.id, onsubmit: function (e) {
+      e.preventDefault();
+      var answers = {}, missing = false;
+      sv.questions.forEach(function (q, i) {
+        if (q.kind === "text") { answers[q.id] = form.querySelector("[name=sq-" + i + "]").value; return; }
+        var picked = form.querySelector("[name=sq-" + i + "]:checked");
+        if (!picked) { missing = true; return; }
+        answers[q.id] = q.kind === "rating" ? Number(picked.value) : picked.value;
+      });
+      if (missing) { live.textContent = t(ctx, "survey_missing"); return; }
+      send.disabled = true;
+      live.textContent = "";
+      api(ctx.cfg, "POST", "me/survey/" + encodeURIComponent(sv.id), { answers: answers }).then(function () {
+        return reload(ctx, box, "#survey-title");
+      }, function (err) {
+        if (err && err.error && err.error.code === "already_answered") return reload(ctx, box, "#survey-title");
+        send.disabled = false;
+        live.textContent = t(ctx, "error");
+      });
+    } }, fields.concat([send]));
+    if (sv.reward_text) box.appendChild(el("p", { class: "muted", text: sv.reward_text }));
+    box.appendChild(form);
+    box.appendChild(live);
   }
 
   function render(ctx, box) {
@@ -115,6 +293,8 @@
         "aria-valuenow": String(m.tier.percent), "aria-label": t(ctx, "tier_progress") }, [el("i", { style: "width:" + m.tier.percent + "%" })]));
       box.appendChild(el("p", { class: "muted", text: m.tier.next_text }));
     }
+    badgesBlock(ctx, box, m);
+    challengesBlock(ctx, box, m);
     box.appendChild(el("h3", { text: t(ctx, "rewards") }));
     box.appendChild(rewardsList(ctx, m));
     box.appendChild(el("h3", { text: t(ctx, "ways") }));
@@ -138,6 +318,8 @@
       box.appendChild(link);
       box.appendChild(el("p", { class: "row" }, actions));
     }
+    surveyBlock(ctx, box, m);
+    leaderboardBlock(ctx, box, m);
     if (m.activity.length) {
       box.appendChild(el("h3", { text: t(ctx, "activity") }));
       box.appendChild(el("ul", {}, m.activity.map(function (a) {

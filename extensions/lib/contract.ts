@@ -26,6 +26,27 @@ export interface Activity {
   points_text: string;
 }
 
+/** A badge: earned (how often; 0 while in progress) and its progress in the shopper's words. */
+export interface Badge {
+  id: string;
+  name: string;
+  earned: number;
+  text: string;             // "3 of 8 orders"
+  percent: number;          // 0–100
+  points_text: string;      // "Reward: 50 points", or empty
+}
+
+/** A challenge not ended yet. */
+export interface Challenge {
+  id: string;
+  name: string;
+  joined: boolean;          // false: an opt-in challenge the shopper has not joined (in the storefront's panel)
+  text: string;             // "1 of 2 orders"
+  percent: number;
+  ends_text: string;        // "Until December 31, 2026"
+  points_text: string;
+}
+
 /** GET /ext/customer-account/summary?locale= */
 export interface Summary {
   points: number;
@@ -36,6 +57,8 @@ export interface Summary {
   referral: { link: string } | null;
   activity: Activity[];
   birthday: { set: boolean; text: string };
+  badges: Badge[];
+  challenges: Challenge[];
 }
 
 /** POST /ext/customer-account/redeem → the code the shopper uses at checkout. */
@@ -117,6 +140,18 @@ function parseActivity(v: unknown): Activity | null {
   return { when_text: text(v.when_text), text: v.text, points_text: text(v.points_text) };
 }
 
+function parseBadge(v: unknown): Badge | null {
+  if (!isRecord(v) || typeof v.id !== "string" || typeof v.name !== "string" || !v.id || !v.name) return null;
+  return { id: v.id, name: v.name, earned: Math.max(0, int(v.earned) ?? 0), text: text(v.text),
+    percent: percent(v.percent) ?? 0, points_text: text(v.points_text) };
+}
+
+function parseChallenge(v: unknown): Challenge | null {
+  if (!isRecord(v) || typeof v.id !== "string" || typeof v.name !== "string" || !v.id || !v.name) return null;
+  return { id: v.id, name: v.name, joined: v.joined === true, text: text(v.text), percent: percent(v.percent) ?? 0,
+    ends_text: text(v.ends_text), points_text: text(v.points_text) };
+}
+
 /** A link the shopper may be sent to: https only (the backend's own pages). */
 export function safeUrl(v: unknown): string | null {
   if (typeof v !== "string") return null;
@@ -145,6 +180,8 @@ export function parseSummary(v: unknown): Summary | null {
     referral: link ? { link } : null,
     activity: list(v.activity, parseActivity),
     birthday,
+    badges: list(v.badges, parseBadge),
+    challenges: list(v.challenges, parseChallenge),
   };
 }
 

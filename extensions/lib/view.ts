@@ -4,7 +4,7 @@
  * the shopper's language, and labels are the extension's own (locales/*.json).
  */
 import type { Failure, Result } from "./api";
-import type { OrderPoints, OrderState, PosCustomer, Reward, Summary } from "./contract";
+import type { Badge, Challenge, OrderPoints, OrderState, PosCustomer, Reward, Summary } from "./contract";
 
 export type Format = (n: number) => string;
 export type Tone = "success" | "info" | "warning" | "critical";
@@ -16,6 +16,8 @@ export interface ProfileView {
   storeCredit: string | null;
   rewards: Reward[];            // the rewards the shopper can take now
   referralLink: string | null;
+  badges: Badge[];              // earned first, then those in progress
+  challenges: Challenge[];      // those the shopper takes part in first
 }
 
 export function profileView(s: Summary, format: Format): ProfileView {
@@ -26,6 +28,8 @@ export function profileView(s: Summary, format: Format): ProfileView {
     storeCredit: s.store_credit,
     rewards: s.rewards.filter((r) => r.available),
     referralLink: s.referral?.link ?? null,
+    badges: [...s.badges.filter((b) => b.earned > 0), ...s.badges.filter((b) => b.earned === 0)],
+    challenges: [...s.challenges.filter((c) => c.joined), ...s.challenges.filter((c) => !c.joined)],
   };
 }
 

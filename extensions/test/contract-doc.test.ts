@@ -31,6 +31,9 @@ describe("the documented answers", () => {
     expect(s.rewards.length).toBeGreaterThan(0);
     expect(s.referral?.link).toMatch(/^https:/);
     expect(s.activity.every((a) => a.text && a.points_text)).toBe(true);
+    expect(v.badges.length).toBeGreaterThan(0);
+    expect(v.badges.every((b) => b.name && b.text)).toBe(true);
+    expect(v.challenges.every((c) => c.name && c.text && c.ends_text)).toBe(true);
   });
 
   it("redeem → the code", () => {

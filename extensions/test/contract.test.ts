@@ -35,8 +35,28 @@ describe("parseSummary", () => {
   it("fills what is optional and refuses what is not an answer", () => {
     expect(parseSummary({ points: 0 })).toEqual({
       points: 0, pending_points: 0, tier: null, store_credit: null, rewards: [], referral: null, activity: [], birthday: { set: false, text: "" },
+      badges: [], challenges: [],
     });
     for (const bad of [null, [], "x", {}, { points: "1" }, { points: Number.NaN }]) expect(parseSummary(bad)).toBeNull();
+  });
+
+  it("reads badges and challenges with their progress, and drops what it cannot read", () => {
+    const s = parseSummary({
+      ...full,
+      badges: [{ id: "first", name: "Primo ordine", earned: 1, text: "1 di 1 ordine", percent: 100, points_text: null },
+        { id: "regular", name: "Cliente abituale", earned: 0, text: "3 di 8 ordini", percent: 137, points_text: "Premio: 50 punti" },
+        { name: "senza id" }, "garbage"],
+      challenges: [{ id: "dec", name: "Due ordini", joined: true, text: "1 di 2 ordini", percent: 50, ends_text: "Fino al 31 dicembre 2026" },
+        { id: "spend", name: "Spendi 150 €", joined: "yes", percent: "x" }, { id: 3 }],
+    })!;
+    expect(s.badges).toEqual([
+      { id: "first", name: "Primo ordine", earned: 1, text: "1 di 1 ordine", percent: 100, points_text: "" },
+      { id: "regular", name: "Cliente abituale", earned: 0, text: "3 di 8 ordini", percent: 100, points_text: "Premio: 50 punti" },
+    ]);
+    expect(s.challenges).toEqual([
+      { id: "dec", name: "Due ordini", joined: true, text: "1 di 2 ordini", percent: 50, ends_text: "Fino al 31 dicembre 2026", points_text: "" },
+      { id: "spend", name: "Spendi 150 €", joined: false, text: "", percent: 0, ends_text: "", points_text: "" },
+    ]);
   });
 
   it("never offers a link that is not https", () => {

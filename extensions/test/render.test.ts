@@ -73,6 +73,25 @@ describe("customer account profile block", () => {
     expect((calls[0].init.headers as Record<string, string>).Authorization).toBe("Bearer header.payload.sig");
   });
 
+  it("shows badges (earned, and in progress with a bar) and challenges with their progress", async () => {
+    stubShopify();
+    replies["/ext/customer-account/summary"] = { status: 200, body: { ...summary,
+      badges: [{ id: "first", name: "Primo ordine", earned: 1, text: "1 di 1 ordine", percent: 100 },
+        { id: "regular", name: "Cliente abituale", earned: 0, text: "3 di 8 ordini", percent: 37, points_text: "Premio: 50 punti" }],
+      challenges: [{ id: "dec", name: "Due ordini questo mese", joined: true, text: "1 di 2 ordini", percent: 50,
+        ends_text: "Fino al 31 dicembre 2026", points_text: "Premio: 100 punti" },
+      { id: "spend", name: "Spendi 150 €", joined: false, text: "0 di 150", percent: 0, ends_text: "Fino al 31 dicembre 2026" }] } };
+    await run("customer-account/src/ProfileBlock.tsx");
+    await until(() => text().includes("Cliente abituale"));
+    for (const s of ["[badges]", "Primo ordine", "[badge_earned]", "3 di 8 ordini · Premio: 50 punti", "[challenges]",
+      "Due ordini questo mese", "Fino al 31 dicembre 2026 · Premio: 100 punti", "1 di 2 ordini", "[challenge_join_in_shop]"]) {
+      expect(text()).toContain(s);
+    }
+    const bars = [...document.querySelectorAll("s-progress")].map((b) => [b.getAttribute("value"), b.getAttribute("accessibilityLabel") ?? b.getAttribute("accessibilitylabel")]);
+    expect(bars).toEqual([["75", expect.any(String)], ["37", "Cliente abituale: 3 di 8 ordini"], ["50", "Due ordini questo mese: 1 di 2 ordini"]]);
+    expect(text().match(/\[badge_earned\]/g)).toHaveLength(1); // the badge in progress is not marked earned
+  });
+
   it("says so calmly when the backend fails, and renders nothing for a refused token", async () => {
     stubShopify();
     replies["/ext/customer-account/summary"] = { status: 503, body: {} };

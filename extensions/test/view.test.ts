@@ -26,6 +26,15 @@ describe("profile block", () => {
     expect(v.storeCredit).toBe("12,50 €");
     expect(profileView({ ...summary, pending_points: 0, referral: null }, fmt)).toMatchObject({ pending: null, referralLink: null });
   });
+
+  it("lists earned badges first and the challenges the shopper takes part in first", () => {
+    const badge = (id: string, earned: number) => ({ id, name: id, earned, text: "", percent: 0, points_text: "" });
+    const challenge = (id: string, joined: boolean) => ({ id, name: id, joined, text: "", percent: 0, ends_text: "", points_text: "" });
+    const v = profileView({ ...summary, badges: [badge("a", 0), badge("b", 2), badge("c", 0)],
+      challenges: [challenge("x", false), challenge("y", true)] }, fmt);
+    expect(v.badges.map((b) => b.id)).toEqual(["b", "a", "c"]);
+    expect(v.challenges.map((c) => c.id)).toEqual(["y", "x"]);
+  });
 });
 
 describe("rewards page", () => {

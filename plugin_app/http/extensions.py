@@ -57,6 +57,8 @@ class SummaryOut(BaseModel):
     referral: dict | None
     activity: list[dict]
     birthday: dict
+    badges: list[dict] = []  # {id, name, earned, text, percent, points_text}
+    challenges: list[dict] = []  # {id, name, joined, enrollment, text, percent, ends_text, points_text}
 
 
 class RedeemOut(BaseModel):
@@ -168,7 +170,7 @@ def cors(response):
 # -- customer accounts ---------------------------------------------------------------------------
 @bp.get("/customer-account/summary")
 @api(summary="Customer account extensions: the shopper's points, tier, store credit, rewards, referral "
-     "link, activity and birthday, in the shopper's language", tags=["extensions"], response=SummaryOut,
+     "link, activity, birthday, badges and challenges, in the shopper's language", tags=["extensions"], response=SummaryOut,
      errors=(401, 429))
 def customer_summary():
     shop, session, problem = _customer_required()

@@ -288,6 +288,7 @@ def _join(proxy: bool, challenge_id: str):
         return error_response(404, "not_found", "no such challenge")
     member, _ = _rt().members.enrol(shop.id, customer)
     newly = _rt().achievements.opt_in(shop.id, member.id, challenge_id)
+    _rt().widget.forget(shop.id, customer)  # the panel re-reads /me at once: joined, not the cached answer
     return jsonify(challenge_id=challenge_id, joined=True, newly=newly)
 
 

@@ -14,7 +14,7 @@ so any number of workers may run it at once.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -192,6 +192,7 @@ class Achievements:
             kind = {"orders_count": "orders_count", "spend": "spend"}.get(ch.goal.kind, "custom_event")
             challenges.append({"id": ch.id, "name": ch.name_for(tr.locale), "points": ch.points,
                                "starts_at": start.isoformat(), "ends_at": end.isoformat(),
+                               "ends_text": ends_text(tr, end, tz),
                                "enrollment": ch.enrollment, "joined": joined,
                                "progress": {"current": _plain(current), "target": _plain(ch.goal.target)},
                                "text": progress_text(tr, kind, current, ch.goal.target, currency)})
@@ -200,6 +201,13 @@ class Achievements:
 
 def _plain(value: Decimal) -> str | int:
     return int(value) if value == value.to_integral_value() else str(value)
+
+
+def ends_text(tr: Translator, end: datetime, tz: ZoneInfo) -> str:
+    """'Until 31 March': the last day of a challenge (its end is exclusive) in the shop's time zone,
+    in the shopper's language."""
+    last = (end.astimezone(tz) - timedelta(microseconds=1)).date()
+    return tr.gettext("Until %(date)s", date=tr.date(last, "long"))
 
 
 def progress_text(tr: Translator, kind: str, current: Decimal, target: Decimal, currency: str) -> str:

@@ -43,8 +43,11 @@ _TIER_LABELS: ContextVar[dict[str, str]] = ContextVar("tier_labels", default={})
 
 
 def tier_label_map(program: Any, locale: str | None) -> dict[str, str]:
-    """Default tier name -> its name in `locale`, for the program's tiers."""
-    return {lvl.name: lvl.name_for(locale) for lvl in program.tiers.levels}
+    """Default tier name -> its name in `locale`, for the program's tiers; and the program's badges
+    and challenges by id ('badge:<id>', 'challenge:<id>'), whose reasons keep the default name."""
+    return {**{f"badge:{b.id}": b.name_for(locale) for b in getattr(program, "badges", ())},
+            **{f"challenge:{c.id}": c.name_for(locale) for c in getattr(program, "challenges", ())},
+            **{lvl.name: lvl.name_for(locale) for lvl in program.tiers.levels}}
 
 
 @contextmanager
@@ -59,6 +62,12 @@ def tier_labels(labels: dict[str, str]) -> Iterator[None]:
 def _tier(value: Any) -> str:
     name = str(value or "")
     return _TIER_LABELS.get().get(name, name)
+
+
+def _goal_name(kind: str, p: dict) -> str:
+    """A badge's or challenge's name in the reader's language when the program still has it."""
+    name = str(p.get("name") or "")
+    return _TIER_LABELS.get().get(f"{kind}:{p.get(kind)}", name) if p.get(kind) else name
 
 
 # -- reasons whose text carries no values ------------------------------------------------------
@@ -200,14 +209,14 @@ def _tier_entry(t, p, detail):
 @reason("badge.earned")
 def _badge_earned(t, p, detail):
     if _count(p.get("times")) > 1:
-        return t.gettext("Badge earned: %(name)s (%(times)s times)", name=str(p.get("name") or ""),
+        return t.gettext("Badge earned: %(name)s (%(times)s times)", name=_goal_name("badge", p),
                          times=_count(p.get("times")))
-    return t.gettext("Badge earned: %(name)s", name=str(p.get("name") or ""))
+    return t.gettext("Badge earned: %(name)s", name=_goal_name("badge", p))
 
 
 @reason("challenge.completed")
 def _challenge_completed(t, p, detail):
-    return t.gettext("Challenge completed: %(name)s", name=str(p.get("name") or ""))
+    return t.gettext("Challenge completed: %(name)s", name=_goal_name("challenge", p))
 
 
 @reason("survey.answered")

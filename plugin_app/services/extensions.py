@@ -99,6 +99,14 @@ class ExtensionViews:
                          "text": (m or {}).get("birthday_text") or next(
                              (w.get("ask_text") for w in view["ways_to_earn"] if w["kind"] == "birthday"), None)},
             "ways_to_earn": [{"kind": w["kind"], "text": w["text"]} for w in view["ways_to_earn"]],
+            # badges and challenges (issue 20) as the panel has them: progress in the shopper's words
+            "badges": [{"id": b["id"], "name": b["name"], "earned": b["earned"], "text": b["text"],
+                        "percent": _percent(b["progress"]), "points_text": b.get("points_text")}
+                       for b in (m or {}).get("badges", [])],
+            "challenges": [{"id": c["id"], "name": c["name"], "joined": c["joined"], "enrollment": c["enrollment"],
+                            "text": c["text"], "percent": _percent(c["progress"]), "ends_text": c["ends_text"],
+                            "points_text": c.get("points_text")}
+                           for c in (m or {}).get("challenges", [])],
         }
 
     # -- a redemption outside a cart (customer account page, POS counter) -----------------------
@@ -283,3 +291,10 @@ class ExtensionViews:
         return {"id": r.id, "name": r.name_for(lang), "cost": r.points_cost, "available": affordable and here,
                 "reason_text": None if affordable and here else
                 (T.t.gettext("Use this reward in your cart at checkout") if affordable else status)}
+
+
+def _percent(progress: dict) -> int:
+    """How far along a badge or challenge is, 0-100 ({"current": 2, "target": 3} -> 66)."""
+    target = Decimal(str(progress["target"]))
+    current = Decimal(str(progress["current"]))
+    return 100 if target <= 0 else int(min(Decimal(100), max(Decimal(0), 100 * current / target)))

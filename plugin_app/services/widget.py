@@ -201,6 +201,12 @@ class WidgetService:
                 if self.leaderboards is not None and program.leaderboard.enabled else {}
             survey = self.surveys.view(conn, shop.id, m.id, program, T.t) \
                 if self.surveys is not None and program.survey.enabled else {}
+        # The rewards in words, with the widget's own texts (plural forms; a merchant may reword them).
+        for goal in (*goals.get("badges", ()), *goals.get("challenges", ())):
+            goal["points_text"] = T("reward_points", n=goal["points"]) if goal.get("points") else None
+        if survey.get("survey"):
+            worth = survey["survey"]["points"]
+            survey["survey"]["reward_text"] = T("survey_reward", n=worth) if worth else None
         t = T.t
         cur = shop.currency
         tier = None

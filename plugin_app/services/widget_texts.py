@@ -90,6 +90,34 @@ WIDGET_TEXTS: dict[str, str] = {
     "remove": N_("Remove"),
     "remove_code": N_("Remove code %(code)s"),
     "sign_in": N_("Sign in to use your rewards"),
+    # badges and challenges
+    "badge_section": N_("Badges"),
+    "badge_earned": N_("Badge earned"),
+    "badge_times": N_("Earned %(times)s times"),
+    "challenge_section": N_("Challenges"),
+    "challenge_join": N_("Join"),
+    "challenge_join_label": N_("Join the challenge %(challenge)s"),
+    "challenge_joined": N_("You are taking part"),
+    "challenge_open": N_("Join to take part"),
+    "reward_points": "Reward: %(num)s points",  # plural: WIDGET_PLURALS
+    # the leaderboard
+    "lb_title": N_("Leaderboard"),
+    "lb_intro": N_("Appear on the leaderboard under a name you choose. Your e-mail and your name are never shown."),
+    "lb_name": N_("Display name"),
+    "lb_join": N_("Join the leaderboard"),
+    "lb_leave": N_("Leave the leaderboard"),
+    "lb_metric": N_("points earned"),
+    "lb_you": N_("You are number %(rank)s as %(name)s"),
+    "lb_you_unranked": N_("You are on the board as %(name)s: earn points to be ranked."),
+    "lb_empty": N_("No one is on the board yet."),
+    "lb_rank": N_("Rank %(rank)s"),
+    # the feedback survey
+    "survey_title": N_("Your feedback"),
+    "survey_reward": "Answer and get %(num)s points",  # plural: WIDGET_PLURALS
+    "survey_rating": N_("%(value)s out of 5"),
+    "survey_send": N_("Send"),
+    "survey_missing": N_("Please answer every question."),
+    "survey_thanks": N_("Thank you for your feedback!"),
 }
 
 # Keys whose text depends on a number: (singular, plural) as the catalogue has them.
@@ -104,6 +132,8 @@ WIDGET_PLURALS: dict[str, tuple[str, str]] = {
                          "Tell us your birthday and get %(num)s points on the day."),
     "cart_earn": ngettext("This cart earns %(num)s point", "This cart earns %(num)s points"),
     "points_unit": ngettext("point", "points"),
+    "reward_points": ngettext("Reward: %(num)s point", "Reward: %(num)s points"),
+    "survey_reward": ngettext("Answer and get %(num)s point", "Answer and get %(num)s points"),
 }
 
 def shopper_locale(program, requested: str | None) -> str:

@@ -1,6 +1,7 @@
 /**
  * Profile page block (customer-account.profile.block.render): points (and pending), tier and the
- * way to the next one, store credit, the rewards the shopper can take now, the referral link,
+ * way to the next one, store credit, badges and challenges with their progress, the rewards the
+ * shopper can take now, the referral link,
  * and a link to the full Rewards page (the `extension:` protocol of full-page extensions:
  * https://shopify.dev/docs/api/customer-account-ui-extensions/2026-07-rc/targets/full-page).
  * Components: Polaris web components (https://shopify.dev/docs/api/app-ui/using-polaris-web-components).
@@ -68,6 +69,34 @@ function ProfileBlock() {
             </s-stack>
             {v.tier.percent !== null && <s-progress value={v.tier.percent} max={100} accessibilityLabel={v.tier.progress || v.tier.name} />}
             {v.tier.progress && <s-text>{v.tier.progress}</s-text>}
+          </s-stack>
+        )}
+        {v.badges.length > 0 && (
+          <s-stack gap="small-200">
+            <s-heading>{t("badges")}</s-heading>
+            {v.badges.map((b) => (
+              <s-stack key={b.id} gap="small-100">
+                <s-stack direction="inline" gap="small-200">
+                  <s-text type="strong">{b.name}</s-text>
+                  {b.earned > 0 && <s-badge>{t("badge_earned")}</s-badge>}
+                </s-stack>
+                {b.earned === 0 && <s-progress value={b.percent} max={100} accessibilityLabel={`${b.name}: ${b.text}`} />}
+                {b.earned === 0 && <s-text color="subdued">{[b.text, b.points_text].filter(Boolean).join(" · ")}</s-text>}
+              </s-stack>
+            ))}
+          </s-stack>
+        )}
+        {v.challenges.length > 0 && (
+          <s-stack gap="small-200">
+            <s-heading>{t("challenges")}</s-heading>
+            {v.challenges.map((c) => (
+              <s-stack key={c.id} gap="small-100">
+                <s-text type="strong">{c.name}</s-text>
+                <s-text color="subdued">{[c.ends_text, c.points_text].filter(Boolean).join(" · ")}</s-text>
+                {c.joined && <s-progress value={c.percent} max={100} accessibilityLabel={`${c.name}: ${c.text}`} />}
+                <s-text>{c.joined ? c.text : t("challenge_join_in_shop")}</s-text>
+              </s-stack>
+            ))}
           </s-stack>
         )}
         <s-divider />
