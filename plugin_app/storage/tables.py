@@ -62,6 +62,7 @@ members = Table(
     Column("email_opt_out", Boolean, nullable=False, server_default="0"),  # unsubscribed from shopper emails
     Column("fields_synced", String(80), nullable=True),  # "<balance version>:<tier>" last written to the platform
     Column("locale", String(16), nullable=True),  # the shopper's language as the platform gave it; None: the shop's
+    Column("tags_at", UTCDateTime, nullable=True),  # when the customer tags in member_tags were the platform's (0029)
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "platform_customer_id", name="uq_members_shop_customer"),
@@ -239,6 +240,9 @@ orders = Table(
     # the figures and in tiers on spend (base, shares, refunds), points and credit 0, no ledger
     # entry; a later delivery for it never earns (services.orders).
     Column("history_only", Boolean, nullable=False, server_default="0"),
+    # The products of the order's lines, [[line id, product id, quantity], ...] (0029): what the
+    # member bought, for segments (services.segments); null for orders recorded before 0029.
+    Column("products", JSON, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "platform_order_id", name="uq_orders_shop_order"),
@@ -691,6 +695,27 @@ member_profiles = Table(
     Column("lifecycle_since", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_member_profiles_shop", "shop_id", "member_id"),
+)
+
+member_tags = Table(
+    "member_tags", metadata,  # the platform's customer tags (Shopify) or WordPress role (WooCommerce) (0029)
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("tag_key", String(255), primary_key=True),  # case-folded: what rules match on
+    Column("tag", String(255), nullable=False),  # as the platform spells it
+    Index("ix_member_tags_shop_key", "shop_id", "tag_key"),
+)
+
+member_purchases = Table(
+    "member_purchases", metadata,  # what each member bought, one row per product or group (0029)
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(10), primary_key=True),  # product, or group (a collection or category key)
+    Column("ref", String(255), primary_key=True),  # product id; group id, handle/slug or gid, case-folded
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("first_at", UTCDateTime, nullable=False),  # the first and last order that bought it
+    Column("last_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('product', 'group')", name="kind"),
+    Index("ix_member_purchases_shop_ref", "shop_id", "kind", "ref", "member_id"),
 )
 
 segments = Table(
