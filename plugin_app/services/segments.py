@@ -257,8 +257,18 @@ class SegmentService:
         self.db, self.programs, self.clock = db, programs, clock or SystemClock()
 
     # -- handlers (registered in services.handlers) ------------------------------------------
+    @staticmethod
+    def _order_change_follows(uow, event) -> bool:
+        """Whether this transaction also changed one of the member's orders after `event` (a
+        cancellation's reversals come before its OrderChanged; a delivery may refund, then
+        cancel): that handler evaluates the member with everything settled, so evaluating now
+        would only tell moves the transaction undoes (in, then out again)."""
+        events = uow.events
+        at = next((i for i, e in enumerate(events) if e is event), len(events))
+        return any(isinstance(e, OrderChanged) and e.member_id == event.member_id for e in events[at + 1:])
+
     def after_order(self, uow, event: OrderChanged) -> None:
-        if event.member_id is None:
+        if event.member_id is None or self._order_change_follows(uow, event):
             return
         self.refresh_member(uow, event.member_id, profile=True)
 
@@ -266,6 +276,8 @@ class SegmentService:
         if event.member_id is None or event.asset != "points":
             return
         if event.source == "import":  # an import moves many balances at once: the periodic pass follows
+            return
+        if self._order_change_follows(uow, event):
             return
         self.refresh_member(uow, event.member_id, profile=False)
 
