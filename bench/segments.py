@@ -1,7 +1,9 @@
 """Segments at scale (issue 20): a shop of N members (default 1,000,000) with profiles and
 balances generated set-based, a segment over them created (its full, set-based recompute),
 recomputed unchanged, edited (members leave and enter), next to a bare baseline: a plain
-`SELECT count(*)` with the same predicate, on the same server in the same run. Then the per-event
+`SELECT count(*)` with the same predicate, on the same server in the same run; the same for a
+segment on a product bought within a year (two products bought per member, `member_purchases`,
+and their collections). Then the per-event
 cost: an order paid through the service (earning, tiers, the profile rebuilt from the member's
 orders, the member evaluated against every segment of the shop), and the segment step alone, in
 the big shop and in a shop of 10,000 members (bounded: it does not grow with the shop).
@@ -39,6 +41,8 @@ RULE = {"all": [{"field": "lifecycle", "op": "in", "value": ["at_risk", "lapsed"
                 {"field": "points_balance", "op": "gte", "value": 100}]}
 EDITED = {"all": [{"field": "lifecycle", "op": "in", "value": ["at_risk", "lapsed", "win_back"]},
                   {"field": "points_balance", "op": "gte", "value": 300}]}
+BOUGHT = {"all": [{"field": "bought_product", "op": "has", "value": ["57", "58"], "days": 365},
+                  {"field": "points_balance", "op": "gte", "value": 100}]}
 OTHERS = [
     {"all": [{"field": "orders_count", "op": "gte", "value": 5}]},
     {"any": [{"field": "monetary_score", "op": "eq", "value": 5}, {"field": "recency_score", "op": "gte", "value": 4}]},
@@ -72,6 +76,17 @@ def generate(conn, shop_id: int, n: int, prefix: str) -> None:
                NULL, now()
         FROM (SELECT id, shop_id, (id * 31) % 9 AS c, (id * 17) % 700 AS d FROM members WHERE shop_id = :shop) s
         WHERE c > 0"""), dict(shop=shop_id))
+    # what they bought: two of 50 products each (and each product's collection, one of 10)
+    conn.execute(text("""
+        INSERT INTO member_purchases (member_id, kind, ref, shop_id, first_at, last_at)
+        SELECT id, 'product', ((id * k * 13) % 50 + k * 50)::text, shop_id,
+               now() - (((id * k * 7) % 900) || ' days')::interval, now() - (((id * k * 3) % 700) || ' days')::interval
+        FROM members, (VALUES (1), (2)) AS two(k) WHERE shop_id = :shop"""), dict(shop=shop_id))
+    conn.execute(text("""
+        INSERT INTO member_purchases (member_id, kind, ref, shop_id, first_at, last_at)
+        SELECT member_id, 'group', 'c' || (ref::int % 10), shop_id, min(first_at), max(last_at)
+        FROM member_purchases WHERE shop_id = :shop AND kind = 'product'
+        GROUP BY member_id, shop_id, ref::int % 10"""), dict(shop=shop_id))
 
 
 def timed(fn) -> float:
@@ -87,7 +102,8 @@ def per_event(rt, shop_id: int, events: int, prefix: str, n: int) -> tuple[float
     for i in range(events):
         cust = f"{prefix}{rnd.randint(1, n)}"
         order = Order(f"{prefix}o{i}", "EUR", rt.clock.now(),
-                      (OrderLine(f"{prefix}l{i}", 1, Decimal("42.00"), Decimal(0)),), cust)
+                      (OrderLine(f"{prefix}l{i}", 1, Decimal("42.00"), Decimal(0), product_id=str(rnd.randint(50, 149))),),
+                      cust)
         paid.append(timed(lambda: rt.orders.on_paid(shop_id, order)))
         with rt.db.uow(shop_id) as uow:
             mid = uow.conn.execute(text("SELECT id FROM members WHERE shop_id = :s AND platform_customer_id = :c"),
@@ -152,6 +168,13 @@ def main() -> None:
         print(f"  recompute, nothing changed                {same_s:7.2f} s   moves {holder['moves']}")
         print(f"  baseline for the edited rule              {edit_base_s:7.2f} s")
         print(f"  edit (members leave and enter)            {edit_s:7.2f} s   ({edit_s / edit_base_s:.1f}x the baseline)")
+        bought_base_s = timed(lambda: holder.update(count3=baseline(BOUGHT)))
+        bought_s = timed(lambda: holder.update(seg3=rt.segments.create(big.id, "bought 57 or 58 this year", BOUGHT)))
+        assert holder["seg3"]["members_count"] == holder["count3"]
+        print(f"\nsegment on a product bought within 365 days, with points: {holder['count3']:,} match")
+        print(f"  baseline SELECT count(*), same predicate  {bought_base_s:7.2f} s")
+        print(f"  create (full recompute, materialised)     {bought_s:7.2f} s   ({bought_s / bought_base_s:.1f}x the baseline)")
+        rt.segments.delete(big.id, holder["seg3"]["id"])  # five segments per shop below, as before
 
         for i, rule in enumerate(OTHERS):  # five segments per shop for the per-event figures
             rt.segments.create(big.id, f"other {i}", rule)
@@ -161,7 +184,7 @@ def main() -> None:
             paid_ms, step_ms = per_event(rt, shop.id, args.events, prefix, n)
             print(f"\nper event, shop of {n:,} members, 5 segments ({args.events} orders, medians)")
             print(f"  order paid through the service (all of it) {paid_ms:7.2f} ms")
-            print(f"  profile + 5 segments for that member        {step_ms:7.2f} ms")
+            print(f"  profile, purchases + 5 segments for them    {step_ms:7.2f} ms")
         rt.close()
         engine.dispose()
     finally:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from plugin_app.domain.catalog import Group, ProductFacts
 from plugin_app.domain.segments import Facts, Lifecycle, dump_rule, lifecycle_state, parse_rule
@@ -575,10 +575,15 @@ def test_orders_recorded_from_the_past_reach_profiles_by_the_periodic_pass(runti
     rt, clock = runtime, runtime.clock
     shop = F.shop(rt)
     seg = rt.segments.create(shop.id, "two or more", {"all": [{"field": "orders_count", "op": "gte", "value": 2}]})
-    for i, price in enumerate(("40.00", "25.50")):
-        out = rt.orders.record_past(shop.id, F.order(F.line(price), order_id=f"past-{i}", customer="old-1",
-                                                     placed_at=clock.now() - timedelta(days=100 - i * 5)))
-        assert out.status == "history"
+    bought = rt.segments.create(shop.id, "bought p7", {"all": [{"field": "bought_product", "op": "has", "value": "p7"}]})
+    past = [F.order(F.line(price, product_id=f"p{7 + i}"), order_id=f"past-{i}", customer="old-1",
+                    placed_at=clock.now() - timedelta(days=100 - i * 5)) for i, price in enumerate(("40.00", "25.50"))]
+    for order in past:
+        assert rt.orders.record_past(shop.id, order).status == "history"
+    # as recorded before products were kept (0029): a backfill run again fills them in
+    with rt.db.uow(shop.id) as uow:
+        uow.conn.execute(update(t.orders).where(t.orders.c.shop_id == shop.id).values(products=None))
+    assert rt.orders.record_past(shop.id, past[0]).status == "known"
     with rt.db.uow(shop.id) as uow:
         mid = uow.conn.execute(select(t.members.c.id).where(t.members.c.shop_id == shop.id)).scalar_one()
     assert rt.segments.profile(shop.id, mid)["orders_count"] == 0  # nothing told yet
@@ -586,4 +591,6 @@ def test_orders_recorded_from_the_past_reach_profiles_by_the_periodic_pass(runti
     prof = rt.segments.profile(shop.id, mid)
     assert (prof["orders_count"], Decimal(prof["lifetime_value"]), prof["lifecycle"]) == (2, Decimal("65.50"), "at_risk")
     assert _stored(rt, shop, seg["id"]) == {mid}
+    assert _stored(rt, shop, bought["id"]) == {mid}
+    assert rt.segments.profile(shop.id, mid)["products_bought"] == 1  # p8's order was not recorded again
     assert rt.segments.refresh_all() == 0  # nothing is stale the second time

@@ -20,10 +20,10 @@ Time = plugin_app.storage.types.UTCDateTime(timezone=True)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('orders') as batch:
-        batch.add_column(sa.Column('products', sa.JSON(), nullable=True))
-    with op.batch_alter_table('members') as batch:
-        batch.add_column(sa.Column('tags_at', Time, nullable=True))
+    # plain ALTER TABLE ADD/DROP COLUMN, as 0002 does (SQLite has both; a batch copy of `members`
+    # would trip over its expression index)
+    op.add_column('orders', sa.Column('products', sa.JSON(), nullable=True))
+    op.add_column('members', sa.Column('tags_at', Time, nullable=True))
     op.create_table('member_tags',
     sa.Column('member_id', Id, nullable=False),
     sa.Column('shop_id', Id, nullable=False),
@@ -55,7 +55,5 @@ def downgrade() -> None:
     op.drop_table('member_purchases')
     op.drop_index('ix_member_tags_shop_key', table_name='member_tags')
     op.drop_table('member_tags')
-    with op.batch_alter_table('members') as batch:
-        batch.drop_column('tags_at')
-    with op.batch_alter_table('orders') as batch:
-        batch.drop_column('products')
+    op.drop_column('members', 'tags_at')
+    op.drop_column('orders', 'products')

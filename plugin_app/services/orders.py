@@ -262,6 +262,8 @@ class OrderService:
         a time (no `updated_at`) can only add, so that stale copies never take anything back."""
         same = OrderOutcome(order.order_id, "already_earned", row.points, row.credit)
         if order.updated_at is not None and row.lines_at is not None and order.updated_at <= row.lines_at:
+            if row.products is None and order.lines:  # earned before 0029 recorded products: what it bought
+                self._save(uow, row.id, products=_products_json(order))
             return same
         shop_id = uow.shop_id
         pv = self.programs.current(shop_id)
@@ -400,6 +402,10 @@ class OrderService:
             row = self._lock(uow, order.order_id, order.currency)
             if row.earned or row.counted or row.cancelled or row.history_only or row.placed_at is not None \
                     or row.refunds["applied"] or row.member_id is not None:
+                if row.products is None and order.lines and (row.earned or row.history_only):
+                    # recorded before 0029 kept products: a backfill run again fills in what it bought
+                    # (the periodic segment pass then rebuilds the member's purchases)
+                    self._save(uow, row.id, products=_products_json(order))
                 return OrderOutcome(order.order_id, "known", explanation="already recorded")
             pv = self.programs.current(shop_id)
             self._count(uow, row.id, order, guest_key)
