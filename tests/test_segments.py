@@ -236,6 +236,19 @@ def test_fact_evaluation_table(runtime):
     assert prof["products_bought"] == 2 and rt.segments.profile(shop.id, C)["products_bought"] == 0
 
 
+def test_a_customers_redaction_drops_their_tags(runtime):
+    from plugin_app.domain.events import CustomerRedact
+
+    rt = runtime
+    shop = F.shop(rt)
+    ann, bob = F.member(rt, shop), F.member(rt, shop)
+    for mb in (ann, bob):
+        rt.segments.set_tags(shop.id, mb.platform_customer_id, "vip")
+    rt.platform.apply(shop.id, CustomerRedact(ann.platform_customer_id))
+    assert rt.segments.profile(shop.id, ann.id)["tags"] == []
+    assert rt.segments.profile(shop.id, bob.id)["tags"] == ["vip"]
+
+
 def test_collections_follow_the_catalog_by_the_periodic_pass(runtime):
     """A product the catalog did not know when it was bought: a collection rule asks for it (a
     job), and once the catalog knows it the pass regroups the members who bought it."""
@@ -488,6 +501,10 @@ def test_api_crud_preview_and_isolation(api):
     assert client.get("/admin/api/v1/segments", headers=_auth(key)).get_json()["segments"][0]["name"] == "Huge"
     prof = client.get(f"/admin/api/v1/members/{big.id}/profile", headers=_auth(key))
     assert prof.status_code == 200 and prof.get_json()["lifecycle"] == "new"
+    assert {k: prof.get_json()[k] for k in ("tier_history", "tags", "products_bought")} == \
+        {"tier_history": prof.get_json()["tier_history"], "tags": [], "products_bought": 0}
+    assert all(set(h) == {"tier", "reached_at", "left_at", "direction", "reason", "recorded"}
+               for h in prof.get_json()["tier_history"])
     assert client.get(f"/admin/api/v1/members/{stranger.id}/profile", headers=_auth(key)).status_code == 404
     assert client.delete(f"/admin/api/v1/segments/{seg['id']}", headers=_auth(key)).status_code == 204
     assert client.get(f"/admin/api/v1/segments/{seg['id']}", headers=_auth(key)).status_code == 404
