@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from plugin_app.domain.earning import Order, OrderLine  # noqa: E402
 from plugin_app.domain.segments import parse_rule  # noqa: E402
 from plugin_app.runtime import Runtime  # noqa: E402
+from plugin_app.services.segments import groups_digest  # noqa: E402
 from plugin_app.settings import Settings, normalize_database_url  # noqa: E402
 from plugin_app.storage.migrate import upgrade  # noqa: E402
 
@@ -76,12 +77,20 @@ def generate(conn, shop_id: int, n: int, prefix: str) -> None:
                NULL, now()
         FROM (SELECT id, shop_id, (id * 31) % 9 AS c, (id * 17) % 700 AS d FROM members WHERE shop_id = :shop) s
         WHERE c > 0"""), dict(shop=shop_id))
-    # what they bought: two of 50 products each (and each product's collection, one of 10)
+    # what they bought: two of products 50-149 each, and each product's collection (c0-c9), which
+    # the catalog cache knows (the digest is what the service would have grouped them under)
     conn.execute(text("""
-        INSERT INTO member_purchases (member_id, kind, ref, shop_id, first_at, last_at)
+        INSERT INTO catalog_products (shop_id, product_id, collections, categories, tags, fetched_at, stale)
+        SELECT :shop, g::text, json_build_array(json_build_object('id', 'c' || (g % 10))), '[]', '[]', now(), false
+        FROM generate_series(50, 149) g"""), dict(shop=shop_id))
+    digests = ", ".join(f"('{pid}', '{groups_digest({f'c{pid % 10}'})}')" for pid in range(50, 150))
+    conn.execute(text(f"""
+        INSERT INTO member_purchases (member_id, kind, ref, shop_id, first_at, last_at, groups)
         SELECT id, 'product', ((id * k * 13) % 50 + k * 50)::text, shop_id,
-               now() - (((id * k * 7) % 900) || ' days')::interval, now() - (((id * k * 3) % 700) || ' days')::interval
-        FROM members, (VALUES (1), (2)) AS two(k) WHERE shop_id = :shop"""), dict(shop=shop_id))
+               now() - (((id * k * 7) % 900) || ' days')::interval, now() - (((id * k * 3) % 700) || ' days')::interval,
+               d.digest
+        FROM members, (VALUES (1), (2)) AS two(k), (VALUES {digests}) AS d(pid, digest)
+        WHERE shop_id = :shop AND d.pid = ((id * k * 13) % 50 + k * 50)::text"""), dict(shop=shop_id))
     conn.execute(text("""
         INSERT INTO member_purchases (member_id, kind, ref, shop_id, first_at, last_at)
         SELECT member_id, 'group', 'c' || (ref::int % 10), shop_id, min(first_at), max(last_at)

@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 from plugin_app.domain.catalog import Group, ProductFacts
 from plugin_app.domain.segments import Facts, Lifecycle, dump_rule, lifecycle_state, parse_rule
 from plugin_app.services.program import ProgramInvalid, parse
+from plugin_app.services.segments import regroup_due
 from plugin_app.storage import tables as t
 
 from . import factories as F
@@ -270,6 +271,18 @@ def test_collections_follow_the_catalog_by_the_periodic_pass(runtime):
     rt.segments.refresh_all()
     assert _stored(rt, shop, seg["id"]) == {member.id}
     assert len(asked) == 1  # known now: nothing more to ask
+    # the catalog reads the product again (its daily refresh), unchanged: nobody is regrouped
+    clock.advance(hours=25)
+    rt.catalog.store(shop.id, {"9001": ProductFacts("9001", (Group("11", "summer"),))})
+    with rt.db.uow(shop.id) as uow:
+        assert regroup_due(uow.conn, shop.id) == set()
+    # it left the collection: its buyers are regrouped by the next pass, and leave the segment
+    rt.catalog.store(shop.id, {"9001": ProductFacts("9001", (Group("12", "winter"),))})
+    with rt.db.uow(shop.id) as uow:
+        assert regroup_due(uow.conn, shop.id) == {member.id}
+    rt.segments.refresh_all()
+    assert _stored(rt, shop, seg["id"]) == set()
+    assert _matching(rt, shop, {"all": [{"field": "bought_collection", "op": "has", "value": "winter"}]}) == {member.id}
 
 
 def test_tier_history_in_the_profile(runtime):

@@ -41,6 +41,7 @@ def upgrade() -> None:
     sa.Column('shop_id', Id, nullable=False),
     sa.Column('first_at', Time, nullable=False),
     sa.Column('last_at', Time, nullable=False),
+    sa.Column('groups', sa.String(length=16), nullable=True),
     sa.CheckConstraint("kind IN ('product', 'group')", name=op.f('ck_member_purchases_kind')),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_member_purchases_member_id_members'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_member_purchases_shop_id_shops'), ondelete='CASCADE'),

@@ -1,11 +1,15 @@
 """Member profiles, lifecycle states and segments (issue 20), kept current three ways:
 
-- per event, bounded: an order change (`OrderChanged`) rebuilds that one member's profile from
-  their own orders and re-evaluates that member against the shop's segments (one query with a
-  column per segment, at most `MAX_SEGMENTS`); a posting (`PointsPosted`: balance, tier)
-  re-evaluates the member against the segments;
+- per event, bounded: an order change (`OrderChanged`) rebuilds that one member's profile and
+  purchases (`member_purchases`: products, and their collections or categories as the catalog
+  cache knows them) from their own orders and re-evaluates that member against the shop's
+  segments (one query with a column per segment, at most `MAX_SEGMENTS`); a posting
+  (`PointsPosted`: balance, tier) or a change of the customer's tags (`set_tags`) re-evaluates
+  the member against the segments;
 - by a periodic pass (`refresh_all`), for what moves as days pass (lifecycle states, recency,
-  days since, points expiring, birthdays changed without a posting): set-based SQL per shop;
+  days since, points expiring, bought within N days, birthdays changed without a posting):
+  set-based SQL per shop; it also rebuilds members whose orders changed without an event (a
+  backfill) or whose products changed collections (`regroup_due`);
 - on a segment's creation or edit: a full, set-based recompute, quietly (no event for every
   member the new rule happens to match; moves after that are told).
 
@@ -16,6 +20,7 @@ predicate, so they cannot disagree on what a rule means.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -216,24 +221,33 @@ def group_keys(row) -> frozenset[str]:
                      for k in ("id", "gid", "handle", "slug") if g.get(k) not in (None, ""))
 
 
+def groups_digest(keys) -> str:
+    """What a product row remembers of the groups it was grouped under (so that the periodic
+    pass regroups only the members of a product whose collections or categories changed)."""
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
+
+
 def write_purchases(conn, shop_id: int, member_id: int, rows) -> None:
     """The member's purchases (products and their groups) brought to what their counted orders
     say: one read of what is stored, one of the catalog for their products, at most one delete
     and one insert (rows that did not change are not touched)."""
     products = bought([(r.placed_at or r.created_at, r.products, (r.refunds or {}).get("applied"))
                        for r in rows])
-    wanted = {("product", pid): span for pid, span in products.items()}
+    keys: dict[str, frozenset[str]] = {}
     if products:
         cp = t.catalog_products.c
-        cached = conn.execute(select(cp.product_id, cp.collections, cp.categories).where(
-            cp.shop_id == shop_id, cp.product_id.in_(sorted(products)))).all()
-        for key, span in bought_groups(products, {r.product_id: group_keys(r) for r in cached}).items():
-            wanted[("group", key)] = span
+        keys = {r.product_id: group_keys(r) for r in conn.execute(
+            select(cp.product_id, cp.collections, cp.categories).where(
+                cp.shop_id == shop_id, cp.product_id.in_(sorted(products))))}
+    wanted = {("product", pid): (*span, groups_digest(keys.get(pid, ()))) for pid, span in products.items()}
+    for key, span in bought_groups(products, keys).items():
+        wanted[("group", key)] = (*span, None)
     mp = t.member_purchases.c
-    stored = {(r.kind, r.ref): (r.first_at, r.last_at) for r in conn.execute(
-        select(mp.kind, mp.ref, mp.first_at, mp.last_at).where(mp.shop_id == shop_id, mp.member_id == member_id))}
-    gone = [k for k, span in stored.items() if wanted.get(k) != span]
-    new = [k for k, span in wanted.items() if stored.get(k) != span]
+    stored = {(r.kind, r.ref): (r.first_at, r.last_at, r.groups) for r in conn.execute(
+        select(mp.kind, mp.ref, mp.first_at, mp.last_at, mp.groups).where(mp.shop_id == shop_id,
+                                                                          mp.member_id == member_id))}
+    gone = [k for k, v in stored.items() if wanted.get(k) != v]
+    new = [k for k, v in wanted.items() if stored.get(k) != v]
     if gone:
         by_kind = {kind: [ref for k2, ref in gone if k2 == kind] for kind in ("product", "group")}
         conn.execute(t.member_purchases.delete().where(mp.shop_id == shop_id, mp.member_id == member_id, or_(
@@ -241,7 +255,33 @@ def write_purchases(conn, shop_id: int, member_id: int, rows) -> None:
     if new:
         conn.execute(insert(t.member_purchases), [
             dict(member_id=member_id, shop_id=shop_id, kind=kind, ref=ref, first_at=wanted[(kind, ref)][0],
-                 last_at=wanted[(kind, ref)][1]) for kind, ref in new])
+                 last_at=wanted[(kind, ref)][1], groups=wanted[(kind, ref)][2]) for kind, ref in new])
+
+
+def regroup_due(conn, shop_id: int) -> set[int]:
+    """Members who bought a product whose collections or categories (as the catalog knows them
+    now) are not those their purchases were grouped under: a product joined or left a
+    collection, or the catalog learnt of it. Reads the distinct (product, digest) pairs of the
+    shop and the catalog's rows for those products; members only where something changed."""
+    mp, cp = t.member_purchases.c, t.catalog_products.c
+    pairs = conn.execute(select(mp.ref, mp.groups).distinct().where(mp.shop_id == shop_id,
+                                                                     mp.kind == "product")).all()
+    refs = sorted({ref for ref, _ in pairs})
+    now: dict[str, str] = {}
+    for at in range(0, len(refs), 1000):
+        now.update({r.product_id: groups_digest(group_keys(r)) for r in conn.execute(
+            select(cp.product_id, cp.collections, cp.categories).where(
+                cp.shop_id == shop_id, cp.product_id.in_(refs[at:at + 1000])))})
+    empty = groups_digest(())
+    changed = [(ref, g) for ref, g in pairs if now.get(ref, empty) != g]
+    due: set[int] = set()
+    for at in range(0, len(changed), 200):
+        part = changed[at:at + 200]
+        due.update(conn.execute(select(mp.member_id).distinct().where(
+            mp.shop_id == shop_id, mp.kind == "product",
+            or_(*[and_(mp.ref == ref, mp.groups == g if g is not None else mp.groups.is_(None))
+                  for ref, g in part]))).scalars())
+    return due
 
 
 def _upsert_profile(conn, values: dict) -> None:
@@ -431,14 +471,10 @@ class SegmentService:
                 t.member_profiles, p.member_id == o.member_id)).where(
                 o.shop_id == shop_id, o.member_id.isnot(None),
                 or_(p.member_id.is_(None), o.updated_at > p.updated_at))).scalars().all()
-            # Products the catalog read again since a member's purchases were written: their
-            # collections or categories may have changed (a product joined a collection).
+            # Members who bought a product whose collections or categories changed since their
+            # purchases were grouped (a product joined a collection; the catalog learnt of it).
             mp, cp = t.member_purchases.c, t.catalog_products.c
-            regrouped = conn.execute(select(mp.member_id).distinct().select_from(
-                t.member_purchases.join(t.catalog_products, and_(cp.shop_id == mp.shop_id, cp.product_id == mp.ref))
-                .join(t.member_profiles, p.member_id == mp.member_id)).where(
-                mp.shop_id == shop_id, mp.kind == "product", cp.fetched_at > p.updated_at)).scalars().all()
-            for member_id in sorted(set(stale) | set(regrouped)):
+            for member_id in sorted(set(stale) | regroup_due(conn, shop_id)):
                 self.refresh_member(uow, member_id, profile=True)
             segs = self._segments(conn, shop_id)
             if self.catalog is not None and any(names_field(parse_rule(sg.rule), ("bought_collection",))

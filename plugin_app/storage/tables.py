@@ -714,6 +714,7 @@ member_purchases = Table(
     Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
     Column("first_at", UTCDateTime, nullable=False),  # the first and last order that bought it
     Column("last_at", UTCDateTime, nullable=False),
+    Column("groups", String(16), nullable=True),  # a product's: digest of the group keys it was grouped under
     CheckConstraint("kind IN ('product', 'group')", name="kind"),
     Index("ix_member_purchases_shop_ref", "shop_id", "kind", "ref", "member_id"),
 )
