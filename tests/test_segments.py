@@ -237,6 +237,32 @@ def test_fact_evaluation_table(runtime):
     assert prof["products_bought"] == 2 and rt.segments.profile(shop.id, C)["products_bought"] == 0
 
 
+def test_an_order_delivery_changing_tags_and_purchases_tells_only_settled_moves(runtime):
+    """One delivery: the customer's tags (now vip) and an order buying p9. Evaluated with both,
+    the member is not in "vip who never bought p9" before or after: no move is told (evaluating
+    the tags against the purchases before the order's would tell an entry, then a leave)."""
+    from plugin_app.domain.events import OrderSeen
+
+    rt, clock = runtime, runtime.clock
+    shop = F.shop(rt)
+    member = F.member(rt, shop)
+    seg = rt.segments.create(shop.id, "vip, never p9", {"all": [{"field": "tag", "op": "has", "value": "vip"},
+                                                             {"field": "bought_product", "op": "has_not", "value": "p9"}]})
+    rt.platform.apply(shop.id, OrderSeen(F.order(F.line("20.00", product_id="p9"), customer=member.platform_customer_id,
+                                                 placed_at=clock.now()), paid=True, customer_tags=("VIP",),
+                                         customer_tags_at=clock.now()))
+    assert rt.segments.profile(shop.id, member.id)["tags"] == ["VIP"]
+    assert _stored(rt, shop, seg["id"]) == set()
+    with rt.db.uow(shop.id) as uow:
+        told = uow.conn.execute(select(t.events.c.type).where(t.events.c.shop_id == shop.id,
+                                                              t.events.c.type.like("segment%"))).scalars().all()
+    assert told == []
+    rt.platform.apply(shop.id, OrderSeen(F.order(F.line("20.00", product_id="p8"), customer=member.platform_customer_id,
+                                                 placed_at=clock.now()), paid=True, customer_tags=("VIP", "b"),
+                                         customer_tags_at=clock.now()))
+    assert rt.segments.profile(shop.id, member.id)["tags"] == ["b", "VIP"]
+
+
 def test_a_customers_redaction_drops_their_tags(runtime):
     from plugin_app.domain.events import CustomerRedact
 

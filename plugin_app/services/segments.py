@@ -30,7 +30,8 @@ from sqlalchemy import and_, case, exists, false, func, insert, literal, or_, se
 from sqlalchemy.sql import ColumnElement
 
 from ..domain.errors import InvalidRequest, NotFound
-from ..domain.member_events import LifecycleChanged, OrderChanged, PointsPosted, SegmentEntered, SegmentLeft
+from ..domain.member_events import (LifecycleChanged, OrderChanged, PointsPosted, SegmentEntered, SegmentLeft,
+                                    TagsChanged)
 from ..domain.ports import Clock, SystemClock
 from ..domain.program import Program
 from ..domain.segments import (BOUGHT, Condition, Facts, Rule, bought, bought_groups, days_since, dump_rule,
@@ -312,6 +313,13 @@ class SegmentService:
             return
         self.refresh_member(uow, event.member_id, profile=True)
 
+    def after_tags(self, uow, event: TagsChanged) -> None:
+        """The tags are written before any handler of the transaction runs: an order change of
+        the member's in it evaluates them with everything else (so this one need not)."""
+        if any(isinstance(e, OrderChanged) and e.member_id == event.member_id for e in uow.events):
+            return
+        self.refresh_member(uow, event.member_id, profile=False)
+
     def after_posting(self, uow, event: PointsPosted) -> None:
         if event.member_id is None or event.asset != "points":
             return
@@ -324,7 +332,8 @@ class SegmentService:
     def set_tags(self, shop_id: int, customer_id: str, tags, at: datetime | None = None) -> str | None:
         """The customer's tags as the platform gives them now (all of them: a tag not given is
         gone), as of `at` (the platform's updated_at of the customer): an older state than the
-        one stored changes nothing. The member's segments follow at once. None: no such member."""
+        one stored changes nothing. The member's segments follow before the transaction commits
+        (`TagsChanged`). None: no such member."""
         tags = tag_list(tags)
         with self.db.uow(shop_id) as uow:
             conn = uow.conn
@@ -349,7 +358,7 @@ class SegmentService:
             if at is not None and at != row.tags_at:
                 conn.execute(update(t.members).where(m.shop_id == shop_id, m.id == row.id).values(tags_at=at))
             if gone or new:
-                self.refresh_member(uow, row.id, profile=False)
+                uow.collect(TagsChanged(shop_id=shop_id, member_id=row.id, at=self.clock.now()))
         return f"tags: {len(wanted)}" + (" (changed)" if gone or new else "")
 
     # -- one member ----------------------------------------------------------------------------
