@@ -1,7 +1,9 @@
 """Segments at scale (issue 20): a shop of N members (default 1,000,000) with profiles and
 balances generated set-based, a segment over them created (its full, set-based recompute),
 recomputed unchanged, edited (members leave and enter), next to a bare baseline: a plain
-`SELECT count(*)` with the same predicate, on the same server in the same run. Then the per-event
+`SELECT count(*)` with the same predicate, on the same server in the same run; the same for a
+segment on a product, and one on a collection, bought within a year (two products bought per
+member, `member_purchases`, and their collections). Then the per-event
 cost: an order paid through the service (earning, tiers, the profile rebuilt from the member's
 orders, the member evaluated against every segment of the shop), and the segment step alone, in
 the big shop and in a shop of 10,000 members (bounded: it does not grow with the shop).
@@ -30,6 +32,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from plugin_app.domain.earning import Order, OrderLine  # noqa: E402
 from plugin_app.domain.segments import parse_rule  # noqa: E402
 from plugin_app.runtime import Runtime  # noqa: E402
+from plugin_app.services.segments import groups_digest  # noqa: E402
 from plugin_app.settings import Settings, normalize_database_url  # noqa: E402
 from plugin_app.storage.migrate import upgrade  # noqa: E402
 
@@ -39,6 +42,10 @@ RULE = {"all": [{"field": "lifecycle", "op": "in", "value": ["at_risk", "lapsed"
                 {"field": "points_balance", "op": "gte", "value": 100}]}
 EDITED = {"all": [{"field": "lifecycle", "op": "in", "value": ["at_risk", "lapsed", "win_back"]},
                   {"field": "points_balance", "op": "gte", "value": 300}]}
+BOUGHT = {"all": [{"field": "bought_product", "op": "has", "value": ["57", "58"], "days": 365},
+                  {"field": "points_balance", "op": "gte", "value": 100}]}
+BOUGHT_GROUP = {"all": [{"field": "bought_collection", "op": "has", "value": "c7", "days": 365},
+                        {"field": "points_balance", "op": "gte", "value": 100}]}
 OTHERS = [
     {"all": [{"field": "orders_count", "op": "gte", "value": 5}]},
     {"any": [{"field": "monetary_score", "op": "eq", "value": 5}, {"field": "recency_score", "op": "gte", "value": 4}]},
@@ -72,6 +79,25 @@ def generate(conn, shop_id: int, n: int, prefix: str) -> None:
                NULL, now()
         FROM (SELECT id, shop_id, (id * 31) % 9 AS c, (id * 17) % 700 AS d FROM members WHERE shop_id = :shop) s
         WHERE c > 0"""), dict(shop=shop_id))
+    # what they bought: two of products 50-149 each, and each product's collection (c0-c9), which
+    # the catalog cache knows (the digest is what the service would have grouped them under)
+    conn.execute(text("""
+        INSERT INTO catalog_products (shop_id, product_id, collections, categories, tags, fetched_at, stale)
+        SELECT :shop, g::text, json_build_array(json_build_object('id', 'c' || (g % 10))), '[]', '[]', now(), false
+        FROM generate_series(50, 149) g"""), dict(shop=shop_id))
+    digests = ", ".join(f"('{pid}', '{groups_digest({f'c{pid % 10}'})}')" for pid in range(50, 150))
+    conn.execute(text(f"""
+        INSERT INTO member_purchases (member_id, kind, ref, shop_id, first_at, last_at, groups)
+        SELECT id, 'product', ((id * k * 13) % 50 + k * 50)::text, shop_id,
+               now() - (((id * k * 7) % 900) || ' days')::interval, now() - (((id * k * 3) % 700) || ' days')::interval,
+               d.digest
+        FROM members, (VALUES (1), (2)) AS two(k), (VALUES {digests}) AS d(pid, digest)
+        WHERE shop_id = :shop AND d.pid = ((id * k * 13) % 50 + k * 50)::text"""), dict(shop=shop_id))
+    conn.execute(text("""
+        INSERT INTO member_purchases (member_id, kind, ref, shop_id, first_at, last_at)
+        SELECT member_id, 'group', 'c' || (ref::int % 10), shop_id, min(first_at), max(last_at)
+        FROM member_purchases WHERE shop_id = :shop AND kind = 'product'
+        GROUP BY member_id, shop_id, ref::int % 10"""), dict(shop=shop_id))
 
 
 def timed(fn) -> float:
@@ -87,7 +113,8 @@ def per_event(rt, shop_id: int, events: int, prefix: str, n: int) -> tuple[float
     for i in range(events):
         cust = f"{prefix}{rnd.randint(1, n)}"
         order = Order(f"{prefix}o{i}", "EUR", rt.clock.now(),
-                      (OrderLine(f"{prefix}l{i}", 1, Decimal("42.00"), Decimal(0)),), cust)
+                      (OrderLine(f"{prefix}l{i}", 1, Decimal("42.00"), Decimal(0), product_id=str(rnd.randint(50, 149))),),
+                      cust)
         paid.append(timed(lambda: rt.orders.on_paid(shop_id, order)))
         with rt.db.uow(shop_id) as uow:
             mid = uow.conn.execute(text("SELECT id FROM members WHERE shop_id = :s AND platform_customer_id = :c"),
@@ -152,6 +179,15 @@ def main() -> None:
         print(f"  recompute, nothing changed                {same_s:7.2f} s   moves {holder['moves']}")
         print(f"  baseline for the edited rule              {edit_base_s:7.2f} s")
         print(f"  edit (members leave and enter)            {edit_s:7.2f} s   ({edit_s / edit_base_s:.1f}x the baseline)")
+        for label, rule in (("a product", BOUGHT), ("a collection", BOUGHT_GROUP)):
+            bought_base_s = timed(lambda: holder.update(count3=baseline(rule)))
+            bought_s = timed(lambda: holder.update(seg3=rt.segments.create(big.id, f"bought {label}", rule)))
+            assert holder["seg3"]["members_count"] == holder["count3"]
+            print(f"\nsegment on {label} bought within 365 days, with points: {holder['count3']:,} match")
+            print(f"  baseline SELECT count(*), same predicate  {bought_base_s:7.2f} s")
+            print(f"  create (full recompute, materialised)     {bought_s:7.2f} s   "
+                  f"({bought_s / bought_base_s:.1f}x the baseline)")
+            rt.segments.delete(big.id, holder["seg3"]["id"])  # five segments per shop below, as before
 
         for i, rule in enumerate(OTHERS):  # five segments per shop for the per-event figures
             rt.segments.create(big.id, f"other {i}", rule)
@@ -161,7 +197,7 @@ def main() -> None:
             paid_ms, step_ms = per_event(rt, shop.id, args.events, prefix, n)
             print(f"\nper event, shop of {n:,} members, 5 segments ({args.events} orders, medians)")
             print(f"  order paid through the service (all of it) {paid_ms:7.2f} ms")
-            print(f"  profile + 5 segments for that member        {step_ms:7.2f} ms")
+            print(f"  profile, purchases + 5 segments for them    {step_ms:7.2f} ms")
         rt.close()
         engine.dispose()
     finally:

@@ -112,6 +112,8 @@ class Runtime:
                                               ledger=self.ledger)
         self.achievements = Achievements(self.db, self.ledger, self.programs, self.clock)
         self.segments = SegmentService(self.db, self.programs, self.clock)
+        self.segments.catalog = self.catalog
+        self.platform.segments = self.segments
         self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier,
                                              store_credit=self.store_credit, achievements=self.achievements,
                                              segments=self.segments)

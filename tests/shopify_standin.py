@@ -173,10 +173,17 @@ def refund(refund_id: int, order_id: int = 6120345678901, *, line_id: int = 1500
     }
 
 
-def customer(customer_id: int = 7300400500600, email: str = "ada@example.org", *, birth_date: str | None = None) -> dict:
+def customer(customer_id: int = 7300400500600, email: str = "ada@example.org", *, birth_date: str | None = None,
+             tags: str | None = None, updated_at: str = "2026-03-01T10:00:00-05:00") -> dict:
+    """A REST customer as customers/create and customers/update deliver it. `tags`: the REST
+    Customer's `tags`, "a string of comma-separated values" ("loyalty-gold", "vip, wholesale";
+    https://shopify.dev/docs/api/admin-rest/latest/resources/customer and payload_shapes.md A,
+    `customer.tags`); left out unless given."""
     out = {"id": customer_id, "admin_graphql_api_id": f"gid://shopify/Customer/{customer_id}",
            "email": email, "first_name": "Ada", "last_name": "Quill", "state": "enabled",
-           "created_at": "2026-03-01T10:00:00-05:00", "updated_at": "2026-03-01T10:00:00-05:00"}
+           "created_at": "2026-03-01T10:00:00-05:00", "updated_at": updated_at}
+    if tags is not None:
+        out["tags"] = tags
     if birth_date is not None:
         # A subscription that names the namespace (`metafieldNamespaces`, see
         # https://shopify.dev/docs/api/admin-graphql/latest/input-objects/WebhookSubscriptionInput;

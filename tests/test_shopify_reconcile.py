@@ -15,8 +15,9 @@ from .conftest import ENCRYPTION_KEY
 def test_graphql_and_webhook_shapes_translate_alike():
     o = S.order(refunds=[S.refund(801)])
     from dataclasses import replace
-    # facts and the customer's email and name come by webhook only
-    assert graphql_order(S.to_graphql(o)) == replace(rest_order(o), facts=None, email=None, name=None)
+    # facts and the customer's email, name and tags come by webhook only
+    assert graphql_order(S.to_graphql(o)) == replace(rest_order(o), facts=None, email=None, name=None,
+                                                     customer_tags=None, customer_tags_at=None)
 
 
 @pytest.fixture

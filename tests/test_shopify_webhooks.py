@@ -157,6 +157,35 @@ def test_every_topic_end_to_end(client, shop):
     assert run_audit(rt.db).ok
 
 
+def test_customer_tags_and_products_bought_reach_segments(client, shop):
+    """customers/* carry the customer's tags (one comma-separated string); an order carries its
+    customer's tags as of the customer's updated_at (an older state loses); its lines' products
+    are what the member bought, until a refund takes a line back whole."""
+    shop_row, rt, _h = shop
+    sender = S.Sender(client, SECRET)
+    vip = rt.segments.create(shop_row.id, "vip", {"all": [{"field": "tag", "op": "has", "value": "vip"}]})
+    mug = rt.segments.create(shop_row.id, "mug buyers",
+                             {"all": [{"field": "bought_product", "op": "has", "value": 8100200300400}]})
+
+    def inside(seg):
+        return {m["id"] for m in rt.segments.members(shop_row.id, seg["id"])["members"]}
+
+    sender.deliver("customers/create", S.customer(tags="VIP, Wholesale", updated_at="2026-03-20T10:00:00-05:00"))
+    member, _ = rt.members.by_customer(shop_row.id, "7300400500600")
+    assert rt.segments.profile(shop_row.id, member.id)["tags"] == ["VIP", "Wholesale"]
+    assert inside(vip) == {member.id} and inside(mug) == set()
+    sender.deliver("orders/paid", S.order())  # its customer (tags "") as of 2026-03-14: older, ignored
+    assert rt.segments.profile(shop_row.id, member.id)["tags"] == ["VIP", "Wholesale"]
+    assert inside(mug) == {member.id}
+    assert rt.segments.profile(shop_row.id, member.id)["products_bought"] == 1
+    sender.deliver("customers/update", S.customer(tags="", updated_at="2026-03-21T10:00:00-05:00"))
+    assert inside(vip) == set() and rt.segments.profile(shop_row.id, member.id)["tags"] == []
+    sender.deliver("refunds/create", S.refund(990011223344))  # one mug of two: still bought
+    assert inside(mug) == {member.id}
+    sender.deliver("refunds/create", S.refund(990011223355))  # the other: the line is refunded whole
+    assert inside(mug) == set()
+
+
 def test_a_signed_but_malformed_payload_fails_visibly(client, shop):
     _, rt, _ = shop
     S.Sender(client, SECRET).deliver("orders/paid", {"id": 1, "line_items": "nope"})

@@ -350,6 +350,24 @@ def test_a_member_first_seen_through_an_order_gets_its_billing_email_and_name(en
     assert (member.email, member.name) == ("ada@example.org", "Ada Bianchi")
 
 
+def test_the_wordpress_role_is_the_customers_tag_and_lines_are_products_bought(env):
+    """WooCommerce customers have no tags: the customer's WordPress role is the tag role:<role>.
+    An order's lines' products are what the member bought."""
+    rt = env.rt
+    seg = rt.segments.create(env.shop_id, "subscribers who bought",
+                             {"all": [{"field": "tag", "op": "has", "value": "role:subscriber"},
+                                      {"field": "bought_product", "op": "has", "value": "1601"}]})
+    env.sender.deliver("customer.created", W.customer(77, "ada@example.org", role="subscriber"))
+    member, _ = rt.members.by_customer(env.shop_id, "77")
+    assert rt.segments.profile(env.shop_id, member.id)["tags"] == ["role:subscriber"]
+    env.sender.deliver("order.updated", W.order(11, customer_id=77, lines=[(1101, 1, "20.00")]))  # product 1601
+    assert [m["id"] for m in rt.segments.members(env.shop_id, seg["id"])["members"]] == [member.id]
+    env.sender.deliver("customer.updated", W.customer(77, "ada@example.org", role="customer",
+                                                      modified="2026-03-02T10:00:00"))
+    assert rt.segments.profile(env.shop_id, member.id)["tags"] == ["role:customer"]
+    assert rt.segments.members(env.shop_id, seg["id"])["members"] == []
+
+
 def test_the_store_time_zone_from_an_offset_and_order_restored_recreated(env):
     from zoneinfo import ZoneInfo
 

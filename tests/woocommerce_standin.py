@@ -164,18 +164,20 @@ def with_refund(order_: dict, refund: dict, *, store: "WooState | None" = None) 
 
 
 def customer(customer_id: int = 12, email: str = "zoe@example.org", *, meta: dict | None = None,
-             locale: str | None = None) -> dict:
+             locale: str | None = None, role: str = "customer", modified: str = "2026-03-01T10:00:00") -> dict:
     """A REST v3 customer as `customer.created` / `customer.updated` deliver it (the schema of
     `includes/rest-api/Controllers/Version3/class-wc-rest-customers-controller.php`): user meta
     plugins add comes in `meta_data` as [{id, key, value}]. WooCommerce itself keeps no birthday.
     Simplified: addresses and avatar left out. WooCommerce leaves the user's `locale` meta out of
     `meta_data` (an internal key: includes/data-stores/class-wc-customer-data-store.php); with
     `locale`, the delivery carries the `loyalty_locale` our WordPress plugin adds through the
-    `woocommerce_webhook_payload` filter (connectors/woocommerce/wordpress/loyalty-widget.php)."""
+    `woocommerce_webhook_payload` filter (connectors/woocommerce/wordpress/loyalty-widget.php).
+    `role`: the WordPress role, read-only in the schema ("customer" for a shopper who registered
+    at checkout; "subscriber" and a shop's own roles are others); WooCommerce customers have no tags."""
     extra = {"loyalty_locale": locale} if locale is not None else {}
-    return {**extra, "id": customer_id, "email": email, "first_name": "Zoe", "last_name": "Vale", "role": "customer",
+    return {**extra, "id": customer_id, "email": email, "first_name": "Zoe", "last_name": "Vale", "role": role,
             "username": email.split("@")[0], "date_created_gmt": "2026-03-01T10:00:00",
-            "date_modified_gmt": "2026-03-01T10:00:00", "is_paying_customer": False,
+            "date_modified_gmt": modified, "is_paying_customer": False,
             "meta_data": [{"id": 900 + i, "key": k, "value": v} for i, (k, v) in enumerate((meta or {}).items())]}
 
 

@@ -12,6 +12,7 @@ from plugin_app.domain.earning import Order, OrderLine, Refund, RefundLine
 from plugin_app.domain.events import (AppUninstalled, CollectionChanged, CustomerDataRequest, CustomerRedact,
                                       CustomerSeen, OrderSeen, PlatformEvent, ProductGone, ProductSeen,
                                       RefundSeen, ShopRedact)
+from plugin_app.domain.segments import tag_list
 
 ZERO = Decimal(0)
 PAID = {"paid", "partially_refunded", "refunded"}
@@ -149,7 +150,15 @@ def order(payload: dict) -> OrderSeen:
                      refunds=refunds,
                      codes=tuple(str(d["code"]) for d in payload.get("discount_codes") or [] if d.get("code")),
                      facts=_facts(payload), email=customer.get("email") or payload.get("email") or None,
-                     name=_name(customer), locale=_locale(payload.get("customer_locale")))
+                     name=_name(customer), locale=_locale(payload.get("customer_locale")),
+                     customer_tags=_tags(customer), customer_tags_at=_when(customer.get("updated_at")) if
+                     "tags" in customer else None)
+
+
+def _tags(customer: dict) -> tuple[str, ...] | None:
+    """The REST customer's `tags`: one comma-separated string ("vip, wholesale"), "" for none;
+    absent (or the customer absent, a guest) tells nothing."""
+    return tag_list(customer["tags"]) if "tags" in customer and customer["tags"] is not None else None
 
 
 def _locale(value) -> str | None:
@@ -274,7 +283,8 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
             return [RefundSeen(str(payload["order_id"]), refund(payload))]
         if topic in ("customers/create", "customers/update"):
             return [CustomerSeen(str(payload["id"]), payload.get("email") or None, birthday=_birthday(payload),
-                                 created=topic == "customers/create", name=_name(payload))]
+                                 created=topic == "customers/create", name=_name(payload), tags=_tags(payload),
+                                 tags_at=_when(payload.get("updated_at")))]
         if topic == "app/uninstalled":
             return [AppUninstalled()]
         if topic == "customers/data_request":

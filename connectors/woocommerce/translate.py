@@ -170,6 +170,22 @@ def _product(topic: str, payload: dict) -> list[PlatformEvent]:
     return [ProductSeen(f.product_id, f.tags, None, f.groups, f.updated_at)]
 
 
+def _role_tag(payload: dict) -> tuple[str, ...] | None:
+    """WooCommerce customers have no tags. The REST customer (what customer.* webhooks carry)
+    has the WordPress `role` ("customer", "subscriber", a shop's own role…): segments see it
+    as the tag `role:<role>`. No role in the delivery tells nothing."""
+    role = payload.get("role")
+    return (f"role:{role.strip()}"[:255],) if isinstance(role, str) and role.strip() else None
+
+
+def _modified(payload: dict) -> datetime | None:
+    raw = payload.get("date_modified_gmt")
+    if not isinstance(raw, str) or not raw:
+        return None
+    at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
 def events(topic: str, body: bytes) -> list[PlatformEvent]:
     if topic not in TOPICS:
         return []
@@ -186,6 +202,7 @@ def events(topic: str, body: bytes) -> list[PlatformEvent]:
             return [seen] if seen is not None else []
         name = " ".join(str(payload.get(k) or "") for k in ("first_name", "last_name")).strip() or None
         return [CustomerSeen(str(payload["id"]), payload.get("email") or None, birthday=_birthday(payload),
-                             created=topic == "customer.created", name=name, locale=_locale(payload))]
+                             created=topic == "customer.created", name=name, locale=_locale(payload),
+                             tags=_role_tag(payload), tags_at=_modified(payload))]
     except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError) as exc:
         raise BadPayload(f"{topic}: {type(exc).__name__}: {exc}") from None

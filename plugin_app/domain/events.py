@@ -23,6 +23,8 @@ class OrderSeen:
     email: str | None = None  # the customer's, as the platform told us (a member first seen here gets it)
     name: str | None = None
     locale: str | None = None  # the language the customer ordered in, as the platform tags it ('fr-FR')
+    customer_tags: tuple[str, ...] | None = None  # the customer's tags on the order (None: not given)
+    customer_tags_at: datetime | None = None  # the customer's updated_at they are as of
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class CustomerSeen:
     created: bool = False  # the account was just created: the welcome bonus applies
     name: str | None = None
     locale: str | None = None  # the customer's language, as the platform tags it ('it_IT')
+    tags: tuple[str, ...] | None = None  # the customer's tags, all of them (None: the delivery has none)
+    tags_at: datetime | None = None  # the customer's updated_at they are as of
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,11 @@ class OrderChanged(DomainEvent):
     cause: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class TagsChanged(DomainEvent):
+    """The platform's tags for the customer changed (services.segments.set_tags)."""
+
+
 # -- facts for people and other systems (the outbox) ----------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class MemberEnrolled(OutboxEvent):

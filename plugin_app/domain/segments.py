@@ -27,8 +27,19 @@ calendar day there, so a member moves at the shop's midnight), first match wins:
 
 Rules: `{"all": [...]}` or `{"any": [...]}` of conditions `{"field", "op", "value"}` or of
 nested rules (depth at most 3, 50 conditions at most). Fields and their operators: `FIELDS`.
-Products and collections bought are not offered: orders keep their lines' earning shares, not
-product or collection ids. Tags are not offered: members carry none.
+
+Facts beyond the profile (0028):
+
+- `tag`: the customer's tags as the platform gives them (Shopify: the customer's `tags`, on
+  customers/* and on the order's `customer`; WooCommerce has no customer tags: the customer's
+  WordPress `role` is kept as the tag `role:<role>`). `has` any of the values / `has_not` any.
+  Matched without regard to case.
+- `bought_product`, `bought_collection`: what the member bought on orders counted for the
+  profile (earned or recorded from the past, not cancelled), a line fully refunded by quantity
+  not counted; collections (Shopify) or categories (WooCommerce) as the product catalog cache
+  knows the products (id, handle or gid; id or slug). `has` / `has_not` any of the values,
+  optionally `"days": N`: bought within the last N days (the shop's days, like
+  `days_since_last_order` lte N).
 """
 from __future__ import annotations
 
@@ -152,9 +163,46 @@ def rfm_scores(f: Facts, cfg: Rfm, now: datetime, tz: ZoneInfo) -> tuple[int, in
             score_up(f.orders_count, cfg.frequency_orders), score_up(f.lifetime_value, cfg.monetary_value))
 
 
+# -- what a member bought ---------------------------------------------------------------------
+def bought(orders) -> dict[str, tuple[datetime, datetime]]:
+    """Product id -> (first, last) time a counted order bought it. `orders`: (time, products,
+    refunds) of each order counted for the profile; products [[line id, product id, quantity]]
+    as recorded (None for orders recorded before products were); refunds the order's
+    `refunds["applied"]` (refund id -> {"lines": [{"line_id", "quantity"}], ...}). A line whose
+    units are all refunded is not a purchase; a refund of an amount, naming no line, refunds
+    no line."""
+    out: dict[str, tuple[datetime, datetime]] = {}
+    for at, products, refunds in orders:
+        if not products:
+            continue
+        back: dict[str, int] = {}
+        for r in (refunds or {}).values():
+            for rl in r.get("lines") or []:
+                back[str(rl["line_id"])] = back.get(str(rl["line_id"]), 0) + int(rl["quantity"])
+        for line_id, product_id, quantity in products:
+            if not product_id or quantity <= 0 or back.get(str(line_id), 0) >= quantity:
+                continue
+            first, last = out.get(product_id, (at, at))
+            out[product_id] = (min(first, at), max(last, at))
+    return out
+
+
+def bought_groups(products: dict[str, tuple[datetime, datetime]],
+                  keys: dict[str, frozenset[str]]) -> dict[str, tuple[datetime, datetime]]:
+    """Group key -> (first, last) over the products bought in it; `keys`: product id -> the
+    (case-folded) keys of its collections or categories."""
+    out: dict[str, tuple[datetime, datetime]] = {}
+    for pid, (first, last) in products.items():
+        for key in keys.get(pid, ()):
+            a, b = out.get(key, (first, last))
+            out[key] = (min(a, first), max(b, last))
+    return out
+
+
 # -- rules --------------------------------------------------------------------------------------
 NUMBER_OPS = ("eq", "neq", "gt", "gte", "lt", "lte", "between")
 SET_OPS = ("eq", "neq", "in", "not_in")
+FACT_OPS = ("has", "has_not")  # has any of the values / has none of them
 # field -> (kind, operators). kinds: int, money, state, tier, month, days, none_ok
 FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "orders_count": ("int", NUMBER_OPS),
@@ -171,7 +219,11 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "points_expiring_within_days": ("int", ("lte",)),  # some points lapse within N days
     "birthday_month": ("month", SET_OPS + ("none",)),
     "days_since_enrolled": ("int", NUMBER_OPS),
+    "tag": ("tag", FACT_OPS),
+    "bought_product": ("product", FACT_OPS),
+    "bought_collection": ("group", FACT_OPS),
 }
+BOUGHT = ("bought_product", "bought_collection")
 MAX_DEPTH, MAX_CONDITIONS = 3, 50
 
 
@@ -180,6 +232,45 @@ class Condition:
     field: str
     op: str
     value: object  # int, Decimal, str, list of those, (low, high) for between, None for none
+    days: int | None = None  # bought_*: within the last N days (None: ever)
+
+
+def fact_key(value: str) -> str:
+    """How a tag, product id or collection key is matched: trimmed, case-folded."""
+    return value.strip().casefold()[:255]
+
+
+def tag_list(raw) -> tuple[str, ...]:
+    """A platform's tags, comma-separated text (Shopify REST) or a list, as distinct tags in
+    their first spelling (case-insensitively distinct), at most 250 of 1 to 255 characters."""
+    items = raw.split(",") if isinstance(raw, str) else raw if isinstance(raw, (list, tuple)) else []
+    seen, out = set(), []
+    for item in items:
+        tag = str(item).strip()[:255] if isinstance(item, (str, int)) else ""
+        if tag and fact_key(tag) not in seen:
+            seen.add(fact_key(tag))
+            out.append(tag)
+    return tuple(out[:250])
+
+
+def _fact(name: str, kind: str, op: str, doc: dict, where: str) -> Condition:
+    value = doc.get("value")
+    values = value if isinstance(value, list) else [value]
+    _check(0 < len(values) <= 100, f"{where}.value", "a value or a list of 1 to 100 values")
+    out = []
+    for v in values:
+        if kind == "product" and isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)  # Shopify's ids are 64-bit integers: kept as digits
+        _check(isinstance(v, str) and 0 < len(v.strip()) <= 255, f"{where}.value", "text of 1 to 255 characters")
+        if kind == "product":
+            _check(len(v.strip()) <= 64, f"{where}.value", "a product id (at most 64 characters)")
+        out.append(v.strip())
+    days = doc.get("days")
+    if days is not None:
+        _check(kind != "tag", f"{where}.days", "only bought_product and bought_collection take days")
+        _check(isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= 3650, f"{where}.days",
+               "days are 1 to 3650")
+    return Condition(name, op, tuple(out), days)
 
 
 @dataclass(frozen=True)
@@ -209,12 +300,15 @@ def _number(kind: str, value, where: str):
 
 def _condition(doc, where: str) -> Condition:
     _check(isinstance(doc, dict), where, "a condition is an object with field, op and value")
-    extra = set(doc) - {"field", "op", "value"}
+    extra = set(doc) - {"field", "op", "value", "days"}
     _check(not extra, where, f"unknown keys {sorted(extra)}")
     name, op = doc.get("field"), doc.get("op")
     _check(isinstance(name, str) and name in FIELDS, f"{where}.field", f"one of {', '.join(FIELDS)}")
     kind, ops = FIELDS[name]
     _check(isinstance(op, str) and op in ops, f"{where}.op", f"for {name}: one of {', '.join(ops)}")
+    if kind in ("tag", "product", "group"):
+        return _fact(name, kind, op, doc, where)
+    _check("days" not in doc, f"{where}.days", "only bought_product and bought_collection take days")
     value = doc.get("value")
     if op == "none":
         _check(value is None, f"{where}.value", "none takes no value")
@@ -269,5 +363,13 @@ def dump_rule(rule: Rule) -> dict:
             return [str(x) if isinstance(x, Decimal) else x for x in v]
         return str(v) if isinstance(v, Decimal) else v
 
-    return {rule.mode: [dump_rule(i) if isinstance(i, Rule) else {"field": i.field, "op": i.op, "value": value(i)}
-                        for i in rule.items]}
+    def cond(c: Condition) -> dict:
+        out = {"field": c.field, "op": c.op, "value": value(c)}
+        return {**out, "days": c.days} if c.days is not None else out
+
+    return {rule.mode: [dump_rule(i) if isinstance(i, Rule) else cond(i) for i in rule.items]}
+
+
+def names_field(rule: Rule, names) -> bool:
+    """Whether any condition of the rule (at any depth) is on one of these fields."""
+    return any(names_field(i, names) if isinstance(i, Rule) else i.field in names for i in rule.items)

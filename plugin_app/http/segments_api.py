@@ -1,6 +1,7 @@
 """Segments through the merchant API (issue 20): rule-built groups of members, their
 materialised membership (kept current per event and by a periodic pass), a preview of what a
-rule matches right now, and a member's profile (RFM scores, lifetime value, lifecycle state)."""
+rule matches right now, and a member's profile (RFM scores, lifetime value, lifecycle state,
+tier history, customer tags, products bought)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify
@@ -16,8 +17,12 @@ RULE_DOC = ('{"all": [...]} or {"any": [...]} of conditions {"field", "op", "val
             "(3 deep, 50 conditions). Fields: orders_count, lifetime_value, average_days_between_orders, "
             "days_since_last_order, days_since_first_order, days_since_enrolled, recency_score, "
             "frequency_score, monetary_score, lifecycle, tier, points_balance, points_expiring_within_days, "
-            "birthday_month. Ops: eq, neq, gt, gte, lt, lte, between [low, high], in, not_in, none "
-            "(as the field allows).")
+            "birthday_month, tag, bought_product, bought_collection. Ops: eq, neq, gt, gte, lt, lte, "
+            "between [low, high], in, not_in, none (as the field allows); tag, bought_product and "
+            "bought_collection take has or has_not with a value or a list of values (any of them), the "
+            'bought ones an optional "days": N (bought within the last N days). Tags are the customer\'s '
+            "Shopify tags (WooCommerce: role:<WordPress role>), matched in any case; collections are "
+            "Shopify collections or WooCommerce categories by id, handle/slug or gid.")
 
 
 class SegmentIn(BaseModel):
@@ -61,6 +66,16 @@ class MembersOut(BaseModel):
     members: list[SegmentMember]
 
 
+class TierSpan(BaseModel):
+    tier: str
+    reached_at: str | None = Field(description="null: before the history recorded (an import, or the first change's "
+                                               "previous tier)")
+    left_at: str | None = Field(description="null: the tier held now")
+    direction: str | None = Field(description="up or down (null when not recorded)")
+    reason: str | None
+    recorded: bool = Field(description="false: set without a tier_changed event (an import)")
+
+
 class ProfileOut(BaseModel):
     member_id: int
     orders_count: int
@@ -72,6 +87,12 @@ class ProfileOut(BaseModel):
     frequency_score: int
     monetary_score: int
     lifecycle: str = Field(description="new, active, at_risk, win_back, loyal or lapsed")
+    tier: str | None
+    tier_since: str | None
+    tier_history: list[TierSpan] = Field(description="when the member reached and left each tier, most recent "
+                                                     "first (the last 100 changes)")
+    tags: list[str] = Field(description="the customer's tags as the platform gave them (WooCommerce: role:<role>)")
+    products_bought: int = Field(description="distinct products bought on counted orders (not fully refunded)")
 
 
 def _rt():
@@ -130,7 +151,8 @@ def segment_members(segment_id: int, query: MembersQuery):
 
 @bp.get("/members/<int:member_id>/profile")
 @admin_required
-@api(summary="A member's profile: orders, lifetime value, RFM scores, lifecycle state", tags=["segments"],
+@api(summary="A member's profile: orders, lifetime value, RFM scores, lifecycle state, tier history, tags",
+     tags=["segments"],
      response=ProfileOut, auth="adminKey")
 def member_profile(member_id: int):
     return jsonify(_rt().segments.profile(g.shop.id, member_id))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable
 
-from ..domain.member_events import DomainEvent, OrderChanged, PointsPosted, ReferralRewarded
+from ..domain.member_events import DomainEvent, OrderChanged, PointsPosted, ReferralRewarded, TagsChanged
 
 Handler = Callable[[object, DomainEvent], None]
 
@@ -50,4 +50,5 @@ def register(bus: Bus, *, tiers, notifier, store_credit=None, achievements=None,
     if segments is not None:  # last: profiles and segment membership read the tier settled above
         bus.on(OrderChanged, segments.after_order)  # the member's profile, lifecycle and segments
         bus.on(PointsPosted, segments.after_posting)  # balance and tier conditions
+        bus.on(TagsChanged, segments.after_tags)  # the customer's tags
     return bus

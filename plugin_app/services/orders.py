@@ -46,6 +46,12 @@ def _shares(rows: list[dict]) -> tuple[Share, ...]:
                        Fraction(r["credit"])) for r in rows)
 
 
+def _products_json(order: Order) -> list[list]:
+    """The order's lines' products, [[line id, product id, quantity]]: what the member bought,
+    for segments (gift cards and lines without a product are not products bought)."""
+    return [[li.line_id, li.product_id, li.quantity] for li in order.lines if li.product_id and not li.gift_card]
+
+
 def _refund_json(refund: Refund) -> dict:
     return {"lines": [asdict(rl) for rl in refund.lines], "shipping": str(refund.shipping),
             "amount": str(refund.amount), "of_total": str(refund.of_total)}
@@ -171,7 +177,8 @@ class OrderService:
                     occurred_at=occurred_at)
             self._save(uow, row.id, earned=True, member_id=member.id, base=earning.base,
                        points=earning.points, credit=earning.credit, placed_at=order.placed_at,
-                       program_version=pv.version, shares=_shares_json(earning.shares), lines_at=order.updated_at)
+                       program_version=pv.version, shares=_shares_json(earning.shares), lines_at=order.updated_at,
+                       products=_products_json(order))
             # Refunds that arrived before the payment are applied now, in one step.
             if row.refunds["applied"]:
                 fractions = self._fractions(earning, row.refunds)
@@ -273,6 +280,8 @@ class OrderService:
         a time (no `updated_at`) can only add, so that stale copies never take anything back."""
         same = OrderOutcome(order.order_id, "already_earned", row.points, row.credit)
         if order.updated_at is not None and row.lines_at is not None and order.updated_at <= row.lines_at:
+            if row.products is None and order.lines:  # earned before 0028 recorded products: what it bought
+                self._save(uow, row.id, products=_products_json(order))
             return same
         shop_id = uow.shop_id
         pv = self.programs.current(shop_id)
@@ -286,7 +295,7 @@ class OrderService:
         unchanged = [(s.key, s.base, s.quantity) for s in earning.shares] == [(s.key, s.base, s.quantity) for s in old]
         if unchanged or (order.updated_at is None and earning.base <= Decimal(row.base or 0)):
             if order.updated_at is not None:
-                self._save(uow, row.id, lines_at=order.updated_at)
+                self._save(uow, row.id, lines_at=order.updated_at, products=_products_json(order))
             return same
         before = {k: Fraction(v) for k, v in row.refunds.get("fractions", {}).items()}
         after = self._fractions(earning, row.refunds) if row.refunds["applied"] else {}
@@ -322,7 +331,7 @@ class OrderService:
                                          "after": money_param(earning.base, order.currency)}))
         self._save(uow, row.id, base=earning.base, points=earning.points, credit=earning.credit,
                    shares=_shares_json(earning.shares), lines_at=order.updated_at, program_version=pv.version,
-                   refunds={**row.refunds, "fractions": self._fractions_json(after)})
+                   refunds={**row.refunds, "fractions": self._fractions_json(after)}, products=_products_json(order))
         uow.collect(OrderChanged(shop_id=shop_id, member_id=row.member_id, at=self.clock.now(),
                                  order_id=order.order_id, cause=f"order {order.order_id} edited"))
         return OrderOutcome(order.order_id, "edited", int(moved[Asset.POINTS]), moved[Asset.CREDIT],
@@ -415,6 +424,10 @@ class OrderService:
             row = self._lock(uow, order.order_id, order.currency)
             if row.earned or row.counted or row.cancelled or row.history_only or row.placed_at is not None \
                     or row.refunds["applied"] or row.member_id is not None:
+                if row.products is None and order.lines and (row.earned or row.history_only):
+                    # recorded before 0028 kept products: a backfill run again fills in what it bought
+                    # (the periodic segment pass then rebuilds the member's purchases)
+                    self._save(uow, row.id, products=_products_json(order))
                 return OrderOutcome(order.order_id, "known", explanation="already recorded")
             pv = self.programs.current(shop_id)
             self._count(uow, row.id, order, guest_key)
@@ -430,7 +443,7 @@ class OrderService:
                 order_ids.append(r.refund_id)
             self._save(uow, row.id, history_only=True, member_id=member.id if member else None, base=earning.base,
                        points=0, credit=Decimal(0), placed_at=order.placed_at, program_version=pv.version,
-                       shares=_shares_json(earning.shares), lines_at=order.updated_at,
+                       shares=_shares_json(earning.shares), lines_at=order.updated_at, products=_products_json(order),
                        refunds={"applied": applied, "order": order_ids, "fractions": self._fractions_json(fractions)})
             return OrderOutcome(order.order_id, "history", explanation=f"recorded without points (base {earning.base})")
 

@@ -29,6 +29,7 @@ def guest_key(shop_id: int, email) -> str | None:
 
 class PlatformSync:
     catalog = None  # services.catalog.Catalog: product facts for category rules (set by the runtime)
+    segments = None  # services.segments.SegmentService: the customer's tags (set by the runtime)
 
     def __init__(self, db: Database, shops: Shops, members: Members, orders: OrderService,
                  actions: ActionService, cart=None, clock: Clock | None = None, referrals=None) -> None:
@@ -65,6 +66,8 @@ class PlatformSync:
                     out += ", birthday set"
                 except InvalidRequest as exc:
                     out += f", birthday ignored: {exc.message}"
+            if event.tags is not None and self.segments is not None:
+                out += ", " + (self.segments.set_tags(shop_id, event.customer_id, event.tags, event.tags_at) or "")
             if event.created:
                 award = self.actions.award(shop_id, event.customer_id, "signup", event.customer_id)
                 out += f", welcome {award.points}" if not award.refused else f", {award.refused}"
@@ -96,6 +99,10 @@ class PlatformSync:
                                              email=event.email, name=event.name, locale=event.locale).status)
         else:
             notes.append(self.orders.note(shop_id, o).status)
+        if event.customer_tags is not None and o.customer_id and self.segments is not None:
+            told = self.segments.set_tags(shop_id, o.customer_id, event.customer_tags, event.customer_tags_at)
+            if told:  # a member (enrolled by the order, or before): the customer's tags as the order shows them
+                notes.append(told)
         if self.referrals is not None and o.customer_id and not o.test:
             notes += self.referrals.on_order(shop_id, o.order_id, o.customer_id, event.codes,
                                              event.facts or {}, paid=event.paid and not event.cancelled)

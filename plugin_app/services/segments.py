@@ -1,11 +1,15 @@
 """Member profiles, lifecycle states and segments (issue 20), kept current three ways:
 
-- per event, bounded: an order change (`OrderChanged`) rebuilds that one member's profile from
-  their own orders and re-evaluates that member against the shop's segments (one query with a
-  column per segment, at most `MAX_SEGMENTS`); a posting (`PointsPosted`: balance, tier)
-  re-evaluates the member against the segments;
+- per event, bounded: an order change (`OrderChanged`) rebuilds that one member's profile and
+  purchases (`member_purchases`: products, and their collections or categories as the catalog
+  cache knows them) from their own orders and re-evaluates that member against the shop's
+  segments (one query with a column per segment, at most `MAX_SEGMENTS`); a posting
+  (`PointsPosted`: balance, tier) or a change of the customer's tags (`set_tags`) re-evaluates
+  the member against the segments;
 - by a periodic pass (`refresh_all`), for what moves as days pass (lifecycle states, recency,
-  days since, points expiring, birthdays changed without a posting): set-based SQL per shop;
+  days since, points expiring, bought within N days, birthdays changed without a posting):
+  set-based SQL per shop; it also rebuilds members whose orders changed without an event (a
+  backfill) or whose products changed collections (`regroup_due`);
 - on a segment's creation or edit: a full, set-based recompute, quietly (no event for every
   member the new rule happens to match; moves after that are told).
 
@@ -16,6 +20,7 @@ predicate, so they cannot disagree on what a rule means.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -27,11 +32,12 @@ from sqlalchemy.sql import ColumnElement
 from ..domain.customer_tags import segment_handles
 from ..domain.errors import DomainError, InvalidRequest, NotFound
 from ..domain.targeting import segment_refs
-from ..domain.member_events import LifecycleChanged, OrderChanged, PointsPosted, SegmentEntered, SegmentLeft
+from ..domain.member_events import (LifecycleChanged, OrderChanged, PointsPosted, SegmentEntered, SegmentLeft,
+                                    TagsChanged)
 from ..domain.ports import Clock, SystemClock
 from ..domain.program import Program
-from ..domain.segments import (Condition, Facts, Rule, days_since, dump_rule, lifecycle_state, older_than,
-                               parse_rule, rfm_scores)
+from ..domain.segments import (BOUGHT, Condition, Facts, Rule, bought, bought_groups, days_since, dump_rule,
+                               fact_key, lifecycle_state, names_field, older_than, parse_rule, rfm_scores, tag_list)
 from ..storage import tables as t
 from ..storage.db import Database
 from .tiers import refunded_share
@@ -137,8 +143,24 @@ class Compiler:
             (and_(count == 1, p.last_order_at >= self.cut(lc.new_days)), "new"),
             else_="active")
 
+    def _fact(self, c: Condition) -> ColumnElement:
+        """has / has_not any of the values: a tag, a product or a group bought (within N days)."""
+        keys = sorted({fact_key(v) for v in c.value}) if c.field != "bought_product" else sorted(set(c.value))
+        if c.field == "tag":
+            tg = t.member_tags.c
+            found = exists().where(tg.shop_id == self.shop_id, tg.member_id == m.id, tg.tag_key.in_(keys))
+        else:
+            mp = t.member_purchases.c
+            found = exists().where(mp.shop_id == self.shop_id, mp.member_id == m.id,
+                                   mp.kind == ("product" if c.field == "bought_product" else "group"),
+                                   mp.ref.in_(keys),
+                                   *([mp.last_at >= self.cut(c.days)] if c.days is not None else []))
+        return found if c.op == "has" else ~found
+
     def condition(self, c: Condition) -> ColumnElement:
         f, op, v = c.field, c.op, c.value
+        if f == "tag" or f in BOUGHT:
+            return self._fact(c)
         if f == "days_since_last_order":
             return self._days(p.last_order_at, op, v)
         if f == "days_since_first_order":
@@ -176,11 +198,15 @@ class Compiler:
 
 
 # -- the profile of one member, from their orders -------------------------------------------
-def profile_from_orders(conn, shop_id: int, member_id: int, tz: ZoneInfo) -> dict:
+def _counted_orders(conn, shop_id: int, member_id: int):
     o = t.orders.c
-    rows = conn.execute(select(o.base, o.shares, o.refunds, o.placed_at, o.created_at).where(
+    return conn.execute(select(o.base, o.shares, o.refunds, o.placed_at, o.created_at, o.products).where(
         o.shop_id == shop_id, o.member_id == member_id, or_(o.earned.is_(True), o.history_only.is_(True)),
         o.cancelled.is_(False), o.base.isnot(None))).all()
+
+
+def profile_from_orders(conn, shop_id: int, member_id: int, tz: ZoneInfo, rows=None) -> dict:
+    rows = _counted_orders(conn, shop_id, member_id) if rows is None else rows
     value, times = Fraction(0), []
     for row in rows:
         kept = 1 - refunded_share(row.shares, (row.refunds or {}).get("fractions", {}))
@@ -196,6 +222,77 @@ def profile_from_orders(conn, shop_id: int, member_id: int, tz: ZoneInfo) -> dic
                 prev_order_at=times[-2] if n >= 2 else None, last_order_at=times[-1] if n else None,
                 last_gap_days=days_since(times[-2], times[-1], tz) if n >= 2 else None,
                 average_days_between=avg)
+
+
+def group_keys(row) -> frozenset[str]:
+    """The case-folded keys a cached product's collections (id, gid, handle) or categories
+    (id, slug) are named by."""
+    groups = list(row.collections or []) + list(row.categories or [])
+    return frozenset(fact_key(str(g[k])) for g in groups if isinstance(g, dict)
+                     for k in ("id", "gid", "handle", "slug") if g.get(k) not in (None, ""))
+
+
+def groups_digest(keys) -> str:
+    """What a product row remembers of the groups it was grouped under (so that the periodic
+    pass regroups only the members of a product whose collections or categories changed)."""
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
+
+
+def write_purchases(conn, shop_id: int, member_id: int, rows) -> None:
+    """The member's purchases (products and their groups) brought to what their counted orders
+    say: one read of what is stored, one of the catalog for their products, at most one delete
+    and one insert (rows that did not change are not touched)."""
+    products = bought([(r.placed_at or r.created_at, r.products, (r.refunds or {}).get("applied"))
+                       for r in rows])
+    keys: dict[str, frozenset[str]] = {}
+    if products:
+        cp = t.catalog_products.c
+        keys = {r.product_id: group_keys(r) for r in conn.execute(
+            select(cp.product_id, cp.collections, cp.categories).where(
+                cp.shop_id == shop_id, cp.product_id.in_(sorted(products))))}
+    wanted = {("product", pid): (*span, groups_digest(keys.get(pid, ()))) for pid, span in products.items()}
+    for key, span in bought_groups(products, keys).items():
+        wanted[("group", key)] = (*span, None)
+    mp = t.member_purchases.c
+    stored = {(r.kind, r.ref): (r.first_at, r.last_at, r.groups) for r in conn.execute(
+        select(mp.kind, mp.ref, mp.first_at, mp.last_at, mp.groups).where(mp.shop_id == shop_id,
+                                                                          mp.member_id == member_id))}
+    gone = [k for k, v in stored.items() if wanted.get(k) != v]
+    new = [k for k, v in wanted.items() if stored.get(k) != v]
+    if gone:
+        by_kind = {kind: [ref for k2, ref in gone if k2 == kind] for kind in ("product", "group")}
+        conn.execute(t.member_purchases.delete().where(mp.shop_id == shop_id, mp.member_id == member_id, or_(
+            *[and_(mp.kind == kind, mp.ref.in_(refs)) for kind, refs in by_kind.items() if refs])))
+    if new:
+        conn.execute(insert(t.member_purchases), [
+            dict(member_id=member_id, shop_id=shop_id, kind=kind, ref=ref, first_at=wanted[(kind, ref)][0],
+                 last_at=wanted[(kind, ref)][1], groups=wanted[(kind, ref)][2]) for kind, ref in new])
+
+
+def regroup_due(conn, shop_id: int) -> set[int]:
+    """Members who bought a product whose collections or categories (as the catalog knows them
+    now) are not those their purchases were grouped under: a product joined or left a
+    collection, or the catalog learnt of it. Reads the distinct (product, digest) pairs of the
+    shop and the catalog's rows for those products; members only where something changed."""
+    mp, cp = t.member_purchases.c, t.catalog_products.c
+    pairs = conn.execute(select(mp.ref, mp.groups).distinct().where(mp.shop_id == shop_id,
+                                                                     mp.kind == "product")).all()
+    refs = sorted({ref for ref, _ in pairs})
+    now: dict[str, str] = {}
+    for at in range(0, len(refs), 1000):
+        now.update({r.product_id: groups_digest(group_keys(r)) for r in conn.execute(
+            select(cp.product_id, cp.collections, cp.categories).where(
+                cp.shop_id == shop_id, cp.product_id.in_(refs[at:at + 1000])))})
+    empty = groups_digest(())
+    changed = [(ref, g) for ref, g in pairs if now.get(ref, empty) != g]
+    due: set[int] = set()
+    for at in range(0, len(changed), 200):
+        part = changed[at:at + 200]
+        due.update(conn.execute(select(mp.member_id).distinct().where(
+            mp.shop_id == shop_id, mp.kind == "product",
+            or_(*[and_(mp.ref == ref, mp.groups == g if g is not None else mp.groups.is_(None))
+                  for ref, g in part]))).scalars())
+    return due
 
 
 def _upsert_profile(conn, values: dict) -> None:
@@ -218,21 +315,74 @@ def touch(conn, shop_id: int, member_ids) -> None:
 
 
 class SegmentService:
+    catalog = None  # services.catalog.Catalog: asked for products a collection rule needs (set by the runtime)
+
     def __init__(self, db: Database, programs, clock: Clock | None = None) -> None:
         self.db, self.programs, self.clock = db, programs, clock or SystemClock()
 
     # -- handlers (registered in services.handlers) ------------------------------------------
+    @staticmethod
+    def _order_change_follows(uow, event) -> bool:
+        """Whether this transaction also changed one of the member's orders after `event` (a
+        cancellation's reversals come before its OrderChanged; a delivery may refund, then
+        cancel): that handler evaluates the member with everything settled, so evaluating now
+        would only tell moves the transaction undoes (in, then out again)."""
+        events = uow.events
+        at = next((i for i, e in enumerate(events) if e is event), len(events))
+        return any(isinstance(e, OrderChanged) and e.member_id == event.member_id for e in events[at + 1:])
+
     def after_order(self, uow, event: OrderChanged) -> None:
-        if event.member_id is None:
+        if event.member_id is None or self._order_change_follows(uow, event):
             return
         self.refresh_member(uow, event.member_id, profile=True)
+
+    def after_tags(self, uow, event: TagsChanged) -> None:
+        """The tags are written before any handler of the transaction runs: an order change of
+        the member's in it evaluates them with everything else (so this one need not)."""
+        if any(isinstance(e, OrderChanged) and e.member_id == event.member_id for e in uow.events):
+            return
+        self.refresh_member(uow, event.member_id, profile=False)
 
     def after_posting(self, uow, event: PointsPosted) -> None:
         if event.member_id is None or event.asset != "points":
             return
         if event.source == "import":  # an import moves many balances at once: the periodic pass follows
             return
+        if self._order_change_follows(uow, event):
+            return
         self.refresh_member(uow, event.member_id, profile=False)
+
+    def set_tags(self, shop_id: int, customer_id: str, tags, at: datetime | None = None) -> str | None:
+        """The customer's tags as the platform gives them now (all of them: a tag not given is
+        gone), as of `at` (the platform's updated_at of the customer): an older state than the
+        one stored changes nothing. The member's segments follow before the transaction commits
+        (`TagsChanged`). None: no such member."""
+        tags = tag_list(tags)
+        with self.db.uow(shop_id) as uow:
+            conn = uow.conn
+            row = conn.execute(select(m.id, m.tags_at).where(m.shop_id == shop_id,
+                                                            m.platform_customer_id == customer_id)).first()
+            if row is None:
+                return None
+            if at is not None and row.tags_at is not None and at < row.tags_at:
+                return "tags: an older state, ignored"
+            tg = t.member_tags.c
+            stored = dict(conn.execute(select(tg.tag_key, tg.tag).where(tg.shop_id == shop_id,
+                                                                        tg.member_id == row.id)).all())
+            wanted = {fact_key(tag): tag for tag in tags}
+            gone = [k for k, tag in stored.items() if wanted.get(k) != tag]
+            new = [k for k, tag in wanted.items() if stored.get(k) != tag]
+            if gone:
+                conn.execute(t.member_tags.delete().where(tg.shop_id == shop_id, tg.member_id == row.id,
+                                                          tg.tag_key.in_(gone)))
+            if new:
+                conn.execute(insert(t.member_tags), [dict(member_id=row.id, shop_id=shop_id, tag_key=k, tag=wanted[k])
+                                                     for k in new])
+            if at is not None and at != row.tags_at:
+                conn.execute(update(t.members).where(m.shop_id == shop_id, m.id == row.id).values(tags_at=at))
+            if gone or new:
+                uow.collect(TagsChanged(shop_id=shop_id, member_id=row.id, at=self.clock.now()))
+        return f"tags: {len(wanted)}" + (" (changed)" if gone or new else "")
 
     # -- one member ----------------------------------------------------------------------------
     def refresh_member(self, uow, member_id: int, *, profile: bool) -> None:
@@ -245,7 +395,9 @@ class SegmentService:
             member = conn.execute(select(m.created_at).where(m.shop_id == shop_id, m.id == member_id, LIVE)).first()
             if member is None:
                 return
-            values = profile_from_orders(conn, shop_id, member_id, tz)
+            rows = _counted_orders(conn, shop_id, member_id)
+            values = profile_from_orders(conn, shop_id, member_id, tz, rows)
+            write_purchases(conn, shop_id, member_id, rows)
             old = conn.execute(select(p.lifecycle).where(p.member_id == member_id, p.shop_id == shop_id)).first()
             facts = Facts(values["orders_count"], values["lifetime_value"], values["first_order_at"],
                           values["prev_order_at"], values["last_order_at"], member.created_at)
@@ -342,7 +494,7 @@ class SegmentService:
         profiles for members without one, lifecycle states moved by the days (told), and every
         segment recomputed (moves told). Returns the moves told by the last two steps."""
         now = self.clock.now()
-        moves = 0
+        moves, unknown = 0, []
         with self.db.uow(shop_id) as uow:
             conn = uow.conn
             program = self.programs.current(shop_id).program
@@ -355,8 +507,21 @@ class SegmentService:
                 o.shop_id == shop_id, o.member_id.isnot(None),
                 or_(p.member_id.is_(None), o.updated_at > p.updated_at),
                 o.member_id.in_(select(m.id).where(m.shop_id == shop_id, LIVE)))).scalars().all()
-            for member_id in stale:
+            # Members who bought a product whose collections or categories changed since their
+            # purchases were grouped (a product joined a collection; the catalog learnt of it).
+            mp, cp = t.member_purchases.c, t.catalog_products.c
+            for member_id in sorted(set(stale) | regroup_due(conn, shop_id)):
                 self.refresh_member(uow, member_id, profile=True)
+            segs = self._segments(conn, shop_id)
+            if self.catalog is not None and any(names_field(parse_rule(sg.rule), ("bought_collection",))
+                                                for sg in segs):
+                # Collection rules need the catalog to know the products bought: those it has never
+                # read, or marked to read again, are fetched after this pass (by a job), and the
+                # next pass regroups the members who bought them (above).
+                unknown = conn.execute(select(mp.ref).distinct().select_from(t.member_purchases.outerjoin(
+                    t.catalog_products, and_(cp.shop_id == mp.shop_id, cp.product_id == mp.ref))).where(
+                    mp.shop_id == shop_id, mp.kind == "product",
+                    or_(cp.product_id.is_(None), cp.stale.is_(True))).order_by(mp.ref).limit(250)).scalars().all()
             conn.execute(insert(t.member_profiles).from_select(
                 ["member_id", "shop_id", "updated_at"],
                 select(m.id, literal(shop_id, p.shop_id.type), literal(now, p.updated_at.type)).where(
@@ -376,8 +541,10 @@ class SegmentService:
                 if old is not None:
                     uow.collect(LifecycleChanged(shop_id=shop_id, member_id=mid, at=now, from_state=old, to_state=new))
                     moves += 1
-            for seg in self._segments(conn, shop_id):
+            for seg in segs:
                 moves += sum(self.recompute(uow, seg.id))
+        if unknown:
+            self.catalog.schedule(shop_id, list(unknown))
         return moves
 
     def refresh_all(self) -> int:
@@ -526,11 +693,18 @@ class SegmentService:
         program = self.programs.current(shop_id).program
         tz = ZoneInfo(program.timezone)
         with self.db.uow(shop_id) as uow:
-            row = uow.conn.execute(select(m.created_at, p.orders_count, p.lifetime_value, p.first_order_at,
-                                          p.prev_order_at, p.last_order_at, p.average_days_between)
-                                   .select_from(JOINED).where(m.shop_id == shop_id, m.id == member_id)).first()
-        if row is None:
-            raise NotFound("no such member")
+            conn = uow.conn
+            row = conn.execute(select(m.created_at, m.tier, m.tier_since, p.orders_count, p.lifetime_value,
+                                      p.first_order_at, p.prev_order_at, p.last_order_at, p.average_days_between)
+                               .select_from(JOINED).where(m.shop_id == shop_id, m.id == member_id)).first()
+            if row is None:
+                raise NotFound("no such member")
+            tg, mp = t.member_tags.c, t.member_purchases.c
+            tags = conn.execute(select(tg.tag).where(tg.shop_id == shop_id, tg.member_id == member_id)
+                                .order_by(tg.tag_key)).scalars().all()
+            products = conn.execute(select(func.count()).select_from(t.member_purchases).where(
+                mp.shop_id == shop_id, mp.member_id == member_id, mp.kind == "product")).scalar_one()
+            history = tier_history(conn, shop_id, member_id, row.tier, row.tier_since)
         f = Facts(row.orders_count or 0, row.lifetime_value or Decimal(0), row.first_order_at, row.prev_order_at,
                   row.last_order_at, row.created_at)
         r, fr, mo = rfm_scores(f, program.segments.rfm, now, tz)
@@ -539,7 +713,38 @@ class SegmentService:
                 "last_order_at": f.last_order_at.isoformat() if f.last_order_at else None,
                 "average_days_between_orders": str(row.average_days_between) if row.average_days_between is not None
                 else None, "recency_score": r, "frequency_score": fr, "monetary_score": mo,
-                "lifecycle": lifecycle_state(f, program.segments.lifecycle, now, tz)}
+                "lifecycle": lifecycle_state(f, program.segments.lifecycle, now, tz),
+                "tier": row.tier, "tier_since": row.tier_since.isoformat() if row.tier_since else None,
+                "tier_history": history, "tags": list(tags), "products_bought": products}
+
+
+TIER_HISTORY = 100  # the most recent changes a profile shows
+
+
+def tier_history(conn, shop_id: int, member_id: int, tier: str | None, tier_since: datetime | None) -> list[dict]:
+    """When the member reached and left each tier, most recent first: from the `tier_changed`
+    events (the outbox keeps them: every change the tier rules, the merchant or Shopify Flow
+    made), the most recent `TIER_HISTORY`. An import sets a tier without an event: a current
+    tier the events do not end on is shown as reached at its `tier_since`, `recorded: false`."""
+    e = t.events.c
+    rows = conn.execute(select(e.payload, e.created_at).where(
+        e.shop_id == shop_id, e.member_id == member_id, e.type == "tier_changed")
+        .order_by(e.id.desc()).limit(TIER_HISTORY)).all()
+    spans: list[dict] = []
+    left = None  # when the tier reached by the (later) change was left
+    for payload, at in rows:  # newest first
+        spans.append({"tier": payload.get("to"), "reached_at": at.isoformat(), "left_at": left,
+                      "direction": payload.get("direction"), "reason": payload.get("reason"), "recorded": True})
+        left = at.isoformat()
+    if rows and len(rows) < TIER_HISTORY and rows[-1].payload.get("from"):  # the tier held before the first change
+        spans.append({"tier": rows[-1].payload["from"], "reached_at": None, "left_at": left, "direction": None,
+                      "reason": None, "recorded": False})
+    if tier is not None and (not spans or spans[0]["tier"] != tier):
+        if spans:
+            spans[0]["left_at"] = spans[0]["left_at"] or (tier_since.isoformat() if tier_since else None)
+        spans.insert(0, {"tier": tier, "reached_at": tier_since.isoformat() if tier_since else None, "left_at": None,
+                         "direction": None, "reason": None, "recorded": False})
+    return spans
 
 
 __all__ = ["SegmentService", "Compiler", "profile_from_orders"]

@@ -40,9 +40,12 @@ class PrivacyRepo(ShopScoped):
 
     # -- a customer's redaction ------------------------------------------------------------------
     def pseudonymise(self, customer_id: str, alias: str, now: datetime) -> int:
-        """The member known as `customer_id` becomes `alias`, without e-mail, name or birthday
-        (their ledger stays); how many members changed (0 or 1)."""
+        """The member known as `customer_id` becomes `alias`, without e-mail, name, birthday or
+        customer tags (their ledger stays); how many members changed (0 or 1)."""
         m = t.members.c
+        # the platform's tags for them may say something of them too (the platform redacts its own)
+        self.conn.execute(delete(t.member_tags).where(t.member_tags.c.shop_id == self.shop_id, t.member_tags.c.member_id.in_(
+            select(m.id).where(m.shop_id == self.shop_id, m.platform_customer_id == customer_id))))
         return self.conn.execute(update(t.members).where(
             m.shop_id == self.shop_id, m.platform_customer_id == customer_id,
         ).values(platform_customer_id=alias, email=None, name=None, birthday=None, updated_at=now)).rowcount

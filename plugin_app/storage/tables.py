@@ -61,9 +61,10 @@ members = Table(
     Column("fingerprints", JSON, nullable=True),  # hashed email/phone/address/IP/device, for referral checks
     Column("email_opt_out", Boolean, nullable=False, server_default="0"),  # unsubscribed from shopper emails
     Column("fields_synced", String(80), nullable=True),  # "<balance version>:<tier>:<segments_rev>" last written to the platform
-    # bumped when the member's segment memberships (or a segment's name) change: their platform tags are due (0028)
+    # bumped when the member's segment memberships (or a segment's name) change: their platform tags are due (0027)
     Column("segments_rev", Integer, nullable=False, server_default="0"),
     Column("locale", String(16), nullable=True),  # the shopper's language as the platform gave it; None: the shop's
+    Column("tags_at", UTCDateTime, nullable=True),  # when the customer tags in member_tags were the platform's (0028)
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "platform_customer_id", name="uq_members_shop_customer"),
@@ -241,6 +242,9 @@ orders = Table(
     # the figures and in tiers on spend (base, shares, refunds), points and credit 0, no ledger
     # entry; a later delivery for it never earns (services.orders).
     Column("history_only", Boolean, nullable=False, server_default="0"),
+    # The products of the order's lines, [[line id, product id, quantity], ...] (0028): what the
+    # member bought, for segments (services.segments); null for orders recorded before 0028.
+    Column("products", JSON, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "platform_order_id", name="uq_orders_shop_order"),
@@ -693,6 +697,28 @@ member_profiles = Table(
     Column("lifecycle_since", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_member_profiles_shop", "shop_id", "member_id"),
+)
+
+member_tags = Table(
+    "member_tags", metadata,  # the platform's customer tags (Shopify) or WordPress role (WooCommerce) (0028)
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("tag_key", String(255), primary_key=True),  # case-folded: what rules match on
+    Column("tag", String(255), nullable=False),  # as the platform spells it
+    Index("ix_member_tags_shop_key", "shop_id", "tag_key"),
+)
+
+member_purchases = Table(
+    "member_purchases", metadata,  # what each member bought, one row per product or group (0028)
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(10), primary_key=True),  # product, or group (a collection or category key)
+    Column("ref", String(255), primary_key=True),  # product id; group id, handle/slug or gid, case-folded
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("first_at", UTCDateTime, nullable=False),  # the first and last order that bought it
+    Column("last_at", UTCDateTime, nullable=False),
+    Column("groups", String(16), nullable=True),  # a product's: digest of the group keys it was grouped under
+    CheckConstraint("kind IN ('product', 'group')", name="kind"),
+    Index("ix_member_purchases_shop_ref", "shop_id", "kind", "ref", "member_id"),
 )
 
 segments = Table(

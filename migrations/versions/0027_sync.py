@@ -1,7 +1,7 @@
 """A member's segments revision: bumped whenever their segment memberships (or a segment's name)
 change, so the customer-fields sync writes their platform tags and meta again
 
-Revision ID: 0028
+Revision ID: 0027
 Revises: 0026
 Create Date: 2026-12-01 09:50:00
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0028'
+revision = '0027'
 down_revision = '0026'
 branch_labels = None
 depends_on = None
