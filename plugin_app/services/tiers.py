@@ -39,16 +39,6 @@ class TierService:
     def __init__(self, db: Database, ledger: Ledger, programs, clock: Clock | None = None) -> None:
         self.db, self.ledger, self.programs, self.clock = db, ledger, programs, clock or SystemClock()
 
-    def history(self, shop_id: int, member_id: int, limit: int = 20) -> list[dict]:
-        """A member's tier moves, newest first, as told (the events outbox keeps them)."""
-        e = t.events.c
-        with self.db.uow(shop_id) as uow:
-            rows = uow.conn.execute(select(e.payload, e.created_at).where(
-                e.shop_id == shop_id, e.member_id == member_id, e.type == TierChanged.type)
-                .order_by(e.id.desc()).limit(limit)).all()
-        return [{"from": r.payload.get("from"), "to": r.payload.get("to"), "up": r.payload.get("direction") == "up",
-                 "at": r.created_at} for r in rows]
-
     def points_in_window(self, program: Program, shop_id: int, member_id, now: datetime):
         """The SQL expression of points earned in the tier window (to embed in a larger query)."""
         e = t.ledger_entries.c

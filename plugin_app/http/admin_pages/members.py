@@ -4,7 +4,7 @@ reason, referrals and the ledger, in the admin's language."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from babel.dates import get_month_names
@@ -274,4 +274,12 @@ def _profile(shop, member_id: int, currency: str, t) -> dict:
             "first": t.date(p["first_order_at"], "long") if p["first_order_at"] else None,
             "segments": [{**s, "since": t.date(s["since"], "long")} for s in rt.segments.of_member(shop.id, member_id)],
             "badges": goals["badges"], "challenges": goals["challenges"],
-            "tiers": [{**h, "at": t.date(h["at"], "long")} for h in rt.tiers.history(shop.id, member_id)]}
+            "tiers": _tier_moves(p["tier_history"], t)}
+
+
+def _tier_moves(spans: list[dict], t) -> list[dict]:
+    """The profile's tier history (newest first: each tier with when it was reached) as moves
+    "date · from → to"; a tier the records do not date (set by an import) has no date."""
+    return [{"from": spans[i + 1]["tier"] if i + 1 < len(spans) else None, "to": h["tier"],
+             "at": t.date(datetime.fromisoformat(h["reached_at"]), "long") if h["reached_at"] else "—"}
+            for i, h in enumerate(spans)]
