@@ -309,7 +309,7 @@ def test_segments_on_tags_and_products_bought(shops):
     for words in ("Customer tag", "Product bought", "Collection or category bought", "has the tag",
                   "does not have the tag", "bought the product", "never bought the product",
                   "bought from the collection or category", "In the last (optional)",
-                  "WooCommerce has no customer tags: a customer's role is the tag role:<role>",
+                  "WooCommerce has no customer tags: a customer's role is the tag “role:” followed by the role",
                   "WooCommerce: the product category's slug"):
         assert words in unescape(html), words
     tag = {"field": "tag", "op": "has", "entries": "VIP"}
@@ -539,6 +539,69 @@ def test_engagement_pages_in_chromium(browser, admin):  # noqa: F811
             name = path.replace("/", "-").replace(str(seg["id"]), "one").replace(str(member.id), "one")
             page.screenshot(path=str(ADMIN_SHOTS / f"engagement-{name}-{lang}.png"), full_page=True)
             page.screenshot(path=f"/tmp/admin-{name}-{lang}.png", full_page=True)
+    assert not problems, problems
+
+
+@needs_browser
+def test_segment_facts_in_chromium(browser, admin):  # noqa: F811
+    """A tag and a purchase condition in the browser: the comparisons are the fact's own words,
+    the value entry says what to type for the fact, "in the last N days" only for a purchase; the
+    preview counts the member; saved as entered; switching a row's fact keeps a comparison it has."""
+    rt, shop_id = admin.rt, admin.shop_id
+    member = rt.members.by_customer(shop_id, "demo-1003")[0]
+    rt.segments.set_tags(shop_id, "demo-1003", "VIP, wholesale")
+    rt.orders.on_paid(shop_id, F.order(F.line("30.00", product_id="8100200300400"), customer="demo-1003",
+                                       currency=rt.shops.get(shop_id).currency,
+                                       placed_at=rt.clock.now() - timedelta(days=5)))
+    problems: list[str] = []
+    page = sign_in(browser, admin)
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{admin.base}/admin/segments/new")
+    page.get_by_label("Name").fill("Recent VIP buyers")
+    cond = page.locator("[data-cond='0']")
+    cond.get_by_label("Fact").select_option(label="Customer tag")
+    shown = cond.locator("[data-cond-op] option:not([hidden])")
+    assert shown.all_inner_texts() == ["has the tag", "does not have the tag"]
+    assert cond.get_by_label("Tags").is_visible() and not cond.get_by_label("Value", exact=True).is_visible()
+    assert cond.get_by_text("WooCommerce has no customer tags").is_visible()
+    assert not cond.get_by_label("In the last (optional)").is_visible()
+    cond.get_by_label("Tags").fill("VIP")
+    page.get_by_role("button", name="+ Add a condition").click()
+    cond = page.locator("[data-cond='1']")
+    cond.get_by_label("Fact").select_option(label="Product bought")
+    assert cond.locator("[data-cond-op] option:not([hidden])").all_inner_texts() == [
+        "bought the product", "never bought the product"]
+    assert cond.get_by_text("Shopify: the product id").is_visible()
+    assert not cond.get_by_text("WooCommerce has no customer tags").is_visible()
+    cond.get_by_label("Product ids").fill("8100200300400")
+    cond.get_by_label("In the last (optional)").fill("30")
+    page.screenshot(path="/tmp/admin-segment-facts-en.png", full_page=True)
+    page.get_by_role("button", name="Preview members").click()
+    assert page.locator("[data-preview-count]").get_attribute("data-preview-count") == "1"
+    assert member.name in page.locator("[data-preview]").inner_text()
+    page.get_by_role("button", name="Save segment").click()
+    assert "Saved." in page.locator("[role=status]").inner_text()
+    seg = rt.segments.list(shop_id)[0]
+    assert seg["rule"] == {"all": [{"field": "tag", "op": "has", "value": ["VIP"]},
+                                   {"field": "bought_product", "op": "has", "value": ["8100200300400"], "days": 30}]}
+    assert seg["members_count"] == 1
+    # a purchase row turned into a tag row: "has" stays, in the tag's words; no days
+    cond = page.locator("[data-cond='1']")
+    assert cond.get_by_label("In the last (optional)").input_value() == "30"
+    cond.get_by_label("Fact").select_option(label="Collection or category bought")
+    assert cond.get_by_label("Comparison").evaluate("s => s.options[s.selectedIndex].text") == \
+        "bought from the collection or category"
+    assert cond.get_by_text("WooCommerce: the product category's slug").is_visible()
+    cond.get_by_label("Fact").select_option(label="Customer tag")
+    assert cond.get_by_label("Comparison").evaluate("s => s.options[s.selectedIndex].text") == "has the tag"
+    assert not cond.get_by_label("In the last (optional)").is_visible()
+    cond.get_by_label("Fact").select_option(label="Orders")
+    assert cond.get_by_label("Value", exact=True).is_visible() and not cond.get_by_label("Tags").is_visible()
+    page.goto(f"{admin.base}/admin/members/{member.id}")
+    card = page.locator("[data-tags-bought]").inner_text()
+    assert "VIP" in card and "wholesale" in card and "1 product bought" in card, card
+    page.screenshot(path="/tmp/admin-member-tags-en.png", full_page=True)
     assert not problems, problems
 
 
