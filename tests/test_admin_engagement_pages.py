@@ -219,7 +219,8 @@ def _segment_form(name: str, *rows: dict, mode: str = "all") -> list[tuple[str, 
     out = [("name", name), ("mode", mode), ("c.__n", str(len(rows)))]
     for i, row in enumerate(rows):
         out += [(f"c.{i}.field", row["field"]), (f"c.{i}.op", row["op"]), (f"c.{i}.value", str(row.get("value", ""))),
-                (f"c.{i}.value2", str(row.get("value2", "")))]
+                (f"c.{i}.value2", str(row.get("value2", ""))), (f"c.{i}.entries", row.get("entries", "")),
+                (f"c.{i}.days", row.get("days", ""))]
         out += [(f"c.{i}.values", v) for v in row.get("values", [])]
     return out
 
@@ -280,6 +281,147 @@ def test_segments_preview_save_members_edit_delete_and_tenancy(shops):
     r = admin.c.post(f"/admin/segments/{seg['id']}", data={"csrf": admin.token, "action": "delete"})
     assert r.status_code == 302 and rt.segments.list(shop.id) == []
     assert "Segment deleted: New or big" in _text(admin.get(r.headers["Location"]))
+
+
+def test_segments_on_tags_and_products_bought(shops):
+    """A tag rule and a purchase rule "in the last 30 days" entered through the form: the preview
+    counts the right members, the saved rule is what was entered, the rule reads as words (English
+    and Italian), wrong entries are refused next to their condition; the member's card shows the
+    tags and how many products they bought."""
+    app, rt, shop, key, other, _ok = shops
+    admin = Admin(app, key)
+    now = rt.clock.now()
+    product = "8100200300400"
+    ann, bob = F.member(rt, shop, name="Ann Recent VIP"), F.member(rt, shop, name="Bob Old VIP")
+    cat, dan = F.member(rt, shop, name="Cat Recent Plain"), F.member(rt, shop, name="Dan VIP No Order")
+    for who, days_ago, pid in ((ann, 10, product), (ann, 3, "p-other"), (bob, 40, product), (cat, 2, product)):
+        rt.orders.on_paid(shop.id, F.order(F.line("20.00", product_id=pid), customer=who.platform_customer_id,
+                                           placed_at=now - timedelta(days=days_ago)))
+    for who, tags in ((ann, "VIP, wholesale"), (bob, ["vip"]), (dan, "VIP")):
+        rt.segments.set_tags(shop.id, who.platform_customer_id, tags)
+    # shop B's member with the same tag and product is never counted
+    stranger = F.member(rt, other, name="Other Shop VIP")
+    rt.segments.set_tags(other.id, stranger.platform_customer_id, "VIP")
+    rt.orders.on_paid(other.id, F.order(F.line("20.00", product_id=product), customer=stranger.platform_customer_id,
+                                        placed_at=now - timedelta(days=1)))
+
+    html = admin.get("/admin/segments/new?lang=en")
+    for words in ("Customer tag", "Product bought", "Collection or category bought", "has the tag",
+                  "does not have the tag", "bought the product", "never bought the product",
+                  "bought from the collection or category", "In the last (optional)",
+                  "WooCommerce has no customer tags: a customer's role is the tag “role:” followed by the role",
+                  "WooCommerce: the product category's slug"):
+        assert words in unescape(html), words
+    tag = {"field": "tag", "op": "has", "entries": "VIP"}
+    bought = {"field": "bought_product", "op": "has", "entries": product, "days": "30"}
+    html = admin.post("/admin/segments/new", _segment_form("Recent VIP buyers", tag, bought) + [("action", "preview")])
+    assert re.search(r'data-preview-count="1"', html), _text(html)[:1500]
+    assert "Ann Recent VIP" in html and not any(n in html for n in ("Bob Old", "Cat Recent", "Dan VIP", "Other Shop"))
+    # what was entered comes back as entered
+    assert _value(html, "c.0.entries") == "VIP" and _value(html, "c.1.entries") == product
+    assert _value(html, "c.1.days") == "30"
+    assert rt.segments.list(shop.id) == []
+    r = admin.c.post("/admin/segments/new", data=_multi([("csrf", admin.token)] + _segment_form(
+        "Recent VIP buyers", tag, bought) + [("action", "save")]))
+    assert r.status_code == 302
+    seg = rt.segments.list(shop.id)[0]
+    assert seg["rule"] == {"all": [{"field": "tag", "op": "has", "value": ["VIP"]},
+                                   {"field": "bought_product", "op": "has", "value": [product], "days": 30}]}
+    assert seg["members_count"] == 1
+    text = _text(admin.get("/admin/segments"))
+    assert f"Has the tag VIP and Bought product {product} in the last 30 days" in text, text
+    html = admin.get(f"/admin/segments/{seg['id']}")
+    assert _value(html, "c.0.entries") == "VIP" and _value(html, "c.1.days") == "30" and "Ann Recent VIP" in html
+    # the comparison shown selected is the fact's own ("has the tag"), not a generic one
+    assert re.search(r'<option value="has" data-for="tag" selected>has the tag</option>', html)
+    assert re.search(r'<option value="has" data-for="bought_product" selected>bought the product</option>', html)
+    assert re.search(r'data-cond-days(?! hidden)', html.split('data-cond="1"')[1])  # days shown for a purchase
+    assert 'data-cond-days hidden' in html.split('data-cond="1"')[0]  # not for a tag
+
+    # any of several tags; none of them; never bought; a collection without days
+    edited = _segment_form("VIP or wholesale, not p-other", {"field": "tag", "op": "has", "entries": " vip ,WHOLESALE,"},
+                           {"field": "bought_product", "op": "has_not", "entries": "p-other"})
+    html = admin.post(f"/admin/segments/{seg['id']}", edited + [("action", "save")])
+    assert "Saved." in html, _text(html)[:1500]
+    seg = rt.segments.get(shop.id, seg["id"])
+    assert seg["rule"] == {"all": [{"field": "tag", "op": "has", "value": ["vip", "WHOLESALE"]},
+                                   {"field": "bought_product", "op": "has_not", "value": ["p-other"]}]}
+    assert seg["members_count"] == 2  # bob and dan: ann bought p-other
+    text = _text(admin.get("/admin/segments"))
+    assert "Has the tag vip or WHOLESALE and Never bought product p-other" in text, text
+    html = admin.post("/admin/segments/new", _segment_form(  # not bought within 30 days: bob (40 days ago), dan
+        "x", {"field": "bought_product", "op": "has_not", "entries": product, "days": "30"}) + [("action", "preview")])
+    assert 'data-preview-count="2"' in html and "Bob Old VIP" in html and "Dan VIP" in html
+    html = admin.post("/admin/segments/new", _segment_form(  # no VIP tag (any case): cat only
+        "x", {"field": "tag", "op": "has_not", "entries": "vip"}) + [("action", "preview")])
+    assert 'data-preview-count="1"' in html and "Cat Recent Plain" in html
+    html = admin.post("/admin/segments/new", _segment_form(
+        "x", {"field": "bought_collection", "op": "has", "entries": "summer", "days": "7"},
+        mode="any") + [("action", "preview")])
+    assert 'data-preview-count="0"' in html
+
+    # refused next to the condition, nothing saved
+    for row, words in (({"field": "tag", "op": "has", "entries": " , "}, "Enter at least one, separated by commas."),
+                       ({"field": "bought_product", "op": "has", "entries": "1", "days": "0"}, "Enter days from 1 to 3,650."),
+                       ({"field": "bought_product", "op": "has", "entries": "1", "days": "soon"},
+                        "Enter days from 1 to 3,650."),
+                       ({"field": "bought_product", "op": "has", "entries": "9" * 65},
+                        "A product id has at most 64 characters."),
+                       ({"field": "tag", "op": "gte", "entries": "VIP"}, "Choose a comparison this fact allows.")):
+        html = admin.post("/admin/segments/new", _segment_form("Bad", tag, row) + [("action", "save")])
+        assert re.search(r'id="c-1-err"[^>]*>%s' % re.escape(words), html), (row, _text(html)[:1200])
+    # days typed for a tag (left over from a purchase fact) are not part of a tag rule
+    html = admin.post("/admin/segments/new", _segment_form("x", {**tag, "days": "12"}) + [("action", "preview")])
+    assert 'data-preview-count="3"' in html  # ann, bob ("vip": any case) and dan
+    assert len(rt.segments.list(shop.id)) == 1
+
+    # Italian: the form and the rule in words
+    html = admin.get("/admin/segments/new?lang=it")
+    assert "ha il tag" in html and "Prodotto acquistato" in html and "Negli ultimi (facoltativo)" in html
+    text = _text(admin.get("/admin/segments"))
+    assert "Ha il tag vip o WHOLESALE e Non ha mai acquistato il prodotto p-other" in text, text
+    admin.post(f"/admin/segments/{seg['id']}", _segment_form("x", bought) + [("action", "save")])
+    text = _text(admin.get("/admin/segments"))
+    assert f"Ha acquistato il prodotto {product} negli ultimi 30 giorni" in text, text
+
+    # the member's card: their tags and how many different products they bought
+    text = _text(admin.get(f"/admin/members/{ann.id}?lang=en"))
+    assert "Tags VIP wholesale" in text and "2 different products bought" in text, text
+    text = _text(admin.get(f"/admin/members/{dan.id}"))
+    assert "Tags VIP" in text and "0 different products bought" in text, text
+    text = _text(admin.get(f"/admin/members/{cat.id}?lang=it"))
+    assert "Nessun tag" in text and "1 prodotto acquistato" in text, text
+
+
+def test_every_fact_has_words_and_a_form_row(shops):
+    """Every fact a rule may use (domain.segments.FIELDS, now and later) has a label and words
+    for each of its comparisons, and a form row of it (any comparison, nothing typed) comes back
+    with what to fix, never a 500; a rule of any fact reads without its raw key."""
+    from plugin_app import i18n
+    from plugin_app.domain.segments import FIELDS
+    from plugin_app.http.admin_pages.engagement import FACT_LABELS, FACT_OP_LABELS, OP_LABELS, describe, fact_label
+
+    app, rt, shop, key, _b, _kb = shops
+    assert set(FIELDS) <= set(FACT_LABELS), set(FIELDS) - set(FACT_LABELS)
+    for fact, (_kind, ops) in FIELDS.items():
+        for op in ops:
+            assert op in FACT_OP_LABELS.get(fact, {}) or op in OP_LABELS, (fact, op)
+    admin = Admin(app, key)
+    html = admin.get("/admin/segments/new?lang=en")
+    for fact in FIELDS:
+        assert f'<option value="{fact}"' in html, fact
+    rows = [{"field": fact, "op": op} for fact, (_k, ops) in FIELDS.items() for op in ops]
+    for start in range(0, len(rows), 20):  # the form holds 20 conditions
+        html = admin.post("/admin/segments/new", _segment_form("All facts", *rows[start:start + 20])
+                          + [("action", "preview")])
+        assert "Fix what is marked below." in html or "data-preview-count" in html
+    assert rt.segments.list(shop.id) == []
+    with app.test_request_context(), i18n.using("it"):
+        for fact, (_kind, ops) in FIELDS.items():
+            assert fact_label(fact) not in (fact, i18n.translator("en").gettext(FACT_LABELS[fact])), fact
+            for op in ops:  # a sentence of its own ("Ha il tag 1") or label, comparison and value
+                words = describe({"all": [{"field": fact, "op": op, "value": "1"}]}, "EUR")
+                assert words and not words.startswith(fact), (fact, op, words)
 
 
 def test_thresholds_are_edited_with_help_and_refused_when_not_ascending(shops):
@@ -397,6 +539,69 @@ def test_engagement_pages_in_chromium(browser, admin):  # noqa: F811
             name = path.replace("/", "-").replace(str(seg["id"]), "one").replace(str(member.id), "one")
             page.screenshot(path=str(ADMIN_SHOTS / f"engagement-{name}-{lang}.png"), full_page=True)
             page.screenshot(path=f"/tmp/admin-{name}-{lang}.png", full_page=True)
+    assert not problems, problems
+
+
+@needs_browser
+def test_segment_facts_in_chromium(browser, admin):  # noqa: F811
+    """A tag and a purchase condition in the browser: the comparisons are the fact's own words,
+    the value entry says what to type for the fact, "in the last N days" only for a purchase; the
+    preview counts the member; saved as entered; switching a row's fact keeps a comparison it has."""
+    rt, shop_id = admin.rt, admin.shop_id
+    member = rt.members.by_customer(shop_id, "demo-1003")[0]
+    rt.segments.set_tags(shop_id, "demo-1003", "VIP, wholesale")
+    rt.orders.on_paid(shop_id, F.order(F.line("30.00", product_id="8100200300400"), customer="demo-1003",
+                                       currency=rt.shops.get(shop_id).currency,
+                                       placed_at=rt.clock.now() - timedelta(days=5)))
+    problems: list[str] = []
+    page = sign_in(browser, admin)
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{admin.base}/admin/segments/new")
+    page.get_by_label("Name").fill("Recent VIP buyers")
+    cond = page.locator("[data-cond='0']")
+    cond.get_by_label("Fact").select_option(label="Customer tag")
+    shown = cond.locator("[data-cond-op] option:not([hidden])")
+    assert shown.all_inner_texts() == ["has the tag", "does not have the tag"]
+    assert cond.get_by_label("Tags").is_visible() and not cond.get_by_label("Value", exact=True).is_visible()
+    assert cond.get_by_text("WooCommerce has no customer tags").is_visible()
+    assert not cond.get_by_label("In the last (optional)").is_visible()
+    cond.get_by_label("Tags").fill("VIP")
+    page.get_by_role("button", name="+ Add a condition").click()
+    cond = page.locator("[data-cond='1']")
+    cond.get_by_label("Fact").select_option(label="Product bought")
+    assert cond.locator("[data-cond-op] option:not([hidden])").all_inner_texts() == [
+        "bought the product", "never bought the product"]
+    assert cond.get_by_text("Shopify: the product id").is_visible()
+    assert not cond.get_by_text("WooCommerce has no customer tags").is_visible()
+    cond.get_by_label("Product ids").fill("8100200300400")
+    cond.get_by_label("In the last (optional)").fill("30")
+    page.screenshot(path="/tmp/admin-segment-facts-en.png", full_page=True)
+    page.get_by_role("button", name="Preview members").click()
+    assert page.locator("[data-preview-count]").get_attribute("data-preview-count") == "1"
+    assert member.name in page.locator("[data-preview]").inner_text()
+    page.get_by_role("button", name="Save segment").click()
+    assert "Saved." in page.locator("[role=status]").inner_text()
+    seg = rt.segments.list(shop_id)[0]
+    assert seg["rule"] == {"all": [{"field": "tag", "op": "has", "value": ["VIP"]},
+                                   {"field": "bought_product", "op": "has", "value": ["8100200300400"], "days": 30}]}
+    assert seg["members_count"] == 1
+    # a purchase row turned into a tag row: "has" stays, in the tag's words; no days
+    cond = page.locator("[data-cond='1']")
+    assert cond.get_by_label("In the last (optional)").input_value() == "30"
+    cond.get_by_label("Fact").select_option(label="Collection or category bought")
+    assert cond.get_by_label("Comparison").evaluate("s => s.options[s.selectedIndex].text") == \
+        "bought from the collection or category"
+    assert cond.get_by_text("WooCommerce: the product category's slug").is_visible()
+    cond.get_by_label("Fact").select_option(label="Customer tag")
+    assert cond.get_by_label("Comparison").evaluate("s => s.options[s.selectedIndex].text") == "has the tag"
+    assert not cond.get_by_label("In the last (optional)").is_visible()
+    cond.get_by_label("Fact").select_option(label="Orders")
+    assert cond.get_by_label("Value", exact=True).is_visible() and not cond.get_by_label("Tags").is_visible()
+    page.goto(f"{admin.base}/admin/members/{member.id}")
+    card = page.locator("[data-tags-bought]").inner_text()
+    assert "VIP" in card and "wholesale" in card and "1 product bought" in card, card
+    page.screenshot(path="/tmp/admin-member-tags-en.png", full_page=True)
     assert not problems, problems
 
 

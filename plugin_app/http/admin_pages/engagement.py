@@ -9,12 +9,13 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from babel.dates import get_month_names
+from babel.lists import format_list
 from flask import redirect, request, url_for
 
 from ... import i18n
 from ...domain.errors import InvalidRequest, NotFound
+from ...domain.segments import BOUGHT, STATES
 from ...domain.segments import FIELDS as FACTS
-from ...domain.segments import STATES
 from ...domain.survey import text_for
 from ...i18n import N_
 from ...i18n import gettext as _
@@ -102,18 +103,74 @@ FACT_LABELS = {
     "points_balance": N_("Points balance"),
     "points_expiring_within_days": N_("Points expiring within (days)"),
     "birthday_month": N_("Birthday month"),
+    "tag": N_("Customer tag"),
+    "bought_product": N_("Product bought"),
+    "bought_collection": N_("Collection or category bought"),
 }
 OP_LABELS = {"eq": N_("is"), "neq": N_("is not"), "gt": N_("is more than"), "gte": N_("is at least"),
              "lt": N_("is less than"), "lte": N_("is at most"), "between": N_("is between"),
-             "in": N_("is one of"), "not_in": N_("is none of"), "none": N_("is not set (never ordered, no tier, no birthday)")}
+             "in": N_("is one of"), "not_in": N_("is none of"), "none": N_("is not set (never ordered, no tier, no birthday)"),
+             "has": N_("has any of"), "has_not": N_("has none of")}
+# a fact's own words for a comparison (has / has_not read differently for tags and purchases)
+FACT_OP_LABELS = {
+    "tag": {"has": N_("has the tag"), "has_not": N_("does not have the tag")},
+    "bought_product": {"has": N_("bought the product"), "has_not": N_("never bought the product")},
+    "bought_collection": {"has": N_("bought from the collection or category"),
+                          "has_not": N_("never bought from the collection or category")},
+}
 LISTED = ("state", "text", "month")  # facts picked from a list (ticked), not typed
+TYPED_FACTS = ("tag", "product", "group")  # kinds typed as a list of tags, product ids or collections
 PICK_OPS = ("in", "not_in", "none")
 MAX_ROWS = 20
+MAX_ENTRIES = 100  # values of one condition (the rule's limit)
 
 
 def _ops(fact: str) -> list[str]:
     kind, ops = FACTS[fact]
     return [o for o in ops if o in PICK_OPS] if kind in LISTED else list(ops)
+
+
+def fact_label(fact: str) -> str:
+    """The fact's name in the reader's words (its key when a new fact has no label yet: never a 500)."""
+    label = FACT_LABELS.get(fact)
+    return i18n.current().gettext(label) if label else fact
+
+
+def op_label(fact: str, op: str) -> str:
+    label = FACT_OP_LABELS.get(fact, {}).get(op) or OP_LABELS.get(op)
+    return i18n.current().gettext(label) if label else op
+
+
+def _fact_words(fact: str, op: str, values: list, days) -> str | None:
+    """A tag or purchase condition as a sentence: "Has the tag VIP", "Bought product 123 in the
+    last 30 days"; values joined as the reader's language joins alternatives ("VIP or gold")."""
+    t = i18n.current()
+    shown = format_list([str(v) for v in values], style="or", locale=t.locale) if values else "–"
+    has = op == "has"
+    if fact == "tag":
+        return t.gettext(N_("Has the tag %(values)s") if has else N_("Does not have the tag %(values)s"), values=shown)
+    if fact not in BOUGHT:
+        return None
+    if not isinstance(days, int) or isinstance(days, bool):
+        if fact == "bought_product":
+            return t.gettext(N_("Bought product %(values)s") if has else N_("Never bought product %(values)s"),
+                             values=shown)
+        return t.gettext(N_("Bought from the collection or category %(values)s") if has
+                         else N_("Never bought from the collection or category %(values)s"), values=shown)
+    n = t.number(days)
+    if fact == "bought_product" and has:
+        return t.ngettext("Bought product %(values)s in the last %(num)s day",
+                          "Bought product %(values)s in the last %(num)s days", days, values=shown, num=n)
+    if fact == "bought_product":
+        return t.ngettext("Did not buy product %(values)s in the last %(num)s day",
+                          "Did not buy product %(values)s in the last %(num)s days", days, values=shown, num=n)
+    if has:
+        return t.ngettext("Bought from the collection or category %(values)s in the last %(num)s day",
+                          "Bought from the collection or category %(values)s in the last %(num)s days", days,
+                          values=shown, num=n)
+    return t.ngettext("Did not buy from the collection or category %(values)s in the last %(num)s day",
+                      "Did not buy from the collection or category %(values)s in the last %(num)s days", days,
+                      values=shown, num=n)
 
 
 def _picks(fact: str, tiers: list[str]) -> list[tuple[str, str]]:
@@ -150,6 +207,11 @@ def describe(rule, tiers_currency: str) -> str:
         if fact not in FACTS:
             continue
         kind = FACTS[fact][0]
+        if kind in TYPED_FACTS:
+            words = _fact_words(fact, op, value if isinstance(value, list) else [value], item.get("days"))
+            if words:
+                parts.append(words)
+                continue
         picks = dict(_picks(fact, [])) if kind in ("state", "month") else {}
 
         def show(v):
@@ -167,7 +229,7 @@ def describe(rule, tiers_currency: str) -> str:
             shown = ", ".join(show(v) for v in value)
         else:
             shown = show(value)
-        parts.append(" ".join(x for x in (t.gettext(FACT_LABELS[fact]), t.gettext(OP_LABELS.get(op, op)), shown) if x))
+        parts.append(" ".join(x for x in (fact_label(fact), op_label(fact, op), shown) if x))
     joiner = t.gettext(N_(" and ")) if mode == "all" else t.gettext(N_(" or "))
     return joiner.join(parts)
 
@@ -180,8 +242,11 @@ def _rows_of(rule) -> list[dict] | None:
         if "field" not in item:
             return None
         v = item.get("value")
-        row = {"field": item["field"], "op": item["op"], "value": "", "value2": "", "values": []}
-        if isinstance(v, list) and item["op"] == "between":
+        row = {"field": item["field"], "op": item["op"], "value": "", "value2": "", "values": [], "entries": "",
+               "days": str(item["days"]) if item.get("days") is not None else ""}
+        if FACTS.get(item["field"], ("",))[0] in TYPED_FACTS:
+            row["entries"] = ", ".join(str(x) for x in (v if isinstance(v, list) else [v]))
+        elif isinstance(v, list) and item["op"] == "between":
             row["value"], row["value2"] = str(v[0]), str(v[1])
         elif isinstance(v, list):
             row["values"] = [str(x) for x in v]
@@ -207,9 +272,12 @@ def _read_rows(form) -> tuple[str, list[dict]]:
         rows.append({"field": fact if fact in FACTS else "orders_count", "op": form.get(f"c.{i}.op", ""),
                      "value": (form.get(f"c.{i}.value") or "").strip()[:40],
                      "value2": (form.get(f"c.{i}.value2") or "").strip()[:40],
-                     "values": [v[:40] for v in form.getlist(f"c.{i}.values") if v][:100]})
+                     "values": [v[:40] for v in form.getlist(f"c.{i}.values") if v][:100],
+                     "entries": (form.get(f"c.{i}.entries") or "").strip()[:MAX_ENTRIES * 260],
+                     "days": (form.get(f"c.{i}.days") or "").strip()[:20]})
     if form.get("add") == "c" and len(rows) < MAX_ROWS:
-        rows.append({"field": "orders_count", "op": "gte", "value": "", "value2": "", "values": []})
+        rows.append({"field": "orders_count", "op": "gte", "value": "", "value2": "", "values": [], "entries": "",
+                     "days": ""})
     return mode, rows
 
 
@@ -226,6 +294,13 @@ def _rule(mode: str, rows: list[dict]) -> tuple[dict | None, dict[int, str]]:
             continue
         if op == "none":
             out.append({"field": fact, "op": op, "value": None})
+            continue
+        if kind in TYPED_FACTS:
+            cond, error = _typed_fact(fact, kind, op, row)
+            if error:
+                errors[i] = error
+            else:
+                out.append(cond)
             continue
         if kind in LISTED:
             values = [int(v) if kind == "month" and v.isdigit() else v for v in row["values"]]
@@ -260,12 +335,37 @@ def _rule(mode: str, rows: list[dict]) -> tuple[dict | None, dict[int, str]]:
     return ({mode: out} if not errors else None), errors
 
 
+def _typed_fact(fact: str, kind: str, op: str, row: dict) -> tuple[dict | None, str | None]:
+    """A tag, product or collection condition from its row: the values typed separated by commas
+    (tags, product ids and collection handles hold no comma) and, for purchases, the optional
+    "in the last N days"."""
+    t = i18n.current()
+    values = [v.strip() for v in row["entries"].split(",") if v.strip()]
+    if not values:
+        return None, t.gettext(N_("Enter at least one, separated by commas."))
+    if len(values) > MAX_ENTRIES:
+        return None, t.gettext(N_("Enter at most %(n)s, separated by commas."), n=t.number(MAX_ENTRIES))
+    if kind == "product" and any(len(v) > 64 for v in values):
+        return None, t.gettext(N_("A product id has at most 64 characters."))
+    if any(len(v) > 255 for v in values):
+        return None, t.gettext(N_("Each may have at most %(n)s characters."), n=t.number(255))
+    cond = {"field": fact, "op": op, "value": values}
+    days = E._number_text(row["days"]) if fact in BOUGHT else ""
+    if days:
+        if not re.fullmatch(r"\d{1,4}", days) or not 1 <= int(days) <= 3650:
+            return None, t.gettext(N_("Enter days from 1 to 3,650."))
+        cond["days"] = int(days)
+    return cond, None
+
+
 RULE_MESSAGES = [
     (r"scores are 0 to 5", N_("Scores are 0 to 5.")),
     (r"months are 1 to 12", N_("Months are 1 to 12.")),
     (r"days are 1 to 3650", N_("Enter days from 1 to 3,650.")),
     (r"low must not be above high", N_("The first number must not be above the second.")),
     (r"out of range|must be a number", N_("Enter a smaller number.")),
+    (r"a product id", N_("A product id has at most 64 characters.")),
+    (r"1 to 255 characters|1 to 100 values", N_("Enter at least one, separated by commas.")),
 ]
 
 
@@ -316,7 +416,8 @@ def _segment_form(segment_id: int | None):
         mode = next(iter(seg["rule"]))
         rows = _rows_of(seg["rule"])
     else:
-        mode, rows = "all", [{"field": "lifecycle", "op": "in", "value": "", "value2": "", "values": ["at_risk"]}]
+        mode, rows = "all", [{"field": "lifecycle", "op": "in", "value": "", "value2": "", "values": ["at_risk"],
+                             "entries": "", "days": ""}]
     errors: dict[int, str] = {}
     name_error = preview = saved = None
     action = request.form.get("action") if request.method == "POST" else None
@@ -353,12 +454,17 @@ def _segment_form(segment_id: int | None):
         after = request.args.get("after", "")
         members = rt.segments.members(shop.id, seg["id"], limit=50,
                                       after=int(after) if after.isdigit() and len(after) < 19 else 0)
-    facts = [(f, t.gettext(FACT_LABELS[f]), " ".join(_ops(f))) for f in FACTS]
-    ops = [(o, t.gettext(label)) for o, label in OP_LABELS.items()]
+    facts = [{"key": f, "label": fact_label(f), "ops": " ".join(_ops(f)), "kind": FACTS[f][0],
+              "own": " ".join(o for o in FACT_OP_LABELS.get(f, {}) if o in _ops(f)), "days": f in BOUGHT}
+             for f in FACTS]
+    # comparisons: the generic ones, then a fact's own words for one (offered with that fact only)
+    ops = [(o, t.gettext(label), "") for o, label in OP_LABELS.items()]
+    ops += [(o, t.gettext(label), f) for f in FACTS for o, label in FACT_OP_LABELS.get(f, {}).items()]
     picks = {f: _picks(f, tiers) for f in FACTS if FACTS[f][0] in LISTED}
     title = seg["name"] if seg else _("New segment")
     return render("admin/segment.html", "segments", title, seg=seg, name=name, mode=mode, rows=rows, errors=errors,
                   name_error=name_error, preview=preview, saved=saved or request.args.get("saved"), members=members,
                   facts=facts, ops=ops, picks=picks, listed=[f for f in FACTS if FACTS[f][0] in LISTED],
-                  kinds={f: FACTS[f][0] for f in FACTS}, currency=shop.currency,
+                  kinds={f: FACTS[f][0] for f in FACTS}, own={f: tuple(FACT_OP_LABELS.get(f, {})) for f in FACTS},
+                  typed_facts=TYPED_FACTS, bought=BOUGHT, currency=shop.currency,
                   rule_text=describe(seg["rule"], shop.currency) if seg else "")

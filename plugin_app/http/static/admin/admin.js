@@ -64,11 +64,34 @@
     function update() {
       var chosen = fact.options[fact.selectedIndex];
       var allowed = (chosen.getAttribute("data-ops") || "").split(" ");
+      // a comparison in the fact's own words (data-for) replaces the generic one of the same value
+      var own = (chosen.getAttribute("data-own") || "").split(" ");
       Array.prototype.forEach.call(op.options, function (o) {
-        o.hidden = allowed.indexOf(o.value) < 0;
+        var forFact = o.getAttribute("data-for");
+        o.hidden = allowed.indexOf(o.value) < 0 || (forFact ? forFact !== fact.value : own.indexOf(o.value) >= 0);
         o.disabled = o.hidden;
       });
-      if (allowed.indexOf(op.value) < 0) op.value = allowed[0];
+      var current = op.options[op.selectedIndex];
+      if (!current || current.hidden) {
+        var same = null, first = null;
+        Array.prototype.forEach.call(op.options, function (o) {
+          if (o.hidden) return;
+          if (!first) first = o;
+          if (!same && current && o.value === current.value) same = o;
+        });
+        if (same || first) (same || first).selected = true;
+      }
+      var kind = chosen.getAttribute("data-kind");
+      var entries = row.querySelector("[data-cond-entries]");
+      var isFact = kind === "tag" || kind === "product" || kind === "group";
+      if (entries) {
+        entries.hidden = !isFact;
+        entries.querySelectorAll("[data-kind-text]").forEach(function (el) {
+          el.hidden = el.getAttribute("data-kind-text") !== kind;
+        });
+      }
+      var days = row.querySelector("[data-cond-days]");
+      if (days) days.hidden = chosen.getAttribute("data-days") !== "1";
       var typed = row.querySelector("[data-cond-typed]");
       var listed = false;
       row.querySelectorAll("[data-cond-picks]").forEach(function (box) {
@@ -77,7 +100,7 @@
         box.hidden = !on || op.value === "none";
         box.querySelectorAll("input").forEach(function (i) { i.disabled = !on; });
       });
-      if (typed) typed.hidden = listed || op.value === "none";
+      if (typed) typed.hidden = listed || isFact || op.value === "none";
       var between = op.value === "between";
       row.querySelectorAll("[data-cond-and], [data-cond-second]").forEach(function (el) { el.hidden = !between; });
     }
