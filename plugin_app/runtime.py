@@ -26,6 +26,7 @@ from .services.adjustments import Adjustments
 from .services.expiry import ExpiryService
 from .services.flow import FlowActions, FlowLifecycle, FlowTriggers
 from .services.analytics import Analytics
+from .services.finance import Finance
 from .services.backfill import Backfills
 from .services.imports import Imports
 from .services.customer_fields import CustomerFields
@@ -101,6 +102,7 @@ class Runtime:
                                directory_for=self.customer_directory_for,
                                failpoint=make_failpoints(settings.failpoints))
         self.analytics = Analytics(self.db, self.programs, funnel=self.referrals.funnel)
+        self.finance = Finance(self.db, self.programs, self.clock)
         self.notifier = Notifier(self.db, self.programs, self.shops, mailer or self._mailer(settings),
                                  poster or HttpxPoster(), settings.app_url,
                                  settings.secret_key or "dev-only-not-secret", clock=self.clock)

@@ -130,6 +130,8 @@ ledger_entries = Table(
     Index("ix_ledger_entries_member", "shop_id", "member_id", "id"),
     Index("ix_ledger_entries_reverses", "reverses_entry_id"),
     Index("ix_ledger_entries_ref", "shop_id", "external_ref"),
+    # finance: a shop's entries by time (liability at a date, the journal of a period) (0029)
+    Index("ix_ledger_entries_shop_created", "shop_id", "created_at"),
 )
 
 lots = Table(
@@ -148,6 +150,8 @@ lots = Table(
     Index("ix_lots_member", "shop_id", "member_id", "asset", "id"),
     Index("ix_lots_vesting", "pending", "available_at"),
     Index("ix_lots_expiry", "expires_at"),
+    # finance: a shop's lots by expiry (ageing, breakage, the expiring forecast) (0029)
+    Index("ix_lots_shop_expires", "shop_id", "asset", "expires_at"),
 )
 
 lot_draws = Table(
@@ -158,6 +162,7 @@ lot_draws = Table(
     Column("lot_id", Id, ForeignKey("lots.id"), nullable=False),
     Column("amount", ExactDecimal, nullable=False),  # > 0 taken from the lot, < 0 put back
     Index("ix_lot_draws_entry", "entry_id"),
+    Index("ix_lot_draws_lot", "lot_id"),  # finance: what was drawn from a lot (0029)
 )
 
 holds = Table(
