@@ -278,3 +278,22 @@ def test_ageing_before_a_vesting_that_paid_a_debt(runtime, clock):
     assert rt.finance.ageing(shop.id, "EUR", clock.now())["points"]["in_lots"] == 0  # the debt took it
     assert rt.finance.ageing(shop.id, "EUR", before)["points"] == live["points"]
     assert rt.finance.liability(shop.id, "EUR", before)["points"]["total"] == -50
+
+
+def test_finance_page_shows_the_figures_in_the_admin_language(client):
+    rt = client.application.extensions["loyalty"]
+    shop, key = F.shop_and_key(rt, domain="fin-page.example", timezone="Europe/Rome")
+    m = F.member(rt, shop, "p1").id
+    rt.ledger.earn(shop.id, m, "points", 1234, key="e1", source="order", reason="x",
+                   expires_at=rt.clock.now() + timedelta(days=20))
+    assert client.post("/admin/login", data={"key": key}).status_code == 302
+    page = client.get("/admin/finance?lang=de")
+    html = page.data.decode()
+    assert page.status_code == 200 and "Finanzen" in html and "1.234" in html and "61,70" in html  # 1234 x 0.05
+    for marker in ("data-ageing", "data-forecast", "data-breakage", "data-journal", 'data-csv="journal"'):
+        assert marker in html, marker
+    assert "/admin/api/v1/finance/journal.csv?from=" in html
+    bad = client.get("/admin/finance?at=nope&from=2026-02-01&to=2026-01-01&lang=en")
+    assert bad.status_code == 200 and "The day is not a valid date." in bad.data.decode()
+    assert "The period is not valid" in bad.data.decode()
+    assert client.get("/admin/api/v1/finance/journal.csv").status_code == 200  # the page's download, signed in

@@ -67,6 +67,7 @@ NAV = (
     ("segments", "admin_pages.segments", N_("Segments")),
     ("imports", "admin_pages.imports", N_("Import")),
     ("analytics", "admin_pages.dashboard", N_("Analytics")),
+    ("finance", "admin_pages.finance", N_("Finance")),
     ("settings", "admin_pages.settings", N_("Settings")),
     ("operations", "admin_pages.operations", N_("Operations")),
 )
