@@ -26,7 +26,7 @@ def held_now(rt, shop_id):
             "select coalesce(sum(points + points_pending + points_held), 0), "
             "coalesce(sum(credit + credit_pending + credit_held), 0) from balances where shop_id = :s"),
             {"s": shop_id}).one()
-    return int(row[0]), Decimal(row[1])
+    return int(row[0]), Decimal(str(row[1])).quantize(Decimal("0.0001"))  # SQLite sums decimal text as a float
 
 
 def lots_now(rt, shop_id):
@@ -297,3 +297,29 @@ def test_finance_page_shows_the_figures_in_the_admin_language(client):
     assert bad.status_code == 200 and "The day is not a valid date." in bad.data.decode()
     assert "The period is not valid" in bad.data.decode()
     assert client.get("/admin/api/v1/finance/journal.csv").status_code == 200  # the page's download, signed in
+
+
+def test_the_same_figures_on_embedded_sqlite(tmp_path, clock):
+    """Embedded SQLite keeps exact decimals as text: the figures must still hold there."""
+    from plugin_app.runtime import Runtime
+    from plugin_app.storage.migrate import upgrade
+
+    from .conftest import make_settings
+
+    url = f"sqlite:///{tmp_path / 'finance.db'}"
+    upgrade(url)
+    rt = Runtime(make_settings(url), clock=clock)
+    try:
+        shop = F.shop(rt, currency="EUR", timezone="Europe/Rome")
+        start = clock.now()
+        snaps = simulate(rt, shop, clock, random.Random(3), 90)
+        for at, points, credit, live in snaps:
+            got = rt.finance.liability(shop.id, "EUR", at)
+            assert got["points"]["total"] == points and Decimal(got["credit"]["total"]) == credit
+            later = rt.finance.ageing(shop.id, "EUR", at)
+            assert later["points"] == live["points"] and later["credit"] == live["credit"]
+            assert later["points"]["balanced"] and later["credit"]["balanced"]
+        j = rt.finance.journal(shop.id, "EUR", "Europe/Rome", start.date().isoformat(), clock.now().date().isoformat())
+        assert j["check"]["points"]["balanced"] and j["check"]["credit"]["balanced"] and j["lines"]
+    finally:
+        rt.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, literal_column, or_, select
 
 from . import tables as t
 from .repos import ShopScoped
@@ -15,8 +15,12 @@ from .repos import ShopScoped
 ASSETS = ("points", "credit")
 
 
+ZERO = literal_column("0")  # a number, never a bound text: on SQLite an exact decimal is text
+
+
 def _dec(value) -> Decimal:
-    return Decimal(str(value or 0))
+    """A sum as an exact decimal (SQLite sums decimal text as a float: round off its noise)."""
+    return Decimal(str(value or 0)).quantize(Decimal("0.0001"))
 
 
 class FinanceRepo(ShopScoped):
@@ -46,7 +50,7 @@ class FinanceRepo(ShopScoped):
         per_member = select(e.asset.label("asset"), func.sum(e.points + e.credit).label("available")).where(
             e.shop_id == self.shop_id, e.created_at <= at).group_by(e.member_id, e.asset).subquery()
         rows = self.conn.execute(select(per_member.c.asset, func.sum(per_member.c.available)).where(
-            per_member.c.available < 0).group_by(per_member.c.asset)).all()
+            per_member.c.available < ZERO).group_by(per_member.c.asset)).all()
         out = dict.fromkeys(ASSETS, Decimal(0))
         out.update({asset: _dec(v) for asset, v in rows})
         return out
@@ -87,8 +91,9 @@ class FinanceRepo(ShopScoped):
             .outerjoin(before_vest, before_vest.c.lot_id == lots.id)).where(
             lots.shop_id == self.shop_id, made.c.shop_id == self.shop_id, made.c.created_at <= at).subquery()
         p = per_lot.c
-        return self.conn.execute(select(p.asset, p.pending, p.age, p.expiry, func.sum(p.value), func.count())
-                                 .where(p.value != 0).group_by(p.asset, p.pending, p.age, p.expiry)).all()
+        rows = self.conn.execute(select(p.asset, p.pending, p.age, p.expiry, func.sum(p.value), func.count())
+                                 .where(p.value != ZERO).group_by(p.asset, p.pending, p.age, p.expiry)).all()
+        return [(asset, pend, age_, exp, _dec(amount), n) for asset, pend, age_, exp, amount, n in rows]
 
     def closed_lots(self, now: datetime) -> dict[str, tuple[int, Decimal, Decimal, Decimal]]:
         """Per asset, over lots whose expiry date has passed and that hold nothing any more:
@@ -132,7 +137,8 @@ class FinanceRepo(ShopScoped):
         rows of (asset, kind, source, direction "+"/"-", change of what members hold, entries)."""
         e = t.ledger_entries.c
         delta = self._delta()
-        direction = case((delta > 0, literal("+")), (delta < 0, literal("-")), else_=literal("0"))
-        return self.conn.execute(select(e.asset, e.kind, e.source, direction, func.sum(delta), func.count()).where(
+        direction = case((delta > ZERO, literal("+")), (delta < ZERO, literal("-")), else_=literal("0"))
+        rows = self.conn.execute(select(e.asset, e.kind, e.source, direction, func.sum(delta), func.count()).where(
             e.shop_id == self.shop_id, e.created_at >= since, e.created_at <= until)
             .group_by(e.asset, e.kind, e.source, direction)).all()
+        return [(asset, kind, source, d, _dec(moved), n) for asset, kind, source, d, moved, n in rows]
