@@ -12,6 +12,7 @@ Product collections and tags are not kept with an order: a rule matching on them
 (rules on product ids do)."""
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -52,7 +53,9 @@ class MemberState:
     tier: str | None = None
     since: datetime | None = None
     grace_until: datetime | None = None
-    window: list = field(default_factory=list)  # [(at, value)] inside the tier window (lifetime: one sum)
+    window: deque = field(default_factory=deque)  # [(at, value)] inside the tier window, oldest first
+    total: Fraction = Fraction(0)  # their sum
+    ordered: bool = True  # every order so far came after the one before (else prune by filter)
     points: int = 0  # net of refunds, orders in the period
     credit: Decimal = Decimal(0)
     expired_points: int = 0
@@ -81,9 +84,13 @@ class Replay:
     def _value(self, m: MemberState, now: datetime, program: Program) -> Decimal:
         since = window_start(program.tiers, now, self.tz)
         if since is not None:
-            m.window = [(at, v) for at, v in m.window if at >= since]
-        total = sum((v for _, v in m.window), Fraction(0))
-        return Decimal(total.numerator) / Decimal(total.denominator)
+            if m.ordered:
+                while m.window and m.window[0][0] < since:
+                    m.total -= m.window.popleft()[1]
+            else:
+                m.window = deque((at, v) for at, v in m.window if at >= since)
+                m.total = sum((v for _, v in m.window), Fraction(0))
+        return Decimal(m.total.numerator) / Decimal(m.total.denominator)
 
     def add(self, past: PastOrder, program: Program | None = None) -> tuple[int, Decimal]:
         """Price one order (the member's tier as it stands) under `program` (default: the
@@ -108,10 +115,13 @@ class Replay:
                 gained = Fraction(kept_p)
             else:
                 gained = sum((Fraction(s.base) * (1 - f) for s, f in zip(earning.shares, refunded)), Fraction(0))
-            if tiers.window == "lifetime" and m.window:
-                m.window[0] = (m.window[0][0], m.window[0][1] + gained)
+            if tiers.window == "lifetime":
+                m.total += gained
             else:
+                if m.window and past.placed_at < m.window[-1][0]:
+                    m.ordered = False
                 m.window.append((past.placed_at, gained))
+                m.total += gained
             value = self._value(m, past.placed_at, program)
             d = decide(tiers, current=m.tier, since=m.since, grace_until=m.grace_until, value=value,
                        now=past.placed_at, tz=self.tz)

@@ -33,6 +33,7 @@ from .program import Programs, dump, parse
 
 log = logging.getLogger(__name__)
 TASK = "simulate_run"
+ZERO = Fraction(0)
 MAX_DAYS = 3 * 366 + 1
 NUMBERS = ("orders", "members", "points_issued", "points_taken_back", "points_kept", "points_redeemed",
            "points_expired", "points_liability", "credit_issued", "credit_taken_back", "credit_kept",
@@ -44,8 +45,8 @@ LIMITS = ("Orders are priced on the parts of their base as they earned (lines, s
 
 
 def _past(row, counted: bool) -> PastOrder:
-    shares = tuple(Share(r["key"], Decimal(r["base"]), int(r["quantity"]), Fraction(r["points"]),
-                         Fraction(r["credit"])) for r in row.shares or [])
+    # what each share earned live is not read: the replay prices it again
+    shares = tuple(Share(r["key"], Decimal(r["base"]), int(r["quantity"]), ZERO, ZERO) for r in row.shares or [])
     products = {str(p[0]): str(p[1]) for p in (row.products or []) if p[1] is not None}
     fractions = {k: Fraction(v) for k, v in ((row.refunds or {}).get("fractions") or {}).items()}
     return PastOrder(row.platform_order_id, row.member_id, row.placed_at, row.currency, shares, products,
