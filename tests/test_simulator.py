@@ -224,3 +224,35 @@ def test_the_admin_api_runs_and_reads_a_simulation(app, client):
     assert client.get("/admin/api/v1/simulations/999999", headers=auth).status_code == 404
     assert client.get("/admin/api/v1/simulations/compare?a=x", headers=auth).status_code == 422
     assert client.post(f"/admin/api/v1/simulations/{run['id']}/rerun", headers=auth, json={}).status_code == 409
+
+
+def test_the_admin_page_tries_a_version_on_the_past_side_by_side(app, client):
+    import re
+
+    rt = app.extensions["loyalty"]
+    shop, key = rt.shops.register("demo", "page-sim.example", currency="EUR")
+    rt.programs.put(shop.id, PROGRAM, author="test")  # version 2, live
+    rt.programs.put(shop.id, {**PROGRAM, "earning": {**PROGRAM["earning"], "points_per_unit": "2"}}, author="test")
+    rt.programs.restore(shop.id, 2, author="test")  # version 4 = 2, live again; 3 is the draft to try
+    for oid, total, cust in (("p1", "50.00", "cust-p"), ("p2", "30.00", "cust-q")):
+        assert rt.orders.on_paid(shop.id, Order(oid, "EUR", at(2026, 2, 1), (OrderLine("l1", 1, Decimal(total)),),
+                                                cust)).status == "earned"
+    assert client.post("/admin/login", data={"key": key}).status_code == 302
+    history_page = client.get("/admin/program/history").get_data(as_text=True)
+    assert "data-simulate-link" in history_page
+    form = client.get("/admin/program/simulate").get_data(as_text=True)
+    token = re.search(r'name="csrf" value="([^"]+)"', form)[1]
+    bad = client.post("/admin/program/simulate", data={"csrf": token, "draft": "3", "since": "2026-03-01",
+                                                        "until": "2026-01-01"})
+    assert bad.status_code == 200 and "The period must end after it starts" in bad.get_data(as_text=True)
+    r = client.post("/admin/program/simulate", data={"csrf": token, "draft": "3", "since": "2026-01-01",
+                                                      "until": "2026-02-28"})
+    assert r.status_code == 302 and "/admin/program/simulations/" in r.location
+    page = client.get(r.location).get_data(as_text=True)
+    assert 'data-run-state="done"' in page
+    row = re.search(r'<tr data-row="points_issued">(.*?)</tr>', page, re.S)[1]
+    assert [c.strip() for c in re.findall(r"<td>(.*?)</td>", row)] == ["80", "160", "80"]
+    assert "cust-p" in page and "cust-q" in page
+    other, _ = rt.shops.register("demo", "page-sim-other.example", currency="EUR")
+    foreign = rt.simulations.start(other.id, since=date(2026, 1, 1), until=date(2026, 1, 31), version=1)
+    assert client.get(f"/admin/program/simulations/{foreign['id']}").status_code == 404

@@ -6,4 +6,5 @@ shop's admin API key, the Shopify admin's session token when embedded, or a one-
 from . import program_pages  # noqa: F401,I001  (first: its home page answers at /admin)
 from . import dashboard, emails, imports, members, notifications, operations  # noqa: F401  (routes)
 from . import engagement  # noqa: F401  (routes: badges, challenges, leaderboard, survey, segments)
+from . import simulations  # noqa: F401  (routes: try a program on the past)
 from .base import bp, make_link_token, signer  # noqa: F401
