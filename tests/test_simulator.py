@@ -256,3 +256,18 @@ def test_the_admin_page_tries_a_version_on_the_past_side_by_side(app, client):
     other, _ = rt.shops.register("demo", "page-sim-other.example", currency="EUR")
     foreign = rt.simulations.start(other.id, since=date(2026, 1, 1), until=date(2026, 1, 31), version=1)
     assert client.get(f"/admin/program/simulations/{foreign['id']}").status_code == 404
+
+
+def test_a_run_nobody_moved_for_a_while_is_run_again(runtime, shop_history, clock):
+    from plugin_app.storage import tables as t
+
+    now = clock.now()
+    with runtime.db.transaction() as conn:
+        ids = [conn.execute(t.simulations.insert().values(
+            shop_id=shop_history.id, state=state, program=PROGRAM, draft_version=2, starts_at=at(2026, 1, 1),
+            ends_at=at(2026, 9, 1), created_at=now, updated_at=updated).returning(t.simulations.c.id)).scalar()
+            for state, updated in (("running", at(2026, 8, 1)), ("queued", now), ("failed", at(2026, 8, 1)))]
+    assert runtime.simulations.resume_stale() == 1  # the stalled one; the fresh and the failed stay
+    states = [runtime.simulations.status(shop_history.id, i)["state"] for i in ids]
+    assert states == ["done", "queued", "failed"]
+    assert runtime.simulations.status(shop_history.id, ids[0])["result"]["live"]["points_kept"] == 310

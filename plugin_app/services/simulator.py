@@ -78,10 +78,11 @@ def view(row) -> dict:
 
 class Simulations:
     def __init__(self, db: Database, programs: Programs, enqueue: Callable, clock: Clock | None = None, *,
-                 slice_orders: int = 2000, progress_every: int = 20000) -> None:
+                 slice_orders: int = 2000, progress_every: int = 20000,
+                 stale_after: timedelta = timedelta(minutes=15)) -> None:
         self.db, self.programs, self.enqueue = db, programs, enqueue
         self.clock = clock or SystemClock()
-        self.slice_orders, self.progress_every = slice_orders, progress_every
+        self.slice_orders, self.progress_every, self.stale_after = slice_orders, progress_every, stale_after
 
     # -- the merchant's side -----------------------------------------------------------------
     def start(self, shop_id: int, *, since: date, until: date, program: object = None,
@@ -129,6 +130,15 @@ class Simulations:
             uow.simulations.save(run_id, self.clock.now(), state="queued", error=None, orders_done=0)
         self.enqueue(TASK, shop_id, run_id)
         return self.status(shop_id, run_id)
+
+    def resume_stale(self) -> int:
+        """The periodic pass: enqueue again every queued or running simulation nobody has moved
+        for `stale_after` (a killed worker, a job lost with Redis); it runs from the start."""
+        with self.db.uow() as uow:
+            stale = uow.simulations_due.stale(self.clock.now() - self.stale_after)
+        for shop_id, run_id in stale:
+            self.enqueue(TASK, shop_id, run_id)
+        return len(stale)
 
     def members(self, shop_id: int, run_id: int, *, after: int = 0, limit: int = 100) -> dict:
         """The members whose result differs, a page at a time (by member id after `after`)."""
@@ -242,6 +252,7 @@ class Simulations:
             "limits": LIMITS,
         }
         with self.db.uow(shop_id) as uow:
+            uow.simulations.clear_members(run_id)  # a second worker on the same run (resumed) wrote first
             for i in range(0, len(diffs), 1000):
                 uow.simulations.add_members(run_id, diffs[i:i + 1000])
             now = self.clock.now()

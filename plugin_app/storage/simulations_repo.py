@@ -1,6 +1,8 @@
 """The program simulator's storage (`simulations`): saved runs, the members whose result differs,
 and the reads a run makes of the shop's past (its orders in id order, its redemption history).
-Shop-scoped: every statement names the shop. Reads only of the ledger and orders."""
+Shop-scoped: every statement names the shop (`SimulationsRepo`), except `SimulationsDue`, the
+CROSS-TENANT scan for runs no worker has moved for a while (enqueued again). Reads only of the
+ledger and orders."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, func, insert, or_, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 
 from . import tables as t
 from .repos import ShopScoped
@@ -88,3 +90,16 @@ class SimulationsRepo(ShopScoped):
         for row in self.conn.execute(select(e.asset, earned, spent).where(base).group_by(e.asset)):
             out[row[0]] = (Decimal(row[1]), Decimal(row[2]))
         return out
+
+
+class SimulationsDue:
+    """CROSS-TENANT: queued or running simulations not moved since `before` (their worker died,
+    or their job was lost with Redis): (shop id, simulation id) pairs to enqueue again."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def stale(self, before: datetime, limit: int = 100) -> list[tuple[int, int]]:
+        rows = self.conn.execute(select(s.shop_id, s.id).where(s.state.in_(("queued", "running")), s.updated_at < before)
+                                 .order_by(s.updated_at).limit(limit))
+        return [(r.shop_id, r.id) for r in rows]

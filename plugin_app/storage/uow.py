@@ -33,7 +33,7 @@ from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
 from .audit_repo import AuditRepo
 from .backfills_repo import BackfillsDue, BackfillsRepo
-from .simulations_repo import SimulationsRepo
+from .simulations_repo import SimulationsDue, SimulationsRepo
 from .customer_fields_repo import CustomerFieldsRepo
 from .export_repo import MemberExportRepo
 from .inbox_repo import InboxRepo
@@ -104,6 +104,7 @@ _REPOS["leaderboard"] = LeaderboardRepo  # who opted in under which name, and th
 _REPOS["survey"] = SurveyRepo  # answers to the feedback survey (0026)
 _REPOS["targeting"] = TargetingRepo  # segment membership and names, for targeting (issue 20)
 _REPOS["simulations"] = SimulationsRepo  # the program simulator's saved runs (issue 21)
+_UNSCOPED["simulations_due"] = SimulationsDue  # CROSS-TENANT: stalled simulations to run again
 _REPOS["audit"] = AuditRepo  # one shop's books here; `loyalty audit` builds it on its own connection
 
 
