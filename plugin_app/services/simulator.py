@@ -207,7 +207,11 @@ class Simulations:
                 v = r.program_version
                 program = versions.get(v) if v is not None else live_pv.program
                 if program is None:
-                    program = versions[v] = self.programs.version(shop_id, v).program
+                    try:
+                        program = self.programs.version(shop_id, v).program
+                    except NotFound:  # a version no longer kept: the live program stands in
+                        program = live_pv.program
+                    versions[v] = program
                 live.add(past, program)
                 proposed.add(past)
                 without_points += counted and bool(r.history_only)
