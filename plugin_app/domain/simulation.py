@@ -12,7 +12,6 @@ Product collections and tags are not kept with an order: a rule matching on them
 (rules on product ids do)."""
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -48,12 +47,12 @@ def order_of(past: PastOrder) -> Order:
                  tips=by_key["tips"].base if "tips" in by_key else Decimal(0))
 
 
-@dataclass
+@dataclass(slots=True)
 class MemberState:
     tier: str | None = None
     since: datetime | None = None
     grace_until: datetime | None = None
-    window: deque = field(default_factory=deque)  # [(at, value)] inside the tier window, oldest first
+    window: list = field(default_factory=list)  # [(at, value)] inside the tier window, oldest first
     total: Fraction = Fraction(0)  # their sum
     ordered: bool = True  # every order so far came after the one before (else prune by filter)
     points: int = 0  # net of refunds, orders in the period
@@ -84,11 +83,15 @@ class Replay:
     def _value(self, m: MemberState, now: datetime, program: Program) -> Decimal:
         since = window_start(program.tiers, now, self.tz)
         if since is not None:
-            if m.ordered:
-                while m.window and m.window[0][0] < since:
-                    m.total -= m.window.popleft()[1]
+            if m.ordered:  # a short list per member (a deque's block is larger than most windows)
+                gone = 0
+                while gone < len(m.window) and m.window[gone][0] < since:
+                    m.total -= m.window[gone][1]
+                    gone += 1
+                if gone:
+                    del m.window[:gone]
             else:
-                m.window = deque((at, v) for at, v in m.window if at >= since)
+                m.window = [(at, v) for at, v in m.window if at >= since]
                 m.total = sum((v for _, v in m.window), Fraction(0))
         return Decimal(m.total.numerator) / Decimal(m.total.denominator)
 
