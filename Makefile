@@ -68,6 +68,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/segments.py
+	$(BIN)/python bench/simulate.py
 
 $(TOOLS)/bin/pip-compile:
 	$(PYTHON) -m venv $(TOOLS)

@@ -21,7 +21,8 @@ def _settings(config: dict | None) -> Settings:
 
 def create_app(config: dict | None = None) -> Flask:
     from . import i18n, logs
-    from .http import (admin, admin_pages, backfills_api, segments_api, finance_api, bulk_api, errors, extensions, health, imports_api, jsonbody,
+    from .http import (admin, admin_pages, backfills_api, segments_api, finance_api, simulations_api, bulk_api, errors,
+                       extensions, health, imports_api, jsonbody,
                        notifications_api, openapi, orders_api, program, referrals_api, shopify_auth, shopify_flow,
                        storefront, webhooks, widgets, woo_connect)
     from .jobs import context
@@ -53,7 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     for bp in (health.bp, openapi.bp, admin.bp, program.bp, orders_api.bp, webhooks.bp, shopify_auth.bp,
                storefront.bp, storefront.proxy_bp, woo_connect.bp, referrals_api.admin_bp, widgets.bp,
                notifications_api.bp, notifications_api.public_bp, admin_pages.bp, shopify_flow.bp, extensions.bp,
-               imports_api.bp, bulk_api.bp, backfills_api.bp, segments_api.bp, finance_api.bp):
+               imports_api.bp, bulk_api.bp, backfills_api.bp, segments_api.bp, finance_api.bp, simulations_api.bp):
         app.register_blueprint(bp)
     _request_ids(app)
     errors.limit_bodies(app)  # after the request id is set, before any view or credential check

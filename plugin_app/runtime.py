@@ -34,6 +34,7 @@ from .services.notify import Notifier
 from .services.cart import CartService
 from .services.catalog import Catalog
 from .services.change_preview import ChangePreview
+from .services.simulator import Simulations
 from .services.inbox import Inbox
 from .services.intake import GroupCommit
 from .services.ratelimit import RateLimiter
@@ -145,6 +146,7 @@ class Runtime:
         self.backfills = Backfills(self.db, self.orders, self.tiers, self.programs, self.history_for,
                                    self._platform_of, self.queue.enqueue, self.clock,
                                    failpoint=make_failpoints(settings.failpoints))
+        self.simulations = Simulations(self.db, self.programs, self.queue.enqueue, self.clock)
         self.reconciler = Reconciler(self.db, self.inbox, self.shopify_admin_for,
                                      callback_url=f"{settings.app_url}/webhooks/shopify",
                                      topic=shopify_translate.RECONCILE_TOPIC, clock=self.clock,

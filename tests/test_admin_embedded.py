@@ -98,6 +98,10 @@ def test_a_session_token_for_shop_a_never_reads_or_changes_shop_b(app):  # noqa:
         backfill_id = conn.execute(t.backfills.insert().values(
             shop_id=b.id, platform="shopify", state="failed", phase="orders", cursor={"op": "gid://shopify/BulkOperation/7"},
             error="b's export failed", created_at=now, updated_at=now).returning(t.backfills.c.id)).scalar()
+    with rt.db.transaction() as conn:  # a program simulation of B's (services.simulator)
+        simulation_id = conn.execute(t.simulations.insert().values(
+            shop_id=b.id, state="failed", program={"timezone": "Pacific/Auckland"}, starts_at=now, ends_at=now,
+            error="b's simulation failed", created_at=now, updated_at=now).returning(t.simulations.c.id)).scalar()
     b_endpoint = rt.notifier.add_endpoint(b.id, "https://hooks.bravo.example/in", ["member.enrolled"], "whsec_b")
     rt.members.enrol(b.id, "b-later")
     rt.notifier.relay()
@@ -111,13 +115,14 @@ def test_a_session_token_for_shop_a_never_reads_or_changes_shop_b(app):  # noqa:
     rt.analytics.refresh()
     before = _b_state(rt, b.id)
     markers = [secret_email, secret_customer, "Pacific/Auckland", "Bea Secret", b.widget_key, B_DOMAIN, "bravo.example",
-               "LOY-BSECRET01", "b's export failed", "B secret segment"]
+               "LOY-BSECRET01", "b's export failed", "B secret segment", "b's simulation failed"]
 
     ids = {"member_id": bm.id, "entry_id": entry.entry_id, "inbox_id": bad, "referral_id": referral_id,
            "version": 2, "platform_customer_id": secret_customer, "order_id": "b-order-1", "table": "summary",
            "endpoint_id": b_endpoint["id"], "notification_id": b_delivery, "kind": "welcome",
            "redemption_id": redemption_id, "import_id": b_import,
-           "segment_id": b_segment, "survey_id": "b-survey", "backfill_id": backfill_id}
+           "segment_id": b_segment, "survey_id": "b-survey", "backfill_id": backfill_id,
+           "simulation_id": simulation_id}
     order = {"order_id": "b-order-1", "placed_at": "2026-03-02T10:00:00Z", "customer_id": secret_customer,
              "lines": [{"line_id": "l", "total": "80.00"}]}
     bodies = {

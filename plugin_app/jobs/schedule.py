@@ -47,6 +47,7 @@ PERIODIC = (
     Periodic(tasks.mirror_store_credit, 30, "send cashback to Shopify's native store credit after the ledger commits"),
     Periodic(tasks.reconcile_store_credit, 3600, "retry refused store credit calls; compare each member's credit with Shopify's"),
     Periodic(tasks.resume_backfills, 300, "take up history backfills whose worker died or whose next slice was lost"),
+    Periodic(tasks.resume_simulations, 300, "run again program simulations whose worker died or whose job was lost"),
     Periodic(tasks.resume_imports, 120, "carry on imports whose worker died mid-way (each slice is one transaction)"),
     Periodic(tasks.settle_challenges, 900, "settle challenges that ended: reward each member who reached the goal, once"),
     Periodic(tasks.refresh_segments, 3600, "move lifecycle states and segment membership as days pass (hourly: every time zone's midnight)"),

@@ -149,7 +149,16 @@ def resume_backfills() -> int:
     return context.current().backfills.resume_stale()
 
 
-TASKS = {f.__name__: f for f in (backfill_step, resume_backfills, relay_notifications, send_notifications, sync_customer_fields, refresh_analytics,
+def simulate_run(shop_id: int, simulation_id: int) -> str:
+    """A program simulation over the shop's past orders (services.simulator)."""
+    return context.current().simulations.run(int(shop_id), int(simulation_id))
+
+
+def resume_simulations() -> int:
+    return context.current().simulations.resume_stale()
+
+
+TASKS = {f.__name__: f for f in (simulate_run, resume_simulations, backfill_step, resume_backfills, relay_notifications, send_notifications, sync_customer_fields, refresh_analytics,
                                   referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce,
                                   refresh_catalog, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses, settle_challenges,

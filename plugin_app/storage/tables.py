@@ -773,3 +773,40 @@ survey_answers = Table(
     UniqueConstraint("shop_id", "member_id", "survey_id", name="uq_survey_answers_member_survey"),
     Index("ix_survey_answers_survey", "shop_id", "survey_id", "id"),
 )
+
+
+# The program simulator (issue 21, services.simulator): a run prices the shop's past orders of a
+# period under a draft program and under the live one, in memory; the run keeps its figures and,
+# per member whose result differs, the two outcomes (compact: one row per member that differs).
+simulations = Table(
+    "simulations", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("state", String(10), nullable=False),  # queued, running, done, failed
+    Column("program", JSON, nullable=False),  # the draft program's document
+    Column("draft_version", Integer, nullable=True),  # the version it was taken from, if any
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("orders_total", BigInteger, nullable=False, server_default="0"),
+    Column("orders_done", BigInteger, nullable=False, server_default="0"),
+    Column("result", JSON, nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),
+    Index("ix_simulations_shop", "shop_id", "id"),
+)
+
+simulation_members = Table(
+    "simulation_members", metadata,
+    Column("simulation_id", Id, ForeignKey("simulations.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", Id, primary_key=True),  # no foreign key: a run outlives an erased member's row
+    Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("live_points", BigInteger, nullable=False),
+    Column("draft_points", BigInteger, nullable=False),
+    Column("live_credit", ExactDecimal, nullable=False),
+    Column("draft_credit", ExactDecimal, nullable=False),
+    Column("live_tier", String(60), nullable=True),
+    Column("draft_tier", String(60), nullable=True),
+)

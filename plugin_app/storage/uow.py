@@ -33,6 +33,7 @@ from ..domain.member_events import DomainEvent, OutboxEvent
 from . import tables as t
 from .audit_repo import AuditRepo
 from .backfills_repo import BackfillsDue, BackfillsRepo
+from .simulations_repo import SimulationsDue, SimulationsRepo
 from .customer_fields_repo import CustomerFieldsRepo
 from .export_repo import MemberExportRepo
 from .inbox_repo import InboxRepo
@@ -102,6 +103,8 @@ _REPOS["achievements"] = AchievementsRepo  # badges earned, members in challenge
 _REPOS["leaderboard"] = LeaderboardRepo  # who opted in under which name, and the board (0026)
 _REPOS["survey"] = SurveyRepo  # answers to the feedback survey (0026)
 _REPOS["targeting"] = TargetingRepo  # segment membership and names, for targeting (issue 20)
+_REPOS["simulations"] = SimulationsRepo  # the program simulator's saved runs (issue 21)
+_UNSCOPED["simulations_due"] = SimulationsDue  # CROSS-TENANT: stalled simulations to run again
 _REPOS["audit"] = AuditRepo  # one shop's books here; `loyalty audit` builds it on its own connection
 
 

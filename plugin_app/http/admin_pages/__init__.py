@@ -7,4 +7,5 @@ from . import program_pages  # noqa: F401,I001  (first: its home page answers at
 from . import dashboard, emails, imports, members, notifications, operations  # noqa: F401  (routes)
 from . import finance  # noqa: F401  (routes: the finance page)
 from . import engagement  # noqa: F401  (routes: badges, challenges, leaderboard, survey, segments)
+from . import simulations  # noqa: F401  (routes: try a program on the past)
 from .base import bp, make_link_token, signer  # noqa: F401

@@ -1,0 +1,136 @@
+"""The program simulator through the merchant API: run a draft program (a saved version or an
+edited document) over the shop's past orders of a period, side by side with the live program;
+read the run's progress and figures, the members whose result differs, and compare two runs."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, current_app, g, jsonify
+from pydantic import BaseModel, ConfigDict, Field
+
+from .auth import admin_required
+from .openapi import api
+
+bp = Blueprint("simulations_api", __name__, url_prefix="/admin/api/v1/simulations")
+
+
+class SimulationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    since: date = Field(description="YYYY-MM-DD: the first day of the period, in the shop's time zone")
+    until: date = Field(description="YYYY-MM-DD: the last day of the period (included); at most about three years")
+    version: int | None = Field(None, ge=1, description="a saved program version to try (or give `program`)")
+    program: dict | None = Field(None, description="a whole program document to try, as PUT /admin/api/v1/program "
+                                                   "takes it (or give `version`)")
+
+    @classmethod
+    def model_validate(cls, obj, *args, **kwargs):  # JSON has no date type: a string is read as one
+        if isinstance(obj, dict):
+            for k in ("since", "until"):
+                if isinstance(obj.get(k), str):
+                    try:
+                        obj = {**obj, k: date.fromisoformat(obj[k])}
+                    except ValueError:
+                        pass  # left as a string: strict validation names the field
+        return super().model_validate(obj, *args, **kwargs)
+
+
+class SimulationOut(BaseModel):
+    id: int
+    state: str = Field(description="queued, running, done or failed")
+    draft_version: int | None
+    since: str = Field(description="the period's start (UTC)")
+    until: str = Field(description="the period's end, excluded (UTC)")
+    orders_total: int
+    orders_done: int
+    progress: float = Field(description="0 to 1")
+    result: dict | None = Field(description="when done: `live` and `draft` figures (points and credit issued, "
+                                            "taken back by refunds, kept, redeemed, expired, liability at the "
+                                            "end, cost in money, tier mix), their `difference`, `tier_moves`, "
+                                            "`members_differing`, the `redemption` assumption and the `limits`")
+    error: str | None
+    created_at: str
+    finished_at: str | None
+
+
+class MembersQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    after: int = Field(0, ge=0, description="the last member id of the previous page")
+    limit: int = Field(100, ge=1, le=500)
+
+
+class MemberDifference(BaseModel):
+    member_id: int
+    customer_id: str | None
+    live_points: int
+    draft_points: int
+    points_difference: int
+    live_credit: str
+    draft_credit: str
+    credit_difference: str
+    live_tier: str | None
+    draft_tier: str | None
+
+
+class MembersOut(BaseModel):
+    items: list[MemberDifference]
+    next_after: int | None = Field(description="pass as `after` for the next page; null on the last")
+
+
+class CompareQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    a: int = Field(ge=1, description="a finished run")
+    b: int = Field(ge=1, description="another finished run")
+
+
+class CompareOut(BaseModel):
+    a: SimulationOut
+    b: SimulationOut
+    difference: dict = Field(description="b's draft figures less a's")
+    same_period: bool
+
+
+def _rt():
+    return current_app.extensions["loyalty"]
+
+
+@bp.post("")
+@admin_required
+@api(summary="Try a program on the past: a draft (a saved version or a document) over the shop's orders "
+             "of a period, beside the live program; runs in the background",
+     tags=["simulations"], body=SimulationIn, response=SimulationOut, status=202, auth="adminKey", errors=(404,))
+def start(body: SimulationIn):
+    return jsonify(_rt().simulations.start(g.shop.id, since=body.since, until=body.until, program=body.program,
+                                           version=body.version)), 202
+
+
+@bp.get("/compare")
+@admin_required
+@api(summary="Two finished simulations side by side", tags=["simulations"], query=CompareQuery,
+     response=CompareOut, auth="adminKey", errors=(404, 409))
+def compare(query: CompareQuery):
+    return jsonify(_rt().simulations.compare(g.shop.id, query.a, query.b))
+
+
+@bp.get("/<int:simulation_id>")
+@admin_required
+@api(summary="A simulation's progress and, when done, its figures", tags=["simulations"],
+     response=SimulationOut, auth="adminKey")
+def status(simulation_id: int):
+    return jsonify(_rt().simulations.status(g.shop.id, simulation_id))
+
+
+@bp.get("/<int:simulation_id>/members")
+@admin_required
+@api(summary="The members whose result differs under the draft, a page at a time", tags=["simulations"],
+     query=MembersQuery, response=MembersOut, auth="adminKey", errors=(409,))
+def members(simulation_id: int, query: MembersQuery):
+    return jsonify(_rt().simulations.members(g.shop.id, simulation_id, after=query.after, limit=query.limit))
+
+
+@bp.post("/<int:simulation_id>/rerun")
+@admin_required
+@api(summary="Run a failed or stalled simulation again from the start", tags=["simulations"],
+     response=SimulationOut, status=202, auth="adminKey", errors=(409,))
+def rerun(simulation_id: int):
+    return jsonify(_rt().simulations.rerun(g.shop.id, simulation_id)), 202
