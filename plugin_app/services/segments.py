@@ -301,21 +301,36 @@ def _upsert_profile(conn, values: dict) -> None:
         conn.execute(insert(t.member_profiles).values(**values))
 
 
-def touch(conn, shop_id: int, member_ids) -> None:
+def touch(conn, shop_id: int, member_ids, *, syncing: bool = True) -> None:
     """These members' segments changed (a move, or a segment renamed or deleted): bump their
     `segments_rev` so the customer-fields sync writes their platform labels again
-    (services.customer_fields). `member_ids`: a list, or a select of ids."""
+    (services.customer_fields). `member_ids`: a list, or a select of ids.
+
+    `syncing`: whether the shop's program has the sync on. When it is off, only members whose
+    fields were written before (`fields_synced` set) are bumped: for the others the sync's
+    marker compares with nothing, so they are due whatever their revision once the sync is
+    turned on (or the shop becomes a platform shop), and meanwhile no sync is in flight that a
+    move could slip under. This spares the UPDATE of a wide, indexed table for every member
+    moved in a shop that does not sync. When it is on, every moved member is bumped (a move
+    while a batch is being written must leave that member due)."""
+    only = [] if syncing else [m.fields_synced.isnot(None)]
     if not isinstance(member_ids, list):
-        conn.execute(update(t.members).where(m.shop_id == shop_id, m.id.in_(member_ids))
+        conn.execute(update(t.members).where(m.shop_id == shop_id, *only, m.id.in_(member_ids))
                      .values(segments_rev=m.segments_rev + 1))
         return
     for start in range(0, len(member_ids), 5000):  # bound the statement's parameters
-        conn.execute(update(t.members).where(m.shop_id == shop_id, m.id.in_(member_ids[start:start + 5000]))
+        conn.execute(update(t.members).where(m.shop_id == shop_id, *only,
+                                             m.id.in_(member_ids[start:start + 5000]))
                      .values(segments_rev=m.segments_rev + 1))
+
+
+RESUME_AFTER = timedelta(minutes=15)  # a segment computing longer than this lost its job (a worker died)
 
 
 class SegmentService:
     catalog = None  # services.catalog.Catalog: asked for products a collection rule needs (set by the runtime)
+    enqueue = None  # the job queue's enqueue (set by the runtime); without it every segment is computed in the request
+    sync_members = 20_000  # a shop with more members gets its new or edited segments computed by a job
 
     def __init__(self, db: Database, programs, clock: Clock | None = None) -> None:
         self.db, self.programs, self.clock = db, programs, clock or SystemClock()
@@ -413,11 +428,14 @@ class SegmentService:
 
     def _segments(self, conn, shop_id: int):
         s = t.segments.c
-        return conn.execute(select(s.id, s.name, s.rule).where(s.shop_id == shop_id).order_by(s.id)).all()
+        return conn.execute(select(s.id, s.name, s.rule, s.computing_since).where(s.shop_id == shop_id)
+                            .order_by(s.id)).all()
 
     def _evaluate_member(self, uow, program: Program, member_id: int, now: datetime) -> None:
         conn, shop_id = uow.conn, uow.shop_id
-        segs = self._segments(conn, shop_id)
+        # A segment being computed (by a job) has no membership to move from yet: the job's
+        # recompute sets it from what the member is when it runs.
+        segs = [sg for sg in self._segments(conn, shop_id) if sg.computing_since is None]
         if not segs:
             return
         comp = Compiler(shop_id, program, now)
@@ -429,7 +447,7 @@ class SegmentService:
         current = set(conn.execute(select(sm.segment_id).where(sm.shop_id == shop_id, sm.member_id == member_id))
                       .scalars())
         if any(bool(hit) != (s.id in current) for s, hit in zip(segs, row)):
-            touch(conn, shop_id, [member_id])
+            touch(conn, shop_id, [member_id], syncing=program.sync_customer_fields)
         for s, hit in zip(segs, row):
             if hit and s.id not in current:
                 conn.execute(insert(t.segment_members).values(segment_id=s.id, member_id=member_id,
@@ -476,10 +494,11 @@ class SegmentService:
             select(literal(segment_id, sm.segment_id.type), new.c.id, literal(shop_id, sm.shop_id.type),
                    literal(now, sm.since.type)))
             .returning(t.segment_members.c.member_id)).scalars().all()
-        touch(conn, shop_id, [*entered, *left])
+        touch(conn, shop_id, [*entered, *left], syncing=program.sync_customer_fields)
         count = conn.execute(select(func.count()).select_from(t.segment_members).where(
             sm.segment_id == segment_id)).scalar_one()
-        conn.execute(update(t.segments).where(s.id == segment_id).values(members_count=count, computed_at=now))
+        conn.execute(update(t.segments).where(s.id == segment_id).values(members_count=count, computed_at=now,
+                                                                          computing_since=None))
         if not quiet:
             for mid in entered:
                 uow.collect(SegmentEntered(shop_id=shop_id, member_id=mid, at=now, segment_id=segment_id,
@@ -541,8 +560,8 @@ class SegmentService:
                 if old is not None:
                     uow.collect(LifecycleChanged(shop_id=shop_id, member_id=mid, at=now, from_state=old, to_state=new))
                     moves += 1
-            for seg in segs:
-                moves += sum(self.recompute(uow, seg.id))
+            for seg in segs:  # one left computing (its job lost) is computed quietly, as its job would
+                moves += sum(self.recompute(uow, seg.id, quiet=seg.computing_since is not None))
         if unknown:
             self.catalog.schedule(shop_id, list(unknown))
         return moves
@@ -563,7 +582,10 @@ class SegmentService:
             raise InvalidRequest(str(exc), field="rule") from None
 
     def _out(self, row) -> dict:
-        return {"id": row.id, "name": row.name, "rule": row.rule, "members_count": row.members_count,
+        computing = row.computing_since is not None
+        return {"id": row.id, "name": row.name, "rule": row.rule,
+                "status": "computing" if computing else "ready",
+                "members_count": None if computing else row.members_count,
                 "computed_at": row.computed_at.isoformat() if row.computed_at else None,
                 "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat()}
 
@@ -589,10 +611,14 @@ class SegmentService:
                                  .where(t.segments.c.shop_id == shop_id)).scalar_one()
             if n >= MAX_SEGMENTS:
                 raise InvalidRequest(f"a shop has at most {MAX_SEGMENTS} segments", field="name")
+            later = self._large(uow.conn, shop_id)
             sid = uow.conn.execute(insert(t.segments).values(
-                shop_id=shop_id, name=name, rule=dump_rule(parsed), created_at=now, updated_at=now)
-                .returning(t.segments.c.id)).scalar_one()
-            self.recompute(uow, sid, quiet=True)
+                shop_id=shop_id, name=name, rule=dump_rule(parsed), created_at=now, updated_at=now,
+                computing_since=now if later else None).returning(t.segments.c.id)).scalar_one()
+            if not later:
+                self.recompute(uow, sid, quiet=True)
+        if later:
+            self.enqueue("compute_segment", shop_id, sid)
         return self.get(shop_id, sid)
 
     def update(self, shop_id: int, segment_id: int, name, rule) -> dict:
@@ -600,13 +626,55 @@ class SegmentService:
         with self.db.uow(shop_id) as uow:
             s = t.segments.c
             before = self._handles(uow.conn, shop_id)
+            now = self.clock.now()
+            later = self._large(uow.conn, shop_id)
             done = uow.conn.execute(update(t.segments).where(s.shop_id == shop_id, s.id == segment_id).values(
-                name=name, rule=dump_rule(parsed), updated_at=self.clock.now())).rowcount
+                name=name, rule=dump_rule(parsed), updated_at=now,
+                **({"computing_since": now} if later else {}))).rowcount
             if not done:
                 raise NotFound("no such segment")
-            self.recompute(uow, segment_id, quiet=True)
+            if not later:
+                self.recompute(uow, segment_id, quiet=True)
             self._touch_renamed(uow.conn, shop_id, before)
+        if later:
+            self.enqueue("compute_segment", shop_id, segment_id)
         return self.get(shop_id, segment_id)
+
+    def _large(self, conn, shop_id: int) -> bool:
+        """Whether the shop has more than `sync_members` members (counted no further than that),
+        so that a new or edited segment is computed by a job rather than in the request."""
+        if self.enqueue is None:
+            return False
+        some = select(m.id).where(m.shop_id == shop_id).limit(self.sync_members + 1).subquery()
+        return conn.execute(select(func.count()).select_from(some)).scalar_one() > self.sync_members
+
+    def compute(self, shop_id: int, segment_id: int) -> str:
+        """The job: a segment left computing, computed quietly (as in the request for a small
+        shop). The segment's row is locked first, so two runs (a retry, a resume) take turns and
+        the second finds it computed; safe to run again at any time."""
+        with self.db.uow(shop_id) as uow:
+            s = t.segments.c
+            row = uow.conn.execute(select(s.computing_since).where(s.shop_id == shop_id, s.id == segment_id)
+                                   .with_for_update()).first()
+            if row is None:
+                return "gone"
+            if row.computing_since is None:
+                return "computed already"
+            entered, left = self.recompute(uow, segment_id, quiet=True)
+        return f"computed: {entered} entered, {left} left"
+
+    def resume_computing(self) -> int:
+        """The periodic pass after a worker died: enqueue again every segment computing for longer
+        than RESUME_AFTER (the job is safe to run twice, so one still running does no harm)."""
+        if self.enqueue is None:
+            return 0
+        s = t.segments.c
+        with self.db.uow() as uow:
+            rows = uow.conn.execute(select(s.shop_id, s.id).where(
+                s.computing_since.isnot(None), s.computing_since < self.clock.now() - RESUME_AFTER)).all()
+        for shop_id, segment_id in rows:
+            self.enqueue("compute_segment", shop_id, segment_id)
+        return len(rows)
 
     def delete(self, shop_id: int, segment_id: int) -> None:
         """Delete a segment and its membership. Refused (SegmentInUse, 409) while the program
@@ -622,12 +690,16 @@ class SegmentService:
                 raise SegmentInUse(f"this segment is used by {what}: take it out there first", used_by=what)
             before = self._handles(uow.conn, shop_id)
             touch(uow.conn, shop_id, select(t.segment_members.c.member_id).where(  # their labels lose it
-                t.segment_members.c.shop_id == shop_id, t.segment_members.c.segment_id == segment_id))
+                t.segment_members.c.shop_id == shop_id, t.segment_members.c.segment_id == segment_id),
+                syncing=self._syncing(shop_id))
             uow.conn.execute(t.segment_members.delete().where(t.segment_members.c.shop_id == shop_id,
                                                               t.segment_members.c.segment_id == segment_id))
             if not uow.conn.execute(t.segments.delete().where(s.shop_id == shop_id, s.id == segment_id)).rowcount:
                 raise NotFound("no such segment")
             self._touch_renamed(uow.conn, shop_id, before)
+
+    def _syncing(self, shop_id: int) -> bool:
+        return self.programs.current(shop_id).program.sync_customer_fields
 
     def _handles(self, conn, shop_id: int) -> dict[int, str]:
         s = t.segments.c
@@ -640,7 +712,8 @@ class SegmentService:
         changed = [sid for sid, h in self._handles(conn, shop_id).items() if before.get(sid) != h]
         if changed:
             sm = t.segment_members.c
-            touch(conn, shop_id, select(sm.member_id).where(sm.shop_id == shop_id, sm.segment_id.in_(changed)))
+            touch(conn, shop_id, select(sm.member_id).where(sm.shop_id == shop_id, sm.segment_id.in_(changed)),
+                  syncing=self._syncing(shop_id))
 
     def members(self, shop_id: int, segment_id: int, *, preview: bool = False, limit: int = 50,
                 after: int = 0) -> dict:
