@@ -561,7 +561,9 @@ class SegmentService:
                     uow.collect(LifecycleChanged(shop_id=shop_id, member_id=mid, at=now, from_state=old, to_state=new))
                     moves += 1
             for seg in segs:  # one left computing (its job lost) is computed quietly, as its job would
-                moves += sum(self.recompute(uow, seg.id, quiet=seg.computing_since is not None))
+                quiet = seg.computing_since is not None
+                told = sum(self.recompute(uow, seg.id, quiet=quiet))
+                moves += 0 if quiet else told
         if unknown:
             self.catalog.schedule(shop_id, list(unknown))
         return moves
