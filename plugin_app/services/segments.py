@@ -11,7 +11,10 @@
   set-based SQL per shop; it also rebuilds members whose orders changed without an event (a
   backfill) or whose products changed collections (`regroup_due`);
 - on a segment's creation or edit: a full, set-based recompute, quietly (no event for every
-  member the new rule happens to match; moves after that are told).
+  member the new rule happens to match; moves after that are told); in the request for a shop
+  of up to `sync_members` members, otherwise by a job (`compute`), the segment marked
+  `computing_since` meanwhile (per-event moves leave it alone; `resume_computing` and the
+  periodic pass take up one whose job was lost).
 
 Every rule compiles to one SQL predicate (`predicate`) over members, their profile and their
 balance, with the time-dependent parts turned into instants computed here from the shop's time
