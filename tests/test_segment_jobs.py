@@ -258,3 +258,28 @@ def test_moves_without_a_sync_spare_the_members_table_yet_the_sync_turned_on_wri
     rt.customer_fields.sync()
     for cid in ("7300400500701", "7300400500702"):
         assert "loyalty:segment:whales" in state.customer_tags[gid(cid)]
+
+
+def test_an_edit_while_the_job_runs_leaves_it_computing_for_the_edits_job(big):
+    """The job read the old rule; the merchant edits meanwhile (the request does not wait for the
+    job): the job's end does not mark the segment computed, the edit's job computes the new rule."""
+    rt, shop, held, _ = big
+    a, b, _ = _members(rt, shop, [500, 800, 100])
+    seg = rt.segments.create(shop.id, "Big balances", BIG)
+    real = rt.segments.matching
+    edited = []
+
+    def matching_then_edit(conn, *args):  # the job has read the segment; an edit commits now
+        if not edited:
+            edited.append(rt.segments.update(shop.id, seg["id"], "Bigger", BIGGER))
+        return real(conn, *args)
+
+    rt.segments.matching = matching_then_edit
+    rt.segments.compute(shop.id, seg["id"])
+    rt.segments.matching = real
+    assert edited[0]["status"] == "computing"
+    assert rt.segments.get(shop.id, seg["id"])["status"] == "computing"  # the old rule's count is not shown as done
+    assert held.jobs[-1] == ("compute_segment", shop.id, seg["id"])
+    rt.segments.compute(shop.id, seg["id"])
+    done = rt.segments.get(shop.id, seg["id"])
+    assert done["status"] == "ready" and done["members_count"] == 1 and _stored(rt, shop, seg["id"]) == {b.id}

@@ -29,7 +29,7 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, false, func, insert, literal, or_, select, true, update
+from sqlalchemy import BigInteger, and_, case, exists, false, func, insert, literal, or_, select, true, update
 from sqlalchemy.sql import ColumnElement
 
 from ..domain.customer_tags import segment_handles
@@ -329,6 +329,7 @@ def touch(conn, shop_id: int, member_ids, *, syncing: bool = True) -> None:
                      .values(segments_rev=m.segments_rev + 1))
 
 
+ADVISORY = 20 << 40  # a segment's job holds the advisory lock ADVISORY + the segment's id (one bigint key)
 RESUME_AFTER = timedelta(minutes=15)  # a segment computing longer than this lost its job (a worker died)
 
 
@@ -481,7 +482,8 @@ class SegmentService:
         """Bring one segment's membership to what its rule says now: (entered, left)."""
         conn, shop_id, now = uow.conn, uow.shop_id, self.clock.now()
         s, sm = t.segments.c, t.segment_members.c
-        seg = conn.execute(select(s.id, s.name, s.rule).where(s.shop_id == shop_id, s.id == segment_id)).first()
+        seg = conn.execute(select(s.id, s.name, s.rule, s.computing_since).where(s.shop_id == shop_id,
+                                                                                s.id == segment_id)).first()
         if seg is None:
             raise NotFound("no such segment")
         program = self.programs.current(shop_id).program
@@ -502,8 +504,12 @@ class SegmentService:
         touch(conn, shop_id, [*entered, *left], syncing=program.sync_customer_fields)
         count = conn.execute(select(func.count()).select_from(t.segment_members).where(
             sm.segment_id == segment_id)).scalar_one()
-        conn.execute(update(t.segments).where(s.id == segment_id).values(members_count=count, computed_at=now,
-                                                                          computing_since=None))
+        # Computed, unless the segment was edited meanwhile (its rule, or the time it was marked
+        # computing, is not what was read here): then it stays computing, for the edit's job.
+        cur = conn.execute(select(s.rule, s.computing_since).where(s.id == segment_id).with_for_update()).first()
+        same = cur is not None and cur.rule == seg.rule and cur.computing_since == seg.computing_since
+        conn.execute(update(t.segments).where(s.id == segment_id).values(
+            members_count=count, computed_at=now, **({"computing_since": None} if same else {})))
         if not quiet:
             for mid in entered:
                 uow.collect(SegmentEntered(shop_id=shop_id, member_id=mid, at=now, segment_id=segment_id,
@@ -657,12 +663,14 @@ class SegmentService:
 
     def compute(self, shop_id: int, segment_id: int) -> str:
         """The job: a segment left computing, computed quietly (as in the request for a small
-        shop). The segment's row is locked first, so two runs (a retry, a resume) take turns and
-        the second finds it computed; safe to run again at any time."""
+        shop). Runs for one segment take turns (a transaction-level advisory lock, not the
+        segment's row, which an edit must be able to write meanwhile): the second finds it
+        computed, unless it was edited meanwhile; safe to run again at any time."""
         with self.db.uow(shop_id) as uow:
             s = t.segments.c
-            row = uow.conn.execute(select(s.computing_since).where(s.shop_id == shop_id, s.id == segment_id)
-                                   .with_for_update()).first()
+            if uow.conn.dialect.name == "postgresql":  # one job per segment at a time; the requests never wait on it
+                uow.conn.execute(select(func.pg_advisory_xact_lock(literal(ADVISORY + segment_id, BigInteger()))))
+            row = uow.conn.execute(select(s.computing_since).where(s.shop_id == shop_id, s.id == segment_id)).first()
             if row is None:
                 return "gone"
             if row.computing_since is None:
