@@ -1,12 +1,14 @@
 """Segments at scale (issue 20): a shop of N members (default 1,000,000) with profiles and
 balances generated set-based, a segment over them created (its full, set-based recompute),
-recomputed unchanged, edited (members leave and enter), next to a bare baseline: a plain
+recomputed unchanged, edited (members leave and enter; above `segment_sync_members` members
+both run as a job, which the bench runs at once), next to a bare baseline: a plain
 `SELECT count(*)` with the same predicate, on the same server in the same run; the same for a
 segment on a product, and one on a collection, bought within a year (two products bought per
 member, `member_purchases`, and their collections). Then the per-event
 cost: an order paid through the service (earning, tiers, the profile rebuilt from the member's
 orders, the member evaluated against every segment of the shop), and the segment step alone, in
-the big shop and in a shop of 10,000 members (bounded: it does not grow with the shop).
+the big shop and in a shop of 10,000 members (bounded: it does not grow with the shop); and what
+the request alone costs when the job is queued, not run.
 
     .venv/bin/python bench/segments.py [--members 1000000] [--events 200]
 
@@ -188,6 +190,20 @@ def main() -> None:
             print(f"  create (full recompute, materialised)     {bought_s:7.2f} s   "
                   f"({bought_s / bought_base_s:.1f}x the baseline)")
             rt.segments.delete(big.id, holder["seg3"]["id"])  # five segments per shop below, as before
+
+        # The request alone in a shop above `segment_sync_members`: the segment is stored and its
+        # job queued (held here, not run), then the job on its own.
+        queued, run_now = [], rt.segments.enqueue
+        rt.segments.enqueue = lambda task, *a, **kw: queued.append(a)
+        request_s = timed(lambda: holder.update(seg4=rt.segments.create(big.id, "queued", RULE)))
+        assert holder["seg4"]["status"] == "computing", holder["seg4"]
+        rt.segments.enqueue = run_now
+        job_s = timed(lambda: rt.segments.compute(*queued[0]))
+        assert rt.segments.get(big.id, holder["seg4"]["id"])["members_count"] == holder["count"]
+        print(f"\nabove {rt.segments.sync_members:,} members a new segment is computed by a job:")
+        print(f"  create, the request (stored, job queued)  {request_s:7.2f} s")
+        print(f"  the job (full recompute, materialised)    {job_s:7.2f} s")
+        rt.segments.delete(big.id, holder["seg4"]["id"])
 
         for i, rule in enumerate(OTHERS):  # five segments per shop for the per-event figures
             rt.segments.create(big.id, f"other {i}", rule)

@@ -116,6 +116,7 @@ class Runtime:
         self.achievements = Achievements(self.db, self.ledger, self.programs, self.clock)
         self.segments = SegmentService(self.db, self.programs, self.clock)
         self.segments.catalog = self.catalog
+        self.segments.enqueue, self.segments.sync_members = self.queue.enqueue, settings.segment_sync_members
         self.platform.segments = self.segments
         self.db.dispatch = handlers.register(handlers.Bus(), tiers=self.tiers, notifier=self.notifier,
                                              store_credit=self.store_credit, achievements=self.achievements,

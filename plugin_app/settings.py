@@ -64,6 +64,9 @@ class Settings:
     failpoints: str = ""
     storefront_shop_rate: int = 300  # requests per second per shop, all shoppers together
     storefront_client_rate: int = 20  # per shopper (or per IP for guests)
+    # A shop with more members than this gets a new or edited segment computed by a job
+    # (the request answers "computing"); smaller shops get it computed in the request.
+    segment_sync_members: int = 20_000
     # Shopper emails: the deployment's SMTP relay and its From address (shops set the name).
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -106,6 +109,7 @@ class Settings:
             failpoints=e.get("LOYALTY_FAILPOINTS", ""),
             storefront_shop_rate=int(e.get("STOREFRONT_SHOP_RATE", "300")),
             storefront_client_rate=int(e.get("STOREFRONT_CLIENT_RATE", "20")),
+            segment_sync_members=int(e.get("LOYALTY_SEGMENT_SYNC_MEMBERS", "20000")),
             smtp_host=e.get("SMTP_HOST") or None,
             smtp_port=int(e.get("SMTP_PORT", "587")),
             smtp_user=e.get("SMTP_USER") or None,

@@ -4,6 +4,8 @@ rule matches right now, and a member's profile (RFM scores, lifetime value, life
 tier history, customer tags, products bought)."""
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Blueprint, current_app, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,7 +37,11 @@ class SegmentOut(BaseModel):
     id: int
     name: str
     rule: dict
-    members_count: int
+    status: Literal["ready", "computing"] = Field(
+        description="ready: members_count and the members are the rule's; computing: a job is computing the "
+                    "membership of a new or edited segment (shops above the deployment's "
+                    "LOYALTY_SEGMENT_SYNC_MEMBERS members), members_count is null until it is done")
+    members_count: int | None = Field(description="null while status is computing")
     computed_at: str | None
     created_at: str
     updated_at: str
@@ -109,7 +115,8 @@ def list_segments():
 
 @bp.post("/segments")
 @admin_required
-@api(summary="Create a segment; its membership is computed at once (quietly: no events for it)",
+@api(summary="Create a segment; its membership is computed at once (quietly: no events for it), or in a large "
+             "shop by a job (status computing)",
      tags=["segments"], body=SegmentIn, response=SegmentOut, status=201, auth="adminKey")
 def create_segment(body: SegmentIn):
     return jsonify(_rt().segments.create(g.shop.id, body.name, body.rule)), 201
@@ -124,7 +131,8 @@ def get_segment(segment_id: int):
 
 @bp.put("/segments/<int:segment_id>")
 @admin_required
-@api(summary="Change a segment's name or rule; its membership is recomputed (quietly)", tags=["segments"],
+@api(summary="Change a segment's name or rule; its membership is recomputed (quietly), in a large shop by a "
+             "job (status computing)", tags=["segments"],
      body=SegmentIn, response=SegmentOut, auth="adminKey")
 def update_segment(segment_id: int, body: SegmentIn):
     return jsonify(_rt().segments.update(g.shop.id, segment_id, body.name, body.rule))

@@ -14,7 +14,7 @@ TASK_MODULE = "plugin_app.jobs.tasks"
 JOB_TIMEOUT = 600  # seconds a job may run before RQ stops it
 # Tasks that read a whole file in one go (an import's dry run reads up to 512 MB: about five
 # million rows): RQ would stop them half way, and they would start over for ever.
-LONG_JOBS = {"import_analyze": 4 * 3600, "import_pull": 4 * 3600}
+LONG_JOBS = {"import_analyze": 4 * 3600, "import_pull": 4 * 3600, "compute_segment": 3600}
 
 
 def dotted(task: Task) -> str:

@@ -50,6 +50,7 @@ PERIODIC = (
     Periodic(tasks.resume_simulations, 300, "run again program simulations whose worker died or whose job was lost"),
     Periodic(tasks.resume_imports, 120, "carry on imports whose worker died mid-way (each slice is one transaction)"),
     Periodic(tasks.settle_challenges, 900, "settle challenges that ended: reward each member who reached the goal, once"),
+    Periodic(tasks.resume_segments, 300, "compute again segments left computing by a worker that died"),
     Periodic(tasks.refresh_segments, 3600, "move lifecycle states and segment membership as days pass (hourly: every time zone's midnight)"),
     Periodic(tasks.birthday_bonuses, 3600, "award the yearly birthday bonus (hourly, so every time zone's day is met)"),
 )

@@ -49,6 +49,15 @@ def refresh_segments() -> int:
     return context.current().segments.refresh_all()
 
 
+def compute_segment(shop_id: int, segment_id: int) -> str:
+    """A large shop's new or edited segment, computed off the request (services.segments)."""
+    return context.current().segments.compute(int(shop_id), int(segment_id))
+
+
+def resume_segments() -> int:
+    return context.current().segments.resume_computing()
+
+
 def birthday_bonuses() -> int:
     return context.current().actions.birthdays()
 
@@ -162,7 +171,7 @@ TASKS = {f.__name__: f for f in (simulate_run, resume_simulations, backfill_step
                                   referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce,
                                   refresh_catalog, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses, settle_challenges,
-                                  refresh_segments,
+                                  refresh_segments, compute_segment, resume_segments,
                                   expiry_reminders, expire_inactive, mirror_store_credit, reconcile_store_credit,
                                   import_analyze, import_apply, import_revert, resume_imports, import_pull)}
 

@@ -11,7 +11,10 @@
   set-based SQL per shop; it also rebuilds members whose orders changed without an event (a
   backfill) or whose products changed collections (`regroup_due`);
 - on a segment's creation or edit: a full, set-based recompute, quietly (no event for every
-  member the new rule happens to match; moves after that are told).
+  member the new rule happens to match; moves after that are told); in the request for a shop
+  of up to `sync_members` members, otherwise by a job (`compute`), the segment marked
+  `computing_since` meanwhile (per-event moves leave it alone; `resume_computing` and the
+  periodic pass take up one whose job was lost).
 
 Every rule compiles to one SQL predicate (`predicate`) over members, their profile and their
 balance, with the time-dependent parts turned into instants computed here from the shop's time
@@ -26,7 +29,7 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, false, func, insert, literal, or_, select, true, update
+from sqlalchemy import BigInteger, and_, case, exists, false, func, insert, literal, or_, select, true, update
 from sqlalchemy.sql import ColumnElement
 
 from ..domain.customer_tags import segment_handles
@@ -301,21 +304,39 @@ def _upsert_profile(conn, values: dict) -> None:
         conn.execute(insert(t.member_profiles).values(**values))
 
 
-def touch(conn, shop_id: int, member_ids) -> None:
+def touch(conn, shop_id: int, member_ids, *, syncing: bool = True) -> None:
     """These members' segments changed (a move, or a segment renamed or deleted): bump their
     `segments_rev` so the customer-fields sync writes their platform labels again
-    (services.customer_fields). `member_ids`: a list, or a select of ids."""
+    (services.customer_fields). `member_ids`: a list, or a select of ids.
+
+    `syncing`: whether the shop's program has the sync on. When it is off, only members whose
+    fields were written before (`fields_synced` set) are bumped: for the others the sync's
+    marker compares with nothing, so they are due whatever their revision once the sync is
+    turned on (or the shop becomes a platform shop), and meanwhile no sync is in flight that a
+    move could slip under. This spares the UPDATE of a wide, indexed table for every member
+    moved in a shop that does not sync. When it is on, every moved member is bumped (a move
+    while a batch is being written must leave that member due)."""
+    only = [] if syncing else [m.fields_synced.isnot(None)]
+    if not syncing and not conn.execute(select(exists().where(m.shop_id == shop_id, *only))).scalar():
+        return  # nobody's fields were ever written: one look instead of an UPDATE per 5,000 moved
     if not isinstance(member_ids, list):
-        conn.execute(update(t.members).where(m.shop_id == shop_id, m.id.in_(member_ids))
+        conn.execute(update(t.members).where(m.shop_id == shop_id, *only, m.id.in_(member_ids))
                      .values(segments_rev=m.segments_rev + 1))
         return
     for start in range(0, len(member_ids), 5000):  # bound the statement's parameters
-        conn.execute(update(t.members).where(m.shop_id == shop_id, m.id.in_(member_ids[start:start + 5000]))
+        conn.execute(update(t.members).where(m.shop_id == shop_id, *only,
+                                             m.id.in_(member_ids[start:start + 5000]))
                      .values(segments_rev=m.segments_rev + 1))
+
+
+ADVISORY = 20 << 40  # a segment's job holds the advisory lock ADVISORY + the segment's id (one bigint key)
+RESUME_AFTER = timedelta(minutes=15)  # a segment computing longer than this lost its job (a worker died)
 
 
 class SegmentService:
     catalog = None  # services.catalog.Catalog: asked for products a collection rule needs (set by the runtime)
+    enqueue = None  # the job queue's enqueue (set by the runtime); without it every segment is computed in the request
+    sync_members = 20_000  # a shop with more members gets its new or edited segments computed by a job
 
     def __init__(self, db: Database, programs, clock: Clock | None = None) -> None:
         self.db, self.programs, self.clock = db, programs, clock or SystemClock()
@@ -413,11 +434,14 @@ class SegmentService:
 
     def _segments(self, conn, shop_id: int):
         s = t.segments.c
-        return conn.execute(select(s.id, s.name, s.rule).where(s.shop_id == shop_id).order_by(s.id)).all()
+        return conn.execute(select(s.id, s.name, s.rule, s.computing_since).where(s.shop_id == shop_id)
+                            .order_by(s.id)).all()
 
     def _evaluate_member(self, uow, program: Program, member_id: int, now: datetime) -> None:
         conn, shop_id = uow.conn, uow.shop_id
-        segs = self._segments(conn, shop_id)
+        # A segment being computed (by a job) has no membership to move from yet: the job's
+        # recompute sets it from what the member is when it runs.
+        segs = [sg for sg in self._segments(conn, shop_id) if sg.computing_since is None]
         if not segs:
             return
         comp = Compiler(shop_id, program, now)
@@ -429,7 +453,7 @@ class SegmentService:
         current = set(conn.execute(select(sm.segment_id).where(sm.shop_id == shop_id, sm.member_id == member_id))
                       .scalars())
         if any(bool(hit) != (s.id in current) for s, hit in zip(segs, row)):
-            touch(conn, shop_id, [member_id])
+            touch(conn, shop_id, [member_id], syncing=program.sync_customer_fields)
         for s, hit in zip(segs, row):
             if hit and s.id not in current:
                 conn.execute(insert(t.segment_members).values(segment_id=s.id, member_id=member_id,
@@ -458,7 +482,8 @@ class SegmentService:
         """Bring one segment's membership to what its rule says now: (entered, left)."""
         conn, shop_id, now = uow.conn, uow.shop_id, self.clock.now()
         s, sm = t.segments.c, t.segment_members.c
-        seg = conn.execute(select(s.id, s.name, s.rule).where(s.shop_id == shop_id, s.id == segment_id)).first()
+        seg = conn.execute(select(s.id, s.name, s.rule, s.computing_since).where(s.shop_id == shop_id,
+                                                                                s.id == segment_id)).first()
         if seg is None:
             raise NotFound("no such segment")
         program = self.programs.current(shop_id).program
@@ -476,10 +501,15 @@ class SegmentService:
             select(literal(segment_id, sm.segment_id.type), new.c.id, literal(shop_id, sm.shop_id.type),
                    literal(now, sm.since.type)))
             .returning(t.segment_members.c.member_id)).scalars().all()
-        touch(conn, shop_id, [*entered, *left])
+        touch(conn, shop_id, [*entered, *left], syncing=program.sync_customer_fields)
         count = conn.execute(select(func.count()).select_from(t.segment_members).where(
             sm.segment_id == segment_id)).scalar_one()
-        conn.execute(update(t.segments).where(s.id == segment_id).values(members_count=count, computed_at=now))
+        # Computed, unless the segment was edited meanwhile (its rule, or the time it was marked
+        # computing, is not what was read here): then it stays computing, for the edit's job.
+        cur = conn.execute(select(s.rule, s.computing_since).where(s.id == segment_id).with_for_update()).first()
+        same = cur is not None and cur.rule == seg.rule and cur.computing_since == seg.computing_since
+        conn.execute(update(t.segments).where(s.id == segment_id).values(
+            members_count=count, computed_at=now, **({"computing_since": None} if same else {})))
         if not quiet:
             for mid in entered:
                 uow.collect(SegmentEntered(shop_id=shop_id, member_id=mid, at=now, segment_id=segment_id,
@@ -541,8 +571,10 @@ class SegmentService:
                 if old is not None:
                     uow.collect(LifecycleChanged(shop_id=shop_id, member_id=mid, at=now, from_state=old, to_state=new))
                     moves += 1
-            for seg in segs:
-                moves += sum(self.recompute(uow, seg.id))
+            for seg in segs:  # one left computing (its job lost) is computed quietly, as its job would
+                quiet = seg.computing_since is not None
+                told = sum(self.recompute(uow, seg.id, quiet=quiet))
+                moves += 0 if quiet else told
         if unknown:
             self.catalog.schedule(shop_id, list(unknown))
         return moves
@@ -563,7 +595,10 @@ class SegmentService:
             raise InvalidRequest(str(exc), field="rule") from None
 
     def _out(self, row) -> dict:
-        return {"id": row.id, "name": row.name, "rule": row.rule, "members_count": row.members_count,
+        computing = row.computing_since is not None
+        return {"id": row.id, "name": row.name, "rule": row.rule,
+                "status": "computing" if computing else "ready",
+                "members_count": None if computing else row.members_count,
                 "computed_at": row.computed_at.isoformat() if row.computed_at else None,
                 "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat()}
 
@@ -589,10 +624,14 @@ class SegmentService:
                                  .where(t.segments.c.shop_id == shop_id)).scalar_one()
             if n >= MAX_SEGMENTS:
                 raise InvalidRequest(f"a shop has at most {MAX_SEGMENTS} segments", field="name")
+            later = self._large(uow.conn, shop_id)
             sid = uow.conn.execute(insert(t.segments).values(
-                shop_id=shop_id, name=name, rule=dump_rule(parsed), created_at=now, updated_at=now)
-                .returning(t.segments.c.id)).scalar_one()
-            self.recompute(uow, sid, quiet=True)
+                shop_id=shop_id, name=name, rule=dump_rule(parsed), created_at=now, updated_at=now,
+                computing_since=now if later else None).returning(t.segments.c.id)).scalar_one()
+            if not later:
+                self.recompute(uow, sid, quiet=True)
+        if later:
+            self.enqueue("compute_segment", shop_id, sid)
         return self.get(shop_id, sid)
 
     def update(self, shop_id: int, segment_id: int, name, rule) -> dict:
@@ -600,13 +639,57 @@ class SegmentService:
         with self.db.uow(shop_id) as uow:
             s = t.segments.c
             before = self._handles(uow.conn, shop_id)
+            now = self.clock.now()
+            later = self._large(uow.conn, shop_id)
             done = uow.conn.execute(update(t.segments).where(s.shop_id == shop_id, s.id == segment_id).values(
-                name=name, rule=dump_rule(parsed), updated_at=self.clock.now())).rowcount
+                name=name, rule=dump_rule(parsed), updated_at=now,
+                **({"computing_since": now} if later else {}))).rowcount
             if not done:
                 raise NotFound("no such segment")
-            self.recompute(uow, segment_id, quiet=True)
+            if not later:
+                self.recompute(uow, segment_id, quiet=True)
             self._touch_renamed(uow.conn, shop_id, before)
+        if later:
+            self.enqueue("compute_segment", shop_id, segment_id)
         return self.get(shop_id, segment_id)
+
+    def _large(self, conn, shop_id: int) -> bool:
+        """Whether the shop has more than `sync_members` members (counted no further than that),
+        so that a new or edited segment is computed by a job rather than in the request."""
+        if self.enqueue is None:
+            return False
+        some = select(m.id).where(m.shop_id == shop_id).limit(self.sync_members + 1).subquery()
+        return conn.execute(select(func.count()).select_from(some)).scalar_one() > self.sync_members
+
+    def compute(self, shop_id: int, segment_id: int) -> str:
+        """The job: a segment left computing, computed quietly (as in the request for a small
+        shop). Runs for one segment take turns (a transaction-level advisory lock, not the
+        segment's row, which an edit must be able to write meanwhile): the second finds it
+        computed, unless it was edited meanwhile; safe to run again at any time."""
+        with self.db.uow(shop_id) as uow:
+            s = t.segments.c
+            if uow.conn.dialect.name == "postgresql":  # one job per segment at a time; the requests never wait on it
+                uow.conn.execute(select(func.pg_advisory_xact_lock(literal(ADVISORY + segment_id, BigInteger()))))
+            row = uow.conn.execute(select(s.computing_since).where(s.shop_id == shop_id, s.id == segment_id)).first()
+            if row is None:
+                return "gone"
+            if row.computing_since is None:
+                return "computed already"
+            entered, left = self.recompute(uow, segment_id, quiet=True)
+        return f"computed: {entered} entered, {left} left"
+
+    def resume_computing(self) -> int:
+        """The periodic pass after a worker died: enqueue again every segment computing for longer
+        than RESUME_AFTER (the job is safe to run twice, so one still running does no harm)."""
+        if self.enqueue is None:
+            return 0
+        s = t.segments.c
+        with self.db.uow() as uow:
+            rows = uow.conn.execute(select(s.shop_id, s.id).where(
+                s.computing_since.isnot(None), s.computing_since < self.clock.now() - RESUME_AFTER)).all()
+        for shop_id, segment_id in rows:
+            self.enqueue("compute_segment", shop_id, segment_id)
+        return len(rows)
 
     def delete(self, shop_id: int, segment_id: int) -> None:
         """Delete a segment and its membership. Refused (SegmentInUse, 409) while the program
@@ -622,12 +705,16 @@ class SegmentService:
                 raise SegmentInUse(f"this segment is used by {what}: take it out there first", used_by=what)
             before = self._handles(uow.conn, shop_id)
             touch(uow.conn, shop_id, select(t.segment_members.c.member_id).where(  # their labels lose it
-                t.segment_members.c.shop_id == shop_id, t.segment_members.c.segment_id == segment_id))
+                t.segment_members.c.shop_id == shop_id, t.segment_members.c.segment_id == segment_id),
+                syncing=self._syncing(shop_id))
             uow.conn.execute(t.segment_members.delete().where(t.segment_members.c.shop_id == shop_id,
                                                               t.segment_members.c.segment_id == segment_id))
             if not uow.conn.execute(t.segments.delete().where(s.shop_id == shop_id, s.id == segment_id)).rowcount:
                 raise NotFound("no such segment")
             self._touch_renamed(uow.conn, shop_id, before)
+
+    def _syncing(self, shop_id: int) -> bool:
+        return self.programs.current(shop_id).program.sync_customer_fields
 
     def _handles(self, conn, shop_id: int) -> dict[int, str]:
         s = t.segments.c
@@ -640,7 +727,8 @@ class SegmentService:
         changed = [sid for sid, h in self._handles(conn, shop_id).items() if before.get(sid) != h]
         if changed:
             sm = t.segment_members.c
-            touch(conn, shop_id, select(sm.member_id).where(sm.shop_id == shop_id, sm.segment_id.in_(changed)))
+            touch(conn, shop_id, select(sm.member_id).where(sm.shop_id == shop_id, sm.segment_id.in_(changed)),
+                  syncing=self._syncing(shop_id))
 
     def members(self, shop_id: int, segment_id: int, *, preview: bool = False, limit: int = 50,
                 after: int = 0) -> dict:
