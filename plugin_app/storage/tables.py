@@ -736,7 +736,7 @@ segments = Table(
     Column("computed_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    # set while a job computes the membership (a large shop's new or edited segment, 0029)
+    # set while a job computes the membership (a large shop's new or edited segment, 0031)
     Column("computing_since", UTCDateTime, nullable=True),
     Index("ix_segments_shop", "shop_id", "id"),
 )
