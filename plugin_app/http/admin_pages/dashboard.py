@@ -195,7 +195,7 @@ def chart(name: str):
     if name not in CHART_NAMES:
         abort(404)
     shop = _shop()
-    start, end, _error = _period(_rt().clock.now().date())
+    start, end, _error = _period(_rt().analytics.today(shop.id, _rt().clock.now()))
     svg = _chart(name, _board(shop, start, end), shop.currency, i18n.current()).render(is_unicode=True)
     svg = _SCRIPT.sub("", svg)  # pygal's inline config script: a picture needs none
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=60"})
@@ -218,7 +218,7 @@ def dashboard():
     shop = _shop()
     rt = _rt()
     rt.analytics.refresh()  # cheap when the job has kept up; exact for the merchant looking now
-    today = rt.clock.now().date()
+    today = rt.analytics.today(shop.id, rt.clock.now())
     start, end, error = _period(today)
     board = _board(shop, start, end)
     t, cur = i18n.current(), shop.currency
