@@ -148,11 +148,12 @@ class Analytics:
                     return folded
                 days: dict[tuple[int, date], dict] = defaultdict(lambda: dict.fromkeys(METRICS, 0))
                 active: set[tuple[int, date, int]] = set()
-                zones: dict[int, str] = {}
+                zones: dict[int, ZoneInfo] = {}
                 for row in rows:
-                    if row.shop_id not in zones:
-                        zones[row.shop_id] = self.timezone(row.shop_id)
-                    day = local_day(row.created_at, zones[row.shop_id])
+                    zone = zones.get(row.shop_id)
+                    if zone is None:
+                        zone = zones[row.shop_id] = ZoneInfo(self.timezone(row.shop_id))
+                    day = row.created_at.astimezone(zone).date()  # the shop's day
                     bucket = days[(row.shop_id, day)]
                     for k, v in fold(row).items():
                         bucket[k] += v

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Iterable
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
@@ -91,10 +91,16 @@ class DashboardRepo(ShopScoped):
     def active_members(self, start: date, end: date) -> int:
         """Members active (earned or spent) on any day of the period."""
         m, a = t.members.c, t.stats_active.c
-        # One index probe per member (members, not ledger rows, set the cost).
+        # One index probe per member (members, not ledger rows, set the cost). On PostgreSQL a
+        # LATERAL ... LIMIT 1 keeps it so: an EXISTS may be planned as a semi-join reading every
+        # (member, day) row of the period, which grows with the ledger (issue 21's bound).
+        probe = select(a.member_id).where(a.shop_id == self.shop_id, a.member_id == m.id, a.day >= start, a.day <= end)
+        if self.conn.dialect.name == "postgresql":
+            first = probe.limit(1).lateral("active")
+            return self.conn.execute(select(func.count()).select_from(t.members.join(first, true())).where(
+                m.shop_id == self.shop_id)).scalar() or 0
         return self.conn.execute(select(func.count()).select_from(t.members).where(
-            m.shop_id == self.shop_id, select(a.member_id).where(
-                a.shop_id == self.shop_id, a.member_id == m.id, a.day >= start, a.day <= end).exists())).scalar() or 0
+            m.shop_id == self.shop_id, probe.exists())).scalar() or 0
 
     def members_per_tier(self) -> dict:
         m = t.members.c
