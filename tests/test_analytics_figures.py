@@ -180,3 +180,24 @@ def test_analytics_api_has_the_new_figures(client):
         r = client.get(f"/admin/api/v1/analytics/{table}.csv", headers=h)
         assert r.status_code == 200 and r.data.decode().splitlines()[0].startswith(
             "segment,orders" if table == "segments" else "month,members")
+
+
+def test_the_german_page_shows_the_figures_for_its_reader(client):
+    from datetime import datetime, timezone
+
+    rt = client.application.extensions["loyalty"]
+    shop, key = F.shop_and_key(rt, domain="figures-de.example")
+    F.member(rt, shop, "c1")
+    now = datetime.now(timezone.utc)
+    for n, total in ((1, "1234.50"), (2, "65.50")):
+        rt.orders.on_paid(shop.id, F.order(F.line(total, line_id="a"), order_id=f"de{n}", customer="c1", placed_at=now))
+    rt.orders.on_paid(shop.id, F.order(F.line("100.00", line_id="a"), order_id="de3", customer=None, placed_at=now))
+    client.post("/admin/login", data={"key": key})
+    page = client.get("/admin/dashboard?lang=de").data.decode()
+    for text_de in ("Bestellungen nach Kundensegment", "Zahlen pro Stufe", "Kohorten nach Beitrittsmonat",
+                    "Kundenwert pro Mitglied", "Bestellungen von Mitgliedern ÷ alle Bestellungen"):
+        assert text_de in page
+    assert "1.300,00\xa0€" in page  # c1's net sales (a non-redeemer), as German writes money
+    assert "650,00\xa0€" in page  # their average order value
+    assert 'Mitgliederanteil</div><div class="big">66,7%<' in page  # two of three orders, with a decimal comma
+    assert "1.300.00" not in page and "66.7%" not in page
