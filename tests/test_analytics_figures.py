@@ -201,3 +201,33 @@ def test_the_german_page_shows_the_figures_for_its_reader(client):
     assert "650,00\xa0€" in page  # their average order value
     assert 'Mitgliederanteil</div><div class="big">66,7%<' in page  # two of three orders, with a decimal comma
     assert "1.300.00" not in page and "66.7%" not in page
+
+
+def test_the_dashboard_on_embedded_sqlite(tmp_path, clock):
+    """The embedded database gives the same figures (its own paths: no time zones, no LATERAL)."""
+    from plugin_app.runtime import Runtime
+    from plugin_app.storage.migrate import upgrade
+
+    from .conftest import make_settings
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    upgrade(url)
+    rt = Runtime(make_settings(url), clock=clock)
+    try:
+        shop, _ = rt.shops.register("demo", "lite.example", currency="EUR", timezone="Asia/Tokyo")
+        F.use_program(rt, shop, timezone="Asia/Tokyo")
+        clock.advance(hours=3, minutes=30)  # 15:30 UTC: 00:30 on 2 March in Tokyo
+        F.member(rt, shop, "c1")
+        rt.orders.on_paid(shop.id, F.order(F.line("40.00", line_id="a"), order_id="l1", customer="c1", placed_at=clock.now()))
+        rt.orders.on_paid(shop.id, F.order(F.line("20.00", line_id="a"), order_id="l2", customer=None, placed_at=clock.now()))
+        rt.analytics.refresh()
+        day = rt.analytics.today(shop.id, clock.now())
+        assert day.isoformat() == "2026-03-02"
+        board = rt.analytics.dashboard(shop.id, "EUR", day, day)
+        assert [d["day"] for d in board["daily_enrolments"]] == ["2026-03-02"] and board["members"]["active_in_period"] == 1
+        assert board["segments"]["non_redeemers"]["revenue"]["amount"] == "40.00"
+        assert board["rates"] == {"order_earning_rate": 0.5, "membership_rate": 0.5}
+        assert board["cohorts"][-1] == {"month": "2026-03", "members": 1, "buyers": 1, "repeat_30": 0.0,
+                                        "repeat_60": 0.0, "repeat_90": 0.0}
+    finally:
+        rt.close()

@@ -306,7 +306,7 @@ def _issue21(groups, tier_rows, profiles, codes, cohort_rows, expiring, members_
     for g in groups:
         name = "non_members" if not g.member else ("redeemers" if g.redeemer else "non_redeemers")
         for k in ("orders", "returning", "earned"):
-            seg[name][k] += int(g._mapping[k] or 0)
+            seg[name][k] += int(g._mapping["repeats" if k == "returning" else k] or 0)
         seg[name]["revenue"] += Decimal(g.revenue)
         if g.member:
             tier = per_tier.setdefault(g.tier or first_tier, {"orders": 0, "revenue": Decimal(0)})

@@ -124,7 +124,7 @@ class DashboardRepo(ShopScoped):
         return self.conn.execute(
             select(member_flag, m.tier, redeemer_flag, func.count().label("orders"),
                    func.coalesce(func.sum(o.total), 0).label("revenue"),
-                   one(o.returning_customer.is_(True)).label("returning"), one(o.earned.is_(True)).label("earned"))
+                   one(o.returning_customer.is_(True)).label("repeats"), one(o.earned.is_(True)).label("earned"))
             .select_from(t.orders.outerjoin(t.members, m.id == o.member_id))
             .where(o.shop_id == self.shop_id, o.counted.is_(True), o.placed_at >= since, o.placed_at < before)
             .group_by(member_flag, m.tier, redeemer_flag)).all()
