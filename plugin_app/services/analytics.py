@@ -12,7 +12,7 @@ Definitions (shown to the merchant next to each figure):
 - program cost: points redeemed at their redemption value plus store credit spent;
 - revenue touched: net sales of members' orders.
 
-Issue 21 (each figure's definition is also in DEFINITIONS, shown next to it):
+Issue 21 (each definition is also shown next to its figure on the admin page):
 - every day is a day in the shop's time zone (the program's `timezone`), in the rollups, the
   period asked for and "today";
 - redeemers / non-redeemers / non-members: the period's orders by members who have used a reward
@@ -240,7 +240,7 @@ class Analytics:
                         "revenue_per_cost": round(float(touched / cost), 2) if cost else None},
             "referrals": self.funnel(shop_id, referral_credit) if self.funnel else None,
             "daily": [{"day": r.day.isoformat(), **{k: (str(getattr(r, k)) if "credit" in k else getattr(r, k))
-                                                    for k in METRICS}} for r in daily],  # (board)
+                                                    for k in METRICS}} for r in daily],
             "daily_orders": [{"day": d.isoformat(), **{k: str(v) if "revenue" in k else v for k, v in by_day[d].items()}}
                              for d in sorted(by_day)],
             "daily_enrolments": [{"day": str(d), "members": n} for d, n in sorted(enrolments.items(), key=lambda kv: str(kv[0]))],
