@@ -102,7 +102,7 @@ class Runtime:
                                woo_lines=lambda shop_id, plugin, kind: self.woo_admin_for(shop_id).loyalty_export_lines(plugin, kind),
                                directory_for=self.customer_directory_for,
                                failpoint=make_failpoints(settings.failpoints))
-        self.analytics = Analytics(self.db, self.programs, funnel=self.referrals.funnel)
+        self.analytics = Analytics(self.db, self.programs, funnel=self.referrals.funnel, clock=self.clock)
         self.finance = Finance(self.db, self.programs, self.clock)
         self.notifier = Notifier(self.db, self.programs, self.shops, mailer or self._mailer(settings),
                                  poster or HttpxPoster(), settings.app_url,

@@ -39,9 +39,15 @@ def test_dashboard_members_and_program_pages(browser, admin):  # noqa: F811
     page.goto(f"{admin.base}/admin/dashboard")
     charts = page.locator("[data-chart]")
     names = {charts.nth(i).get_attribute("data-chart") for i in range(charts.count())}
-    assert names == {"daily", "orders", "enrolments", "tiers", "aov", "repeat", "money", "referrals"}
+    assert names == {"daily", "orders", "enrolments", "tiers", "aov", "repeat", "money", "referrals", "segments"}
+    for table in ("segments", "tiers", "cohorts"):  # issue 21's tables, each with its definition beside it
+        assert page.locator(f"[data-{table}] table").count() == 1 and page.locator(f"[data-{table}] .help").count() == 1
+    assert page.locator("[data-segments] tbody tr").count() == 3 and page.locator("[data-cohorts] tbody tr").count() == 12
     images = page.locator("[data-chart] img")  # each chart its own SVG picture (no script, strict CSP)
     assert images.count() == len(names)
+    for i in range(images.count()):  # lazy pictures: each loads once scrolled to
+        images.nth(i).scroll_into_view_if_needed()
+    page.wait_for_function("[...document.querySelectorAll('[data-chart] img')].every(i => i.complete)", timeout=10000)
     assert all(images.nth(i).evaluate("i => i.complete && i.naturalWidth > 0") for i in range(images.count()))
     page.screenshot(path=str(ADMIN_SHOTS / "dashboard-en.png"), full_page=True)
     page.fill("input[name=from]", "2020-01-10")

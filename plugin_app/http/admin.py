@@ -381,12 +381,19 @@ class AnalyticsOut(BaseModel):
     daily: list[dict]
     daily_orders: list[dict]
     daily_enrolments: list[dict]
+    segments: dict = Field(description="the period's orders by redeemers, non-redeemers and non-members")
+    tiers: list[dict] = Field(description="per tier: members, points outstanding and pending, the period's orders and sales")
+    customers: dict = Field(description="members' average lifetime value and purchase frequency (all time)")
+    codes: dict = Field(description="reward codes issued in the period: used, lapsed, open, usage rate")
+    rates: dict = Field(description="order earning rate and membership rate of the period")
+    cohorts: list[dict] = Field(description="members by month of enrolment, repeat rate at 30/60/90 days")
 
 
 def _period(query: AnalyticsQuery):
     from ..services.analytics import parse_period
 
-    return parse_period(query.start, query.end, _rt().clock.now().date())
+    rt = _rt()
+    return parse_period(query.start, query.end, rt.analytics.today(g.shop.id, rt.clock.now()))
 
 
 @bp.get("/analytics")
@@ -398,9 +405,10 @@ def analytics(query: AnalyticsQuery):
     return jsonify(_rt().analytics.dashboard(g.shop.id, g.shop.currency, *_period(query)))
 
 
-@bp.get("/analytics/<any(daily, orders, enrolments, tiers, referrals, summary):table>.csv")
+@bp.get("/analytics/<any(daily, orders, enrolments, tiers, referrals, summary, segments, cohorts):table>.csv")
 @admin_required
-@api(summary="A table of the dashboard as CSV: daily, orders, enrolments, tiers, referrals or summary",
+@api(summary="A table of the dashboard as CSV: daily, orders, enrolments, tiers, referrals, summary, segments "
+             "(redeemers, non-redeemers, non-members) or cohorts (by month of enrolment)",
      tags=["analytics"], query=AnalyticsQuery, auth="adminKey")
 def analytics_csv(query: AnalyticsQuery, table: str):
     rt = _rt()

@@ -10,17 +10,36 @@ Definitions (shown to the merchant next to each figure):
 - active members: members who earned or spent in the period;
 - repeat purchase rate: share of the period's orders placed by customers who had ordered before;
 - program cost: points redeemed at their redemption value plus store credit spent;
-- revenue touched: net sales of members' orders."""
+- revenue touched: net sales of members' orders.
+
+Issue 21 (each definition is also shown next to its figure on the admin page):
+- every day is a day in the shop's time zone (the program's `timezone`), in the rollups, the
+  period asked for and "today";
+- redeemers / non-redeemers / non-members: the period's orders by members who have used a reward
+  on an order (up to the end of the period), by the other members, and by customers who are not
+  members (guests included);
+- per tier: members, points outstanding and net sales of the period by the members in it now;
+- lifetime value: members' net sales less refunds (member profiles) ÷ members; purchase
+  frequency: orders ÷ members who have ordered (all time);
+- reward usage rate: codes issued in the period and used since ÷ codes issued in the period
+  (used + lapsed + still open);
+- order earning rate: share of the period's orders that earned points or credit;
+- membership rate: share of the period's orders placed by members;
+- cohorts: members by month of enrolment (the twelve months to the period's end), and the share
+  of those who ordered whose second order came within 30, 60 and 90 days of their first;
+- pending points: earned, not yet available; expiring: in open lots that expire in the next 30 days."""
 from __future__ import annotations
 
 import csv
 import io
 import re
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from ..domain.errors import InvalidRequest
+from ..domain.finance import point_value as value_of_points
 from ..domain.money import Money
 from ..storage.analytics_repo import DashboardRepo
 from ..storage.db import Database
@@ -92,9 +111,30 @@ def fold(entry) -> dict[str, Decimal | int]:
     return out
 
 
+def local_day(when: datetime, tz: str) -> date:
+    """The day `when` falls on in the time zone `tz` (a shop's)."""
+    return when.astimezone(ZoneInfo(tz)).date()
+
+
+def local_midnight(day: date, tz: str, plus_days: int = 0) -> datetime:
+    """The start of `day` (+ `plus_days`) in the time zone `tz`, as an aware UTC time."""
+    return datetime.combine(day + timedelta(days=plus_days), time(0), tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+
+
 class Analytics:
-    def __init__(self, db: Database, programs, funnel=None) -> None:
-        self.db, self.programs, self.funnel = db, programs, funnel
+    def __init__(self, db: Database, programs, funnel=None, clock=None) -> None:
+        self.db, self.programs, self.funnel, self.clock = db, programs, funnel, clock
+
+    def timezone(self, shop_id: int) -> str:
+        """The shop's time zone (its program's), in which every analytics day is counted."""
+        try:
+            return self.programs.for_reading(shop_id).program.timezone
+        except Exception:  # noqa: BLE001 - a shop gone since its entries were written: UTC
+            return "UTC"
+
+    def today(self, shop_id: int, now: datetime) -> date:
+        """Today in the shop's time zone."""
+        return local_day(now, self.timezone(shop_id))
 
     def refresh(self, batch: int = 50_000) -> int:
         """Fold every entry newer than the watermark into the daily rollups; returns how many.
@@ -109,8 +149,12 @@ class Analytics:
                     return folded
                 days: dict[tuple[int, date], dict] = defaultdict(lambda: dict.fromkeys(METRICS, 0))
                 active: set[tuple[int, date, int]] = set()
+                zones: dict[int, ZoneInfo] = {}
                 for row in rows:
-                    day = row.created_at.date()
+                    zone = zones.get(row.shop_id)
+                    if zone is None:
+                        zone = zones[row.shop_id] = ZoneInfo(self.timezone(row.shop_id))
+                    day = row.created_at.astimezone(zone).date()  # the shop's day
                     bucket = days[(row.shop_id, day)]
                     for k, v in fold(row).items():
                         bucket[k] += v
@@ -122,20 +166,29 @@ class Analytics:
                 rollups.move_watermark(rows[-1].id)
                 folded += len(rows)
 
-    def dashboard(self, shop_id: int, currency: str, start: date, end: date) -> dict:
+    def dashboard(self, shop_id: int, currency: str, start: date, end: date, now: datetime | None = None) -> dict:
         program = self.programs.for_reading(shop_id).program
+        tz = program.timezone
+        since, before = local_midnight(start, tz), local_midnight(end, tz, 1)
+        now = now or (self.clock.now() if self.clock else datetime.now(timezone.utc))
+        cohort_from = _month_start(end, -11)
         with self.db.reading() as conn:  # read-only: autocommit, no BEGIN/COMMIT round trips
             stats = DashboardRepo(conn, shop_id)
             daily = stats.daily(start, end)
             order_rows = stats.orders_daily(start, end)
             outstanding = stats.outstanding()
-            enrolments = stats.enrolments(_midnight(start), _midnight(end, 1))
+            enrolments = stats.enrolments(since, before, tz)
             active = stats.active_members(start, end)
             tiers = stats.members_per_tier()
             referral_credit = stats.referral_credit()  # all time, like the rest of the funnel
+            groups = stats.order_groups(since, before)
+            tier_rows = stats.tiers()
+            profiles = stats.profiles()
+            codes = stats.codes(since, before)
+            cohort_rows = stats.cohort_members(local_midnight(cohort_from, tz), before)
+            expiring = stats.expiring(now, now + timedelta(days=30))
         totals = {k: sum((getattr(r, k) for r in daily), Decimal(0) if "credit" in k else 0) for k in METRICS}
-        fixed = next((r for r in program.rewards if r.type == "fixed_amount" and r.amount), None)
-        point_value = (fixed.amount / fixed.points_cost) if fixed else Decimal(0)
+        point_value, _ = value_of_points(program)  # the finance reports' definition (domain.finance)
         cents = Decimal("0.01")
         liability = Money.of((Decimal(outstanding[0]) * point_value + Decimal(outstanding[1])).quantize(cents), currency)
         issued = totals["points_issued"] - totals["points_reversed"]
@@ -162,8 +215,12 @@ class Analytics:
                     "repeat_purchase_rate": _rate(x["returning_orders"], x["orders"]),
                     "new_customers": x["new_customers"]}
 
-        return {
-            "period": {"from": start.isoformat(), "to": end.isoformat()},
+        first_tier = program.tiers.levels[0].name if program.tiers.levels else ""
+        extra = _issue21(groups, tier_rows, profiles, codes, cohort_rows, expiring, outstanding[2],
+                         first_tier, tz, cohort_from, end, money)
+        board = {
+            "period": {"from": start.isoformat(), "to": end.isoformat(), "timezone": tz},
+            **extra,
             "members": {"total": outstanding[2], "enrolled_in_period": enrolled, "active_in_period": active,
                         "enrolment_rate": _rate(enrolled, enrolled + new_guests),
                         "per_tier": {str(k or program.tiers.levels[0].name): v for k, v in tiers.items()}},
@@ -188,8 +245,10 @@ class Analytics:
                              for d in sorted(by_day)],
             "daily_enrolments": [{"day": str(d), "members": n} for d, n in sorted(enrolments.items(), key=lambda kv: str(kv[0]))],
         }
+        board["points"].update(pending=sum(int(r.pending) for r in tier_rows), expiring_30_days=expiring)
+        return board
 
-    TABLES = ("daily", "orders", "enrolments", "tiers", "referrals", "summary")
+    TABLES = ("daily", "orders", "enrolments", "tiers", "referrals", "summary", "segments", "cohorts")
 
     @staticmethod
     def csv(dashboard: dict, table: str) -> str:
@@ -203,15 +262,23 @@ class Analytics:
         elif table == "enrolments":
             rows, fields = dashboard["daily_enrolments"], ["day", "members"]
         elif table == "tiers":
-            rows = [{"tier": k, "members": v} for k, v in dashboard["members"]["per_tier"].items()]
-            fields = ["tier", "members"]
+            rows = [{**r, "revenue": r["revenue"]["amount"]} for r in dashboard["tiers"]]
+            fields = ["tier", "members", "points_outstanding", "points_pending", "orders", "revenue"]
+        elif table == "segments":
+            rows = [{"segment": k, **v, "revenue": v["revenue"]["amount"],
+                     "average_order_value": (v["average_order_value"] or {}).get("amount")}
+                    for k, v in dashboard["segments"].items()]
+            fields = ["segment", "orders", "revenue", "average_order_value", "repeat_purchase_rate"]
+        elif table == "cohorts":
+            rows, fields = dashboard["cohorts"], ["month", "members", "buyers", "repeat_30", "repeat_60", "repeat_90"]
         elif table == "referrals":
             funnel = dashboard["referrals"] or {}
             rows = [{"step": k, "count": v} for k, v in funnel.items() if not isinstance(v, dict)]
             fields = ["step", "count"]
         elif table == "summary":
             rows = [{"figure": k, "value": v} for k, v in _flatten(
-                {k: dashboard[k] for k in ("members", "points", "credit", "liability", "orders", "program")})]
+                {k: dashboard[k] for k in ("members", "points", "credit", "liability", "orders", "program",
+                                           "segments", "customers", "codes", "rates")})]
             fields = ["figure", "value"]
         else:
             raise ValueError(table)
@@ -225,13 +292,74 @@ class Analytics:
         return cls.csv(dashboard, "daily")
 
 
+def _month_start(day: date, plus_months: int = 0) -> date:
+    months = day.year * 12 + day.month - 1 + plus_months
+    return date(months // 12, months % 12 + 1, 1)
+
+
+def _issue21(groups, tier_rows, profiles, codes, cohort_rows, expiring, members_total, first_tier, tz,
+             cohort_from, end, money) -> dict:
+    """The figures of issue 21 from the small result sets the repository read."""
+    seg = {k: {"orders": 0, "revenue": Decimal(0), "returning": 0, "earned": 0}
+           for k in ("redeemers", "non_redeemers", "non_members")}
+    per_tier: dict[str, dict] = {}
+    for g in groups:
+        name = "non_members" if not g.member else ("redeemers" if g.redeemer else "non_redeemers")
+        for k in ("orders", "returning", "earned"):
+            seg[name][k] += int(g._mapping["repeats" if k == "returning" else k] or 0)
+        seg[name]["revenue"] += Decimal(g.revenue)
+        if g.member:
+            tier = per_tier.setdefault(g.tier or first_tier, {"orders": 0, "revenue": Decimal(0)})
+            tier["orders"] += int(g.orders)
+            tier["revenue"] += Decimal(g.revenue)
+    orders = sum(x["orders"] for x in seg.values())
+    segments = {k: {"orders": x["orders"], "revenue": money(x["revenue"]),
+                    "average_order_value": money(x["revenue"] / x["orders"]) if x["orders"] else None,
+                    "repeat_purchase_rate": _rate(x["returning"], x["orders"])} for k, x in seg.items()}
+    tiers = []
+    for r in tier_rows:
+        name = r.tier or first_tier
+        sales = per_tier.get(name, {"orders": 0, "revenue": Decimal(0)})
+        tiers.append({"tier": name, "members": int(r.members), "points_outstanding": int(r.points),
+                      "points_pending": int(r.pending), "orders": sales["orders"], "revenue": money(sales["revenue"])})
+    buyers, profile_orders, lifetime = int(profiles[0]), int(profiles[1]), Decimal(profiles[2])
+    used, lapsed, still_open = (codes.get("committed", 0) + codes.get("flagged", 0), codes.get("released", 0),
+                                codes.get("issued", 0))
+    issued = used + lapsed + still_open
+    months: dict[date, list[int]] = {}
+    month = cohort_from
+    while month <= end:
+        months[month] = [0, 0, 0, 0, 0]
+        month = _month_start(month, 1)
+    zone = ZoneInfo(tz)
+    for joined, first, second in cohort_rows:
+        row = months.get(_month_start(joined.astimezone(zone).date()))
+        if row is None:
+            continue
+        row[0] += 1
+        if first is not None:
+            row[1] += 1
+            if second is not None:
+                gap = second - first
+                for i, days in enumerate((30, 60, 90)):
+                    row[2 + i] += gap <= timedelta(days=days)
+    cohorts = [{"month": m.strftime("%Y-%m"), "members": r[0], "buyers": r[1], "repeat_30": _rate(r[2], r[1]),
+                "repeat_60": _rate(r[3], r[1]), "repeat_90": _rate(r[4], r[1])} for m, r in months.items()]
+    return {
+        "segments": segments,
+        "tiers": tiers,
+        "customers": {"lifetime_value": money(lifetime / members_total) if members_total else None,
+                      "purchase_frequency": round(profile_orders / buyers, 4) if buyers else None,
+                      "members_who_ordered": buyers},
+        "codes": {"issued": issued, "used": used, "lapsed": lapsed, "open": still_open, "usage_rate": _rate(used, issued)},
+        "rates": {"order_earning_rate": _rate(sum(x["earned"] for x in seg.values()), orders),
+                  "membership_rate": _rate(orders - seg["non_members"]["orders"], orders)},
+        "cohorts": cohorts,
+    }
+
+
 def _rate(part, whole) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def _midnight(day: date, plus_days: int = 0):
-    from datetime import datetime, time, timedelta, timezone
-    return datetime.combine(day + timedelta(days=plus_days), time(0), tzinfo=timezone.utc)
 
 
 def _flatten(data: dict, prefix: str = ""):

@@ -6,7 +6,7 @@ on the order's row, so deliveries for the same order in any order converge.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -477,16 +477,22 @@ class OrderService:
         returning = key is not None and uow.orders.customer_has_counted_order(key, other_than=row_id)
         redeemed = uow.orders.redeemed_on(order.order_id)
         total = self.net_sales(order)
-        day = (order.placed_at or self.clock.now()).date()
+        day = self._local_day(uow, order.placed_at or self.clock.now())
         uow.orders.add_to_day(day, "member" if order.customer_id else "guest",
                               self._figures(total, returning, redeemed))
         self._save(uow, row_id, counted=True, total=total, customer_key=key, redeemed=redeemed,
                    returning_customer=returning, placed_at=order.placed_at)
 
+    def _local_day(self, uow: UnitOfWork, when) -> date:
+        """The day of `when` in the shop's time zone: the rollups count shop days, not UTC days."""
+        from .analytics import local_day
+
+        return local_day(when, self.programs.for_reading(uow.orders.shop_id).program.timezone)
+
     def _uncount(self, uow: UnitOfWork, row) -> None:
         """A cancelled order leaves the figures (on the day it was counted)."""
         figures = self._figures(Decimal(row.total or 0), bool(row.returning_customer), bool(row.redeemed))
-        uow.orders.add_to_day((row.placed_at or row.created_at).date(),
+        uow.orders.add_to_day(self._local_day(uow, row.placed_at or row.created_at),
                               "member" if (row.customer_key or "").startswith("c:") else "guest",
                               {k: -v for k, v in figures.items()})
         self._save(uow, row.id, counted=False)

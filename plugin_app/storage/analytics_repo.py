@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
@@ -73,26 +73,104 @@ class DashboardRepo(ShopScoped):
         return self.conn.execute(select(func.coalesce(func.sum(b.points), 0), func.coalesce(func.sum(b.credit), 0),
                                         func.count()).where(b.shop_id == self.shop_id)).one()
 
-    def enrolments(self, since: datetime, before: datetime) -> dict:
-        """Members who joined in [since, before), per UTC day."""
+    def enrolments(self, since: datetime, before: datetime, tz: str = "UTC") -> dict:
+        """Members who joined in [since, before), per day in the time zone `tz` (the shop's)."""
         m = t.members.c
-        joined = func.date(func.timezone("UTC", m.created_at) if self.conn.dialect.name == "postgresql"
-                           else m.created_at)
-        return dict(self.conn.execute(select(joined, func.count()).where(
-            m.shop_id == self.shop_id, m.created_at >= since, m.created_at < before).group_by(joined)).all())
+        where = (m.shop_id == self.shop_id, m.created_at >= since, m.created_at < before)
+        if self.conn.dialect.name == "postgresql":
+            joined = func.date(func.timezone(tz, m.created_at))
+            return dict(self.conn.execute(select(joined, func.count()).where(*where).group_by(joined)).all())
+        from zoneinfo import ZoneInfo  # SQLite keeps no time zones: the members of the period, counted here
+
+        zone, out = ZoneInfo(tz), {}
+        for (at,) in self.conn.execute(select(m.created_at).where(*where)):
+            day = at.astimezone(zone).date()
+            out[day] = out.get(day, 0) + 1
+        return out
 
     def active_members(self, start: date, end: date) -> int:
         """Members active (earned or spent) on any day of the period."""
         m, a = t.members.c, t.stats_active.c
-        # One index probe per member (members, not ledger rows, set the cost).
+        # One index probe per member (members, not ledger rows, set the cost). On PostgreSQL a
+        # LATERAL ... LIMIT 1 keeps it so: an EXISTS may be planned as a semi-join reading every
+        # (member, day) row of the period, which grows with the ledger (issue 21's bound).
+        probe = select(a.member_id).where(a.shop_id == self.shop_id, a.member_id == m.id, a.day >= start, a.day <= end)
+        if self.conn.dialect.name == "postgresql":
+            first = probe.limit(1).lateral("active")
+            return self.conn.execute(select(func.count()).select_from(t.members.join(first, true())).where(
+                m.shop_id == self.shop_id)).scalar() or 0
         return self.conn.execute(select(func.count()).select_from(t.members).where(
-            m.shop_id == self.shop_id, select(a.member_id).where(
-                a.shop_id == self.shop_id, a.member_id == m.id, a.day >= start, a.day <= end).exists())).scalar() or 0
+            m.shop_id == self.shop_id, probe.exists())).scalar() or 0
 
     def members_per_tier(self) -> dict:
         m = t.members.c
         return dict(self.conn.execute(select(m.tier, func.count()).where(m.shop_id == self.shop_id)
                                       .group_by(m.tier)).all())
+
+    # -- issue 21: segments, tiers, lifetime value, codes, cohorts, pending and expiring -------------
+    def order_groups(self, since: datetime, before: datetime) -> list[Row]:
+        """The shop's counted orders placed in [since, before), grouped by (member?, the member's
+        tier now, redeemer?): orders, net sales, returning orders, orders that earned. A redeemer
+        is a member who used a reward on an order placed before `before`. Indexed on (shop_id,
+        placed_at): the period's orders set the cost, never the ledger."""
+        o, m = t.orders.c, t.members.c
+        r = t.orders.alias("r")
+        redeemer = select(r.c.id).where(r.c.shop_id == self.shop_id, r.c.member_id == o.member_id,
+                                        r.c.redeemed.is_(True), r.c.counted.is_(True), r.c.placed_at < before).exists()
+        is_member = o.member_id.is_not(None)
+        one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
+        member_flag = case((is_member, 1), else_=0).label("member")
+        redeemer_flag = case((redeemer, 1), else_=0).label("redeemer")
+        return self.conn.execute(
+            select(member_flag, m.tier, redeemer_flag, func.count().label("orders"),
+                   func.coalesce(func.sum(o.total), 0).label("revenue"),
+                   one(o.returning_customer.is_(True)).label("repeats"), one(o.earned.is_(True)).label("earned"))
+            .select_from(t.orders.outerjoin(t.members, m.id == o.member_id))
+            .where(o.shop_id == self.shop_id, o.counted.is_(True), o.placed_at >= since, o.placed_at < before)
+            .group_by(member_flag, m.tier, redeemer_flag)).all()
+
+    def tiers(self) -> list[Row]:
+        """Per tier (None: the first): members, their points and pending points."""
+        m, b = t.members.c, t.balances.c
+        return self.conn.execute(
+            select(m.tier, func.count().label("members"), func.coalesce(func.sum(b.points), 0).label("points"),
+                   func.coalesce(func.sum(b.points_pending), 0).label("pending"))
+            .select_from(t.members.outerjoin(t.balances, b.member_id == m.id))
+            .where(m.shop_id == self.shop_id).group_by(m.tier)).all()
+
+    def profiles(self) -> Row:
+        """From the member profiles: (members with a profile who ordered, their orders, their lifetime value)."""
+        p = t.member_profiles.c
+        return self.conn.execute(
+            select(func.count(), func.coalesce(func.sum(p.orders_count), 0), func.coalesce(func.sum(p.lifetime_value), 0))
+            .where(p.shop_id == self.shop_id, p.orders_count > 0)).one()
+
+    def codes(self, since: datetime, before: datetime) -> dict:
+        """Reward codes issued in [since, before), counted by status now."""
+        d = t.redemptions.c
+        return dict(self.conn.execute(select(d.status, func.count()).where(
+            d.shop_id == self.shop_id, d.created_at >= since, d.created_at < before,
+            d.code.is_not(None)).group_by(d.status)).all())
+
+    def cohort_members(self, since: datetime, before: datetime) -> list[Row]:
+        """Members who joined in [since, before): (joined, first order, second order), each
+        order found by one index probe (shop_id, member_id, placed_at)."""
+        m, o = t.members.c, t.orders.c
+
+        def nth(n: int):
+            return (select(o.placed_at).where(o.shop_id == self.shop_id, o.member_id == m.id, o.counted.is_(True),
+                                              o.placed_at.is_not(None))
+                    .order_by(o.placed_at).offset(n).limit(1).scalar_subquery())
+
+        return self.conn.execute(select(m.created_at, nth(0).label("first"), nth(1).label("second")).where(
+            m.shop_id == self.shop_id, m.created_at >= since, m.created_at < before)).all()
+
+    def expiring(self, since: datetime, before: datetime) -> int:
+        """Points in open lots that expire in [since, before)."""
+        lo = t.lots.c
+        return int(self.conn.execute(select(func.coalesce(func.sum(lo.remaining), 0)).where(
+            lo.shop_id == self.shop_id, lo.asset == "points", lo.remaining > 0, lo.pending.is_(False),
+            lo.expires_at >= since, lo.expires_at < before)).scalar() or 0)
 
     def referral_credit(self):
         """Store credit paid to referrers, all time."""

@@ -152,6 +152,9 @@ lots = Table(
     Index("ix_lots_expiry", "expires_at"),
     # finance: a shop's lots by expiry (ageing, breakage, the expiring forecast) (0029)
     Index("ix_lots_shop_expires", "shop_id", "asset", "expires_at"),
+    # points about to expire, for the dashboard: open lots only, so spent history costs nothing (0032)
+    Index("ix_lots_open_expiry", "shop_id", "asset", "expires_at",
+          postgresql_where=text("remaining > 0 AND NOT pending"), sqlite_where=text("remaining > 0 AND NOT pending")),
 )
 
 lot_draws = Table(
@@ -255,6 +258,7 @@ orders = Table(
     UniqueConstraint("shop_id", "platform_order_id", name="uq_orders_shop_order"),
     Index("ix_orders_member", "shop_id", "member_id", "placed_at"),
     Index("ix_orders_customer", "shop_id", "customer_key"),
+    Index("ix_orders_shop_placed", "shop_id", "placed_at"),  # the dashboard's orders of a period (0032)
 )
 
 events = Table(
@@ -325,6 +329,7 @@ redemptions = Table(
     UniqueConstraint("shop_id", "code", name="uq_redemptions_shop_code"),
     Index("ix_redemptions_due", "status", "expires_at"),
     Index("ix_redemptions_code_key", "shop_id", "code_key", unique=True),
+    Index("ix_redemptions_shop_created", "shop_id", "created_at"),  # codes issued in a period (0032)
 )
 
 referral_codes = Table(
@@ -377,7 +382,7 @@ referrals = Table(
 )
 
 stats_daily = Table(
-    "stats_daily", metadata,  # rollups of the ledger per shop and UTC day, kept current by a job
+    "stats_daily", metadata,  # rollups of the ledger per shop and day in its time zone (0032), kept current by a job
     Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("points_issued", BigInteger, nullable=False, server_default="0"),
@@ -401,7 +406,7 @@ stats_progress = Table(
 )
 
 stats_orders = Table(
-    "stats_orders", metadata,  # order rollups per shop, UTC day and segment (member or guest), kept in step with orders
+    "stats_orders", metadata,  # order rollups per shop, day (in its time zone, 0032) and segment (member or guest), kept in step with orders
     Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("segment", String(8), primary_key=True),
@@ -415,7 +420,7 @@ stats_orders = Table(
 )
 
 stats_active = Table(
-    "stats_active", metadata,  # which members earned or spent on which UTC day (folded from the ledger)
+    "stats_active", metadata,  # which members earned or spent on which day (shop's time zone, 0032) (folded from the ledger)
     Column("shop_id", Id, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("member_id", Id, primary_key=True),

@@ -22,11 +22,16 @@ from .base import _rt, _shop, bp, render
 
 WIDTH, HEIGHT = 560, 300
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S)
-CHART_NAMES = ("daily", "orders", "enrolments", "tiers", "aov", "repeat", "money", "referrals")
+CHART_NAMES = ("daily", "orders", "enrolments", "tiers", "aov", "repeat", "money", "referrals", "segments")
+SEGMENTS = {"redeemers": N_("Redeemers"), "non_redeemers": N_("Non-redeemers"), "non_members": N_("Non-members")}
+SEGMENT_NOTES = {"redeemers": N_("members who have used a reward on an order"),
+                 "non_redeemers": N_("members who have not used a reward yet"),
+                 "non_members": N_("customers who are not members, guests included")}
 FUNNEL = {"links_shared": N_("Links shared"), "landings": N_("Visits from a link"), "sign_ups": N_("Friends who joined"),
           "first_orders": N_("First orders"), "rewards_issued": N_("Referrers rewarded")}
 TABLES = {"daily": N_("Points per day"), "orders": N_("Orders per day"), "enrolments": N_("New members per day"),
-          "tiers": N_("Members per tier"), "referrals": N_("Referral funnel"), "summary": N_("Every figure")}
+          "tiers": N_("Members per tier"), "referrals": N_("Referral funnel"), "summary": N_("Every figure"),
+          "segments": N_("Orders by customer segment"), "cohorts": N_("Cohorts by month of joining")}
 PERIODS = ((7, N_("Last 7 days")), (30, N_("Last 30 days")), (90, N_("Last 90 days")), (365, N_("Last 12 months")))
 
 
@@ -147,6 +152,15 @@ def _chart(name: str, board: dict, currency: str, t):
         chart.add(t.gettext("Members' net sales"), [float(board["program"]["revenue_touched"]["amount"])])
         chart.add(t.gettext("Sales with a reward used"), [float(seg["with_redemptions"]["revenue"]["amount"])])
         return chart
+    if name == "segments":
+        values = [float(board["segments"][k]["average_order_value"]["amount"]) for k in SEGMENTS
+                  if board["segments"][k]["average_order_value"]]
+        chart = pygal.Bar(title=f'{t.gettext("Average order value by segment")} ({currency})',
+                          y_labels=_ticks(values, integer=False), **{**common, "value_formatter": amount})
+        for key, label in SEGMENTS.items():
+            value = board["segments"][key]["average_order_value"]
+            chart.add(t.gettext(label), [float(value["amount"]) if value else None])
+        return chart
     if name == "referrals":
         funnel = board["referrals"] or {}
         chart = pygal.HorizontalBar(title=t.gettext("Referral funnel (all time)"),
@@ -184,6 +198,10 @@ def _alt(name: str, board: dict, currency: str, t) -> str:
     if name == "money":
         return t.gettext("Program cost %(cost)s; members' net sales %(sales)s.",
                          cost=t.money(board["program"]["cost"], currency), sales=t.money(board["program"]["revenue_touched"], currency))
+    if name == "segments":
+        parts = ", ".join(f"{t.gettext(label)}: {t.money(board['segments'][k]['average_order_value'], currency)}"
+                          for k, label in SEGMENTS.items())
+        return t.gettext("Average order value by segment: %(segments)s.", segments=parts)
     funnel = board["referrals"] or {}
     parts = ", ".join(f"{t.gettext(label)}: {n(funnel[k])}" for k, label in FUNNEL.items() if k in funnel)
     return t.gettext("Referral funnel (all time): %(steps)s.", steps=parts or "–")
@@ -195,7 +213,7 @@ def chart(name: str):
     if name not in CHART_NAMES:
         abort(404)
     shop = _shop()
-    start, end, _error = _period(_rt().clock.now().date())
+    start, end, _error = _period(_rt().analytics.today(shop.id, _rt().clock.now()))
     svg = _chart(name, _board(shop, start, end), shop.currency, i18n.current()).render(is_unicode=True)
     svg = _SCRIPT.sub("", svg)  # pygal's inline config script: a picture needs none
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=60"})
@@ -218,7 +236,7 @@ def dashboard():
     shop = _shop()
     rt = _rt()
     rt.analytics.refresh()  # cheap when the job has kept up; exact for the merchant looking now
-    today = rt.clock.now().date()
+    today = rt.analytics.today(shop.id, rt.clock.now())
     start, end, error = _period(today)
     board = _board(shop, start, end)
     t, cur = i18n.current(), shop.currency
@@ -242,7 +260,27 @@ def dashboard():
          _("orders by customers who had ordered before")),
         (_("Repeat purchase rate, non-members"), t.percent(orders["non_members"]["repeat_purchase_rate"]),
          _("orders by customers who had ordered before")),
+        (_("Lifetime value per member"), t.money(board["customers"]["lifetime_value"], cur),
+         _("members' net sales less refunds, all time ÷ members")),
+        (_("Purchase frequency"), t.number(board["customers"]["purchase_frequency"]),
+         _("orders ÷ members who have ordered, all time")),
+        (_("Reward usage rate"), t.percent(board["codes"]["usage_rate"]),
+         _("reward codes issued in the period and used ÷ codes issued (%(used)s used, %(lapsed)s lapsed, %(open)s open)",
+           used=t.number(board["codes"]["used"]), lapsed=t.number(board["codes"]["lapsed"]),
+           open=t.number(board["codes"]["open"]))),
+        (_("Order earning rate"), t.percent(board["rates"]["order_earning_rate"]), _("orders that earned ÷ all orders")),
+        (_("Membership rate"), t.percent(board["rates"]["membership_rate"]), _("orders by members ÷ all orders")),
+        (_("Pending points"), t.number(points["pending"]), _("earned, not yet available, today")),
+        (_("Points expiring in 30 days"), t.number(points["expiring_30_days"]), _("in the next 30 days, from today")),
     ]
+    segments = [(_(SEGMENTS[k]), _(SEGMENT_NOTES[k]), t.number(v["orders"]), t.money(v["revenue"], cur),
+                 t.money(v["average_order_value"], cur), t.percent(v["repeat_purchase_rate"]))
+                for k, v in board["segments"].items()]
+    tier_rows = [(r["tier"], t.number(r["members"]), t.number(r["points_outstanding"]), t.number(r["points_pending"]),
+                  t.number(r["orders"]), t.money(r["revenue"], cur)) for r in board["tiers"]]
+    cohorts = [(t.date(c["month"] + "-01", "MMMM y"), t.number(c["members"]), t.number(c["buyers"]),
+                t.percent(c["repeat_30"]), t.percent(c["repeat_60"]), t.percent(c["repeat_90"]))
+               for c in reversed(board["cohorts"])]
     period_args = {"from": start.isoformat(), "to": end.isoformat()}
     charts = [{"name": name, "alt": _alt(name, board, cur, t),
                "url": url_for("admin_pages.chart", name=name, lang=t.locale, **period_args)} for name in CHART_NAMES]
@@ -251,6 +289,6 @@ def dashboard():
               (end - start).days == n - 1) for n, label in PERIODS]
     return render("admin/analytics.html", "analytics", _("Analytics"), start=start.isoformat(), end=end.isoformat(),
                   shown=_("%(start)s to %(end)s", start=t.date(start, "long"), end=t.date(end, "long")),
-                  error=error, kpis=kpis, charts=charts, quick=quick, width=WIDTH, height=HEIGHT,
+                  error=error, kpis=kpis, charts=charts, segments=segments, tier_rows=tier_rows, cohorts=cohorts, quick=quick, width=WIDTH, height=HEIGHT,
                   tables=[(name, _(TABLES[name]), url_for("admin_api.analytics_csv", table=name, **period_args))
                           for name in rt.analytics.TABLES if name in TABLES])
