@@ -207,3 +207,14 @@ def test_money_spent_basis(runtime, shop):
     assert runtime.members.by_customer(shop.id, "ada")[0].tier == "Member"
     runtime.orders.on_paid(shop.id, order("2", "50.00"))
     assert runtime.members.by_customer(shop.id, "ada")[0].tier == "VIP"
+
+
+def test_a_saved_program_reaches_this_processs_cached_reads_at_once(runtime, shop):
+    """The hot paths' cache (`for_reading`, a few seconds) is dropped by a save or a restore in
+    the same process: a quote right after the merchant's change prices with the change."""
+    before = runtime.programs.for_reading(shop.id).version  # cached now
+    saved = runtime.programs.put(shop.id, {"timezone": "Pacific/Auckland"}, author="test")
+    assert saved.version > before
+    assert runtime.programs.for_reading(shop.id).version == saved.version
+    restored = runtime.programs.restore(shop.id, before, author="test")
+    assert runtime.programs.for_reading(shop.id).version == restored.version

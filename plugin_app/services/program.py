@@ -204,13 +204,17 @@ class Programs:
         with self.db.uow(shop_id) as uow:
             self._current(uow)  # make sure version 1 (the default) exists first
             uow.memo.pop(("program", shop_id), None)  # this transaction now reads the new version
-            return self._save(uow, program, author, note, expected=expected)
+            pv = self._save(uow, program, author, note, expected=expected)
+        self._current_cache.pop(shop_id, None)  # this process reads the new version at once (others within the ttl)
+        return pv
 
     def restore(self, shop_id: int, version: int, *, author: str) -> ProgramVersion:
         old = self.version(shop_id, version)
         with self.db.uow(shop_id) as uow:
             uow.memo.pop(("program", shop_id), None)
-            return self._save(uow, old.program, author, f"restored version {version}", version)
+            pv = self._save(uow, old.program, author, f"restored version {version}", version)
+        self._current_cache.pop(shop_id, None)
+        return pv
 
     def history(self, shop_id: int, limit: int = 100) -> list[dict]:
         self.current(shop_id)
