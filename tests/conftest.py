@@ -231,3 +231,18 @@ def app(clean_db):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def two_shops_api(clean_db):
+    """The admin API of two shops: (client, runtime, shop, its auth headers, another shop, its headers)."""
+    from plugin_app import create_app
+
+    from . import factories as F
+
+    app = create_app({"database_url": clean_db, "jobs_mode": "eager", "encryption_keys": (ENCRYPTION_KEY,)})
+    rt = app.extensions["loyalty"]
+    shop, key = F.shop_and_key(rt)
+    other, other_key = F.shop_and_key(rt)
+    yield app.test_client(), rt, shop, {"Authorization": f"Bearer {key}"}, other, {"Authorization": f"Bearer {other_key}"}
+    rt.close()

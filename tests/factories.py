@@ -150,3 +150,25 @@ def refund(*lines: tuple[str, int], refund_id: str | None = None, shipping="0", 
     base; gross of the order's `of_total` when that is given, as WooCommerce reports it)."""
     return Refund(refund_id or _unique("refund"), tuple(RefundLine(lid, qty) for lid, qty in lines),
                   shipping=_money(shipping), amount=_money(amount), of_total=_money(of_total))
+
+
+def segment_matching(rt, shop, rule: dict) -> set[int]:
+    """The members a segment rule matches now, computed from scratch (set-based)."""
+    from plugin_app.domain.segments import parse_rule
+
+    program = rt.programs.current(shop.id).program
+    with rt.db.uow(shop.id) as uow:
+        return set(uow.conn.execute(rt.segments.matching(uow.conn, shop.id, program, parse_rule(rule),
+                                                         rt.clock.now())).scalars())
+
+
+def segment_stored(rt, shop, segment_id: int) -> set[int]:
+    """The members the segment's stored membership holds."""
+    from sqlalchemy import select
+
+    from plugin_app.storage import tables as t
+
+    sm = t.segment_members.c
+    with rt.db.uow(shop.id) as uow:
+        return set(uow.conn.execute(select(sm.member_id).where(sm.shop_id == shop.id,
+                                                               sm.segment_id == segment_id)).scalars())

@@ -16,7 +16,6 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import select, update
 
 from plugin_app.domain.ports import FixedClock
-from plugin_app.domain.segments import parse_rule
 from plugin_app.jobs import context
 from plugin_app.jobs.queues import QUEUE_NAME
 from plugin_app.runtime import Runtime
@@ -30,20 +29,6 @@ from .test_admin_engagement_pages import Admin, _text
 
 BIG = {"all": [{"field": "points_balance", "op": "gte", "value": 400}]}
 BIGGER = {"all": [{"field": "points_balance", "op": "gte", "value": 700}]}
-
-
-def _matching(rt, shop, rule: dict) -> set[int]:
-    program = rt.programs.current(shop.id).program
-    with rt.db.uow(shop.id) as uow:
-        return set(uow.conn.execute(rt.segments.matching(uow.conn, shop.id, program, parse_rule(rule),
-                                                         rt.clock.now())).scalars())
-
-
-def _stored(rt, shop, segment_id: int) -> set[int]:
-    sm = t.segment_members.c
-    with rt.db.uow(shop.id) as uow:
-        return set(uow.conn.execute(select(sm.member_id).where(sm.shop_id == shop.id,
-                                                               sm.segment_id == segment_id)).scalars())
 
 
 def _segment_events(rt, shop) -> list[str]:
@@ -79,16 +64,16 @@ def test_big_shop_segment_is_computed_by_a_real_rq_worker(clean_db, redis_url, c
         a, b, c, d = _members(rt, shop, [500, 800, 100, 0])
         seg = rt.segments.create(shop.id, "Big balances", BIG)
         assert seg["status"] == "computing" and seg["members_count"] is None  # not computed in the request
-        assert _stored(rt, shop, seg["id"]) == set()
+        assert F.segment_stored(rt, shop, seg["id"]) == set()
         # a posting meanwhile: the computing segment is left alone (no move, nothing told)
         rt.adjustments.adjust(shop.id, c.id, "points", 400, key="c2", actor="test", reason="test")
-        assert _stored(rt, shop, seg["id"]) == set() and _segment_events(rt, shop) == []
+        assert F.segment_stored(rt, shop, seg["id"]) == set() and _segment_events(rt, shop) == []
         context.install(rt)
         redis = Redis.from_url(redis_url)
         SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
         done = rt.segments.get(shop.id, seg["id"])
         assert done["status"] == "ready" and done["members_count"] == 3
-        assert _stored(rt, shop, seg["id"]) == _matching(rt, shop, BIG) == {a.id, b.id, c.id}
+        assert F.segment_stored(rt, shop, seg["id"]) == F.segment_matching(rt, shop, BIG) == {a.id, b.id, c.id}
         assert _segment_events(rt, shop) == []  # computed quietly, as in the request
         # an edit: computing again, the old membership kept until the job replaces it
         edited = rt.segments.update(shop.id, seg["id"], "Bigger balances", BIGGER)
@@ -97,10 +82,10 @@ def test_big_shop_segment_is_computed_by_a_real_rq_worker(clean_db, redis_url, c
         SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
         done = rt.segments.get(shop.id, seg["id"])
         assert done["status"] == "ready" and done["members_count"] == 1 and done["name"] == "Bigger balances"
-        assert _stored(rt, shop, seg["id"]) == {b.id}
+        assert F.segment_stored(rt, shop, seg["id"]) == {b.id}
         # after that, moves are per event and told again
         rt.adjustments.adjust(shop.id, d.id, "points", 900, key="d1", actor="test", reason="test")
-        assert _stored(rt, shop, seg["id"]) == {b.id, d.id} and _segment_events(rt, shop) == ["segment_entered"]
+        assert F.segment_stored(rt, shop, seg["id"]) == {b.id, d.id} and _segment_events(rt, shop) == ["segment_entered"]
     finally:
         context.install(None)
         rt.close()
@@ -129,7 +114,7 @@ def test_a_job_lost_with_its_worker_is_resumed_and_running_twice_is_harmless(big
     assert rt.segments.compute(shop.id, seg["id"]).startswith("computed: 2 entered")
     assert rt.segments.compute(shop.id, seg["id"]) == "computed already"  # the lost one, run late: nothing
     assert rt.segments.get(shop.id, seg["id"])["members_count"] == 2
-    assert _stored(rt, shop, seg["id"]) == {a.id, b.id} and _segment_events(rt, shop) == []
+    assert F.segment_stored(rt, shop, seg["id"]) == {a.id, b.id} and _segment_events(rt, shop) == []
     assert rt.segments.resume_computing() == 0
 
 
@@ -139,7 +124,7 @@ def test_the_periodic_pass_computes_a_segment_left_computing_quietly(big):
     seg = rt.segments.create(shop.id, "Big balances", BIG)
     assert rt.segments.refresh_shop(shop.id) == 0  # no move told for a first computation
     assert rt.segments.get(shop.id, seg["id"])["status"] == "ready"
-    assert _stored(rt, shop, seg["id"]) == {a.id, b.id} and _segment_events(rt, shop) == []
+    assert F.segment_stored(rt, shop, seg["id"]) == {a.id, b.id} and _segment_events(rt, shop) == []
     assert rt.segments.compute(shop.id, seg["id"]) == "computed already"
 
 
@@ -163,7 +148,7 @@ def test_a_small_shop_gets_its_segment_at_once(clean_db, clock):
         assert seg["status"] == "ready" and seg["members_count"] == 2 and held.jobs == []
         seg = rt.segments.update(shop.id, seg["id"], "Bigger", BIGGER)
         assert seg["status"] == "ready" and seg["members_count"] == 1 and held.jobs == []
-        assert _stored(rt, shop, seg["id"]) == {b.id}
+        assert F.segment_stored(rt, shop, seg["id"]) == {b.id}
     finally:
         rt.close()
 
@@ -282,4 +267,4 @@ def test_an_edit_while_the_job_runs_leaves_it_computing_for_the_edits_job(big):
     assert held.jobs[-1] == ("compute_segment", shop.id, seg["id"])
     rt.segments.compute(shop.id, seg["id"])
     done = rt.segments.get(shop.id, seg["id"])
-    assert done["status"] == "ready" and done["members_count"] == 1 and _stored(rt, shop, seg["id"]) == {b.id}
+    assert done["status"] == "ready" and done["members_count"] == 1 and F.segment_stored(rt, shop, seg["id"]) == {b.id}

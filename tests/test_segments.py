@@ -20,23 +20,8 @@ from plugin_app.services.segments import regroup_due
 from plugin_app.storage import tables as t
 
 from . import factories as F
-from .conftest import ENCRYPTION_KEY
 
 UTC = timezone.utc
-
-
-def _matching(rt, shop, rule: dict) -> set[int]:
-    program = rt.programs.current(shop.id).program
-    with rt.db.uow(shop.id) as uow:
-        return set(uow.conn.execute(rt.segments.matching(uow.conn, shop.id, program, parse_rule(rule),
-                                                         rt.clock.now())).scalars())
-
-
-def _stored(rt, shop, segment_id: int) -> set[int]:
-    sm = t.segment_members.c
-    with rt.db.uow(shop.id) as uow:
-        return set(uow.conn.execute(select(sm.member_id).where(sm.shop_id == shop.id,
-                                                               sm.segment_id == segment_id)).scalars())
 
 
 # -- rules: validation ------------------------------------------------------------------------
@@ -141,7 +126,7 @@ def test_rule_evaluation_table(runtime):
                            {"field": "orders_count", "op": "eq", "value": 0}]}]}, {B, D}),
     ]
     for rule, expected in cases:
-        assert _matching(rt, shop, rule) == expected, rule
+        assert F.segment_matching(rt, shop, rule) == expected, rule
 
 
 def _tiered(rt, shop) -> set[int]:
@@ -169,7 +154,7 @@ def test_lifecycle_moves_at_the_shops_midnight(runtime):
         assert lifecycle_state(facts, cfg, at, tz) == state
         rt.segments.refresh_all()
         assert rt.segments.profile(shop.id, member.id)["lifecycle"] == state
-        assert (_stored(rt, shop, seg["id"]) == {member.id}) is (state == "at_risk")
+        assert (F.segment_stored(rt, shop, seg["id"]) == {member.id}) is (state == "at_risk")
         # counted in UTC days it is still day 30 at both instants: a UTC count would move 11 hours late
         assert (at.date() - placed.date()).days == 30
     with rt.db.uow(shop.id) as uow:
@@ -205,7 +190,7 @@ def test_fact_evaluation_table(runtime):
     rt.orders.on_paid(shop.id, F.order(F.line("20.00", quantity=2, product_id="p1", line_id="c1"), order_id="oc",
                                        customer=cat.platform_customer_id, placed_at=clock.now()))
     rt.orders.on_refund(shop.id, "oc", F.refund(("c1", 1)))
-    assert _matching(rt, shop, {"all": [{"field": "bought_product", "op": "has", "value": "p1"}]}) == {ann.id, cat.id}
+    assert F.segment_matching(rt, shop, {"all": [{"field": "bought_product", "op": "has", "value": "p1"}]}) == {ann.id, cat.id}
     rt.orders.on_refund(shop.id, "oc", F.refund(("c1", 1)))
     assert rt.segments.set_tags(shop.id, ann.platform_customer_id, "VIP, wholesale") == "tags: 2 (changed)"
     rt.segments.set_tags(shop.id, bob.platform_customer_id, ["wholesale"])
@@ -225,7 +210,7 @@ def test_fact_evaluation_table(runtime):
         ({"all": [{"field": "bought_collection", "op": "has_not", "value": ["11", "12"]}]}, {C}),
     ]
     for rule, expected in cases:
-        assert _matching(rt, shop, rule) == expected, rule
+        assert F.segment_matching(rt, shop, rule) == expected, rule
     # an older state of the customer changes nothing; a newer one replaces every tag
     at = datetime(2026, 2, 1, tzinfo=UTC)
     assert rt.segments.set_tags(shop.id, ann.platform_customer_id, "gold", at) == "tags: 1 (changed)"
@@ -252,7 +237,7 @@ def test_an_order_delivery_changing_tags_and_purchases_tells_only_settled_moves(
                                                  placed_at=clock.now()), paid=True, customer_tags=("VIP",),
                                          customer_tags_at=clock.now()))
     assert rt.segments.profile(shop.id, member.id)["tags"] == ["VIP"]
-    assert _stored(rt, shop, seg["id"]) == set()
+    assert F.segment_stored(rt, shop, seg["id"]) == set()
     with rt.db.uow(shop.id) as uow:
         told = uow.conn.execute(select(t.events.c.type).where(t.events.c.shop_id == shop.id,
                                                               t.events.c.type.like("segment%"))).scalars().all()
@@ -295,7 +280,7 @@ def test_collections_follow_the_catalog_by_the_periodic_pass(runtime):
     rt.catalog.store(shop.id, {"9001": ProductFacts("9001", (Group("11", "summer"),))})
     clock.advance(minutes=5)
     rt.segments.refresh_all()
-    assert _stored(rt, shop, seg["id"]) == {member.id}
+    assert F.segment_stored(rt, shop, seg["id"]) == {member.id}
     assert len(asked) == 1  # known now: nothing more to ask
     # the catalog reads the product again (its daily refresh), unchanged: nobody is regrouped
     clock.advance(hours=25)
@@ -307,8 +292,8 @@ def test_collections_follow_the_catalog_by_the_periodic_pass(runtime):
     with rt.db.uow(shop.id) as uow:
         assert regroup_due(uow.conn, shop.id) == {member.id}
     rt.segments.refresh_all()
-    assert _stored(rt, shop, seg["id"]) == set()
-    assert _matching(rt, shop, {"all": [{"field": "bought_collection", "op": "has", "value": "winter"}]}) == {member.id}
+    assert F.segment_stored(rt, shop, seg["id"]) == set()
+    assert F.segment_matching(rt, shop, {"all": [{"field": "bought_collection", "op": "has", "value": "winter"}]}) == {member.id}
 
 
 def test_tier_history_in_the_profile(runtime):
@@ -410,10 +395,10 @@ def test_incremental_membership_equals_recomputation(runtime, seed):
                 kept_tags.setdefault(r.member_id, set()).add(r.tag)
         assert kept_tags == {mid: chosen for mid, chosen in tags.items() if chosen}
         for seg in segs:
-            assert _stored(rt, shop, seg["id"]) == _matching(rt, shop, seg["rule"]), seg["name"]
-            assert rt.segments.get(shop.id, seg["id"])["members_count"] == len(_stored(rt, shop, seg["id"]))
+            assert F.segment_stored(rt, shop, seg["id"]) == F.segment_matching(rt, shop, seg["rule"]), seg["name"]
+            assert rt.segments.get(shop.id, seg["id"])["members_count"] == len(F.segment_stored(rt, shop, seg["id"]))
 
-    before = {s["id"]: _stored(rt, shop, s["id"]) for s in segs}
+    before = {s["id"]: F.segment_stored(rt, shop, s["id"]) for s in segs}
     for step in range(45):
         action = rng.choice(["pay", "pay", "pay", "refund", "cancel", "adjust", "days", "days", "tags"])
         open_orders = [oid for oid, o in orders.items() if not o["cancelled"]]
@@ -454,7 +439,7 @@ def test_incremental_membership_equals_recomputation(runtime, seed):
             clock.advance(days=rng.randint(1, 70), hours=rng.randint(0, 23))
             rt.run_task("refresh_segments", ())  # the periodic job, as the scheduler runs it
         check()
-        after = {s["id"]: _stored(rt, shop, s["id"]) for s in segs}
+        after = {s["id"]: F.segment_stored(rt, shop, s["id"]) for s in segs}
         for sid in after:
             moves["segment_entered"] += len(after[sid] - before[sid])
             moves["segment_left"] += len(before[sid] - after[sid])
@@ -492,61 +477,45 @@ def test_lifecycle_stored_agrees_with_python_after_orders(runtime):
 
 
 # -- the merchant API -------------------------------------------------------------------------
-@pytest.fixture
-def api(clean_db):
-    from plugin_app import create_app
-
-    app = create_app({"database_url": clean_db, "jobs_mode": "eager", "encryption_keys": (ENCRYPTION_KEY,)})
-    rt = app.extensions["loyalty"]
-    shop, key = F.shop_and_key(rt)
-    other, other_key = F.shop_and_key(rt)
-    yield app.test_client(), rt, shop, key, other, other_key
-    rt.close()
-
-
-def _auth(key):
-    return {"Authorization": f"Bearer {key}"}
-
-
-def test_api_crud_preview_and_isolation(api):
-    client, rt, shop, key, other, other_key = api
+def test_api_crud_preview_and_isolation(two_shops_api):
+    client, rt, shop, auth, other, other_auth = two_shops_api
     big = F.member(rt, shop)
     small = F.member(rt, shop)
     stranger = F.member(rt, other)
     rt.adjustments.adjust(shop.id, big.id, "points", 500, key="b", actor="test", reason="test")
     rt.adjustments.adjust(other.id, stranger.id, "points", 900, key="s", actor="test", reason="test")
     rule = {"all": [{"field": "points_balance", "op": "gte", "value": 400}]}
-    r = client.post("/admin/api/v1/segments", json={"name": "Big balances", "rule": rule}, headers=_auth(key))
+    r = client.post("/admin/api/v1/segments", json={"name": "Big balances", "rule": rule}, headers=auth)
     assert r.status_code == 201, r.get_json()
     seg = r.get_json()
     assert seg["members_count"] == 1 and seg["rule"] == rule
-    got = client.get(f"/admin/api/v1/segments/{seg['id']}/members", headers=_auth(key)).get_json()
+    got = client.get(f"/admin/api/v1/segments/{seg['id']}/members", headers=auth).get_json()
     assert [m["id"] for m in got["members"]] == [big.id] and got["count"] == 1 and got["preview"] is False
     # the other shop sees neither the segment nor its members, and its own member is not in it
-    assert client.get(f"/admin/api/v1/segments/{seg['id']}", headers=_auth(other_key)).status_code == 404
-    assert client.get(f"/admin/api/v1/segments/{seg['id']}/members", headers=_auth(other_key)).status_code == 404
-    assert client.delete(f"/admin/api/v1/segments/{seg['id']}", headers=_auth(other_key)).status_code == 404
-    assert client.get("/admin/api/v1/segments", headers=_auth(other_key)).get_json() == {"segments": []}
+    assert client.get(f"/admin/api/v1/segments/{seg['id']}", headers=other_auth).status_code == 404
+    assert client.get(f"/admin/api/v1/segments/{seg['id']}/members", headers=other_auth).status_code == 404
+    assert client.delete(f"/admin/api/v1/segments/{seg['id']}", headers=other_auth).status_code == 404
+    assert client.get("/admin/api/v1/segments", headers=other_auth).get_json() == {"segments": []}
     # a posting moves a member in, incrementally, and it is told
     rt.adjustments.adjust(shop.id, small.id, "points", 450, key="s2", actor="test", reason="test")
-    got = client.get(f"/admin/api/v1/segments/{seg['id']}/members", headers=_auth(key)).get_json()
+    got = client.get(f"/admin/api/v1/segments/{seg['id']}/members", headers=auth).get_json()
     assert {m["id"] for m in got["members"]} == {big.id, small.id}
     # edit: recomputed; preview shows what a rule matches now
-    r = client.put(f"/admin/api/v1/segments/{seg['id']}", headers=_auth(key),
+    r = client.put(f"/admin/api/v1/segments/{seg['id']}", headers=auth,
                    json={"name": "Huge", "rule": {"all": [{"field": "points_balance", "op": "gte", "value": 480}]}})
     assert r.status_code == 200 and r.get_json()["members_count"] == 1
-    pv = client.get(f"/admin/api/v1/segments/{seg['id']}/members?preview", headers=_auth(key)).get_json()
+    pv = client.get(f"/admin/api/v1/segments/{seg['id']}/members?preview", headers=auth).get_json()
     assert pv["preview"] is True and [m["id"] for m in pv["members"]] == [big.id]
-    assert client.get("/admin/api/v1/segments", headers=_auth(key)).get_json()["segments"][0]["name"] == "Huge"
-    prof = client.get(f"/admin/api/v1/members/{big.id}/profile", headers=_auth(key))
+    assert client.get("/admin/api/v1/segments", headers=auth).get_json()["segments"][0]["name"] == "Huge"
+    prof = client.get(f"/admin/api/v1/members/{big.id}/profile", headers=auth)
     assert prof.status_code == 200 and prof.get_json()["lifecycle"] == "new"
     assert {k: prof.get_json()[k] for k in ("tier_history", "tags", "products_bought")} == \
         {"tier_history": prof.get_json()["tier_history"], "tags": [], "products_bought": 0}
     assert all(set(h) == {"tier", "reached_at", "left_at", "direction", "reason", "recorded"}
                for h in prof.get_json()["tier_history"])
-    assert client.get(f"/admin/api/v1/members/{stranger.id}/profile", headers=_auth(key)).status_code == 404
-    assert client.delete(f"/admin/api/v1/segments/{seg['id']}", headers=_auth(key)).status_code == 204
-    assert client.get(f"/admin/api/v1/segments/{seg['id']}", headers=_auth(key)).status_code == 404
+    assert client.get(f"/admin/api/v1/members/{stranger.id}/profile", headers=auth).status_code == 404
+    assert client.delete(f"/admin/api/v1/segments/{seg['id']}", headers=auth).status_code == 204
+    assert client.get(f"/admin/api/v1/segments/{seg['id']}", headers=auth).status_code == 404
     with rt.db.uow(shop.id) as uow:
         types = [r.type for r in uow.conn.execute(select(t.events.c.type).where(
             t.events.c.shop_id == shop.id, t.events.c.type.like("segment%")))]
@@ -560,22 +529,22 @@ def test_api_crud_preview_and_isolation(api):
     ({"name": "x", "rule": {"all": [{"field": "lifecycle", "op": "eq", "value": "sleepy"}]}}, None),
     ({"name": "x", "rule": [], "extra": 1}, None),
 ])
-def test_api_refuses_bad_segments(api, body, field):
-    client, _rt, _shop, key, _o, _ok = api
-    r = client.post("/admin/api/v1/segments", json=body, headers=_auth(key))
+def test_api_refuses_bad_segments(two_shops_api, body, field):
+    client, _rt, _shop, auth, _o, _ok = two_shops_api
+    r = client.post("/admin/api/v1/segments", json=body, headers=auth)
     assert r.status_code == 422, r.get_json()
     err = r.get_json()["error"]
     assert err["code"] in ("validation_failed", "invalid_request") and err["message"]
     if field:
         assert field in str(err)
-    assert client.get("/admin/api/v1/segments", headers=_auth(key)).get_json() == {"segments": []}
-    bad_query = client.get("/admin/api/v1/segments/1/members?limit=0", headers=_auth(key))
+    assert client.get("/admin/api/v1/segments", headers=auth).get_json() == {"segments": []}
+    bad_query = client.get("/admin/api/v1/segments/1/members?limit=0", headers=auth)
     assert bad_query.status_code in (404, 422)
     assert client.get("/admin/api/v1/segments", headers={}).status_code == 401
 
 
-def test_openapi_lists_segments(api):
-    client = api[0]
+def test_openapi_lists_segments(two_shops_api):
+    client = two_shops_api[0]
     spec = client.get("/openapi.json").get_json()
     paths = spec["paths"]
     assert set(paths["/admin/api/v1/segments"]) >= {"get", "post"}
@@ -646,7 +615,7 @@ def test_orders_recorded_from_the_past_reach_profiles_by_the_periodic_pass(runti
     rt.segments.refresh_all()
     prof = rt.segments.profile(shop.id, mid)
     assert (prof["orders_count"], Decimal(prof["lifetime_value"]), prof["lifecycle"]) == (2, Decimal("65.50"), "at_risk")
-    assert _stored(rt, shop, seg["id"]) == {mid}
-    assert _stored(rt, shop, bought["id"]) == {mid}
+    assert F.segment_stored(rt, shop, seg["id"]) == {mid}
+    assert F.segment_stored(rt, shop, bought["id"]) == {mid}
     assert rt.segments.profile(shop.id, mid)["products_bought"] == 1  # p8's order was not recorded again
     assert rt.segments.refresh_all() == 0  # nothing is stale the second time

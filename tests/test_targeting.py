@@ -24,7 +24,6 @@ from plugin_app.i18n import translator
 from plugin_app.storage import tables as t
 
 from . import factories as F
-from .conftest import ENCRYPTION_KEY
 from .test_notifications import deliver, rt as mail_rt, smtp, subject  # noqa: F401  (fixtures)
 
 ROME = ZoneInfo("Europe/Rome")
@@ -229,20 +228,8 @@ def test_a_reward_for_a_segment_is_not_announced_to_others(mail_rt, clock, smtp)
 
 
 # -- the merchant: validation on save, deletion refused while in use ----------------------------
-@pytest.fixture
-def api(clean_db):
-    from plugin_app import create_app
-
-    app = create_app({"database_url": clean_db, "jobs_mode": "eager", "encryption_keys": (ENCRYPTION_KEY,)})
-    rt = app.extensions["loyalty"]
-    shop, key = F.shop_and_key(rt)
-    other, other_key = F.shop_and_key(rt)
-    yield app.test_client(), rt, shop, {"Authorization": f"Bearer {key}"}, other, {"Authorization": f"Bearer {other_key}"}
-    rt.close()
-
-
-def test_segment_ids_are_checked_on_save_and_a_named_segment_cannot_be_deleted(api):
-    client, rt, shop, auth, other, other_auth = api
+def test_segment_ids_are_checked_on_save_and_a_named_segment_cannot_be_deleted(two_shops_api):
+    client, rt, shop, auth, other, other_auth = two_shops_api
     mine = client.post("/admin/api/v1/segments", json={"name": "VIP", "rule": VIP_RULE}, headers=auth).get_json()["id"]
     theirs = client.post("/admin/api/v1/segments", json={"name": "Theirs", "rule": VIP_RULE},
                          headers=other_auth).get_json()["id"]
