@@ -51,8 +51,11 @@ def _day(raw: str) -> date:
 
 
 def _version_number(raw, default: int) -> int:
+    """The version asked for; 0 (none) for text that is not one."""
     raw = str(raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 10 else default
+    if not raw:
+        return default
+    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
 
 
 # -- what a draft is, in words -------------------------------------------------------------
@@ -167,6 +170,9 @@ def _simulate_page(compare_error: str | None = None):
     document = dump(base.program)
     doc = E.to_form(document)
     text = json.dumps(document, indent=2)
+    if posted and "draft" in errors:  # what was typed stays
+        text = (request.form.get("document") or text)[:500_000]
+        doc = E.read("simulate", request.form, document)[0]
     if posted and "draft" not in errors:
         loaded = request.form.get("loaded", str(base.version))  # the version the form's settings came from
         if request.form.get("action") == "load" or loaded != str(base.version):
