@@ -243,7 +243,7 @@ def test_an_edited_copy_run_and_compared_in_chromium(browser, admin):  # noqa: F
     boxes.nth(0).check()
     boxes.nth(1).check()
     page.screenshot(path="/tmp/simui_simulate.png", full_page=True)
-    page.get_by_role("button", name="Compare the two ticked").click()
+    page.get_by_role("button", name="Compare the two ticked simulations").click()
     table = page.locator("[data-compare]")
     assert table.is_visible() and page.locator("[data-side]").count() == 2
     issued = table.locator("[data-row=points_issued] td").all_inner_texts()
