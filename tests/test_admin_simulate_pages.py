@@ -223,6 +223,11 @@ def test_an_edited_copy_run_and_compared_in_chromium(browser, admin):  # noqa: F
     page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.goto(f"{admin.base}/admin/program/simulate")
+    page.select_option("#draft", str(before.version - 1))  # the select shows that version's settings at once
+    page.wait_for_selector("[data-notice]")
+    assert page.locator("input[name=loaded]").get_attribute("value") == str(before.version - 1)
+    page.select_option("#draft", str(before.version))
+    page.wait_for_selector(f"input[name=loaded][value='{before.version}']", state="attached")
     today = rt.clock.now().date()
     page.fill("input[name='earning.points_per_unit']", "abc")
     page.get_by_role("button", name="Run the simulation").click()
