@@ -99,6 +99,7 @@ def test_an_edited_copy_is_tried_the_program_stays_and_two_runs_compare(sim):
     assert "Edited copy of version 2" in _text(side) and "data-periods-differ" not in side
     one = admin.get(f"/admin/program/simulations/compare?run={plain}")
     assert "Tick two finished runs to compare them." in one
+    assert 'action="/admin/program/simulate"' in one  # the form on it still runs
     # in Italian: numbers and dates the Italian way
     admin.get("/admin/program/simulate?lang=it")
     it = admin.get(f"/admin/program/simulations/compare?a={plain}&b={edited}")
@@ -121,6 +122,10 @@ def test_a_run_of_another_version_edited_as_json_is_said_in_words(sim):
     text = _text(admin.get(r.location))
     assert "Edited copy of version 2" in text and "1 points → 4 points" in text
     assert rt.programs.current(shop.id).version == 3
+    r = admin.c.post("/admin/program/simulate", data={"csrf": admin.token, "draft": "2", "loaded": "2", "action": "run",
+                                                      **PERIOD})
+    html = admin.get(r.location)  # version 2 as it was: made the program again by restoring it, which asks first
+    assert "What was tried: Version 2" in _text(html) and 'href="/admin/program/versions/2/restore"' in html
 
 
 def test_field_errors_are_said_next_to_the_field_in_english_and_italian(sim):
@@ -205,6 +210,25 @@ def test_another_shops_runs_are_out_of_reach(sim):
     assert f'data-run="{mine["id"]}"' in listing and f'data-run="{theirs["id"]}"' not in listing
     admin.get("/admin/program/simulations/compare?a=x&b=" + "9" * 40)  # the page again, saying what to do
     admin.get("/admin/program/simulations/" + "9" * 25, status=404)
+
+
+def test_a_failed_run_is_listed_as_such_and_does_not_compare(sim):
+    from plugin_app.storage import tables as t
+
+    rt, shop, admin, _other = sim
+    done = rt.simulations.start(shop.id, since=date(2026, 1, 1), until=date(2026, 1, 31), version=2)
+    now = rt.clock.now()
+    with rt.db.transaction() as conn:
+        failed = conn.execute(t.simulations.insert().values(
+            shop_id=shop.id, state="failed", program=PROGRAM, draft_version=None, starts_at=at(2026, 1, 1),
+            ends_at=at(2026, 2, 1), error="boom", created_at=now, updated_at=now).returning(t.simulations.c.id)).scalar()
+    listing = admin.get("/admin/program/simulate")
+    row = re.search(r'<tr data-run="%d">(.*?)</tr>' % failed, listing, re.S)[1]
+    assert "Failed" in _text(row) and 'name="run"' not in row
+    assert 'name="run" value="%d"' % done["id"] in listing
+    html = admin.get(f"/admin/program/simulations/compare?run={done['id']}&run={failed}")
+    assert "Only finished runs can be compared: tick two that are done." in html
+    assert "The simulation failed: try again." in admin.get(f"/admin/program/simulations/{failed}")
 
 
 # -- in Chromium --------------------------------------------------------------------------------

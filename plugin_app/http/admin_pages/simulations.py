@@ -73,11 +73,6 @@ def _leaves(doc, path: str = "") -> dict:
     return {path: doc}
 
 
-def _distance(a: dict, b: dict) -> int:
-    la, lb = _leaves(a), _leaves(b)
-    return sum(1 for k in la.keys() | lb.keys() if la.get(k, MISSING) != lb.get(k, MISSING))
-
-
 class Drafts:
     """Says what each run tried: "Version N" for a saved version (or a document equal to one),
     else "Edited copy of version N" with the changes in words (the history page's `diff`), N the
@@ -87,6 +82,7 @@ class Drafts:
         self.rt, self.shop = rt, shop
         self.history = rt.programs.history(shop.id, limit=30)
         self._docs: dict[int, dict | None] = {}
+        self._leaves: dict[int, dict] = {}
 
     def doc(self, version: int) -> dict | None:
         if version not in self._docs:
@@ -103,16 +99,18 @@ class Drafts:
             return {"version": n, "edited": False, "changes": [],
                     "text": t.gettext(N_("Version %(version)s"), version=n)}
         made = run.get("created_at") or ""
+        candidates = [r["version"] for r in self.history if not made or r["created_at"] <= made]
+        mine = _leaves(program)
         best, best_distance = None, None
-        for row in self.history:  # newest first: a tie keeps the latest
-            if made and row["created_at"] > made:
+        for version in candidates or [r["version"] for r in self.history]:  # newest first: a tie keeps the latest
+            if self.doc(version) is None:
                 continue
-            doc = self.doc(row["version"])
-            if doc is None:
-                continue
-            d = _distance(doc, program)
+            if version not in self._leaves:
+                self._leaves[version] = _leaves(self.doc(version))
+            theirs = self._leaves[version]
+            d = sum(1 for k in theirs.keys() | mine.keys() if theirs.get(k, MISSING) != mine.get(k, MISSING))
             if best_distance is None or d < best_distance:
-                best, best_distance = row["version"], d
+                best, best_distance = version, d
         if best is None:
             return {"version": None, "edited": True, "changes": [], "text": t.gettext(N_("An edited program"))}
         if best_distance == 0:
