@@ -144,8 +144,10 @@ def test_field_errors_are_said_next_to_the_field_in_english_and_italian(sim):
         assert 'aria-invalid="true"' in html
         assert unescape(t.gettext("Each tier must be reached at more than the one before it.")) in unescape(html)
         assert re.search(r'id="e-f-cashback-rate" role="alert">', html)
-        html = admin.post("/admin/program/simulate", _run_form(since="2026-03-01", until="2026-01-01"))
+        html = admin.post("/admin/program/simulate", _run_form(since="2026-03-01", until="2026-01-01",
+                                                               earning__points_per_unit="x"))
         assert t.gettext("The period must end after it starts and last at most three years.") in unescape(html)
+        assert re.search(r'id="e-f-earning-points_per_unit" role="alert">', html)  # both said at once
     assert "Inserisci un numero." == i18n.translator("it").gettext("Enter a number.")
     assert _count(rt) == 0 and rt.programs.current(shop.id).version == 2
 

@@ -154,8 +154,8 @@ def _simulate_page(compare_error: str | None = None):
     posted = request.method == "POST"
     json_mode = (request.form.get("mode") if posted else request.args.get("mode")) == "json"
     chosen = _version_number(request.form.get("draft") if posted else request.args.get("from"), current.version)
-    since = request.form.get("since", "") if posted else (today - timedelta(days=365)).isoformat()
-    until = request.form.get("until", "") if posted else (today - timedelta(days=1)).isoformat()
+    since = request.form.get("since", "")[:40] if posted else (today - timedelta(days=365)).isoformat()
+    until = request.form.get("until", "")[:40] if posted else (today - timedelta(days=1)).isoformat()
     errors: dict[str, str] = {}
     json_errors: list[dict] = []
     notice = None
@@ -208,6 +208,8 @@ def _simulate_page(compare_error: str | None = None):
                 last = _day(until)
             except ValueError:
                 errors["until"] = t.gettext(N_("Enter a date."))
+            if first and last and last < first:  # said with the other errors (the service checks it too)
+                errors["until"] = t.gettext(N_("The period must end after it starts and last at most three years."))
             if first and last and draft is not None and not errors and not json_errors:
                 try:
                     if draft == document:  # nothing changed: the saved version itself
