@@ -258,6 +258,8 @@ def test_an_edited_copy_run_and_compared_in_chromium(browser, admin):  # noqa: F
     page.fill("input[name='earning.points_per_unit']", "abc")
     page.get_by_role("button", name="Run the simulation").click()
     assert page.locator("#e-f-earning-points_per_unit").inner_text() == "Enter a number."
+    assert page.locator("input[name='earning.points_per_unit']").input_value() == "abc"
+    page.screenshot(path="/tmp/simui_error.png")
     page.fill("input[name='earning.points_per_unit']", "3")
     page.fill("#since", (today - timedelta(days=400)).isoformat())
     page.get_by_role("button", name="Run the simulation").click()
