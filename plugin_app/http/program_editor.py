@@ -272,6 +272,8 @@ PAGES = {
     "campaigns": ("campaigns",),
     "settings": ("timezone", "widget", "sync_customer_fields"),
     "home": ("live",),
+    # not a task page: the levers the simulator's page lets a merchant try on past orders
+    "simulate": ("earning", "tiers", "expiry", "cashback", "rewards"),
 }
 PAGE_TITLES = {"home": N_("Home"), "earn": N_("Ways to earn"), "redeem": N_("Ways to redeem"),
                "tiers": N_("VIP tiers"), "referrals": N_("Referrals"), "cashback": N_("Cashback"),

@@ -121,6 +121,16 @@ class Simulations:
     def status(self, shop_id: int, run_id: int) -> dict:
         return view(self._row(shop_id, run_id))
 
+    def recent(self, shop_id: int, limit: int = 20) -> list[dict]:
+        """The shop's latest runs, newest first, each with the draft it tried (`program`)."""
+        with self.db.uow(shop_id, savepoint=False) as uow:
+            rows = uow.simulations.recent(limit)
+        return [{**view(r), "program": r.program} for r in rows]
+
+    def draft(self, shop_id: int, run_id: int) -> dict:
+        """The program document a run tried."""
+        return self._row(shop_id, run_id).program
+
     def rerun(self, shop_id: int, run_id: int) -> dict:
         """Run a failed (or stalled) run again from the start."""
         row = self._row(shop_id, run_id)

@@ -32,6 +32,11 @@ class SimulationsRepo(ShopScoped):
         return self.conn.execute(select(t.simulations).where(s.shop_id == self.shop_id,
                                                              s.id == simulation_id)).first()
 
+    def recent(self, limit: int) -> list[Row]:
+        """The shop's latest runs, newest first."""
+        return list(self.conn.execute(select(t.simulations).where(s.shop_id == self.shop_id)
+                                      .order_by(s.id.desc()).limit(limit)))
+
     def save(self, simulation_id: int, now: datetime, **values: Any) -> None:
         self.conn.execute(update(t.simulations).where(s.shop_id == self.shop_id, s.id == simulation_id)
                           .values(updated_at=now, **values))
