@@ -35,6 +35,7 @@ from ..domain.earning import Share
 from ..domain.errors import InvalidRequest, InvalidState, NotFound
 from ..domain.ports import Clock, SystemClock
 from ..domain import referrals as R
+from ..domain.money import quantum
 from ..domain.program import FRAUD_RULES
 from ..domain.simulation import ActionPricer, PastOrder, Replay, figures
 from ..domain.tiers import add_months
@@ -87,7 +88,7 @@ def _given() -> dict:
 
 
 def replay_referrals(referrals, postings, program_of, draft, since: datetime, until: datetime,
-                     now: datetime) -> tuple[dict, list, list]:
+                     now: datetime, currency: str) -> tuple[dict, list, list]:
     """The shop's past referrals under the draft's referral program, in observe mode: nothing acts.
 
     Live: what the ledger credited referrers (rewards and extra cashback), as posted. Draft: each
@@ -98,6 +99,7 @@ def replay_referrals(referrals, postings, program_of, draft, since: datetime, un
     on the friend's orders that paid it live). A hold the shop approved live stays approved.
     Returns the report, and the postings of each side:
     (at, referrer member id, points, credit, counted, "live" | "draft", program)."""
+    q = quantum(currency)
     rules = sorted(FRAUD_RULES)
     per_rule = {r: {"rule": r, "mode": draft.referrals.fraud.get(r, "off"), "fired": 0, "would_block": 0,
                     "would_hold": 0, "observed": 0, "not_known": 0} for r in rules}
@@ -114,7 +116,7 @@ def replay_referrals(referrals, postings, program_of, draft, since: datetime, un
             mine["reward"] = p
         else:
             mine["cashback"].append(p)
-        points, credit = (int(p.amount), Decimal(0)) if p.asset == "points" else (0, Decimal(p.amount))
+        points, credit = (int(p.amount), Decimal(0)) if p.asset == "points" else (0, Decimal(p.amount).quantize(q))
         counted = since <= p.at < until
         live_posts.append((p.at, p.member_id, points, credit, counted, "live", program_of(p.program_version)))
         if counted:
@@ -181,7 +183,7 @@ def replay_referrals(referrals, postings, program_of, draft, since: datetime, un
             if cb.months is not None and p.at > add_months(r.created_at, cb.months):
                 continue
             amount = (Decimal(((p.reason_params or {}).get("base") or {}).get("amount", "0")) * cb.rate
-                      / 100).quantize(Decimal("0.01"))
+                      / 100).quantize(Decimal("0.01"))  # as `ReferralService._extra_cashback`
             if amount > 0:
                 counted = since <= p.at < until
                 draft_posts.append((p.at, r.referrer_member_id, 0, amount, counted, "draft", draft))
@@ -189,7 +191,7 @@ def replay_referrals(referrals, postings, program_of, draft, since: datetime, un
                     given["draft"]["cashback"] += amount
     for g in given.values():
         for k in ("credit", "codes_amount", "cashback"):
-            g[k] = str(g[k])
+            g[k] = str(Decimal(g[k]).quantize(q))
     return ({"judged": judged, "outcomes": outcomes, "rules": [per_rule[r] for r in rules],
              "live": given["live"], "draft": given["draft"]}, live_posts, draft_posts)
 
@@ -357,7 +359,7 @@ class Simulations:
             friend_codes = uow.simulations.friend_codes(since, until)
         live, proposed = Replay(live_pv.program, until), Replay(draft, until)
         report, live_refs, draft_refs = replay_referrals(referrals, referral_postings, program_of, draft, since,
-                                                         until, self.clock.now())
+                                                         until, self.clock.now(), currency)
         report["friend"] = {"codes": friend_codes, "live_offer": offer(live_pv.program),
                             "draft_offer": offer(draft)}
         pricer = ActionPricer(draft)
