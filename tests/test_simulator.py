@@ -271,3 +271,19 @@ def test_a_run_nobody_moved_for_a_while_is_run_again(runtime, shop_history, cloc
     states = [runtime.simulations.status(shop_history.id, i)["state"] for i in ids]
     assert states == ["done", "queued", "failed"]
     assert runtime.simulations.status(shop_history.id, ids[0])["result"]["live"]["points_kept"] == 310
+
+
+def test_a_refund_after_the_period_does_not_count_in_it(runtime, shop_history):
+    """The ledger took o2's refund back on 20 March: a period ending the day before keeps o2
+    whole, as the ledger's movements of that period do; one ending on 20 March counts it."""
+    shop = shop_history
+    with runtime.db.transaction() as conn:
+        back = conn.execute(text("""select coalesce(sum(r.amount), 0) from ledger_entries r where r.shop_id = :s
+                                    and r.kind = 'reverse' and r.asset = 'points' and r.created_at < :end"""),
+                            {"s": shop.id, "end": datetime(2026, 3, 20, tzinfo=timezone.utc)}).scalar()
+    assert back == 0
+    before = runtime.simulations.start(shop.id, since=date(2026, 1, 1), until=date(2026, 3, 19), version=2)["result"]
+    assert before["live"]["points_issued"] == 350 and before["live"]["points_taken_back"] == 0
+    assert before["live"]["points_kept"] == 350 and before["live"]["credit_taken_back"] == "0.00"
+    on = runtime.simulations.start(shop.id, since=date(2026, 1, 1), until=date(2026, 3, 20), version=2)["result"]
+    assert on["live"]["points_taken_back"] == 40 and on["live"]["points_kept"] == 310

@@ -31,7 +31,7 @@ from fractions import Fraction
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from ..domain.earning import Share
+from ..domain.earning import Share, refund_fractions
 from ..domain.errors import InvalidRequest, InvalidState, NotFound
 from ..domain.ports import Clock, SystemClock
 from ..domain import referrals as R
@@ -42,6 +42,7 @@ from ..domain.tiers import add_months
 from ..storage.db import Database
 from ..storage.simulations_repo import SimulationsRepo
 from .program import Programs, dump, parse
+from .orders import _refund
 from .tiers import refunded_share
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,10 @@ NUMBERS = ("orders", "members", "points_issued", "points_taken_back", "points_ke
 LIMITS = ("Orders are priced on the parts of their base as they earned (lines, shipping, tips): "
           "tax stays as it was counted and lines the live program left out stay out; rules on "
           "product collections or tags do not match past orders (rules on product ids do); "
-          "refunds count from the order's date. Actions are the ones the live program rewarded "
+          "a refund counts from its order's date, unless the ledger took it back after the period's "
+          "end (then it does not count), and a refund in the period of an order placed before it is "
+          "not counted; a refund that took nothing back live (or of an order recorded without "
+          "points) counts from its order's date. Actions are the ones the live program rewarded "
           "(sign-up, birthday, review, newsletter, social, custom events), priced again under the "
           "draft's rule and caps: an action the live program refused or did not reward is not known, "
           "and tier entry rewards are not replayed. Referrals are judged again on the fraud rules "
@@ -65,11 +69,38 @@ LIMITS = ("Orders are priced on the parts of their base as they earned (lines, s
           "the friend's orders that paid it live.")
 
 
-def _past(row, counted: bool) -> PastOrder:
+def _refund_keys(row) -> list[str]:
+    refunds = row.refunds or {}
+    return [f"order:{row.platform_order_id}:refund:{rid}:{asset}" for rid in (refunds.get("applied") or {})
+            for asset in ("points", "credit")]
+
+
+def refund_dated(row, dates: dict[str, datetime]) -> dict[str, datetime]:
+    """Each refund of the order that the ledger took value back for, and when (its first take-back)."""
+    out = {}
+    for rid in ((row.refunds or {}).get("applied") or {}):
+        when = [dates[k] for k in (f"order:{row.platform_order_id}:refund:{rid}:{a}" for a in ("points", "credit"))
+                if k in dates]
+        if when:
+            out[rid] = min(when)
+    return out
+
+
+def _past(row, counted: bool, until: datetime | None = None, dates: dict[str, datetime] | None = None) -> PastOrder:
     # what each share earned live is not read: the replay prices it again
     shares = tuple(Share(r["key"], Decimal(r["base"]), int(r["quantity"]), ZERO, ZERO) for r in row.shares or [])
     products = {str(p[0]): str(p[1]) for p in (row.products or []) if p[1] is not None}
-    fractions = {k: Fraction(v) for k, v in ((row.refunds or {}).get("fractions") or {}).items()}
+    refunds = row.refunds or {}
+    fractions = {k: Fraction(v) for k, v in (refunds.get("fractions") or {}).items()}
+    dated = refund_dated(row, dates or {})
+    if until is not None and any(at >= until for at in dated.values()):
+        # a refund the ledger took back after the period's end does not count in it: the refunds
+        # before, in their order, as the live path applies them (`earning.refund_fractions`)
+        applied = refunds.get("applied") or {}
+        fractions = {}
+        for rid in refunds.get("order", list(applied)):
+            if rid in applied and not (rid in dated and dated[rid] >= until):
+                fractions = refund_fractions(shares, Decimal(row.base or 0), _refund(rid, applied[rid]), fractions)
     return PastOrder(row.platform_order_id, row.member_id, row.placed_at, row.currency, shares, products,
                      fractions, counted)
 
@@ -372,8 +403,11 @@ class Simulations:
                     rows = SimulationsRepo(conn, shop_id).past_orders(first, until, after, self.slice_orders)
                 if not rows:
                     return
+                keys = [k for r in rows if (r.refunds or {}).get("applied") for k in _refund_keys(r)]
+                with self.db.reading() as conn:
+                    dates = SimulationsRepo(conn, shop_id).refund_dates(keys) if keys else {}
                 for r in rows:
-                    yield r.placed_at, 0, r
+                    yield r.placed_at, 0, (r, dates)
                     counts["done"] += 1
                 after = rows[-1].id
                 if counts["done"] - counts["reported"] >= self.progress_every:
@@ -400,8 +434,9 @@ class Simulations:
         # live path's postings): tiers on points earned move with every posting, as live
         for at, what, r in heapq.merge(orders(), actions(), referral_events(), key=lambda x: x[0]):
             if what == 0:
+                r, dates = r
                 counted = r.placed_at >= since
-                past = _past(r, counted)
+                past = _past(r, counted, until, dates)
                 live.add(past, program_of(r.program_version))
                 proposed.add(past)
                 counts["without_points"] += counted and bool(r.history_only)

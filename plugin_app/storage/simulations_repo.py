@@ -73,11 +73,18 @@ class SimulationsRepo(ShopScoped):
     def past_orders(self, since: datetime | None, until: datetime, after_id: int, limit: int) -> list[Row]:
         """The shop's past member orders placed in [since, until), in id order after `after_id`."""
         stmt = (select(o.id, o.platform_order_id, o.member_id, o.placed_at, o.currency, o.shares, o.products,
-                       o.refunds, o.history_only, o.program_version)
+                       o.refunds, o.history_only, o.program_version, o.base)
                 .where(o.shop_id == self.shop_id, self._past(until), o.id > after_id))
         if since is not None:
             stmt = stmt.where(o.placed_at >= since)
         return list(self.conn.execute(stmt.order_by(o.id).limit(limit)))
+
+    def refund_dates(self, keys: list[str]) -> dict[str, datetime]:
+        """When the ledger posted each of these take-backs (`order:<id>:refund:<refund>:<asset>`)."""
+        if not keys:
+            return {}
+        return {r[0]: r[1] for r in self.conn.execute(
+            select(e.idempotency_key, e.created_at).where(e.shop_id == self.shop_id, e.idempotency_key.in_(keys)))}
 
     def past_actions(self, until: datetime, after_id: int, limit: int) -> list[Row]:
         """The actions the live path rewarded (sign-up, birthday, review, ...: the ledger's
