@@ -253,6 +253,14 @@ def test_the_admin_page_tries_a_version_on_the_past_side_by_side(app, client):
     row = re.search(r'<tr data-row="points_issued">(.*?)</tr>', page, re.S)[1]
     assert [c.strip() for c in re.findall(r"<td>(.*?)</td>", row)] == ["80", "160", "80"]
     assert "cust-p" in page and "cust-q" in page
+    # an action today (the app's own clock): its points show apart, and the referrals' report
+    rt.actions.award(shop.id, "cust-p", "signup", "cust-p")
+    today = rt.clock.now().date()
+    run = rt.simulations.start(shop.id, since=today, until=today, version=3)
+    page = client.get(f"/admin/program/simulations/{run['id']}").get_data(as_text=True)
+    row = re.search(r'<tr data-action="signup">(.*?)</tr>', page, re.S)[1]
+    assert [c.strip() for c in re.findall(r"<td>(.*?)</td>", row)] == ["1", "1", "50", "50"]
+    assert 'data-rule="same_device_or_ip"' in page and "data-limits" in page
     other, _ = rt.shops.register("demo", "page-sim-other.example", currency="EUR")
     foreign = rt.simulations.start(other.id, since=date(2026, 1, 1), until=date(2026, 1, 31), version=1)
     assert client.get(f"/admin/program/simulations/{foreign['id']}").status_code == 404
