@@ -160,11 +160,13 @@ def test_a_smaller_referrer_reward_and_a_fraud_rule_that_blocks(runtime, shop_pa
 
 def test_tiers_on_points_earned_count_the_points_from_actions(runtime, shop, clock):
     """Live, a sign-up's 100 points put the member in Silver (tiers on points earned count every
-    posting), so their order earns double; a draft giving 50 for signing up leaves them Bronze for it."""
+    posting; Silver pays 30 on entry), so their order earns double; a draft giving 50 for signing
+    up leaves them Bronze for it."""
     program = {"timezone": "UTC", "earning": {"points_per_unit": "1"},
                "tiers": {"enabled": True, "basis": "points_earned", "window": "lifetime", "downgrade": "never",
                          "levels": [{"name": "Bronze", "threshold": "0"},
-                                    {"name": "Silver", "threshold": "100", "earn_multiplier": "2"}]},
+                                    {"name": "Silver", "threshold": "100", "earn_multiplier": "2",
+                                     "entry_reward_points": 30}]},
                "actions": {"signup": {"enabled": True, "points": 100, "caps": {"lifetime": 1}}}}
     runtime.programs.put(shop.id, program, author="test")
     _award(runtime, clock, shop.id, at(2026, 2, 1), "cust-t", "signup", "cust-t")
@@ -172,10 +174,16 @@ def test_tiers_on_points_earned_count_the_points_from_actions(runtime, shop, clo
     assert runtime.orders.on_paid(shop.id, Order("t1", "EUR", at(2026, 2, 2), (OrderLine("l1", 1, Decimal("50.00")),),
                                                  "cust-t")).points == 100
     clock._at = at(2026, 3, 1)
+    with runtime.db.transaction() as conn:
+        earned = conn.execute(text("select sum(amount) from ledger_entries where shop_id = :s and kind = 'earn'"),
+                              {"s": shop.id}).scalar()
+    assert earned == 230  # the sign-up 100, Silver's entry reward 30, the order 50 x 2
     live = runtime.simulations.start(shop.id, since=date(2026, 1, 1), until=date(2026, 2, 28), version=2)["result"]
-    assert live["live"]["points_issued"] == 200 and live["live"]["tier_mix"] == {"Silver": 1}
+    assert live["live"]["points_issued"] == 230 and live["live"]["tier_mix"] == {"Silver": 1}
+    assert {a["kind"]: a["live_points"] for a in live["actions"]} == {"signup": 100, "tier_entry": 30}
     draft = {**program, "actions": {"signup": {"enabled": True, "points": 50, "caps": {"lifetime": 1}}}}
     res = runtime.simulations.start(shop.id, since=date(2026, 1, 1), until=date(2026, 2, 28), program=draft)["result"]
-    assert res["draft"]["points_issued"] == 100 and res["difference"]["points_kept"] == -100
-    # (the draft's order, at Bronze, earns 50: 50 + 50 then reach Silver after it, so nobody ends elsewhere)
-    assert res["tier_moves"] == [] and res["draft"]["points_from_actions"] == 50
+    assert res["draft"]["points_issued"] == 130 and res["difference"]["points_kept"] == -100
+    # (the draft's order, at Bronze, earns 50: 50 + 50 then reach Silver after it and its entry reward is paid
+    # then, so nobody ends elsewhere)
+    assert res["tier_moves"] == [] and res["draft"]["points_from_actions"] == 50 + 30

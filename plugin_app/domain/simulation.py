@@ -25,6 +25,7 @@ from .program import Program
 from .tiers import add_months, decide, window_start
 
 NOT_LINES = ("shipping", "tips")
+TIER_ENTRY = "tier_entry"  # a tier's entry reward, posted as an action (`TierService.evaluate`)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ class MemberState:
     expired_points: int = 0
     expired_credit: Decimal = Decimal(0)
     orders: int = 0
-    postings: int = 0  # actions and referral rewards in the period
+    postings: int = 0  # actions, tier entry rewards and referral rewards in the period
+    entered: set = field(default_factory=set)  # tiers whose entry reward was paid
     start_tier: str | None = None
 
 
@@ -100,8 +102,10 @@ class Replay:
                 m.total = sum((v for _, v in m.window), Fraction(0))
         return Decimal(m.total.numerator) / Decimal(m.total.denominator)
 
-    def _move(self, m: MemberState, at: datetime, gained: Fraction, program: Program) -> None:
-        """Count `gained` toward the member's tier at `at` and decide their tier then."""
+    def _move(self, m: MemberState, at: datetime, gained: Fraction, program: Program) -> int:
+        """Count `gained` toward the member's tier at `at` and decide their tier then. Returns
+        the entry reward a move up pays (once per member and tier, as `TierService.evaluate`
+        pays it under its idempotency key), else 0."""
         tiers = program.tiers
         if tiers.window == "lifetime":
             m.total += gained
@@ -113,11 +117,18 @@ class Replay:
         value = self._value(m, at, program)
         d = decide(tiers, current=m.tier, since=m.since, grace_until=m.grace_until, value=value, now=at, tz=self.tz)
         if d.changed:
+            names = [lvl.name for lvl in tiers.levels]
+            up = m.tier not in names or names.index(d.tier) > names.index(m.tier)
             m.tier, m.since, m.grace_until = d.tier, at, None
+            tier = tiers.by_name(d.tier)
+            if up and tier is not None and tier.entry_reward_points > 0 and tier.name not in m.entered:
+                m.entered.add(tier.name)
+                return tier.entry_reward_points
         else:
             m.tier = d.tier
             m.grace_until = d.grace_until
             m.since = m.since or at
+        return 0
 
     def post(self, member_id: int, at: datetime, points: int, credit: Decimal, *, counted: bool,
              source: str, kind: str = "", program: Program | None = None) -> None:
@@ -129,8 +140,12 @@ class Replay:
         m = self.members.get(member_id)
         if m is None:
             m = self.members[member_id] = MemberState()
+        entry = 0
         if points and program.tiers.enabled and program.tiers.basis == "points_earned":
-            self._move(m, at, Fraction(points), program)
+            entry = self._move(m, at, Fraction(points), program)
+        if entry:  # a move up pays its entry reward, itself a posting
+            self.post(member_id, at, entry, Decimal(0), counted=counted, source="action", kind=TIER_ENTRY,
+                      program=program)
         if not counted:
             return
         if not (m.orders or m.postings):
@@ -176,7 +191,10 @@ class Replay:
                 gained = Fraction(kept_p)
             else:
                 gained = sum((Fraction(s.base) * (1 - f) for s, f in zip(earning.shares, refunded)), Fraction(0))
-            self._move(m, past.placed_at, gained, program)
+            entry = self._move(m, past.placed_at, gained, program)
+            if entry:
+                self.post(past.member_id, past.placed_at, entry, Decimal(0), counted=past.counted, source="action",
+                          kind=TIER_ENTRY, program=program)
         if not past.counted:
             return 0, Decimal(0)
         m.orders += 1

@@ -28,7 +28,7 @@ ROWS = (("orders", N_("Orders"), "number"), ("members", N_("Members with orders 
         ("credit_from_referrals", N_("Credit from referrals"), "money"))
 ACTIONS = {"signup": N_("Welcome points"), "birthday": N_("Birthday points"), "review": N_("Product review"),
            "newsletter": N_("Newsletter sign-up"), "social_follow": N_("Following on social media"),
-           "social_share": N_("Sharing on social media")}
+           "social_share": N_("Sharing on social media"), "tier_entry": N_("Bonus points on reaching a tier")}
 OUTCOMES = (("ok", N_("Let through")), ("hold", N_("Held for review")), ("block", N_("Refused")))
 GIVEN = (("rewarded", N_("Referrers rewarded"), "number"), ("points", N_("Points to referrers"), "number"),
          ("credit", N_("Credit to referrers"), "money"), ("codes", N_("Codes to referrers"), "number"),
