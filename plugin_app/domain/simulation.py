@@ -1,4 +1,6 @@
-"""The program simulator's replay: a shop's past orders priced again under a program, in memory,
+"""The program simulator's replay: a shop's past orders priced again under a program, in memory
+(and, through `Replay.post`, what it credited outside orders: actions priced by `ActionPricer`,
+tier entry rewards, referral rewards),
 with the live path's own calculators (`earning.calculate`, `refund_fractions`, `taken_back`,
 `tiers.decide`, the expiry rule's month arithmetic). Pure: the service streams the orders in and
 keeps the figures; nothing here reads or writes a ledger.

@@ -177,7 +177,7 @@ def replay_referrals(referrals, postings, program_of, draft, since: datetime, un
             outcomes["draft"][v.outcome if v else "off"] += 1
             for rule in rules:
                 if live_modes.get(rule, "off") == "off" and rule != "order_reversed":
-                    per_rule[rule]["not_known"] += 1
+                    per_rule[rule]["not_known"] += per_rule[rule]["mode"] != "off"
                 elif rule in hits:
                     entry = per_rule[rule]
                     entry["fired"] += 1
