@@ -187,3 +187,20 @@ def test_tiers_on_points_earned_count_the_points_from_actions(runtime, shop, clo
     # (the draft's order, at Bronze, earns 50: 50 + 50 then reach Silver after it and its entry reward is paid
     # then, so nobody ends elsewhere)
     assert res["tier_moves"] == [] and res["draft"]["points_from_actions"] == 50 + 30
+
+
+def test_a_rule_the_draft_only_observes_lets_a_refused_referral_through(runtime, shop_past):
+    """B's referral was refused live (not_new_customer blocks); a draft that only notes it pays
+    A the referrer's reward when it fell due (3 April + 14 days), and reports the rule as observed."""
+    lenient = {**LIVE, "referrals": {**LIVE["referrals"],
+                                     "fraud": {**LIVE["referrals"]["fraud"], "not_new_customer": "observe"}}}
+    res, members = _diff(runtime, shop_past.id, lenient)
+    refs = res["referrals"]
+    assert refs["outcomes"]["draft"] == {"ok": 3, "hold": 0, "block": 0, "off": 0}
+    rule = {r["rule"]: r for r in refs["rules"]}["not_new_customer"]
+    assert (rule["fired"], rule["observed"], rule["would_block"]) == (1, 1, 0)
+    assert refs["draft"]["rewarded"] == 3 and refs["draft"]["points"] == 1500
+    assert members == {"cust-a": (500, 0)} and res["difference"]["points_from_referrals"] == 500
+    off = {**LIVE, "referrals": {**LIVE["referrals"], "enabled": False}}
+    res, members = _diff(runtime, shop_past.id, off)
+    assert res["referrals"]["outcomes"]["draft"]["off"] == 3 and members == {"cust-a": (-1000, Decimal("-6.00"))}
