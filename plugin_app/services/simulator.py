@@ -263,7 +263,8 @@ class Simulations:
     def start(self, shop_id: int, *, since: date, until: date, program: object = None,
               version: int | None = None) -> dict:
         """Queue a run of the draft (`program`, a document, or `version`, a saved one) over the
-        orders placed from `since` to `until` (days in the shop's time zone, `until` included)."""
+        orders placed, actions rewarded and referrals judged from `since` to `until` (days in the
+        shop's time zone, `until` included)."""
         if (program is None) == (version is None):
             raise InvalidRequest("give either program (a program document) or version (a saved version)",
                                  field="program")
