@@ -253,6 +253,14 @@ def test_the_admin_page_tries_a_version_on_the_past_side_by_side(app, client):
     row = re.search(r'<tr data-row="points_issued">(.*?)</tr>', page, re.S)[1]
     assert [c.strip() for c in re.findall(r"<td>(.*?)</td>", row)] == ["80", "160", "80"]
     assert "cust-p" in page and "cust-q" in page
+    # an action today (the app's own clock): its points show apart, and the referrals' report
+    rt.actions.award(shop.id, "cust-p", "signup", "cust-p")
+    today = rt.clock.now().date()
+    run = rt.simulations.start(shop.id, since=today, until=today, version=3)
+    page = client.get(f"/admin/program/simulations/{run['id']}").get_data(as_text=True)
+    row = re.search(r'<tr data-action="signup">(.*?)</tr>', page, re.S)[1]
+    assert [c.strip() for c in re.findall(r"<td>(.*?)</td>", row)] == ["1", "1", "50", "50"]
+    assert 'data-rule="same_device_or_ip"' in page and "data-limits" in page
     other, _ = rt.shops.register("demo", "page-sim-other.example", currency="EUR")
     foreign = rt.simulations.start(other.id, since=date(2026, 1, 1), until=date(2026, 1, 31), version=1)
     assert client.get(f"/admin/program/simulations/{foreign['id']}").status_code == 404
@@ -271,3 +279,19 @@ def test_a_run_nobody_moved_for_a_while_is_run_again(runtime, shop_history, cloc
     states = [runtime.simulations.status(shop_history.id, i)["state"] for i in ids]
     assert states == ["done", "queued", "failed"]
     assert runtime.simulations.status(shop_history.id, ids[0])["result"]["live"]["points_kept"] == 310
+
+
+def test_a_refund_after_the_period_does_not_count_in_it(runtime, shop_history):
+    """The ledger took o2's refund back on 20 March: a period ending the day before keeps o2
+    whole, as the ledger's movements of that period do; one ending on 20 March counts it."""
+    shop = shop_history
+    with runtime.db.transaction() as conn:
+        back = conn.execute(text("""select coalesce(sum(r.amount), 0) from ledger_entries r where r.shop_id = :s
+                                    and r.kind = 'reverse' and r.asset = 'points' and r.created_at < :end"""),
+                            {"s": shop.id, "end": datetime(2026, 3, 20, tzinfo=timezone.utc)}).scalar()
+    assert back == 0
+    before = runtime.simulations.start(shop.id, since=date(2026, 1, 1), until=date(2026, 3, 19), version=2)["result"]
+    assert before["live"]["points_issued"] == 350 and before["live"]["points_taken_back"] == 0
+    assert before["live"]["points_kept"] == 350 and before["live"]["credit_taken_back"] == "0.00"
+    on = runtime.simulations.start(shop.id, since=date(2026, 1, 1), until=date(2026, 3, 20), version=2)["result"]
+    assert on["live"]["points_taken_back"] == 40 and on["live"]["points_kept"] == 310

@@ -7,6 +7,11 @@ from zoneinfo import ZoneInfo
 from .program import Caps
 
 
+def caps_of(rule) -> Caps:
+    """The caps an action's rule earns within: its own, or once a year (the birthday's)."""
+    return getattr(rule, "caps", None) or Caps(per_year=1)
+
+
 def cap_windows(caps: Caps, now: datetime, tz: ZoneInfo) -> list[tuple[str, int, datetime | None]]:
     """(label, limit, since) for each cap; `since` is aware UTC, None for lifetime."""
     here = now.astimezone(tz)

@@ -148,8 +148,23 @@ def judge(modes: dict[str, str], referrer: Facts, friend: Facts, ctx: Context, *
           f"{ctx.referrer_referrals_today} referrals by this referrer today (limit {max_per_day})")
     check("not_new_customer", ctx.prior_orders > 0,
           f"the friend had {ctx.prior_orders} order(s) before: not a new customer")
-    check("order_reversed", ctx.order_reversed, "the friend's order was cancelled or refunded")
+    check("order_reversed", ctx.order_reversed, ORDER_REVERSED)
+    return strictest(fired)
+
+
+ORDER_REVERSED = "the friend's order was cancelled or refunded"
+
+
+def strictest(fired: list[Finding]) -> Verdict:
+    """The verdict of the rules that fired: the strictest mode among them decides."""
     for outcome in ("block", "hold"):
         if any(f.mode == outcome for f in fired):
             return Verdict(outcome, tuple(fired))
     return Verdict("ok", tuple(fired))
+
+
+def rejudge(modes: dict[str, str], hits: dict[str, str]) -> Verdict:
+    """Rules known to have fired on a past referral (rule -> evidence) judged again under other
+    `modes` (the program simulator: what a draft's fraud rules would have said)."""
+    return strictest([Finding(rule, modes.get(rule, "off"), evidence) for rule, evidence in hits.items()
+                      if modes.get(rule, "off") != "off"])

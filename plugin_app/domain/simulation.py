@@ -1,4 +1,6 @@
-"""The program simulator's replay: a shop's past orders priced again under a program, in memory,
+"""The program simulator's replay: a shop's past orders priced again under a program, in memory
+(and, through `Replay.post`, what it credited outside orders: actions priced by `ActionPricer`,
+tier entry rewards, referral rewards),
 with the live path's own calculators (`earning.calculate`, `refund_fractions`, `taken_back`,
 `tiers.decide`, the expiry rule's month arithmetic). Pure: the service streams the orders in and
 keeps the figures; nothing here reads or writes a ledger.
@@ -18,11 +20,14 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from .actions import cap_windows, caps_of
 from .earning import MemberContext, Order, OrderLine, Share, calculate, taken_back
+from .expiry import expires_at
 from .program import Program
 from .tiers import add_months, decide, window_start
 
 NOT_LINES = ("shipping", "tips")
+TIER_ENTRY = "tier_entry"  # a tier's entry reward, posted as an action (`TierService.evaluate`)
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ class MemberState:
     expired_points: int = 0
     expired_credit: Decimal = Decimal(0)
     orders: int = 0
+    postings: int = 0  # actions, tier entry rewards and referral rewards in the period
+    entered: set = field(default_factory=set)  # tiers whose entry reward was paid
     start_tier: str | None = None
 
 
@@ -73,6 +80,8 @@ class Replay:
         self.members: dict[int, MemberState] = {}
         self.issued_points = self.taken_points = 0
         self.issued_credit = self.taken_credit = Decimal(0)
+        self.from_actions: dict[str, tuple[int, int]] = {}  # kind -> (actions that earned, points)
+        self.referral_points, self.referral_credit = 0, Decimal(0)
 
     def _tier(self, m: MemberState, program: Program | None = None):
         tiers = (program or self.program).tiers
@@ -95,6 +104,72 @@ class Replay:
                 m.total = sum((v for _, v in m.window), Fraction(0))
         return Decimal(m.total.numerator) / Decimal(m.total.denominator)
 
+    def _move(self, m: MemberState, at: datetime, gained: Fraction, program: Program) -> int:
+        """Count `gained` toward the member's tier at `at` and decide their tier then. Returns
+        the entry reward a move up pays (once per member and tier, as `TierService.evaluate`
+        pays it under its idempotency key), else 0."""
+        tiers = program.tiers
+        if tiers.window == "lifetime":
+            m.total += gained
+        else:
+            if m.window and at < m.window[-1][0]:
+                m.ordered = False
+            m.window.append((at, gained))
+            m.total += gained
+        value = self._value(m, at, program)
+        d = decide(tiers, current=m.tier, since=m.since, grace_until=m.grace_until, value=value, now=at, tz=self.tz)
+        if d.changed:
+            names = [lvl.name for lvl in tiers.levels]
+            up = m.tier not in names or names.index(d.tier) > names.index(m.tier)
+            m.tier, m.since, m.grace_until = d.tier, at, None
+            tier = tiers.by_name(d.tier)
+            if up and tier is not None and tier.entry_reward_points > 0 and tier.name not in m.entered:
+                m.entered.add(tier.name)
+                return tier.entry_reward_points
+        else:
+            m.tier = d.tier
+            m.grace_until = d.grace_until
+            m.since = m.since or at
+        return 0
+
+    def post(self, member_id: int, at: datetime, points: int, credit: Decimal, *, counted: bool,
+             source: str, kind: str = "", program: Program | None = None) -> None:
+        """Value credited outside an order (an action's points, a referral's reward) at `at`:
+        counted toward tiers on points earned (as the live tier handler counts every posting),
+        and, in the period, in what was issued and kept and what of it lapses by the end
+        (`expiry.expires_at`, the live rule for every posting)."""
+        program = program or self.program
+        m = self.members.get(member_id)
+        if m is None:
+            m = self.members[member_id] = MemberState()
+        entry = 0
+        if points and program.tiers.enabled and program.tiers.basis == "points_earned":
+            entry = self._move(m, at, Fraction(points), program)
+        if entry:  # a move up pays its entry reward, itself a posting
+            self.post(member_id, at, entry, Decimal(0), counted=counted, source="action", kind=TIER_ENTRY,
+                      program=program)
+        if not counted:
+            return
+        if not (m.orders or m.postings):
+            m.start_tier = self._tier(m, program).name if program.tiers.enabled else None
+        m.postings += 1
+        self.issued_points += points
+        self.issued_credit += credit
+        m.points += points
+        m.credit += credit
+        due = expires_at(program, "points", at) if points else None
+        if due is not None and due <= self.end:
+            m.expired_points += points
+        due = expires_at(program, "credit", at) if credit else None
+        if due is not None and due <= self.end:
+            m.expired_credit += credit
+        if source == "action":
+            count, total = self.from_actions.get(kind, (0, 0))
+            self.from_actions[kind] = (count + (points > 0), total + points)
+        else:
+            self.referral_points += points
+            self.referral_credit += credit
+
     def add(self, past: PastOrder, program: Program | None = None) -> tuple[int, Decimal]:
         """Price one order (the member's tier as it stands) under `program` (default: the
         replay's; the live side passes the version each order earned under), apply its refunds,
@@ -103,7 +178,7 @@ class Replay:
         m = self.members.get(past.member_id)
         if m is None:
             m = self.members[past.member_id] = MemberState()
-        if past.counted and m.orders == 0:
+        if past.counted and m.orders == 0 and m.postings == 0:
             m.start_tier = self._tier(m, program).name if program.tiers.enabled else None
         earning = calculate(program, order_of(past), MemberContext(self._tier(m, program)))
         keys = [s.key for s in earning.shares]
@@ -118,22 +193,10 @@ class Replay:
                 gained = Fraction(kept_p)
             else:
                 gained = sum((Fraction(s.base) * (1 - f) for s, f in zip(earning.shares, refunded)), Fraction(0))
-            if tiers.window == "lifetime":
-                m.total += gained
-            else:
-                if m.window and past.placed_at < m.window[-1][0]:
-                    m.ordered = False
-                m.window.append((past.placed_at, gained))
-                m.total += gained
-            value = self._value(m, past.placed_at, program)
-            d = decide(tiers, current=m.tier, since=m.since, grace_until=m.grace_until, value=value,
-                       now=past.placed_at, tz=self.tz)
-            if d.changed:
-                m.tier, m.since, m.grace_until = d.tier, past.placed_at, None
-            else:
-                m.tier = d.tier
-                m.grace_until = d.grace_until
-                m.since = m.since or past.placed_at
+            entry = self._move(m, past.placed_at, gained, program)
+            if entry:
+                self.post(past.member_id, past.placed_at, entry, Decimal(0), counted=past.counted, source="action",
+                          kind=TIER_ENTRY, program=program)
         if not past.counted:
             return 0, Decimal(0)
         m.orders += 1
@@ -154,7 +217,7 @@ class Replay:
     def tier_mix(self) -> dict[str, int]:
         mix: dict[str, int] = {}
         for m in self.members.values():
-            if m.orders:
+            if m.orders or m.postings:
                 name = m.tier or (self.program.tiers.levels[0].name if self.program.tiers.enabled else "-")
                 mix[name] = mix.get(name, 0) + 1
         return mix
@@ -189,7 +252,7 @@ def figures(replay: Replay, rate: Fraction, credit_rate: Fraction, currency: str
     cost = redeemed_c + (Decimal(redeemed_p) * vpp).quantize(q) if vpp is not None else redeemed_c
     return {
         "orders": sum(m.orders for m in replay.members.values()),
-        "members": sum(1 for m in replay.members.values() if m.orders),
+        "members": sum(1 for m in replay.members.values() if m.orders or m.postings),
         "points_issued": replay.issued_points, "points_taken_back": replay.taken_points, "points_kept": net_p,
         "points_redeemed": redeemed_p, "points_expired": expired_p, "points_expired_unredeemed": exp_p,
         "points_liability": liab_p,
@@ -200,4 +263,28 @@ def figures(replay: Replay, rate: Fraction, credit_rate: Fraction, currency: str
         "points_liability_money": str((Decimal(liab_p) * vpp).quantize(q)) if vpp is not None else None,
         "cost": str(cost),
         "tier_mix": replay.tier_mix(),
+        "points_from_actions": sum(p for _, p in replay.from_actions.values()),
+        "points_from_referrals": replay.referral_points, "credit_from_referrals": str(replay.referral_credit),
     }
+
+
+class ActionPricer:
+    """A program's price of past actions, one at a time in time order: its rule's points when
+    the rule is on, within its caps (`actions.cap_windows`, as `ActionService.award` checks them),
+    counted over the awards this program would itself have made."""
+
+    def __init__(self, program: Program) -> None:
+        self.program, self.tz = program, ZoneInfo(program.timezone)
+        self.awarded: dict[tuple[int, str], list[datetime]] = {}
+
+    def price(self, member_id: int, kind: str, at: datetime) -> int:
+        actions = self.program.actions
+        rule = actions.birthday if kind == "birthday" else actions.rule(kind)
+        if rule is None or not rule.enabled:
+            return 0
+        times = self.awarded.setdefault((member_id, kind), [])
+        for _label, limit, since in cap_windows(caps_of(rule), at, self.tz):
+            if sum(1 for t in times if since is None or t >= since) >= limit:
+                return 0
+        times.append(at)
+        return rule.points

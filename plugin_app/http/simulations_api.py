@@ -44,10 +44,19 @@ class SimulationOut(BaseModel):
     orders_total: int
     orders_done: int
     progress: float = Field(description="0 to 1")
-    result: dict | None = Field(description="when done: `live` and `draft` figures (points and credit issued, "
-                                            "taken back by refunds, kept, redeemed, expired, liability at the "
-                                            "end, cost in money, tier mix), their `difference`, `tier_moves`, "
-                                            "`members_differing`, the `redemption` assumption and the `limits`")
+    result: dict | None = Field(description=(
+        "when done: `live` and `draft` figures (points and credit issued, taken back by refunds, kept, "
+        "redeemed, expired, liability at the end, cost in money, tier mix; orders, actions and referral "
+        "rewards all counted, with `points_from_actions`, `points_from_referrals` and "
+        "`credit_from_referrals` apart), their `difference`, `actions` (per kind: how many earned and the "
+        "points, `live_count`/`draft_count`, `live_points`/`draft_points`), `referrals` (observe mode, "
+        "nothing acts: `judged`, `outcomes` live and draft (ok, hold, block; `off` when the draft has "
+        "referrals off), `rules` (per fraud rule: the draft's `mode`, how often it `fired`, "
+        "`would_block`, `would_hold`, `observed`, and `not_known` where it was off when judged), what "
+        "referrers were given `live` and under the `draft` (rewarded, points, credit, codes, "
+        "codes_amount, cashback) and the `friend` welcome codes and offers), `tier_moves`, "
+        "`members_differing`, `orders_recorded_without_points`, the `redemption` assumption and the "
+        "`limits`"))
     error: str | None
     created_at: str
     finished_at: str | None
@@ -97,7 +106,8 @@ def _rt():
 @bp.post("")
 @admin_required
 @api(summary="Try a program on the past: a draft (a saved version or a document) over the shop's orders "
-             "of a period, beside the live program; runs in the background",
+             "and actions of a period, beside the live program, its referral rules over past referrals in "
+             "observe mode; runs in the background",
      tags=["simulations"], body=SimulationIn, response=SimulationOut, status=202, auth="adminKey", errors=(404,))
 def start(body: SimulationIn):
     return jsonify(_rt().simulations.start(g.shop.id, since=body.since, until=body.until, program=body.program,

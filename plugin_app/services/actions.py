@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from ..domain.actions import cap_windows
+from ..domain.actions import cap_windows, caps_of
 from ..domain.birthdays import SHOPPER_WAIT_DAYS
 from ..domain.earning import is_birthday, local
 from ..domain.ledger import Asset, Source
@@ -55,7 +55,7 @@ class ActionService:
                 return ActionOutcome(kind, 0, refused=f"{kind} earns nothing in this program")
             now = self.clock.now()
             ref = f"action:{kind}"
-            for label, limit, since in cap_windows(getattr(rule, "caps", None) or _once_a_year(), now,
+            for label, limit, since in cap_windows(caps_of(rule), now,
                                                    ZoneInfo(program.timezone)):
                 if uow.ledger.count_earned(member.id, ref, since=since) >= limit:
                     return ActionOutcome(kind, 0, refused=f"limit of {limit} {label} reached")
@@ -94,9 +94,3 @@ class ActionService:
                                      f"{r.platform_customer_id}:{today.year}")
                     awarded += bool(out.entry_id and not out.replayed)
         return awarded
-
-
-def _once_a_year():
-    from ..domain.program import Caps
-
-    return Caps(per_year=1)

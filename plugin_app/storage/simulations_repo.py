@@ -78,11 +78,58 @@ class SimulationsRepo(ShopScoped):
     def past_orders(self, since: datetime | None, until: datetime, after_id: int, limit: int) -> list[Row]:
         """The shop's past member orders placed in [since, until), in id order after `after_id`."""
         stmt = (select(o.id, o.platform_order_id, o.member_id, o.placed_at, o.currency, o.shares, o.products,
-                       o.refunds, o.history_only, o.program_version)
+                       o.refunds, o.history_only, o.program_version, o.base)
                 .where(o.shop_id == self.shop_id, self._past(until), o.id > after_id))
         if since is not None:
             stmt = stmt.where(o.placed_at >= since)
         return list(self.conn.execute(stmt.order_by(o.id).limit(limit)))
+
+    def refund_dates(self, keys: list[str]) -> dict[str, datetime]:
+        """When the ledger posted each of these take-backs (`order:<id>:refund:<refund>:<asset>`)."""
+        if not keys:
+            return {}
+        return {r[0]: r[1] for r in self.conn.execute(
+            select(e.idempotency_key, e.created_at).where(e.shop_id == self.shop_id, e.idempotency_key.in_(keys)))}
+
+    def past_actions(self, until: datetime, after_id: int, limit: int) -> list[Row]:
+        """The actions the live path rewarded (sign-up, birthday, review, ...: the ledger's
+        `action:<kind>:<event>` earnings) credited before `until`, in id order after `after_id`."""
+        at = func.coalesce(e.occurred_at, e.created_at)
+        return list(self.conn.execute(
+            select(e.id, e.member_id, e.amount, e.idempotency_key, e.program_version, at.label("at"))
+            .where(e.shop_id == self.shop_id, e.source == "action", e.kind == "earn", e.asset == "points",
+                   e.idempotency_key.like("action:%"), at < until, e.id > after_id)
+            .order_by(e.id).limit(limit)))
+
+    def past_referrals(self, until: datetime) -> list[Row]:
+        """The referrals judged on a friend's order placed before `until`, with what that order
+        kept (its shares, refunds, cancellation) and when it was placed."""
+        r = t.referrals.c
+        return list(self.conn.execute(
+            select(r.id, r.referrer_member_id, r.friend_member_id, r.status, r.verdict, r.order_base, r.reward,
+                   r.reward_due_at, r.decided_by, r.created_at, r.friend_code, o.placed_at, o.shares, o.refunds,
+                   o.cancelled)
+            .select_from(t.referrals.join(t.orders, and_(o.shop_id == r.shop_id, o.platform_order_id == r.order_id)))
+            .where(r.shop_id == self.shop_id, r.order_id.is_not(None), o.placed_at < until)
+            .order_by(r.id)))
+
+    def referral_postings(self, until: datetime) -> list[Row]:
+        """What the ledger credited referrers before `until`: rewards (`referral:<id>:reward`) and
+        extra cashback (`referral:<id>:cashback:<order>`), in id order."""
+        at = func.coalesce(e.occurred_at, e.created_at)
+        return list(self.conn.execute(
+            select(e.id, e.member_id, e.asset, e.amount, e.idempotency_key, e.reason_params, e.program_version,
+                   at.label("at"))
+            .where(e.shop_id == self.shop_id, e.source == "referral", e.kind == "earn",
+                   e.idempotency_key.like("referral:%"), at < until)
+            .order_by(e.id)))
+
+    def friend_codes(self, since: datetime, until: datetime) -> int:
+        """Referrals started in the period that gave the friend a welcome code."""
+        r = t.referrals.c
+        return int(self.conn.execute(select(func.count()).select_from(t.referrals).where(
+            r.shop_id == self.shop_id, r.friend_code.is_not(None), r.created_at >= since,
+            r.created_at < until)).scalar_one())
 
     def redemption_history(self, since: datetime, until: datetime) -> dict[str, tuple[Decimal, Decimal]]:
         """Per asset, (earned, spent) in the period: what the ledger credited (earnings) and what

@@ -1,10 +1,12 @@
 """Try a program on the past: the simulator's page. The merchant starts from the program they run
 now or a saved version, may change the levers merchants try (points per unit spent, tier
 thresholds and multipliers, points expiry, cashback, reward costs; or the whole document as
-JSON), and picks a period; the run (services.simulator) prices the shop's past orders under the
-draft beside the live program. Nothing is saved to the program. The run's page shows both side
-by side, what the draft was in words, the tier moves and the members that differ; the page
-lists the shop's past runs, and two of them compare side by side."""
+JSON), and picks a period; the run (services.simulator) prices the shop's past orders and actions
+under the draft beside the live program and judges its past referrals again (observe mode).
+Nothing is saved to the program. The run's page shows both side by side, what the draft was in
+words, the points from actions, the referrals and each fraud rule's verdicts, the tier moves and
+the members that differ; the page lists the shop's past runs, and two of them compare side by
+side."""
 from __future__ import annotations
 
 import json
@@ -22,13 +24,24 @@ from .. import program_editor as E
 from .base import _rt, _shop, bp, render
 
 # (key in the figures, label, kind): the rows of the side-by-side table
-ROWS = (("orders", N_("Orders"), "number"), ("members", N_("Members with orders"), "number"),
+ROWS = (("orders", N_("Orders"), "number"), ("members", N_("Members with orders or rewards"), "number"),
         ("points_issued", N_("Points issued"), "number"), ("points_taken_back", N_("Points taken back by refunds"), "number"),
         ("points_redeemed", N_("Points redeemed (assumed)"), "number"), ("points_expired", N_("Points expired"), "number"),
         ("points_liability", N_("Points outstanding at the end"), "number"),
         ("credit_issued", N_("Cashback issued"), "money"), ("credit_redeemed", N_("Cashback spent (assumed)"), "money"),
         ("credit_expired", N_("Cashback expired"), "money"), ("credit_liability", N_("Cashback outstanding at the end"), "money"),
-        ("cost", N_("Cost of what was spent"), "money"))
+        ("cost", N_("Cost of what was spent"), "money"),
+        ("points_from_actions", N_("Points from actions"), "number"),
+        ("points_from_referrals", N_("Points from referrals"), "number"),
+        ("credit_from_referrals", N_("Credit from referrals"), "money"))
+ACTIONS = {"signup": N_("Welcome points"), "birthday": N_("Birthday points"), "review": N_("Product review"),
+           "newsletter": N_("Newsletter sign-up"), "social_follow": N_("Following on social media"),
+           "social_share": N_("Sharing on social media"), "tier_entry": N_("Bonus points on reaching a tier")}
+OUTCOMES = (("ok", N_("Let through")), ("hold", N_("Held for review")), ("block", N_("Refused")))
+GIVEN = (("rewarded", N_("Referrers rewarded"), "number"), ("points", N_("Points to referrers"), "number"),
+         ("credit", N_("Credit to referrers"), "money"), ("codes", N_("Codes to referrers"), "number"),
+         ("codes_amount", N_("Value of those codes"), "money"),
+         ("cashback", N_("Extra cashback to referrers"), "money"))
 STATES = {"queued": N_("Waiting to run"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed")}
 RECENT = 20  # runs listed on the page
 MISSING = object()
@@ -254,10 +267,20 @@ def simulation(run_id: int):
     # Saving goes the normal ways, each asking first: a saved version is restored (what changes,
     # for whom, then confirm); an edited copy opens in the program's JSON editor previewed.
     is_live = program == dump(current.program)
+    res = run.get("result") or {}
+    rows = [(k, t.gettext(label), kind) for k, label, kind in ROWS if k in (res.get("live") or {})]
+    actions = [{**a, "label": t.gettext(ACTIONS[a["kind"]]) if a["kind"] in ACTIONS else a["kind"]}
+               for a in res.get("actions") or []]
+    modes = {k: t.gettext(label) for k, label in E.FRAUD_CHOICES}
+    refs = res.get("referrals")
+    rules = [{**r, "label": t.gettext(E.FRAUD_LABELS[r["rule"]]) if r["rule"] in E.FRAUD_LABELS else r["rule"],
+              "mode_label": modes.get(r["mode"], r["mode"])} for r in (refs or {}).get("rules", [])]
     return render("admin/program_simulation.html", "history", t.gettext(N_("Simulation %(id)s"), id=run_id),
-                  run=run, rows=[(k, t.gettext(label), kind) for k, label, kind in ROWS], members=members,
-                  first_day=first, last_day=last, draft=draft, is_live=is_live,
-                  document=json.dumps(program, indent=2), state_text=t.gettext(STATES.get(run["state"], N_("Failed"))))
+                  run=run, rows=rows, members=members, first_day=first, last_day=last, draft=draft,
+                  is_live=is_live, document=json.dumps(program, indent=2),
+                  state_text=t.gettext(STATES.get(run["state"], N_("Failed"))), actions=actions,
+                  referrals=refs, rules=rules, outcomes=[(k, t.gettext(v)) for k, v in OUTCOMES],
+                  given=[(k, t.gettext(v), kind) for k, v, kind in GIVEN])
 
 
 @bp.get("/program/simulations/compare")
@@ -286,4 +309,5 @@ def simulations_compare():
     same_live = cmp["same_period"] and a["live"] == b["live"]
     return render("admin/program_compare.html", "history", t.gettext(N_("Two simulations side by side")),
                   sides=sides, cmp=cmp, same_live=same_live, currency=a["currency"], zone=zone,
-                  rows=[(k, t.gettext(label), kind) for k, label, kind in ROWS])
+                  rows=[(k, t.gettext(label), kind) for k, label, kind in ROWS
+                        if k in a["live"] and k in b["live"]])
