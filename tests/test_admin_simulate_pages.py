@@ -29,7 +29,9 @@ def sim(app):
         assert rt.orders.on_paid(shop.id, Order(oid, "EUR", at(2026, 2, 1), (OrderLine("l1", 1, Decimal(total)),),
                                                 cust)).status == "earned"
     other, _ = rt.shops.register("demo", "sim-pages-other.example", currency="EUR")
-    return rt, shop, Admin(app, key), other
+    admin = Admin(app, key)
+    admin.key = key  # for the API beside the pages
+    return rt, shop, admin, other
 
 
 PERIOD = {"since": "2026-01-01", "until": "2026-02-28"}
@@ -126,6 +128,29 @@ def test_a_run_of_another_version_edited_as_json_is_said_in_words(sim):
                                                       **PERIOD})
     html = admin.get(r.location)  # version 2 as it was: made the program again by restoring it, which asks first
     assert "What was tried: Version 2" in _text(html) and 'href="/admin/program/versions/2/restore"' in html
+
+
+def test_an_edited_copy_names_the_version_it_started_from_even_when_it_equals_another(sim):
+    """Version 3 doubles the points; version 2 edited to double them equals version 3 as a
+    document, yet the run says it is version 2 edited (kept as `based_on`), not version 3."""
+    rt, shop, admin, _other = sim
+    rt.programs.put(shop.id, {**PROGRAM, "earning": {**PROGRAM["earning"], "points_per_unit": "2"}}, author="test")
+    admin.get("/admin/program/simulate?from=2")
+    r = admin.c.post("/admin/program/simulate", data=dict(_run_form(earning__points_per_unit="2"), csrf=admin.token))
+    assert r.status_code == 302
+    run = rt.simulations.status(shop.id, _run_id(r.location))
+    assert run["based_on"] == 2 and run["draft_version"] is None
+    text = _text(admin.get(r.location))
+    assert "Edited copy of version 2" in text and "1 points → 2 points" in text, text
+    # through the API: based_on goes with a document and names a version the shop has
+    auth = {"Authorization": f"Bearer {admin.key}"}
+    body = {**PERIOD, "program": rt.simulations.draft(shop.id, run["id"])}
+    bad = admin.c.post("/admin/api/v1/simulations", json={**body, "based_on": 99}, headers=auth)
+    assert bad.status_code == 422 and "based_on" in str(bad.get_json()), bad.get_json()
+    bad = admin.c.post("/admin/api/v1/simulations", json={**PERIOD, "version": 2, "based_on": 2}, headers=auth)
+    assert bad.status_code == 422
+    ok = admin.c.post("/admin/api/v1/simulations", json={**body, "based_on": 3}, headers=auth)
+    assert ok.status_code == 202 and ok.get_json()["based_on"] == 3
 
 
 def test_field_errors_are_said_next_to_the_field_in_english_and_italian(sim):

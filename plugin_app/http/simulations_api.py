@@ -20,6 +20,8 @@ class SimulationIn(BaseModel):
     since: date = Field(description="YYYY-MM-DD: the first day of the period, in the shop's time zone")
     until: date = Field(description="YYYY-MM-DD: the last day of the period (included); at most about three years")
     version: int | None = Field(None, ge=1, description="a saved program version to try (or give `program`)")
+    based_on: int | None = Field(None, ge=1, description="with `program`: the saved version it was edited from "
+                                                          "(the admin says what was changed from it)")
     program: dict | None = Field(None, description="a whole program document to try, as PUT /admin/api/v1/program "
                                                    "takes it (or give `version`)")
 
@@ -39,6 +41,7 @@ class SimulationOut(BaseModel):
     id: int
     state: str = Field(description="queued, running, done or failed")
     draft_version: int | None
+    based_on: int | None = Field(description="an edited copy: the saved version it was edited from, if given")
     since: str = Field(description="the period's start (UTC)")
     until: str = Field(description="the period's end, excluded (UTC)")
     orders_total: int
@@ -111,7 +114,7 @@ def _rt():
      tags=["simulations"], body=SimulationIn, response=SimulationOut, status=202, auth="adminKey", errors=(404,))
 def start(body: SimulationIn):
     return jsonify(_rt().simulations.start(g.shop.id, since=body.since, until=body.until, program=body.program,
-                                           version=body.version)), 202
+                                           version=body.version, based_on=body.based_on)), 202
 
 
 @bp.get("/compare")

@@ -243,7 +243,7 @@ def _difference(live: dict, draft: dict) -> dict:
 def view(row) -> dict:
     """The merchant's view of a run."""
     total, done = int(row.orders_total), int(row.orders_done)
-    return {"id": row.id, "state": row.state, "draft_version": row.draft_version,
+    return {"id": row.id, "state": row.state, "draft_version": row.draft_version, "based_on": row.based_on,
             "since": row.starts_at.isoformat(), "until": row.ends_at.isoformat(),
             "orders_total": total, "orders_done": done,
             "progress": round(done / total, 4) if total else (1.0 if row.state == "done" else 0.0),
@@ -261,13 +261,17 @@ class Simulations:
 
     # -- the merchant's side -----------------------------------------------------------------
     def start(self, shop_id: int, *, since: date, until: date, program: object = None,
-              version: int | None = None) -> dict:
+              version: int | None = None, based_on: int | None = None) -> dict:
         """Queue a run of the draft (`program`, a document, or `version`, a saved one) over the
         orders placed, actions rewarded and referrals judged from `since` to `until` (days in the
-        shop's time zone, `until` included)."""
+        shop's time zone, `until` included). `based_on`: the saved version a `program` was edited
+        from (kept to say what was changed)."""
         if (program is None) == (version is None):
             raise InvalidRequest("give either program (a program document) or version (a saved version)",
                                  field="program")
+        if based_on is not None and program is None:
+            raise InvalidRequest("based_on goes with program (the version an edited document started from)",
+                                 field="based_on")
         if until < since:
             raise InvalidRequest("until must not be before since", field="until")
         if (until - since).days + 1 > MAX_DAYS:
@@ -280,10 +284,15 @@ class Simulations:
             draft = self.programs.version(shop_id, version).program  # NotFound for a version it has not
         else:
             draft = parse(program)  # the same validation as saving: ProgramInvalid names the fields
+            if based_on is not None:
+                try:
+                    self.programs.version(shop_id, based_on)
+                except NotFound:
+                    raise InvalidRequest(f"this shop has no program version {based_on}", field="based_on") from None
         starts = datetime.combine(since, time(0), tz).astimezone(timezone.utc)
         ends = datetime.combine(until + timedelta(days=1), time(0), tz).astimezone(timezone.utc)
         with self.db.uow(shop_id) as uow:
-            run_id = uow.simulations.create(dump(draft), version, starts, ends, self.clock.now())
+            run_id = uow.simulations.create(dump(draft), version, starts, ends, self.clock.now(), based_on)
         self.enqueue(TASK, shop_id, run_id)
         return self.status(shop_id, run_id)
 

@@ -23,9 +23,9 @@ e = t.ledger_entries.c
 
 class SimulationsRepo(ShopScoped):
     def create(self, program: dict, draft_version: int | None, starts_at: datetime, ends_at: datetime,
-               now: datetime) -> int:
+               now: datetime, based_on: int | None = None) -> int:
         return self.conn.execute(insert(t.simulations).values(
-            shop_id=self.shop_id, state="queued", program=program, draft_version=draft_version,
+            shop_id=self.shop_id, state="queued", program=program, draft_version=draft_version, based_on=based_on,
             starts_at=starts_at, ends_at=ends_at, created_at=now, updated_at=now).returning(s.id)).scalar_one()
 
     def get(self, simulation_id: int) -> Row | None:

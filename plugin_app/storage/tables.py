@@ -792,6 +792,7 @@ simulations = Table(
     Column("state", String(10), nullable=False),  # queued, running, done, failed
     Column("program", JSON, nullable=False),  # the draft program's document
     Column("draft_version", Integer, nullable=True),  # the version it was taken from, if any
+    Column("based_on", Integer, nullable=True),  # an edited copy: the saved version it was edited from
     Column("starts_at", UTCDateTime, nullable=False),
     Column("ends_at", UTCDateTime, nullable=False),
     Column("orders_total", BigInteger, nullable=False, server_default="0"),

@@ -89,7 +89,9 @@ def _leaves(doc, path: str = "") -> dict:
 class Drafts:
     """Says what each run tried: "Version N" for a saved version (or a document equal to one),
     else "Edited copy of version N" with the changes in words (the history page's `diff`), N the
-    saved version the draft is closest to among those saved before the run (the latest on a tie)."""
+    version it was edited from (`based_on`); for a run that does not say (made through the API
+    without it, or before it was kept), the saved version the draft is closest to among those
+    saved before the run (the latest on a tie)."""
 
     def __init__(self, rt, shop) -> None:
         self.rt, self.shop = rt, shop
@@ -113,6 +115,8 @@ class Drafts:
                     "text": t.gettext(N_("Version %(version)s"), version=n)}
         made = run.get("created_at") or ""
         candidates = [r["version"] for r in self.history if not made or r["created_at"] <= made]
+        if run.get("based_on") and self.doc(run["based_on"]) is not None:
+            candidates = [run["based_on"]]
         mine = _leaves(program)
         best, best_distance = None, None
         for version in candidates or [r["version"] for r in self.history]:  # newest first: a tie keeps the latest
@@ -228,7 +232,8 @@ def _simulate_page(compare_error: str | None = None):
                     if draft == document:  # nothing changed: the saved version itself
                         run = rt.simulations.start(shop.id, since=first, until=last, version=base.version)
                     else:
-                        run = rt.simulations.start(shop.id, since=first, until=last, program=proposed)
+                        run = rt.simulations.start(shop.id, since=first, until=last, program=proposed,
+                                                   based_on=base.version)
                     return redirect(url_for("admin_pages.simulation", run_id=run["id"]))
                 except (InvalidRequest, OverflowError, ValueError) as exc:
                     field, words = _period_error(exc)
