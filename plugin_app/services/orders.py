@@ -57,7 +57,8 @@ def _refund_json(refund: Refund) -> dict:
             "amount": str(refund.amount), "of_total": str(refund.of_total)}
 
 
-def _refund(refund_id: str, raw: dict) -> Refund:
+def stored_refund(refund_id: str, raw: dict) -> Refund:
+    """A refund as an order's row keeps it (`orders.refunds.applied`), read back."""
     return Refund(refund_id, tuple(RefundLine(**rl) for rl in raw["lines"]),
                   Decimal(raw["shipping"]), Decimal(raw["amount"]), Decimal(raw.get("of_total", "0")))
 
@@ -213,7 +214,7 @@ class OrderService:
         base = sum((s.base for s in shares), Decimal(0))
         fractions: dict[str, Fraction] = {}
         for rid in refunds.get("order", list(refunds["applied"])):
-            fractions = refund_fractions(shares, base, _refund(rid, refunds["applied"][rid]), fractions)
+            fractions = refund_fractions(shares, base, stored_refund(rid, refunds["applied"][rid]), fractions)
         return fractions
 
     @staticmethod

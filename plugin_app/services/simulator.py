@@ -42,7 +42,7 @@ from ..domain.tiers import add_months
 from ..storage.db import Database
 from ..storage.simulations_repo import SimulationsRepo
 from .program import Programs, dump, parse
-from .orders import _refund
+from .orders import stored_refund
 from .tiers import refunded_share
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def _past(row, counted: bool, until: datetime | None = None, dates: dict[str, da
         fractions = {}
         for rid in refunds.get("order", list(applied)):
             if rid in applied and not (rid in dated and dated[rid] >= until):
-                fractions = refund_fractions(shares, Decimal(row.base or 0), _refund(rid, applied[rid]), fractions)
+                fractions = refund_fractions(shares, Decimal(row.base or 0), stored_refund(rid, applied[rid]), fractions)
     return PastOrder(row.platform_order_id, row.member_id, row.placed_at, row.currency, shares, products,
                      fractions, counted)
 
