@@ -1,7 +1,8 @@
 """A TCP forwarder for tests/test_many_hosts.py: `python tests/tcp_forward.py LISTEN=TARGET ...`,
-each a `host:port`. It listens on every LISTEN address and copies bytes both ways to its
-TARGET, one upstream connection per accepted connection, until either side closes. Prints
-`ready` once every listener is bound; runs until killed.
+each a `host:port` (a LISTEN port 0: any free port). It listens on every LISTEN address and
+copies bytes both ways to its TARGET, one upstream connection per accepted connection, until
+either side closes. Once every listener is bound it prints `ready` and the ports bound, in the
+order given; runs until killed.
 
 The test's PostgreSQL and Redis listen on loopback only (and are not ours to reconfigure): the
 processes in the network namespaces reach them through this, over their veth links."""
@@ -48,7 +49,7 @@ async def main(pairs: list[str]) -> None:
         listen, _, target = pair.partition("=")
         host, port = _address(listen)
         servers.append(await asyncio.start_server(_handler(_address(target)), host, port, reuse_address=True))
-    print("ready", flush=True)
+    print("ready", *(srv.sockets[0].getsockname()[1] for srv in servers), flush=True)
     await asyncio.gather(*(s.serve_forever() for s in servers))
 
 

@@ -203,15 +203,18 @@ def cluster(clean_db, redis_url, tmp_path):
     hosts = Hosts(HOSTS)
     procs = Procs(tmp_path)
     forwarder = rt = None
+    forwarder_log = (tmp_path / "forwarder.log").open("wb")
     try:
         hosts.make()
-        pairs = []
-        for name in HOSTS:
-            pairs += [f"{hosts.gateway(name)}:{pg.port or 5432}={pg.hostname}:{pg.port or 5432}",
-                      f"{hosts.gateway(name)}:{rd.port or 6379}={rd.hostname}:{rd.port or 6379}"]
+        # Any free port on the machine's end of each link (PostgreSQL or Redis may listen on
+        # every address, 5432 or 6379 included: they would then be reachable without us).
+        pairs = [f"{hosts.gateway(name)}:0={target.hostname}:{target.port or default}"
+                 for name in HOSTS for target, default in ((pg, 5432), (rd, 6379))]
         forwarder = subprocess.Popen([sys.executable, str(ROOT / "tests" / "tcp_forward.py"), *pairs],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert forwarder.stdout.readline().strip() == "ready", forwarder.stdout.read()
+                                     stdout=subprocess.PIPE, stderr=forwarder_log, text=True)
+        ready = forwarder.stdout.readline().split()
+        assert ready[:1] == ["ready"], (ready, (tmp_path / "forwarder.log").read_text())
+        ports = {name: (int(ready[1 + 2 * i]), int(ready[2 + 2 * i])) for i, name in enumerate(HOSTS)}
 
         rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url=redis_url))
         shop, _ = rt.shops.register("shopify", DOMAIN, currency="EUR",
@@ -220,14 +223,14 @@ def cluster(clean_db, redis_url, tmp_path):
         rt.programs.put(shop.id, {"tiers": {"enabled": False}, "actions": {"signup": {"enabled": False}}},
                         author="test")
 
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("LOYALTY_", "REDIS_", "DATABASE_"))}
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("LOYALTY_", "REDIS_", "DATABASE_", "TEST_"))}
         base.update(LOYALTY_ENCRYPTION_KEY=ENCRYPTION_KEY, LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
                     LOYALTY_INBOX_LEASE_SECONDS=str(LEASE), LOYALTY_SWEEP_AFTER_SECONDS=str(SWEEP_AFTER))
 
         def env_for(name: str, **more) -> dict:
-            gw = hosts.gateway(name)
-            return {**base, "DATABASE_URL": via(clean_db, gw, pg.port or 5432),
-                    "REDIS_URL": via(redis_url, gw, rd.port or 6379), **more}
+            gw, (pg_port, redis_port) = hosts.gateway(name), ports[name]
+            return {**base, "DATABASE_URL": via(clean_db, gw, pg_port), "REDIS_URL": via(redis_url, gw, redis_port),
+                    **more}
 
         marker = tmp_path / "doomed-holds-a-message"
         for name in HOSTS:
@@ -254,7 +257,7 @@ def cluster(clean_db, redis_url, tmp_path):
         beats = Heartbeats(rt.db)
         assert wait_for(lambda: sum(b["alive"] and b["state"] == "working" for b in beats.recent()) == 3, 60), \
             (beats.recent(), procs.logs_of_all())
-        yield dict(rt=rt, shop=shop, hosts=hosts, procs=procs, marker=marker, redis_url=redis_url)
+        yield dict(rt=rt, shop=shop, hosts=hosts, procs=procs, marker=marker, pg_port=pg.port or 5432)
     finally:
         procs.close()
         if rt is not None:
@@ -262,6 +265,7 @@ def cluster(clean_db, redis_url, tmp_path):
         if forwarder is not None:
             forwarder.kill()
             forwarder.wait(5)
+        forwarder_log.close()
         hosts.close()
 
 
@@ -309,7 +313,7 @@ def test_two_web_and_three_worker_hosts_share_only_postgresql_and_redis(cluster)
     # Each host's own loopback has no database: the veth link is the only way to it.
     for name in HOSTS:
         probe = run("ip", "netns", "exec", hosts.ns(name), sys.executable, "-c",
-                    "import socket; socket.create_connection(('127.0.0.1', 5432), 1)", check=False)
+                    f"import socket; socket.create_connection(('127.0.0.1', {cluster['pg_port']}), 1)", check=False)
         assert probe.returncode != 0 and "ConnectionRefused" in probe.stderr, (name, probe.stderr)
 
     events, deliveries, expected, refunds = storm(seed=22)
