@@ -237,3 +237,55 @@ def test_the_rebuild_on_embedded_sqlite(tmp_path, clock):
         assert _stored(rt, shop.id) == _from_scratch(rt, shop.id, NEW_YORK)
     finally:
         rt.close()
+
+
+def test_the_rebuild_against_concurrent_postings_orders_and_folds(runtime, clock):
+    """Real connections and locks: a writer posts entries and counts orders and a folder runs the
+    fold while the rebuild steps through the shop's ledger; every entry and order counted once."""
+    import threading
+
+    rt = runtime
+    shop, _ = rt.shops.register("demo", "rome5.example", currency="EUR", timezone=ROME)
+    F.use_program(rt, shop, timezone=ROME)
+    members = _history(rt, shop, clock)
+    for i in range(120):
+        rt.ledger.earn(shop.id, members[i % 3].id, "points", 1 + i % 7, key=f"bulk{i}", source="admin", reason="t")
+    rt.analytics.refresh()
+    _at(clock, datetime(2026, 3, 4, 23, 20, tzinfo=timezone.utc))  # 00:20 in Rome, 18:20 in New York
+    rt.analytics.enqueue = lambda *a, **kw: None  # the rebuild is driven here, step by step
+    _set_zone(rt, shop, NEW_YORK)
+    done, errors = threading.Event(), []
+
+    def writer():
+        try:
+            for i in range(40):
+                rt.ledger.earn(shop.id, members[i % 3].id, "points", 2, key=f"w{i}", source="admin", reason="t")
+                rt.orders.on_paid(shop.id, F.order(F.line("5.00", line_id="a"), order_id=f"w{i}", customer=f"c{i % 3}",
+                                                   placed_at=clock.now()))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            done.set()
+
+    def folder():
+        try:
+            while not done.is_set():
+                rt.analytics.refresh(batch=4)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=folder)]
+    for th in threads:
+        th.start()
+    steps = 0
+    while rt.analytics.rebuild_step(shop.id, batch=2):
+        steps += 1
+    for th in threads:
+        th.join(60)
+    assert not errors and steps > 20
+    rt.analytics.refresh()
+    stored = _stored(rt, shop.id)
+    assert stored == _from_scratch(rt, shop.id, NEW_YORK)
+    with rt.db.transaction() as conn:
+        n = len(conn.execute(select(t.ledger_entries.c.id).where(t.ledger_entries.c.shop_id == shop.id)).all())
+    assert sum(x["entries"] for x in stored[0].values()) == n
