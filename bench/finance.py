@@ -11,7 +11,7 @@ lot each, expiring a year after earning), points redeemed and expired (each draw
 earlier lot, so lots past their date are closed: breakage has history), store credit earned
 (a lot without expiry); the same members in both shops (only the ledger grows).
 
-    .venv/bin/python bench/finance.py [--entries 1000000] [--small 10000] [--members 2000] [--repeat 5]
+    .venv/bin/python bench/finance.py [--entries 1000000] [--small 10000] [--members 2000] [--repeat 3]
 
 Creates its own database on BENCH_DATABASE_URL (default: TEST_DATABASE_URL's server) and drops
 it afterwards. Not a test: prints figures only.
@@ -106,7 +106,7 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=1_000_000, help="ledger entries of the large shop")
     ap.add_argument("--small", type=int, default=10_000, help="ledger entries of the small shop")
     ap.add_argument("--members", type=int, default=2_000, help="the same for both shops: only the ledger grows")
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
     from sqlalchemy import text
