@@ -66,6 +66,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/cart.py
 	$(BIN)/python bench/widget.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/finance.py
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/segments.py
 	$(BIN)/python bench/simulate.py

@@ -103,6 +103,8 @@ class Runtime:
                                directory_for=self.customer_directory_for,
                                failpoint=make_failpoints(settings.failpoints))
         self.analytics = Analytics(self.db, self.programs, funnel=self.referrals.funnel, clock=self.clock)
+        self.analytics.enqueue = self.queue.enqueue
+        self.programs.on_timezone_change = self.analytics.rebuild_later  # the rollups on the new zone's days
         self.finance = Finance(self.db, self.programs, self.clock)
         self.notifier = Notifier(self.db, self.programs, self.shops, mailer or self._mailer(settings),
                                  poster or HttpxPoster(), settings.app_url,

@@ -40,6 +40,7 @@ PERIODIC = (
     Periodic(tasks.send_notifications, 15, "deliver due emails, webhooks and Flow triggers, retrying with backoff"),
     Periodic(tasks.sync_customer_fields, 300, "write changed tiers and balances to platform customers (when enabled)"),
     Periodic(tasks.refresh_analytics, 60, "fold new ledger entries into the daily analytics rollups"),
+    Periodic(tasks.resume_analytics_rebuilds, 300, "rebuild again analytics rollups after a time-zone change whose worker died or whose job was lost"),
     Periodic(tasks.referral_rewards, 600, "reward referrers whose friend's order outlasted the pending period"),
     Periodic(tasks.lapse_redemptions, 300, "release the holds of cart codes that expired unused"),
     Periodic(tasks.reconcile_shopify, 900, "pull orders Shopify failed to deliver; re-create deleted subscriptions"),

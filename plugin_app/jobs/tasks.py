@@ -86,6 +86,15 @@ def refresh_analytics() -> int:
     return context.current().analytics.refresh()
 
 
+def rebuild_analytics(shop_id: int) -> str:
+    """A shop's analytics rollups counted again on its new time zone's days (services.analytics)."""
+    return context.current().analytics.rebuild(int(shop_id))
+
+
+def resume_analytics_rebuilds() -> int:
+    return context.current().analytics.resume_rebuilds()
+
+
 def referral_rewards() -> int:
     return context.current().referrals.reward_due()
 
@@ -168,6 +177,7 @@ def resume_simulations() -> int:
 
 
 TASKS = {f.__name__: f for f in (simulate_run, resume_simulations, backfill_step, resume_backfills, relay_notifications, send_notifications, sync_customer_fields, refresh_analytics,
+                                  rebuild_analytics, resume_analytics_rebuilds,
                                   referral_rewards, lapse_redemptions, reconcile_shopify, reconcile_woocommerce,
                                   refresh_catalog, process_inbox, drain_inbox, sweep_inbox, vest_pending, expire_lots,
                                   release_stale_holds, reevaluate_tiers, birthday_bonuses, settle_challenges,

@@ -196,8 +196,7 @@ class Finance:
         with self.db.reading() as conn:
             repo = FinanceRepo(conn, shop_id)
             rows = repo.movements(since, until)
-            opening = repo.buckets_at(since - timedelta(microseconds=1))
-            closing = repo.buckets_at(until)
+            opening, closing = repo.buckets_at_both(since - timedelta(microseconds=1), until)  # one pass
         value, _ = self._value(shop_id)
         q = quantum(currency)
         grouped: dict[tuple[str, str, str], list] = {}

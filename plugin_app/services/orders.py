@@ -485,10 +485,15 @@ class OrderService:
                    returning_customer=returning, placed_at=order.placed_at)
 
     def _local_day(self, uow: UnitOfWork, when) -> date:
-        """The day of `when` in the shop's time zone: the rollups count shop days, not UTC days."""
+        """The day of `when` in the shop's time zone: the rollups count shop days, not UTC days.
+        Under the shared lock a time-zone change's rebuild of the order rollup takes exclusively,
+        the zone read as committed now (not a cached program): an order is counted either before
+        the rebuild (which then counts it again on the new day) or after it, on the new day."""
+        from ..storage.analytics_repo import lock_order_days
         from .analytics import local_day
 
-        return local_day(when, self.programs.for_reading(uow.orders.shop_id).program.timezone)
+        lock_order_days(uow.conn, uow.orders.shop_id)
+        return local_day(when, uow.rollups.zone(uow.orders.shop_id))
 
     def _uncount(self, uow: UnitOfWork, row) -> None:
         """A cancelled order leaves the figures (on the day it was counted)."""

@@ -129,6 +129,21 @@ class Programs:
         self._cache: dict[tuple[int, int], Program] = {}
         self._current_cache: dict[int, tuple[float, ProgramVersion]] = {}
         self._lock = threading.Lock()
+        # Called with the shop's id after a saved or restored version changed the time zone (the
+        # runtime's: the analytics rollups rebuilt on the new zone's days, `Analytics.rebuild_later`).
+        self.on_timezone_change = None
+
+    def _zone_changed(self, uow: UnitOfWork, before: Program, after: Program) -> bool:
+        """Whether this save moves the shop to another time zone; if so, its analytics rollups
+        are marked for a rebuild in the same transaction (the dashboard says so at once)."""
+        if before.timezone == after.timezone:
+            return False
+        uow.rollups.request_rebuild(uow.shop_id)
+        return True
+
+    def _after_zone_change(self, shop_id: int) -> None:
+        if self.on_timezone_change is not None:
+            self.on_timezone_change(shop_id)
 
     def _row_to_version(self, shop_id: int, row) -> ProgramVersion:
         key = (shop_id, row.version)
@@ -202,18 +217,25 @@ class Programs:
         (checked under the same lock that numbers versions, so two editors cannot both win)."""
         program = parse(document)  # nothing is written unless the whole document is valid
         with self.db.uow(shop_id) as uow:
-            self._current(uow)  # make sure version 1 (the default) exists first
+            before = self._current(uow).program  # make sure version 1 (the default) exists first
             uow.memo.pop(("program", shop_id), None)  # this transaction now reads the new version
             pv = self._save(uow, program, author, note, expected=expected)
+            moved = self._zone_changed(uow, before, program)
         self._current_cache.pop(shop_id, None)  # this process reads the new version at once (others within the ttl)
+        if moved:
+            self._after_zone_change(shop_id)
         return pv
 
     def restore(self, shop_id: int, version: int, *, author: str) -> ProgramVersion:
         old = self.version(shop_id, version)
         with self.db.uow(shop_id) as uow:
+            before = self._current(uow).program
             uow.memo.pop(("program", shop_id), None)
             pv = self._save(uow, old.program, author, f"restored version {version}", version)
+            moved = self._zone_changed(uow, before, old.program)
         self._current_cache.pop(shop_id, None)
+        if moved:
+            self._after_zone_change(shop_id)
         return pv
 
     def history(self, shop_id: int, limit: int = 100) -> list[dict]:

@@ -2,13 +2,18 @@
 (`stats_daily`, `stats_active`) behind one watermark (`stats_progress`): CROSS-TENANT by nature,
 for the periodic fold job only, so not shop-scoped. `DashboardRepo` reads one shop's rollups and
 O(1) figures for its dashboard; shop-scoped like every repository (`repos.ShopScoped`). The
-order rollup (`stats_orders`) is written with the order itself (`orders_repo.OrdersRepo`)."""
+order rollup (`stats_orders`) is written with the order itself (`orders_repo.OrdersRepo`).
+
+A shop whose time zone changed has its rollups rebuilt on the new zone's days (the job
+`rebuild_analytics`); its progress is kept in `stats_progress` too, in two rows named for the shop:
+`rebuild:<shop_id>` (the last entry id the rebuild has folded; -1 until it starts) and
+`rebuild-to:<shop_id>` (the watermark when it started: entries after it are the fold's)."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Iterable
 
-from sqlalchemy import case, func, select, true
+from sqlalchemy import BigInteger, case, func, literal, select, text, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
@@ -16,6 +21,12 @@ from . import tables as t
 from .repos import ShopScoped, add_to, insert_ignore
 
 LEDGER = "ledger"  # the watermark's name in stats_progress
+NOT_STARTED = -1  # a rebuild asked for, not started yet
+
+
+def rebuild_names(shop_id: int) -> tuple[str, str]:
+    """The `stats_progress` rows of a shop's rebuild: (how far it got, where it stops)."""
+    return f"rebuild:{int(shop_id)}", f"rebuild-to:{int(shop_id)}"
 
 
 class RollupsRepo:
@@ -46,6 +57,118 @@ class RollupsRepo:
     def add_to_day(self, shop_id: int, day: date, values: dict) -> None:
         add_to(self.conn, t.stats_daily, {"shop_id": shop_id, "day": day}, values)
 
+    def zones(self, shop_ids: Iterable[int]) -> dict[int, str]:
+        """Each shop's time zone as committed now (its newest program's, else the shop's own),
+        read from the database, never from a process's cache: the fold and the rebuild must
+        agree on the zone the moment a change is committed."""
+        ids = sorted(set(shop_ids))
+        if not ids:
+            return {}
+        p, s = t.programs.c, t.shops.c
+        newest = (select(p.shop_id, func.max(p.version).label("version")).where(p.shop_id.in_(ids))
+                  .group_by(p.shop_id).subquery())
+        out = dict(self.conn.execute(select(s.id, s.timezone).where(s.id.in_(ids))).all())
+        out.update(self.conn.execute(
+            select(p.shop_id, p.document["timezone"].as_string())
+            .join(newest, (newest.c.shop_id == p.shop_id) & (newest.c.version == p.version))).all())
+        return {k: v or "UTC" for k, v in out.items()}
+
+    def zone(self, shop_id: int) -> str:
+        """One shop's zone as `zones` reads it (one indexed query when it has a program)."""
+        p = t.programs.c
+        tz = self.conn.execute(select(p.document["timezone"].as_string()).where(p.shop_id == shop_id)
+                               .order_by(p.version.desc()).limit(1)).scalar()
+        return tz or self.zones([shop_id]).get(shop_id, "UTC")
+
+    # -- a shop's rebuild after its time zone changed (see the module's docstring) -------------
+    def request_rebuild(self, shop_id: int) -> None:
+        """Ask for the shop's rollups to be rebuilt (again, from the start, if one is running)."""
+        done, _ = rebuild_names(shop_id)
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(t.stats_progress).values(name=done, last_id=NOT_STARTED)
+        self.conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"last_id": NOT_STARTED}))
+
+    def lock_rebuild(self, shop_id: int) -> tuple[int, int | None] | None:
+        """(done, up_to) of the shop's rebuild, its row locked until the transaction ends (two
+        jobs take turns); None when there is none."""
+        done, to = rebuild_names(shop_id)
+        p = t.stats_progress.c
+        last = self.conn.execute(select(p.last_id).where(p.name == done).with_for_update()).scalar()
+        if last is None:
+            return None
+        up_to = self.conn.execute(select(p.last_id).where(p.name == to)).scalar()
+        return last, (None if last == NOT_STARTED else up_to)
+
+    def start_rebuild(self, shop_id: int, up_to: int) -> None:
+        """Empty the shop's ledger rollups; the rebuild folds its entries up to `up_to`."""
+        done, to = rebuild_names(shop_id)
+        self.conn.execute(t.stats_daily.delete().where(t.stats_daily.c.shop_id == shop_id))
+        self.conn.execute(t.stats_active.delete().where(t.stats_active.c.shop_id == shop_id))
+        insert_ignore(self.conn, t.stats_progress, {"name": to, "last_id": up_to}, ["name"])
+        self.conn.execute(t.stats_progress.update().where(t.stats_progress.c.name == to).values(last_id=up_to))
+        self.move_rebuild(shop_id, 0)
+
+    def move_rebuild(self, shop_id: int, last_id: int) -> None:
+        self.conn.execute(t.stats_progress.update().where(t.stats_progress.c.name == rebuild_names(shop_id)[0])
+                          .values(last_id=last_id))
+
+    def end_rebuild(self, shop_id: int) -> None:
+        self.conn.execute(t.stats_progress.delete().where(t.stats_progress.c.name.in_(rebuild_names(shop_id))))
+
+    def rebuilding(self) -> list[int]:
+        """CROSS-TENANT: the shops whose rebuild is asked for or under way."""
+        p = t.stats_progress.c
+        names = self.conn.execute(select(p.name).where(p.name.like("rebuild:%"))).scalars()
+        return sorted(int(n.split(":", 1)[1]) for n in names)
+
+    def shop_entries(self, shop_id: int, after: int, up_to: int, limit: int) -> list[Row]:
+        """One shop's entries with `after` < id <= `up_to`, in id order (as `entries_after`)."""
+        e = t.ledger_entries.c
+        return self.conn.execute(select(e.id, e.shop_id, e.member_id, e.asset, e.kind, e.source, e.amount, e.points,
+                                        e.points_pending, e.credit, e.credit_pending, e.created_at)
+                                 .where(e.shop_id == shop_id, e.id > after, e.id <= up_to)
+                                 .order_by(e.id).limit(limit)).all()
+
+    def rebuild_orders(self, shop_id: int, tz: str) -> None:
+        """The shop's order rollup counted again from its counted orders, each on its day in
+        `tz` (as `OrderService._count` counts it: placed, else recorded). The caller holds the
+        shop's order-rollup lock (`lock_order_days`), so no order is counted meanwhile."""
+        o = t.orders.c
+        self.conn.execute(t.stats_orders.delete().where(t.stats_orders.c.shop_id == shop_id))
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text(
+                "INSERT INTO stats_orders (shop_id, day, segment, orders, revenue, returning_orders, new_customers, "
+                "redemption_orders, redemption_revenue) "
+                "SELECT shop_id, date(timezone(:tz, coalesce(placed_at, created_at))) AS day, "
+                "CASE WHEN customer_key LIKE 'c:%' THEN 'member' ELSE 'guest' END AS segment, count(*), "
+                "coalesce(sum(total), 0), count(*) FILTER (WHERE returning_customer), "
+                "count(*) FILTER (WHERE NOT coalesce(returning_customer, false)), count(*) FILTER (WHERE redeemed), "
+                "coalesce(sum(total) FILTER (WHERE redeemed), 0) "
+                "FROM orders WHERE shop_id = :shop AND counted GROUP BY 1, 2, 3"), {"shop": shop_id, "tz": tz})
+            return
+        from collections import defaultdict
+        from decimal import Decimal
+        from zoneinfo import ZoneInfo
+
+        zone, days = ZoneInfo(tz), defaultdict(lambda: [0, Decimal(0), 0, 0, 0, Decimal(0)])
+        for placed, created, total, key, redeemed, returning in self.conn.execute(
+                select(o.placed_at, o.created_at, o.total, o.customer_key, o.redeemed,
+                       o.returning_customer).where(o.shop_id == shop_id, o.counted.is_(True))):
+            when = placed or created
+            x = days[(when.astimezone(zone).date(), "member" if (key or "").startswith("c:") else "guest")]
+            money = Decimal(total or 0)
+            x[0] += 1
+            x[1] += money
+            x[2] += bool(returning)
+            x[3] += not returning
+            x[4] += bool(redeemed)
+            x[5] += money if redeemed else 0
+        if days:
+            self.conn.execute(t.stats_orders.insert(), [
+                {"shop_id": shop_id, "day": d, "segment": g, "orders": x[0], "revenue": x[1], "returning_orders": x[2],
+                 "new_customers": x[3], "redemption_orders": x[4], "redemption_revenue": x[5]}
+                for (d, g), x in days.items()])
+
     def mark_active(self, shop_day_members: Iterable[tuple[int, date, int]]) -> None:
         """Record these (shop_id, day, member_id) as active that day (once each)."""
         rows = [{"shop_id": s, "day": d, "member_id": m} for s, d, m in shop_day_members]
@@ -54,8 +177,26 @@ class RollupsRepo:
             self.conn.execute(dialect.insert(t.stats_active).on_conflict_do_nothing(), rows)
 
 
+ORDER_DAYS_LOCK = 0x0A17 << 40  # + shop_id: the advisory lock of a shop's order-rollup days (no other key space near)
+
+
+def lock_order_days(conn: Connection, shop_id: int, *, exclusive: bool = False) -> None:
+    """The lock between counting an order on its day (shared: orders never wait for each other)
+    and rebuilding the shop's order rollup on a new zone's days (exclusive): an order counted
+    under the old zone is in the rebuild's snapshot; one counted after reads the new zone.
+    SQLite has a single writer: nothing to take."""
+    if conn.dialect.name == "postgresql":
+        fn = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+        conn.execute(select(fn(literal(ORDER_DAYS_LOCK + int(shop_id), BigInteger()))))
+
+
 class DashboardRepo(ShopScoped):
     """One shop's dashboard figures (read on an autocommit connection: `Database.reading`)."""
+
+    def recomputing(self) -> bool:
+        """Whether the shop's rollups are being rebuilt on its new time zone's days."""
+        p = t.stats_progress.c
+        return self.conn.execute(select(p.name).where(p.name == rebuild_names(self.shop_id)[0])).first() is not None
 
     def daily(self, start: date, end: date) -> list[Row]:
         s = t.stats_daily.c

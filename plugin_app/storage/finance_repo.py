@@ -43,6 +43,28 @@ class FinanceRepo(ShopScoped):
             out[asset] = {"available": _dec(available), "pending": _dec(pending), "held": _dec(held)}
         return out
 
+    def buckets_at_both(self, opening: datetime, closing: datetime) -> tuple[dict, dict]:
+        """`buckets_at(opening)` and `buckets_at(closing)` (opening <= closing) in one pass over
+        the entries up to `closing`, not two (a period's journal: its opening and closing
+        liability)."""
+        e = t.ledger_entries.c
+        early = e.created_at <= opening
+
+        def sums(*columns):
+            both = columns[0] if len(columns) == 1 else columns[0] + columns[1]
+            return func.sum(both), func.sum(case((early, both), else_=ZERO))
+
+        rows = self.conn.execute(select(
+            e.asset, *sums(e.points, e.credit), *sums(e.points_pending, e.credit_pending),
+            *sums(e.points_held, e.credit_held)).where(
+            e.shop_id == self.shop_id, e.created_at <= closing).group_by(e.asset)).all()
+        zero = {"available": Decimal(0), "pending": Decimal(0), "held": Decimal(0)}
+        before, after = {a: dict(zero) for a in ASSETS}, {a: dict(zero) for a in ASSETS}
+        for asset, available, available_0, pending, pending_0, held, held_0 in rows:
+            after[asset] = {"available": _dec(available), "pending": _dec(pending), "held": _dec(held)}
+            before[asset] = {"available": _dec(available_0), "pending": _dec(pending_0), "held": _dec(held_0)}
+        return before, after
+
     def debts_at(self, at: datetime) -> dict[str, Decimal]:
         """Per asset, the sum of members' negative available balances at `at` (a refund took back
         what was already spent): value owed to the shop, not held in any lot."""

@@ -289,6 +289,6 @@ def dashboard():
               (end - start).days == n - 1) for n, label in PERIODS]
     return render("admin/analytics.html", "analytics", _("Analytics"), start=start.isoformat(), end=end.isoformat(),
                   shown=_("%(start)s to %(end)s", start=t.date(start, "long"), end=t.date(end, "long")),
-                  error=error, kpis=kpis, charts=charts, segments=segments, tier_rows=tier_rows, cohorts=cohorts, quick=quick, width=WIDTH, height=HEIGHT,
+                  error=error, recomputing=board["recomputing"], kpis=kpis, charts=charts, segments=segments, tier_rows=tier_rows, cohorts=cohorts, quick=quick, width=WIDTH, height=HEIGHT,
                   tables=[(name, _(TABLES[name]), url_for("admin_api.analytics_csv", table=name, **period_args))
                           for name in rt.analytics.TABLES if name in TABLES])
