@@ -13,9 +13,8 @@ from ..domain.ledger import Asset, Source
 from ..domain.money import plain
 from ..services import awards
 from ..services.ledger import Posted
-from .auth import admin_required
+from .auth import admin_api
 from .fields import DbId, Points, SignedAmount
-from .openapi import api
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api/v1")
 
@@ -152,27 +151,22 @@ def _posted(posted: Posted, status: int = 201):
 
 
 @bp.get("/members/by-customer/<platform_customer_id>")
-@admin_required
-@api(summary="A member by the platform's customer id", tags=["members"], response=MemberOut,
-     auth="adminKey", errors=(404,))
+@admin_api(summary="A member by the platform's customer id", tags=["members"], response=MemberOut, errors=(404,))
 def member_by_customer(platform_customer_id: str):
     member, balance = _rt().members.by_customer(g.shop.id, platform_customer_id)
     return jsonify(_member_json(member, balance))
 
 
 @bp.get("/members/<int:member_id>")
-@admin_required
-@api(summary="A member by our id", tags=["members"], response=MemberOut, auth="adminKey",
-     errors=(404,))
+@admin_api(summary="A member by our id", tags=["members"], response=MemberOut,
+           errors=(404,))
 def member(member_id: int):
     return jsonify(_member_json(*_rt().members.get(g.shop.id, member_id)))
 
 
 @bp.put("/members/<int:member_id>/birthday")
-@admin_required
-@api(summary="Set or correct a member's birthday (recorded with who and when); a change never earns a "
-     "second birthday bonus in the same year", tags=["members"], body=BirthdayIn, response=BirthdayOut,
-     auth="adminKey", errors=(404, 422))
+@admin_api(summary="Set or correct a member's birthday (recorded with who and when); a change never earns a "
+           "second birthday bonus in the same year", tags=["members"], body=BirthdayIn, response=BirthdayOut, errors=(404, 422))
 def set_birthday(member_id: int, body: BirthdayIn):
     from ..domain.birthdays import show
 
@@ -185,9 +179,8 @@ def set_birthday(member_id: int, body: BirthdayIn):
 
 
 @bp.get("/members/<int:member_id>/entries")
-@admin_required
-@api(summary="A member's ledger, newest first", tags=["ledger"], response=EntriesOut,
-     query=EntriesQuery, auth="adminKey", errors=(404,))
+@admin_api(summary="A member's ledger, newest first", tags=["ledger"], response=EntriesOut,
+           query=EntriesQuery, errors=(404,))
 def member_entries(member_id: int, query: EntriesQuery):
     _rt().members.get(g.shop.id, member_id)  # 404 for another shop's member
     rows = _rt().ledger.entries(g.shop.id, member_id, before_id=query.before, limit=query.limit)
@@ -208,17 +201,15 @@ class SurveyAnswersOut(BaseModel):
 
 
 @bp.get("/surveys/<survey_id>/answers")
-@admin_required
-@api(summary="Answers to the shop's feedback survey, newest first (page with ?before=)", tags=["program"],
-     response=SurveyAnswersOut, query=EntriesQuery, auth="adminKey", errors=(401,))
+@admin_api(summary="Answers to the shop's feedback survey, newest first (page with ?before=)", tags=["program"],
+           response=SurveyAnswersOut, query=EntriesQuery, errors=(401,))
 def survey_answers(survey_id: str, query: EntriesQuery):
     return jsonify(_rt().surveys.answers(g.shop.id, survey_id[:40], query.before, query.limit))
 
 
 @bp.post("/members/<int:member_id>/adjustments")
-@admin_required
-@api(summary="Adjust a balance by hand, with who and why", tags=["ledger"], body=AdjustIn,
-     response=PostedOut, status=201, also=(200,), auth="adminKey", errors=(404, 409))
+@admin_api(summary="Adjust a balance by hand, with who and why", tags=["ledger"], body=AdjustIn,
+           response=PostedOut, status=201, also=(200,), errors=(404, 409))
 def adjust(member_id: int, body: AdjustIn):
     actor = f"{g.actor}:{body.actor}" if body.actor else g.actor
     posted = _rt().adjustments.adjust(g.shop.id, member_id, Asset(body.asset), _amount(body.asset, body.amount),
@@ -227,9 +218,8 @@ def adjust(member_id: int, body: AdjustIn):
 
 
 @bp.post("/entries/<int:entry_id>/reversals")
-@admin_required
-@api(summary="Reverse all or part of an entry", tags=["ledger"], body=ReverseIn,
-     response=PostedOut, status=201, also=(200,), auth="adminKey", errors=(404, 409))
+@admin_api(summary="Reverse all or part of an entry", tags=["ledger"], body=ReverseIn,
+           response=PostedOut, status=201, also=(200,), errors=(404, 409))
 def reverse(entry_id: int, body: ReverseIn):
     asset = _rt().ledger.entry_asset(g.shop.id, entry_id)
     amount = None if body.amount is None or asset is None else _amount(asset, body.amount)
@@ -239,9 +229,8 @@ def reverse(entry_id: int, body: ReverseIn):
 
 
 @bp.post("/events")
-@admin_required
-@api(summary="A shopper did something the program rewards (queued; exactly once per id)", tags=["events"],
-     body=EventIn, response=AcceptedOut, status=202, auth="adminKey")
+@admin_api(summary="A shopper did something the program rewards (queued; exactly once per id)", tags=["events"],
+           body=EventIn, response=AcceptedOut, status=202)
 def custom_event(body: EventIn):
     payload = json.dumps(body.model_dump(), separators=(",", ":")).encode()
     inbox_id, created = _rt().inbox.accept(g.shop.id, "internal", awards.TOPIC, f"event:{body.id}",
@@ -278,9 +267,8 @@ def _storefront_json(shop) -> dict:
 
 
 @bp.get("/storefront")
-@admin_required
-@api(summary="The widget key, the secret that signs customer tokens, and the allowed origins",
-     tags=["storefront"], response=StorefrontOut, auth="adminKey")
+@admin_api(summary="The widget key, the secret that signs customer tokens, and the allowed origins",
+           tags=["storefront"], response=StorefrontOut)
 def storefront_settings():
     return jsonify(_storefront_json(g.shop))
 
@@ -316,10 +304,8 @@ class StoreCreditOut(BaseModel):
 
 
 @bp.get("/store-credit/reconciliation")
-@admin_required
-@api(summary="Cashback as Shopify store credit: calls Shopify refused and members whose credit differs from "
-             "their Shopify account at the last comparison", tags=["store credit"], response=StoreCreditOut,
-     auth="adminKey")
+@admin_api(summary="Cashback as Shopify store credit: calls Shopify refused and members whose credit differs from "
+                   "their Shopify account at the last comparison", tags=["store credit"], response=StoreCreditOut)
 def store_credit_reconciliation():
     rt = _rt()
     seen = rt.store_credit.overview(g.shop.id)
@@ -332,9 +318,8 @@ def store_credit_reconciliation():
 
 
 @bp.put("/storefront/origins")
-@admin_required
-@api(summary="Set the extra storefront origins CORS admits (the shop's own domain always is)",
-     tags=["storefront"], body=OriginsIn, response=StorefrontOut, auth="adminKey")
+@admin_api(summary="Set the extra storefront origins CORS admits (the shop's own domain always is)",
+           tags=["storefront"], body=OriginsIn, response=StorefrontOut)
 def storefront_origins(body: OriginsIn):
     from urllib.parse import urlsplit
 
@@ -351,9 +336,8 @@ def storefront_origins(body: OriginsIn):
 
 
 @bp.post("/storefront/customer-tokens")
-@admin_required
-@api(summary="Mint a customer token (or sign one yourself with the widget secret)", tags=["storefront"],
-     body=TokenIn, response=TokenOut, status=201, auth="adminKey")
+@admin_api(summary="Mint a customer token (or sign one yourself with the widget secret)", tags=["storefront"],
+           body=TokenIn, response=TokenOut, status=201)
 def customer_token(body: TokenIn):
     from ..services import identity
 
@@ -397,19 +381,17 @@ def _period(query: AnalyticsQuery):
 
 
 @bp.get("/analytics")
-@admin_required
-@api(summary="Points issued, redeemed, expired and outstanding, liability, members per tier, by day "
-             "(from rollups kept current by a job)", tags=["analytics"], query=AnalyticsQuery,
-     response=AnalyticsOut, auth="adminKey")
+@admin_api(summary="Points issued, redeemed, expired and outstanding, liability, members per tier, by day "
+                   "(from rollups kept current by a job)", tags=["analytics"], query=AnalyticsQuery,
+           response=AnalyticsOut)
 def analytics(query: AnalyticsQuery):
     return jsonify(_rt().analytics.dashboard(g.shop.id, g.shop.currency, *_period(query)))
 
 
 @bp.get("/analytics/<any(daily, orders, enrolments, tiers, referrals, summary, segments, cohorts):table>.csv")
-@admin_required
-@api(summary="A table of the dashboard as CSV: daily, orders, enrolments, tiers, referrals, summary, segments "
-             "(redeemers, non-redeemers, non-members) or cohorts (by month of enrolment)",
-     tags=["analytics"], query=AnalyticsQuery, auth="adminKey")
+@admin_api(summary="A table of the dashboard as CSV: daily, orders, enrolments, tiers, referrals, summary, segments "
+                   "(redeemers, non-redeemers, non-members) or cohorts (by month of enrolment)",
+           tags=["analytics"], query=AnalyticsQuery)
 def analytics_csv(query: AnalyticsQuery, table: str):
     rt = _rt()
     body = rt.analytics.csv(rt.analytics.dashboard(g.shop.id, g.shop.currency, *_period(query)), table)
@@ -460,10 +442,9 @@ class ReplayOut(BaseModel):
 
 
 @bp.get("/operations")
-@admin_required
-@api(summary="Deliveries that could not be processed (with the reason), redemptions the platform refused, "
-             "and the last reconciliation",
-     tags=["operations"], response=OperationsOut, auth="adminKey")
+@admin_api(summary="Deliveries that could not be processed (with the reason), redemptions the platform refused, "
+                   "and the last reconciliation",
+           tags=["operations"], response=OperationsOut)
 def operations():
     from ..services.reconcile import sync_status
 
@@ -474,19 +455,17 @@ def operations():
 
 
 @bp.get("/operations/flagged-redemptions")
-@admin_required
-@api(summary="Reward codes used by another customer: the owner's points stay held until you decide "
-             "(and the ones decided, with who, when and why)",
-     tags=["operations"], response=FlaggedListOut, auth="adminKey")
+@admin_api(summary="Reward codes used by another customer: the owner's points stay held until you decide "
+                   "(and the ones decided, with who, when and why)",
+           tags=["operations"], response=FlaggedListOut)
 def flagged_redemptions():
     return jsonify(redemptions=_rt().cart.flagged(g.shop.id))
 
 
 @bp.post("/operations/flagged-redemptions/<int:redemption_id>/decision")
-@admin_required
-@api(summary="Decide a flagged redemption once: commit the hold (charge the owner) or release it "
-             "(give the points back), with a reason",
-     tags=["operations"], body=DecisionIn, response=FlaggedOut, auth="adminKey", errors=(404, 409, 422))
+@admin_api(summary="Decide a flagged redemption once: commit the hold (charge the owner) or release it "
+                   "(give the points back), with a reason",
+           tags=["operations"], body=DecisionIn, response=FlaggedOut, errors=(404, 409, 422))
 def decide_redemption(redemption_id: int, body: DecisionIn):
     actor = f"{g.actor}:{body.actor}" if body.actor else g.actor
     return jsonify(_rt().cart.decide(g.shop.id, redemption_id, decision=body.decision, reason=body.reason,
@@ -494,8 +473,7 @@ def decide_redemption(redemption_id: int, body: DecisionIn):
 
 
 @bp.post("/operations/deliveries/<int:inbox_id>/replay")
-@admin_required
-@api(summary="Replay a failed delivery", tags=["operations"], response=ReplayOut, auth="adminKey", errors=(409,))
+@admin_api(summary="Replay a failed delivery", tags=["operations"], response=ReplayOut, errors=(409,))
 def replay(inbox_id: int):
     from ..domain.errors import InvalidState
 
@@ -515,9 +493,8 @@ class SearchOut(BaseModel):
 
 
 @bp.get("/members")
-@admin_required
-@api(summary="Find members by email (prefix, any case) or customer id", tags=["members"], query=SearchQuery,
-     response=SearchOut, auth="adminKey")
+@admin_api(summary="Find members by email (prefix, any case) or customer id", tags=["members"], query=SearchQuery,
+           response=SearchOut)
 def search_members(query: SearchQuery):
     rt = _rt()
     ids = rt.members.search(g.shop.id, query.q, query.limit)
@@ -525,9 +502,7 @@ def search_members(query: SearchQuery):
 
 
 @bp.get("/members/<int:member_id>/export")
-@admin_required
-@api(summary="Everything held on one member (profile, balances, ledger, orders), as JSON", tags=["members"],
-     auth="adminKey", errors=(404,))
+@admin_api(summary="Everything held on one member (profile, balances, ledger, orders), as JSON", tags=["members"], errors=(404,))
 def export_member(member_id: int):
     response = jsonify(_rt().members.export(g.shop.id, member_id))  # 404 for another shop's member
     response.headers["Content-Disposition"] = f"attachment; filename=member-{member_id}.json"

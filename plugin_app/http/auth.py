@@ -73,3 +73,14 @@ def shop_for_session(sess):
         tokens = shopify_auth.token_exchange(sess, s.shopify_api_key, s.shopify_api_secret, rt.shopify_http)
         shop = rt.install_shopify(sess.domain, tokens.as_credentials())
     return shop
+
+
+def admin_api(**declared) -> Callable:
+    """An admin API endpoint: `openapi.api(**declared)` behind `admin_required`, documented as
+    needing the admin key (the one way every `/admin/api/v1` route is registered)."""
+    from .openapi import api
+
+    def register(view: Callable) -> Callable:
+        return admin_required(api(auth="adminKey", **declared)(view))
+
+    return register

@@ -7,8 +7,7 @@ from datetime import date
 from flask import Blueprint, current_app, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
-from .auth import admin_required
-from .openapi import api
+from .auth import admin_api
 
 bp = Blueprint("backfills_api", __name__, url_prefix="/admin/api/v1/backfills")
 
@@ -59,24 +58,21 @@ def _rt():
 
 
 @bp.post("")
-@admin_required
-@api(summary="Start a history backfill: the shop's past orders recorded for analytics, tiers and the "
-             "simulator, optionally earning points; runs in the background, one per shop at a time",
-     tags=["backfills"], body=BackfillIn, response=BackfillOut, status=202, auth="adminKey", errors=(409,))
+@admin_api(summary="Start a history backfill: the shop's past orders recorded for analytics, tiers and the "
+                   "simulator, optionally earning points; runs in the background, one per shop at a time",
+           tags=["backfills"], body=BackfillIn, response=BackfillOut, status=202, errors=(409,))
 def start(body: BackfillIn):
     return jsonify(_rt().backfills.start(g.shop.id, body.since, body.award_points)), 202
 
 
 @bp.get("/<int:backfill_id>")
-@admin_required
-@api(summary="A history backfill's progress", tags=["backfills"], response=BackfillOut, auth="adminKey")
+@admin_api(summary="A history backfill's progress", tags=["backfills"], response=BackfillOut)
 def status(backfill_id: int):
     return jsonify(_rt().backfills.status(g.shop.id, backfill_id))
 
 
 @bp.post("/<int:backfill_id>/resume")
-@admin_required
-@api(summary="Resume a failed history backfill where its last slice ended", tags=["backfills"],
-     response=BackfillOut, status=202, auth="adminKey", errors=(409,))
+@admin_api(summary="Resume a failed history backfill where its last slice ended", tags=["backfills"],
+           response=BackfillOut, status=202, errors=(409,))
 def resume(backfill_id: int):
     return jsonify(_rt().backfills.resume(g.shop.id, backfill_id)), 202

@@ -11,9 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..domain.errors import NotFound
 from ..services.member_intake import MAX_BATCH, STATUS, Wanted
 from .admin import MemberOut, _member_json
-from .auth import admin_required
+from .auth import admin_api
 from .errors import error_response
-from .openapi import api
 
 bp = Blueprint("bulk_api", __name__, url_prefix="/admin/api/v1")
 
@@ -100,12 +99,11 @@ def since(value: str | None) -> datetime | None:
 
 
 @bp.post("/members")
-@admin_required
-@api(summary="Find a member by e-mail or customer id, or enrol one: 200 with the member the shop has, 201 "
-             "with a new one (no welcome bonus, no welcome e-mail: this is not a sign-up). Given only an e-mail, "
-             "the customer is looked up on the shop's platform; 404 customer_not_found when it has none",
-     tags=["members"], body=MemberIn, response=MemberOut, status=201, also=(200,), auth="adminKey",
-     errors=(404, 409, 502))
+@admin_api(summary="Find a member by e-mail or customer id, or enrol one: 200 with the member the shop has, 201 "
+                   "with a new one (no welcome bonus, no welcome e-mail: this is not a sign-up). Given only an e-mail, "
+                   "the customer is looked up on the shop's platform; 404 customer_not_found when it has none",
+           tags=["members"], body=MemberIn, response=MemberOut, status=201, also=(200,),
+           errors=(404, 409, 502))
 def find_or_create(body: MemberIn):
     outcome = _rt().member_intake.find_or_create(g.shop.id, [body.wanted()])[0]
     if outcome.status == "error":
@@ -119,10 +117,9 @@ def find_or_create(body: MemberIn):
 
 
 @bp.post("/members/batch")
-@admin_required
-@api(summary=f"Find or enrol up to {MAX_BATCH} members at once (as POST /members, each): one result per "
-             "item, in order. E-mails no member has are looked up on the platform together, in as few calls "
-             "as it allows", tags=["members"], body=BatchIn, response=BatchOut, auth="adminKey")
+@admin_api(summary=f"Find or enrol up to {MAX_BATCH} members at once (as POST /members, each): one result per "
+                   "item, in order. E-mails no member has are looked up on the platform together, in as few calls "
+                   "as it allows", tags=["members"], body=BatchIn, response=BatchOut)
 def find_or_create_many(body: BatchIn):
     outcomes = _rt().member_intake.find_or_create(g.shop.id, [m.wanted() for m in body.members])
     results = [{"index": i, **o.as_json()} for i, o in enumerate(outcomes)]
@@ -131,10 +128,8 @@ def find_or_create_many(body: BatchIn):
 
 
 @bp.get("/members/by-email")
-@admin_required
-@api(summary="A member by e-mail (any case), as by customer id; 409 ambiguous_email (with their customer "
-             "ids) when several members share it", tags=["members"], query=ByEmailQuery, response=MemberOut,
-     auth="adminKey", errors=(404, 409))
+@admin_api(summary="A member by e-mail (any case), as by customer id; 409 ambiguous_email (with their customer "
+                   "ids) when several members share it", tags=["members"], query=ByEmailQuery, response=MemberOut, errors=(404, 409))
 def member_by_email(query: ByEmailQuery):
     rt = _rt()
     found = rt.member_intake.by_email(g.shop.id, query.email)
@@ -154,18 +149,16 @@ def _csv(body, name: str) -> Response:
 
 
 @bp.get("/exports/members.csv")
-@admin_required
-@api(summary="Members and their balances as CSV (streamed), in the layout the `members` importer reads: "
-             "email, customer_id, name, points_balance, store_credit, tier, birthday, referral_code, locale",
-     tags=["exports"], query=MembersExportQuery, auth="adminKey", media="text/csv")
+@admin_api(summary="Members and their balances as CSV (streamed), in the layout the `members` importer reads: "
+                   "email, customer_id, name, points_balance, store_credit, tier, birthday, referral_code, locale",
+           tags=["exports"], query=MembersExportQuery, media="text/csv")
 def export_members(query: MembersExportQuery):
     return _csv(_rt().exports.members_csv(g.shop.id, tier=query.tier), "members")
 
 
 @bp.get("/exports/history.csv")
-@admin_required
-@api(summary="The ledger as CSV (streamed), one entry per row, in the layout the `history` importer reads: "
-             "email, customer_id, occurred_at, points, store_credit, kind, expires_at, order_id, transaction_id, "
-             "source, note, status", tags=["exports"], query=HistoryExportQuery, auth="adminKey", media="text/csv")
+@admin_api(summary="The ledger as CSV (streamed), one entry per row, in the layout the `history` importer reads: "
+                   "email, customer_id, occurred_at, points, store_credit, kind, expires_at, order_id, transaction_id, "
+                   "source, note, status", tags=["exports"], query=HistoryExportQuery, media="text/csv")
 def export_history(query: HistoryExportQuery):
     return _csv(_rt().exports.history_csv(g.shop.id, since=since(query.updated_since), tier=query.tier), "history")

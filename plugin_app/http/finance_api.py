@@ -6,8 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
-from .auth import admin_required
-from .openapi import api
+from .auth import admin_api
 
 bp = Blueprint("finance_api", __name__, url_prefix="/admin/api/v1/finance")
 
@@ -42,53 +41,47 @@ def _rt():
 
 
 @bp.get("/liability")
-@admin_required
-@api(summary="Liability at an instant: points (at their redemption value) and store credit members held, "
-             "recomputed from the ledger entries up to it", tags=["finance"], query=AtQuery,
-     response=FinanceOut, auth="adminKey")
+@admin_api(summary="Liability at an instant: points (at their redemption value) and store credit members held, "
+                   "recomputed from the ledger entries up to it", tags=["finance"], query=AtQuery,
+           response=FinanceOut)
 def liability(query: AtQuery):
     fin = _rt().finance
     return jsonify(fin.liability(g.shop.id, g.shop.currency, fin.parse_at(query.at, g.shop.timezone)))
 
 
 @bp.get("/ageing")
-@admin_required
-@api(summary="Liability at an instant by lot: how old, when it expires; lots + held + debts = liability",
-     tags=["finance"], query=AtQuery, response=FinanceOut, auth="adminKey")
+@admin_api(summary="Liability at an instant by lot: how old, when it expires; lots + held + debts = liability",
+           tags=["finance"], query=AtQuery, response=FinanceOut)
 def ageing(query: AtQuery):
     fin = _rt().finance
     return jsonify(fin.ageing(g.shop.id, g.shop.currency, fin.parse_at(query.at, g.shop.timezone)))
 
 
 @bp.get("/breakage")
-@admin_required
-@api(summary="Expected breakage from the shop's history (null with a note when there is too little)",
-     tags=["finance"], query=NoQuery, response=FinanceOut, auth="adminKey")
+@admin_api(summary="Expected breakage from the shop's history (null with a note when there is too little)",
+           tags=["finance"], query=NoQuery, response=FinanceOut)
 def breakage(query: NoQuery):
     return jsonify(_rt().finance.breakage(g.shop.id, g.shop.currency))
 
 
 @bp.get("/expiring")
-@admin_required
-@api(summary="Value due to expire in the next 30, 60 and 90 days (shop days)", tags=["finance"],
-     query=NoQuery, response=FinanceOut, auth="adminKey")
+@admin_api(summary="Value due to expire in the next 30, 60 and 90 days (shop days)", tags=["finance"],
+           query=NoQuery, response=FinanceOut)
 def expiring(query: NoQuery):
     return jsonify(_rt().finance.forecast(g.shop.id, g.shop.currency, g.shop.timezone))
 
 
 @bp.get("/journal")
-@admin_required
-@api(summary="A period's movements as journal lines (issued, redeemed, expired, reversed, adjusted, imported; "
-             "by asset), checked against the ledger: opening + movements = closing", tags=["finance"],
-     query=PeriodQuery, response=FinanceOut, auth="adminKey")
+@admin_api(summary="A period's movements as journal lines (issued, redeemed, expired, reversed, adjusted, imported; "
+                   "by asset), checked against the ledger: opening + movements = closing", tags=["finance"],
+           query=PeriodQuery, response=FinanceOut)
 def journal(query: PeriodQuery):
     return jsonify(_rt().finance.journal(g.shop.id, g.shop.currency, g.shop.timezone, query.start, query.end))
 
 
 @bp.get("/journal.csv")
-@admin_required
-@api(summary="The journal lines of a period as CSV", tags=["finance"], query=PeriodQuery, auth="adminKey",
-     media="text/csv")
+@admin_api(summary="The journal lines of a period as CSV", tags=["finance"], query=PeriodQuery,
+           media="text/csv")
 def journal_csv(query: PeriodQuery):
     fin = _rt().finance
     data = fin.journal(g.shop.id, g.shop.currency, g.shop.timezone, query.start, query.end)

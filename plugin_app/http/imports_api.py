@@ -16,8 +16,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, Field
 
 from ..domain.errors import InvalidRequest
-from .auth import admin_required
-from .openapi import api
+from .auth import admin_api
 
 bp = Blueprint("imports_api", __name__, url_prefix="/admin/api/v1")
 UPLOAD_LIMIT = 512 << 20  # bytes: services.imports.MAX_BYTES
@@ -73,11 +72,10 @@ class UploadQuery(BaseModel):
 
 
 @bp.post("/imports")
-@admin_required
-@api(summary="Upload a file from another loyalty app (Smile, LoyaltyLion, Yotpo, Rivo, WooCommerce plugins, "
-             "our templates); its dry run starts at once. multipart/form-data with `file`, or the CSV as "
-             "the body (text/csv); options in the query or as form fields",
-     tags=["imports"], query=UploadQuery, response=ImportOut, status=202, auth="adminKey", errors=(413, 422))
+@admin_api(summary="Upload a file from another loyalty app (Smile, LoyaltyLion, Yotpo, Rivo, WooCommerce plugins, "
+                   "our templates); its dry run starts at once. multipart/form-data with `file`, or the CSV as "
+                   "the body (text/csv); options in the query or as form fields",
+           tags=["imports"], query=UploadQuery, response=ImportOut, status=202, errors=(413, 422))
 def create_import(query: UploadQuery):
     options = query.model_dump()
     if request.mimetype == "multipart/form-data":
@@ -108,10 +106,9 @@ class PullIn(BaseModel):
 
 
 @bp.post("/imports/from-woocommerce")
-@admin_required
-@api(summary="Read a WooCommerce loyalty plugin's balances or history (WooCommerce Points and Rewards, "
-             "WPLoyalty, YITH, myCRED) through our WordPress plugin, then dry-run it like a file",
-     tags=["imports"], body=PullIn, response=ImportOut, status=202, auth="adminKey", errors=(422,))
+@admin_api(summary="Read a WooCommerce loyalty plugin's balances or history (WooCommerce Points and Rewards, "
+                   "WPLoyalty, YITH, myCRED) through our WordPress plugin, then dry-run it like a file",
+           tags=["imports"], body=PullIn, response=ImportOut, status=202, errors=(422,))
 def pull_import(body: PullIn):
     options = body.model_dump()
     plugin, kind = options.pop("plugin"), options.pop("kind")
@@ -119,40 +116,32 @@ def pull_import(body: PullIn):
 
 
 @bp.get("/imports")
-@admin_required
-@api(summary="The shop's recent imports, newest first", tags=["imports"], response=ImportsOut, auth="adminKey")
+@admin_api(summary="The shop's recent imports, newest first", tags=["imports"], response=ImportsOut)
 def list_imports():
     return jsonify(imports=_rt().imports.recent(g.shop.id))
 
 
 @bp.get("/imports/<int:import_id>")
-@admin_required
-@api(summary="An import: state, progress, dry run and report", tags=["imports"], response=ImportOut,
-     auth="adminKey", errors=(404,))
+@admin_api(summary="An import: state, progress, dry run and report", tags=["imports"], response=ImportOut, errors=(404,))
 def get_import(import_id: int):
     return jsonify(_rt().imports.view(g.shop.id, import_id))
 
 
 @bp.get("/imports/<int:import_id>/left-out")
-@admin_required
-@api(summary="The rows an import leaves out, by line, with why", tags=["imports"], response=LeftOutOut,
-     auth="adminKey", errors=(404,))
+@admin_api(summary="The rows an import leaves out, by line, with why", tags=["imports"], response=LeftOutOut, errors=(404,))
 def import_left_out(import_id: int):
     return jsonify(rows=_rt().imports.left_out(g.shop.id, import_id))
 
 
 @bp.post("/imports/<int:import_id>/apply")
-@admin_required
-@api(summary="Apply a dry-run import (in the background; follow its progress)", tags=["imports"],
-     response=ImportOut, status=202, auth="adminKey", errors=(404, 409))
+@admin_api(summary="Apply a dry-run import (in the background; follow its progress)", tags=["imports"],
+           response=ImportOut, status=202, errors=(404, 409))
 def apply_import(import_id: int):
     return jsonify(_rt().imports.apply(g.shop.id, import_id, actor=g.actor)), 202
 
 
 @bp.post("/imports/<int:import_id>/revert")
-@admin_required
-@api(summary="Undo an applied import: every posting reversed (reversal entries, not deletions), tiers, "
-             "birthdays and referral codes put back", tags=["imports"], response=ImportOut, status=202,
-     auth="adminKey", errors=(404, 409))
+@admin_api(summary="Undo an applied import: every posting reversed (reversal entries, not deletions), tiers, "
+                   "birthdays and referral codes put back", tags=["imports"], response=ImportOut, status=202, errors=(404, 409))
 def revert_import(import_id: int):
     return jsonify(_rt().imports.revert(g.shop.id, import_id, actor=g.actor)), 202

@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..domain import notifications as N
 from ..services.notify import WEBHOOK_TOPICS
-from .auth import admin_required
-from .openapi import api
+from .auth import admin_api
 
 bp = Blueprint("notifications_api", __name__, url_prefix="/admin/api/v1")
 public_bp = Blueprint("unsubscribe", __name__)
@@ -70,50 +69,44 @@ SIGNATURE_DOC = ("X-Loyalty-Signature: sha256=<hex HMAC-SHA256 of '<X-Loyalty-Ti
 
 
 @bp.get("/webhooks")
-@admin_required
-@api(summary="The shop's webhook endpoints, the topics on offer and how deliveries are signed",
-     tags=["notifications"], response=EndpointsOut, auth="adminKey")
+@admin_api(summary="The shop's webhook endpoints, the topics on offer and how deliveries are signed",
+           tags=["notifications"], response=EndpointsOut)
 def endpoints():
     return jsonify(endpoints=_rt().notifier.endpoints(g.shop.id), topics=list(WEBHOOK_TOPICS), signature=SIGNATURE_DOC)
 
 
 @bp.post("/webhooks")
-@admin_required
-@api(summary="Add an endpoint; its signing secret is returned once", tags=["notifications"], body=EndpointIn,
-     response=EndpointOut, status=201, auth="adminKey")
+@admin_api(summary="Add an endpoint; its signing secret is returned once", tags=["notifications"], body=EndpointIn,
+           response=EndpointOut, status=201)
 def add_endpoint(body: EndpointIn):
     return jsonify(_rt().notifier.add_endpoint(g.shop.id, body.url, body.topics, "whsec_" + secrets.token_urlsafe(24))), 201
 
 
 @bp.delete("/webhooks/<int:endpoint_id>")
-@admin_required
-@api(summary="Disable an endpoint (nothing more is sent to it)", tags=["notifications"], auth="adminKey",
-     errors=(404,))
+@admin_api(summary="Disable an endpoint (nothing more is sent to it)", tags=["notifications"],
+           errors=(404,))
 def remove_endpoint(endpoint_id: int):
     _rt().notifier.remove_endpoint(g.shop.id, endpoint_id)
     return "", 204
 
 
 @bp.get("/notifications")
-@admin_required
-@api(summary="The delivery log: emails and webhook deliveries, newest first, with state and last error",
-     tags=["notifications"], query=LogQuery, response=LogOut, auth="adminKey")
+@admin_api(summary="The delivery log: emails and webhook deliveries, newest first, with state and last error",
+           tags=["notifications"], query=LogQuery, response=LogOut)
 def delivery_log(query: LogQuery):
     return jsonify(deliveries=_rt().notifier.log(g.shop.id, target=query.channel, limit=query.limit))
 
 
 @bp.post("/notifications/<int:notification_id>/replay")
-@admin_required
-@api(summary="Send a delivery again (the same event id)", tags=["notifications"], auth="adminKey", errors=(404,))
+@admin_api(summary="Send a delivery again (the same event id)", tags=["notifications"], errors=(404,))
 def replay_delivery(notification_id: int):
     return jsonify(id=notification_id, state=_rt().notifier.replay(g.shop.id, notification_id))
 
 
 @bp.get("/emails/<any(" + ", ".join(N.KINDS) + "):kind>/preview")
-@admin_required
-@api(summary="An email as a shopper would get it now (sample member), in any shipped language: "
-             "subject, plain-text body and HTML",
-     tags=["notifications"], query=PreviewQuery, auth="adminKey")
+@admin_api(summary="An email as a shopper would get it now (sample member), in any shipped language: "
+                   "subject, plain-text body and HTML",
+           tags=["notifications"], query=PreviewQuery)
 def email_preview(query: PreviewQuery, kind: str):
     return jsonify(_rt().notifier.preview(g.shop.id, kind, query.lang))
 

@@ -9,9 +9,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ..domain.earning import Earning, Order, OrderLine, Refund, RefundLine
 from ..domain.errors import InvalidRequest
-from .auth import admin_required
+from .auth import admin_api
 from .fields import Amount
-from .openapi import api
 
 bp = Blueprint("orders_api", __name__, url_prefix="/admin/api/v1/orders")
 
@@ -118,18 +117,16 @@ def _rt():
 
 
 @bp.post("")
-@admin_required
-@api(summary="Record a paid (or fulfilled) order: earns once, by the program in force",
-     tags=["orders"], body=PaidOrderIn, response=OutcomeOut, auth="adminKey")
+@admin_api(summary="Record a paid (or fulfilled) order: earns once, by the program in force",
+           tags=["orders"], body=PaidOrderIn, response=OutcomeOut)
 def paid(body: PaidOrderIn):
     return jsonify(_outcome(_rt().orders.on_paid(g.shop.id, to_order(body, g.shop.currency),
                                                  fulfilled=body.fulfilled)))
 
 
 @bp.post("/<order_id>/refunds")
-@admin_required
-@api(summary="A refund: takes back its share of what the order earned, at the earned rate",
-     tags=["orders"], body=RefundIn, response=OutcomeOut, auth="adminKey")
+@admin_api(summary="A refund: takes back its share of what the order earned, at the earned rate",
+           tags=["orders"], body=RefundIn, response=OutcomeOut)
 def refund(order_id: str, body: RefundIn):
     r = Refund(body.refund_id, tuple(RefundLine(li.line_id, li.quantity) for li in body.lines),
                body.shipping, body.amount)
@@ -137,9 +134,8 @@ def refund(order_id: str, body: RefundIn):
 
 
 @bp.post("/<order_id>/cancel")
-@admin_required
-@api(summary="Cancel: takes back everything earned and returns what was redeemed on it",
-     tags=["orders"], body=CancelIn, response=OutcomeOut, auth="adminKey")
+@admin_api(summary="Cancel: takes back everything earned and returns what was redeemed on it",
+           tags=["orders"], body=CancelIn, response=OutcomeOut)
 def cancel(order_id: str, body: CancelIn):
     return jsonify(_outcome(_rt().orders.on_cancel(g.shop.id, order_id, reason=body.reason)))
 

@@ -8,9 +8,8 @@ from pydantic import BaseModel
 
 from ..domain.program import Program
 from ..services.program import ProgramInvalid, ProgramVersion, dump
-from .auth import admin_required
+from .auth import admin_api
 from .errors import error_response
-from .openapi import api
 from .orders_api import EarningOut, PreviewIn, earning_json, to_order
 
 bp = Blueprint("program_api", __name__, url_prefix="/admin/api/v1/program")
@@ -54,18 +53,16 @@ def _out(pv: ProgramVersion, status: int = 200):
 
 
 @bp.get("")
-@admin_required
-@api(summary="The shop's program: one document, with its version", tags=["program"],
-     response=ProgramOut, auth="adminKey")
+@admin_api(summary="The shop's program: one document, with its version", tags=["program"],
+           response=ProgramOut)
 def get_program():
     return _out(_rt().programs.current(g.shop.id))
 
 
 @bp.put("")
-@admin_required
-@api(summary="Replace the program (validated; a new version). Send If-Match: \"<version>\" to "
-             "refuse the write when someone changed it since you read it",
-     tags=["program"], document=Program, response=ProgramOut, auth="adminKey", errors=(409, 412))
+@admin_api(summary="Replace the program (validated; a new version). Send If-Match: \"<version>\" to "
+                   "refuse the write when someone changed it since you read it",
+           tags=["program"], document=Program, response=ProgramOut, errors=(409, 412))
 def put_program():
     document = request.get_json(silent=True)
     if not isinstance(document, dict):
@@ -84,25 +81,20 @@ def put_program():
 
 
 @bp.get("/versions")
-@admin_required
-@api(summary="Every version of the program, newest first", tags=["program"], response=HistoryOut,
-     auth="adminKey")
+@admin_api(summary="Every version of the program, newest first", tags=["program"], response=HistoryOut)
 def history():
     return jsonify(versions=_rt().programs.history(g.shop.id))
 
 
 @bp.get("/versions/<int(max=2147483647):version>")
-@admin_required
-@api(summary="One earlier version of the program", tags=["program"], response=ProgramOut,
-     auth="adminKey", errors=(404,))
+@admin_api(summary="One earlier version of the program", tags=["program"], response=ProgramOut, errors=(404,))
 def get_version(version: int):
     return _out(_rt().programs.version(g.shop.id, version))
 
 
 @bp.post("/versions/<int(max=2147483647):version>/restore")
-@admin_required
-@api(summary="Make an earlier version current again (as a new version)", tags=["program"],
-     response=ProgramOut, status=201, auth="adminKey", errors=(404, 422))
+@admin_api(summary="Make an earlier version current again (as a new version)", tags=["program"],
+           response=ProgramOut, status=201, errors=(404, 422))
 def restore(version: int):
     try:
         return _out(_rt().programs.restore(g.shop.id, version, author=g.actor), 201)
@@ -118,9 +110,8 @@ class ChangeOut(BaseModel):
 
 
 @bp.post("/changes/preview")
-@admin_required
-@api(summary="What a proposed program would change, for whom (nothing is saved)", tags=["program"],
-     document=Program, response=ChangeOut, auth="adminKey")
+@admin_api(summary="What a proposed program would change, for whom (nothing is saved)", tags=["program"],
+           document=Program, response=ChangeOut)
 def preview_change():
     document = request.get_json(silent=True)
     if not isinstance(document, dict):
@@ -134,9 +125,8 @@ def preview_change():
 
 
 @bp.post("/preview")
-@admin_required
-@api(summary="What an order would earn now, with the explanation; posts nothing",
-     tags=["program"], body=PreviewIn, response=EarningOut, auth="adminKey")
+@admin_api(summary="What an order would earn now, with the explanation; posts nothing",
+           tags=["program"], body=PreviewIn, response=EarningOut)
 def preview(body: PreviewIn):
     earning = _rt().orders.preview(g.shop.id, to_order(body.order, g.shop.currency), body.customer_id)
     return jsonify(earning_json(earning, g.shop.currency))

@@ -7,7 +7,7 @@ import hashlib
 from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from .auth import admin_required
+from .auth import admin_api
 from .errors import error_response
 from .openapi import api
 from .storefront import _guard, bp as storefront_bp, proxy_bp
@@ -144,41 +144,36 @@ def claim(body: ClaimIn):
 
 
 @admin_bp.get("")
-@admin_required
-@api(summary="Referrals, newest first (filter by status, e.g. review)", tags=["referrals"],
-     query=ListQuery, response=ReferralsOut, auth="adminKey")
+@admin_api(summary="Referrals, newest first (filter by status, e.g. review)", tags=["referrals"],
+           query=ListQuery, response=ReferralsOut)
 def list_referrals(query: ListQuery):
     return jsonify(referrals=_rt().referrals.list(g.shop.id, query.status))
 
 
 @admin_bp.get("/funnel")
-@admin_required
-@api(summary="Links shared, landings, sign-ups, first orders, rewards issued and their cost",
-     tags=["referrals"], response=FunnelOut, auth="adminKey")
+@admin_api(summary="Links shared, landings, sign-ups, first orders, rewards issued and their cost",
+           tags=["referrals"], response=FunnelOut)
 def funnel():
     return jsonify(_rt().referrals.funnel(g.shop.id))
 
 
 @admin_bp.get("/<int:referral_id>")
-@admin_required
-@api(summary="One referral with every rule that fired and its evidence", tags=["referrals"],
-     response=ReferralOut, auth="adminKey", errors=(404,))
+@admin_api(summary="One referral with every rule that fired and its evidence", tags=["referrals"],
+           response=ReferralOut, errors=(404,))
 def one(referral_id: int):
     return jsonify(_rt().referrals.get(g.shop.id, referral_id))
 
 
 @admin_bp.post("/<int:referral_id>/approve")
-@admin_required
-@api(summary="Approve a held referral (rewarded when its pending period ends)", tags=["referrals"],
-     response=ReferralOut, auth="adminKey", errors=(404, 409))
+@admin_api(summary="Approve a held referral (rewarded when its pending period ends)", tags=["referrals"],
+           response=ReferralOut, errors=(404, 409))
 def approve(referral_id: int):
     return jsonify(_rt().referrals.decide(g.shop.id, referral_id, approve=True, actor=g.actor))
 
 
 @admin_bp.post("/<int:referral_id>/reject")
-@admin_required
-@api(summary="Reject a held referral", tags=["referrals"], response=ReferralOut, auth="adminKey",
-     errors=(404, 409))
+@admin_api(summary="Reject a held referral", tags=["referrals"], response=ReferralOut,
+           errors=(404, 409))
 def reject(referral_id: int):
     return jsonify(_rt().referrals.decide(g.shop.id, referral_id, approve=False, actor=g.actor))
 

@@ -9,9 +9,8 @@ from typing import Literal
 from flask import Blueprint, current_app, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
-from .auth import admin_required
+from .auth import admin_api
 from .fields import DbId
-from .openapi import api
 
 bp = Blueprint("segments_api", __name__, url_prefix="/admin/api/v1")
 
@@ -106,51 +105,43 @@ def _rt():
 
 
 @bp.get("/segments")
-@admin_required
-@api(summary="The shop's segments with their member counts", tags=["segments"], response=SegmentList,
-     auth="adminKey")
+@admin_api(summary="The shop's segments with their member counts", tags=["segments"], response=SegmentList)
 def list_segments():
     return jsonify(segments=_rt().segments.list(g.shop.id))
 
 
 @bp.post("/segments")
-@admin_required
-@api(summary="Create a segment; its membership is computed at once (quietly: no events for it), or in a large "
-             "shop by a job (status computing)",
-     tags=["segments"], body=SegmentIn, response=SegmentOut, status=201, auth="adminKey")
+@admin_api(summary="Create a segment; its membership is computed at once (quietly: no events for it), or in a large "
+                   "shop by a job (status computing)",
+           tags=["segments"], body=SegmentIn, response=SegmentOut, status=201)
 def create_segment(body: SegmentIn):
     return jsonify(_rt().segments.create(g.shop.id, body.name, body.rule)), 201
 
 
 @bp.get("/segments/<int:segment_id>")
-@admin_required
-@api(summary="A segment", tags=["segments"], response=SegmentOut, auth="adminKey")
+@admin_api(summary="A segment", tags=["segments"], response=SegmentOut)
 def get_segment(segment_id: int):
     return jsonify(_rt().segments.get(g.shop.id, segment_id))
 
 
 @bp.put("/segments/<int:segment_id>")
-@admin_required
-@api(summary="Change a segment's name or rule; its membership is recomputed (quietly), in a large shop by a "
-             "job (status computing)", tags=["segments"],
-     body=SegmentIn, response=SegmentOut, auth="adminKey")
+@admin_api(summary="Change a segment's name or rule; its membership is recomputed (quietly), in a large shop by a "
+                   "job (status computing)", tags=["segments"],
+           body=SegmentIn, response=SegmentOut)
 def update_segment(segment_id: int, body: SegmentIn):
     return jsonify(_rt().segments.update(g.shop.id, segment_id, body.name, body.rule))
 
 
 @bp.delete("/segments/<int:segment_id>")
-@admin_required
-@api(summary="Delete a segment (409 segment_in_use while the program names it)", tags=["segments"], status=204,
-     auth="adminKey", errors=(409,))
+@admin_api(summary="Delete a segment (409 segment_in_use while the program names it)", tags=["segments"], status=204, errors=(409,))
 def delete_segment(segment_id: int):
     _rt().segments.delete(g.shop.id, segment_id)
     return "", 204
 
 
 @bp.get("/segments/<int:segment_id>/members")
-@admin_required
-@api(summary="A segment's members (or, with ?preview, what its rule matches right now)", tags=["segments"],
-     query=MembersQuery, response=MembersOut, auth="adminKey")
+@admin_api(summary="A segment's members (or, with ?preview, what its rule matches right now)", tags=["segments"],
+           query=MembersQuery, response=MembersOut)
 def segment_members(segment_id: int, query: MembersQuery):
     preview = query.preview is not None and query.preview.lower() not in ("0", "false")
     return jsonify(_rt().segments.members(g.shop.id, segment_id, preview=preview, limit=query.limit,
@@ -158,9 +149,8 @@ def segment_members(segment_id: int, query: MembersQuery):
 
 
 @bp.get("/members/<int:member_id>/profile")
-@admin_required
-@api(summary="A member's profile: orders, lifetime value, RFM scores, lifecycle state, tier history, tags",
-     tags=["segments"],
-     response=ProfileOut, auth="adminKey")
+@admin_api(summary="A member's profile: orders, lifetime value, RFM scores, lifecycle state, tier history, tags",
+           tags=["segments"],
+           response=ProfileOut)
 def member_profile(member_id: int):
     return jsonify(_rt().segments.profile(g.shop.id, member_id))

@@ -8,8 +8,7 @@ from datetime import date
 from flask import Blueprint, current_app, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
-from .auth import admin_required
-from .openapi import api
+from .auth import admin_api
 
 bp = Blueprint("simulations_api", __name__, url_prefix="/admin/api/v1/simulations")
 
@@ -107,43 +106,38 @@ def _rt():
 
 
 @bp.post("")
-@admin_required
-@api(summary="Try a program on the past: a draft (a saved version or a document) over the shop's orders "
-             "and actions of a period, beside the live program, its referral rules over past referrals in "
-             "observe mode; runs in the background",
-     tags=["simulations"], body=SimulationIn, response=SimulationOut, status=202, auth="adminKey", errors=(404,))
+@admin_api(summary="Try a program on the past: a draft (a saved version or a document) over the shop's orders "
+                   "and actions of a period, beside the live program, its referral rules over past referrals in "
+                   "observe mode; runs in the background",
+           tags=["simulations"], body=SimulationIn, response=SimulationOut, status=202, errors=(404,))
 def start(body: SimulationIn):
     return jsonify(_rt().simulations.start(g.shop.id, since=body.since, until=body.until, program=body.program,
                                            version=body.version, based_on=body.based_on)), 202
 
 
 @bp.get("/compare")
-@admin_required
-@api(summary="Two finished simulations side by side", tags=["simulations"], query=CompareQuery,
-     response=CompareOut, auth="adminKey", errors=(404, 409))
+@admin_api(summary="Two finished simulations side by side", tags=["simulations"], query=CompareQuery,
+           response=CompareOut, errors=(404, 409))
 def compare(query: CompareQuery):
     return jsonify(_rt().simulations.compare(g.shop.id, query.a, query.b))
 
 
 @bp.get("/<int:simulation_id>")
-@admin_required
-@api(summary="A simulation's progress and, when done, its figures", tags=["simulations"],
-     response=SimulationOut, auth="adminKey")
+@admin_api(summary="A simulation's progress and, when done, its figures", tags=["simulations"],
+           response=SimulationOut)
 def status(simulation_id: int):
     return jsonify(_rt().simulations.status(g.shop.id, simulation_id))
 
 
 @bp.get("/<int:simulation_id>/members")
-@admin_required
-@api(summary="The members whose result differs under the draft, a page at a time", tags=["simulations"],
-     query=MembersQuery, response=MembersOut, auth="adminKey", errors=(409,))
+@admin_api(summary="The members whose result differs under the draft, a page at a time", tags=["simulations"],
+           query=MembersQuery, response=MembersOut, errors=(409,))
 def members(simulation_id: int, query: MembersQuery):
     return jsonify(_rt().simulations.members(g.shop.id, simulation_id, after=query.after, limit=query.limit))
 
 
 @bp.post("/<int:simulation_id>/rerun")
-@admin_required
-@api(summary="Run a failed or stalled simulation again from the start", tags=["simulations"],
-     response=SimulationOut, status=202, auth="adminKey", errors=(409,))
+@admin_api(summary="Run a failed or stalled simulation again from the start", tags=["simulations"],
+           response=SimulationOut, status=202, errors=(409,))
 def rerun(simulation_id: int):
     return jsonify(_rt().simulations.rerun(g.shop.id, simulation_id)), 202
