@@ -257,3 +257,20 @@ def test_0034_folds_the_entries_before_it_by_id_and_those_after_by_transaction(c
             rt.close()
     finally:
         drop_database(url)
+
+
+def test_the_snapshot_kept_says_what_the_fold_means_of_its_own_transaction(pg_engine):
+    from plugin_app.storage.analytics_repo import with_transaction
+
+    cases = [("100:105:101,103", 102), ("100:105:101,103", 104), ("100:105:101,103", 107), ("100:100:", 100),
+             ("100:105:", 99)]
+    with pg_engine.connect() as conn:
+        for snapshot, xid in cases:
+            for visible in (True, False):
+                kept = with_transaction(snapshot, xid, visible)
+                q = "SELECT pg_visible_in_snapshot(CAST(:x AS xid8), CAST(:s AS pg_snapshot))"
+                assert conn.execute(text(q), {"x": str(xid), "s": kept}).scalar() is visible, (snapshot, xid, kept)
+                for other in range(95, 110):  # every other transaction as it was
+                    if other != xid:
+                        assert (conn.execute(text(q), {"x": str(other), "s": kept}).scalar()
+                                == conn.execute(text(q), {"x": str(other), "s": snapshot}).scalar()), (snapshot, xid, other)

@@ -90,18 +90,22 @@ def _visible(snapshot: str):
     return func.pg_visible_in_snapshot(t.ledger_entries.c.txid, _snapshot(snapshot), type_=Boolean())
 
 
-def with_own_transaction(snapshot: str, own: int | None) -> str:
-    """`snapshot` (pg_snapshot text) in which the transaction `own` (the fold's) is visible too.
-    A snapshot never lists its own transaction as in progress, but one taken before any later
-    transaction ended says "not yet" to every id at or past its xmax, its own included."""
-    if own is None:
-        return snapshot
+def with_transaction(snapshot: str, xid: int, visible: bool) -> str:
+    """`snapshot` (pg_snapshot text) in which the transaction `xid` (the fold's own) is visible,
+    or in progress. A snapshot never lists its own transaction as in progress, and says "not yet"
+    to every id at or past its xmax, its own included: the fold says which it means."""
     xmin, xmax, xip = snapshot.split(":")
     low, high = int(xmin), int(xmax)
-    if own < high:  # not in the list of transactions in progress: visible already
-        return snapshot
-    running = sorted({int(x) for x in xip.split(",") if x} | set(range(high, own)))
-    return f"{min(low, own)}:{own + 1}:{','.join(map(str, running))}"
+    running = {int(x) for x in xip.split(",") if x}
+    if visible:
+        running.discard(xid)
+        if xid >= high:  # every transaction between xmax and it was in progress (none had ended)
+            running |= set(range(high, xid))
+            high = xid + 1
+    elif xid < high:
+        running.add(xid)
+        low = min(low, xid)
+    return f"{low}:{high}:{','.join(map(str, sorted(running)))}"
 
 
 class FoldRound:
@@ -114,8 +118,9 @@ class FoldRound:
     consecutive snapshots, so each is folded once, whatever order ids commit in. Before the first
     such round, the id watermark: that round folds every entry after it, posted before 0034 (all
     committed before it: later rounds look only at transactions) or visible now. The round's own
-    transaction is visible in the snapshot it keeps, its entries folded with it; those it posts
-    after the fold (a fold inside a caller's transaction) are the next round's, by id (`FoldMark`).
+    transaction (a fold run inside a caller's transaction that has posted entries) is visible in
+    the snapshot it keeps and its entries folded with it; those it posts after the fold are the
+    next round's, by id (`FoldMark`). Without entries of its own, it is in progress in it.
     SQLite: the next `batch` entries after `last_id` (one writer at a time: ids commit in order)."""
 
     def __init__(self, conn: Connection, mark: FoldMark, batch: int) -> None:
@@ -124,8 +129,12 @@ class FoldRound:
         self.postgres = conn.dialect.name == "postgresql"
         if self.postgres:  # after the lock: every earlier round committed, and is visible in it
             now, own = conn.execute(text("SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()::text")).one()
-            self.own = int(own) if own is not None else None
-            self.now = with_own_transaction(now, self.own)
+            own = int(own) if own is not None else None
+            e = t.ledger_entries.c
+            if own is not None and self.conn.execute(select(e.id).where(e.txid == _xid(own)).limit(1)).first():
+                self.own, self.now = own, with_transaction(now, own, visible=True)
+            else:
+                self.own, self.now = None, now if own is None else with_transaction(now, own, visible=False)
 
     def chunks(self) -> Iterator[list[Row]]:
         e = t.ledger_entries.c
