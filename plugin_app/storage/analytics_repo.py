@@ -17,9 +17,9 @@ from datetime import date, datetime
 from typing import Iterable, Iterator
 
 from sqlalchemy import BigInteger, Boolean, Text, and_, case, cast, func, literal, not_, or_, select, text, true
-from sqlalchemy.types import UserDefinedType
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.types import UserDefinedType
 
 from . import tables as t
 from .repos import ShopScoped, add_to, insert_ignore
