@@ -1,5 +1,6 @@
 """Analytics from rollups: a job folds new ledger entries into per-shop, per-day totals and the
-set of members active each day (incrementally, by entry id); orders are counted into per-day,
+set of members active each day (incrementally: on PostgreSQL by the transactions committed since
+its last snapshot, on SQLite by entry id); orders are counted into per-day,
 per-segment rollups in the same transaction that records them. A dashboard reads a few hundred
 rollup rows however long the ledger grows. Outstanding balances and tiers come from the O(1)
 balance rows.
@@ -137,23 +138,27 @@ class Analytics:
         return local_day(now, self.timezone(shop_id))
 
     def refresh(self, batch: int = 50_000) -> int:
-        """Fold every entry newer than the watermark into the daily rollups; returns how many.
-        Runs under a row lock on its progress row, so two workers never fold the same entries.
+        """Fold every entry not folded yet into the daily rollups; returns how many. Each round is
+        one transaction under a row lock on the fold's progress row, so two workers never fold
+        the same entries; its entries are streamed and added `batch` at a time (bounded memory).
+        PostgreSQL: one round takes every entry committed since the last round's snapshot, in
+        whatever order their ids committed (`FoldRound`); SQLite: rounds of `batch` entries by id.
         Each shop's zone is read under that lock, from the database (not a process's cache): a
-        time-zone change's rebuild (`rebuild`) takes the same lock to split the ledger at the
-        watermark, so every entry after it is folded on the new zone's days."""
+        time-zone change's rebuild (`rebuild`) takes the same lock to split the ledger at what the
+        fold has folded, so every entry after it is folded on the new zone's days."""
         folded = 0
         while True:
             with self.db.uow() as uow:  # every shop's entries: the fold is cross-tenant by nature
                 rollups = uow.rollups
-                last = rollups.lock_watermark()
-                rows = rollups.entries_after(last, batch)
-                if not rows:
+                fold_round = rollups.fold_round(rollups.lock_watermark(), batch)
+                for rows in fold_round.chunks():
+                    zones = rollups.zones(r.shop_id for r in rows)
+                    self._fold_into(rollups, rows, zones)
+                    folded += len(rows)
+                if fold_round.mark != fold_round.start:
+                    rollups.move_watermark(fold_round.mark)
+                if fold_round.complete:
                     return folded
-                zones = rollups.zones(r.shop_id for r in rows)
-                self._fold_into(rollups, rows, zones)
-                rollups.move_watermark(rows[-1].id)
-                folded += len(rows)
 
     @staticmethod
     def _fold_into(rollups, rows, zones: dict[int, str]) -> None:
@@ -209,23 +214,25 @@ class Analytics:
         The first step, under the rebuild's row lock: the order rollup counted again from the
         orders on the new days, under the lock orders take to be counted (`lock_order_days`);
         then, under the fold's watermark lock, the shop's ledger rollups emptied and the ledger
-        split at the watermark W: entries up to W are the rebuild's, those after it the fold's
-        (which reads the new zone, committed before). Each later step folds the next `batch` of
-        the shop's entries up to W and moves the rebuild's own mark in the same transaction, so
-        no entry is counted twice nor left out. A time-zone change meanwhile starts it over."""
+        split at what the fold has folded (its mark W): those entries are the rebuild's, the
+        others the fold's (which reads the new zone, committed before). On PostgreSQL W is an id
+        bound and the fold's last snapshot, not an id alone: an entry whose id is below another's
+        may commit after it. Each later step folds the next `batch` of the shop's entries in W,
+        in id order, and moves the rebuild's own mark in the same transaction, so no entry is
+        counted twice nor left out. A time-zone change meanwhile starts it over."""
         with self.db.uow() as uow:
             rollups = uow.rollups
             state = rollups.lock_rebuild(shop_id)
             if state is None:
                 return False
-            done, up_to = state
+            done, split = state
             zone = rollups.zones([shop_id]).get(shop_id, "UTC")
-            if up_to is None:
+            if split is None:
                 lock_order_days(uow.conn, shop_id, exclusive=True)
                 rollups.rebuild_orders(shop_id, zone)
                 rollups.start_rebuild(shop_id, rollups.lock_watermark())
                 return True
-            rows = rollups.shop_entries(shop_id, done, up_to, batch)
+            rows = rollups.shop_entries(shop_id, done, split, batch)
             if not rows:
                 rollups.end_rebuild(shop_id)
                 return False

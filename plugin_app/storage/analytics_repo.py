@@ -1,5 +1,6 @@
 """Analytics rollups. `RollupsRepo` folds every shop's new ledger entries into the daily rollups
-(`stats_daily`, `stats_active`) behind one watermark (`stats_progress`): CROSS-TENANT by nature,
+(`stats_daily`, `stats_active`) behind one watermark (`stats_progress`: an entry id, and on
+PostgreSQL the snapshot of the fold's last round, see `FoldRound`): CROSS-TENANT by nature,
 for the periodic fold job only, so not shop-scoped. `DashboardRepo` reads one shop's rollups and
 O(1) figures for its dashboard; shop-scoped like every repository (`repos.ShopScoped`). The
 order rollup (`stats_orders`) is written with the order itself (`orders_repo.OrdersRepo`).
@@ -7,18 +8,22 @@ order rollup (`stats_orders`) is written with the order itself (`orders_repo.Ord
 A shop whose time zone changed has its rollups rebuilt on the new zone's days (the job
 `rebuild_analytics`); its progress is kept in `stats_progress` too, in two rows named for the shop:
 `rebuild:<shop_id>` (the last entry id the rebuild has folded; -1 until it starts) and
-`rebuild-to:<shop_id>` (the watermark when it started: entries after it are the fold's)."""
+`rebuild-to:<shop_id>` (what the fold had folded when it started, an id bound and the fold's
+snapshot: those entries are the rebuild's, the others the fold's; `start_rebuild`)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable
+from typing import Iterable, Iterator
 
-from sqlalchemy import BigInteger, case, func, literal, select, text, true
+from sqlalchemy import BigInteger, Boolean, Text, and_, case, cast, func, literal, not_, or_, select, text, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.types import UserDefinedType
 
 from . import tables as t
 from .repos import ShopScoped, add_to, insert_ignore
+from .tables import Xid8
 
 LEDGER = "ledger"  # the watermark's name in stats_progress
 NOT_STARTED = -1  # a rebuild asked for, not started yet
@@ -29,6 +34,141 @@ def rebuild_names(shop_id: int) -> tuple[str, str]:
     return f"rebuild:{int(shop_id)}", f"rebuild-to:{int(shop_id)}"
 
 
+@dataclass(frozen=True)
+class FoldMark:
+    """What the fold has folded. `last_id`: the last entry folded by id (every entry on SQLite;
+    on PostgreSQL the entries posted before 0034, whose `txid` is NULL). PostgreSQL: `snapshot`,
+    the pg_snapshot (text) of the fold's last round (None before the first): every entry whose
+    transaction is visible in it has been folded, except those of `own` (the last round's own
+    transaction, marked visible in it) with an id above `own_last`: posted in that transaction
+    after its fold (the next round folds them)."""
+    last_id: int
+    snapshot: str | None = None
+    own: int | None = None
+    own_last: int = 0
+
+    @classmethod
+    def parse(cls, last_id: int, stored: str | None) -> "FoldMark":
+        if not stored:
+            return cls(last_id)
+        snapshot, *own = stored.split(" ")
+        return cls(last_id, snapshot, *(int(x) for x in own))
+
+    def text(self) -> str | None:
+        """As kept in `stats_progress.snapshot`: the snapshot, then the own transaction and id."""
+        if self.snapshot is None or self.own is None:
+            return self.snapshot
+        return f"{self.snapshot} {self.own} {self.own_last}"
+
+    def folded(self):
+        """PostgreSQL, `snapshot` set: the condition "the entry is among those folded" (its id aside)."""
+        e = t.ledger_entries.c
+        cond = or_(e.txid.is_(None), _visible(self.snapshot))
+        if self.own is not None:
+            cond = and_(cond, not_(and_(e.txid == _xid(self.own), e.id > self.own_last)))
+        return cond
+
+
+class PgSnapshot(UserDefinedType):
+    """PostgreSQL's pg_snapshot (kept as its text, `xmin:xmax:xip,...`)."""
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "pg_snapshot"
+
+
+def _snapshot(snapshot: str):
+    return cast(literal(snapshot, Text()), PgSnapshot())
+
+
+def _xid(xid: int):
+    return cast(literal(str(xid), Text()), Xid8())
+
+
+def _visible(snapshot: str):
+    """The entry's transaction is visible in `snapshot` (committed before it was taken)."""
+    return func.pg_visible_in_snapshot(t.ledger_entries.c.txid, _snapshot(snapshot), type_=Boolean())
+
+
+def with_transaction(snapshot: str, xid: int, visible: bool) -> str:
+    """`snapshot` (pg_snapshot text) in which the transaction `xid` (the fold's own) is visible,
+    or in progress. A snapshot never lists its own transaction as in progress, and says "not yet"
+    to every id at or past its xmax, its own included: the fold says which it means."""
+    xmin, xmax, xip = snapshot.split(":")
+    low, high = int(xmin), int(xmax)
+    running = {int(x) for x in xip.split(",") if x}
+    if visible:
+        running.discard(xid)
+        if xid >= high:  # every transaction between xmax and it was in progress (none had ended)
+            running |= set(range(high, xid))
+            high = xid + 1
+    elif xid < high:
+        running.add(xid)
+        low = min(low, xid)
+    return f"{low}:{high}:{','.join(map(str, sorted(running)))}"
+
+
+class FoldRound:
+    """One round of the fold, in the caller's transaction under the watermark's lock: its entries
+    (`chunks`, lists of at most `batch` rows, streamed), then `mark` (what has been folded after
+    it) and `complete` (no further round needed now).
+
+    PostgreSQL: the entries whose transaction is visible in the snapshot taken now and was not in
+    the last round's, in id order. Every entry becomes visible between exactly one pair of
+    consecutive snapshots, so each is folded once, whatever order ids commit in. Before the first
+    such round, the id watermark: that round folds every entry after it, posted before 0034 (all
+    committed before it: later rounds look only at transactions) or visible now. The round's own
+    transaction (a fold run inside a caller's transaction that has posted entries) is visible in
+    the snapshot it keeps and its entries folded with it; those it posts after the fold are the
+    next round's, by id (`FoldMark`). Without entries of its own, it is in progress in it.
+    SQLite: the next `batch` entries after `last_id` (one writer at a time: ids commit in order)."""
+
+    def __init__(self, conn: Connection, mark: FoldMark, batch: int) -> None:
+        self.conn, self.start, self.batch = conn, mark, batch
+        self.mark, self.complete = mark, True
+        self.postgres = conn.dialect.name == "postgresql"
+        if self.postgres:  # after the lock: every earlier round committed, and is visible in it
+            now, own = conn.execute(text("SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()::text")).one()
+            own = int(own) if own is not None else None
+            e = t.ledger_entries.c
+            if own is not None and self.conn.execute(select(e.id).where(e.txid == _xid(own)).limit(1)).first():
+                self.own, self.now = own, with_transaction(now, own, visible=True)
+            else:
+                self.own, self.now = None, now if own is None else with_transaction(now, own, visible=False)
+
+    def chunks(self) -> Iterator[list[Row]]:
+        e = t.ledger_entries.c
+        cols = (e.id, e.shop_id, e.member_id, e.asset, e.kind, e.source, e.amount, e.points, e.points_pending,
+                e.credit, e.credit_pending, e.created_at)
+        start, last_id = self.start, self.start.last_id
+        if not self.postgres:
+            rows = self.conn.execute(select(*cols).where(e.id > last_id).order_by(e.id).limit(self.batch)).all()
+            if rows:
+                yield rows
+                last_id = rows[-1].id
+            self.mark, self.complete = FoldMark(last_id), len(rows) < self.batch
+            return
+        if start.snapshot is None:  # the first round: the entries after the id watermark, legacy or visible now
+            where = and_(e.id > last_id, or_(e.txid.is_(None), _visible(self.now)))
+        else:
+            where = and_(e.txid >= func.pg_snapshot_xmin(_snapshot(start.snapshot)),
+                         not_(_visible(start.snapshot)), _visible(self.now))
+        if start.own is not None:  # the last round's own transaction's entries posted after its fold
+            where = or_(where, and_(e.txid == _xid(start.own), e.id > start.own_last))
+        mine = None if self.own is None else str(self.own)
+        own_last = start.own_last if start.own is not None and start.own == self.own else 0
+        result = self.conn.execute(select(*cols, e.txid.is_(None).label("legacy"), cast(e.txid, Text()).label("tx"))
+                                   .where(where).order_by(e.id), execution_options={"yield_per": self.batch})
+        for rows in result.partitions():
+            for r in rows:
+                if r.legacy:
+                    last_id = max(last_id, r.id)
+                elif r.tx == mine:
+                    own_last = max(own_last, r.id)
+            yield rows
+        self.mark = FoldMark(last_id, self.now, self.own, own_last)
+
+
 class RollupsRepo:
     """CROSS-TENANT, for the periodic analytics fold only: every shop's entries past the
     watermark, and every shop's rollup rows (each keyed by its shop_id)."""
@@ -36,23 +176,21 @@ class RollupsRepo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def lock_watermark(self) -> int:
-        """The id of the last entry folded (0 at first), its row locked FOR UPDATE until the
+    def lock_watermark(self) -> FoldMark:
+        """What has been folded (nothing at first), its row locked FOR UPDATE until the
         transaction ends: two workers never fold the same entries."""
         p = t.stats_progress.c
         insert_ignore(self.conn, t.stats_progress, {"name": LEDGER, "last_id": 0}, ["name"])
-        return self.conn.execute(select(p.last_id).where(p.name == LEDGER).with_for_update()).scalar_one()
+        row = self.conn.execute(select(p.last_id, p.snapshot).where(p.name == LEDGER).with_for_update()).one()
+        return FoldMark.parse(row.last_id, row.snapshot)
 
-    def move_watermark(self, last_id: int) -> None:
-        self.conn.execute(t.stats_progress.update().where(t.stats_progress.c.name == LEDGER).values(last_id=last_id))
+    def fold_round(self, mark: FoldMark, batch: int) -> FoldRound:
+        """The entries to fold after `mark` (`lock_watermark`'s, in this transaction)."""
+        return FoldRound(self.conn, mark, batch)
 
-    def entries_after(self, last_id: int, limit: int) -> list[Row]:
-        """Every shop's entries after `last_id`, in id order: (id, shop_id, member_id, asset, kind,
-        source, amount, points, points_pending, credit, credit_pending, created_at)."""
-        e = t.ledger_entries.c
-        return self.conn.execute(select(e.id, e.shop_id, e.member_id, e.asset, e.kind, e.source, e.amount, e.points,
-                                        e.points_pending, e.credit, e.credit_pending, e.created_at)
-                                 .where(e.id > last_id).order_by(e.id).limit(limit)).all()
+    def move_watermark(self, mark: FoldMark) -> None:
+        self.conn.execute(t.stats_progress.update().where(t.stats_progress.c.name == LEDGER)
+                          .values(last_id=mark.last_id, snapshot=mark.text()))
 
     def add_to_day(self, shop_id: int, day: date, values: dict) -> None:
         add_to(self.conn, t.stats_daily, {"shop_id": shop_id, "day": day}, values)
@@ -88,24 +226,34 @@ class RollupsRepo:
         stmt = dialect.insert(t.stats_progress).values(name=done, last_id=NOT_STARTED)
         self.conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"last_id": NOT_STARTED}))
 
-    def lock_rebuild(self, shop_id: int) -> tuple[int, int | None] | None:
-        """(done, up_to) of the shop's rebuild, its row locked until the transaction ends (two
-        jobs take turns); None when there is none."""
+    def lock_rebuild(self, shop_id: int) -> tuple[int, FoldMark | None] | None:
+        """(done, split) of the shop's rebuild, its row locked until the transaction ends (two
+        jobs take turns); None when there is none. `split` (None until it starts): the entries
+        the fold had folded when it started are the rebuild's (`shop_entries`)."""
         done, to = rebuild_names(shop_id)
         p = t.stats_progress.c
         last = self.conn.execute(select(p.last_id).where(p.name == done).with_for_update()).scalar()
         if last is None:
             return None
-        up_to = self.conn.execute(select(p.last_id).where(p.name == to)).scalar()
-        return last, (None if last == NOT_STARTED else up_to)
+        split = self.conn.execute(select(p.last_id, p.snapshot).where(p.name == to)).first()
+        return last, (None if last == NOT_STARTED or split is None else FoldMark.parse(split.last_id, split.snapshot))
 
-    def start_rebuild(self, shop_id: int, up_to: int) -> None:
-        """Empty the shop's ledger rollups; the rebuild folds its entries up to `up_to`."""
+    def start_rebuild(self, shop_id: int, folded: FoldMark) -> None:
+        """Empty the shop's ledger rollups; the rebuild folds the shop's entries the fold has
+        folded (`folded`: `lock_watermark`'s, its lock held), the fold the others. Kept as
+        (an id bound, the snapshot): before the fold's first round by snapshot, the entries up
+        to its `last_id`; after, every entry up to the highest id now whose transaction is
+        visible in its snapshot (or posted before 0034: all folded in that first round)."""
         done, to = rebuild_names(shop_id)
+        bound = folded.last_id
+        if folded.snapshot is not None:
+            e = t.ledger_entries.c
+            bound = max(bound, self.conn.execute(select(func.coalesce(func.max(e.id), 0))).scalar_one())
         self.conn.execute(t.stats_daily.delete().where(t.stats_daily.c.shop_id == shop_id))
         self.conn.execute(t.stats_active.delete().where(t.stats_active.c.shop_id == shop_id))
-        insert_ignore(self.conn, t.stats_progress, {"name": to, "last_id": up_to}, ["name"])
-        self.conn.execute(t.stats_progress.update().where(t.stats_progress.c.name == to).values(last_id=up_to))
+        insert_ignore(self.conn, t.stats_progress, {"name": to, "last_id": bound}, ["name"])
+        self.conn.execute(t.stats_progress.update().where(t.stats_progress.c.name == to)
+                          .values(last_id=bound, snapshot=folded.text()))
         self.move_rebuild(shop_id, 0)
 
     def move_rebuild(self, shop_id: int, last_id: int) -> None:
@@ -121,13 +269,16 @@ class RollupsRepo:
         names = self.conn.execute(select(p.name).where(p.name.like("rebuild:%"))).scalars()
         return sorted(int(n.split(":", 1)[1]) for n in names)
 
-    def shop_entries(self, shop_id: int, after: int, up_to: int, limit: int) -> list[Row]:
-        """One shop's entries with `after` < id <= `up_to`, in id order (as `entries_after`)."""
+    def shop_entries(self, shop_id: int, after: int, split: FoldMark, limit: int) -> list[Row]:
+        """The next `limit` of the shop's entries after id `after` that are the rebuild's (see
+        `start_rebuild`: a fixed set, all committed), in id order (as `FoldRound`'s rows)."""
         e = t.ledger_entries.c
+        where = [e.shop_id == shop_id, e.id > after, e.id <= split.last_id]
+        if split.snapshot is not None:
+            where.append(split.folded())
         return self.conn.execute(select(e.id, e.shop_id, e.member_id, e.asset, e.kind, e.source, e.amount, e.points,
                                         e.points_pending, e.credit, e.credit_pending, e.created_at)
-                                 .where(e.shop_id == shop_id, e.id > after, e.id <= up_to)
-                                 .order_by(e.id).limit(limit)).all()
+                                 .where(*where).order_by(e.id).limit(limit)).all()
 
     def rebuild_orders(self, shop_id: int, tz: str) -> None:
         """The shop's order rollup counted again from its counted orders, each on its day in

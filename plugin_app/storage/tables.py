@@ -1,8 +1,10 @@
 """Table definitions. Every row carries `shop_id`; external objects are unique per shop."""
 from __future__ import annotations
 
-from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, Date, ForeignKey,
-                        Index, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint, func, text)
+from sqlalchemy import (DDL, JSON, BigInteger, Boolean, CheckConstraint, Column, Date, ForeignKey,
+                        Index, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint, event, func,
+                        text)
+from sqlalchemy.types import UserDefinedType
 
 from .types import ExactDecimal, UTCDateTime
 
@@ -17,6 +19,19 @@ metadata = MetaData(naming_convention={
 # BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 Points = BigInteger
+
+
+class Xid8(UserDefinedType):
+    """PostgreSQL's 64-bit transaction id (`xid8`), read back as text."""
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "xid8"
+
+
+# The transaction that wrote a row (PostgreSQL; its server default is pg_current_xact_id(), see
+# below). SQLite has one writer at a time: there the column exists, always NULL.
+TxId = Xid8().with_variant(BigInteger(), "sqlite")
 
 def _buckets() -> list[Column]:
     """Available, pending, held and lifetime, for points (integers) and store credit (exact
@@ -123,6 +138,11 @@ ledger_entries = Table(
     # When the value was originally earned, when that is before the posting: history brought
     # from another app keeps its age (tier windows count it then; its lot is that old). 0022
     Column("occurred_at", UTCDateTime, nullable=True),
+    # The transaction that posted it (PostgreSQL: its server default, pg_current_xact_id(); never
+    # named in an INSERT): the analytics fold takes entries by the transactions committed between
+    # two of its snapshots, whatever order their ids commit in. NULL: posted before 0034 (folded
+    # by id, as then), or on SQLite (one writer at a time: ids commit in order). 0034
+    Column("txid", TxId, nullable=True),
     UniqueConstraint("shop_id", "idempotency_key", name="uq_ledger_entries_shop_key"),
     CheckConstraint("asset IN ('points', 'credit')", name="asset"),
     CheckConstraint("kind IN ('earn','vest','redeem','reserve','commit','release','reverse',"
@@ -132,7 +152,12 @@ ledger_entries = Table(
     Index("ix_ledger_entries_ref", "shop_id", "external_ref"),
     # finance: a shop's entries by time (liability at a date, the journal of a period) (0029)
     Index("ix_ledger_entries_shop_created", "shop_id", "created_at"),
+    Index("ix_ledger_entries_txid", "txid").ddl_if(dialect="postgresql"),  # the fold's rounds (0034)
 )
+# The default is PostgreSQL's only (a server default here would be SQLite's too): set by 0034,
+# and here for a schema created from these tables.
+event.listen(ledger_entries, "after_create", DDL(
+    "ALTER TABLE ledger_entries ALTER COLUMN txid SET DEFAULT pg_current_xact_id()").execute_if(dialect="postgresql"))
 
 lots = Table(
     "lots", metadata,
@@ -403,6 +428,9 @@ stats_progress = Table(
     "stats_progress", metadata,  # how far the rollup job has read the ledger
     Column("name", String(40), primary_key=True),
     Column("last_id", BigInteger, nullable=False, server_default="0"),
+    # PostgreSQL: the pg_snapshot (as text) of the fold's last round, or of the fold when a
+    # shop's rebuild split the ledger; NULL before the first (0034)
+    Column("snapshot", Text, nullable=True),
 )
 
 stats_orders = Table(
