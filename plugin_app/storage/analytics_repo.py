@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.types import UserDefinedType
 
 from . import tables as t
-from .repos import ShopScoped, add_to, insert_ignore
+from .repos import ShopScoped, add_to, insert_ignore, open_lot
 from .tables import Xid8
 
 LEDGER = "ledger"  # the watermark's name in stats_progress
@@ -461,7 +461,7 @@ class DashboardRepo(ShopScoped):
         """Points in open lots that expire in [since, before)."""
         lo = t.lots.c
         return int(self.conn.execute(select(func.coalesce(func.sum(lo.remaining), 0)).where(
-            lo.shop_id == self.shop_id, lo.asset == "points", lo.remaining > 0, lo.pending.is_(False),
+            lo.shop_id == self.shop_id, lo.asset == "points", open_lot(lo),
             lo.expires_at >= since, lo.expires_at < before)).scalar() or 0)
 
     def referral_credit(self):

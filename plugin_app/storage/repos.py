@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, literal_column, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
@@ -52,6 +52,13 @@ def add_to(conn: Connection, table, keys: dict, increments: dict) -> None:
     conn.execute(stmt.on_conflict_do_update(index_elements=list(keys),
                                             set_={k: table.c[k] + stmt.excluded[k] for k in increments}))
 
+
+
+def open_lot(lots):
+    """A lot with spendable value, written as the partial index `ix_lots_open_expiry` states it
+    (`remaining > 0 AND NOT pending`, the 0 a literal): a prepared statement's generic plan can
+    use that index only when the query implies its predicate without parameters."""
+    return and_(lots.remaining > literal_column("0"), not_(lots.pending))
 
 class ShopScoped:
     def __init__(self, conn: Connection, shop_id: int) -> None:
@@ -306,7 +313,7 @@ class LedgerRepo(ShopScoped):
         was earned (an imported lot keeps its age), then in posting order."""
         rows = self.conn.execute(select(t.lots).where(
             t.lots.c.shop_id == self.shop_id, t.lots.c.member_id == member_id,
-            t.lots.c.asset == asset.value, t.lots.c.pending.is_(False), t.lots.c.remaining > 0,
+            t.lots.c.asset == asset.value, open_lot(t.lots.c),
         ).order_by(t.lots.c.created_at, t.lots.c.id))
         return [self._lot(asset, r) for r in rows]
 
@@ -314,8 +321,7 @@ class LedgerRepo(ShopScoped):
         """Every spendable lot of a member, whatever its asset (id, shop_id, member_id, asset)."""
         lots = t.lots.c
         return self.conn.execute(select(lots.id, lots.shop_id, lots.member_id, lots.asset).where(
-            lots.shop_id == self.shop_id, lots.member_id == member_id, lots.pending.is_(False),
-            lots.remaining > 0)).all()
+            lots.shop_id == self.shop_id, lots.member_id == member_id, open_lot(lots))).all()
 
     def lots_expiring(self, after: datetime, until: datetime) -> list[Row]:
         """Per member and asset, the spendable lots expiring in (after, until]: (member_id, asset,
@@ -323,7 +329,7 @@ class LedgerRepo(ShopScoped):
         lots = t.lots.c
         return self.conn.execute(select(lots.member_id, lots.asset, func.min(lots.expires_at).label("first"),
                                         func.sum(lots.remaining).label("amount"))
-                                 .where(lots.shop_id == self.shop_id, lots.pending.is_(False), lots.remaining > 0,
+                                 .where(lots.shop_id == self.shop_id, open_lot(lots),
                                         lots.expires_at > after, lots.expires_at <= until)
                                  .group_by(lots.member_id, lots.asset)).all()
 
@@ -444,7 +450,7 @@ class DueWork:
     def lots_to_expire(self, now: datetime, limit: int) -> list[Row]:
         lots = t.lots.c
         return self.conn.execute(select(lots.id, lots.shop_id, lots.member_id, lots.asset).where(
-            lots.pending.is_(False), lots.remaining > 0, lots.expires_at <= now,
+            open_lot(lots), lots.expires_at <= now,
         ).order_by(lots.expires_at).limit(limit)).all()
 
     def stale_holds(self, now: datetime, limit: int) -> list[Row]:

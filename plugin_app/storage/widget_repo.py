@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Row
 
 from . import tables as t
-from .repos import ShopScoped
+from .repos import ShopScoped, open_lot
 
 
 class WidgetRepo(ShopScoped):
@@ -18,7 +18,7 @@ class WidgetRepo(ShopScoped):
         lots = t.lots.c
         return self._one(select(lots.expires_at, func.sum(lots.remaining)).where(
             lots.shop_id == self.shop_id, lots.member_id == member_id, lots.asset == "points",
-            lots.pending.is_(False), lots.remaining > 0, lots.expires_at.is_not(None))
+            open_lot(lots), lots.expires_at.is_not(None))
             .group_by(lots.expires_at).order_by(lots.expires_at).limit(1))
 
     def activity(self, member_id: int, limit: int) -> list[Row]:
