@@ -206,3 +206,58 @@ def test_jobs_rq_gave_up_on_are_listed_and_requeued(clean_db, redis_url):
     assert rt.queue.requeue_failed() == 1 and rt.queue.failed() == []
     assert Queue(QUEUE_NAME, connection=redis).count == 1
     rt.close()
+
+
+def _storm(rt, shop, keys):
+    """Every key delivered from its own thread at once, through the group commit."""
+    out, barrier = {}, threading.Barrier(len(keys))
+
+    def deliver(n, key):
+        barrier.wait()
+        out[n] = (key, rt.intake.accept(shop.id, "internal", "action.completed", key, award(event_id=key), {}))
+
+    threads = [threading.Thread(target=deliver, args=(n, k)) for n, k in enumerate(keys)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return list(out.values())
+
+
+def test_group_commit_stores_each_delivery_once_and_rings_once_per_slot(clean_db, clock, redis_url):
+    """40 deliveries at once (10 events, each sent 4 times) through the intake's group commit:
+    one row per event, every copy answered with that row's id, exactly one copy told it is new,
+    at most one drain per doorbell slot queued; a worker then processes all of them."""
+    rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url=redis_url), clock=clock)
+    shop, _ = rt.shops.register("demo", "s.example")
+    with_visit_action(rt, shop)
+    redis = Redis.from_url(redis_url)
+    redis.flushdb()
+    answers = _storm(rt, shop, [f"g{i % 10}" for i in range(40)])
+    assert count(rt, "select count(*) from inbox") == 10
+    by_key: dict = {}
+    for key, (inbox_id, new) in answers:
+        by_key.setdefault(key, []).append((inbox_id, new))
+    for key, got in by_key.items():
+        assert len({i for i, _ in got}) == 1 and sum(new for _, new in got) == 1, (key, got)
+    assert 1 <= Queue(QUEUE_NAME, connection=redis).count <= 4
+    from plugin_app.jobs import context
+    context.install(rt)
+    SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+    assert count(rt, "select count(*) from inbox where state = 'done'") == 10
+    assert not redis.keys("loyalty:drain:*")
+    assert rt.members.by_customer(shop.id, "c-1")[1].points == 400
+    rt.close()
+
+
+def test_group_commit_on_sqlite_and_with_redis_down(tmp_path, clock):
+    """The demo's database takes the same batches; a doorbell that cannot ring loses nothing."""
+    rt = Runtime(make_settings(f"sqlite:///{tmp_path / 'g.db'}", jobs_mode="rq", redis_url="redis://127.0.0.1:1/0"),
+                 clock=clock)
+    from plugin_app.storage.migrate import upgrade
+    upgrade(rt.settings.database_url)
+    shop, _ = rt.shops.register("demo", "s.example")
+    answers = _storm(rt, shop, [f"s{i % 6}" for i in range(18)])
+    assert count(rt, "select count(*) from inbox where state = 'received'") == 6
+    assert sum(new for _, (_, new) in answers) == 6
+    rt.close()

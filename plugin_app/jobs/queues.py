@@ -86,6 +86,17 @@ class RedisBell:
         if self.queue.redis.set(f"loyalty:drain:{slot}", "1", nx=True, ex=self.ttl):
             self.queue.enqueue("drain_inbox", slot, self.slots)
 
+    def ring_many(self, inbox_ids: list[int]) -> None:
+        """A batch of new messages: every slot they fall in is rung in one round trip (a
+        pipeline of SET NX), and a drain enqueued for each slot that was not rung yet."""
+        slots = sorted({i % self.slots for i in inbox_ids})
+        pipe = self.queue.redis.pipeline(transaction=False)
+        for slot in slots:
+            pipe.set(f"loyalty:drain:{slot}", "1", nx=True, ex=self.ttl)
+        for slot, won in zip(slots, pipe.execute()):
+            if won:
+                self.queue.enqueue("drain_inbox", slot, self.slots)
+
     def settle(self, slot: int) -> None:
         self.queue.redis.delete(f"loyalty:drain:{slot}")
 

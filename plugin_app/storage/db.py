@@ -136,6 +136,19 @@ class Database:
             yield conn
 
     @contextmanager
+    def statement(self) -> Iterator[Connection]:
+        """A connection for ONE writing statement that is its own transaction: on PostgreSQL in
+        autocommit, so the statement is committed (durably, as any commit) when its answer
+        arrives, in one round trip instead of three (BEGIN, the statement, COMMIT). On SQLite a
+        normal transaction. Only for a single statement: two would be two transactions."""
+        if self.dialect != "postgresql":
+            with self._begin() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @contextmanager
     def unit(self, outer: Connection | None = None) -> Iterator[Connection]:
         """A transaction of our own, or a savepoint inside the caller's: services take an
         optional connection so that one use case can compose others in one unit of work."""

@@ -9,6 +9,7 @@ a shop. It runs no transaction of its own and decides nothing: the life of a mes
 backoff, giving up) is the service's (`services.inbox`)."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -20,6 +21,12 @@ from . import tables as t
 from .repos import insert_returning
 
 c = t.inbox.c
+_STORE_MANY_PG = (
+    "INSERT INTO inbox (shop_id, source, topic, external_id, payload, headers, state, received_at) "
+    "SELECT u.shop_id, u.source, u.topic, u.external_id, u.payload, u.headers::json, 'received', %(now)s "
+    "FROM unnest(%(shop)s::bigint[], %(source)s::text[], %(topic)s::text[], %(external)s::text[], "
+    "%(payload)s::bytea[], %(headers)s::text[]) AS u(shop_id, source, topic, external_id, payload, headers) "
+    "ON CONFLICT (shop_id, source, external_id) DO NOTHING RETURNING id, shop_id, source, external_id")
 DeliveryKey = tuple[int, str, str]  # (shop_id, source, external_id): a delivery's identity
 Item = tuple[int, str, str, str, bytes, dict]  # (shop_id, source, topic, external_id, payload, headers)
 
@@ -45,6 +52,14 @@ class InboxRepo:
     def store_many(self, items: list[Item], now: datetime) -> dict[DeliveryKey, int]:
         """Store many deliveries (of any shops) with one INSERT … ON CONFLICT DO NOTHING: the ids
         of those inserted, by delivery key (a key repeated in `items` is inserted once)."""
+        if self.conn.dialect.name == "postgresql":
+            # One statement text whatever the batch's size (arrays, not N rows of VALUES): psycopg
+            # prepares it once per connection, and nothing is compiled per batch.
+            cols = list(zip(*items))
+            result = self.conn.exec_driver_sql(_STORE_MANY_PG, dict(
+                shop=list(cols[0]), source=list(cols[1]), topic=list(cols[2]), external=list(cols[3]),
+                payload=list(cols[4]), headers=[json.dumps(h) for h in cols[5]], now=now))
+            return {(shop_id, source, external_id): inbox_id for inbox_id, shop_id, source, external_id in result}
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
         rows = [dict(shop_id=s, source=src, topic=tp, external_id=x, payload=p, headers=h,
                      state="received", received_at=now) for s, src, tp, x, p, h in items]
