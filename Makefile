@@ -62,6 +62,7 @@ messages: $(VENV)/.installed
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cart.py
 	$(BIN)/python bench/widget.py
