@@ -87,11 +87,14 @@ class Members:
         locale = locale_tag(locale)
         now = self.clock.now()
         with self.db.uow(shop_id) as uow:
-            currency = uow.shops.currency(shop_id)
+            # The shop's currency once per transaction (an order enrols its buyer more than once).
+            currency = uow.memo.get(("shop_currency", shop_id)) or uow.shops.currency(shop_id)
             if currency is None:
                 raise NotFound("shop not found")
+            uow.memo[("shop_currency", shop_id)] = currency
             repo = uow.members
-            member_id, created = repo.create(customer, email, birthday, currency, now)
+            row, created = repo.create_row(customer, email, birthday, currency, now)
+            member_id = row.id
             if created:
                 uow.collect(MemberEnrolled(shop_id=shop_id, member_id=member_id, at=now, customer_id=customer,
                                            welcome=welcome))
@@ -100,7 +103,8 @@ class Members:
                        if v is not None and (not created or k in ("name", "locale"))}
             if changes:
                 repo.update_profile(member_id, now, **changes)
-            return _member(repo.by_id(member_id)), created
+                row = repo.by_id(member_id)
+            return _member(row), created
 
     def set_birthday(self, shop_id: int, platform_customer_id: str, value: date | str, *, source: str,
                      actor: str | None = None) -> Member:

@@ -89,6 +89,12 @@ class MembersRepo(ShopScoped):
 
     def create(self, platform_customer_id: str, email: str | None, birthday, currency: str,
                now: datetime) -> tuple[int, bool]:
+        row, inserted = self.create_row(platform_customer_id, email, birthday, currency, now)
+        return row.id, inserted
+
+    def create_row(self, platform_customer_id: str, email: str | None, birthday, currency: str,
+                   now: datetime) -> tuple[Row, bool]:
+        """The member's row (created with an empty balance when new) and whether it was new."""
         inserted = insert_ignore(self.conn, t.members, dict(
             shop_id=self.shop_id, platform_customer_id=platform_customer_id, email=email,
             birthday=birthday, created_at=now, updated_at=now), ["shop_id", "platform_customer_id"])
@@ -97,7 +103,7 @@ class MembersRepo(ShopScoped):
         if inserted:
             self.conn.execute(insert(t.balances).values(
                 member_id=row.id, shop_id=self.shop_id, currency=currency, updated_at=now))
-        return row.id, bool(inserted)
+        return row, bool(inserted)
 
     def by_emails(self, emails: list[str]) -> list[Row]:
         """(id, platform_customer_id, email) of the members whose e-mail, in any case, is one of
