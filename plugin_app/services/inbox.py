@@ -180,22 +180,26 @@ class Inbox:
     def _claim(self, inbox_id: int) -> tuple[Message, str] | None:
         now = self.clock.now()
         token = str(uuid.uuid4())
-        # Its own transaction: the lease is committed before the handler runs (other workers see it).
-        with self.db.transaction() as conn:
-            inbox = InboxRepo(conn)
-            row = inbox.claim(inbox_id, token, now, now + self.lease)
-            if row is None:
-                return None
-            if row.attempts > self.max_attempts:
-                last = (row.last_error or "").splitlines()[0][:300] if row.last_error else "no error recorded"
-                inbox.give_up(inbox_id, now, f"gave up after {self.max_attempts} attempts: {last}"[:500])
-                return None
+        # One statement that is its own transaction: the lease is committed before the handler
+        # runs (other workers see it), in one round trip.
+        with self.db.statement() as conn:
+            row = InboxRepo(conn).claim(inbox_id, token, now, now + self.lease)
+        if row is None:
+            return None
+        if row.attempts > self.max_attempts:
+            # Dying between the claim and this leaves a lease that runs out: the next claim
+            # counts one more attempt and gives up here again.
+            last = (row.last_error or "").splitlines()[0][:300] if row.last_error else "no error recorded"
+            with self.db.statement() as conn:
+                InboxRepo(conn).give_up(inbox_id, now, f"gave up after {self.max_attempts} attempts: {last}"[:500])
+            return None
         return Message(row.id, row.shop_id, row.source, row.topic, row.external_id,
                        bytes(row.payload), dict(row.headers), row.attempts), token
 
     def _finish(self, inbox_id: int, token: str, **values) -> bool:
-        # Its own transaction: the verdict commits whatever the handler's transactions did.
-        with self.db.transaction() as conn:
+        # Its own transaction (one statement, one round trip): the verdict commits whatever the
+        # handler's transactions did.
+        with self.db.statement() as conn:
             return InboxRepo(conn).finish(inbox_id, token, **values)
 
     def process(self, inbox_id: int) -> str:
