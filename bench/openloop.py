@@ -417,3 +417,80 @@ def closed_line(label: str, r: dict, base: dict | None = None) -> str:
     ratio = f"   {r['rps'] / base['rps']:.2f} x bare" if base else ""
     return (f"{label:28s} {r['rps']:8.0f} req/s{ratio}   (closed-loop p50 {r['p50_ms']:6.2f} ms,"
             f" p99 {r['p99_ms']:6.2f} ms)   errors {r['errors']}")
+
+
+# -- the benches' two phases -------------------------------------------------------------------
+
+@dataclass
+class Target:
+    """What a bench measures against its bare baseline: a label, the app's port and request,
+    and the p99 goal (ms) of the open-loop phase, if any."""
+    label: str
+    port: int
+    request: Request
+    goal_ms: float | None = None
+
+
+def compare(bare: Target, apps: Sequence[Target], seconds: float, *, fresh_ids: bool = False,
+            share: float = 0.5, threads: int = 2, connections: int = 32, warm: float = 1.0,
+            before_app: Callable[[], None] | None = None,
+            after_app: Callable[[str, Target, dict], None] | None = None) -> dict:
+    """Phase 1: closed-loop throughput (wrk `threads` x `connections`, else the Python load) of
+    the bare baseline and of each app target, and their ratio. Phase 2: open loop at `share` of
+    the bare baseline's measured throughput, the same rate for the bare baseline and each app
+    target: p50/p99 side by side. Prints every figure next to its baseline; returns them all.
+    `before_app` / `after_app(phase, target, result)` run around every measured app run (the
+    ingest bench counts its inbox rows there)."""
+    hook = webhook_ids if fresh_ids else None
+    collect = "X-Shopify-Webhook-Id" if fresh_ids else None
+    for t in (bare, *apps):  # warm both sides (connections, caches, the workers' imports)
+        closed_loop(t.port, warm, t.request, threads=threads, connections=connections, fresh_ids=fresh_ids)
+    closed = {}
+    for t in (bare, *apps):
+        if t is not bare and before_app:
+            before_app()
+        closed[t.label] = closed_loop(t.port, seconds, t.request, threads=threads, connections=connections,
+                                      fresh_ids=fresh_ids)
+        if t is not bare and after_app:
+            after_app("closed", t, closed[t.label])
+    base = closed[bare.label]
+    print(f"phase 1, closed loop ({base['tool']}), {max(1, round(seconds))} s each: throughput")
+    for t in (bare, *apps):
+        print("  " + closed_line(t.label, closed[t.label], None if t is bare else base))
+    rate = share * base["rps"]
+    opened = {}
+    for t in (bare, *apps):
+        if t is not bare and before_app:
+            before_app()
+        opened[t.label] = open_loop(t.port, rate, seconds, t.request, headers_hook=hook, collect_header=collect)
+        if t is not bare and after_app:
+            after_app("open", t, opened[t.label])
+    ob = opened[bare.label]
+    print(f"phase 2, open loop at {rate:.0f} req/s ({share:.0%} of the bare baseline's throughput), {seconds:g} s each;"
+          " latency from each request's due time")
+    for t in (bare, *apps):
+        r = opened[t.label]
+        print("  " + open_line(t.label, r))
+    for t in apps:
+        r = opened[t.label]
+        goal = "" if t.goal_ms is None else \
+            f";  goal p99 <= {t.goal_ms:g} ms: {'met' if r['p99_ms'] <= t.goal_ms and not r['errors'] else 'NOT met'}"
+        print(f"  {t.label}: p50 {r['p50_ms']:.2f} ms vs bare {ob['p50_ms']:.2f} ms ({r['p50_ms'] / max(ob['p50_ms'], 1e-9):.1f} x),"
+              f" p99 {r['p99_ms']:.2f} ms vs bare {ob['p99_ms']:.2f} ms ({r['p99_ms'] / max(ob['p99_ms'], 1e-9):.1f} x){goal}")
+    return {"closed": closed, "open": opened, "rate": rate, "closed_tool": base["tool"]}
+
+
+def figures(result: dict, bare: Target, apps: Sequence[Target]) -> dict:
+    """The JSON line's figures: per app target its throughput ratio and open-loop p50/p99."""
+    c, o = result["closed"], result["open"]
+    out = {"closed_tool": result["closed_tool"].split(" ")[0], "open_rate": round(result["rate"]),
+           "bare_rps": round(c[bare.label]["rps"]), "bare_p50_ms": round(o[bare.label]["p50_ms"], 2),
+           "bare_p99_ms": round(o[bare.label]["p99_ms"], 2)}
+    for t in apps:
+        key = t.label
+        out[key] = {"rps": round(c[key]["rps"]), "ratio": round(c[key]["rps"] / c[bare.label]["rps"], 3),
+                    "p50_ms": round(o[key]["p50_ms"], 2), "p99_ms": round(o[key]["p99_ms"], 2),
+                    "open_errors": o[key]["errors"], "client_lag_p99_ms": round(o[key]["lag_p99_ms"], 2),
+                    **({"goal_p99_ms": t.goal_ms, "goal_met": o[key]["p99_ms"] <= t.goal_ms and not o[key]["errors"]}
+                       if t.goal_ms is not None else {})}
+    return out
