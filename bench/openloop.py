@@ -331,12 +331,17 @@ def _lua_str(data: bytes | str) -> str:
     return '"' + "".join(chr(b) if 32 <= b < 127 and b not in (34, 92) else f"\\{b:03d}" for b in raw) + '"'
 
 
-def wrk_script(req: Request, fresh_ids: bool) -> str:
-    """The Lua script for wrk: the request, fresh webhook ids when asked, and a done() hook that
-    prints the figures as one JSON line."""
-    lines = [f"wrk.method = {_lua_str(req.method)}", f"wrk.body = {_lua_str(req.body)}",
-             'wrk.headers["Content-Type"] = wrk.headers["Content-Type"]']
-    for k, v in req.headers.items():
+def _lua_table(headers: dict) -> str:
+    return "{" + ", ".join(f"[{_lua_str(k)}] = {_lua_str(v)}" for k, v in headers.items()) + "}"
+
+
+def wrk_script(reqs: Request | Sequence[Request], fresh_ids: bool) -> str:
+    """The Lua script for wrk: the request (several: each thread goes round them), fresh webhook
+    ids when asked, and a done() hook that prints the figures as one JSON line."""
+    reqs = [reqs] if isinstance(reqs, Request) else list(reqs)
+    first = reqs[0]
+    lines = [f"wrk.method = {_lua_str(first.method)}", f"wrk.body = {_lua_str(first.body)}"]
+    for k, v in first.headers.items():
         lines.append(f"wrk.headers[{_lua_str(k)}] = {_lua_str(v)}")
     lines.append("""
 local counter = 0
@@ -346,11 +351,32 @@ function setup(thread)  -- runs in the main state, once per thread: each thread 
   thread:set("tid", counter)
   table.insert(threads, thread)
 end
-""")
-    if fresh_ids:
-        lines.append("""
 local nonce = "00000000"
 local n = 0
+""")
+    if len(reqs) > 1:
+        lines.append("local variants = {")
+        for r in reqs:
+            lines.append(f"  {{{_lua_str(r.method)}, {_lua_str(r.path)}, {_lua_table(r.headers)}, {_lua_str(r.body)}}},")
+        lines.append("}")
+        lines.append("""
+local prepared = {}
+function init(args)
+  nonce = args[1] or nonce
+  for i, v in ipairs(variants) do
+    local h = {}
+    for k, x in pairs(wrk.headers) do h[k] = x end
+    for k, x in pairs(v[3]) do h[k] = x end
+    prepared[i] = wrk.format(v[1], v[2], h, v[4])
+  end
+end
+function request()
+  n = n + 1
+  return prepared[(n * 7 + tid * 131) % #prepared + 1]
+end
+""")
+    elif fresh_ids:
+        lines.append("""
 function init(args)
   nonce = args[1] or nonce
 end
@@ -374,15 +400,18 @@ end
     return "\n".join(lines)
 
 
-def wrk(port: int, seconds: float, req: Request, *, threads: int = 2, connections: int = 32,
+def wrk(port: int, seconds: float, req: Request | Sequence[Request], *, threads: int = 2, connections: int = 32,
         fresh_ids: bool = False, host: str = "127.0.0.1", timeout: float = 10.0) -> dict:
     """One closed-loop wrk run; the figures from its done() hook."""
+    if fresh_ids and not isinstance(req, Request) and len(req) > 1:
+        raise ValueError("fresh webhook ids go with one request")
+    first = req if isinstance(req, Request) else req[0]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(wrk_script(req, fresh_ids))
     try:
         cmd = [shutil.which("wrk") or "wrk", "-t", str(threads), "-c", str(max(connections, threads)),
                "-d", f"{max(1, round(seconds))}s", "--timeout", f"{max(1, round(timeout))}s", "-s", f.name,
-               f"http://{host}:{port}{req.path}", "--", uuid.uuid4().hex[:8]]
+               f"http://{host}:{port}{first.path}", "--", uuid.uuid4().hex[:8]]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + timeout + 30)
     finally:
         os.unlink(f.name)
@@ -398,18 +427,22 @@ def wrk(port: int, seconds: float, req: Request, *, threads: int = 2, connection
             "max_ms": s["max_us"] / 1000}
 
 
-def closed_loop(port: int, seconds: float, req: Request, *, threads: int = 2, connections: int = 32,
+def closed_loop(port: int, seconds: float, req: Request | Sequence[Request], *, threads: int = 2, connections: int = 32,
                 fresh_ids: bool = False, use_wrk: bool | None = None) -> dict:
     """Throughput with `connections` busy connections: wrk when on PATH (or `use_wrk`), else the
-    Python load of bench/harness.py (whose result also has the 200s' webhook ids)."""
+    Python load of bench/harness.py (whose result also has the 200s' webhook ids; it sends the
+    first of several requests only)."""
     if use_wrk is None:
         use_wrk = shutil.which("wrk") is not None
     if use_wrk:
         return wrk(port, seconds, req, threads=threads, connections=connections, fresh_ids=fresh_ids)
     from bench.harness import load
 
+    several = not isinstance(req, Request) and len(req) > 1
+    req = req if isinstance(req, Request) else req[0]
     r = load(port, seconds, connections, req.body, req.headers, req.path, unique=fresh_ids, method=req.method)
-    return {**r, "tool": f"python http.client ({connections} connections; wrk not on PATH)",
+    return {**r, "tool": f"python http.client ({connections} connections; wrk not on PATH"
+                         f"{'; the first request only' if several else ''})",
             "ok": len(r["ok_ids"]) if fresh_ids else None, "non_2xx": r["errors"], "conn_errors": 0}
 
 

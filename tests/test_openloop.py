@@ -22,7 +22,7 @@ pytestmark = pytest.mark.fast
 def sleepy_server(delay: float, serial: bool):
     """An HTTP/1.1 keep-alive server on loopback answering every request after `delay` seconds;
     `serial`: one request at a time in all (its capacity is 1 / delay a second). Yields
-    (port, the X-Shopify-Webhook-Id headers it saw)."""
+    (port, the X-Shopify-Webhook-Id headers it saw, else the paths)."""
     lock, seen = threading.Lock(), []
 
     class Handler(BaseHTTPRequestHandler):
@@ -31,7 +31,7 @@ def sleepy_server(delay: float, serial: bool):
 
         def _answer(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            seen.append(self.headers.get("X-Shopify-Webhook-Id"))
+            seen.append(self.headers.get("X-Shopify-Webhook-Id") or self.path)
             if serial:
                 with lock:
                     time.sleep(delay)
@@ -132,3 +132,11 @@ def test_wrk_gives_each_request_its_own_webhook_id_across_threads():
     assert r["tool"].startswith("wrk") and r["errors"] == 0 and r["ok"] > 50
     assert None not in seen and len(set(seen)) == len(seen) >= r["ok"]
     assert len({s.split("-")[1] for s in seen}) == 2  # both threads' numbers
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_wrk_goes_round_several_requests():
+    reqs = [Request("GET", f"/me?n={i}", b"", {"Authorization": f"Bearer t{i}"}) for i in range(5)]
+    with sleepy_server(0.002, serial=False) as (port, seen):
+        r = closed_loop(port, 1, reqs, threads=2, connections=4)
+    assert r["errors"] == 0 and r["ok"] > 50 and set(seen) == {f"/me?n={i}" for i in range(5)}
