@@ -160,7 +160,7 @@ async def _open_loop(cfg: dict) -> dict:
     idle: list[_Conn] = []
     waiters: deque[asyncio.Future] = deque()
     opened = [0, 0]  # open now, most at once
-    conn_errors = [0]
+    conn_errors = [0]  # refused or broken connections, and timeouts
 
     async def acquire() -> _Conn:
         if idle:
@@ -204,9 +204,8 @@ async def _open_loop(cfg: dict) -> dict:
             if not fut.done():
                 fut.set_exception(exc)
             return
-        if fut.done():
-            _Conn(reader, writer).close()
-            opened[0] -= 1
+        if fut.done():  # that waiter timed out meanwhile: the next one, or the idle pool, has it
+            release(_Conn(reader, writer))
         else:
             fut.set_result(_Conn(reader, writer))
 
@@ -269,7 +268,7 @@ async def _open_loop(cfg: dict) -> dict:
            "rps": len(done) / max(end - t0, 1e-9) if done else 0.0,
            "sent_rps": n / max(sent_end - t0, 1e-9) if n else 0.0,
            "ok": good, "non_2xx": len(done) - good, "conn_errors": conn_errors[0],
-           "errors": len(done) - good + conn_errors[0] + (n - len(done) - conn_errors[0]),
+           "errors": n - good,  # non-2xx, connection errors and timeouts, unanswered at the end
            "unfinished": n - len(done) - conn_errors[0],
            **summarize(done),
            "lag_p99_ms": percentile(lags, 99) * 1000, "lag_max_ms": (lags[-1] if lags else 0) * 1000,

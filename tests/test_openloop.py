@@ -100,11 +100,11 @@ def test_latency_counts_from_the_due_time_when_the_server_falls_behind():
 def test_the_pool_grows_to_keep_the_schedule_and_hooks_add_headers():
     """A server that answers each request after 50 ms but serves many at once: at 100 a second
     the client opens about five connections and the latency stays near 50 ms; the hook's
-    webhook ids reach the server, one per request, and come back for the 2xx."""
+    webhook ids reach the server, one per request, and come back for the 2xx. (In a spawned
+    process, as the benches run it: the hook crosses by name.)"""
     req = Request("POST", "/webhooks/shopify", b'{"a":1}', {"Content-Type": "application/json"})
     with sleepy_server(0.05, serial=False) as (port, seen):
-        r = open_loop(port, 100, 0.4, req, headers_hook=webhook_ids,
-                      collect_header="X-Shopify-Webhook-Id", in_process=True)
+        r = open_loop(port, 100, 0.4, req, headers_hook=webhook_ids, collect_header="X-Shopify-Webhook-Id")
     assert r["completed"] == r["ok"] == 40 and r["errors"] == 0
     assert 3 <= r["connections"] <= 20
     assert 45 <= r["p50_ms"] and r["p99_ms"] < 200
@@ -116,12 +116,6 @@ def test_a_refused_connection_is_an_error_not_a_fast_answer():
         pass  # closed: nothing listens on the port now
     r = open_loop(port, 50, 0.1, Request("GET", "/"), in_process=True)
     assert r["scheduled"] == 5 and r["completed"] == 0 and r["errors"] == 5 and r["conn_errors"] == 5
-
-
-def test_it_runs_in_a_spawned_process():
-    with sleepy_server(0.001, serial=False) as (port, _):
-        r = open_loop(port, 50, 0.2, Request("GET", "/"))
-    assert r["completed"] == r["ok"] == 10
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
