@@ -71,6 +71,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/segments.py
 	$(BIN)/python bench/simulate.py
+	$(BIN)/python bench/scale.py --members 1000000
 
 $(TOOLS)/bin/pip-compile:
 	$(PYTHON) -m venv $(TOOLS)

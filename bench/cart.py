@@ -4,6 +4,12 @@ PostgreSQL and Redis, next to a bare Flask hello-world under the same settings i
 
     .venv/bin/python bench/cart.py [--seconds 8] [--connections 32]
 
+Phase 1, throughput: closed loop (wrk, 2 threads x 32 connections, when wrk is on PATH; else the
+Python load of bench/harness.py), bare and each cart, and the ratios. Phase 2, latency at a fixed
+arrival rate: open loop (bench/openloop.py) at half the bare baseline's measured throughput, the
+same rate for bare and each cart, p50/p99 side by side (issue 22's goal: quote p99 <= 15 ms; the
+100-line cart has no stated goal).
+
 The storefront rate limits are lifted for the run (they would otherwise, rightly, answer 429).
 """
 from __future__ import annotations
@@ -17,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import bench_database, load, seeded_member, served  # noqa: E402
+from bench.harness import bench_database, seeded_member, served  # noqa: E402
+from bench.openloop import Request, Target, compare, figures  # noqa: E402
 
 
 def cart(lines: int) -> bytes:
@@ -42,19 +49,12 @@ def main() -> None:
         with served(env, args.workers) as (app_port, hello_port):
             path = f"/storefront/v1/cart/quote?shop={shop.widget_key}"
             headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-            small, big = cart(5), cart(100)
-            load(hello_port, 1, args.connections, small, headers, path, unique=False)
-            load(app_port, 1, args.connections, small, headers, path, unique=False)
-            bare = load(hello_port, args.seconds, args.connections, small, headers, path, unique=False)
-            five = load(app_port, args.seconds, args.connections, small, headers, path, unique=False)
-            hundred = load(app_port, args.seconds, args.connections, big, headers, path, unique=False)
-        print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread); "
-              f"{args.connections} connections; {args.seconds:.0f} s each")
-        for label, r in (("bare Flask hello-world", bare), ("quote, 5 lines", five), ("quote, 100 lines", hundred)):
-            print(f"{label:24s} {r['rps']:8.0f} req/s   p50 {r['p50_ms']:6.2f} ms   p99 {r['p99_ms']:6.2f} ms"
-                  f"   max {r['max_ms']:7.1f} ms   non-200 {r['errors']}")
-        print(f"ratio to the bare baseline: 5 lines {five['rps'] / bare['rps']:.2f}, "
-              f"100 lines {hundred['rps'] / bare['rps']:.2f}")
+            bare = Target("bare Flask hello-world", hello_port, Request("POST", path, cart(5), headers))
+            apps = [Target("quote, 5 lines", app_port, Request("POST", path, cart(5), headers), goal_ms=15),
+                    Target("quote, 100 lines", app_port, Request("POST", path, cart(100), headers))]
+            print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), the same for both")
+            result = compare(bare, apps, args.seconds, connections=args.connections)
+        print(json.dumps(figures(result, bare, apps)))
 
 
 if __name__ == "__main__":

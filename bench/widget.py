@@ -3,6 +3,12 @@ member: balances, tier progress, expiry, recent activity, referral link) and car
 against a bare Flask hello-world under the same gunicorn settings, in one run.
 
     .venv/bin/python bench/widget.py [--seconds 8] [--connections 32]
+
+For each: phase 1, throughput: closed loop (wrk, 2 threads x 32 connections, when wrk is on PATH;
+else the Python load of bench/harness.py), bare and app, and the ratio; phase 2, latency at a
+fixed arrival rate: open loop (bench/openloop.py) at half the bare baseline's measured
+throughput, bare and app at that rate, p50/p99 side by side (issue 22's goals: p99 <= 5 ms for
+the balance read, <= 15 ms for the quote).
 """
 from __future__ import annotations
 
@@ -15,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import bench_database, load, seeded_member, served  # noqa: E402
+from bench.harness import bench_database, seeded_member, served  # noqa: E402
+from bench.openloop import Request, Target, compare, figures  # noqa: E402
 
 
 def main() -> None:
@@ -37,20 +44,14 @@ def main() -> None:
         me = f"/storefront/v1/me?shop={shop.widget_key}"
         quote = f"/storefront/v1/cart/quote?shop={shop.widget_key}"
         with served(env, args.workers) as (app_port, hello_port):
-            for port in (hello_port, app_port):
-                load(port, 1, args.connections, b"", headers, me, unique=False, method="GET")
-            bare_get = load(hello_port, args.seconds, args.connections, b"", headers, me, unique=False, method="GET")
-            balance = load(app_port, args.seconds, args.connections, b"", headers, me, unique=False, method="GET")
-            bare_post = load(hello_port, args.seconds, args.connections, cart, headers, quote, unique=False)
-            quoted = load(app_port, args.seconds, args.connections, cart, headers, quote, unique=False)
-        print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread); {args.connections} connections; "
-              f"{args.seconds:.0f} s each")
-        for label, r in (("bare hello (GET)", bare_get), ("balance GET /me", balance),
-                         ("bare hello (POST)", bare_post), ("quote, 5 lines", quoted)):
-            print(f"{label:20s} {r['rps']:8.0f} req/s   p50 {r['p50_ms']:6.2f} ms   p99 {r['p99_ms']:6.2f} ms"
-                  f"   non-200 {r['errors']}")
-        print(f"ratio to the bare baseline: balance {balance['rps'] / bare_get['rps']:.2f}, "
-              f"quote {quoted['rps'] / bare_post['rps']:.2f}")
+            print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), the same for both")
+            bare_get = Target("bare hello (GET)", hello_port, Request("GET", me, b"", headers))
+            balance = Target("balance GET /me", app_port, Request("GET", me, b"", headers), goal_ms=5)
+            reads = compare(bare_get, [balance], args.seconds, connections=args.connections)
+            bare_post = Target("bare hello (POST)", hello_port, Request("POST", quote, cart, headers))
+            quoted = Target("quote, 5 lines", app_port, Request("POST", quote, cart, headers), goal_ms=15)
+            quotes = compare(bare_post, [quoted], args.seconds, connections=args.connections)
+        print(json.dumps({"balance": figures(reads, bare_get, [balance]), "quote": figures(quotes, bare_post, [quoted])}))
 
 
 if __name__ == "__main__":
