@@ -1,0 +1,95 @@
+"""In-process cost of a cart quote (no HTTP server, no load generator): microseconds per request
+for the whole storefront handler through Flask's test client and for `CartService.quote` alone,
+for the 5-line and 100-line carts bench/cart.py sends, and (with --profile) cProfile's top costs.
+
+    .venv/bin/python bench/quote_profile.py [--n 300] [--profile] [--dump answers.json]
+
+Uses the database of bench/harness.py `bench_database` + `seeded_member` (the member has history).
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.cart import cart  # noqa: E402
+from bench.harness import bench_database, seeded_member  # noqa: E402
+
+
+def per_call(fn, n: int) -> float:
+    for _ in range(max(5, n // 10)):
+        fn()
+    best = float("inf")
+    for _ in range(3):  # best of 3 rounds: the machine is shared
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - start) / n)
+    return best * 1e6
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--dump", help="write the answers (5 and 100 lines) to this file")
+    args = ap.parse_args()
+
+    from plugin_app import create_app
+    from plugin_app.http.storefront import CartIn, _cart
+
+    with bench_database("loyalty_qprof") as (url, key, redis_url):
+        shop, token = seeded_member(url, key, redis_url)
+        app = create_app({"database_url": url, "redis_url": redis_url, "jobs_mode": "rq",
+                          "encryption_keys": (key,), "log_level": "WARNING",
+                          "storefront_shop_rate": 100_000_000, "storefront_client_rate": 100_000_000})
+        rt = app.extensions["loyalty"]
+        client = app.test_client()
+        path = f"/storefront/v1/cart/quote?shop={shop.widget_key}"
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        answers = {}
+        for lines in (5, 100):
+            body = cart(lines)
+            resp = client.post(path, data=body, headers=headers)
+            assert resp.status_code == 200, resp.data
+            answers[lines] = resp.get_data(as_text=True)
+            c = _cart(CartIn.model_validate_json(body))
+
+            def handler():
+                r = client.post(path, data=body, headers=headers)
+                assert r.status_code == 200
+
+            def service():
+                rt.cart.quote(shop.id, shop.currency, c, "c-1")
+
+            h = per_call(handler, args.n)
+            s = per_call(service, args.n)
+            print(f"{lines:3d} lines: handler {h:8.0f} us/request   service {s:8.0f} us/request")
+            if args.profile:
+                for label, fn in (("handler", handler), ("service", service)):
+                    prof = cProfile.Profile()
+                    prof.enable()
+                    for _ in range(args.n):
+                        fn()
+                    prof.disable()
+                    print(f"--- {lines} lines, {label}: cumulative ---")
+                    pstats.Stats(prof).sort_stats("cumulative").print_stats(args.top)
+                    print(f"--- {lines} lines, {label}: own time ---")
+                    pstats.Stats(prof).sort_stats("tottime").print_stats(args.top)
+        if args.dump:
+            Path(args.dump).write_text(json.dumps(answers, indent=1))
+        rt.close()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    main()
