@@ -6,9 +6,9 @@ platform. Every result carries its explanation, the same text for a preview and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
-from decimal import (MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP,
-                     Context, Decimal, getcontext)
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, getcontext
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -284,7 +284,6 @@ def order_base(order: Order, program: Program) -> list[tuple[str, Decimal, int, 
 # one the Fractions had: the exact value divided out in the default decimal context (28 digits,
 # half-even), then rounded to an integer (points) or down to the currency's minor unit (credit).
 # tests/unit/test_earning_arithmetic.py holds it to the Fraction formulas over random orders.
-_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)  # scaleb without rounding
 
 
 class Scaled(tuple):
@@ -297,15 +296,24 @@ class Scaled(tuple):
 
 
 def _scaled(value: Decimal | int) -> tuple[int, int]:
-    """(n, e) with value == n x 10^e exactly."""
+    """(n, e) with value == n x 10^e exactly (NaN and infinities refused as the Fraction refused
+    them: both go through `as_integer_ratio`)."""
     if isinstance(value, int):
         return value, 0
-    e = value.as_tuple().exponent
-    if not isinstance(e, int):  # NaN or infinity: refused as the Fraction refused it
-        Fraction(value)
-    if e >= 0:
-        return int(value), 0
-    return int(value.scaleb(-e, _EXACT)), e
+    num, den = value.as_integer_ratio()  # den = 2^a x 5^b
+    if den == 1:
+        return num, 0
+    twos = (den & -den).bit_length() - 1
+    fives, rest = 0, den >> twos
+    while rest > 1:
+        rest //= 5
+        fives += 1
+    k = twos if twos > fives else fives
+    return num * (10 ** k // den), -k
+
+
+# A program's rates and factors are the same few Decimals on every line: converted once.
+_constant = lru_cache(maxsize=1024)(_scaled)
 
 
 def _product(*values: tuple[int, int]) -> tuple[int, int]:
@@ -426,12 +434,12 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
     global_factor = (1, 0)  # exact: n x 10^e (see Scaled)
     global_notes, global_why = [], []
     if member.tier is not None and member.tier.earn_multiplier != 1:
-        global_factor = _product(global_factor, _scaled(member.tier.earn_multiplier))
+        global_factor = _product(global_factor, _constant(member.tier.earn_multiplier))
         global_notes.append(f"{member.tier.name} x{_fmt(member.tier.earn_multiplier)}")
         global_why.append(Reason("earn.tier", {"tier": member.tier.name, "factor": num(member.tier.earn_multiplier)}))
     for c in campaigns:
         if c.match is None:
-            global_factor = _product(global_factor, _scaled(c.factor))
+            global_factor = _product(global_factor, _constant(c.factor))
             seg = member.for_campaign(c)
             global_notes.append(f"{c.name}{_for(seg)} x{_fmt(c.factor)}")
             global_why.append(Reason("earn.campaign", {"name": c.name, "factor": num(c.factor), **seg}))
@@ -446,7 +454,7 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
     boost_why: list[Reason] = []
     earning_on = program.live and rules.enabled and base >= rules.minimum_order and base > 0
     crediting = cash.enabled and program.live
-    per_unit = _product(_scaled(rules.points_per_unit), global_factor)
+    per_unit = _product(_constant(rules.points_per_unit), global_factor)
     here = local(order.placed_at, tz) if cash.boosts else None
     points_parts: list[tuple[int, int]] = []
     credit_parts: list[tuple[int, int]] = []
@@ -456,13 +464,13 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
             best = max((m for m in rules.multipliers if match(m.match, folded)),
                        key=lambda m: m.factor, default=None)
             if best is not None and best.factor != 1:
-                factor = _product(factor, _scaled(best.factor))
+                factor = _product(factor, _constant(best.factor))
                 line_notes.append(f"{best.label or line.title or key} x{_fmt(best.factor)} on {_money(amount, cur)}")
                 line_why.append(Reason("earn.multiplier", {"label": best.label or line.title or key,
                                                            "factor": num(best.factor), "amount": money_param(amount, cur)}))
             for c in campaigns:
                 if c.match is not None and match(c.match, folded):
-                    factor = _product(factor, _scaled(c.factor))
+                    factor = _product(factor, _constant(c.factor))
                     seg = member.for_campaign(c)
                     line_notes.append(f"{c.name}{_for(seg)} x{_fmt(c.factor)} on {_money(amount, cur)}")
                     line_why.append(Reason("earn.campaign_line", {"name": c.name, "factor": num(c.factor),
@@ -479,7 +487,7 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
                 boost_notes.append(f"{top.label or 'boost'} {_fmt(top.rate)}% on {_money(amount, cur)}")
                 boost_why.append(Reason("cashback.boost", {"label": top.label, "rate": num(top.rate),
                                                            "amount": money_param(amount, cur)}))
-        credit = _product(exact_amount, _scaled(rate), (1, -2)) if crediting else (0, 0)  # rate / 100
+        credit = _product(exact_amount, _constant(rate), (1, -2)) if crediting else (0, 0)  # rate / 100
         credit = Scaled(credit)
         points_parts.append(points)
         credit_parts.append(credit)

@@ -192,6 +192,7 @@ class CartService:
                             "basis": program.tiers.basis}
         subtotal = Money.of(sum((li.total for li in order.lines), Decimal(0)), shop_currency)
         rewards = []
+        labels = None  # the tier names in the shopper's language, for the refusals (once per quote)
         for reward in program.rewards:
             entry = {"id": reward.id, "name": reward.name_for(lang), "type": reward.type}
             try:
@@ -213,7 +214,9 @@ class CartService:
                 code = why.why if isinstance(why, RewardUnavailable) and member else Reason("reward.sign_in")
                 entry.update(available=False, reason=why.message if member else "sign in to use rewards",
                              reason_code=code.code)
-                with tier_labels(tier_label_map(program, lang)):  # "Only for members at Argento"
+                if labels is None:
+                    labels = tier_label_map(program, lang)
+                with tier_labels(labels):  # "Only for members at Argento"
                     entry["reason_text"] = render(code, t)
             rewards.append(entry)
         credit_usable = None

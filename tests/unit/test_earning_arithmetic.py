@@ -177,3 +177,18 @@ def test_a_share_reads_as_the_fractions_it_was_and_stays_immutable():
     assert share != E.Share("l1", D("10.50"), 2, Fraction(63, 4), Fraction(1))
     with pytest.raises(AttributeError):
         share.points = Fraction(1)
+
+
+def test_a_decimal_becomes_its_exact_scaled_integer():
+    rng = random.Random("scaled")
+    values = [D(x) for x in ("0", "-0", "0.000", "1E+3", "-2.5E-7", "10.50", "999999999999.9999", "1" * 40 + ".5",
+                             "0.0000000000000000000000000000001")]
+    values += [D(rng.randint(-10 ** 20, 10 ** 20)).scaleb(rng.randint(-30, 5)) for _ in range(2000)]
+    for value in values:
+        n, e = E._scaled(value)
+        assert type(n) is int and type(e) is int and e <= 0
+        assert (Fraction(n * 10 ** e) if e >= 0 else Fraction(n, 10 ** -e)) == Fraction(value), value
+    assert E._scaled(7) == (7, 0)
+    for bad in (D("NaN"), D("Infinity")):
+        with pytest.raises((ValueError, OverflowError)):
+            E._scaled(bad)
