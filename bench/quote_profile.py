@@ -24,19 +24,23 @@ from bench.cart import cart  # noqa: E402
 from bench.harness import bench_database, seeded_member  # noqa: E402
 
 
-def per_call(fn, n: int) -> tuple[float, float]:
-    """(wall, this process's CPU) microseconds per call, best of 3 rounds (the machine is shared;
-    CPU time leaves out PostgreSQL's and Redis's work and the waits)."""
-    for _ in range(max(5, n // 10)):
-        fn()
-    wall = cpu = float("inf")
-    for _ in range(3):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        for _ in range(n):
+def per_call(fns: dict, n: int, rounds: int = 15) -> dict:
+    """{name: (wall, this process's CPU) microseconds per call}: the best of `rounds` rounds, the
+    functions interleaved round by round (the machine is shared: its load moves; CPU time leaves
+    out PostgreSQL's and Redis's work and the waits)."""
+    for fn in fns.values():
+        for _ in range(max(5, n // 10)):
             fn()
-        wall = min(wall, (time.perf_counter() - start) / n)
-        cpu = min(cpu, (time.process_time() - start_cpu) / n)
-    return wall * 1e6, cpu * 1e6
+    best = {name: [float("inf"), float("inf")] for name in fns}
+    each = max(1, n // rounds)
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            for _ in range(each):
+                fn()
+            best[name][0] = min(best[name][0], (time.perf_counter() - start) / each * 1e6)
+            best[name][1] = min(best[name][1], (time.process_time() - start_cpu) / each * 1e6)
+    return best
 
 
 def main() -> None:
@@ -74,8 +78,8 @@ def main() -> None:
             def service():
                 rt.cart.quote(shop.id, shop.currency, c, "c-1")
 
-            h = per_call(handler, args.n)
-            s = per_call(service, args.n)
+            got = per_call({"handler": handler, "service": service}, args.n)
+            h, s = got["handler"], got["service"]
             print(f"{lines:3d} lines: handler {h[0]:7.0f} us wall {h[1]:7.0f} us CPU   "
                   f"service {s[0]:7.0f} us wall {s[1]:7.0f} us CPU  (per request)")
             if args.profile:
