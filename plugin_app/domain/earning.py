@@ -418,9 +418,12 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
     why: list[Reason] = []  # the notes as data, in the same order
     parts = order_base(order, program)
     match = _Matcher()
+    line_campaigns = [c for c in program.campaigns if c.match is not None]
+    # A line's names are folded only when a rule names some (the matcher reads them, nothing else).
+    matching = bool(rules.exclude is not None or rules.multipliers or line_campaigns or program.cashback.boosts)
     counted, skipped_gift, skipped_excl = [], ZERO, ZERO
     for key, amount, qty, line in parts:
-        folded = match.line(line) if line is not None else None
+        folded = match.line(line) if line is not None and matching else None
         if line is not None and line.gift_card and rules.base.exclude_gift_cards:
             skipped_gift += amount
         elif line is not None and match(rules.exclude, folded):
@@ -460,7 +463,7 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
     credit_parts: list[tuple[int, int]] = []
     for key, amount, qty, line, folded in counted:
         factor = (1, 0)
-        if line is not None:
+        if line is not None and matching:
             best = max((m for m in rules.multipliers if match(m.match, folded)),
                        key=lambda m: m.factor, default=None)
             if best is not None and best.factor != 1:
@@ -478,7 +481,7 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
         exact_amount = _scaled(amount) if earning_on or crediting else (0, 0)
         points = Scaled(_product(exact_amount, factor, per_unit) if earning_on else (0, 0))
         rate = base_rate
-        if line is not None:
+        if line is not None and cash.boosts:
             boosts = [b for b in cash.boosts if match(b.match, folded) and (
                 b.window is None or b.window.starts_at <= here < b.window.ends_at)]
             if boosts:
