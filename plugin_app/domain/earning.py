@@ -147,6 +147,9 @@ class Share:
     def __hash__(self) -> int:
         return hash(self._fields())
 
+    def __reduce__(self):  # copy, deepcopy and pickle rebuild it through __init__
+        return Share, self._fields()
+
     def __repr__(self) -> str:
         return (f"Share(key={self.key!r}, base={self.base!r}, quantity={self.quantity!r}, "
                 f"points={self.points!r}, credit={self.credit!r})")

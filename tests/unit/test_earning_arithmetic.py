@@ -177,6 +177,11 @@ def test_a_share_reads_as_the_fractions_it_was_and_stays_immutable():
     assert share != E.Share("l1", D("10.50"), 2, Fraction(63, 4), Fraction(1))
     with pytest.raises(AttributeError):
         share.points = Fraction(1)
+    import copy
+    import pickle
+
+    for twin in (copy.copy(share), copy.deepcopy(share), pickle.loads(pickle.dumps(share))):
+        assert twin == share and twin.points == Fraction(63, 4) and twin.key == "l1"
 
 
 def test_a_decimal_becomes_its_exact_scaled_integer():
