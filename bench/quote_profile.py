@@ -61,6 +61,9 @@ def main() -> None:
                           "storefront_shop_rate": 100_000_000, "storefront_client_rate": 100_000_000})
         rt = app.extensions["loyalty"]
         client = app.test_client()
+        from bench.hello import app as hello_app  # the bare baseline bench/cart.py compares with
+
+        bare = hello_app.test_client()
         path = f"/storefront/v1/cart/quote?shop={shop.widget_key}"
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
         answers = {}
@@ -78,10 +81,14 @@ def main() -> None:
             def service():
                 rt.cart.quote(shop.id, shop.currency, c, "c-1")
 
-            got = per_call({"handler": handler, "service": service}, args.n)
-            h, s = got["handler"], got["service"]
+            def hello():
+                assert bare.post(path, data=body, headers=headers).status_code == 200
+
+            got = per_call({"handler": handler, "service": service, "hello": hello}, args.n)
+            h, s, b = got["handler"], got["service"], got["hello"]
             print(f"{lines:3d} lines: handler {h[0]:7.0f} us wall {h[1]:7.0f} us CPU   "
-                  f"service {s[0]:7.0f} us wall {s[1]:7.0f} us CPU  (per request)")
+                  f"service {s[0]:7.0f} us wall {s[1]:7.0f} us CPU   bare hello {b[1]:5.0f} us CPU "
+                  f"(per request; in-process CPU ratio hello/handler {b[1] / h[1]:.2f})")
             if args.profile:
                 for label, fn in (("handler", handler), ("service", service)):
                     prof = cProfile.Profile()
