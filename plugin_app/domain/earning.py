@@ -6,13 +6,14 @@ platform. Every result carries its explanation, the same text for a preview and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, getcontext
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from .errors import InvalidRequest
-from .money import MAX_AMOUNT, amount_text, plain, quantum
+from .money import MAX_AMOUNT, amount_text, exponent, plain, quantum
 from .program import Campaign, Match, Program, Tier
 from .reasons import Reason, money as money_param, num
 
@@ -51,6 +52,8 @@ class Order:
     def __post_init__(self) -> None:
         """An amount no shop charges (or a column can hold) is bad input, said once, here:
         a platform payload with such a price fails as invalid instead of overflowing a column."""
+        if _all_plain_amounts(self):
+            return  # the common case, checked without naming every amount (a 100-line cart quote)
         amounts = {"shipping": self.shipping, "shipping_tax": self.shipping_tax, "tips": self.tips,
                    "unallocated_discount": self.unallocated_discount}
         for line in self.lines:
@@ -61,6 +64,22 @@ class Order:
                     and abs(Decimal(value)) <= MAX_AMOUNT):
                 raise InvalidRequest(f"order {self.order_id}: {name} {value} is not an amount "
                                      f"(at most {MAX_AMOUNT:,} per amount)", field=name)
+
+
+def _all_plain_amounts(order: Order) -> bool:
+    """Every amount of the order a finite Decimal (or int) within MAX_AMOUNT: then the check
+    below passes, and need not be made. False says nothing (the check below decides)."""
+    low, high = -MAX_AMOUNT, MAX_AMOUNT
+    for value in (order.shipping, order.shipping_tax, order.tips, order.unallocated_discount):
+        kind = type(value)
+        if not ((kind is int or (kind is Decimal and value.is_finite())) and low <= value <= high):
+            return False
+    for line in order.lines:
+        total, tax = line.total, line.tax
+        if not (type(total) is Decimal and type(tax) is Decimal and total.is_finite() and tax.is_finite()
+                and low <= total <= high and low <= tax <= high):
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -81,14 +100,59 @@ class Refund:
     of_total: Decimal = ZERO
 
 
-@dataclass(frozen=True)
 class Share:
-    """One part of the base (an order line, shipping or tips) and what it earned, unrounded."""
-    key: str
-    base: Decimal
-    quantity: int
-    points: Fraction
-    credit: Fraction
+    """One part of the base (an order line, shipping or tips) and what it earned, unrounded.
+
+    `points` and `credit` are exact Fractions. `calculate` hands them over as exact scaled
+    integers (`Scaled`) and they become Fractions only when read (a posting keeps them; a cart
+    quote never reads them, so it never pays for the Fractions)."""
+    __slots__ = ("key", "base", "quantity", "_points", "_credit")
+
+    def __init__(self, key: str, base: Decimal, quantity: int, points: Fraction | Scaled,
+                 credit: Fraction | Scaled) -> None:
+        set_ = object.__setattr__
+        set_(self, "key", key)
+        set_(self, "base", base)
+        set_(self, "quantity", quantity)
+        set_(self, "_points", points)
+        set_(self, "_credit", credit)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}")  # immutable, as the dataclass was
+
+    @property
+    def points(self) -> Fraction:
+        value = self._points
+        if type(value) is Scaled:
+            value = value.fraction()
+            object.__setattr__(self, "_points", value)
+        return value
+
+    @property
+    def credit(self) -> Fraction:
+        value = self._credit
+        if type(value) is Scaled:
+            value = value.fraction()
+            object.__setattr__(self, "_credit", value)
+        return value
+
+    def _fields(self) -> tuple:
+        return self.key, self.base, self.quantity, self.points, self.credit
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __reduce__(self):  # copy, deepcopy and pickle rebuild it through __init__
+        return Share, self._fields()
+
+    def __repr__(self) -> str:
+        return (f"Share(key={self.key!r}, base={self.base!r}, quantity={self.quantity!r}, "
+                f"points={self.points!r}, credit={self.credit!r})")
 
 
 @dataclass(frozen=True)
@@ -216,10 +280,135 @@ def order_base(order: Order, program: Program) -> list[tuple[str, Decimal, int, 
     return parts
 
 
-def _round(value: Fraction, mode: str) -> int:
-    d = Decimal(value.numerator) / Decimal(value.denominator)
+# -- exact arithmetic -------------------------------------------------------------------------
+# Every amount, rate and factor is a Decimal, so every product of them is exactly n x 10^e for
+# integers n and e: `calculate` works on such pairs (Python ints are exact at any size) instead
+# of Fractions (whose every operation is a gcd in Python code). The rounding at the end is the
+# one the Fractions had: the exact value divided out in the default decimal context (28 digits,
+# half-even), then rounded to an integer (points) or down to the currency's minor unit (credit).
+# tests/unit/test_earning_arithmetic.py holds it to the Fraction formulas over random orders.
+
+
+class Scaled(tuple):
+    """n x 10^e, exactly: (n, e)."""
+    __slots__ = ()
+
+    def fraction(self) -> Fraction:
+        n, e = self
+        return Fraction(n * 10 ** e) if e >= 0 else Fraction(n, 10 ** -e)
+
+
+def _scaled(value: Decimal | int) -> tuple[int, int]:
+    """(n, e) with value == n x 10^e exactly (NaN and infinities refused as the Fraction refused
+    them: both go through `as_integer_ratio`)."""
+    if isinstance(value, int):
+        return value, 0
+    num, den = value.as_integer_ratio()  # den = 2^a x 5^b
+    if den == 1:
+        return num, 0
+    twos = (den & -den).bit_length() - 1
+    fives, rest = 0, den >> twos
+    while rest > 1:
+        rest //= 5
+        fives += 1
+    k = twos if twos > fives else fives
+    return num * (10 ** k // den), -k
+
+
+# A program's rates and factors are the same few Decimals on every line: converted once.
+_constant = lru_cache(maxsize=1024)(_scaled)
+
+
+def _product(*values: tuple[int, int]) -> tuple[int, int]:
+    n, e = 1, 0
+    for vn, ve in values:
+        n *= vn
+        e += ve
+    return n, e
+
+
+def _sum(values: list[tuple[int, int]]) -> tuple[int, int]:
+    if not values:
+        return 0, 0
+    low = min(e for _, e in values)
+    return sum(n * 10 ** (e - low) for n, e in values), low
+
+
+def _divided(n: int, e: int) -> Decimal:
+    """n x 10^e as the Fraction formula made it a Decimal: numerator / denominator in the
+    current context (the same rational, so the same correctly rounded quotient)."""
+    return Decimal(n * 10 ** e) / Decimal(1) if e >= 0 else Decimal(n) / Decimal(10 ** -e)
+
+
+def _round_scaled(n: int, e: int, mode: str) -> int:
+    """`_round(Fraction(n x 10^e), mode)` in integers."""
+    limit = 10 ** getcontext().prec  # a value of fewer digits divides out exactly
+    if e >= 0:
+        value = n * 10 ** e
+        if -limit < value < limit:
+            return value
+        return _round_decimal(_divided(n, e), mode)
+    if not -limit < n < limit:  # the division would round first: do as it did
+        return _round_decimal(_divided(n, e), mode)
+    unit = 10 ** -e
+    if mode == "down":
+        return n // unit
+    if mode == "up":
+        return -(-n // unit)
+    if mode == "nearest":  # half away from zero
+        q, r = divmod(abs(n), unit)
+        if 2 * r >= unit:
+            q += 1
+        return q if n >= 0 else -q
+    raise KeyError(mode)
+
+
+def _round_decimal(d: Decimal, mode: str) -> int:
     rounding = {"down": ROUND_FLOOR, "up": ROUND_CEILING, "nearest": ROUND_HALF_UP}[mode]
     return int(d.to_integral_value(rounding=rounding))
+
+
+def _credit_scaled(n: int, e: int, currency: str) -> Decimal:
+    """The Fraction formula's `(numerator / denominator).quantize(quantum, ROUND_DOWN)` in integers."""
+    q = -exponent(currency)
+    limit = 10 ** getcontext().prec  # a value of fewer digits divides out exactly
+    if not -limit < n < limit or e > q:  # as the Fraction formula did
+        return _divided(n, e).quantize(quantum(currency), rounding=ROUND_DOWN)
+    c = abs(n) // 10 ** (q - e)  # toward zero
+    return Decimal(f"{'-' if n < 0 else ''}{c}E{q}")
+
+
+def _round(value: Fraction, mode: str) -> int:
+    d = Decimal(value.numerator) / Decimal(value.denominator)
+    return _round_decimal(d, mode)
+
+
+class _Matcher:
+    """`matches` for one calculation: each rule's folded names once, each line's once."""
+
+    def __init__(self) -> None:
+        self._rules: dict[int, tuple] = {}
+
+    def rule(self, match: Match) -> tuple:
+        folded = self._rules.get(id(match))
+        if folded is None:
+            folded = (match, match.products, frozenset(_folded(match.collections)), frozenset(_folded(match.tags)),
+                      frozenset(_folded(match.product_types)))
+            self._rules[id(match)] = folded  # the match object is held: its id stays its own
+        return folded
+
+    @staticmethod
+    def line(line: OrderLine) -> tuple:
+        return (line.product_id, _folded(line.collections), _folded(line.tags),
+                _folded([line.product_type]) if line.product_type else set())
+
+    def __call__(self, match: Match | None, folded_line: tuple) -> bool:
+        if match is None:
+            return False
+        _, products, collections, tags, types = self.rule(match)
+        pid, lc, lt, lp = folded_line
+        return bool((pid and pid in products) or not collections.isdisjoint(lc) or not tags.isdisjoint(lt)
+                    or not types.isdisjoint(lp))
 
 
 def calculate(program: Program, order: Order, member: MemberContext, *,
@@ -231,27 +420,32 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
     notes: list[str] = []
     why: list[Reason] = []  # the notes as data, in the same order
     parts = order_base(order, program)
+    match = _Matcher()
+    line_campaigns = [c for c in program.campaigns if c.match is not None]
+    # A line's names are folded only when a rule names some (the matcher reads them, nothing else).
+    matching = bool(rules.exclude is not None or rules.multipliers or line_campaigns or program.cashback.boosts)
     counted, skipped_gift, skipped_excl = [], ZERO, ZERO
     for key, amount, qty, line in parts:
+        folded = match.line(line) if line is not None and matching else None
         if line is not None and line.gift_card and rules.base.exclude_gift_cards:
             skipped_gift += amount
-        elif line is not None and matches(rules.exclude, line):
+        elif line is not None and match(rules.exclude, folded):
             skipped_excl += amount
         else:
-            counted.append((key, amount, qty, line))
-    base = sum((a for _, a, _, _ in counted), ZERO)
+            counted.append((key, amount, qty, line, folded))
+    base = sum((c[1] for c in counted), ZERO)
 
     campaigns = [c for c in program.campaigns
                  if campaign_active(c, order.placed_at, tz, member.birthday, member.segments)]
-    global_factor = Fraction(1)
+    global_factor = (1, 0)  # exact: n x 10^e (see Scaled)
     global_notes, global_why = [], []
     if member.tier is not None and member.tier.earn_multiplier != 1:
-        global_factor *= Fraction(member.tier.earn_multiplier)
+        global_factor = _product(global_factor, _constant(member.tier.earn_multiplier))
         global_notes.append(f"{member.tier.name} x{_fmt(member.tier.earn_multiplier)}")
         global_why.append(Reason("earn.tier", {"tier": member.tier.name, "factor": num(member.tier.earn_multiplier)}))
     for c in campaigns:
         if c.match is None:
-            global_factor *= Fraction(c.factor)
+            global_factor = _product(global_factor, _constant(c.factor))
             seg = member.for_campaign(c)
             global_notes.append(f"{c.name}{_for(seg)} x{_fmt(c.factor)}")
             global_why.append(Reason("earn.campaign", {"name": c.name, "factor": num(c.factor), **seg}))
@@ -265,35 +459,44 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
     line_why: list[Reason] = []
     boost_why: list[Reason] = []
     earning_on = program.live and rules.enabled and base >= rules.minimum_order and base > 0
-    for key, amount, qty, line in counted:
-        factor = Fraction(1)
-        if line is not None:
-            best = max((m for m in rules.multipliers if matches(m.match, line)),
+    crediting = cash.enabled and program.live
+    per_unit = _product(_constant(rules.points_per_unit), global_factor)
+    here = local(order.placed_at, tz) if cash.boosts else None
+    points_parts: list[tuple[int, int]] = []
+    credit_parts: list[tuple[int, int]] = []
+    for key, amount, qty, line, folded in counted:
+        factor = (1, 0)
+        if line is not None and matching:
+            best = max((m for m in rules.multipliers if match(m.match, folded)),
                        key=lambda m: m.factor, default=None)
             if best is not None and best.factor != 1:
-                factor *= Fraction(best.factor)
+                factor = _product(factor, _constant(best.factor))
                 line_notes.append(f"{best.label or line.title or key} x{_fmt(best.factor)} on {_money(amount, cur)}")
                 line_why.append(Reason("earn.multiplier", {"label": best.label or line.title or key,
                                                            "factor": num(best.factor), "amount": money_param(amount, cur)}))
             for c in campaigns:
-                if c.match is not None and matches(c.match, line):
-                    factor *= Fraction(c.factor)
+                if c.match is not None and match(c.match, folded):
+                    factor = _product(factor, _constant(c.factor))
                     seg = member.for_campaign(c)
                     line_notes.append(f"{c.name}{_for(seg)} x{_fmt(c.factor)} on {_money(amount, cur)}")
                     line_why.append(Reason("earn.campaign_line", {"name": c.name, "factor": num(c.factor),
                                                                   "amount": money_param(amount, cur), **seg}))
-        points = Fraction(amount) * Fraction(rules.points_per_unit) * factor * global_factor if earning_on else Fraction(0)
+        exact_amount = _scaled(amount) if earning_on or crediting else (0, 0)
+        points = Scaled(_product(exact_amount, factor, per_unit) if earning_on else (0, 0))
         rate = base_rate
-        if line is not None:
-            boosts = [b for b in cash.boosts if matches(b.match, line) and (
-                b.window is None or b.window.starts_at <= local(order.placed_at, tz) < b.window.ends_at)]
+        if line is not None and cash.boosts:
+            boosts = [b for b in cash.boosts if match(b.match, folded) and (
+                b.window is None or b.window.starts_at <= here < b.window.ends_at)]
             if boosts:
                 top = max(boosts, key=lambda b: b.rate)
                 rate = top.rate
                 boost_notes.append(f"{top.label or 'boost'} {_fmt(top.rate)}% on {_money(amount, cur)}")
                 boost_why.append(Reason("cashback.boost", {"label": top.label, "rate": num(top.rate),
                                                            "amount": money_param(amount, cur)}))
-        credit = Fraction(amount) * Fraction(rate) / 100 if cash.enabled and program.live else Fraction(0)
+        credit = _product(exact_amount, _constant(rate), (1, -2)) if crediting else (0, 0)  # rate / 100
+        credit = Scaled(credit)
+        points_parts.append(points)
+        credit_parts.append(credit)
         shares.append(Share(key, amount, qty, points, credit))
 
     if not program.live:
@@ -328,10 +531,8 @@ def calculate(program: Program, order: Order, member: MemberContext, *,
         notes.append(f"excluded products ({_money(skipped_excl, cur)}) excluded")
         why.append(Reason("earn.excluded", {"amount": money_param(skipped_excl, cur)}))
 
-    total_points = _round(sum((s.points for s in shares), Fraction(0)), rules.rounding)
-    raw_credit = sum((s.credit for s in shares), Fraction(0))
-    credit = (Decimal(raw_credit.numerator) / Decimal(raw_credit.denominator)).quantize(
-        quantum(cur), rounding=ROUND_DOWN)
+    total_points = _round_scaled(*_sum(points_parts), rules.rounding)
+    credit = _credit_scaled(*_sum(credit_parts), cur)
     credit_notes: list[str] = []
     credit_why: list[Reason] = []
     if cash.enabled and program.live:

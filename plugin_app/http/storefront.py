@@ -152,7 +152,8 @@ def _locale() -> str | None:
 def _cart(body: CartIn) -> Cart:
     return Cart(body.currency, tuple(CartLine(
         line_id=li.line_id or str(i), quantity=li.quantity, price=li.price, discount=li.discount,
-        product_id=li.product_id, collections=frozenset(li.collections) | frozenset(li.categories),
+        product_id=li.product_id,
+        collections=frozenset(li.collections + li.categories) if li.categories else frozenset(li.collections),
         tags=frozenset(li.tags), product_type=li.product_type, gift_card=li.gift_card)
         for i, li in enumerate(body.lines)), body.discount, body.rate)
 

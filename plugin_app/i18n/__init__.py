@@ -20,7 +20,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, timezone, tzinfo
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -87,6 +87,18 @@ def _translations(lang: str) -> NullTranslations:
     return Translations(buf)
 
 
+@lru_cache(maxsize=4096)  # the same few numbers (points, costs) on every cart quote
+def _number_text(value: str, locale: str) -> str:
+    """babel's format_decimal of the exact number (its string: the Decimal round-trips)."""
+    return bnumbers.format_decimal(Decimal(value), locale=locale, decimal_quantization=False)
+
+
+@lru_cache(maxsize=4096)  # the same few amounts (a reward's value, a cashback) on every cart quote
+def _currency_text(amount: str, currency: str, locale: str) -> str:
+    """babel's format_currency of the exact amount (its string: the Decimal round-trips)."""
+    return bnumbers.format_currency(Decimal(amount), currency, locale=locale)
+
+
 @dataclass(frozen=True)
 class Translator:
     """Texts and formats for one reader's language."""
@@ -116,7 +128,7 @@ class Translator:
         if value is None:
             return "–"
         d = value if isinstance(value, Decimal) else Decimal(str(value))
-        return bnumbers.format_decimal(d, locale=self.locale, decimal_quantization=False)
+        return _number_text(str(d), self.locale)
 
     def money(self, amount, currency: str | None) -> str:
         """'6,00 €' in Italian, '€6.00' in English; the currency's own minor unit."""
@@ -127,7 +139,7 @@ class Translator:
         d = amount if isinstance(amount, Decimal) else Decimal(str(amount))
         if not currency:
             return self.number(d)
-        return bnumbers.format_currency(d, currency, locale=self.locale)
+        return _currency_text(str(d), currency, self.locale)
 
     def percent(self, ratio, digits: int = 1) -> str:
         """A ratio (0.125) as the locale writes a percentage ('12,5 %')."""

@@ -103,16 +103,22 @@ def to_order(cart: Cart, shop_currency: str, now: datetime, customer_id: str | N
     if cart.currency != shop_currency and not cart.rate:
         raise InvalidRequest(f"the cart is in {cart.currency}; send the rate to {shop_currency}", field="rate")
     rate = cart.rate if cart.currency != shop_currency else None
-    totals = [max(li.price * li.quantity - li.discount, Decimal(0)) for li in cart.lines]
-    gross = sum(totals, Decimal(0))
+    zero = Decimal(0)
+    totals = [max(li.price * li.quantity - li.discount, zero) for li in cart.lines]
+    gross = sum(totals, zero)
     if cart.discount > gross:
         raise InvalidRequest("the cart discount is larger than the cart", field="discount")
-    shares, left = [], cart.discount
-    for i, total in enumerate(totals):
-        part = left if i == len(totals) - 1 else (cart.discount * total / gross if gross else Decimal(0)).quantize(quantum(cart.currency))
-        shares.append(part)
-        left -= part
-    lines = tuple(OrderLine(li.line_id, li.quantity, _to_shop(total - share, rate, shop_currency),
+    if cart.discount:
+        shares, left, cart_unit, last = [], cart.discount, quantum(cart.currency), len(totals) - 1
+        for i, total in enumerate(totals):
+            part = left if i == last else (cart.discount * total / gross if gross else zero).quantize(cart_unit)
+            shares.append(part)
+            left -= part
+    else:  # no order discount: every line's share is nothing (what the spreading gives)
+        shares = [cart.discount] * len(totals)
+    unit = quantum(shop_currency)
+    lines = tuple(OrderLine(li.line_id, li.quantity,
+                            ((total - share) / rate if rate else total - share).quantize(unit, rounding=ROUND_HALF_EVEN),
                             product_id=li.product_id, gift_card=li.gift_card, collections=li.collections,
                             tags=li.tags, product_type=li.product_type)
                   for li, total, share in zip(cart.lines, totals, shares))
@@ -186,6 +192,7 @@ class CartService:
                             "basis": program.tiers.basis}
         subtotal = Money.of(sum((li.total for li in order.lines), Decimal(0)), shop_currency)
         rewards = []
+        labels = None  # the tier names in the shopper's language, for the refusals (once per quote)
         for reward in program.rewards:
             entry = {"id": reward.id, "name": reward.name_for(lang), "type": reward.type}
             try:
@@ -207,7 +214,9 @@ class CartService:
                 code = why.why if isinstance(why, RewardUnavailable) and member else Reason("reward.sign_in")
                 entry.update(available=False, reason=why.message if member else "sign in to use rewards",
                              reason_code=code.code)
-                with tier_labels(tier_label_map(program, lang)):  # "Only for members at Argento"
+                if labels is None:
+                    labels = tier_label_map(program, lang)
+                with tier_labels(labels):  # "Only for members at Argento"
                     entry["reason_text"] = render(code, t)
             rewards.append(entry)
         credit_usable = None

@@ -15,6 +15,7 @@ Placeholders: the catalogue's `%(name)s` are written `{name}` for merchants and 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..i18n import N_, Translator, locale_of, translator
 
@@ -151,6 +152,7 @@ def braces(text: str) -> str:
     return _PLACEHOLDER.sub(r"{\1}", text)
 
 
+@lru_cache(maxsize=4096)  # the catalogue does not change while the process runs
 def default(locale: str, key: str, n: int = 2) -> str:
     """A key's text in `locale` from the catalogue (the plural form for `n`), `{name}` placeholders."""
     t = translator(locale)
@@ -165,11 +167,23 @@ def _overrides(custom: dict | None, locale: str) -> dict[str, str]:
     return {k: v for k, v in found.items() if k in WIDGET_TEXTS and isinstance(v, str) and v.strip()}
 
 
+@lru_cache(maxsize=64)
+def _defaults(locale: str) -> dict[str, str]:
+    """Every key's catalogue text in `locale`, in WIDGET_TEXTS's order (shared: never hand it out)."""
+    return {key: default(locale, key) for key in WIDGET_TEXTS}
+
+
+def _table(locale: str, mine: dict[str, str]) -> dict[str, str]:
+    defaults = _defaults(locale)
+    if not mine:
+        return dict(defaults)
+    return {key: mine.get(key) or text for key, text in defaults.items()}
+
+
 def texts(locale: str, custom: dict | None = None) -> dict[str, str]:
     """Every widget text in `locale`: the merchant's own where given, else the catalogue's;
     `{name}` placeholders for the widget to fill."""
-    mine = _overrides(custom, locale)
-    return {key: mine.get(key) or default(locale, key) for key in WIDGET_TEXTS}
+    return _table(locale, _overrides(custom, locale))
 
 
 class Texts:
@@ -193,4 +207,4 @@ class Texts:
 
     def table(self) -> dict[str, str]:
         """The texts the browser fills itself (with `{name}` placeholders)."""
-        return {key: self.mine.get(key) or default(self.locale, key) for key in WIDGET_TEXTS}
+        return _table(self.locale, self.mine)

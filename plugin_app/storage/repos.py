@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal_column, not_, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, literal_column, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
@@ -75,6 +75,25 @@ def earned_at():
     """When an entry's value was earned: its original date (imported history), else its posting's."""
     e = t.ledger_entries.c
     return func.coalesce(e.occurred_at, e.created_at)
+
+
+def _for_quote_statement(with_points_earned: bool, since: bool):
+    """MembersRepo.for_quote's statement with its values as parameters (the same query as the
+    one built per call: the shop, the shopper and `points_since` bound at execution)."""
+    m, b, e = t.members.c, t.balances.c, t.ledger_entries.c
+    shop = bindparam("quote_shop_id", type_=t.members.c.shop_id.type)
+    cols = [m.id, m.tier, m.birthday, b.points, b.credit]
+    if with_points_earned:
+        earned = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
+            e.shop_id == shop, e.member_id == m.id, e.asset == Asset.POINTS.value)
+        if since:
+            earned = earned.where(earned_at() >= bindparam("quote_since", type_=e.created_at.type))
+        cols.append(earned.scalar_subquery().label("points_earned"))
+    return select(*cols).join(t.balances, b.member_id == m.id).where(
+        m.shop_id == shop, m.platform_customer_id == bindparam("quote_customer", type_=m.platform_customer_id.type))
+
+
+_FOR_QUOTE: dict[tuple[bool, bool], Any] = {}
 
 
 class MembersRepo(ShopScoped):
@@ -146,13 +165,16 @@ class MembersRepo(ShopScoped):
     def for_quote(self, platform_customer_id: str, *, points_since: datetime | None = None,
                   with_points_earned: bool = False) -> Row | None:
         """What a cart quote needs of a shopper, in one round trip: id, tier, birthday, balance,
-        and (for tiers on points) the points earned since `points_since`."""
-        m, b = t.members.c, t.balances.c
-        cols = [m.id, m.tier, m.birthday, b.points, b.credit]
-        if with_points_earned:
-            cols.append(self._points_earned_since(points_since))
-        return self._one(select(*cols).join(t.balances, b.member_id == m.id).where(
-            m.shop_id == self.shop_id, m.platform_customer_id == platform_customer_id))
+        and (for tiers on points) the points earned since `points_since`. The statement is built
+        once per shape (a quote is a hot path) and bound to this shop and shopper."""
+        shape = (with_points_earned, with_points_earned and points_since is not None)
+        stmt = _FOR_QUOTE.get(shape)
+        if stmt is None:
+            stmt = _FOR_QUOTE[shape] = _for_quote_statement(*shape)
+        params = {"quote_shop_id": self.shop_id, "quote_customer": platform_customer_id}
+        if shape[1]:
+            params["quote_since"] = points_since
+        return self.conn.execute(stmt, params).first()
 
     def for_widget(self, platform_customer_id: str, *, points_since: datetime | None = None,
                    with_points_earned: bool = False) -> Row | None:
