@@ -261,3 +261,31 @@ def test_group_commit_on_sqlite_and_with_redis_down(tmp_path, clock):
     assert count(rt, "select count(*) from inbox where state = 'received'") == 6
     assert sum(new for _, (_, new) in answers) == 6
     rt.close()
+
+
+def test_a_backlog_older_than_the_sweep_is_left_to_its_drains(clean_db, clock, redis_url):
+    """A backlog waiting for its drains past `sweep_after` is not stuck: the sweeper rings the
+    slots' bells (already rung: nothing queued) instead of queueing one job per message in front
+    of the drains; a message whose lease ran out still gets a job of its own; after a Redis wipe
+    the bells are free and the sweep queues one drain per slot, which finishes everything."""
+    rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url=redis_url), clock=clock)
+    shop, _ = rt.shops.register("demo", "s.example")
+    with_visit_action(rt, shop)
+    redis = Redis.from_url(redis_url)
+    queue = Queue(QUEUE_NAME, connection=redis)
+    ids = [rt.inbox.accept(shop.id, "internal", "action.completed", f"k{i}", award(f"c{i}", f"k{i}"), {})[0]
+           for i in range(40)]
+    queued = queue.count
+    assert 1 <= queued <= 4
+    claimed = rt.inbox._claim(ids[0])  # a worker took one and died: its lease will run out
+    assert claimed is not None
+    clock.advance(seconds=rt.settings.sweep_after_seconds + rt.inbox.lease.total_seconds())
+    assert rt.inbox.sweep() == 40
+    assert queue.count == queued + 1  # only the expired lease's own job
+    redis.flushdb()  # the drains and their bells are lost
+    assert rt.inbox.sweep() == 40 and 1 <= queue.count <= 5
+    from plugin_app.jobs import context
+    context.install(rt)
+    SimpleWorker([queue], connection=redis).work(burst=True)
+    assert {rt.inbox.get(i).state for i in ids} == {"done"}
+    rt.close()

@@ -249,10 +249,22 @@ class Inbox:
         now = self.clock.now()
         # A short read of its own (every shop's messages), closed before the doorbell rings.
         with self.db.transaction() as conn:
-            ids = InboxRepo(conn).stuck(now, now - self.sweep_after, limit)
-        for inbox_id in ids:
-            self._ring(inbox_id)
-        return len(ids)
+            rows = InboxRepo(conn).stuck(now, now - self.sweep_after, limit)
+        waiting = [r.id for r in rows if r.state == "received"]
+        ring_many = getattr(self.doorbell, "ring_many", None)
+        if ring_many is not None and waiting:
+            # Waiting messages are a drain's work: ring their slots. A slot whose drain is queued
+            # or running is left to it (a backlog older than `sweep_after` is not stuck, and one
+            # job per message would queue thousands of jobs in front of the drains); a bell whose
+            # drain was lost (Redis wiped) is free again, or frees itself within its TTL.
+            self._ring(waiting, ring_many)
+        else:
+            for inbox_id in waiting:
+                self._ring(inbox_id)
+        for r in rows:  # a lease that ran out: a drain only takes `received`, so a job of its own
+            if r.state != "received":
+                self._ring(r.id)
+        return len(rows)
 
     def failed(self, shop_id: int, limit: int = 100) -> list[dict]:
         """Deliveries that could not be processed, newest first, with the reason."""

@@ -104,14 +104,15 @@ class InboxRepo:
             c.id == inbox_id, c.claim_token == token,
         ).values(claim_token=None, **values)).rowcount == 1
 
-    def stuck(self, now: datetime, received_before: datetime, limit: int) -> list[int]:
-        """Ids (in id order) of messages no worker is on: never picked up since
-        `received_before`, due for a retry, or held under a lease that ran out."""
-        return self.conn.execute(select(c.id).where(or_(
+    def stuck(self, now: datetime, received_before: datetime, limit: int) -> list[Row]:
+        """(id, state) in id order of messages no worker is on: never picked up since
+        `received_before`, due for a retry (both `received`), or held under a lease that ran
+        out (`processing`)."""
+        return self.conn.execute(select(c.id, c.state).where(or_(
             and_(c.state == "received", c.locked_until.is_(None), c.received_at <= received_before),
             and_(c.state == "received", c.locked_until <= now),
             and_(c.state == "processing", c.locked_until <= now),
-        )).order_by(c.id).limit(limit)).scalars().all()
+        )).order_by(c.id).limit(limit)).all()
 
     def get(self, inbox_id: int) -> Row | None:
         return self.conn.execute(select(t.inbox).where(c.id == inbox_id)).first()
