@@ -99,6 +99,11 @@ def _currency_text(amount: str, currency: str, locale: str) -> str:
     return bnumbers.format_currency(Decimal(amount), currency, locale=locale)
 
 
+@lru_cache(maxsize=4096)  # the same few days (activity, expiry) in every widget summary
+def _date_text(value: date, format: str, locale: str) -> str:
+    return bdates.format_date(value, format=format, locale=locale)
+
+
 @dataclass(frozen=True)
 class Translator:
     """Texts and formats for one reader's language."""
@@ -159,6 +164,8 @@ class Translator:
             value = date.fromisoformat(value[:10])
         if isinstance(value, datetime):
             value = value.date()
+        if isinstance(self.locale, str):
+            return _date_text(value, format, self.locale)
         return bdates.format_date(value, format=format, locale=self.locale)
 
     def datetime(self, value, tz: str | tzinfo | None = None, format: str = "medium") -> str:

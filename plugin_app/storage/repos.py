@@ -96,6 +96,28 @@ def _for_quote_statement(with_points_earned: bool, since: bool):
 _FOR_QUOTE: dict[tuple[bool, bool], Any] = {}
 
 
+def _for_widget_statement(with_points_earned: bool, since: bool):
+    """MembersRepo.for_widget's statement with its values as parameters (built once per shape:
+    the widget's balance read is a hot path; the same SQL as one built per call)."""
+    m, b, e = t.members.c, t.balances.c, t.ledger_entries.c
+    shop = bindparam("widget_shop_id", type_=t.members.c.shop_id.type)
+    cols = [m.id, m.tier, m.birthday, b.points, b.points_pending, b.credit, b.credit_pending,
+            t.referral_codes.c.code]
+    if with_points_earned:
+        earned = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
+            e.shop_id == shop, e.member_id == m.id, e.asset == Asset.POINTS.value)
+        if since:
+            earned = earned.where(earned_at() >= bindparam("widget_since", type_=e.created_at.type))
+        cols.append(earned.scalar_subquery().label("points_earned"))
+    return (select(*cols).join(t.balances, b.member_id == m.id)
+            .outerjoin(t.referral_codes, t.referral_codes.c.member_id == m.id)
+            .where(m.shop_id == shop,
+                   m.platform_customer_id == bindparam("widget_customer", type_=m.platform_customer_id.type)))
+
+
+_FOR_WIDGET: dict[tuple[bool, bool], Any] = {}
+
+
 class MembersRepo(ShopScoped):
     def by_id(self, member_id: int) -> Row | None:
         return self._one(select(t.members).where(t.members.c.shop_id == self.shop_id,
@@ -181,14 +203,14 @@ class MembersRepo(ShopScoped):
         """What the storefront widget shows of a shopper, in one round trip: id, tier, birthday,
         balances (points, points_pending, credit, credit_pending), their referral `code` (None
         without one), and (for tiers on points) the points earned since `points_since`."""
-        m, b = t.members.c, t.balances.c
-        cols = [m.id, m.tier, m.birthday, b.points, b.points_pending, b.credit, b.credit_pending,
-                t.referral_codes.c.code]
-        if with_points_earned:
-            cols.append(self._points_earned_since(points_since))
-        return self._one(select(*cols).join(t.balances, b.member_id == m.id)
-                         .outerjoin(t.referral_codes, t.referral_codes.c.member_id == m.id)
-                         .where(m.shop_id == self.shop_id, m.platform_customer_id == platform_customer_id))
+        shape = (with_points_earned, with_points_earned and points_since is not None)
+        stmt = _FOR_WIDGET.get(shape)
+        if stmt is None:
+            stmt = _FOR_WIDGET[shape] = _for_widget_statement(*shape)
+        params = {"widget_shop_id": self.shop_id, "widget_customer": platform_customer_id}
+        if shape[1]:
+            params["widget_since"] = points_since
+        return self.conn.execute(stmt, params).first()
 
     def ids_after(self, last: int, limit: int) -> list[int]:
         m = t.members.c
