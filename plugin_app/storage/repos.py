@@ -118,6 +118,35 @@ def _for_widget_statement(with_points_earned: bool, since: bool):
 _FOR_WIDGET: dict[tuple[bool, bool], Any] = {}
 
 
+def _lock_for_posting_statement():
+    """LedgerRepo.lock_for_posting's statement, built once (every posting runs it)."""
+    e, b = t.ledger_entries.c, t.balances.c
+    shop = bindparam("post_shop_id", type_=b.shop_id.type)
+    prior = select(e.id).where(e.shop_id == shop, e.idempotency_key == bindparam(
+        "post_key", type_=e.idempotency_key.type)).scalar_subquery().label("prior_entry_id")
+    return select(t.balances, prior).where(
+        b.shop_id == shop, b.member_id == bindparam("post_member_id", type_=b.member_id.type),
+    ).with_for_update(of=t.balances)
+
+
+def _move_balance_statement(moved: tuple[str, ...]):
+    """The balance move of a posting for the columns it changes (each `col = col + :move_col`),
+    built once per set of columns; returns the new row."""
+    b = t.balances.c
+    return update(t.balances).where(
+        b.shop_id == bindparam("move_shop_id", type_=b.shop_id.type),
+        b.member_id == bindparam("move_member_id", type_=b.member_id.type),
+    ).values({**{col: b[col] + bindparam(f"move_{col}", type_=b[col].type) for col in moved},
+              "version": b.version + 1,
+              "updated_at": bindparam("move_now", type_=b.updated_at.type)}).returning(t.balances)
+
+
+_LOCK_FOR_POSTING = _lock_for_posting_statement()
+_INSERT_ENTRY = insert(t.ledger_entries).returning(t.ledger_entries.c.id)
+_INSERT_LOT = insert(t.lots).returning(t.lots.c.id)
+_MOVE_BALANCE: dict[tuple[str, ...], Any] = {}
+
+
 class MembersRepo(ShopScoped):
     def by_id(self, member_id: int) -> Row | None:
         return self._one(select(t.members).where(t.members.c.shop_id == self.shop_id,
@@ -225,12 +254,8 @@ class MembersRepo(ShopScoped):
     def lock_for_posting(self, member_id: int, key: str) -> Row | None:
         """Lock the member's balance row and, in the same round trip, look the key up:
         the row carries ``prior_entry_id`` when the key was already used in this shop."""
-        e = t.ledger_entries.c
-        prior = select(e.id).where(e.shop_id == self.shop_id, e.idempotency_key == key
-                                   ).scalar_subquery().label("prior_entry_id")
-        return self._one(select(t.balances, prior).where(
-            t.balances.c.shop_id == self.shop_id, t.balances.c.member_id == member_id,
-        ).with_for_update(of=t.balances))
+        return self.conn.execute(_LOCK_FOR_POSTING, {"post_shop_id": self.shop_id, "post_member_id": member_id,
+                                                     "post_key": key}).first()
 
     # -- what the services read and write of members (issue 16: orders, actions, expiry, birthdays)
     def tier_and_birthday(self, member_id: int) -> Row:
@@ -405,9 +430,10 @@ class LedgerRepo(ShopScoped):
                      **fields: Any) -> int:
         cols = bucket_columns(asset)
         deltas = dict(zip(cols, (effect.available, effect.pending, effect.held, effect.lifetime)))
-        return self.conn.execute(insert(t.ledger_entries).values(
+        # One statement object, its values given at execution: compiled once per set of columns.
+        return self.conn.execute(_INSERT_ENTRY, dict(
             shop_id=self.shop_id, member_id=member_id, asset=asset.value, created_at=now,
-            **deltas, **fields).returning(t.ledger_entries.c.id)).scalar_one()
+            **deltas, **fields)).scalar_one()
 
     def apply(self, *, member_id: int, asset: Asset, entry_id: int, effect: Effect,
               now: datetime) -> Row:
@@ -419,11 +445,11 @@ class LedgerRepo(ShopScoped):
             ).values(remaining=lot.remaining, pending=lot.pending))
         new = effect.new_lot
         if new is not None:
-            new.id = self.conn.execute(insert(t.lots).values(
+            new.id = self.conn.execute(_INSERT_LOT, dict(
                 shop_id=self.shop_id, member_id=member_id, asset=asset.value, entry_id=entry_id,
                 amount=new.amount, remaining=new.remaining, pending=new.pending,
                 available_at=new.available_at, expires_at=new.expires_at, created_at=new.earned_at or now,
-            ).returning(t.lots.c.id)).scalar_one()
+            )).scalar_one()
         moves = [(lot, amount) for lot, amount in effect.draws]
         moves += [(lot, -amount) for lot, amount in effect.restores]
         if moves:
@@ -431,13 +457,15 @@ class LedgerRepo(ShopScoped):
                 dict(shop_id=self.shop_id, entry_id=entry_id, lot_id=lot.id, amount=amount)
                 for lot, amount in moves])
         cols = bucket_columns(asset)
-        b = t.balances.c
-        return self.conn.execute(update(t.balances).where(
-            b.shop_id == self.shop_id, b.member_id == member_id,
-        ).values({
-            **{col: b[col] + delta for col, delta in
-               zip(cols, (effect.available, effect.pending, effect.held, effect.lifetime)) if delta},
-            "version": b.version + 1, "updated_at": now}).returning(t.balances)).one()
+        moved = tuple(col for col, delta in zip(cols, (effect.available, effect.pending, effect.held,
+                                                       effect.lifetime)) if delta)
+        stmt = _MOVE_BALANCE.get(moved)
+        if stmt is None:
+            stmt = _MOVE_BALANCE[moved] = _move_balance_statement(moved)
+        params = {f"move_{col}": delta for col, delta in
+                  zip(cols, (effect.available, effect.pending, effect.held, effect.lifetime)) if delta}
+        return self.conn.execute(stmt, {**params, "move_shop_id": self.shop_id, "move_member_id": member_id,
+                                        "move_now": now}).one()
 
     # -- holds -----------------------------------------------------------------------------
     def hold(self, hold_id: int, *, lock: bool = False) -> Row | None:
