@@ -24,8 +24,8 @@ c = t.inbox.c
 _STORE_MANY_PG = (
     "INSERT INTO inbox (shop_id, source, topic, external_id, payload, headers, state, received_at) "
     "SELECT u.shop_id, u.source, u.topic, u.external_id, u.payload, u.headers::json, 'received', %(now)s "
-    "FROM unnest(%(shop)s::bigint[], %(source)s::text[], %(topic)s::text[], %(external)s::text[], "
-    "%(payload)s::bytea[], %(headers)s::text[]) AS u(shop_id, source, topic, external_id, payload, headers) "
+    "FROM unnest(%(shop)b::bigint[], %(source)b::text[], %(topic)b::text[], %(external)b::text[], "
+    "%(payload)b::bytea[], %(headers)b::text[]) AS u(shop_id, source, topic, external_id, payload, headers) "
     "ON CONFLICT (shop_id, source, external_id) DO NOTHING RETURNING id, shop_id, source, external_id")
 DeliveryKey = tuple[int, str, str]  # (shop_id, source, external_id): a delivery's identity
 Item = tuple[int, str, str, str, bytes, dict]  # (shop_id, source, topic, external_id, payload, headers)
@@ -54,7 +54,8 @@ class InboxRepo:
         of those inserted, by delivery key (a key repeated in `items` is inserted once)."""
         if self.conn.dialect.name == "postgresql":
             # One statement text whatever the batch's size (arrays, not N rows of VALUES): psycopg
-            # prepares it once per connection, and nothing is compiled per batch.
+            # prepares it once per connection, and nothing is compiled per batch. The arrays go in
+            # PostgreSQL's binary format (%b): bodies are copied, not escaped into text.
             cols = list(zip(*items))
             result = self.conn.exec_driver_sql(_STORE_MANY_PG, dict(
                 shop=list(cols[0]), source=list(cols[1]), topic=list(cols[2]), external=list(cols[3]),
