@@ -242,3 +242,33 @@ def test_rolled_back_2_the_next_test_finds_nothing(pg_engine):
         assert conn.execute(text("select last_value from pg_sequences where schemaname = current_schema() "
                                  "and sequencename = pg_get_serial_sequence('shops', 'id')::regclass::text")
                             ).scalar() is None
+
+
+# -- writes put off to the end of the transaction -----------------------------------------------
+def test_at_end_runs_last_in_the_same_transaction_and_goes_with_a_failed_block(db, bus, shop):
+    """`at_end` writes run after the handlers, just before the commit, in the transaction: one
+    from a nested block that rolled back is dropped with it; an error in one rolls back all."""
+    order = []
+    with db.uow(shop.id) as uow:
+        uow.at_end(lambda conn: order.append(("kept", new_member_on(conn, shop, "late-1"))))
+        try:
+            with db.uow(shop.id) as inner:
+                inner.at_end(lambda conn: order.append(("dropped", new_member_on(conn, shop, "late-2"))))
+                raise RuntimeError("this block fails")
+        except RuntimeError:
+            pass
+        new_member(uow, "early")
+        bus.on(MemberEnrolled, lambda uow, e: order.append(("handler", e.member_id)))
+    assert [what for what, _ in order] == ["handler", "kept"]
+    assert customers(db, shop) >= {"early", "late-1"} and "late-2" not in customers(db, shop)
+    with pytest.raises(RuntimeError):
+        with db.uow(shop.id) as uow:
+            new_member(uow, "doomed")
+            uow.at_end(lambda conn: (_ for _ in ()).throw(RuntimeError("the write at the end fails")))
+    assert "doomed" not in customers(db, shop)
+
+
+def new_member_on(conn, shop, customer):
+    from plugin_app.storage.repos import MembersRepo
+
+    return MembersRepo(conn, shop.id).create(customer, None, None, "EUR", AT)[0]

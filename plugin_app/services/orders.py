@@ -479,10 +479,17 @@ class OrderService:
         redeemed = uow.orders.redeemed_on(order.order_id)
         total = self.net_sales(order)
         day = self._local_day(uow, order.placed_at or self.clock.now())
-        uow.orders.add_to_day(day, "member" if order.customer_id else "guest",
-                              self._figures(total, returning, redeemed))
+        self._add_to_day(uow, day, "member" if order.customer_id else "guest", self._figures(total, returning, redeemed))
         self._save(uow, row_id, counted=True, total=total, customer_key=key, redeemed=redeemed,
                    returning_customer=returning, placed_at=order.placed_at)
+
+    @staticmethod
+    def _add_to_day(uow: UnitOfWork, day: date, segment: str, figures: dict) -> None:
+        """The day's rollup row is shared by every order of the shop that day: it is written at
+        the end of the transaction (same transaction, so still counted once), holding its lock
+        for one statement instead of for the rest of the order's work."""
+        orders = uow.orders
+        uow.at_end(lambda conn: orders.add_to_day(day, segment, figures))
 
     def _local_day(self, uow: UnitOfWork, when) -> date:
         """The day of `when` in the shop's time zone: the rollups count shop days, not UTC days.
@@ -498,9 +505,9 @@ class OrderService:
     def _uncount(self, uow: UnitOfWork, row) -> None:
         """A cancelled order leaves the figures (on the day it was counted)."""
         figures = self._figures(Decimal(row.total or 0), bool(row.returning_customer), bool(row.redeemed))
-        uow.orders.add_to_day(self._local_day(uow, row.placed_at or row.created_at),
-                              "member" if (row.customer_key or "").startswith("c:") else "guest",
-                              {k: -v for k, v in figures.items()})
+        self._add_to_day(uow, self._local_day(uow, row.placed_at or row.created_at),
+                         "member" if (row.customer_key or "").startswith("c:") else "guest",
+                         {k: -v for k, v in figures.items()})
         self._save(uow, row.id, counted=False)
 
 

@@ -124,9 +124,10 @@ class UnitOfWork:
         self.conn: Connection | None = None
         self._root: UnitOfWork | None = None
         self._events: list[DomainEvent] = []  # the root's: every nested unit of work adds to it
+        self._last: list = []  # the root's: writes put off to the end of the transaction (`at_end`)
         self._handled = 0
         self._cm = self._savepoint = None
-        self._mark = 0
+        self._mark = self._last_mark = 0
         self._repos: dict[str, Any] = {}
         self.memo: dict = {}  # per transaction: what a use case read once (the root's, shared)
 
@@ -144,6 +145,7 @@ class UnitOfWork:
         if root is not None and root.conn is self.conn:
             self._root, self.memo = root, root.memo
             self._mark = len(root._events)
+            self._last_mark = len(root._last)
         else:
             _push_root(self.db, self)
         return self
@@ -152,6 +154,8 @@ class UnitOfWork:
         try:
             if exc is None and self._root is None:
                 self._handle()  # may raise: then the whole block rolls back
+                for write in self._last:  # last, just before the commit
+                    write(self.conn)
         except BaseException as failure:
             kind, exc, tb = type(failure), failure, failure.__traceback__
             self._close(kind, exc, tb)
@@ -163,6 +167,7 @@ class UnitOfWork:
             _pop_root(self.db, self)
         elif exc is not None and self._savepoint is not None:
             del self._root._events[self._mark:]  # what this block collected is undone with it
+            del self._root._last[self._last_mark:]
         if self._savepoint is not None:
             if exc is None:
                 self._savepoint.commit()
@@ -186,6 +191,13 @@ class UnitOfWork:
                 return False
         (self._root or self)._events.append(event)
         return True
+
+    def at_end(self, write) -> None:
+        """Run `write(conn)` at the end of this transaction, after the handlers, just before it
+        commits (undone with a block that rolls back). For a shared hot row — a shop's rollup of
+        the day — so its row lock is held for one statement, not for the rest of the work: every
+        worker posting that shop's orders waited for it."""
+        (self._root or self)._last.append(write)
 
     def quiet(self) -> None:
         """Tell nobody of what this transaction does: its outbox events (e-mails to shoppers,
