@@ -77,45 +77,28 @@ def earned_at():
     return func.coalesce(e.occurred_at, e.created_at)
 
 
-def _for_quote_statement(with_points_earned: bool, since: bool):
-    """MembersRepo.for_quote's statement with its values as parameters (the same query as the
-    one built per call: the shop, the shopper and `points_since` bound at execution)."""
+def _shopper_read_statement(widget: bool, with_points_earned: bool, since: bool):
+    """What a cart quote (`widget=False`) or the widget (`widget=True`) reads of a shopper, with
+    its values as parameters (`shopper_shop_id`, `shopper_customer`, `shopper_since`): built once
+    per shape, the same SQL as one built per call."""
     m, b, e = t.members.c, t.balances.c, t.ledger_entries.c
-    shop = bindparam("quote_shop_id", type_=t.members.c.shop_id.type)
-    cols = [m.id, m.tier, m.birthday, b.points, b.credit]
+    shop = bindparam("shopper_shop_id", type_=m.shop_id.type)
+    cols = ([m.id, m.tier, m.birthday, b.points, b.points_pending, b.credit, b.credit_pending, t.referral_codes.c.code]
+            if widget else [m.id, m.tier, m.birthday, b.points, b.credit])
     if with_points_earned:
         earned = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
             e.shop_id == shop, e.member_id == m.id, e.asset == Asset.POINTS.value)
         if since:
-            earned = earned.where(earned_at() >= bindparam("quote_since", type_=e.created_at.type))
+            earned = earned.where(earned_at() >= bindparam("shopper_since", type_=e.created_at.type))
         cols.append(earned.scalar_subquery().label("points_earned"))
-    return select(*cols).join(t.balances, b.member_id == m.id).where(
-        m.shop_id == shop, m.platform_customer_id == bindparam("quote_customer", type_=m.platform_customer_id.type))
+    stmt = select(*cols).join(t.balances, b.member_id == m.id)
+    if widget:
+        stmt = stmt.outerjoin(t.referral_codes, t.referral_codes.c.member_id == m.id)
+    return stmt.where(m.shop_id == shop,
+                      m.platform_customer_id == bindparam("shopper_customer", type_=m.platform_customer_id.type))
 
 
-_FOR_QUOTE: dict[tuple[bool, bool], Any] = {}
-
-
-def _for_widget_statement(with_points_earned: bool, since: bool):
-    """MembersRepo.for_widget's statement with its values as parameters (built once per shape:
-    the widget's balance read is a hot path; the same SQL as one built per call)."""
-    m, b, e = t.members.c, t.balances.c, t.ledger_entries.c
-    shop = bindparam("widget_shop_id", type_=t.members.c.shop_id.type)
-    cols = [m.id, m.tier, m.birthday, b.points, b.points_pending, b.credit, b.credit_pending,
-            t.referral_codes.c.code]
-    if with_points_earned:
-        earned = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
-            e.shop_id == shop, e.member_id == m.id, e.asset == Asset.POINTS.value)
-        if since:
-            earned = earned.where(earned_at() >= bindparam("widget_since", type_=e.created_at.type))
-        cols.append(earned.scalar_subquery().label("points_earned"))
-    return (select(*cols).join(t.balances, b.member_id == m.id)
-            .outerjoin(t.referral_codes, t.referral_codes.c.member_id == m.id)
-            .where(m.shop_id == shop,
-                   m.platform_customer_id == bindparam("widget_customer", type_=m.platform_customer_id.type)))
-
-
-_FOR_WIDGET: dict[tuple[bool, bool], Any] = {}
+_SHOPPER_READS: dict[tuple[bool, bool, bool], Any] = {}
 
 
 def _lock_for_posting_statement():
@@ -218,27 +201,24 @@ class MembersRepo(ShopScoped):
         """What a cart quote needs of a shopper, in one round trip: id, tier, birthday, balance,
         and (for tiers on points) the points earned since `points_since`. The statement is built
         once per shape (a quote is a hot path) and bound to this shop and shopper."""
-        shape = (with_points_earned, with_points_earned and points_since is not None)
-        stmt = _FOR_QUOTE.get(shape)
-        if stmt is None:
-            stmt = _FOR_QUOTE[shape] = _for_quote_statement(*shape)
-        params = {"quote_shop_id": self.shop_id, "quote_customer": platform_customer_id}
-        if shape[1]:
-            params["quote_since"] = points_since
-        return self.conn.execute(stmt, params).first()
+        return self._shopper(False, platform_customer_id, points_since, with_points_earned)
 
     def for_widget(self, platform_customer_id: str, *, points_since: datetime | None = None,
                    with_points_earned: bool = False) -> Row | None:
         """What the storefront widget shows of a shopper, in one round trip: id, tier, birthday,
         balances (points, points_pending, credit, credit_pending), their referral `code` (None
         without one), and (for tiers on points) the points earned since `points_since`."""
-        shape = (with_points_earned, with_points_earned and points_since is not None)
-        stmt = _FOR_WIDGET.get(shape)
+        return self._shopper(True, platform_customer_id, points_since, with_points_earned)
+
+    def _shopper(self, widget: bool, platform_customer_id: str, points_since: datetime | None,
+                 with_points_earned: bool) -> Row | None:
+        shape = (widget, with_points_earned, with_points_earned and points_since is not None)
+        stmt = _SHOPPER_READS.get(shape)
         if stmt is None:
-            stmt = _FOR_WIDGET[shape] = _for_widget_statement(*shape)
-        params = {"widget_shop_id": self.shop_id, "widget_customer": platform_customer_id}
-        if shape[1]:
-            params["widget_since"] = points_since
+            stmt = _SHOPPER_READS[shape] = _shopper_read_statement(*shape)
+        params = {"shopper_shop_id": self.shop_id, "shopper_customer": platform_customer_id}
+        if shape[2]:
+            params["shopper_since"] = points_since
         return self.conn.execute(stmt, params).first()
 
     def ids_after(self, last: int, limit: int) -> list[int]:
