@@ -209,17 +209,6 @@ def _folded(values) -> set[str]:
     return {str(v).strip().casefold() for v in values if v is not None}
 
 
-def matches(match: Match | None, line: OrderLine) -> bool:
-    """Product ids compare exactly; collections, tags and product types without regard to case
-    (a Shopify handle or tag and a WooCommerce slug are the same word in any case)."""
-    if match is None:
-        return False
-    return bool((line.product_id and line.product_id in match.products)
-                or _folded(line.collections) & _folded(match.collections)
-                or _folded(line.tags) & _folded(match.tags)
-                or (line.product_type and _folded([line.product_type]) & _folded(match.product_types)))
-
-
 def _for(seg: dict) -> str:
     """' (for VIP)' after a campaign limited to segments, in the English notes."""
     return f" (for {', '.join(seg['segments'])})" if seg.get("segments") else ""
@@ -341,7 +330,7 @@ def _divided(n: int, e: int) -> Decimal:
 
 
 def _round_scaled(n: int, e: int, mode: str) -> int:
-    """`_round(Fraction(n x 10^e), mode)` in integers."""
+    """Fraction(n x 10^e) divided out in the decimal context, then rounded by `mode`, in integers."""
     limit = 10 ** getcontext().prec  # a value of fewer digits divides out exactly
     if e >= 0:
         value = n * 10 ** e
@@ -378,11 +367,6 @@ def _credit_scaled(n: int, e: int, currency: str) -> Decimal:
     return Decimal(f"{'-' if n < 0 else ''}{c}E{q}")
 
 
-def _round(value: Fraction, mode: str) -> int:
-    d = Decimal(value.numerator) / Decimal(value.denominator)
-    return _round_decimal(d, mode)
-
-
 class _Matcher:
     """`matches` for one calculation: each rule's folded names once, each line's once."""
 
@@ -409,6 +393,12 @@ class _Matcher:
         pid, lc, lt, lp = folded_line
         return bool((pid and pid in products) or not collections.isdisjoint(lc) or not tags.isdisjoint(lt)
                     or not types.isdisjoint(lp))
+
+
+def matches(match: Match | None, line: OrderLine) -> bool:
+    """Product ids compare exactly; collections, tags and product types without regard to case
+    (a Shopify handle or tag and a WooCommerce slug are the same word in any case)."""
+    return _Matcher()(match, _Matcher.line(line))
 
 
 def calculate(program: Program, order: Order, member: MemberContext, *,

@@ -92,11 +92,6 @@ class Cart:
     rate: Decimal | None = None  # cart currency units per 1 unit of the shop's currency
 
 
-def _to_shop(amount: Decimal, rate: Decimal | None, currency: str) -> Decimal:
-    value = amount / rate if rate else amount
-    return value.quantize(quantum(currency), rounding=ROUND_HALF_EVEN)
-
-
 def to_order(cart: Cart, shop_currency: str, now: datetime, customer_id: str | None) -> Order:
     """The cart as a neutral order in the shop's currency; the order-level discount is spread
     over the lines in proportion to their totals (the last line takes the rounding)."""

@@ -77,20 +77,28 @@ def earned_at():
     return func.coalesce(e.occurred_at, e.created_at)
 
 
+def points_earned(shop, since):
+    """Points the member of the row earned since `since` (all time when None), as a column: what
+    tiers on points earned count. `shop` and `since` are values or bound parameters."""
+    e = t.ledger_entries.c
+    earned = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
+        e.shop_id == shop, e.member_id == t.members.c.id, e.asset == Asset.POINTS.value)
+    if since is not None:
+        earned = earned.where(earned_at() >= since)
+    return earned.scalar_subquery().label("points_earned")
+
+
 def _shopper_read_statement(widget: bool, with_points_earned: bool, since: bool):
     """What a cart quote (`widget=False`) or the widget (`widget=True`) reads of a shopper, with
     its values as parameters (`shopper_shop_id`, `shopper_customer`, `shopper_since`): built once
     per shape, the same SQL as one built per call."""
-    m, b, e = t.members.c, t.balances.c, t.ledger_entries.c
+    m, b = t.members.c, t.balances.c
     shop = bindparam("shopper_shop_id", type_=m.shop_id.type)
     cols = ([m.id, m.tier, m.birthday, b.points, b.points_pending, b.credit, b.credit_pending, t.referral_codes.c.code]
             if widget else [m.id, m.tier, m.birthday, b.points, b.credit])
     if with_points_earned:
-        earned = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
-            e.shop_id == shop, e.member_id == m.id, e.asset == Asset.POINTS.value)
-        if since:
-            earned = earned.where(earned_at() >= bindparam("shopper_since", type_=e.created_at.type))
-        cols.append(earned.scalar_subquery().label("points_earned"))
+        cols.append(points_earned(shop, bindparam("shopper_since", type_=t.ledger_entries.c.created_at.type)
+                                  if since else None))
     stmt = select(*cols).join(t.balances, b.member_id == m.id)
     if widget:
         stmt = stmt.outerjoin(t.referral_codes, t.referral_codes.c.member_id == m.id)
@@ -181,19 +189,9 @@ class MembersRepo(ShopScoped):
                 t.members.c.shop_id == self.shop_id, t.members.c.id == member_id
             ).values(updated_at=now, **fields))
 
-    def _points_earned_since(self, since: datetime | None):
-        """Points the member of the row earned since `since` (all time when None), as a column:
-        what tiers on points earned count."""
-        e = t.ledger_entries.c
-        earned = select(func.coalesce(func.sum(e.points_lifetime), 0)).where(
-            e.shop_id == self.shop_id, e.member_id == t.members.c.id, e.asset == Asset.POINTS.value)
-        if since is not None:
-            earned = earned.where(earned_at() >= since)
-        return earned.scalar_subquery().label("points_earned")
-
     def with_points_earned(self, member_id: int, since: datetime | None) -> Row:
         """The member's row and, in the same round trip, the points they earned since `since`."""
-        return self.conn.execute(select(t.members, self._points_earned_since(since)).where(
+        return self.conn.execute(select(t.members, points_earned(self.shop_id, since)).where(
             t.members.c.shop_id == self.shop_id, t.members.c.id == member_id)).one()
 
     def for_quote(self, platform_customer_id: str, *, points_since: datetime | None = None,

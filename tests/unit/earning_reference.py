@@ -7,11 +7,17 @@ from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from plugin_app.domain.earning import (ZERO, Earning, MemberContext, Order, Share, _for, _fmt, _money, _round,
-                                       campaign_active, local, matches, order_base)
+from plugin_app.domain.earning import (ZERO, Earning, MemberContext, Order, Share, _for, _fmt, _money,
+                                       _round_decimal, campaign_active, local, matches, order_base)
 from plugin_app.domain.money import quantum
 from plugin_app.domain.program import Program
 from plugin_app.domain.reasons import Reason, money as money_param, num
+
+
+def _round(value: Fraction, mode: str) -> int:
+    """The pre-issue rounding of an exact Fraction: divided out in the decimal context."""
+    return _round_decimal(Decimal(value.numerator) / Decimal(value.denominator), mode)
+
 
 
 def calculate(program: Program, order: Order, member: MemberContext, *,
