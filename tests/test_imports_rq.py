@@ -13,7 +13,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from plugin_app.jobs import context
-from plugin_app.jobs.queues import QUEUE_NAME
+from plugin_app.jobs.queues import QUEUE_NAME, QUEUE_NAMES, URGENT_QUEUE
 from plugin_app.runtime import Runtime
 from plugin_app.services.audit import run_audit
 from plugin_app.services.imports import Summary
@@ -59,7 +59,7 @@ def test_an_import_through_real_workers_survives_one_killed_mid_apply(clean_db, 
     assert rt.imports.resume_stalled() == 1
     context.install(rt)
     redis = Redis.from_url(redis_url)
-    SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+    SimpleWorker([Queue(n, connection=redis) for n in QUEUE_NAMES], connection=redis).work(burst=True)
     done = rt.imports.view(shop.id, view["id"])
     assert done["state"] == "applied", done
     assert Summary.comparable(done["report"]) == Summary.comparable(view["plan"]) and done["matches_plan"]

@@ -8,7 +8,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import text
 
-from plugin_app.jobs.queues import QUEUE_NAME
+from plugin_app.jobs.queues import QUEUE_NAME, QUEUE_NAMES, URGENT_QUEUE
 from plugin_app.runtime import Runtime
 from plugin_app.services.audit import run_audit
 
@@ -140,15 +140,16 @@ def test_redis_wipe_loses_nothing_the_sweeper_rings_again(clean_db, clock, redis
     ids = [rt.inbox.accept(shop.id, "internal", "action.completed", f"e{i}", award(event_id=f"e{i}"), {})[0]
            for i in range(5)]
     redis = Redis.from_url(redis_url)
-    assert 1 <= Queue(QUEUE_NAME, connection=redis).count <= 4  # one drain per slot, not per message
+    drains = Queue(URGENT_QUEUE, connection=redis)
+    assert 1 <= drains.count <= 5  # one drain per slot, not per message
     redis.flushdb()  # Redis loses every job (and the doorbell's state)
-    assert Queue(QUEUE_NAME, connection=redis).count == 0
+    assert drains.count == 0
     assert rt.inbox.sweep() == 0  # too early: the doorbell may still be ringing
     clock.advance(seconds=rt.settings.sweep_after_seconds)
     assert rt.inbox.sweep() == 5
     from plugin_app.jobs import context
     context.install(rt)
-    SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+    SimpleWorker([Queue(n, connection=redis) for n in QUEUE_NAMES], connection=redis).work(burst=True)
     assert [rt.inbox.get(i).state for i in ids] == ["done"] * 5
     assert rt.members.by_customer(shop.id, "c-1")[1].points == 200
     rt.close()
@@ -181,7 +182,7 @@ def test_doorbell_drains_every_message_without_the_sweeper(clean_db, clock, redi
     from plugin_app.jobs import context
     context.install(rt)
     redis = Redis.from_url(redis_url)
-    worker = SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis)
+    worker = SimpleWorker([Queue(n, connection=redis) for n in QUEUE_NAMES], connection=redis)
     ids = []
     for batch in range(3):  # messages arriving while drains run and after they settle
         ids += [rt.inbox.accept(shop.id, "internal", "action.completed", f"b{batch}-{i}",
@@ -199,12 +200,12 @@ def test_jobs_rq_gave_up_on_are_listed_and_requeued(clean_db, redis_url):
     rt.queue.enqueue("drain_inbox", "not-a-slot", "nor-a-count")  # a job that raises
     from plugin_app.jobs import context
     context.install(rt)
-    SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+    SimpleWorker([Queue(n, connection=redis) for n in QUEUE_NAMES], connection=redis).work(burst=True)
     failed = rt.queue.failed()
     assert [f["task"] for f in failed] == ["drain_inbox"] and failed[0]["args"] == ["not-a-slot", "nor-a-count"]
     assert "Error" in failed[0]["error"] and failed[0]["failed_at"]
     assert rt.queue.requeue_failed() == 1 and rt.queue.failed() == []
-    assert Queue(QUEUE_NAME, connection=redis).count == 1
+    assert Queue(URGENT_QUEUE, connection=redis).count == 1  # back on the queue it came from
     rt.close()
 
 
@@ -240,10 +241,10 @@ def test_group_commit_stores_each_delivery_once_and_rings_once_per_slot(clean_db
         by_key.setdefault(key, []).append((inbox_id, new))
     for key, got in by_key.items():
         assert len({i for i, _ in got}) == 1 and sum(new for _, new in got) == 1, (key, got)
-    assert 1 <= Queue(QUEUE_NAME, connection=redis).count <= 4
+    assert 1 <= Queue(URGENT_QUEUE, connection=redis).count <= 10  # one drain per slot hit, not per delivery
     from plugin_app.jobs import context
     context.install(rt)
-    SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+    SimpleWorker([Queue(n, connection=redis) for n in QUEUE_NAMES], connection=redis).work(burst=True)
     assert count(rt, "select count(*) from inbox where state = 'done'") == 10
     assert not redis.keys("loyalty:drain:*")
     assert rt.members.by_customer(shop.id, "c-1")[1].points == 400
@@ -272,20 +273,41 @@ def test_a_backlog_older_than_the_sweep_is_left_to_its_drains(clean_db, clock, r
     shop, _ = rt.shops.register("demo", "s.example")
     with_visit_action(rt, shop)
     redis = Redis.from_url(redis_url)
-    queue = Queue(QUEUE_NAME, connection=redis)
+    queue = Queue(URGENT_QUEUE, connection=redis)
     ids = [rt.inbox.accept(shop.id, "internal", "action.completed", f"k{i}", award(f"c{i}", f"k{i}"), {})[0]
            for i in range(40)]
     queued = queue.count
-    assert 1 <= queued <= 4
+    assert 1 <= queued <= rt.inbox.doorbell.slots
     claimed = rt.inbox._claim(ids[0])  # a worker took one and died: its lease will run out
     assert claimed is not None
     clock.advance(seconds=rt.settings.sweep_after_seconds + rt.inbox.lease.total_seconds())
     assert rt.inbox.sweep() == 40
     assert queue.count == queued + 1  # only the expired lease's own job
     redis.flushdb()  # the drains and their bells are lost
-    assert rt.inbox.sweep() == 40 and 1 <= queue.count <= 5
+    assert rt.inbox.sweep() == 40 and 1 <= queue.count <= rt.inbox.doorbell.slots + 1
     from plugin_app.jobs import context
     context.install(rt)
     SimpleWorker([queue], connection=redis).work(burst=True)
     assert {rt.inbox.get(i).state for i in ids} == {"done"}
+    rt.close()
+
+
+def test_a_drain_is_taken_before_queued_periodic_jobs(clean_db, clock, redis_url):
+    """Drains go to a queue of their own that every worker looks at first: a webhook's points
+    do not wait behind a queue of periodic and bulk jobs (after a backlog, relays and folds of
+    its events), only for the job a worker has in hand."""
+    rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url=redis_url), clock=clock)
+    shop, _ = rt.shops.register("demo", "s.example")
+    with_visit_action(rt, shop)
+    redis = Redis.from_url(redis_url)
+    for _ in range(5):
+        rt.queue.enqueue("refresh_analytics")
+        rt.queue.enqueue("relay_notifications")
+    inbox_id, _ = rt.inbox.accept(shop.id, "internal", "action.completed", "u1", award("c-1", "u1"), {})
+    assert Queue(QUEUE_NAME, connection=redis).count == 10 and Queue(URGENT_QUEUE, connection=redis).count == 1
+    from plugin_app.jobs import context
+    context.install(rt)
+    SimpleWorker([Queue(n, connection=redis) for n in QUEUE_NAMES], connection=redis).work(burst=True, max_jobs=1)
+    assert rt.inbox.get(inbox_id).state == "done"  # the one job run was the drain
+    assert Queue(QUEUE_NAME, connection=redis).count == 10
     rt.close()

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from plugin_app.domain.ports import FixedClock
 from plugin_app.jobs import context
-from plugin_app.jobs.queues import QUEUE_NAME
+from plugin_app.jobs.queues import QUEUE_NAME, QUEUE_NAMES, URGENT_QUEUE
 from plugin_app.runtime import Runtime
 from plugin_app.storage import tables as t
 
@@ -70,7 +70,7 @@ def test_big_shop_segment_is_computed_by_a_real_rq_worker(clean_db, redis_url, c
         assert F.segment_stored(rt, shop, seg["id"]) == set() and _segment_events(rt, shop) == []
         context.install(rt)
         redis = Redis.from_url(redis_url)
-        SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+        SimpleWorker([Queue(n, connection=redis) for n in QUEUE_NAMES], connection=redis).work(burst=True)
         done = rt.segments.get(shop.id, seg["id"])
         assert done["status"] == "ready" and done["members_count"] == 3
         assert F.segment_stored(rt, shop, seg["id"]) == F.segment_matching(rt, shop, BIG) == {a.id, b.id, c.id}
@@ -79,7 +79,7 @@ def test_big_shop_segment_is_computed_by_a_real_rq_worker(clean_db, redis_url, c
         edited = rt.segments.update(shop.id, seg["id"], "Bigger balances", BIGGER)
         assert edited["status"] == "computing" and edited["members_count"] is None
         assert [s["status"] for s in rt.segments.list(shop.id)] == ["computing"]
-        SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+        SimpleWorker([Queue(n, connection=redis) for n in QUEUE_NAMES], connection=redis).work(burst=True)
         done = rt.segments.get(shop.id, seg["id"])
         assert done["status"] == "ready" and done["members_count"] == 1 and done["name"] == "Bigger balances"
         assert F.segment_stored(rt, shop, seg["id"]) == {b.id}

@@ -11,7 +11,7 @@ from rq import Queue, SimpleWorker
 
 from plugin_app import create_app
 from plugin_app.jobs import context
-from plugin_app.jobs.queues import QUEUE_NAME
+from plugin_app.jobs.queues import QUEUE_NAME, QUEUE_NAMES, URGENT_QUEUE
 from plugin_app.services.audit import run_audit
 
 from . import shopify_standin as S
@@ -86,7 +86,7 @@ def make_shop(rt, domain):
 
 def drain(redis_url):
     redis = Redis.from_url(redis_url)
-    SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+    SimpleWorker([Queue(n, connection=redis) for n in QUEUE_NAMES], connection=redis).work(burst=True)
 
 
 def settle_retries(rt, shop) -> int:

@@ -14,7 +14,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import text
 
 from plugin_app.jobs import context
-from plugin_app.jobs.queues import QUEUE_NAME
+from plugin_app.jobs.queues import QUEUE_NAME, QUEUE_NAMES, URGENT_QUEUE
 from plugin_app.runtime import Runtime
 from plugin_app.services.audit import run_audit
 
@@ -79,7 +79,7 @@ def test_sigkill_mid_job_then_sweep_gives_the_same_result(clean_db, redis_url, t
     assert rt.inbox.sweep() == 1
     redis = Redis.from_url(redis_url)
     context.install(rt)
-    SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+    SimpleWorker([Queue(n, connection=redis) for n in QUEUE_NAMES], connection=redis).work(burst=True)
 
     row = rt.inbox.get(inbox_id)
     assert row.state == "done" and row.attempts == 2

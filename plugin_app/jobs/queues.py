@@ -10,6 +10,13 @@ from .tasks import Task, name_of
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "loyalty"
+# Work a shopper or a merchant is waiting for right now: the inbox's drains (a webhook's points
+# on a balance). Workers always look here first, so a drain never waits behind a queue of
+# periodic and bulk jobs (a relay of a backlog's events, an analytics fold, an import slice);
+# it waits at most for the job each worker has in hand.
+URGENT_QUEUE = "loyalty-inbox"
+URGENT_TASKS = frozenset({"drain_inbox", "process_inbox"})
+QUEUE_NAMES = (URGENT_QUEUE, QUEUE_NAME)  # the order a worker listens in
 TASK_MODULE = "plugin_app.jobs.tasks"
 JOB_TIMEOUT = 600  # seconds a job may run before RQ stops it
 # Tasks that read a whole file in one go (an import's dry run reads up to 512 MB: about five
@@ -31,16 +38,20 @@ class RQQueue:
 
         self.redis = Redis.from_url(redis_url)
         self.queue = Queue(QUEUE_NAME, connection=self.redis)
+        self.urgent = Queue(URGENT_QUEUE, connection=self.redis)
+
+    def _for(self, task: Task):
+        return self.urgent if name_of(task) in URGENT_TASKS else self.queue
 
     def enqueue(self, task: Task, *args: object, job_id: str | None = None, delay: float = 0) -> None:
         """`delay`: seconds before the task may run (RQ's scheduler, which `loyalty worker` runs)."""
         if delay > 0:
             from datetime import timedelta
 
-            self.queue.enqueue_in(timedelta(seconds=delay), dotted(task), *args, job_id=job_id, result_ttl=60,
+            self._for(task).enqueue_in(timedelta(seconds=delay), dotted(task), *args, job_id=job_id, result_ttl=60,
                                   failure_ttl=7 * 24 * 3600, job_timeout=LONG_JOBS.get(name_of(task), JOB_TIMEOUT))
             return
-        self.queue.enqueue(dotted(task), *args, job_id=job_id, result_ttl=60,
+        self._for(task).enqueue(dotted(task), *args, job_id=job_id, result_ttl=60,
                            failure_ttl=7 * 24 * 3600, job_timeout=LONG_JOBS.get(name_of(task), JOB_TIMEOUT))
 
     def ping(self) -> bool:
@@ -52,9 +63,9 @@ class RQQueue:
         from rq.job import Job
         from rq.registry import FailedJobRegistry
 
-        registry = FailedJobRegistry(queue=self.queue)
+        ids = [i for q in (self.urgent, self.queue) for i in FailedJobRegistry(queue=q).get_job_ids(0, limit - 1)]
         out = []
-        for job in Job.fetch_many(registry.get_job_ids(0, limit - 1), connection=self.redis):
+        for job in Job.fetch_many(ids[:limit], connection=self.redis):
             if job is None:
                 continue
             error = (job.latest_result().exc_string if job.latest_result() else "") or ""
@@ -66,11 +77,14 @@ class RQQueue:
     def requeue_failed(self) -> int:
         from rq.registry import FailedJobRegistry
 
-        registry = FailedJobRegistry(queue=self.queue)
-        ids = registry.get_job_ids()
-        for job_id in ids:
-            registry.requeue(job_id)
-        return len(ids)
+        count = 0
+        for q in (self.urgent, self.queue):
+            registry = FailedJobRegistry(queue=q)
+            ids = registry.get_job_ids()
+            for job_id in ids:
+                registry.requeue(job_id)
+            count += len(ids)
+        return count
 
 
 class RedisBell:
@@ -78,7 +92,12 @@ class RedisBell:
     slot wins `SET NX` and enqueues a drain; the rest find the bell already rung (one Redis
     round trip instead of a whole RQ enqueue). The key expires, so a drain that died frees it."""
 
-    def __init__(self, queue: "RQQueue", slots: int = 4, ttl: int = 30) -> None:
+    # Slots are how many drains can run at once: well above the number of workers, or a worker
+    # whose slot ran dry sits idle while another works through its own (with 4 slots, a third
+    # worker added nothing: the last slot ran alone). Each slot costs one short read per drain.
+    SLOTS = 16
+
+    def __init__(self, queue: "RQQueue", slots: int = SLOTS, ttl: int = 30) -> None:
         self.queue, self.slots, self.ttl = queue, slots, ttl
 
     def ring(self, inbox_id: int) -> None:

@@ -20,7 +20,7 @@ import time
 import uuid
 
 from . import context
-from .queues import QUEUE_NAME, TASK_MODULE
+from .queues import QUEUE_NAMES, TASK_MODULE
 from .schedule import PERIODIC
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def run_worker(runtime, *, burst: bool = False, fork: bool = False) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-    log.info("worker starting", extra={"queue": QUEUE_NAME, "tasks": TASK_MODULE, "fork": fork, "worker": name})
+    log.info("worker starting", extra={"queues": QUEUE_NAMES, "tasks": TASK_MODULE, "fork": fork, "worker": name})
     try:
         while not stop.is_set():
             redis = worker_connection(url)
@@ -139,7 +139,7 @@ def run_worker(runtime, *, burst: bool = False, fork: bool = False) -> None:
                     break
                 continue
             backoff.reset()
-            worker = worker_cls([Queue(QUEUE_NAME, connection=redis)], connection=redis,
+            worker = worker_cls([Queue(n, connection=redis) for n in QUEUE_NAMES], connection=redis,
                                 name=f"{name}.{uuid.uuid4().hex[:4]}")
             try:
                 worker.work(burst=burst, with_scheduler=not burst, logging_level="WARNING")
