@@ -138,9 +138,13 @@ def main() -> None:
                     os.killpg(p.pid, signal.SIGKILL)
                     p.wait(10)
         with rt.db.transaction() as conn:
-            lat = sorted(conn.execute(text(
-                "SELECT extract(epoch FROM processed_at - received_at) FROM inbox "
-                "WHERE received_at >= :since AND state = 'done'"), {"since": since}).scalars())
+            rows = conn.execute(text(
+                "SELECT extract(epoch FROM processed_at - received_at), "
+                "extract(epoch FROM locked_until - make_interval(secs => :lease) - received_at) FROM inbox "
+                "WHERE received_at >= :since AND state = 'done'"),
+                {"since": since, "lease": rt.inbox.lease.total_seconds()}).all()
+            lat = sorted(float(r[0]) for r in rows)
+            waits = sorted(float(r[1]) for r in rows)  # received → claimed (the claim's lease starts then)
             states = dict(conn.execute(text("SELECT state, count(*) FROM inbox GROUP BY state")).all())
             posted = conn.execute(text("SELECT count(DISTINCT idempotency_key) FROM ledger_entries")).scalar()
         audit = run_audit(rt.db, shop.id)
@@ -154,6 +158,9 @@ def main() -> None:
             print(f"{args.rate:.0f} orders/s is above the measured capacity ({rate:.0f}/s): paced at half of it instead")
         print(f"at {offered:.0f} orders/s offered for {args.seconds:.0f} s: receipt-to-balance p50 {q[49] * 1000:.0f} ms, "
               f"p99 {q[98] * 1000:.0f} ms, max {lat[-1] * 1000 if lat else float('nan'):.0f} ms ({len(lat)} orders)")
+        if len(waits) > 1:
+            w = statistics.quantiles(waits, n=100, method="inclusive")
+            print(f"  of which waiting to be claimed: p50 {w[49] * 1000:.0f} ms, p99 {w[98] * 1000:.0f} ms")
         print(f"inbox states: {states}; ledger entries with distinct keys: {posted}; "
               f"audit: {'clean' if audit.ok else audit.problems[:3]}")
         print(json.dumps({"raw_rps": round(raw_rate), "orders_per_s": round(rate, 1), "offered": round(offered),

@@ -244,3 +244,56 @@ def test_tier_and_balance_land_as_customer_metafields_on_the_shopify_standin(cle
     assert rt.customer_fields.sync() == 1
     assert state.metafields[("gid://shopify/Customer/7300400500600", "loyalty", "points")]["value"] == "105"
     rt.close()
+
+
+def test_a_backlog_of_events_is_relayed_and_sent_in_short_jobs_with_drains_between(clean_db, clock, smtp,
+                                                                                  redis_url, monkeypatch):
+    """The relay and the sender take a slice and queue their own continuation while the slice
+    comes back full: a backlog is many short jobs, each email still sent once, and an inbox drain
+    queued meanwhile is taken before the next slice."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from plugin_app.jobs import context, tasks
+    from plugin_app.jobs.queues import QUEUE_NAME, QUEUE_NAMES
+
+    monkeypatch.setattr(tasks, "RELAY_SLICE", 2)
+    monkeypatch.setattr(tasks, "SEND_SLICE", 2)
+    rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url=redis_url, smtp_host="127.0.0.1",
+                               smtp_port=smtp.port, smtp_starttls=False, mail_from="rewards@loyalty.example",
+                               app_url="https://loyalty.example", secret_key="k" * 40), clock=clock)
+    redis = Redis.from_url(redis_url)
+    context.install(rt)
+    try:
+        shop = F.shop(rt, domain="slices.example")
+        F.use_program(rt, shop)
+        for i in range(5):
+            F.member(rt, shop, f"c{i}", email=f"m{i}@example.com", name=f"M {i}")
+            rt.ledger.earn(shop.id, F.member(rt, shop, f"c{i}").id, "points", 500, key=f"o{i}", source="order",
+                           reason="order")
+        with rt.db.transaction() as conn:
+            events = conn.exec_driver_sql("SELECT count(*) FROM events WHERE relayed_at IS NULL").scalar()
+        assert events >= 5
+
+        rt.run_task(tasks.relay_notifications, ())  # one slice of 2, and its continuation queued
+        default = Queue(QUEUE_NAME, connection=redis)
+        assert [j.func_name.rsplit(".", 1)[-1] for j in default.get_jobs()] == ["relay_notifications"]
+        with rt.db.transaction() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM events WHERE relayed_at IS NULL").scalar() == events - 2
+        inbox_id, _ = rt.inbox.accept(shop.id, "internal", "no.such.topic", "late", b"{}", {})
+        worker = SimpleWorker([Queue(n, connection=redis) for n in QUEUE_NAMES], connection=redis)
+        worker.work(burst=True, max_jobs=1)
+        assert rt.inbox.get(inbox_id).state == "ignored"  # the drain went first
+        worker.work(burst=True)  # the relay's slices, one after another
+        rt.run_task(tasks.send_notifications, ())  # as the ticker would, now that all is relayed
+        assert [j.func_name.rsplit(".", 1)[-1] for j in default.get_jobs()] == ["send_notifications"]
+        worker.work(burst=True)  # the sender's slices
+        with rt.db.transaction() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM events WHERE relayed_at IS NULL").scalar() == 0
+            pending = conn.exec_driver_sql("SELECT count(*) FROM notifications WHERE state <> 'sent'").scalar()
+            emails = conn.exec_driver_sql("SELECT count(*) FROM notifications WHERE target = 'email'").scalar()
+        assert pending == 0 and emails >= 5
+        assert len(smtp.messages) == emails  # each once
+    finally:
+        redis.flushdb()
+        rt.close()

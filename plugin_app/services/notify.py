@@ -143,18 +143,24 @@ class Notifier:
 
     # -- fan-out ---------------------------------------------------------------------------
     def relay(self, limit: int = 500) -> int:
-        """Turn new events into deliveries, once each. One transaction: the events of every shop
-        are taken locked, skipping those another worker holds (workers share the relay); each is
-        fanned out and marked relayed through its own shop's repositories (a unit of work for
-        its shop that joins the transaction, with no savepoint of its own)."""
+        """Turn new events into deliveries, once each; returns how many deliveries were made."""
+        return self.relay_some(limit)[0]
+
+    def relay_some(self, limit: int) -> tuple[int, bool]:
+        """`relay` of at most `limit` events: (deliveries made, whether the slice was full — more
+        may be waiting). One transaction: the events of every shop are taken locked, skipping
+        those another worker holds (workers share the relay); each is fanned out and marked
+        relayed through its own shop's repositories (a unit of work for its shop that joins the
+        transaction, with no savepoint of its own)."""
         now = self.clock.now()
-        made = 0
+        made = seen = 0
         with self.db.uow() as uow:
             for ev in uow.jobs.unrelayed_events(limit):
+                seen += 1
                 with self.db.uow(ev.shop_id, savepoint=False) as shop_uow:
                     made += self._fan_out(shop_uow, ev, now)
                     shop_uow.outbox.mark_relayed(ev.id, now)
-        return made
+        return made, seen >= limit
 
     def _fan_out(self, uow, ev, now: datetime) -> int:
         made = self.flow.fan_out(uow, ev, now) if self.flow is not None else 0
@@ -368,7 +374,15 @@ class Notifier:
 
     def send(self, limit: int = 100) -> int:
         """Deliver what is due; returns how many went out."""
+        return self.send_some(limit)[0]
+
+    def send_some(self, limit: int) -> tuple[int, bool]:
+        """`send` of at most `limit` due deliveries: (how many went out, whether the slice was
+        full — more may be due)."""
         rows = self._claim(limit)
+        return self._send(rows), len(rows) >= limit
+
+    def _send(self, rows) -> int:
         sent = 0
         mail: MailConnection | None = None  # one connection for the batch's emails
         try:
