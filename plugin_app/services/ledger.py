@@ -140,8 +140,9 @@ class Ledger:
         """One posting, one unit of work (a savepoint of the caller's, when it has one open)."""
         fingerprint = _fingerprint(request)
         for attempt in range(2):
+            uow = self.db.uow(shop_id)
             try:
-                with self.db.uow(shop_id) as uow:
+                with uow:
                     bal = uow.members.lock_for_posting(member_id, key)
                     if bal is None:
                         raise NotFound("member not found")
@@ -152,8 +153,9 @@ class Ledger:
             except IntegrityError as exc:
                 # The same key was taken at the same moment by a posting for another member
                 # (postings for one member serialize on the balance lock). Look again.
-                if attempt or KEY_CONSTRAINT not in str(exc.orig) and "idempotency_key" not in str(exc.orig):
-                    raise
+                if attempt or not uow.retryable or (KEY_CONSTRAINT not in str(exc.orig)
+                                                    and "idempotency_key" not in str(exc.orig)):
+                    raise  # (in a flat transaction the whole delivery is tried again instead)
         with self.db.uow(shop_id) as uow:  # pragma: no cover - needs a two-member key race
             return self._replay(uow.ledger, uow.members, uow.ledger.entry_by_key(key), fingerprint)
 

@@ -43,7 +43,12 @@ class PlatformSync:
                 # What the products are may have to be asked of the platform: before the unit
                 # of work, never while it holds locks (the posting then finds them cached).
                 self.catalog.for_posting(shop_id, event.order)
-            with self.db.uow(shop_id):  # one delivery, one transaction: all of it lands, or none
+            with self.db.uow(shop_id) as uow:  # one delivery, one transaction: all of it lands, or none
+                if uow.owns_transaction:
+                    # Our own transaction, and no step of an order catches another's failure and
+                    # goes on: the steps join it without savepoints; a failure rolls all back and
+                    # the inbox runs the delivery again.
+                    uow.flat()
                 return self._order(shop_id, event)
         if isinstance(event, (ProductSeen, ProductGone, CollectionChanged)):
             if self.catalog is None:
@@ -85,7 +90,7 @@ class PlatformSync:
 
     def _order(self, shop_id: int, event: OrderSeen) -> str:
         """Refunds, the codes' settlement, cancellation or earning, then the referral: in the
-        caller's unit of work, each step a savepoint of it."""
+        caller's unit of work (each step joins it: see `apply`)."""
         o = event.order
         notes = [self.orders.on_refund(shop_id, o.order_id, r).status for r in event.refunds]
         if event.codes and (event.paid or event.cancelled) and self.cart is not None:
