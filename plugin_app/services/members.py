@@ -72,12 +72,13 @@ class Members:
 
     def enrol(self, shop_id: int, platform_customer_id: str, *, email: str | None = None,
               birthday: date | None = None, name: str | None = None,
-              locale: str | None = None, welcome: bool = True) -> tuple[Member, bool]:
+              locale: str | None = None, welcome: bool = True, fill: bool = False) -> tuple[Member, bool]:
         """Create the member (and an empty balance) or update what we now know of them.
         `locale` is the shopper's language as the platform gives it (an unreadable tag is
         ignored); their e-mails are in it. Returns the member and whether it was created. Safe
         under concurrent calls. `welcome=False`: the merchant enrols them (the API, an import),
-        not a sign-up: the `member_enrolled` event says so and no welcome e-mail is sent."""
+        not a sign-up: the `member_enrolled` event says so and no welcome e-mail is sent.
+        `fill=True` (an order's buyer): the e-mail and the name only where the member has none."""
         customer = str(platform_customer_id or "").strip()
         if not customer or len(customer) > 64:
             raise InvalidRequest("platform customer id must be 1 to 64 characters")
@@ -101,10 +102,23 @@ class Members:
             changes = {k: v for k, v in (("email", email), ("birthday", birthday), ("name", name),
                                          ("locale", locale))
                        if v is not None and (not created or k in ("name", "locale"))}
+            if fill:  # only what is missing; the language as the latest order gives it
+                changes = {k: v for k, v in changes.items()
+                           if (getattr(row, k) is None if k in ("email", "name") else v != getattr(row, k))}
             if changes:
                 repo.update_profile(member_id, now, **changes)
                 row = repo.by_id(member_id)
+            uow.memo[("member_id", shop_id, customer)] = member_id
             return _member(row), created
+
+    def id_of(self, shop_id: int, platform_customer_id: str) -> int:
+        """The member's id, enrolling them if need be: no statement at all when this transaction
+        already enrolled them (an order's buyer, asked again by the referral checks)."""
+        with self.db.uow(shop_id, savepoint=False) as uow:
+            known = uow.memo.get(("member_id", shop_id, str(platform_customer_id or "").strip()))
+        if known is not None:
+            return known
+        return self.enrol(shop_id, platform_customer_id)[0].id
 
     def set_birthday(self, shop_id: int, platform_customer_id: str, value: date | str, *, source: str,
                      actor: str | None = None) -> Member:

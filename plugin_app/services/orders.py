@@ -199,13 +199,9 @@ class OrderService:
 
     def _enrol(self, shop_id: int, customer_id: str, email: str | None, name: str | None,
                locale: str | None = None):
-        member, _ = self.members.enrol(shop_id, customer_id)
         email = email.strip() if isinstance(email, str) and "@" in email and len(email.strip()) <= 320 else None
-        fill = {"email": email if not member.email else None, "name": name if not member.name else None,
-                "locale": locale if locale and locale != member.locale else None}  # the latest order's language
-        if any(fill.values()):
-            member, _ = self.members.enrol(shop_id, customer_id, **fill)
-        return member
+        # The e-mail and name where the member has none; the latest order's language.
+        return self.members.enrol(shop_id, customer_id, email=email, name=name, locale=locale or None, fill=True)[0]
 
     # -- refunds and cancellation ----------------------------------------------------------
     @staticmethod

@@ -202,17 +202,17 @@ class ReferralService:
             return []
         pv = self.programs.current(shop_id)
         program = pv.program
-        member, _ = self.members.enrol(shop_id, customer_id)
+        member_id = self.members.id_of(shop_id, customer_id)
         notes: list[str] = []
         now = self.clock.now()
         facts = self.facts_from(shop_id, raw_facts)  # before the transaction: it may read the shop's secret
         salt = self.shops.widget_secret(shop_id)
         with self.db.uow(shop_id) as uow:
-            self.remember(uow, member.id, facts)
-            row = uow.referrals.for_friend(member.id, lock=True)
+            self.remember(uow, member_id, facts)
+            row = uow.referrals.for_friend(member_id, lock=True)
             if row is None and codes:  # the friend's welcome code on an order nobody claimed
                 row = uow.referrals.with_friend_code(codes)
-                if row is not None and row.friend_member_id != member.id:
+                if row is not None and row.friend_member_id != member_id:
                     row = None  # someone else's welcome code: not this customer's referral
             if row is None or not paid or not program.referrals.enabled or not program.live:
                 return notes
@@ -221,9 +221,9 @@ class ReferralService:
                 if base < program.referrals.minimum_order:
                     return [f"referral {row.id}: order below the "
                             f"{money_text(program.referrals.minimum_order, uow.referral_facts.currency())} minimum"]
-                prior = uow.referral_facts.earned_orders_besides(member.id, order_id)
+                prior = uow.referral_facts.earned_orders_besides(member_id, order_id)
                 referrer_cid = uow.members.by_id(row.referrer_member_id).platform_customer_id
-                friend_facts = self._facts(uow, member.id, customer_id, salt)
+                friend_facts = self._facts(uow, member_id, customer_id, salt)
                 landing = uow.referral_landings.by_id(row.landing_id) if row.landing_id else None
                 if landing is not None:  # the landing's IP and device belong to the friend's side
                     friend_facts = R.Facts(friend_facts.customer_id, friend_facts.emails, friend_facts.phones,
