@@ -108,12 +108,13 @@ class Members:
             if changes:
                 repo.update_profile(member_id, now, **changes)
                 row = repo.by_id(member_id)
-            uow.memo[("member_id", shop_id, customer)] = member_id
+            if uow.is_flat:  # kept only where no nested rollback can take the member back alone
+                uow.memo[("member_id", shop_id, customer)] = member_id
             return _member(row), created
 
     def id_of(self, shop_id: int, platform_customer_id: str) -> int:
-        """The member's id, enrolling them if need be: no statement at all when this transaction
-        already enrolled them (an order's buyer, asked again by the referral checks)."""
+        """The member's id, enrolling them if need be: no statement at all when this (flat)
+        transaction already enrolled them (an order's buyer, asked again by the referral checks)."""
         with self.db.uow(shop_id, savepoint=False) as uow:
             known = uow.memo.get(("member_id", shop_id, str(platform_customer_id or "").strip()))
         if known is not None:

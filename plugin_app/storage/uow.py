@@ -216,6 +216,12 @@ class UnitOfWork:
         self.memo[FLAT] = True
 
     @property
+    def is_flat(self) -> bool:
+        """Whether `flat` was said of this transaction (no nested unit is rolled back alone, so
+        what one unit wrote stays for the rest of the transaction or goes with all of it)."""
+        return bool(self.memo.get(FLAT))
+
+    @property
     def owns_transaction(self) -> bool:
         """Whether this unit of work began the transaction (rather than joining a caller's)."""
         return self._root is None
