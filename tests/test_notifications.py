@@ -297,3 +297,32 @@ def test_a_backlog_of_events_is_relayed_and_sent_in_short_jobs_with_drains_betwe
     finally:
         redis.flushdb()
         rt.close()
+
+
+def test_the_relay_reads_what_a_shops_events_share_once_and_marks_them_in_one_statement(rt, clock, smtp):
+    """Every event of a shop looks at the shop's row, its webhook endpoints and Flow's word on
+    our triggers: read once per shop and relay, not once per event; the events are marked
+    relayed with one statement per shop."""
+    from sqlalchemy import event
+
+    shop = F.shop(rt, domain="once.example")
+    F.use_program(rt, shop)
+    rt.notifier.add_endpoint(shop.id, "https://hooks.example/x", ["points.changed"], "s" * 32)
+    for i in range(6):
+        member = F.member(rt, shop, f"c{i}", email=f"o{i}@example.com")
+        rt.ledger.earn(shop.id, member.id, "points", 500, key=f"o{i}", source="order", reason="order")
+    seen = []
+    listener = lambda conn, cursor, statement, *a: seen.append(" ".join(statement.split()))  # noqa: E731
+    event.listen(rt.db.engine, "before_cursor_execute", listener)
+    try:
+        rt.notifier.relay()
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", listener)
+    with rt.db.transaction() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM events WHERE relayed_at IS NULL").scalar() == 0
+        relayed = conn.exec_driver_sql("SELECT count(*) FROM events").scalar()
+    assert relayed >= 12
+    assert sum(s.startswith("SELECT shops.") for s in seen) <= 1
+    assert sum("FROM webhook_endpoints" in s for s in seen) <= 1
+    assert sum("FROM flow_trigger_usage" in s for s in seen) <= 1
+    assert sum(s.startswith("UPDATE events") for s in seen) == 1

@@ -49,13 +49,14 @@ class FlowTriggers:
         trigger = F.TRIGGERS.get(ev.type)
         if trigger is None or ev.member_id is None:
             return 0
-        shop = uow.notifications.shop()
+        shop = uow.once("shop", uow.notifications.shop)
         if shop is None or shop.platform != "shopify" or shop.status != "installed":
             return 0
+        said = uow.once("flow_usage", uow.flow_usage.usage).get(trigger.handle)  # None: no word yet
         if trigger.needs_workflow:  # sent only where Flow said an enabled workflow uses it
-            if not uow.flow_usage.switched_on(trigger.handle):
+            if said is not True:
                 return 0
-        elif uow.flow_usage.switched_off(trigger.handle):  # Flow said no enabled workflow uses it
+        elif said is False:  # Flow said no enabled workflow uses it
             return 0
         member = uow.members.by_id(ev.member_id)
         payload = F.trigger_payload(ev.type, ev.payload, customer_id=member.platform_customer_id if member else None,

@@ -154,19 +154,27 @@ class Notifier:
         transaction, with no savepoint of its own)."""
         now = self.clock.now()
         made = seen = 0
+        relayed: dict[int, list[int]] = {}
         with self.db.uow() as uow:
+            # What every event of a shop looks up (its row, its endpoints, Flow's word on each
+            # trigger) is read once per shop in this transaction (`UnitOfWork.once`), and the events
+            # are marked relayed with one statement per shop at the end: they stay locked by this
+            # transaction until it commits.
             for ev in uow.jobs.unrelayed_events(limit):
                 seen += 1
                 with self.db.uow(ev.shop_id, savepoint=False) as shop_uow:
                     made += self._fan_out(shop_uow, ev, now)
-                    shop_uow.outbox.mark_relayed(ev.id, now)
+                relayed.setdefault(ev.shop_id, []).append(ev.id)
+            for shop_id, ids in relayed.items():
+                with self.db.uow(shop_id, savepoint=False) as shop_uow:
+                    shop_uow.outbox.mark_relayed_many(ids, now)
         return made, seen >= limit
 
     def _fan_out(self, uow, ev, now: datetime) -> int:
         made = self.flow.fan_out(uow, ev, now) if self.flow is not None else 0
         topic = TOPICS.get(ev.type)
         if topic is not None:
-            for ep in uow.webhook_endpoints.active():
+            for ep in uow.once("endpoints", uow.webhook_endpoints.active):
                 if topic not in ep.topics:
                     continue
                 body = {"id": f"evt_{ev.id}", "topic": topic, "shop_id": ev.shop_id, "created_at": ev.created_at.isoformat(),
@@ -290,7 +298,7 @@ class Notifier:
         (else the shop's): subject, plain text and HTML."""
         shop_id = uow.shop_id
         lang = self.language(member, program)
-        shop = uow.notifications.shop()
+        shop = uow.once("shop", uow.notifications.shop)
         context = self.context(uow, shop, member, payload, program, i18n.translator(lang))
         made = emails.render(kind, lang, program.notifications.email(kind), context, self.brand(shop, program))
         return {"subject": made["subject"], "body": made["text"], "html": made["html"], "lang": lang,

@@ -496,7 +496,10 @@ class OutboxRepo(ShopScoped):
 
     def mark_relayed(self, event_id: int, now: datetime) -> None:
         """The event was fanned out into deliveries (the relay takes it no more)."""
-        self.conn.execute(update(t.events).where(t.events.c.shop_id == self.shop_id, t.events.c.id == event_id)
+        self.mark_relayed_many([event_id], now)
+
+    def mark_relayed_many(self, event_ids: list[int], now: datetime) -> None:
+        self.conn.execute(update(t.events).where(t.events.c.shop_id == self.shop_id, t.events.c.id.in_(event_ids))
                           .values(relayed_at=now))
 
 

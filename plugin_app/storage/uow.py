@@ -206,6 +206,17 @@ class UnitOfWork:
         For a history backfill, whose past orders are not news to anyone."""
         self.memo[QUIET] = True
 
+    def once(self, what: str, read):
+        """`read()` the first time this transaction asks for `what` of this unit's shop, the
+        same answer after that (the relay: every event of a shop reads the shop's row, its
+        endpoints and Flow's word on our triggers, which nothing in the transaction changes).
+        Only for what the transaction itself does not write."""
+        key = ("once", what, self.shop_id)
+        memo = self.memo
+        if key not in memo:
+            memo[key] = read()
+        return memo[key]
+
     def flat(self) -> None:
         """Say that nothing in this transaction catches a failure of a nested unit of work and
         carries on: every failure rolls the whole transaction back. Nested units then join it
