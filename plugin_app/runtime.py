@@ -96,7 +96,8 @@ class Runtime:
         self.platform = PlatformSync(self.db, self.shops, self.members, self.orders, self.actions,
                                      self.cart, self.clock, referrals=self.referrals)
         self.catalog = Catalog(self.db, self.catalog_source_for, self._platform_of,
-                               lambda shop_id: self.programs.current(shop_id).program, self.queue.enqueue, self.clock)
+                               lambda shop_id: self.programs.current(shop_id).program, self.queue.enqueue, self.clock,
+                               recent_program=lambda shop_id: self.programs.for_reading(shop_id).program)
         self.orders.catalog = self.cart.catalog = self.platform.catalog = self.catalog
         self.imports = Imports(self.db, self.ledger, self.programs, self.queue.enqueue, self.clock,
                                woo_lines=lambda shop_id, plugin, kind: self.woo_admin_for(shop_id).loyalty_export_lines(plugin, kind),

@@ -344,3 +344,24 @@ def test_the_admin_preview_agrees_with_the_quote_and_the_posting(shop):
     assert shop.sender.deliver("orders/paid", shopify_order(6021)).status_code == 200  # fetches the facts
     after = rt.orders.preview(shop.shop.id, neutral)
     assert (after.points, after.credit) == (288, Decimal("9.36")) == (earned(rt, "6021").points, earned(rt, "6021").credit)
+
+
+def test_a_program_that_needs_facts_gets_them_even_right_after_the_change(shop):
+    """Outside the order's transaction, whether facts are needed is read from a program a few
+    seconds old; an order that arrives right after the merchant added category rules still has
+    its products looked up (the transaction asks again with the current program)."""
+    rt, state = shop.rt, shop.state
+    rules = dump(rt.programs.current(shop.shop.id).program)
+    plain = dict(rules, earning={**rules["earning"], "exclude": None, "multipliers": []},
+                 cashback={**rules["cashback"], "boosts": []})
+    rt.programs.put(shop.shop.id, plain, author="test")
+    assert not rt.programs.for_reading(shop.shop.id).program.earning.multipliers
+    stale = rt.programs._current_cache[shop.shop.id]
+    rt.programs.put(shop.shop.id, rules, author="test")  # the category rules again, at once
+    # This worker read the program a moment before the change (as a process other than the
+    # one that saved it would still have it): its cache still says no facts are needed.
+    rt.programs._current_cache[shop.shop.id] = stale
+    assert not rt.programs.for_reading(shop.shop.id).program.earning.multipliers
+    assert shop.sender.deliver("orders/paid", shopify_order(6101)).status_code == 200
+    assert (earned(rt, "6101").points, earned(rt, "6101").credit) == (288, Decimal("9.36"))
+    assert nodes_calls(state) == 1

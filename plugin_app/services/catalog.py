@@ -45,9 +45,14 @@ def _groups(row) -> tuple[Group, ...]:
 class Catalog:
     def __init__(self, db: Database, source_for: Callable[[int], CatalogSource | None],
                  platform_of: Callable[[int], str | None], current_program: Callable[[int], Program],
-                 enqueue: Callable[..., None], clock: Clock | None = None) -> None:
+                 enqueue: Callable[..., None], clock: Clock | None = None,
+                 recent_program: Callable[[int], Program] | None = None) -> None:
         self.db, self.source_for, self.platform_of = db, source_for, platform_of
         self.current_program, self.enqueue = current_program, enqueue
+        # Outside a transaction, whether a posting needs product facts is read from a program a
+        # few seconds old (`Programs.for_reading`): the order's transaction asks again with the
+        # current one, so a program changed meanwhile still gets its facts (fetched then).
+        self.recent_program = recent_program or current_program
         self.clock = clock or SystemClock()
 
     # -- reading ---------------------------------------------------------------------------
@@ -90,7 +95,8 @@ class Catalog:
     def for_posting(self, shop_id: int, order: Order) -> Order:
         """The posting's path (a worker, before the order's transaction): what is missing or
         due is fetched from the platform now; if it cannot be, CatalogUnavailable (retryable)."""
-        if not order.lines or not needs_facts(self.current_program(shop_id)):
+        outside = self.db.open_connection() is None
+        if not order.lines or not needs_facts((self.recent_program if outside else self.current_program)(shop_id)):
             return order
         ids = self._ids(order)
         with self.db.reading() as conn:
