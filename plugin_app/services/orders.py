@@ -73,12 +73,13 @@ class OrderService:
 
     # -- reading ---------------------------------------------------------------------------
     def _context(self, uow: UnitOfWork, member_id: int | None, pv: ProgramVersion,
-                 segments: frozenset[int] | None = None) -> MemberContext:
+                 segments: frozenset[int] | None = None, member=None) -> MemberContext:
         """The member as the order earns: tier, birthday and (when a campaign is limited to
-        segments) the segments they are in now, or `segments` as they were when it first earned."""
+        segments) the segments they are in now, or `segments` as they were when it first earned.
+        `member`: the member as just read in this transaction (its tier and birthday), if at hand."""
         if member_id is None:
             return MemberContext(pv.program.tiers.levels[0] if pv.program.tiers.enabled else None)
-        m = uow.members.tier_and_birthday(member_id)
+        m = member if member is not None else uow.members.tier_and_birthday(member_id)
         tier = None
         if pv.program.tiers.enabled:
             tier = pv.program.tiers.by_name(m.tier) or pv.program.tiers.levels[0]
@@ -153,7 +154,7 @@ class OrderService:
             if program.earning.trigger == "fulfilled" and not fulfilled:
                 return OrderOutcome(order.order_id, "waiting", explanation="earns when fulfilled")
             member = self._enrol(shop_id, order.customer_id, email, name, locale)
-            context = self._context(uow, member.id, pv)
+            context = self._context(uow, member.id, pv, member=member)  # enrolled (and read) just now
             earning = calculate(program, order, context, version=pv.version)
             now = self.clock.now()
             ref = f"order:{order.order_id}"
