@@ -173,7 +173,7 @@ def make_handler(translate: Callable[[str, bytes], list], sync: PlatformSync, sh
     """Inbox handler for one platform: translate the stored delivery (after `prepare`, which
     may add what the store has and the delivery lacks), apply its events."""
     def handle(message: Message) -> str:
-        shop = shops.get(message.shop_id)
+        shop = shops.recent(message.shop_id)
         if shop is None:
             raise Ignored("shop no longer exists")
         if shop.status != "installed" and message.topic not in PRIVACY | {"app/uninstalled"}:

@@ -55,7 +55,7 @@ class Shops:
         self.db, self.box, self.clock = db, box, clock or SystemClock()
         self._cache: dict[tuple, tuple[float, object]] = {}
 
-    def _cached(self, key: tuple, load):
+    def _cached(self, key: tuple, load, seconds: float | None = None):
         import time
 
         hit = self._cache.get(key)
@@ -65,7 +65,7 @@ class Shops:
         value = load()
         if len(self._cache) > 50_000:
             self._cache.clear()
-        self._cache[key] = (now + self.CACHE_SECONDS, value)
+        self._cache[key] = (now + (self.CACHE_SECONDS if seconds is None else seconds), value)
         return value
 
     def register(self, platform: str, domain: str, *, currency: str = "EUR", timezone: str = "UTC",
@@ -121,6 +121,14 @@ class Shops:
         with self.db.uow(shop_id) as uow:
             row = uow.shops.by_id(shop_id)
         return _shop(row) if row else None
+
+    RECENT_SECONDS = 2.0
+
+    def recent(self, shop_id: int) -> Shop | None:
+        """The shop as read at most `RECENT_SECONDS` ago by this process (an uninstall or an
+        erasure done here shows at once): for the inbox's handlers, which look at every
+        message's shop; a delivery and an uninstall reach the workers in no set order anyway."""
+        return self._cached(("recent", shop_id), lambda: self.get(shop_id), self.RECENT_SECONDS)
 
     def by_domain(self, platform: str, domain: str) -> Shop | None:
         with self.db.uow() as uow:
