@@ -326,3 +326,6 @@ def test_the_relay_reads_what_a_shops_events_share_once_and_marks_them_in_one_st
     assert sum("FROM webhook_endpoints" in s for s in seen) <= 1
     assert sum("FROM flow_trigger_usage" in s for s in seen) <= 1
     assert sum(s.startswith("UPDATE events") for s in seen) == 1
+    # Each member's two or more events read the member and their balance once.
+    assert sum(s.startswith("SELECT members.") for s in seen) <= 6
+    assert sum(s.startswith("SELECT balances.") for s in seen) <= 6

@@ -157,7 +157,8 @@ class Notifier:
         relayed: dict[int, list[int]] = {}
         with self.db.uow() as uow:
             # What every event of a shop looks up (its row, its endpoints, Flow's word on each
-            # trigger) is read once per shop in this transaction (`UnitOfWork.once`), and the events
+            # trigger; a member and their balance, which an order's three or four events share)
+            # is read once in this transaction (`UnitOfWork.once`), and the events
             # are marked relayed with one statement per shop at the end: they stay locked by this
             # transaction until it commits.
             for ev in uow.jobs.unrelayed_events(limit):
@@ -186,7 +187,7 @@ class Notifier:
         if kind is not None and ev.member_id is not None:
             program = self.programs.current(ev.shop_id).program
             setting = program.notifications.email(kind)
-            member = uow.members.by_id(ev.member_id)
+            member = uow.once(("member", ev.member_id), lambda: uow.members.by_id(ev.member_id))
             state = "pending"
             if not setting.enabled:
                 return made
@@ -204,10 +205,10 @@ class Notifier:
     def _member_ref(uow, member_id: int | None) -> dict | None:
         if member_id is None:
             return None
-        m = uow.members.by_id(member_id)
+        m = uow.once(("member", member_id), lambda: uow.members.by_id(member_id))
         if m is None:
             return None
-        b = uow.members.balance(member_id)
+        b = uow.once(("balance", member_id), lambda: uow.members.balance(member_id))
         return {"id": m.id, "customer_id": m.platform_customer_id, "email": m.email, "tier": m.tier,
                 "points": int(b.points) if b else 0, "credit": str(b.credit) if b else "0"}
 
@@ -256,7 +257,7 @@ class Notifier:
         time zone)."""
         t = t or i18n.translator(self.language(member, program))
         shop_id = uow.shop_id
-        bal = uow.members.balance(member.id)
+        bal = uow.once(("balance", member.id), lambda: uow.members.balance(member.id))
         name = (member.name or "").split(" ")[0] or (member.email or "").split("@")[0]
         currency = bal.currency if bal is not None else (shop.currency if shop else "")
         points_asset = payload.get("asset") == "points"

@@ -206,11 +206,11 @@ class UnitOfWork:
         For a history backfill, whose past orders are not news to anyone."""
         self.memo[QUIET] = True
 
-    def once(self, what: str, read):
-        """`read()` the first time this transaction asks for `what` of this unit's shop, the
-        same answer after that (the relay: every event of a shop reads the shop's row, its
-        endpoints and Flow's word on our triggers, which nothing in the transaction changes).
-        Only for what the transaction itself does not write."""
+    def once(self, what, read):
+        """`read()` the first time this transaction asks for `what` (any hashable) of this unit's
+        shop, the same answer after that (the relay: every event of a shop reads the shop's row,
+        its endpoints and Flow's word on our triggers, an order's events the same member, none
+        of which the relay's transaction changes). Only for what the transaction does not write."""
         key = ("once", what, self.shop_id)
         memo = self.memo
         if key not in memo:
