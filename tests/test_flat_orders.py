@@ -4,6 +4,7 @@ failure anywhere rolls all of it back and the inbox runs the delivery again, so 
 exactly once. Real PostgreSQL."""
 import uuid
 
+import pytest
 from sqlalchemy import event, text
 
 from plugin_app.runtime import Runtime
@@ -32,10 +33,22 @@ def _count(rt, sql):
         return conn.execute(text(sql)).scalar()
 
 
-def test_an_order_takes_no_savepoint_and_a_failure_late_in_it_leaves_nothing_then_lands_once(clean_db, clock,
+@pytest.fixture(params=["postgresql", "sqlite"])
+def database_url(request, tmp_path):
+    """PostgreSQL, and the demo's embedded SQLite."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("clean_db")
+    from plugin_app.storage.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'flat.db'}"
+    upgrade(url)
+    return url
+
+
+def test_an_order_takes_no_savepoint_and_a_failure_late_in_it_leaves_nothing_then_lands_once(database_url, clock,
                                                                                          monkeypatch):
     # Nothing wakes a worker (a doorbell that cannot ring): the test runs each delivery itself.
-    rt = Runtime(make_settings(clean_db, jobs_mode="rq", redis_url="redis://127.0.0.1:1/0"), clock=clock)
+    rt = Runtime(make_settings(database_url, jobs_mode="rq", redis_url="redis://127.0.0.1:1/0"), clock=clock)
     try:
         shop, _ = rt.shops.register("shopify", DOMAIN, credentials={"access_token": "t", "api_secret": "s"})
         seen = []
