@@ -54,6 +54,16 @@ def deliveries(n: int, start: int, customers: int):
     return items
 
 
+def no_flow_workflows(rt, shop_id: int) -> None:
+    """No Flow workflow uses our triggers (what Flow's lifecycle callback says for most shops):
+    otherwise every event would queue a call to a Shopify that is not there to answer."""
+    from plugin_app.domain.flow import TRIGGERS
+
+    with rt.db.uow(shop_id) as uow:
+        for trigger in TRIGGERS.values():
+            uow.flow_usage.report(trigger.handle, False, rt.clock.now())
+
+
 def store(rt, shop_id: int, items) -> None:
     rt.inbox.accept_many([(shop_id, "shopify", topic, f"event:{topic}:{wid}", raw, h) for topic, wid, raw, h in items])
 
@@ -90,12 +100,7 @@ def main() -> None:
                                                     encryption_keys=(key,))))
         rt.queue.redis.flushdb()
         shop, _ = rt.shops.register("shopify", DOMAIN, credentials={"access_token": "t", "api_secret": "s"})
-        # No Flow workflow uses our triggers (what Flow's lifecycle callback says for most shops):
-        # otherwise every event would queue a call to a Shopify that is not there to answer.
-        from plugin_app.domain.flow import TRIGGERS
-        with rt.db.uow(shop.id) as uow:
-            for trigger in TRIGGERS.values():
-                uow.flow_usage.report(trigger.handle, False, rt.clock.now())
+        no_flow_workflows(rt, shop.id)
         customers = max(1, args.orders // 3)
         env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOYALTY_ENCRYPTION_KEY": key,
                "LOG_LEVEL": "WARNING"}

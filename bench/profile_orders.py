@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import bench_database  # noqa: E402
-from bench.pipeline import DOMAIN, deliveries, store  # noqa: E402
+from bench.pipeline import DOMAIN, deliveries, no_flow_workflows, store  # noqa: E402
 
 WARM = 20
 
@@ -33,7 +33,6 @@ def main() -> None:
 
     from sqlalchemy import event, text
 
-    from plugin_app.domain.flow import TRIGGERS
     from plugin_app.runtime import Runtime
     from plugin_app.settings import Settings
 
@@ -44,9 +43,7 @@ def main() -> None:
         rt = Runtime(Settings().with_overrides(dict(database_url=url, jobs_mode="rq", redis_url="redis://127.0.0.1:1/0",
                                                     encryption_keys=(key,))))
         shop, _ = rt.shops.register("shopify", DOMAIN, credentials={"access_token": "t", "api_secret": "s"})
-        with rt.db.uow(shop.id) as uow:
-            for trigger in TRIGGERS.values():
-                uow.flow_usage.report(trigger.handle, False, rt.clock.now())
+        no_flow_workflows(rt, shop.id)
         n = max(args.orders, WARM + 2)
         store(rt, shop.id, deliveries(n, 0, max(1, n // 3)))
         with rt.db.transaction() as conn:

@@ -77,20 +77,20 @@ RELAY_SLICE = 100  # events (a few ms each)
 SEND_SLICE = 20  # deliveries (each an HTTP call or an email: up to the poster's timeout)
 
 
-def relay_notifications() -> int:
-    rt = context.current()
-    made, full = rt.notifier.relay_some(RELAY_SLICE)
+def _in_slices(task: Callable[[], int], some: Callable[[int], tuple[int, bool]], size: int) -> int:
+    """Run one slice of `size` with `some`; queue `task` again when the slice came back full."""
+    done, full = some(size)
     if full:
-        rt.queue.enqueue(relay_notifications)
-    return made
+        context.current().queue.enqueue(task)
+    return done
+
+
+def relay_notifications() -> int:
+    return _in_slices(relay_notifications, context.current().notifier.relay_some, RELAY_SLICE)
 
 
 def send_notifications() -> int:
-    rt = context.current()
-    sent, full = rt.notifier.send_some(SEND_SLICE)
-    if full:
-        rt.queue.enqueue(send_notifications)
-    return sent
+    return _in_slices(send_notifications, context.current().notifier.send_some, SEND_SLICE)
 
 
 def sync_customer_fields() -> int:

@@ -89,10 +89,9 @@ class Members:
         now = self.clock.now()
         with self.db.uow(shop_id) as uow:
             # The shop's currency once per transaction (an order enrols its buyer more than once).
-            currency = uow.memo.get(("shop_currency", shop_id)) or uow.shops.currency(shop_id)
+            currency = uow.once("currency", lambda: uow.shops.currency(shop_id))
             if currency is None:
                 raise NotFound("shop not found")
-            uow.memo[("shop_currency", shop_id)] = currency
             repo = uow.members
             row, created = repo.create_row(customer, email, birthday, currency, now)
             member_id = row.id
@@ -115,10 +114,11 @@ class Members:
     def id_of(self, shop_id: int, platform_customer_id: str) -> int:
         """The member's id, enrolling them if need be: no statement at all when this (flat)
         transaction already enrolled them (an order's buyer, asked again by the referral checks)."""
-        with self.db.uow(shop_id, savepoint=False) as uow:
-            known = uow.memo.get(("member_id", shop_id, str(platform_customer_id or "").strip()))
-        if known is not None:
-            return known
+        if self.db.open_connection() is not None:  # the memo is the open transaction's
+            with self.db.uow(shop_id, savepoint=False) as uow:
+                known = uow.memo.get(("member_id", shop_id, str(platform_customer_id or "").strip()))
+            if known is not None:
+                return known
         return self.enrol(shop_id, platform_customer_id)[0].id
 
     def set_birthday(self, shop_id: int, platform_customer_id: str, value: date | str, *, source: str,

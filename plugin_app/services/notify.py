@@ -389,9 +389,6 @@ class Notifier:
         """`send` of at most `limit` due deliveries: (how many went out, whether the slice was
         full — more may be due)."""
         rows = self._claim(limit)
-        return self._send(rows), len(rows) >= limit
-
-    def _send(self, rows) -> int:
         sent = 0
         mail: MailConnection | None = None  # one connection for the batch's emails
         try:
@@ -418,7 +415,7 @@ class Notifier:
         finally:
             if mail is not None:
                 mail.close()
-        return sent
+        return sent, len(rows) >= limit
 
     @staticmethod
     def _email(r) -> OutgoingEmail:

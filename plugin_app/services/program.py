@@ -158,10 +158,7 @@ class Programs:
         """The newest version; a shop without one gets the default program as version 1. Read
         in the caller's unit of work when it has one (one connection per use case)."""
         with self.db.uow(shop_id, savepoint=False) as uow:
-            hit = uow.memo.get(("program", shop_id))
-            if hit is None:
-                hit = uow.memo[("program", shop_id)] = self._current(uow)
-            return hit
+            return uow.once("program", lambda: self._current(uow))
 
     def _current(self, uow: UnitOfWork) -> ProgramVersion:
         row = uow.programs.newest()
@@ -218,7 +215,7 @@ class Programs:
         program = parse(document)  # nothing is written unless the whole document is valid
         with self.db.uow(shop_id) as uow:
             before = self._current(uow).program  # make sure version 1 (the default) exists first
-            uow.memo.pop(("program", shop_id), None)  # this transaction now reads the new version
+            uow.forget("program")  # this transaction now reads the new version
             pv = self._save(uow, program, author, note, expected=expected)
             moved = self._zone_changed(uow, before, program)
         self._current_cache.pop(shop_id, None)  # this process reads the new version at once (others within the ttl)
@@ -230,7 +227,7 @@ class Programs:
         old = self.version(shop_id, version)
         with self.db.uow(shop_id) as uow:
             before = self._current(uow).program
-            uow.memo.pop(("program", shop_id), None)
+            uow.forget("program")
             pv = self._save(uow, old.program, author, f"restored version {version}", version)
             moved = self._zone_changed(uow, before, old.program)
         self._current_cache.pop(shop_id, None)

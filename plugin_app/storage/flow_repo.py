@@ -25,16 +25,5 @@ class FlowUsageRepo(ShopScoped):
                                                          "reported_at": stmt.excluded.reported_at},
             where=u.reported_at < stmt.excluded.reported_at))
 
-    def switched_off(self, trigger: str) -> bool:
-        """True when Flow's latest word is that no enabled workflow of the shop uses `trigger`
-        (no word yet: False, the trigger is sent)."""
-        enabled = self.conn.execute(select(u.enabled).where(u.shop_id == self.shop_id, u.trigger == trigger)).scalar()
-        return enabled is False
-
-    def switched_on(self, trigger: str) -> bool:
-        """True when Flow's latest word is that an enabled workflow of the shop uses `trigger`."""
-        enabled = self.conn.execute(select(u.enabled).where(u.shop_id == self.shop_id, u.trigger == trigger)).scalar()
-        return enabled is True
-
     def usage(self) -> dict[str, bool]:
         return dict(self.conn.execute(select(u.trigger, u.enabled).where(u.shop_id == self.shop_id)).all())

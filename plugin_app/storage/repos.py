@@ -494,11 +494,8 @@ class OutboxRepo(ShopScoped):
         return [{"id": r.id, "type": r.type, "payload": r.payload, "created_at": r.created_at.isoformat()}
                 for r in rows]
 
-    def mark_relayed(self, event_id: int, now: datetime) -> None:
-        """The event was fanned out into deliveries (the relay takes it no more)."""
-        self.mark_relayed_many([event_id], now)
-
     def mark_relayed_many(self, event_ids: list[int], now: datetime) -> None:
+        """The events were fanned out into deliveries (the relay takes them no more)."""
         self.conn.execute(update(t.events).where(t.events.c.shop_id == self.shop_id, t.events.c.id.in_(event_ids))
                           .values(relayed_at=now))
 

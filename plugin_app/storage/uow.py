@@ -210,12 +210,17 @@ class UnitOfWork:
         """`read()` the first time this transaction asks for `what` (any hashable) of this unit's
         shop, the same answer after that (the relay: every event of a shop reads the shop's row,
         its endpoints and Flow's word on our triggers, an order's events the same member, none
-        of which the relay's transaction changes). Only for what the transaction does not write."""
+        of which the relay's transaction changes; the shop's program and currency for any use
+        case). What the transaction itself then changes, it `forget`s."""
         key = ("once", what, self.shop_id)
         memo = self.memo
         if key not in memo:
             memo[key] = read()
         return memo[key]
+
+    def forget(self, what) -> None:
+        """What `once` keeps of `what` is read again next time (this transaction changed it)."""
+        self.memo.pop(("once", what, self.shop_id), None)
 
     def flat(self) -> None:
         """Say that nothing in this transaction catches a failure of a nested unit of work and
