@@ -64,6 +64,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/profile_orders.py
+	$(BIN)/python bench/profile_intake.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cart.py
 	$(BIN)/python bench/widget.py
