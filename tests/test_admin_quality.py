@@ -96,15 +96,24 @@ def measure(page, url: str, shot) -> dict:
     page.goto(url)
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(shot), full_page=True)
-    # An interaction for INP: the first field or button a merchant would use on the page.
+    # An interaction for INP: the first field or button a merchant would use on the page, three
+    # times, and the middle one counted. One interaction on this shared two-core machine varies
+    # two- to threefold with the load beside it (the settings page's time-zone list, a native
+    # popup of 400-odd options, took 56-96 ms quiet and 208 ms once under CI's load); the field
+    # figure Shopify holds pages to is a 75th percentile over visits, not one sample.
     target = page.locator("main input:visible, main select:visible, main summary:visible").first
-    if target.count():
+    if not target.count():
+        target = page.locator("main h1")
+    durations = []
+    for _ in range(3):
+        page.evaluate("window.__vitals.inp = 0")
         target.click()
-    else:
-        page.locator("main h1").click()
-    page.keyboard.press("Tab")
-    page.wait_for_timeout(150)
-    return page.evaluate("window.__vitals")
+        page.keyboard.press("Tab")
+        page.wait_for_timeout(150)
+        durations.append(page.evaluate("window.__vitals.inp"))
+    vitals = page.evaluate("window.__vitals")
+    vitals["inp"] = sorted(durations)[1]
+    return vitals
 
 
 def test_every_admin_page_is_fast_accessible_and_speaks_italian(browser, admin):  # noqa: F811
