@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
@@ -22,7 +21,7 @@ def _settings(config: dict | None) -> Settings:
 
 def create_app(config: dict | None = None) -> Flask:
     from . import i18n, logs
-    from .http import (admin, admin_pages, backfills_api, segments_api, finance_api, simulations_api, bulk_api, errors,
+    from .http import (admin, admin_pages, backfills_api, hot, segments_api, finance_api, simulations_api, bulk_api, errors,
                        extensions, health, imports_api, jsonbody,
                        notifications_api, openapi, orders_api, program, referrals_api, shopify_auth, shopify_flow,
                        storefront, webhooks, widgets, woo_connect)
@@ -60,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(bp)
     _request_ids(app)
     errors.limit_bodies(app)  # after the request id is set, before any view or credential check
+    app.wsgi_app = hot.BalanceReads(app.wsgi_app, runtime)  # cached balance reads without Flask
 
     if settings.jobs_mode == "thread":
         from .jobs.worker import run_periodic_in_process
@@ -106,14 +106,13 @@ def refuse_undecryptable(runtime) -> None:
 def _request_ids(app: Flask) -> None:
     import logging
 
-    from .logs import request_id
+    from .logs import request_id, request_id_for
 
     access = logging.getLogger("loyalty.access")
 
     @app.before_request
     def _start():
-        rid = request.headers.get("X-Request-Id", "")
-        rid = rid if 0 < len(rid) <= 64 and rid.replace("-", "").isalnum() else uuid.uuid4().hex
+        rid = request_id_for(request.headers.get("X-Request-Id", ""))
         g.request_id = rid
         g.started = time.perf_counter()
         request_id.set(rid)

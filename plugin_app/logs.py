@@ -8,6 +8,14 @@ import sys
 import time
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+def request_id_for(header: str) -> str:
+    """The caller's X-Request-Id when it is a sane one (at most 64 letters, digits and dashes),
+    else a new one."""
+    import uuid
+
+    return header if 0 < len(header) <= 64 and header.replace("-", "").isalnum() else uuid.uuid4().hex
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 

@@ -11,9 +11,9 @@ from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.shopify import proxy as shopify_proxy
-from ..i18n import LOCALES
 from ..services import identity
 from ..services.cart import Cart, CartLine
+from .storefront_rules import GUARDED, IDENTIFIED, SUMMARY_HEADERS, cors_headers, locale_of, rate_checks
 from .errors import error_response
 from .fields import Amount
 from .openapi import api
@@ -144,9 +144,7 @@ def _locale() -> str | None:
     forwarded by the app proxy with the other query parameters and covered by its signature;
     WordPress's `determine_locale()` (https://developer.wordpress.org/reference/functions/determine_locale/).
     A language we do not ship is None: the shop's language is used."""
-    tag = str(request.args.get("locale") or "").strip().replace("_", "-").lower()[:20]
-    lang = tag.split("-")[0]
-    return lang if lang in LOCALES else None
+    return locale_of(request.args.get("locale"))
 
 
 def _cart(body: CartIn) -> Cart:
@@ -195,9 +193,13 @@ def _limited(shop, customer: str | None, fetch: str | None = None):
     """429 with Retry-After when over a limit (and, with `fetch`, the cached value read in the
     same Redis round trip)."""
     rt = _rt()
-    checks = [(f"shop:{shop.id}", rt.settings.storefront_shop_rate),
-              (f"client:{shop.id}:{customer or request.remote_addr}", rt.settings.storefront_client_rate)]
-    wait, cached = rt.rate_limiter.hit_all(checks, fetch=fetch) if fetch else (rt.rate_limiter.hit_all(checks), None)
+    verdict = request.environ.get(GUARDED) if fetch else None
+    if verdict is not None:  # the balance read's fast path counted this request already
+        wait, cached = verdict
+    else:
+        checks = rate_checks(rt.settings, shop, customer or request.remote_addr)
+        wait, cached = (rt.rate_limiter.hit_all(checks, fetch=fetch) if fetch
+                        else (rt.rate_limiter.hit_all(checks), None))
     if wait:
         response = error_response(429, "rate_limited", "too many requests; slow down")
         response[0].headers["Retry-After"] = str(wait)
@@ -211,7 +213,8 @@ def _guard(proxy: bool, fetch=None):
     if (request.content_length or 0) > MAX_BODY:
         problem = error_response(413, "payload_too_large", f"at most {MAX_BODY} bytes")
         return (None, None, problem, None) if fetch else (None, None, problem)
-    shop, customer, problem = _proxy_identity() if proxy else _storefront_identity()
+    known = None if proxy else request.environ.get(IDENTIFIED)
+    shop, customer, problem = (*known, None) if known else _proxy_identity() if proxy else _storefront_identity()
     if problem:
         return (None, None, problem, None) if fetch else (None, None, problem)
     problem, cached = _limited(shop, customer, fetch(shop, customer) if fetch else None)
@@ -261,11 +264,9 @@ def _me(proxy: bool):
     g.shop = shop
     response = current_app.response_class(widget.summary_json(shop, customer, cached, locale=locale),
                                           mimetype="application/json")
-    response.headers["Cache-Control"] = "private, max-age=1"  # a member's own numbers, briefly
-    # ... and only for the same shopper: the URL is the same for a guest and for whoever signs
-    # in a moment later, so the browser must key its cache on the identity too
-    response.headers["Vary"] = "Authorization"
+    response.headers.update(SUMMARY_HEADERS)
     return response
+
 
 
 def _birthday(proxy: bool, body: BirthdayIn):
@@ -482,10 +483,7 @@ def cors(response):
     if not origin:
         return response
     shop = getattr(g, "shop", None) or _rt().shops.by_widget_key(request.args.get("shop", ""))
-    if shop is not None and origin in shop.storefront_origins:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
-        response.headers["Access-Control-Max-Age"] = "600"
-    response.headers["Vary"] = "Origin"
+    response.headers.update(cors_headers(shop, origin))
+    response.vary.add("Origin")  # beside Authorization where the answer depends on the shopper too
     return response
+

@@ -5,6 +5,7 @@ so one shop's token never names another shop's customer."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import time
@@ -45,14 +46,24 @@ def peek_shop(token: str) -> int:
 
 
 def verify(token: str, secret: str, *, now: float | None = None) -> Claims:
+    """The token's claims when `secret` signed it and it has not expired; else BadToken. A token
+    that verified once is remembered with its secret (a shopper's widget sends the same token on
+    every page), so only its expiry is checked again; a rotated secret is another key, and a token
+    that failed is never remembered."""
+    claims = _verified(token, secret)
+    if claims.expires < (now or time.time()):
+        raise BadToken("customer token expired")
+    return claims
+
+
+@functools.lru_cache(maxsize=8192)
+def _verified(token: str, secret: str) -> Claims:
     shop_id = peek_shop(token)
     payload, _, signature = token.rpartition(".")
     expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(signature, expected):
         raise BadToken("customer token signature does not match")
     _, _, customer, expires = payload.split(".")
-    if int(expires) < (now or time.time()):
-        raise BadToken("customer token expired")
     try:
         return Claims(shop_id, _unb64(customer), int(expires))
     except (ValueError, UnicodeDecodeError):

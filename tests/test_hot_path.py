@@ -1,0 +1,147 @@
+"""The balance read's fast path (plugin_app/http/hot.py) on a real Redis and PostgreSQL: a cached
+summary is answered without Flask, with the same status, bytes and headers Flask's view gives;
+whatever it cannot answer goes to the view, counted against the rate limits once."""
+import time
+
+import pytest
+
+from plugin_app.services import identity
+
+from .conftest import ENCRYPTION_KEY
+
+ORIGIN = "https://hot-path.example"
+
+
+@pytest.fixture
+def hot(clean_db, redis_url):
+    from plugin_app import create_app
+
+    app = create_app({"database_url": clean_db, "jobs_mode": "rq", "redis_url": redis_url,
+                      "encryption_keys": (ENCRYPTION_KEY,), "storefront_client_rate": 1000,
+                      "storefront_shop_rate": 1000})
+    rt = app.extensions["loyalty"]
+    shop, _ = rt.shops.register("demo", "hot-path.example")
+    member, _ = rt.members.enrol(shop.id, "c-1")
+    rt.ledger.earn(shop.id, member.id, "points", 250, key="seed", source="order", reason="an order")
+    shop = rt.shops.get(shop.id)
+    token = identity.sign(shop.id, "c-1", rt.shops.widget_secret(shop.id), ttl=3600)
+    flask_calls = []
+    inner = app.wsgi_app.app  # Flask's own wsgi_app, behind the fast path
+
+    def counted(environ, start_response):
+        flask_calls.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    app.wsgi_app.app = counted
+    yield app, rt, shop, token, flask_calls, inner
+    rt.close()
+
+
+def _flask_only(app, inner, path, headers):
+    """The same request through Flask's view alone (the fast path bypassed)."""
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Response
+
+    environ = EnvironBuilder(path=path, headers=headers).get_environ()
+    return Response.from_app(inner, environ)
+
+
+def _same(fast, slow):
+    assert fast.status_code == slow.status_code == 200
+    assert fast.get_data() == slow.get_data()
+    strip = {"X-Request-Id"}
+    assert ({k: v for k, v in fast.headers.items() if k not in strip}
+            == {k: v for k, v in slow.headers.items() if k not in strip})
+
+
+@pytest.mark.parametrize("case", ["member", "member, shop's origin", "member, other origin", "member, Italian",
+                                  "guest", "guest, shop's origin"])
+def test_a_cached_summary_is_answered_without_flask_exactly_as_the_view_answers(hot, case):
+    app, rt, shop, token, flask_calls, inner = hot
+    client = app.test_client()
+    path = f"/storefront/v1/me?shop={shop.widget_key}" + ("&locale=it-IT" if "Italian" in case else "")
+    headers = {} if case.startswith("guest") else {"Authorization": f"Bearer {token}"}
+    if "shop's origin" in case:
+        headers["Origin"] = ORIGIN
+    elif "other origin" in case:
+        headers["Origin"] = "https://elsewhere.example"
+    first = client.get(path, headers=headers)  # nothing cached yet: the view answers and caches
+    assert first.status_code == 200 and flask_calls == ["/storefront/v1/me"]
+    fast = client.get(path, headers=headers)
+    assert flask_calls == ["/storefront/v1/me"], "a cached summary must not reach Flask"
+    _same(fast, first)
+    _same(fast, _flask_only(app, inner, path, headers))
+    assert len(fast.headers["X-Request-Id"]) == 32
+    assert fast.headers["Vary"] == ("Authorization, Origin" if "Origin" in headers else "Authorization")
+    if "shop's origin" in case:
+        assert fast.headers["Access-Control-Allow-Origin"] == ORIGIN
+    else:
+        assert "Access-Control-Allow-Origin" not in fast.headers
+    if "Italian" in case:
+        assert fast.get_json()["program"] != client.get(f"/storefront/v1/me?shop={shop.widget_key}",
+                                                        headers=headers).get_json()["program"]
+    if case == "member":
+        assert fast.get_json()["member"]["points"] == 250
+        given = client.get(path, headers={**headers, "X-Request-Id": "trace-42"})
+        assert given.headers["X-Request-Id"] == "trace-42" and flask_calls == ["/storefront/v1/me"]
+
+
+def test_what_the_fast_path_cannot_answer_goes_to_the_view(hot):
+    app, rt, shop, token, flask_calls, inner = hot
+    client = app.test_client()
+    me = f"/storefront/v1/me?shop={shop.widget_key}"
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get(me, headers=auth).status_code == 200  # cached now
+    flask_calls.clear()
+    other = identity.sign(shop.id, "c-1", "not-the-shops-secret", ttl=3600)
+    cases = [
+        (f"/storefront/v1/me?shop=nope", auth, 401),  # unknown widget key
+        (me, {"Authorization": f"Bearer {other}"}, 401),  # forged token
+        (me, {"Authorization": "Basic abc"}, 401),
+        (me, {"Authorization": f"Bearer {identity.sign(shop.id, 'c-1', rt.shops.widget_secret(shop.id), ttl=-5)}"},
+         401),  # expired
+        (me + "&locale=%69t", auth, 200),  # percent-encoded: Flask decodes it
+    ]
+    for path, headers, status in cases:
+        r = client.get(path, headers=headers)
+        assert r.status_code == status, (path, r.get_json())
+        if status == 401:
+            assert r.get_json()["error"]["code"] == "unauthorized"
+    assert len(flask_calls) == len(cases)
+    assert client.post(me, headers=auth, json={}).status_code == 405  # only GET is the fast path's
+    rt.widget.forget(shop.id, "c-1")  # the balance changed: the next read is the view's again
+    calls = len(flask_calls)
+    assert client.get(me, headers=auth).status_code == 200 and len(flask_calls) == calls + 1
+    assert client.get(me, headers=auth).status_code == 200 and len(flask_calls) == calls + 1
+
+
+def test_a_request_the_view_finishes_is_counted_once(clean_db, redis_url):
+    """A shopper allowed 3 reads a second gets 3, whichever of the two answers them: the first
+    (nothing cached) through the view after the fast path counted it, then two cached ones; the
+    fourth is refused, by the view, with Retry-After. Counted twice, the third would be refused."""
+    from plugin_app import create_app
+
+    app = create_app({"database_url": clean_db, "jobs_mode": "rq", "redis_url": redis_url,
+                      "encryption_keys": (ENCRYPTION_KEY,), "storefront_client_rate": 3})
+    rt = app.extensions["loyalty"]
+    try:
+        shop, _ = rt.shops.register("demo", "hot-count.example")
+        rt.members.enrol(shop.id, "c-9")
+        shop = rt.shops.get(shop.id)
+        auth = {"Authorization": f"Bearer {identity.sign(shop.id, 'c-9', rt.shops.widget_secret(shop.id))}"}
+        client = app.test_client()
+        me = f"/storefront/v1/me?shop={shop.widget_key}"
+        client.get(me, headers=auth)  # the first read fills the cache (and the shop caches)
+        for attempt in range(5):
+            time.sleep(1.02 - time.time() % 1)  # the limit's window is the second: start one
+            rt.widget.forget(shop.id, "c-9")
+            started = int(time.time())
+            codes = [client.get(me, headers=auth).status_code for _ in range(4)]
+            if int(time.time()) == started:  # all four in the same window
+                break
+        assert codes == [200, 200, 200, 429]
+        refused = client.get(me, headers=auth)
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert refused.get_json()["error"]["code"] == "rate_limited"
+    finally:
+        rt.close()
