@@ -7,9 +7,11 @@ import pytest
 
 from plugin_app.services import identity
 
+from . import shopify_standin as S
 from .conftest import ENCRYPTION_KEY
 
 ORIGIN = "https://hot-path.example"
+PROXY_SECRET = "shpss_hot_path_secret"
 
 
 @pytest.fixture
@@ -25,6 +27,9 @@ def hot(clean_db, redis_url):
     rt.ledger.earn(shop.id, member.id, "points", 250, key="seed", source="order", reason="an order")
     shop = rt.shops.get(shop.id)
     token = identity.sign(shop.id, "c-1", rt.shops.widget_secret(shop.id), ttl=3600)
+    theirs, _ = rt.shops.register("shopify", S.DOMAIN, credentials={"access_token": "t", "api_secret": PROXY_SECRET})
+    shopper, _ = rt.members.enrol(theirs.id, "73")
+    rt.ledger.earn(theirs.id, shopper.id, "points", 120, key="seed", source="order", reason="an order")
     flask_calls = []
     inner = app.wsgi_app.app  # Flask's own wsgi_app, behind the fast path
 
@@ -55,35 +60,42 @@ def _same(fast, slow):
 
 
 @pytest.mark.parametrize("case", ["member", "member, shop's origin", "member, other origin", "member, Italian",
-                                  "guest", "guest, shop's origin"])
+                                  "guest", "guest, shop's origin", "proxy member", "proxy member, Italian",
+                                  "proxy guest"])
 def test_a_cached_summary_is_answered_without_flask_exactly_as_the_view_answers(hot, case):
     app, rt, shop, token, flask_calls, inner = hot
     client = app.test_client()
     path = f"/storefront/v1/me?shop={shop.widget_key}" + ("&locale=it-IT" if "Italian" in case else "")
     headers = {} if case.startswith("guest") else {"Authorization": f"Bearer {token}"}
+    if case.startswith("proxy"):  # Shopify's app proxy signs the query; no token, no CORS
+        extra = {"locale": "it"} if "Italian" in case else {}
+        path = "/proxy/me?" + S.proxy_query(PROXY_SECRET, customer="" if "guest" in case else "73", **extra)
+        headers = {"Origin": f"https://{S.DOMAIN}"}
     if "shop's origin" in case:
         headers["Origin"] = ORIGIN
     elif "other origin" in case:
         headers["Origin"] = "https://elsewhere.example"
     first = client.get(path, headers=headers)  # nothing cached yet: the view answers and caches
-    assert first.status_code == 200 and flask_calls == ["/storefront/v1/me"]
+    door = path.split("?")[0]
+    assert first.status_code == 200 and flask_calls == [door]
     fast = client.get(path, headers=headers)
-    assert flask_calls == ["/storefront/v1/me"], "a cached summary must not reach Flask"
+    assert flask_calls == [door], "a cached summary must not reach Flask"
     _same(fast, first)
     _same(fast, _flask_only(app, inner, path, headers))
     assert len(fast.headers["X-Request-Id"]) == 32
-    assert fast.headers["Vary"] == ("Authorization, Origin" if "Origin" in headers else "Authorization")
+    proxied = case.startswith("proxy")
+    assert fast.headers["Vary"] == ("Authorization, Origin" if "Origin" in headers and not proxied else "Authorization")
     if "shop's origin" in case:
         assert fast.headers["Access-Control-Allow-Origin"] == ORIGIN
     else:
         assert "Access-Control-Allow-Origin" not in fast.headers
-    if "Italian" in case:
+    if case == "member, Italian":
         assert fast.get_json()["program"] != client.get(f"/storefront/v1/me?shop={shop.widget_key}",
                                                         headers=headers).get_json()["program"]
-    if case == "member":
-        assert fast.get_json()["member"]["points"] == 250
+    if case in ("member", "proxy member"):
+        assert fast.get_json()["member"]["points"] == (250 if case == "member" else 120)
         given = client.get(path, headers={**headers, "X-Request-Id": "trace-42"})
-        assert given.headers["X-Request-Id"] == "trace-42" and flask_calls == ["/storefront/v1/me"]
+        assert given.headers["X-Request-Id"] == "trace-42" and flask_calls == [door]
 
 
 def test_what_the_fast_path_cannot_answer_goes_to_the_view(hot):
@@ -101,6 +113,9 @@ def test_what_the_fast_path_cannot_answer_goes_to_the_view(hot):
         (me, {"Authorization": f"Bearer {identity.sign(shop.id, 'c-1', rt.shops.widget_secret(shop.id), ttl=-5)}"},
          401),  # expired
         (me + "&locale=%69t", auth, 200),  # percent-encoded: Flask decodes it
+        ("/proxy/me?" + S.proxy_query("shpss_forged", customer="73"), {}, 401),  # not Shopify's signature
+        ("/proxy/me?" + S.proxy_query(PROXY_SECRET, customer="73", timestamp=1_000_000), {}, 401),  # replayed
+        ("/proxy/me?shop=nope", {}, 401),
     ]
     for path, headers, status in cases:
         r = client.get(path, headers=headers)

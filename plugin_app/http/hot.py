@@ -1,13 +1,13 @@
-"""The widget's balance read, `GET /storefront/v1/me`, answered in front of Flask when the
-shopper's summary is cached: the hottest request there is (every storefront page a signed-in
-shopper opens asks it), and the one whose work is smallest: the widget key, the customer token,
-the rate limits and the cached summary, the last two in one Redis round trip. Flask's request
+"""The widget's balance read, `GET /storefront/v1/me` and its app-proxy twin `GET /proxy/me`
+(what Shopify themes call), answered in front of Flask when the hottest request there is (every storefront page a signed-in shopper opens asks it), and the
+one whose work is smallest: who the shopper is (the widget key and customer token, or Shopify's
+proxy signature), the rate limits and the cached summary, the last two in one Redis round trip. Flask's request
 context, routing, hooks and response object cost as much as that work itself (bench/PROFILE.md).
 
 It answers only what it can answer exactly as the Flask view would (the same bytes and headers;
-tests/test_hot_path.py compares the two): a plain query, a known widget key, a valid token (or
-none), within the limits, and a summary in the cache. Anything else goes to Flask: an unknown
-key or a bad token before anything is counted (the view answers the 401), and a request over a
+tests/test_hot_path.py compares the two): a known shop, a valid token or signature (or no token),
+within the limits, and a summary in the cache. Anything else goes to Flask: an unknown shop, a
+bad token or signature before anything is counted (the view answers the 401), and a request over a
 limit or with nothing cached with the verdict handed over in the WSGI environ, so the request is
 counted once and the view does not ask Redis again."""
 from __future__ import annotations
@@ -15,13 +15,17 @@ from __future__ import annotations
 import logging
 import re
 import time
+from urllib.parse import parse_qsl
 
+from werkzeug.wsgi import get_current_url
+
+from connectors.shopify import proxy as shopify_proxy
 from ..logs import request_id, request_id_for
 from ..services import identity
 from . import storefront_rules as rules
 from .storefront_rules import GUARDED, IDENTIFIED
 
-PATH = "/storefront/v1/me"
+DOORS = {"/storefront/v1/me": False, "/proxy/me": True}  # path -> through Shopify's app proxy
 _PLAIN_QUERY = re.compile(r"[A-Za-z0-9_.=&-]*")  # anything percent-encoded is Flask's to decode
 
 access = logging.getLogger("loyalty.access")
@@ -35,10 +39,11 @@ class BalanceReads:
         self.app, self.rt = app, runtime
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") == PATH and environ.get("REQUEST_METHOD") == "GET":
+        proxy = DOORS.get(environ.get("PATH_INFO", ""))
+        if proxy is not None and environ.get("REQUEST_METHOD") == "GET":
             started = time.perf_counter()
             try:
-                answer = self._answer(environ)
+                answer = self._answer(environ, proxy)
             except Exception:  # a fault here must not cost the shopper the answer: Flask tries
                 log.exception("balance fast path failed; handing the request to Flask")
                 answer = None
@@ -46,32 +51,15 @@ class BalanceReads:
                 return self._send(environ, start_response, answer, started)
         return self.app(environ, start_response)
 
-    def _answer(self, environ) -> tuple[bytes, dict] | None:
+    def _answer(self, environ, proxy: bool) -> tuple[bytes, dict] | None:
         if environ.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in environ:
             return None
-        query = environ.get("QUERY_STRING", "")
-        if not _PLAIN_QUERY.fullmatch(query):
+        known = self._through_proxy(environ) if proxy else self._with_token(environ)
+        if known is None:
             return None
-        args: dict[str, str] = {}
-        for pair in query.split("&"):
-            name, _, value = pair.partition("=")
-            args.setdefault(name, value)  # the first of a repeated name, as request.args.get gives it
-        rt = self.rt
-        shop = rt.shops.by_widget_key(args.get("shop", ""))
-        if shop is None:
-            return None
-        customer = None
-        header = environ.get("HTTP_AUTHORIZATION", "")
-        if header:
-            scheme, _, token = header.partition(" ")
-            token = token.strip()
-            try:
-                if scheme.lower() != "bearer" or identity.peek_shop(token) != shop.id:
-                    return None
-                customer = identity.verify(token, rt.shops.widget_secret(shop.id)).customer_id
-            except identity.BadToken:
-                return None
+        shop, customer, args = known
         environ[IDENTIFIED] = (shop, customer)
+        rt = self.rt
         locale = rules.locale_of(args.get("locale"))
         checks = rules.rate_checks(rt.settings, shop, customer or environ.get("REMOTE_ADDR"))
         wait, cached = rt.rate_limiter.hit_all(checks, fetch=rt.widget.cache_key(shop.id, customer, locale))
@@ -81,10 +69,51 @@ class BalanceReads:
         headers = {"Content-Type": "application/json", "Content-Length": str(len(cached)),
                    **rules.SUMMARY_HEADERS}
         origin = environ.get("HTTP_ORIGIN")
-        if origin:
+        if origin and not proxy:  # CORS is the widget API's; the proxy is the shop's own origin
             headers.update(rules.cors_headers(shop, origin))
             headers["Vary"] += ", Origin"
         return cached, headers
+
+    def _with_token(self, environ):
+        """(shop, customer or None, args) from the widget key and the customer token, as
+        storefront._storefront_identity decides; None for what that would refuse."""
+        query = environ.get("QUERY_STRING", "")
+        if not _PLAIN_QUERY.fullmatch(query):
+            return None
+        args: dict[str, str] = {}
+        for pair in query.split("&"):
+            name, _, value = pair.partition("=")
+            args.setdefault(name, value)  # the first of a repeated name, as request.args.get gives it
+        shop = self.rt.shops.by_widget_key(args.get("shop", ""))
+        if shop is None:
+            return None
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return shop, None, args
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        try:
+            if scheme.lower() != "bearer" or identity.peek_shop(token) != shop.id:
+                return None
+            return shop, identity.verify(token, self.rt.shops.widget_secret(shop.id)).customer_id, args
+        except identity.BadToken:
+            return None
+
+    def _through_proxy(self, environ):
+        """(shop, customer or None, args) from a request Shopify's app proxy signed, as
+        storefront._proxy_identity decides; None for what that would refuse."""
+        args: dict[str, str] = {}
+        for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
+            args.setdefault(name, value)
+        domain = shopify_proxy.shop_domain(args)
+        if domain is None:
+            return None
+        s = self.rt.settings
+        shop, secrets = self.rt.shops.signing("shopify", domain, [s.shopify_api_secret, s.shopify_old_api_secret])
+        if shop is None or shop.status != "installed" or not shopify_proxy.verify("GET", get_current_url(environ),
+                                                                                secrets):
+            return None
+        return shop, shopify_proxy.customer_id(args), args
 
     @staticmethod
     def _send(environ, start_response, answer, started: float):
@@ -95,7 +124,7 @@ class BalanceReads:
         if access.isEnabledFor(logging.INFO):
             token = request_id.set(rid)
             try:
-                access.info("request", extra={"method": "GET", "path": PATH, "status": 200,
+                access.info("request", extra={"method": "GET", "path": environ["PATH_INFO"], "status": 200,
                                               "ms": round((time.perf_counter() - started) * 1000, 2)})
             finally:
                 request_id.reset(token)

@@ -213,7 +213,7 @@ def _guard(proxy: bool, fetch=None):
     if (request.content_length or 0) > MAX_BODY:
         problem = error_response(413, "payload_too_large", f"at most {MAX_BODY} bytes")
         return (None, None, problem, None) if fetch else (None, None, problem)
-    known = None if proxy else request.environ.get(IDENTIFIED)
+    known = request.environ.get(IDENTIFIED)  # the fast path checked who it is already
     shop, customer, problem = (*known, None) if known else _proxy_identity() if proxy else _storefront_identity()
     if problem:
         return (None, None, problem, None) if fetch else (None, None, problem)
