@@ -68,6 +68,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cart.py
 	$(BIN)/python bench/widget.py
+	$(BIN)/python bench/floors.py
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/finance.py
 	$(BIN)/python bench/imports.py

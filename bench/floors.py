@@ -24,56 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import bench_database, free_port, seeded_member, serve  # noqa: E402
-from bench.openloop import Request, closed_line, closed_loop, warm  # noqa: E402
-
-
-def _ticks(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-
-
-def _family(root: int) -> list[int]:
-    """A process and its children (gunicorn's master and workers)."""
-    pids = [root]
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == root:
-                        pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            total += _ticks(pid)
-        except OSError:
-            continue
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def redis_pids() -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as f:
-                    if f.read().strip() == "redis-server":
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
-def median(values: list[float]) -> float:
-    s = sorted(values)
-    return s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
+from bench.harness import bench_database, family, free_port, in_rounds, named, seeded_member, serve  # noqa: E402
+from bench.openloop import Request, warm  # noqa: E402
 
 
 def main() -> None:
@@ -107,31 +59,10 @@ def main() -> None:
                 warm(ports[name], req)
             print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), the same for all three; "
                   f"summary {len(summary)} bytes")
-            rows = {label: [] for label, _ in targets}
-            cpu = {label: [] for label, _ in targets}
-            families = {name: _family(p.pid) for name, p in zip(("bare", "floor", "app"), procs)}
-            for i in range(args.rounds):
-                print(f"round {i + 1}")
-                base = None
-                for label, name in targets:
-                    watched = families[name] + redis_pids()
-                    before = cpu_seconds(watched)
-                    r = closed_loop(ports[name], args.seconds, req)
-                    spent = cpu_seconds(watched) - before
-                    base = base or r
-                    rows[label].append(round(r["rps"] / base["rps"], 2))
-                    done = max(1, r["rps"] * args.seconds)
-                    cpu[label].append(spent / done * 1e6)
-                    print("  " + closed_line(label, r, None if r is base else base)
-                          + f"   server CPU {spent / done * 1e6:5.0f} µs/request")
-            bare_cpu = median(cpu["bare hello"])
-            print("median over the rounds:")
-            for label, _ in targets:
-                print(f"  {label:28s} throughput {median(rows[label]):.2f} x bare   server CPU "
-                      f"{median(cpu[label]):5.0f} µs/request: {bare_cpu / median(cpu[label]):.2f} x bare's")
-            print(json.dumps({"ratios_to_bare": rows, "median_ratio": {k: median(v) for k, v in rows.items()},
-                              "cpu_us_per_request": {k: round(median(v)) for k, v in cpu.items()},
-                              "goal_me_ratio": 0.8}))
+            families = {label: family(p.pid) for (label, _), p in zip(targets, procs)}
+            result = in_rounds([(label, ports[name]) for label, name in targets], req, args.seconds, args.rounds,
+                               families, shared=lambda: named("redis-server"))
+            print(json.dumps({**result, "goal_me_ratio": 0.8}))
         finally:
             for p in procs:
                 os.killpg(p.pid, signal.SIGTERM)

@@ -24,11 +24,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVED: dict[int, int] = {}  # port -> the gunicorn master's pid
+
+
 def serve(module: str, port: int, env: dict, workers: int) -> subprocess.Popen:
     cmd = [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
            "-b", f"127.0.0.1:{port}", "-w", str(workers), module]
     proc = subprocess.Popen(cmd, cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
+    SERVED[port] = proc.pid
     for _ in range(200):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -162,3 +166,92 @@ def seeded_member(url: str, key: str, redis_url: str, *, referrals: bool = False
     token = identity.sign(shop.id, "c-1", rt.shops.widget_secret(shop.id), ttl=3600)
     rt.close()
     return shop, token
+
+
+# -- server CPU per request, and runs in rounds ------------------------------------------------
+# On this shared machine one run's throughput moves threefold with the neighbours' load; the
+# CPU a request costs the server side moves much less. So the benches that compare paths run
+# them in turn, several rounds, report the median ratio, and the server CPU per request (the
+# gunicorn processes and the shared services they use, from /proc) beside it.
+
+def _ticks(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+
+
+def family(root: int) -> list[int]:
+    """A process and its children (gunicorn's master and workers)."""
+    pids = [root]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == root:
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def named(*commands: str) -> list[int]:
+    """The processes running one of `commands` (redis-server, postgres)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() in commands:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            total += _ticks(pid)
+        except OSError:
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def median(values: list[float]) -> float:
+    s = sorted(values)
+    return s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
+
+
+def in_rounds(targets: list[tuple[str, int]], req, seconds: float, rounds: int, families: dict[str, list[int]],
+              shared=lambda: [], fresh_ids: bool = False, after=None) -> dict:
+    """Closed-loop runs of each (label, port) in turn, `rounds` times; the first is the bare
+    baseline. Prints each run with its ratio and server CPU per request (the target's processes
+    and `shared()`'s), then the medians; returns them. `after(label, result)` runs after each."""
+    from bench.openloop import closed_line, closed_loop
+
+    ratios = {label: [] for label, _ in targets}
+    cpu = {label: [] for label, _ in targets}
+    for i in range(rounds):
+        print(f"round {i + 1}")
+        base = None
+        for label, port in targets:
+            watched = families[label] + shared()
+            before = cpu_seconds(watched)
+            r = closed_loop(port, seconds, req, fresh_ids=fresh_ids)
+            spent = cpu_seconds(watched) - before
+            base = base or r
+            ratios[label].append(round(r["rps"] / base["rps"], 2))
+            per = spent / max(1, r["rps"] * seconds) * 1e6
+            cpu[label].append(per)
+            print("  " + closed_line(label, r, None if r is base else base) + f"   server CPU {per:5.0f} µs/request")
+            if after:
+                after(label, r)
+    bare = median(cpu[targets[0][0]])
+    print(f"median over {rounds} rounds:")
+    for label, _ in targets:
+        print(f"  {label:28s} throughput {median(ratios[label]):.2f} x bare   server CPU "
+              f"{median(cpu[label]):5.0f} µs/request ({bare / median(cpu[label]):.2f} x bare's)")
+    return {"ratios_to_bare": ratios, "median_ratio": {k: median(v) for k, v in ratios.items()},
+            "cpu_us_per_request": {k: round(median(v)) for k, v in cpu.items()},
+            "cpu_ratio": {k: round(bare / median(v), 2) for k, v in cpu.items()}}

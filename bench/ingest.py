@@ -1,12 +1,14 @@
 """Webhook intake: `POST /webhooks/shopify` served by gunicorn against PostgreSQL and Redis,
 next to a bare Flask hello-world under the same gunicorn settings, in one run.
 
-    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32] [--workers 2]
+    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32] [--workers 2] [--rounds 5]
 
 Phase 1, throughput: closed loop (wrk, 2 threads x 32 connections, when wrk is on PATH; else the
 Python load of bench/harness.py), bare and app, and their ratio. Phase 2, latency at a fixed
 arrival rate: open loop (bench/openloop.py) at half the bare baseline's measured throughput,
-bare and app, p50/p99 side by side (issue 22's goal: intake p99 <= 15 ms).
+bare and app, p50/p99 side by side (issue 22's goal: intake p99 <= 15 ms). Phase 3: closed-loop
+runs of both in turn, `--rounds` times, with the median ratio and the server CPU per request
+(gunicorn, PostgreSQL and Redis, from /proc), the figures that hold still on a shared machine.
 
 Every request is a real signed delivery with its own X-Shopify-Webhook-Id (the HMAC covers the
 body only, so one signed body serves all), so every 200 stores a new inbox row and rings RQ.
@@ -25,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import bench_database, served  # noqa: E402
+from bench.harness import SERVED, bench_database, family, in_rounds, named, served  # noqa: E402
 from bench.openloop import Request, Target, compare, figures  # noqa: E402
 
 SECRET = "bench-secret"
@@ -38,6 +40,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (both sides)")
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
 
     from sqlalchemy import text
@@ -85,11 +88,23 @@ def main() -> None:
             print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), the same for both")
             result = compare(bare, [app], args.seconds, fresh_ids=True, connections=args.connections,
                              before_app=mark, after_app=check)
+            print(f"phase 3, closed loop in {args.rounds} rounds, {args.seconds:g} s each")
+            families = {t.label: family(SERVED[t.port]) for t in (bare, app)}
+
+            def counted(label: str, r: dict) -> None:
+                if label == app.label:
+                    check("rounds", app, r)
+                mark()
+
+            mark()
+            rounds = in_rounds([(t.label, t.port) for t in (bare, app)], app.request, args.seconds, args.rounds,
+                               families, shared=lambda: named("redis-server", "postgres"), fresh_ids=True,
+                               after=counted)
         rt.queue.redis.flushdb()
         rt.close()
         for line in checked:
             print(f"inbox check, {line}")
-        print(json.dumps({**figures(result, bare, [app]), "missing_rows": missing[0]}))
+        print(json.dumps({**figures(result, bare, [app]), "rounds": rounds, "missing_rows": missing[0]}))
         if missing[0]:
             sys.exit(f"{missing[0]} 200s without a stored inbox row")
 
