@@ -26,6 +26,18 @@ def pins() -> dict[str, tuple[str, list[str]]]:
     return out
 
 
+def extra_requirements(package: str, extra: str) -> list[Requirement]:
+    """The requirements `package[extra]` adds, from the installed package's own metadata."""
+    from importlib.metadata import requires
+
+    out = []
+    for line in requires(package) or []:
+        dep = Requirement(line)
+        if dep.marker is not None and "extra" in str(dep.marker) and dep.marker.evaluate({"extra": extra}):
+            out.append(dep)
+    return out
+
+
 def test_every_requirement_is_pinned_with_hashes_within_the_ranges():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
@@ -36,8 +48,12 @@ def test_every_requirement_is_pinned_with_hashes_within_the_ranges():
         version, hashes = locked[name]
         assert req.specifier.contains(version, prereleases=True), f"{req.name}=={version} is outside {req.specifier}"
         assert hashes, f"{req.name} has no hashes in the lock"
-        for extra in req.extras:  # psycopg[binary] -> psycopg-binary, pinned at the same version
-            assert canonicalize_name(f"{req.name}-{extra}") in locked
+        for extra in req.extras:  # what the extra brings (psycopg[binary] -> psycopg-binary, redis[hiredis] -> hiredis)
+            brought = extra_requirements(req.name, extra)
+            assert brought, f"{req.name} declares no extra {extra!r}"
+            for dep in brought:
+                assert canonicalize_name(dep.name) in locked, f"{dep.name} ({req.name}[{extra}]) is not locked"
+                assert dep.specifier.contains(locked[canonicalize_name(dep.name)][0], prereleases=True)
     for name, (version, hashes) in locked.items():
         assert re.fullmatch(r"[0-9][0-9A-Za-z.+!-]*", version) and hashes, name
     text = LOCK.read_text()
