@@ -2,13 +2,14 @@
 (balances, tier progress, rewards), a 5-line and a 100-line cart, served by gunicorn against
 PostgreSQL and Redis, next to a bare Flask hello-world under the same settings in the same run.
 
-    .venv/bin/python bench/cart.py [--seconds 8] [--connections 32]
+    .venv/bin/python bench/cart.py [--seconds 8] [--connections 32] [--rounds 5]
 
 Phase 1, throughput: closed loop (wrk, 2 threads x 32 connections, when wrk is on PATH; else the
 Python load of bench/harness.py), bare and each cart, and the ratios. Phase 2, latency at a fixed
 arrival rate: open loop (bench/openloop.py) at half the bare baseline's measured throughput, the
 same rate for bare and each cart, p50/p99 side by side (issue 22's goal: quote p99 <= 15 ms; the
-100-line cart has no stated goal).
+100-line cart has no stated goal). Phase 3: closed-loop runs of each in turn, `--rounds` times,
+with the median ratios and the server CPU per request (gunicorn, PostgreSQL, Redis, from /proc).
 
 The storefront rate limits are lifted for the run (they would otherwise, rightly, answer 429).
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import bench_database, seeded_member, served  # noqa: E402
+from bench.harness import SERVED, bench_database, family, in_rounds, named, seeded_member, served  # noqa: E402
 from bench.openloop import Request, Target, compare, figures  # noqa: E402
 
 
@@ -38,6 +39,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=8)
     args = ap.parse_args()
 
@@ -54,7 +56,11 @@ def main() -> None:
                     Target("quote, 100 lines", app_port, Request("POST", path, cart(100), headers))]
             print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), the same for both")
             result = compare(bare, apps, args.seconds, connections=args.connections)
-        print(json.dumps(figures(result, bare, apps)))
+            print(f"phase 3, closed loop in {args.rounds} rounds, {args.seconds:g} s each")
+            families = {t.label: family(SERVED[t.port]) for t in (bare, *apps)}
+            rounds = in_rounds([(t.label, t.port, t.request) for t in (bare, *apps)], args.seconds, args.rounds,
+                               families, shared=lambda: named("redis-server", "postgres"))
+        print(json.dumps({**figures(result, bare, apps), "rounds": rounds}))
 
 
 if __name__ == "__main__":

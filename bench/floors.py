@@ -60,7 +60,7 @@ def main() -> None:
             print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), the same for all three; "
                   f"summary {len(summary)} bytes")
             families = {label: family(p.pid) for (label, _), p in zip(targets, procs)}
-            result = in_rounds([(label, ports[name]) for label, name in targets], req, args.seconds, args.rounds,
+            result = in_rounds([(label, ports[name], req) for label, name in targets], args.seconds, args.rounds,
                                families, shared=lambda: named("redis-server"))
             print(json.dumps({**result, "goal_me_ratio": 0.8}))
         finally:

@@ -223,19 +223,20 @@ def median(values: list[float]) -> float:
     return s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
 
 
-def in_rounds(targets: list[tuple[str, int]], req, seconds: float, rounds: int, families: dict[str, list[int]],
+def in_rounds(targets: list[tuple], seconds: float, rounds: int, families: dict[str, list[int]],
               shared=lambda: [], fresh_ids: bool = False, after=None) -> dict:
-    """Closed-loop runs of each (label, port) in turn, `rounds` times; the first is the bare
-    baseline. Prints each run with its ratio and server CPU per request (the target's processes
-    and `shared()`'s), then the medians; returns them. `after(label, result)` runs after each."""
+    """Closed-loop runs of each (label, port, request) in turn, `rounds` times; the first is the
+    bare baseline. Prints each run with its ratio and server CPU per request (the target's
+    processes and `shared()`'s), then the medians; returns them. `after(label, result)` runs
+    after each."""
     from bench.openloop import closed_line, closed_loop
 
-    ratios = {label: [] for label, _ in targets}
-    cpu = {label: [] for label, _ in targets}
+    ratios = {t[0]: [] for t in targets}
+    cpu = {t[0]: [] for t in targets}
     for i in range(rounds):
         print(f"round {i + 1}")
         base = None
-        for label, port in targets:
+        for label, port, req in targets:
             watched = families[label] + shared()
             before = cpu_seconds(watched)
             r = closed_loop(port, seconds, req, fresh_ids=fresh_ids)
@@ -249,7 +250,7 @@ def in_rounds(targets: list[tuple[str, int]], req, seconds: float, rounds: int, 
                 after(label, r)
     bare = median(cpu[targets[0][0]])
     print(f"median over {rounds} rounds:")
-    for label, _ in targets:
+    for label in ratios:
         print(f"  {label:28s} throughput {median(ratios[label]):.2f} x bare   server CPU "
               f"{median(cpu[label]):5.0f} µs/request ({bare / median(cpu[label]):.2f} x bare's)")
     return {"ratios_to_bare": ratios, "median_ratio": {k: median(v) for k, v in ratios.items()},

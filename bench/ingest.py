@@ -97,7 +97,7 @@ def main() -> None:
                 mark()
 
             mark()
-            rounds = in_rounds([(t.label, t.port) for t in (bare, app)], app.request, args.seconds, args.rounds,
+            rounds = in_rounds([(t.label, t.port, app.request) for t in (bare, app)], args.seconds, args.rounds,
                                families, shared=lambda: named("redis-server", "postgres"), fresh_ids=True,
                                after=counted)
         rt.queue.redis.flushdb()
