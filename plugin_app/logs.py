@@ -16,6 +16,8 @@ def request_id_for(header: str) -> str:
     import uuid
 
     return header if 0 < len(header) <= 64 and header.replace("-", "").isalnum() else uuid.uuid4().hex
+
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 

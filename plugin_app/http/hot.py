@@ -1,15 +1,17 @@
-"""The widget's balance read, `GET /storefront/v1/me` and its app-proxy twin `GET /proxy/me`
-(what Shopify themes call), answered in front of Flask when the hottest request there is (every storefront page a signed-in shopper opens asks it), and the
-one whose work is smallest: who the shopper is (the widget key and customer token, or Shopify's
-proxy signature), the rate limits and the cached summary, the last two in one Redis round trip. Flask's request
-context, routing, hooks and response object cost as much as that work itself (bench/PROFILE.md).
+"""The widget's balance read, `GET /storefront/v1/me`, and its app-proxy twin `GET /proxy/me`
+(what Shopify themes call), answered in front of Flask when the shopper's summary is cached. It
+is the hottest request there is (every storefront page a signed-in shopper opens asks it) and
+the one whose own work is smallest: who the shopper is (the widget key and customer token, or
+Shopify's proxy signature), then the rate limits and the cached summary in one Redis round trip.
+Flask's request context, routing, hooks and response object cost as much as that work itself
+(bench/PROFILE.md).
 
 It answers only what it can answer exactly as the Flask view would (the same bytes and headers;
-tests/test_hot_path.py compares the two): a known shop, a valid token or signature (or no token),
-within the limits, and a summary in the cache. Anything else goes to Flask: an unknown shop, a
-bad token or signature before anything is counted (the view answers the 401), and a request over a
-limit or with nothing cached with the verdict handed over in the WSGI environ, so the request is
-counted once and the view does not ask Redis again."""
+tests/test_hot_path.py compares the two): a known shop, a valid token or signature (or none),
+within the limits, and a summary in the cache. Anything else goes to Flask: an unknown shop or
+a bad token or signature before anything is counted (the view answers the 401); a request over
+a limit or with nothing cached with the identity and the verdict handed over in the WSGI
+environ, so the request is counted once and the view does not ask Redis again."""
 from __future__ import annotations
 
 import logging

@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectors.shopify import proxy as shopify_proxy
 from ..services import identity
 from ..services.cart import Cart, CartLine
-from .storefront_rules import GUARDED, IDENTIFIED, SUMMARY_HEADERS, cors_headers, locale_of, rate_checks
 from .errors import error_response
 from .fields import Amount
 from .openapi import api
+from .storefront_rules import GUARDED, IDENTIFIED, SUMMARY_HEADERS, cors_headers, locale_of, rate_checks
 
 bp = Blueprint("storefront", __name__, url_prefix="/storefront/v1")
 proxy_bp = Blueprint("proxy", __name__, url_prefix="/proxy")
@@ -268,7 +268,6 @@ def _me(proxy: bool):
     return response
 
 
-
 def _birthday(proxy: bool, body: BirthdayIn):
     from ..domain.birthdays import show
 
@@ -486,4 +485,3 @@ def cors(response):
     response.headers.update(cors_headers(shop, origin))
     response.vary.add("Origin")  # beside Authorization where the answer depends on the shopper too
     return response
-
