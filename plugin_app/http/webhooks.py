@@ -9,12 +9,14 @@ decrypted (so Shopify retries once the operator fixes LOYALTY_ENCRYPTION_KEY).""
 from __future__ import annotations
 
 import logging
+from typing import Mapping
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel
 
 from connectors.shopify import webhooks as shopify
 from ..crypto import UndecryptableSecret
+from ..domain import jsondepth
 from ..storage.db import StorageError
 from .errors import error_response
 from .jsonbody import refuse_deep
@@ -31,19 +33,16 @@ class Accepted(BaseModel):
     duplicate: bool
 
 
-def _signing(platform: str, domain: str):
-    """Shop and secrets (cached briefly by the Shops service): the hot path is one INSERT."""
-    rt = current_app.extensions["loyalty"]
-    s = rt.settings
-    return rt.shops.signing(platform, domain, [s.shopify_api_secret, s.shopify_old_api_secret])
-
-
 def _undecryptable(shop):
+    return error_response(*_undecryptable_reason(shop))
+
+
+def _undecryptable_reason(shop) -> tuple[int, str, str]:
     """The shop's stored secrets do not open with LOYALTY_ENCRYPTION_KEY: an operator's mistake,
     not the sender's, so 503 (the platform retries) and a log line that names the variable."""
     log.error("webhook for shop %s: its stored secrets cannot be decrypted; is LOYALTY_ENCRYPTION_KEY "
               "the key they were written with?", shop)
-    return error_response(503, "unavailable", "this shop's secrets cannot be read right now; retry later")
+    return 503, "unavailable", "this shop's secrets cannot be read right now; retry later"
 
 
 @bp.post("/woocommerce/<int:shop_id>")
@@ -87,32 +86,49 @@ def woocommerce_webhook(shop_id: int):
      errors=(400, 401, 404, 413, 503))
 def shopify_webhook():
     body = request.get_data(cache=False)  # raw bytes; 413 past MAX_CONTENT_LENGTH
-    domain, topic, delivery_id = shopify.routing(request.headers)
-    if not request.headers.get("X-Shopify-Hmac-Sha256"):
-        return error_response(401, "unauthorized", "missing X-Shopify-Hmac-Sha256")
+    status, answer = accept_shopify(current_app.extensions["loyalty"], request.headers, body)
+    if status != 200:
+        return error_response(status, **answer["error"])
+    return jsonify(answer)
+
+
+def accept_shopify(rt, headers: Mapping[str, str], body: bytes) -> tuple[int, dict]:
+    """A Shopify delivery's answer, (status, JSON body), for the view above and for the intake's
+    fast path in front of Flask (hot.py): one implementation, two doors. The signature is checked
+    on the raw bytes before anything else looks at the body; an error's body is
+    {"error": {"code", "message"}} (each door adds the request id)."""
+    domain, topic, delivery_id = shopify.routing(headers)
+    if not headers.get("X-Shopify-Hmac-Sha256"):
+        return _refused(401, "unauthorized", "missing X-Shopify-Hmac-Sha256")
     if not shopify.valid_shop_domain(domain):
-        return error_response(401, "unauthorized", "missing or invalid X-Shopify-Shop-Domain")
+        return _refused(401, "unauthorized", "missing or invalid X-Shopify-Shop-Domain")
+    s = rt.settings
     try:
-        shop, secrets = _signing("shopify", domain)
+        shop, secrets = rt.shops.signing("shopify", domain, [s.shopify_api_secret, s.shopify_old_api_secret])
     except StorageError:
-        return error_response(503, "unavailable", "cannot reach storage; retry later")
+        return _refused(503, "unavailable", "cannot reach storage; retry later")
     except UndecryptableSecret:
-        return _undecryptable(domain)
-    if not shopify.verify(body, request.headers, secrets):
+        return _refused(*_undecryptable_reason(domain))
+    if not shopify.verify(body, headers, secrets):
         if shop is None and not secrets:
-            return error_response(404, "unknown_shop", "no such shop")
-        return error_response(401, "unauthorized", "the signature does not match the body")
+            return _refused(404, "unknown_shop", "no such shop")
+        return _refused(401, "unauthorized", "the signature does not match the body")
     if shop is None:
-        return error_response(404, "unknown_shop", "no such shop")
-    if (refused := refuse_deep(body)) is not None:
-        return refused
-    if not topic or not delivery_id or len(topic) > 100 or len(delivery_id) > 255:
-        return error_response(400, "bad_request", "X-Shopify-Topic and X-Shopify-Webhook-Id are required")
-    headers = {k: v for k in KEPT_HEADERS if (v := request.headers.get(k)) is not None}
+        return _refused(404, "unknown_shop", "no such shop")
     try:
-        _, created = current_app.extensions["loyalty"].intake.accept(
-            shop.id, "shopify", topic, shopify.dedupe_key(topic, request.headers), body, headers)
+        jsondepth.check(body)
+    except jsondepth.TooDeep as exc:
+        return _refused(400, "json_too_deep", str(exc))
+    if not topic or not delivery_id or len(topic) > 100 or len(delivery_id) > 255:
+        return _refused(400, "bad_request", "X-Shopify-Topic and X-Shopify-Webhook-Id are required")
+    kept = {k: v for k in KEPT_HEADERS if (v := headers.get(k)) is not None}
+    try:
+        _, created = rt.intake.accept(shop.id, "shopify", topic, shopify.dedupe_key(topic, headers), body, kept)
     except (StorageError, TimeoutError):
         log.exception("could not store a Shopify delivery")
-        return error_response(503, "unavailable", "cannot store the delivery; retry later")
-    return jsonify(ok=True, duplicate=not created)
+        return _refused(503, "unavailable", "cannot store the delivery; retry later")
+    return 200, {"ok": True, "duplicate": not created}
+
+
+def _refused(status: int, code: str, message: str) -> tuple[int, dict]:
+    return status, {"error": {"code": code, "message": message}}
