@@ -59,7 +59,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(bp)
     _request_ids(app)
     errors.limit_bodies(app)  # after the request id is set, before any view or credential check
-    app.wsgi_app = hot.BalanceReads(app.wsgi_app, runtime)  # cached balance reads without Flask
+    # The two hottest requests without Flask around them: cached balance reads, Shopify deliveries.
+    app.wsgi_app = hot.ShopifyIntake(hot.BalanceReads(app.wsgi_app, runtime), runtime, app.json)
 
     if settings.jobs_mode == "thread":
         from .jobs.worker import run_periodic_in_process

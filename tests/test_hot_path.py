@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from plugin_app.http import hot as hot_paths
 from plugin_app.services import identity
 
 from . import shopify_standin as S
@@ -31,15 +32,23 @@ def hot(clean_db, redis_url):
     shopper, _ = rt.members.enrol(theirs.id, "73")
     rt.ledger.earn(theirs.id, shopper.id, "points", 120, key="seed", source="order", reason="an order")
     flask_calls = []
-    inner = app.wsgi_app.app  # Flask's own wsgi_app, behind the fast path
+    layer = _layer(app, hot_paths.BalanceReads)
+    inner = layer.app  # Flask's own wsgi_app, behind the fast paths
 
     def counted(environ, start_response):
         flask_calls.append(environ["PATH_INFO"])
         return inner(environ, start_response)
 
-    app.wsgi_app.app = counted
+    layer.app = counted
     yield app, rt, shop, token, flask_calls, inner
     rt.close()
+
+
+def _layer(app, kind):
+    layer = app.wsgi_app
+    while not isinstance(layer, kind):
+        layer = layer.app
+    return layer
 
 
 def _flask_only(app, inner, path, headers):
@@ -160,3 +169,69 @@ def test_a_request_the_view_finishes_is_counted_once(clean_db, redis_url):
         assert refused.get_json()["error"]["code"] == "rate_limited"
     finally:
         rt.close()
+
+
+def _answer(r):
+    """A response as comparable: status, JSON without the request id, headers without it."""
+    body = r.get_json()
+    rid = r.headers["X-Request-Id"]
+    if "error" in body:
+        assert body["error"].pop("request_id") == rid  # the id in the body is the header's
+    return r.status_code, body, {k: v for k, v in r.headers.items() if k != "X-Request-Id"}
+
+
+def test_a_shopify_delivery_is_answered_without_flask_exactly_as_the_view_answers(hot):
+    """Each outcome of the intake (stored, duplicate, forged, unsigned, unknown shop, a domain
+    that is no shop's, no topic, nested too deep), once through the fast path and once through
+    Flask's view alone, each with deliveries of its own: the same status, body and headers, and
+    the fast path never reached Flask."""
+    from sqlalchemy import text
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Response
+
+    app, rt, shop, token, flask_calls, inner = hot
+    client = app.test_client()
+    raw = S.body(S.order())
+    deep = b"[" * 2000 + b"]" * 2000
+
+    def signed(body=raw, drop=(), domain=S.DOMAIN, secret=PROXY_SECRET, **change):
+        h = {**S.headers("orders/paid", body, secret, domain=domain), **change}
+        return body, {k: v for k, v in h.items() if k not in drop}
+
+    cases = [("stored", lambda: signed(), 200),
+             ("forged", lambda: signed(secret="shpss_forged"), 401),
+             ("unsigned", lambda: signed(drop=("X-Shopify-Hmac-Sha256",)), 401),
+             ("no shop's domain", lambda: signed(domain="evil.example.com"), 401),
+             ("unknown shop", lambda: signed(domain="nobody-here.myshopify.com"), 404),
+             ("no topic", lambda: signed(drop=("X-Shopify-Topic",)), 400),
+             ("too deep", lambda: signed(body=deep), 400)]
+    for name, make, status in cases:
+        body, headers = make()
+        fast = client.post("/webhooks/shopify", data=body, headers=headers)
+        assert flask_calls == [], name
+        body, headers = make()
+        slow = Response.from_app(inner, EnvironBuilder(method="POST", path="/webhooks/shopify", data=body,
+                                                       headers=headers).get_environ())
+        assert fast.status_code == status, (name, fast.get_json())
+        assert _answer(fast) == _answer(slow), name
+    with rt.db.transaction() as conn:
+        assert conn.execute(text("select count(*) from inbox")).scalar_one() == 2  # the two stored ones
+    body, headers = signed()
+    assert client.post("/webhooks/shopify", data=body, headers=headers).get_json() == {"ok": True, "duplicate": False}
+    again = client.post("/webhooks/shopify", data=body, headers=headers)  # Shopify's retry
+    assert again.get_json() == {"ok": True, "duplicate": True} and flask_calls == []
+    with rt.db.transaction() as conn:
+        assert conn.execute(text("select count(*) from inbox")).scalar_one() == 3
+
+
+def test_what_the_intake_fast_path_does_not_take_goes_to_flask(hot):
+    app, rt, shop, token, flask_calls, inner = hot
+    client = app.test_client()
+    raw = S.body(S.order())
+    headers = S.headers("orders/paid", raw, PROXY_SECRET, domain=S.DOMAIN)
+    big = b" " * (rt.settings.max_body_bytes + 1)
+    too_big = client.post("/webhooks/shopify", data=big, headers=S.headers("orders/paid", big, PROXY_SECRET))
+    assert too_big.status_code == 413 and too_big.get_json()["error"]["code"] == "payload_too_large"
+    with_query = client.post("/webhooks/shopify?x=1", data=raw, headers=headers)
+    assert with_query.status_code == 200
+    assert flask_calls == ["/webhooks/shopify", "/webhooks/shopify"]

@@ -19,12 +19,15 @@ import re
 import time
 from urllib.parse import parse_qsl
 
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_current_url
 
 from connectors.shopify import proxy as shopify_proxy
 from ..logs import request_id, request_id_for
 from ..services import identity
 from . import storefront_rules as rules
+from . import webhooks
 from .storefront_rules import GUARDED, IDENTIFIED
 
 DOORS = {"/storefront/v1/me": False, "/proxy/me": True}  # path -> through Shopify's app proxy
@@ -131,3 +134,57 @@ class BalanceReads:
             finally:
                 request_id.reset(token)
         return [body]
+
+
+class ShopifyIntake:
+    """WSGI middleware: `POST /webhooks/shopify` decided by the view's own function
+    (webhooks.accept_shopify) without Flask around it. A delivery's own work (the HMAC over the
+    raw body, the depth scan, the inbox row through the group commit) is small beside Flask's
+    request context, hooks and response object: under load a third of the intake's CPU
+    (bench/PROFILE.md). Only a plain delivery comes here (a Content-Length within the body
+    limit, no query string, not chunked); anything else, and any fault, goes to Flask, which
+    answers it the same way (tests/test_hot_path.py compares the two)."""
+
+    PATH = "/webhooks/shopify"
+
+    def __init__(self, app, runtime, json_provider) -> None:
+        self.app, self.rt, self.json = app, runtime, json_provider
+
+    def __call__(self, environ, start_response):
+        if (environ.get("PATH_INFO") != self.PATH or environ.get("REQUEST_METHOD") != "POST"
+                or environ.get("QUERY_STRING") or "HTTP_TRANSFER_ENCODING" in environ):
+            return self.app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            return self.app(environ, start_response)
+        if not 0 <= length <= self.rt.settings.max_body_bytes:
+            return self.app(environ, start_response)  # Flask answers the 413
+        started = time.perf_counter()
+        body = environ["wsgi.input"].read(length)
+        rid = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+        token = request_id.set(rid)
+        try:
+            if len(body) != length:  # the client sent less than it announced
+                raise ValueError("short body")
+            status, answer = webhooks.accept_shopify(self.rt, EnvironHeaders(environ), body)
+        except Exception:  # Flask takes it from the start (its error handling, its 500)
+            log.exception("intake fast path failed; handing the request to Flask")
+            request_id.reset(token)
+            import io
+
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+            return self.app(environ, start_response)
+        try:
+            if "error" in answer:
+                answer["error"]["request_id"] = rid
+            out = (self.json.dumps(answer, separators=(",", ":")) + "\n").encode()
+            start_response(f"{status} {HTTP_STATUS_CODES[status]}",
+                           [("Content-Type", "application/json"), ("Content-Length", str(len(out))),
+                            ("X-Request-Id", rid)])
+            if access.isEnabledFor(logging.INFO):
+                access.info("request", extra={"method": "POST", "path": self.PATH, "status": status,
+                                              "ms": round((time.perf_counter() - started) * 1000, 2)})
+            return [out]
+        finally:
+            request_id.reset(token)
