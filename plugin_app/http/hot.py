@@ -14,6 +14,7 @@ a limit or with nothing cached with the identity and the verdict handed over in 
 environ, so the request is counted once and the view does not ask Redis again."""
 from __future__ import annotations
 
+import io
 import logging
 import re
 import time
@@ -171,8 +172,6 @@ class ShopifyIntake:
         except Exception:  # Flask takes it from the start (its error handling, its 500)
             log.exception("intake fast path failed; handing the request to Flask")
             request_id.reset(token)
-            import io
-
             environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
             return self.app(environ, start_response)
         try:
