@@ -105,11 +105,7 @@ def refuse_undecryptable(runtime) -> None:
 
 
 def _request_ids(app: Flask) -> None:
-    import logging
-
-    from .logs import request_id, request_id_for
-
-    access = logging.getLogger("loyalty.access")
+    from .logs import log_request, request_id, request_id_for
 
     @app.before_request
     def _start():
@@ -123,9 +119,7 @@ def _request_ids(app: Flask) -> None:
         rid = g.get("request_id")
         if rid:
             response.headers["X-Request-Id"] = rid
-            access.info("request", extra={
-                "method": request.method, "path": request.path, "status": response.status_code,
-                "ms": round((time.perf_counter() - g.started) * 1000, 2)})
+            log_request(request.method, request.path, response.status_code, g.started)
         return response
 
     @app.teardown_request

@@ -24,9 +24,7 @@ from werkzeug.datastructures import EnvironHeaders
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_current_url
 
-from connectors.shopify import proxy as shopify_proxy
-from ..logs import request_id, request_id_for
-from ..services import identity
+from ..logs import log_request, request_id, request_id_for
 from . import storefront_rules as rules
 from . import webhooks
 from .storefront_rules import GUARDED, IDENTIFIED
@@ -34,7 +32,6 @@ from .storefront_rules import GUARDED, IDENTIFIED
 DOORS = {"/storefront/v1/me": False, "/proxy/me": True}  # path -> through Shopify's app proxy
 _PLAIN_QUERY = re.compile(r"[A-Za-z0-9_.=&-]*")  # anything percent-encoded is Flask's to decode
 
-access = logging.getLogger("loyalty.access")
 log = logging.getLogger(__name__)
 
 
@@ -81,8 +78,8 @@ class BalanceReads:
         return cached, headers
 
     def _with_token(self, environ):
-        """(shop, customer or None, args) from the widget key and the customer token, as
-        storefront._storefront_identity decides; None for what that would refuse."""
+        """(shop, customer or None, args) as the view decides it; None for what it refuses (and
+        for a query Flask must decode)."""
         query = environ.get("QUERY_STRING", "")
         if not _PLAIN_QUERY.fullmatch(query):
             return None
@@ -90,36 +87,17 @@ class BalanceReads:
         for pair in query.split("&"):
             name, _, value = pair.partition("=")
             args.setdefault(name, value)  # the first of a repeated name, as request.args.get gives it
-        shop = self.rt.shops.by_widget_key(args.get("shop", ""))
-        if shop is None:
-            return None
-        header = environ.get("HTTP_AUTHORIZATION", "")
-        if not header:
-            return shop, None, args
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        try:
-            if scheme.lower() != "bearer" or identity.peek_shop(token) != shop.id:
-                return None
-            return shop, identity.verify(token, self.rt.shops.widget_secret(shop.id)).customer_id, args
-        except identity.BadToken:
-            return None
+        shop, customer, refused = rules.token_identity(self.rt, args.get("shop", ""),
+                                                       environ.get("HTTP_AUTHORIZATION", ""))
+        return None if refused else (shop, customer, args)
 
     def _through_proxy(self, environ):
-        """(shop, customer or None, args) from a request Shopify's app proxy signed, as
-        storefront._proxy_identity decides; None for what that would refuse."""
+        """(shop, customer or None, args) as the view decides it; None for what it refuses."""
         args: dict[str, str] = {}
         for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
             args.setdefault(name, value)
-        domain = shopify_proxy.shop_domain(args)
-        if domain is None:
-            return None
-        s = self.rt.settings
-        shop, secrets = self.rt.shops.signing("shopify", domain, [s.shopify_api_secret, s.shopify_old_api_secret])
-        if shop is None or shop.status != "installed" or not shopify_proxy.verify("GET", get_current_url(environ),
-                                                                                secrets):
-            return None
-        return shop, shopify_proxy.customer_id(args), args
+        shop, customer, refused = rules.proxy_identity(self.rt, args, "GET", get_current_url(environ))
+        return None if refused else (shop, customer, args)
 
     @staticmethod
     def _send(environ, start_response, answer, started: float):
@@ -127,13 +105,11 @@ class BalanceReads:
         rid = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
         headers["X-Request-Id"] = rid
         start_response("200 OK", list(headers.items()))
-        if access.isEnabledFor(logging.INFO):
-            token = request_id.set(rid)
-            try:
-                access.info("request", extra={"method": "GET", "path": environ["PATH_INFO"], "status": 200,
-                                              "ms": round((time.perf_counter() - started) * 1000, 2)})
-            finally:
-                request_id.reset(token)
+        token = request_id.set(rid)
+        try:
+            log_request("GET", environ["PATH_INFO"], 200, started)
+        finally:
+            request_id.reset(token)
         return [body]
 
 
@@ -181,9 +157,7 @@ class ShopifyIntake:
             start_response(f"{status} {HTTP_STATUS_CODES[status]}",
                            [("Content-Type", "application/json"), ("Content-Length", str(len(out))),
                             ("X-Request-Id", rid)])
-            if access.isEnabledFor(logging.INFO):
-                access.info("request", extra={"method": "POST", "path": self.PATH, "status": status,
-                                              "ms": round((time.perf_counter() - started) * 1000, 2)})
+            log_request("POST", self.PATH, status, started)
             return [out]
         finally:
             request_id.reset(token)

@@ -10,13 +10,12 @@ from decimal import Decimal
 from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.shopify import proxy as shopify_proxy
-from ..services import identity
 from ..services.cart import Cart, CartLine
 from .errors import error_response
 from .fields import Amount
 from .openapi import api
-from .storefront_rules import GUARDED, IDENTIFIED, SUMMARY_HEADERS, cors_headers, locale_of, rate_checks
+from .storefront_rules import (GUARDED, IDENTIFIED, SUMMARY_HEADERS, cors_headers, locale_of, proxy_identity,
+                               rate_checks, token_identity)
 
 bp = Blueprint("storefront", __name__, url_prefix="/storefront/v1")
 proxy_bp = Blueprint("proxy", __name__, url_prefix="/proxy")
@@ -158,35 +157,16 @@ def _cart(body: CartIn) -> Cart:
 
 # -- identity -------------------------------------------------------------------------------
 def _storefront_identity():
-    """(shop, customer id or None) from the widget key and the optional customer token."""
-    rt = _rt()
-    shop = rt.shops.by_widget_key(request.args.get("shop", ""))
-    if shop is None:
-        return None, None, error_response(401, "unauthorized", "unknown widget key (?shop=)")
-    header = request.headers.get("Authorization", "")
-    if not header:
-        return shop, None, None
-    scheme, _, token = header.partition(" ")
-    try:
-        if scheme.lower() != "bearer" or identity.peek_shop(token.strip()) != shop.id:
-            raise identity.BadToken("the customer token is for another shop")
-        claims = identity.verify(token.strip(), rt.shops.widget_secret(shop.id))
-    except identity.BadToken as exc:
-        return None, None, error_response(401, "unauthorized", str(exc))
-    return shop, claims.customer_id, None
+    """(shop, customer id or None, problem) from the widget key and the optional customer token."""
+    shop, customer, refused = token_identity(_rt(), request.args.get("shop", ""),
+                                             request.headers.get("Authorization", ""))
+    return (shop, customer, None) if refused is None else (None, None, error_response(401, "unauthorized", refused))
 
 
 def _proxy_identity():
-    """(shop, customer id or None) from a request the Shopify connector verifies as Shopify's."""
-    rt = _rt()
-    domain = shopify_proxy.shop_domain(request.args)
-    if domain is None:
-        return None, None, error_response(401, "unauthorized", "not a Shopify app proxy request")
-    s = rt.settings
-    shop, secrets = rt.shops.signing("shopify", domain, [s.shopify_api_secret, s.shopify_old_api_secret])
-    if shop is None or shop.status != "installed" or not shopify_proxy.verify(request.method, request.url, secrets):
-        return None, None, error_response(401, "unauthorized", "app proxy signature does not match")
-    return shop, shopify_proxy.customer_id(request.args), None
+    """(shop, customer id or None, problem) from a request the Shopify connector verifies as Shopify's."""
+    shop, customer, refused = proxy_identity(_rt(), request.args, request.method, request.url)
+    return (shop, customer, None) if refused is None else (None, None, error_response(401, "unauthorized", refused))
 
 
 def _limited(shop, customer: str | None, fetch: str | None = None):
