@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import SERVED, bench_database, family, in_rounds, named, seeded_member, served  # noqa: E402
+from bench.harness import SERVED, bench_database, family, in_rounds, named, seeded_member, served, server_env  # noqa: E402
 from bench.openloop import Request, Target, compare, figures  # noqa: E402
 
 
@@ -45,9 +44,7 @@ def main() -> None:
 
     with bench_database("loyalty_cart") as (url, key, redis_url):
         shop, token = seeded_member(url, key, redis_url)
-        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOYALTY_ENCRYPTION_KEY": key,
-               "LOG_LEVEL": "WARNING", "WEB_THREADS": str(args.threads), "DB_POOL_SIZE": str(args.threads),
-               "STOREFRONT_SHOP_RATE": "100000000", "STOREFRONT_CLIENT_RATE": "100000000"}
+        env = server_env(url, key, redis_url, args.threads, unlimited=True)
         with served(env, args.workers) as (app_port, hello_port):
             path = f"/storefront/v1/cart/quote?shop={shop.widget_key}"
             headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import bench_database, family, free_port, in_rounds, named, seeded_member, serve  # noqa: E402
+from bench.harness import bench_database, family, free_port, in_rounds, named, seeded_member, serve, server_env  # noqa: E402
 from bench.openloop import Request, warm  # noqa: E402
 
 
@@ -40,9 +40,7 @@ def main() -> None:
 
     with bench_database("loyalty_floors") as (url, key, redis_url):
         shop, token = seeded_member(url, key, redis_url, referrals=True)
-        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOYALTY_ENCRYPTION_KEY": key,
-               "LOG_LEVEL": "WARNING", "WEB_THREADS": str(args.threads), "DB_POOL_SIZE": str(args.threads),
-               "STOREFRONT_SHOP_RATE": "100000000", "STOREFRONT_CLIENT_RATE": "100000000"}
+        env = server_env(url, key, redis_url, args.threads, unlimited=True)
         me = f"/storefront/v1/me?shop={shop.widget_key}"
         headers = {"Authorization": f"Bearer {token}"}
         ports = {name: free_port() for name in ("bare", "floor", "app")}

@@ -24,6 +24,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_env(url: str, key: str, redis_url: str, threads: int | None = None, *, unlimited: bool = False) -> dict:
+    """The environment a bench serves the app (and the bare baseline) with: its database, Redis and
+    key, no access line per request; `threads` per gunicorn worker (with as many database
+    connections); `unlimited`: the storefront's rate limits lifted (they would rightly answer 429)."""
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOYALTY_ENCRYPTION_KEY": key,
+           "LOG_LEVEL": "WARNING"}
+    if threads is not None:
+        env.update(WEB_THREADS=str(threads), DB_POOL_SIZE=str(threads))
+    if unlimited:
+        env.update(STOREFRONT_SHOP_RATE="100000000", STOREFRONT_CLIENT_RATE="100000000")
+    return env
+
+
 SERVED: dict[int, int] = {}  # port -> the gunicorn master's pid
 
 

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import SERVED, bench_database, family, in_rounds, named, served  # noqa: E402
+from bench.harness import SERVED, bench_database, family, in_rounds, named, served, server_env  # noqa: E402
 from bench.openloop import Request, Target, compare, figures  # noqa: E402
 
 SECRET = "bench-secret"
@@ -59,8 +58,7 @@ def main() -> None:
         # is a duplicate, answered 200 without a new row).
         headers = {k: v for k, v in signed("orders/paid", raw, SECRET, domain=DOMAIN).items()
                    if k not in ("X-Shopify-Webhook-Id", "X-Shopify-Event-Id")}
-        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOYALTY_ENCRYPTION_KEY": key,
-               "LOG_LEVEL": "WARNING", "WEB_THREADS": str(args.threads), "DB_POOL_SIZE": str(args.threads)}
+        env = server_env(url, key, redis_url, args.threads)
         count = text("select count(*) from inbox")
         marks, missing, checked = [0], [0], []
 

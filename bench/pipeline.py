@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import bench_database  # noqa: E402
+from bench.harness import bench_database, server_env  # noqa: E402
 from bench.ledger import raw_insert, run_processes  # noqa: E402
 
 DOMAIN = "pipeline-bench.myshopify.com"
@@ -102,8 +102,7 @@ def main() -> None:
         shop, _ = rt.shops.register("shopify", DOMAIN, credentials={"access_token": "t", "api_secret": "s"})
         no_flow_workflows(rt, shop.id)
         customers = max(1, args.orders // 3)
-        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOYALTY_ENCRYPTION_KEY": key,
-               "LOG_LEVEL": "WARNING"}
+        env = server_env(url, key, redis_url)
 
         # Baseline: single-row INSERTs, one commit each, from as many processes as workers.
         with rt.db.transaction() as conn:

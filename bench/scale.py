@@ -59,7 +59,7 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import served  # noqa: E402
+from bench.harness import served, server_env  # noqa: E402
 from bench.openloop import Request, closed_loop, open_loop, summarize, warm  # noqa: E402
 
 BOUND = 1.25
@@ -281,9 +281,7 @@ def main() -> None:
                                               ("large", args.members, args.reuse, 200)):
             url, key, shop, prefix, members = stack.enter_context(scale_database(
                 label, members, args.entries_per_member, keep=args.keep, reuse=reuse, shop_offset=offset))
-            env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOYALTY_ENCRYPTION_KEY": key,
-                   "LOG_LEVEL": "WARNING", "WEB_THREADS": str(args.threads), "DB_POOL_SIZE": str(args.threads),
-                   "STOREFRONT_SHOP_RATE": "100000000", "STOREFRONT_CLIENT_RATE": "100000000"}
+            env = server_env(url, key, redis_url, args.threads, unlimited=True)
             app_port, hello_port = stack.enter_context(served(env, args.workers))
             me, quote = sample_requests(url, key, shop, prefix, members, args.sample, seed=len(label))
             sides[label] = {"port": app_port, "hello": hello_port, "members": members,

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import bench_database, seeded_member, served  # noqa: E402
+from bench.harness import bench_database, seeded_member, served, server_env  # noqa: E402
 from bench.openloop import Request, Target, compare, figures  # noqa: E402
 
 
@@ -35,9 +34,7 @@ def main() -> None:
 
     with bench_database("loyalty_widget") as (url, key, redis_url):
         shop, token = seeded_member(url, key, redis_url, referrals=True)
-        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOYALTY_ENCRYPTION_KEY": key,
-               "LOG_LEVEL": "WARNING", "WEB_THREADS": str(args.threads), "DB_POOL_SIZE": str(args.threads),
-               "STOREFRONT_SHOP_RATE": "100000000", "STOREFRONT_CLIENT_RATE": "100000000"}
+        env = server_env(url, key, redis_url, args.threads, unlimited=True)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         cart = json.dumps({"currency": "EUR", "lines": [{"product_id": f"p{i}", "quantity": 1, "price": "19.90"}
                                                          for i in range(5)]}).encode()
