@@ -16,11 +16,17 @@ DOMAIN = "maple-demo.myshopify.com"
 
 
 def sign(body: bytes, secret: str) -> str:
+    """X-Shopify-Hmac-Sha256: base64 of HMAC-SHA256 over the raw body with the app's secret.
+    https://shopify.dev/docs/apps/build/webhooks/verify-deliveries; Shopify/shopify-app-js
+    packages/apps/shopify-api/lib/utils/hmac-validator.ts (HashFormat.Base64 on rawBody)."""
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
 def headers(topic: str, body: bytes, secret: str, *, domain: str = DOMAIN,
             webhook_id: str | None = None, triggered_at: str | None = None, event_id: str | None = None) -> dict:
+    """A delivery's headers: https://shopify.dev/docs/apps/build/webhooks/delivery-structure and
+    shopify-app-js lib/types.ts `ShopifyHeader` (each delivery its own X-Shopify-Webhook-Id; the
+    event's X-Shopify-Event-Id shared across subscriptions: .../webhooks/ignore-duplicates)."""
     return {
         "Content-Type": "application/json",
         "X-Shopify-Topic": topic,
@@ -1008,7 +1014,9 @@ def to_graphql(o: dict) -> dict:
 
 def proxy_signature(params: list[tuple[str, str]], secret: str) -> str:
     """Shopify's app proxy signature: values of a repeated key joined with ',', `key=value`
-    pairs sorted and concatenated with no separator, hex HMAC-SHA256 (platforms.md §5)."""
+    pairs sorted and concatenated with no separator, hex HMAC-SHA256 (platforms.md §5;
+    https://shopify.dev/docs/apps/build/online-store/app-proxies/authenticate-app-proxies,
+    shopify-app-js utils/hmac-validator.ts)."""
     grouped: dict[str, list[str]] = {}
     for k, v in params:
         if k != "signature":
@@ -1018,6 +1026,9 @@ def proxy_signature(params: list[tuple[str, str]], secret: str) -> str:
 
 
 def proxy_query(secret: str, *, shop: str = DOMAIN, customer: str = "", timestamp: int | None = None, **extra) -> str:
+    """The query Shopify's app proxy adds: shop, logged_in_customer_id (empty for a guest),
+    path_prefix, timestamp, signature (https://shopify.dev/docs/apps/build/online-store/app-proxies;
+    https://shopify.dev/changelog/app-proxy-requests-include-new-parameter-for-the-logged-in-customer-id)."""
     import time as _t
     from urllib.parse import urlencode
     params = [("shop", shop), ("logged_in_customer_id", customer), ("path_prefix", "/apps/loyalty"),
